@@ -1,0 +1,114 @@
+/*
+ * config: loads and validates the daemon's JSON configuration (comments
+ * allowed). Every problem is reported through a diags list as file:line so
+ * that `deprovd --check` can print them all. Secrets given as `*_env` or
+ * `*_file` are resolved here; they are never logged.
+ */
+#ifndef DEPROV_CONFIG_H
+#define DEPROV_CONFIG_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "deprov/diag.h"
+
+struct config_auth {
+	char	*type;			/* "none", "bearer", "jwt_bearer" */
+	char	*token;			/* bearer: the resolved token */
+	char	*client_id;		/* jwt_bearer: iss */
+	char	*username;		/* jwt_bearer: sub */
+	char	*audience;		/* jwt_bearer: aud, default https://login.salesforce.com */
+	char	*token_url;		/* jwt_bearer: token endpoint */
+	char	*private_key_pem;	/* jwt_bearer: resolved PEM text */
+	long	 token_ttl_s;		/* jwt exp = now + this (<= 180) */
+};
+
+struct config_limits {
+	double	 rate_per_sec;		/* token bucket refill; 0 = unlimited */
+	double	 burst;			/* bucket size */
+	int	 concurrency;		/* requests in flight at once */
+	long	 timeout_ms;		/* whole-request timeout */
+	long	 connect_timeout_ms;
+	long	 limit_backoff_ms;	/* wait after an org-wide limit (REQUEST_LIMIT_EXCEEDED) */
+	double	 usage_slowdown;	/* slow down above this share of Sforce-Limit-Info (0..1) */
+};
+
+struct config_target {
+	char			*name;
+	char			*kind;		/* salesforce | scim | okta | graph | google */
+	char			*base_url;	/* without trailing slash */
+	char			*api_version;	/* salesforce: "v60.0" */
+	struct config_auth	 auth;
+	struct config_limits	 limits;
+	json_object		*options;	/* kind-specific extras (owned), may be NULL */
+	int			 line;
+};
+
+struct config_kafka {
+	char	 *brokers;		/* "embedded" = in-process mock cluster */
+	char	 *group_id;
+	char	**topics;
+	size_t	  ntopics;
+	char	 *dlq_topic;		/* may be NULL */
+	char	 *audit_topic;		/* may be NULL */
+	char	**prop_keys;		/* passed to librdkafka as is */
+	char	**prop_vals;
+	size_t	  nprops;
+	char	 *bootstrap_file;	/* embedded: where to write the bootstrap address */
+	int	  partitions;		/* embedded: partitions per topic */
+	size_t	  max_message_bytes;	/* larger messages are dead letters */
+};
+
+struct config_api_token {
+	char	*name;
+	char	*role;			/* viewer | responder | admin */
+	char	*sha256;		/* lowercase hex */
+};
+
+struct config_api {
+	char			*listen;	/* "host:port", NULL = no API */
+	char			*tls_cert_file;
+	char			*tls_key_file;
+	struct config_api_token	*tokens;
+	size_t			 ntokens;
+};
+
+struct config_engine {
+	int	 max_running_steps;	/* steps in flight across all cases */
+	long	 tick_ms;		/* scheduler tick for due retries */
+};
+
+struct config {
+	char			*path;		/* the file loaded */
+	char			*dir;		/* its directory: relative paths start here */
+	char			*store_path;
+	char			*runbooks_dir;
+	int			 log_level;	/* LOG_LEVEL_* */
+	struct config_kafka	 kafka;
+	struct config_api	 api;
+	struct config_engine	 engine;
+	struct config_target	*targets;
+	size_t			 ntargets;
+};
+
+/*
+ * Load a configuration. Problems are added to diags; the return value is NULL
+ * when the file could not be used at all, otherwise a config (check
+ * diags_count for problems before running).
+ */
+struct config		*config_load(const char *path, struct diags *);
+void			 config_free(struct config *);
+const struct config_target *config_target_find(const struct config *, const char *name);
+/* Known connector kinds; 1 if kind is one. */
+int			 config_kind_known(const char *kind);
+
+/*
+ * Resolve a secret from an object: inline member `key`, or `key_env`
+ * (environment variable name) or `key_file` (path). Returns a malloc'd string
+ * or NULL (and a diagnostic when the env/file form is given but unusable).
+ */
+char			*config_secret(json_object *obj, const char *key,
+			    const char *file, int line, struct diags *);
+
+#endif

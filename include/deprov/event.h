@@ -1,0 +1,55 @@
+/*
+ * event: decoding of leaver events (CloudEvents 1.0, structured JSON) into
+ * the canonical form the engine uses, with a clear reason when an event
+ * cannot be used.
+ */
+#ifndef DEPROV_EVENT_H
+#define DEPROV_EVENT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#define EVENT_TYPE_LEAVER	"io.deprov.leaver"
+#define EVENT_TYPE_RESCINDED	"io.deprov.leaver.rescinded"
+#define EVENT_TYPE_FREEZE	"io.deprov.freeze"
+#define EVENT_TYPE_UNFREEZE	"io.deprov.unfreeze"
+
+/* The person an event is about. */
+struct subject {
+	char		*employee_id;
+	char		*email;
+	char		*username;
+	char		*manager_employee_id;
+	char		*manager_email;
+	json_object	*accounts;	/* target name -> account id; may be NULL */
+};
+
+struct event {
+	char		*id;
+	char		*source;
+	char		*type;
+	char		*subject_key;	/* CloudEvents subject (employee id) */
+	time_t		 time;
+	time_t		 effective;	/* 0 = now */
+	char		*termination_kind;
+	char		*reason;	/* freeze reason, may be NULL */
+	struct subject	 subject;
+};
+
+/*
+ * Decode one structured CloudEvent. Returns 0, or -1 with a reason such as
+ * "missing id" or "not JSON: ..." in err.
+ */
+int		 event_decode(const char *buf, size_t len, struct event *,
+		     char *err, size_t errlen);
+void		 event_clear(struct event *);
+
+json_object	*subject_to_json(const struct subject *);
+int		 subject_from_json(json_object *, struct subject *);
+void		 subject_clear(struct subject *);
+/* RFC 3339 to time_t; -1 on error. */
+time_t		 event_parse_time(const char *);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * http: asynchronous HTTP client on libcurl's multi_socket API driven by the
+ * daemon's libevent loop. Nothing here blocks: a request is started, the
+ * loop runs, and the completion callback is called from the loop with the
+ * response (status, capped body, headers) or the transport error.
+ */
+#ifndef DEPROV_HTTP_H
+#define DEPROV_HTTP_H
+
+#include <stddef.h>
+
+struct event_base;
+struct http;
+struct http_request;
+
+struct http_header {
+	char	*name;
+	char	*value;
+};
+
+struct http_response {
+	long			 status;	/* 0 when the transport failed */
+	int			 curl_code;	/* CURLcode, 0 = ok */
+	int			 timed_out;	/* 1 when curl_code was a timeout */
+	char			 error[256];	/* transport error text, "" when none */
+	char			*body;		/* NUL-terminated, may be "" */
+	size_t			 body_len;
+	int			 body_truncated;	/* body exceeded the cap */
+	struct http_header	*headers;
+	size_t			 nheaders;
+	double			 total_s;	/* request duration */
+};
+
+/* Called once per started request, from the loop. resp is valid only during the call. */
+typedef void (*http_cb)(const struct http_response *resp, void *arg);
+
+struct http	*http_new(struct event_base *base);
+/* Cancels every request still in flight without calling its callback. */
+void		 http_free(struct http *);
+/* Number of requests in flight. */
+size_t		 http_inflight(const struct http *);
+/* Response bodies larger than this are truncated (default 8 MiB). */
+void		 http_set_max_body(struct http *, size_t bytes);
+
+struct http_request *http_request_new(const char *method, const char *url);
+void		 http_request_free(struct http_request *);
+/* Add "Name: value". */
+int		 http_request_header(struct http_request *, const char *name,
+		     const char *value);
+/* Copies the body. */
+int		 http_request_body(struct http_request *, const char *body, size_t len);
+void		 http_request_timeout(struct http_request *, long total_ms, long connect_ms);
+/*
+ * Start the request; takes ownership of req (freed after the callback).
+ * Returns 0, or -1 (req freed, callback not called) if curl refused it.
+ */
+int		 http_request_start(struct http *, struct http_request *req,
+		     http_cb cb, void *arg);
+
+/* Case-insensitive header lookup; NULL when absent. */
+const char	*http_response_header(const struct http_response *, const char *name);
+
+/* URL-encode s (RFC 3986 unreserved kept). Returns malloc'd string. */
+char		*http_urlencode(const char *s);
+
+#endif

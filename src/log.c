@@ -1,0 +1,231 @@
+/*
+ * log: JSON-lines logging with levels and secret redaction. All output of the
+ * daemon (its own, libevent's, librdkafka's and curl's) is funnelled through
+ * log_msg so that redaction happens in exactly one place.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "deprov/log.h"
+
+static enum log_level log_level = LOG_LEVEL_INFO;
+static FILE *log_stream;
+
+static const char *log_level_names[] = { "error", "warn", "info", "debug" };
+
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return log_level;
+}
+
+void
+log_set_stream(void *file)
+{
+	log_stream = file;
+}
+
+/* Mask n bytes from p with '*', keeping a short marker. */
+static void
+log_mask(char *p, size_t n)
+{
+	memset(p, '*', n);
+}
+
+/* Length of a token run starting at p (stops at quote, space, &, comma, brace). */
+static size_t
+log_token_len(const char *p)
+{
+	size_t n = 0;
+
+	while (p[n] != '\0' && p[n] != '"' && p[n] != '\'' && p[n] != '&' &&
+	    p[n] != ',' && p[n] != '}' && p[n] != '\r' && p[n] != '\n' &&
+	    !isspace((unsigned char)p[n]) && p[n] != '\\')
+		n++;
+	return n;
+}
+
+/*
+ * Mask the value after every case-insensitive occurrence of key. For a
+ * scheme key ("Bearer ") the value is the following token; for a JSON key
+ * ("access_token") the value is the string after the colon; for a form key
+ * ("assertion=") the value runs to the next '&'.
+ */
+static size_t
+log_redact_after(char *s, const char *key)
+{
+	size_t	 klen = strlen(key), count = 0, n;
+	char	*p = s, *v;
+
+	while ((p = strcasestr(p, key)) != NULL) {
+		v = p + klen;
+		if (key[klen - 1] == '"') {
+			/* JSON member: skip optional spaces, colon, spaces, quote. */
+			while (*v == ' ')
+				v++;
+			if (*v != ':') {
+				p = v;
+				continue;
+			}
+			v++;
+			while (*v == ' ')
+				v++;
+			if (*v == '\\' && v[1] == '"')
+				v += 2;
+			else if (*v == '"')
+				v++;
+			else {
+				p = v;
+				continue;
+			}
+		} else {
+			while (*v == ' ')
+				v++;
+		}
+		n = log_token_len(v);
+		if (n > 0) {
+			log_mask(v, n);
+			count++;
+		}
+		p = v + n;
+	}
+	return count;
+}
+
+/* Mask PEM blocks: everything between -----BEGIN and -----END. */
+static size_t
+log_redact_pem(char *s)
+{
+	char	*b, *e;
+	size_t	 count = 0;
+
+	while ((b = strstr(s, "-----BEGIN")) != NULL) {
+		e = strstr(b + 10, "-----END");
+		if (e == NULL)
+			e = b + strlen(b);
+		log_mask(b, (size_t)(e - b));
+		count++;
+		s = e;
+		if (*s == '\0')
+			break;
+		s += 8;
+	}
+	return count;
+}
+
+size_t
+log_redact(char *s)
+{
+	static const char *keys[] = {
+		"Bearer ", "SSWS ", "Basic ", "Authorization: ",
+		"\"access_token\"", "\"refresh_token\"", "\"id_token\"",
+		"\"token\"", "\"assertion\"", "\"client_secret\"", "\"password\"",
+		"\"private_key\"", "\"DeleteToken\"", "\"secret\"",
+		"assertion=", "token=", "client_secret=", "password=",
+		"client_assertion=", "access_token=", "refresh_token=",
+		"X-Okta-Verification-Challenge: ",
+	};
+	size_t	 count = 0, i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		count += log_redact_after(s, keys[i]);
+	count += log_redact_pem(s);
+	return count;
+}
+
+/* Append s to out as JSON string content (without quotes). */
+static size_t
+log_escape(char *out, size_t outlen, const char *s)
+{
+	size_t	 o = 0;
+	unsigned char c;
+
+	for (; *s != '\0' && o + 7 < outlen; s++) {
+		c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (c == '\r') {
+			out[o++] = '\\';
+			out[o++] = 'r';
+		} else if (c == '\t') {
+			out[o++] = '\\';
+			out[o++] = 't';
+		} else if (c < 0x20)
+			o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+void
+log_msg(enum log_level level, const char *mod, const char *fmt, ...)
+{
+	char		 msg[4096], esc[8192], ts[32];
+	va_list		 ap;
+	struct timeval	 tv;
+	struct tm	 tm;
+	FILE		*f = log_stream != NULL ? log_stream : stderr;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_redact(msg);
+	log_escape(esc, sizeof esc, msg);
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "{\"ts\":\"%s.%03dZ\",\"level\":\"%s\",\"mod\":\"%s\","
+	    "\"msg\":\"%s\"}\n", ts, (int)(tv.tv_usec / 1000),
+	    log_level_names[level], mod, esc);
+	fflush(f);
+}
+
+static void
+log_libevent_cb(int severity, const char *msg)
+{
+	enum log_level level;
+
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		level = LOG_LEVEL_DEBUG;
+		break;
+	case EVENT_LOG_MSG:
+		level = LOG_LEVEL_INFO;
+		break;
+	case EVENT_LOG_WARN:
+		level = LOG_LEVEL_WARN;
+		break;
+	default:
+		level = LOG_LEVEL_ERROR;
+		break;
+	}
+	log_msg(level, "libevent", "%s", msg);
+}
+
+void
+log_hook_libevent(void)
+{
+	event_set_log_callback(log_libevent_cb);
+}
