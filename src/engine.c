@@ -1,1 +1,1289 @@
-/* placeholder: being written */
+/*
+ * engine: the per-case state machine and the step scheduler.
+ *
+ * A case holds, per target it touches, the runbook's steps in order. Steps
+ * are grouped in three phases: freeze steps (phase 0), remediation steps such
+ * as revoke_tokens, reassign and unfreeze (phase 1), and deactivate (phase
+ * 2). A phase starts only when the previous one has finished for every target
+ * of the case; inside a phase each target runs its steps in order and targets
+ * run in parallel. The case state follows the phases: freezing, contained,
+ * remediating, deactivating, then completed, or escalated when a step failed.
+ *
+ * Ready steps wait in three lanes (urgent for emergency freezes, freeze,
+ * remediate); the pump starts them in lane order while fewer than
+ * engine.max_running_steps are running, so freezes of every queued case go
+ * before anyone's remediation. Every transition is written to the store
+ * before the step it allows is started.
+ */
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "deprov/connector.h"
+#include "deprov/engine.h"
+#include "deprov/log.h"
+#include "deprov/target.h"
+
+enum case_state {
+	CS_RECEIVED = 0,
+	CS_SCHEDULED,
+	CS_FREEZING,
+	CS_CONTAINED,
+	CS_REMEDIATING,
+	CS_DEACTIVATING,
+	CS_COMPLETED,
+	CS_CANCELLED,
+	CS_ESCALATED,
+	CS__MAX
+};
+
+static const char *case_state_names[CS__MAX] = {
+	"received", "scheduled", "freezing", "contained", "remediating",
+	"deactivating", "completed", "cancelled", "escalated",
+};
+
+enum step_state {
+	SS_PENDING = 0,
+	SS_RUNNING,
+	SS_RETRY_WAIT,
+	SS_SUCCEEDED,
+	SS_SKIPPED,
+	SS_FAILED,
+	SS__MAX
+};
+
+static const char *step_state_names[SS__MAX] = {
+	"pending", "running", "retry_wait", "succeeded", "skipped", "failed",
+};
+
+#define PHASE_FREEZE		0
+#define PHASE_REMEDIATE		1
+#define PHASE_DEACTIVATE	2
+
+struct ecase;
+struct etarget;
+
+struct estep {
+	struct ecase		*c;
+	struct etarget		*et;
+	struct runbook_step	 rs;
+	int			 seq;
+	int			 phase;
+	enum step_state		 state;
+	int			 attempts;
+	int			 queued;
+	struct step_ctx		*ctx;		/* while running */
+	TAILQ_ENTRY(estep)	 q;
+};
+TAILQ_HEAD(estep_queue, estep);
+
+/* A configured target and its runtime, shared by all cases. */
+struct engine_target {
+	const struct config_target	*cfg;
+	struct target			*t;
+	const struct connector		*conn;	/* NULL: no connector for this kind yet */
+};
+
+struct etarget {
+	char			*name;
+	struct engine_target	*rt;		/* NULL: no longer configured */
+	char			*account;
+	struct estep		*steps;
+	size_t			 nsteps;
+	int			 failed;
+};
+
+struct ecase {
+	struct engine		*eng;
+	long long		 id;
+	char			*subject_key;
+	struct subject		 subject;
+	char			*runbook;
+	int			 urgent;
+	enum case_state		 state;
+	struct runbook_retry	 retry;
+	int64_t			 effective_ms;
+	struct etarget		*targets;
+	size_t			 ntargets;
+	int			 running;
+	int			 failed;
+	struct event		*timer;
+	TAILQ_ENTRY(ecase)	 entry;
+};
+TAILQ_HEAD(ecase_list, ecase);
+
+struct step_ctx {
+	struct engine		*eng;
+	struct ecase		*c;
+	struct estep		*s;
+	struct call_opts	 opts;
+	void			*data;
+	void			(*free_fn)(void *);
+	int			 done;
+};
+
+struct engine {
+	struct event_base		*base;
+	struct store			*store;
+	const struct config		*cfg;
+	const struct runbook_set	*runbooks;
+	struct engine_target		*targets;
+	size_t				 ntargets;
+	struct ecase_list		 cases;
+	size_t				 ncases;
+	struct estep_queue		 lanes[LANE_COUNT];
+	size_t				 queued;
+	size_t				 running;
+	struct event			*pump_ev;
+	int				 draining;
+	void				(*drain_cb)(void *);
+	void				*drain_arg;
+	struct event			*drain_timer;
+};
+
+static void	engine_advance(struct ecase *);
+static void	engine_pump_soon(struct engine *);
+static void	engine_case_free(struct ecase *);
+
+int64_t
+engine_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+engine_case_state_name(int state)
+{
+	if (state < 0 || state >= CS__MAX)
+		return "unknown";
+	return case_state_names[state];
+}
+
+static int
+engine_case_state_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < CS__MAX; i++)
+		if (strcmp(case_state_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static int
+engine_step_state_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < SS__MAX; i++)
+		if (strcmp(step_state_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static int
+engine_step_phase(enum step_kind k)
+{
+	if (k == STEP_FREEZE)
+		return PHASE_FREEZE;
+	if (k == STEP_DEACTIVATE)
+		return PHASE_DEACTIVATE;
+	return PHASE_REMEDIATE;
+}
+
+static int
+engine_step_terminal(enum step_state s)
+{
+	return s == SS_SUCCEEDED || s == SS_SKIPPED || s == SS_FAILED;
+}
+
+static struct engine_target *
+engine_target_find(struct engine *eng, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < eng->ntargets; i++)
+		if (strcmp(eng->targets[i].cfg->name, name) == 0)
+			return &eng->targets[i];
+	return NULL;
+}
+
+/* Timeline entry; failures are logged by the store and otherwise ignored. */
+static void
+engine_note(struct ecase *c, const char *kind, const struct estep *s,
+    const char *fmt, ...)
+{
+	char	 detail[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	store_timeline_add(c->eng->store, c->id, engine_now_ms(), kind,
+	    s != NULL ? s->et->name : NULL,
+	    s != NULL ? step_kind_name(s->rs.kind) : NULL, detail);
+}
+
+/* Move a case to a new state, durably. */
+static int
+engine_set_state(struct ecase *c, enum case_state st, const char *error)
+{
+	struct store	*store = c->eng->store;
+	int64_t		 now = engine_now_ms();
+	int		 r = 0;
+
+	if (c->state == st)
+		return 0;
+	store_begin(store);
+	store_case_state(store, c->id, case_state_names[st], now, error);
+	if (st == CS_CONTAINED)
+		store_case_frozen(store, c->id, now);
+	if (st == CS_COMPLETED || st == CS_ESCALATED || st == CS_CANCELLED)
+		store_case_completed(store, c->id, now);
+	store_timeline_add(store, c->id, now, "state", NULL, NULL,
+	    case_state_names[st]);
+	if (store_commit(store) != 0) {
+		log_error("engine", "case %lld: cannot persist state %s: %s",
+		    c->id, case_state_names[st], store_errmsg(store));
+		r = -1;
+	}
+	log_info("engine", "case %lld %s -> %s", c->id,
+	    case_state_names[c->state], case_state_names[st]);
+	c->state = st;
+	return r;
+}
+
+static void
+engine_persist_step(struct estep *s, const char *last_error, const char *detail)
+{
+	store_step_update(s->c->eng->store, s->c->id, s->et->name, s->seq,
+	    step_state_names[s->state], s->attempts, last_error, detail,
+	    engine_now_ms());
+}
+
+/* Put a ready step in its lane. */
+static void
+engine_enqueue(struct estep *s)
+{
+	struct engine	*eng = s->c->eng;
+	enum lane	 lane;
+
+	if (s->queued)
+		return;
+	if (s->c->urgent)
+		lane = LANE_URGENT;
+	else if (s->phase == PHASE_FREEZE)
+		lane = LANE_FREEZE;
+	else
+		lane = LANE_REMEDIATE;
+	TAILQ_INSERT_TAIL(&eng->lanes[lane], s, q);
+	s->queued = 1;
+	eng->queued++;
+	engine_pump_soon(eng);
+}
+
+static void
+engine_dequeue(struct estep *s)
+{
+	struct engine	*eng = s->c->eng;
+	enum lane	 lane;
+
+	if (!s->queued)
+		return;
+	for (lane = 0; lane < LANE_COUNT; lane++) {
+		struct estep *x;
+
+		TAILQ_FOREACH(x, &eng->lanes[lane], q) {
+			if (x == s) {
+				TAILQ_REMOVE(&eng->lanes[lane], s, q);
+				s->queued = 0;
+				eng->queued--;
+				return;
+			}
+		}
+	}
+}
+
+/*
+ * Run one phase for a case: per target, start the first unfinished step of
+ * the phase unless one is already running or queued. Returns 1 when every
+ * step of the phase has finished.
+ */
+static int
+engine_run_phase(struct ecase *c, int phase)
+{
+	struct etarget	*et;
+	struct estep	*s;
+	size_t		 i, j;
+
+	for (i = 0; i < c->ntargets; i++) {
+		et = &c->targets[i];
+		for (j = 0; j < et->nsteps; j++) {
+			s = &et->steps[j];
+			if (s->phase != phase || engine_step_terminal(s->state))
+				continue;
+			if (s->state == SS_RUNNING || s->state == SS_RETRY_WAIT ||
+			    s->queued)
+				break;
+			if (et->failed) {
+				s->state = SS_SKIPPED;
+				engine_persist_step(s, NULL,
+				    "not run: an earlier step on this target failed");
+				engine_note(c, "step", s, "skipped: an earlier "
+				    "step on this target failed");
+				continue;
+			}
+			engine_enqueue(s);
+			break;
+		}
+	}
+	for (i = 0; i < c->ntargets; i++) {
+		for (j = 0; j < c->targets[i].nsteps; j++) {
+			s = &c->targets[i].steps[j];
+			if (s->phase == phase && !engine_step_terminal(s->state))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+engine_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ecase *c = arg;
+
+	(void)fd;
+	(void)what;
+	engine_advance(c);
+}
+
+/* Arm the case's timer to fire at at_ms. */
+static void
+engine_arm(struct ecase *c, int64_t at_ms)
+{
+	struct timeval	 tv;
+	int64_t		 d = at_ms - engine_now_ms();
+
+	if (d < 0)
+		d = 0;
+	if (c->timer == NULL)
+		c->timer = evtimer_new(c->eng->base, engine_timer_cb, c);
+	if (c->timer == NULL)
+		return;
+	tv.tv_sec = d / 1000;
+	tv.tv_usec = (d % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+engine_case_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	engine_case_free(arg);
+}
+
+/* A case reached a terminal state: forget it (on the next loop turn). */
+static void
+engine_retire(struct ecase *c)
+{
+	struct engine *eng = c->eng;
+
+	TAILQ_REMOVE(&eng->cases, c, entry);
+	eng->ncases--;
+	if (c->timer != NULL)
+		evtimer_del(c->timer);
+	if (event_base_once(eng->base, -1, EV_TIMEOUT, engine_case_free_cb, c,
+	    NULL) != 0)
+		engine_case_free(c);
+}
+
+/* Drive a case as far as it can go now. */
+static void
+engine_advance(struct ecase *c)
+{
+	int64_t now;
+
+	for (;;) {
+		switch (c->state) {
+		case CS_RECEIVED:
+		case CS_SCHEDULED:
+			now = engine_now_ms();
+			if (c->effective_ms > now) {
+				engine_set_state(c, CS_SCHEDULED, NULL);
+				engine_arm(c, c->effective_ms);
+				return;
+			}
+			engine_set_state(c, CS_FREEZING, NULL);
+			break;
+		case CS_FREEZING:
+			if (!engine_run_phase(c, PHASE_FREEZE))
+				return;
+			engine_set_state(c, CS_CONTAINED, NULL);
+			break;
+		case CS_CONTAINED:
+			engine_set_state(c, CS_REMEDIATING, NULL);
+			break;
+		case CS_REMEDIATING:
+			if (!engine_run_phase(c, PHASE_REMEDIATE))
+				return;
+			engine_set_state(c, CS_DEACTIVATING, NULL);
+			break;
+		case CS_DEACTIVATING:
+			if (!engine_run_phase(c, PHASE_DEACTIVATE))
+				return;
+			if (c->failed > 0)
+				engine_set_state(c, CS_ESCALATED, NULL);
+			else
+				engine_set_state(c, CS_COMPLETED, NULL);
+			break;
+		default:
+			if (c->running == 0)
+				engine_retire(c);
+			return;
+		}
+	}
+}
+
+/* Step context accessors for connectors. */
+
+long long
+step_ctx_case_id(const struct step_ctx *ctx)
+{
+	return ctx->c->id;
+}
+
+enum step_kind
+step_ctx_kind(const struct step_ctx *ctx)
+{
+	return ctx->s->rs.kind;
+}
+
+const struct runbook_step *
+step_ctx_step(const struct step_ctx *ctx)
+{
+	return &ctx->s->rs;
+}
+
+const struct subject *
+step_ctx_subject(const struct step_ctx *ctx)
+{
+	return &ctx->c->subject;
+}
+
+struct target *
+step_ctx_target(const struct step_ctx *ctx)
+{
+	return ctx->s->et->rt->t;
+}
+
+const char *
+step_ctx_account(const struct step_ctx *ctx)
+{
+	return ctx->s->et->account;
+}
+
+void
+step_ctx_set_account(struct step_ctx *ctx, const char *id)
+{
+	struct etarget	*et = ctx->s->et;
+	char		*copy;
+
+	if (id == NULL || (et->account != NULL && strcmp(et->account, id) == 0))
+		return;
+	if ((copy = strdup(id)) == NULL)
+		return;
+	free(et->account);
+	et->account = copy;
+	store_account_put(ctx->eng->store, ctx->c->id, et->name, id);
+}
+
+const struct call_opts *
+step_ctx_call_opts(const struct step_ctx *ctx)
+{
+	return &ctx->opts;
+}
+
+void
+step_ctx_note(struct step_ctx *ctx, const char *fmt, ...)
+{
+	char	 detail[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	engine_note(ctx->c, "note", ctx->s, "%s", detail);
+}
+
+void
+step_ctx_set_data(struct step_ctx *ctx, void *data, void (*free_fn)(void *))
+{
+	ctx->data = data;
+	ctx->free_fn = free_fn;
+}
+
+void *
+step_ctx_data(const struct step_ctx *ctx)
+{
+	return ctx->data;
+}
+
+static void
+engine_ctx_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct step_ctx *ctx = arg;
+
+	(void)fd;
+	(void)what;
+	if (ctx->free_fn != NULL && ctx->data != NULL)
+		ctx->free_fn(ctx->data);
+	free(ctx);
+}
+
+static void
+engine_drain_check(struct engine *eng)
+{
+	void (*cb)(void *);
+
+	if (!eng->draining || eng->running > 0 || eng->drain_cb == NULL)
+		return;
+	cb = eng->drain_cb;
+	eng->drain_cb = NULL;
+	if (eng->drain_timer != NULL)
+		evtimer_del(eng->drain_timer);
+	cb(eng->drain_arg);
+}
+
+void
+step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
+{
+	struct engine	*eng = ctx->eng;
+	struct ecase	*c = ctx->c;
+	struct estep	*s = ctx->s;
+	struct store	*store = eng->store;
+	char		 err[1200];
+
+	if (ctx->done)
+		return;
+	ctx->done = 1;
+	if (detail == NULL)
+		detail = "";
+	switch (out) {
+	case STEP_OUT_OK:
+		s->state = SS_SUCCEEDED;
+		break;
+	case STEP_OUT_SKIPPED:
+		s->state = SS_SKIPPED;
+		break;
+	default:
+		s->state = SS_FAILED;
+		break;
+	}
+	store_begin(store);
+	engine_persist_step(s, s->state == SS_FAILED ? detail : NULL, detail);
+	engine_note(c, "step", s, "%s%s%s", step_state_names[s->state],
+	    *detail != '\0' ? ": " : "", detail);
+	if (s->state == SS_FAILED) {
+		snprintf(err, sizeof err, "%s %s: %s", s->et->name,
+		    step_kind_name(s->rs.kind), detail);
+		store_case_state(store, c->id, case_state_names[c->state],
+		    engine_now_ms(), err);
+	}
+	if (store_commit(store) != 0)
+		log_error("engine", "case %lld: cannot persist step: %s",
+		    c->id, store_errmsg(store));
+	if (s->state == SS_FAILED) {
+		log_warn("engine", "case %lld: %s %s failed: %s", c->id,
+		    s->et->name, step_kind_name(s->rs.kind), detail);
+		c->failed++;
+		s->et->failed = 1;
+	} else
+		log_info("engine", "case %lld: %s %s %s%s%s", c->id,
+		    s->et->name, step_kind_name(s->rs.kind),
+		    step_state_names[s->state], *detail != '\0' ? ": " : "",
+		    detail);
+	s->ctx = NULL;
+	c->running--;
+	eng->running--;
+	if (event_base_once(eng->base, -1, EV_TIMEOUT, engine_ctx_free_cb, ctx,
+	    NULL) != 0)
+		engine_ctx_free_cb(-1, 0, ctx);
+	engine_advance(c);
+	engine_pump_soon(eng);
+	engine_drain_check(eng);
+}
+
+/* Called by the target before each retry of a call made by a step. */
+static void
+engine_on_retry(void *arg, int attempt, const char *error, long delay_ms)
+{
+	struct step_ctx	*ctx = arg;
+	struct estep	*s = ctx->s;
+
+	if (ctx->done)
+		return;
+	s->attempts++;
+	s->state = SS_RETRY_WAIT;
+	engine_persist_step(s, error, NULL);
+	s->state = SS_RUNNING;
+	engine_note(ctx->c, "retry", s, "attempt %d failed: %s; retrying in "
+	    "%ld ms", attempt, error, delay_ms);
+	log_info("engine", "case %lld: %s %s: attempt %d failed (%s), retry in "
+	    "%ld ms", ctx->c->id, s->et->name, step_kind_name(s->rs.kind),
+	    attempt, error, delay_ms);
+}
+
+static void
+engine_start_step(struct engine *eng, struct estep *s)
+{
+	struct step_ctx	*ctx;
+	struct ecase	*c = s->c;
+
+	if ((ctx = calloc(1, sizeof *ctx)) == NULL) {
+		engine_enqueue(s);
+		return;
+	}
+	ctx->eng = eng;
+	ctx->c = c;
+	ctx->s = s;
+	ctx->opts.lane = c->urgent ? LANE_URGENT :
+	    (s->phase == PHASE_FREEZE ? LANE_FREEZE : LANE_REMEDIATE);
+	ctx->opts.max_attempts = c->retry.max_attempts;
+	ctx->opts.initial_backoff_ms = c->retry.initial_backoff_ms;
+	ctx->opts.max_backoff_ms = c->retry.max_backoff_ms;
+	ctx->opts.on_retry = engine_on_retry;
+	ctx->opts.on_retry_arg = ctx;
+	s->ctx = ctx;
+	s->state = SS_RUNNING;
+	s->attempts++;
+	c->running++;
+	eng->running++;
+	engine_persist_step(s, NULL, NULL);
+
+	if (s->et->rt == NULL) {
+		step_ctx_done(ctx, STEP_OUT_SKIPPED,
+		    "target is no longer configured");
+		return;
+	}
+	if (s->et->rt->conn == NULL) {
+		char why[160];
+
+		snprintf(why, sizeof why, "no connector for kind %s in this "
+		    "build", s->et->rt->cfg->kind);
+		step_ctx_done(ctx, STEP_OUT_SKIPPED, why);
+		return;
+	}
+	s->et->rt->conn->run(ctx);
+}
+
+static void
+engine_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine	*eng = arg;
+	struct estep	*s;
+	int		 lane, cap = eng->cfg->engine.max_running_steps;
+
+	(void)fd;
+	(void)what;
+	if (cap < 1)
+		cap = 1;
+	while (!eng->draining && eng->running < (size_t)cap) {
+		s = NULL;
+		for (lane = 0; lane < LANE_COUNT && s == NULL; lane++)
+			s = TAILQ_FIRST(&eng->lanes[lane]);
+		if (s == NULL)
+			break;
+		engine_dequeue(s);
+		engine_start_step(eng, s);
+	}
+}
+
+static void
+engine_pump_soon(struct engine *eng)
+{
+	/* Activating an already active event is a no-op. */
+	if (eng->pump_ev != NULL)
+		event_active(eng->pump_ev, EV_TIMEOUT, 0);
+}
+
+static void
+engine_case_free(struct ecase *c)
+{
+	size_t i, j;
+
+	if (c->timer != NULL)
+		event_free(c->timer);
+	for (i = 0; i < c->ntargets; i++) {
+		for (j = 0; j < c->targets[i].nsteps; j++) {
+			struct estep *s = &c->targets[i].steps[j];
+
+			if (s->queued)
+				engine_dequeue(s);
+			if (s->ctx != NULL) {
+				/* Engine teardown: the target has dropped the calls. */
+				if (s->ctx->free_fn != NULL && s->ctx->data != NULL)
+					s->ctx->free_fn(s->ctx->data);
+				free(s->ctx);
+			}
+			runbook_step_clear(&s->rs);
+		}
+		free(c->targets[i].steps);
+		free(c->targets[i].name);
+		free(c->targets[i].account);
+	}
+	free(c->targets);
+	free(c->subject_key);
+	free(c->runbook);
+	subject_clear(&c->subject);
+	free(c);
+}
+
+struct engine *
+engine_new(struct event_base *base, struct http *http, struct store *store,
+    const struct config *cfg, const struct runbook_set *runbooks, char *err,
+    size_t errlen)
+{
+	struct engine		*eng;
+	struct engine_target	*et;
+	size_t			 i;
+	int			 lane;
+
+	if ((eng = calloc(1, sizeof *eng)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	eng->base = base;
+	eng->store = store;
+	eng->cfg = cfg;
+	eng->runbooks = runbooks;
+	TAILQ_INIT(&eng->cases);
+	for (lane = 0; lane < LANE_COUNT; lane++)
+		TAILQ_INIT(&eng->lanes[lane]);
+	if ((eng->pump_ev = event_new(base, -1, 0, engine_pump_cb, eng)) ==
+	    NULL) {
+		snprintf(err, errlen, "cannot create pump event");
+		goto fail;
+	}
+	if (cfg->ntargets > 0 &&
+	    (eng->targets = calloc(cfg->ntargets, sizeof *eng->targets)) ==
+	    NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < cfg->ntargets; i++) {
+		et = &eng->targets[i];
+		et->cfg = &cfg->targets[i];
+		et->conn = connector_find(et->cfg->kind);
+		if (et->conn == NULL)
+			log_warn("engine", "target %s: no connector for kind %s "
+			    "in this build; its steps will be skipped",
+			    et->cfg->name, et->cfg->kind);
+		et->t = target_new(base, http, et->cfg,
+		    et->conn != NULL ? et->conn->classify : NULL, err, errlen);
+		if (et->t == NULL)
+			goto fail;
+		eng->ntargets++;
+	}
+	return eng;
+
+fail:
+	engine_free(eng);
+	return NULL;
+}
+
+void
+engine_free(struct engine *eng)
+{
+	struct ecase	*c;
+	size_t		 i;
+
+	if (eng == NULL)
+		return;
+	/* Targets first: they drop calls that point into step contexts. */
+	for (i = 0; i < eng->ntargets; i++)
+		target_free(eng->targets[i].t);
+	while ((c = TAILQ_FIRST(&eng->cases)) != NULL) {
+		TAILQ_REMOVE(&eng->cases, c, entry);
+		engine_case_free(c);
+	}
+	free(eng->targets);
+	if (eng->pump_ev != NULL)
+		event_free(eng->pump_ev);
+	if (eng->drain_timer != NULL)
+		event_free(eng->drain_timer);
+	free(eng);
+}
+
+/* Serialise a retry policy for the case row. */
+static char *
+engine_retry_json(const struct runbook_retry *r)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "{\"max_attempts\":%d,\"initial_backoff_ms\":%ld,"
+	    "\"max_backoff_ms\":%ld}", r->max_attempts, r->initial_backoff_ms,
+	    r->max_backoff_ms) < 0)
+		return NULL;
+	return s;
+}
+
+static void
+engine_retry_parse(const char *json, struct runbook_retry *r)
+{
+	json_object *o, *v;
+
+	r->max_attempts = 10;
+	r->initial_backoff_ms = 500;
+	r->max_backoff_ms = 60000;
+	if (json == NULL || (o = json_tokener_parse(json)) == NULL)
+		return;
+	if (json_object_object_get_ex(o, "max_attempts", &v))
+		r->max_attempts = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "initial_backoff_ms", &v))
+		r->initial_backoff_ms = (long)json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "max_backoff_ms", &v))
+		r->max_backoff_ms = (long)json_object_get_int64(v);
+	if (r->max_attempts < 1)
+		r->max_attempts = 1;
+	json_object_put(o);
+}
+
+/* Build the in-memory case for a new event from its runbook. */
+static struct ecase *
+engine_case_build(struct engine *eng, const struct event *ev,
+    const struct runbook *rb)
+{
+	struct ecase			*c;
+	const struct runbook_target	*sel;
+	struct etarget			*et;
+	size_t				 i, j, n = 0;
+	json_object			*o;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return NULL;
+	c->eng = eng;
+	c->state = CS_RECEIVED;
+	c->urgent = strcmp(ev->type, EVENT_TYPE_FREEZE) == 0;
+	c->retry = rb->retry;
+	c->subject_key = strdup(ev->subject_key);
+	c->runbook = strdup(rb->name);
+	if ((o = subject_to_json(&ev->subject)) == NULL ||
+	    subject_from_json(o, &c->subject) != 0) {
+		if (o != NULL)
+			json_object_put(o);
+		goto fail;
+	}
+	json_object_put(o);
+	if (eng->ntargets > 0 &&
+	    (c->targets = calloc(eng->ntargets, sizeof *c->targets)) == NULL)
+		goto fail;
+	for (i = 0; i < eng->ntargets; i++) {
+		sel = runbook_select(rb, eng->targets[i].cfg->name,
+		    eng->targets[i].cfg->kind);
+		if (sel == NULL || sel->nsteps == 0)
+			continue;
+		et = &c->targets[n];
+		et->name = strdup(eng->targets[i].cfg->name);
+		et->rt = &eng->targets[i];
+		if (ev->subject.accounts != NULL) {
+			json_object *a;
+
+			if (json_object_object_get_ex(ev->subject.accounts,
+			    et->name, &a))
+				et->account = strdup(json_object_get_string(a));
+		}
+		if ((et->steps = calloc(sel->nsteps, sizeof *et->steps)) == NULL)
+			goto fail;
+		for (j = 0; j < sel->nsteps; j++) {
+			json_object *sj = runbook_step_to_json(&sel->steps[j]);
+
+			et->steps[j].c = c;
+			et->steps[j].et = et;
+			et->steps[j].seq = (int)j;
+			if (sj == NULL || runbook_step_from_json(sj,
+			    &et->steps[j].rs) != 0) {
+				if (sj != NULL)
+					json_object_put(sj);
+				goto fail;
+			}
+			json_object_put(sj);
+			et->steps[j].phase = engine_step_phase(sel->steps[j].kind);
+			et->nsteps++;
+		}
+		n++;
+	}
+	c->ntargets = n;
+	if (c->subject_key == NULL || c->runbook == NULL)
+		goto fail;
+	return c;
+
+fail:
+	/* The array is zeroed past what was built: free it all. */
+	c->ntargets = eng->ntargets;
+	engine_case_free(c);
+	return NULL;
+}
+
+/* Write a new case, its steps and the event link inside the open transaction. */
+static int
+engine_case_insert(struct engine *eng, struct ecase *c, const struct event *ev,
+    const struct runbook *rb, int64_t now)
+{
+	struct store_case	 row;
+	struct store_step	 sr;
+	json_object		*subj, *opts;
+	char			*retry;
+	size_t			 i, j;
+	int64_t			 start;
+	int			 r = -1;
+
+	subj = subject_to_json(&c->subject);
+	retry = engine_retry_json(&c->retry);
+	if (subj == NULL || retry == NULL)
+		goto done;
+	start = c->effective_ms > now ? c->effective_ms : now;
+	memset(&row, 0, sizeof row);
+	row.subject_key = c->subject_key;
+	row.subject_json = json_object_to_json_string_ext(subj,
+	    JSON_C_TO_STRING_PLAIN);
+	row.runbook = rb->name;
+	row.event_type = ev->type;
+	row.state = case_state_names[CS_RECEIVED];
+	row.urgent = c->urgent;
+	row.created_ms = now;
+	row.updated_ms = now;
+	row.effective_ms = c->effective_ms;
+	row.freeze_deadline_ms = start + rb->freeze_within_s * 1000;
+	row.complete_deadline_ms = start + rb->complete_within_s * 1000;
+	row.reason = ev->reason;
+	row.retry_json = retry;
+	if ((c->id = store_case_insert(eng->store, &row)) < 0)
+		goto done;
+	for (i = 0; i < c->ntargets; i++) {
+		for (j = 0; j < c->targets[i].nsteps; j++) {
+			struct estep *s = &c->targets[i].steps[j];
+
+			opts = runbook_step_to_json(&s->rs);
+			memset(&sr, 0, sizeof sr);
+			sr.target = c->targets[i].name;
+			sr.seq = s->seq;
+			sr.step = step_kind_name(s->rs.kind);
+			sr.opts_json = opts != NULL ?
+			    json_object_to_json_string_ext(opts,
+			    JSON_C_TO_STRING_PLAIN) : NULL;
+			sr.state = step_state_names[SS_PENDING];
+			r = store_step_insert(eng->store, c->id, &sr);
+			if (opts != NULL)
+				json_object_put(opts);
+			if (r != 0)
+				goto done;
+		}
+		if (c->targets[i].account != NULL &&
+		    store_account_put(eng->store, c->id, c->targets[i].name,
+		    c->targets[i].account) != 0) {
+			r = -1;
+			goto done;
+		}
+	}
+	r = store_timeline_add(eng->store, c->id, now, "received", NULL, NULL,
+	    ev->type);
+	if (r == 0)
+		r = store_event_set_case(eng->store, ev->source, ev->id, c->id,
+		    "case");
+done:
+	if (subj != NULL)
+		json_object_put(subj);
+	free(retry);
+	return r;
+}
+
+int
+engine_submit(struct engine *eng, const struct event *ev, const char *origin,
+    long long *case_id, char *err, size_t errlen)
+{
+	const struct runbook	*rb;
+	struct ecase		*c = NULL;
+	int64_t			 now = engine_now_ms();
+	int			 r;
+
+	*case_id = 0;
+	if (store_begin(eng->store) != 0) {
+		snprintf(err, errlen, "store: %s", store_errmsg(eng->store));
+		return -1;
+	}
+	r = store_event_put(eng->store, ev->source, ev->id, ev->type,
+	    ev->subject_key, origin, now);
+	if (r < 0)
+		goto fail;
+	if (r == 1) {
+		store_commit(eng->store);
+		log_info("engine", "event %s from %s already seen: ignored",
+		    ev->id, ev->source);
+		return ENGINE_DUPLICATE;
+	}
+	rb = runbook_match(eng->runbooks, ev->type, ev->termination_kind);
+	if (rb == NULL) {
+		if (store_event_set_case(eng->store, ev->source, ev->id, 0,
+		    "no_runbook") != 0 || store_commit(eng->store) != 0)
+			goto fail;
+		log_warn("engine", "event %s (%s) for %s: no runbook matches",
+		    ev->id, ev->type, ev->subject_key);
+		return ENGINE_NO_RUNBOOK;
+	}
+	if ((c = engine_case_build(eng, ev, rb)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		store_rollback(eng->store);
+		return -1;
+	}
+	c->effective_ms = ev->effective > 0 ? (int64_t)ev->effective * 1000 : 0;
+	if (engine_case_insert(eng, c, ev, rb, now) != 0)
+		goto fail;
+	if (store_commit(eng->store) != 0)
+		goto fail_committed;
+	*case_id = c->id;
+	TAILQ_INSERT_TAIL(&eng->cases, c, entry);
+	eng->ncases++;
+	log_info("engine", "case %lld opened for %s by %s (runbook %s, %zu "
+	    "targets)", c->id, c->subject_key, ev->type, rb->name, c->ntargets);
+	engine_advance(c);
+	return ENGINE_NEW_CASE;
+
+fail:
+	store_rollback(eng->store);
+fail_committed:
+	snprintf(err, errlen, "store: %s", store_errmsg(eng->store));
+	if (c != NULL)
+		engine_case_free(c);
+	return -1;
+}
+
+/* Resume: rebuild cases from the store. */
+struct engine_load {
+	struct engine	*eng;
+	struct ecase	*c;
+	int		 error;
+	int		 count;
+};
+
+static struct etarget *
+engine_load_target(struct ecase *c, const char *name)
+{
+	struct etarget	*nt;
+	size_t		 i;
+
+	for (i = 0; i < c->ntargets; i++)
+		if (strcmp(c->targets[i].name, name) == 0)
+			return &c->targets[i];
+	nt = realloc(c->targets, (c->ntargets + 1) * sizeof *nt);
+	if (nt == NULL)
+		return NULL;
+	/* Steps point back at their etarget: fix them up after the move. */
+	c->targets = nt;
+	memset(&nt[c->ntargets], 0, sizeof *nt);
+	if ((nt[c->ntargets].name = strdup(name)) == NULL)
+		return NULL;
+	nt[c->ntargets].rt = engine_target_find(c->eng, name);
+	return &c->targets[c->ntargets++];
+}
+
+static int
+engine_load_step(const struct store_step *p, void *arg)
+{
+	struct engine_load	*l = arg;
+	struct etarget		*et;
+	struct estep		*ns, *s;
+	json_object		*o;
+	int			 st, kind;
+
+	if ((et = engine_load_target(l->c, p->target)) == NULL)
+		return -1;
+	ns = realloc(et->steps, (et->nsteps + 1) * sizeof *ns);
+	if (ns == NULL)
+		return -1;
+	et->steps = ns;
+	s = &et->steps[et->nsteps];
+	memset(s, 0, sizeof *s);
+	s->c = l->c;
+	s->seq = p->seq;
+	s->attempts = p->attempts;
+	st = engine_step_state_parse(p->state);
+	/* A step that was running or waiting to retry is run again. */
+	s->state = st < 0 || st == SS_RUNNING || st == SS_RETRY_WAIT ?
+	    SS_PENDING : (enum step_state)st;
+	o = p->opts_json != NULL ? json_tokener_parse(p->opts_json) : NULL;
+	if (o == NULL || runbook_step_from_json(o, &s->rs) != 0) {
+		kind = step_kind_parse(p->step);
+		if (o != NULL)
+			json_object_put(o);
+		if (kind < 0)
+			return -1;
+		memset(&s->rs, 0, sizeof s->rs);
+		s->rs.kind = (enum step_kind)kind;
+	} else
+		json_object_put(o);
+	s->phase = engine_step_phase(s->rs.kind);
+	if (s->state == SS_FAILED)
+		et->failed = 1;
+	et->nsteps++;
+	return 0;
+}
+
+static int
+engine_load_account(const char *target, const char *account, void *arg)
+{
+	struct engine_load	*l = arg;
+	size_t			 i;
+
+	for (i = 0; i < l->c->ntargets; i++) {
+		if (strcmp(l->c->targets[i].name, target) == 0) {
+			free(l->c->targets[i].account);
+			l->c->targets[i].account = strdup(account);
+		}
+	}
+	return 0;
+}
+
+static int
+engine_load_case(const struct store_case *row, void *arg)
+{
+	struct engine_load	*l = arg;
+	struct engine		*eng = l->eng;
+	struct ecase		*c;
+	json_object		*o;
+	size_t			 i, j;
+	int			 st;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return -1;
+	c->eng = eng;
+	c->id = row->id;
+	c->subject_key = strdup(row->subject_key);
+	c->runbook = strdup(row->runbook);
+	c->urgent = row->urgent;
+	c->effective_ms = row->effective_ms;
+	st = engine_case_state_parse(row->state);
+	c->state = st < 0 ? CS_RECEIVED : (enum case_state)st;
+	engine_retry_parse(row->retry_json, &c->retry);
+	o = json_tokener_parse(row->subject_json);
+	if (o == NULL || subject_from_json(o, &c->subject) != 0) {
+		log_error("engine", "case %lld: unreadable subject; escalating",
+		    row->id);
+		if (o != NULL)
+			json_object_put(o);
+		store_case_state(eng->store, row->id, "escalated",
+		    engine_now_ms(), "unreadable subject in store");
+		engine_case_free(c);
+		return 0;
+	}
+	json_object_put(o);
+	l->c = c;
+	if (store_steps_of(eng->store, c->id, engine_load_step, l) != 0 ||
+	    store_accounts_of(eng->store, c->id, engine_load_account, l) != 0) {
+		l->c = NULL;
+		engine_case_free(c);
+		return -1;
+	}
+	l->c = NULL;
+	for (i = 0; i < c->ntargets; i++) {
+		for (j = 0; j < c->targets[i].nsteps; j++) {
+			c->targets[i].steps[j].et = &c->targets[i];
+			if (c->targets[i].steps[j].state == SS_FAILED)
+				c->failed++;
+		}
+	}
+	TAILQ_INSERT_TAIL(&eng->cases, c, entry);
+	eng->ncases++;
+	l->count++;
+	return 0;
+}
+
+int
+engine_resume(struct engine *eng)
+{
+	struct engine_load	 l;
+	struct ecase		*c, *next;
+
+	memset(&l, 0, sizeof l);
+	l.eng = eng;
+	if (store_cases_open(eng->store, engine_load_case, &l) != 0)
+		return -1;
+	/* Advance after loading so that the lanes see every case's freezes first. */
+	for (c = TAILQ_FIRST(&eng->cases); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		engine_note(c, "resumed", NULL, "resumed in state %s",
+		    case_state_names[c->state]);
+		engine_advance(c);
+	}
+	if (l.count > 0)
+		log_info("engine", "resumed %d unfinished cases", l.count);
+	return l.count;
+}
+
+static void
+engine_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine	*eng = arg;
+	void		(*cb)(void *);
+
+	(void)fd;
+	(void)what;
+	if (eng->drain_cb == NULL)
+		return;
+	log_warn("engine", "%zu steps still running at shutdown; they will be "
+	    "run again on restart", eng->running);
+	cb = eng->drain_cb;
+	eng->drain_cb = NULL;
+	cb(eng->drain_arg);
+}
+
+void
+engine_drain(struct engine *eng, long timeout_ms, void (*cb)(void *), void *arg)
+{
+	struct timeval tv;
+
+	eng->draining = 1;
+	eng->drain_cb = cb;
+	eng->drain_arg = arg;
+	if (eng->running == 0) {
+		eng->drain_cb = NULL;
+		cb(arg);
+		return;
+	}
+	log_info("engine", "waiting for %zu running steps", eng->running);
+	if (eng->drain_timer == NULL)
+		eng->drain_timer = evtimer_new(eng->base, engine_drain_timeout,
+		    eng);
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	if (eng->drain_timer != NULL)
+		evtimer_add(eng->drain_timer, &tv);
+}
+
+size_t
+engine_open_cases(const struct engine *eng)
+{
+	return eng->ncases;
+}
+
+size_t
+engine_running_steps(const struct engine *eng)
+{
+	return eng->running;
+}
+
+size_t
+engine_queued_steps(const struct engine *eng)
+{
+	return eng->queued;
+}

@@ -1,1 +1,326 @@
-/* placeholder: being written */
+/*
+ * event: decodes structured CloudEvents 1.0 leaver events into struct event.
+ * Anything that cannot be used gets a short, precise reason: it ends up in
+ * the dead-letter topic's headers, so an operator can fix the producer.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "deprov/event.h"
+
+static const char *event_types[] = {
+	EVENT_TYPE_LEAVER, EVENT_TYPE_RESCINDED, EVENT_TYPE_FREEZE,
+	EVENT_TYPE_UNFREEZE,
+};
+
+/* Duplicate a string member if it is a non-empty string; -1 if present but not a string. */
+static int
+event_str(json_object *obj, const char *key, char **out)
+{
+	json_object	*v;
+	const char	*s;
+
+	*out = NULL;
+	if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	if (*s == '\0')
+		return 0;
+	if ((*out = strdup(s)) == NULL)
+		return -1;
+	return 0;
+}
+
+time_t
+event_parse_time(const char *s)
+{
+	struct tm	 tm;
+	const char	*p;
+	int		 off = 0, sign, hh, mm;
+	time_t		 t;
+
+	memset(&tm, 0, sizeof tm);
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (p == NULL) {
+		p = strptime(s, "%Y-%m-%d", &tm);
+		if (p == NULL || *p != '\0')
+			return -1;
+		return timegm(&tm);
+	}
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+			return -1;
+		off = sign * (hh * 3600 + mm * 60);
+		p += 6;
+	} else
+		return -1;
+	if (*p != '\0')
+		return -1;
+	t = timegm(&tm);
+	return t - off;
+}
+
+void
+subject_clear(struct subject *s)
+{
+	free(s->employee_id);
+	free(s->email);
+	free(s->username);
+	free(s->manager_employee_id);
+	free(s->manager_email);
+	if (s->accounts != NULL)
+		json_object_put(s->accounts);
+	memset(s, 0, sizeof *s);
+}
+
+void
+event_clear(struct event *ev)
+{
+	free(ev->id);
+	free(ev->source);
+	free(ev->type);
+	free(ev->subject_key);
+	free(ev->termination_kind);
+	free(ev->reason);
+	subject_clear(&ev->subject);
+	memset(ev, 0, sizeof *ev);
+}
+
+/* Fill a subject from a leaver "data" object. */
+static int
+event_subject(json_object *data, struct subject *s, char *err, size_t errlen)
+{
+	json_object *mgr, *acc;
+
+	if (event_str(data, "employee_id", &s->employee_id) != 0 ||
+	    event_str(data, "email", &s->email) != 0 ||
+	    event_str(data, "username", &s->username) != 0) {
+		snprintf(err, errlen, "data.employee_id, data.email and "
+		    "data.username must be strings");
+		return -1;
+	}
+	if (json_object_object_get_ex(data, "manager", &mgr) &&
+	    !json_object_is_type(mgr, json_type_null)) {
+		if (!json_object_is_type(mgr, json_type_object)) {
+			snprintf(err, errlen, "data.manager must be an object");
+			return -1;
+		}
+		if (event_str(mgr, "employee_id", &s->manager_employee_id) != 0 ||
+		    event_str(mgr, "email", &s->manager_email) != 0) {
+			snprintf(err, errlen, "data.manager fields must be strings");
+			return -1;
+		}
+	}
+	if (json_object_object_get_ex(data, "accounts", &acc) &&
+	    !json_object_is_type(acc, json_type_null)) {
+		if (!json_object_is_type(acc, json_type_object)) {
+			snprintf(err, errlen, "data.accounts must be an object");
+			return -1;
+		}
+		json_object_object_foreach(acc, k, v) {
+			(void)k;
+			if (!json_object_is_type(v, json_type_string)) {
+				snprintf(err, errlen, "data.accounts values must "
+				    "be strings");
+				return -1;
+			}
+		}
+		s->accounts = json_object_get(acc);
+	}
+	return 0;
+}
+
+int
+event_decode(const char *buf, size_t len, struct event *ev, char *err,
+    size_t errlen)
+{
+	json_tokener		*tok = NULL;
+	json_object		*root = NULL, *data = NULL, *v;
+	enum json_tokener_error	 jerr;
+	char			*s = NULL, *eff = NULL;
+	size_t			 i;
+	int			 known = 0;
+
+	memset(ev, 0, sizeof *ev);
+	if ((tok = json_tokener_new_ex(32)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	root = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (root == NULL || jerr != json_tokener_success) {
+		snprintf(err, errlen, "not JSON: %s",
+		    jerr == json_tokener_continue ? "unexpected end of input" :
+		    json_tokener_error_desc(jerr));
+		goto fail;
+	}
+	if (json_tokener_get_parse_end(tok) < len) {
+		for (i = json_tokener_get_parse_end(tok); i < len; i++) {
+			if (!isspace((unsigned char)buf[i])) {
+				snprintf(err, errlen, "not JSON: trailing data");
+				goto fail;
+			}
+		}
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		snprintf(err, errlen, "not a CloudEvent: not a JSON object");
+		goto fail;
+	}
+	if (event_str(root, "specversion", &s) != 0 || s == NULL) {
+		snprintf(err, errlen, "not a CloudEvent: missing specversion");
+		goto fail;
+	}
+	if (strcmp(s, "1.0") != 0) {
+		snprintf(err, errlen, "unsupported specversion \"%.20s\"", s);
+		goto fail;
+	}
+	if (event_str(root, "id", &ev->id) != 0 || ev->id == NULL) {
+		snprintf(err, errlen, "not a CloudEvent: missing id");
+		goto fail;
+	}
+	if (event_str(root, "source", &ev->source) != 0 || ev->source == NULL) {
+		snprintf(err, errlen, "not a CloudEvent: missing source");
+		goto fail;
+	}
+	if (event_str(root, "type", &ev->type) != 0 || ev->type == NULL) {
+		snprintf(err, errlen, "not a CloudEvent: missing type");
+		goto fail;
+	}
+	for (i = 0; i < sizeof event_types / sizeof event_types[0]; i++)
+		if (strcmp(ev->type, event_types[i]) == 0)
+			known = 1;
+	if (!known) {
+		snprintf(err, errlen, "unknown event type \"%.64s\"", ev->type);
+		goto fail;
+	}
+	if (event_str(root, "subject", &ev->subject_key) != 0) {
+		snprintf(err, errlen, "subject must be a string");
+		goto fail;
+	}
+	free(s);
+	s = NULL;
+	if (event_str(root, "time", &s) != 0) {
+		snprintf(err, errlen, "time must be a string");
+		goto fail;
+	}
+	if (s != NULL && (ev->time = event_parse_time(s)) == (time_t)-1) {
+		snprintf(err, errlen, "time is not RFC 3339: \"%.40s\"", s);
+		goto fail;
+	}
+	if (!json_object_object_get_ex(root, "data", &data) ||
+	    !json_object_is_type(data, json_type_object)) {
+		snprintf(err, errlen, "missing data object");
+		goto fail;
+	}
+	if (event_subject(data, &ev->subject, err, errlen) != 0)
+		goto fail;
+	if (event_str(data, "effective", &eff) != 0) {
+		snprintf(err, errlen, "data.effective must be a string");
+		goto fail;
+	}
+	if (eff != NULL &&
+	    (ev->effective = event_parse_time(eff)) == (time_t)-1) {
+		snprintf(err, errlen, "data.effective is not RFC 3339: "
+		    "\"%.40s\"", eff);
+		goto fail;
+	}
+	if (event_str(data, "termination_kind", &ev->termination_kind) != 0 ||
+	    event_str(data, "reason", &ev->reason) != 0) {
+		snprintf(err, errlen, "data.termination_kind and data.reason "
+		    "must be strings");
+		goto fail;
+	}
+	if (ev->subject.employee_id == NULL && ev->subject_key != NULL &&
+	    (ev->subject.employee_id = strdup(ev->subject_key)) == NULL)
+		goto fail;
+	if (ev->subject_key == NULL && ev->subject.employee_id != NULL &&
+	    (ev->subject_key = strdup(ev->subject.employee_id)) == NULL)
+		goto fail;
+	if (ev->subject.employee_id == NULL && ev->subject.email == NULL &&
+	    ev->subject.username == NULL) {
+		snprintf(err, errlen, "no subject: need subject, "
+		    "data.employee_id, data.email or data.username");
+		goto fail;
+	}
+	if (ev->subject_key == NULL &&
+	    (ev->subject_key = strdup(ev->subject.email != NULL ?
+	    ev->subject.email : ev->subject.username)) == NULL)
+		goto fail;
+	(void)v;
+	free(s);
+	free(eff);
+	json_object_put(root);
+	json_tokener_free(tok);
+	return 0;
+
+fail:
+	free(s);
+	free(eff);
+	if (root != NULL)
+		json_object_put(root);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	event_clear(ev);
+	return -1;
+}
+
+/* Add a string member when s is set. */
+static void
+event_put(json_object *o, const char *key, const char *s)
+{
+	if (s != NULL)
+		json_object_object_add(o, key, json_object_new_string(s));
+}
+
+json_object *
+subject_to_json(const struct subject *s)
+{
+	json_object *o, *m;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	event_put(o, "employee_id", s->employee_id);
+	event_put(o, "email", s->email);
+	event_put(o, "username", s->username);
+	if (s->manager_employee_id != NULL || s->manager_email != NULL) {
+		m = json_object_new_object();
+		event_put(m, "employee_id", s->manager_employee_id);
+		event_put(m, "email", s->manager_email);
+		json_object_object_add(o, "manager", m);
+	}
+	if (s->accounts != NULL)
+		json_object_object_add(o, "accounts",
+		    json_object_get(s->accounts));
+	return o;
+}
+
+int
+subject_from_json(json_object *o, struct subject *s)
+{
+	char err[128];
+
+	memset(s, 0, sizeof *s);
+	if (o == NULL || !json_object_is_type(o, json_type_object))
+		return -1;
+	if (event_subject(o, s, err, sizeof err) != 0) {
+		subject_clear(s);
+		return -1;
+	}
+	return 0;
+}

@@ -1,1 +1,715 @@
-/* placeholder: being written */
+/*
+ * kafka: librdkafka consumer and dead-letter producer on the libevent loop.
+ *
+ * The consumer queue and the producer's main queue each wake the loop
+ * through a non-blocking pipe (rd_kafka_queue_io_event_enable); the read
+ * callback empties the pipe and polls with a zero timeout until nothing is
+ * left. A one-second timer polls too, so an idle consumer keeps within
+ * max.poll.interval.ms. Offsets are stored by hand (enable.auto.offset.store
+ * is off) once a message is durable or dead-lettered; auto commit then
+ * commits only those.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "deprov/kafka.h"
+#include "deprov/log.h"
+
+#define KAFKA_RETRY_DELAY_MS	1000
+#define KAFKA_FLUSH_MS		5000
+
+/* A partition whose processing failed: redeliver from offset after a pause. */
+struct kafka_block {
+	char		*topic;
+	int32_t		 partition;
+	int64_t		 offset;
+	struct kafka	*k;
+	struct event	*timer;
+	struct kafka_block *next;
+};
+
+struct kafka {
+	struct event_base		*base;
+	const struct config_kafka	*cfg;
+	kafka_msg_cb			 cb;
+	void				*arg;
+
+	rd_kafka_t			*mock_host;	/* embedded: owns the mock cluster */
+	rd_kafka_mock_cluster_t		*mock;
+	char				*bootstrap;
+
+	rd_kafka_t			*consumer;
+	rd_kafka_queue_t		*cq;
+	int				 cpipe[2];
+	struct event			*cev;
+
+	rd_kafka_t			*producer;
+	rd_kafka_queue_t		*pq;
+	int				 ppipe[2];
+	struct event			*pev;
+
+	struct event			*tick;
+	struct kafka_block		*blocks;
+	int				 assigned;
+	int				 closed;
+	uint64_t			 dead;
+	uint64_t			 consumed;
+};
+
+static void	kafka_drain_consumer(struct kafka *);
+
+static void
+kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	enum log_level l;
+
+	(void)rk;
+	if (level <= 3)
+		l = LOG_LEVEL_ERROR;
+	else if (level == 4)
+		l = LOG_LEVEL_WARN;
+	else if (level <= 6)
+		l = LOG_LEVEL_INFO;
+	else
+		l = LOG_LEVEL_DEBUG;
+	log_msg(l, "kafka", "%s: %s", fac, buf);
+}
+
+static void
+kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	log_warn("kafka", "%s: %s", rd_kafka_err2name(err), reason);
+}
+
+static void
+kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		log_error("kafka", "dead letter to %s not delivered: %s",
+		    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+}
+
+static void
+kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct kafka	*k = opaque;
+	int		 coop;
+
+	coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	switch (err) {
+	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+		log_info("kafka", "assigned %d partitions", parts->cnt);
+		if (coop)
+			rd_kafka_error_destroy(rd_kafka_incremental_assign(rk,
+			    parts));
+		else
+			rd_kafka_assign(rk, parts);
+		k->assigned += parts->cnt;
+		break;
+	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+		log_info("kafka", "revoked %d partitions", parts->cnt);
+		/* Only stored offsets (durable cases) are committed. */
+		rd_kafka_commit(rk, NULL, 1);
+		if (coop) {
+			rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk,
+			    parts));
+			k->assigned -= parts->cnt;
+		} else {
+			rd_kafka_assign(rk, NULL);
+			k->assigned = 0;
+		}
+		if (k->assigned < 0)
+			k->assigned = 0;
+		break;
+	default:
+		log_error("kafka", "rebalance: %s", rd_kafka_err2str(err));
+		rd_kafka_assign(rk, NULL);
+		k->assigned = 0;
+		break;
+	}
+}
+
+/* Store offset+1 for a message's partition. */
+static void
+kafka_store(struct kafka *k, const rd_kafka_message_t *m)
+{
+	rd_kafka_topic_partition_list_t	*l;
+	rd_kafka_resp_err_t		 err;
+
+	l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt),
+	    m->partition)->offset = m->offset + 1;
+	err = rd_kafka_offsets_store(k->consumer, l);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		log_warn("kafka", "offset store %s[%" PRId32 "]@%" PRId64 ": %s",
+		    rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+		    rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Send a message to the dead-letter topic unchanged, with the reason. */
+static int
+kafka_dead_letter(struct kafka *k, const rd_kafka_message_t *m,
+    const char *reason)
+{
+	char			 part[16], off[24];
+	rd_kafka_resp_err_t	 err;
+	const char		*topic = rd_kafka_topic_name(m->rkt);
+
+	k->dead++;
+	log_warn("kafka", "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", topic,
+	    m->partition, m->offset, reason);
+	if (k->cfg->dlq_topic == NULL)
+		return 0;
+	snprintf(part, sizeof part, "%" PRId32, m->partition);
+	snprintf(off, sizeof off, "%" PRId64, m->offset);
+	err = rd_kafka_producev(k->producer,
+	    RD_KAFKA_V_TOPIC(k->cfg->dlq_topic),
+	    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	    RD_KAFKA_V_KEY(m->key, m->key_len),
+	    RD_KAFKA_V_VALUE(m->payload, m->len),
+	    RD_KAFKA_V_HEADER("deprov-reason", reason, -1),
+	    RD_KAFKA_V_HEADER("deprov-topic", topic, -1),
+	    RD_KAFKA_V_HEADER("deprov-partition", part, -1),
+	    RD_KAFKA_V_HEADER("deprov-offset", off, -1),
+	    RD_KAFKA_V_END);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		log_error("kafka", "dead letter to %s: %s", k->cfg->dlq_topic,
+		    rd_kafka_err2str(err));
+		return -1;
+	}
+	return 0;
+}
+
+static struct kafka_block *
+kafka_block_find(struct kafka *k, const char *topic, int32_t partition)
+{
+	struct kafka_block *b;
+
+	for (b = k->blocks; b != NULL; b = b->next)
+		if (b->partition == partition && strcmp(b->topic, topic) == 0)
+			return b;
+	return NULL;
+}
+
+static void
+kafka_block_free(struct kafka *k, struct kafka_block *b)
+{
+	struct kafka_block **pp;
+
+	for (pp = &k->blocks; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	}
+	if (b->timer != NULL)
+		event_free(b->timer);
+	free(b->topic);
+	free(b);
+}
+
+/* The retry delay is over: rewind the partition and resume it. */
+static void
+kafka_block_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kafka_block		*b = arg;
+	struct kafka			*k = b->k;
+	rd_kafka_topic_partition_list_t	*l;
+	rd_kafka_error_t		*error;
+
+	(void)fd;
+	(void)what;
+	l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, b->topic, b->partition)->offset =
+	    b->offset;
+	error = rd_kafka_seek_partitions(k->consumer, l, -1);
+	if (error != NULL) {
+		log_warn("kafka", "seek %s[%" PRId32 "]: %s", b->topic,
+		    b->partition, rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+	}
+	rd_kafka_resume_partitions(k->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	log_info("kafka", "retrying %s[%" PRId32 "] from offset %" PRId64,
+	    b->topic, b->partition, b->offset);
+	kafka_block_free(k, b);
+}
+
+/* Processing failed: pause the partition and come back to this offset later. */
+static void
+kafka_block(struct kafka *k, const rd_kafka_message_t *m)
+{
+	struct kafka_block		*b;
+	rd_kafka_topic_partition_list_t	*l;
+	struct timeval			 tv = { KAFKA_RETRY_DELAY_MS / 1000,
+					    (KAFKA_RETRY_DELAY_MS % 1000) * 1000 };
+
+	if ((b = calloc(1, sizeof *b)) == NULL ||
+	    (b->topic = strdup(rd_kafka_topic_name(m->rkt))) == NULL) {
+		free(b);
+		return;
+	}
+	b->k = k;
+	b->partition = m->partition;
+	b->offset = m->offset;
+	b->next = k->blocks;
+	k->blocks = b;
+	l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, b->topic, b->partition);
+	rd_kafka_pause_partitions(k->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if ((b->timer = evtimer_new(k->base, kafka_block_cb, b)) != NULL)
+		evtimer_add(b->timer, &tv);
+}
+
+static void
+kafka_handle(struct kafka *k, rd_kafka_message_t *m)
+{
+	struct kafka_msg	 km;
+	char			 reason[512], origin_topic[256];
+	enum kafka_verdict	 v;
+
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			log_warn("kafka", "consumer: %s",
+			    rd_kafka_message_errstr(m));
+		return;
+	}
+	snprintf(origin_topic, sizeof origin_topic, "%s",
+	    rd_kafka_topic_name(m->rkt));
+	if (kafka_block_find(k, origin_topic, m->partition) != NULL)
+		return;		/* redelivered after the pause */
+	k->consumed++;
+	reason[0] = '\0';
+	if (m->len > k->cfg->max_message_bytes) {
+		snprintf(reason, sizeof reason, "message too large: %zu bytes "
+		    "(max %zu)", m->len, k->cfg->max_message_bytes);
+		v = KAFKA_DEAD;
+	} else {
+		memset(&km, 0, sizeof km);
+		km.topic = origin_topic;
+		km.partition = m->partition;
+		km.offset = m->offset;
+		km.key = m->key;
+		km.key_len = m->key_len;
+		km.value = m->payload;
+		km.len = m->len;
+		v = k->cb(&km, reason, sizeof reason, k->arg);
+	}
+	switch (v) {
+	case KAFKA_DONE:
+		kafka_store(k, m);
+		break;
+	case KAFKA_DEAD:
+		if (kafka_dead_letter(k, m, reason) == 0)
+			kafka_store(k, m);
+		else
+			kafka_block(k, m);
+		break;
+	case KAFKA_RETRY:
+		log_warn("kafka", "%s[%" PRId32 "]@%" PRId64 " not durable (%s); "
+		    "will retry", origin_topic, m->partition, m->offset,
+		    reason);
+		kafka_block(k, m);
+		break;
+	}
+}
+
+static void
+kafka_drain_consumer(struct kafka *k)
+{
+	rd_kafka_message_t *m;
+
+	if (k->closed)
+		return;
+	while ((m = rd_kafka_consumer_poll(k->consumer, 0)) != NULL) {
+		kafka_handle(k, m);
+		rd_kafka_message_destroy(m);
+		if (k->closed)
+			break;
+	}
+}
+
+/* Empty a wake-up pipe. */
+static void
+kafka_pipe_empty(int fd)
+{
+	char buf[256];
+
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+}
+
+static void
+kafka_consumer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	kafka_pipe_empty(fd);
+	kafka_drain_consumer(arg);
+}
+
+static void
+kafka_producer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kafka *k = arg;
+
+	(void)what;
+	kafka_pipe_empty(fd);
+	rd_kafka_poll(k->producer, 0);
+}
+
+static void
+kafka_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kafka *k = arg;
+
+	(void)fd;
+	(void)what;
+	kafka_drain_consumer(k);
+	if (k->producer != NULL)
+		rd_kafka_poll(k->producer, 0);
+}
+
+static int
+kafka_pipe(int fds[2])
+{
+	if (pipe(fds) != 0)
+		return -1;
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(fds[1], F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	char e[512];
+
+	if (rd_kafka_conf_set(conf, key, value, e, sizeof e) !=
+	    RD_KAFKA_CONF_OK) {
+		snprintf(err, errlen, "kafka property %s: %s", key, e);
+		return -1;
+	}
+	return 0;
+}
+
+/* Common settings: bootstrap, pass-through properties, logging. */
+static rd_kafka_conf_t *
+kafka_conf(struct kafka *k, char *err, size_t errlen)
+{
+	rd_kafka_conf_t	*conf = rd_kafka_conf_new();
+	size_t		 i;
+
+	if (kafka_set(conf, "bootstrap.servers", k->bootstrap, err,
+	    errlen) != 0)
+		goto fail;
+	for (i = 0; i < k->cfg->nprops; i++)
+		if (kafka_set(conf, k->cfg->prop_keys[i], k->cfg->prop_vals[i],
+		    err, errlen) != 0)
+			goto fail;
+	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+	rd_kafka_conf_set_opaque(conf, k);
+	return conf;
+fail:
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
+
+/* Write the embedded cluster's bootstrap address atomically. */
+static int
+kafka_write_bootstrap(const char *path, const char *bootstrap)
+{
+	char	*tmp = NULL;
+	FILE	*f;
+	int	 r = -1;
+
+	if (asprintf(&tmp, "%s.tmp", path) < 0)
+		return -1;
+	if ((f = fopen(tmp, "w")) == NULL)
+		goto done;
+	fprintf(f, "%s\n", bootstrap);
+	if (fclose(f) != 0)
+		goto done;
+	r = rename(tmp, path);
+done:
+	free(tmp);
+	return r;
+}
+
+static int
+kafka_start_mock(struct kafka *k, char *err, size_t errlen)
+{
+	rd_kafka_conf_t	*conf = rd_kafka_conf_new();
+	char		 e[512];
+	size_t		 i;
+	int		 parts = k->cfg->partitions > 0 ? k->cfg->partitions : 1;
+
+	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+	k->mock_host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+	if (k->mock_host == NULL) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(err, errlen, "embedded kafka: %s", e);
+		return -1;
+	}
+	if ((k->mock = rd_kafka_mock_cluster_new(k->mock_host, 1)) == NULL) {
+		snprintf(err, errlen, "embedded kafka: cannot start the mock "
+		    "cluster");
+		return -1;
+	}
+	for (i = 0; i < k->cfg->ntopics; i++)
+		rd_kafka_mock_topic_create(k->mock, k->cfg->topics[i], parts, 1);
+	if (k->cfg->dlq_topic != NULL)
+		rd_kafka_mock_topic_create(k->mock, k->cfg->dlq_topic, 1, 1);
+	if (k->cfg->audit_topic != NULL)
+		rd_kafka_mock_topic_create(k->mock, k->cfg->audit_topic, parts, 1);
+	k->bootstrap = strdup(rd_kafka_mock_cluster_bootstraps(k->mock));
+	if (k->bootstrap == NULL)
+		return -1;
+	if (k->cfg->bootstrap_file != NULL &&
+	    kafka_write_bootstrap(k->cfg->bootstrap_file, k->bootstrap) != 0) {
+		snprintf(err, errlen, "%s: cannot write: %s",
+		    k->cfg->bootstrap_file, strerror(errno));
+		return -1;
+	}
+	log_info("kafka", "embedded cluster at %s (%d partitions per topic)",
+	    k->bootstrap, parts);
+	return 0;
+}
+
+/* Wake the loop through fds[1] when q becomes non-empty. */
+static struct event *
+kafka_wire(struct kafka *k, rd_kafka_queue_t *q, int fds[2],
+    event_callback_fn cb)
+{
+	struct event *ev;
+
+	if (kafka_pipe(fds) != 0)
+		return NULL;
+	rd_kafka_queue_io_event_enable(q, fds[1], "1", 1);
+	ev = event_new(k->base, fds[0], EV_READ | EV_PERSIST, cb, k);
+	if (ev != NULL)
+		event_add(ev, NULL);
+	return ev;
+}
+
+struct kafka *
+kafka_new(struct event_base *base, const struct config_kafka *cfg,
+    kafka_msg_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct kafka			*k;
+	rd_kafka_conf_t			*conf = NULL;
+	rd_kafka_topic_partition_list_t	*topics = NULL;
+	rd_kafka_resp_err_t		 rerr;
+	char				 e[512];
+	struct timeval			 tv = { 1, 0 };
+	size_t				 i;
+
+	if ((k = calloc(1, sizeof *k)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	k->base = base;
+	k->cfg = cfg;
+	k->cb = cb;
+	k->arg = arg;
+	k->cpipe[0] = k->cpipe[1] = k->ppipe[0] = k->ppipe[1] = -1;
+
+	if (strcmp(cfg->brokers, "embedded") == 0) {
+		if (kafka_start_mock(k, err, errlen) != 0)
+			goto fail;
+	} else if ((k->bootstrap = strdup(cfg->brokers)) == NULL)
+		goto fail;
+
+	/* Dead-letter producer: idempotent, waits for all replicas. */
+	if ((conf = kafka_conf(k, err, errlen)) == NULL)
+		goto fail;
+	if (kafka_set(conf, "enable.idempotence", "true", err, errlen) != 0)
+		goto fail;
+	rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
+	if ((k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e,
+	    sizeof e)) == NULL) {
+		snprintf(err, errlen, "kafka producer: %s", e);
+		goto fail;
+	}
+	conf = NULL;
+	k->pq = rd_kafka_queue_get_main(k->producer);
+	if ((k->pev = kafka_wire(k, k->pq, k->ppipe, kafka_producer_cb)) ==
+	    NULL) {
+		snprintf(err, errlen, "kafka producer: cannot wire queue");
+		goto fail;
+	}
+
+	/* Consumer: offsets stored by hand after each message is durable. */
+	if ((conf = kafka_conf(k, err, errlen)) == NULL)
+		goto fail;
+	if (kafka_set(conf, "group.id", cfg->group_id, err, errlen) != 0 ||
+	    kafka_set(conf, "enable.auto.offset.store", "false", err,
+	    errlen) != 0 ||
+	    kafka_set(conf, "enable.partition.eof", "false", err, errlen) != 0)
+		goto fail;
+	/* Events published before the group first commits are not skipped. */
+	if (rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e,
+	    sizeof e) != RD_KAFKA_CONF_OK)
+		goto fail;
+	for (i = 0; i < cfg->nprops; i++)
+		if (strcmp(cfg->prop_keys[i], "auto.offset.reset") == 0)
+			kafka_set(conf, "auto.offset.reset", cfg->prop_vals[i],
+			    err, errlen);
+	rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
+	if ((k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e,
+	    sizeof e)) == NULL) {
+		snprintf(err, errlen, "kafka consumer: %s", e);
+		goto fail;
+	}
+	conf = NULL;
+	rd_kafka_poll_set_consumer(k->consumer);
+	k->cq = rd_kafka_queue_get_consumer(k->consumer);
+	if ((k->cev = kafka_wire(k, k->cq, k->cpipe, kafka_consumer_cb)) ==
+	    NULL) {
+		snprintf(err, errlen, "kafka consumer: cannot wire queue");
+		goto fail;
+	}
+	topics = rd_kafka_topic_partition_list_new((int)cfg->ntopics);
+	for (i = 0; i < cfg->ntopics; i++)
+		rd_kafka_topic_partition_list_add(topics, cfg->topics[i],
+		    RD_KAFKA_PARTITION_UA);
+	if ((rerr = rd_kafka_subscribe(k->consumer, topics)) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errlen, "kafka subscribe: %s",
+		    rd_kafka_err2str(rerr));
+		goto fail;
+	}
+	rd_kafka_topic_partition_list_destroy(topics);
+	topics = NULL;
+	if ((k->tick = event_new(base, -1, EV_PERSIST, kafka_tick_cb, k)) ==
+	    NULL)
+		goto fail;
+	event_add(k->tick, &tv);
+	log_info("kafka", "consuming %zu topics from %s as group %s",
+	    cfg->ntopics, k->bootstrap, cfg->group_id);
+	return k;
+
+fail:
+	if (err[0] == '\0')
+		snprintf(err, errlen, "kafka: setup failed");
+	if (conf != NULL)
+		rd_kafka_conf_destroy(conf);
+	if (topics != NULL)
+		rd_kafka_topic_partition_list_destroy(topics);
+	kafka_free(k);
+	return NULL;
+}
+
+void
+kafka_close(struct kafka *k)
+{
+	rd_kafka_resp_err_t err;
+
+	if (k == NULL || k->closed)
+		return;
+	k->closed = 1;
+	if (k->tick != NULL)
+		event_del(k->tick);
+	if (k->consumer != NULL) {
+		/*
+		 * Shutdown only: commit what was stored and leave the group.
+		 * These calls wait on the brokers, bounded by librdkafka's
+		 * timeouts; nothing else runs on the loop any more.
+		 */
+		err = rd_kafka_commit(k->consumer, NULL, 0);
+		if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+		    err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+			log_warn("kafka", "final commit: %s",
+			    rd_kafka_err2str(err));
+		rd_kafka_queue_io_event_enable(k->cq, -1, NULL, 0);
+		rd_kafka_consumer_close(k->consumer);
+	}
+	if (k->producer != NULL &&
+	    rd_kafka_flush(k->producer, KAFKA_FLUSH_MS) != 0)
+		log_warn("kafka", "%d dead letters not delivered at shutdown",
+		    rd_kafka_outq_len(k->producer));
+}
+
+void
+kafka_free(struct kafka *k)
+{
+	if (k == NULL)
+		return;
+	kafka_close(k);
+	while (k->blocks != NULL)
+		kafka_block_free(k, k->blocks);
+	if (k->tick != NULL)
+		event_free(k->tick);
+	if (k->cev != NULL)
+		event_free(k->cev);
+	if (k->pev != NULL)
+		event_free(k->pev);
+	if (k->cq != NULL)
+		rd_kafka_queue_destroy(k->cq);
+	if (k->consumer != NULL)
+		rd_kafka_destroy(k->consumer);
+	if (k->pq != NULL) {
+		rd_kafka_queue_io_event_enable(k->pq, -1, NULL, 0);
+		rd_kafka_queue_destroy(k->pq);
+	}
+	if (k->producer != NULL)
+		rd_kafka_destroy(k->producer);
+	if (k->mock != NULL)
+		rd_kafka_mock_cluster_destroy(k->mock);
+	if (k->mock_host != NULL)
+		rd_kafka_destroy(k->mock_host);
+	if (k->cpipe[0] >= 0)
+		close(k->cpipe[0]);
+	if (k->cpipe[1] >= 0)
+		close(k->cpipe[1]);
+	if (k->ppipe[0] >= 0)
+		close(k->ppipe[0]);
+	if (k->ppipe[1] >= 0)
+		close(k->ppipe[1]);
+	free(k->bootstrap);
+	free(k);
+}
+
+int
+kafka_assigned(const struct kafka *k)
+{
+	return k->assigned > 0;
+}
+
+const char *
+kafka_bootstrap(const struct kafka *k)
+{
+	return k->bootstrap;
+}
+
+uint64_t
+kafka_dead_letters(const struct kafka *k)
+{
+	return k->dead;
+}
+
+uint64_t
+kafka_consumed(const struct kafka *k)
+{
+	return k->consumed;
+}

@@ -1,1 +1,271 @@
-int main(void) { return 0; }
+/*
+ * deprovd: the deprovisioning daemon. One process, one libevent loop: the
+ * Kafka consumer feeds leaver events to the engine, which persists a case per
+ * event and drives every target's connector through the asynchronous HTTP
+ * client. `deprovd --config FILE --check` validates the configuration and
+ * the runbooks and exits 0, or 2 with one file:line: message per problem.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "deprov/api.h"
+#include "deprov/config.h"
+#include "deprov/diag.h"
+#include "deprov/engine.h"
+#include "deprov/event.h"
+#include "deprov/http.h"
+#include "deprov/kafka.h"
+#include "deprov/log.h"
+#include "deprov/runbook.h"
+#include "deprov/store.h"
+
+#define DEPROVD_VERSION		"0.1.0"
+#define DEPROVD_DRAIN_MS	10000
+
+struct deprovd {
+	struct config		*cfg;
+	struct runbook_set	*runbooks;
+	struct event_base	*base;
+	struct store		*store;
+	struct http		*http;
+	struct engine		*engine;
+	struct kafka		*kafka;
+	struct api		*api;
+	struct event		*sigterm;
+	struct event		*sigint;
+	int			 stopping;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: deprovd --config FILE [--check] [-v] [--version]\n"
+	    "\n"
+	    "  -c, --config FILE  configuration file (JSON, comments allowed)\n"
+	    "  -n, --check        validate configuration and runbooks, then exit\n"
+	    "                     (0 = valid, 2 = problems, one file:line: message each)\n"
+	    "  -v, --verbose      debug logging (overrides log_level)\n"
+	    "  -V, --version      print the version and exit\n"
+	    "  -h, --help         this text\n");
+}
+
+/* Kafka message -> event -> durable case. */
+static enum kafka_verdict
+deprovd_on_message(const struct kafka_msg *m, char *reason, size_t reasonlen,
+    void *arg)
+{
+	struct deprovd	*d = arg;
+	struct event	 ev;
+	char		 origin[320], err[512];
+	long long	 case_id;
+	int		 r;
+
+	if (event_decode(m->value, m->len, &ev, reason, reasonlen) != 0)
+		return KAFKA_DEAD;
+	snprintf(origin, sizeof origin, "kafka:%s/%" PRId32 "@%" PRId64,
+	    m->topic, m->partition, m->offset);
+	r = engine_submit(d->engine, &ev, origin, &case_id, err, sizeof err);
+	event_clear(&ev);
+	if (r < 0) {
+		snprintf(reason, reasonlen, "%s", err);
+		return KAFKA_RETRY;
+	}
+	return KAFKA_DONE;
+}
+
+static void
+deprovd_drained(void *arg)
+{
+	struct deprovd *d = arg;
+
+	log_info("deprovd", "stopped");
+	event_base_loopexit(d->base, NULL);
+}
+
+/* SIGTERM/SIGINT: stop intake, let running steps finish or persist, exit. */
+static void
+deprovd_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct deprovd *d = arg;
+
+	(void)what;
+	if (d->stopping) {
+		log_warn("deprovd", "second signal: exiting now");
+		event_base_loopbreak(d->base);
+		return;
+	}
+	d->stopping = 1;
+	log_info("deprovd", "signal %d: stopping intake", (int)sig);
+	if (d->api != NULL)
+		api_stop(d->api);
+	kafka_close(d->kafka);
+	engine_drain(d->engine, DEPROVD_DRAIN_MS, deprovd_drained, d);
+}
+
+/* Load configuration and runbooks; returns the number of problems. */
+static size_t
+deprovd_load(struct deprovd *d, const char *path, struct diags *diags)
+{
+	d->cfg = config_load(path, diags);
+	if (d->cfg == NULL)
+		return diags_count(diags) > 0 ? diags_count(diags) : 1;
+	d->runbooks = runbook_load_dir(d->cfg->runbooks_dir, d->cfg, diags);
+	if (d->runbooks != NULL && d->runbooks->n == 0)
+		diags_add(diags, d->cfg->runbooks_dir, 0, "no runbooks found");
+	return diags_count(diags);
+}
+
+static void
+deprovd_teardown(struct deprovd *d)
+{
+	if (d->sigterm != NULL)
+		event_free(d->sigterm);
+	if (d->sigint != NULL)
+		event_free(d->sigint);
+	api_free(d->api);
+	kafka_free(d->kafka);
+	engine_free(d->engine);
+	http_free(d->http);
+	store_close(d->store);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	runbook_set_free(d->runbooks);
+	config_free(d->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct deprovd	 d;
+	struct diags	*diags;
+	const char	*path = NULL;
+	char		 err[512] = "";
+	int		 ch, check = 0, verbose = 0, rc = 1, resumed;
+
+	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("deprovd %s\n", DEPROVD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	memset(&d, 0, sizeof d);
+	if ((diags = diags_new()) == NULL)
+		return 1;
+	if (deprovd_load(&d, path, diags) > 0) {
+		diags_print(diags, stderr);
+		diags_free(diags);
+		deprovd_teardown(&d);
+		return 2;
+	}
+	diags_free(diags);
+	if (check) {
+		fprintf(stderr, "%s: ok (%zu targets, %zu runbooks)\n", path,
+		    d.cfg->ntargets, d.runbooks->n);
+		deprovd_teardown(&d);
+		return 0;
+	}
+
+	log_set_level(verbose ? LOG_LEVEL_DEBUG :
+	    (enum log_level)d.cfg->log_level);
+	log_hook_libevent();
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("deprovd", "curl_global_init failed");
+		goto done;
+	}
+	if ((d.base = event_base_new()) == NULL) {
+		log_error("deprovd", "event_base_new failed");
+		goto done;
+	}
+	if ((d.store = store_open(d.cfg->store_path, err, sizeof err)) == NULL) {
+		log_error("deprovd", "store: %s", err);
+		goto done;
+	}
+	if ((d.http = http_new(d.base)) == NULL) {
+		log_error("deprovd", "http client setup failed");
+		goto done;
+	}
+	d.engine = engine_new(d.base, d.http, d.store, d.cfg, d.runbooks, err,
+	    sizeof err);
+	if (d.engine == NULL) {
+		log_error("deprovd", "engine: %s", err);
+		goto done;
+	}
+	if ((resumed = engine_resume(d.engine)) < 0) {
+		log_error("deprovd", "cannot resume cases: %s",
+		    store_errmsg(d.store));
+		goto done;
+	}
+	d.kafka = kafka_new(d.base, &d.cfg->kafka, deprovd_on_message, &d, err,
+	    sizeof err);
+	if (d.kafka == NULL) {
+		log_error("deprovd", "%s", err);
+		goto done;
+	}
+	if (d.cfg->api.listen != NULL) {
+		d.api = api_new(d.base, d.cfg, d.store, d.engine, d.kafka, err,
+		    sizeof err);
+		if (d.api == NULL) {
+			log_error("deprovd", "api: %s", err);
+			goto done;
+		}
+	}
+	d.sigterm = evsignal_new(d.base, SIGTERM, deprovd_signal, &d);
+	d.sigint = evsignal_new(d.base, SIGINT, deprovd_signal, &d);
+	if (d.sigterm == NULL || d.sigint == NULL ||
+	    evsignal_add(d.sigterm, NULL) != 0 ||
+	    evsignal_add(d.sigint, NULL) != 0) {
+		log_error("deprovd", "cannot install signal handlers");
+		goto done;
+	}
+	log_info("deprovd", "started (version %s, %zu targets, %zu runbooks, "
+	    "%d cases resumed)", DEPROVD_VERSION, d.cfg->ntargets,
+	    d.runbooks->n, resumed);
+	if (event_base_dispatch(d.base) < 0) {
+		log_error("deprovd", "event loop failed");
+		goto done;
+	}
+	rc = 0;
+done:
+	deprovd_teardown(&d);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,54 @@
+/*
+ * kafka: the leaver-event consumer on librdkafka, integrated into the
+ * libevent loop through the consumer queue's io-event fd (never a blocking
+ * poll). At-least-once: offsets are stored only after the message's callback
+ * says it is durable (or dead-lettered), and only stored offsets are
+ * committed. Malformed or oversized messages go to the dead-letter topic
+ * unchanged, with headers naming the reason and where they came from.
+ * With brokers "embedded" an in-process mock cluster is started and its
+ * bootstrap address written to a file, for development and tests.
+ */
+#ifndef DEPROV_KAFKA_H
+#define DEPROV_KAFKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deprov/config.h"
+
+struct event_base;
+struct kafka;
+
+enum kafka_verdict {
+	KAFKA_DONE = 0,		/* durable: store the offset */
+	KAFKA_DEAD,		/* unusable: dead-letter it with the reason, store the offset */
+	KAFKA_RETRY		/* could not be made durable now: redeliver later */
+};
+
+struct kafka_msg {
+	const char	*topic;
+	int32_t		 partition;
+	int64_t		 offset;
+	const void	*key;
+	size_t		 key_len;
+	const void	*value;
+	size_t		 len;
+};
+
+typedef enum kafka_verdict (*kafka_msg_cb)(const struct kafka_msg *,
+    char *reason, size_t reasonlen, void *arg);
+
+struct kafka	*kafka_new(struct event_base *, const struct config_kafka *,
+		    kafka_msg_cb, void *arg, char *err, size_t errlen);
+/* Stop consuming, commit stored offsets, leave the group, flush the producer. */
+void		 kafka_close(struct kafka *);
+void		 kafka_free(struct kafka *);
+
+/* 1 when partitions are assigned (readiness). */
+int		 kafka_assigned(const struct kafka *);
+/* The bootstrap servers in use (the mock cluster's in embedded mode). */
+const char	*kafka_bootstrap(const struct kafka *);
+uint64_t	 kafka_dead_letters(const struct kafka *);
+uint64_t	 kafka_consumed(const struct kafka *);
+
+#endif

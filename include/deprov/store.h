@@ -1,0 +1,117 @@
+/*
+ * store: durable state in SQLite (WAL). Events (deduplicated by source+id),
+ * cases, their steps with attempt counts and last errors, the accounts
+ * resolved at each target, and a timeline. Every transition the engine makes
+ * is written here before anything depends on it, so a restart after kill -9
+ * resumes from the last persisted step.
+ */
+#ifndef DEPROV_STORE_H
+#define DEPROV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* A case row. Strings are owned by whoever filled the struct. */
+struct store_case {
+	long long	 id;
+	const char	*subject_key;
+	const char	*subject_json;
+	const char	*runbook;
+	const char	*event_type;
+	const char	*state;
+	int		 urgent;
+	int64_t		 created_ms;
+	int64_t		 updated_ms;
+	int64_t		 effective_ms;
+	int64_t		 freeze_deadline_ms;
+	int64_t		 complete_deadline_ms;
+	int64_t		 frozen_ms;		/* 0 = not yet */
+	int64_t		 completed_ms;		/* 0 = not yet */
+	const char	*error;
+	const char	*reason;
+	const char	*retry_json;
+};
+
+struct store_step {
+	const char	*target;
+	int		 seq;
+	const char	*step;
+	const char	*opts_json;
+	const char	*state;
+	int		 attempts;
+	const char	*last_error;
+	const char	*detail;
+	int64_t		 started_ms;
+	int64_t		 finished_ms;
+};
+
+typedef int (*store_case_cb)(const struct store_case *, void *arg);
+typedef int (*store_step_cb)(const struct store_step *, void *arg);
+typedef int (*store_account_cb)(const char *target, const char *account, void *arg);
+
+struct store	*store_open(const char *path, char *err, size_t errlen);
+void		 store_close(struct store *);
+const char	*store_errmsg(struct store *);
+
+/* Transactions nest by counting; only the outermost commits. */
+int		 store_begin(struct store *);
+int		 store_commit(struct store *);
+void		 store_rollback(struct store *);
+
+/*
+ * Record an event. Returns 0 when new, 1 when source+id was seen before
+ * (nothing written), -1 on error.
+ */
+int		 store_event_put(struct store *, const char *source, const char *id,
+		     const char *type, const char *subject_key, const char *origin,
+		     int64_t now_ms);
+int		 store_event_set_case(struct store *, const char *source, const char *id,
+		     long long case_id, const char *disposition);
+
+/* Insert a case (id ignored); returns the new id or -1. */
+long long	 store_case_insert(struct store *, const struct store_case *);
+int		 store_case_state(struct store *, long long id, const char *state,
+		     int64_t now_ms, const char *error);
+int		 store_case_frozen(struct store *, long long id, int64_t at_ms);
+int		 store_case_completed(struct store *, long long id, int64_t at_ms);
+
+int		 store_step_insert(struct store *, long long case_id,
+		     const struct store_step *);
+int		 store_step_update(struct store *, long long case_id, const char *target,
+		     int seq, const char *state, int attempts, const char *last_error,
+		     const char *detail, int64_t now_ms);
+
+int		 store_account_put(struct store *, long long case_id, const char *target,
+		     const char *account);
+int		 store_timeline_add(struct store *, long long case_id, int64_t now_ms,
+		     const char *kind, const char *target, const char *step,
+		     const char *detail);
+
+/* Iterate over cases not in a terminal state (completed, cancelled, escalated), oldest first. */
+int		 store_cases_open(struct store *, store_case_cb, void *arg);
+int		 store_case_get(struct store *, long long id, store_case_cb, void *arg);
+int		 store_steps_of(struct store *, long long case_id, store_step_cb, void *arg);
+int		 store_accounts_of(struct store *, long long case_id, store_account_cb,
+		     void *arg);
+/* Cases newest first, filtered by state and/or subject key (NULL = any). */
+int		 store_cases_list(struct store *, const char *state, const char *subject,
+		     int limit, store_case_cb, void *arg);
+
+struct store_timeline {
+	long long	 id;
+	int64_t		 ts_ms;
+	const char	*kind;
+	const char	*target;
+	const char	*step;
+	const char	*detail;
+};
+typedef int (*store_timeline_cb)(const struct store_timeline *, void *arg);
+int		 store_timeline_of(struct store *, long long case_id, store_timeline_cb,
+		     void *arg);
+
+/* Count of cases in a state (NULL = all). */
+long long	 store_count_cases(struct store *, const char *state);
+
+#endif

@@ -1,0 +1,393 @@
+"""Integration test harness: starts a real deprov-sandbox and a real deprovd
+(with the embedded librdkafka mock cluster) in a private temporary directory,
+publishes events with kcat, and asserts on the sandbox's state and request
+log and on the daemon's admin API. Python standard library only."""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+API_TOKEN = "viewer-token-for-tests"
+SANDBOX_TOKEN = "sandbox-static-token-0123456789"
+CLIENT_ID = "deprov-test-client"
+INTEGRATION_USER = "deprov-integration@acme.example"
+
+
+def build_dir():
+    for i, a in enumerate(sys.argv):
+        if a == "--build" and i + 1 < len(sys.argv):
+            return os.path.abspath(sys.argv[i + 1])
+    return os.path.abspath(os.environ.get("DEPROV_BUILD", "build"))
+
+
+SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def log(*a):
+    print("[it]", *a, flush=True)
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    data = None
+    hdrs = dict(headers or {})
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw.strip() else None)
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw)
+        except ValueError:
+            return e.code, raw.decode(errors="replace")
+
+
+def wait_for(pred, timeout, what, interval=0.1):
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
+
+
+class Workdir:
+    def __init__(self, name):
+        self.path = tempfile.mkdtemp(prefix="deprov-it-%s-" % name)
+
+    def file(self, name, content):
+        p = os.path.join(self.path, name)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content, indent=1))
+        return p
+
+    def cleanup(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def gen_rsa(work):
+    key = os.path.join(work.path, "sf-key.pem")
+    pub = os.path.join(work.path, "sf-pub.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-out", key], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check=True,
+                   capture_output=True)
+    return key, pub
+
+
+class Sandbox:
+    def __init__(self, work, seed=None, args=(), public_key=None):
+        self.work = work
+        self.port_file = os.path.join(work.path, "sandbox.port")
+        cmd = [os.path.join(build_dir(), "deprov-sandbox"), "--listen", "127.0.0.1:0",
+               "--port-file", self.port_file, "--token", SANDBOX_TOKEN,
+               "--client-id", CLIENT_ID, "--quiet"]
+        if seed is not None:
+            cmd += ["--seed", work.file("seed.json", seed)]
+        if public_key:
+            cmd += ["--public-key", public_key]
+        cmd += list(args)
+        self.stderr = open(os.path.join(work.path, "sandbox.stderr"), "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.stderr, stderr=self.stderr)
+        wait_for(lambda: os.path.exists(self.port_file) and open(self.port_file).read().strip(),
+                 10, "sandbox port file")
+        self.port = int(open(self.port_file).read().strip())
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def get(self, path):
+        st, body = http("GET", self.url + path)
+        assert st == 200, (path, st, body)
+        return body
+
+    def post(self, path, body):
+        st, resp = http("POST", self.url + path, body)
+        assert st in (200, 201, 204), (path, st, resp)
+        return resp
+
+    def state(self):
+        return self.get("/_sandbox/state")
+
+    def user(self, key):
+        return self.get("/_sandbox/users/" + key)
+
+    def log(self):
+        entries, since = [], 0
+        while True:
+            page = self.get("/_sandbox/log?since=%d&limit=100000" % since)
+            entries += page["entries"]
+            if not page["entries"] or page["next"] == since:
+                return entries
+            since = page["next"]
+
+    def fault(self, rule):
+        return self.post("/_sandbox/faults", rule)
+
+    def clear_faults(self):
+        st, _ = http("DELETE", self.url + "/_sandbox/faults")
+        assert st in (200, 204)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.stderr.close()
+
+
+def standard_runbook(max_attempts=10, initial_ms=50, max_ms=1000, objects=None):
+    return {
+        "name": "standard-leaver",
+        "match": {"type": ["io.deprov.leaver"]},
+        "sla": {"freeze_within_s": 60, "complete_within_s": 900},
+        "retry": {"max_attempts": max_attempts, "initial_backoff_ms": initial_ms,
+                  "max_backoff_ms": max_ms},
+        "targets": [
+            {"select": {"kind": "salesforce"},
+             "steps": ["freeze", "revoke_tokens",
+                       {"step": "reassign", "to": "manager",
+                        "fallback_owner": "records-admin@acme.example",
+                        "objects": objects or ["Account", "Opportunity", "Case", "Lead"]},
+                       "deactivate"]},
+        ],
+    }
+
+
+class Daemon:
+    """A deprovd with its own directory, embedded Kafka and admin API."""
+
+    def __init__(self, work, sandbox, runbooks=None, auth=None, limits=None, extra=None):
+        self.work = work
+        self.api_port = free_port()
+        self.bootstrap_file = os.path.join(work.path, "kafka.bootstrap")
+        rb_dir = os.path.join(work.path, "runbooks")
+        os.makedirs(rb_dir, exist_ok=True)
+        for i, rb in enumerate(runbooks or [standard_runbook()]):
+            work.file("runbooks/%02d-%s.json" % (i, rb["name"]), rb)
+        cfg = {
+            "store": {"path": os.path.join(work.path, "var", "deprov.db")},
+            "runbooks": rb_dir,
+            "log_level": "debug",
+            "kafka": {"brokers": "embedded", "group_id": "deprovd",
+                      "topics": ["hr.leavers"], "dlq_topic": "deprov.dlq",
+                      "bootstrap_file": self.bootstrap_file,
+                      "properties": {"session.timeout.ms": "6000",
+                                     "heartbeat.interval.ms": "500"}},
+            "api": {"listen": "127.0.0.1:%d" % self.api_port,
+                    "tokens": [{"name": "tests", "role": "viewer",
+                                "sha256": hashlib.sha256(API_TOKEN.encode()).hexdigest()}]},
+            "targets": {
+                "salesforce-prod": {
+                    "kind": "salesforce", "base_url": sandbox.url, "api_version": "v60.0",
+                    "auth": auth or {"type": "bearer", "token": SANDBOX_TOKEN},
+                    "limits": limits or {"rate_per_sec": 500, "burst": 100, "concurrency": 16,
+                                         "timeout_ms": 5000, "connect_timeout_ms": 2000,
+                                         "limit_backoff_ms": 2000},
+                },
+            },
+        }
+        if extra:
+            extra(cfg)
+        self.config = work.file("deprovd.json", cfg)
+        self.proc = None
+        self.stderr_path = os.path.join(work.path, "deprovd.stderr")
+        self.stderr = open(self.stderr_path, "a")
+
+    def start(self, wait_ready=True):
+        self.proc = subprocess.Popen([os.path.join(build_dir(), "deprovd"), "--config", self.config],
+                                     stdout=self.stderr, stderr=self.stderr)
+        wait_for(lambda: os.path.exists(self.bootstrap_file) or self.proc.poll() is not None,
+                 15, "kafka bootstrap file")
+        assert self.proc.poll() is None, "deprovd exited: see %s" % self.stderr_path
+        self.bootstrap = open(self.bootstrap_file).read().strip()
+        if wait_ready:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=30):
+        def ready():
+            assert self.proc.poll() is None, "deprovd exited: see %s" % self.stderr_path
+            try:
+                st, _ = http("GET", self.url("/readyz"), timeout=2)
+            except OSError:
+                return False
+            return st == 200
+        wait_for(ready, timeout, "deprovd readiness")
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.api_port, path)
+
+    def api(self, path):
+        st, body = http("GET", self.url(path), headers={"Authorization": "Bearer " + API_TOKEN})
+        assert st == 200, (path, st, body)
+        return body
+
+    def cases(self, subject=None, state=None):
+        q = ["limit=1000"]
+        if subject:
+            q.append("subject=" + urllib.request.quote(subject))
+        if state:
+            q.append("state=" + state)
+        return self.api("/v1/cases?" + "&".join(q))["cases"]
+
+    def case(self, cid):
+        return self.api("/v1/cases/%d" % cid)
+
+    def wait_case(self, subject, states=("completed",), timeout=60):
+        def done():
+            cs = self.cases(subject=subject)
+            return cs[0] if cs and cs[0]["state"] in states else None
+        return wait_for(done, timeout, "case of %s in %s" % (subject, states), 0.2)
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, timeout=20):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("deprovd did not stop within %ss of SIGTERM" % timeout)
+
+    def log_text(self):
+        self.stderr.flush()
+        with open(self.stderr_path) as f:
+            return f.read()
+
+
+def publish(bootstrap, messages, topic="hr.leavers"):
+    """Publish (key, value) pairs with kcat, one message per line."""
+    lines = []
+    for key, value in messages:
+        v = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        assert "\n" not in v and "\t" not in key
+        lines.append("%s\t%s" % (key, v))
+    r = subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t"],
+                       input=("\n".join(lines) + "\n").encode(), capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+
+
+def consume(bootstrap, topic, fmt="%k\t%h\t%s\n", timeout=20):
+    r = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-e", "-o", "beginning",
+                        "-f", fmt], capture_output=True, timeout=timeout)
+    return r.stdout.decode(errors="replace")
+
+
+def leaver(emp, email, manager_email=None, accounts=None, etype="io.deprov.leaver",
+           kind=None, eid=None, effective=None):
+    data = {"employee_id": emp, "email": email, "username": email}
+    if manager_email:
+        data["manager"] = {"employee_id": "M-" + emp, "email": manager_email}
+    if accounts:
+        data["accounts"] = accounts
+    if kind:
+        data["termination_kind"] = kind
+    if effective:
+        data["effective"] = effective
+    return {"specversion": "1.0", "id": eid or str(uuid.uuid4()), "source": "/hr/workday",
+            "type": etype, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "subject": emp, "datacontenttype": "application/json", "data": data}
+
+
+def user_id(n):
+    return "005%012dAAA" % n
+
+
+def seed_people(n, owned=None, tokens=2, prefix="emp", with_manager=True):
+    """Leavers emp0001.. (employee ids E0001..) owning `owned` records each,
+    their managers boss0001.., a records admin and the integration user.
+    Returns the seed; user ids are user_id(i) for leaver i."""
+    users, records = [], []
+    owned = {"Account": 3, "Opportunity": 2, "Case": 1} if owned is None else owned
+    users.append({"Id": user_id(900001), "Username": "records-admin@acme.example",
+                  "Email": "records-admin@acme.example", "FederationIdentifier": "ADMIN",
+                  "IsActive": True})
+    users.append({"Id": user_id(900002), "Username": INTEGRATION_USER, "Email": INTEGRATION_USER,
+                  "FederationIdentifier": "INTEGRATION", "IsActive": True})
+    for i in range(1, n + 1):
+        email = "%s%04d@acme.example" % (prefix, i)
+        users.append({"Id": user_id(i), "Username": email, "Email": email,
+                      "FederationIdentifier": "E%04d" % i, "IsActive": True, "tokens": tokens})
+        if with_manager:
+            m = "boss%04d@acme.example" % i
+            users.append({"Id": user_id(500000 + i), "Username": m, "Email": m,
+                          "FederationIdentifier": "M%04d" % i, "IsActive": True})
+        for t, count in owned.items():
+            for _ in range(count):
+                records.append({"type": t, "OwnerId": user_id(i)})
+    return {"users": users, "records": records}
+
+
+def leaver_for(i, prefix="emp", **kw):
+    email = "%s%04d@acme.example" % (prefix, i)
+    return leaver("E%04d" % i, email, manager_email=kw.pop("manager", "boss%04d@acme.example" % i),
+                  **kw)
+
+
+def find_user(state, username):
+    for u in state["users"]:
+        if u["Username"] == username:
+            return u
+    raise AssertionError("no sandbox user " + username)
+
+
+def owner_counts(state, uid):
+    out = {}
+    for t, v in state["records"].items():
+        out[t] = v["by_owner"].get(uid, 0)
+    return out
+
+
+def run(test):
+    """Run a test function with a work dir; keep the dir on failure."""
+    name = test.__name__
+    work = Workdir(name)
+    ok = False
+    try:
+        test(work)
+        ok = True
+        log("PASS", name)
+    finally:
+        if ok and not os.environ.get("DEPROV_KEEP"):
+            work.cleanup()
+        else:
+            log("work dir kept:", work.path)
+            for f in ("deprovd.stderr", "sandbox.stderr"):
+                p = os.path.join(work.path, f)
+                if os.path.exists(p):
+                    with open(p) as fh:
+                        tail = fh.readlines()[-60:]
+                    log("---- tail of", f)
+                    sys.stdout.write("".join(tail))
+    return 0 if ok else 1

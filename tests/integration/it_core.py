@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+"""Core engine integration tests: the real deprovd against the embedded Kafka
+mock cluster and deprov-sandbox. Run one test: it_core.py --build DIR NAME."""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (API_TOKEN, CLIENT_ID, INTEGRATION_USER, SANDBOX_TOKEN, Daemon,  # noqa: E402
+                     Sandbox, build_dir, consume, find_user, gen_rsa, leaver, leaver_for, log,
+                     owner_counts, publish, run, seed_people, standard_runbook, user_id, wait_for)
+
+MUTATING = ("freeze", "revoke", "reassign", "deactivate")
+
+
+def assert_user_done(sb, i, manager_uid, owned):
+    u = sb.user(user_id(i))
+    assert u["IsFrozen"] is True, u
+    assert u["IsActive"] is False, u
+    assert u["tokens"] == 0, u
+    st = sb.state()
+    left = owner_counts(st, user_id(i))
+    assert sum(left.values()) == 0, ("records still owned by leaver", left)
+    got = owner_counts(st, manager_uid)
+    for t, n in owned.items():
+        assert got.get(t, 0) == n, ("manager owns", got, "expected", owned)
+
+
+def freeze_first(entries, uid):
+    """Every freeze of uid comes before any other mutating call for uid."""
+    mine = [e for e in entries if e.get("user") == uid and e.get("action") in MUTATING
+            and 200 <= e["status"] < 300]
+    assert mine, "no mutating calls for %s" % uid
+    seen_other = False
+    for e in mine:
+        if e["action"] == "freeze":
+            assert not seen_other, "freeze after another step for %s" % uid
+        else:
+            seen_other = True
+    assert mine[0]["action"] == "freeze", mine[0]
+    return mine
+
+
+def test_single_leaver(work):
+    owned = {"Account": 3, "Opportunity": 2, "Case": 1}
+    sb = Sandbox(work, seed_people(1, owned=owned))
+    d = Daemon(work, sb).start()
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        c = d.wait_case("E0001", timeout=60)
+        assert c["state"] == "completed", c
+        assert_user_done(sb, 1, user_id(500001), owned)
+        full = d.case(c["id"])
+        steps = {(s["target"], s["step"]): s for s in full["steps"]}
+        for name in ("freeze", "revoke_tokens", "reassign", "deactivate"):
+            assert steps[("salesforce-prod", name)]["state"] == "succeeded", steps
+        assert full["frozen_ms"] and full["completed_ms"], full
+        assert full["frozen_ms"] <= full["completed_ms"]
+        states = [t["detail"] for t in full["timeline"] if t["kind"] == "state"]
+        assert states == ["freezing", "contained", "remediating", "deactivating", "completed"], states
+        freeze_first(sb.log(), user_id(1))
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_reassign_450(work):
+    owned = {"Account": 250, "Opportunity": 120, "Case": 80}
+    sb = Sandbox(work, seed_people(1, owned=owned), args=["--query-page", "200"])
+    d = Daemon(work, sb, runbooks=[standard_runbook(objects=["Account", "Opportunity", "Case"])])
+    d.start()
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001", timeout=90)
+        assert_user_done(sb, 1, user_id(500001), owned)
+        batches = [e for e in sb.log() if e["action"] == "reassign"]
+        sizes = [e["count"] for e in batches]
+        assert sum(sizes) == 450, sizes
+        assert max(sizes) <= 200, sizes
+        assert len(batches) >= 4, sizes   # 250 Accounts need two batches
+        log("reassign batches:", sizes)
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_faults_503_429(work):
+    n = 5
+    sb = Sandbox(work, seed_people(n))
+    sb.fault({"path": "/services/", "mode": "status", "status": 503, "rate": 0.3})
+    sb.fault({"path": "/services/data/", "mode": "status", "status": 429, "rate": 0.1})
+    d = Daemon(work, sb, runbooks=[standard_runbook(max_attempts=30, initial_ms=20, max_ms=200)])
+    d.start()
+    try:
+        publish(d.bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
+        retries = 0
+        for i in range(1, n + 1):
+            c = d.wait_case("E%04d" % i, timeout=120)
+            full = d.case(c["id"])
+            retries += sum(max(0, s["attempts"] - 1) for s in full["steps"])
+            retries += len([t for t in full["timeline"] if t["kind"] == "retry"])
+            assert_user_done(sb, i, user_id(500000 + i), {"Account": 3, "Opportunity": 2, "Case": 1})
+        faulted = [e for e in sb.log() if e.get("fault")]
+        log("faulted requests:", len(faulted), "retries recorded:", retries)
+        assert faulted, "no fault was injected"
+        assert retries > 0, "retries are not visible in the case"
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_timeouts_and_resets(work):
+    sb = Sandbox(work, seed_people(2))
+    sb.fault({"path": "/services/data/", "mode": "timeout", "count": 2})
+    sb.fault({"path": "/services/oauth2/revoke", "mode": "reset", "count": 2})
+    limits = {"rate_per_sec": 100, "burst": 50, "concurrency": 8, "timeout_ms": 700,
+              "connect_timeout_ms": 500}
+    d = Daemon(work, sb, limits=limits,
+               runbooks=[standard_runbook(max_attempts=10, initial_ms=20, max_ms=200)]).start()
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1)), ("E0002", leaver_for(2))])
+        for i in (1, 2):
+            d.wait_case("E%04d" % i, timeout=90)
+            assert_user_done(sb, i, user_id(500000 + i), {"Account": 3, "Opportunity": 2, "Case": 1})
+        modes = sorted(set(e["fault"] for e in sb.log() if e.get("fault")))
+        log("faults seen:", modes)
+        assert len(modes) >= 2, modes
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_duplicate_event(work):
+    sb = Sandbox(work, seed_people(1))
+    d = Daemon(work, sb).start()
+    try:
+        ev = leaver_for(1, eid="dup-event-1")
+        publish(d.bootstrap, [("E0001", ev), ("E0001", ev)])
+        d.wait_case("E0001")
+        time.sleep(1.0)
+        publish(d.bootstrap, [("E0001", ev)])
+        time.sleep(1.5)
+        cases = d.cases(subject="E0001")
+        assert len(cases) == 1, cases
+        freezes = [e for e in sb.log() if e["action"] == "freeze" and e["status"] < 300]
+        assert len(freezes) == 1, freezes
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_malformed_event(work):
+    sb = Sandbox(work, seed_people(2))
+    d = Daemon(work, sb).start()
+    try:
+        bad_type = leaver_for(2)
+        bad_type["type"] = "io.deprov.unknown"
+        no_id = leaver_for(2)
+        del no_id["id"]
+        publish(d.bootstrap, [("X", "this is not json"), ("X", "{\"specversion\":\"1.0\""),
+                              ("E0002", bad_type), ("E0002", no_id), ("[]", "[]"),
+                              ("E0001", leaver_for(1))])
+        d.wait_case("E0001")
+        assert d.proc.poll() is None
+        dlq = [l for l in consume(d.bootstrap, "deprov.dlq").splitlines() if l.strip()]
+        log("dead letters:", len(dlq))
+        assert len(dlq) == 5, dlq
+        assert all("deprov-reason=" in l for l in dlq), dlq
+        assert any("not JSON" in l for l in dlq), dlq
+        assert any("missing id" in l for l in dlq), dlq
+        assert any("unknown event type" in l for l in dlq), dlq
+        assert any("deprov-offset=" in l for l in dlq), dlq
+        # Consumption moved on: a later valid event is processed too.
+        publish(d.bootstrap, [("E0002", leaver_for(2))])
+        d.wait_case("E0002")
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_crash_resume(work):
+    n = 4
+    sb = Sandbox(work, seed_people(n), args=["--latency-ms", "150"])
+    d = Daemon(work, sb)
+    try:
+        d.start()
+        publish(d.bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
+        # Kill once some work has reached the sandbox but before everything is done.
+        wait_for(lambda: any(e["action"] in ("revoke", "reassign") for e in sb.log()), 60,
+                 "remediation to start")
+        d.kill9()
+        before = d.cases()
+        log("states at kill -9:", sorted(c["state"] for c in before)) if before else None
+        d.start(wait_ready=False)
+        for i in range(1, n + 1):
+            d.wait_case("E%04d" % i, timeout=120)
+            assert_user_done(sb, i, user_id(500000 + i), {"Account": 3, "Opportunity": 2, "Case": 1})
+        assert len(d.cases()) == n
+        entries = sb.log()
+        for i in range(1, n + 1):
+            freeze_first(entries, user_id(i))
+        assert "resumed" in d.log_text()
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_freeze_lane_across_cases(work):
+    """Events queued before the daemon starts: every freeze before any remediation."""
+    n = 12
+    sb = Sandbox(work, seed_people(n), args=["--latency-ms", "20"])
+    # Publish right after start: the consumer group needs a few seconds for its
+    # first assignment, so every event arrives in the first fetch.
+    d2 = Daemon(work, sb, limits={"rate_per_sec": 1000, "burst": 100, "concurrency": 4,
+                                  "timeout_ms": 5000})
+    try:
+        d2.start(wait_ready=False)
+        publish(d2.bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
+        for i in range(1, n + 1):
+            d2.wait_case("E%04d" % i, timeout=120)
+        entries = [e for e in sb.log() if e["action"] in MUTATING and e["status"] < 300]
+        first_other = min(k for k, e in enumerate(entries) if e["action"] != "freeze")
+        last_freeze = max(k for k, e in enumerate(entries) if e["action"] == "freeze")
+        log("last freeze at", last_freeze, "first other step at", first_other)
+        assert last_freeze < first_other, "a remediation call came before a freeze"
+    finally:
+        d2.stop()
+        sb.stop()
+
+
+def test_escalation(work):
+    sb = Sandbox(work, seed_people(1))
+    sb.fault({"path": "/services/data/v60.0/sobjects/UserLogin/", "mode": "status",
+              "status": 503})
+    d = Daemon(work, sb, runbooks=[standard_runbook(max_attempts=3, initial_ms=10, max_ms=50)])
+    d.start()
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        c = d.wait_case("E0001", states=("escalated",), timeout=60)
+        full = d.case(c["id"])
+        fr = [s for s in full["steps"] if s["step"] == "freeze"][0]
+        assert fr["state"] == "failed", fr
+        assert fr["attempts"] >= 3, fr
+        assert "503" in (fr["last_error"] or ""), fr
+        assert "503" in (full["error"] or ""), full
+        others = [s for s in full["steps"] if s["step"] != "freeze"]
+        assert all(s["state"] == "skipped" for s in others), others
+        u = sb.user(user_id(1))
+        assert u["IsActive"] is True and u["IsFrozen"] is False, u
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_no_account_and_fallback_owner(work):
+    seed = seed_people(2)
+    sb = Sandbox(work, seed)
+    d = Daemon(work, sb).start()
+    try:
+        ghost = leaver("E9999", "ghost@acme.example")
+        nomgr = leaver_for(2, manager=None)
+        publish(d.bootstrap, [("E9999", ghost), ("E0002", nomgr)])
+        c = d.wait_case("E9999", timeout=60)
+        steps = d.case(c["id"])["steps"]
+        assert all(s["state"] == "skipped" for s in steps), steps
+        assert all("no account" in (s["detail"] or "") for s in steps), steps
+        d.wait_case("E0002", timeout=60)
+        st = sb.state()
+        admin = find_user(st, "records-admin@acme.example")
+        got = owner_counts(st, admin["Id"])
+        assert got == {"Account": 3, "Opportunity": 2, "Case": 1} or \
+            all(got.get(k, 0) == v for k, v in {"Account": 3, "Opportunity": 2, "Case": 1}.items()), got
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_jwt_bearer_and_no_secrets_in_logs(work):
+    key, pub = gen_rsa(work)
+    sb = Sandbox(work, seed_people(2), public_key=pub, args=["--token-ttl", "3"])
+    auth = {"type": "jwt_bearer", "client_id": CLIENT_ID, "username": INTEGRATION_USER,
+            "private_key_file": key, "token_url": sb.url + "/services/oauth2/token",
+            "audience": "https://login.salesforce.com"}
+    d = Daemon(work, sb, auth=auth).start()
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001", timeout=60)
+        time.sleep(3.5)   # the issued token expires: 401 INVALID_SESSION_ID, then a new one
+        publish(d.bootstrap, [("E0002", leaver_for(2))])
+        d.wait_case("E0002", timeout=60)
+        entries = sb.log()
+        tokens = [e for e in entries if e["action"] == "token" and e["status"] == 200]
+        assert 1 <= len(tokens) <= 4, tokens
+        assert len(tokens) >= 2, "token was not renewed after expiry"
+        assert any(e["status"] == 401 for e in entries), "expired token never rejected"
+        text = d.log_text()
+        with open(key) as f:
+            pem_body = f.read().splitlines()[1]
+        for secret in (pem_body, SANDBOX_TOKEN, "BEGIN PRIVATE KEY"):
+            assert secret not in text, "secret leaked into the log: %s..." % secret[:8]
+        assert "tok-" not in text and "access_token\":\"0" not in text
+        for line in text.splitlines():
+            assert line.startswith("{"), line
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_bearer_not_logged(work):
+    sb = Sandbox(work, seed_people(1))
+    sb.fault({"path": "/services/data/", "mode": "status", "status": 401, "count": 1})
+    d = Daemon(work, sb).start()
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001", timeout=60)
+        text = d.log_text()
+        assert SANDBOX_TOKEN not in text
+        assert API_TOKEN not in text
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_check(work):
+    deprovd = os.path.join(build_dir(), "deprovd")
+    key, _ = gen_rsa(work)
+    runbooks = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "runbooks"))
+    good = work.file("good.json", """{
+  "store": { "path": "var/deprov.db" },
+  "runbooks": "%s",
+  "kafka": { "brokers": "embedded" },
+  "targets": {
+    "salesforce-prod": { "kind": "salesforce", "base_url": "https://acme.my.salesforce.com",
+      "auth": { "type": "jwt_bearer", "client_id": "c", "username": "u@acme.example",
+                "private_key_file": "%s",
+                "token_url": "https://login.salesforce.com/services/oauth2/token" } }
+  }
+}
+""" % (runbooks, key))
+    r = subprocess.run([deprovd, "--config", good, "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    work.file("rb/10-bad.json", """{
+  "name": "bad",
+  "match": { "type": ["io.deprov.leaver"] },
+  "targets": [
+    { "select": { "kind": "salesforce" },
+      "steps": [ "freeze", "fooze" ] }
+  ]
+}
+""")
+    cfg = work.file("bad.json", """{
+  // comments are allowed
+  "store": { "path": "var/x.db" },
+  "runbooks": "rb",
+  "colour": "blue",
+  "kafka": { "brokers": "embedded", "topics": "hr.leavers" },
+  "targets": {
+    "sf": { "kind": "salesforce", "base_url": "http://127.0.0.1:1",
+            "auth": { "type": "bearer", "token": "x" } },
+    "odd": { "kind": "mainframe", "base_url": "http://127.0.0.1:1" }
+  }
+}
+""")
+    r = subprocess.run([deprovd, "--config", cfg, "--check"], capture_output=True, text=True)
+    log("check output:\n" + r.stderr)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert any(l.startswith(cfg + ":5:") and "colour" in l for l in lines), lines
+    assert any(l.startswith(cfg + ":6:") and "topics" in l for l in lines), lines
+    assert any(l.startswith(cfg + ":10:") and "mainframe" in l for l in lines), lines
+    r2 = subprocess.run([deprovd, "--config", os.path.join(work.path, "missing.json"), "--check"],
+                        capture_output=True, text=True)
+    assert r2.returncode == 2 and "missing.json" in r2.stderr, r2.stderr
+    rb_cfg = work.file("rbonly.json", """{
+  "store": { "path": "var/x.db" },
+  "runbooks": "rb",
+  "kafka": { "brokers": "embedded" },
+  "targets": { "sf": { "kind": "salesforce", "base_url": "http://127.0.0.1:1",
+                       "auth": { "type": "none" } } }
+}
+""")
+    r = subprocess.run([deprovd, "--config", rb_cfg, "--check"], capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert any("10-bad.json:6:" in l and "fooze" in l
+               for l in r.stderr.splitlines()), r.stderr
+
+
+def test_graceful_stop(work):
+    sb = Sandbox(work, seed_people(1))
+    d = Daemon(work, sb).start()
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001")
+        t0 = time.time()
+        rc = d.stop()
+        assert rc == 0, rc
+        assert time.time() - t0 < 15
+        assert '"stopped"' in d.log_text() or "stopped" in d.log_text()
+    finally:
+        d.stop()
+        sb.stop()
+
+
+TESTS = {f.__name__[5:]: f for f in [
+    test_single_leaver, test_reassign_450, test_faults_503_429, test_timeouts_and_resets,
+    test_duplicate_event, test_malformed_event, test_crash_resume, test_freeze_lane_across_cases,
+    test_escalation, test_no_account_and_fallback_owner, test_jwt_bearer_and_no_secrets_in_logs,
+    test_bearer_not_logged, test_check, test_graceful_stop]}
+
+if __name__ == "__main__":
+    names = [a for a in sys.argv[1:] if a in TESTS]
+    if not names:
+        print("usage: it_core.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
+        sys.exit(2)
+    rc = 0
+    for n in names:
+        rc |= run(TESTS[n])
+    sys.exit(rc)

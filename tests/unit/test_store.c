@@ -1,0 +1,229 @@
+/* Unit tests for store: dedupe, cases, steps, accounts, timeline, reopen. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "deprov/store.h"
+
+struct seen {
+	int		 n;
+	long long	 ids[16];
+	char		 states[16][32];
+	int		 attempts[16];
+	char		 err[16][64];
+};
+
+static int
+case_cb(const struct store_case *c, void *arg)
+{
+	struct seen *s = arg;
+
+	s->ids[s->n] = c->id;
+	snprintf(s->states[s->n], sizeof s->states[0], "%s", c->state);
+	snprintf(s->err[s->n], sizeof s->err[0], "%s", c->error ? c->error : "");
+	s->n++;
+	return 0;
+}
+
+static int
+step_cb(const struct store_step *p, void *arg)
+{
+	struct seen *s = arg;
+
+	snprintf(s->states[s->n], sizeof s->states[0], "%s:%s:%s", p->target,
+	    p->step, p->state);
+	s->attempts[s->n] = p->attempts;
+	snprintf(s->err[s->n], sizeof s->err[0], "%s",
+	    p->last_error ? p->last_error : "");
+	s->n++;
+	return 0;
+}
+
+static int
+account_cb(const char *target, const char *account, void *arg)
+{
+	struct seen *s = arg;
+
+	snprintf(s->states[s->n++], sizeof s->states[0], "%s=%s", target,
+	    account);
+	return 0;
+}
+
+static int
+timeline_cb(const struct store_timeline *t, void *arg)
+{
+	struct seen *s = arg;
+
+	snprintf(s->states[s->n++], sizeof s->states[0], "%s:%s", t->kind,
+	    t->detail ? t->detail : "");
+	return 0;
+}
+
+static char *
+tmp_db(void)
+{
+	char tmpl[] = "/tmp/deprov-store-XXXXXX", *p = NULL;
+
+	assert_non_null(mkdtemp(tmpl));
+	assert_true(asprintf(&p, "%s/sub/dir/deprov.db", tmpl) > 0);
+	return p;
+}
+
+static long long
+new_case(struct store *s, const char *subject, const char *state)
+{
+	struct store_case c;
+
+	memset(&c, 0, sizeof c);
+	c.subject_key = subject;
+	c.subject_json = "{\"employee_id\":\"E1\"}";
+	c.runbook = "standard";
+	c.event_type = "io.deprov.leaver";
+	c.state = state;
+	c.created_ms = c.updated_ms = 1000;
+	c.retry_json = "{}";
+	return store_case_insert(s, &c);
+}
+
+static void
+test_event_dedupe(void **state)
+{
+	char		 err[256], *path = tmp_db();
+	struct store	*s;
+
+	(void)state;
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	assert_int_equal(store_event_put(s, "/hr", "1", "t", "E1", "k", 1), 0);
+	assert_int_equal(store_event_put(s, "/hr", "1", "t", "E1", "k", 2), 1);
+	assert_int_equal(store_event_put(s, "/idp", "1", "t", "E1", "k", 2), 0);
+	assert_int_equal(store_event_set_case(s, "/hr", "1", 5, "case"), 0);
+	store_close(s);
+	free(path);
+}
+
+static void
+test_cases_steps_reopen(void **state)
+{
+	char		 err[256], *path = tmp_db();
+	struct store	*s;
+	struct store_step p;
+	struct seen	 seen;
+	long long	 a, b;
+
+	(void)state;
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	assert_int_equal(store_begin(s), 0);
+	a = new_case(s, "E1", "freezing");
+	b = new_case(s, "E2", "received");
+	assert_true(a > 0 && b > a);
+	memset(&p, 0, sizeof p);
+	p.target = "sf";
+	p.step = "freeze";
+	p.seq = 0;
+	p.state = "pending";
+	assert_int_equal(store_step_insert(s, a, &p), 0);
+	p.step = "deactivate";
+	p.seq = 1;
+	assert_int_equal(store_step_insert(s, a, &p), 0);
+	assert_int_equal(store_commit(s), 0);
+
+	assert_int_equal(store_step_update(s, a, "sf", 0, "retry_wait", 2,
+	    "HTTP 503", NULL, 2000), 0);
+	assert_int_equal(store_step_update(s, a, "sf", 0, "succeeded", 3, NULL,
+	    "frozen", 3000), 0);
+	assert_int_equal(store_account_put(s, a, "sf", "005A"), 0);
+	assert_int_equal(store_account_put(s, a, "sf", "005B"), 0);
+	assert_int_equal(store_timeline_add(s, a, 1, "state", NULL, NULL,
+	    "freezing"), 0);
+	assert_int_equal(store_case_state(s, b, "completed", 4000, NULL), 0);
+	assert_int_equal(store_case_state(s, a, "escalated", 4000, "boom"), 0);
+	assert_int_equal(store_case_state(s, a, "freezing", 4001, NULL), 0);
+	store_close(s);
+
+	/* Reopen: everything is still there. */
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_cases_open(s, case_cb, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.ids[0], a);
+	assert_string_equal(seen.err[0], "boom");	/* error kept */
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_steps_of(s, a, step_cb, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.states[0], "sf:freeze:succeeded");
+	assert_int_equal(seen.attempts[0], 3);
+	assert_string_equal(seen.err[0], "HTTP 503");	/* last error kept */
+	assert_string_equal(seen.states[1], "sf:deactivate:pending");
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_accounts_of(s, a, account_cb, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.states[0], "sf=005B");
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_timeline_of(s, a, timeline_cb, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.states[0], "state:freezing");
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_cases_list(s, NULL, NULL, 10, case_cb, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.ids[0], b);		/* newest first */
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_cases_list(s, "completed", "E2", 10, case_cb,
+	    &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(store_count_cases(s, NULL), 2);
+	assert_int_equal(store_count_cases(s, "completed"), 1);
+	store_close(s);
+	free(path);
+}
+
+static void
+test_rollback(void **state)
+{
+	char		 err[256], *path = tmp_db();
+	struct store	*s;
+
+	(void)state;
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_begin(s), 0);		/* nested */
+	assert_true(new_case(s, "E1", "received") > 0);
+	assert_int_equal(store_commit(s), 0);		/* inner: nothing yet */
+	store_rollback(s);
+	assert_int_equal(store_count_cases(s, NULL), 0);
+	store_close(s);
+	free(path);
+}
+
+static void
+test_open_error(void **state)
+{
+	char err[256] = "";
+
+	(void)state;
+	assert_null(store_open("/proc/nope/deprov.db", err, sizeof err));
+	assert_true(strlen(err) > 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_event_dedupe),
+		cmocka_unit_test(test_cases_steps_reopen),
+		cmocka_unit_test(test_rollback),
+		cmocka_unit_test(test_open_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
