@@ -1,1 +1,791 @@
-/* placeholder: being written */
+/*
+ * runbook: loads the declarative runbooks (one JSON file with comments per
+ * runbook, see DESIGN.md §7) from the runbooks directory in file name order,
+ * validates them against the step vocabulary and, when a configuration is
+ * given, against the configured targets, and answers the two questions the
+ * engine asks: which runbook runs for an event (the first that matches) and
+ * which steps a target gets under it (the first targets entry that selects
+ * it). Every problem is a file:line diagnostic; a file with problems is not
+ * loaded.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "deprov/config.h"
+#include "deprov/diag.h"
+#include "deprov/jsonc.h"
+#include "deprov/runbook.h"
+
+/* What the readers share while one file is loaded. */
+struct runbook_ctx {
+	const struct jsonc_doc	*doc;
+	const char		*file;
+	struct diags		*d;
+	const struct config	*cfg;
+};
+
+static const char *const runbook_step_names[STEP_KIND_COUNT] = {
+	"freeze", "revoke_tokens", "reassign", "deactivate", "unfreeze"
+};
+
+static const char *const runbook_event_types[] = {
+	"io.deprov.leaver", "io.deprov.leaver.rescinded", "io.deprov.freeze",
+	"io.deprov.unfreeze", NULL
+};
+
+static struct runbook *runbook_load(const char *, const struct config *,
+		    struct diags *, int *);
+static void	 runbook_match_read(struct runbook_ctx *, struct runbook *,
+		    json_object *);
+static void	 runbook_policy_read(struct runbook_ctx *, struct runbook *,
+		    json_object *);
+static int	 runbook_step_read(struct runbook_ctx *, struct runbook_step *,
+		    const char *, json_object *, int);
+static void	 runbook_target_read(struct runbook_ctx *, struct runbook_target *,
+		    const char *, json_object *, int);
+static void	 runbook_target_clear(struct runbook_target *);
+static int	 runbook_ident_ok(const char *, int);
+static int	 runbook_cmp(const void *, const void *);
+static int	 runbook_list_has(char *const *, size_t, const char *);
+
+const char *
+step_kind_name(enum step_kind kind)
+{
+	if ((int)kind < 0 || kind >= STEP_KIND_COUNT)
+		return "unknown";
+	return runbook_step_names[kind];
+}
+
+int
+step_kind_parse(const char *name)
+{
+	int i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < STEP_KIND_COUNT; i++) {
+		if (strcmp(runbook_step_names[i], name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Letters, digits, '_' and (with dashes set) '.' and '-': runbook names and
+ * sObject names, which end up in logs and SOQL queries.
+ */
+static int
+runbook_ident_ok(const char *s, int dashes)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_')
+			continue;
+		if (dashes && (s[i] == '.' || s[i] == '-'))
+			continue;
+		return 0;
+	}
+	return i > 0;
+}
+
+static void
+runbook_match_read(struct runbook_ctx *c, struct runbook *rb, json_object *root)
+{
+	static const char *const keys[] = { "type", "termination_kind", NULL };
+	json_object	*match = NULL, *arr;
+	size_t		 i, j;
+	int		 line;
+
+	if (jsonc_get_object(c->doc, root, NULL, "match", &match, c->d) != 1)
+		return;
+	jsonc_check_keys(c->doc, match, "match", keys, c->d);
+	if (jsonc_get_strings(c->doc, match, "match", "type", &rb->match_types,
+	    &rb->nmatch_types, c->d) == 1) {
+		json_object_object_get_ex(match, "type", &arr);
+		for (i = 0; i < rb->nmatch_types; i++) {
+			line = jsonc_line(c->doc,
+			    json_object_array_get_idx(arr, i));
+			for (j = 0; runbook_event_types[j] != NULL; j++) {
+				if (strcmp(runbook_event_types[j],
+				    rb->match_types[i]) == 0)
+					break;
+			}
+			if (runbook_event_types[j] == NULL)
+				diags_add(c->d, c->file, line, "match.type: "
+				    "unknown event type \"%s\" (io.deprov.leaver, "
+				    "io.deprov.leaver.rescinded, io.deprov.freeze, "
+				    "io.deprov.unfreeze)", rb->match_types[i]);
+		}
+	}
+	jsonc_get_strings(c->doc, match, "match", "termination_kind",
+	    &rb->match_kinds, &rb->nmatch_kinds, c->d);
+}
+
+/* sla and retry, with their defaults. */
+static void
+runbook_policy_read(struct runbook_ctx *c, struct runbook *rb,
+    json_object *root)
+{
+	static const char *const sla_keys[] = { "freeze_within_s",
+	    "complete_within_s", NULL };
+	static const char *const retry_keys[] = { "max_attempts",
+	    "initial_backoff_ms", "max_backoff_ms", NULL };
+	json_object	*sla = NULL, *retry = NULL;
+	long long	 ll;
+	int		 r1, r2;
+
+	rb->freeze_within_s = 60;
+	rb->complete_within_s = 900;
+	rb->retry.max_attempts = 10;
+	rb->retry.initial_backoff_ms = 500;
+	rb->retry.max_backoff_ms = 60000;
+
+	if (jsonc_get_object(c->doc, root, NULL, "sla", &sla, c->d) == 1) {
+		jsonc_check_keys(c->doc, sla, "sla", sla_keys, c->d);
+		r1 = jsonc_get_int(c->doc, sla, "sla", "freeze_within_s", 1,
+		    LONG_MAX, &ll, c->d);
+		if (r1 == 1)
+			rb->freeze_within_s = (long)ll;
+		r2 = jsonc_get_int(c->doc, sla, "sla", "complete_within_s", 1,
+		    LONG_MAX, &ll, c->d);
+		if (r2 == 1)
+			rb->complete_within_s = (long)ll;
+		if (r1 >= 0 && r2 >= 0 &&
+		    rb->complete_within_s < rb->freeze_within_s)
+			diags_add(c->d, c->file, jsonc_member_line(c->doc, sla,
+			    r2 == 1 ? "complete_within_s" : "freeze_within_s"),
+			    "sla.complete_within_s: must not be less than "
+			    "freeze_within_s (%ld < %ld)", rb->complete_within_s,
+			    rb->freeze_within_s);
+	}
+	if (jsonc_get_object(c->doc, root, NULL, "retry", &retry, c->d) == 1) {
+		jsonc_check_keys(c->doc, retry, "retry", retry_keys, c->d);
+		if (jsonc_get_int(c->doc, retry, "retry", "max_attempts", 1,
+		    INT_MAX, &ll, c->d) == 1)
+			rb->retry.max_attempts = (int)ll;
+		r1 = jsonc_get_int(c->doc, retry, "retry", "initial_backoff_ms",
+		    1, LONG_MAX, &ll, c->d);
+		if (r1 == 1)
+			rb->retry.initial_backoff_ms = (long)ll;
+		r2 = jsonc_get_int(c->doc, retry, "retry", "max_backoff_ms", 1,
+		    LONG_MAX, &ll, c->d);
+		if (r2 == 1)
+			rb->retry.max_backoff_ms = (long)ll;
+		if (r1 >= 0 && r2 >= 0 &&
+		    rb->retry.max_backoff_ms < rb->retry.initial_backoff_ms)
+			diags_add(c->d, c->file, jsonc_member_line(c->doc, retry,
+			    r2 == 1 ? "max_backoff_ms" : "initial_backoff_ms"),
+			    "retry.max_backoff_ms: must not be less than "
+			    "initial_backoff_ms (%ld < %ld)",
+			    rb->retry.max_backoff_ms,
+			    rb->retry.initial_backoff_ms);
+	}
+}
+
+/* One entry of a steps list: a name, or an object {"step": name, options}. */
+static int
+runbook_step_read(struct runbook_ctx *c, struct runbook_step *st,
+    const char *where, json_object *v, int line)
+{
+	static const char *const reassign_keys[] = { "step", "to",
+	    "fallback_owner", "objects", NULL };
+	const char	*name = NULL, *s;
+	json_object	*arr;
+	size_t		 i;
+	int		 kind, bad = 0;
+
+	memset(st, 0, sizeof *st);
+	if (json_object_is_type(v, json_type_string))
+		name = json_object_get_string(v);
+	else if (json_object_is_type(v, json_type_object)) {
+		if (jsonc_get_string(c->doc, v, where, "step", &name, c->d) == 0) {
+			diags_add(c->d, c->file, line, "%s: missing \"step\"",
+			    where);
+			return -1;
+		}
+		if (name == NULL)
+			return -1;
+	} else {
+		diags_add(c->d, c->file, line, "%s: expected a step name or an "
+		    "object with \"step\"", where);
+		return -1;
+	}
+	if ((kind = step_kind_parse(name)) < 0) {
+		diags_add(c->d, c->file, json_object_is_type(v, json_type_object) ?
+		    jsonc_member_line(c->doc, v, "step") : line,
+		    "%s: unknown step \"%s\" (freeze, revoke_tokens, reassign, "
+		    "deactivate, unfreeze)", where, name);
+		return -1;
+	}
+	st->kind = (enum step_kind)kind;
+	if (kind != STEP_REASSIGN) {
+		if (json_object_is_type(v, json_type_object) &&
+		    json_object_object_length(v) > 1) {
+			json_object_object_foreach(v, key, val) {
+				(void)val;
+				if (strcmp(key, "step") == 0)
+					continue;
+				diags_add(c->d, c->file, jsonc_key_line(c->doc, v,
+				    key), "%s: step \"%s\" takes no options "
+				    "(\"%s\" given)", where, name, key);
+				bad = 1;
+			}
+		}
+		return bad ? -1 : 0;
+	}
+
+	/* reassign: objects are required, the owner defaults to the manager. */
+	if (!json_object_is_type(v, json_type_object)) {
+		diags_add(c->d, c->file, line, "%s: step \"reassign\" needs "
+		    "\"objects\" (write it as {\"step\": \"reassign\", "
+		    "\"objects\": [...]})", where);
+		return -1;
+	}
+	if (jsonc_check_keys(c->doc, v, where, reassign_keys, c->d) > 0)
+		bad = 1;
+	s = "manager";
+	if (jsonc_get_string(c->doc, v, where, "to", &s, c->d) < 0)
+		bad = 1;
+	else if (strcmp(s, "manager") != 0) {
+		diags_add(c->d, c->file, jsonc_member_line(c->doc, v, "to"),
+		    "%s.to: unknown owner \"%s\" (manager; use fallback_owner "
+		    "for a fixed user)", where, s);
+		bad = 1;
+	} else if ((st->to = strdup(s)) == NULL)
+		goto oom;
+	s = NULL;
+	if (jsonc_get_string(c->doc, v, where, "fallback_owner", &s, c->d) < 0)
+		bad = 1;
+	else if (s != NULL && (st->fallback_owner = strdup(s)) == NULL)
+		goto oom;
+	switch (jsonc_get_strings(c->doc, v, where, "objects", &st->objects,
+	    &st->nobjects, c->d)) {
+	case 0:
+		diags_add(c->d, c->file, line, "%s: step \"reassign\" needs "
+		    "\"objects\"", where);
+		bad = 1;
+		break;
+	case 1:
+		json_object_object_get_ex(v, "objects", &arr);
+		if (st->nobjects == 0) {
+			diags_add(c->d, c->file, jsonc_line(c->doc, arr),
+			    "%s.objects: must not be empty", where);
+			bad = 1;
+		}
+		for (i = 0; i < st->nobjects; i++) {
+			if (!runbook_ident_ok(st->objects[i], 0)) {
+				diags_add(c->d, c->file, jsonc_line(c->doc,
+				    json_object_array_get_idx(arr, i)),
+				    "%s.objects[%zu]: \"%s\" is not an object "
+				    "name (letters, digits, '_')", where, i,
+				    st->objects[i]);
+				bad = 1;
+			}
+		}
+		break;
+	default:
+		bad = 1;
+		break;
+	}
+	if (bad) {
+		runbook_step_clear(st);
+		return -1;
+	}
+	return 0;
+oom:
+	diags_add(c->d, c->file, line, "out of memory");
+	runbook_step_clear(st);
+	return -1;
+}
+
+static void
+runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
+    const char *where, json_object *obj, int line)
+{
+	static const char *const keys[] = { "select", "steps", NULL };
+	static const char *const sel_keys[] = { "kind", "name", NULL };
+	json_object	*sel = NULL, *steps = NULL, *v;
+	const char	*kind = NULL, *name = NULL;
+	char		 w[128], sw[160];
+	size_t		 n, i, j;
+	int		 r, l, seen[STEP_KIND_COUNT];
+
+	t->line = line;
+	jsonc_check_keys(c->doc, obj, where, keys, c->d);
+
+	snprintf(w, sizeof w, "%s.select", where);
+	r = jsonc_get_object(c->doc, obj, where, "select", &sel, c->d);
+	if (r == 0)
+		diags_add(c->d, c->file, line, "%s: missing \"select\"", where);
+	if (r == 1) {
+		l = jsonc_line(c->doc, sel);
+		jsonc_check_keys(c->doc, sel, w, sel_keys, c->d);
+		jsonc_get_string(c->doc, sel, w, "kind", &kind, c->d);
+		jsonc_get_string(c->doc, sel, w, "name", &name, c->d);
+		if (!json_object_object_get_ex(sel, "kind", NULL) &&
+		    !json_object_object_get_ex(sel, "name", NULL))
+			diags_add(c->d, c->file, l, "%s: give \"kind\" or "
+			    "\"name\"", w);
+		else if (json_object_object_get_ex(sel, "kind", NULL) &&
+		    json_object_object_get_ex(sel, "name", NULL))
+			diags_add(c->d, c->file, l, "%s: give either \"kind\" or "
+			    "\"name\", not both", w);
+		if (kind != NULL && !config_kind_known(kind)) {
+			diags_add(c->d, c->file, jsonc_member_line(c->doc, sel,
+			    "kind"), "%s: unknown kind \"%s\" (salesforce, scim, "
+			    "okta, graph, google)", w, kind);
+			kind = NULL;
+		}
+		if (name != NULL && c->cfg != NULL && strcmp(name, "*") != 0 &&
+		    config_target_find(c->cfg, name) == NULL) {
+			diags_add(c->d, c->file, jsonc_member_line(c->doc, sel,
+			    "name"), "%s: no target named \"%s\" in the "
+			    "configuration", w, name);
+			name = NULL;
+		}
+		if ((kind != NULL && (t->sel_kind = strdup(kind)) == NULL) ||
+		    (name != NULL && (t->sel_name = strdup(name)) == NULL))
+			diags_add(c->d, c->file, line, "out of memory");
+	}
+
+	r = jsonc_get_array(c->doc, obj, where, "steps", &steps, c->d);
+	if (r == 0)
+		diags_add(c->d, c->file, line, "%s: missing \"steps\"", where);
+	if (r != 1)
+		return;
+	n = json_object_array_length(steps);
+	if (n == 0) {
+		diags_add(c->d, c->file, jsonc_line(c->doc, steps),
+		    "%s.steps: must not be empty", where);
+		return;
+	}
+	if ((t->steps = calloc(n, sizeof *t->steps)) == NULL) {
+		diags_add(c->d, c->file, line, "out of memory");
+		return;
+	}
+	memset(seen, 0, sizeof seen);
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(steps, i);
+		snprintf(sw, sizeof sw, "%s.steps[%zu]", where, i);
+		l = jsonc_line(c->doc, v);
+		if (l == 0)
+			l = jsonc_line(c->doc, steps);
+		if (runbook_step_read(c, &t->steps[t->nsteps], sw, v, l) != 0)
+			continue;
+		j = t->steps[t->nsteps].kind;
+		if (seen[j]) {
+			diags_add(c->d, c->file, l, "%s: step \"%s\" is listed "
+			    "twice", sw, step_kind_name((enum step_kind)j));
+			runbook_step_clear(&t->steps[t->nsteps]);
+			continue;
+		}
+		seen[j] = 1;
+		t->nsteps++;
+	}
+}
+
+/* Load one file; *name_line gets the line of its name (for duplicates). */
+static struct runbook *
+runbook_load(const char *path, const struct config *cfg, struct diags *d,
+    int *name_line)
+{
+	static const char *const keys[] = { "name", "match", "sla", "retry",
+	    "targets", NULL };
+	struct runbook		*rb = NULL;
+	struct jsonc_doc	*doc = NULL;
+	struct runbook_ctx	 c;
+	json_object		*root, *targets = NULL, *v;
+	const char		*name = NULL;
+	char			 where[32];
+	size_t			 before = diags_count(d), n = 0, i;
+	int			 r, line;
+
+	*name_line = 0;
+	if ((doc = jsonc_parse_file_diag(path, d)) == NULL)
+		goto fail;
+	root = jsonc_root(doc);
+	if (!json_object_is_type(root, json_type_object)) {
+		diags_add(d, path, jsonc_line(doc, root),
+		    "expected a JSON object at the top level");
+		goto fail;
+	}
+	if ((rb = calloc(1, sizeof *rb)) == NULL ||
+	    (rb->file = strdup(path)) == NULL) {
+		diags_add(d, path, 0, "out of memory");
+		goto fail;
+	}
+	c.doc = doc;
+	c.file = path;
+	c.d = d;
+	c.cfg = cfg;
+	line = jsonc_line(doc, root);
+	jsonc_check_keys(doc, root, NULL, keys, d);
+
+	r = jsonc_get_string(doc, root, NULL, "name", &name, d);
+	if (r == 0)
+		diags_add(d, path, line, "missing \"name\"");
+	else if (r == 1 && !runbook_ident_ok(name, 1))
+		diags_add(d, path, jsonc_member_line(doc, root, "name"),
+		    "name: \"%s\" is not a valid runbook name (letters, digits, "
+		    "'_', '.', '-')", name);
+	else if (r == 1 && (rb->name = strdup(name)) == NULL)
+		diags_add(d, path, line, "out of memory");
+	*name_line = jsonc_member_line(doc, root, "name");
+
+	runbook_match_read(&c, rb, root);
+	runbook_policy_read(&c, rb, root);
+
+	r = jsonc_get_array(doc, root, NULL, "targets", &targets, d);
+	if (r == 0)
+		diags_add(d, path, line, "missing \"targets\"");
+	if (r == 1 && (n = json_object_array_length(targets)) == 0)
+		diags_add(d, path, jsonc_line(doc, targets),
+		    "targets: must not be empty");
+	else if (r == 1) {
+		if ((rb->targets = calloc(n, sizeof *rb->targets)) == NULL) {
+			diags_add(d, path, line, "out of memory");
+			goto fail;
+		}
+		for (i = 0; i < n; i++) {
+			v = json_object_array_get_idx(targets, i);
+			snprintf(where, sizeof where, "targets[%zu]", i);
+			line = jsonc_line(doc, v);
+			if (line == 0)
+				line = jsonc_line(doc, targets);
+			if (!json_object_is_type(v, json_type_object)) {
+				diags_add(d, path, line, "%s: expected an "
+				    "object", where);
+				continue;
+			}
+			runbook_target_read(&c, &rb->targets[rb->ntargets++],
+			    where, v, line);
+		}
+	}
+	if (diags_count(d) != before)
+		goto fail;
+	jsonc_free(doc);
+	return rb;
+fail:
+	runbook_free(rb);
+	jsonc_free(doc);
+	return NULL;
+}
+
+struct runbook *
+runbook_load_file(const char *path, const struct config *cfg, struct diags *d)
+{
+	int line;
+
+	return runbook_load(path, cfg, d, &line);
+}
+
+static int
+runbook_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct runbook_set *
+runbook_load_dir(const char *dir, const struct config *cfg, struct diags *d)
+{
+	struct runbook_set	*set = NULL;
+	struct runbook		*rb;
+	DIR			*dp = NULL;
+	struct dirent		*de;
+	char			**names = NULL, **nn, *path = NULL;
+	size_t			 n = 0, cap = 0, len, i, j;
+	int			 line;
+
+	if (dir == NULL)
+		return NULL;	/* the configuration already said why */
+	if ((dp = opendir(dir)) == NULL) {
+		diags_add(d, dir, 0, "cannot open the runbooks directory: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		len = strlen(de->d_name);
+		/* Skip hidden files (editor droppings) and non-JSON names. */
+		if (de->d_name[0] == '.' || len < 6 ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nn = realloc(names, cap * sizeof *names)) == NULL)
+				goto oom;
+			names = nn;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			goto oom;
+		n++;
+	}
+	closedir(dp);
+	dp = NULL;
+	if (n > 0)
+		qsort(names, n, sizeof *names, runbook_cmp);
+
+	if ((set = calloc(1, sizeof *set)) == NULL)
+		goto oom;
+	if (n > 0 && (set->v = calloc(n, sizeof *set->v)) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+			path = NULL;
+			goto oom;
+		}
+		rb = runbook_load(path, cfg, d, &line);
+		if (rb != NULL) {
+			for (j = 0; j < set->n; j++) {
+				if (strcmp(set->v[j]->name, rb->name) == 0)
+					break;
+			}
+			if (j < set->n) {
+				diags_add(d, path, line, "duplicate runbook name "
+				    "\"%s\" (also in %s)", rb->name,
+				    set->v[j]->file);
+				runbook_free(rb);
+				rb = NULL;
+			}
+		}
+		if (rb != NULL)
+			set->v[set->n++] = rb;
+		free(path);
+		path = NULL;
+	}
+	jsonc_strings_free(names, n);
+	return set;
+oom:
+	diags_add(d, dir, 0, "out of memory");
+	if (dp != NULL)
+		closedir(dp);
+	free(path);
+	jsonc_strings_free(names, n);
+	runbook_set_free(set);
+	return NULL;
+}
+
+void
+runbook_step_clear(struct runbook_step *st)
+{
+	if (st == NULL)
+		return;
+	free(st->to);
+	free(st->fallback_owner);
+	jsonc_strings_free(st->objects, st->nobjects);
+	memset(st, 0, sizeof *st);
+}
+
+static void
+runbook_target_clear(struct runbook_target *t)
+{
+	size_t i;
+
+	free(t->sel_kind);
+	free(t->sel_name);
+	for (i = 0; i < t->nsteps; i++)
+		runbook_step_clear(&t->steps[i]);
+	free(t->steps);
+}
+
+void
+runbook_free(struct runbook *rb)
+{
+	size_t i;
+
+	if (rb == NULL)
+		return;
+	free(rb->name);
+	free(rb->file);
+	jsonc_strings_free(rb->match_types, rb->nmatch_types);
+	jsonc_strings_free(rb->match_kinds, rb->nmatch_kinds);
+	for (i = 0; i < rb->ntargets; i++)
+		runbook_target_clear(&rb->targets[i]);
+	free(rb->targets);
+	free(rb);
+}
+
+void
+runbook_set_free(struct runbook_set *set)
+{
+	size_t i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->n; i++)
+		runbook_free(set->v[i]);
+	free(set->v);
+	free(set);
+}
+
+/* 1 when s is in v (an empty list holds everything, but never NULL). */
+static int
+runbook_list_has(char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	if (n == 0)
+		return 1;
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+const struct runbook *
+runbook_match(const struct runbook_set *set, const char *type,
+    const char *termination_kind)
+{
+	size_t i;
+
+	if (set == NULL)
+		return NULL;
+	for (i = 0; i < set->n; i++) {
+		if (runbook_list_has(set->v[i]->match_types,
+		    set->v[i]->nmatch_types, type) &&
+		    runbook_list_has(set->v[i]->match_kinds,
+		    set->v[i]->nmatch_kinds, termination_kind))
+			return set->v[i];
+	}
+	return NULL;
+}
+
+const struct runbook *
+runbook_find(const struct runbook_set *set, const char *name)
+{
+	size_t i;
+
+	if (set == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < set->n; i++) {
+		if (strcmp(set->v[i]->name, name) == 0)
+			return set->v[i];
+	}
+	return NULL;
+}
+
+const struct runbook_target *
+runbook_select(const struct runbook *rb, const char *target_name,
+    const char *target_kind)
+{
+	const struct runbook_target	*t;
+	size_t				 i;
+
+	if (rb == NULL)
+		return NULL;
+	for (i = 0; i < rb->ntargets; i++) {
+		t = &rb->targets[i];
+		if (t->sel_name != NULL && (strcmp(t->sel_name, "*") == 0 ||
+		    (target_name != NULL && strcmp(t->sel_name, target_name) == 0)))
+			return t;
+		if (t->sel_kind != NULL && target_kind != NULL &&
+		    strcmp(t->sel_kind, target_kind) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+json_object *
+runbook_step_to_json(const struct runbook_step *st)
+{
+	json_object	*o = NULL, *arr = NULL, *s;
+	size_t		 i;
+
+	if (st == NULL || (int)st->kind < 0 || st->kind >= STEP_KIND_COUNT)
+		return NULL;
+	if ((o = json_object_new_object()) == NULL)
+		goto fail;
+	if ((s = json_object_new_string(step_kind_name(st->kind))) == NULL ||
+	    json_object_object_add(o, "step", s) != 0)
+		goto fail_s;
+	if (st->to != NULL && ((s = json_object_new_string(st->to)) == NULL ||
+	    json_object_object_add(o, "to", s) != 0))
+		goto fail_s;
+	if (st->fallback_owner != NULL &&
+	    ((s = json_object_new_string(st->fallback_owner)) == NULL ||
+	    json_object_object_add(o, "fallback_owner", s) != 0))
+		goto fail_s;
+	if (st->kind == STEP_REASSIGN || st->nobjects > 0) {
+		if ((arr = json_object_new_array()) == NULL)
+			goto fail;
+		for (i = 0; i < st->nobjects; i++) {
+			if ((s = json_object_new_string(st->objects[i])) == NULL ||
+			    json_object_array_add(arr, s) != 0)
+				goto fail_s;
+		}
+		if (json_object_object_add(o, "objects", arr) != 0)
+			goto fail;
+		arr = NULL;	/* owned by o now */
+	}
+	return o;
+fail_s:
+	json_object_put(s);
+fail:
+	json_object_put(arr);
+	json_object_put(o);
+	return NULL;
+}
+
+int
+runbook_step_from_json(json_object *j, struct runbook_step *st)
+{
+	json_object	*v, *el;
+	size_t		 n, i;
+	int		 kind;
+
+	memset(st, 0, sizeof *st);
+	if (json_object_is_type(j, json_type_string)) {
+		/* The short form of a step without options. */
+		if ((kind = step_kind_parse(json_object_get_string(j))) < 0)
+			return -1;
+		st->kind = (enum step_kind)kind;
+		if (kind == STEP_REASSIGN && (st->to = strdup("manager")) == NULL)
+			return -1;
+		return 0;
+	}
+	if (!json_object_is_type(j, json_type_object) ||
+	    !json_object_object_get_ex(j, "step", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    (kind = step_kind_parse(json_object_get_string(v))) < 0)
+		return -1;
+	st->kind = (enum step_kind)kind;
+	if (json_object_object_get_ex(j, "to", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    (st->to = strdup(json_object_get_string(v))) == NULL)
+			goto fail;
+	} else if (kind == STEP_REASSIGN && (st->to = strdup("manager")) == NULL)
+		goto fail;
+	if (json_object_object_get_ex(j, "fallback_owner", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	    (st->fallback_owner = strdup(json_object_get_string(v))) == NULL))
+		goto fail;
+	if (json_object_object_get_ex(j, "objects", &v)) {
+		if (!json_object_is_type(v, json_type_array))
+			goto fail;
+		n = json_object_array_length(v);
+		if ((st->objects = calloc(n + 1, sizeof *st->objects)) == NULL)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			el = json_object_array_get_idx(v, i);
+			if (!json_object_is_type(el, json_type_string) ||
+			    (st->objects[i] = strdup(json_object_get_string(el))) ==
+			    NULL)
+				goto fail;
+			st->nobjects++;
+		}
+	}
+	return 0;
+fail:
+	runbook_step_clear(st);
+	return -1;
+}

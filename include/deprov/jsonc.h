@@ -11,10 +11,14 @@
 
 #include <json-c/json.h>
 
+#include "deprov/diag.h"
+
 struct jsonc_doc;
 
 /* Parse a file; on error returns NULL and writes "file:line: message" to err. */
 struct jsonc_doc	*jsonc_parse_file(const char *path, char *err, size_t errlen);
+/* Parse a file; on error returns NULL and adds one file:line diagnostic. */
+struct jsonc_doc	*jsonc_parse_file_diag(const char *path, struct diags *);
 /* Parse a buffer; name is used in error messages. */
 struct jsonc_doc	*jsonc_parse_buffer(const char *name, const char *buf,
 			    size_t len, char *err, size_t errlen);
@@ -27,5 +31,49 @@ int			 jsonc_line(const struct jsonc_doc *, const json_object *obj);
 /* Line of the member key inside object parent, or 0 when unknown. */
 int			 jsonc_key_line(const struct jsonc_doc *, const json_object *parent,
 			    const char *key);
+
+/* Line of member key's value in parent, else of the key, else of parent. */
+int			 jsonc_member_line(const struct jsonc_doc *,
+			    const json_object *parent, const char *key);
+
+/*
+ * Validation helpers for configuration-like documents. Diagnostics name the
+ * document and a path: `where` is the dotted path of obj ("kafka",
+ * "targets.sf.limits", NULL or "" at the top level).
+ *
+ * jsonc_check_keys reports every member of obj whose key is not in the
+ * NULL-terminated list allowed (`unknown key "k" in where`) and returns how
+ * many it found.
+ *
+ * The getters look up key in obj and return 0 when it is absent (leaving
+ * *out alone, so callers preset defaults), 1 when present and valid, and -1
+ * after adding a diagnostic ("where.key: expected a string", "... must be at
+ * least 1") when it has the wrong type or value. Strings must be non-empty;
+ * out points into the document. Integers must be JSON integers.
+ * jsonc_get_strings returns a malloc'd array of malloc'd strings.
+ */
+int			 jsonc_check_keys(const struct jsonc_doc *, json_object *obj,
+			    const char *where, const char *const *allowed,
+			    struct diags *);
+int			 jsonc_get_string(const struct jsonc_doc *, json_object *obj,
+			    const char *where, const char *key, const char **out,
+			    struct diags *);
+int			 jsonc_get_int(const struct jsonc_doc *, json_object *obj,
+			    const char *where, const char *key, long long min,
+			    long long max, long long *out, struct diags *);
+int			 jsonc_get_double(const struct jsonc_doc *, json_object *obj,
+			    const char *where, const char *key, double min,
+			    double max, double *out, struct diags *);
+int			 jsonc_get_object(const struct jsonc_doc *, json_object *obj,
+			    const char *where, const char *key, json_object **out,
+			    struct diags *);
+int			 jsonc_get_array(const struct jsonc_doc *, json_object *obj,
+			    const char *where, const char *key, json_object **out,
+			    struct diags *);
+int			 jsonc_get_strings(const struct jsonc_doc *, json_object *obj,
+			    const char *where, const char *key, char ***out,
+			    size_t *n, struct diags *);
+/* Free an array from jsonc_get_strings. */
+void			 jsonc_strings_free(char **, size_t);
 
 #endif

@@ -1,0 +1,757 @@
+/*
+ * test_config: config_load against files written to a temporary directory:
+ * defaults, a complete valid configuration, every diagnostic with its exact
+ * file:line, secrets from inline values, the environment and files (and
+ * that no diagnostic ever shows one), and the shipped example configuration.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "deprov/config.h"
+#include "deprov/diag.h"
+#include "deprov/jsonc.h"
+#include "deprov/log.h"
+
+#ifndef DEPROV_SOURCE_DIR
+#define DEPROV_SOURCE_DIR "."
+#endif
+
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static char tmpdir[PATH_MAX];
+static char cfgpath[PATH_MAX + 32];
+
+/* Write text to tmpdir/name, creating one level of directory if needed. */
+static void
+put(const char *name, const char *text)
+{
+	char	 path[PATH_MAX + 64], *slash;
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	if ((slash = strrchr(path, '/')) != NULL && slash > path + strlen(tmpdir)) {
+		*slash = '\0';
+		mkdir(path, 0700);
+		*slash = '/';
+	}
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static struct config *
+load(const char *text, struct diags **dp)
+{
+	put("deprovd.json", text);
+	*dp = diags_new();
+	assert_non_null(*dp);
+	return config_load(cfgpath, *dp);
+}
+
+/* 1 when d holds exactly "cfgpath:line: msg" (line 0: "cfgpath: msg"). */
+static int
+has(const struct diags *d, int line, const char *fmt, ...)
+{
+	char	 msg[1024], want[PATH_MAX + 1200];
+	va_list	 ap;
+	size_t	 i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(want, sizeof want, "%s:%d: %s", cfgpath, line, msg);
+	else
+		snprintf(want, sizeof want, "%s: %s", cfgpath, msg);
+	for (i = 0; i < diags_count(d); i++) {
+		if (strcmp(diags_get(d, i), want) == 0)
+			return 1;
+	}
+	fprintf(stderr, "missing diagnostic: %s\nhave:\n", want);
+	diags_print(d, stderr);
+	return 0;
+}
+
+static void
+no_diags(const struct diags *d)
+{
+	if (diags_count(d) != 0) {
+		diags_print(d, stderr);
+		fail_msg("%zu unexpected diagnostics", diags_count(d));
+	}
+}
+
+/* No diagnostic mentions secret. */
+static void
+never_shows(const struct diags *d, const char *secret)
+{
+	size_t i;
+
+	for (i = 0; i < diags_count(d); i++) {
+		if (strstr(diags_get(d, i), secret) != NULL)
+			fail_msg("a diagnostic shows a secret: %s", diags_get(d, i));
+	}
+}
+
+static void
+test_defaults(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+	char		 want[PATH_MAX + 64];
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k1:9092,k2:9092\" } }", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_string_equal(cfg->path, cfgpath);
+	assert_string_equal(cfg->dir, tmpdir);
+	snprintf(want, sizeof want, "%s/var/deprov.db", tmpdir);
+	assert_string_equal(cfg->store_path, want);
+	snprintf(want, sizeof want, "%s/runbooks", tmpdir);
+	assert_string_equal(cfg->runbooks_dir, want);
+	assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
+
+	assert_string_equal(cfg->kafka.brokers, "k1:9092,k2:9092");
+	assert_string_equal(cfg->kafka.group_id, "deprovd");
+	assert_int_equal(cfg->kafka.ntopics, 1);
+	assert_string_equal(cfg->kafka.topics[0], "hr.leavers");
+	assert_string_equal(cfg->kafka.dlq_topic, "deprov.dlq");
+	assert_null(cfg->kafka.audit_topic);
+	assert_int_equal(cfg->kafka.nprops, 0);
+	assert_null(cfg->kafka.bootstrap_file);
+	assert_int_equal(cfg->kafka.partitions, 4);
+	assert_int_equal(cfg->kafka.max_message_bytes, 1048576);
+
+	assert_null(cfg->api.listen);
+	assert_null(cfg->api.tls_cert_file);
+	assert_null(cfg->api.tls_key_file);
+	assert_int_equal(cfg->api.ntokens, 0);
+	assert_int_equal(cfg->engine.max_running_steps, 512);
+	assert_int_equal(cfg->engine.tick_ms, 250);
+	assert_int_equal(cfg->ntargets, 0);
+	assert_null(config_target_find(cfg, "x"));
+	config_free(cfg);
+	diags_free(d);
+
+	/* Target defaults. */
+	cfg = load("{ \"kafka\": { \"brokers\": \"k\" },\n"
+	    "  \"targets\": { \"s\": { \"kind\": \"scim\", "
+	    "\"base_url\": \"https://x.example/scim/v2/\" } } }", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_int_equal(cfg->ntargets, 1);
+	assert_string_equal(cfg->targets[0].name, "s");
+	assert_int_equal(cfg->targets[0].line, 2);
+	assert_string_equal(cfg->targets[0].base_url, "https://x.example/scim/v2");
+	assert_string_equal(cfg->targets[0].api_version, "v60.0");
+	assert_string_equal(cfg->targets[0].auth.type, "none");
+	assert_null(cfg->targets[0].auth.token);
+	assert_null(cfg->targets[0].options);
+	assert_true(cfg->targets[0].limits.rate_per_sec == 20);
+	assert_true(cfg->targets[0].limits.burst == 40);
+	assert_int_equal(cfg->targets[0].limits.concurrency, 8);
+	assert_int_equal(cfg->targets[0].limits.timeout_ms, 30000);
+	assert_int_equal(cfg->targets[0].limits.connect_timeout_ms, 10000);
+	assert_int_equal(cfg->targets[0].limits.limit_backoff_ms, 300000);
+	assert_true(cfg->targets[0].limits.usage_slowdown == 0.9);
+	config_free(cfg);
+	diags_free(d);
+}
+
+static void
+test_embedded(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+	char		 want[PATH_MAX + 64];
+
+	/* The bootstrap file defaults to the store's directory. */
+	cfg = load("{ \"store\": { \"path\": \"data/x.db\" },\n"
+	    "  \"kafka\": { \"brokers\": \"embedded\" } }", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	snprintf(want, sizeof want, "%s/data/kafka.bootstrap", tmpdir);
+	assert_string_equal(cfg->kafka.bootstrap_file, want);
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"embedded\", "
+	    "\"bootstrap_file\": \"run/boot\" } }", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	snprintf(want, sizeof want, "%s/run/boot", tmpdir);
+	assert_string_equal(cfg->kafka.bootstrap_file, want);
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"embedded\", "
+	    "\"bootstrap_file\": \"/abs/boot\" } }", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_string_equal(cfg->kafka.bootstrap_file, "/abs/boot");
+	config_free(cfg);
+	diags_free(d);
+}
+
+static void
+test_full(void **state)
+{
+	struct diags			*d;
+	struct config			*cfg;
+	const struct config_target	*t;
+	json_object			*x;
+	char				 want[PATH_MAX + 64];
+
+	put("tls.crt", "cert\n");
+	put("tls.key", "key\n");
+	put("keys/sf.pem", "-----BEGIN PRIVATE KEY-----\nabc\n"
+	    "-----END PRIVATE KEY-----\n\n");
+	put("okta.token", "okta-secret\r\n");
+	setenv("DEPROV_TEST_TOKEN", "env-secret", 1);
+	cfg = load(
+	    "// the whole thing\n"
+	    "{\n"
+	    "  \"log_level\": \"debug\",\n"
+	    "  \"store\": { \"path\": \"/var/lib/deprov/d.db\" },\n"
+	    "  \"runbooks\": \"rb\",\n"
+	    "  \"kafka\": { \"brokers\": \"embedded\", \"group_id\": \"g\",\n"
+	    "    \"topics\": [\"a\", \"b\"], \"dlq_topic\": null,\n"
+	    "    \"audit_topic\": \"aud\",\n"
+	    "    \"properties\": { \"s\": \"x\", \"n\": 45000, \"b\": true, "
+	    "\"f\": false, \"d\": 1.5 },\n"
+	    "    \"partitions\": 2, \"max_message_bytes\": 2048 },\n"
+	    "  \"api\": { \"listen\": \"127.0.0.1:8080\",\n"
+	    "    \"tls\": { \"cert_file\": \"tls.crt\", \"key_file\": \"tls.key\" },\n"
+	    "    \"tokens\": [ { \"name\": \"soc\", \"role\": \"responder\", "
+	    "\"sha256\": \"" HEX64 "\" },\n"
+	    "                { \"name\": \"ops\", \"role\": \"admin\", "
+	    "\"sha256\": \"" HEX64 "\" } ] },\n"
+	    "  \"engine\": { \"max_running_steps\": 10, \"tick_ms\": 100 },\n"
+	    "  \"targets\": {\n"
+	    "    \"sf\": { \"kind\": \"salesforce\", "
+	    "\"base_url\": \"https://acme.my.salesforce.com//\",\n"
+	    "      \"api_version\": \"v61.0\",\n"
+	    "      \"auth\": { \"type\": \"jwt_bearer\", \"client_id\": \"cid\", "
+	    "\"username\": \"u@x\",\n"
+	    "        \"private_key_file\": \"keys/sf.pem\",\n"
+	    "        \"token_url\": \"https://login.salesforce.com/services/oauth2/token\",\n"
+	    "        \"token_ttl_s\": 120 },\n"
+	    "      \"limits\": { \"rate_per_sec\": 0, \"burst\": 5, "
+	    "\"concurrency\": 2, \"timeout_ms\": 1000,\n"
+	    "        \"connect_timeout_ms\": 500, \"limit_backoff_ms\": 0, "
+	    "\"usage_slowdown\": 0.5 },\n"
+	    "      \"options\": { \"x\": [1, 2] } },\n"
+	    "    \"slack\": { \"kind\": \"scim\", \"base_url\": "
+	    "\"http://127.0.0.1:9999/scim/v2\",\n"
+	    "      \"auth\": { \"type\": \"bearer\", \"token_env\": "
+	    "\"DEPROV_TEST_TOKEN\" } },\n"
+	    "    \"okta.main\": { \"kind\": \"okta\", \"base_url\": "
+	    "\"https://acme.okta.com\",\n"
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"okta.token\" } },\n"
+	    "    \"g\": { \"kind\": \"google\", \"base_url\": "
+	    "\"https://admin.googleapis.com\", \"auth\": { \"type\": \"none\" } },\n"
+	    "    \"graph-1\": { \"kind\": \"graph\", \"base_url\": "
+	    "\"https://graph.microsoft.com\",\n"
+	    "      \"auth\": { \"type\": \"bearer\", \"token\": \"inline-secret\" }, },\n"
+	    "  },\n"
+	    "}\n", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(cfg->store_path, "/var/lib/deprov/d.db");
+	snprintf(want, sizeof want, "%s/rb", tmpdir);
+	assert_string_equal(cfg->runbooks_dir, want);
+
+	assert_string_equal(cfg->kafka.brokers, "embedded");
+	assert_string_equal(cfg->kafka.group_id, "g");
+	assert_int_equal(cfg->kafka.ntopics, 2);
+	assert_string_equal(cfg->kafka.topics[1], "b");
+	assert_null(cfg->kafka.dlq_topic);
+	assert_string_equal(cfg->kafka.audit_topic, "aud");
+	assert_int_equal(cfg->kafka.nprops, 5);
+	assert_string_equal(cfg->kafka.prop_keys[0], "s");
+	assert_string_equal(cfg->kafka.prop_vals[0], "x");
+	assert_string_equal(cfg->kafka.prop_keys[1], "n");
+	assert_string_equal(cfg->kafka.prop_vals[1], "45000");
+	assert_string_equal(cfg->kafka.prop_vals[2], "true");
+	assert_string_equal(cfg->kafka.prop_vals[3], "false");
+	assert_string_equal(cfg->kafka.prop_vals[4], "1.5");
+	assert_string_equal(cfg->kafka.bootstrap_file,
+	    "/var/lib/deprov/kafka.bootstrap");
+	assert_int_equal(cfg->kafka.partitions, 2);
+	assert_int_equal(cfg->kafka.max_message_bytes, 2048);
+
+	assert_string_equal(cfg->api.listen, "127.0.0.1:8080");
+	snprintf(want, sizeof want, "%s/tls.crt", tmpdir);
+	assert_string_equal(cfg->api.tls_cert_file, want);
+	snprintf(want, sizeof want, "%s/tls.key", tmpdir);
+	assert_string_equal(cfg->api.tls_key_file, want);
+	assert_int_equal(cfg->api.ntokens, 2);
+	assert_string_equal(cfg->api.tokens[0].name, "soc");
+	assert_string_equal(cfg->api.tokens[0].role, "responder");
+	assert_string_equal(cfg->api.tokens[0].sha256, HEX64);
+	assert_string_equal(cfg->api.tokens[1].role, "admin");
+	assert_int_equal(cfg->engine.max_running_steps, 10);
+	assert_int_equal(cfg->engine.tick_ms, 100);
+
+	/* Targets keep the file's order. */
+	assert_int_equal(cfg->ntargets, 5);
+	assert_string_equal(cfg->targets[0].name, "sf");
+	assert_string_equal(cfg->targets[1].name, "slack");
+	assert_string_equal(cfg->targets[2].name, "okta.main");
+	assert_string_equal(cfg->targets[3].name, "g");
+	assert_string_equal(cfg->targets[4].name, "graph-1");
+
+	t = config_target_find(cfg, "sf");
+	assert_ptr_equal(t, &cfg->targets[0]);
+	assert_int_equal(t->line, 17);
+	assert_string_equal(t->kind, "salesforce");
+	assert_string_equal(t->base_url, "https://acme.my.salesforce.com");
+	assert_string_equal(t->api_version, "v61.0");
+	assert_string_equal(t->auth.type, "jwt_bearer");
+	assert_string_equal(t->auth.client_id, "cid");
+	assert_string_equal(t->auth.username, "u@x");
+	assert_string_equal(t->auth.audience, "https://login.salesforce.com");
+	assert_string_equal(t->auth.token_url,
+	    "https://login.salesforce.com/services/oauth2/token");
+	assert_string_equal(t->auth.private_key_pem, "-----BEGIN PRIVATE KEY-----\n"
+	    "abc\n-----END PRIVATE KEY-----\n");
+	assert_int_equal(t->auth.token_ttl_s, 120);
+	assert_true(t->limits.rate_per_sec == 0);
+	assert_true(t->limits.burst == 5);
+	assert_int_equal(t->limits.concurrency, 2);
+	assert_int_equal(t->limits.timeout_ms, 1000);
+	assert_int_equal(t->limits.connect_timeout_ms, 500);
+	assert_int_equal(t->limits.limit_backoff_ms, 0);
+	assert_true(t->limits.usage_slowdown == 0.5);
+	assert_non_null(t->options);
+	assert_true(json_object_object_get_ex(t->options, "x", &x));
+	assert_int_equal(json_object_array_length(x), 2);
+
+	t = config_target_find(cfg, "slack");
+	assert_string_equal(t->auth.type, "bearer");
+	assert_string_equal(t->auth.token, "env-secret");
+	assert_string_equal(t->base_url, "http://127.0.0.1:9999/scim/v2");
+	t = config_target_find(cfg, "okta.main");
+	assert_string_equal(t->auth.token, "okta-secret");
+	t = config_target_find(cfg, "g");
+	assert_string_equal(t->auth.type, "none");
+	t = config_target_find(cfg, "graph-1");
+	assert_string_equal(t->auth.token, "inline-secret");
+	assert_null(config_target_find(cfg, "nope"));
+	assert_null(config_target_find(cfg, NULL));
+	config_free(cfg);
+	diags_free(d);
+	unsetenv("DEPROV_TEST_TOKEN");
+}
+
+static void
+test_diagnostics(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+	char		 nope[PATH_MAX + 64];
+	int		 n = 0;
+
+	cfg = load(
+	    "{\n"							/* 1 */
+	    "  \"bogus\": 1,\n"						/* 2 */
+	    "  \"log_level\": \"loud\",\n"				/* 3 */
+	    "  \"store\": { \"path\": 5, \"extra\": true },\n"		/* 4 */
+	    "  \"runbooks\": [],\n"					/* 5 */
+	    "  \"kafka\": {\n"						/* 6 */
+	    "    \"brokers\": \"k:9092\",\n"				/* 7 */
+	    "    \"topics\": \"hr.leavers\",\n"				/* 8 */
+	    "    \"group\": \"x\",\n"					/* 9 */
+	    "    \"properties\": { \"group.id\": \"g\", \"n\": null },\n"	/* 10 */
+	    "    \"partitions\": 0,\n"					/* 11 */
+	    "    \"max_message_bytes\": -5\n"				/* 12 */
+	    "  },\n"							/* 13 */
+	    "  \"api\": {\n"						/* 14 */
+	    "    \"listen\": \"localhost\",\n"				/* 15 */
+	    "    \"tls\": { \"cert_file\": \"nope.crt\" },\n"		/* 16 */
+	    "    \"tokens\": [\n"					/* 17 */
+	    "      { \"name\": \"a\", \"role\": \"root\", \"sha256\": \"ABC\" },\n"	/* 18 */
+	    "      { \"role\": \"viewer\", \"sha256\": \"" HEX64 "\" },\n"	/* 19 */
+	    "      \"x\"\n"						/* 20 */
+	    "    ]\n"							/* 21 */
+	    "  },\n"							/* 22 */
+	    "  \"engine\": { \"max_running_steps\": 0, \"tick\": 1 },\n"	/* 23 */
+	    "  \"targets\": {\n"					/* 24 */
+	    "    \"no kind\": {},\n"					/* 25 */
+	    "    \"nokind\": { \"base_url\": \"https://x\" },\n"		/* 26 */
+	    "    \"nourl\": { \"kind\": \"scim\" },\n"			/* 27 */
+	    "    \"badkind\": { \"kind\": \"foo\", \"base_url\": \"ftp://x\", \"colour\": \"red\" },\n"	/* 28 */
+	    "    \"badauth\": { \"kind\": \"okta\", \"base_url\": \"https://x\", \"auth\": { \"type\": \"basic\" } },\n"	/* 29 */
+	    "    \"bearer\": { \"kind\": \"scim\", \"base_url\": \"https://x\", \"auth\": { \"type\": \"bearer\" } },\n"	/* 30 */
+	    "    \"jwt\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\",\n"	/* 31 */
+	    "             \"auth\": { \"type\": \"jwt_bearer\", \"token_ttl_s\": 181, \"secret\": 1 } },\n"	/* 32 */
+	    "    \"limits\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 33 */
+	    "      \"limits\": { \"rate_per_sec\": -1, \"concurrency\": 0, \"burst\": \"big\",\n"	/* 34 */
+	    "        \"usage_slowdown\": 1.5, \"timeout_ms\": 0, \"speed\": 1 } },\n"	/* 35 */
+	    "    \"types\": { \"kind\": 1, \"base_url\": \"https://x\", \"options\": [], \"auth\": \"none\" },\n"	/* 36 */
+	    "    \"notobj\": 5,\n"					/* 37 */
+	    "    \"noauthtype\": { \"kind\": \"graph\", \"base_url\": \"https://x\", \"auth\": {} }\n"	/* 38 */
+	    "  }\n"							/* 39 */
+	    "}\n", &d);
+	assert_non_null(cfg);
+	snprintf(nope, sizeof nope, "%s/nope.crt", tmpdir);
+	n++; assert_true(has(d, 2, "unknown key \"bogus\""));
+	n++; assert_true(has(d, 3, "log_level: unknown level \"loud\" (error, warn, info, debug)"));
+	n++; assert_true(has(d, 4, "unknown key \"extra\" in store"));
+	n++; assert_true(has(d, 4, "store.path: expected a string"));
+	n++; assert_true(has(d, 5, "runbooks: expected a string"));
+	n++; assert_true(has(d, 8, "kafka.topics: expected an array of strings"));
+	n++; assert_true(has(d, 9, "unknown key \"group\" in kafka"));
+	n++; assert_true(has(d, 10, "kafka.properties: \"group.id\" cannot be set here (set kafka.group_id instead)"));
+	n++; assert_true(has(d, 10, "kafka.properties.n: expected a string, number or boolean"));
+	n++; assert_true(has(d, 11, "kafka.partitions: must be between 1 and 1024"));
+	n++; assert_true(has(d, 12, "kafka.max_message_bytes: must be between 1 and 1000000000"));
+	n++; assert_true(has(d, 15, "api.listen: expected \"host:port\""));
+	n++; assert_true(has(d, 16, "api.tls: missing \"key_file\""));
+	n++; assert_true(has(d, 16, "api.tls.cert_file: cannot read \"%s\": No such file or directory", nope));
+	n++; assert_true(has(d, 18, "api.tokens[0].role: unknown role \"root\" (viewer, responder, admin)"));
+	n++; assert_true(has(d, 18, "api.tokens[0].sha256: expected 64 lowercase hex digits (the SHA-256 of the token)"));
+	n++; assert_true(has(d, 19, "api.tokens[1]: missing \"name\""));
+	n++; assert_true(has(d, 20, "api.tokens[2]: expected an object"));
+	n++; assert_true(has(d, 23, "unknown key \"tick\" in engine"));
+	n++; assert_true(has(d, 23, "engine.max_running_steps: must be at least 1"));
+	n++; assert_true(has(d, 25, "targets: invalid target name \"no kind\" (use letters, digits, '_', '.', '-')"));
+	n++; assert_true(has(d, 26, "targets.nokind: missing \"kind\""));
+	n++; assert_true(has(d, 27, "targets.nourl: missing \"base_url\""));
+	n++; assert_true(has(d, 28, "targets.badkind: unknown kind \"foo\" (salesforce, scim, okta, graph, google)"));
+	n++; assert_true(has(d, 28, "targets.badkind.base_url: expected an http:// or https:// URL"));
+	n++; assert_true(has(d, 28, "unknown key \"colour\" in targets.badkind"));
+	n++; assert_true(has(d, 29, "targets.badauth.auth: unknown type \"basic\" (none, bearer, jwt_bearer)"));
+	n++; assert_true(has(d, 30, "targets.bearer.auth: missing \"token\" (or \"token_env\", \"token_file\")"));
+	n++; assert_true(has(d, 32, "targets.jwt.auth: missing \"client_id\""));
+	n++; assert_true(has(d, 32, "targets.jwt.auth: missing \"username\""));
+	n++; assert_true(has(d, 32, "targets.jwt.auth: missing \"token_url\""));
+	n++; assert_true(has(d, 32, "targets.jwt.auth: missing \"private_key\" (or \"private_key_env\", \"private_key_file\")"));
+	n++; assert_true(has(d, 32, "targets.jwt.auth.token_ttl_s: must be between 1 and 180"));
+	n++; assert_true(has(d, 32, "unknown key \"secret\" in targets.jwt.auth"));
+	n++; assert_true(has(d, 34, "targets.limits.limits.rate_per_sec: must not be negative"));
+	n++; assert_true(has(d, 34, "targets.limits.limits.concurrency: must be at least 1"));
+	n++; assert_true(has(d, 34, "targets.limits.limits.burst: expected a number"));
+	n++; assert_true(has(d, 35, "targets.limits.limits.usage_slowdown: must be between 0 and 1"));
+	n++; assert_true(has(d, 35, "targets.limits.limits.timeout_ms: must be at least 1"));
+	n++; assert_true(has(d, 35, "unknown key \"speed\" in targets.limits.limits"));
+	n++; assert_true(has(d, 36, "targets.types.kind: expected a string"));
+	n++; assert_true(has(d, 36, "targets.types.options: expected an object"));
+	n++; assert_true(has(d, 36, "targets.types.auth: expected an object"));
+	n++; assert_true(has(d, 37, "targets.notobj: expected an object"));
+	n++; assert_true(has(d, 38, "targets.noauthtype.auth: missing \"type\""));
+	if ((int)diags_count(d) != n) {
+		diags_print(d, stderr);
+		fail_msg("%zu diagnostics, want %d", diags_count(d), n);
+	}
+	config_free(cfg);
+	diags_free(d);
+}
+
+static void
+test_more_diagnostics(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+
+	cfg = load(
+	    "{\n"							/* 1 */
+	    "  \"kafka\": { \"brokers\": \"\", \"topics\": [],\n"	/* 2 */
+	    "    \"dlq_topic\": 7, \"audit_topic\": \"\",\n"		/* 3 */
+	    "    \"properties\": { \"enable.auto.offset.store\": true,\n"	/* 4 */
+	    "      \"bootstrap.servers\": \"x\" } },\n"			/* 5 */
+	    "  \"api\": { \"listen\": \"127.0.0.1:99999\", \"tokens\": [\n"	/* 6 */
+	    "    { \"name\": \"a\", \"role\": \"viewer\", \"sha256\": \"" HEX64 "\" },\n"	/* 7 */
+	    "    { \"name\": \"a\", \"role\": \"admin\", \"sha256\": \"" HEX64 "\", \"x\": 1 } ] },\n"	/* 8 */
+	    "  \"engine\": { \"tick_ms\": 1.5 },\n"			/* 9 */
+	    "  \"targets\": {\n"					/* 10 */
+	    "    \"j\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\",\n"	/* 11 */
+	    "      \"auth\": { \"type\": \"jwt_bearer\", \"client_id\": \"c\", \"username\": \"u\",\n"	/* 12 */
+	    "        \"token_url\": \"login\", \"private_key\": \"k\", \"audience\": 3 } },\n"	/* 13 */
+	    "    \"n\": { \"kind\": \"okta\", \"base_url\": \"https://x\",\n"	/* 14 */
+	    "      \"auth\": { \"type\": \"none\", \"token\": \"t\" } }\n"	/* 15 */
+	    "  },\n"							/* 16 */
+	    "  \"targets2\": {}\n"					/* 17 */
+	    "}\n", &d);
+	assert_non_null(cfg);
+	assert_true(has(d, 2, "kafka.brokers: must not be empty"));
+	assert_true(has(d, 2, "kafka.topics: must not be empty"));
+	assert_true(has(d, 3, "kafka.dlq_topic: expected a string"));
+	assert_true(has(d, 3, "kafka.audit_topic: must not be empty"));
+	assert_true(has(d, 4, "kafka.properties: \"enable.auto.offset.store\" cannot be set here (deprov stores offsets itself, after a case is durable)"));
+	assert_true(has(d, 5, "kafka.properties: \"bootstrap.servers\" cannot be set here (set kafka.brokers instead)"));
+	assert_true(has(d, 6, "api.listen: expected \"host:port\""));
+	assert_true(has(d, 8, "api.tokens[1]: duplicate token name \"a\""));
+	assert_true(has(d, 8, "unknown key \"x\" in api.tokens[1]"));
+	assert_true(has(d, 9, "engine.tick_ms: expected an integer"));
+	assert_true(has(d, 13, "targets.j.auth.token_url: expected an http:// or https:// URL"));
+	assert_true(has(d, 13, "targets.j.auth.audience: expected a string"));
+	assert_true(has(d, 15, "unknown key \"token\" in targets.n.auth"));
+	assert_true(has(d, 17, "unknown key \"targets2\""));
+	assert_int_equal(diags_count(d), 14);
+	/* Only the good token is kept. */
+	assert_int_equal(cfg->api.ntokens, 1);
+	assert_null(cfg->api.listen);
+	config_free(cfg);
+	diags_free(d);
+}
+
+static void
+test_unusable(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+	char		 missing[PATH_MAX + 64], want[PATH_MAX + 128];
+
+	/* No such file. */
+	snprintf(missing, sizeof missing, "%s/missing.json", tmpdir);
+	d = diags_new();
+	assert_null(config_load(missing, d));
+	assert_int_equal(diags_count(d), 1);
+	snprintf(want, sizeof want, "%s: cannot open: No such file or directory",
+	    missing);
+	assert_string_equal(diags_get(d, 0), want);
+	diags_free(d);
+
+	/* A syntax error. */
+	assert_null(load("{\n  \"kafka\": {\n    \"brokers\" \"x\"\n  }\n}\n", &d));
+	assert_int_equal(diags_count(d), 1);
+	assert_true(has(d, 3, "expected ':' after object key"));
+	diags_free(d);
+
+	/* Not an object. */
+	assert_null(load("\n[1, 2]\n", &d));
+	assert_int_equal(diags_count(d), 1);
+	assert_true(has(d, 2, "expected a JSON object at the top level"));
+	diags_free(d);
+
+	/* Missing sections and members are diagnosed but the rest loads. */
+	cfg = load("\n{ \"log_level\": \"warn\" }", &d);
+	assert_non_null(cfg);
+	assert_int_equal(diags_count(d), 1);
+	assert_true(has(d, 2, "missing \"kafka\""));
+	assert_int_equal(cfg->log_level, LOG_LEVEL_WARN);
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{\n  \"kafka\": {\n    \"group_id\": \"g\"\n  }\n}\n", &d);
+	assert_non_null(cfg);
+	assert_int_equal(diags_count(d), 1);
+	assert_true(has(d, 2, "kafka: missing \"brokers\""));
+	assert_string_equal(cfg->kafka.group_id, "g");
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": 3 }", &d);
+	assert_non_null(cfg);
+	assert_int_equal(diags_count(d), 1);
+	assert_true(has(d, 1, "kafka: expected an object"));
+	config_free(cfg);
+	diags_free(d);
+}
+
+static void
+test_secrets(void **state)
+{
+	struct diags		*d;
+	struct config		*cfg;
+	struct jsonc_doc	*doc;
+	char			 path[PATH_MAX + 64], err[256], *s;
+	int			 n = 0;
+
+	put("sec/empty.token", "\n\n");
+	put("sec/good.token", "file-secret-value\n");
+	setenv("DEPROV_TEST_EMPTY", "", 1);
+	setenv("DEPROV_TEST_SET", "env-secret-value", 1);
+	unsetenv("DEPROV_TEST_UNSET");
+	cfg = load(
+	    "{ \"kafka\": { \"brokers\": \"k\" },\n"			/* 1 */
+	    "  \"targets\": {\n"					/* 2 */
+	    "    \"a\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 3 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_env\": \"DEPROV_TEST_UNSET\" } },\n"	/* 4 */
+	    "    \"b\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 5 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_env\": \"DEPROV_TEST_EMPTY\" } },\n"	/* 6 */
+	    "    \"c\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 7 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"sec/missing.token\" } },\n"	/* 8 */
+	    "    \"d\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 9 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"sec/empty.token\" } },\n"	/* 10 */
+	    "    \"e\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 11 */
+	    "      \"auth\": { \"type\": \"bearer\",\n"			/* 12 */
+	    "        \"token\": \"inline-secret-value\", \"token_env\": \"DEPROV_TEST_SET\" } },\n"	/* 13 */
+	    "    \"f\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 14 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token\": 12345 } },\n"	/* 15 */
+	    "    \"g\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\",\n"	/* 16 */
+	    "      \"auth\": { \"type\": \"jwt_bearer\", \"client_id\": \"c\", \"username\": \"u\",\n"	/* 17 */
+	    "        \"token_url\": \"https://x/t\", \"private_key_env\": \"DEPROV_TEST_UNSET\" } },\n"	/* 18 */
+	    "    \"h\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 19 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_env\": \"\" } },\n"	/* 20 */
+	    "    \"i\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 21 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"sec/good.token\" } }\n"	/* 22 */
+	    "  }\n"
+	    "}\n", &d);
+	assert_non_null(cfg);
+	snprintf(path, sizeof path, "%s/sec/missing.token", tmpdir);
+	n++; assert_true(has(d, 4, "targets.a.auth.token_env: environment variable \"DEPROV_TEST_UNSET\" is not set"));
+	n++; assert_true(has(d, 6, "targets.b.auth.token_env: environment variable \"DEPROV_TEST_EMPTY\" is empty"));
+	n++; assert_true(has(d, 8, "targets.c.auth.token_file: cannot read \"%s\": No such file or directory", path));
+	snprintf(path, sizeof path, "%s/sec/empty.token", tmpdir);
+	n++; assert_true(has(d, 10, "targets.d.auth.token_file: cannot read \"%s\": the file is empty", path));
+	n++; assert_true(has(d, 12, "targets.e.auth: give only one of \"token\", \"token_env\", \"token_file\""));
+	n++; assert_true(has(d, 15, "targets.f.auth.token: expected a non-empty string"));
+	n++; assert_true(has(d, 18, "targets.g.auth.private_key_env: environment variable \"DEPROV_TEST_UNSET\" is not set"));
+	n++; assert_true(has(d, 20, "targets.h.auth.token_env: expected the name of an environment variable"));
+	assert_int_equal(diags_count(d), n);
+	never_shows(d, "inline-secret-value");
+	never_shows(d, "env-secret-value");
+	never_shows(d, "file-secret-value");
+	never_shows(d, "12345");
+	assert_string_equal(config_target_find(cfg, "i")->auth.token,
+	    "file-secret-value");
+	config_free(cfg);
+	diags_free(d);
+
+	/* config_secret on its own: files are relative to the config file. */
+	doc = jsonc_parse_buffer("x", "[{\"token_file\": \"sec/good.token\"},"
+	    "{\"token_env\": \"DEPROV_TEST_SET\"}, {\"token\": \"t\"}, {},"
+	    "{\"token_env\": \"DEPROV_TEST_UNSET\"}, {\"private_key\": \"pk\"}]",
+	    (size_t)strlen("[{\"token_file\": \"sec/good.token\"},"
+	    "{\"token_env\": \"DEPROV_TEST_SET\"}, {\"token\": \"t\"}, {},"
+	    "{\"token_env\": \"DEPROV_TEST_UNSET\"}, {\"private_key\": \"pk\"}]"),
+	    err, sizeof err);
+	assert_non_null(doc);
+	d = diags_new();
+	s = config_secret(json_object_array_get_idx(jsonc_root(doc), 0), "token",
+	    cfgpath, 7, d);
+	assert_string_equal(s, "file-secret-value");
+	free(s);
+	s = config_secret(json_object_array_get_idx(jsonc_root(doc), 1), "token",
+	    cfgpath, 7, d);
+	assert_string_equal(s, "env-secret-value");
+	free(s);
+	s = config_secret(json_object_array_get_idx(jsonc_root(doc), 2), "token",
+	    cfgpath, 7, d);
+	assert_string_equal(s, "t");
+	free(s);
+	assert_null(config_secret(json_object_array_get_idx(jsonc_root(doc), 3),
+	    "token", cfgpath, 7, d));
+	assert_int_equal(diags_count(d), 0);
+	assert_null(config_secret(json_object_array_get_idx(jsonc_root(doc), 4),
+	    "token", cfgpath, 7, d));
+	assert_int_equal(diags_count(d), 1);
+	assert_true(has(d, 7, "token_env: environment variable \"DEPROV_TEST_UNSET\" is not set"));
+	s = config_secret(json_object_array_get_idx(jsonc_root(doc), 5),
+	    "private_key", cfgpath, 7, d);
+	assert_string_equal(s, "pk");
+	free(s);
+	assert_null(config_secret(NULL, "token", cfgpath, 7, d));
+	diags_free(d);
+	jsonc_free(doc);
+	unsetenv("DEPROV_TEST_EMPTY");
+	unsetenv("DEPROV_TEST_SET");
+}
+
+static void
+test_example(void **state)
+{
+	struct diags			*d = diags_new();
+	struct config			*cfg;
+	const struct config_target	*t;
+	const char			*path = DEPROV_SOURCE_DIR "/deploy/deprovd.example.json";
+
+	cfg = config_load(path, d);
+	assert_non_null(cfg);
+	/* The only complaint: the key file is not on this machine. */
+	if (diags_count(d) != 1 || strstr(diags_get(d, 0),
+	    "targets.salesforce-prod.auth.private_key_file: cannot read "
+	    "\"/run/secrets/sf.pem\"") == NULL) {
+		diags_print(d, stderr);
+		fail_msg("unexpected diagnostics for %s", path);
+	}
+	assert_int_equal(cfg->ntargets, 1);
+	t = config_target_find(cfg, "salesforce-prod");
+	assert_non_null(t);
+	assert_string_equal(t->kind, "salesforce");
+	assert_string_equal(t->auth.type, "jwt_bearer");
+	assert_int_equal(cfg->api.ntokens, 2);
+	assert_string_equal(cfg->kafka.audit_topic, "deprov.audit");
+	config_free(cfg);
+	diags_free(d);
+}
+
+static void
+test_kinds(void **state)
+{
+	assert_true(config_kind_known("salesforce"));
+	assert_true(config_kind_known("scim"));
+	assert_true(config_kind_known("okta"));
+	assert_true(config_kind_known("graph"));
+	assert_true(config_kind_known("google"));
+	assert_false(config_kind_known("slack"));
+	assert_false(config_kind_known(""));
+	assert_false(config_kind_known(NULL));
+}
+
+static int
+rm_tree(const char *dir)
+{
+	char cmd[PATH_MAX + 32];
+
+	if (strncmp(dir, "/tmp/test_config.", 17) != 0)
+		return -1;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+setup(void **state)
+{
+	char *real;
+
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_config.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	/* config->dir is the real path of the directory. */
+	if ((real = realpath(tmpdir, NULL)) == NULL)
+		return -1;
+	snprintf(tmpdir, sizeof tmpdir, "%s", real);
+	free(real);
+	snprintf(cfgpath, sizeof cfgpath, "%s/deprovd.json", tmpdir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	return rm_tree(tmpdir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_embedded),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_diagnostics),
+		cmocka_unit_test(test_more_diagnostics),
+		cmocka_unit_test(test_unusable),
+		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_kinds),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,644 @@
+/*
+ * test_runbook: the runbook loader (every diagnostic with its line,
+ * duplicate names across files, directory handling), runbook_match order,
+ * runbook_select order, the step JSON round trip, and the shipped runbooks
+ * in DEPROV_SOURCE_DIR/runbooks, which must load without a diagnostic.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "deprov/config.h"
+#include "deprov/diag.h"
+#include "deprov/runbook.h"
+
+#ifndef DEPROV_SOURCE_DIR
+#define DEPROV_SOURCE_DIR "."
+#endif
+
+#define SHIPPED DEPROV_SOURCE_DIR "/runbooks"
+
+static char tmpdir[PATH_MAX];
+
+/* Write text to tmpdir/name (one level of directory is created). */
+static void
+put(const char *name, const char *text, char *out, size_t outlen)
+{
+	char	 path[PATH_MAX + 64], *slash;
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	if ((slash = strrchr(path, '/')) != NULL && slash > path + strlen(tmpdir)) {
+		*slash = '\0';
+		mkdir(path, 0700);
+		*slash = '/';
+	}
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	if (out != NULL)
+		snprintf(out, outlen, "%s", path);
+}
+
+/* 1 when d holds exactly "file:line: msg". */
+static int
+has(const struct diags *d, const char *file, int line, const char *fmt, ...)
+{
+	char	 msg[1024], want[PATH_MAX + 1200];
+	va_list	 ap;
+	size_t	 i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(want, sizeof want, "%s:%d: %s", file, line, msg);
+	else
+		snprintf(want, sizeof want, "%s: %s", file, msg);
+	for (i = 0; i < diags_count(d); i++) {
+		if (strcmp(diags_get(d, i), want) == 0)
+			return 1;
+	}
+	fprintf(stderr, "missing diagnostic: %s\nhave:\n", want);
+	diags_print(d, stderr);
+	return 0;
+}
+
+static void
+no_diags(const struct diags *d)
+{
+	if (diags_count(d) != 0) {
+		diags_print(d, stderr);
+		fail_msg("%zu unexpected diagnostics", diags_count(d));
+	}
+}
+
+/* A configuration with targets "sf" (salesforce) and "slack" (scim). */
+static struct config *
+make_config(void)
+{
+	char		 path[PATH_MAX + 64];
+	struct diags	*d = diags_new();
+	struct config	*cfg;
+
+	put("cfg/deprovd.json", "{ \"kafka\": { \"brokers\": \"embedded\" },\n"
+	    "  \"targets\": {\n"
+	    "    \"sf\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\" },\n"
+	    "    \"slack\": { \"kind\": \"scim\", \"base_url\": \"https://y\" } } }\n",
+	    path, sizeof path);
+	cfg = config_load(path, d);
+	assert_non_null(cfg);
+	no_diags(d);
+	diags_free(d);
+	return cfg;
+}
+
+static void
+test_shipped(void **state)
+{
+	struct diags			*d = diags_new();
+	struct runbook_set		*set;
+	struct config			*cfg = make_config();
+	const struct runbook		*rb;
+	const struct runbook_target	*t;
+	const struct runbook_step	*st;
+
+	set = runbook_load_dir(SHIPPED, NULL, d);
+	assert_non_null(set);
+	no_diags(d);
+	assert_int_equal(set->n, 4);
+	assert_string_equal(set->v[0]->name, "emergency-freeze");
+	assert_string_equal(set->v[1]->name, "involuntary-leaver");
+	assert_string_equal(set->v[2]->name, "standard-leaver");
+	assert_string_equal(set->v[3]->name, "unfreeze");
+	runbook_set_free(set);
+
+	/* With a configuration too: only kinds and "*" are used. */
+	set = runbook_load_dir(SHIPPED, cfg, d);
+	assert_non_null(set);
+	no_diags(d);
+	assert_int_equal(set->n, 4);
+
+	rb = runbook_find(set, "emergency-freeze");
+	assert_non_null(rb);
+	assert_int_equal(rb->freeze_within_s, 30);
+	assert_int_equal(rb->complete_within_s, 120);
+	assert_int_equal(rb->nmatch_types, 1);
+	assert_string_equal(rb->match_types[0], "io.deprov.freeze");
+	t = runbook_select(rb, "sf", "salesforce");
+	assert_non_null(t);
+	assert_int_equal(t->nsteps, 2);
+	assert_int_equal(t->steps[0].kind, STEP_FREEZE);
+	assert_int_equal(t->steps[1].kind, STEP_REVOKE_TOKENS);
+
+	rb = runbook_find(set, "involuntary-leaver");
+	assert_non_null(rb);
+	assert_int_equal(rb->freeze_within_s, 30);
+	assert_int_equal(rb->complete_within_s, 600);
+	assert_int_equal(rb->nmatch_kinds, 1);
+	assert_string_equal(rb->match_kinds[0], "involuntary");
+
+	rb = runbook_find(set, "standard-leaver");
+	assert_non_null(rb);
+	assert_int_equal(rb->freeze_within_s, 60);
+	assert_int_equal(rb->complete_within_s, 900);
+	assert_int_equal(rb->nmatch_kinds, 0);
+	assert_int_equal(rb->retry.max_attempts, 10);
+	assert_int_equal(rb->retry.initial_backoff_ms, 500);
+	assert_int_equal(rb->retry.max_backoff_ms, 60000);
+	t = runbook_select(rb, "sf", "salesforce");
+	assert_non_null(t);
+	assert_int_equal(t->nsteps, 4);
+	assert_int_equal(t->steps[0].kind, STEP_FREEZE);
+	assert_int_equal(t->steps[1].kind, STEP_REVOKE_TOKENS);
+	st = &t->steps[2];
+	assert_int_equal(st->kind, STEP_REASSIGN);
+	assert_string_equal(st->to, "manager");
+	assert_string_equal(st->fallback_owner, "records-admin@acme.example");
+	assert_int_equal(st->nobjects, 4);
+	assert_string_equal(st->objects[0], "Account");
+	assert_string_equal(st->objects[1], "Opportunity");
+	assert_string_equal(st->objects[2], "Case");
+	assert_string_equal(st->objects[3], "Lead");
+	assert_int_equal(t->steps[3].kind, STEP_DEACTIVATE);
+	t = runbook_select(rb, "slack", "scim");
+	assert_int_equal(t->nsteps, 2);
+	assert_int_equal(t->steps[0].kind, STEP_FREEZE);
+	assert_int_equal(t->steps[1].kind, STEP_DEACTIVATE);
+	t = runbook_select(rb, "okta", "okta");
+	assert_int_equal(t->nsteps, 3);
+	assert_int_equal(t->steps[2].kind, STEP_DEACTIVATE);
+
+	rb = runbook_find(set, "unfreeze");
+	assert_non_null(rb);
+	assert_int_equal(rb->nmatch_types, 2);
+	t = runbook_select(rb, "sf", "salesforce");
+	assert_int_equal(t->nsteps, 1);
+	assert_int_equal(t->steps[0].kind, STEP_UNFREEZE);
+
+	/* Which runbook runs for which event. */
+	assert_string_equal(runbook_match(set, "io.deprov.freeze", NULL)->name,
+	    "emergency-freeze");
+	assert_string_equal(runbook_match(set, "io.deprov.leaver",
+	    "involuntary")->name, "involuntary-leaver");
+	assert_string_equal(runbook_match(set, "io.deprov.leaver",
+	    "voluntary")->name, "standard-leaver");
+	assert_string_equal(runbook_match(set, "io.deprov.leaver", NULL)->name,
+	    "standard-leaver");
+	assert_string_equal(runbook_match(set, "io.deprov.unfreeze", NULL)->name,
+	    "unfreeze");
+	assert_string_equal(runbook_match(set, "io.deprov.leaver.rescinded",
+	    NULL)->name, "unfreeze");
+	assert_null(runbook_match(set, "io.deprov.other", NULL));
+	assert_null(runbook_match(set, NULL, NULL));
+	assert_null(runbook_find(set, "nope"));
+	runbook_set_free(set);
+	config_free(cfg);
+	diags_free(d);
+}
+
+static void
+test_diagnostics(void **state)
+{
+	struct diags	*d = diags_new();
+	struct config	*cfg = make_config();
+	char		 p[PATH_MAX + 64];
+	int		 n = 0;
+
+	put("bad/bad.json",
+	    "{\n"								/* 1 */
+	    "  \"name\": \"bad one\",\n"					/* 2 */
+	    "  \"extra\": 1,\n"							/* 3 */
+	    "  \"match\": { \"type\": [\"io.deprov.leaver\", \"io.deprov.quit\"], \"kind\": [], \"termination_kind\": \"x\" },\n"	/* 4 */
+	    "  \"sla\": { \"freeze_within_s\": 0, \"complete_within_s\": \"soon\", \"x\": 1 },\n"	/* 5 */
+	    "  \"retry\": { \"max_attempts\": 0, \"initial_backoff_ms\": 1000, \"max_backoff_ms\": 10 },\n"	/* 6 */
+	    "  \"targets\": [\n"						/* 7 */
+	    "    { \"select\": { \"kind\": \"salesforce\" },\n"			/* 8 */
+	    "      \"steps\": [ \"fooze\",\n"					/* 9 */
+	    "        { \"step\": \"freeze\", \"fast\": true },\n"		/* 10 */
+	    "        \"reassign\",\n"						/* 11 */
+	    "        { \"step\": \"reassign\", \"to\": \"manager\" },\n"	/* 12 */
+	    "        { \"step\": \"reassign\", \"objects\": [\"Account\", \"Bad Name\"], \"too\": 1 },\n"	/* 13 */
+	    "        \"deactivate\", \"deactivate\", 5, { \"to\": \"x\" } ] },\n"	/* 14 */
+	    "    { \"select\": {}, \"steps\": [] },\n"				/* 15 */
+	    "    { \"select\": { \"kind\": \"ldap\" }, \"steps\": [\"freeze\"] },\n"	/* 16 */
+	    "    { \"select\": { \"name\": \"nosuch\" }, \"steps\": [\"freeze\"] },\n"	/* 17 */
+	    "    { \"select\": { \"name\": \"*\", \"kind\": \"scim\" }, \"steps\": [\"freeze\"], \"when\": 1 },\n"	/* 18 */
+	    "    { \"steps\": \"freeze\" },\n"					/* 19 */
+	    "    \"x\",\n"							/* 20 */
+	    "    { \"select\": { \"name\": \"sf\" }, \"steps\": [ { \"step\": \"reassign\", \"to\": \"boss\", \"objects\": [] } ] },\n"	/* 21 */
+	    "    { \"select\": { \"name\": \"slack\" }, \"steps\": [ { \"step\": 7 }, { \"step\": \"unfreeze\", \"fallback_owner\": \"x\" } ] }\n"	/* 22 */
+	    "  ]\n"								/* 23 */
+	    "}\n", p, sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	n++; assert_true(has(d, p, 2, "name: \"bad one\" is not a valid runbook name (letters, digits, '_', '.', '-')"));
+	n++; assert_true(has(d, p, 3, "unknown key \"extra\""));
+	n++; assert_true(has(d, p, 4, "unknown key \"kind\" in match"));
+	n++; assert_true(has(d, p, 4, "match.type: unknown event type \"io.deprov.quit\" (io.deprov.leaver, io.deprov.leaver.rescinded, io.deprov.freeze, io.deprov.unfreeze)"));
+	n++; assert_true(has(d, p, 4, "match.termination_kind: expected an array of strings"));
+	n++; assert_true(has(d, p, 5, "unknown key \"x\" in sla"));
+	n++; assert_true(has(d, p, 5, "sla.freeze_within_s: must be at least 1"));
+	n++; assert_true(has(d, p, 5, "sla.complete_within_s: expected an integer"));
+	n++; assert_true(has(d, p, 6, "retry.max_attempts: must be at least 1"));
+	n++; assert_true(has(d, p, 6, "retry.max_backoff_ms: must not be less than initial_backoff_ms (10 < 1000)"));
+	n++; assert_true(has(d, p, 9, "targets[0].steps[0]: unknown step \"fooze\" (freeze, revoke_tokens, reassign, deactivate, unfreeze)"));
+	n++; assert_true(has(d, p, 10, "targets[0].steps[1]: step \"freeze\" takes no options (\"fast\" given)"));
+	n++; assert_true(has(d, p, 11, "targets[0].steps[2]: step \"reassign\" needs \"objects\" (write it as {\"step\": \"reassign\", \"objects\": [...]})"));
+	n++; assert_true(has(d, p, 12, "targets[0].steps[3]: step \"reassign\" needs \"objects\""));
+	n++; assert_true(has(d, p, 13, "unknown key \"too\" in targets[0].steps[4]"));
+	n++; assert_true(has(d, p, 13, "targets[0].steps[4].objects[1]: \"Bad Name\" is not an object name (letters, digits, '_')"));
+	n++; assert_true(has(d, p, 14, "targets[0].steps[6]: step \"deactivate\" is listed twice"));
+	n++; assert_true(has(d, p, 14, "targets[0].steps[7]: expected a step name or an object with \"step\""));
+	n++; assert_true(has(d, p, 14, "targets[0].steps[8]: missing \"step\""));
+	n++; assert_true(has(d, p, 15, "targets[1].select: give \"kind\" or \"name\""));
+	n++; assert_true(has(d, p, 15, "targets[1].steps: must not be empty"));
+	n++; assert_true(has(d, p, 16, "targets[2].select: unknown kind \"ldap\" (salesforce, scim, okta, graph, google)"));
+	n++; assert_true(has(d, p, 17, "targets[3].select: no target named \"nosuch\" in the configuration"));
+	n++; assert_true(has(d, p, 18, "unknown key \"when\" in targets[4]"));
+	n++; assert_true(has(d, p, 18, "targets[4].select: give either \"kind\" or \"name\", not both"));
+	n++; assert_true(has(d, p, 19, "targets[5]: missing \"select\""));
+	n++; assert_true(has(d, p, 19, "targets[5].steps: expected an array"));
+	n++; assert_true(has(d, p, 20, "targets[6]: expected an object"));
+	n++; assert_true(has(d, p, 21, "targets[7].steps[0].to: unknown owner \"boss\" (manager; use fallback_owner for a fixed user)"));
+	n++; assert_true(has(d, p, 21, "targets[7].steps[0].objects: must not be empty"));
+	n++; assert_true(has(d, p, 22, "targets[8].steps[0].step: expected a string"));
+	n++; assert_true(has(d, p, 22, "targets[8].steps[1]: step \"unfreeze\" takes no options (\"fallback_owner\" given)"));
+	if ((int)diags_count(d) != n) {
+		diags_print(d, stderr);
+		fail_msg("%zu diagnostics, want %d", diags_count(d), n);
+	}
+	diags_free(d);
+
+	/* Without a configuration, names are not checked. */
+	d = diags_new();
+	put("bad/names.json", "{ \"name\": \"n\", \"targets\": [\n"
+	    "  { \"select\": { \"name\": \"nosuch\" }, \"steps\": [\"freeze\"] } ] }",
+	    p, sizeof p);
+	runbook_free(runbook_load_file(p, NULL, d));
+	no_diags(d);
+	diags_free(d);
+
+	/* Required members and unusable files. */
+	d = diags_new();
+	put("bad/empty.json", "\n{ }\n", p, sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	assert_true(has(d, p, 2, "missing \"name\""));
+	assert_true(has(d, p, 2, "missing \"targets\""));
+	assert_int_equal(diags_count(d), 2);
+	diags_free(d);
+
+	d = diags_new();
+	put("bad/notargets.json", "{ \"name\": \"x\",\n \"targets\": [] }", p,
+	    sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	assert_true(has(d, p, 2, "targets: must not be empty"));
+	assert_int_equal(diags_count(d), 1);
+	diags_free(d);
+
+	d = diags_new();
+	put("bad/array.json", "[]", p, sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	assert_true(has(d, p, 1, "expected a JSON object at the top level"));
+	diags_free(d);
+
+	d = diags_new();
+	put("bad/syntax.json", "{ \"name\": \"x\",\n  \"targets\": [\n", p,
+	    sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	assert_true(has(d, p, 3, "unexpected end of input"));
+	assert_int_equal(diags_count(d), 1);
+	diags_free(d);
+
+	d = diags_new();
+	put("bad/sla.json", "{ \"name\": \"x\",\n"
+	    "  \"sla\": { \"freeze_within_s\": 1000 },\n"
+	    "  \"targets\": [ { \"select\": { \"name\": \"*\" }, \"steps\": [\"freeze\"] } ] }",
+	    p, sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	assert_true(has(d, p, 2, "sla.complete_within_s: must not be less than "
+	    "freeze_within_s (900 < 1000)"));
+	assert_int_equal(diags_count(d), 1);
+	diags_free(d);
+	config_free(cfg);
+}
+
+static void
+test_dir(void **state)
+{
+	struct diags		*d = diags_new();
+	struct runbook_set	*set;
+	char			 p10[PATH_MAX + 64], p20[PATH_MAX + 64];
+	char			 p30[PATH_MAX + 64], dir[PATH_MAX + 64];
+
+	put("dir/10-a.json", "{ \"name\": \"a\", \"targets\": [\n"
+	    "  { \"select\": { \"name\": \"*\" }, \"steps\": [\"freeze\"] } ] }",
+	    p10, sizeof p10);
+	put("dir/20-b.json", "// same name as 10-a\n{\n  \"name\": \"a\",\n"
+	    "  \"targets\": [ { \"select\": { \"name\": \"*\" }, "
+	    "\"steps\": [\"freeze\"] } ] }", p20, sizeof p20);
+	put("dir/30-bad.json", "{ \"name\": \"c\" }", p30, sizeof p30);
+	put("dir/05-z.json", "{ \"name\": \"z\", \"targets\": [\n"
+	    "  { \"select\": { \"kind\": \"okta\" }, \"steps\": [\"deactivate\"] } ] }",
+	    NULL, 0);
+	put("dir/README.md", "not a runbook", NULL, 0);
+	put("dir/.hidden.json", "not json either", NULL, 0);
+	put("dir/x.json.bak", "{", NULL, 0);
+	snprintf(dir, sizeof dir, "%s/dir", tmpdir);
+	set = runbook_load_dir(dir, NULL, d);
+	assert_non_null(set);
+	assert_int_equal(set->n, 2);
+	assert_string_equal(set->v[0]->name, "z");
+	assert_string_equal(set->v[1]->name, "a");
+	assert_string_equal(set->v[1]->file, p10);
+	assert_true(has(d, p20, 3, "duplicate runbook name \"a\" (also in %s)", p10));
+	assert_true(has(d, p30, 1, "missing \"targets\""));
+	assert_int_equal(diags_count(d), 2);
+	runbook_set_free(set);
+	diags_free(d);
+
+	/* An empty directory is an empty set (deprovd complains about it). */
+	d = diags_new();
+	snprintf(dir, sizeof dir, "%s/emptydir", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	set = runbook_load_dir(dir, NULL, d);
+	assert_non_null(set);
+	assert_int_equal(set->n, 0);
+	no_diags(d);
+	assert_null(runbook_match(set, "io.deprov.leaver", NULL));
+	runbook_set_free(set);
+	diags_free(d);
+
+	/* A missing one is fatal. */
+	d = diags_new();
+	snprintf(dir, sizeof dir, "%s/missing", tmpdir);
+	assert_null(runbook_load_dir(dir, NULL, d));
+	assert_true(has(d, dir, 0, "cannot open the runbooks directory: No such "
+	    "file or directory"));
+	diags_free(d);
+
+	/* No directory at all (the configuration's runbooks was bad). */
+	d = diags_new();
+	assert_null(runbook_load_dir(NULL, NULL, d));
+	diags_free(d);
+}
+
+static void
+test_match_order(void **state)
+{
+	struct diags		*d = diags_new();
+	struct runbook_set	*set;
+	char			 dir[PATH_MAX + 64];
+
+	put("match/10-kind.json", "{ \"name\": \"kind\", \"match\": { \"type\": "
+	    "[\"io.deprov.leaver\"], \"termination_kind\": [\"involuntary\", "
+	    "\"misconduct\"] },\n \"targets\": [ { \"select\": { \"name\": \"*\" }, "
+	    "\"steps\": [\"freeze\"] } ] }", NULL, 0);
+	put("match/20-kindonly.json", "{ \"name\": \"kindonly\", \"match\": { "
+	    "\"termination_kind\": [\"layoff\"] },\n \"targets\": [ { \"select\": "
+	    "{ \"name\": \"*\" }, \"steps\": [\"freeze\"] } ] }", NULL, 0);
+	put("match/30-leaver.json", "{ \"name\": \"leaver\", \"match\": { \"type\": "
+	    "[\"io.deprov.leaver\", \"io.deprov.freeze\"] },\n \"targets\": [ { "
+	    "\"select\": { \"name\": \"*\" }, \"steps\": [\"freeze\"] } ] }", NULL, 0);
+	put("match/40-all.json", "{ \"name\": \"all\", \"match\": {},\n"
+	    " \"targets\": [ { \"select\": { \"name\": \"*\" }, "
+	    "\"steps\": [\"freeze\"] } ] }", NULL, 0);
+	snprintf(dir, sizeof dir, "%s/match", tmpdir);
+	set = runbook_load_dir(dir, NULL, d);
+	assert_non_null(set);
+	no_diags(d);
+	assert_int_equal(set->n, 4);
+	assert_string_equal(runbook_match(set, "io.deprov.leaver",
+	    "involuntary")->name, "kind");
+	assert_string_equal(runbook_match(set, "io.deprov.leaver",
+	    "misconduct")->name, "kind");
+	/* A kind listed by a later runbook: the first that accepts wins. */
+	assert_string_equal(runbook_match(set, "io.deprov.leaver",
+	    "layoff")->name, "kindonly");
+	assert_string_equal(runbook_match(set, "io.deprov.unfreeze",
+	    "layoff")->name, "kindonly");
+	assert_string_equal(runbook_match(set, "io.deprov.leaver",
+	    "voluntary")->name, "leaver");
+	/* No kind on the event: only runbooks without a kind list match. */
+	assert_string_equal(runbook_match(set, "io.deprov.leaver", NULL)->name,
+	    "leaver");
+	assert_string_equal(runbook_match(set, "io.deprov.freeze", NULL)->name,
+	    "leaver");
+	assert_string_equal(runbook_match(set, "io.deprov.unfreeze", NULL)->name,
+	    "all");
+	assert_string_equal(runbook_match(set, "io.deprov.other", "x")->name,
+	    "all");
+	assert_string_equal(runbook_find(set, "kindonly")->name, "kindonly");
+	assert_null(runbook_find(set, NULL));
+	assert_null(runbook_match(NULL, "io.deprov.leaver", NULL));
+	runbook_set_free(set);
+	diags_free(d);
+}
+
+static void
+test_select_order(void **state)
+{
+	struct diags			*d = diags_new();
+	struct runbook			*rb;
+	const struct runbook_target	*t;
+	char				 p[PATH_MAX + 64];
+
+	put("sel/sel.json",
+	    "{ \"name\": \"sel\", \"targets\": [\n"					/* 1 */
+	    "  { \"select\": { \"name\": \"special\" }, \"steps\": [\"freeze\"] },\n"	/* 2 */
+	    "  { \"select\": { \"kind\": \"salesforce\" }, \"steps\": [\"freeze\", \"deactivate\"] },\n"	/* 3 */
+	    "  { \"select\": { \"name\": \"*\" }, \"steps\": [\"freeze\", \"revoke_tokens\"] },\n"	/* 4 */
+	    "  { \"select\": { \"kind\": \"scim\" }, \"steps\": [\"deactivate\"] },\n"	/* 5 */
+	    "] }\n", p, sizeof p);
+	rb = runbook_load_file(p, NULL, d);
+	assert_non_null(rb);
+	no_diags(d);
+	assert_string_equal(rb->file, p);
+	assert_int_equal(rb->ntargets, 4);
+	assert_int_equal(rb->targets[0].line, 2);
+	assert_int_equal(rb->targets[3].line, 5);
+	/* Defaults. */
+	assert_int_equal(rb->nmatch_types, 0);
+	assert_int_equal(rb->freeze_within_s, 60);
+	assert_int_equal(rb->complete_within_s, 900);
+	assert_int_equal(rb->retry.max_attempts, 10);
+	assert_int_equal(rb->retry.initial_backoff_ms, 500);
+	assert_int_equal(rb->retry.max_backoff_ms, 60000);
+
+	/* By name before kind, when the name entry comes first. */
+	t = runbook_select(rb, "special", "salesforce");
+	assert_ptr_equal(t, &rb->targets[0]);
+	t = runbook_select(rb, "sf", "salesforce");
+	assert_ptr_equal(t, &rb->targets[1]);
+	assert_int_equal(t->nsteps, 2);
+	/* "*" comes before the scim entry, so it takes scim targets. */
+	t = runbook_select(rb, "slack", "scim");
+	assert_ptr_equal(t, &rb->targets[2]);
+	t = runbook_select(rb, NULL, NULL);
+	assert_ptr_equal(t, &rb->targets[2]);
+	assert_null(runbook_select(NULL, "x", "scim"));
+	runbook_free(rb);
+
+	/* Without "*", an unselected target gets nothing. */
+	put("sel/sel2.json", "{ \"name\": \"sel2\", \"targets\": [\n"
+	    "  { \"select\": { \"kind\": \"scim\" }, \"steps\": [\"freeze\"] },\n"
+	    "  { \"select\": { \"name\": \"sf\" }, \"steps\": [\"deactivate\"] } ] }",
+	    p, sizeof p);
+	rb = runbook_load_file(p, NULL, d);
+	assert_non_null(rb);
+	no_diags(d);
+	assert_null(runbook_select(rb, "okta", "okta"));
+	assert_ptr_equal(runbook_select(rb, "sf", "salesforce"), &rb->targets[1]);
+	assert_ptr_equal(runbook_select(rb, "sf", "scim"), &rb->targets[0]);
+	runbook_free(rb);
+	diags_free(d);
+}
+
+static void
+test_step_json(void **state)
+{
+	static char		*objects[] = { "Account", "Opportunity" };
+	struct runbook_step	 in, out;
+	json_object		*j;
+	int			 k;
+
+	memset(&in, 0, sizeof in);
+	in.kind = STEP_REASSIGN;
+	in.to = "manager";
+	in.fallback_owner = "records-admin@acme.example";
+	in.objects = objects;
+	in.nobjects = 2;
+	j = runbook_step_to_json(&in);
+	assert_non_null(j);
+	assert_string_equal(json_object_to_json_string_ext(j,
+	    JSON_C_TO_STRING_PLAIN), "{\"step\":\"reassign\",\"to\":\"manager\","
+	    "\"fallback_owner\":\"records-admin@acme.example\",\"objects\":"
+	    "[\"Account\",\"Opportunity\"]}");
+	assert_int_equal(runbook_step_from_json(j, &out), 0);
+	json_object_put(j);
+	assert_int_equal(out.kind, STEP_REASSIGN);
+	assert_string_equal(out.to, "manager");
+	assert_string_equal(out.fallback_owner, "records-admin@acme.example");
+	assert_int_equal(out.nobjects, 2);
+	assert_string_equal(out.objects[0], "Account");
+	assert_string_equal(out.objects[1], "Opportunity");
+	runbook_step_clear(&out);
+	assert_null(out.objects);
+
+	/* Every kind round-trips. */
+	for (k = 0; k < STEP_KIND_COUNT; k++) {
+		memset(&in, 0, sizeof in);
+		in.kind = (enum step_kind)k;
+		j = runbook_step_to_json(&in);
+		assert_non_null(j);
+		assert_int_equal(runbook_step_from_json(j, &out), 0);
+		assert_int_equal(out.kind, k);
+		assert_int_equal(out.nobjects, 0);
+		json_object_put(j);
+		runbook_step_clear(&out);
+	}
+	memset(&in, 0, sizeof in);
+	in.kind = STEP_FREEZE;
+	j = runbook_step_to_json(&in);
+	assert_string_equal(json_object_to_json_string_ext(j,
+	    JSON_C_TO_STRING_PLAIN), "{\"step\":\"freeze\"}");
+	json_object_put(j);
+
+	/* The short form, and a reassign without "to" gets the manager. */
+	j = json_object_new_string("deactivate");
+	assert_int_equal(runbook_step_from_json(j, &out), 0);
+	assert_int_equal(out.kind, STEP_DEACTIVATE);
+	assert_null(out.to);
+	json_object_put(j);
+	j = json_tokener_parse("{\"step\":\"reassign\",\"objects\":[\"Case\"]}");
+	assert_int_equal(runbook_step_from_json(j, &out), 0);
+	assert_string_equal(out.to, "manager");
+	assert_null(out.fallback_owner);
+	assert_int_equal(out.nobjects, 1);
+	runbook_step_clear(&out);
+	json_object_put(j);
+
+	/* Bad input leaves nothing behind. */
+	j = json_tokener_parse("[{\"step\":\"fooze\"}, 5, {\"to\":\"x\"}, "
+	    "{\"step\":\"reassign\",\"objects\":[\"A\", 1]}, "
+	    "{\"step\":\"reassign\",\"to\":3}, {\"step\":\"reassign\","
+	    "\"objects\":\"A\"}, \"x\", {\"step\":\"reassign\","
+	    "\"fallback_owner\":[]}]");
+	assert_non_null(j);
+	for (k = 0; k < (int)json_object_array_length(j); k++) {
+		assert_int_equal(runbook_step_from_json(
+		    json_object_array_get_idx(j, (size_t)k), &out), -1);
+		assert_null(out.to);
+		assert_null(out.objects);
+		assert_null(out.fallback_owner);
+	}
+	json_object_put(j);
+
+	memset(&in, 0, sizeof in);
+	in.kind = STEP_KIND_COUNT;
+	assert_null(runbook_step_to_json(&in));
+	assert_null(runbook_step_to_json(NULL));
+}
+
+static void
+test_step_names(void **state)
+{
+	assert_string_equal(step_kind_name(STEP_FREEZE), "freeze");
+	assert_string_equal(step_kind_name(STEP_REVOKE_TOKENS), "revoke_tokens");
+	assert_string_equal(step_kind_name(STEP_REASSIGN), "reassign");
+	assert_string_equal(step_kind_name(STEP_DEACTIVATE), "deactivate");
+	assert_string_equal(step_kind_name(STEP_UNFREEZE), "unfreeze");
+	assert_string_equal(step_kind_name(STEP_KIND_COUNT), "unknown");
+	assert_int_equal(step_kind_parse("freeze"), STEP_FREEZE);
+	assert_int_equal(step_kind_parse("revoke_tokens"), STEP_REVOKE_TOKENS);
+	assert_int_equal(step_kind_parse("reassign"), STEP_REASSIGN);
+	assert_int_equal(step_kind_parse("deactivate"), STEP_DEACTIVATE);
+	assert_int_equal(step_kind_parse("unfreeze"), STEP_UNFREEZE);
+	assert_int_equal(step_kind_parse("Freeze"), -1);
+	assert_int_equal(step_kind_parse(""), -1);
+	assert_int_equal(step_kind_parse(NULL), -1);
+}
+
+static int
+setup(void **state)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_runbook.XXXXXX");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[PATH_MAX + 32];
+
+	if (strncmp(tmpdir, "/tmp/test_runbook.", 18) != 0)
+		return -1;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shipped),
+		cmocka_unit_test(test_diagnostics),
+		cmocka_unit_test(test_dir),
+		cmocka_unit_test(test_match_order),
+		cmocka_unit_test(test_select_order),
+		cmocka_unit_test(test_step_json),
+		cmocka_unit_test(test_step_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
