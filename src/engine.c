@@ -896,13 +896,10 @@ engine_case_build(struct engine *eng, const struct event *ev,
 		et = &c->targets[n];
 		et->name = strdup(eng->targets[i].cfg->name);
 		et->rt = &eng->targets[i];
-		if (ev->subject.accounts != NULL) {
-			json_object *a;
-
-			if (json_object_object_get_ex(ev->subject.accounts,
-			    et->name, &a))
-				et->account = strdup(json_object_get_string(a));
-		}
+		/*
+		 * An account id given in the event stays a hint in the subject:
+		 * the connector verifies it before the first step uses it.
+		 */
 		if ((et->steps = calloc(sel->nsteps, sizeof *et->steps)) == NULL)
 			goto fail;
 		for (j = 0; j < sel->nsteps; j++) {

@@ -30,6 +30,8 @@ struct connector {
 };
 
 const struct connector	*connector_find(const char *kind);
+/* Add a connector kind at run time (tests); it takes precedence. 0 or -1. */
+int			 connector_register(const struct connector *);
 
 extern const struct connector connector_salesforce;
 

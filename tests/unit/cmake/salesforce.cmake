@@ -1,0 +1,12 @@
+# Salesforce connector.
+# test_salesforce: the pure protocol half (SOQL escaping, paths, bodies,
+# parsers, classifier).
+deprov_unit(test_salesforce tests/unit/test_salesforce.c
+  src/connectors/salesforce-proto.c)
+target_include_directories(test_salesforce PRIVATE src/connectors)
+# test_salesforce_steps: the step state machines driven by a fake engine and
+# a fake target defined in the test itself (no engine.c/target.c linked).
+deprov_unit(test_salesforce_steps tests/unit/test_salesforce_steps.c
+  src/connectors/salesforce.c src/connectors/salesforce-proto.c
+  src/connectors/connector.c src/log.c)
+target_include_directories(test_salesforce_steps PRIVATE src/connectors)

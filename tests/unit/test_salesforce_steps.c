@@ -1,0 +1,927 @@
+/*
+ * test_salesforce_steps: the Salesforce connector's step state machines
+ * (salesforce.c) driven through a fake engine and a fake target. The fake
+ * target queues every target_call; each test answers the queued calls one
+ * by one as Salesforce would and checks the next request, the account the
+ * step remembered, its notes, and that step_ctx_done comes exactly once,
+ * with no call of the step still in flight.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "deprov/config.h"
+#include "deprov/connector.h"
+#include "deprov/event.h"
+#include "deprov/http.h"
+#include "deprov/runbook.h"
+#include "deprov/target.h"
+
+#define FAKE_MAX_CALLS	16
+
+struct target {
+	const char		*name;
+	struct config_target	 cfg;
+};
+
+struct step_ctx {
+	enum step_kind		 kind;
+	struct runbook_step	 step;
+	struct subject		 subject;
+	struct target		*target;
+	char			 account[64];
+	int			 has_account;
+	struct call_opts	 opts;
+	void			*data;
+	void			(*free_fn)(void *);
+	int			 ndone;
+	enum step_outcome	 outcome;
+	char			 detail[2048];
+	char			 notes[8192];
+};
+
+struct fake_call {
+	char		 method[16];
+	char		 path[4096];
+	char		*body;
+	char		 ctype[64];
+	target_cb	 cb;
+	void		*arg;
+};
+
+static struct fake_call	pending[FAKE_MAX_CALLS];
+static size_t		npending;
+static size_t		max_pending;
+static size_t		ncalls_total;
+static struct step_ctx	*cur;
+
+/* --- the fake engine ------------------------------------------------- */
+
+long long
+step_ctx_case_id(const struct step_ctx *ctx)
+{
+	return 42;
+}
+
+enum step_kind
+step_ctx_kind(const struct step_ctx *ctx)
+{
+	return ctx->kind;
+}
+
+const struct runbook_step *
+step_ctx_step(const struct step_ctx *ctx)
+{
+	return &ctx->step;
+}
+
+const struct subject *
+step_ctx_subject(const struct step_ctx *ctx)
+{
+	return &ctx->subject;
+}
+
+struct target *
+step_ctx_target(const struct step_ctx *ctx)
+{
+	return ctx->target;
+}
+
+const char *
+step_ctx_account(const struct step_ctx *ctx)
+{
+	return ctx->has_account ? ctx->account : NULL;
+}
+
+void
+step_ctx_set_account(struct step_ctx *ctx, const char *id)
+{
+	assert_int_equal(ctx->ndone, 0);
+	snprintf(ctx->account, sizeof ctx->account, "%s", id);
+	ctx->has_account = 1;
+}
+
+const struct call_opts *
+step_ctx_call_opts(const struct step_ctx *ctx)
+{
+	return &ctx->opts;
+}
+
+void
+step_ctx_note(struct step_ctx *ctx, const char *fmt, ...)
+{
+	size_t	len = strlen(ctx->notes);
+	va_list	ap;
+
+	assert_int_equal(ctx->ndone, 0);
+	va_start(ap, fmt);
+	vsnprintf(ctx->notes + len, sizeof ctx->notes - len, fmt, ap);
+	va_end(ap);
+	len = strlen(ctx->notes);
+	snprintf(ctx->notes + len, sizeof ctx->notes - len, "\n");
+}
+
+void
+step_ctx_set_data(struct step_ctx *ctx, void *data, void (*free_fn)(void *))
+{
+	ctx->data = data;
+	ctx->free_fn = free_fn;
+}
+
+void *
+step_ctx_data(const struct step_ctx *ctx)
+{
+	return ctx->data;
+}
+
+void
+step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
+{
+	assert_int_equal(ctx->ndone, 0);
+	/* Never done while one of the step's calls is still out. */
+	assert_int_equal(npending, 0);
+	ctx->ndone++;
+	ctx->outcome = out;
+	snprintf(ctx->detail, sizeof ctx->detail, "%s", detail ? detail : "");
+	if (ctx->free_fn != NULL)
+		ctx->free_fn(ctx->data);
+	ctx->data = NULL;
+}
+
+const char *
+step_kind_name(enum step_kind kind)
+{
+	static const char *names[] = { "freeze", "revoke_tokens", "reassign",
+	    "deactivate", "unfreeze" };
+
+	return (unsigned)kind < STEP_KIND_COUNT ? names[kind] : NULL;
+}
+
+const char *
+target_name(const struct target *t)
+{
+	return t->name;
+}
+
+const struct config_target *
+target_config(const struct target *t)
+{
+	return &t->cfg;
+}
+
+int
+target_call(struct target *t, const struct target_req *req,
+    const struct call_opts *opts, target_cb cb, void *arg)
+{
+	struct fake_call	*c;
+
+	assert_non_null(opts);
+	assert_ptr_equal(opts, &cur->opts);
+	assert_true(npending < FAKE_MAX_CALLS);
+	c = &pending[npending++];
+	memset(c, 0, sizeof *c);
+	snprintf(c->method, sizeof c->method, "%s", req->method);
+	assert_true(strlen(req->path) < sizeof c->path);
+	snprintf(c->path, sizeof c->path, "%s", req->path);
+	if (req->body != NULL) {
+		assert_int_equal(strlen(req->body), req->body_len);
+		c->body = strdup(req->body);
+	}
+	snprintf(c->ctype, sizeof c->ctype, "%s",
+	    req->content_type ? req->content_type : "");
+	c->cb = cb;
+	c->arg = arg;
+	ncalls_total++;
+	if (npending > max_pending)
+		max_pending = npending;
+	return 0;
+}
+
+/* --- test helpers ------------------------------------------------------ */
+
+static struct target the_target;
+
+static struct step_ctx *
+ctx_new(enum step_kind kind)
+{
+	struct step_ctx	*ctx;
+
+	memset(&the_target, 0, sizeof the_target);
+	the_target.name = "salesforce-prod";
+	the_target.cfg.api_version = "v60.0";
+	ctx = calloc(1, sizeof *ctx);
+	assert_non_null(ctx);
+	ctx->kind = kind;
+	ctx->target = &the_target;
+	ctx->opts.max_attempts = 3;
+	ctx->subject.employee_id = "E12345";
+	ctx->subject.email = "jane.doe@acme.example";
+	ctx->subject.username = "jane.doe@acme.example";
+	ctx->subject.manager_email = "boss@acme.example";
+	npending = 0;
+	max_pending = 0;
+	ncalls_total = 0;
+	cur = ctx;
+	return ctx;
+}
+
+static void
+ctx_free(struct step_ctx *ctx)
+{
+	assert_int_equal(ctx->ndone, 1);
+	assert_int_equal(npending, 0);
+	json_object_put(ctx->subject.accounts);
+	free(ctx);
+	cur = NULL;
+}
+
+/* Decode %XX in s (in place). */
+static void
+urldecode(char *s)
+{
+	char	*o = s;
+	unsigned int v;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '%' && sscanf(s + 1, "%2x", &v) == 1) {
+			*o++ = (char)v;
+			s += 2;
+		} else
+			*o++ = *s;
+	}
+	*o = '\0';
+}
+
+/* The SOQL of pending call i (which must be a query). */
+static const char *
+soql(size_t i)
+{
+	static char	 q[4096];
+	const char	*p;
+
+	assert_true(i < npending);
+	assert_string_equal(pending[i].method, "GET");
+	p = strstr(pending[i].path, "/query?q=");
+	assert_non_null(p);
+	assert_memory_equal(pending[i].path, "/services/data/v60.0/query?q=",
+	    strlen("/services/data/v60.0/query?q="));
+	snprintf(q, sizeof q, "%s", p + strlen("/query?q="));
+	urldecode(q);
+	return q;
+}
+
+/* Answer pending call i with status and body. */
+static void
+answer(size_t i, long status, const char *body)
+{
+	struct fake_call	 c;
+	struct http_response	 resp;
+	struct target_result	 res;
+	char			 err[64];
+
+	assert_true(i < npending);
+	c = pending[i];
+	memmove(&pending[i], &pending[i + 1],
+	    (npending - i - 1) * sizeof pending[0]);
+	npending--;
+	memset(&resp, 0, sizeof resp);
+	resp.status = status;
+	resp.body = (char *)(uintptr_t)body;
+	resp.body_len = strlen(body);
+	memset(&res, 0, sizeof res);
+	res.resp = &resp;
+	res.ok = status >= 200 && status < 300;
+	res.attempts = 1;
+	snprintf(err, sizeof err, "HTTP %ld", status);
+	res.error = res.ok ? "" : err;
+	free(c.body);
+	c.cb(&res, c.arg);
+}
+
+/* A done query page of users/rows given as JSON record text. */
+static char *
+page(const char *records_json, int n)
+{
+	char	*s;
+
+	assert_true(asprintf(&s, "{\"totalSize\":%d,\"done\":true,"
+	    "\"records\":[%s]}", n, records_json) > 0);
+	return s;
+}
+
+static void
+answer_page(size_t i, const char *records_json, int n)
+{
+	char	*s = page(records_json, n);
+
+	answer(i, 200, s);
+	free(s);
+}
+
+#define JANE	"005000000000001AAA"
+#define BOSS	"005000000000002AAA"
+#define ADMIN	"005000000000003AAA"
+#define LOGIN	"060000000000001AAA"
+#define USER_REC(id, active) "{\"attributes\":{\"type\":\"User\"},\"Id\":\"" id \
+	"\",\"IsActive\":" active "}"
+
+/* --- resolve ------------------------------------------------------------ */
+
+static void
+test_freeze_resolve_by_username(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_FREEZE);
+
+	(void)state;
+	connector_salesforce.run(ctx);
+	assert_int_equal(npending, 1);
+	assert_string_equal(soql(0), "SELECT Id,IsActive FROM User WHERE "
+	    "Username='jane.doe@acme.example'");
+	answer_page(0, USER_REC(JANE, "true"), 1);
+	assert_string_equal(ctx->account, JANE);
+	assert_non_null(strstr(ctx->notes, "found by Username"));
+	assert_string_equal(soql(0), "SELECT Id,IsFrozen FROM UserLogin WHERE "
+	    "UserId='" JANE "'");
+	answer_page(0, "{\"Id\":\"" LOGIN "\",\"IsFrozen\":false}", 1);
+	assert_string_equal(pending[0].method, "PATCH");
+	assert_string_equal(pending[0].path,
+	    "/services/data/v60.0/sobjects/UserLogin/" LOGIN);
+	assert_string_equal(pending[0].body, "{\"IsFrozen\":true}");
+	assert_string_equal(pending[0].ctype, "application/json");
+	answer(0, 204, "");
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "frozen");
+	ctx_free(ctx);
+}
+
+static void
+test_resolve_event_id_then_chain(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_FREEZE);
+
+	(void)state;
+	ctx->subject.accounts = json_tokener_parse(
+	    "{\"salesforce-prod\":\"005000000000099AAA\",\"okta\":\"00u1\"}");
+	connector_salesforce.run(ctx);
+	assert_string_equal(soql(0), "SELECT Id,IsActive FROM User WHERE "
+	    "Id='005000000000099AAA'");
+	answer_page(0, "", 0);
+	assert_non_null(strstr(ctx->notes, "005000000000099AAA from the event "
+	    "not found"));
+	assert_non_null(strstr(soql(0), "WHERE Username="));
+	answer_page(0, "", 0);
+	assert_string_equal(soql(0), "SELECT Id,IsActive,Username FROM User "
+	    "WHERE Email='jane.doe@acme.example'");
+	answer_page(0, "", 0);
+	assert_string_equal(soql(0), "SELECT Id,IsActive FROM User WHERE "
+	    "FederationIdentifier='E12345'");
+	answer_page(0, "", 0);
+	assert_int_equal(ctx->outcome, STEP_OUT_SKIPPED);
+	assert_string_equal(ctx->detail, "no account");
+	assert_false(ctx->has_account);
+	ctx_free(ctx);
+}
+
+static void
+test_resolve_event_id_found(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_DEACTIVATE);
+
+	(void)state;
+	ctx->subject.accounts = json_tokener_parse(
+	    "{\"salesforce-prod\":\"" JANE "\"}");
+	connector_salesforce.run(ctx);
+	answer_page(0, USER_REC(JANE, "false"), 1);
+	assert_string_equal(ctx->account, JANE);
+	/* Already inactive: no PATCH. */
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "already inactive");
+	assert_int_equal(ncalls_total, 1);
+	ctx_free(ctx);
+}
+
+static void
+test_resolve_email_ambiguous(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_REVOKE_TOKENS);
+
+	(void)state;
+	ctx->subject.username = NULL;
+	connector_salesforce.run(ctx);
+	assert_non_null(strstr(soql(0), "WHERE Email='jane.doe@acme.example'"));
+	answer_page(0, "{\"Id\":\"" JANE "\",\"IsActive\":true,\"Username\":"
+	    "\"jane@a\"},{\"Id\":\"" BOSS "\",\"IsActive\":true,\"Username\":"
+	    "\"jane@b\"}", 2);
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "revoke_tokens: ambiguous: 2 users with "
+	    "email jane.doe@acme.example");
+	ctx_free(ctx);
+}
+
+static void
+test_resolve_email_username_decides(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_UNFREEZE);
+
+	(void)state;
+	connector_salesforce.run(ctx);
+	answer_page(0, "", 0);
+	answer_page(0, "{\"Id\":\"" BOSS "\",\"IsActive\":true,\"Username\":"
+	    "\"jane@sandbox\"},{\"Id\":\"" JANE "\",\"IsActive\":true,"
+	    "\"Username\":\"Jane.Doe@acme.example\"}", 2);
+	assert_string_equal(ctx->account, JANE);
+	answer_page(0, "{\"Id\":\"" LOGIN "\",\"IsFrozen\":false}", 1);
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "not frozen");
+	ctx_free(ctx);
+}
+
+static void
+test_resolve_injection_escaped(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_FREEZE);
+
+	(void)state;
+	ctx->subject.username = "x' OR Name!='";
+	connector_salesforce.run(ctx);
+	assert_string_equal(soql(0), "SELECT Id,IsActive FROM User WHERE "
+	    "Username='x\\' OR Name!=\\''");
+	answer_page(0, "", 0);
+	answer_page(0, "", 0);
+	answer_page(0, "", 0);
+	assert_int_equal(ctx->outcome, STEP_OUT_SKIPPED);
+	ctx_free(ctx);
+
+	/* A newline cannot be put in a literal: the step fails, no call. */
+	ctx = ctx_new(STEP_FREEZE);
+	ctx->subject.username = "jane\nx";
+	connector_salesforce.run(ctx);
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_non_null(strstr(ctx->detail, "control character"));
+	assert_int_equal(ncalls_total, 0);
+	ctx_free(ctx);
+}
+
+/* --- freeze -------------------------------------------------------------- */
+
+static void
+test_freeze_known_account_already_frozen(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_FREEZE);
+
+	(void)state;
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	assert_non_null(strstr(soql(0), "FROM UserLogin WHERE UserId='" JANE "'"));
+	answer_page(0, "{\"Id\":\"" LOGIN "\",\"IsFrozen\":true}", 1);
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "already frozen");
+	ctx_free(ctx);
+}
+
+static void
+test_freeze_errors(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_FREEZE);
+
+	(void)state;
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	answer_page(0, "", 0);
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "freeze: no UserLogin row for user " JANE);
+	ctx_free(ctx);
+
+	ctx = ctx_new(STEP_FREEZE);
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	answer_page(0, "{\"Id\":\"" LOGIN "\",\"IsFrozen\":false}", 1);
+	answer(0, 404, "[{\"message\":\"The requested resource does not exist\","
+	    "\"errorCode\":\"NOT_FOUND\"}]");
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "freeze: PATCH UserLogin: HTTP 404 "
+	    "NOT_FOUND: The requested resource does not exist");
+	ctx_free(ctx);
+
+	ctx = ctx_new(STEP_FREEZE);
+	connector_salesforce.run(ctx);
+	answer(0, 400, "[{\"message\":\"bad\",\"errorCode\":\"MALFORMED_QUERY\"}]");
+	assert_string_equal(ctx->detail, "freeze: resolve: query User by "
+	    "Username: HTTP 400 MALFORMED_QUERY: bad");
+	ctx_free(ctx);
+
+	ctx = ctx_new(STEP_FREEZE);
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	answer(0, 200, "<html>proxy</html>");
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_non_null(strstr(ctx->detail, "freeze: query UserLogin: "
+	    "unexpected answer"));
+	ctx_free(ctx);
+
+	ctx = ctx_new(STEP_FREEZE);
+	step_ctx_set_account(ctx, "../../x");
+	connector_salesforce.run(ctx);
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_int_equal(ncalls_total, 0);
+	ctx_free(ctx);
+}
+
+/* --- revoke_tokens ------------------------------------------------------ */
+
+static void
+token_rows(char *buf, size_t len, int from, int n)
+{
+	size_t	off = 0;
+	int	i;
+
+	buf[0] = '\0';
+	for (i = from; i < from + n; i++)
+		off += (size_t)snprintf(buf + off, len - off,
+		    "%s{\"Id\":\"0CQ0000000000%02dAAA\",\"AppName\":\"App %d\","
+		    "\"DeleteToken\":\"SECRET+%02d/=\"}", i > from ? "," : "",
+		    i, i, i);
+}
+
+static void
+test_revoke_pages_parallel(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_REVOKE_TOKENS);
+	char		 rows[4096], body[8192];
+	int		 i;
+
+	(void)state;
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	assert_string_equal(soql(0), "SELECT Id,AppName,DeleteToken FROM "
+	    "OauthToken WHERE UserId='" JANE "'");
+	token_rows(rows, sizeof rows, 1, 4);
+	snprintf(body, sizeof body, "{\"totalSize\":7,\"done\":false,"
+	    "\"nextRecordsUrl\":\"/services/data/v60.0/query/01gX-4\","
+	    "\"records\":[%s]}", rows);
+	answer(0, 200, body);
+	assert_string_equal(pending[0].method, "GET");
+	assert_string_equal(pending[0].path, "/services/data/v60.0/query/01gX-4");
+	token_rows(rows, sizeof rows, 5, 3);
+	snprintf(body, sizeof body, "{\"totalSize\":7,\"done\":true,"
+	    "\"records\":[%s]}", rows);
+	answer(0, 200, body);
+
+	/* Four revokes out at once, no more. */
+	assert_int_equal(npending, 4);
+	for (i = 0; i < 4; i++) {
+		assert_string_equal(pending[i].method, "POST");
+		assert_string_equal(pending[i].path, "/services/oauth2/revoke");
+		assert_string_equal(pending[i].ctype,
+		    "application/x-www-form-urlencoded");
+	}
+	assert_string_equal(pending[0].body, "token=SECRET%2B01%2F%3D");
+	answer(0, 200, "");
+	assert_int_equal(npending, 4);
+	answer(1, 400, "{\"error\":\"invalid_token\",\"error_description\":"
+	    "\"invalid token\"}");
+	answer(0, 200, "");
+	answer(0, 200, "");
+	answer(0, 200, "");
+	answer(0, 200, "");
+	assert_int_equal(npending, 1);
+	assert_int_equal(ctx->ndone, 0);
+	answer(0, 200, "");
+	assert_int_equal(max_pending, 4);
+	assert_int_equal(ncalls_total, 2 + 7);
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "revoked 6 tokens (1 already gone)");
+	assert_null(strstr(ctx->notes, "SECRET"));
+	ctx_free(ctx);
+}
+
+static void
+test_revoke_none_and_failures(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_REVOKE_TOKENS);
+	char		 rows[4096];
+
+	(void)state;
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	answer_page(0, "", 0);
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "no tokens");
+	ctx_free(ctx);
+
+	/* A per-token 400 does not stop the others; the step fails at the end. */
+	ctx = ctx_new(STEP_REVOKE_TOKENS);
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	token_rows(rows, sizeof rows, 1, 5);
+	answer_page(0, rows, 5);
+	answer(2, 400, "{\"error\":\"unsupported_token_type\","
+	    "\"error_description\":\"SECRET+03/= is odd\"}");
+	while (npending > 0)
+		answer(0, 200, "");
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "revoke_tokens: 1 of 5 tokens not "
+	    "revoked: POST revoke (OauthToken 0CQ000000000003AAA, app App 3): "
+	    "HTTP 400 unsupported_token_type:  is odd; revoked 4 (0 already "
+	    "gone)");
+	assert_null(strstr(ctx->detail, "SECRET"));
+	ctx_free(ctx);
+
+	/* A 503 after retries stops sending; in-flight ones are awaited. */
+	ctx = ctx_new(STEP_REVOKE_TOKENS);
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	token_rows(rows, sizeof rows, 1, 8);
+	answer_page(0, rows, 8);
+	answer(0, 503, "");
+	assert_int_equal(npending, 3);
+	answer(0, 200, "");
+	answer(0, 200, "");
+	assert_int_equal(ctx->ndone, 0);
+	answer(0, 200, "");
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "revoke_tokens: 5 of 8 tokens not "
+	    "revoked (sending stopped): POST revoke (OauthToken "
+	    "0CQ000000000001AAA, app App 1): HTTP 503; revoked 3 (0 already "
+	    "gone)");
+	assert_int_equal(ncalls_total, 1 + 4);
+	ctx_free(ctx);
+}
+
+/* --- reassign ----------------------------------------------------------- */
+
+static char *objects3[] = { "Account", "Case", "Opportunity" };
+
+static void
+ids_page(char **out, const char *prefix, int from, int n, const char *next)
+{
+	size_t	cap = (size_t)n * 64 + 256, off;
+	char	*s = malloc(cap);
+	int	i;
+
+	assert_non_null(s);
+	off = (size_t)snprintf(s, cap, "{\"totalSize\":%d,\"done\":%s,%s%s%s"
+	    "\"records\":[", n, next ? "false" : "true",
+	    next ? "\"nextRecordsUrl\":\"" : "", next ? next : "",
+	    next ? "\"," : "");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(s + off, cap - off,
+		    "%s{\"attributes\":{\"type\":\"X\"},\"Id\":\"%s%012dAAA\"}",
+		    i ? "," : "", prefix, from + i);
+	snprintf(s + off, cap - off, "]}");
+	*out = s;
+}
+
+/* Answer a pending composite call: every record ok except ids in fail. */
+static size_t
+answer_composite(size_t i, const char *type, const char *fail_id,
+    const char *fail_status)
+{
+	json_object	*req, *recs, *r, *attr, *v;
+	size_t		 n, k, off = 0, cap;
+	char		*out;
+	const char	*id;
+
+	assert_string_equal(pending[i].method, "PATCH");
+	assert_string_equal(pending[i].path,
+	    "/services/data/v60.0/composite/sobjects");
+	req = json_tokener_parse(pending[i].body);
+	assert_non_null(req);
+	assert_true(json_object_object_get_ex(req, "allOrNone", &v));
+	assert_false(json_object_get_boolean(v));
+	assert_true(json_object_object_get_ex(req, "records", &recs));
+	n = json_object_array_length(recs);
+	assert_true(n >= 1 && n <= 200);
+	cap = n * 200 + 16;
+	out = malloc(cap);
+	assert_non_null(out);
+	off += (size_t)snprintf(out, cap, "[");
+	for (k = 0; k < n; k++) {
+		r = json_object_array_get_idx(recs, k);
+		assert_true(json_object_object_get_ex(r, "attributes", &attr));
+		assert_true(json_object_object_get_ex(attr, "type", &v));
+		assert_string_equal(json_object_get_string(v), type);
+		assert_true(json_object_object_get_ex(r, "OwnerId", &v));
+		assert_string_equal(json_object_get_string(v), BOSS);
+		assert_true(json_object_object_get_ex(r, "id", &v));
+		id = json_object_get_string(v);
+		if (fail_id != NULL && strcmp(id, fail_id) == 0)
+			off += (size_t)snprintf(out + off, cap - off,
+			    "%s{\"success\":false,\"errors\":[{\"statusCode\":"
+			    "\"%s\",\"message\":\"m\",\"fields\":[]}]}",
+			    k ? "," : "", fail_status);
+		else
+			off += (size_t)snprintf(out + off, cap - off,
+			    "%s{\"id\":\"%s\",\"success\":true,\"errors\":[]}",
+			    k ? "," : "", id);
+	}
+	snprintf(out + off, cap - off, "]");
+	json_object_put(req);
+	answer(i, 200, out);
+	free(out);
+	return n;
+}
+
+static void
+test_reassign_manager_pages_batches(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_REASSIGN);
+	char		*p;
+
+	(void)state;
+	ctx->step.objects = objects3;
+	ctx->step.nobjects = 3;
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	assert_string_equal(soql(0), "SELECT Id,IsActive,Username FROM User "
+	    "WHERE Email='boss@acme.example' AND IsActive=true");
+	answer_page(0, "{\"Id\":\"" BOSS "\",\"IsActive\":true,\"Username\":"
+	    "\"boss@acme.example\"}", 1);
+	assert_non_null(strstr(ctx->notes, "new owner " BOSS
+	    " (manager boss@acme.example)"));
+
+	/* Account: a page of 250 (batches 200 + 50), then a page of 3. */
+	assert_string_equal(soql(0), "SELECT Id FROM Account WHERE OwnerId='"
+	    JANE "'");
+	ids_page(&p, "001", 1, 250, "/services/data/v60.0/query/01gA-250");
+	answer(0, 200, p);
+	free(p);
+	assert_int_equal(answer_composite(0, "Account", NULL, NULL), 200);
+	assert_int_equal(answer_composite(0, "Account", "001000000000220AAA",
+	    "UNABLE_TO_LOCK_ROW"), 50);
+	assert_string_equal(pending[0].path, "/services/data/v60.0/query/01gA-250");
+	ids_page(&p, "001", 251, 3, NULL);
+	answer(0, 200, p);
+	free(p);
+	assert_int_equal(answer_composite(0, "Account", NULL, NULL), 3);
+
+	/* Case: none. */
+	assert_string_equal(soql(0), "SELECT Id FROM Case WHERE OwnerId='"
+	    JANE "'");
+	answer_page(0, "", 0);
+
+	/* Opportunity: 2, one failing. */
+	ids_page(&p, "006", 1, 2, NULL);
+	answer(0, 200, p);
+	free(p);
+	answer_composite(0, "Opportunity", "006000000000002AAA",
+	    "INACTIVE_OWNER_OR_USER");
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "reassign: 2 of 255 records failed "
+	    "(Account 1, Opportunity 1): 001000000000220AAA UNABLE_TO_LOCK_ROW, "
+	    "006000000000002AAA INACTIVE_OWNER_OR_USER; reassigned 253 records "
+	    "(Account 252, Case 0, Opportunity 1) to " BOSS);
+	ctx_free(ctx);
+}
+
+static void
+test_reassign_ok_and_owner_fallbacks(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_REASSIGN);
+	char		*p;
+
+	(void)state;
+	ctx->step.objects = objects3;
+	ctx->step.nobjects = 1;
+	ctx->step.fallback_owner = "records-admin@acme.example";
+	ctx->subject.manager_email = NULL;
+	connector_salesforce.run(ctx);
+	answer_page(0, USER_REC(JANE, "true"), 1);	/* resolve */
+	assert_string_equal(soql(0), "SELECT Id,IsActive,Username FROM User "
+	    "WHERE Username='records-admin@acme.example'");
+	answer_page(0, "", 0);
+	assert_string_equal(soql(0), "SELECT Id,IsActive,Username FROM User "
+	    "WHERE Email='records-admin@acme.example' AND IsActive=true");
+	answer_page(0, "{\"Id\":\"" BOSS "\",\"IsActive\":true}", 1);
+	assert_non_null(strstr(ctx->notes, "fallback owner "
+	    "records-admin@acme.example"));
+	ids_page(&p, "001", 1, 3, NULL);
+	answer(0, 200, p);
+	free(p);
+	answer_composite(0, "Account", NULL, NULL);
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "reassigned 3 records (Account 3) to "
+	    BOSS);
+	ctx_free(ctx);
+
+	/* Manager unknown, no fallback owner. */
+	ctx = ctx_new(STEP_REASSIGN);
+	ctx->step.objects = objects3;
+	ctx->step.nobjects = 3;
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	answer_page(0, "", 0);
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "reassign: no manager and no fallback "
+	    "owner (no active user with manager email boss@acme.example; no "
+	    "fallback_owner configured)");
+	ctx_free(ctx);
+
+	/* Fallback owner inactive. */
+	ctx = ctx_new(STEP_REASSIGN);
+	ctx->step.objects = objects3;
+	ctx->step.nobjects = 3;
+	ctx->step.fallback_owner = "records-admin@acme.example";
+	ctx->subject.manager_email = "";
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	answer_page(0, "{\"Id\":\"" ADMIN "\",\"IsActive\":false}", 1);
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "reassign: fallback owner "
+	    "records-admin@acme.example is inactive");
+	ctx_free(ctx);
+}
+
+static void
+test_reassign_bad_options(void **state)
+{
+	static char	*bad[] = { "Account", "Case WHERE Id!=''" };
+	struct step_ctx	*ctx = ctx_new(STEP_REASSIGN);
+
+	(void)state;
+	ctx->step.objects = bad;
+	ctx->step.nobjects = 2;
+	connector_salesforce.run(ctx);
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_non_null(strstr(ctx->detail, "invalid object name"));
+	assert_int_equal(ncalls_total, 0);
+	ctx_free(ctx);
+
+	ctx = ctx_new(STEP_REASSIGN);
+	connector_salesforce.run(ctx);
+	assert_int_equal(ctx->outcome, STEP_OUT_SKIPPED);
+	ctx_free(ctx);
+
+	/* No account at the target: skipped before any owner lookup. */
+	ctx = ctx_new(STEP_REASSIGN);
+	ctx->step.objects = objects3;
+	ctx->step.nobjects = 3;
+	ctx->subject.username = NULL;
+	ctx->subject.email = NULL;
+	ctx->subject.employee_id = NULL;
+	connector_salesforce.run(ctx);
+	assert_int_equal(ctx->outcome, STEP_OUT_SKIPPED);
+	assert_string_equal(ctx->detail, "no account");
+	ctx_free(ctx);
+}
+
+/* --- deactivate ---------------------------------------------------------- */
+
+static void
+test_deactivate(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_DEACTIVATE);
+
+	(void)state;
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	assert_string_equal(pending[0].method, "PATCH");
+	assert_string_equal(pending[0].path,
+	    "/services/data/v60.0/sobjects/User/" JANE);
+	assert_string_equal(pending[0].body, "{\"IsActive\":false}");
+	answer(0, 204, "");
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "deactivated");
+	ctx_free(ctx);
+}
+
+static void
+test_connector_find(void **state)
+{
+	(void)state;
+	assert_ptr_equal(connector_find("salesforce"), &connector_salesforce);
+	assert_null(connector_find("nope"));
+	assert_null(connector_find(NULL));
+	assert_non_null(connector_salesforce.classify);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_freeze_resolve_by_username),
+		cmocka_unit_test(test_resolve_event_id_then_chain),
+		cmocka_unit_test(test_resolve_event_id_found),
+		cmocka_unit_test(test_resolve_email_ambiguous),
+		cmocka_unit_test(test_resolve_email_username_decides),
+		cmocka_unit_test(test_resolve_injection_escaped),
+		cmocka_unit_test(test_freeze_known_account_already_frozen),
+		cmocka_unit_test(test_freeze_errors),
+		cmocka_unit_test(test_revoke_pages_parallel),
+		cmocka_unit_test(test_revoke_none_and_failures),
+		cmocka_unit_test(test_reassign_manager_pages_batches),
+		cmocka_unit_test(test_reassign_ok_and_owner_fallbacks),
+		cmocka_unit_test(test_reassign_bad_options),
+		cmocka_unit_test(test_deactivate),
+		cmocka_unit_test(test_connector_find),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
