@@ -1,1 +1,873 @@
-/* placeholder: being written */
+/*
+ * target: the runtime of one configured target. A call is queued in one of
+ * three lanes (urgent before freeze before remediation, FIFO inside a lane,
+ * a retried call re-enters before newer calls). The pump takes calls off the
+ * lanes while fewer than limits.concurrency are in flight and the token
+ * bucket has a token; otherwise an evtimer wakes it when the next token is
+ * due, or it runs again when a slot frees. A call holds its slot while its
+ * token is fetched (auth_get) and while its HTTP request is in flight, not
+ * while it waits for a retry. Every response is classified (the connector
+ * first, then the defaults: transport errors, 429 and 5xx retry, 401
+ * re-authenticates once) and retried with full-jitter backoff, never sooner
+ * than the server's Retry-After. The final result is handed to the caller
+ * from its own loop event, so a caller may do anything there (start calls,
+ * free the target); on_retry and the classifier run inside the target and
+ * must not free it.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "deprov/auth.h"
+#include "deprov/backoff.h"
+#include "deprov/http.h"
+#include "deprov/log.h"
+#include "deprov/ratelimit.h"
+#include "deprov/target.h"
+
+#define TARGET_DEFAULT_CONCURRENCY	4
+#define TARGET_DEFAULT_LIMIT_BACKOFF_MS	60000L
+#define TARGET_MAX_RETRY_AFTER_MS	(24L * 3600 * 1000)
+#define TARGET_BODY_EXCERPT		200
+
+enum call_state {
+	CALL_QUEUED,		/* in a lane */
+	CALL_AUTH,		/* holds a slot, waiting for auth_get */
+	CALL_SENDING,		/* holds a slot, HTTP request in flight */
+	CALL_WAITING,		/* backoff timer running */
+	CALL_FINISHED		/* result delivery pending on the loop */
+};
+
+struct call {
+	struct target		*t;
+	uint64_t		 seq;		/* order of target_call */
+	enum call_state		 state;
+	char			*method;
+	char			*path;
+	char			*body;		/* NULL = no body */
+	size_t			 body_len;
+	char			*content_type;
+	char			*extra_name;
+	char			*extra_value;
+	struct call_opts	 opts;
+	target_cb		 cb;
+	void			*arg;
+
+	int			 attempts;	/* sends (and failed token fetches) */
+	int			 reauthed;	/* the one fresh-token retry was used */
+	char			*auth_header;	/* sent with the last attempt */
+	struct http_request	*hreq;		/* CALL_SENDING: owned by http */
+	struct event		*ev;		/* backoff timer, then delivery */
+
+	/* The result, once CALL_FINISHED. */
+	struct http_response	*resp;
+	int			 ok;
+	char			*error;
+
+	TAILQ_ENTRY(call)	 lane_entry;
+	TAILQ_ENTRY(call)	 all_entry;
+};
+TAILQ_HEAD(call_list, call);
+
+struct target {
+	struct event_base		*base;
+	struct http			*http;
+	const struct config_target	*cfg;
+	target_classify_cb		 classify;
+	struct auth			*auth;		/* NULL: no Authorization */
+	struct ratelimit		 rl;
+	double				 rate;		/* configured rate */
+	int				 slowed;	/* rate halved for API usage */
+	size_t				 concurrency;
+	struct event			*wake;		/* next token is due */
+	struct event			*kick;		/* deferred pump */
+	int				 pumping;
+	struct call_list		 lanes[LANE_COUNT];
+	struct call_list		 calls;		/* every call not yet delivered */
+	size_t				 inflight;
+	size_t				 queued;
+	uint64_t			 seq;
+	long				 api_used;
+	long				 api_limit;
+};
+
+static uint64_t	target_now_ms(void);
+static void	target_pump(struct target *);
+static void	target_kick_cb(evutil_socket_t, short, void *);
+static void	target_wake_cb(evutil_socket_t, short, void *);
+static void	target_call_ev_cb(evutil_socket_t, short, void *);
+static void	target_auth_cb(const char *, const char *, const char *, void *);
+static void	target_send(struct call *, const char *, const char *);
+static void	target_http_cb(const struct http_response *, void *);
+static void	target_attempt_end(struct call *, const struct http_response *,
+		    enum call_verdict, const char *, const char *);
+static void	target_finish(struct call *, const struct http_response *, int,
+		    const char *);
+static void	target_enqueue(struct call *, int);
+static void	target_call_free(struct call *);
+static void	target_usage_update(struct target *,
+		    const struct http_response *);
+static long	target_retry_after_ms(const struct http_response *);
+static void	target_describe(char *, size_t, const struct http_response *,
+		    const char *, const char *);
+static struct http_response *target_resp_copy(const struct http_response *);
+static void	target_resp_free(struct http_response *);
+
+static uint64_t
+target_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct target *
+target_new(struct event_base *base, struct http *http,
+    const struct config_target *cfg, target_classify_cb classify, char *err,
+    size_t errlen)
+{
+	struct target	*t = NULL;
+	int		 i;
+
+	if (base == NULL || http == NULL || cfg == NULL) {
+		snprintf(err, errlen, "target: missing loop, http client or "
+		    "configuration");
+		return NULL;
+	}
+	t = calloc(1, sizeof *t);
+	if (t == NULL) {
+		snprintf(err, errlen, "%s: out of memory", cfg->name);
+		return NULL;
+	}
+	t->base = base;
+	t->http = http;
+	t->cfg = cfg;
+	t->classify = classify;
+	for (i = 0; i < LANE_COUNT; i++)
+		TAILQ_INIT(&t->lanes[i]);
+	TAILQ_INIT(&t->calls);
+	t->concurrency = cfg->limits.concurrency > 0 ?
+	    (size_t)cfg->limits.concurrency : TARGET_DEFAULT_CONCURRENCY;
+	t->rate = cfg->limits.rate_per_sec > 0 ? cfg->limits.rate_per_sec : 0;
+	ratelimit_init(&t->rl, t->rate, cfg->limits.burst > 0 ?
+	    cfg->limits.burst : (t->rate > 1 ? t->rate : 1), target_now_ms());
+
+	t->wake = evtimer_new(base, target_wake_cb, t);
+	t->kick = event_new(base, -1, 0, target_kick_cb, t);
+	if (t->wake == NULL || t->kick == NULL) {
+		snprintf(err, errlen, "%s: cannot create events", cfg->name);
+		goto fail;
+	}
+	if (cfg->auth.type != NULL && strcmp(cfg->auth.type, "none") != 0) {
+		t->auth = auth_new(http, &cfg->auth, err, errlen);
+		if (t->auth == NULL)
+			goto fail;
+	}
+	return t;
+fail:
+	target_free(t);
+	return NULL;
+}
+
+void
+target_free(struct target *t)
+{
+	struct call *c;
+
+	if (t == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&t->calls)) != NULL) {
+		TAILQ_REMOVE(&t->calls, c, all_entry);
+		switch (c->state) {
+		case CALL_QUEUED:
+			TAILQ_REMOVE(&t->lanes[c->opts.lane], c, lane_entry);
+			break;
+		case CALL_AUTH:
+			auth_cancel(t->auth, target_auth_cb, c);
+			break;
+		case CALL_SENDING:
+			if (c->hreq != NULL)
+				http_request_cancel(t->http, c->hreq);
+			c->hreq = NULL;
+			break;
+		case CALL_WAITING:
+		case CALL_FINISHED:
+			break;
+		}
+		target_call_free(c);
+	}
+	if (t->auth != NULL)
+		auth_free(t->auth);
+	if (t->wake != NULL)
+		event_free(t->wake);
+	if (t->kick != NULL)
+		event_free(t->kick);
+	free(t);
+}
+
+const char *
+target_name(const struct target *t)
+{
+	return t->cfg->name;
+}
+
+const char *
+target_kind(const struct target *t)
+{
+	return t->cfg->kind;
+}
+
+const struct config_target *
+target_config(const struct target *t)
+{
+	return t->cfg;
+}
+
+size_t
+target_inflight(const struct target *t)
+{
+	return t == NULL ? 0 : t->inflight;
+}
+
+size_t
+target_queued(const struct target *t)
+{
+	return t == NULL ? 0 : t->queued;
+}
+
+void
+target_api_usage(const struct target *t, long *used, long *limit)
+{
+	if (used != NULL)
+		*used = t != NULL ? t->api_used : 0;
+	if (limit != NULL)
+		*limit = t != NULL ? t->api_limit : 0;
+}
+
+/* strdup that keeps NULL. */
+static int
+target_dup(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return 0;
+	*dst = strdup(src);
+	return *dst == NULL ? -1 : 0;
+}
+
+/* Split "Name: value" into its parts. */
+static int
+target_split_header(struct call *c, const char *line)
+{
+	const char	*colon, *v;
+	size_t		 nlen;
+
+	colon = strchr(line, ':');
+	if (colon == NULL || colon == line)
+		return -1;
+	nlen = (size_t)(colon - line);
+	while (nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
+		nlen--;
+	v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	c->extra_name = strndup(line, nlen);
+	c->extra_value = strdup(v);
+	if (c->extra_name == NULL || c->extra_value == NULL)
+		return -1;
+	return 0;
+}
+
+int
+target_call(struct target *t, const struct target_req *req,
+    const struct call_opts *opts, target_cb cb, void *arg)
+{
+	struct call *c = NULL;
+
+	if (t == NULL || req == NULL || req->method == NULL ||
+	    req->path == NULL || opts == NULL || cb == NULL ||
+	    (int)opts->lane < 0 || opts->lane >= LANE_COUNT ||
+	    (req->body == NULL && req->body_len > 0))
+		return -1;
+	c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return -1;
+	c->t = t;
+	c->opts = *opts;
+	if (c->opts.max_attempts < 1)
+		c->opts.max_attempts = 1;
+	c->cb = cb;
+	c->arg = arg;
+	if (target_dup(&c->method, req->method) == -1 ||
+	    target_dup(&c->path, req->path) == -1 ||
+	    target_dup(&c->content_type, req->content_type) == -1)
+		goto fail;
+	if (req->body != NULL) {
+		c->body = malloc(req->body_len + 1);
+		if (c->body == NULL)
+			goto fail;
+		memcpy(c->body, req->body, req->body_len);
+		c->body[req->body_len] = '\0';
+		c->body_len = req->body_len;
+	}
+	if (req->extra_header != NULL &&
+	    target_split_header(c, req->extra_header) == -1)
+		goto fail;
+	c->ev = evtimer_new(t->base, target_call_ev_cb, c);
+	if (c->ev == NULL)
+		goto fail;
+
+	c->seq = ++t->seq;
+	TAILQ_INSERT_TAIL(&t->calls, c, all_entry);
+	target_enqueue(c, 0);
+	/* Start it from the loop, never from inside target_call. */
+	event_active(t->kick, EV_TIMEOUT, 1);
+	return 0;
+fail:
+	target_call_free(c);
+	return -1;
+}
+
+/* Put c in its lane: new calls at the end, retries before newer calls. */
+static void
+target_enqueue(struct call *c, int retry)
+{
+	struct target	*t = c->t;
+	struct call	*it = NULL;
+
+	if (retry) {
+		TAILQ_FOREACH(it, &t->lanes[c->opts.lane], lane_entry)
+			if (it->seq > c->seq)
+				break;
+	}
+	if (it != NULL)
+		TAILQ_INSERT_BEFORE(it, c, lane_entry);
+	else
+		TAILQ_INSERT_TAIL(&t->lanes[c->opts.lane], c, lane_entry);
+	c->state = CALL_QUEUED;
+	t->queued++;
+}
+
+static void
+target_call_free(struct call *c)
+{
+	if (c == NULL)
+		return;
+	if (c->ev != NULL)
+		event_free(c->ev);
+	free(c->method);
+	free(c->path);
+	free(c->body);
+	free(c->content_type);
+	free(c->extra_name);
+	free(c->extra_value);
+	free(c->auth_header);
+	free(c->error);
+	target_resp_free(c->resp);
+	free(c);
+}
+
+static void
+target_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	target_pump(arg);
+}
+
+static void
+target_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	target_pump(arg);
+}
+
+/* Start queued calls while a slot and a token are free. Not re-entrant. */
+static void
+target_pump(struct target *t)
+{
+	struct call	*c;
+	struct timeval	 tv;
+	uint64_t	 wait;
+	int		 lane;
+
+	if (t->pumping)
+		return;		/* the running pump loop sees the change */
+	t->pumping = 1;
+	while (t->inflight < t->concurrency) {
+		c = NULL;
+		for (lane = 0; lane < LANE_COUNT && c == NULL; lane++)
+			c = TAILQ_FIRST(&t->lanes[lane]);
+		if (c == NULL)
+			break;
+		wait = ratelimit_take(&t->rl, target_now_ms());
+		if (wait > 0) {
+			tv.tv_sec = (time_t)(wait / 1000);
+			tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+			evtimer_add(t->wake, &tv);
+			break;
+		}
+		TAILQ_REMOVE(&t->lanes[c->opts.lane], c, lane_entry);
+		t->queued--;
+		t->inflight++;
+		if (t->auth == NULL)
+			target_send(c, NULL, NULL);
+		else {
+			/* May call back at once (cached token). */
+			c->state = CALL_AUTH;
+			auth_get(t->auth, target_auth_cb, c);
+		}
+	}
+	t->pumping = 0;
+}
+
+static void
+target_auth_cb(const char *header, const char *instance_url,
+    const char *error, void *arg)
+{
+	struct call	*c = arg;
+	char		 why[300];
+
+	if (c->state != CALL_AUTH)
+		return;
+	if (header == NULL && error == NULL) {
+		target_send(c, NULL, NULL);	/* auth type "none" */
+		return;
+	}
+	if (header == NULL) {
+		c->attempts++;
+		snprintf(why, sizeof why, "auth failed: %s", error != NULL ?
+		    error : "no token");
+		target_attempt_end(c, NULL, CALL_RETRY, why, NULL);
+		return;
+	}
+	target_send(c, header, instance_url);
+}
+
+/* Absolute URL for path: as is, or under the instance URL or base URL. */
+static char *
+target_url(const struct target *t, const char *path, const char *instance_url)
+{
+	const char	*base;
+	char		*url = NULL;
+	size_t		 blen;
+
+	if (strncasecmp(path, "http://", 7) == 0 ||
+	    strncasecmp(path, "https://", 8) == 0)
+		return strdup(path);
+	base = instance_url != NULL && *instance_url != '\0' ? instance_url :
+	    t->cfg->base_url;
+	if (base == NULL)
+		return NULL;
+	blen = strlen(base);
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	if (asprintf(&url, "%.*s%s%s", (int)blen, base, *path == '/' ? "" : "/",
+	    path) < 0)
+		return NULL;
+	return url;
+}
+
+/* Build and start one attempt of c (it holds a slot). */
+static void
+target_send(struct call *c, const char *header, const char *instance_url)
+{
+	struct target		*t = c->t;
+	struct http_request	*hreq = NULL;
+	char			*url = NULL;
+	const char		*why = "cannot build request";
+
+	c->attempts++;
+	free(c->auth_header);
+	c->auth_header = NULL;
+	url = target_url(t, c->path, instance_url);
+	if (url == NULL) {
+		why = t->cfg->base_url == NULL ? "no base URL" :
+		    "cannot build URL";
+		goto fail;
+	}
+	hreq = http_request_new(c->method, url);
+	if (hreq == NULL)
+		goto fail;
+	if (header != NULL) {
+		if (http_request_header(hreq, "Authorization", header) == -1)
+			goto fail;
+		c->auth_header = strdup(header);	/* for auth_invalidate */
+	}
+	if (c->content_type != NULL &&
+	    http_request_header(hreq, "Content-Type", c->content_type) == -1)
+		goto fail;
+	if (c->extra_name != NULL && http_request_header(hreq, c->extra_name,
+	    c->extra_value) == -1)
+		goto fail;
+	if (c->body != NULL &&
+	    http_request_body(hreq, c->body, c->body_len) == -1)
+		goto fail;
+	http_request_timeout(hreq, t->cfg->limits.timeout_ms,
+	    t->cfg->limits.connect_timeout_ms);
+	free(url);
+	url = NULL;
+
+	c->state = CALL_SENDING;
+	c->hreq = hreq;
+	/* Ownership of hreq passes to http (freed even on failure). */
+	if (http_request_start(t->http, hreq, target_http_cb, c) == -1) {
+		c->hreq = NULL;
+		hreq = NULL;
+		why = "cannot start request";
+		goto fail;
+	}
+	return;
+fail:
+	http_request_free(hreq);
+	free(url);
+	log_warn("target", "%s: %s %s: %s", t->cfg->name, c->method, c->path,
+	    why);
+	target_attempt_end(c, NULL, CALL_RETRY, why, NULL);
+}
+
+/* What to do with a response when the connector has no opinion. */
+static enum call_verdict
+target_default_verdict(const struct http_response *resp)
+{
+	if (resp->status == 0)
+		return CALL_RETRY;	/* transport error, timeout, reset */
+	if (resp->status == 429 || (resp->status >= 500 && resp->status <= 599))
+		return CALL_RETRY;
+	if (resp->status == 401)
+		return CALL_REAUTH;
+	return CALL_DONE;
+}
+
+static void
+target_http_cb(const struct http_response *resp, void *arg)
+{
+	struct call		*c = arg;
+	struct target		*t = c->t;
+	enum call_verdict	 v = CALL_DEFAULT;
+	char			 err[256];
+
+	c->hreq = NULL;	/* http frees it after this callback */
+	err[0] = '\0';
+	target_usage_update(t, resp);
+	if (t->classify != NULL)
+		v = t->classify(resp, err, sizeof err);
+	if (v == CALL_DEFAULT)
+		v = target_default_verdict(resp);
+	target_attempt_end(c, resp, v, NULL, err);
+}
+
+/*
+ * One attempt of c is over (c holds a slot): finish it, or schedule the
+ * retry. resp is NULL when nothing was received (why says what happened);
+ * detail is the classifier's explanation, may be "" or NULL.
+ */
+static void
+target_attempt_end(struct call *c, const struct http_response *resp,
+    enum call_verdict v, const char *why, const char *detail)
+{
+	struct target	*t = c->t;
+	struct timeval	 tv;
+	char		 desc[512], msg[600];
+	long		 delay, retry_after = -1, long_wait = 0;
+	uint64_t	 now = target_now_ms();
+
+	t->inflight--;
+	if (v == CALL_REAUTH &&
+	    (t->auth == NULL || c->reauthed || c->auth_header == NULL))
+		v = CALL_DONE;	/* the fresh token was rejected too */
+
+	if (v == CALL_DONE) {
+		int ok = resp != NULL && resp->status >= 200 &&
+		    resp->status <= 299;
+
+		if (ok)
+			msg[0] = '\0';
+		else
+			target_describe(msg, sizeof msg, resp, why, detail);
+		target_finish(c, resp, ok, msg);
+		goto done;
+	}
+
+	target_describe(desc, sizeof desc, resp, why, detail);
+	/* Target-wide signals hold whether or not this call retries. */
+	if (resp != NULL)
+		retry_after = target_retry_after_ms(resp);
+	if (v == CALL_RETRY_LONG) {
+		long_wait = t->cfg->limits.limit_backoff_ms > 0 ?
+		    t->cfg->limits.limit_backoff_ms :
+		    TARGET_DEFAULT_LIMIT_BACKOFF_MS;
+		ratelimit_block(&t->rl, now, (uint64_t)long_wait);
+		log_warn("target", "%s: org-wide limit (%s): pausing for %ld ms",
+		    t->cfg->name, desc, long_wait);
+	}
+	if (resp != NULL && resp->status == 429 && retry_after > 0) {
+		ratelimit_block(&t->rl, now, (uint64_t)retry_after);
+		log_info("target", "%s: 429, Retry-After %ld ms", t->cfg->name,
+		    retry_after);
+	}
+
+	if (c->attempts >= c->opts.max_attempts) {
+		/* "HTTP 503 after 10 attempts: <body>", "timeout after 3 attempts" */
+		const char *colon = strstr(desc, ": ");
+		const char *unit = c->attempts == 1 ? "attempt" : "attempts";
+
+		if (resp != NULL && resp->status == 0 && resp->timed_out)
+			snprintf(msg, sizeof msg, "timeout after %d %s",
+			    c->attempts, unit);
+		else if (colon != NULL)
+			snprintf(msg, sizeof msg, "%.*s after %d %s%s",
+			    (int)(colon - desc), desc, c->attempts, unit, colon);
+		else
+			snprintf(msg, sizeof msg, "%s after %d %s", desc,
+			    c->attempts, unit);
+		target_finish(c, resp, 0, msg);
+		goto done;
+	}
+
+	switch (v) {
+	case CALL_REAUTH:
+		c->reauthed = 1;
+		auth_invalidate(t->auth, c->auth_header);
+		delay = 0;
+		break;
+	case CALL_RETRY_LONG:
+		delay = long_wait;
+		break;
+	default:
+		delay = backoff_full_jitter(c->attempts,
+		    c->opts.initial_backoff_ms, c->opts.max_backoff_ms,
+		    backoff_random());
+		break;
+	}
+	if (retry_after > delay)
+		delay = retry_after;
+	log_debug("target", "%s: %s %s attempt %d: %s; retry in %ld ms",
+	    t->cfg->name, c->method, c->path, c->attempts, desc, delay);
+	if (c->opts.on_retry != NULL)
+		c->opts.on_retry(c->opts.on_retry_arg, c->attempts, desc, delay);
+	if (delay <= 0)
+		target_enqueue(c, 1);
+	else {
+		c->state = CALL_WAITING;
+		tv.tv_sec = delay / 1000;
+		tv.tv_usec = (delay % 1000) * 1000;
+		if (evtimer_add(c->ev, &tv) == -1)
+			target_enqueue(c, 1);
+	}
+done:
+	target_pump(t);
+}
+
+/* c is final: keep its result and deliver it from the loop. */
+static void
+target_finish(struct call *c, const struct http_response *resp, int ok,
+    const char *error)
+{
+	c->state = CALL_FINISHED;
+	c->ok = ok;
+	free(c->error);
+	c->error = strdup(error != NULL ? error : "");
+	if (resp != NULL)
+		c->resp = target_resp_copy(resp);
+	event_active(c->ev, EV_TIMEOUT, 1);
+}
+
+/* The call's own event: backoff over, or the result is to be delivered. */
+static void
+target_call_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct call		*c = arg;
+	struct target		*t = c->t;
+	struct target_result	 res;
+
+	if (c->state == CALL_WAITING) {
+		target_enqueue(c, 1);
+		target_pump(t);
+		return;
+	}
+	if (c->state != CALL_FINISHED)
+		return;
+	/* Detached first: the callback may free the target. */
+	TAILQ_REMOVE(&t->calls, c, all_entry);
+	memset(&res, 0, sizeof res);
+	res.resp = c->resp;
+	res.ok = c->ok;
+	res.attempts = c->attempts;
+	res.error = c->error != NULL ? c->error : "out of memory";
+	c->cb(&res, c->arg);
+	target_call_free(c);
+}
+
+/* Track Sforce-Limit-Info "api-usage=USED/LIMIT"; slow down when high. */
+static void
+target_usage_update(struct target *t, const struct http_response *resp)
+{
+	const char	*h, *p;
+	long		 used, limit;
+	double		 rate, slowdown = t->cfg->limits.usage_slowdown;
+	int		 over;
+
+	h = http_response_header(resp, "Sforce-Limit-Info");
+	if (h == NULL)
+		return;
+	/* Not "per-app-api-usage=". */
+	for (p = h; (p = strstr(p, "api-usage=")) != NULL; p++)
+		if (p == h || p[-1] == ' ' || p[-1] == ',' || p[-1] == ';')
+			break;
+	if (p == NULL || sscanf(p + 10, "%ld/%ld", &used, &limit) != 2 ||
+	    used < 0 || limit <= 0)
+		return;
+	t->api_used = used;
+	t->api_limit = limit;
+	if (slowdown <= 0 || t->rate <= 0)
+		return;
+	over = (double)used / (double)limit > slowdown;
+	if (over && !t->slowed) {
+		rate = t->rate / 2 < 1 ? 1 : t->rate / 2;
+		if (rate > t->rate)
+			rate = t->rate;
+		t->slowed = 1;
+		ratelimit_set_rate(&t->rl, rate, target_now_ms());
+		log_warn("target", "%s: API usage %ld/%ld, slowing to %.2f/s",
+		    t->cfg->name, used, limit, rate);
+	} else if (!over && t->slowed) {
+		t->slowed = 0;
+		ratelimit_set_rate(&t->rl, t->rate, target_now_ms());
+		log_info("target", "%s: API usage %ld/%ld, rate back to %.2f/s",
+		    t->cfg->name, used, limit, t->rate);
+	}
+}
+
+/* Retry-After as milliseconds (delta-seconds or HTTP-date); -1 if none. */
+static long
+target_retry_after_ms(const struct http_response *resp)
+{
+	const char	*v, *end;
+	struct tm	 tm;
+	time_t		 when, now;
+	long long	 secs;
+	char		*ep;
+
+	v = http_response_header(resp, "Retry-After");
+	if (v == NULL)
+		return -1;
+	while (*v == ' ')
+		v++;
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		secs = strtoll(v, &ep, 10);
+		if (errno != 0 || secs > TARGET_MAX_RETRY_AFTER_MS / 1000)
+			return TARGET_MAX_RETRY_AFTER_MS;
+		return (long)secs * 1000;
+	}
+	memset(&tm, 0, sizeof tm);
+	end = strptime(v, "%a, %d %b %Y %H:%M:%S", &tm);
+	if (end == NULL)
+		return -1;
+	when = timegm(&tm);
+	now = time(NULL);
+	if (when == (time_t)-1 || when <= now)
+		return 0;
+	if (when - now > TARGET_MAX_RETRY_AFTER_MS / 1000)
+		return TARGET_MAX_RETRY_AFTER_MS;
+	return (long)(when - now) * 1000;
+}
+
+/*
+ * One line saying what went wrong: "HTTP 503: <detail or body excerpt>",
+ * "timeout: ...", "transport error: ...", or why when nothing was received
+ * ("auth failed: ..."). Redacted.
+ */
+static void
+target_describe(char *out, size_t outlen, const struct http_response *resp,
+    const char *why, const char *detail)
+{
+	char		 excerpt[TARGET_BODY_EXCERPT + 1];
+	const char	*text;
+	size_t		 i, n;
+
+	if (detail != NULL && *detail == '\0')
+		detail = NULL;
+	if (resp == NULL)
+		snprintf(out, outlen, "%s", why != NULL ? why : "failed");
+	else if (resp->status == 0) {
+		text = detail != NULL ? detail : resp->error;
+		snprintf(out, outlen, "%s%s%s", resp->timed_out ? "timeout" :
+		    "transport error", *text != '\0' ? ": " : "", text);
+	} else if (detail != NULL)
+		snprintf(out, outlen, "HTTP %ld: %s", resp->status, detail);
+	else {
+		n = resp->body_len < TARGET_BODY_EXCERPT ? resp->body_len :
+		    TARGET_BODY_EXCERPT;
+		for (i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)resp->body[i];
+
+			excerpt[i] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+		}
+		excerpt[n] = '\0';
+		snprintf(out, outlen, "HTTP %ld%s%s", resp->status,
+		    n > 0 ? ": " : "", excerpt);
+	}
+	log_redact(out);
+}
+
+static struct http_response *
+target_resp_copy(const struct http_response *src)
+{
+	struct http_response	*r;
+	size_t			 i;
+
+	r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return NULL;
+	*r = *src;
+	r->body = NULL;
+	r->headers = NULL;
+	r->nheaders = 0;
+	r->body = malloc(src->body_len + 1);
+	if (r->body == NULL)
+		goto fail;
+	if (src->body_len > 0)
+		memcpy(r->body, src->body, src->body_len);
+	r->body[src->body_len] = '\0';
+	if (src->nheaders > 0) {
+		r->headers = calloc(src->nheaders, sizeof *r->headers);
+		if (r->headers == NULL)
+			goto fail;
+		for (i = 0; i < src->nheaders; i++) {
+			r->headers[i].name = strdup(src->headers[i].name);
+			r->headers[i].value = strdup(src->headers[i].value);
+			r->nheaders = i + 1;
+			if (r->headers[i].name == NULL ||
+			    r->headers[i].value == NULL)
+				goto fail;
+		}
+	}
+	return r;
+fail:
+	target_resp_free(r);
+	return NULL;
+}
+
+static void
+target_resp_free(struct http_response *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nheaders; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	free(r->body);
+	free(r);
+}

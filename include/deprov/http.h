@@ -56,6 +56,12 @@ void		 http_request_timeout(struct http_request *, long total_ms, long connect_m
  */
 int		 http_request_start(struct http *, struct http_request *req,
 		     http_cb cb, void *arg);
+/*
+ * Cancel a started request whose callback has not been called yet: it is
+ * removed from curl and freed, and its callback is never called. Must not
+ * be called from inside curl (it is safe from any http_cb or loop callback).
+ */
+void		 http_request_cancel(struct http *, struct http_request *req);
 
 /* Case-insensitive header lookup; NULL when absent. */
 const char	*http_response_header(const struct http_response *, const char *name);

@@ -261,7 +261,11 @@ class Daemon:
 
     def wait_case(self, subject, states=("completed",), timeout=60):
         def done():
-            cs = self.cases(subject=subject)
+            try:
+                cs = self.cases(subject=subject)
+            except OSError:
+                assert self.proc.poll() is None, "deprovd exited: see %s" % self.stderr_path
+                return None
             return cs[0] if cs and cs[0]["state"] in states else None
         return wait_for(done, timeout, "case of %s in %s" % (subject, states), 0.2)
 

@@ -165,7 +165,10 @@ def test_malformed_event(work):
                               ("E0001", leaver_for(1))])
         d.wait_case("E0001")
         assert d.proc.poll() is None
-        dlq = [l for l in consume(d.bootstrap, "deprov.dlq").splitlines() if l.strip()]
+        def dead_letters():
+            got = [l for l in consume(d.bootstrap, "deprov.dlq").splitlines() if l.strip()]
+            return got if len(got) >= 5 else None
+        dlq = wait_for(dead_letters, 30, "5 dead letters", 0.5)
         log("dead letters:", len(dlq))
         assert len(dlq) == 5, dlq
         assert all("deprov-reason=" in l for l in dlq), dlq
@@ -191,9 +194,9 @@ def test_crash_resume(work):
         # Kill once some work has reached the sandbox but before everything is done.
         wait_for(lambda: any(e["action"] in ("revoke", "reassign") for e in sb.log()), 60,
                  "remediation to start")
+        states = sorted(c["state"] for c in d.cases())
         d.kill9()
-        before = d.cases()
-        log("states at kill -9:", sorted(c["state"] for c in before)) if before else None
+        log("states just before kill -9:", states)
         d.start(wait_ready=False)
         for i in range(1, n + 1):
             d.wait_case("E%04d" % i, timeout=120)

@@ -1,0 +1,962 @@
+/*
+ * test_target: the per-target call runtime against an in-process evhttp
+ * server on the same loop: retries (5xx, 429 + Retry-After, transport
+ * errors, timeouts), exhausted attempts, the concurrency cap, lanes, the
+ * token bucket, one fresh-token retry on 401, connector verdicts, the
+ * Sforce-Limit-Info slow-down, the JWT instance URL and auth failures, and
+ * target_free with calls in every state.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "deprov/http.h"
+#include "deprov/log.h"
+#include "deprov/target.h"
+#include "net_server.h"
+
+struct fixture {
+	struct event_base	*base;
+	struct net_server	*srv;
+	struct http		*http;
+	struct target		*t;
+	struct config_target	 cfg;
+	char			 base_url[128];
+};
+
+#define MAX_RETRIES 16
+
+struct res {
+	int		 called;
+	int		 ok;
+	int		 attempts;
+	long		 status;
+	char		 error[512];
+	char		 body[256];
+	uint64_t	 at;
+	int		 retries;
+	int		 retry_attempt[MAX_RETRIES];
+	long		 retry_delay[MAX_RETRIES];
+	char		 retry_error[MAX_RETRIES][128];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+
+	assert_non_null(f);
+	f->base = event_base_new();
+	assert_non_null(f->base);
+	f->srv = net_server_new(f->base);
+	assert_non_null(f->srv);
+	f->http = http_new(f->base);
+	assert_non_null(f->http);
+	snprintf(f->base_url, sizeof f->base_url, "http://127.0.0.1:%d",
+	    net_server_port(f->srv));
+	f->cfg.name = "sf-test";
+	f->cfg.kind = "salesforce";
+	f->cfg.base_url = f->base_url;
+	f->cfg.auth.type = "none";
+	f->cfg.limits.rate_per_sec = 0;
+	f->cfg.limits.burst = 10;
+	f->cfg.limits.concurrency = 8;
+	f->cfg.limits.timeout_ms = 5000;
+	f->cfg.limits.connect_timeout_ms = 2000;
+	f->cfg.limits.limit_backoff_ms = 300;
+	f->cfg.limits.usage_slowdown = 0.9;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	target_free(f->t);
+	http_free(f->http);
+	net_server_free(f->srv);
+	event_base_free(f->base);
+	free(f->cfg.auth.private_key_pem);
+	free(f);
+	return 0;
+}
+
+static void
+make_target(struct fixture *f, target_classify_cb classify)
+{
+	char err[256] = "";
+
+	f->t = target_new(f->base, f->http, &f->cfg, classify, err, sizeof err);
+	if (f->t == NULL)
+		fail_msg("target_new: %s", err);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+}
+
+/* Run the loop until *count reaches want or timeout_ms passes. */
+static void
+run_until(struct event_base *base, const int *count, int want, long timeout_ms)
+{
+	uint64_t	 end = net_now_ms() + (uint64_t)timeout_ms;
+	struct timeval	 tv = { 0, 10000 };
+	struct event	*tick;
+
+	tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
+	assert_non_null(tick);
+	event_add(tick, &tv);
+	while (*count < want && net_now_ms() < end)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(tick);
+}
+
+static void
+wait_hits(struct fixture *f, size_t n)
+{
+	int		never = 0;
+	uint64_t	end = net_now_ms() + 10000;
+
+	while (net_server_hits(f->srv) < n && net_now_ms() < end)
+		run_until(f->base, &never, 1, 10);
+	assert_true(net_server_hits(f->srv) >= n);
+}
+
+static void
+result_cb(const struct target_result *r, void *arg)
+{
+	struct res *s = arg;
+
+	s->called++;
+	s->ok = r->ok;
+	s->attempts = r->attempts;
+	s->status = r->resp != NULL ? r->resp->status : -1;
+	s->at = net_now_ms();
+	assert_non_null(r->error);
+	snprintf(s->error, sizeof s->error, "%s", r->error);
+	if (r->resp != NULL)
+		snprintf(s->body, sizeof s->body, "%s", r->resp->body);
+}
+
+static void
+retry_cb(void *arg, int attempt, const char *error, long delay_ms)
+{
+	struct res *s = arg;
+
+	if (s->retries < MAX_RETRIES) {
+		s->retry_attempt[s->retries] = attempt;
+		s->retry_delay[s->retries] = delay_ms;
+		snprintf(s->retry_error[s->retries], sizeof s->retry_error[0],
+		    "%s", error);
+	}
+	s->retries++;
+}
+
+static struct call_opts
+opts_for(struct res *s, enum lane lane, int max_attempts)
+{
+	struct call_opts o;
+
+	memset(&o, 0, sizeof o);
+	o.lane = lane;
+	o.max_attempts = max_attempts;
+	o.initial_backoff_ms = 10;
+	o.max_backoff_ms = 50;
+	o.on_retry = retry_cb;
+	o.on_retry_arg = s;
+	return o;
+}
+
+static void
+call(struct fixture *f, const char *method, const char *path, struct res *s,
+    enum lane lane, int max_attempts)
+{
+	struct target_req	req;
+	struct call_opts	o = opts_for(s, lane, max_attempts);
+
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.path = path;
+	assert_int_equal(target_call(f->t, &req, &o, result_cb, s), 0);
+}
+
+static void
+test_ok_is_deferred(void **state)
+{
+	struct fixture		*f = *state;
+	struct res		 s = { 0 };
+	struct target_req	 req = { "PATCH", "/services/data/v60.0/x",
+				    "{\"IsFrozen\":true}", 17,
+				    "application/json", "X-Test: hi there" };
+	struct call_opts	 o = opts_for(&s, LANE_FREEZE, 3);
+
+	make_target(f, NULL);
+	assert_string_equal(target_name(f->t), "sf-test");
+	assert_string_equal(target_kind(f->t), "salesforce");
+	assert_ptr_equal(target_config(f->t), &f->cfg);
+	assert_int_equal(target_call(f->t, &req, &o, result_cb, &s), 0);
+	/* Never called back from inside target_call. */
+	assert_int_equal(s.called, 0);
+	assert_int_equal(target_queued(f->t), 1);
+	run_until(f->base, &s.called, 1, 5000);
+	assert_int_equal(s.called, 1);
+	assert_true(s.ok);
+	assert_int_equal(s.attempts, 1);
+	assert_int_equal(s.status, 200);
+	assert_string_equal(s.error, "");
+	assert_string_equal(s.body, "{\"IsFrozen\":true}");
+	assert_int_equal(s.retries, 0);
+	assert_string_equal(net_server_method(f->srv, 0), "PATCH");
+	assert_string_equal(net_server_uri(f->srv, 0), "/services/data/v60.0/x");
+	assert_string_equal(net_server_auth(f->srv, 0), "");
+	assert_int_equal(target_inflight(f->t), 0);
+	assert_int_equal(target_queued(f->t), 0);
+}
+
+static void
+test_retry_5xx(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s = { 0 };
+	struct net_step	 steps[] = {
+		{ 503, NULL, "unavailable", 0 },
+		{ 502, NULL, "bad gateway", 0 },
+		{ 200, NULL, "fine", 0 },
+	};
+
+	net_server_script(f->srv, steps, 3);
+	make_target(f, NULL);
+	call(f, "GET", "/r", &s, LANE_REMEDIATE, 10);
+	run_until(f->base, &s.called, 1, 5000);
+	assert_true(s.ok);
+	assert_int_equal(s.attempts, 3);
+	assert_string_equal(s.body, "fine");
+	assert_int_equal(s.retries, 2);
+	assert_int_equal(s.retry_attempt[0], 1);
+	assert_int_equal(s.retry_attempt[1], 2);
+	assert_true(s.retry_delay[0] >= 0 && s.retry_delay[0] <= 10);
+	assert_true(s.retry_delay[1] >= 0 && s.retry_delay[1] <= 20);
+	assert_string_equal(s.retry_error[0], "HTTP 503: unavailable");
+	assert_int_equal(net_server_hits(f->srv), 3);
+}
+
+static void
+test_429_retry_after(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s = { 0 };
+	struct net_step	 steps[] = {
+		{ 429, "Retry-After: 1", "too many", 0 },
+		{ 200, NULL, "ok", 0 },
+	};
+
+	net_server_script(f->srv, steps, 2);
+	make_target(f, NULL);
+	call(f, "GET", "/limited", &s, LANE_FREEZE, 5);
+	run_until(f->base, &s.called, 1, 5000);
+	assert_true(s.ok);
+	assert_int_equal(s.attempts, 2);
+	assert_int_equal(s.retries, 1);
+	assert_true(s.retry_delay[0] >= 1000);
+	assert_int_equal(net_server_hits(f->srv), 2);
+	assert_true(net_server_arrival(f->srv, 1) -
+	    net_server_arrival(f->srv, 0) >= 950);
+}
+
+/* A 429 blocks the whole bucket: other calls wait for Retry-After too. */
+static void
+test_429_blocks_target(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 a = { 0 }, b = { 0 };
+	struct net_step	 steps[] = {
+		{ 429, "Retry-After: 1", "too many", 0 },
+	};
+
+	net_server_script(f->srv, steps, 1);
+	make_target(f, NULL);
+	call(f, "GET", "/a", &a, LANE_FREEZE, 5);
+	wait_hits(f, 1);
+	run_until(f->base, &a.retries, 1, 2000);
+	assert_int_equal(a.retries, 1);
+	call(f, "GET", "/b", &b, LANE_URGENT, 1);
+	run_until(f->base, &b.called, 1, 5000);
+	run_until(f->base, &a.called, 1, 5000);
+	assert_true(a.ok && b.ok);
+	assert_true(net_server_arrival(f->srv, 1) -
+	    net_server_arrival(f->srv, 0) >= 950);
+}
+
+static void
+test_retry_after_date(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s = { 0 };
+	char		 hdr[128];
+	struct tm	 tm;
+	time_t		 when = time(NULL) + 2;
+	struct net_step	 steps[2];
+
+	gmtime_r(&when, &tm);
+	strftime(hdr, sizeof hdr, "Retry-After: %a, %d %b %Y %H:%M:%S GMT",
+	    &tm);
+	memset(steps, 0, sizeof steps);
+	steps[0].status = 503;
+	steps[0].headers = hdr;
+	steps[0].body = "later";
+	steps[1].status = 200;
+	steps[1].body = "ok";
+	net_server_script(f->srv, steps, 2);
+	make_target(f, NULL);
+	call(f, "GET", "/d", &s, LANE_FREEZE, 5);
+	run_until(f->base, &s.called, 1, 6000);
+	assert_true(s.ok);
+	assert_int_equal(s.retries, 1);
+	/* Whole seconds: at least one, at most two from now. */
+	assert_true(s.retry_delay[0] >= 1000 && s.retry_delay[0] <= 2000);
+	assert_true(net_server_arrival(f->srv, 1) -
+	    net_server_arrival(f->srv, 0) >= 950);
+}
+
+static void
+test_exhausted(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s = { 0 };
+	char		 body[600], want[300];
+	struct net_step	 step = { 503, NULL, NULL, 0 };
+
+	memset(body, 'z', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	memcpy(body, "overloaded\n", 11);
+	step.body = body;
+	net_server_default(f->srv, &step);
+	make_target(f, NULL);
+	call(f, "POST", "/x", &s, LANE_REMEDIATE, 3);
+	run_until(f->base, &s.called, 1, 5000);
+	assert_int_equal(s.called, 1);
+	assert_false(s.ok);
+	assert_int_equal(s.attempts, 3);
+	assert_int_equal(s.status, 503);
+	assert_int_equal(s.retries, 2);
+	assert_int_equal(net_server_hits(f->srv), 3);
+	/* The body excerpt is capped at 200 characters, on one line. */
+	snprintf(want, sizeof want, "HTTP 503 after 3 attempts: overloaded %.189s",
+	    body + 11);
+	assert_string_equal(s.error, want);
+}
+
+static void
+test_timeout_exhausted(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s = { 0 };
+	struct net_step	 hold = { 200, NULL, "late", 3000 };
+
+	net_server_default(f->srv, &hold);
+	f->cfg.limits.timeout_ms = 200;
+	make_target(f, NULL);
+	call(f, "GET", "/slow", &s, LANE_FREEZE, 2);
+	run_until(f->base, &s.called, 1, 5000);
+	assert_false(s.ok);
+	assert_int_equal(s.attempts, 2);
+	assert_int_equal(s.status, 0);
+	assert_string_equal(s.error, "timeout after 2 attempts");
+	assert_int_equal(net_server_hits(f->srv), 2);
+}
+
+static void
+test_refused_and_dropped(void **state)
+{
+	struct fixture		*f = *state;
+	struct res		 s = { 0 }, d = { 0 };
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	char			 url[128];
+	struct net_step		 steps[] = {
+		{ 0, NULL, NULL, 0 },		/* dropped: retried */
+		{ 200, NULL, "after drop", 0 },
+	};
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+
+	net_server_script(f->srv, steps, 2);
+	make_target(f, NULL);
+	/* Absolute URLs are used as they are. */
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/nothing",
+	    ntohs(sin.sin_port));
+	call(f, "GET", url, &s, LANE_FREEZE, 2);
+	call(f, "GET", "/drop", &d, LANE_FREEZE, 3);
+	run_until(f->base, &s.called, 1, 5000);
+	run_until(f->base, &d.called, 1, 5000);
+	assert_false(s.ok);
+	assert_int_equal(s.attempts, 2);
+	assert_int_equal(s.status, 0);
+	assert_true(strncmp(s.error, "transport error after 2 attempts: ",
+	    34) == 0);
+	assert_true(d.ok);
+	assert_int_equal(d.attempts, 2);
+	assert_string_equal(d.body, "after drop");
+	assert_true(strncmp(d.retry_error[0], "transport error", 15) == 0);
+}
+
+static void
+test_concurrency_cap(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s[30];
+	struct net_step	 slow = { 200, NULL, "ok", 30 };
+	int		 i, done;
+
+	memset(s, 0, sizeof s);
+	net_server_default(f->srv, &slow);
+	f->cfg.limits.concurrency = 3;
+	make_target(f, NULL);
+	for (i = 0; i < 30; i++)
+		call(f, "GET", "/c", &s[i], LANE_REMEDIATE, 1);
+	assert_int_equal(target_queued(f->t), 30);
+	for (done = 0; done < 30; ) {
+		run_until(f->base, &s[0].called, 2, 5);
+		assert_true(target_inflight(f->t) <= 3);
+		assert_true(net_server_pending(f->srv) <= 3);
+		for (done = 0, i = 0; i < 30; i++)
+			done += s[i].called;
+	}
+	for (i = 0; i < 30; i++)
+		assert_true(s[i].ok);
+	assert_int_equal(net_server_hits(f->srv), 30);
+	assert_int_equal(net_server_max_concurrent(f->srv), 3);
+}
+
+/*
+ * One slot: while the first remediation call is on the wire a freeze and
+ * then an urgent call are queued; they go before the remaining
+ * remediation calls, urgent first.
+ */
+static void
+test_lanes(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 r[5], fr = { 0 }, u = { 0 };
+	struct net_step	 slow = { 200, NULL, "ok", 50 };
+	const char	*want[] = { "/r0", "/u", "/f", "/r1", "/r2", "/r3",
+			    "/r4" };
+	char		 path[16];
+	int		 i;
+
+	memset(r, 0, sizeof r);
+	net_server_default(f->srv, &slow);
+	f->cfg.limits.concurrency = 1;
+	make_target(f, NULL);
+	for (i = 0; i < 5; i++) {
+		snprintf(path, sizeof path, "/r%d", i);
+		call(f, "GET", path, &r[i], LANE_REMEDIATE, 1);
+	}
+	wait_hits(f, 1);
+	call(f, "GET", "/f", &fr, LANE_FREEZE, 1);
+	call(f, "GET", "/u", &u, LANE_URGENT, 1);
+	run_until(f->base, &r[4].called, 1, 5000);
+	assert_int_equal(net_server_hits(f->srv), 7);
+	for (i = 0; i < 7; i++)
+		assert_string_equal(net_server_uri(f->srv, (size_t)i), want[i]);
+	assert_true(u.ok && fr.ok);
+}
+
+/* A retried call re-enters its lane before calls queued after it. */
+static void
+test_retry_goes_first(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 a = { 0 }, b = { 0 }, c = { 0 };
+	/* a is due again (after 1 s) while b is still on the wire (1.5 s). */
+	struct net_step	 steps[] = {
+		{ 503, "Retry-After: 1", "again", 0 },
+		{ 200, NULL, "ok", 1500 },
+		{ 200, NULL, "ok", 0 },
+		{ 200, NULL, "ok", 0 },
+	};
+	const char	*want[] = { "/a", "/b", "/a", "/c" };
+	int		 i;
+
+	net_server_script(f->srv, steps, 4);
+	f->cfg.limits.concurrency = 1;
+	make_target(f, NULL);
+	call(f, "GET", "/a", &a, LANE_FREEZE, 3);
+	call(f, "GET", "/b", &b, LANE_FREEZE, 3);
+	call(f, "GET", "/c", &c, LANE_FREEZE, 3);
+	run_until(f->base, &c.called, 1, 5000);
+	assert_true(a.ok && b.ok && c.ok);
+	assert_int_equal(a.attempts, 2);
+	for (i = 0; i < 4; i++)
+		assert_string_equal(net_server_uri(f->srv, (size_t)i), want[i]);
+}
+
+static void
+test_rate_limit(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s[11];
+	int		 i;
+	uint64_t	 t0;
+
+	memset(s, 0, sizeof s);
+	f->cfg.limits.rate_per_sec = 10;
+	f->cfg.limits.burst = 1;
+	make_target(f, NULL);
+	t0 = net_now_ms();
+	for (i = 0; i < 11; i++)
+		call(f, "GET", "/rl", &s[i], LANE_REMEDIATE, 1);
+	run_until(f->base, &s[10].called, 1, 5000);
+	for (i = 0; i < 11; i++)
+		assert_true(s[i].ok);
+	/* 1 at once, then 10 more at 10/s: about 1 s (lower bound only). */
+	assert_true(net_server_arrival(f->srv, 10) -
+	    net_server_arrival(f->srv, 0) >= 900);
+	assert_true(net_now_ms() - t0 >= 900);
+}
+
+static void
+test_reauth_once(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s = { 0 }, t = { 0 };
+	struct net_step	 steps[] = {
+		{ 401, NULL, "[{\"errorCode\":\"INVALID_SESSION_ID\"}]", 0 },
+		{ 200, NULL, "fresh", 0 },
+		{ 401, NULL, "no", 0 },
+		{ 401, NULL, "still no", 0 },
+	};
+
+	net_server_script(f->srv, steps, 4);
+	f->cfg.auth.type = "bearer";
+	f->cfg.auth.token = "tok-123";
+	make_target(f, NULL);
+	call(f, "GET", "/me", &s, LANE_FREEZE, 5);
+	run_until(f->base, &s.called, 1, 5000);
+	assert_true(s.ok);
+	assert_int_equal(s.attempts, 2);
+	assert_int_equal(s.retries, 1);
+	assert_int_equal(s.retry_delay[0], 0);
+	assert_string_equal(net_server_auth(f->srv, 0), "Bearer tok-123");
+	assert_string_equal(net_server_auth(f->srv, 1), "Bearer tok-123");
+
+	/* A second 401 is final. */
+	call(f, "GET", "/me", &t, LANE_FREEZE, 5);
+	run_until(f->base, &t.called, 1, 5000);
+	assert_false(t.ok);
+	assert_int_equal(t.attempts, 2);
+	assert_int_equal(t.status, 401);
+	assert_string_equal(t.error, "HTTP 401: still no");
+	assert_int_equal(net_server_hits(f->srv), 4);
+}
+
+/* Salesforce-like classifier: 403 REQUEST_LIMIT_EXCEEDED = long wait, 418 final. */
+static enum call_verdict
+classify(const struct http_response *r, char *err, size_t errlen)
+{
+	if (r->status == 403 && strstr(r->body, "REQUEST_LIMIT_EXCEEDED")) {
+		snprintf(err, errlen, "REQUEST_LIMIT_EXCEEDED");
+		return CALL_RETRY_LONG;
+	}
+	if (r->status == 503) {
+		snprintf(err, errlen, "maintenance");
+		return CALL_DONE;
+	}
+	if (r->status == 200 && strstr(r->body, "\"success\":false")) {
+		snprintf(err, errlen, "partial failure");
+		return CALL_RETRY;
+	}
+	return CALL_DEFAULT;
+}
+
+static void
+test_classifier(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	struct net_step	 steps[] = {
+		{ 403, NULL, "[{\"errorCode\":\"REQUEST_LIMIT_EXCEEDED\"}]", 0 },
+		{ 200, NULL, "ok", 0 },
+		{ 200, NULL, "ok", 0 },
+		{ 503, NULL, "down", 0 },
+		{ 200, NULL, "{\"success\":false}", 0 },
+	};
+
+	net_server_script(f->srv, steps, 5);
+	make_target(f, classify);
+	call(f, "GET", "/a", &a, LANE_FREEZE, 3);
+	wait_hits(f, 1);
+	run_until(f->base, &a.retries, 1, 2000);
+	/* The long wait blocks the target: b waits as well. */
+	call(f, "GET", "/b", &b, LANE_URGENT, 1);
+	run_until(f->base, &a.called, 1, 5000);
+	run_until(f->base, &b.called, 1, 5000);
+	assert_true(a.ok && b.ok);
+	assert_int_equal(a.retry_delay[0], 300);
+	assert_string_equal(a.retry_error[0], "HTTP 403: REQUEST_LIMIT_EXCEEDED");
+	assert_true(net_server_arrival(f->srv, 1) -
+	    net_server_arrival(f->srv, 0) >= 280);
+	assert_true(net_server_arrival(f->srv, 2) -
+	    net_server_arrival(f->srv, 0) >= 280);
+
+	call(f, "GET", "/c", &c, LANE_FREEZE, 3);
+	run_until(f->base, &c.called, 1, 5000);
+	assert_false(c.ok);
+	assert_int_equal(c.attempts, 1);
+	assert_string_equal(c.error, "HTTP 503: maintenance");
+
+	call(f, "GET", "/d", &d, LANE_FREEZE, 1);
+	run_until(f->base, &d.called, 1, 5000);
+	assert_false(d.ok);
+	assert_int_equal(d.status, 200);
+	assert_string_equal(d.error,
+	    "HTTP 200 after 1 attempt: partial failure");
+}
+
+static void
+test_api_usage_slowdown(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 first = { 0 }, s[6], back[6];
+	struct net_step	 high = { 200, "Sforce-Limit-Info: api-usage=95/100, "
+			    "per-app-api-usage=1/250(appName=x)", "ok", 0 };
+	struct net_step	 low = { 200, "Sforce-Limit-Info: api-usage=50/100",
+			    "ok", 0 };
+	long		 used = -1, limit = -1;
+	uint64_t	 t0;
+	int		 i;
+
+	memset(s, 0, sizeof s);
+	memset(back, 0, sizeof back);
+	net_server_default(f->srv, &high);
+	f->cfg.limits.rate_per_sec = 10;
+	f->cfg.limits.burst = 1;
+	make_target(f, NULL);
+	target_api_usage(f->t, &used, &limit);
+	assert_int_equal(used, 0);
+	assert_int_equal(limit, 0);
+	call(f, "GET", "/u", &first, LANE_FREEZE, 1);
+	run_until(f->base, &first.called, 1, 5000);
+	target_api_usage(f->t, &used, &limit);
+	assert_int_equal(used, 95);
+	assert_int_equal(limit, 100);
+
+	/* Halved to 5/s: 6 calls need about 1 s instead of 0.5 s. */
+	t0 = net_now_ms();
+	for (i = 0; i < 6; i++)
+		call(f, "GET", "/u", &s[i], LANE_FREEZE, 1);
+	run_until(f->base, &s[5].called, 1, 5000);
+	assert_true(s[5].ok);
+	assert_true(net_now_ms() - t0 >= 950);
+
+	/* Usage falls: back to 10/s. */
+	net_server_default(f->srv, &low);
+	call(f, "GET", "/u", &first, LANE_FREEZE, 1);
+	run_until(f->base, &first.called, 2, 5000);
+	target_api_usage(f->t, &used, &limit);
+	assert_int_equal(used, 50);
+	t0 = net_now_ms();
+	for (i = 0; i < 6; i++)
+		call(f, "GET", "/u", &back[i], LANE_FREEZE, 1);
+	run_until(f->base, &back[5].called, 1, 5000);
+	assert_true(back[5].ok);
+	assert_true(net_now_ms() - t0 < 900);
+}
+
+/* target_free drops queued, waiting, authenticating and in-flight calls. */
+static void
+never_cb(const struct target_result *r, void *arg)
+{
+	fail_msg("dropped call called back");
+}
+
+static void
+test_free_with_calls(void **state)
+{
+	struct fixture		*f = *state;
+	struct net_step		 steps[] = {
+		{ 503, NULL, "x", 0 },		/* then waits to retry */
+		{ 200, NULL, "y", 3000 },	/* stays in flight */
+	};
+	struct target_req	 req = { "POST", "/z", "{}", 2, "application/json",
+				    NULL };
+	struct call_opts	 o;
+	int			 i, never = 0;
+
+	net_server_script(f->srv, steps, 2);
+	f->cfg.limits.concurrency = 1;
+	make_target(f, NULL);
+	memset(&o, 0, sizeof o);
+	o.lane = LANE_FREEZE;
+	o.max_attempts = 5;
+	o.initial_backoff_ms = 5000;
+	o.max_backoff_ms = 5000;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(target_call(f->t, &req, &o, never_cb, NULL), 0);
+	wait_hits(f, 2);
+	run_until(f->base, &never, 1, 50);
+	assert_int_equal(target_inflight(f->t), 1);
+	assert_true(target_queued(f->t) >= 2);
+	target_free(f->t);
+	f->t = NULL;
+	run_until(f->base, &never, 1, 200);
+}
+
+struct freer {
+	struct fixture	*f;
+	int		 called;
+};
+
+/* The result callback frees the target that called it. */
+static void
+freer_cb(const struct target_result *r, void *arg)
+{
+	struct freer *fr = arg;
+
+	fr->called++;
+	target_free(fr->f->t);
+	fr->f->t = NULL;
+}
+
+static void
+test_free_from_callback(void **state)
+{
+	struct fixture		*f = *state;
+	struct freer		 fr = { f, 0 };
+	struct target_req	 req = { "GET", "/q", NULL, 0, NULL, NULL };
+	struct net_step		 steps[] = {
+		{ 200, NULL, "a", 300 },
+		{ 200, NULL, "b", 3000 },
+	};
+	struct call_opts	 o;
+	int			 never = 0;
+
+	net_server_script(f->srv, steps, 2);
+	make_target(f, NULL);
+	memset(&o, 0, sizeof o);
+	o.lane = LANE_FREEZE;
+	o.max_attempts = 1;
+	assert_int_equal(target_call(f->t, &req, &o, freer_cb, &fr), 0);
+	wait_hits(f, 1);
+	assert_int_equal(target_call(f->t, &req, &o, never_cb, NULL), 0);
+	run_until(f->base, &fr.called, 1, 5000);
+	assert_int_equal(fr.called, 1);
+	assert_null(f->t);
+	run_until(f->base, &never, 1, 100);
+}
+
+static void
+test_bad_calls(void **state)
+{
+	struct fixture		*f = *state;
+	struct res		 s = { 0 };
+	struct target_req	 req = { "GET", "/x", NULL, 0, NULL, NULL };
+	struct call_opts	 o = opts_for(&s, LANE_FREEZE, 1);
+	char			 err[128];
+
+	make_target(f, NULL);
+	assert_int_equal(target_call(f->t, &req, &o, NULL, NULL), -1);
+	req.path = NULL;
+	assert_int_equal(target_call(f->t, &req, &o, result_cb, &s), -1);
+	req.path = "/x";
+	o.lane = LANE_COUNT;
+	assert_int_equal(target_call(f->t, &req, &o, result_cb, &s), -1);
+	req.extra_header = "no colon";
+	o.lane = LANE_FREEZE;
+	assert_int_equal(target_call(f->t, &req, &o, result_cb, &s), -1);
+	assert_int_equal(target_queued(f->t), 0);
+
+	f->cfg.auth.type = "bogus";
+	assert_null(target_new(f->base, f->http, &f->cfg, NULL, err,
+	    sizeof err));
+	assert_true(err[0] != '\0');
+}
+
+/* A fresh RSA key as PEM, for the JWT bearer flow. */
+static char *
+make_key_pem(void)
+{
+	EVP_PKEY	*key;
+	BIO		*bio;
+	char		*data, *pem;
+	long		 len;
+
+	key = EVP_RSA_gen(2048);
+	assert_non_null(key);
+	bio = BIO_new(BIO_s_mem());
+	assert_non_null(bio);
+	assert_int_equal(PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0,
+	    NULL, NULL), 1);
+	len = BIO_get_mem_data(bio, &data);
+	pem = strndup(data, (size_t)len);
+	assert_non_null(pem);
+	BIO_free(bio);
+	EVP_PKEY_free(key);
+	return pem;
+}
+
+/* The JWT token's instance_url is the base for relative paths. */
+static void
+test_jwt_instance_url(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s = { 0 };
+	char		 token_url[256], token_body[320];
+	struct net_step	 steps[2];
+
+	snprintf(token_url, sizeof token_url, "%s/services/oauth2/token",
+	    f->base_url);
+	snprintf(token_body, sizeof token_body, "{\"access_token\":\"AT1\","
+	    "\"instance_url\":\"%s\",\"id\":\"x\",\"token_type\":\"Bearer\"}",
+	    f->base_url);
+	memset(steps, 0, sizeof steps);
+	steps[0].status = 200;
+	steps[0].headers = "Content-Type: application/json";
+	steps[0].body = token_body;
+	steps[1].status = 200;
+	steps[1].body = "api";
+	net_server_script(f->srv, steps, 2);
+	f->cfg.base_url = "http://127.0.0.1:1";	/* unusable: instance_url wins */
+	f->cfg.auth.type = "jwt_bearer";
+	f->cfg.auth.client_id = "cid";
+	f->cfg.auth.username = "deprov@example.com";
+	f->cfg.auth.token_url = token_url;
+	f->cfg.auth.private_key_pem = make_key_pem();
+	make_target(f, NULL);
+	call(f, "GET", "services/data/v60.0/limits", &s, LANE_FREEZE, 2);
+	run_until(f->base, &s.called, 1, 5000);
+	assert_true(s.ok);
+	assert_string_equal(s.body, "api");
+	assert_int_equal(net_server_hits(f->srv), 2);
+	assert_string_equal(net_server_uri(f->srv, 0), "/services/oauth2/token");
+	assert_string_equal(net_server_uri(f->srv, 1),
+	    "/services/data/v60.0/limits");
+	assert_string_equal(net_server_auth(f->srv, 1), "Bearer AT1");
+}
+
+/* A token endpoint that keeps failing: counted as attempts, then final. */
+static void
+test_auth_failure(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s = { 0 };
+	char		 token_url[256];
+	struct net_step	 bad = { 400, "Content-Type: application/json",
+			    "{\"error\":\"invalid_grant\"}", 0 };
+
+	snprintf(token_url, sizeof token_url, "%s/services/oauth2/token",
+	    f->base_url);
+	net_server_default(f->srv, &bad);
+	f->cfg.auth.type = "jwt_bearer";
+	f->cfg.auth.client_id = "cid";
+	f->cfg.auth.username = "deprov@example.com";
+	f->cfg.auth.token_url = token_url;
+	f->cfg.auth.private_key_pem = make_key_pem();
+	make_target(f, NULL);
+	call(f, "GET", "/x", &s, LANE_FREEZE, 3);
+	run_until(f->base, &s.called, 1, 5000);
+	assert_false(s.ok);
+	assert_int_equal(s.attempts, 3);
+	assert_int_equal(s.retries, 2);
+	assert_int_equal(s.status, -1);		/* no response from the target */
+	assert_true(strncmp(s.error, "auth failed after 3 attempts: ", 30) == 0);
+	assert_null(strstr(s.error, "eyJ"));	/* no assertion leaked */
+	assert_int_equal(net_server_hits(f->srv), 3);
+}
+
+/* target_free while calls wait for a token fetch: auth_cancel, no callback. */
+static void
+test_free_during_auth(void **state)
+{
+	struct fixture		*f = *state;
+	struct target_req	 req = { "GET", "/x", NULL, 0, NULL, NULL };
+	struct net_step		 slow = { 200, NULL, "{}", 3000 };
+	struct call_opts	 o;
+	char			 token_url[256];
+	int			 i, never = 0;
+
+	snprintf(token_url, sizeof token_url, "%s/services/oauth2/token",
+	    f->base_url);
+	net_server_default(f->srv, &slow);
+	f->cfg.auth.type = "jwt_bearer";
+	f->cfg.auth.client_id = "cid";
+	f->cfg.auth.username = "deprov@example.com";
+	f->cfg.auth.token_url = token_url;
+	f->cfg.auth.private_key_pem = make_key_pem();
+	make_target(f, NULL);
+	memset(&o, 0, sizeof o);
+	o.lane = LANE_FREEZE;
+	o.max_attempts = 3;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(target_call(f->t, &req, &o, never_cb, NULL), 0);
+	wait_hits(f, 1);
+	run_until(f->base, &never, 1, 50);
+	/* One token fetch in flight, every call waiting on it. */
+	assert_int_equal(net_server_hits(f->srv), 1);
+	assert_int_equal(target_inflight(f->t), 3);
+	target_free(f->t);
+	f->t = NULL;
+	run_until(f->base, &never, 1, 200);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_ok_is_deferred),
+		T(test_retry_5xx),
+		T(test_429_retry_after),
+		T(test_429_blocks_target),
+		T(test_retry_after_date),
+		T(test_exhausted),
+		T(test_timeout_exhausted),
+		T(test_refused_and_dropped),
+		T(test_concurrency_cap),
+		T(test_lanes),
+		T(test_retry_goes_first),
+		T(test_rate_limit),
+		T(test_reauth_once),
+		T(test_classifier),
+		T(test_api_usage_slowdown),
+		T(test_free_with_calls),
+		T(test_free_from_callback),
+		T(test_bad_calls),
+		T(test_jwt_instance_url),
+		T(test_auth_failure),
+		T(test_free_during_auth),
+#undef T
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	log_set_level(LOG_LEVEL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
