@@ -1,12 +1,16 @@
 /*
- * api: the admin HTTP API on evhttp. Read-only views of cases for viewers,
- * health and readiness for probes. Tokens are hashed with SHA-256 and
- * compared in constant time against the configured hashes; the token itself
- * is never stored or logged.
+ * api: the admin HTTP API on evhttp. A table of routes, each with the least
+ * role it needs; modules add their own (metrics, dashboard) with api_route.
+ * Built in here: health and readiness, case views for viewers, emergency
+ * freeze and unfreeze for responders, retry and cancel for admins. Tokens
+ * are hashed with SHA-256 and compared in constant time against the
+ * configured hashes; the token itself is never stored or logged. Request
+ * bodies are bounded; every error is {"error":"...","detail":"..."}.
  */
 #include <sys/queue.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +21,12 @@
 #include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "deprov/api.h"
 #include "deprov/engine.h"
+#include "deprov/event.h"
 #include "deprov/kafka.h"
 #include "deprov/log.h"
 #include "deprov/store.h"
@@ -30,14 +36,20 @@
 #define API_DEFAULT_LIMIT	50
 #define API_MAX_LIMIT		1000
 
-enum api_role {
-	API_ROLE_NONE = -1,
-	API_ROLE_VIEWER = 0,
-	API_ROLE_RESPONDER,
-	API_ROLE_ADMIN
+#define API_MAX_ROUTES		32
+
+struct api_route {
+	char		*method;	/* NULL = any */
+	char		*path;
+	int		 prefix;
+	int		 role;
+	api_handler	 handler;
+	void		*arg;
 };
 
 struct api {
+	struct api_route	 routes[API_MAX_ROUTES];
+	size_t			 nroutes;
 	struct event_base	*base;
 	const struct config	*cfg;
 	struct store		*store;
@@ -47,9 +59,46 @@ struct api {
 	int			 stopped;
 };
 
-static void
-api_reply_json(struct evhttp_request *req, int code, const char *reason,
-    json_object *body)
+static const char *
+api_reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 503: return "Service Unavailable";
+	default: return code >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+void
+api_reply(struct evhttp_request *req, int code, const char *content_type,
+    const void *data, size_t len)
+{
+	struct evbuffer *buf = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", content_type);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "X-Content-Type-Options", "nosniff");
+	if (buf != NULL && len > 0)
+		evbuffer_add(buf, data, len);
+	evhttp_send_reply(req, code, api_reason(code), buf);
+	if (buf != NULL)
+		evbuffer_free(buf);
+}
+
+void
+api_reply_json(struct evhttp_request *req, int code, json_object *body)
 {
 	struct evbuffer *buf = evbuffer_new();
 
@@ -60,34 +109,64 @@ api_reply_json(struct evhttp_request *req, int code, const char *reason,
 	if (buf != NULL)
 		evbuffer_add_printf(buf, "%s\n", json_object_to_json_string_ext(
 		    body, JSON_C_TO_STRING_PLAIN));
-	evhttp_send_reply(req, code, reason, buf);
+	evhttp_send_reply(req, code, api_reason(code), buf);
 	if (buf != NULL)
 		evbuffer_free(buf);
 	json_object_put(body);
 }
 
-static void
+void
 api_error(struct evhttp_request *req, int code, const char *error,
     const char *detail)
 {
-	json_object	*o = json_object_new_object();
-	const char	*reason;
+	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "error", json_object_new_string(error));
 	json_object_object_add(o, "detail", json_object_new_string(detail));
-	switch (code) {
-	case 400: reason = "Bad Request"; break;
-	case 401: reason = "Unauthorized"; break;
-	case 403: reason = "Forbidden"; break;
-	case 404: reason = "Not Found"; break;
-	case 405: reason = "Method Not Allowed"; break;
-	case 503: reason = "Service Unavailable"; break;
-	default: reason = "Error"; break;
-	}
 	if (code == 401)
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", "Bearer realm=\"deprov\"");
-	api_reply_json(req, code, reason, o);
+	api_reply_json(req, code, o);
+}
+
+json_object *
+api_body_json(struct evhttp_request *req, char *err, size_t errlen)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	size_t			 len = evbuffer_get_length(in);
+	json_tokener		*tok;
+	json_object		*o;
+	const char		*ct;
+
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	if (ct != NULL && strncasecmp(ct, "application/json", 16) != 0) {
+		snprintf(err, errlen, "Content-Type must be application/json");
+		return NULL;
+	}
+	if (len == 0) {
+		snprintf(err, errlen, "a JSON object body is required");
+		return NULL;
+	}
+	if ((tok = json_tokener_new_ex(16)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	o = json_tokener_parse_ex(tok, (const char *)evbuffer_pullup(in, -1),
+	    (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		snprintf(err, errlen, "body is not valid JSON");
+		if (o != NULL)
+			json_object_put(o);
+		o = NULL;
+	} else if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "body must be a JSON object");
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
 }
 
 static int
@@ -102,13 +181,14 @@ api_role_parse(const char *s)
 	return API_ROLE_NONE;
 }
 
-int
-api_token_role(const struct config_api *cfg, const char *token)
+/* Find the token: its index in the configuration, or -1. Constant time per entry. */
+static int
+api_token_find(const struct config_api *cfg, const char *token)
 {
 	unsigned char	 digest[SHA256_DIGEST_LENGTH];
 	char		 hex[SHA256_DIGEST_LENGTH * 2 + 1];
 	size_t		 i;
-	int		 role = API_ROLE_NONE, r;
+	int		 found = -1;
 
 	SHA256((const unsigned char *)token, strlen(token), digest);
 	for (i = 0; i < sizeof digest; i++)
@@ -119,35 +199,47 @@ api_token_role(const struct config_api *cfg, const char *token)
 		    strlen(cfg->tokens[i].sha256) != sizeof hex - 1)
 			continue;
 		if (CRYPTO_memcmp(hex, cfg->tokens[i].sha256, sizeof hex - 1) ==
-		    0) {
-			r = api_role_parse(cfg->tokens[i].role);
-			if (r > role)
-				role = r;
-		}
+		    0 && found < 0)
+			found = (int)i;
 	}
 	OPENSSL_cleanse(hex, sizeof hex);
-	return role;
+	OPENSSL_cleanse(digest, sizeof digest);
+	return found;
+}
+
+int
+api_token_role(const struct config_api *cfg, const char *token)
+{
+	int i = api_token_find(cfg, token);
+
+	return i < 0 ? API_ROLE_NONE : api_role_parse(cfg->tokens[i].role);
 }
 
 /* Check the bearer token; replies and returns -1 when not allowed. */
 static int
-api_auth(struct api *api, struct evhttp_request *req, int need)
+api_auth(struct api *api, struct evhttp_request *req, int need,
+    struct api_caller *caller)
 {
 	const char	*h;
-	int		 role;
+	int		 i;
 
+	caller->name = NULL;
+	caller->role = API_ROLE_NONE;
+	if (need == API_ROLE_PUBLIC)
+		return 0;
 	h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
 		api_error(req, 401, "unauthorized", "a bearer token is required");
 		return -1;
 	}
-	role = api_token_role(&api->cfg->api, h + 7);
-	if (role == API_ROLE_NONE) {
+	if ((i = api_token_find(&api->cfg->api, h + 7)) < 0) {
 		api_error(req, 401, "unauthorized", "unknown token");
 		return -1;
 	}
-	if (role < need) {
+	caller->name = api->cfg->api.tokens[i].name;
+	caller->role = api_role_parse(api->cfg->api.tokens[i].role);
+	if (caller->role < need) {
 		api_error(req, 403, "forbidden", "this token's role is too low");
 		return -1;
 	}
@@ -240,22 +332,20 @@ api_timeline_cb(const struct store_timeline *t, void *arg)
 }
 
 static void
-api_cases(struct api *api, struct evhttp_request *req)
+api_cases(struct evhttp_request *req, const char *path, const char *rest,
+    const struct api_caller *who, void *arg)
 {
+	struct api		*api = arg;
 	struct evkeyvalq	 q;
-	const char		*uri = evhttp_request_get_uri(req), *state,
-				*subject, *lim;
-	struct evhttp_uri	*u;
+	const char		*state, *subject, *lim;
+	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
 	json_object		*arr, *o;
 	long			 limit = API_DEFAULT_LIMIT;
 	char			*end;
 
 	TAILQ_INIT(&q);
-	if ((u = evhttp_uri_parse(uri)) == NULL ||
-	    (evhttp_uri_get_query(u) != NULL &&
-	    evhttp_parse_query_str(evhttp_uri_get_query(u), &q) != 0)) {
-		if (u != NULL)
-			evhttp_uri_free(u);
+	if (evhttp_uri_get_query(u) != NULL &&
+	    evhttp_parse_query_str(evhttp_uri_get_query(u), &q) != 0) {
 		api_error(req, 400, "bad_request", "malformed query string");
 		return;
 	}
@@ -270,6 +360,10 @@ api_cases(struct api *api, struct evhttp_request *req)
 			goto done;
 		}
 	}
+	if (state != NULL && *state == '\0')
+		state = NULL;
+	if (subject != NULL && *subject == '\0')
+		subject = NULL;
 	arr = json_object_new_array();
 	if (store_cases_list(api->store, state, subject, (int)limit,
 	    api_list_cb, arr) != 0) {
@@ -279,25 +373,31 @@ api_cases(struct api *api, struct evhttp_request *req)
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "cases", arr);
-	api_reply_json(req, 200, "OK", o);
+	api_reply_json(req, 200, o);
 done:
 	evhttp_clear_headers(&q);
-	evhttp_uri_free(u);
+}
+
+/* Parse "123" or "123/retry" style ids; returns the id or -1. */
+static long long
+api_case_id(const char *s, const char **after)
+{
+	long long	 id;
+	char		*end;
+
+	id = strtoll(s, &end, 10);
+	if (end == s || id <= 0 || (*end != '\0' && *end != '/'))
+		return -1;
+	*after = end;
+	return id;
 }
 
 static void
-api_case(struct api *api, struct evhttp_request *req, const char *idstr)
+api_case(struct api *api, struct evhttp_request *req, long long id)
 {
 	json_object	*c = NULL, *steps, *tl, *sla;
-	long long	 id;
-	char		*end;
 	int64_t		 now = engine_now_ms(), fdl, cdl, frozen, done;
 
-	id = strtoll(idstr, &end, 10);
-	if (*idstr == '\0' || *end != '\0' || id <= 0) {
-		api_error(req, 400, "bad_request", "case id must be a number");
-		return;
-	}
 	if (store_case_get(api->store, id, api_one_cb, &c) != 0 || c == NULL) {
 		api_error(req, 404, "not_found", "no such case");
 		return;
@@ -324,14 +424,212 @@ api_case(struct api *api, struct evhttp_request *req, const char *idstr)
 	    json_object_new_boolean(cdl > 0 && (done > 0 ? done > cdl :
 	    now > cdl)));
 	json_object_object_add(c, "sla", sla);
-	api_reply_json(req, 200, "OK", c);
+	api_reply_json(req, 200, c);
+}
+
+/* /v1/cases/{id}, /v1/cases/{id}/retry, /v1/cases/{id}/cancel */
+static void
+api_case_route(struct evhttp_request *req, const char *path, const char *rest,
+    const struct api_caller *who, void *arg)
+{
+	struct api		*api = arg;
+	const char		*after;
+	long long		 id;
+	char			 err[256];
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	json_object		*o;
+	int			 r;
+
+	if ((id = api_case_id(rest, &after)) < 0) {
+		api_error(req, 400, "bad_request", "case id must be a number");
+		return;
+	}
+	if (*after == '\0') {
+		if (m != EVHTTP_REQ_GET) {
+			api_error(req, 405, "method_not_allowed", "use GET");
+			return;
+		}
+		api_case(api, req, id);
+		return;
+	}
+	if (strcmp(after, "/retry") != 0 && strcmp(after, "/cancel") != 0) {
+		api_error(req, 404, "not_found", "no such route");
+		return;
+	}
+	if (m != EVHTTP_REQ_POST) {
+		api_error(req, 405, "method_not_allowed", "use POST");
+		return;
+	}
+	if (who->role < API_ROLE_ADMIN) {
+		api_error(req, 403, "forbidden", "retry and cancel need the "
+		    "admin role");
+		return;
+	}
+	if (after[1] == 'r')
+		r = engine_case_retry(api->engine, id, who->name, err,
+		    sizeof err);
+	else
+		r = engine_case_cancel(api->engine, id, who->name, err,
+		    sizeof err);
+	if (r != 0) {
+		api_error(req, strcmp(err, "no such case") == 0 ? 404 : 409,
+		    strcmp(err, "no such case") == 0 ? "not_found" : "conflict",
+		    err);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(id));
+	json_object_object_add(o, "accepted", json_object_new_string(
+	    after + 1));
+	api_reply_json(req, 202, o);
+}
+
+/* A string member, or NULL; -1 when present but not a non-empty string. */
+static int
+api_member_str(json_object *o, const char *key, char **out)
+{
+	json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0 ||
+	    json_object_get_string_len(v) > 512)
+		return -1;
+	*out = strdup(json_object_get_string(v));
+	return *out == NULL ? -1 : 0;
+}
+
+/*
+ * POST /v1/freeze and /v1/unfreeze: {"subject":{employee_id|email|username,
+ * "accounts"?}, "reason":"...", "targets":["name",...]?} -> 202 {"case_id"}.
+ */
+static void
+api_freeze(struct evhttp_request *req, const char *path, const char *rest,
+    const struct api_caller *who, void *arg)
+{
+	struct api	*api = arg;
+	json_object	*body, *subj, *targets, *v, *o;
+	struct event	 ev;
+	char		 err[256], id[64], source[160];
+	unsigned char	 rnd[12];
+	long long	 case_id = 0;
+	size_t		 i, n;
+	int		 unfreeze = strcmp(path, "/v1/unfreeze") == 0, r;
+	const char	*bad = NULL;
+
+	memset(&ev, 0, sizeof ev);
+	if ((body = api_body_json(req, err, sizeof err)) == NULL) {
+		api_error(req, 400, "bad_request", err);
+		return;
+	}
+	if (!json_object_object_get_ex(body, "subject", &subj) ||
+	    !json_object_is_type(subj, json_type_object)) {
+		bad = "subject must be an object";
+		goto bad;
+	}
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if (strcmp(key, "subject") != 0 && strcmp(key, "reason") != 0 &&
+		    strcmp(key, "targets") != 0) {
+			snprintf(err, sizeof err, "unknown member \"%.64s\"", key);
+			bad = err;
+			goto bad;
+		}
+	}
+	if (subject_from_json(subj, &ev.subject) != 0) {
+		bad = "subject: employee_id, email, username must be strings, "
+		    "accounts an object of strings";
+		goto bad;
+	}
+	if (ev.subject.employee_id == NULL && ev.subject.email == NULL &&
+	    ev.subject.username == NULL) {
+		bad = "subject needs employee_id, email or username";
+		goto bad;
+	}
+	if (api_member_str(body, "reason", &ev.reason) != 0) {
+		bad = "reason must be a non-empty string (at most 512 bytes)";
+		goto bad;
+	}
+	if (ev.reason == NULL) {
+		bad = "reason is required (an incident or ticket reference)";
+		goto bad;
+	}
+	if (json_object_object_get_ex(body, "targets", &targets) &&
+	    !json_object_is_type(targets, json_type_null)) {
+		if (!json_object_is_type(targets, json_type_array) ||
+		    (n = json_object_array_length(targets)) == 0) {
+			bad = "targets must be a non-empty array of target names";
+			goto bad;
+		}
+		if ((ev.targets = calloc(n, sizeof *ev.targets)) == NULL)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			v = json_object_array_get_idx(targets, i);
+			if (!json_object_is_type(v, json_type_string) ||
+			    config_target_find(api->cfg,
+			    json_object_get_string(v)) == NULL) {
+				snprintf(err, sizeof err, "targets[%zu]: no such "
+				    "target", i);
+				bad = err;
+				goto bad;
+			}
+			ev.targets[ev.ntargets++] =
+			    strdup(json_object_get_string(v));
+		}
+	}
+	if (RAND_bytes(rnd, sizeof rnd) != 1)
+		goto fail;
+	for (i = 0; i < sizeof rnd; i++)
+		snprintf(id + i * 2, 3, "%02x", rnd[i]);
+	snprintf(source, sizeof source, "/api/%s", who->name);
+	ev.id = strdup(id);
+	ev.source = strdup(source);
+	ev.type = strdup(unfreeze ? EVENT_TYPE_UNFREEZE : EVENT_TYPE_FREEZE);
+	ev.subject_key = strdup(ev.subject.employee_id != NULL ?
+	    ev.subject.employee_id : ev.subject.email != NULL ?
+	    ev.subject.email : ev.subject.username);
+	if (ev.id == NULL || ev.source == NULL || ev.type == NULL ||
+	    ev.subject_key == NULL)
+		goto fail;
+	r = engine_submit(api->engine, &ev, source, &case_id, err, sizeof err);
+	if (r < 0) {
+		api_error(req, 503, "unavailable", err);
+		goto done;
+	}
+	if (r == ENGINE_NO_RUNBOOK) {
+		api_error(req, 409, "no_runbook", unfreeze ?
+		    "no runbook handles io.deprov.unfreeze" :
+		    "no runbook handles io.deprov.freeze");
+		goto done;
+	}
+	log_info("api", "%s by %s for %s: case %lld (%s)", unfreeze ?
+	    "unfreeze" : "emergency freeze", who->name, ev.subject_key, case_id,
+	    ev.reason);
+	o = json_object_new_object();
+	json_object_object_add(o, "case_id", json_object_new_int64(case_id));
+	json_object_object_add(o, "type", json_object_new_string(ev.type));
+	api_reply_json(req, 202, o);
+	goto done;
+bad:
+	api_error(req, 400, "bad_request", bad);
+	goto done;
+fail:
+	api_error(req, 500, "internal", "out of memory");
+done:
+	event_clear(&ev);
+	json_object_put(body);
 }
 
 static void
-api_health(struct api *api, struct evhttp_request *req, int ready)
+api_health(struct evhttp_request *req, const char *path, const char *rest,
+    const struct api_caller *who, void *arg)
 {
+	struct api	*api = arg;
 	json_object	*o = json_object_new_object();
-	int		 ok = 1;
+	int		 ok = 1, ready = strcmp(path, "/readyz") == 0;
 
 	if (ready) {
 		int assigned = api->kafka != NULL && kafka_assigned(api->kafka);
@@ -347,51 +645,96 @@ api_health(struct api *api, struct evhttp_request *req, int ready)
 	    "unavailable"));
 	json_object_object_add(o, "open_cases", json_object_new_int64(
 	    (int64_t)engine_open_cases(api->engine)));
-	api_reply_json(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable",
-	    o);
+	api_reply_json(req, ok ? 200 : 503, o);
+}
+
+static int
+api_method_is(struct evhttp_request *req, const char *method)
+{
+	static const struct {
+		enum evhttp_cmd_type	 m;
+		const char		*name;
+	} names[] = {
+		{ EVHTTP_REQ_GET, "GET" }, { EVHTTP_REQ_POST, "POST" },
+		{ EVHTTP_REQ_HEAD, "HEAD" }, { EVHTTP_REQ_PUT, "PUT" },
+		{ EVHTTP_REQ_DELETE, "DELETE" }, { EVHTTP_REQ_PATCH, "PATCH" },
+	};
+	enum evhttp_cmd_type	m = evhttp_request_get_command(req);
+	size_t			i;
+
+	if (method == NULL)
+		return 1;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].m == m)
+			return strcmp(names[i].name, method) == 0 ||
+			    (m == EVHTTP_REQ_HEAD && strcmp(method, "GET") == 0);
+	return 0;
 }
 
 static void
 api_dispatch(struct evhttp_request *req, void *arg)
 {
-	struct api			*api = arg;
-	const char			*path;
-	const struct evhttp_uri		*u = evhttp_request_get_evhttp_uri(req);
-	enum evhttp_cmd_type		 m = evhttp_request_get_command(req);
+	struct api		*api = arg;
+	const char		*path, *rest;
+	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
+	struct api_route	*r;
+	struct api_caller	 who;
+	size_t			 i, len;
+	int			 path_matched = 0;
 
 	path = u != NULL ? evhttp_uri_get_path(u) : NULL;
-	if (path == NULL) {
+	if (path == NULL || *path != '/') {
 		api_error(req, 400, "bad_request", "no path");
 		return;
 	}
-	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
-		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
-			api_error(req, 405, "method_not_allowed", "use GET");
-			return;
-		}
-		api_health(api, req, path[1] == 'r');
+	if (api->stopped && strcmp(path, "/healthz") != 0) {
+		api_error(req, 503, "unavailable", "shutting down");
 		return;
 	}
-	if (strcmp(path, "/v1/cases") == 0) {
-		if (m != EVHTTP_REQ_GET) {
-			api_error(req, 405, "method_not_allowed", "use GET");
+	/* Later routes take precedence. */
+	for (i = api->nroutes; i-- > 0;) {
+		r = &api->routes[i];
+		len = strlen(r->path);
+		if (r->prefix ? strncmp(path, r->path, len) != 0 :
+		    strcmp(path, r->path) != 0)
+			continue;
+		path_matched = 1;
+		if (!api_method_is(req, r->method))
+			continue;
+		if (api_auth(api, req, r->role, &who) != 0)
 			return;
-		}
-		if (api_auth(api, req, API_ROLE_VIEWER) == 0)
-			api_cases(api, req);
+		rest = r->prefix ? path + len : "";
+		r->handler(req, path, rest, &who, r->arg);
 		return;
 	}
-	if (strncmp(path, "/v1/cases/", 10) == 0 &&
-	    strchr(path + 10, '/') == NULL) {
-		if (m != EVHTTP_REQ_GET) {
-			api_error(req, 405, "method_not_allowed", "use GET");
-			return;
-		}
-		if (api_auth(api, req, API_ROLE_VIEWER) == 0)
-			api_case(api, req, path + 10);
-		return;
+	if (path_matched)
+		api_error(req, 405, "method_not_allowed",
+		    "this route does not take that method");
+	else
+		api_error(req, 404, "not_found", "no such route");
+}
+
+int
+api_route(struct api *api, const char *method, const char *path, int prefix,
+    int role, api_handler handler, void *arg)
+{
+	struct api_route *r;
+
+	if (api->nroutes == API_MAX_ROUTES)
+		return -1;
+	r = &api->routes[api->nroutes];
+	memset(r, 0, sizeof *r);
+	if ((method != NULL && (r->method = strdup(method)) == NULL) ||
+	    (r->path = strdup(path)) == NULL) {
+		free(r->method);
+		return -1;
 	}
-	api_error(req, 404, "not_found", "no such route");
+	r->prefix = prefix;
+	r->role = role;
+	r->handler = handler;
+	r->arg = arg;
+	api->nroutes++;
+	return 0;
 }
 
 struct api *
@@ -399,7 +742,7 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
     struct engine *engine, struct kafka *kafka, char *err, size_t errlen)
 {
 	struct api	*api;
-	char		*host = NULL, *colon;
+	char		*host = NULL, *colon, *end;
 	long		 port;
 
 	if ((api = calloc(1, sizeof *api)) == NULL) {
@@ -421,7 +764,23 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_PATCH);
+	evhttp_set_default_content_type(api->http, "application/json");
 	evhttp_set_gencb(api->http, api_dispatch, api);
+	if (api_route(api, "GET", "/healthz", 0, API_ROLE_PUBLIC, api_health,
+	    api) != 0 ||
+	    api_route(api, "GET", "/readyz", 0, API_ROLE_PUBLIC, api_health,
+	    api) != 0 ||
+	    api_route(api, "GET", "/v1/cases", 0, API_ROLE_VIEWER, api_cases,
+	    api) != 0 ||
+	    api_route(api, NULL, "/v1/cases/", 1, API_ROLE_VIEWER,
+	    api_case_route, api) != 0 ||
+	    api_route(api, "POST", "/v1/freeze", 0, API_ROLE_RESPONDER,
+	    api_freeze, api) != 0 ||
+	    api_route(api, "POST", "/v1/unfreeze", 0, API_ROLE_RESPONDER,
+	    api_freeze, api) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if ((host = strdup(cfg->api.listen)) == NULL)
 		goto fail;
 	if ((colon = strrchr(host, ':')) == NULL) {
@@ -429,13 +788,14 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 		goto fail;
 	}
 	*colon = '\0';
-	port = strtol(colon + 1, NULL, 10);
-	if (port < 0 || port > 65535) {
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 0 || port > 65535) {
 		snprintf(err, errlen, "api.listen: bad port");
 		goto fail;
 	}
 	if (evhttp_bind_socket(api->http, host, (ev_uint16_t)port) != 0) {
-		snprintf(err, errlen, "cannot listen on %s", cfg->api.listen);
+		snprintf(err, errlen, "cannot listen on %s: %s", cfg->api.listen,
+		    strerror(errno));
 		goto fail;
 	}
 	log_info("api", "listening on %s", cfg->api.listen);
@@ -458,9 +818,15 @@ api_stop(struct api *api)
 void
 api_free(struct api *api)
 {
+	size_t i;
+
 	if (api == NULL)
 		return;
 	if (api->http != NULL)
 		evhttp_free(api->http);
+	for (i = 0; i < api->nroutes; i++) {
+		free(api->routes[i].method);
+		free(api->routes[i].path);
+	}
 	free(api);
 }

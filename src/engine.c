@@ -76,6 +76,7 @@ struct estep {
 	struct runbook_step	 rs;
 	int			 seq;
 	int			 phase;
+	int			 blocked;	/* skipped because an earlier step failed */
 	enum step_state		 state;
 	int			 attempts;
 	int			 queued;
@@ -106,10 +107,17 @@ struct ecase {
 	char			*subject_key;
 	struct subject		 subject;
 	char			*runbook;
+	char			*event_type;
 	int			 urgent;
+	int			 cancelled;	/* stop starting steps; end "cancelled" */
+	char			*cancelled_by;
 	enum case_state		 state;
 	struct runbook_retry	 retry;
 	int64_t			 effective_ms;
+	int64_t			 created_ms;
+	int64_t			 frozen_ms;
+	int64_t			 freeze_deadline_ms;
+	int64_t			 complete_deadline_ms;
 	struct etarget		*targets;
 	size_t			 ntargets;
 	int			 running;
@@ -129,8 +137,17 @@ struct step_ctx {
 	int			 done;
 };
 
+#define ENGINE_MAX_OBSERVERS	8
+
+struct engine_observer {
+	engine_observer_cb	 cb;
+	void			*arg;
+};
+
 struct engine {
 	struct event_base		*base;
+	struct engine_observer		 observers[ENGINE_MAX_OBSERVERS];
+	size_t				 nobservers;
 	struct store			*store;
 	const struct config		*cfg;
 	const struct runbook_set	*runbooks;
@@ -218,6 +235,54 @@ engine_target_find(struct engine *eng, const char *name)
 	return NULL;
 }
 
+/* Tell every observer. s may be NULL for case events. */
+static void
+engine_emit(struct ecase *c, enum engine_event_kind kind, const struct estep *s,
+    const char *prev, const char *outcome, const char *detail)
+{
+	struct engine		*eng = c->eng;
+	struct engine_event	 ev;
+	size_t			 i;
+
+	if (eng->nobservers == 0)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.kind = kind;
+	ev.ts_ms = engine_now_ms();
+	ev.case_id = c->id;
+	ev.subject_key = c->subject_key;
+	ev.runbook = c->runbook;
+	ev.event_type = c->event_type;
+	ev.urgent = c->urgent;
+	ev.state = case_state_names[c->state];
+	ev.prev_state = prev;
+	ev.created_ms = c->created_ms;
+	ev.frozen_ms = c->frozen_ms;
+	ev.freeze_deadline_ms = c->freeze_deadline_ms;
+	ev.complete_deadline_ms = c->complete_deadline_ms;
+	if (s != NULL) {
+		ev.target = s->et->name;
+		ev.target_kind = s->et->rt != NULL ? s->et->rt->cfg->kind : NULL;
+		ev.step = step_kind_name(s->rs.kind);
+		ev.attempts = s->attempts;
+	}
+	ev.outcome = outcome;
+	ev.detail = detail;
+	for (i = 0; i < eng->nobservers; i++)
+		eng->observers[i].cb(&ev, eng->observers[i].arg);
+}
+
+int
+engine_observe(struct engine *eng, engine_observer_cb cb, void *arg)
+{
+	if (eng->nobservers == ENGINE_MAX_OBSERVERS)
+		return -1;
+	eng->observers[eng->nobservers].cb = cb;
+	eng->observers[eng->nobservers].arg = arg;
+	eng->nobservers++;
+	return 0;
+}
+
 /* Timeline entry; failures are logged by the store and otherwise ignored. */
 static void
 engine_note(struct ecase *c, const char *kind, const struct estep *s,
@@ -240,6 +305,7 @@ engine_set_state(struct ecase *c, enum case_state st, const char *error)
 {
 	struct store	*store = c->eng->store;
 	int64_t		 now = engine_now_ms();
+	const char	*prev;
 	int		 r = 0;
 
 	if (c->state == st)
@@ -259,7 +325,11 @@ engine_set_state(struct ecase *c, enum case_state st, const char *error)
 	}
 	log_info("engine", "case %lld %s -> %s", c->id,
 	    case_state_names[c->state], case_state_names[st]);
+	prev = case_state_names[c->state];
 	c->state = st;
+	if (st == CS_CONTAINED && c->frozen_ms == 0)
+		c->frozen_ms = now;
+	engine_emit(c, ENGINE_EV_CASE_STATE, NULL, prev, NULL, error);
 	return r;
 }
 
@@ -337,6 +407,7 @@ engine_run_phase(struct ecase *c, int phase)
 				break;
 			if (et->failed) {
 				s->state = SS_SKIPPED;
+				s->blocked = 1;
 				engine_persist_step(s, NULL,
 				    "not run: an earlier step on this target failed");
 				engine_note(c, "step", s, "skipped: an earlier "
@@ -403,9 +474,32 @@ engine_retire(struct ecase *c)
 	eng->ncases--;
 	if (c->timer != NULL)
 		evtimer_del(c->timer);
+	engine_emit(c, ENGINE_EV_CASE_RETIRED, NULL, NULL, NULL, NULL);
 	if (event_base_once(eng->base, -1, EV_TIMEOUT, engine_case_free_cb, c,
 	    NULL) != 0)
 		engine_case_free(c);
+}
+
+/* Mark every step not yet run as skipped: the case was cancelled. */
+static void
+engine_cancel_pending(struct ecase *c)
+{
+	struct estep	*s;
+	size_t		 i, j;
+
+	for (i = 0; i < c->ntargets; i++) {
+		for (j = 0; j < c->targets[i].nsteps; j++) {
+			s = &c->targets[i].steps[j];
+			if (s->queued)
+				engine_dequeue(s);
+			if (engine_step_terminal(s->state))
+				continue;
+			s->state = SS_SKIPPED;
+			engine_persist_step(s, NULL, "not run: case cancelled");
+		}
+	}
+	if (c->timer != NULL)
+		evtimer_del(c->timer);
 }
 
 /* Drive a case as far as it can go now. */
@@ -414,6 +508,12 @@ engine_advance(struct ecase *c)
 {
 	int64_t now;
 
+	if (c->cancelled && c->state < CS_COMPLETED) {
+		if (c->running > 0)
+			return;		/* the steps in flight finish first */
+		engine_cancel_pending(c);
+		engine_set_state(c, CS_CANCELLED, c->cancelled_by);
+	}
 	for (;;) {
 		switch (c->state) {
 		case CS_RECEIVED:
@@ -613,6 +713,8 @@ step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
 		    s->et->name, step_kind_name(s->rs.kind),
 		    step_state_names[s->state], *detail != '\0' ? ": " : "",
 		    detail);
+	engine_emit(c, ENGINE_EV_STEP_DONE, s, NULL, step_state_names[s->state],
+	    detail);
 	s->ctx = NULL;
 	c->running--;
 	eng->running--;
@@ -639,6 +741,7 @@ engine_on_retry(void *arg, int attempt, const char *error, long delay_ms)
 	s->state = SS_RUNNING;
 	engine_note(ctx->c, "retry", s, "attempt %d failed: %s; retrying in "
 	    "%ld ms", attempt, error, delay_ms);
+	engine_emit(ctx->c, ENGINE_EV_STEP_RETRY, s, NULL, "retry_wait", error);
 	log_info("engine", "case %lld: %s %s: attempt %d failed (%s), retry in "
 	    "%ld ms", ctx->c->id, s->et->name, step_kind_name(s->rs.kind),
 	    attempt, error, delay_ms);
@@ -670,6 +773,7 @@ engine_start_step(struct engine *eng, struct estep *s)
 	c->running++;
 	eng->running++;
 	engine_persist_step(s, NULL, NULL);
+	engine_emit(c, ENGINE_EV_STEP_STARTED, s, NULL, "running", NULL);
 
 	if (s->et->rt == NULL) {
 		step_ctx_done(ctx, STEP_OUT_SKIPPED,
@@ -745,6 +849,8 @@ engine_case_free(struct ecase *c)
 	free(c->targets);
 	free(c->subject_key);
 	free(c->runbook);
+	free(c->event_type);
+	free(c->cancelled_by);
 	subject_clear(&c->subject);
 	free(c);
 }
@@ -878,6 +984,7 @@ engine_case_build(struct engine *eng, const struct event *ev,
 	c->retry = rb->retry;
 	c->subject_key = strdup(ev->subject_key);
 	c->runbook = strdup(rb->name);
+	c->event_type = strdup(ev->type);
 	if ((o = subject_to_json(&ev->subject)) == NULL ||
 	    subject_from_json(o, &c->subject) != 0) {
 		if (o != NULL)
@@ -889,6 +996,16 @@ engine_case_build(struct engine *eng, const struct event *ev,
 	    (c->targets = calloc(eng->ntargets, sizeof *c->targets)) == NULL)
 		goto fail;
 	for (i = 0; i < eng->ntargets; i++) {
+		if (ev->ntargets > 0) {
+			size_t k;
+
+			for (k = 0; k < ev->ntargets; k++)
+				if (strcmp(ev->targets[k],
+				    eng->targets[i].cfg->name) == 0)
+					break;
+			if (k == ev->ntargets)
+				continue;
+		}
 		sel = runbook_select(rb, eng->targets[i].cfg->name,
 		    eng->targets[i].cfg->kind);
 		if (sel == NULL || sel->nsteps == 0)
@@ -921,7 +1038,8 @@ engine_case_build(struct engine *eng, const struct event *ev,
 		n++;
 	}
 	c->ntargets = n;
-	if (c->subject_key == NULL || c->runbook == NULL)
+	if (c->subject_key == NULL || c->runbook == NULL ||
+	    c->event_type == NULL)
 		goto fail;
 	return c;
 
@@ -963,6 +1081,9 @@ engine_case_insert(struct engine *eng, struct ecase *c, const struct event *ev,
 	row.effective_ms = c->effective_ms;
 	row.freeze_deadline_ms = start + rb->freeze_within_s * 1000;
 	row.complete_deadline_ms = start + rb->complete_within_s * 1000;
+	c->created_ms = now;
+	c->freeze_deadline_ms = row.freeze_deadline_ms;
+	c->complete_deadline_ms = row.complete_deadline_ms;
 	row.reason = ev->reason;
 	row.retry_json = retry;
 	if ((c->id = store_case_insert(eng->store, &row)) < 0)
@@ -1053,6 +1174,7 @@ engine_submit(struct engine *eng, const struct event *ev, const char *origin,
 	eng->ncases++;
 	log_info("engine", "case %lld opened for %s by %s (runbook %s, %zu "
 	    "targets)", c->id, c->subject_key, ev->type, rb->name, c->ntargets);
+	engine_emit(c, ENGINE_EV_CASE_OPENED, NULL, NULL, NULL, ev->source);
 	engine_advance(c);
 	return ENGINE_NEW_CASE;
 
@@ -1132,6 +1254,9 @@ engine_load_step(const struct store_step *p, void *arg)
 	s->phase = engine_step_phase(s->rs.kind);
 	if (s->state == SS_FAILED)
 		et->failed = 1;
+	if (s->state == SS_SKIPPED && p->detail != NULL &&
+	    strncmp(p->detail, "not run:", 8) == 0)
+		s->blocked = 1;
 	et->nsteps++;
 	return 0;
 }
@@ -1167,8 +1292,13 @@ engine_load_case(const struct store_case *row, void *arg)
 	c->id = row->id;
 	c->subject_key = strdup(row->subject_key);
 	c->runbook = strdup(row->runbook);
+	c->event_type = strdup(row->event_type);
 	c->urgent = row->urgent;
 	c->effective_ms = row->effective_ms;
+	c->created_ms = row->created_ms;
+	c->frozen_ms = row->frozen_ms;
+	c->freeze_deadline_ms = row->freeze_deadline_ms;
+	c->complete_deadline_ms = row->complete_deadline_ms;
 	st = engine_case_state_parse(row->state);
 	c->state = st < 0 ? CS_RECEIVED : (enum case_state)st;
 	engine_retry_parse(row->retry_json, &c->retry);
@@ -1220,6 +1350,7 @@ engine_resume(struct engine *eng)
 		next = TAILQ_NEXT(c, entry);
 		engine_note(c, "resumed", NULL, "resumed in state %s",
 		    case_state_names[c->state]);
+		engine_emit(c, ENGINE_EV_CASE_RESUMED, NULL, NULL, NULL, NULL);
 		engine_advance(c);
 	}
 	if (l.count > 0)
@@ -1283,4 +1414,132 @@ size_t
 engine_queued_steps(const struct engine *eng)
 {
 	return eng->queued;
+}
+
+static struct ecase *
+engine_case_find(struct engine *eng, long long id)
+{
+	struct ecase *c;
+
+	TAILQ_FOREACH(c, &eng->cases, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static int
+engine_state_of_cb(const struct store_case *row, void *arg)
+{
+	snprintf(arg, 32, "%s", row->state);
+	return 0;
+}
+
+/* A case's state from the store ("" when there is no such case). */
+static void
+engine_stored_state(struct engine *eng, long long id, char state[32])
+{
+	state[0] = '\0';
+	store_case_get(eng->store, id, engine_state_of_cb, state);
+}
+
+int
+engine_case_retry(struct engine *eng, long long id, const char *who,
+    char *err, size_t errlen)
+{
+	struct engine_load	 l;
+	struct ecase		*c;
+	struct estep		*s;
+	char			 state[32];
+	size_t			 i, j;
+	int			 reset = 0;
+
+	if ((c = engine_case_find(eng, id)) == NULL) {
+		engine_stored_state(eng, id, state);
+		if (state[0] == '\0') {
+			snprintf(err, errlen, "no such case");
+			return -1;
+		}
+		if (strcmp(state, "escalated") != 0) {
+			snprintf(err, errlen, "case is %s: only escalated or "
+			    "failing cases can be retried", state);
+			return -1;
+		}
+		memset(&l, 0, sizeof l);
+		l.eng = eng;
+		if (store_case_get(eng->store, id, engine_load_case, &l) != 0 ||
+		    (c = engine_case_find(eng, id)) == NULL) {
+			snprintf(err, errlen, "cannot load case: %s",
+			    store_errmsg(eng->store));
+			return -1;
+		}
+	}
+	if (c->cancelled) {
+		snprintf(err, errlen, "case is being cancelled");
+		return -1;
+	}
+	store_begin(eng->store);
+	for (i = 0; i < c->ntargets; i++) {
+		c->targets[i].failed = 0;
+		for (j = 0; j < c->targets[i].nsteps; j++) {
+			s = &c->targets[i].steps[j];
+			if (s->state != SS_FAILED && !s->blocked)
+				continue;
+			s->state = SS_PENDING;
+			s->blocked = 0;
+			engine_persist_step(s, NULL, "retry requested");
+			reset++;
+		}
+	}
+	c->failed = 0;
+	if (reset == 0) {
+		store_rollback(eng->store);
+		snprintf(err, errlen, "nothing to retry: no step has failed");
+		return -1;
+	}
+	engine_note(c, "operator", NULL, "retry by %s (%d steps)", who, reset);
+	if (store_commit(eng->store) != 0) {
+		snprintf(err, errlen, "store: %s", store_errmsg(eng->store));
+		return -1;
+	}
+	log_info("engine", "case %lld: retry by %s (%d steps)", id, who, reset);
+	engine_set_state(c, CS_FREEZING, NULL);
+	engine_advance(c);
+	engine_pump_soon(eng);
+	return 0;
+}
+
+int
+engine_case_cancel(struct engine *eng, long long id, const char *who,
+    char *err, size_t errlen)
+{
+	struct ecase	*c;
+	char		 state[32], *by = NULL;
+
+	if ((c = engine_case_find(eng, id)) == NULL) {
+		engine_stored_state(eng, id, state);
+		if (state[0] == '\0')
+			snprintf(err, errlen, "no such case");
+		else
+			snprintf(err, errlen, "case is %s: nothing to cancel",
+			    state);
+		return -1;
+	}
+	if (c->state >= CS_COMPLETED) {
+		snprintf(err, errlen, "case is %s: nothing to cancel",
+		    case_state_names[c->state]);
+		return -1;
+	}
+	if (c->cancelled)
+		return 0;
+	if (asprintf(&by, "cancelled by %s", who) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->cancelled = 1;
+	c->cancelled_by = by;
+	engine_note(c, "operator", NULL, "%s", by);
+	log_info("engine", "case %lld: %s", id, by);
+	engine_cancel_pending(c);
+	engine_advance(c);
+	return 0;
 }

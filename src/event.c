@@ -98,6 +98,9 @@ event_clear(struct event *ev)
 	free(ev->subject_key);
 	free(ev->termination_kind);
 	free(ev->reason);
+	for (size_t i = 0; i < ev->ntargets; i++)
+		free(ev->targets[i]);
+	free(ev->targets);
 	subject_clear(&ev->subject);
 	memset(ev, 0, sizeof *ev);
 }

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "deprov/config.h"
 
 struct event_base;
@@ -18,8 +20,48 @@ struct engine;
 struct kafka;
 struct api;
 
+struct evhttp_request;
+
+enum api_role {
+	API_ROLE_PUBLIC = -2,	/* route needs no token */
+	API_ROLE_NONE = -1,	/* token unknown */
+	API_ROLE_VIEWER = 0,
+	API_ROLE_RESPONDER,
+	API_ROLE_ADMIN
+};
+
+/* Who is calling: the configured token's name and role (name NULL on public routes). */
+struct api_caller {
+	const char	*name;
+	int		 role;
+};
+
+/*
+ * A route handler. path is the request path; rest is what follows the
+ * route's path for prefix routes ("" otherwise). It must answer req.
+ */
+typedef void (*api_handler)(struct evhttp_request *req, const char *path,
+    const char *rest, const struct api_caller *, void *arg);
+
 struct api	*api_new(struct event_base *, const struct config *, struct store *,
 		    struct engine *, struct kafka *, char *err, size_t errlen);
+/*
+ * Add a route: method "GET", "POST", ... (NULL = any), an exact path, or a
+ * prefix when prefix is 1, and the least role it needs (API_ROLE_PUBLIC for
+ * none). Routes added later take precedence. 0 or -1.
+ */
+int		 api_route(struct api *, const char *method, const char *path, int prefix,
+		    int role, api_handler, void *arg);
+
+/* Answers. api_reply_json consumes body. */
+void		 api_reply_json(struct evhttp_request *, int code, json_object *body);
+void		 api_reply(struct evhttp_request *, int code, const char *content_type,
+		    const void *data, size_t len);
+void		 api_error(struct evhttp_request *, int code, const char *error,
+		    const char *detail);
+/* Parse a JSON object request body; NULL with err when absent or malformed. */
+json_object	*api_body_json(struct evhttp_request *, char *err, size_t errlen);
+
 /* Stop accepting requests (shutdown). */
 void		 api_stop(struct api *);
 void		 api_free(struct api *);

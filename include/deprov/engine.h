@@ -30,6 +30,41 @@ enum engine_intake {
 	ENGINE_NO_RUNBOOK	/* recorded, but no runbook matches it */
 };
 
+/* What observers (audit, metrics, SLA timers) are told. */
+enum engine_event_kind {
+	ENGINE_EV_CASE_OPENED = 0,	/* a new case (state "received") */
+	ENGINE_EV_CASE_RESUMED,		/* an unfinished case loaded at start */
+	ENGINE_EV_CASE_STATE,		/* state changed (prev_state -> state) */
+	ENGINE_EV_STEP_STARTED,
+	ENGINE_EV_STEP_RETRY,		/* a call of the step failed and will be retried */
+	ENGINE_EV_STEP_DONE,		/* outcome: succeeded, skipped or failed */
+	ENGINE_EV_CASE_RETIRED		/* terminal and dropped from memory */
+};
+
+struct engine_event {
+	enum engine_event_kind	 kind;
+	int64_t			 ts_ms;
+	long long		 case_id;
+	const char		*subject_key;
+	const char		*runbook;
+	const char		*event_type;	/* the event that opened the case */
+	int			 urgent;
+	const char		*state;		/* case state now */
+	const char		*prev_state;	/* ENGINE_EV_CASE_STATE */
+	int64_t			 created_ms;
+	int64_t			 frozen_ms;	/* 0 = not yet contained */
+	int64_t			 freeze_deadline_ms;
+	int64_t			 complete_deadline_ms;
+	const char		*target;	/* step events */
+	const char		*target_kind;
+	const char		*step;
+	const char		*outcome;	/* step state for STEP_DONE */
+	const char		*detail;	/* no secrets */
+	int			 attempts;
+};
+
+typedef void (*engine_observer_cb)(const struct engine_event *, void *arg);
+
 struct engine	*engine_new(struct event_base *, struct http *, struct store *,
 		    const struct config *, const struct runbook_set *,
 		    char *err, size_t errlen);
@@ -53,6 +88,20 @@ int		 engine_submit(struct engine *, const struct event *, const char *origin,
  */
 void		 engine_drain(struct engine *, long timeout_ms, void (*cb)(void *),
 		    void *arg);
+
+/* Add an observer; called synchronously from the loop, in order of adding. */
+int		 engine_observe(struct engine *, engine_observer_cb, void *arg);
+
+/*
+ * Operator actions. Retry: a case that is escalated (or stuck) gets its
+ * failed and skipped-after-failure steps reset to pending and runs again.
+ * Cancel: an open case stops starting steps and ends "cancelled".
+ * Return 0, or -1 with err ("no such case", "case is completed", ...).
+ */
+int		 engine_case_retry(struct engine *, long long id, const char *who,
+		    char *err, size_t errlen);
+int		 engine_case_cancel(struct engine *, long long id, const char *who,
+		    char *err, size_t errlen);
 
 size_t		 engine_open_cases(const struct engine *);
 size_t		 engine_running_steps(const struct engine *);

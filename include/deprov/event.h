@@ -35,6 +35,8 @@ struct event {
 	time_t		 effective;	/* 0 = now */
 	char		*termination_kind;
 	char		*reason;	/* freeze reason, may be NULL */
+	char		**targets;	/* only these targets (emergency freeze); NULL = all */
+	size_t		  ntargets;
 	struct subject	 subject;
 };
 

@@ -17,6 +17,8 @@ import urllib.request
 import uuid
 
 API_TOKEN = "viewer-token-for-tests"
+RESPONDER_TOKEN = "responder-token-for-tests"
+ADMIN_TOKEN = "admin-token-for-tests"
 SANDBOX_TOKEN = "sandbox-static-token-0123456789"
 CLIENT_ID = "deprov-test-client"
 INTEGRATION_USER = "deprov-integration@acme.example"
@@ -161,6 +163,19 @@ class Sandbox:
         self.stderr.close()
 
 
+def emergency_runbook():
+    return {"name": "emergency-freeze", "match": {"type": ["io.deprov.freeze"]},
+            "sla": {"freeze_within_s": 30, "complete_within_s": 120},
+            "retry": {"max_attempts": 10, "initial_backoff_ms": 50, "max_backoff_ms": 500},
+            "targets": [{"select": {"name": "*"}, "steps": ["freeze", "revoke_tokens"]}]}
+
+
+def unfreeze_runbook():
+    return {"name": "unfreeze", "match": {"type": ["io.deprov.unfreeze"]},
+            "retry": {"max_attempts": 10, "initial_backoff_ms": 50, "max_backoff_ms": 500},
+            "targets": [{"select": {"name": "*"}, "steps": ["unfreeze"]}]}
+
+
 def standard_runbook(max_attempts=10, initial_ms=50, max_ms=1000, objects=None):
     return {
         "name": "standard-leaver",
@@ -200,8 +215,10 @@ class Daemon:
                       "properties": {"session.timeout.ms": "6000",
                                      "heartbeat.interval.ms": "500"}},
             "api": {"listen": "127.0.0.1:%d" % self.api_port,
-                    "tokens": [{"name": "tests", "role": "viewer",
-                                "sha256": hashlib.sha256(API_TOKEN.encode()).hexdigest()}]},
+                    "tokens": [{"name": n, "role": r, "sha256": hashlib.sha256(t.encode()).hexdigest()}
+                               for n, r, t in (("tests", "viewer", API_TOKEN),
+                                               ("soc-oncall", "responder", RESPONDER_TOKEN),
+                                               ("ops", "admin", ADMIN_TOKEN))]},
             "targets": {
                 "salesforce-prod": {
                     "kind": "salesforce", "base_url": sandbox.url, "api_version": "v60.0",
@@ -247,6 +264,12 @@ class Daemon:
         st, body = http("GET", self.url(path), headers={"Authorization": "Bearer " + API_TOKEN})
         assert st == 200, (path, st, body)
         return body
+
+    def call(self, method, path, body=None, token=None, headers=None):
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        return http(method, self.url(path), body, headers=h)
 
     def cases(self, subject=None, state=None):
         q = ["limit=1000"]

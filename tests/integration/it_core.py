@@ -8,7 +8,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (API_TOKEN, CLIENT_ID, INTEGRATION_USER, SANDBOX_TOKEN, Daemon,  # noqa: E402
+from harness import (ADMIN_TOKEN, API_TOKEN, CLIENT_ID, RESPONDER_TOKEN, emergency_runbook,
+                     unfreeze_runbook, INTEGRATION_USER, SANDBOX_TOKEN, Daemon,  # noqa: E402
                      Sandbox, build_dir, consume, find_user, gen_rsa, leaver, leaver_for, log,
                      owner_counts, publish, run, seed_people, standard_runbook, user_id, wait_for)
 
@@ -234,6 +235,26 @@ def test_freeze_lane_across_cases(work):
         sb.stop()
 
 
+def test_request_limit_exceeded(work):
+    """403 REQUEST_LIMIT_EXCEEDED: the whole target waits limit_backoff_ms, then goes on."""
+    sb = Sandbox(work, seed_people(1))
+    sb.fault({"path": "/services/data/", "mode": "status", "status": 403, "count": 1})
+    d = Daemon(work, sb).start()   # limit_backoff_ms 2000 in the harness
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001", timeout=60)
+        entries = [e for e in sb.log() if e["path"].startswith("/services/")]
+        k = next(i for i, e in enumerate(entries) if e["status"] == 403)
+        assert k + 1 < len(entries), entries
+        gap = entries[k + 1]["ts_ms"] - entries[k]["ts_ms"]
+        log("wait after REQUEST_LIMIT_EXCEEDED: %d ms" % gap)
+        assert gap >= 1900, gap
+        assert_user_done(sb, 1, user_id(500001), {"Account": 3, "Opportunity": 2, "Case": 1})
+    finally:
+        d.stop()
+        sb.stop()
+
+
 def test_escalation(work):
     sb = Sandbox(work, seed_people(1))
     sb.fault({"path": "/services/data/v60.0/sobjects/UserLogin/", "mode": "status",
@@ -391,6 +412,54 @@ def test_check(work):
                for l in r.stderr.splitlines()), r.stderr
 
 
+def test_api_roles_freeze_unfreeze(work):
+    sb = Sandbox(work, seed_people(2))
+    d = Daemon(work, sb, runbooks=[emergency_runbook(), standard_runbook(),
+                                   unfreeze_runbook()]).start()
+    try:
+        body = {"subject": {"email": "emp0001@acme.example"}, "reason": "INC-123"}
+        # 401 without or with an unknown token, 403 below the role.
+        assert d.call("GET", "/v1/cases")[0] == 401
+        assert d.call("GET", "/v1/cases", token="nope")[0] == 401
+        assert d.call("POST", "/v1/freeze", body, token=API_TOKEN)[0] == 403
+        st, err = d.call("POST", "/v1/cases/1/retry", token=RESPONDER_TOKEN)
+        assert st == 403 and err["error"] == "forbidden", (st, err)
+        # Bad bodies get a JSON 4xx and the daemon keeps serving.
+        for bad in (b"not json", b"[1]", b"{}", b'{"subject":{},"reason":"x"}',
+                    b'{"subject":{"email":"a@b"}}', b'{"subject":{"email":"a@b"},"reason":"x","x":1}',
+                    b'{"subject":{"email":"a@b"},"reason":"x","targets":["nope"]}'):
+            st, err = d.call("POST", "/v1/freeze", bad, token=RESPONDER_TOKEN)
+            assert st == 400 and "error" in err and "detail" in err, (bad, st, err)
+        st, err = d.call("POST", "/v1/freeze", b"x" * (200 * 1024), token=RESPONDER_TOKEN)
+        assert st == 413 or st >= 400, st
+        assert d.call("GET", "/nope", token=API_TOKEN)[0] == 404
+        assert d.call("DELETE", "/v1/cases", token=API_TOKEN)[0] == 405
+        # Emergency freeze: 202 with a case id, frozen and tokens revoked, not deactivated.
+        st, r = d.call("POST", "/v1/freeze", body, token=RESPONDER_TOKEN)
+        assert st == 202, (st, r)
+        c = d.wait_case("emp0001@acme.example", timeout=30)
+        assert c["id"] == r["case_id"] and c["runbook"] == "emergency-freeze", c
+        assert c["urgent"] is True and c["reason"] == "INC-123", c
+        u = sb.user(user_id(1))
+        assert u["IsFrozen"] is True and u["IsActive"] is True and u["tokens"] == 0, u
+        timeline = d.case(c["id"])["timeline"]
+        assert any(t["kind"] == "received" for t in timeline), timeline
+        # Unfreeze the false positive.
+        st, r2 = d.call("POST", "/v1/unfreeze", body, token=RESPONDER_TOKEN)
+        assert st == 202, (st, r2)
+        wait_for(lambda: d.case(r2["case_id"])["state"] == "completed", 30, "unfreeze")
+        assert sb.user(user_id(1))["IsFrozen"] is False
+        # Admin actions: cancel a completed case is a conflict; unknown case 404.
+        st, err = d.call("POST", "/v1/cases/%d/cancel" % c["id"], token=ADMIN_TOKEN)
+        assert st == 409, (st, err)
+        assert d.call("POST", "/v1/cases/9999/retry", token=ADMIN_TOKEN)[0] == 404
+        assert d.call("GET", "/healthz")[0] == 200
+        assert SANDBOX_TOKEN not in d.log_text() and RESPONDER_TOKEN not in d.log_text()
+    finally:
+        d.stop()
+        sb.stop()
+
+
 def test_graceful_stop(work):
     sb = Sandbox(work, seed_people(1))
     d = Daemon(work, sb).start()
@@ -410,8 +479,8 @@ def test_graceful_stop(work):
 TESTS = {f.__name__[5:]: f for f in [
     test_single_leaver, test_reassign_450, test_faults_503_429, test_timeouts_and_resets,
     test_duplicate_event, test_malformed_event, test_crash_resume, test_freeze_lane_across_cases,
-    test_escalation, test_no_account_and_fallback_owner, test_jwt_bearer_and_no_secrets_in_logs,
-    test_bearer_not_logged, test_check, test_graceful_stop]}
+    test_request_limit_exceeded, test_escalation, test_no_account_and_fallback_owner, test_jwt_bearer_and_no_secrets_in_logs,
+    test_bearer_not_logged, test_check, test_api_roles_freeze_unfreeze, test_graceful_stop]}
 
 if __name__ == "__main__":
     names = [a for a in sys.argv[1:] if a in TESTS]

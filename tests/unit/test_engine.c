@@ -440,6 +440,58 @@ test_resume_after_crash(void **state)
 		assert_null(strstr(calls[i], ":freeze"));
 }
 
+static void
+test_retry_escalated(void **state)
+{
+	struct fixture	*fx = *state;
+	long long	 id;
+	char		 err[128], k[64];
+	int		 i, revokes = 0;
+
+	snprintf(fail_step, sizeof fail_step, "beta:revoke_tokens");
+	fx->cfg.engine.max_running_steps = 8;
+	id = submit(fx, "e1", EVENT_TYPE_LEAVER, "E1", 0);
+	run_until_idle(fx, 3000);
+	assert_string_equal(case_state(fx, id).state, "escalated");
+	assert_int_equal(engine_case_retry(fx->eng, 999, "ops", err,
+	    sizeof err), -1);
+	assert_string_equal(err, "no such case");
+	fail_step[0] = '\0';
+	assert_int_equal(engine_case_retry(fx->eng, id, "ops", err,
+	    sizeof err), 0);
+	run_until_idle(fx, 3000);
+	assert_string_equal(case_state(fx, id).state, "completed");
+	snprintf(k, sizeof k, "%lld:beta:revoke_tokens", id);
+	for (i = 0; i < ncalls; i++)
+		revokes += strcmp(calls[i], k) == 0;
+	assert_int_equal(revokes, 2);
+	snprintf(k, sizeof k, "%lld:beta:deactivate", id);
+	assert_true(call_index(k) >= 0);
+	/* A completed case cannot be retried. */
+	assert_int_equal(engine_case_retry(fx->eng, id, "ops", err,
+	    sizeof err), -1);
+}
+
+static void
+test_cancel(void **state)
+{
+	struct fixture	*fx = *state;
+	long long	 id;
+	char		 err[128];
+
+	id = submit(fx, "e1", EVENT_TYPE_LEAVER, "E1", time(NULL) + 60);
+	run_until_idle(fx, 100);
+	assert_string_equal(case_state(fx, id).state, "scheduled");
+	assert_int_equal(engine_case_cancel(fx->eng, id, "ops", err,
+	    sizeof err), 0);
+	run_until_idle(fx, 500);
+	assert_string_equal(case_state(fx, id).state, "cancelled");
+	assert_int_equal(ncalls, 0);
+	assert_int_equal(engine_open_cases(fx->eng), 0);
+	assert_int_equal(engine_case_cancel(fx->eng, id, "ops", err,
+	    sizeof err), -1);
+}
+
 int
 main(void)
 {
@@ -458,6 +510,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_after_crash, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_retry_escalated, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
