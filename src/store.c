@@ -215,6 +215,12 @@ store_close(struct store *s)
 	free(s);
 }
 
+struct sqlite3 *
+store_db(struct store *s)
+{
+	return s->db;
+}
+
 const char *
 store_errmsg(struct store *s)
 {

@@ -54,6 +54,12 @@ typedef int (*store_account_cb)(const char *target, const char *account, void *a
 struct store	*store_open(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
 const char	*store_errmsg(struct store *);
+/*
+ * The SQLite handle, for modules that keep their own tables in the same file
+ * (audit, reports). They must not close it or change its pragmas, and their
+ * writes join the store's transactions (store_begin/commit).
+ */
+struct sqlite3	*store_db(struct store *);
 
 /* Transactions nest by counting; only the outermost commits. */
 int		 store_begin(struct store *);
