@@ -14,3 +14,9 @@ foreach(t ${DEPROV_IT_CORE})
             --build ${CMAKE_BINARY_DIR} ${t})
   set_tests_properties(it_core_${t} PROPERTIES LABELS integration TIMEOUT 300)
 endforeach()
+
+# The sandbox on its own: every endpoint, error and fault against the contract.
+add_test(NAME sandbox_smoke
+  COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/sandbox/smoke_test.py
+          ${CMAKE_BINARY_DIR}/deprov-sandbox)
+set_tests_properties(sandbox_smoke PROPERTIES LABELS integration TIMEOUT 300)
