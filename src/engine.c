@@ -17,6 +17,7 @@
  */
 #include <sys/queue.h>
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,7 @@ struct ecase {
 	char			*event_type;
 	int			 urgent;
 	int			 cancelled;	/* stop starting steps; end "cancelled" */
+	long long		 waits_for;	/* start only once this case has ended */
 	char			*cancelled_by;
 	enum case_state		 state;
 	struct runbook_retry	 retry;
@@ -168,6 +170,9 @@ struct engine {
 static void	engine_advance(struct ecase *);
 static void	engine_pump_soon(struct engine *);
 static void	engine_case_free(struct ecase *);
+static struct ecase *engine_case_find(struct engine *, long long);
+static void	engine_only_frozen_by(struct ecase *, long long);
+static void	engine_wake_waiters(struct engine *, long long);
 
 int64_t
 engine_now_ms(void)
@@ -475,6 +480,7 @@ engine_retire(struct ecase *c)
 	if (c->timer != NULL)
 		evtimer_del(c->timer);
 	engine_emit(c, ENGINE_EV_CASE_RETIRED, NULL, NULL, NULL, NULL);
+	engine_wake_waiters(eng, c->id);
 	if (event_base_once(eng->base, -1, EV_TIMEOUT, engine_case_free_cb, c,
 	    NULL) != 0)
 		engine_case_free(c);
@@ -518,6 +524,12 @@ engine_advance(struct ecase *c)
 		switch (c->state) {
 		case CS_RECEIVED:
 		case CS_SCHEDULED:
+			if (c->waits_for > 0) {
+				if (engine_case_find(c->eng, c->waits_for) != NULL)
+					return;	/* woken when that case retires */
+				engine_only_frozen_by(c, c->waits_for);
+				c->waits_for = 0;
+			}
 			now = engine_now_ms();
 			if (c->effective_ms > now) {
 				engine_set_state(c, CS_SCHEDULED, NULL);
@@ -1126,14 +1138,221 @@ done:
 	return r;
 }
 
+/*
+ * How long after a leaver case completed a new leaver signal for the same
+ * person (the IdP's deactivation after HR's leaver, a late duplicate from a
+ * second source) still belongs to it rather than opening a new case.
+ */
+#define ENGINE_ATTACH_WINDOW_MS	(30LL * 24 * 3600 * 1000)
+#define ENGINE_MAX_KEYS		16
+
+static const char *const engine_leaver_types[] = { EVENT_TYPE_LEAVER };
+static const char *const engine_freeze_types[] = { EVENT_TYPE_FREEZE };
+
+/* The identifiers a subject is known by, lowercased where case does not matter. */
+static size_t
+engine_subject_keys(const struct subject *s, char **keys, size_t max)
+{
+	size_t	 n = 0;
+	char	*k, *p;
+
+	if (s->employee_id != NULL && n < max &&
+	    asprintf(&keys[n], "emp:%s", s->employee_id) > 0)
+		n++;
+	if (s->email != NULL && n < max &&
+	    asprintf(&keys[n], "email:%s", s->email) > 0)
+		n++;
+	if (s->username != NULL && n < max &&
+	    asprintf(&keys[n], "email:%s", s->username) > 0)
+		n++;	/* usernames are logins, usually the email */
+	if (s->accounts != NULL) {
+		json_object_object_foreach(s->accounts, target, v) {
+			if (n < max && asprintf(&keys[n], "acct:%s:%s", target,
+			    json_object_get_string(v)) > 0)
+				n++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		k = keys[i];
+		if (strncmp(k, "email:", 6) == 0)
+			for (p = k; *p != '\0'; p++)
+				*p = (char)tolower((unsigned char)*p);
+	}
+	return n;
+}
+
+static void
+engine_keys_free(char **keys, size_t n)
+{
+	while (n > 0)
+		free(keys[--n]);
+}
+
+struct engine_latest {
+	long long	 id;
+	char		 state[32];
+	int64_t		 completed_ms;
+};
+
+static int
+engine_latest_cb(const struct store_case *row, void *arg)
+{
+	struct engine_latest *l = arg;
+
+	l->id = row->id;
+	snprintf(l->state, sizeof l->state, "%s", row->state);
+	l->completed_ms = row->completed_ms;
+	return 0;
+}
+
+/* The newest case opened by one of types for this subject (id 0 if none). */
+static int
+engine_latest(struct engine *eng, char **keys, size_t nkeys,
+    const char *const *types, size_t ntypes, struct engine_latest *l)
+{
+	memset(l, 0, sizeof *l);
+	if (nkeys == 0)
+		return 0;
+	return store_case_latest_for(eng->store, (const char *const *)keys,
+	    nkeys, types, ntypes, engine_latest_cb, l);
+}
+
+static int
+engine_state_open(const char *state)
+{
+	return strcmp(state, "completed") != 0 &&
+	    strcmp(state, "cancelled") != 0 && strcmp(state, "escalated") != 0;
+}
+
+/* Record that an event belongs to an existing case (inside the transaction). */
+static int
+engine_attach(struct engine *eng, long long id, const struct event *ev,
+    const char *disposition, int64_t now)
+{
+	char detail[512];
+
+	snprintf(detail, sizeof detail, "%s from %s (event %s): %s", ev->type,
+	    ev->source, ev->id, disposition);
+	if (store_event_set_case(eng->store, ev->source, ev->id, id,
+	    "attached") != 0 ||
+	    store_timeline_add(eng->store, id, now, "attached", NULL, NULL,
+	    detail) != 0)
+		return -1;
+	log_info("engine", "case %lld: %s", id, detail);
+	return 0;
+}
+
+struct engine_deact {
+	int	deactivated;
+};
+
+static int
+engine_deact_cb(const struct store_step *p, void *arg)
+{
+	struct engine_deact *d = arg;
+
+	if ((strcmp(p->step, "deactivate") == 0 || strcmp(p->step, "delete") ==
+	    0) && (strcmp(p->state, "succeeded") == 0 ||
+	    strcmp(p->state, "running") == 0 ||
+	    strcmp(p->state, "retry_wait") == 0))
+		d->deactivated = 1;
+	return 0;
+}
+
+/* Has deactivation begun anywhere in this case? */
+static int
+engine_deactivation_begun(struct engine *eng, long long id)
+{
+	struct engine_deact	d = { 0 };
+	struct ecase		*c;
+	size_t			 i, j;
+
+	store_steps_of(eng->store, id, engine_deact_cb, &d);
+	if ((c = engine_case_find(eng, id)) != NULL) {
+		for (i = 0; i < c->ntargets; i++)
+			for (j = 0; j < c->targets[i].nsteps; j++)
+				if (engine_step_phase(c->targets[i].steps[j].rs.kind) ==
+				    PHASE_DEACTIVATE &&
+				    c->targets[i].steps[j].state == SS_RUNNING)
+					d.deactivated = 1;
+	}
+	return d.deactivated;
+}
+
+/*
+ * Build and insert a case inside the caller's transaction. The caller commits
+ * and then calls engine_start.
+ */
+static struct ecase *
+engine_open(struct engine *eng, const struct event *ev, const struct runbook *rb,
+    long long waits_for, int64_t now)
+{
+	struct ecase	*c;
+	char		*keys[ENGINE_MAX_KEYS];
+	size_t		 nkeys;
+
+	if ((c = engine_case_build(eng, ev, rb)) == NULL)
+		return NULL;
+	c->effective_ms = ev->effective > 0 ? (int64_t)ev->effective * 1000 : 0;
+	c->waits_for = waits_for;
+	if (engine_case_insert(eng, c, ev, rb, now) != 0) {
+		engine_case_free(c);
+		return NULL;
+	}
+	nkeys = engine_subject_keys(&ev->subject, keys, ENGINE_MAX_KEYS);
+	if (store_case_keys_put(eng->store, c->id, (const char *const *)keys,
+	    nkeys) != 0) {
+		engine_keys_free(keys, nkeys);
+		engine_case_free(c);
+		return NULL;
+	}
+	engine_keys_free(keys, nkeys);
+	return c;
+}
+
+/* After commit: the case is in memory and starts. */
+static void
+engine_start(struct engine *eng, struct ecase *c, const struct event *ev)
+{
+	TAILQ_INSERT_TAIL(&eng->cases, c, entry);
+	eng->ncases++;
+	log_info("engine", "case %lld opened for %s by %s (runbook %s, %zu "
+	    "targets%s)", c->id, c->subject_key, ev->type, c->runbook,
+	    c->ntargets, c->waits_for > 0 ? ", waiting for an earlier case" :
+	    "");
+	engine_emit(c, ENGINE_EV_CASE_OPENED, NULL, NULL, NULL, ev->source);
+	engine_advance(c);
+}
+
+/*
+ * A rescind after deactivation: record a case that needs a human (deprov
+ * never reactivates on its own).
+ */
+static struct ecase *
+engine_open_escalated(struct engine *eng, const struct event *ev,
+    long long earlier, int64_t now)
+{
+	struct runbook none;
+
+	(void)earlier;
+	memset(&none, 0, sizeof none);
+	none.name = (char *)"rescind-after-deactivation";
+	none.retry.max_attempts = 1;
+	return engine_open(eng, ev, &none, 0, now);
+}
+
 int
 engine_submit(struct engine *eng, const struct event *ev, const char *origin,
     long long *case_id, char *err, size_t errlen)
 {
 	const struct runbook	*rb;
-	struct ecase		*c = NULL;
+	struct ecase		*c = NULL, *old;
+	struct engine_latest	 latest;
+	char			*keys[ENGINE_MAX_KEYS], by[320];
+	size_t			 nkeys = 0;
 	int64_t			 now = engine_now_ms();
-	int			 r;
+	long long		 waits_for = 0, cancel_id = 0;
+	int			 r, escalate = 0, result = ENGINE_NEW_CASE;
 
 	*case_id = 0;
 	if (store_begin(eng->store) != 0) {
@@ -1150,41 +1369,200 @@ engine_submit(struct engine *eng, const struct event *ev, const char *origin,
 		    ev->id, ev->source);
 		return ENGINE_DUPLICATE;
 	}
-	rb = runbook_match(eng->runbooks, ev->type, ev->termination_kind);
-	if (rb == NULL) {
-		if (store_event_set_case(eng->store, ev->source, ev->id, 0,
-		    "no_runbook") != 0 || store_commit(eng->store) != 0)
+	nkeys = engine_subject_keys(&ev->subject, keys, ENGINE_MAX_KEYS);
+
+	/* One person, one case: signals about an open case join it. */
+	if (strcmp(ev->type, EVENT_TYPE_LEAVER) == 0) {
+		if (engine_latest(eng, keys, nkeys, engine_leaver_types, 1,
+		    &latest) != 0)
 			goto fail;
-		log_warn("engine", "event %s (%s) for %s: no runbook matches",
-		    ev->id, ev->type, ev->subject_key);
-		return ENGINE_NO_RUNBOOK;
+		if (latest.id > 0 && strcmp(latest.state, "cancelled") != 0 &&
+		    (engine_state_open(latest.state) ||
+		    now - latest.completed_ms < ENGINE_ATTACH_WINDOW_MS)) {
+			if (engine_attach(eng, latest.id, ev, "same person",
+			    now) != 0)
+				goto fail;
+			*case_id = latest.id;
+			result = ENGINE_ATTACHED;
+			goto commit;
+		}
+	} else if (strcmp(ev->type, EVENT_TYPE_FREEZE) == 0) {
+		if (engine_latest(eng, keys, nkeys, engine_freeze_types, 1,
+		    &latest) != 0)
+			goto fail;
+		if (latest.id == 0 || !engine_state_open(latest.state)) {
+			if (engine_latest(eng, keys, nkeys, engine_leaver_types,
+			    1, &latest) != 0)
+				goto fail;
+			/* A leaver case already freezing covers it; a scheduled one does not. */
+			if (latest.id > 0 && (!engine_state_open(latest.state) ||
+			    strcmp(latest.state, "received") == 0 ||
+			    strcmp(latest.state, "scheduled") == 0))
+				latest.id = 0;
+		}
+		if (latest.id > 0) {
+			if (engine_attach(eng, latest.id, ev, "already being "
+			    "frozen", now) != 0)
+				goto fail;
+			*case_id = latest.id;
+			result = ENGINE_ATTACHED;
+			goto commit;
+		}
+	} else if (strcmp(ev->type, EVENT_TYPE_RESCINDED) == 0) {
+		if (engine_latest(eng, keys, nkeys, engine_leaver_types, 1,
+		    &latest) != 0)
+			goto fail;
+		if (latest.id == 0 || strcmp(latest.state, "cancelled") == 0) {
+			if (store_event_set_case(eng->store, ev->source, ev->id,
+			    latest.id, "nothing_to_rescind") != 0)
+				goto fail;
+			log_warn("engine", "rescind %s for %s: no leaver case",
+			    ev->id, ev->subject_key);
+			result = ENGINE_NO_CASE;
+			goto commit;
+		}
+		if (engine_attach(eng, latest.id, ev, "rescinded", now) != 0)
+			goto fail;
+		if (engine_deactivation_begun(eng, latest.id)) {
+			escalate = 1;
+		} else if (strcmp(latest.state, "received") == 0 ||
+		    strcmp(latest.state, "scheduled") == 0) {
+			/* Nothing was done yet: just cancel it. */
+			cancel_id = latest.id;
+			*case_id = latest.id;
+			result = ENGINE_ATTACHED;
+			goto commit;
+		} else {
+			/* Frozen (or freezing): stop it, then unfreeze what it froze. */
+			if (engine_state_open(latest.state))
+				cancel_id = latest.id;
+			waits_for = latest.id;
+		}
+	} else if (strcmp(ev->type, EVENT_TYPE_UNFREEZE) == 0) {
+		if (engine_latest(eng, keys, nkeys, engine_freeze_types, 1,
+		    &latest) != 0)
+			goto fail;
+		if (latest.id > 0 && engine_state_open(latest.state)) {
+			cancel_id = latest.id;
+			waits_for = latest.id;
+		}
 	}
-	if ((c = engine_case_build(eng, ev, rb)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		store_rollback(eng->store);
-		return -1;
+
+	if (escalate) {
+		if ((c = engine_open_escalated(eng, ev, latest.id, now)) == NULL)
+			goto fail;
+	} else {
+		rb = runbook_match(eng->runbooks, ev->type, ev->termination_kind);
+		if (rb == NULL) {
+			if (store_event_set_case(eng->store, ev->source, ev->id,
+			    0, "no_runbook") != 0)
+				goto fail;
+			log_warn("engine", "event %s (%s) for %s: no runbook "
+			    "matches", ev->id, ev->type, ev->subject_key);
+			result = ENGINE_NO_RUNBOOK;
+			goto commit;
+		}
+		if ((c = engine_open(eng, ev, rb, waits_for, now)) == NULL)
+			goto fail;
 	}
-	c->effective_ms = ev->effective > 0 ? (int64_t)ev->effective * 1000 : 0;
-	if (engine_case_insert(eng, c, ev, rb, now) != 0)
-		goto fail;
+	*case_id = c->id;
+
+commit:
+	if (cancel_id > 0)
+		store_case_cancel_request(eng->store, cancel_id, "rescinded");
 	if (store_commit(eng->store) != 0)
 		goto fail_committed;
-	*case_id = c->id;
-	TAILQ_INSERT_TAIL(&eng->cases, c, entry);
-	eng->ncases++;
-	log_info("engine", "case %lld opened for %s by %s (runbook %s, %zu "
-	    "targets)", c->id, c->subject_key, ev->type, rb->name, c->ntargets);
-	engine_emit(c, ENGINE_EV_CASE_OPENED, NULL, NULL, NULL, ev->source);
-	engine_advance(c);
-	return ENGINE_NEW_CASE;
+	engine_keys_free(keys, nkeys);
+	if (cancel_id > 0 && (old = engine_case_find(eng, cancel_id)) != NULL &&
+	    !old->cancelled) {
+		snprintf(by, sizeof by, "%s (%s from %s)", ev->type, ev->id,
+		    ev->source);
+		engine_case_cancel(eng, cancel_id, by, err, errlen);
+	}
+	if (c != NULL && escalate) {
+		TAILQ_INSERT_TAIL(&eng->cases, c, entry);
+		eng->ncases++;
+		engine_emit(c, ENGINE_EV_CASE_OPENED, NULL, NULL, NULL,
+		    ev->source);
+		snprintf(by, sizeof by, "rescinded after deactivation began in "
+		    "case %lld: reactivate by hand if the person stays",
+		    latest.id);
+		log_warn("engine", "case %lld for %s: %s", c->id,
+		    c->subject_key, by);
+		engine_set_state(c, CS_ESCALATED, by);
+		engine_retire(c);
+	} else if (c != NULL)
+		engine_start(eng, c, ev);
+	return result;
 
 fail:
 	store_rollback(eng->store);
 fail_committed:
 	snprintf(err, errlen, "store: %s", store_errmsg(eng->store));
+	engine_keys_free(keys, nkeys);
 	if (c != NULL)
 		engine_case_free(c);
 	return -1;
+}
+
+/* Restrict a case to the targets whose freeze succeeded in an earlier case. */
+struct engine_frozen {
+	char	names[64][128];
+	size_t	n;
+};
+
+static int
+engine_frozen_cb(const struct store_step *p, void *arg)
+{
+	struct engine_frozen *f = arg;
+
+	if (strcmp(p->step, "freeze") == 0 && strcmp(p->state, "succeeded") ==
+	    0 && f->n < 64)
+		snprintf(f->names[f->n++], sizeof f->names[0], "%s", p->target);
+	return 0;
+}
+
+static void
+engine_only_frozen_by(struct ecase *c, long long earlier)
+{
+	struct engine_frozen	 f;
+	struct etarget		*et;
+	size_t			 i, j, k;
+	char			 why[160];
+
+	memset(&f, 0, sizeof f);
+	if (store_steps_of(c->eng->store, earlier, engine_frozen_cb, &f) != 0)
+		return;
+	snprintf(why, sizeof why, "not run: case %lld did not freeze this "
+	    "target", earlier);
+	for (i = 0; i < c->ntargets; i++) {
+		et = &c->targets[i];
+		for (k = 0; k < f.n; k++)
+			if (strcmp(f.names[k], et->name) == 0)
+				break;
+		if (k < f.n)
+			continue;
+		for (j = 0; j < et->nsteps; j++) {
+			if (engine_step_terminal(et->steps[j].state))
+				continue;
+			et->steps[j].state = SS_SKIPPED;
+			engine_persist_step(&et->steps[j], NULL, why);
+		}
+	}
+	engine_note(c, "note", NULL, "acting on the %zu targets case %lld "
+	    "froze", f.n, earlier);
+}
+
+static void
+engine_wake_waiters(struct engine *eng, long long id)
+{
+	struct ecase *c, *next;
+
+	for (c = TAILQ_FIRST(&eng->cases); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->waits_for == id)
+			engine_advance(c);
+	}
 }
 
 /* Resume: rebuild cases from the store. */
@@ -1296,6 +1674,11 @@ engine_load_case(const struct store_case *row, void *arg)
 	c->urgent = row->urgent;
 	c->effective_ms = row->effective_ms;
 	c->created_ms = row->created_ms;
+	c->waits_for = row->waits_for;
+	if (row->cancel_by != NULL) {
+		c->cancelled = 1;
+		c->cancelled_by = strdup(row->cancel_by);
+	}
 	c->frozen_ms = row->frozen_ms;
 	c->freeze_deadline_ms = row->freeze_deadline_ms;
 	c->complete_deadline_ms = row->complete_deadline_ms;
@@ -1414,6 +1797,18 @@ size_t
 engine_queued_steps(const struct engine *eng)
 {
 	return eng->queued;
+}
+
+size_t
+engine_target_count(const struct engine *eng)
+{
+	return eng->ntargets;
+}
+
+struct target *
+engine_target_at(const struct engine *eng, size_t i)
+{
+	return i < eng->ntargets ? eng->targets[i].t : NULL;
 }
 
 static struct ecase *
@@ -1537,6 +1932,7 @@ engine_case_cancel(struct engine *eng, long long id, const char *who,
 	}
 	c->cancelled = 1;
 	c->cancelled_by = by;
+	store_case_cancel_request(eng->store, id, by);
 	engine_note(c, "operator", NULL, "%s", by);
 	log_info("engine", "case %lld: %s", id, by);
 	engine_cancel_pending(c);

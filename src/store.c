@@ -42,8 +42,8 @@ static const char *store_sql[ST__MAX] = {
 	    " WHERE source = ? AND id = ?",
 	[ST_CASE_INSERT] = "INSERT INTO cases(subject_key, subject, runbook,"
 	    " event_type, state, urgent, created_ms, updated_ms, effective_ms,"
-	    " freeze_deadline_ms, complete_deadline_ms, reason, retry)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    " freeze_deadline_ms, complete_deadline_ms, reason, retry, waits_for)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_CASE_STATE] = "UPDATE cases SET state = ?, updated_ms = ?,"
 	    " error = coalesce(?, error) WHERE id = ?",
 	[ST_CASE_FROZEN] = "UPDATE cases SET frozen_ms = ? WHERE id = ?"
@@ -65,12 +65,13 @@ static const char *store_sql[ST__MAX] = {
 	[ST_CASES_OPEN] = "SELECT id, subject_key, subject, runbook, event_type,"
 	    " state, urgent, created_ms, updated_ms, effective_ms,"
 	    " freeze_deadline_ms, complete_deadline_ms, frozen_ms, completed_ms,"
-	    " error, reason, retry FROM cases WHERE state NOT IN"
+	    " error, reason, retry, cancel_by, waits_for FROM cases WHERE state"
+	    " NOT IN"
 	    " ('completed', 'cancelled', 'escalated') ORDER BY id",
 	[ST_CASE_GET] = "SELECT id, subject_key, subject, runbook, event_type,"
 	    " state, urgent, created_ms, updated_ms, effective_ms,"
 	    " freeze_deadline_ms, complete_deadline_ms, frozen_ms, completed_ms,"
-	    " error, reason, retry FROM cases WHERE id = ?",
+	    " error, reason, retry, cancel_by, waits_for FROM cases WHERE id = ?",
 	[ST_STEPS_OF] = "SELECT target, seq, step, opts, state, attempts,"
 	    " last_error, detail, started_ms, finished_ms FROM steps"
 	    " WHERE case_id = ? ORDER BY target, seq",
@@ -94,9 +95,13 @@ static const char *store_schema =
     "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
     "  effective_ms INTEGER NOT NULL, freeze_deadline_ms INTEGER,"
     "  complete_deadline_ms INTEGER, frozen_ms INTEGER, completed_ms INTEGER,"
-    "  error TEXT, reason TEXT, retry TEXT);"
+    "  error TEXT, reason TEXT, retry TEXT, cancel_by TEXT,"
+    "  waits_for INTEGER);"
     "CREATE INDEX IF NOT EXISTS cases_state ON cases(state);"
     "CREATE INDEX IF NOT EXISTS cases_subject ON cases(subject_key);"
+    "CREATE TABLE IF NOT EXISTS case_keys ("
+    "  key TEXT NOT NULL, case_id INTEGER NOT NULL REFERENCES cases(id),"
+    "  PRIMARY KEY (key, case_id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS steps ("
     "  case_id INTEGER NOT NULL REFERENCES cases(id), target TEXT NOT NULL,"
     "  seq INTEGER NOT NULL, step TEXT NOT NULL, opts TEXT,"
@@ -346,6 +351,10 @@ store_case_insert(struct store *s, const struct store_case *c)
 	sqlite3_bind_int64(st, 11, c->complete_deadline_ms);
 	store_text(st, 12, c->reason);
 	store_text(st, 13, c->retry_json);
+	if (c->waits_for > 0)
+		sqlite3_bind_int64(st, 14, c->waits_for);
+	else
+		sqlite3_bind_null(st, 14);
 	if (store_done(s, st) != 0)
 		return -1;
 	return (long long)sqlite3_last_insert_rowid(s->db);
@@ -480,6 +489,8 @@ store_case_rows(struct store *s, sqlite3_stmt *st, store_case_cb cb, void *arg)
 		c.error = store_col_text(st, 14);
 		c.reason = store_col_text(st, 15);
 		c.retry_json = store_col_text(st, 16);
+		c.cancel_by = store_col_text(st, 17);
+		c.waits_for = sqlite3_column_int64(st, 18);
 		if ((r = cb(&c, arg)) != 0)
 			break;
 	}
@@ -583,7 +594,8 @@ store_cases_list(struct store *s, const char *state, const char *subject,
 	snprintf(sql, sizeof sql, "SELECT id, subject_key, subject, runbook,"
 	    " event_type, state, urgent, created_ms, updated_ms, effective_ms,"
 	    " freeze_deadline_ms, complete_deadline_ms, frozen_ms, completed_ms,"
-	    " error, reason, retry FROM cases WHERE 1 = 1%s%s"
+	    " error, reason, retry, cancel_by, waits_for FROM cases"
+	    " WHERE 1 = 1%s%s"
 	    " ORDER BY id DESC LIMIT ?",
 	    state != NULL ? " AND state = ?" : "",
 	    subject != NULL ? " AND subject_key = ?" : "");
@@ -624,6 +636,80 @@ store_timeline_of(struct store *s, long long case_id, store_timeline_cb cb,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_case_keys_put(struct store *s, long long case_id, const char *const *keys,
+    size_t nkeys)
+{
+	sqlite3_stmt	*st = NULL;
+	size_t		 i;
+	int		 r = 0;
+
+	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO case_keys(key,"
+	    " case_id) VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < nkeys && r == 0; i++) {
+		store_text(st, 1, keys[i]);
+		sqlite3_bind_int64(st, 2, case_id);
+		r = store_done(s, st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_case_latest_for(struct store *s, const char *const *keys, size_t nkeys,
+    const char *const *types, size_t ntypes, store_case_cb cb, void *arg)
+{
+	sqlite3_stmt	*st = NULL;
+	char		 sql[1536];
+	size_t		 i, off;
+	int		 r, k = 1;
+
+	if (nkeys == 0 || nkeys > 16 || ntypes == 0 || ntypes > 8)
+		return -1;
+	off = (size_t)snprintf(sql, sizeof sql, "SELECT c.id, c.subject_key,"
+	    " c.subject, c.runbook, c.event_type, c.state, c.urgent,"
+	    " c.created_ms, c.updated_ms, c.effective_ms, c.freeze_deadline_ms,"
+	    " c.complete_deadline_ms, c.frozen_ms, c.completed_ms, c.error,"
+	    " c.reason, c.retry, c.cancel_by, c.waits_for FROM cases c"
+	    " WHERE c.id IN (SELECT case_id FROM"
+	    " case_keys WHERE key IN (");
+	for (i = 0; i < nkeys; i++)
+		off += (size_t)snprintf(sql + off, sizeof sql - off, "%s?",
+		    i > 0 ? ", " : "");
+	off += (size_t)snprintf(sql + off, sizeof sql - off,
+	    ")) AND c.event_type IN (");
+	for (i = 0; i < ntypes; i++)
+		off += (size_t)snprintf(sql + off, sizeof sql - off, "%s?",
+		    i > 0 ? ", " : "");
+	snprintf(sql + off, sizeof sql - off, ") ORDER BY c.id DESC LIMIT 1");
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < nkeys; i++)
+		store_text(st, k++, keys[i]);
+	for (i = 0; i < ntypes; i++)
+		store_text(st, k++, types[i]);
+	r = store_case_rows(s, st, cb, arg);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_case_cancel_request(struct store *s, long long id, const char *by)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 r;
+
+	if (sqlite3_prepare_v2(s->db, "UPDATE cases SET cancel_by = ? WHERE"
+	    " id = ?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	store_text(st, 1, by);
+	sqlite3_bind_int64(st, 2, id);
+	r = store_done(s, st);
 	sqlite3_finalize(st);
 	return r;
 }

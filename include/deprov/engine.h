@@ -23,11 +23,14 @@
 struct event_base;
 struct http;
 struct engine;
+struct target;
 
 enum engine_intake {
 	ENGINE_NEW_CASE = 0,	/* a case was created */
 	ENGINE_DUPLICATE,	/* source+id seen before: nothing done */
-	ENGINE_NO_RUNBOOK	/* recorded, but no runbook matches it */
+	ENGINE_NO_RUNBOOK,	/* recorded, but no runbook matches it */
+	ENGINE_ATTACHED,	/* about a person with a case already: joined it */
+	ENGINE_NO_CASE		/* a rescind with nothing to rescind: recorded */
 };
 
 /* What observers (audit, metrics, SLA timers) are told. */
@@ -106,6 +109,9 @@ int		 engine_case_cancel(struct engine *, long long id, const char *who,
 size_t		 engine_open_cases(const struct engine *);
 size_t		 engine_running_steps(const struct engine *);
 size_t		 engine_queued_steps(const struct engine *);
+/* The configured targets' runtimes, in configuration order (for metrics). */
+size_t		 engine_target_count(const struct engine *);
+struct target	*engine_target_at(const struct engine *, size_t i);
 
 const char	*engine_case_state_name(int state);
 int64_t		 engine_now_ms(void);

@@ -32,6 +32,8 @@ struct store_case {
 	const char	*error;
 	const char	*reason;
 	const char	*retry_json;
+	const char	*cancel_by;		/* cancellation requested by, or NULL */
+	long long	 waits_for;		/* starts only when that case has ended; 0 = none */
 };
 
 struct store_step {
@@ -80,6 +82,8 @@ int		 store_event_set_case(struct store *, const char *source, const char *id,
 long long	 store_case_insert(struct store *, const struct store_case *);
 int		 store_case_state(struct store *, long long id, const char *state,
 		     int64_t now_ms, const char *error);
+/* Remember that a case is to be cancelled (survives a restart). */
+int		 store_case_cancel_request(struct store *, long long id, const char *by);
 int		 store_case_frozen(struct store *, long long id, int64_t at_ms);
 int		 store_case_completed(struct store *, long long id, int64_t at_ms);
 
@@ -116,6 +120,18 @@ struct store_timeline {
 typedef int (*store_timeline_cb)(const struct store_timeline *, void *arg);
 int		 store_timeline_of(struct store *, long long case_id, store_timeline_cb,
 		     void *arg);
+
+/*
+ * The identifiers a case's subject is known by ("emp:E1", "email:a@b",
+ * "user:a@b", lowercased), so that later signals about the same person find
+ * the case whichever identifier they carry.
+ */
+int		 store_case_keys_put(struct store *, long long case_id,
+		     const char *const *keys, size_t nkeys);
+/* The newest case opened by one of types whose subject has one of keys. */
+int		 store_case_latest_for(struct store *, const char *const *keys,
+		     size_t nkeys, const char *const *types, size_t ntypes,
+		     store_case_cb, void *arg);
 
 /* Count of cases in a state (NULL = all). */
 long long	 store_count_cases(struct store *, const char *state);
