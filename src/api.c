@@ -5,7 +5,8 @@
  * freeze and unfreeze for responders, retry and cancel for admins. Tokens
  * are hashed with SHA-256 and compared in constant time against the
  * configured hashes; the token itself is never stored or logged. Request
- * bodies are bounded; every error is {"error":"...","detail":"..."}.
+ * bodies are bounded; every error is {"error":"...","detail":"..."}. With
+ * api.tls every connection is TLS 1.2+ (bufferevent_openssl under evhttp).
  */
 #include <sys/queue.h>
 
@@ -16,15 +17,23 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 
 #include "deprov/api.h"
+#include "deprov/audit.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
 #include "deprov/kafka.h"
@@ -55,9 +64,21 @@ struct api {
 	struct store		*store;
 	struct engine		*engine;
 	struct kafka		*kafka;
+	struct audit		*audit;		/* operator actions; may be NULL */
 	struct evhttp		*http;
+	SSL_CTX			*ssl_ctx;	/* NULL = plain HTTP */
 	int			 stopped;
 };
+
+/*
+ * TLS 1.2+ with forward-secret AEAD suites only (Mozilla "intermediate");
+ * TLS 1.3 suites are OpenSSL's defaults, all of them AEAD.
+ */
+#define API_TLS_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
 
 static const char *
 api_reason(int code)
@@ -477,6 +498,10 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
 		    err);
 		return;
 	}
+	if (api->audit != NULL)
+		audit_append(api->audit, after[1] == 'r' ? "operator.retry" :
+		    "operator.cancel", id, who->name, NULL, NULL,
+		    "{\"via\":\"api\"}");
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_int64(id));
 	json_object_object_add(o, "accepted", json_object_new_string(
@@ -639,7 +664,16 @@ api_health(struct evhttp_request *req, const char *path, const char *rest,
 		    store_ok));
 		json_object_object_add(o, "kafka_assigned",
 		    json_object_new_boolean(assigned));
-		ok = assigned && store_ok && !api->stopped;
+		json_object_object_add(o, "kafka_brokers_up",
+		    json_object_new_boolean(api->kafka != NULL &&
+		    kafka_brokers_up(api->kafka)));
+		json_object_object_add(o, "kafka_lag", json_object_new_int64(
+		    api->kafka != NULL ? kafka_lag(api->kafka) : -1));
+		json_object_object_add(o, "intake_paused",
+		    json_object_new_boolean(api->kafka != NULL &&
+		    kafka_paused(api->kafka)));
+		ok = assigned && store_ok && !api->stopped &&
+		    kafka_brokers_up(api->kafka);
 	}
 	json_object_object_add(o, "status", json_object_new_string(ok ? "ok" :
 	    "unavailable"));
@@ -714,6 +748,148 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		api_error(req, 404, "not_found", "no such route");
 }
 
+/* The most recent OpenSSL error as text (and clear the queue). */
+static const char *
+api_tls_error(char *buf, size_t len)
+{
+	unsigned long	 e, last = 0;
+	const char	*reason;
+
+	while ((e = ERR_get_error()) != 0)
+		last = e;
+	if (last == 0) {
+		snprintf(buf, len, "unknown error");
+		return buf;
+	}
+	if (ERR_GET_LIB(last) == ERR_LIB_SYS)
+		snprintf(buf, len, "%s", strerror(ERR_GET_REASON(last)));
+	else if ((reason = ERR_reason_error_string(last)) != NULL)
+		snprintf(buf, len, "%s", reason);
+	else
+		ERR_error_string_n(last, buf, len);
+	return buf;
+}
+
+/* A daemon never prompts for a passphrase: encrypted keys are refused. */
+static int
+api_tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	return -1;
+}
+
+/*
+ * Server TLS context from api.tls: TLS 1.2 minimum, the certificate chain
+ * and key loaded and checked against each other. NULL with err.
+ */
+static SSL_CTX *
+api_tls_ctx(const struct config_api *cfg, char *err, size_t errlen)
+{
+	SSL_CTX		*ctx = NULL;
+	BIO		*bio = NULL;
+	EVP_PKEY	*key = NULL;
+	char		 why[256];
+
+	if (cfg->tls_cert_file == NULL || cfg->tls_key_file == NULL) {
+		snprintf(err, errlen, "api.tls: both cert_file and key_file are "
+		    "required");
+		return NULL;
+	}
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		snprintf(err, errlen, "api.tls: SSL_CTX_new: %s",
+		    api_tls_error(why, sizeof why));
+		goto fail;
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, API_TLS_CIPHERS) != 1) {
+		snprintf(err, errlen, "api.tls: cannot set protocol/ciphers: %s",
+		    api_tls_error(why, sizeof why));
+		goto fail;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_default_passwd_cb(ctx, api_tls_no_passphrase);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) != 1) {
+		snprintf(err, errlen, "api.tls.cert_file \"%s\": cannot load a "
+		    "PEM certificate: %s", cfg->tls_cert_file,
+		    api_tls_error(why, sizeof why));
+		goto fail;
+	}
+	if ((bio = BIO_new_file(cfg->tls_key_file, "r")) == NULL ||
+	    (key = PEM_read_bio_PrivateKey(bio, NULL, api_tls_no_passphrase,
+	    NULL)) == NULL) {
+		snprintf(err, errlen, "api.tls.key_file \"%s\": cannot load an "
+		    "unencrypted PEM private key: %s", cfg->tls_key_file,
+		    api_tls_error(why, sizeof why));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "api.tls: key_file \"%s\" does not match "
+		    "cert_file \"%s\": %s", cfg->tls_key_file,
+		    cfg->tls_cert_file, api_tls_error(why, sizeof why));
+		goto fail;
+	}
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	return ctx;
+
+fail:
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* Filter of a connection that could not get TLS: let nothing through. */
+static enum bufferevent_filter_result
+api_tls_refuse(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+    enum bufferevent_flush_mode mode, void *arg)
+{
+	return BEV_ERROR;
+}
+
+/*
+ * evhttp's bufferevent factory under TLS: every accepted connection is a
+ * TLS server connection. The bufferevent owns the SSL (freed with it).
+ */
+static struct bufferevent *
+api_tls_bev(struct event_base *base, void *arg)
+{
+	struct api		*api = arg;
+	struct bufferevent	*bev, *under;
+	SSL			*ssl;
+
+	if ((ssl = SSL_new(api->ssl_ctx)) == NULL) {
+		/*
+		 * On NULL evhttp would make a plain socket bufferevent and
+		 * serve cleartext on the TLS port. Fail closed instead: a
+		 * filter that rejects every byte, so nothing is ever answered
+		 * and evhttp's timeout closes the connection.
+		 */
+		log_error("api", "TLS: SSL_new failed (out of memory); "
+		    "refusing a connection");
+		if ((under = bufferevent_socket_new(base, -1,
+		    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+			return NULL;
+		bev = bufferevent_filter_new(under, api_tls_refuse,
+		    api_tls_refuse, BEV_OPT_CLOSE_ON_FREE, NULL, NULL);
+		if (bev == NULL)
+			bufferevent_free(under);
+		return bev;
+	}
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
 int
 api_route(struct api *api, const char *method, const char *path, int prefix,
     int role, api_handler handler, void *arg)
@@ -766,6 +942,12 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	    EVHTTP_REQ_PATCH);
 	evhttp_set_default_content_type(api->http, "application/json");
 	evhttp_set_gencb(api->http, api_dispatch, api);
+	if (cfg->api.tls_cert_file != NULL || cfg->api.tls_key_file != NULL) {
+		if ((api->ssl_ctx = api_tls_ctx(&cfg->api, err, errlen)) ==
+		    NULL)
+			goto fail;
+		evhttp_set_bevcb(api->http, api_tls_bev, api);
+	}
 	if (api_route(api, "GET", "/healthz", 0, API_ROLE_PUBLIC, api_health,
 	    api) != 0 ||
 	    api_route(api, "GET", "/readyz", 0, API_ROLE_PUBLIC, api_health,
@@ -798,7 +980,8 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 		    strerror(errno));
 		goto fail;
 	}
-	log_info("api", "listening on %s", cfg->api.listen);
+	log_info("api", "listening on %s (%s)", cfg->api.listen,
+	    api->ssl_ctx != NULL ? "https, TLS 1.2+" : "http");
 	free(host);
 	return api;
 
@@ -806,6 +989,12 @@ fail:
 	free(host);
 	api_free(api);
 	return NULL;
+}
+
+void
+api_set_audit(struct api *api, struct audit *audit)
+{
+	api->audit = audit;
 }
 
 void
@@ -824,6 +1013,8 @@ api_free(struct api *api)
 		return;
 	if (api->http != NULL)
 		evhttp_free(api->http);
+	/* After evhttp_free: its connections held SSLs of this context. */
+	SSL_CTX_free(api->ssl_ctx);
 	for (i = 0; i < api->nroutes; i++) {
 		free(api->routes[i].method);
 		free(api->routes[i].path);

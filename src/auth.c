@@ -1,11 +1,19 @@
 /*
  * auth: credentials for targets. "none" gives no Authorization header,
- * "bearer" a static token, "jwt_bearer" runs the OAuth 2.0 JWT bearer flow
- * (RFC 7523, as Salesforce does it): an RS256 assertion signed with OpenSSL
- * EVP is posted to the token endpoint through the asynchronous HTTP client,
- * the access token is cached until it is assumed to expire or a target
- * rejects it, and every caller asking while a fetch is in flight waits on
- * that same fetch. Tokens, assertions and keys are never logged and never
+ * "bearer" a static token and "ssws" a static Okta API token ("SSWS <t>").
+ * Three types fetch an access token from a token endpoint:
+ *  - "jwt_bearer": the OAuth 2.0 JWT bearer flow (RFC 7523, as Salesforce
+ *    does it);
+ *  - "client_credentials": OAuth 2.0 client credentials (Microsoft Graph,
+ *    Okta service apps) with a client secret, or with a private_key_jwt
+ *    client assertion (RFC 7523 section 2.2; kid and x5t/x5t#S256 headers);
+ *  - "google_service_account": a service account's JWT grant with domain-
+ *    wide delegation (sub = the admin impersonated, scope = the scopes).
+ * Every assertion is RS256, signed with OpenSSL EVP here. The token request
+ * goes through the asynchronous HTTP client; the access token is cached
+ * until it is due for renewal (expires_in less a margin) or a target rejects
+ * it, and every caller asking while a fetch is in flight waits on that same
+ * fetch. Tokens, secrets, assertions and keys are never logged and never
  * put into error texts.
  */
 #include <stdarg.h>
@@ -22,6 +30,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "deprov/auth.h"
 #include "deprov/http.h"
@@ -38,19 +48,24 @@
 #define AUTH_EXPIRY_MARGIN_S		60
 /* exp of the assertion: Salesforce accepts at most 3 minutes ahead. */
 #define AUTH_JWT_MAX_TTL_S		180
+/* Client assertions (Graph, Okta): short-lived, at most 5 minutes. */
+#define AUTH_ASSERTION_MAX_TTL_S	300
+/* Google accepts service account assertions for at most one hour. */
+#define AUTH_GOOGLE_TTL_S		3600
 #define AUTH_MIN_RSA_BITS		2048
 #define AUTH_FETCH_TIMEOUT_MS		30000L
 #define AUTH_FETCH_CONNECT_TIMEOUT_MS	10000L
 #define AUTH_DEFAULT_AUDIENCE		"https://login.salesforce.com"
 #define AUTH_JWT_HEADER			"{\"alg\":\"RS256\",\"typ\":\"JWT\"}"
-#define AUTH_GRANT_PREFIX \
-	"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer" \
-	"&assertion="
+#define AUTH_ASSERTION_TYPE \
+	"urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
 
 enum auth_type {
 	AUTH_NONE,
-	AUTH_BEARER,
-	AUTH_JWT_BEARER
+	AUTH_BEARER,		/* static header: "Bearer <t>" or "SSWS <t>" */
+	AUTH_JWT_BEARER,
+	AUTH_CLIENT_CREDENTIALS,
+	AUTH_GOOGLE_SA
 };
 
 /* One caller waiting for a token. */
@@ -64,13 +79,18 @@ struct auth {
 	enum auth_type		 type;
 	struct http		*http;
 
-	/* jwt_bearer settings. */
-	EVP_PKEY		*key;
-	char			*client_id;
-	char			*username;
-	char			*audience;
+	/* Token endpoint settings. */
+	EVP_PKEY		*key;		/* signs assertions; NULL with a secret */
+	char			*jwt_header;	/* header JSON of our assertions */
+	char			*client_id;	/* jwt_bearer, client_credentials */
+	char			*username;	/* jwt_bearer: sub */
+	char			*audience;	/* jwt_bearer: aud */
 	char			*token_url;
 	long			 jwt_ttl_s;
+	char			*client_secret;	/* client_credentials, secret form */
+	char			*scope;		/* client_credentials, google */
+	char			*client_email;	/* google: iss */
+	char			*subject;	/* google: sub */
 
 	/* The cached header ("Bearer ..."); for "bearer" it never expires. */
 	char			*header;
@@ -95,6 +115,19 @@ static EVP_PKEY	*auth_load_key(const char *pem, char *err, size_t errlen);
 static char	*auth_jwt_sign(EVP_PKEY *key, const char *header_json,
 		     const char *claims_json, char *err, size_t errlen);
 static char	*auth_claims(const struct auth *a);
+static char	*auth_header_json(const char *kid, const char *x5t_name,
+		     const char *x5t);
+static int	 auth_thumbprint(const char *cert_pem, EVP_PKEY *key,
+		     int sha256, char **out, char *err, size_t errlen);
+static char	*auth_static_header(const char *prefix, const char *token,
+		     const char *what, char *err, size_t errlen);
+static int	 auth_new_fetching(struct auth *a, const struct config_auth *cfg,
+		     const char *type, char *err, size_t errlen);
+static int	 auth_form_add(char **body, size_t *len, const char *name,
+		     const char *value, int encode);
+static char	*auth_grant_body(const struct auth *a, size_t *lenp,
+		     char *err, size_t errlen);
+static int	 auth_fetches(const struct auth *a);
 static void	 auth_secret_free(char *s);
 static double	 auth_now(void);
 static void	 auth_drop_token(struct auth *a);
@@ -104,8 +137,8 @@ static int	 auth_fetch_start(struct auth *a, char *err, size_t errlen);
 static void	 auth_fetch_done(const struct http_response *resp, void *arg);
 static int	 auth_parse_token(struct auth *a, const struct http_response *resp,
 		     char *err, size_t errlen);
-static void	 auth_endpoint_error(const struct http_response *resp,
-		     char *err, size_t errlen);
+static void	 auth_endpoint_error(const struct auth *a,
+		     const struct http_response *resp, char *err, size_t errlen);
 static void	 auth_dispatch(struct auth *a, const char *header,
 		     const char *instance_url, const char *error);
 static void	 auth_fetch_cancel(struct auth *a);
@@ -432,14 +465,258 @@ auth_drop_token(struct auth *a)
 	a->expires = 0;
 }
 
+/* 1 for the types that fetch tokens from an endpoint. */
+static int
+auth_fetches(const struct auth *a)
+{
+	return a->type == AUTH_JWT_BEARER || a->type == AUTH_CLIENT_CREDENTIALS ||
+	    a->type == AUTH_GOOGLE_SA;
+}
+
+/*
+ * "<prefix> <token>" for a static token. The newline a token file usually
+ * ends with is tolerated; spaces and control characters inside are not.
+ */
+static char *
+auth_static_header(const char *prefix, const char *token, const char *what,
+    char *err, size_t errlen)
+{
+	const char	*b, *e;
+	char		*tok = NULL, *header = NULL;
+	size_t		 n, hlen;
+
+	if (token == NULL) {
+		auth_errf(err, errlen, "%s auth without a token", what);
+		return NULL;
+	}
+	b = token;
+	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+		b++;
+	e = b + strlen(b);
+	while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		e--;
+	n = (size_t)(e - b);
+	tok = malloc(n + 1);
+	if (tok == NULL) {
+		auth_errf(err, errlen, "out of memory");
+		goto done;
+	}
+	memcpy(tok, b, n);
+	tok[n] = '\0';
+	if (!auth_token_ok(tok)) {
+		auth_errf(err, errlen, "%s token is empty or contains spaces or "
+		    "control characters", what);
+		goto done;
+	}
+	hlen = strlen(prefix) + 1 + n + 1;
+	header = malloc(hlen);
+	if (header == NULL) {
+		auth_errf(err, errlen, "out of memory");
+		goto done;
+	}
+	snprintf(header, hlen, "%s %s", prefix, tok);
+done:
+	auth_secret_free(tok);
+	return header;
+}
+
+/* {"alg":"RS256","typ":"JWT"} with "kid" and a thumbprint when given. */
+static char *
+auth_header_json(const char *kid, const char *x5t_name, const char *x5t)
+{
+	json_object	*o;
+	const char	*t;
+	char		*s = NULL;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	if (json_object_object_add(o, "alg",
+	    json_object_new_string("RS256")) != 0 ||
+	    json_object_object_add(o, "typ", json_object_new_string("JWT")) != 0)
+		goto done;
+	if (kid != NULL && *kid != '\0' && json_object_object_add(o, "kid",
+	    json_object_new_string(kid)) != 0)
+		goto done;
+	if (x5t != NULL && *x5t != '\0' && json_object_object_add(o, x5t_name,
+	    json_object_new_string(x5t)) != 0)
+		goto done;
+	t = json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (t != NULL)
+		s = strdup(t);
+done:
+	json_object_put(o);
+	return s;
+}
+
+/*
+ * The base64url SHA-1 (x5t) or SHA-256 (x5t#S256) thumbprint of a PEM
+ * certificate's DER encoding; the certificate must belong to key.
+ */
+static int
+auth_thumbprint(const char *cert_pem, EVP_PKEY *key, int sha256, char **out,
+    char *err, size_t errlen)
+{
+	BIO		*bio = NULL;
+	X509		*x = NULL;
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	char		 reason[128];
+	int		 rc = -1;
+
+	*out = NULL;
+	ERR_clear_error();
+	if ((bio = BIO_new_mem_buf(cert_pem, -1)) == NULL) {
+		auth_errf(err, errlen, "out of memory");
+		goto done;
+	}
+	if ((x = PEM_read_bio_X509(bio, NULL, auth_no_passphrase, NULL)) ==
+	    NULL) {
+		auth_ssl_reason(reason, sizeof reason);
+		auth_errf(err, errlen, "certificate unreadable (PEM X.509 "
+		    "expected): %s", reason);
+		goto done;
+	}
+	if (key != NULL && X509_check_private_key(x, key) != 1) {
+		ERR_clear_error();
+		auth_errf(err, errlen, "the certificate does not belong to the "
+		    "private key");
+		goto done;
+	}
+	if (X509_digest(x, sha256 ? EVP_sha256() : EVP_sha1(), md, &mdlen) !=
+	    1) {
+		auth_ssl_reason(reason, sizeof reason);
+		auth_errf(err, errlen, "certificate thumbprint: %s", reason);
+		goto done;
+	}
+	if ((*out = auth_b64url_encode(md, mdlen)) == NULL) {
+		auth_errf(err, errlen, "out of memory");
+		goto done;
+	}
+	rc = 0;
+done:
+	X509_free(x);
+	BIO_free(bio);
+	ERR_clear_error();
+	return rc;
+}
+
+/* Settings of the types that fetch a token (the key is checked here). */
+static int
+auth_new_fetching(struct auth *a, const struct config_auth *cfg,
+    const char *type, char *err, size_t errlen)
+{
+	const char	*x5t_name = "x5t";
+	char		*x5t = NULL;
+	int		 rc = -1;
+
+	if (a->http == NULL) {
+		auth_errf(err, errlen, "%s auth needs an HTTP client", type);
+		goto done;
+	}
+	switch (a->type) {
+	case AUTH_JWT_BEARER:
+		if (cfg->client_id == NULL || *cfg->client_id == '\0' ||
+		    cfg->username == NULL || *cfg->username == '\0' ||
+		    cfg->token_url == NULL || *cfg->token_url == '\0') {
+			auth_errf(err, errlen, "jwt_bearer auth needs client_id, "
+			    "username and token_url");
+			goto done;
+		}
+		a->jwt_ttl_s = cfg->token_ttl_s;
+		if (a->jwt_ttl_s <= 0 || a->jwt_ttl_s > AUTH_JWT_MAX_TTL_S)
+			a->jwt_ttl_s = AUTH_JWT_MAX_TTL_S;
+		break;
+	case AUTH_CLIENT_CREDENTIALS:
+		if (cfg->client_id == NULL || *cfg->client_id == '\0' ||
+		    cfg->token_url == NULL || *cfg->token_url == '\0') {
+			auth_errf(err, errlen, "client_credentials auth needs "
+			    "client_id and token_url");
+			goto done;
+		}
+		if ((cfg->client_secret != NULL) ==
+		    (cfg->private_key_pem != NULL)) {
+			auth_errf(err, errlen, "client_credentials auth needs "
+			    "either a client secret or a private key");
+			goto done;
+		}
+		if (cfg->client_secret != NULL) {
+			if (*cfg->client_secret == '\0') {
+				auth_errf(err, errlen, "client secret is empty");
+				goto done;
+			}
+			if ((a->client_secret = strdup(cfg->client_secret)) ==
+			    NULL)
+				goto oom;
+		}
+		a->jwt_ttl_s = cfg->token_ttl_s;
+		if (a->jwt_ttl_s <= 0 || a->jwt_ttl_s > AUTH_ASSERTION_MAX_TTL_S)
+			a->jwt_ttl_s = AUTH_ASSERTION_MAX_TTL_S;
+		break;
+	case AUTH_GOOGLE_SA:
+		if (cfg->client_email == NULL || *cfg->client_email == '\0' ||
+		    cfg->subject == NULL || *cfg->subject == '\0' ||
+		    cfg->scope == NULL || *cfg->scope == '\0' ||
+		    cfg->token_url == NULL || *cfg->token_url == '\0') {
+			auth_errf(err, errlen, "google_service_account auth needs "
+			    "client_email, subject, scopes and token_uri");
+			goto done;
+		}
+		if ((a->client_email = strdup(cfg->client_email)) == NULL ||
+		    (a->subject = strdup(cfg->subject)) == NULL)
+			goto oom;
+		a->jwt_ttl_s = AUTH_GOOGLE_TTL_S;
+		break;
+	default:
+		auth_errf(err, errlen, "internal error: %s", type);
+		goto done;
+	}
+	if (a->client_secret == NULL) {
+		a->key = auth_load_key(cfg->private_key_pem, err, errlen);
+		if (a->key == NULL)
+			goto done;
+	}
+	if (a->type == AUTH_CLIENT_CREDENTIALS && a->key != NULL) {
+		if (cfg->certificate_pem != NULL) {
+			if (auth_thumbprint(cfg->certificate_pem, a->key,
+			    cfg->x5t_s256, &x5t, err, errlen) != 0)
+				goto done;
+			if (cfg->x5t_s256)
+				x5t_name = "x5t#S256";
+		} else if (cfg->x5t != NULL && (x5t = strdup(cfg->x5t)) == NULL)
+			goto oom;
+	}
+	if (a->key != NULL && (a->jwt_header = auth_header_json(
+	    a->type == AUTH_JWT_BEARER ? NULL : cfg->key_id, x5t_name,
+	    x5t)) == NULL)
+		goto oom;
+	if ((cfg->client_id != NULL &&
+	    (a->client_id = strdup(cfg->client_id)) == NULL) ||
+	    (cfg->username != NULL &&
+	    (a->username = strdup(cfg->username)) == NULL) ||
+	    (cfg->scope != NULL && (a->scope = strdup(cfg->scope)) == NULL) ||
+	    (a->token_url = strdup(cfg->token_url)) == NULL)
+		goto oom;
+	if (a->type == AUTH_JWT_BEARER && (a->audience = strdup(
+	    cfg->audience != NULL && *cfg->audience != '\0' ? cfg->audience :
+	    AUTH_DEFAULT_AUDIENCE)) == NULL)
+		goto oom;
+	rc = 0;
+	goto done;
+oom:
+	auth_errf(err, errlen, "out of memory");
+done:
+	free(x5t);
+	return rc;
+}
+
 struct auth *
 auth_new(struct http *http, const struct config_auth *cfg, char *err,
     size_t errlen)
 {
 	struct auth	*a = NULL;
-	const char	*type, *b, *e;
-	char		*tok = NULL;
-	size_t		 n;
+	const char	*type;
 
 	if (cfg == NULL) {
 		auth_errf(err, errlen, "no auth configuration");
@@ -457,80 +734,29 @@ auth_new(struct http *http, const struct config_auth *cfg, char *err,
 		a->type = AUTH_NONE;
 		return a;
 	}
-
-	if (strcmp(type, "bearer") == 0) {
+	if (strcmp(type, "bearer") == 0 || strcmp(type, "ssws") == 0) {
 		a->type = AUTH_BEARER;
-		if (cfg->token == NULL) {
-			auth_errf(err, errlen, "bearer auth without a token");
+		a->header = auth_static_header(strcmp(type, "ssws") == 0 ?
+		    "SSWS" : "Bearer", cfg->token, type, err, errlen);
+		if (a->header == NULL)
 			goto fail;
-		}
-		/* Tolerate the newline a token file usually ends with. */
-		b = cfg->token;
-		while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
-			b++;
-		e = b + strlen(b);
-		while (e > b && (e[-1] == ' ' || e[-1] == '\t' ||
-		    e[-1] == '\r' || e[-1] == '\n'))
-			e--;
-		n = (size_t)(e - b);
-		tok = malloc(n + 1);
-		if (tok == NULL) {
-			auth_errf(err, errlen, "out of memory");
-			goto fail;
-		}
-		memcpy(tok, b, n);
-		tok[n] = '\0';
-		if (!auth_token_ok(tok)) {
-			auth_errf(err, errlen, "bearer token is empty or "
-			    "contains spaces or control characters");
-			goto fail;
-		}
-		a->header = malloc(n + sizeof "Bearer ");
-		if (a->header == NULL) {
-			auth_errf(err, errlen, "out of memory");
-			goto fail;
-		}
-		snprintf(a->header, n + sizeof "Bearer ", "Bearer %s", tok);
-		auth_secret_free(tok);
 		return a;
 	}
-
-	if (strcmp(type, "jwt_bearer") != 0) {
+	if (strcmp(type, "jwt_bearer") == 0)
+		a->type = AUTH_JWT_BEARER;
+	else if (strcmp(type, "client_credentials") == 0)
+		a->type = AUTH_CLIENT_CREDENTIALS;
+	else if (strcmp(type, "google_service_account") == 0)
+		a->type = AUTH_GOOGLE_SA;
+	else {
 		auth_errf(err, errlen, "unknown auth type \"%s\"", type);
 		goto fail;
 	}
-	a->type = AUTH_JWT_BEARER;
-	if (http == NULL) {
-		auth_errf(err, errlen, "jwt_bearer auth needs an HTTP client");
+	if (auth_new_fetching(a, cfg, type, err, errlen) != 0)
 		goto fail;
-	}
-	if (cfg->client_id == NULL || *cfg->client_id == '\0' ||
-	    cfg->username == NULL || *cfg->username == '\0' ||
-	    cfg->token_url == NULL || *cfg->token_url == '\0') {
-		auth_errf(err, errlen, "jwt_bearer auth needs client_id, "
-		    "username and token_url");
-		goto fail;
-	}
-	a->key = auth_load_key(cfg->private_key_pem, err, errlen);
-	if (a->key == NULL)
-		goto fail;
-	a->client_id = strdup(cfg->client_id);
-	a->username = strdup(cfg->username);
-	a->audience = strdup(cfg->audience != NULL && *cfg->audience != '\0' ?
-	    cfg->audience : AUTH_DEFAULT_AUDIENCE);
-	a->token_url = strdup(cfg->token_url);
-	if (a->client_id == NULL || a->username == NULL ||
-	    a->audience == NULL || a->token_url == NULL) {
-		auth_errf(err, errlen, "out of memory");
-		goto fail;
-	}
-	a->jwt_ttl_s = cfg->token_ttl_s;
-	if (a->jwt_ttl_s <= 0 || a->jwt_ttl_s > AUTH_JWT_MAX_TTL_S)
-		a->jwt_ttl_s = AUTH_JWT_MAX_TTL_S;
 	return a;
 
 fail:
-	auth_secret_free(tok);
 	auth_destroy(a);
 	return NULL;
 }
@@ -556,10 +782,15 @@ auth_destroy(struct auth *a)
 	auth_waiters_free(a->dispatch);
 	auth_drop_token(a);
 	EVP_PKEY_free(a->key);
+	free(a->jwt_header);
 	free(a->client_id);
 	free(a->username);
 	free(a->audience);
 	free(a->token_url);
+	auth_secret_free(a->client_secret);
+	free(a->scope);
+	free(a->client_email);
+	free(a->subject);
 	free(a);
 }
 
@@ -581,25 +812,72 @@ auth_free(struct auth *a)
 	auth_destroy(a);
 }
 
-/* The claims of a new assertion, as JSON text. */
+/*
+ * The claims of a new assertion, as JSON text:
+ *  jwt_bearer          iss=client_id sub=username aud=audience exp
+ *  client_credentials  iss=sub=client_id aud=token_url jti iat nbf exp
+ *  google              iss=client_email sub=subject scope aud=token_url
+ *                      iat exp=iat+3600
+ */
 static char *
 auth_claims(const struct auth *a)
 {
 	json_object	*o;
-	char		*s = NULL;
+	unsigned char	 rnd[16];
+	char		 jti[33], *s = NULL;
 	const char	*t;
+	int64_t		 now = (int64_t)time(NULL);
+	size_t		 i;
+	int		 bad = 0;
 
 	o = json_object_new_object();
 	if (o == NULL)
 		return NULL;
-	if (json_object_object_add(o, "iss",
-	    json_object_new_string(a->client_id)) != 0 ||
-	    json_object_object_add(o, "sub",
-	    json_object_new_string(a->username)) != 0 ||
-	    json_object_object_add(o, "aud",
-	    json_object_new_string(a->audience)) != 0 ||
-	    json_object_object_add(o, "exp",
-	    json_object_new_int64((int64_t)time(NULL) + a->jwt_ttl_s)) != 0)
+	switch (a->type) {
+	case AUTH_JWT_BEARER:
+		bad |= json_object_object_add(o, "iss",
+		    json_object_new_string(a->client_id));
+		bad |= json_object_object_add(o, "sub",
+		    json_object_new_string(a->username));
+		bad |= json_object_object_add(o, "aud",
+		    json_object_new_string(a->audience));
+		break;
+	case AUTH_CLIENT_CREDENTIALS:
+		if (RAND_bytes(rnd, sizeof rnd) != 1)
+			goto done;
+		for (i = 0; i < sizeof rnd; i++)
+			snprintf(jti + 2 * i, 3, "%02x", rnd[i]);
+		bad |= json_object_object_add(o, "iss",
+		    json_object_new_string(a->client_id));
+		bad |= json_object_object_add(o, "sub",
+		    json_object_new_string(a->client_id));
+		bad |= json_object_object_add(o, "aud",
+		    json_object_new_string(a->token_url));
+		bad |= json_object_object_add(o, "jti",
+		    json_object_new_string(jti));
+		bad |= json_object_object_add(o, "iat",
+		    json_object_new_int64(now));
+		bad |= json_object_object_add(o, "nbf",
+		    json_object_new_int64(now));
+		break;
+	case AUTH_GOOGLE_SA:
+		bad |= json_object_object_add(o, "iss",
+		    json_object_new_string(a->client_email));
+		bad |= json_object_object_add(o, "sub",
+		    json_object_new_string(a->subject));
+		bad |= json_object_object_add(o, "scope",
+		    json_object_new_string(a->scope));
+		bad |= json_object_object_add(o, "aud",
+		    json_object_new_string(a->token_url));
+		bad |= json_object_object_add(o, "iat",
+		    json_object_new_int64(now));
+		break;
+	default:
+		goto done;
+	}
+	bad |= json_object_object_add(o, "exp",
+	    json_object_new_int64(now + a->jwt_ttl_s));
+	if (bad)
 		goto done;
 	t = json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -610,32 +888,103 @@ done:
 	return s;
 }
 
+/* Append "name=<value>" (URL-encoded when asked) to *body; -1 = no memory. */
+static int
+auth_form_add(char **body, size_t *len, const char *name, const char *value,
+    int encode)
+{
+	char	*enc = NULL, *nb;
+	size_t	 add;
+
+	if (encode && (enc = http_urlencode(value)) == NULL)
+		return -1;
+	add = (*len > 0 ? 1 : 0) + strlen(name) + 1 +
+	    strlen(enc != NULL ? enc : value);
+	if ((nb = malloc(*len + add + 1)) == NULL) {
+		auth_secret_free(enc);
+		return -1;
+	}
+	snprintf(nb, *len + add + 1, "%s%s%s=%s", *body != NULL ? *body : "",
+	    *len > 0 ? "&" : "", name, enc != NULL ? enc : value);
+	auth_secret_free(*body);
+	auth_secret_free(enc);
+	*body = nb;
+	*len += add;
+	return 0;
+}
+
+/*
+ * The form body of a token request (may hold a secret or an assertion:
+ * free it with auth_secret_free).
+ */
+static char *
+auth_grant_body(const struct auth *a, size_t *lenp, char *err, size_t errlen)
+{
+	char	*claims = NULL, *jwt = NULL, *body = NULL;
+	size_t	 len = 0;
+	int	 bad = 0;
+
+	if (a->key != NULL) {
+		if ((claims = auth_claims(a)) == NULL) {
+			auth_errf(err, errlen, "out of memory");
+			goto fail;
+		}
+		jwt = auth_jwt_sign(a->key, a->jwt_header, claims, err, errlen);
+		if (jwt == NULL)
+			goto fail;
+	}
+	/* A JWT is all base64url and dots: no form encoding needed. */
+	if (a->type != AUTH_CLIENT_CREDENTIALS) {
+		bad |= auth_form_add(&body, &len, "grant_type",
+		    "urn:ietf:params:oauth:grant-type:jwt-bearer", 1);
+		bad |= auth_form_add(&body, &len, "assertion", jwt, 0);
+	} else {
+		bad |= auth_form_add(&body, &len, "grant_type",
+		    "client_credentials", 0);
+		bad |= auth_form_add(&body, &len, "client_id", a->client_id, 1);
+		if (a->scope != NULL)
+			bad |= auth_form_add(&body, &len, "scope", a->scope, 1);
+		if (a->client_secret != NULL)
+			bad |= auth_form_add(&body, &len, "client_secret",
+			    a->client_secret, 1);
+		else {
+			bad |= auth_form_add(&body, &len,
+			    "client_assertion_type", AUTH_ASSERTION_TYPE, 0);
+			bad |= auth_form_add(&body, &len, "client_assertion",
+			    jwt, 0);
+		}
+	}
+	if (bad) {
+		auth_errf(err, errlen, "out of memory");
+		goto fail;
+	}
+	auth_secret_free(jwt);
+	free(claims);
+	*lenp = len;
+	return body;
+fail:
+	auth_secret_free(body);
+	auth_secret_free(jwt);
+	free(claims);
+	return NULL;
+}
+
 /* Sign a fresh assertion and post it to the token endpoint. */
 static int
 auth_fetch_start(struct auth *a, char *err, size_t errlen)
 {
 	struct http_request	*req = NULL;
-	char			*claims = NULL, *jwt = NULL, *body = NULL;
-	size_t			 len;
+	char			*body = NULL;
+	size_t			 len = 0;
 	int			 rc = -1;
 
-	claims = auth_claims(a);
-	if (claims == NULL) {
-		auth_errf(err, errlen, "out of memory");
+	if ((body = auth_grant_body(a, &len, err, errlen)) == NULL)
 		goto done;
-	}
-	jwt = auth_jwt_sign(a->key, NULL, claims, err, errlen);
-	if (jwt == NULL)
-		goto done;
-	/* The JWT is all base64url and dots: no form encoding needed. */
-	len = strlen(AUTH_GRANT_PREFIX) + strlen(jwt);
-	body = malloc(len + 1);
 	req = http_request_new("POST", a->token_url);
-	if (body == NULL || req == NULL) {
+	if (req == NULL) {
 		auth_errf(err, errlen, "out of memory");
 		goto done;
 	}
-	snprintf(body, len + 1, "%s%s", AUTH_GRANT_PREFIX, jwt);
 	if (http_request_header(req, "Content-Type",
 	    "application/x-www-form-urlencoded") != 0 ||
 	    http_request_header(req, "Accept", "application/json") != 0 ||
@@ -666,8 +1015,6 @@ done:
 	if (req != NULL)
 		http_request_free(req);
 	auth_secret_free(body);
-	auth_secret_free(jwt);
-	free(claims);
 	return rc;
 }
 
@@ -677,7 +1024,8 @@ done:
  * and they are dropped if they echo the assertion.
  */
 static void
-auth_endpoint_error(const struct http_response *resp, char *err, size_t errlen)
+auth_endpoint_error(const struct auth *a, const struct http_response *resp,
+    char *err, size_t errlen)
 {
 	json_tokener	*tok = NULL;
 	json_object	*o = NULL, *v;
@@ -710,8 +1058,13 @@ auth_endpoint_error(const struct http_response *resp, char *err, size_t errlen)
 	for (i = 0; d[i] != '\0'; i++)
 		if ((unsigned char)d[i] < 0x20)
 			d[i] = ' ';
-	/* "eyJ" starts every base64url JSON object, so every JWT. */
-	if (strstr(c, "eyJ") != NULL || strstr(d, "eyJ") != NULL) {
+	/*
+	 * "eyJ" starts every base64url JSON object, so every JWT; and a
+	 * client secret must not come back through an echo either.
+	 */
+	if (strstr(c, "eyJ") != NULL || strstr(d, "eyJ") != NULL ||
+	    (a->client_secret != NULL && (strstr(c, a->client_secret) != NULL ||
+	    strstr(d, a->client_secret) != NULL))) {
 		snprintf(c, sizeof c, "(redacted)");
 		d[0] = '\0';
 	}
@@ -773,7 +1126,9 @@ auth_parse_token(struct auth *a, const struct http_response *resp, char *err,
 			goto done;
 		}
 	}
-	if (json_object_object_get_ex(o, "instance_url", &v) &&
+	/* Only Salesforce moves our calls to another host, by design. */
+	if (a->type == AUTH_JWT_BEARER &&
+	    json_object_object_get_ex(o, "instance_url", &v) &&
 	    json_object_is_type(v, json_type_string)) {
 		inst = json_object_get_string(v);
 		if (!auth_token_ok(inst) || (strncmp(inst, "https://", 8) != 0 &&
@@ -844,7 +1199,7 @@ auth_fetch_done(const struct http_response *resp, void *arg)
 		    resp->error[0] != '\0' ? resp->error : "transport error");
 		log_redact(err);
 	} else if (resp->status != 200)
-		auth_endpoint_error(resp, err, sizeof err);
+		auth_endpoint_error(a, resp, err, sizeof err);
 	else if (auth_parse_token(a, resp, err, sizeof err) == 0)
 		ok = 1;
 
@@ -917,6 +1272,8 @@ auth_get(struct auth *a, auth_cb cb, void *arg)
 		cb(a->header, NULL, NULL, arg);
 		return;
 	case AUTH_JWT_BEARER:
+	case AUTH_CLIENT_CREDENTIALS:
+	case AUTH_GOOGLE_SA:
 		break;
 	}
 
@@ -958,7 +1315,7 @@ auth_get(struct auth *a, auth_cb cb, void *arg)
 void
 auth_invalidate(struct auth *a, const char *header)
 {
-	if (a == NULL || header == NULL || a->type != AUTH_JWT_BEARER ||
+	if (a == NULL || header == NULL || !auth_fetches(a) ||
 	    a->header == NULL)
 		return;
 	if (strcmp(a->header, header) != 0)

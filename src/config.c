@@ -52,12 +52,22 @@ static void	 config_store(struct config_ctx *, json_object *);
 static void	 config_kafka(struct config_ctx *, json_object *);
 static void	 config_api(struct config_ctx *, json_object *);
 static void	 config_engine(struct config_ctx *, json_object *);
+static void	 config_alerts(struct config_ctx *, json_object *);
 static void	 config_targets(struct config_ctx *, json_object *);
 static void	 config_target(struct config_ctx *, struct config_target *,
 		    const char *, json_object *, json_object *);
 static void	 config_auth(struct config_ctx *, struct config_auth *,
 		    const char *, json_object *);
 static void	 config_limits(struct config_ctx *, struct config_limits *,
+		    const char *, json_object *);
+static int	 config_has_secret(json_object *, const char *);
+static char	*config_scopes(struct config_ctx *, json_object *, const char *,
+		    const char *);
+static void	 config_auth_client_credentials(struct config_ctx *,
+		    struct config_auth *, const char *, json_object *, int);
+static void	 config_auth_google(struct config_ctx *, struct config_auth *,
+		    const char *, json_object *, int);
+static void	 config_irreversible(struct config_ctx *, struct config_target *,
 		    const char *, json_object *);
 static void	 config_target_clear(struct config_target *);
 static char	*config_prop_value(json_object *);
@@ -637,13 +647,15 @@ static void
 config_engine(struct config_ctx *c, json_object *root)
 {
 	static const char *const keys[] = { "max_running_steps", "tick_ms",
-	    NULL };
+	    "max_open_cases", "resume_open_cases", NULL };
 	struct config_engine	*e = &c->cfg->engine;
 	json_object		*engine = NULL;
 	long long		 ll;
 
 	e->max_running_steps = 512;
 	e->tick_ms = 250;
+	e->max_open_cases = 50000;
+	e->resume_open_cases = 40000;
 	if (jsonc_get_object(c->doc, root, NULL, "engine", &engine, c->d) <= 0)
 		return;
 	jsonc_check_keys(c->doc, engine, "engine", keys, c->d);
@@ -653,6 +665,182 @@ config_engine(struct config_ctx *c, json_object *root)
 	if (jsonc_get_int(c->doc, engine, "engine", "tick_ms", 1, 3600000, &ll,
 	    c->d) == 1)
 		e->tick_ms = (long)ll;
+	if (jsonc_get_int(c->doc, engine, "engine", "max_open_cases", 1,
+	    100000000, &ll, c->d) == 1) {
+		e->max_open_cases = (size_t)ll;
+		e->resume_open_cases = e->max_open_cases * 4 / 5;
+	}
+	if (jsonc_get_int(c->doc, engine, "engine", "resume_open_cases", 0,
+	    100000000, &ll, c->d) == 1) {
+		if ((size_t)ll >= e->max_open_cases)
+			diags_add(c->d, c->file, config_line(c, engine,
+			    "resume_open_cases"), "engine.resume_open_cases: "
+			    "must be below max_open_cases (%zu)",
+			    e->max_open_cases);
+		else
+			e->resume_open_cases = (size_t)ll;
+	}
+}
+
+/*
+ * "alerts": the webhooks told about SLA breaches and how deliveries are
+ * retried. A webhook's URL (Slack's carries its secret) and Authorization
+ * header are secrets: inline, *_env or *_file, and never shown.
+ */
+static void
+config_alerts(struct config_ctx *c, json_object *root)
+{
+	static const char *const keys[] = { "webhooks", "max_attempts",
+	    "initial_backoff_ms", "max_backoff_ms", "timeout_ms", NULL };
+	static const char *const hook_keys[] = { "name", "url", "url_env",
+	    "url_file", "format", "auth_header", "auth_header_env",
+	    "auth_header_file", NULL };
+	static const char *const url_keys[] = { "url", "url_env", "url_file",
+	    NULL };
+	struct config_alerts	*a = &c->cfg->alerts;
+	struct config_webhook	*w;
+	json_object		*alerts = NULL, *hooks = NULL, *el;
+	const char		*name, *format, *ukey;
+	char			 where[64], *url, *auth;
+	long long		 ll;
+	size_t			 n, i, j;
+	int			 line, r, bad;
+
+	a->max_attempts = 8;
+	a->initial_backoff_ms = 1000;
+	a->max_backoff_ms = 60000;
+	a->timeout_ms = 5000;
+	if (jsonc_get_object(c->doc, root, NULL, "alerts", &alerts, c->d) <= 0)
+		return;
+	jsonc_check_keys(c->doc, alerts, "alerts", keys, c->d);
+	if (jsonc_get_int(c->doc, alerts, "alerts", "max_attempts", 1, 100, &ll,
+	    c->d) == 1)
+		a->max_attempts = (int)ll;
+	if (jsonc_get_int(c->doc, alerts, "alerts", "initial_backoff_ms", 1,
+	    86400000, &ll, c->d) == 1)
+		a->initial_backoff_ms = (long)ll;
+	if (jsonc_get_int(c->doc, alerts, "alerts", "max_backoff_ms", 1,
+	    86400000, &ll, c->d) == 1)
+		a->max_backoff_ms = (long)ll;
+	if (jsonc_get_int(c->doc, alerts, "alerts", "timeout_ms", 1, 600000,
+	    &ll, c->d) == 1)
+		a->timeout_ms = (long)ll;
+	if (a->max_backoff_ms < a->initial_backoff_ms)
+		diags_add(c->d, c->file, config_line(c, alerts,
+		    json_object_object_get_ex(alerts, "max_backoff_ms", NULL) ?
+		    "max_backoff_ms" : "initial_backoff_ms"),
+		    "alerts.max_backoff_ms: must not be less than "
+		    "initial_backoff_ms (%ld < %ld)", a->max_backoff_ms,
+		    a->initial_backoff_ms);
+
+	if (jsonc_get_array(c->doc, alerts, "alerts", "webhooks", &hooks,
+	    c->d) != 1)
+		return;
+	if ((n = json_object_array_length(hooks)) == 0)
+		return;
+	if ((a->webhooks = calloc(n, sizeof *a->webhooks)) == NULL) {
+		diags_add(c->d, c->file, 0, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		el = json_object_array_get_idx(hooks, i);
+		snprintf(where, sizeof where, "alerts.webhooks[%zu]", i);
+		line = jsonc_line(c->doc, el);
+		if (line == 0)
+			line = config_line(c, alerts, "webhooks");
+		if (!json_object_is_type(el, json_type_object)) {
+			diags_add(c->d, c->file, line, "%s: expected an object",
+			    where);
+			continue;
+		}
+		jsonc_check_keys(c->doc, el, where, hook_keys, c->d);
+		bad = 0;
+		name = NULL;
+		r = jsonc_get_string(c->doc, el, where, "name", &name, c->d);
+		if (r == 0)
+			diags_add(c->d, c->file, line, "%s: missing \"name\"",
+			    where);
+		if (r == 1 && !config_name_ok(name)) {
+			diags_add(c->d, c->file, config_line(c, el, "name"),
+			    "%s.name: invalid name \"%s\" (use letters, digits, "
+			    "'_', '.', '-')", where, name);
+			name = NULL;
+		}
+		for (j = 0; j < a->nwebhooks && name != NULL; j++) {
+			if (strcmp(a->webhooks[j].name, name) == 0) {
+				diags_add(c->d, c->file, config_line(c, el,
+				    "name"), "%s: duplicate webhook name \"%s\"",
+				    where, name);
+				name = NULL;
+			}
+		}
+		if (name == NULL)
+			bad = 1;
+		format = "generic";
+		r = jsonc_get_string(c->doc, el, where, "format", &format, c->d);
+		if (r < 0)
+			bad = 1;
+		else if (r == 1 && strcmp(format, "generic") != 0 &&
+		    strcmp(format, "slack") != 0) {
+			diags_add(c->d, c->file, config_line(c, el, "format"),
+			    "%s.format: unknown format \"%s\" (generic, slack)",
+			    where, format);
+			bad = 1;
+		}
+		ukey = NULL;
+		for (j = 0; url_keys[j] != NULL && ukey == NULL; j++)
+			if (json_object_object_get_ex(el, url_keys[j], NULL))
+				ukey = url_keys[j];
+		url = config_secret_at(el, "url", where, c->doc, c->file, line,
+		    c->d);
+		if (ukey == NULL)
+			diags_add(c->d, c->file, line, "%s: missing \"url\" (or "
+			    "\"url_env\", \"url_file\")", where);
+		if (url != NULL && (!config_url_ok(url) ||
+		    strpbrk(url, " \t\r\n") != NULL)) {
+			/* The URL may hold a secret: not shown. */
+			diags_add(c->d, c->file, config_line(c, el, ukey),
+			    "%s.%s: expected an http:// or https:// URL", where,
+			    ukey);
+			config_free_secret(url);
+			url = NULL;
+		}
+		auth = config_secret_at(el, "auth_header", where, c->doc,
+		    c->file, line, c->d);
+		/* Given but unusable: never send without it. */
+		if (auth == NULL && (json_object_object_get_ex(el,
+		    "auth_header", NULL) || json_object_object_get_ex(el,
+		    "auth_header_env", NULL) || json_object_object_get_ex(el,
+		    "auth_header_file", NULL)))
+			bad = 1;
+		if (auth != NULL && strpbrk(auth, "\r\n") != NULL) {
+			diags_add(c->d, c->file, line, "%s.auth_header: must be "
+			    "one line", where);
+			config_free_secret(auth);
+			auth = NULL;
+			bad = 1;
+		}
+		if (bad || url == NULL) {
+			config_free_secret(url);
+			config_free_secret(auth);
+			continue;
+		}
+		w = &a->webhooks[a->nwebhooks];
+		w->line = line;
+		w->url = url;
+		w->auth_header = auth;
+		w->name = config_dup(c, line, name);
+		w->format = config_dup(c, line, format);
+		if (w->name == NULL || w->format == NULL) {
+			free(w->name);
+			free(w->format);
+			config_free_secret(w->url);
+			config_free_secret(w->auth_header);
+			memset(w, 0, sizeof *w);
+			continue;
+		}
+		a->nwebhooks++;
+	}
 }
 
 /* A required string member; diagnosed as "where: missing \"key\"". */
@@ -677,6 +865,283 @@ config_url_ok(const char *s)
 {
 	return (strncmp(s, "http://", 7) == 0 && s[7] != '\0' && s[7] != '/') ||
 	    (strncmp(s, "https://", 8) == 0 && s[8] != '\0' && s[8] != '/');
+}
+
+/* 1 when obj holds key, key_env or key_file. */
+static int
+config_has_secret(json_object *obj, const char *key)
+{
+	char k[64];
+
+	if (json_object_object_get_ex(obj, key, NULL))
+		return 1;
+	snprintf(k, sizeof k, "%s_env", key);
+	if (json_object_object_get_ex(obj, k, NULL))
+		return 1;
+	snprintf(k, sizeof k, "%s_file", key);
+	return json_object_object_get_ex(obj, k, NULL);
+}
+
+/*
+ * A scope list: a string (taken as it is) or a non-empty array of strings
+ * (joined with spaces). NULL when absent (no diagnostic) or bad (one).
+ */
+static char *
+config_scopes(struct config_ctx *c, json_object *obj, const char *where,
+    const char *key)
+{
+	json_object	*v, *el;
+	const char	*s;
+	char		*out = NULL, *p;
+	size_t		 n, i, len = 0;
+	int		 line;
+
+	if (!json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	line = config_line(c, obj, key);
+	if (json_object_is_type(v, json_type_string)) {
+		s = json_object_get_string(v);
+		if (*s == '\0' || strspn(s, " ") == strlen(s))
+			goto bad;
+		return config_dup(c, line, s);
+	}
+	if (!json_object_is_type(v, json_type_array) ||
+	    (n = json_object_array_length(v)) == 0)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		el = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(el, json_type_string) ||
+		    json_object_get_string_len(el) == 0 ||
+		    strchr(json_object_get_string(el), ' ') != NULL)
+			goto bad;
+		len += (size_t)json_object_get_string_len(el) + 1;
+	}
+	if ((out = malloc(len)) == NULL) {
+		diags_add(c->d, c->file, line, "out of memory");
+		return NULL;
+	}
+	for (p = out, i = 0; i < n; i++) {
+		el = json_object_array_get_idx(v, i);
+		if (i > 0)
+			*p++ = ' ';
+		memcpy(p, json_object_get_string(el),
+		    (size_t)json_object_get_string_len(el));
+		p += json_object_get_string_len(el);
+	}
+	*p = '\0';
+	return out;
+bad:
+	diags_add(c->d, c->file, line, "%s.%s: expected a non-empty string or "
+	    "array of strings (scopes, without spaces inside one)", where, key);
+	return NULL;
+}
+
+/*
+ * OAuth 2.0 client credentials (Microsoft Graph, Okta service apps): a
+ * client secret, or a private key that signs a client assertion (with an
+ * optional key id and certificate thumbprint for the JWT header).
+ */
+static void
+config_auth_client_credentials(struct config_ctx *c, struct config_auth *a,
+    const char *where, json_object *auth, int line)
+{
+	static const char *const keys[] = { "type", "token_url", "client_id",
+	    "scope", "client_secret", "client_secret_env", "client_secret_file",
+	    "private_key", "private_key_env", "private_key_file", "key_id",
+	    "x5t", "certificate", "certificate_env", "certificate_file",
+	    "thumbprint", "token_ttl_s", NULL };
+	static const char *const key_only[] = { "key_id", "x5t", "certificate",
+	    "certificate_env", "certificate_file", "thumbprint", NULL };
+	const char	*s;
+	long long	 ll;
+	int		 has_secret, has_key, has_cert, i;
+
+	jsonc_check_keys(c->doc, auth, where, keys, c->d);
+	a->token_ttl_s = 300;
+	a->token_url = config_required(c, auth, where, "token_url");
+	if (a->token_url != NULL && !config_url_ok(a->token_url))
+		diags_add(c->d, c->file, config_line(c, auth, "token_url"),
+		    "%s.token_url: expected an http:// or https:// URL", where);
+	a->client_id = config_required(c, auth, where, "client_id");
+	if (!json_object_object_get_ex(auth, "scope", NULL))
+		diags_add(c->d, c->file, line, "%s: missing \"scope\" (e.g. "
+		    "\"https://graph.microsoft.com/.default\", or Okta scopes "
+		    "such as [\"okta.users.manage\"])", where);
+	a->scope = config_scopes(c, auth, where, "scope");
+
+	has_secret = config_has_secret(auth, "client_secret");
+	has_key = config_has_secret(auth, "private_key");
+	if (has_secret && has_key)
+		diags_add(c->d, c->file, line, "%s: give either a client secret "
+		    "or a private key, not both", where);
+	else if (!has_secret && !has_key)
+		diags_add(c->d, c->file, line, "%s: missing \"client_secret\" "
+		    "(or \"client_secret_env\", \"client_secret_file\") or "
+		    "\"private_key\" (or \"private_key_env\", "
+		    "\"private_key_file\")", where);
+	else if (has_secret)
+		a->client_secret = config_secret_at(auth, "client_secret", where,
+		    c->doc, c->file, line, c->d);
+	else
+		a->private_key_pem = config_secret_at(auth, "private_key", where,
+		    c->doc, c->file, line, c->d);
+
+	if (!has_key || has_secret) {
+		for (i = 0; key_only[i] != NULL; i++) {
+			if (json_object_object_get_ex(auth, key_only[i], NULL))
+				diags_add(c->d, c->file, config_line(c, auth,
+				    key_only[i]), "%s.%s: only with a private "
+				    "key (client assertion)", where, key_only[i]);
+		}
+		return;
+	}
+	s = NULL;
+	if (jsonc_get_string(c->doc, auth, where, "key_id", &s, c->d) == 1)
+		a->key_id = config_dup(c, line, s);
+	has_cert = config_has_secret(auth, "certificate");
+	s = NULL;
+	if (jsonc_get_string(c->doc, auth, where, "x5t", &s, c->d) == 1) {
+		if (has_cert)
+			diags_add(c->d, c->file, config_line(c, auth, "x5t"),
+			    "%s: give either \"x5t\" or a certificate, not both",
+			    where);
+		else if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+		    "qrstuvwxyz0123456789-_") != strlen(s))
+			diags_add(c->d, c->file, config_line(c, auth, "x5t"),
+			    "%s.x5t: expected a base64url thumbprint", where);
+		else
+			a->x5t = config_dup(c, line, s);
+	}
+	if (has_cert)
+		a->certificate_pem = config_secret_at(auth, "certificate", where,
+		    c->doc, c->file, line, c->d);
+	s = NULL;
+	if (jsonc_get_string(c->doc, auth, where, "thumbprint", &s, c->d) == 1) {
+		if (!has_cert)
+			diags_add(c->d, c->file, config_line(c, auth,
+			    "thumbprint"), "%s.thumbprint: only with a "
+			    "certificate", where);
+		else if (strcmp(s, "sha256") == 0)
+			a->x5t_s256 = 1;
+		else if (strcmp(s, "sha1") != 0)
+			diags_add(c->d, c->file, config_line(c, auth,
+			    "thumbprint"), "%s.thumbprint: unknown thumbprint "
+			    "\"%s\" (sha1 for x5t, sha256 for x5t#S256)", where, s);
+	}
+	if (jsonc_get_int(c->doc, auth, where, "token_ttl_s", 1, 300, &ll,
+	    c->d) == 1)
+		a->token_ttl_s = (long)ll;
+}
+
+/*
+ * Google service account with domain-wide delegation: the key file Google
+ * hands out (JSON with client_email, private_key, token_uri), the admin to
+ * impersonate and the scopes. Nothing of the key is ever shown.
+ */
+static void
+config_auth_google(struct config_ctx *c, struct config_auth *a,
+    const char *where, json_object *auth, int line)
+{
+	static const char *const keys[] = { "type", "key", "key_env",
+	    "key_file", "subject", "scopes", "token_url", NULL };
+	static const char *const forms[] = { "key_file", "key_env", "key",
+	    NULL };
+	json_object	*key = NULL, *v;
+	const char	*form = "key_file", *s;
+	char		*text;
+	int		 kline = line, i, override;
+
+	jsonc_check_keys(c->doc, auth, where, keys, c->d);
+	a->subject = config_required(c, auth, where, "subject");
+	if (!json_object_object_get_ex(auth, "scopes", NULL))
+		diags_add(c->d, c->file, line, "%s: missing \"scopes\" (e.g. "
+		    "[\"https://www.googleapis.com/auth/admin.directory.user\"])",
+		    where);
+	a->scope = config_scopes(c, auth, where, "scopes");
+	s = NULL;
+	override = json_object_object_get_ex(auth, "token_url", NULL);
+	if (jsonc_get_string(c->doc, auth, where, "token_url", &s, c->d) == 1) {
+		if (!config_url_ok(s))
+			diags_add(c->d, c->file, config_line(c, auth,
+			    "token_url"), "%s.token_url: expected an http:// or "
+			    "https:// URL", where);
+		else
+			a->token_url = config_dup(c, line, s);
+	}
+
+	if (!config_has_secret(auth, "key")) {
+		diags_add(c->d, c->file, line, "%s: missing \"key_file\" (or "
+		    "\"key_env\", \"key\"): the service account's JSON key",
+		    where);
+		return;
+	}
+	for (i = 0; forms[i] != NULL; i++) {
+		if (json_object_object_get_ex(auth, forms[i], NULL)) {
+			form = forms[i];
+			kline = config_line(c, auth, forms[i]);
+			break;
+		}
+	}
+	if ((text = config_secret_at(auth, "key", where, c->doc, c->file, line,
+	    c->d)) == NULL)
+		return;
+	key = json_tokener_parse(text);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	if (key == NULL || !json_object_is_type(key, json_type_object)) {
+		diags_add(c->d, c->file, kline, "%s.%s: not a service account "
+		    "key (a JSON object expected)", where, form);
+		goto done;
+	}
+	if (json_object_object_get_ex(key, "type", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "service_account") != 0)) {
+		diags_add(c->d, c->file, kline, "%s.%s: the key's \"type\" is "
+		    "not \"service_account\"", where, form);
+		goto done;
+	}
+	if (json_object_object_get_ex(key, "client_email", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > 0)
+		a->client_email = config_dup(c, kline, json_object_get_string(v));
+	else
+		diags_add(c->d, c->file, kline, "%s.%s: the key has no "
+		    "\"client_email\"", where, form);
+	if (json_object_object_get_ex(key, "private_key", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    strncmp(json_object_get_string(v), "-----BEGIN", 10) == 0)
+		a->private_key_pem = config_dup(c, kline,
+		    json_object_get_string(v));
+	else
+		diags_add(c->d, c->file, kline, "%s.%s: the key has no PEM "
+		    "\"private_key\"", where, form);
+	if (json_object_object_get_ex(key, "private_key_id", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > 0)
+		a->key_id = config_dup(c, kline, json_object_get_string(v));
+	if (!override) {
+		s = "https://oauth2.googleapis.com/token";
+		if (json_object_object_get_ex(key, "token_uri", &v)) {
+			s = json_object_is_type(v, json_type_string) ?
+			    json_object_get_string(v) : "";
+			if (!config_url_ok(s)) {
+				diags_add(c->d, c->file, kline, "%s.%s: the "
+				    "key's \"token_uri\" is not an http:// or "
+				    "https:// URL", where, form);
+				goto done;
+			}
+		}
+		a->token_url = config_dup(c, kline, s);
+	}
+done:
+	if (key != NULL) {
+		/* json-c holds a copy of the private key: wipe it. */
+		if (json_object_object_get_ex(key, "private_key", &v) &&
+		    json_object_is_type(v, json_type_string))
+			explicit_bzero((char *)json_object_get_string(v),
+			    (size_t)json_object_get_string_len(v));
+		json_object_put(key);
+	}
 }
 
 static void
@@ -708,7 +1173,8 @@ config_auth(struct config_ctx *c, struct config_auth *a, const char *tname,
 		return;
 	if (strcmp(type, "none") == 0) {
 		jsonc_check_keys(c->doc, auth, where, none_keys, c->d);
-	} else if (strcmp(type, "bearer") == 0) {
+	} else if (strcmp(type, "bearer") == 0 || strcmp(type, "ssws") == 0) {
+		/* ssws: Okta API token, sent as "SSWS <token>". */
 		jsonc_check_keys(c->doc, auth, where, bearer_keys, c->d);
 		a->token = config_secret_at(auth, "token", where, c->doc, c->file,
 		    line, c->d);
@@ -717,6 +1183,10 @@ config_auth(struct config_ctx *c, struct config_auth *a, const char *tname,
 		    !json_object_object_get_ex(auth, "token_file", NULL))
 			diags_add(c->d, c->file, line, "%s: missing \"token\" (or "
 			    "\"token_env\", \"token_file\")", where);
+	} else if (strcmp(type, "client_credentials") == 0) {
+		config_auth_client_credentials(c, a, where, auth, line);
+	} else if (strcmp(type, "google_service_account") == 0) {
+		config_auth_google(c, a, where, auth, line);
 	} else if (strcmp(type, "jwt_bearer") == 0) {
 		jsonc_check_keys(c->doc, auth, where, jwt_keys, c->d);
 		a->client_id = config_required(c, auth, where, "client_id");
@@ -743,8 +1213,8 @@ config_auth(struct config_ctx *c, struct config_auth *a, const char *tname,
 			a->token_ttl_s = (long)ll;
 	} else {
 		diags_add(c->d, c->file, config_line(c, auth, "type"),
-		    "%s: unknown type \"%s\" (none, bearer, jwt_bearer)", where,
-		    type);
+		    "%s: unknown type \"%s\" (none, bearer, ssws, jwt_bearer, "
+		    "client_credentials, google_service_account)", where, type);
 		return;
 	}
 	a->type = config_dup(c, line, type);
@@ -756,7 +1226,8 @@ config_limits(struct config_ctx *c, struct config_limits *l, const char *tname,
 {
 	static const char *const keys[] = { "rate_per_sec", "burst",
 	    "concurrency", "timeout_ms", "connect_timeout_ms",
-	    "limit_backoff_ms", "usage_slowdown", NULL };
+	    "limit_backoff_ms", "usage_slowdown", "breaker_failures",
+	    "breaker_open_ms", "breaker_max_open_ms", NULL };
 	char		 where[256];
 	long long	 ll;
 
@@ -767,6 +1238,9 @@ config_limits(struct config_ctx *c, struct config_limits *l, const char *tname,
 	l->connect_timeout_ms = 10000;
 	l->limit_backoff_ms = 300000;
 	l->usage_slowdown = 0.9;
+	l->breaker_failures = 5;
+	l->breaker_open_ms = 30000;
+	l->breaker_max_open_ms = 300000;
 	if (limits == NULL)
 		return;
 	snprintf(where, sizeof where, "targets.%s.limits", tname);
@@ -789,6 +1263,74 @@ config_limits(struct config_ctx *c, struct config_limits *l, const char *tname,
 		l->limit_backoff_ms = (long)ll;
 	jsonc_get_double(c->doc, limits, where, "usage_slowdown", 0, 1,
 	    &l->usage_slowdown, c->d);
+	if (jsonc_get_int(c->doc, limits, where, "breaker_failures", 1, 1000,
+	    &ll, c->d) == 1)
+		l->breaker_failures = (int)ll;
+	if (jsonc_get_int(c->doc, limits, where, "breaker_open_ms", 1,
+	    86400000, &ll, c->d) == 1)
+		l->breaker_open_ms = (long)ll;
+	if (jsonc_get_int(c->doc, limits, where, "breaker_max_open_ms", 1,
+	    86400000, &ll, c->d) == 1)
+		l->breaker_max_open_ms = (long)ll;
+	if (l->breaker_max_open_ms < l->breaker_open_ms) {
+		if (json_object_object_get_ex(limits, "breaker_max_open_ms",
+		    NULL))
+			diags_add(c->d, c->file, config_line(c, limits,
+			    "breaker_max_open_ms"), "%s.breaker_max_open_ms: "
+			    "must not be less than breaker_open_ms (%ld < %ld)",
+			    where, l->breaker_max_open_ms, l->breaker_open_ms);
+		else
+			l->breaker_max_open_ms = l->breaker_open_ms;
+	}
+}
+
+/*
+ * "irreversible_delete": true, or a string saying what a delete destroys
+ * ("removes tokens, keys and repositories"): runbooks must then say
+ * "irreversible_ok" on the delete step.
+ */
+static void
+config_irreversible(struct config_ctx *c, struct config_target *t,
+    const char *where, json_object *obj)
+{
+	json_object	*v;
+	const char	*preset;
+	int		 line;
+
+	if (!json_object_object_get_ex(obj, "irreversible_delete", &v)) {
+		/*
+		 * SCIM presets whose DELETE cannot be undone (as in
+		 * src/connectors/scim-proto.c); an explicit
+		 * "irreversible_delete": false still overrides.
+		 */
+		if (t->kind == NULL || strcmp(t->kind, "scim") != 0 ||
+		    t->options == NULL ||
+		    !json_object_object_get_ex(t->options, "preset", &v) ||
+		    !json_object_is_type(v, json_type_string))
+			return;
+		preset = json_object_get_string(v);
+		if (strcmp(preset, "github") == 0 || strcmp(preset, "zoom") == 0) {
+			t->irreversible_delete = 1;
+			t->irreversible_why = config_dup(c, t->line,
+			    strcmp(preset, "github") == 0 ? "GitHub EMU: a SCIM "
+			    "DELETE hard-deprovisions the user and cannot be "
+			    "undone" : "Zoom: a SCIM DELETE removes the user "
+			    "(treated as irreversible)");
+		}
+		return;
+	}
+	line = config_line(c, obj, "irreversible_delete");
+	if (json_object_is_type(v, json_type_boolean))
+		t->irreversible_delete = json_object_get_boolean(v);
+	else if (json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > 0) {
+		t->irreversible_delete = 1;
+		t->irreversible_why = config_dup(c, line,
+		    json_object_get_string(v));
+	} else
+		diags_add(c->d, c->file, line, "%s.irreversible_delete: expected "
+		    "true, false or a string saying what a delete destroys",
+		    where);
 }
 
 static int
@@ -810,7 +1352,7 @@ config_target(struct config_ctx *c, struct config_target *t, const char *name,
     json_object *targets, json_object *obj)
 {
 	static const char *const keys[] = { "kind", "base_url", "api_version",
-	    "auth", "limits", "options", NULL };
+	    "auth", "limits", "options", "irreversible_delete", NULL };
 	char		 where[256];
 	const char	*s;
 	json_object	*auth = NULL, *limits = NULL, *options = NULL;
@@ -857,6 +1399,7 @@ config_target(struct config_ctx *c, struct config_target *t, const char *name,
 	config_limits(c, &t->limits, name, limits);
 	if (jsonc_get_object(c->doc, obj, where, "options", &options, c->d) == 1)
 		t->options = json_object_get(options);
+	config_irreversible(c, t, where, obj);
 }
 
 static void
@@ -897,7 +1440,9 @@ struct config *
 config_load(const char *path, struct diags *d)
 {
 	static const char *const keys[] = { "store", "runbooks", "log_level",
-	    "kafka", "api", "engine", "targets", NULL };
+	    "kafka", "api", "engine", "targets", "alerts",
+	    "ingest",	/* checked by the ingest module */
+	    NULL };
 	static const char *const levels[] = { "error", "warn", "info", "debug",
 	    NULL };
 	struct config		*cfg = NULL;
@@ -952,6 +1497,7 @@ config_load(const char *path, struct diags *d)
 	config_kafka(&c, root);
 	config_api(&c, root);
 	config_engine(&c, root);
+	config_alerts(&c, root);
 	config_targets(&c, root);
 	jsonc_free(doc);
 	return cfg;
@@ -985,6 +1531,14 @@ config_target_clear(struct config_target *t)
 	free(t->auth.audience);
 	free(t->auth.token_url);
 	config_free_secret(t->auth.private_key_pem);
+	config_free_secret(t->auth.client_secret);
+	free(t->auth.scope);
+	free(t->auth.key_id);
+	free(t->auth.x5t);
+	free(t->auth.certificate_pem);
+	free(t->auth.client_email);
+	free(t->auth.subject);
+	free(t->irreversible_why);
 	json_object_put(t->options);
 }
 
@@ -1020,6 +1574,13 @@ config_free(struct config *cfg)
 		free(cfg->api.tokens[i].sha256);
 	}
 	free(cfg->api.tokens);
+	for (i = 0; i < cfg->alerts.nwebhooks; i++) {
+		free(cfg->alerts.webhooks[i].name);
+		free(cfg->alerts.webhooks[i].format);
+		config_free_secret(cfg->alerts.webhooks[i].url);
+		config_free_secret(cfg->alerts.webhooks[i].auth_header);
+	}
+	free(cfg->alerts.webhooks);
 	for (i = 0; i < cfg->ntargets; i++)
 		config_target_clear(&cfg->targets[i]);
 	free(cfg->targets);

@@ -3,10 +3,11 @@
  *
  * A case holds, per target it touches, the runbook's steps in order. Steps
  * are grouped in three phases: freeze steps (phase 0), remediation steps such
- * as revoke_tokens, reassign and unfreeze (phase 1), and deactivate (phase
- * 2). A phase starts only when the previous one has finished for every target
- * of the case; inside a phase each target runs its steps in order and targets
- * run in parallel. The case state follows the phases: freezing, contained,
+ * as revoke_tokens, reassign and unfreeze (phase 1), and deactivate and
+ * delete (phase 2; the runbook puts delete after deactivate). A phase starts
+ * only when the previous one has finished for every target of the case;
+ * inside a phase each target runs its steps in order and targets run in
+ * parallel. The case state follows the phases: freezing, contained,
  * remediating, deactivating, then completed, or escalated when a step failed.
  *
  * Ready steps wait in three lanes (urgent for emergency freezes, freeze,
@@ -218,7 +219,7 @@ engine_step_phase(enum step_kind k)
 {
 	if (k == STEP_FREEZE)
 		return PHASE_FREEZE;
-	if (k == STEP_DEACTIVATE)
+	if (k == STEP_DEACTIVATE || k == STEP_DELETE)
 		return PHASE_DEACTIVATE;
 	return PHASE_REMEDIATE;
 }
@@ -651,6 +652,12 @@ step_ctx_data(const struct step_ctx *ctx)
 	return ctx->data;
 }
 
+struct event_base *
+step_ctx_base(const struct step_ctx *ctx)
+{
+	return ctx->eng->base;
+}
+
 static void
 engine_ctx_free_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -691,6 +698,13 @@ step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
 	ctx->done = 1;
 	if (detail == NULL)
 		detail = "";
+	/*
+	 * A runbook targets entry with "require_account": everyone must
+	 * exist there, so a missing account is a failure (text kept).
+	 */
+	if (out == STEP_OUT_SKIPPED && s->rs.require_account &&
+	    strncmp(detail, "no account", 10) == 0)
+		out = STEP_OUT_FAILED;
 	switch (out) {
 	case STEP_OUT_OK:
 		s->state = SS_SUCCEEDED;
@@ -790,6 +804,14 @@ engine_start_step(struct engine *eng, struct estep *s)
 	if (s->et->rt == NULL) {
 		step_ctx_done(ctx, STEP_OUT_SKIPPED,
 		    "target is no longer configured");
+		return;
+	}
+	if (s->rs.kind == STEP_DELETE && s->et->rt->cfg->irreversible_delete &&
+	    !s->rs.irreversible_ok) {
+		/* --check refuses this runbook; the config may have changed since. */
+		step_ctx_done(ctx, STEP_OUT_FAILED, "delete refused: the target "
+		    "is flagged irreversible_delete and the step has no "
+		    "\"irreversible_ok\": true");
 		return;
 	}
 	if (s->et->rt->conn == NULL) {
@@ -1091,8 +1113,11 @@ engine_case_insert(struct engine *eng, struct ecase *c, const struct event *ev,
 	row.created_ms = now;
 	row.updated_ms = now;
 	row.effective_ms = c->effective_ms;
-	row.freeze_deadline_ms = start + rb->freeze_within_s * 1000;
-	row.complete_deadline_ms = start + rb->complete_within_s * 1000;
+	/* A runbook without budgets (an escalation record) has no deadlines. */
+	row.freeze_deadline_ms = rb->freeze_within_s > 0 ?
+	    start + rb->freeze_within_s * 1000 : 0;
+	row.complete_deadline_ms = rb->complete_within_s > 0 ?
+	    start + rb->complete_within_s * 1000 : 0;
 	c->created_ms = now;
 	c->freeze_deadline_ms = row.freeze_deadline_ms;
 	c->complete_deadline_ms = row.complete_deadline_ms;

@@ -654,9 +654,19 @@ http_finish(struct http *h, struct http_request *req, CURLcode result)
 	resp.headers = req->headers;
 	resp.nheaders = req->nheaders;
 	resp.total_s = total;
-	if (result != CURLE_OK)
-		log_debug("http", "%s %s: %s", req->method, req->url,
+	if (result != CURLE_OK) {
+		/*
+		 * Only scheme and host: paths and queries can carry secrets
+		 * (a Slack webhook URL is one).
+		 */
+		const char	*p = strstr(req->url, "://");
+		int		 n = (int)strlen(req->url);
+
+		if (p != NULL && (p = strchr(p + 3, '/')) != NULL)
+			n = (int)(p - req->url);
+		log_debug("http", "%s %.*s/...: %s", req->method, n, req->url,
 		    resp.error);
+	}
 
 	req->finishing = 1;
 	req->cb(&resp, req->arg);

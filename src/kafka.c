@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -59,13 +60,46 @@ struct kafka {
 
 	struct event			*tick;
 	struct kafka_block		*blocks;
+	struct kafka_part		*parts;		/* offsets waiting on dead letters */
+	int				 paused;	/* backpressure */
+	size_t				(*open_fn)(void *);
+	void				*open_arg;
+	size_t				 high;
+	size_t				 low;
+	int				 brokers_up;	/* from the statistics */
 	int				 assigned;
+	rd_kafka_topic_partition_list_t	*owned;		/* the assignment, for kafka_lag */
 	int				 closed;
 	uint64_t			 dead;
 	uint64_t			 consumed;
 };
 
+/*
+ * Per partition: dead letters not yet acknowledged by the brokers, and the
+ * highest offset done after them. A partition's offset is stored only when
+ * every message before it is durable: in the store or in the dead-letter
+ * topic.
+ */
+struct kafka_part {
+	char			*topic;
+	int32_t			 partition;
+	int			 pending;
+	int64_t			 done;		/* next offset to store, 0 = none */
+	struct kafka_part	*next;
+};
+
+/* A message in flight (the opaque of its produce): a dead letter or a kafka_produce. */
+struct kafka_dead {
+	struct kafka	*k;
+	void		(*cb)(void *, int, const char *);	/* kafka_produce */
+	void		*arg;
+	char		*topic;
+	int32_t		 partition;
+	int64_t		 offset;
+};
+
 static void	kafka_drain_consumer(struct kafka *);
+static void	kafka_block_at(struct kafka *, const char *, int32_t, int64_t);
 
 static void
 kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -92,14 +126,172 @@ kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	log_warn("kafka", "%s: %s", rd_kafka_err2name(err), reason);
 }
 
+static struct kafka_part *
+kafka_part(struct kafka *k, const char *topic, int32_t partition)
+{
+	struct kafka_part *p;
+
+	for (p = k->parts; p != NULL; p = p->next)
+		if (p->partition == partition && strcmp(p->topic, topic) == 0)
+			return p;
+	if ((p = calloc(1, sizeof *p)) == NULL ||
+	    (p->topic = strdup(topic)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->partition = partition;
+	p->next = k->parts;
+	k->parts = p;
+	return p;
+}
+
+static void
+kafka_parts_free(struct kafka *k)
+{
+	struct kafka_part *p;
+
+	while ((p = k->parts) != NULL) {
+		k->parts = p->next;
+		free(p->topic);
+		free(p);
+	}
+}
+
+/* Store next as the partition's offset to commit. */
+static void
+kafka_store_offset(struct kafka *k, const char *topic, int32_t partition,
+    int64_t next)
+{
+	rd_kafka_topic_partition_list_t	*l;
+	rd_kafka_resp_err_t		 err;
+
+	l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next;
+	err = rd_kafka_offsets_store(k->consumer, l);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		log_warn("kafka", "offset store %s[%" PRId32 "]@%" PRId64 ": %s",
+		    topic, partition, next, rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* A message is durable: store its offset unless a dead letter before it is pending. */
+static void
+kafka_done(struct kafka *k, const char *topic, int32_t partition,
+    int64_t offset)
+{
+	struct kafka_part *p = kafka_part(k, topic, partition);
+
+	if (p != NULL && p->pending > 0) {
+		if (offset + 1 > p->done)
+			p->done = offset + 1;
+		return;
+	}
+	kafka_store_offset(k, topic, partition, offset + 1);
+}
+
 static void
 kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
+	struct kafka_dead	*dl = m->_private;
+	struct kafka_part	*p;
+	int64_t			 next;
+
 	(void)rk;
 	(void)opaque;
-	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
-		log_error("kafka", "dead letter to %s not delivered: %s",
-		    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+	if (dl == NULL)
+		return;
+	if (dl->cb != NULL) {
+		dl->cb(dl->arg, m->err == RD_KAFKA_RESP_ERR_NO_ERROR,
+		    rd_kafka_err2str(m->err));
+		free(dl);
+		return;
+	}
+	p = kafka_part(dl->k, dl->topic, dl->partition);
+	if (p != NULL && p->pending > 0)
+		p->pending--;
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		/* Not delivered: read the message again rather than lose it. */
+		log_error("kafka", "dead letter for %s[%" PRId32 "]@%" PRId64
+		    " not delivered to %s: %s; retrying", dl->topic,
+		    dl->partition, dl->offset, rd_kafka_topic_name(m->rkt),
+		    rd_kafka_err2str(m->err));
+		if (p != NULL)
+			p->done = 0;
+		if (!dl->k->closed)
+			kafka_block_at(dl->k, dl->topic, dl->partition,
+			    dl->offset);
+	} else if (p != NULL && p->pending == 0 && !dl->k->closed) {
+		next = dl->offset + 1 > p->done ? dl->offset + 1 : p->done;
+		p->done = 0;
+		kafka_store_offset(dl->k, dl->topic, dl->partition, next);
+	}
+	free(dl->topic);
+	free(dl);
+}
+
+/*
+ * Keep a copy of the assignment (kafka_lag reads it; asking librdkafka with
+ * rd_kafka_assignment would wait on its main thread). add: parts were
+ * assigned, else revoked; incremental for the cooperative protocol.
+ */
+static void
+kafka_owned_update(struct kafka *k, const rd_kafka_topic_partition_list_t *parts,
+    int add, int incremental)
+{
+	int i;
+
+	if (!incremental || parts == NULL) {
+		if (k->owned != NULL)
+			rd_kafka_topic_partition_list_destroy(k->owned);
+		k->owned = add && parts != NULL ?
+		    rd_kafka_topic_partition_list_copy(parts) : NULL;
+		return;
+	}
+	if (k->owned == NULL &&
+	    (k->owned = rd_kafka_topic_partition_list_new(parts->cnt)) == NULL)
+		return;
+	for (i = 0; i < parts->cnt; i++) {
+		rd_kafka_topic_partition_list_del(k->owned, parts->elems[i].topic,
+		    parts->elems[i].partition);
+		if (add)
+			rd_kafka_topic_partition_list_add(k->owned,
+			    parts->elems[i].topic, parts->elems[i].partition);
+	}
+}
+
+/*
+ * Statistics (every second): is any broker of the cluster up? Readiness
+ * reports a broker outage; librdkafka reconnects on its own.
+ */
+static int
+kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct kafka	*k = opaque;
+	json_object	*o, *brokers, *st, *id;
+	int		 up = 0;
+
+	(void)rk;
+	(void)len;
+	if ((o = json_tokener_parse(json)) == NULL)
+		return 0;
+	if (json_object_object_get_ex(o, "brokers", &brokers)) {
+		json_object_object_foreach(brokers, name, b) {
+			(void)name;
+			/* Bootstrap entries have nodeid -1. */
+			if (json_object_object_get_ex(b, "nodeid", &id) &&
+			    json_object_get_int(id) >= 0 &&
+			    json_object_object_get_ex(b, "state", &st) &&
+			    strcmp(json_object_get_string(st), "UP") == 0)
+				up = 1;
+		}
+	}
+	json_object_put(o);
+	if (up != k->brokers_up)
+		log_msg(up ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "kafka",
+		    up ? "brokers reachable" : "no broker reachable: intake "
+		    "waits, nothing is lost");
+	k->brokers_up = up;
+	return 0;	/* librdkafka frees json */
 }
 
 static void
@@ -119,9 +311,12 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		else
 			rd_kafka_assign(rk, parts);
 		k->assigned += parts->cnt;
+		kafka_owned_update(k, parts, 1, coop);
 		break;
 	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
 		log_info("kafka", "revoked %d partitions", parts->cnt);
+		/* Their offsets are no longer ours to store. */
+		kafka_parts_free(k);
 		/* Only stored offsets (durable cases) are committed. */
 		rd_kafka_commit(rk, NULL, 1);
 		if (coop) {
@@ -132,6 +327,7 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_assign(rk, NULL);
 			k->assigned = 0;
 		}
+		kafka_owned_update(k, parts, 0, coop);
 		if (k->assigned < 0)
 			k->assigned = 0;
 		break;
@@ -139,26 +335,9 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		log_error("kafka", "rebalance: %s", rd_kafka_err2str(err));
 		rd_kafka_assign(rk, NULL);
 		k->assigned = 0;
+		kafka_owned_update(k, NULL, 0, 0);
 		break;
 	}
-}
-
-/* Store offset+1 for a message's partition. */
-static void
-kafka_store(struct kafka *k, const rd_kafka_message_t *m)
-{
-	rd_kafka_topic_partition_list_t	*l;
-	rd_kafka_resp_err_t		 err;
-
-	l = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt),
-	    m->partition)->offset = m->offset + 1;
-	err = rd_kafka_offsets_store(k->consumer, l);
-	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-		log_warn("kafka", "offset store %s[%" PRId32 "]@%" PRId64 ": %s",
-		    rd_kafka_topic_name(m->rkt), m->partition, m->offset,
-		    rd_kafka_err2str(err));
-	rd_kafka_topic_partition_list_destroy(l);
 }
 
 /* Send a message to the dead-letter topic unchanged, with the reason. */
@@ -169,6 +348,8 @@ kafka_dead_letter(struct kafka *k, const rd_kafka_message_t *m,
 	char			 part[16], off[24];
 	rd_kafka_resp_err_t	 err;
 	const char		*topic = rd_kafka_topic_name(m->rkt);
+	struct kafka_dead	*dl = NULL;
+	struct kafka_part	*p;
 
 	k->dead++;
 	log_warn("kafka", "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", topic,
@@ -177,7 +358,19 @@ kafka_dead_letter(struct kafka *k, const rd_kafka_message_t *m,
 		return 0;
 	snprintf(part, sizeof part, "%" PRId32, m->partition);
 	snprintf(off, sizeof off, "%" PRId64, m->offset);
+	if ((dl = calloc(1, sizeof *dl)) == NULL ||
+	    (dl->topic = strdup(topic)) == NULL ||
+	    (p = kafka_part(k, topic, m->partition)) == NULL) {
+		if (dl != NULL)
+			free(dl->topic);
+		free(dl);
+		return -1;
+	}
+	dl->k = k;
+	dl->partition = m->partition;
+	dl->offset = m->offset;
 	err = rd_kafka_producev(k->producer,
+	    RD_KAFKA_V_OPAQUE(dl),
 	    RD_KAFKA_V_TOPIC(k->cfg->dlq_topic),
 	    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 	    RD_KAFKA_V_KEY(m->key, m->key_len),
@@ -190,9 +383,12 @@ kafka_dead_letter(struct kafka *k, const rd_kafka_message_t *m,
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		log_error("kafka", "dead letter to %s: %s", k->cfg->dlq_topic,
 		    rd_kafka_err2str(err));
+		free(dl->topic);
+		free(dl);
 		return -1;
 	}
-	return 0;
+	p->pending++;
+	return 1;
 }
 
 static struct kafka_block *
@@ -250,23 +446,32 @@ kafka_block_cb(evutil_socket_t fd, short what, void *arg)
 	kafka_block_free(k, b);
 }
 
-/* Processing failed: pause the partition and come back to this offset later. */
 static void
 kafka_block(struct kafka *k, const rd_kafka_message_t *m)
+{
+	kafka_block_at(k, rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+}
+
+/* Processing failed: pause the partition and come back to this offset later. */
+static void
+kafka_block_at(struct kafka *k, const char *topic, int32_t partition,
+    int64_t offset)
 {
 	struct kafka_block		*b;
 	rd_kafka_topic_partition_list_t	*l;
 	struct timeval			 tv = { KAFKA_RETRY_DELAY_MS / 1000,
 					    (KAFKA_RETRY_DELAY_MS % 1000) * 1000 };
 
+	if (kafka_block_find(k, topic, partition) != NULL)
+		return;		/* already rewinding, to an earlier offset */
 	if ((b = calloc(1, sizeof *b)) == NULL ||
-	    (b->topic = strdup(rd_kafka_topic_name(m->rkt))) == NULL) {
+	    (b->topic = strdup(topic)) == NULL) {
 		free(b);
 		return;
 	}
 	b->k = k;
-	b->partition = m->partition;
-	b->offset = m->offset;
+	b->partition = partition;
+	b->offset = offset;
 	b->next = k->blocks;
 	k->blocks = b;
 	l = rd_kafka_topic_partition_list_new(1);
@@ -281,6 +486,7 @@ static void
 kafka_handle(struct kafka *k, rd_kafka_message_t *m)
 {
 	struct kafka_msg	 km;
+	rd_kafka_headers_t	*hdrs = NULL;
 	char			 reason[512], origin_topic[256];
 	enum kafka_verdict	 v;
 
@@ -309,17 +515,26 @@ kafka_handle(struct kafka *k, rd_kafka_message_t *m)
 		km.key_len = m->key_len;
 		km.value = m->payload;
 		km.len = m->len;
+		if (rd_kafka_message_headers(m, &hdrs) ==
+		    RD_KAFKA_RESP_ERR_NO_ERROR)
+			km.headers = hdrs;
 		v = k->cb(&km, reason, sizeof reason, k->arg);
 	}
 	switch (v) {
 	case KAFKA_DONE:
-		kafka_store(k, m);
+		kafka_done(k, origin_topic, m->partition, m->offset);
 		break;
 	case KAFKA_DEAD:
-		if (kafka_dead_letter(k, m, reason) == 0)
-			kafka_store(k, m);
-		else
+		switch (kafka_dead_letter(k, m, reason)) {
+		case 0:		/* no dead-letter topic: logged and counted */
+			kafka_done(k, origin_topic, m->partition, m->offset);
+			break;
+		case 1:		/* stored when the brokers have it */
+			break;
+		default:
 			kafka_block(k, m);
+			break;
+		}
 		break;
 	case KAFKA_RETRY:
 		log_warn("kafka", "%s[%" PRId32 "]@%" PRId64 " not durable (%s); "
@@ -340,6 +555,7 @@ kafka_drain_consumer(struct kafka *k)
 	while ((m = rd_kafka_consumer_poll(k->consumer, 0)) != NULL) {
 		kafka_handle(k, m);
 		rd_kafka_message_destroy(m);
+		kafka_backpressure_check(k);
 		if (k->closed)
 			break;
 	}
@@ -381,6 +597,7 @@ kafka_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	kafka_drain_consumer(k);
+	kafka_backpressure_check(k);
 	if (k->producer != NULL)
 		rd_kafka_poll(k->producer, 0);
 }
@@ -576,6 +793,13 @@ kafka_new(struct event_base *base, const struct config_kafka *cfg,
 			kafka_set(conf, "auto.offset.reset", cfg->prop_vals[i],
 			    err, errlen);
 	rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
+	rd_kafka_conf_set_stats_cb(conf, kafka_stats_cb);
+	if (kafka_set(conf, "statistics.interval.ms", "1000", err, errlen) != 0)
+		goto fail;
+	/* Bound what is fetched ahead of processing (backpressure). */
+	if (rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "16384", e,
+	    sizeof e) != RD_KAFKA_CONF_OK)
+		goto fail;
 	if ((k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e,
 	    sizeof e)) == NULL) {
 		snprintf(err, errlen, "kafka consumer: %s", e);
@@ -658,6 +882,9 @@ kafka_free(struct kafka *k)
 	kafka_close(k);
 	while (k->blocks != NULL)
 		kafka_block_free(k, k->blocks);
+	kafka_parts_free(k);
+	if (k->owned != NULL)
+		rd_kafka_topic_partition_list_destroy(k->owned);
 	if (k->tick != NULL)
 		event_free(k->tick);
 	if (k->cev != NULL)
@@ -672,8 +899,13 @@ kafka_free(struct kafka *k)
 		rd_kafka_queue_io_event_enable(k->pq, -1, NULL, 0);
 		rd_kafka_queue_destroy(k->pq);
 	}
-	if (k->producer != NULL)
+	if (k->producer != NULL) {
+		/* Whatever is still queued is given up: its callbacks are told. */
+		rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE |
+		    RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_flush(k->producer, 1000);
 		rd_kafka_destroy(k->producer);
+	}
 	if (k->mock != NULL)
 		rd_kafka_mock_cluster_destroy(k->mock);
 	if (k->mock_host != NULL)
@@ -688,6 +920,22 @@ kafka_free(struct kafka *k)
 		close(k->ppipe[1]);
 	free(k->bootstrap);
 	free(k);
+}
+
+int
+kafka_msg_header(const struct kafka_msg *m, const char *name,
+    const char **value, size_t *len)
+{
+	const void	*v;
+	size_t		 n;
+
+	if (m->headers == NULL || rd_kafka_header_get_last(
+	    (const rd_kafka_headers_t *)m->headers, name, &v, &n) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR || v == NULL)
+		return -1;
+	*value = v;
+	*len = n;
+	return 0;
 }
 
 int
@@ -712,4 +960,128 @@ uint64_t
 kafka_consumed(const struct kafka *k)
 {
 	return k->consumed;
+}
+
+/*
+ * Sum over the assigned partitions of high watermark - position, from
+ * librdkafka's cached values (no broker round trip). A partition without a
+ * known position or watermark yet is left out; -1 when none is known.
+ */
+int64_t
+kafka_lag(const struct kafka *k)
+{
+	rd_kafka_topic_partition_list_t	*l;
+	rd_kafka_topic_partition_t	*p;
+	int64_t				 lo, hi, sum = 0;
+	int				 i, known = 0;
+
+	if (k == NULL || k->consumer == NULL || k->closed || k->owned == NULL ||
+	    k->owned->cnt == 0)
+		return -1;
+	if ((l = rd_kafka_topic_partition_list_copy(k->owned)) == NULL)
+		return -1;
+	if (rd_kafka_position(k->consumer, l) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		goto done;
+	for (i = 0; i < l->cnt; i++) {
+		p = &l->elems[i];
+		if (p->err != RD_KAFKA_RESP_ERR_NO_ERROR || p->offset < 0)
+			continue;
+		if (rd_kafka_get_watermark_offsets(k->consumer, p->topic,
+		    p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    hi < 0)
+			continue;
+		sum += hi > p->offset ? hi - p->offset : 0;
+		known++;
+	}
+done:
+	rd_kafka_topic_partition_list_destroy(l);
+	return known > 0 ? sum : -1;
+}
+
+/* Pause or resume every assigned partition. */
+static void
+kafka_pause(struct kafka *k, int pause)
+{
+	rd_kafka_topic_partition_list_t *l = NULL;
+
+	if (k->consumer == NULL || k->closed)
+		return;
+	if (rd_kafka_assignment(k->consumer, &l) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    l == NULL)
+		return;
+	if (pause)
+		rd_kafka_pause_partitions(k->consumer, l);
+	else
+		rd_kafka_resume_partitions(k->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	k->paused = pause;
+}
+
+void
+kafka_set_backpressure(struct kafka *k, size_t high, size_t low,
+    size_t (*open_fn)(void *), void *arg)
+{
+	k->high = high;
+	k->low = low < high ? low : high;
+	k->open_fn = open_fn;
+	k->open_arg = arg;
+}
+
+void
+kafka_backpressure_check(struct kafka *k)
+{
+	size_t open;
+
+	if (k == NULL || k->open_fn == NULL || k->high == 0 || k->closed)
+		return;
+	open = k->open_fn(k->open_arg);
+	if (!k->paused && open >= k->high) {
+		log_warn("kafka", "%zu open cases (limit %zu): pausing intake",
+		    open, k->high);
+		kafka_pause(k, 1);
+	} else if (k->paused && open <= k->low) {
+		log_info("kafka", "%zu open cases: resuming intake", open);
+		kafka_pause(k, 0);
+	}
+}
+
+int
+kafka_paused(const struct kafka *k)
+{
+	return k->paused;
+}
+
+int
+kafka_brokers_up(const struct kafka *k)
+{
+	return k->brokers_up;
+}
+
+int
+kafka_produce(struct kafka *k, const char *topic, const char *key,
+    const void *value, size_t len, const char *content_type,
+    void (*cb)(void *, int, const char *), void *arg)
+{
+	struct kafka_dead	*dl;
+	rd_kafka_resp_err_t	 err;
+	size_t			 klen = key != NULL ? strlen(key) : 0;
+
+	if (k->producer == NULL || (dl = calloc(1, sizeof *dl)) == NULL)
+		return -1;
+	dl->k = k;
+	dl->cb = cb;
+	dl->arg = arg;
+	err = rd_kafka_producev(k->producer,
+	    RD_KAFKA_V_OPAQUE(dl),
+	    RD_KAFKA_V_TOPIC(topic),
+	    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	    RD_KAFKA_V_KEY(key, klen),
+	    RD_KAFKA_V_VALUE((void *)(uintptr_t)value, len),
+	    RD_KAFKA_V_HEADER("content-type", content_type, -1),
+	    RD_KAFKA_V_END);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		free(dl);
+		return -1;
+	}
+	return 0;
 }

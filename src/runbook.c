@@ -6,7 +6,9 @@
  * engine asks: which runbook runs for an event (the first that matches) and
  * which steps a target gets under it (the first targets entry that selects
  * it). Every problem is a file:line diagnostic; a file with problems is not
- * loaded.
+ * loaded. A "delete" step always runs after the target's deactivate, and
+ * with a configuration it is refused on targets flagged irreversible_delete
+ * unless the step says "irreversible_ok": true.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,7 +33,8 @@ struct runbook_ctx {
 };
 
 static const char *const runbook_step_names[STEP_KIND_COUNT] = {
-	"freeze", "revoke_tokens", "reassign", "deactivate", "unfreeze"
+	"freeze", "revoke_tokens", "reassign", "deactivate", "unfreeze",
+	"delete"
 };
 
 static const char *const runbook_event_types[] = {
@@ -50,6 +53,8 @@ static int	 runbook_step_read(struct runbook_ctx *, struct runbook_step *,
 static void	 runbook_target_read(struct runbook_ctx *, struct runbook_target *,
 		    const char *, json_object *, int);
 static void	 runbook_target_clear(struct runbook_target *);
+static void	 runbook_check_irreversible(struct runbook_ctx *,
+		    const struct runbook *);
 static int	 runbook_ident_ok(const char *, int);
 static int	 runbook_cmp(const void *, const void *);
 static int	 runbook_list_has(char *const *, size_t, const char *);
@@ -203,6 +208,7 @@ runbook_step_read(struct runbook_ctx *c, struct runbook_step *st,
 	int		 kind, bad = 0;
 
 	memset(st, 0, sizeof *st);
+	st->line = line;
 	if (json_object_is_type(v, json_type_string))
 		name = json_object_get_string(v);
 	else if (json_object_is_type(v, json_type_object)) {
@@ -222,7 +228,7 @@ runbook_step_read(struct runbook_ctx *c, struct runbook_step *st,
 		diags_add(c->d, c->file, json_object_is_type(v, json_type_object) ?
 		    jsonc_member_line(c->doc, v, "step") : line,
 		    "%s: unknown step \"%s\" (freeze, revoke_tokens, reassign, "
-		    "deactivate, unfreeze)", where, name);
+		    "deactivate, unfreeze, delete)", where, name);
 		return -1;
 	}
 	st->kind = (enum step_kind)kind;
@@ -230,9 +236,23 @@ runbook_step_read(struct runbook_ctx *c, struct runbook_step *st,
 		if (json_object_is_type(v, json_type_object) &&
 		    json_object_object_length(v) > 1) {
 			json_object_object_foreach(v, key, val) {
-				(void)val;
 				if (strcmp(key, "step") == 0)
 					continue;
+				if (kind == STEP_DELETE &&
+				    strcmp(key, "irreversible_ok") == 0) {
+					if (json_object_is_type(val,
+					    json_type_boolean)) {
+						st->irreversible_ok =
+						    json_object_get_boolean(val);
+						continue;
+					}
+					diags_add(c->d, c->file,
+					    jsonc_member_line(c->doc, v, key),
+					    "%s.irreversible_ok: expected true or "
+					    "false", where);
+					bad = 1;
+					continue;
+				}
 				diags_add(c->d, c->file, jsonc_key_line(c->doc, v,
 				    key), "%s: step \"%s\" takes no options "
 				    "(\"%s\" given)", where, name, key);
@@ -310,8 +330,10 @@ static void
 runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
     const char *where, json_object *obj, int line)
 {
-	static const char *const keys[] = { "select", "steps", NULL };
+	static const char *const keys[] = { "select", "steps",
+	    "require_account", NULL };
 	static const char *const sel_keys[] = { "kind", "name", NULL };
+	struct runbook_step	 del;
 	json_object	*sel = NULL, *steps = NULL, *v;
 	const char	*kind = NULL, *name = NULL;
 	char		 w[128], sw[160];
@@ -320,6 +342,14 @@ runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
 
 	t->line = line;
 	jsonc_check_keys(c->doc, obj, where, keys, c->d);
+	if (json_object_object_get_ex(obj, "require_account", &v)) {
+		if (json_object_is_type(v, json_type_boolean))
+			t->require_account = json_object_get_boolean(v);
+		else
+			diags_add(c->d, c->file, jsonc_member_line(c->doc, obj,
+			    "require_account"), "%s.require_account: expected "
+			    "true or false", where);
+	}
 
 	snprintf(w, sizeof w, "%s.select", where);
 	r = jsonc_get_object(c->doc, obj, where, "select", &sel, c->d);
@@ -388,7 +418,51 @@ runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
 			continue;
 		}
 		seen[j] = 1;
+		t->steps[t->nsteps].require_account = t->require_account;
 		t->nsteps++;
+	}
+	/* delete goes last: after the deactivate, whatever the order given. */
+	for (i = 0; i + 1 < t->nsteps; i++) {
+		if (t->steps[i].kind != STEP_DELETE)
+			continue;
+		del = t->steps[i];
+		memmove(&t->steps[i], &t->steps[i + 1],
+		    (t->nsteps - i - 1) * sizeof *t->steps);
+		t->steps[t->nsteps - 1] = del;
+		break;
+	}
+}
+
+/*
+ * A target flagged irreversible_delete (GitHub: a delete removes tokens,
+ * keys and repositories) takes a delete only when the step says
+ * "irreversible_ok": true.
+ */
+static void
+runbook_check_irreversible(struct runbook_ctx *c, const struct runbook *rb)
+{
+	const struct config_target	*ct;
+	const struct runbook_target	*t;
+	size_t				 i, j;
+
+	if (c->cfg == NULL)
+		return;
+	for (i = 0; i < c->cfg->ntargets; i++) {
+		ct = &c->cfg->targets[i];
+		if (!ct->irreversible_delete || ct->name == NULL ||
+		    (t = runbook_select(rb, ct->name, ct->kind)) == NULL)
+			continue;
+		for (j = 0; j < t->nsteps; j++) {
+			if (t->steps[j].kind != STEP_DELETE ||
+			    t->steps[j].irreversible_ok)
+				continue;
+			diags_add(c->d, c->file, t->steps[j].line, "delete on "
+			    "target \"%s\" is irreversible (%s); add "
+			    "\"irreversible_ok\": true to the step to allow it",
+			    ct->name, ct->irreversible_why != NULL ?
+			    ct->irreversible_why : "the account and its data "
+			    "cannot be restored");
+		}
 	}
 }
 
@@ -469,6 +543,7 @@ runbook_load(const char *path, const struct config *cfg, struct diags *d,
 			    where, v, line);
 		}
 	}
+	runbook_check_irreversible(&c, rb);
 	if (diags_count(d) != before)
 		goto fail;
 	jsonc_free(doc);
@@ -727,6 +802,14 @@ runbook_step_to_json(const struct runbook_step *st)
 			goto fail;
 		arr = NULL;	/* owned by o now */
 	}
+	if (st->irreversible_ok &&
+	    ((s = json_object_new_boolean(1)) == NULL ||
+	    json_object_object_add(o, "irreversible_ok", s) != 0))
+		goto fail_s;
+	if (st->require_account &&
+	    ((s = json_object_new_boolean(1)) == NULL ||
+	    json_object_object_add(o, "require_account", s) != 0))
+		goto fail_s;
 	return o;
 fail_s:
 	json_object_put(s);
@@ -783,6 +866,16 @@ runbook_step_from_json(json_object *j, struct runbook_step *st)
 				goto fail;
 			st->nobjects++;
 		}
+	}
+	if (json_object_object_get_ex(j, "irreversible_ok", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			goto fail;
+		st->irreversible_ok = json_object_get_boolean(v);
+	}
+	if (json_object_object_get_ex(j, "require_account", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			goto fail;
+		st->require_account = json_object_get_boolean(v);
 	}
 	return 0;
 fail:

@@ -9,7 +9,12 @@
  * while it waits for a retry. Every response is classified (the connector
  * first, then the defaults: transport errors, 429 and 5xx retry, 401
  * re-authenticates once) and retried with full-jitter backoff, never sooner
- * than the server's Retry-After. The final result is handed to the caller
+ * than the server's Retry-After (or, on a 429 without one, X-Rate-Limit-
+ * Reset). Two gates hold queued calls without spending their attempts: the
+ * X-Rate-Limit window (Okta: at Remaining 0, counting calls sent since,
+ * nothing goes out until Reset) and the circuit breaker (open after
+ * consecutive transport errors, timeouts or 5xx; one half-open probe; closed
+ * by any other answer). The final result is handed to the caller
  * from its own loop event, so a caller may do anything there (start calls,
  * free the target); on_retry and the classifier run inside the target and
  * must not free it.
@@ -17,6 +22,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +43,14 @@
 #define TARGET_DEFAULT_LIMIT_BACKOFF_MS	60000L
 #define TARGET_MAX_RETRY_AFTER_MS	(24L * 3600 * 1000)
 #define TARGET_BODY_EXCERPT		200
+#define TARGET_DEFAULT_BREAKER_FAILURES	5
+#define TARGET_DEFAULT_BREAKER_OPEN_MS	30000L
+#define TARGET_DEFAULT_BREAKER_MAX_MS	300000L
+/* X-Rate-Limit-Reset: wait this much past it (clocks and rounding). */
+#define TARGET_XRL_MARGIN_MS		1000L
+/* Okta's windows are a minute; assumed when a response has no Reset. */
+#define TARGET_XRL_DEFAULT_WINDOW_MS	60000L
+#define TARGET_XRL_MAX_WAIT_S		3600L
 
 enum call_state {
 	CALL_QUEUED,		/* in a lane */
@@ -97,6 +111,22 @@ struct target {
 	uint64_t			 seq;
 	long				 api_used;
 	long				 api_limit;
+	size_t				 sending;	/* HTTP requests on the wire */
+	/* X-Rate-Limit-* (Okta): never send past Remaining. */
+	long				 xrl_limit;	/* 0 = unknown */
+	long				 xrl_budget;	/* sends left in the window, -1 = unknown */
+	uint64_t			 xrl_reset_ms;	/* when the window resets */
+	/* Circuit breaker. */
+	enum target_circuit		 circuit;
+	int				 cb_failures;	/* consecutive failed sends */
+	int				 cb_threshold;
+	long				 cb_open_base_ms;
+	long				 cb_open_max_ms;
+	long				 cb_open_ms;	/* the current open period */
+	uint64_t			 cb_open_until;
+	struct call			*cb_probe;	/* half-open: the call let through */
+	char				 cb_last[64];	/* the last failure, short */
+	struct target_stats		 stats;
 };
 
 static uint64_t	target_now_ms(void);
@@ -119,6 +149,14 @@ static long	target_retry_after_ms(const struct http_response *);
 static void	target_describe(char *, size_t, const struct http_response *,
 		    const char *, const char *);
 static struct http_response *target_resp_copy(const struct http_response *);
+static long long target_header_num(const struct http_response *, const char *);
+static long	target_xrl_reset_in_ms(const struct http_response *);
+static void	target_xrl_update(struct target *, const struct http_response *);
+static void	target_circuit_text(const struct target *, char *, size_t);
+static void	target_circuit_open(struct target *, uint64_t, int);
+static void	target_circuit_note(struct target *, struct call *,
+		    const struct http_response *);
+static uint64_t	target_gate(struct target *, uint64_t);
 static void	target_resp_free(struct http_response *);
 
 static uint64_t
@@ -160,6 +198,17 @@ target_new(struct event_base *base, struct http *http,
 	t->rate = cfg->limits.rate_per_sec > 0 ? cfg->limits.rate_per_sec : 0;
 	ratelimit_init(&t->rl, t->rate, cfg->limits.burst > 0 ?
 	    cfg->limits.burst : (t->rate > 1 ? t->rate : 1), target_now_ms());
+	t->xrl_budget = -1;
+	t->circuit = TARGET_CIRCUIT_CLOSED;
+	t->cb_threshold = cfg->limits.breaker_failures > 0 ?
+	    cfg->limits.breaker_failures : TARGET_DEFAULT_BREAKER_FAILURES;
+	t->cb_open_base_ms = cfg->limits.breaker_open_ms > 0 ?
+	    cfg->limits.breaker_open_ms : TARGET_DEFAULT_BREAKER_OPEN_MS;
+	t->cb_open_max_ms = cfg->limits.breaker_max_open_ms > 0 ?
+	    cfg->limits.breaker_max_open_ms : TARGET_DEFAULT_BREAKER_MAX_MS;
+	if (t->cb_open_max_ms < t->cb_open_base_ms)
+		t->cb_open_max_ms = t->cb_open_base_ms;
+	t->cb_open_ms = t->cb_open_base_ms;
 
 	t->wake = evtimer_new(base, target_wake_cb, t);
 	t->kick = event_new(base, -1, 0, target_kick_cb, t);
@@ -251,6 +300,268 @@ target_api_usage(const struct target *t, long *used, long *limit)
 		*used = t != NULL ? t->api_used : 0;
 	if (limit != NULL)
 		*limit = t != NULL ? t->api_limit : 0;
+}
+
+enum target_circuit
+target_circuit_state(const struct target *t)
+{
+	return t == NULL ? TARGET_CIRCUIT_CLOSED : t->circuit;
+}
+
+const char *
+target_circuit_name(enum target_circuit st)
+{
+	switch (st) {
+	case TARGET_CIRCUIT_CLOSED:
+		return "closed";
+	case TARGET_CIRCUIT_OPEN:
+		return "open";
+	case TARGET_CIRCUIT_HALF_OPEN:
+		return "half_open";
+	}
+	return "unknown";
+}
+
+void
+target_rate_window(const struct target *t, long *limit, long *remaining)
+{
+	if (limit != NULL)
+		*limit = t != NULL ? t->xrl_limit : 0;
+	if (remaining != NULL)
+		*remaining = t != NULL ? t->xrl_budget : -1;
+}
+
+/* An unsigned decimal header value; -1 when absent or not a number. */
+static long long
+target_header_num(const struct http_response *resp, const char *name)
+{
+	const char	*v;
+	char		*end;
+	long long	 n;
+
+	if ((v = http_response_header(resp, name)) == NULL)
+		return -1;
+	while (*v == ' ')
+		v++;
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	while (*end == ' ')
+		end++;
+	if (errno != 0 || *end != '\0')
+		return -1;
+	return n;
+}
+
+/*
+ * Milliseconds from now until X-Rate-Limit-Reset (UTC epoch seconds),
+ * measured against the response's Date when it has one (so that our clock's
+ * skew does not matter), without the margin; -1 when there is no usable
+ * header. 0 when the reset is already past.
+ */
+static long
+target_xrl_reset_in_ms(const struct http_response *resp)
+{
+	const char	*date;
+	struct tm	 tm;
+	long long	 reset, now;
+	time_t		 when;
+
+	if ((reset = target_header_num(resp, "X-Rate-Limit-Reset")) < 0)
+		return -1;
+	now = (long long)time(NULL);
+	date = http_response_header(resp, "Date");
+	memset(&tm, 0, sizeof tm);
+	if (date != NULL && strptime(date, "%a, %d %b %Y %H:%M:%S", &tm) !=
+	    NULL && (when = timegm(&tm)) != (time_t)-1)
+		now = (long long)when;
+	if (reset <= now)
+		return 0;
+	if (reset - now > TARGET_XRL_MAX_WAIT_S)
+		return TARGET_XRL_MAX_WAIT_S * 1000L;
+	return (long)(reset - now) * 1000;
+}
+
+/*
+ * Follow X-Rate-Limit-Limit/-Remaining/-Reset (Okta): the calls we may
+ * still send in this window are Remaining less the calls still on the wire
+ * (they may not have been counted yet). Inside one window the estimate only
+ * goes down (responses arrive out of order); a later window replaces it. A
+ * response whose window is already over says nothing about the next one.
+ */
+static void
+target_xrl_update(struct target *t, const struct http_response *resp)
+{
+	long long	 rem, limit;
+	long		 in_ms, est;
+	uint64_t	 now = target_now_ms(), reset;
+
+	if ((rem = target_header_num(resp, "X-Rate-Limit-Remaining")) < 0)
+		return;
+	if ((limit = target_header_num(resp, "X-Rate-Limit-Limit")) > 0)
+		t->xrl_limit = limit > LONG_MAX ? LONG_MAX : (long)limit;
+	in_ms = target_xrl_reset_in_ms(resp);
+	if (in_ms == 0)
+		return;		/* a window that is over */
+	if (in_ms < 0)
+		in_ms = TARGET_XRL_DEFAULT_WINDOW_MS;
+	reset = now + (uint64_t)in_ms;
+	est = rem > LONG_MAX ? LONG_MAX : (long)rem;
+	est -= (long)t->sending;
+	if (est < 0)
+		est = 0;
+	if (t->xrl_budget < 0 || now >= t->xrl_reset_ms) {
+		t->xrl_budget = est;
+		t->xrl_reset_ms = reset;
+	} else {
+		if (est < t->xrl_budget)
+			t->xrl_budget = est;
+		if (reset > t->xrl_reset_ms)
+			t->xrl_reset_ms = reset;
+	}
+	if (t->xrl_budget == 0)
+		log_info("target", "%s: X-Rate-Limit-Remaining used up; holding "
+		    "calls for %ld ms until the window resets", t->cfg->name,
+		    (long)(t->xrl_reset_ms - now) + TARGET_XRL_MARGIN_MS);
+}
+
+/* "circuit open after 5 consecutive failures; last: HTTP 503". */
+static void
+target_circuit_text(const struct target *t, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "circuit %s after %d consecutive failure%s; "
+	    "last: %s", t->circuit == TARGET_CIRCUIT_OPEN ? "open" : "half-open",
+	    t->cb_failures, t->cb_failures == 1 ? "" : "s",
+	    t->cb_last[0] != '\0' ? t->cb_last : "unknown");
+}
+
+static void
+target_circuit_open(struct target *t, uint64_t now, int reopen)
+{
+	if (reopen) {
+		t->cb_open_ms *= 2;
+		if (t->cb_open_ms > t->cb_open_max_ms)
+			t->cb_open_ms = t->cb_open_max_ms;
+	} else
+		t->cb_open_ms = t->cb_open_base_ms;
+	t->circuit = TARGET_CIRCUIT_OPEN;
+	t->cb_open_until = now + (uint64_t)t->cb_open_ms;
+	t->cb_probe = NULL;
+	log_warn("target", "%s: circuit open for %ld ms after %d consecutive "
+	    "failures (last: %s)%s", t->cfg->name, t->cb_open_ms, t->cb_failures,
+	    t->cb_last, reopen ? "; the probe failed" : "");
+}
+
+/*
+ * The breaker learns from every send: a transport error, timeout or 5xx is
+ * a failure, any other answer shows the target alive and closes the
+ * circuit. Failures of calls sent before the circuit opened do not extend
+ * it; only the half-open probe's failure re-opens it (for twice as long).
+ */
+static void
+target_circuit_note(struct target *t, struct call *c,
+    const struct http_response *resp)
+{
+	uint64_t	now = target_now_ms();
+	int		probe = c == t->cb_probe;
+
+	if (probe)
+		t->cb_probe = NULL;
+	if (resp->status != 0 && (resp->status < 500 || resp->status > 599)) {
+		if (t->circuit != TARGET_CIRCUIT_CLOSED)
+			log_info("target", "%s: circuit closed: the target "
+			    "answered HTTP %ld", t->cfg->name, resp->status);
+		t->circuit = TARGET_CIRCUIT_CLOSED;
+		t->cb_failures = 0;
+		t->cb_probe = NULL;
+		t->cb_open_ms = t->cb_open_base_ms;
+		return;
+	}
+	if (resp->status == 0)
+		snprintf(t->cb_last, sizeof t->cb_last, "%s", resp->timed_out ?
+		    "timeout" : "transport error");
+	else
+		snprintf(t->cb_last, sizeof t->cb_last, "HTTP %ld", resp->status);
+	if (t->cb_failures < INT_MAX)
+		t->cb_failures++;
+	switch (t->circuit) {
+	case TARGET_CIRCUIT_CLOSED:
+		if (t->cb_failures >= t->cb_threshold)
+			target_circuit_open(t, now, 0);
+		break;
+	case TARGET_CIRCUIT_HALF_OPEN:
+		if (probe)
+			target_circuit_open(t, now, 1);
+		break;
+	case TARGET_CIRCUIT_OPEN:
+		break;		/* sent before it opened */
+	}
+}
+
+/*
+ * May a call be started now? 0 = yes; otherwise the milliseconds to wait
+ * (the circuit is open, or the X-Rate-Limit window is used up), or
+ * UINT64_MAX while a half-open probe is out (its end pumps again).
+ */
+static uint64_t
+target_gate(struct target *t, uint64_t now)
+{
+	uint64_t until;
+
+	if (t->circuit == TARGET_CIRCUIT_OPEN) {
+		if (now < t->cb_open_until)
+			return t->cb_open_until - now;
+		t->circuit = TARGET_CIRCUIT_HALF_OPEN;
+		t->cb_probe = NULL;
+		log_info("target", "%s: circuit half-open: letting one probe "
+		    "call through", t->cfg->name);
+	}
+	if (t->circuit == TARGET_CIRCUIT_HALF_OPEN && t->cb_probe != NULL)
+		return UINT64_MAX;
+	if (t->xrl_budget == 0) {
+		until = t->xrl_reset_ms + TARGET_XRL_MARGIN_MS;
+		if (now < until)
+			return until - now;
+		/* A new window: its full limit, less what is on the wire. */
+		t->xrl_budget = t->xrl_limit > 0 ? t->xrl_limit -
+		    (long)t->sending : -1;
+		if (t->xrl_limit > 0 && t->xrl_budget < 0)
+			t->xrl_budget = 0;
+		if (t->xrl_budget == 0) {
+			t->xrl_reset_ms = now + TARGET_XRL_DEFAULT_WINDOW_MS;
+			return TARGET_XRL_DEFAULT_WINDOW_MS;
+		}
+	}
+	return 0;
+}
+
+void
+target_get_stats(const struct target *t, struct target_stats *st)
+{
+	if (t == NULL)
+		memset(st, 0, sizeof *st);
+	else
+		*st = t->stats;
+}
+
+/* The bucket's content now, refilled as ratelimit_take would (read only). */
+double
+target_rate_tokens(const struct target *t)
+{
+	uint64_t	now = target_now_ms(), start;
+	double		tokens;
+
+	if (t == NULL || now < t->rl.blocked_until_ms)
+		return 0;
+	if (t->rl.rate <= 0)
+		return -1;
+	start = t->rl.last_ms > t->rl.blocked_until_ms ? t->rl.last_ms :
+	    t->rl.blocked_until_ms;
+	tokens = t->rl.tokens;
+	if (now > start)
+		tokens += (double)(now - start) * t->rl.rate / 1000.0;
+	return tokens > t->rl.burst ? t->rl.burst : tokens;
 }
 
 /* strdup that keeps NULL. */
@@ -406,7 +717,12 @@ target_pump(struct target *t)
 			c = TAILQ_FIRST(&t->lanes[lane]);
 		if (c == NULL)
 			break;
-		wait = ratelimit_take(&t->rl, target_now_ms());
+		/* Circuit breaker and X-Rate-Limit window: calls wait queued. */
+		wait = target_gate(t, target_now_ms());
+		if (wait == UINT64_MAX)
+			break;
+		if (wait == 0)
+			wait = ratelimit_take(&t->rl, target_now_ms());
 		if (wait > 0) {
 			tv.tv_sec = (time_t)(wait / 1000);
 			tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
@@ -416,6 +732,10 @@ target_pump(struct target *t)
 		TAILQ_REMOVE(&t->lanes[c->opts.lane], c, lane_entry);
 		t->queued--;
 		t->inflight++;
+		if (t->circuit == TARGET_CIRCUIT_HALF_OPEN)
+			t->cb_probe = c;
+		if (t->xrl_budget > 0)
+			t->xrl_budget--;
 		if (t->auth == NULL)
 			target_send(c, NULL, NULL);
 		else {
@@ -523,6 +843,7 @@ target_send(struct call *c, const char *header, const char *instance_url)
 		why = "cannot start request";
 		goto fail;
 	}
+	t->sending++;
 	return;
 fail:
 	http_request_free(hreq);
@@ -555,7 +876,21 @@ target_http_cb(const struct http_response *resp, void *arg)
 
 	c->hreq = NULL;	/* http frees it after this callback */
 	err[0] = '\0';
+	if (resp->status >= 200 && resp->status <= 299)
+		t->stats.http_2xx++;
+	else if (resp->status >= 300 && resp->status <= 399)
+		t->stats.http_3xx++;
+	else if (resp->status >= 400 && resp->status <= 499)
+		t->stats.http_4xx++;
+	else if (resp->status >= 500 && resp->status <= 599)
+		t->stats.http_5xx++;
+	else
+		t->stats.http_error++;
+	if (t->sending > 0)
+		t->sending--;
 	target_usage_update(t, resp);
+	target_xrl_update(t, resp);
+	target_circuit_note(t, c, resp);
 	if (t->classify != NULL)
 		v = t->classify(resp, err, sizeof err);
 	if (v == CALL_DEFAULT)
@@ -579,6 +914,8 @@ target_attempt_end(struct call *c, const struct http_response *resp,
 	uint64_t	 now = target_now_ms();
 
 	t->inflight--;
+	if (c == t->cb_probe)
+		t->cb_probe = NULL;	/* ended without an answer: probe again */
 	if (v == CALL_REAUTH &&
 	    (t->auth == NULL || c->reauthed || c->auth_header == NULL))
 		v = CALL_DONE;	/* the fresh token was rejected too */
@@ -599,6 +936,10 @@ target_attempt_end(struct call *c, const struct http_response *resp,
 	/* Target-wide signals hold whether or not this call retries. */
 	if (resp != NULL)
 		retry_after = target_retry_after_ms(resp);
+	/* Okta's 429 says when, in X-Rate-Limit-Reset, not Retry-After. */
+	if (resp != NULL && resp->status == 429 && retry_after < 0 &&
+	    (retry_after = target_xrl_reset_in_ms(resp)) >= 0)
+		retry_after += TARGET_XRL_MARGIN_MS;
 	if (v == CALL_RETRY_LONG) {
 		long_wait = t->cfg->limits.limit_backoff_ms > 0 ?
 		    t->cfg->limits.limit_backoff_ms :
@@ -670,10 +1011,20 @@ static void
 target_finish(struct call *c, const struct http_response *resp, int ok,
     const char *error)
 {
+	char	circuit[160];
+
 	c->state = CALL_FINISHED;
 	c->ok = ok;
 	free(c->error);
-	c->error = strdup(error != NULL ? error : "");
+	c->error = NULL;
+	if (!ok && c->t->circuit != TARGET_CIRCUIT_CLOSED) {
+		/* Say why the target is being left alone. */
+		target_circuit_text(c->t, circuit, sizeof circuit);
+		if (asprintf(&c->error, "%s%s%s", error != NULL ? error : "",
+		    error != NULL && *error != '\0' ? "; " : "", circuit) < 0)
+			c->error = NULL;
+	} else
+		c->error = strdup(error != NULL ? error : "");
 	if (resp != NULL)
 		c->resp = target_resp_copy(resp);
 	event_active(c->ev, EV_TIMEOUT, 1);

@@ -18,6 +18,7 @@ struct event_base;
 struct store;
 struct engine;
 struct kafka;
+struct audit;
 struct api;
 
 struct evhttp_request;
@@ -61,6 +62,12 @@ void		 api_error(struct evhttp_request *, int code, const char *error,
 		    const char *detail);
 /* Parse a JSON object request body; NULL with err when absent or malformed. */
 json_object	*api_body_json(struct evhttp_request *, char *err, size_t errlen);
+
+/*
+ * Record operator actions (retry, cancel) in this audit trail (NULL = none).
+ * The audit must outlive the api.
+ */
+void		 api_set_audit(struct api *, struct audit *);
 
 /* Stop accepting requests (shutdown). */
 void		 api_stop(struct api *);

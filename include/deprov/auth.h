@@ -1,8 +1,13 @@
 /*
- * auth: credentials for targets. Static bearer tokens, and the OAuth 2.0 JWT
- * bearer flow (RS256 assertion signed with OpenSSL EVP, token fetched
- * asynchronously, cached, renewed before expiry, invalidated on 401).
- * Nothing here ever logs a secret.
+ * auth: credentials for targets. Static tokens ("bearer", and "ssws" for
+ * Okta API tokens), and three token-endpoint flows: the OAuth 2.0 JWT bearer
+ * flow ("jwt_bearer", Salesforce), OAuth 2.0 client credentials with a
+ * client secret or a private-key JWT client assertion ("client_credentials",
+ * Microsoft Graph and Okta OAuth), and a Google service account with
+ * domain-wide delegation ("google_service_account"). Every assertion is
+ * RS256, signed with OpenSSL EVP; tokens are fetched asynchronously, cached,
+ * renewed before expiry and invalidated on 401. Nothing here ever logs a
+ * secret.
  */
 #ifndef DEPROV_AUTH_H
 #define DEPROV_AUTH_H
@@ -15,8 +20,9 @@ struct http;
 struct auth;
 
 /*
- * Called with the Authorization header value ("Bearer abc"), the instance
- * URL the token is for (Salesforce's instance_url, or NULL), or error when no
+ * Called with the Authorization header value ("Bearer abc", "SSWS abc"), the
+ * instance URL the token is for (Salesforce's instance_url with jwt_bearer
+ * only, else NULL), or error when no
  * token could be had (header NULL). header NULL and error NULL together mean
  * "send no Authorization header" (auth type "none"). Called synchronously
  * from auth_get when a valid token is cached (always for "none" and
@@ -31,8 +37,10 @@ typedef void (*auth_cb)(const char *header, const char *instance_url,
     const char *error, void *arg);
 
 /*
- * type "none", "bearer" or "jwt_bearer" (NULL = "none"). For jwt_bearer the
- * http client is required and the private key is parsed and checked here.
+ * type "none", "bearer", "ssws", "jwt_bearer", "client_credentials" or
+ * "google_service_account" (NULL = "none"). The token-endpoint types need
+ * the http client; their private key (and certificate, whose thumbprint is
+ * computed here and must match the key) is parsed and checked here.
  */
 struct auth	*auth_new(struct http *, const struct config_auth *, char *err,
 		    size_t errlen);

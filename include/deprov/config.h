@@ -14,14 +14,28 @@
 #include "deprov/diag.h"
 
 struct config_auth {
-	char	*type;			/* "none", "bearer", "jwt_bearer" */
-	char	*token;			/* bearer: the resolved token */
-	char	*client_id;		/* jwt_bearer: iss */
+	char	*type;			/* "none", "bearer", "ssws", "jwt_bearer",
+					   "client_credentials", "google_service_account" */
+	char	*token;			/* bearer, ssws: the resolved token */
+	char	*client_id;		/* jwt_bearer: iss; client_credentials: client_id */
 	char	*username;		/* jwt_bearer: sub */
 	char	*audience;		/* jwt_bearer: aud, default https://login.salesforce.com */
-	char	*token_url;		/* jwt_bearer: token endpoint */
-	char	*private_key_pem;	/* jwt_bearer: resolved PEM text */
-	long	 token_ttl_s;		/* jwt exp = now + this (<= 180) */
+	char	*token_url;		/* jwt_bearer, client_credentials: token endpoint;
+					   google_service_account: token_uri of the key (or override) */
+	char	*private_key_pem;	/* jwt_bearer, client_credentials (key form),
+					   google_service_account: resolved PEM text */
+	long	 token_ttl_s;		/* assertion exp = now + this (jwt_bearer <= 180,
+					   client_credentials <= 300) */
+	/* client_credentials */
+	char	*client_secret;		/* secret form (else private_key_pem) */
+	char	*scope;			/* space-separated; google: the scopes joined */
+	char	*key_id;		/* JWT header "kid"; google: private_key_id */
+	char	*x5t;			/* JWT header "x5t" as given (base64url SHA-1) */
+	char	*certificate_pem;	/* certificate whose thumbprint goes in the header */
+	int	 x5t_s256;		/* "thumbprint": "sha256": x5t#S256 instead of x5t */
+	/* google_service_account */
+	char	*client_email;		/* iss, from the key file */
+	char	*subject;		/* sub: the admin user to impersonate */
 };
 
 struct config_limits {
@@ -32,6 +46,9 @@ struct config_limits {
 	long	 connect_timeout_ms;
 	long	 limit_backoff_ms;	/* wait after an org-wide limit (REQUEST_LIMIT_EXCEEDED) */
 	double	 usage_slowdown;	/* slow down above this share of Sforce-Limit-Info (0..1) */
+	int	 breaker_failures;	/* failed sends in a row that open the circuit (0 = 5) */
+	long	 breaker_open_ms;	/* first open period (0 = 30000), doubled per failed probe */
+	long	 breaker_max_open_ms;	/* cap of the open period (0 = 300000) */
 };
 
 struct config_target {
@@ -43,6 +60,8 @@ struct config_target {
 	struct config_limits	 limits;
 	json_object		*options;	/* kind-specific extras (owned), may be NULL */
 	int			 line;
+	int			 irreversible_delete;	/* "delete" steps need "irreversible_ok" */
+	char			*irreversible_why;	/* what a delete destroys, or NULL */
 };
 
 struct config_kafka {
@@ -77,6 +96,26 @@ struct config_api {
 struct config_engine {
 	int	 max_running_steps;	/* steps in flight across all cases */
 	long	 tick_ms;		/* scheduler tick for due retries */
+	size_t	 max_open_cases;	/* backpressure: pause intake at this many */
+	size_t	 resume_open_cases;	/* and resume at this many */
+};
+
+/* A webhook told about SLA breaches. url and auth_header are secrets. */
+struct config_webhook {
+	char	*name;
+	char	*url;			/* http(s); Slack's carries a token: never logged */
+	char	*format;		/* "generic" | "slack" */
+	char	*auth_header;		/* the whole Authorization value, or NULL */
+	int	 line;
+};
+
+struct config_alerts {
+	struct config_webhook	*webhooks;
+	size_t			 nwebhooks;
+	int			 max_attempts;		/* per delivery (default 8) */
+	long			 initial_backoff_ms;	/* full-jitter backoff (default 1000) */
+	long			 max_backoff_ms;	/* default 60000 */
+	long			 timeout_ms;		/* per attempt (default 5000) */
 };
 
 struct config {
@@ -90,6 +129,7 @@ struct config {
 	struct config_engine	 engine;
 	struct config_target	*targets;
 	size_t			 ntargets;
+	struct config_alerts	 alerts;
 };
 
 /*

@@ -34,6 +34,10 @@ const struct connector	*connector_find(const char *kind);
 int			 connector_register(const struct connector *);
 
 extern const struct connector connector_salesforce;
+extern const struct connector connector_graph;
+extern const struct connector connector_google;
+extern const struct connector connector_scim;
+extern const struct connector connector_okta;
 
 /* The step context, implemented by the engine. */
 long long		 step_ctx_case_id(const struct step_ctx *);
@@ -54,6 +58,8 @@ void			 step_ctx_note(struct step_ctx *, const char *fmt, ...)
 void			 step_ctx_set_data(struct step_ctx *, void *data,
 			    void (*free_fn)(void *));
 void			*step_ctx_data(const struct step_ctx *);
+/* The loop the engine runs on (for a connector's own timers). */
+struct event_base	*step_ctx_base(const struct step_ctx *);
 /* Finish the step. The context must not be used afterwards. */
 void			 step_ctx_done(struct step_ctx *, enum step_outcome,
 			    const char *detail);

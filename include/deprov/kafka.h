@@ -33,7 +33,12 @@ struct kafka_msg {
 	size_t		 key_len;
 	const void	*value;
 	size_t		 len;
+	const void	*headers;	/* librdkafka's headers; use kafka_msg_header */
 };
+
+/* The last header called name: 0 with value/len, or -1 when absent. */
+int		 kafka_msg_header(const struct kafka_msg *, const char *name,
+		    const char **value, size_t *len);
 
 typedef enum kafka_verdict (*kafka_msg_cb)(const struct kafka_msg *,
     char *reason, size_t reasonlen, void *arg);
@@ -50,5 +55,31 @@ int		 kafka_assigned(const struct kafka *);
 const char	*kafka_bootstrap(const struct kafka *);
 uint64_t	 kafka_dead_letters(const struct kafka *);
 uint64_t	 kafka_consumed(const struct kafka *);
+/*
+ * Consumer lag: the sum over assigned partitions of high watermark minus
+ * position, from librdkafka's cached values (never blocks); -1 when unknown.
+ */
+int64_t		 kafka_lag(const struct kafka *);
+
+/*
+ * Backpressure: pause every assigned partition when open_fn() reaches high,
+ * resume when it is back to low. Checked after each message and each
+ * second; call kafka_backpressure_check when cases end, to resume at once.
+ */
+void		 kafka_set_backpressure(struct kafka *, size_t high, size_t low,
+		    size_t (*open_fn)(void *), void *arg);
+void		 kafka_backpressure_check(struct kafka *);
+int		 kafka_paused(const struct kafka *);
+/*
+ * Produce one message (copied) with the idempotent producer; cb is told from
+ * the loop whether the brokers have it (ok 1) or it was given up (ok 0).
+ * Returns 0, or -1 when it could not even be queued (cb not called).
+ */
+int		 kafka_produce(struct kafka *, const char *topic, const char *key,
+		    const void *value, size_t len, const char *content_type,
+		    void (*cb)(void *arg, int ok, const char *error), void *arg);
+
+/* 1 when the statistics show a broker of the cluster up. */
+int		 kafka_brokers_up(const struct kafka *);
 
 #endif

@@ -20,6 +20,7 @@ enum step_kind {
 	STEP_REASSIGN,
 	STEP_DEACTIVATE,
 	STEP_UNFREEZE,
+	STEP_DELETE,		/* deactivate phase, after deactivate; opt-in */
 	STEP_KIND_COUNT
 };
 
@@ -29,6 +30,9 @@ struct runbook_step {
 	char		 *fallback_owner;	/* reassign: username/email of the owner when no manager */
 	char		**objects;	/* reassign: sObject names */
 	size_t		  nobjects;
+	int		  irreversible_ok;	/* delete: allowed on irreversible_delete targets */
+	int		  require_account;	/* from the targets entry: "no account" is a failure */
+	int		  line;		/* where it was written (not persisted) */
 };
 
 struct runbook_target {
@@ -36,6 +40,7 @@ struct runbook_target {
 	char			*sel_name;	/* select by name ("*" = any), or NULL */
 	struct runbook_step	*steps;
 	size_t			 nsteps;
+	int			 require_account;	/* every step gets it too */
 	int			 line;
 };
 
@@ -88,7 +93,10 @@ const char		*step_kind_name(enum step_kind);
 /* Returns the kind or -1. */
 int			 step_kind_parse(const char *name);
 
-/* A step with its options as JSON (stored with the case) and back. */
+/*
+ * A step with its options as JSON (stored with the case) and back; the
+ * options include irreversible_ok and require_account.
+ */
 json_object		*runbook_step_to_json(const struct runbook_step *);
 int			 runbook_step_from_json(json_object *, struct runbook_step *);
 void			 runbook_step_clear(struct runbook_step *);

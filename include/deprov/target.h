@@ -5,12 +5,15 @@
  * flight, priority lanes (emergency before freeze before remediation), a
  * timeout, and retries with exponential backoff and full jitter for 429,
  * 5xx, timeouts and resets (Retry-After honoured; a long wait for org-wide
- * limits). The caller gets one callback with the final result.
+ * limits; X-Rate-Limit-Remaining/-Reset followed), and a circuit breaker.
+ * A classifier may also return CALL_RETRY for any status (e.g. Google's 403
+ * rateLimitExceeded). The caller gets one callback with the final result.
  */
 #ifndef DEPROV_TARGET_H
 #define DEPROV_TARGET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "deprov/config.h"
 #include "deprov/http.h"
@@ -83,10 +86,48 @@ const struct config_target *target_config(const struct target *);
 int		 target_call(struct target *, const struct target_req *,
 		    const struct call_opts *, target_cb cb, void *arg);
 
+/*
+ * Circuit breaker: after limits.breaker_failures consecutive failed sends
+ * (transport errors, timeouts, 5xx) the circuit opens for
+ * limits.breaker_open_ms. Queued and new calls wait (no attempt is spent);
+ * then one probe call goes through (half-open): any answer that is not a
+ * 5xx closes the circuit, a failure re-opens it for twice as long (up to
+ * limits.breaker_max_open_ms). A call that ends while the circuit is not
+ * closed has "circuit open after N consecutive failures; last: HTTP 503"
+ * appended to its error.
+ */
+enum target_circuit {
+	TARGET_CIRCUIT_CLOSED = 0,
+	TARGET_CIRCUIT_OPEN,
+	TARGET_CIRCUIT_HALF_OPEN
+};
+enum target_circuit target_circuit_state(const struct target *);
+/* "closed", "open", "half_open". */
+const char	*target_circuit_name(enum target_circuit);
+/*
+ * The X-Rate-Limit-* window (Okta): the last Limit seen (0 = none) and the
+ * sends still allowed before Reset (-1 = unknown). At 0 the target holds
+ * every call until the window resets.
+ */
+void		 target_rate_window(const struct target *, long *limit,
+		    long *remaining);
+
 /* Observability. */
 size_t		 target_inflight(const struct target *);
 size_t		 target_queued(const struct target *);
 /* Last Sforce-Limit-Info usage seen (used, limit); 0/0 when none. */
 void		 target_api_usage(const struct target *, long *used, long *limit);
+
+/* Completed sends by HTTP status class; a transport error is http_error. */
+struct target_stats {
+	uint64_t	 http_2xx;
+	uint64_t	 http_3xx;
+	uint64_t	 http_4xx;
+	uint64_t	 http_5xx;
+	uint64_t	 http_error;
+};
+void		 target_get_stats(const struct target *, struct target_stats *);
+/* Tokens in the rate-limit bucket now: 0 while blocked, -1 when unlimited. */
+double		 target_rate_tokens(const struct target *);
 
 #endif

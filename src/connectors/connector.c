@@ -10,6 +10,10 @@
 
 static const struct connector *const connector_table[] = {
 	&connector_salesforce,
+	&connector_graph,
+	&connector_google,
+	&connector_scim,
+	&connector_okta,
 };
 
 #define CONNECTOR_EXTRA_MAX	8

@@ -17,14 +17,20 @@
 #include <event2/event.h>
 
 #include "deprov/api.h"
+#include "deprov/audit.h"
+#include "deprov/audit_stream.h"
 #include "deprov/config.h"
+#include "deprov/dashboard.h"
 #include "deprov/diag.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
 #include "deprov/http.h"
+#include "deprov/ingest.h"
 #include "deprov/kafka.h"
 #include "deprov/log.h"
+#include "deprov/metrics.h"
 #include "deprov/runbook.h"
+#include "deprov/sla.h"
 #include "deprov/store.h"
 
 #define DEPROVD_VERSION		"0.1.0"
@@ -37,8 +43,14 @@ struct deprovd {
 	struct store		*store;
 	struct http		*http;
 	struct engine		*engine;
+	struct audit		*audit;
+	struct metrics		*metrics;
+	struct sla		*sla;
+	struct ingest		*ingest;
+	struct audit_stream	*audit_stream;
 	struct kafka		*kafka;
 	struct api		*api;
+	struct dashboard	*dashboard;
 	struct event		*sigterm;
 	struct event		*sigint;
 	int			 stopping;
@@ -58,28 +70,31 @@ usage(FILE *f)
 	    "  -h, --help         this text\n");
 }
 
-/* Kafka message -> event -> durable case. */
-static enum kafka_verdict
-deprovd_on_message(const struct kafka_msg *m, char *reason, size_t reasonlen,
-    void *arg)
+static size_t
+deprovd_open_cases(void *arg)
 {
-	struct deprovd	*d = arg;
-	struct event	 ev;
-	char		 origin[320], err[512];
-	long long	 case_id;
-	int		 r;
+	return engine_open_cases(arg);
+}
 
-	if (event_decode(m->value, m->len, &ev, reason, reasonlen) != 0)
-		return KAFKA_DEAD;
-	snprintf(origin, sizeof origin, "kafka:%s/%" PRId32 "@%" PRId64,
-	    m->topic, m->partition, m->offset);
-	r = engine_submit(d->engine, &ev, origin, &case_id, err, sizeof err);
-	event_clear(&ev);
-	if (r < 0) {
-		snprintf(reason, reasonlen, "%s", err);
-		return KAFKA_RETRY;
-	}
-	return KAFKA_DONE;
+/* A case ended: intake paused for backpressure may resume. */
+static void
+deprovd_on_case(const struct engine_event *ev, void *arg)
+{
+	struct deprovd *d = arg;
+
+	if (ev->kind == ENGINE_EV_CASE_RETIRED && d->kafka != NULL)
+		kafka_backpressure_check(d->kafka);
+}
+
+/* An SLA breach goes into the audit trail (sla knows nothing of audit). */
+static void
+deprovd_sla_alert(const struct sla_alert *a, void *arg)
+{
+	struct deprovd *d = arg;
+
+	if (d->audit != NULL)
+		audit_append(d->audit, "sla.breach", a->case_id, "deprovd", NULL,
+		    NULL, a->detail_json);
 }
 
 static void
@@ -121,6 +136,8 @@ deprovd_load(struct deprovd *d, const char *path, struct diags *diags)
 	d->runbooks = runbook_load_dir(d->cfg->runbooks_dir, d->cfg, diags);
 	if (d->runbooks != NULL && d->runbooks->n == 0)
 		diags_add(diags, d->cfg->runbooks_dir, 0, "no runbooks found");
+	/* The ingest section; the engine is attached once it exists. */
+	d->ingest = ingest_new(d->cfg, NULL, diags);
 	return diags_count(diags);
 }
 
@@ -132,8 +149,14 @@ deprovd_teardown(struct deprovd *d)
 	if (d->sigint != NULL)
 		event_free(d->sigint);
 	api_free(d->api);
+	dashboard_free(d->dashboard);	/* after the api, before the store */
 	kafka_free(d->kafka);
+	audit_stream_free(d->audit_stream);	/* after the producer's last callbacks */
+	ingest_free(d->ingest);
+	sla_free(d->sla);		/* engine observers: before the engine */
+	metrics_free(d->metrics);
 	engine_free(d->engine);
+	audit_free(d->audit);		/* engine observer: before the store */
 	http_free(d->http);
 	store_close(d->store);
 	if (d->base != NULL)
@@ -229,22 +252,61 @@ main(int argc, char **argv)
 		log_error("deprovd", "engine: %s", err);
 		goto done;
 	}
+	/* The audit trail records resumed cases too: before engine_resume. */
+	if ((d.audit = audit_new(d.base, d.store, d.engine, err,
+	    sizeof err)) == NULL) {
+		log_error("deprovd", "audit: %s", err);
+		goto done;
+	}
+	/* Observers see the resumed cases: set up before engine_resume. */
+	if ((d.metrics = metrics_new(d.engine, d.store, err, sizeof err)) ==
+	    NULL || (d.sla = sla_new(d.base, d.engine, d.store, d.http,
+	    &d.cfg->alerts, d.metrics, err, sizeof err)) == NULL) {
+		log_error("deprovd", "%s", err);
+		goto done;
+	}
+	sla_set_alert_hook(d.sla, deprovd_sla_alert, &d);
 	if ((resumed = engine_resume(d.engine)) < 0) {
 		log_error("deprovd", "cannot resume cases: %s",
 		    store_errmsg(d.store));
 		goto done;
 	}
-	d.kafka = kafka_new(d.base, &d.cfg->kafka, deprovd_on_message, &d, err,
+	ingest_set_engine(d.ingest, d.engine);
+	d.kafka = kafka_new(d.base, &d.cfg->kafka, ingest_kafka, d.ingest, err,
 	    sizeof err);
 	if (d.kafka == NULL) {
 		log_error("deprovd", "%s", err);
 		goto done;
 	}
+	metrics_set_kafka(d.metrics, d.kafka);
+	if (d.cfg->kafka.audit_topic != NULL &&
+	    (d.audit_stream = audit_stream_new(d.base, d.store, d.engine,
+	    d.kafka, d.cfg->kafka.audit_topic, err, sizeof err)) == NULL) {
+		log_error("deprovd", "audit stream: %s", err);
+		goto done;
+	}
+	kafka_set_backpressure(d.kafka, d.cfg->engine.max_open_cases,
+	    d.cfg->engine.resume_open_cases, deprovd_open_cases, d.engine);
+	engine_observe(d.engine, deprovd_on_case, &d);
 	if (d.cfg->api.listen != NULL) {
 		d.api = api_new(d.base, d.cfg, d.store, d.engine, d.kafka, err,
 		    sizeof err);
 		if (d.api == NULL) {
 			log_error("deprovd", "api: %s", err);
+			goto done;
+		}
+		if (ingest_routes(d.ingest, d.api) != 0) {
+			log_error("deprovd", "api: cannot add the Okta hook");
+			goto done;
+		}
+		api_set_audit(d.api, d.audit);
+		if (metrics_route(d.metrics, d.api) != 0) {
+			log_error("deprovd", "api: cannot add /metrics");
+			goto done;
+		}
+		d.dashboard = dashboard_new(d.api, d.store, err, sizeof err);
+		if (d.dashboard == NULL) {
+			log_error("deprovd", "dashboard: %s", err);
 			goto done;
 		}
 	}

@@ -197,7 +197,8 @@ def standard_runbook(max_attempts=10, initial_ms=50, max_ms=1000, objects=None):
 class Daemon:
     """A deprovd with its own directory, embedded Kafka and admin API."""
 
-    def __init__(self, work, sandbox, runbooks=None, auth=None, limits=None, extra=None):
+    def __init__(self, work, sandbox, runbooks=None, auth=None, limits=None, extra=None,
+                 brokers=None):
         self.work = work
         self.api_port = free_port()
         self.bootstrap_file = os.path.join(work.path, "kafka.bootstrap")
@@ -209,9 +210,9 @@ class Daemon:
             "store": {"path": os.path.join(work.path, "var", "deprov.db")},
             "runbooks": rb_dir,
             "log_level": "debug",
-            "kafka": {"brokers": "embedded", "group_id": "deprovd",
+            "kafka": {"brokers": brokers or "embedded", "group_id": "deprovd",
                       "topics": ["hr.leavers"], "dlq_topic": "deprov.dlq",
-                      "bootstrap_file": self.bootstrap_file,
+                      **({} if brokers else {"bootstrap_file": self.bootstrap_file}),
                       "properties": {"session.timeout.ms": "6000",
                                      "heartbeat.interval.ms": "500"}},
             "api": {"listen": "127.0.0.1:%d" % self.api_port,
@@ -232,6 +233,7 @@ class Daemon:
         if extra:
             extra(cfg)
         self.config = work.file("deprovd.json", cfg)
+        self.brokers = brokers
         self.proc = None
         self.stderr_path = os.path.join(work.path, "deprovd.stderr")
         self.stderr = open(self.stderr_path, "a")
@@ -239,10 +241,13 @@ class Daemon:
     def start(self, wait_ready=True):
         self.proc = subprocess.Popen([os.path.join(build_dir(), "deprovd"), "--config", self.config],
                                      stdout=self.stderr, stderr=self.stderr)
-        wait_for(lambda: os.path.exists(self.bootstrap_file) or self.proc.poll() is not None,
-                 15, "kafka bootstrap file")
-        assert self.proc.poll() is None, "deprovd exited: see %s" % self.stderr_path
-        self.bootstrap = open(self.bootstrap_file).read().strip()
+        if self.brokers:
+            self.bootstrap = self.brokers
+        else:
+            wait_for(lambda: os.path.exists(self.bootstrap_file) or self.proc.poll() is not None,
+                     15, "kafka bootstrap file")
+            assert self.proc.poll() is None, "deprovd exited: see %s" % self.stderr_path
+            self.bootstrap = open(self.bootstrap_file).read().strip()
         if wait_ready:
             self.wait_ready()
         return self
@@ -313,14 +318,43 @@ class Daemon:
             return f.read()
 
 
-def publish(bootstrap, messages, topic="hr.leavers"):
+class KafkaMock:
+    """A standalone mock cluster (deprov-kafka-mock) with broker outages on command."""
+
+    def __init__(self, work, topics=("hr.leavers:4", "deprov.dlq:1")):
+        self.file = os.path.join(work.path, "mock.bootstrap")
+        args = [os.path.join(build_dir(), "deprov-kafka-mock"), "--brokers", "1",
+                "--bootstrap-file", self.file]
+        for t in topics:
+            args += ["--topic", t]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.file), 10, "mock cluster")
+        self.bootstrap = open(self.file).read().strip()
+
+    def command(self, line):
+        self.proc.stdin.write((line + "\n").encode())
+        self.proc.stdin.flush()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.command("quit")
+                self.proc.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+
+
+def publish(bootstrap, messages, topic="hr.leavers", headers=None):
     """Publish (key, value) pairs with kcat, one message per line."""
     lines = []
     for key, value in messages:
         v = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
         assert "\n" not in v and "\t" not in key
         lines.append("%s\t%s" % (key, v))
-    r = subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t"],
+    hdr = []
+    for k, v in (headers or {}).items():
+        hdr += ["-H", "%s=%s" % (k, v)]
+    r = subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t"] + hdr,
                        input=("\n".join(lines) + "\n").encode(), capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr.decode()
 

@@ -20,3 +20,64 @@ add_test(NAME sandbox_smoke
   COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/sandbox/smoke_test.py
           ${CMAKE_BINARY_DIR}/deprov-sandbox)
 set_tests_properties(sandbox_smoke PROPERTIES LABELS integration TIMEOUT 300)
+
+# The SLA dashboard (/v1/summary, the page in headless Chromium) and TLS on the admin API.
+set(DEPROV_IT_DASH summary browser tls)
+
+foreach(t ${DEPROV_IT_DASH})
+  add_test(NAME it_dashboard_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_dashboard.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_dashboard_${t} PROPERTIES LABELS integration TIMEOUT 300)
+endforeach()
+
+# Operations: the tamper-evident audit trail and deprovctl (tests/integration/it_ops.py).
+set(DEPROV_IT_OPS audit_chain cli_freeze_and_views cli_publish_cancel cli_api_down cli_check)
+
+foreach(t ${DEPROV_IT_OPS})
+  add_test(NAME it_ops_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_ops.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_ops_${t} PROPERTIES LABELS integration TIMEOUT 300)
+endforeach()
+
+# Prometheus /metrics (promtool, values) and SLA breach webhooks (tests/integration/it_metrics.py).
+set(DEPROV_IT_METRICS promtool_and_values sla_breach_webhooks sla_deadline_passed_while_down)
+
+foreach(t ${DEPROV_IT_METRICS})
+  add_test(NAME it_metrics_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_metrics.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_metrics_${t} PROPERTIES LABELS integration TIMEOUT 300
+    SKIP_RETURN_CODE 77)
+endforeach()
+
+# Ingestion: effective dates, rescinds, binary CloudEvents, Okta hooks, HR
+# mappings, a mixed stream of 1,000 messages, a broker outage, backpressure.
+set(DEPROV_IT_INGEST
+  effective_date_survives_restart rescind_unfreezes_only_frozen_targets binary_cloudevent
+  okta_hook_http_and_kafka hr_mappings mixed_thousand broker_outage backpressure
+  audit_stream_survives_outage)
+foreach(t ${DEPROV_IT_INGEST})
+  add_test(NAME it_ingest_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_ingest.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_ingest_${t} PROPERTIES LABELS integration TIMEOUT 300)
+endforeach()
+
+# Microsoft Graph and Google Workspace connectors, and the all-targets runbook
+# (tests/integration/it_connectors_graph_google.py; all_targets skips with 77
+# until the SCIM and Okta connectors exist).
+set(DEPROV_IT_GRAPH_GOOGLE
+  graph_steps graph_resolve_paths graph_idempotent graph_429_storm graph_auth_flows
+  google_steps google_fallback_owner_and_no_account google_idempotent google_rate_limits
+  google_transfer_fails google_transfer_timeout google_resume_transfer google_service_account
+  all_targets)
+
+foreach(t ${DEPROV_IT_GRAPH_GOOGLE})
+  add_test(NAME it_graph_google_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_connectors_graph_google.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_graph_google_${t} PROPERTIES LABELS integration TIMEOUT 300
+    SKIP_RETURN_CODE 77)
+endforeach()

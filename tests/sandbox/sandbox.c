@@ -31,7 +31,26 @@
 #define LOG_DEFAULT_LIMIT 100000
 #define LOG_MAX_LIMIT 1000000
 
+/* A target API under its own path prefix; every other path is Salesforce (sb_sf.c). */
+struct sb_surface {
+	const char *prefix;
+	const char *target; /* the request log's "target" */
+	void (*handle)(struct sb_call *);
+	void (*classify)(struct sb_call *);
+	void (*fault_body)(struct sb_call *, int status);
+};
+
+static const struct sb_surface surfaces[] = {
+	{ "/graph/", "graph", graph_handle, graph_classify, graph_fault_body },
+	{ "/google/", "google", google_handle, google_classify, google_fault_body },
+	{ "/scim/", "scim", sb_scim_handle, sb_scim_classify, sb_scim_fault_body },
+	{ "/okta/", "okta", sb_okta_handle, sb_okta_classify, sb_okta_fault_body },
+	{ NULL, "salesforce", sf_handle, sf_classify, sf_fault_body }, /* the rest: keep last */
+};
+
 static void usage(FILE *f);
+static const struct sb_surface *surface_of(struct sb_call *c);
+static void call_classify(struct sb_call *c);
 static void info(const struct sandbox *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static const char *method_name(enum evhttp_cmd_type t);
@@ -68,7 +87,30 @@ usage(FILE *f)
 	    "                      [--token TOKEN]... [--client-id ID] [--public-key PEM_FILE]\n"
 	    "                      [--audience URL] [--token-ttl SECONDS]\n"
 	    "                      [--api-limit N] [--query-page N] [--latency-ms N]\n"
-	    "                      [--fault SPEC]... [--log-file FILE] [--quiet]\n");
+	    "                      [--fault SPEC]... [--log-file FILE] [--quiet]\n"
+	    "                      [--graph-client-secret SECRET] [--google-client-email EMAIL]\n"
+	    "                      [--retry-after SECONDS]\n"
+	    "                      [--okta-token TOKEN]... [--okta-rate-limit N] [--okta-rate-window S]\n");
+}
+
+/* The surface that owns the call's path (the last entry when no prefix matches). */
+static const struct sb_surface *
+surface_of(struct sb_call *c)
+{
+	size_t i;
+
+	for (i = 0; surfaces[i].prefix != NULL; i++)
+		if (strncmp(c->path, surfaces[i].prefix, strlen(surfaces[i].prefix)) == 0)
+			break;
+	c->target = surfaces[i].target;
+	return &surfaces[i];
+}
+
+/* Set the call's log action and user from the request alone. */
+static void
+call_classify(struct sb_call *c)
+{
+	surface_of(c)->classify(c);
 }
 
 /* One JSON line on stderr unless --quiet. */
@@ -130,7 +172,7 @@ static void
 call_log(struct sb_call *c, int status)
 {
 	sblog_add(&c->sb->log, c->method, c->path, status, c->action, c->user, c->count, c->fault,
-	    c->rule);
+	    c->rule, c->target);
 }
 
 /* Send the call's answer (and log it when asked); the call is freed. */
@@ -187,13 +229,13 @@ call_run(struct sb_call *c)
 			json_object_put(j);
 			sb_buf_puts(&c->body, c->fbody);
 		} else {
-			sf_fault_body(c, c->fstatus);
+			surface_of(c)->fault_body(c, c->fstatus);
 		}
 		c->status = c->fstatus;
 		call_reply(c, 1);
 		return;
 	}
-	sf_handle(c);
+	surface_of(c)->handle(c);
 	call_reply(c, 1);
 }
 
@@ -247,7 +289,7 @@ on_conn_close(struct evhttp_connection *evcon, void *arg)
 	if (c->fmode != FAULT_TIMEOUT && c->fmode != FAULT_RESET) {
 		/* the client went away before the delayed answer */
 		if (c->fmode == FAULT_NONE)
-			sf_classify(c);
+			call_classify(c);
 		call_log(c, 0);
 	}
 	/* a request libevent detached from the connection is ours to free */
@@ -353,7 +395,7 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 	delay = hit.delay_ms + sb->latency_ms;
 	if (c->fmode != FAULT_NONE)
-		sf_classify(c); /* a faulted request is logged with what it would have done */
+		call_classify(c); /* a faulted request is logged with what it would have done */
 	if (c->fmode == FAULT_TIMEOUT) {
 		/* never answered: logged now, held until the client gives up */
 		call_log(c, 0);
@@ -729,12 +771,19 @@ main(int argc, char **argv)
 		{ "fault", required_argument, NULL, 'f' },
 		{ "log-file", required_argument, NULL, 'g' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "graph-client-secret", required_argument, NULL, 'G' },
+		{ "google-client-email", required_argument, NULL, 'E' },
+		{ "retry-after", required_argument, NULL, 'R' },
+		{ "okta-token", required_argument, NULL, 'K' },
+		{ "okta-rate-limit", required_argument, NULL, 'N' },
+		{ "okta-rate-window", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sandbox sb;
 	const char *listen_spec = "127.0.0.1:0", *port_file = NULL, *seed = NULL, *pubkey = NULL;
 	const char *log_file = NULL, *client_id = "deprov-test-client";
+	const char *graph_secret = NULL, *google_email = "deprov@deprov-sandbox.iam.gserviceaccount.com";
 	const char *audience = "https://login.salesforce.com";
 	const char **tokens = NULL, **faults = NULL;
 	size_t ntokens = 0, nfaults = 0, i;
@@ -752,8 +801,11 @@ main(int argc, char **argv)
 	sb.log.fd = -1;
 	fault_init(&sb.faults);
 	sb_map_init(&sb.sessions, 0, 0);
+	sb_map_init(&sb.issued, 0, 0);
+	sb.retry_after_s = 1;
 	if ((tokens = calloc((size_t)argc, sizeof *tokens)) == NULL ||
-	    (faults = calloc((size_t)argc, sizeof *faults)) == NULL) {
+	    (faults = calloc((size_t)argc, sizeof *faults)) == NULL ||
+	    (sb.okta_tokens = calloc((size_t)argc, sizeof *sb.okta_tokens)) == NULL) {
 		fprintf(stderr, "deprov-sandbox: out of memory\n");
 		goto done;
 	}
@@ -769,6 +821,29 @@ main(int argc, char **argv)
 		case 'f': faults[nfaults++] = optarg; break;
 		case 'g': log_file = optarg; break;
 		case 'q': sb.quiet = 1; break;
+		case 'G': graph_secret = optarg; break;
+		case 'E': google_email = optarg; break;
+		case 'K': sb.okta_tokens[sb.nokta_tokens++] = optarg; break;
+		case 'N':
+		case 'W':
+			if (parse_num(optarg, ch == 'W' ? 1 : 0, ch == 'W' ? 86400 : 100000000,
+			    &n) == -1) {
+				fprintf(stderr, "deprov-sandbox: bad --okta-rate-%s '%s'\n",
+				    ch == 'W' ? "window" : "limit", optarg);
+				goto done;
+			}
+			if (ch == 'N')
+				sb.okta_rate_limit = n;
+			else
+				sb.okta_rate_window_s = n;
+			break;
+		case 'R':
+			if (parse_num(optarg, 0, 86400, &n) == -1) {
+				fprintf(stderr, "deprov-sandbox: bad --retry-after '%s'\n", optarg);
+				goto done;
+			}
+			sb.retry_after_s = n;
+			break;
 		case 'T':
 		case 'A':
 		case 'Q':
@@ -807,6 +882,8 @@ main(int argc, char **argv)
 		goto done;
 	}
 	if ((sb.client_id = sb_strdup(client_id)) == NULL ||
+	    (graph_secret != NULL && (sb.graph_client_secret = sb_strdup(graph_secret)) == NULL) ||
+	    (sb.google_client_email = sb_strdup(google_email)) == NULL ||
 	    (sb.audience = sb_strdup(audience)) == NULL ||
 	    (sb.cursors = soql_cursors_new()) == NULL || org_init(&sb.org) == -1) {
 		fprintf(stderr, "deprov-sandbox: out of memory\n");
@@ -900,12 +977,16 @@ done:
 	sblog_free(&sb.log);
 	fault_clear(&sb.faults);
 	sf_sessions_free(&sb);
+	issued_free_all(&sb);
+	free(sb.graph_client_secret);
+	free(sb.google_client_email);
 	EVP_PKEY_free(sb.pubkey);
 	free(sb.client_id);
 	free(sb.audience);
 	free(sb.listen_host);
 	free(tokens);
 	free(faults);
+	free(sb.okta_tokens);
 	libevent_global_shutdown();
 	return rc;
 }

@@ -27,6 +27,7 @@
 #define SB_MAX_OUT (1u << 30)   /* one generated answer */
 #define SB_LOG_CAP 2000000u     /* request-log entries kept in memory */
 #define SB_MAX_COMPOSITE 200    /* sObject collections limit */
+#define SB_USER_LEN 64          /* a log entry's user id: Salesforce, Graph GUID, Google id */
 
 /* ---- sb_util.c ------------------------------------------------------------------------- */
 
@@ -179,6 +180,10 @@ struct sb_org {
 	struct sb_map counters; /* key prefix -> struct sb_counter */
 	uint64_t token_serial;
 	int64_t api_used;
+	struct sb_graph *graph;   /* sb_graph.c: Entra ID users, NULL until seeded */
+	struct sb_google *google; /* sb_google.c: Workspace users and transfers, NULL until seeded */
+	struct sb_scim *scim;     /* sb_scim.c: SCIM apps, NULL until seeded */
+	struct sb_okta *okta;     /* sb_okta.c: Okta users, NULL until seeded */
 };
 
 int org_init(struct sb_org *org);
@@ -299,6 +304,7 @@ enum sblog_action {
 	ACT_DEACTIVATE,
 	ACT_ACTIVATE,
 	ACT_READ,
+	ACT_DELETE,
 };
 
 struct sblog_ent {
@@ -311,7 +317,8 @@ struct sblog_ent {
 	int rule;
 	uint16_t status;
 	uint8_t action;
-	char user[SB_ID_LEN + 1];
+	char user[SB_USER_LEN + 1];
+	const char *target; /* static: "salesforce", "graph", "google", ... or NULL */
 };
 
 struct sblog {
@@ -327,7 +334,7 @@ void sblog_free(struct sblog *l);
 void sblog_clear(struct sblog *l);
 /* Append an entry; path is copied. */
 void sblog_add(struct sblog *l, const char *method, const char *path, int status, int action,
-    const char *user, uint32_t count, const char *fault, int rule);
+    const char *user, uint32_t count, const char *fault, int rule, const char *target);
 void sblog_json(const struct sblog *l, uint64_t since, size_t limit, struct sb_buf *b);
 const char *sblog_action_name(int action);
 
@@ -359,6 +366,16 @@ struct sandbox {
 	int64_t latency_ms;
 	int quiet;
 	struct sb_call *pending; /* delayed, held or to-be-reset requests */
+	/* sb_graph.c / sb_google.c token endpoints */
+	char *graph_client_secret;  /* --graph-client-secret; NULL: client secrets are refused */
+	char *google_client_email;  /* --google-client-email: the service account (JWT iss) */
+	int64_t retry_after_s;      /* --retry-after: Retry-After on Graph 429/503/504 faults */
+	struct sb_map issued;       /* access token -> struct sb_issued (Graph and Google) */
+	/* sb_okta.c */
+	const char **okta_tokens;   /* --okta-token (argv strings); none: the --token ones */
+	size_t nokta_tokens;
+	int64_t okta_rate_limit;    /* --okta-rate-limit: requests per window, 0 = none */
+	int64_t okta_rate_window_s; /* --okta-rate-window: seconds (default 60) */
 };
 
 /* One request from arrival to answer. */
@@ -375,8 +392,9 @@ struct sb_call {
 	const char *ctype;
 	int limit_header; /* add Sforce-Limit-Info */
 	/* the log entry */
+	const char *target; /* static; set by the surface that owns the path */
 	int action;
-	char user[SB_ID_LEN + 1];
+	char user[SB_USER_LEN + 1];
 	uint32_t count;
 	const char *fault;
 	int rule;
@@ -400,5 +418,93 @@ void sf_fault_body(struct sb_call *c, int status);
 int sf_load_public_key(struct sandbox *sb, const char *file, char *err, size_t errlen);
 void sf_sessions_free(struct sandbox *sb);
 int sf_add_static_token(struct sandbox *sb, const char *token);
+
+/* ---- sb_graph.c: Microsoft Graph (Entra ID users) under /graph/ ----------------------- */
+
+struct sb_graph;
+
+/* An access token the Graph or Google token endpoint issued (in sandbox.issued). */
+struct sb_issued {
+	char *token;
+	const char *target; /* "graph" or "google" */
+	char *scope;        /* granted scopes, space-separated */
+	char *subject;      /* google: the impersonated user's primary email; else NULL */
+	int64_t expires_ms; /* wall clock */
+};
+
+void graph_handle(struct sb_call *c);
+void graph_classify(struct sb_call *c);
+void graph_fault_body(struct sb_call *c, int status);
+/* The seed's "graph" section; users added are counted in *nusers. 0 or -1 with err. */
+int graph_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *err,
+    size_t errlen);
+/* ,"graph":{...} (nothing when never seeded). */
+/* A top-level generate[] entry with "graph": true or {...}: the same people in Graph. */
+int graph_seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers, char *err,
+    size_t errlen);
+void graph_state_json(const struct sb_org *org, struct sb_buf *b);
+void graph_free(struct sb_graph *g);
+/* Issued tokens (shared with sb_google.c). */
+struct sb_issued *issued_new(struct sandbox *sb, const char *target, const char *scope,
+    const char *subject);
+/* The issued token the call's "Authorization: Bearer" names, for target; NULL when none. */
+struct sb_issued *issued_find(struct sb_call *c, const char *target, int *expired);
+/* 1 when the call carries one of the static --token bearer tokens. */
+int issued_static(struct sb_call *c);
+void issued_free_all(struct sandbox *sb);
+/*
+ * Verify an RS256 JWT with --public-key: 0 with its header and claims (caller puts them), or
+ * -1 with a reason.
+ */
+int sb_jwt_verify(struct sandbox *sb, const char *jwt, struct json_object **header,
+    struct json_object **claims, const char **why);
+
+/* ---- sb_google.c: Google Workspace Admin SDK under /google/ ---------------------------- */
+
+struct sb_google;
+
+void google_handle(struct sb_call *c);
+void google_classify(struct sb_call *c);
+void google_fault_body(struct sb_call *c, int status);
+int google_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *err,
+    size_t errlen);
+/* A top-level generate[] entry with "google": true or {...}: the same people in Google. */
+int google_seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers,
+    char *err, size_t errlen);
+void google_state_json(const struct sb_org *org, struct sb_buf *b);
+void google_free(struct sb_google *g);
+
+/* ---- sb_scim.c: SCIM 2.0 apps under /scim/{app}/v2 ------------------------------------ */
+
+struct sb_scim;
+
+void sb_scim_handle(struct sb_call *c);
+void sb_scim_classify(struct sb_call *c);
+void sb_scim_fault_body(struct sb_call *c, int status);
+/* The seed's "scim" section ({"app": {"options","users","generate"}}). 0 or -1 with err. */
+int sb_scim_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *err,
+    size_t errlen);
+/* A generate[] entry's "scim_apps": the same people in those apps. */
+int sb_scim_seed_generate(struct sb_org *org, struct json_object *gen, size_t *nusers, char *err,
+    size_t errlen);
+/* ,"scim":{...} (nothing when never seeded). */
+void sb_scim_state_json(const struct sb_org *org, struct sb_buf *b);
+void sb_scim_free(struct sb_scim *s);
+
+/* ---- sb_okta.c: Okta users under /okta/api/v1/users --------------------------------------- */
+
+struct sb_okta;
+
+void sb_okta_handle(struct sb_call *c);
+void sb_okta_classify(struct sb_call *c);
+void sb_okta_fault_body(struct sb_call *c, int status);
+/* The seed's "okta" section ({"users","generate","rate_limit","rate_window_s"}). */
+int sb_okta_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *err,
+    size_t errlen);
+/* A generate[] entry's "okta": true: the same people in Okta. */
+int sb_okta_seed_generate(struct sb_org *org, struct json_object *gen, size_t *nusers, char *err,
+    size_t errlen);
+void sb_okta_state_json(const struct sb_org *org, struct sb_buf *b);
+void sb_okta_free(struct sb_okta *o);
 
 #endif /* DEPROV_SANDBOX_H */

@@ -22,7 +22,7 @@ static const char *const action_names[] = {
 	[ACT_OTHER] = "other", [ACT_TOKEN] = "token", [ACT_QUERY] = "query",
 	[ACT_FREEZE] = "freeze", [ACT_UNFREEZE] = "unfreeze", [ACT_REVOKE] = "revoke",
 	[ACT_REASSIGN] = "reassign", [ACT_DEACTIVATE] = "deactivate", [ACT_ACTIVATE] = "activate",
-	[ACT_READ] = "read",
+	[ACT_READ] = "read", [ACT_DELETE] = "delete",
 };
 
 void
@@ -381,6 +381,8 @@ ent_json(const struct sblog_ent *e, struct sb_buf *b)
 	sb_buf_printf(b, "{\"seq\":%" PRIu64 ",\"ts_ms\":%" PRId64 ",\"method\":\"%s\",\"path\":",
 	    e->seq, e->ts_ms, e->method);
 	sb_buf_jstr(b, e->path);
+	sb_buf_puts(b, ",\"target\":");
+	sb_buf_jstr(b, e->target);
 	sb_buf_printf(b, ",\"status\":%u,\"action\":\"%s\",\"user\":", e->status,
 	    sblog_action_name(e->action));
 	sb_buf_jstr(b, e->user[0] != '\0' ? e->user : NULL);
@@ -393,7 +395,7 @@ ent_json(const struct sblog_ent *e, struct sb_buf *b)
 
 void
 sblog_add(struct sblog *l, const char *method, const char *path, int status, int action,
-    const char *user, uint32_t count, const char *fault, int rule)
+    const char *user, uint32_t count, const char *fault, int rule, const char *target)
 {
 	struct sblog_ent *e;
 	char *p = sb_strdup(path);
@@ -440,6 +442,7 @@ sblog_add(struct sblog *l, const char *method, const char *path, int status, int
 	e->count = count;
 	e->fault = fault;
 	e->rule = rule;
+	e->target = target;
 	if (l->fd != -1) {
 		struct sb_buf b = { 0 };
 		ent_json(e, &b);

@@ -140,6 +140,10 @@ org_free(struct sb_org *org)
 	sb_map_free(&org->records_by_id);
 	sb_map_free(&org->types_by_name);
 	sb_map_free(&org->counters);
+	graph_free(org->graph);
+	google_free(org->google);
+	sb_scim_free(org->scim);
+	sb_okta_free(org->okta);
 	memset(org, 0, sizeof *org);
 }
 
@@ -757,6 +761,12 @@ seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers, size_t
 			}
 		}
 	}
+	/* the same people at other targets: "scim_apps": [...], "okta", "graph", "google" */
+	if (sb_scim_seed_generate(org, jg, nusers, err, errlen) == -1 ||
+	    sb_okta_seed_generate(org, jg, nusers, err, errlen) == -1 ||
+	    graph_seed_generate(org, jg, nusers, err, errlen) == -1 ||
+	    google_seed_generate(org, jg, nusers, err, errlen) == -1)
+		return -1;
 	return 0;
 }
 
@@ -807,6 +817,19 @@ org_seed(struct sb_org *org, struct json_object *seed, size_t *nusers, size_t *n
 			    ntokens, err, errlen) == -1)
 				return -1;
 	}
+	/* other targets' sections (sb_graph.c, sb_google.c) */
+	if (json_object_object_get_ex(seed, "graph", &arr) &&
+	    graph_seed(org, arr, nusers, err, errlen) == -1)
+		return -1;
+	if (json_object_object_get_ex(seed, "google", &arr) &&
+	    google_seed(org, arr, nusers, err, errlen) == -1)
+		return -1;
+	if (json_object_object_get_ex(seed, "scim", &arr) &&
+	    sb_scim_seed(org, arr, nusers, err, errlen) == -1)
+		return -1;
+	if (json_object_object_get_ex(seed, "okta", &arr) &&
+	    sb_okta_seed(org, arr, nusers, err, errlen) == -1)
+		return -1;
 	return 0;
 }
 
@@ -873,5 +896,10 @@ org_state_json(const struct sb_org *org, struct sb_buf *b)
 		}
 		sb_buf_puts(b, "}}");
 	}
-	sb_buf_printf(b, "},\"tokens\":%zu,\"api_usage\":%" PRId64 "}", org->ntokens, org->api_used);
+	sb_buf_printf(b, "},\"tokens\":%zu,\"api_usage\":%" PRId64, org->ntokens, org->api_used);
+	graph_state_json(org, b);
+	google_state_json(org, b);
+	sb_scim_state_json(org, b);
+	sb_okta_state_json(org, b);
+	sb_buf_putc(b, '}');
 }

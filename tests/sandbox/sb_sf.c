@@ -681,7 +681,7 @@ sf_query(struct sb_call *c, const char *version, const char *locator)
 		sf_error(c, 400, err.code, err.msg);
 		return;
 	}
-	memcpy(c->user, info.user, sizeof c->user);
+	memcpy(c->user, info.user, sizeof info.user);
 	c->status = 200;
 }
 

@@ -3,7 +3,10 @@
  * random round trips; RS256 JWTs verified with OpenSSL against a key
  * generated here (and refused for weak, non-RSA, encrypted or garbage keys);
  * the JWT bearer token flow against an in-process evhttp token endpoint in
- * the same event_base that checks the grant and verifies every assertion.
+ * the same event_base that checks the grant and verifies every assertion;
+ * likewise the client credentials flow (secret, and client assertion with
+ * kid and x5t / x5t#S256 from a certificate), the Google service account
+ * flow and the static SSWS header.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -31,6 +34,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "deprov/auth.h"
 #include "deprov/config.h"
@@ -1250,6 +1254,540 @@ test_flow_audience(void **state)
 	assert_int_equal(f->srv.bad, 0);
 }
 
+/* --- ssws, client_credentials, google_service_account (issue 4) ------------ */
+
+#define CC_CLIENT_ID	"app-1234"
+#define CC_SECRET	"s3cr3t+/=&value~"
+#define SA_EMAIL	"deprov@acme-prj.iam.gserviceaccount.com"
+#define SA_SUBJECT	"admin@acme.example"
+
+enum oauth_expect {
+	OAUTH_CC_SECRET,	/* client_credentials with client_secret */
+	OAUTH_CC_ASSERTION,	/* client_credentials with a client assertion */
+	OAUTH_GOOGLE		/* jwt-bearer grant of a service account */
+};
+
+/* A second token endpoint (Graph, Okta or Google style) on the flow's evhttp. */
+struct oauth_server {
+	enum oauth_expect	 expect;
+	EVP_PKEY		*pub;
+	char			 url[160];	/* its own address: aud */
+	const char		*scope;
+	const char		*kid;		/* expected "kid", or NULL */
+	const char		*x5t_name;	/* "x5t", "x5t#S256" or NULL */
+	char			 x5t[128];
+	int			 reply;		/* 0 = a token */
+	const char		*reply_body;
+	int			 fetches;
+	int			 bad;
+	char			 why[256];
+	char			 jti[4][64];
+};
+
+static int
+oauth_check_claims(struct oauth_server *s, json_object *h, json_object *c)
+{
+	json_object	*v;
+	int64_t		 now = (int64_t)time(NULL), iat, exp;
+	const char	*want_iss, *want_sub;
+
+	if (json_str(h, "alg") == NULL || strcmp(json_str(h, "alg"), "RS256") ||
+	    json_str(h, "typ") == NULL || strcmp(json_str(h, "typ"), "JWT")) {
+		snprintf(s->why, sizeof s->why, "header alg/typ");
+		return -1;
+	}
+	if ((s->kid == NULL) != (json_str(h, "kid") == NULL) ||
+	    (s->kid != NULL && strcmp(json_str(h, "kid"), s->kid) != 0)) {
+		snprintf(s->why, sizeof s->why, "header kid");
+		return -1;
+	}
+	if (s->x5t_name != NULL && (json_str(h, s->x5t_name) == NULL ||
+	    strcmp(json_str(h, s->x5t_name), s->x5t) != 0)) {
+		snprintf(s->why, sizeof s->why, "header %s", s->x5t_name);
+		return -1;
+	}
+	if (s->x5t_name == NULL && (json_str(h, "x5t") != NULL ||
+	    json_str(h, "x5t#S256") != NULL)) {
+		snprintf(s->why, sizeof s->why, "unexpected thumbprint");
+		return -1;
+	}
+	want_iss = s->expect == OAUTH_GOOGLE ? SA_EMAIL : CC_CLIENT_ID;
+	want_sub = s->expect == OAUTH_GOOGLE ? SA_SUBJECT : CC_CLIENT_ID;
+	if (json_str(c, "iss") == NULL || strcmp(json_str(c, "iss"), want_iss) ||
+	    json_str(c, "sub") == NULL || strcmp(json_str(c, "sub"), want_sub) ||
+	    json_str(c, "aud") == NULL || strcmp(json_str(c, "aud"), s->url)) {
+		snprintf(s->why, sizeof s->why, "iss/sub/aud");
+		return -1;
+	}
+	if (!json_object_object_get_ex(c, "iat", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    (iat = json_object_get_int64(v)) < now - 5 || iat > now + 1 ||
+	    !json_object_object_get_ex(c, "exp", &v) ||
+	    !json_object_is_type(v, json_type_int)) {
+		snprintf(s->why, sizeof s->why, "iat/exp");
+		return -1;
+	}
+	exp = json_object_get_int64(v);
+	if (s->expect == OAUTH_GOOGLE) {
+		if (exp != iat + 3600 || json_str(c, "scope") == NULL ||
+		    strcmp(json_str(c, "scope"), s->scope) != 0 ||
+		    json_object_object_get_ex(c, "jti", NULL)) {
+			snprintf(s->why, sizeof s->why, "google exp/scope");
+			return -1;
+		}
+		return 0;
+	}
+	/* Client assertion: at most 5 minutes, nbf, a fresh jti. */
+	if (exp <= iat || exp > iat + 300 ||
+	    !json_object_object_get_ex(c, "nbf", &v) ||
+	    json_object_get_int64(v) != iat || json_str(c, "jti") == NULL ||
+	    strlen(json_str(c, "jti")) != 32) {
+		snprintf(s->why, sizeof s->why, "exp/nbf/jti");
+		return -1;
+	}
+	if (s->fetches <= 4)
+		snprintf(s->jti[s->fetches - 1], sizeof s->jti[0], "%s",
+		    json_str(c, "jti"));
+	return 0;
+}
+
+/* Check one token request the way the real endpoint would. */
+static int
+oauth_check(struct oauth_server *s, struct evhttp_request *req)
+{
+	struct evkeyvalq	 form;
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	const char		*ct, *grant, *jwt = NULL;
+	json_object		*h = NULL, *c = NULL;
+	char			*body;
+	size_t			 len = evbuffer_get_length(in);
+	int			 rc = -1;
+
+	TAILQ_INIT(&form);
+	body = calloc(1, len + 1);
+	evbuffer_remove(in, body, len);
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST || ct == NULL ||
+	    strcmp(ct, "application/x-www-form-urlencoded") != 0 ||
+	    evhttp_parse_query_str(body, &form) != 0) {
+		snprintf(s->why, sizeof s->why, "not a form POST");
+		goto done;
+	}
+	grant = evhttp_find_header(&form, "grant_type");
+	switch (s->expect) {
+	case OAUTH_CC_SECRET:
+	case OAUTH_CC_ASSERTION:
+		if (grant == NULL || strcmp(grant, "client_credentials") != 0 ||
+		    evhttp_find_header(&form, "client_id") == NULL ||
+		    strcmp(evhttp_find_header(&form, "client_id"),
+		    CC_CLIENT_ID) != 0 ||
+		    evhttp_find_header(&form, "scope") == NULL ||
+		    strcmp(evhttp_find_header(&form, "scope"), s->scope) != 0) {
+			snprintf(s->why, sizeof s->why, "grant/client_id/scope");
+			goto done;
+		}
+		if (s->expect == OAUTH_CC_SECRET) {
+			if (evhttp_find_header(&form, "client_secret") == NULL ||
+			    strcmp(evhttp_find_header(&form, "client_secret"),
+			    CC_SECRET) != 0 ||
+			    evhttp_find_header(&form, "client_assertion") !=
+			    NULL) {
+				snprintf(s->why, sizeof s->why, "client_secret");
+				goto done;
+			}
+			rc = 0;
+			goto done;
+		}
+		if (evhttp_find_header(&form, "client_secret") != NULL ||
+		    evhttp_find_header(&form, "client_assertion_type") == NULL ||
+		    strcmp(evhttp_find_header(&form, "client_assertion_type"),
+		    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") !=
+		    0 || (jwt = evhttp_find_header(&form, "client_assertion")) ==
+		    NULL) {
+			snprintf(s->why, sizeof s->why, "client_assertion");
+			goto done;
+		}
+		break;
+	case OAUTH_GOOGLE:
+		if (grant == NULL || strcmp(grant, TEST_GRANT) != 0 ||
+		    (jwt = evhttp_find_header(&form, "assertion")) == NULL) {
+			snprintf(s->why, sizeof s->why, "grant/assertion");
+			goto done;
+		}
+		break;
+	}
+	if (jwt_verify(jwt, s->pub, &h, &c, s->why, sizeof s->why) != 0)
+		goto done;
+	rc = oauth_check_claims(s, h, c);
+done:
+	evhttp_clear_headers(&form);
+	json_object_put(h);
+	json_object_put(c);
+	free(body);
+	return rc;
+}
+
+static void
+oauth_token_cb(struct evhttp_request *req, void *arg)
+{
+	struct oauth_server	*s = arg;
+	char			 body[512];
+
+	s->fetches++;
+	if (oauth_check(s, req) != 0) {
+		s->bad++;
+		server_reply(req, 400, "{\"error\":\"invalid_request\"}");
+		return;
+	}
+	if (s->reply != 0) {
+		server_reply(req, s->reply, s->reply_body);
+		return;
+	}
+	/* Graph answers like this (plus ext_expires_in); instance_url is bait. */
+	snprintf(body, sizeof body, "{\"token_type\":\"Bearer\",\"expires_in\":"
+	    "3599,\"ext_expires_in\":3599,\"access_token\":\"cc-tok-%d\","
+	    "\"instance_url\":\"http://evil.example\"}", s->fetches);
+	server_reply(req, 200, body);
+}
+
+/* Register the endpoint at path on the flow's server. */
+static void
+oauth_server_init(struct flow *f, struct oauth_server *s, const char *path,
+    enum oauth_expect expect)
+{
+	memset(s, 0, sizeof *s);
+	s->expect = expect;
+	s->pub = test_rsa2048;
+	snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d%s", f->srv.port,
+	    path);
+	assert_int_equal(evhttp_set_cb(f->srv.evh, path, oauth_token_cb, s), 0);
+}
+
+/* A self-signed certificate for key, as PEM; its DER thumbprint in b64url. */
+static char *
+make_cert(EVP_PKEY *key, int sha256, char **thumb)
+{
+	X509		*x = X509_new();
+	X509_NAME	*name;
+	BIO		*bio = BIO_new(BIO_s_mem());
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	char		*data, *pem;
+	long		 n;
+
+	assert_non_null(x);
+	assert_non_null(bio);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"deprov-test", -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509(bio, x), 1);
+	n = BIO_get_mem_data(bio, &data);
+	pem = strndup(data, (size_t)n);
+	assert_int_equal(X509_digest(x, sha256 ? EVP_sha256() : EVP_sha1(), md,
+	    &mdlen), 1);
+	assert_int_equal(mdlen, sha256 ? 32 : 20);
+	*thumb = auth_b64url_encode(md, mdlen);
+	BIO_free(bio);
+	X509_free(x);
+	return pem;
+}
+
+/* Replace the flow's auth with one made from cfg. */
+static void
+flow_use(struct flow *f, const struct config_auth *cfg)
+{
+	char err[256] = "";
+
+	auth_free(f->auth);
+	f->auth = auth_new(f->http, cfg, err, sizeof err);
+	if (f->auth == NULL)
+		fail_msg("auth_new: %s", err);
+}
+
+/* Nothing in the log may hold s. */
+static void
+flow_log_lacks(struct flow *f, const char *s)
+{
+	char	*buf;
+	long	 n;
+
+	fflush(f->logf);
+	n = ftell(f->logf);
+	buf = calloc(1, (size_t)n + 1);
+	rewind(f->logf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f->logf), (size_t)n);
+	fseek(f->logf, 0, SEEK_END);
+	if (strstr(buf, s) != NULL)
+		fail_msg("the log shows \"%s\"", s);
+	free(buf);
+}
+
+static void
+test_auth_ssws(void **state)
+{
+	struct config_auth	 cfg;
+	struct auth		*a;
+	struct result		 r;
+	char			 err[256];
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.type = "ssws";
+	cfg.token = "00aBcD-efGh_123\n";
+	a = auth_new(NULL, &cfg, err, sizeof err);
+	assert_non_null(a);
+	memset(&r, 0, sizeof r);
+	auth_get(a, result_cb, &r);
+	assert_int_equal(r.called, 1);
+	assert_string_equal(r.header, "SSWS 00aBcD-efGh_123");
+	assert_string_equal(r.url, "");
+	auth_invalidate(a, "SSWS 00aBcD-efGh_123");	/* static: no-op */
+	memset(&r, 0, sizeof r);
+	auth_get(a, result_cb, &r);
+	assert_string_equal(r.header, "SSWS 00aBcD-efGh_123");
+	auth_free(a);
+
+	cfg.token = "00ab cd";
+	assert_null(auth_new(NULL, &cfg, err, sizeof err));
+	assert_non_null(strstr(err, "ssws token"));
+	assert_null(strstr(err, "00ab"));
+	cfg.token = NULL;
+	assert_null(auth_new(NULL, &cfg, err, sizeof err));
+}
+
+static void
+test_auth_new_checks(void **state)
+{
+	struct config_auth	 cfg;
+	struct http		*fake = (struct http *)&cfg;	/* never used */
+	EVP_PKEY		*other;
+	char			 err[256], *cert, *thumb;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.type = "client_credentials";
+	cfg.client_id = CC_CLIENT_ID;
+	cfg.token_url = "https://login.microsoftonline.com/t/oauth2/v2.0/token";
+	cfg.scope = "https://graph.microsoft.com/.default";
+	assert_null(auth_new(fake, &cfg, err, sizeof err));
+	assert_non_null(strstr(err, "client secret or a private key"));
+	cfg.client_secret = CC_SECRET;
+	assert_null(auth_new(NULL, &cfg, err, sizeof err));
+	assert_non_null(strstr(err, "HTTP client"));
+	cfg.private_key_pem = test_pem_pkcs8;
+	assert_null(auth_new(fake, &cfg, err, sizeof err));
+	assert_non_null(strstr(err, "either"));
+	cfg.client_secret = NULL;
+	cfg.private_key_pem = "garbage";
+	assert_null(auth_new(fake, &cfg, err, sizeof err));
+	assert_non_null(strstr(err, "unreadable"));
+
+	/* A certificate of another key is refused; so is a broken one. */
+	other = EVP_RSA_gen(2048);
+	assert_non_null(other);
+	cert = make_cert(other, 0, &thumb);
+	cfg.private_key_pem = test_pem_pkcs8;
+	cfg.certificate_pem = cert;
+	assert_null(auth_new(fake, &cfg, err, sizeof err));
+	assert_string_equal(err, "the certificate does not belong to the "
+	    "private key");
+	cfg.certificate_pem = "-----BEGIN CERTIFICATE-----\nAAAA\n"
+	    "-----END CERTIFICATE-----\n";
+	assert_null(auth_new(fake, &cfg, err, sizeof err));
+	assert_non_null(strstr(err, "certificate unreadable"));
+	free(cert);
+	free(thumb);
+	EVP_PKEY_free(other);
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.type = "google_service_account";
+	cfg.client_email = SA_EMAIL;
+	cfg.token_url = "https://oauth2.googleapis.com/token";
+	cfg.scope = "https://www.googleapis.com/auth/admin.directory.user";
+	cfg.private_key_pem = test_pem_pkcs8;
+	assert_null(auth_new(fake, &cfg, err, sizeof err));
+	assert_non_null(strstr(err, "subject"));
+}
+
+/* Graph with a client secret: form fields, caching, errors, no leaks. */
+static void
+test_flow_cc_secret(void **state)
+{
+	struct flow		*f = *state;
+	struct oauth_server	 s;
+	struct config_auth	 cfg;
+	struct result		 r;
+
+	oauth_server_init(f, &s, "/t/oauth2/v2.0/token", OAUTH_CC_SECRET);
+	s.scope = "https://graph.microsoft.com/.default";
+	memset(&cfg, 0, sizeof cfg);
+	cfg.type = "client_credentials";
+	cfg.client_id = CC_CLIENT_ID;
+	cfg.client_secret = CC_SECRET;
+	cfg.token_url = s.url;
+	cfg.scope = (char *)s.scope;
+	flow_use(f, &cfg);
+
+	memset(&r, 0, sizeof r);
+	auth_get(f->auth, result_cb, &r);
+	assert_int_equal(r.called, 0);
+	flow_run_until(f, &r.called, 1);
+	if (s.bad)
+		fail_msg("endpoint: %s", s.why);
+	assert_string_equal(r.header, "Bearer cc-tok-1");
+	assert_string_equal(r.url, "");		/* instance_url ignored */
+	memset(&r, 0, sizeof r);
+	auth_get(f->auth, result_cb, &r);
+	assert_int_equal(r.called, 1);		/* cached (expires_in 3599) */
+	assert_int_equal(s.fetches, 1);
+
+	/* The endpoint's error in plain words. */
+	auth_invalidate(f->auth, "Bearer cc-tok-1");
+	s.reply = 401;
+	s.reply_body = "{\"error\":\"invalid_client\",\"error_description\":"
+	    "\"AADSTS7000215: Invalid client secret provided.\\r\\nTrace ID: "
+	    "x\",\"error_codes\":[7000215]}";
+	memset(&r, 0, sizeof r);
+	auth_get(f->auth, result_cb, &r);
+	flow_run_until(f, &r.called, 1);
+	assert_string_equal(r.error, "token endpoint: HTTP 401 invalid_client: "
+	    "AADSTS7000215: Invalid client secret provided.  Trace ID: x");
+	/* One that echoes the secret is not repeated. */
+	s.reply_body = "{\"error\":\"invalid_client\",\"error_description\":"
+	    "\"secret " CC_SECRET " is wrong\"}";
+	memset(&r, 0, sizeof r);
+	auth_get(f->auth, result_cb, &r);
+	flow_run_until(f, &r.called, 1);
+	assert_string_equal(r.error, "token endpoint: HTTP 401 (redacted)");
+	assert_int_equal(s.bad, 0);
+	flow_log_lacks(f, CC_SECRET);
+	flow_log_lacks(f, "s3cr3t");
+}
+
+/* Okta/Graph with a private key: signed client assertion, kid, x5t. */
+static void
+test_flow_cc_assertion(void **state)
+{
+	struct flow		*f = *state;
+	struct oauth_server	 s;
+	struct config_auth	 cfg;
+	struct result		 r;
+	char			*cert, *thumb;
+	int			 sha256;
+
+	for (sha256 = 0; sha256 < 2; sha256++) {
+		oauth_server_init(f, &s, sha256 ? "/oauth2/v1/token2" :
+		    "/oauth2/v1/token", OAUTH_CC_ASSERTION);
+		s.scope = "okta.users.manage okta.sessions.manage";
+		s.kid = sha256 ? "kid-7" : NULL;
+		s.x5t_name = sha256 ? "x5t#S256" : "x5t";
+		cert = make_cert(test_rsa2048, sha256, &thumb);
+		snprintf(s.x5t, sizeof s.x5t, "%s", thumb);
+		memset(&cfg, 0, sizeof cfg);
+		cfg.type = "client_credentials";
+		cfg.client_id = CC_CLIENT_ID;
+		cfg.private_key_pem = test_pem_rsa;
+		cfg.certificate_pem = cert;
+		cfg.x5t_s256 = sha256;
+		cfg.key_id = (char *)s.kid;
+		cfg.token_url = s.url;
+		cfg.scope = (char *)s.scope;
+		flow_use(f, &cfg);
+
+		memset(&r, 0, sizeof r);
+		auth_get(f->auth, result_cb, &r);
+		flow_run_until(f, &r.called, 1);
+		if (s.bad)
+			fail_msg("endpoint: %s", s.why);
+		assert_string_equal(r.header, "Bearer cc-tok-1");
+		/* A new assertion for every fetch: a new jti. */
+		auth_invalidate(f->auth, "Bearer cc-tok-1");
+		memset(&r, 0, sizeof r);
+		auth_get(f->auth, result_cb, &r);
+		flow_run_until(f, &r.called, 1);
+		assert_string_equal(r.header, "Bearer cc-tok-2");
+		assert_int_equal(s.bad, 0);
+		assert_string_not_equal(s.jti[0], s.jti[1]);
+		free(cert);
+		free(thumb);
+	}
+
+	/* A thumbprint given as is, without a certificate. */
+	oauth_server_init(f, &s, "/oauth2/v1/token3", OAUTH_CC_ASSERTION);
+	s.scope = "okta.users.manage";
+	s.x5t_name = "x5t";
+	snprintf(s.x5t, sizeof s.x5t, "hOBcHZi846VCHSJbFAs26Go9VTQ");
+	memset(&cfg, 0, sizeof cfg);
+	cfg.type = "client_credentials";
+	cfg.client_id = CC_CLIENT_ID;
+	cfg.private_key_pem = test_pem_pkcs8;
+	cfg.x5t = s.x5t;
+	cfg.token_url = s.url;
+	cfg.scope = (char *)s.scope;
+	cfg.token_ttl_s = 60;
+	flow_use(f, &cfg);
+	memset(&r, 0, sizeof r);
+	auth_get(f->auth, result_cb, &r);
+	flow_run_until(f, &r.called, 1);
+	if (s.bad)
+		fail_msg("endpoint: %s", s.why);
+	assert_string_equal(r.header, "Bearer cc-tok-1");
+}
+
+/* Google: service account assertion with sub and scope, expires_in honoured. */
+static void
+test_flow_google(void **state)
+{
+	struct flow		*f = *state;
+	struct oauth_server	 s;
+	struct config_auth	 cfg;
+	struct result		 r;
+
+	oauth_server_init(f, &s, "/token", OAUTH_GOOGLE);
+	s.scope = "https://www.googleapis.com/auth/admin.directory.user "
+	    "https://www.googleapis.com/auth/admin.datatransfer";
+	s.kid = "0123abcd";
+	memset(&cfg, 0, sizeof cfg);
+	cfg.type = "google_service_account";
+	cfg.client_email = SA_EMAIL;
+	cfg.subject = SA_SUBJECT;
+	cfg.scope = (char *)s.scope;
+	cfg.key_id = (char *)s.kid;
+	cfg.private_key_pem = test_pem_pkcs8;
+	cfg.token_url = s.url;
+	flow_use(f, &cfg);
+	memset(&r, 0, sizeof r);
+	auth_get(f->auth, result_cb, &r);
+	flow_run_until(f, &r.called, 1);
+	if (s.bad)
+		fail_msg("endpoint: %s", s.why);
+	assert_string_equal(r.header, "Bearer cc-tok-1");
+	memset(&r, 0, sizeof r);
+	auth_get(f->auth, result_cb, &r);
+	assert_int_equal(r.called, 1);
+	assert_int_equal(s.fetches, 1);
+
+	/* Google's refusal of a subject the account may not impersonate. */
+	auth_invalidate(f->auth, "Bearer cc-tok-1");
+	s.reply = 401;
+	s.reply_body = "{\"error\":\"unauthorized_client\",\"error_description\":"
+	    "\"Client is unauthorized to retrieve access tokens using this "
+	    "method, or client not authorized for any of the scopes "
+	    "requested.\"}";
+	memset(&r, 0, sizeof r);
+	auth_get(f->auth, result_cb, &r);
+	flow_run_until(f, &r.called, 1);
+	assert_non_null(strstr(r.error, "token endpoint: HTTP 401 "
+	    "unauthorized_client: Client is unauthorized"));
+	assert_int_equal(s.bad, 0);
+}
+
 int
 main(void)
 {
@@ -1262,6 +1800,8 @@ main(void)
 		cmocka_unit_test(test_jwt_bad_keys),
 		cmocka_unit_test(test_auth_static),
 		cmocka_unit_test(test_auth_jwt_config),
+		cmocka_unit_test(test_auth_ssws),
+		cmocka_unit_test(test_auth_new_checks),
 #define FLOW(t) cmocka_unit_test_setup_teardown(t, flow_setup, flow_teardown)
 		FLOW(test_flow_fetch_and_cache),
 		FLOW(test_flow_concurrent_share),
@@ -1275,6 +1815,9 @@ main(void)
 		FLOW(test_flow_cancel_and_reenter),
 		FLOW(test_flow_expiry),
 		FLOW(test_flow_audience),
+		FLOW(test_flow_cc_secret),
+		FLOW(test_flow_cc_assertion),
+		FLOW(test_flow_google),
 #undef FLOW
 	};
 

@@ -434,7 +434,7 @@ test_diagnostics(void **state)
 	n++; assert_true(has(d, 28, "targets.badkind: unknown kind \"foo\" (salesforce, scim, okta, graph, google)"));
 	n++; assert_true(has(d, 28, "targets.badkind.base_url: expected an http:// or https:// URL"));
 	n++; assert_true(has(d, 28, "unknown key \"colour\" in targets.badkind"));
-	n++; assert_true(has(d, 29, "targets.badauth.auth: unknown type \"basic\" (none, bearer, jwt_bearer)"));
+	n++; assert_true(has(d, 29, "targets.badauth.auth: unknown type \"basic\" (none, bearer, ssws, jwt_bearer, client_credentials, google_service_account)"));
 	n++; assert_true(has(d, 30, "targets.bearer.auth: missing \"token\" (or \"token_env\", \"token_file\")"));
 	n++; assert_true(has(d, 32, "targets.jwt.auth: missing \"client_id\""));
 	n++; assert_true(has(d, 32, "targets.jwt.auth: missing \"username\""));
@@ -691,6 +691,232 @@ test_example(void **state)
 	diags_free(d);
 }
 
+/* --- auth types, breaker limits, irreversible_delete (issue 4) ------------ */
+
+#define FAKE_PEM "-----BEGIN PRIVATE KEY-----\nMIIfakekeymaterial\n-----END PRIVATE KEY-----\n"
+#define FAKE_CERT "-----BEGIN CERTIFICATE-----\nMIIfakecert\n-----END CERTIFICATE-----\n"
+#define SA_KEY "{ \"type\": \"service_account\", \"project_id\": \"p\", " \
+	"\"private_key_id\": \"k-123\", \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIsakey\\n-----END PRIVATE KEY-----\\n\", " \
+	"\"client_email\": \"deprov@p.iam.gserviceaccount.com\", \"client_id\": \"1\", " \
+	"\"token_uri\": \"https://oauth2.googleapis.com/token\" }"
+
+static void
+test_auth_types(void **state)
+{
+	struct diags			*d;
+	struct config			*cfg;
+	const struct config_target	*t;
+
+	put("sec/graph.secret", "graph-secret-value\n");
+	put("sec/graph.crt", FAKE_CERT);
+	put("sec/sa.json", SA_KEY "\n");
+	setenv("DEPROV_TEST_OKTA", "00okta-ssws-value", 1);
+	setenv("DEPROV_TEST_PEM", FAKE_PEM, 1);
+	setenv("DEPROV_TEST_SA", "{ \"client_email\": \"e@p.iam.gserviceaccount.com\", "
+	    "\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIx\\n-----END PRIVATE KEY-----\\n\" }", 1);
+	cfg = load(
+	    "{ \"kafka\": { \"brokers\": \"k\" },\n"
+	    "  \"targets\": {\n"
+	    "    \"okta\": { \"kind\": \"okta\", \"base_url\": \"https://acme.okta.com\",\n"
+	    "      \"auth\": { \"type\": \"ssws\", \"token_env\": \"DEPROV_TEST_OKTA\" },\n"
+	    "      \"limits\": { \"breaker_failures\": 3, \"breaker_open_ms\": 1000, \"breaker_max_open_ms\": 8000 } },\n"
+	    "    \"graph\": { \"kind\": \"graph\", \"base_url\": \"https://graph.microsoft.com\",\n"
+	    "      \"auth\": { \"type\": \"client_credentials\", \"client_id\": \"app-1\",\n"
+	    "        \"token_url\": \"https://login.microsoftonline.com/t/oauth2/v2.0/token\",\n"
+	    "        \"scope\": \"https://graph.microsoft.com/.default\",\n"
+	    "        \"client_secret_file\": \"sec/graph.secret\" } },\n"
+	    "    \"graph-cert\": { \"kind\": \"graph\", \"base_url\": \"https://graph.microsoft.com\",\n"
+	    "      \"auth\": { \"type\": \"client_credentials\", \"client_id\": \"app-2\",\n"
+	    "        \"token_url\": \"https://login.microsoftonline.com/t/oauth2/v2.0/token\",\n"
+	    "        \"scope\": [\"https://graph.microsoft.com/.default\"],\n"
+	    "        \"private_key\": \"" "-----BEGIN PRIVATE KEY-----\\nMIIinline\\n-----END PRIVATE KEY-----\\n" "\",\n"
+	    "        \"certificate_file\": \"sec/graph.crt\", \"thumbprint\": \"sha256\",\n"
+	    "        \"key_id\": \"kid-2\", \"token_ttl_s\": 120 } },\n"
+	    "    \"okta-oauth\": { \"kind\": \"okta\", \"base_url\": \"https://acme.okta.com\",\n"
+	    "      \"auth\": { \"type\": \"client_credentials\", \"client_id\": \"0oa1\",\n"
+	    "        \"token_url\": \"https://acme.okta.com/oauth2/v1/token\",\n"
+	    "        \"scope\": [\"okta.users.manage\", \"okta.sessions.manage\"],\n"
+	    "        \"private_key_env\": \"DEPROV_TEST_PEM\", \"key_id\": \"kid-okta\", \"x5t\": \"aBc-_9\" } },\n"
+	    "    \"google\": { \"kind\": \"google\", \"base_url\": \"https://admin.googleapis.com\",\n"
+	    "      \"irreversible_delete\": \"removes Drive files\",\n"
+	    "      \"auth\": { \"type\": \"google_service_account\", \"key_file\": \"sec/sa.json\",\n"
+	    "        \"subject\": \"admin@acme.example\",\n"
+	    "        \"scopes\": [\"https://www.googleapis.com/auth/admin.directory.user\",\n"
+	    "                   \"https://www.googleapis.com/auth/admin.datatransfer\"] } },\n"
+	    "    \"google-env\": { \"kind\": \"google\", \"base_url\": \"https://admin.googleapis.com\",\n"
+	    "      \"irreversible_delete\": true,\n"
+	    "      \"auth\": { \"type\": \"google_service_account\", \"key_env\": \"DEPROV_TEST_SA\",\n"
+	    "        \"subject\": \"admin@acme.example\", \"scopes\": \"a b\",\n"
+	    "        \"token_url\": \"http://127.0.0.1:1/token\" } }\n"
+	    "  }\n"
+	    "}\n", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+
+	t = config_target_find(cfg, "okta");
+	assert_string_equal(t->auth.type, "ssws");
+	assert_string_equal(t->auth.token, "00okta-ssws-value");
+	assert_int_equal(t->limits.breaker_failures, 3);
+	assert_int_equal(t->limits.breaker_open_ms, 1000);
+	assert_int_equal(t->limits.breaker_max_open_ms, 8000);
+	assert_false(t->irreversible_delete);
+	assert_null(t->irreversible_why);
+
+	t = config_target_find(cfg, "graph");
+	assert_string_equal(t->auth.type, "client_credentials");
+	assert_string_equal(t->auth.client_id, "app-1");
+	assert_string_equal(t->auth.scope, "https://graph.microsoft.com/.default");
+	assert_string_equal(t->auth.client_secret, "graph-secret-value");
+	assert_null(t->auth.private_key_pem);
+	assert_int_equal(t->auth.token_ttl_s, 300);
+	/* Defaults of the breaker. */
+	assert_int_equal(t->limits.breaker_failures, 5);
+	assert_int_equal(t->limits.breaker_open_ms, 30000);
+	assert_int_equal(t->limits.breaker_max_open_ms, 300000);
+
+	t = config_target_find(cfg, "graph-cert");
+	assert_null(t->auth.client_secret);
+	assert_non_null(strstr(t->auth.private_key_pem, "MIIinline"));
+	assert_string_equal(t->auth.certificate_pem, FAKE_CERT);
+	assert_true(t->auth.x5t_s256);
+	assert_string_equal(t->auth.key_id, "kid-2");
+	assert_int_equal(t->auth.token_ttl_s, 120);
+
+	t = config_target_find(cfg, "okta-oauth");
+	assert_string_equal(t->auth.scope, "okta.users.manage okta.sessions.manage");
+	assert_string_equal(t->auth.private_key_pem, FAKE_PEM);
+	assert_string_equal(t->auth.key_id, "kid-okta");
+	assert_string_equal(t->auth.x5t, "aBc-_9");
+	assert_null(t->auth.certificate_pem);
+
+	t = config_target_find(cfg, "google");
+	assert_string_equal(t->auth.type, "google_service_account");
+	assert_string_equal(t->auth.client_email, "deprov@p.iam.gserviceaccount.com");
+	assert_string_equal(t->auth.private_key_pem, "-----BEGIN PRIVATE KEY-----\n"
+	    "MIIsakey\n-----END PRIVATE KEY-----\n");
+	assert_string_equal(t->auth.key_id, "k-123");
+	assert_string_equal(t->auth.subject, "admin@acme.example");
+	assert_string_equal(t->auth.scope, "https://www.googleapis.com/auth/"
+	    "admin.directory.user https://www.googleapis.com/auth/"
+	    "admin.datatransfer");
+	assert_string_equal(t->auth.token_url, "https://oauth2.googleapis.com/token");
+	assert_true(t->irreversible_delete);
+	assert_string_equal(t->irreversible_why, "removes Drive files");
+
+	t = config_target_find(cfg, "google-env");
+	assert_string_equal(t->auth.client_email, "e@p.iam.gserviceaccount.com");
+	assert_string_equal(t->auth.token_url, "http://127.0.0.1:1/token");
+	assert_string_equal(t->auth.scope, "a b");
+	assert_null(t->auth.key_id);
+	assert_true(t->irreversible_delete);
+	assert_null(t->irreversible_why);
+	config_free(cfg);
+	diags_free(d);
+	unsetenv("DEPROV_TEST_OKTA");
+	unsetenv("DEPROV_TEST_PEM");
+	unsetenv("DEPROV_TEST_SA");
+}
+
+static void
+test_auth_type_diagnostics(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+	int		 n = 0;
+
+	put("sec/notjson.json", "-----BEGIN PRIVATE KEY-----\nMIIsecretstuff\n-----END PRIVATE KEY-----\n");
+	put("sec/user.json", "{ \"type\": \"authorized_user\", \"client_secret\": \"user-secret-value\" }");
+	put("sec/partial.json", "{ \"client_email\": 5, \"private_key\": \"MIIpartial-secret\", \"token_uri\": \"ftp://x\" }");
+	put("sec/baduri.json", "{ \"client_email\": \"a@b\", \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIbaduri\\n-----END PRIVATE KEY-----\\n\", \"token_uri\": \"ftp://x\" }");
+	cfg = load(
+	    "{ \"kafka\": { \"brokers\": \"k\" },\n"						/* 1 */
+	    "  \"targets\": {\n"								/* 2 */
+	    "    \"a\": { \"kind\": \"graph\", \"base_url\": \"https://x\",\n"			/* 3 */
+	    "      \"auth\": { \"type\": \"client_credentials\" } },\n"				/* 4 */
+	    "    \"b\": { \"kind\": \"graph\", \"base_url\": \"https://x\",\n"			/* 5 */
+	    "      \"auth\": { \"type\": \"client_credentials\", \"client_id\": \"c\", \"token_url\": \"x\", \"scope\": [],\n"	/* 6 */
+	    "        \"client_secret\": \"cc-secret-value\", \"private_key\": \"pk-secret-value\" } },\n"	/* 7 */
+	    "    \"c\": { \"kind\": \"graph\", \"base_url\": \"https://x\",\n"			/* 8 */
+	    "      \"auth\": { \"type\": \"client_credentials\", \"client_id\": \"c\", \"token_url\": \"https://x/t\", \"scope\": [\"a b\"],\n"	/* 9 */
+	    "        \"client_secret\": \"cc-secret-value\", \"key_id\": \"k\", \"thumbprint\": \"sha1\" } },\n"	/* 10 */
+	    "    \"d\": { \"kind\": \"graph\", \"base_url\": \"https://x\",\n"			/* 11 */
+	    "      \"auth\": { \"type\": \"client_credentials\", \"client_id\": \"c\", \"token_url\": \"https://x/t\", \"scope\": 5,\n"	/* 12 */
+	    "        \"private_key\": \"pk-secret-value\", \"x5t\": \"a+b\", \"token_ttl_s\": 301 } },\n"	/* 13 */
+	    "    \"e\": { \"kind\": \"graph\", \"base_url\": \"https://x\",\n"			/* 14 */
+	    "      \"auth\": { \"type\": \"client_credentials\", \"client_id\": \"c\", \"token_url\": \"https://x/t\", \"scope\": \"s\",\n"	/* 15 */
+	    "        \"private_key\": \"pk-secret-value\", \"x5t\": \"abc\", \"certificate\": \"cert\", \"thumbprint\": \"md5\" } },\n"	/* 16 */
+	    "    \"f\": { \"kind\": \"graph\", \"base_url\": \"https://x\",\n"			/* 17 */
+	    "      \"auth\": { \"type\": \"client_credentials\", \"client_id\": \"c\", \"token_url\": \"https://x/t\", \"scope\": \"s\",\n"	/* 18 */
+	    "        \"private_key\": \"pk-secret-value\", \"thumbprint\": \"sha256\", \"secret\": 1 } },\n"	/* 19 */
+	    "    \"g\": { \"kind\": \"google\", \"base_url\": \"https://x\",\n"			/* 20 */
+	    "      \"auth\": { \"type\": \"google_service_account\" } },\n"			/* 21 */
+	    "    \"h\": { \"kind\": \"google\", \"base_url\": \"https://x\",\n"			/* 22 */
+	    "      \"auth\": { \"type\": \"google_service_account\", \"subject\": \"s\", \"scopes\": [\"x\"],\n"	/* 23 */
+	    "        \"key_file\": \"sec/notjson.json\" } },\n"					/* 24 */
+	    "    \"i\": { \"kind\": \"google\", \"base_url\": \"https://x\",\n"			/* 25 */
+	    "      \"auth\": { \"type\": \"google_service_account\", \"subject\": \"s\", \"scopes\": [\"x\"],\n"	/* 26 */
+	    "        \"key_file\": \"sec/user.json\" } },\n"					/* 27 */
+	    "    \"j\": { \"kind\": \"google\", \"base_url\": \"https://x\",\n"			/* 28 */
+	    "      \"auth\": { \"type\": \"google_service_account\", \"subject\": \"s\", \"scopes\": [\"x\"],\n"	/* 29 */
+	    "        \"key_file\": \"sec/partial.json\" } },\n"					/* 30 */
+	    "    \"k\": { \"kind\": \"google\", \"base_url\": \"https://x\",\n"			/* 31 */
+	    "      \"auth\": { \"type\": \"google_service_account\", \"subject\": \"s\", \"scopes\": [\"x\"],\n"	/* 32 */
+	    "        \"key\": \"{}\", \"key_file\": \"sec/baduri.json\" } },\n"			/* 33 */
+	    "    \"l\": { \"kind\": \"google\", \"base_url\": \"https://x\",\n"			/* 34 */
+	    "      \"auth\": { \"type\": \"google_service_account\", \"subject\": \"s\", \"scopes\": [\"x\"],\n"	/* 35 */
+	    "        \"key_file\": \"sec/baduri.json\", \"token_url\": \"nope\" } },\n"		/* 36 */
+	    "    \"m\": { \"kind\": \"okta\", \"base_url\": \"https://x\", \"irreversible_delete\": 5,\n"	/* 37 */
+	    "      \"auth\": { \"type\": \"ssws\" },\n"						/* 38 */
+	    "      \"limits\": { \"breaker_failures\": 0, \"breaker_open_ms\": 5000, \"breaker_max_open_ms\": 100 } },\n"	/* 39 */
+	    "    \"n\": { \"kind\": \"google\", \"base_url\": \"https://x\",\n"			/* 40 */
+	    "      \"auth\": { \"type\": \"google_service_account\", \"subject\": \"s\", \"scopes\": [\"x\"],\n"	/* 41 */
+	    "        \"key_file\": \"sec/baduri.json\" } }\n"					/* 42 */
+	    "  }\n"
+	    "}\n", &d);
+	assert_non_null(cfg);
+	n++; assert_true(has(d, 4, "targets.a.auth: missing \"token_url\""));
+	n++; assert_true(has(d, 4, "targets.a.auth: missing \"client_id\""));
+	n++; assert_true(has(d, 4, "targets.a.auth: missing \"scope\" (e.g. \"https://graph.microsoft.com/.default\", or Okta scopes such as [\"okta.users.manage\"])"));
+	n++; assert_true(has(d, 4, "targets.a.auth: missing \"client_secret\" (or \"client_secret_env\", \"client_secret_file\") or \"private_key\" (or \"private_key_env\", \"private_key_file\")"));
+	n++; assert_true(has(d, 6, "targets.b.auth.token_url: expected an http:// or https:// URL"));
+	n++; assert_true(has(d, 6, "targets.b.auth.scope: expected a non-empty string or array of strings (scopes, without spaces inside one)"));
+	n++; assert_true(has(d, 6, "targets.b.auth: give either a client secret or a private key, not both"));
+	n++; assert_true(has(d, 9, "targets.c.auth.scope: expected a non-empty string or array of strings (scopes, without spaces inside one)"));
+	n++; assert_true(has(d, 10, "targets.c.auth.key_id: only with a private key (client assertion)"));
+	n++; assert_true(has(d, 10, "targets.c.auth.thumbprint: only with a private key (client assertion)"));
+	n++; assert_true(has(d, 12, "targets.d.auth.scope: expected a non-empty string or array of strings (scopes, without spaces inside one)"));
+	n++; assert_true(has(d, 13, "targets.d.auth.x5t: expected a base64url thumbprint"));
+	n++; assert_true(has(d, 13, "targets.d.auth.token_ttl_s: must be between 1 and 300"));
+	n++; assert_true(has(d, 16, "targets.e.auth: give either \"x5t\" or a certificate, not both"));
+	n++; assert_true(has(d, 16, "targets.e.auth.thumbprint: unknown thumbprint \"md5\" (sha1 for x5t, sha256 for x5t#S256)"));
+	n++; assert_true(has(d, 19, "targets.f.auth.thumbprint: only with a certificate"));
+	n++; assert_true(has(d, 19, "unknown key \"secret\" in targets.f.auth"));
+	n++; assert_true(has(d, 21, "targets.g.auth: missing \"subject\""));
+	n++; assert_true(has(d, 21, "targets.g.auth: missing \"scopes\" (e.g. [\"https://www.googleapis.com/auth/admin.directory.user\"])"));
+	n++; assert_true(has(d, 21, "targets.g.auth: missing \"key_file\" (or \"key_env\", \"key\"): the service account's JSON key"));
+	n++; assert_true(has(d, 24, "targets.h.auth.key_file: not a service account key (a JSON object expected)"));
+	n++; assert_true(has(d, 27, "targets.i.auth.key_file: the key's \"type\" is not \"service_account\""));
+	n++; assert_true(has(d, 30, "targets.j.auth.key_file: the key has no \"client_email\""));
+	n++; assert_true(has(d, 30, "targets.j.auth.key_file: the key has no PEM \"private_key\""));
+	n++; assert_true(has(d, 30, "targets.j.auth.key_file: the key's \"token_uri\" is not an http:// or https:// URL"));
+	n++; assert_true(has(d, 32, "targets.k.auth: give only one of \"key\", \"key_env\", \"key_file\""));
+	n++; assert_true(has(d, 36, "targets.l.auth.token_url: expected an http:// or https:// URL"));
+	n++; assert_true(has(d, 37, "targets.m.irreversible_delete: expected true, false or a string saying what a delete destroys"));
+	n++; assert_true(has(d, 38, "targets.m.auth: missing \"token\" (or \"token_env\", \"token_file\")"));
+	n++; assert_true(has(d, 39, "targets.m.limits.breaker_failures: must be between 1 and 1000"));
+	n++; assert_true(has(d, 39, "targets.m.limits.breaker_max_open_ms: must not be less than breaker_open_ms (100 < 5000)"));
+	n++; assert_true(has(d, 42, "targets.n.auth.key_file: the key's \"token_uri\" is not an http:// or https:// URL"));
+	if ((int)diags_count(d) != n) {
+		diags_print(d, stderr);
+		fail_msg("%zu diagnostics, want %d", diags_count(d), n);
+	}
+	never_shows(d, "secret-value");
+	never_shows(d, "secretstuff");
+	never_shows(d, "MII");
+	config_free(cfg);
+	diags_free(d);
+}
+
 static void
 test_kinds(void **state)
 {
@@ -702,6 +928,179 @@ test_kinds(void **state)
 	assert_false(config_kind_known("slack"));
 	assert_false(config_kind_known(""));
 	assert_false(config_kind_known(NULL));
+}
+
+/* "alerts": defaults when the section is absent. */
+static void
+test_alerts_defaults(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k\" } }", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_int_equal(cfg->alerts.nwebhooks, 0);
+	assert_null(cfg->alerts.webhooks);
+	assert_int_equal(cfg->alerts.max_attempts, 8);
+	assert_int_equal(cfg->alerts.initial_backoff_ms, 1000);
+	assert_int_equal(cfg->alerts.max_backoff_ms, 60000);
+	assert_int_equal(cfg->alerts.timeout_ms, 5000);
+	config_free(cfg);
+	diags_free(d);
+
+	/* An empty section keeps the defaults too. */
+	cfg = load("{ \"kafka\": { \"brokers\": \"k\" }, \"alerts\": "
+	    "{ \"webhooks\": [] } }", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_int_equal(cfg->alerts.nwebhooks, 0);
+	assert_int_equal(cfg->alerts.max_attempts, 8);
+	config_free(cfg);
+	diags_free(d);
+}
+
+/* "alerts": every key, secrets inline, from the environment and a file. */
+static void
+test_alerts_full(void **state)
+{
+	struct diags			*d;
+	struct config			*cfg;
+	const struct config_webhook	*w;
+
+	put("sec/slack.url", "https://hooks.slack.example/services/T0/B0/"
+	    "slack-url-secret\n");
+	setenv("DEPROV_TEST_HOOK_AUTH", "Bearer env-hook-secret", 1);
+	cfg = load(
+	    "{ \"kafka\": { \"brokers\": \"k\" },\n"
+	    "  // SLA breach webhooks\n"
+	    "  \"alerts\": {\n"
+	    "    \"webhooks\": [\n"
+	    "      { \"name\": \"soc\", \"url\": \"https://soc.example/hook\",\n"
+	    "        \"auth_header_env\": \"DEPROV_TEST_HOOK_AUTH\" },\n"
+	    "      { \"name\": \"slack\", \"url_file\": \"sec/slack.url\", "
+	    "\"format\": \"slack\" },\n"
+	    "      { \"name\": \"plain.hook-2\", \"url\": \"http://127.0.0.1:9/x\",\n"
+	    "        \"format\": \"generic\", \"auth_header\": \"Bearer inline\" },\n"
+	    "    ],\n"
+	    "    \"max_attempts\": 3, \"initial_backoff_ms\": 10,\n"
+	    "    \"max_backoff_ms\": 100, \"timeout_ms\": 250 } }\n", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_int_equal(cfg->alerts.nwebhooks, 3);
+	w = &cfg->alerts.webhooks[0];
+	assert_string_equal(w->name, "soc");
+	assert_string_equal(w->url, "https://soc.example/hook");
+	assert_string_equal(w->format, "generic");
+	assert_string_equal(w->auth_header, "Bearer env-hook-secret");
+	assert_int_equal(w->line, 5);
+	w = &cfg->alerts.webhooks[1];
+	assert_string_equal(w->name, "slack");
+	assert_string_equal(w->url,
+	    "https://hooks.slack.example/services/T0/B0/slack-url-secret");
+	assert_string_equal(w->format, "slack");
+	assert_null(w->auth_header);
+	w = &cfg->alerts.webhooks[2];
+	assert_string_equal(w->name, "plain.hook-2");
+	assert_string_equal(w->url, "http://127.0.0.1:9/x");
+	assert_string_equal(w->auth_header, "Bearer inline");
+	assert_int_equal(cfg->alerts.max_attempts, 3);
+	assert_int_equal(cfg->alerts.initial_backoff_ms, 10);
+	assert_int_equal(cfg->alerts.max_backoff_ms, 100);
+	assert_int_equal(cfg->alerts.timeout_ms, 250);
+	config_free(cfg);
+	diags_free(d);
+	unsetenv("DEPROV_TEST_HOOK_AUTH");
+}
+
+/* "alerts": every diagnostic with its line; URLs and headers never shown. */
+static void
+test_alerts_diagnostics(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+	int		 n = 0;
+
+	unsetenv("DEPROV_TEST_UNSET");
+	cfg = load(
+	    "{\n"							/* 1 */
+	    "  \"kafka\": { \"brokers\": \"k\" },\n"			/* 2 */
+	    "  \"alerts\": {\n"						/* 3 */
+	    "    \"retries\": 3,\n"					/* 4 */
+	    "    \"max_attempts\": 0,\n"				/* 5 */
+	    "    \"initial_backoff_ms\": 5000,\n"			/* 6 */
+	    "    \"max_backoff_ms\": 100,\n"				/* 7 */
+	    "    \"timeout_ms\": \"fast\",\n"				/* 8 */
+	    "    \"webhooks\": [\n"					/* 9 */
+	    "      { \"name\": \"a\", \"url\": \"ftp://url-secret-1\", \"colour\": 1 },\n"	/* 10 */
+	    "      { \"name\": \"b\", \"url\": \"https://x\", \"format\": \"teams\" },\n"	/* 11 */
+	    "      { \"url\": \"https://x\" },\n"			/* 12 */
+	    "      { \"name\": \"bad name\", \"url\": \"https://x\" },\n"	/* 13 */
+	    "      { \"name\": \"dup\", \"url\": \"https://x\" },\n"	/* 14 */
+	    "      { \"name\": \"dup\", \"url\": \"https://y\" },\n"	/* 15 */
+	    "      { \"name\": \"nourl\" },\n"				/* 16 */
+	    "      { \"name\": \"env\", \"url_env\": \"DEPROV_TEST_UNSET\" },\n"	/* 17 */
+	    "      { \"name\": \"two\", \"url\": \"https://x\",\n"	/* 18 */
+	    "        \"auth_header\": \"Bearer hdr-secret\", \"auth_header_env\": \"B\" },\n"	/* 19 */
+	    "      \"x\",\n"						/* 20 */
+	    "      { \"name\": \"spacey\", \"url\": \"https://x/url secret-2\" },\n"	/* 21 */
+	    "      { \"name\": 5, \"url\": \"https://x\", \"format\": true },\n"	/* 22 */
+	    "      { \"name\": \"nl\", \"url\": \"https://x\", \"auth_header\": \"a\\nb-secret\" },\n"	/* 23 */
+	    "      { \"name\": \"ok\", \"url\": \"https://ok\" }\n"	/* 24 */
+	    "    ]\n"							/* 25 */
+	    "  }\n"							/* 26 */
+	    "}\n", &d);
+	assert_non_null(cfg);
+	n++; assert_true(has(d, 4, "unknown key \"retries\" in alerts"));
+	n++; assert_true(has(d, 5, "alerts.max_attempts: must be between 1 and 100"));
+	n++; assert_true(has(d, 7, "alerts.max_backoff_ms: must not be less than initial_backoff_ms (100 < 5000)"));
+	n++; assert_true(has(d, 8, "alerts.timeout_ms: expected an integer"));
+	n++; assert_true(has(d, 10, "unknown key \"colour\" in alerts.webhooks[0]"));
+	n++; assert_true(has(d, 10, "alerts.webhooks[0].url: expected an http:// or https:// URL"));
+	n++; assert_true(has(d, 11, "alerts.webhooks[1].format: unknown format \"teams\" (generic, slack)"));
+	n++; assert_true(has(d, 12, "alerts.webhooks[2]: missing \"name\""));
+	n++; assert_true(has(d, 13, "alerts.webhooks[3].name: invalid name \"bad name\" (use letters, digits, '_', '.', '-')"));
+	n++; assert_true(has(d, 15, "alerts.webhooks[5]: duplicate webhook name \"dup\""));
+	n++; assert_true(has(d, 16, "alerts.webhooks[6]: missing \"url\" (or \"url_env\", \"url_file\")"));
+	n++; assert_true(has(d, 17, "alerts.webhooks[7].url_env: environment variable \"DEPROV_TEST_UNSET\" is not set"));
+	n++; assert_true(has(d, 18, "alerts.webhooks[8]: give only one of \"auth_header\", \"auth_header_env\", \"auth_header_file\""));
+	n++; assert_true(has(d, 20, "alerts.webhooks[9]: expected an object"));
+	n++; assert_true(has(d, 21, "alerts.webhooks[10].url: expected an http:// or https:// URL"));
+	n++; assert_true(has(d, 22, "alerts.webhooks[11].name: expected a string"));
+	n++; assert_true(has(d, 22, "alerts.webhooks[11].format: expected a string"));
+	n++; assert_true(has(d, 23, "alerts.webhooks[12].auth_header: must be one line"));
+	if ((int)diags_count(d) != n) {
+		diags_print(d, stderr);
+		fail_msg("%zu diagnostics, want %d", diags_count(d), n);
+	}
+	never_shows(d, "url-secret");
+	never_shows(d, "hdr-secret");
+	never_shows(d, "b-secret");
+	/* Only the good webhooks are kept ("dup" once, "ok"). */
+	assert_int_equal(cfg->alerts.nwebhooks, 2);
+	assert_string_equal(cfg->alerts.webhooks[0].name, "dup");
+	assert_string_equal(cfg->alerts.webhooks[0].url, "https://x");
+	assert_string_equal(cfg->alerts.webhooks[1].name, "ok");
+	config_free(cfg);
+	diags_free(d);
+
+	/* Wrong types for the section and the list. */
+	cfg = load(
+	    "{ \"kafka\": { \"brokers\": \"k\" },\n"			/* 1 */
+	    "  \"alerts\": [] }\n", &d);				/* 2 */
+	assert_non_null(cfg);
+	assert_true(has(d, 2, "alerts: expected an object"));
+	assert_int_equal(diags_count(d), 1);
+	config_free(cfg);
+	diags_free(d);
+	cfg = load(
+	    "{ \"kafka\": { \"brokers\": \"k\" },\n"			/* 1 */
+	    "  \"alerts\": { \"webhooks\": { \"name\": \"x\" } } }\n", &d);	/* 2 */
+	assert_non_null(cfg);
+	assert_true(has(d, 2, "alerts.webhooks: expected an array"));
+	assert_int_equal(diags_count(d), 1);
+	config_free(cfg);
+	diags_free(d);
 }
 
 static int
@@ -751,6 +1150,11 @@ main(void)
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_auth_types),
+		cmocka_unit_test(test_auth_type_diagnostics),
+		cmocka_unit_test(test_alerts_defaults),
+		cmocka_unit_test(test_alerts_full),
+		cmocka_unit_test(test_alerts_diagnostics),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -251,6 +251,196 @@ test_cancel(void **state)
 	    sizeof err), -1);
 }
 
+/* --- require_account and delete (issue 4) --------------------------------- */
+
+static char noacct_step[32];	/* step kind every target says "no account" to */
+
+/* The fake connector, except that noacct_step finds no account. */
+static void
+noacct_run(struct step_ctx *ctx)
+{
+	if (strcmp(step_kind_name(step_ctx_kind(ctx)), noacct_step) != 0) {
+		fake_connector.run(ctx);
+		return;
+	}
+	if (ncalls < MAX_CALLS)
+		snprintf(calls[ncalls++], sizeof calls[0], "%lld:%s:%s",
+		    step_ctx_case_id(ctx), target_name(step_ctx_target(ctx)),
+		    step_kind_name(step_ctx_kind(ctx)));
+	step_ctx_done(ctx, STEP_OUT_SKIPPED, "no account (by email)");
+}
+
+static const struct connector noacct_connector = { "fake", noacct_run, NULL };
+
+/* Replace the runbooks with one leaver runbook and start a new engine. */
+static void
+use_runbook(struct fixture *fx, const char *json)
+{
+	struct diags	*d = diags_new();
+	char		 path[128];
+	FILE		*f;
+
+	engine_free(fx->eng);
+	store_close(fx->store);
+	runbook_set_free(fx->rbs);
+	snprintf(path, sizeof path, "%s/rb2", fx->dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/rb2/leaver.json", fx->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(json, f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/rb2", fx->dir);
+	fx->rbs = runbook_load_dir(path, NULL, d);
+	if (diags_count(d) > 0)
+		diags_print(d, stderr);
+	assert_int_equal(diags_count(d), 0);
+	diags_free(d);
+	fixture_engine(fx);
+}
+
+struct step_row {
+	const char	*target;
+	const char	*step;
+	char		 state[16];
+	char		 detail[128];
+};
+
+static int
+step_row_cb(const struct store_step *p, void *arg)
+{
+	struct step_row *r = arg;
+
+	if (strcmp(p->target, r->target) == 0 && strcmp(p->step, r->step) == 0) {
+		snprintf(r->state, sizeof r->state, "%s", p->state);
+		snprintf(r->detail, sizeof r->detail, "%s",
+		    p->detail != NULL ? p->detail : "");
+	}
+	return 0;
+}
+
+static struct step_row
+step_of(struct fixture *fx, long long id, const char *target, const char *step)
+{
+	struct step_row r;
+
+	memset(&r, 0, sizeof r);
+	r.target = target;
+	r.step = step;
+	store_steps_of(fx->store, id, step_row_cb, &r);
+	return r;
+}
+
+/*
+ * "no account" is a skip, except on a targets entry with require_account,
+ * where it is a failure with the same text; the option is persisted with
+ * the case and survives a restart.
+ */
+static void
+test_require_account(void **state)
+{
+	struct fixture	*fx = *state;
+	struct step_row	 r;
+	struct state_of	 s;
+	long long	 id;
+	char		 k[64];
+
+	connector_register(&noacct_connector);
+	use_runbook(fx, "{ \"name\": \"leaver\", \"match\": { \"type\": "
+	    "[\"io.deprov.leaver\"] },\n\"targets\": [\n"
+	    " { \"select\": { \"name\": \"alpha\" }, \"require_account\": true,\n"
+	    "   \"steps\": [\"freeze\", \"deactivate\"] },\n"
+	    " { \"select\": { \"name\": \"beta\" }, \"steps\": [\"freeze\", "
+	    "\"deactivate\"] } ] }\n");
+	fx->cfg.engine.max_running_steps = 8;
+
+	/* Start the case, "crash" with the freezes in flight, resume. */
+	hold = 1;
+	id = submit(fx, "e1", EVENT_TYPE_LEAVER, "E1", 0);
+	run_until_idle(fx, 100);
+	assert_int_equal(ncalls, 2);
+	engine_free(fx->eng);
+	store_close(fx->store);
+	hold = 0;
+	snprintf(noacct_step, sizeof noacct_step, "freeze");
+	fixture_engine(fx);
+	assert_int_equal(engine_resume(fx->eng), 1);
+	run_until_idle(fx, 3000);
+	noacct_step[0] = '\0';
+
+	s = case_state(fx, id);
+	assert_string_equal(s.state, "escalated");
+	assert_non_null(strstr(s.error, "alpha freeze: no account (by email)"));
+	r = step_of(fx, id, "alpha", "freeze");
+	assert_string_equal(r.state, "failed");
+	assert_string_equal(r.detail, "no account (by email)");
+	r = step_of(fx, id, "beta", "freeze");
+	assert_string_equal(r.state, "skipped");
+	assert_string_equal(r.detail, "no account (by email)");
+	/* The target without require_account went on. */
+	snprintf(k, sizeof k, "%lld:beta:deactivate", id);
+	assert_true(call_index(k) >= 0);
+	snprintf(k, sizeof k, "%lld:alpha:deactivate", id);
+	assert_int_equal(call_index(k), -1);
+}
+
+/*
+ * delete runs in the deactivate phase after deactivate (whatever the order
+ * written); on a target flagged irreversible_delete only with
+ * "irreversible_ok": true, else the step fails without being run.
+ */
+static void
+test_delete_step(void **state)
+{
+	struct fixture	*fx = *state;
+	struct step_row	 r;
+	long long	 id;
+	char		 k[64], k2[64];
+
+	use_runbook(fx, "{ \"name\": \"leaver\", \"match\": { \"type\": "
+	    "[\"io.deprov.leaver\"] },\n\"targets\": [\n"
+	    " { \"select\": { \"name\": \"alpha\" },\n"
+	    "   \"steps\": [\"freeze\", \"delete\", \"deactivate\"] },\n"
+	    " { \"select\": { \"name\": \"beta\" }, \"steps\": [\"freeze\", "
+	    "\"deactivate\", { \"step\": \"delete\", \"irreversible_ok\": true "
+	    "} ] } ] }\n");
+	fx->cfg.engine.max_running_steps = 8;
+	fx->targets[0].irreversible_delete = 1;
+	fx->targets[1].irreversible_delete = 1;
+	id = submit(fx, "e1", EVENT_TYPE_LEAVER, "E1", 0);
+	run_until_idle(fx, 3000);
+	fx->targets[0].irreversible_delete = 0;
+	fx->targets[1].irreversible_delete = 0;
+
+	assert_string_equal(case_state(fx, id).state, "escalated");
+	/* beta: allowed, after its deactivate. */
+	snprintf(k, sizeof k, "%lld:beta:deactivate", id);
+	snprintf(k2, sizeof k2, "%lld:beta:delete", id);
+	assert_true(call_index(k) >= 0 && call_index(k) < call_index(k2));
+	assert_string_equal(step_of(fx, id, "beta", "delete").state,
+	    "succeeded");
+	/* alpha: deactivated, but the delete was refused and never run. */
+	snprintf(k, sizeof k, "%lld:alpha:deactivate", id);
+	assert_true(call_index(k) >= 0);
+	snprintf(k2, sizeof k2, "%lld:alpha:delete", id);
+	assert_int_equal(call_index(k2), -1);
+	r = step_of(fx, id, "alpha", "delete");
+	assert_string_equal(r.state, "failed");
+	assert_non_null(strstr(r.detail, "irreversible"));
+
+	/* Not flagged: delete runs on both, after the freezes and deactivate. */
+	fx->cfg.engine.max_running_steps = 1;
+	ncalls = 0;
+	id = submit(fx, "e2", EVENT_TYPE_LEAVER, "E2", 0);
+	run_until_idle(fx, 3000);
+	assert_string_equal(case_state(fx, id).state, "completed");
+	snprintf(k, sizeof k, "%lld:alpha:deactivate", id);
+	snprintf(k2, sizeof k2, "%lld:alpha:delete", id);
+	assert_true(call_index(k) >= 2 && call_index(k) < call_index(k2));
+	snprintf(k2, sizeof k2, "%lld:beta:delete", id);
+	assert_true(call_index(k2) >= 2);
+}
+
 int
 main(void)
 {
@@ -272,6 +462,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_retry_escalated, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_require_account, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_delete_step, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

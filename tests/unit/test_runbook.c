@@ -252,7 +252,7 @@ test_diagnostics(void **state)
 	n++; assert_true(has(d, p, 5, "sla.complete_within_s: expected an integer"));
 	n++; assert_true(has(d, p, 6, "retry.max_attempts: must be at least 1"));
 	n++; assert_true(has(d, p, 6, "retry.max_backoff_ms: must not be less than initial_backoff_ms (10 < 1000)"));
-	n++; assert_true(has(d, p, 9, "targets[0].steps[0]: unknown step \"fooze\" (freeze, revoke_tokens, reassign, deactivate, unfreeze)"));
+	n++; assert_true(has(d, p, 9, "targets[0].steps[0]: unknown step \"fooze\" (freeze, revoke_tokens, reassign, deactivate, unfreeze, delete)"));
 	n++; assert_true(has(d, p, 10, "targets[0].steps[1]: step \"freeze\" takes no options (\"fast\" given)"));
 	n++; assert_true(has(d, p, 11, "targets[0].steps[2]: step \"reassign\" needs \"objects\" (write it as {\"step\": \"reassign\", \"objects\": [...]})"));
 	n++; assert_true(has(d, p, 12, "targets[0].steps[3]: step \"reassign\" needs \"objects\""));
@@ -609,6 +609,155 @@ test_step_names(void **state)
 	assert_int_equal(step_kind_parse(NULL), -1);
 }
 
+/* --- delete, irreversible_ok, require_account (issue 4) ------------------- */
+
+/* Targets "github" (irreversible, with a reason), "zoom" (irreversible) and "slack". */
+static struct config *
+make_irreversible_config(void)
+{
+	char		 path[PATH_MAX + 64];
+	struct diags	*d = diags_new();
+	struct config	*cfg;
+
+	put("cfg/irrev.json", "{ \"kafka\": { \"brokers\": \"embedded\" },\n"
+	    "  \"targets\": {\n"
+	    "    \"github\": { \"kind\": \"scim\", \"base_url\": \"https://g\",\n"
+	    "      \"irreversible_delete\": \"removes tokens, keys and repositories\" },\n"
+	    "    \"zoom\": { \"kind\": \"scim\", \"base_url\": \"https://z\", \"irreversible_delete\": true },\n"
+	    "    \"slack\": { \"kind\": \"scim\", \"base_url\": \"https://y\", \"irreversible_delete\": false } } }\n",
+	    path, sizeof path);
+	cfg = config_load(path, d);
+	assert_non_null(cfg);
+	no_diags(d);
+	diags_free(d);
+	assert_true(config_target_find(cfg, "github")->irreversible_delete);
+	assert_false(config_target_find(cfg, "slack")->irreversible_delete);
+	return cfg;
+}
+
+static void
+test_delete_irreversible(void **state)
+{
+	struct diags			*d = diags_new();
+	struct config			*cfg = make_irreversible_config();
+	struct runbook			*rb;
+	const struct runbook_target	*t;
+	char				 p[PATH_MAX + 64];
+	int				 n = 0;
+
+	put("irrev/bad.json",
+	    "{ \"name\": \"gone\",\n"						/* 1 */
+	    "  \"targets\": [\n"						/* 2 */
+	    "    { \"select\": { \"name\": \"github\" },\n"			/* 3 */
+	    "      \"steps\": [ \"freeze\", \"delete\" ] },\n"		/* 4 */
+	    "    { \"select\": { \"name\": \"slack\" }, \"steps\": [ \"delete\" ] },\n"	/* 5 */
+	    "    { \"select\": { \"kind\": \"scim\" }, \"steps\": [\n"	/* 6 */
+	    "        { \"step\": \"delete\", \"irreversible_ok\": false } ] },\n"	/* 7 */
+	    "    { \"select\": { \"name\": \"*\" }, \"require_account\": 1, \"steps\": [\n"	/* 8 */
+	    "        { \"step\": \"freeze\", \"irreversible_ok\": true },\n"	/* 9 */
+	    "        { \"step\": \"delete\", \"irreversible_ok\": \"yes\" } ] }\n"	/* 10 */
+	    "  ] }\n", p, sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	n++; assert_true(has(d, p, 4, "delete on target \"github\" is irreversible (removes tokens, keys and repositories); add \"irreversible_ok\": true to the step to allow it"));
+	n++; assert_true(has(d, p, 7, "delete on target \"zoom\" is irreversible (the account and its data cannot be restored); add \"irreversible_ok\": true to the step to allow it"));
+	n++; assert_true(has(d, p, 8, "targets[3].require_account: expected true or false"));
+	n++; assert_true(has(d, p, 9, "targets[3].steps[0]: step \"freeze\" takes no options (\"irreversible_ok\" given)"));
+	n++; assert_true(has(d, p, 10, "targets[3].steps[1].irreversible_ok: expected true or false"));
+	if ((int)diags_count(d) != n) {
+		diags_print(d, stderr);
+		fail_msg("%zu diagnostics, want %d", diags_count(d), n);
+	}
+	diags_free(d);
+
+	/* Allowed explicitly; and delete is put after deactivate. */
+	d = diags_new();
+	put("irrev/ok.json",
+	    "{ \"name\": \"gone\", \"targets\": [\n"
+	    "  { \"select\": { \"name\": \"github\" }, \"require_account\": true,\n"
+	    "    \"steps\": [ \"freeze\", { \"step\": \"delete\", \"irreversible_ok\": true },\n"
+	    "                \"deactivate\", \"revoke_tokens\" ] },\n"
+	    "  { \"select\": { \"kind\": \"scim\" }, \"steps\": [ \"deactivate\" ] } ] }\n",
+	    p, sizeof p);
+	rb = runbook_load_file(p, cfg, d);
+	no_diags(d);
+	assert_non_null(rb);
+	t = runbook_select(rb, "github", "scim");
+	assert_non_null(t);
+	assert_true(t->require_account);
+	assert_int_equal(t->nsteps, 4);
+	assert_int_equal(t->steps[0].kind, STEP_FREEZE);
+	assert_int_equal(t->steps[1].kind, STEP_DEACTIVATE);
+	assert_int_equal(t->steps[2].kind, STEP_REVOKE_TOKENS);
+	assert_int_equal(t->steps[3].kind, STEP_DELETE);
+	assert_true(t->steps[3].irreversible_ok);
+	assert_true(t->steps[0].require_account && t->steps[3].require_account);
+	assert_int_equal(t->steps[3].line, 3);
+	t = runbook_select(rb, "slack", "scim");
+	assert_false(t->require_account);
+	assert_false(t->steps[0].require_account);
+	runbook_free(rb);
+
+	/* Without a configuration nothing is known about the targets. */
+	put("irrev/nocfg.json", "{ \"name\": \"n\", \"targets\": [\n"
+	    "  { \"select\": { \"name\": \"github\" }, \"steps\": [\"delete\"] } ] }",
+	    p, sizeof p);
+	runbook_free(runbook_load_file(p, NULL, d));
+	no_diags(d);
+	diags_free(d);
+	config_free(cfg);
+}
+
+static void
+test_step_json_options(void **state)
+{
+	struct runbook_step	 in, out;
+	json_object		*j;
+
+	assert_string_equal(step_kind_name(STEP_DELETE), "delete");
+	assert_int_equal(step_kind_parse("delete"), STEP_DELETE);
+
+	memset(&in, 0, sizeof in);
+	in.kind = STEP_DELETE;
+	in.irreversible_ok = 1;
+	in.require_account = 1;
+	in.line = 12;
+	j = runbook_step_to_json(&in);
+	assert_string_equal(json_object_to_json_string_ext(j,
+	    JSON_C_TO_STRING_PLAIN), "{\"step\":\"delete\","
+	    "\"irreversible_ok\":true,\"require_account\":true}");
+	assert_int_equal(runbook_step_from_json(j, &out), 0);
+	json_object_put(j);
+	assert_int_equal(out.kind, STEP_DELETE);
+	assert_true(out.irreversible_ok);
+	assert_true(out.require_account);
+	runbook_step_clear(&out);
+
+	memset(&in, 0, sizeof in);
+	in.kind = STEP_FREEZE;
+	in.require_account = 1;
+	j = runbook_step_to_json(&in);
+	assert_string_equal(json_object_to_json_string_ext(j,
+	    JSON_C_TO_STRING_PLAIN), "{\"step\":\"freeze\","
+	    "\"require_account\":true}");
+	assert_int_equal(runbook_step_from_json(j, &out), 0);
+	assert_true(out.require_account);
+	assert_false(out.irreversible_ok);
+	json_object_put(j);
+	runbook_step_clear(&out);
+
+	/* Steps stored before these options existed read as off. */
+	j = json_tokener_parse("{\"step\":\"delete\"}");
+	assert_int_equal(runbook_step_from_json(j, &out), 0);
+	assert_false(out.irreversible_ok || out.require_account);
+	json_object_put(j);
+	j = json_tokener_parse("{\"step\":\"delete\",\"irreversible_ok\":1}");
+	assert_int_equal(runbook_step_from_json(j, &out), -1);
+	json_object_put(j);
+	j = json_tokener_parse("{\"step\":\"freeze\",\"require_account\":\"y\"}");
+	assert_int_equal(runbook_step_from_json(j, &out), -1);
+	json_object_put(j);
+}
+
 static int
 setup(void **state)
 {
@@ -638,6 +787,8 @@ main(void)
 		cmocka_unit_test(test_select_order),
 		cmocka_unit_test(test_step_json),
 		cmocka_unit_test(test_step_names),
+		cmocka_unit_test(test_delete_irreversible),
+		cmocka_unit_test(test_step_json_options),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -3,8 +3,10 @@
  * server on the same loop: retries (5xx, 429 + Retry-After, transport
  * errors, timeouts), exhausted attempts, the concurrency cap, lanes, the
  * token bucket, one fresh-token retry on 401, connector verdicts, the
- * Sforce-Limit-Info slow-down, the JWT instance URL and auth failures, and
- * target_free with calls in every state.
+ * Sforce-Limit-Info slow-down, the JWT instance URL and auth failures,
+ * target_free with calls in every state, the circuit breaker (open after N,
+ * half-open probe, close, re-open doubled), X-Rate-Limit-Remaining/-Reset
+ * holds and a connector-driven retry of 403.
  */
 #include <sys/socket.h>
 
@@ -927,6 +929,304 @@ test_free_during_auth(void **state)
 	run_until(f->base, &never, 1, 200);
 }
 
+/* --- circuit breaker and X-Rate-Limit (issue 4) -------------------------- */
+
+/* Run the loop for ms milliseconds. */
+static void
+run_for(struct fixture *f, long ms)
+{
+	int never = 0;
+
+	run_until(f->base, &never, 1, ms);
+}
+
+/*
+ * Three 503s in a row open the circuit: the failing call and a new one wait
+ * (no attempt spent, nothing sent) until the open period is over, then one
+ * probe goes through; its success closes the circuit and the other follows.
+ */
+static void
+test_breaker_opens_probe_closes(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 a = { 0 }, b = { 0 };
+	struct net_step	 down = { 503, NULL, "down", 0 };
+	struct net_step	 up = { 200, NULL, "up", 0 };
+
+	net_server_default(f->srv, &down);
+	f->cfg.limits.breaker_failures = 3;
+	f->cfg.limits.breaker_open_ms = 400;
+	make_target(f, NULL);
+	assert_int_equal(target_circuit_state(f->t), TARGET_CIRCUIT_CLOSED);
+	assert_string_equal(target_circuit_name(TARGET_CIRCUIT_CLOSED),
+	    "closed");
+	assert_string_equal(target_circuit_name(TARGET_CIRCUIT_OPEN), "open");
+	assert_string_equal(target_circuit_name(TARGET_CIRCUIT_HALF_OPEN),
+	    "half_open");
+	call(f, "GET", "/a", &a, LANE_FREEZE, 10);
+	wait_hits(f, 3);
+	run_until(f->base, &a.retries, 3, 2000);
+	assert_int_equal(target_circuit_state(f->t), TARGET_CIRCUIT_OPEN);
+	call(f, "GET", "/b", &b, LANE_URGENT, 1);
+	run_for(f, 200);
+	/* Open: nothing more was sent, nobody was called back. */
+	assert_int_equal(net_server_hits(f->srv), 3);
+	assert_int_equal(a.called + b.called, 0);
+	assert_int_equal(target_queued(f->t), 2);
+	net_server_default(f->srv, &up);
+	run_until(f->base, &b.called, 1, 3000);
+	run_until(f->base, &a.called, 1, 3000);
+	assert_true(a.ok && b.ok);
+	assert_int_equal(a.attempts, 4);
+	assert_int_equal(b.attempts, 1);	/* waiting spent no attempt */
+	assert_int_equal(net_server_hits(f->srv), 5);
+	assert_true(net_server_arrival(f->srv, 3) -
+	    net_server_arrival(f->srv, 2) >= 380);
+	/* The probe went alone: the other call only after it was answered. */
+	assert_true(net_server_arrival(f->srv, 4) >=
+	    net_server_arrival(f->srv, 3));
+	assert_int_equal(net_server_max_concurrent(f->srv), 1);
+	assert_int_equal(target_circuit_state(f->t), TARGET_CIRCUIT_CLOSED);
+}
+
+/*
+ * A failed probe re-opens the circuit for twice as long (capped); a call
+ * that runs out of attempts while it is open ends with the circuit's state
+ * in its error. A call queued meanwhile is not failed: it waits, is the
+ * next probe, and closes the circuit.
+ */
+static void
+test_breaker_reopens(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 a = { 0 }, b = { 0 };
+	struct net_step	 down = { 503, NULL, "down", 0 };
+	struct net_step	 up = { 200, NULL, "up", 0 };
+	uint64_t	 gap1, gap2, gap3;
+
+	net_server_default(f->srv, &down);
+	f->cfg.limits.breaker_failures = 2;
+	f->cfg.limits.breaker_open_ms = 200;
+	f->cfg.limits.breaker_max_open_ms = 300;
+	make_target(f, NULL);
+	call(f, "GET", "/a", &a, LANE_FREEZE, 5);
+	run_until(f->base, &a.called, 1, 5000);
+	assert_false(a.ok);
+	assert_int_equal(a.attempts, 5);
+	assert_int_equal(net_server_hits(f->srv), 5);
+	gap1 = net_server_arrival(f->srv, 2) - net_server_arrival(f->srv, 1);
+	gap2 = net_server_arrival(f->srv, 3) - net_server_arrival(f->srv, 2);
+	gap3 = net_server_arrival(f->srv, 4) - net_server_arrival(f->srv, 3);
+	assert_true(gap1 >= 190);	/* opened after 2 failures: 200 ms */
+	assert_true(gap2 >= 290);	/* the probe failed: doubled, capped at 300 */
+	assert_true(gap3 >= 290);
+	assert_string_equal(a.error, "HTTP 503 after 5 attempts: down; circuit "
+	    "open after 5 consecutive failures; last: HTTP 503");
+	assert_int_equal(target_circuit_state(f->t), TARGET_CIRCUIT_OPEN);
+
+	/* Queued while open: not failed, sent when the period is over. */
+	call(f, "GET", "/b", &b, LANE_FREEZE, 1);
+	run_for(f, 50);
+	assert_int_equal(b.called, 0);
+	net_server_default(f->srv, &up);
+	run_until(f->base, &b.called, 1, 3000);
+	assert_true(b.ok);
+	assert_int_equal(b.attempts, 1);
+	assert_int_equal(target_circuit_state(f->t), TARGET_CIRCUIT_CLOSED);
+}
+
+/* Timeouts count as failures; any answer (even a 404) closes the circuit. */
+static void
+test_breaker_timeouts(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 a = { 0 }, b = { 0 };
+	struct net_step	 steps[] = {
+		{ 200, NULL, "late", 1000 },
+		{ 200, NULL, "late", 1000 },
+		{ 404, NULL, "no such user", 0 },
+	};
+
+	net_server_script(f->srv, steps, 3);
+	f->cfg.limits.timeout_ms = 100;
+	f->cfg.limits.breaker_failures = 2;
+	f->cfg.limits.breaker_open_ms = 200;
+	make_target(f, NULL);
+	call(f, "GET", "/t", &a, LANE_FREEZE, 2);
+	run_until(f->base, &a.called, 1, 3000);
+	assert_false(a.ok);
+	assert_string_equal(a.error, "timeout after 2 attempts; circuit open "
+	    "after 2 consecutive failures; last: timeout");
+	call(f, "GET", "/u", &b, LANE_FREEZE, 3);
+	run_until(f->base, &b.called, 1, 3000);
+	assert_false(b.ok);
+	assert_int_equal(b.status, 404);
+	assert_string_equal(b.error, "HTTP 404: no such user");
+	assert_int_equal(target_circuit_state(f->t), TARGET_CIRCUIT_CLOSED);
+}
+
+/* "X-Rate-Limit-...: n" lines with Reset `secs` from now. */
+static void
+xrl_headers(char *buf, size_t len, long limit, long remaining, long secs)
+{
+	snprintf(buf, len, "X-Rate-Limit-Limit: %ld\nX-Rate-Limit-Remaining: "
+	    "%ld\nX-Rate-Limit-Reset: %lld", limit, remaining,
+	    (long long)time(NULL) + secs);
+}
+
+/* Remaining 0: nothing is sent until Reset (plus a margin). */
+static void
+test_xrl_remaining_zero_holds(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 a = { 0 }, b = { 0 }, c = { 0 };
+	char		 hdr[256];
+	long		 limit = -1, remaining = -2;
+	struct net_step	 steps[1];
+
+	xrl_headers(hdr, sizeof hdr, 600, 0, 2);
+	memset(steps, 0, sizeof steps);
+	steps[0].status = 200;
+	steps[0].headers = hdr;
+	steps[0].body = "last one";
+	net_server_script(f->srv, steps, 1);
+	make_target(f, NULL);
+	target_rate_window(f->t, &limit, &remaining);
+	assert_int_equal(limit, 0);
+	assert_int_equal(remaining, -1);
+	call(f, "GET", "/a", &a, LANE_FREEZE, 1);
+	run_until(f->base, &a.called, 1, 3000);
+	assert_true(a.ok);
+	target_rate_window(f->t, &limit, &remaining);
+	assert_int_equal(limit, 600);
+	assert_int_equal(remaining, 0);
+	call(f, "GET", "/b", &b, LANE_URGENT, 1);
+	call(f, "GET", "/c", &c, LANE_FREEZE, 1);
+	run_for(f, 500);
+	assert_int_equal(net_server_hits(f->srv), 1);
+	run_until(f->base, &c.called, 1, 5000);
+	assert_true(b.ok && c.ok);
+	/* Reset is 1-2 s away in whole seconds, plus the 1 s margin. */
+	assert_true(net_server_arrival(f->srv, 1) -
+	    net_server_arrival(f->srv, 0) >= 1900);
+	/* The new window: the full limit, less what was sent. */
+	target_rate_window(f->t, &limit, &remaining);
+	assert_int_equal(remaining, 598);
+}
+
+/*
+ * Remaining counts down with every call sent after the response, and a call
+ * still on the wire when the response came counts as sent.
+ */
+static void
+test_xrl_counts_in_flight(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 a = { 0 }, b = { 0 }, c = { 0 }, d[3];
+	char		 hdr[256];
+	struct net_step	 steps[2];
+	int		 i;
+
+	memset(d, 0, sizeof d);
+	xrl_headers(hdr, sizeof hdr, 100, 3, 2);
+	memset(steps, 0, sizeof steps);
+	steps[0].status = 200;
+	steps[0].headers = hdr;		/* the first to arrive: answered now */
+	steps[0].body = "first";
+	steps[1].status = 200;
+	steps[1].body = "slow";		/* the other: still on the wire */
+	steps[1].delay_ms = 300;
+	net_server_script(f->srv, steps, 2);
+	make_target(f, NULL);
+	call(f, "GET", "/a", &a, LANE_FREEZE, 1);
+	call(f, "GET", "/b", &b, LANE_FREEZE, 1);
+	while (a.called + b.called == 0)
+		run_for(f, 5);
+	/* Remaining 3, one in flight: two more may go now, then wait. */
+	call(f, "GET", "/c", &c, LANE_FREEZE, 1);
+	for (i = 0; i < 3; i++)
+		call(f, "GET", "/d", &d[i], LANE_FREEZE, 1);
+	run_for(f, 600);
+	assert_int_equal(net_server_hits(f->srv), 4);
+	assert_int_equal(c.called + d[0].called + d[1].called + d[2].called, 2);
+	run_until(f->base, &d[2].called, 1, 5000);
+	assert_true(c.ok && d[0].ok && d[1].ok && d[2].ok);
+	assert_true(net_server_arrival(f->srv, 4) -
+	    net_server_arrival(f->srv, 0) >= 1900);
+}
+
+/* A 429 without Retry-After waits for X-Rate-Limit-Reset (Okta). */
+static void
+test_429_xrl_reset(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s = { 0 };
+	char		 hdr[256];
+	struct net_step	 steps[2];
+
+	xrl_headers(hdr, sizeof hdr, 600, 0, 2);
+	memset(steps, 0, sizeof steps);
+	steps[0].status = 429;
+	steps[0].headers = hdr;
+	steps[0].body = "{\"errorCode\":\"E0000047\"}";
+	steps[1].status = 200;
+	steps[1].body = "ok";
+	net_server_script(f->srv, steps, 2);
+	make_target(f, NULL);
+	call(f, "POST", "/api/v1/users/x/lifecycle/suspend", &s, LANE_FREEZE, 5);
+	run_until(f->base, &s.called, 1, 6000);
+	assert_true(s.ok);
+	assert_int_equal(s.attempts, 2);
+	assert_true(s.retry_delay[0] >= 1900);
+	assert_true(net_server_arrival(f->srv, 1) -
+	    net_server_arrival(f->srv, 0) >= 1900);
+	assert_int_equal(target_circuit_state(f->t), TARGET_CIRCUIT_CLOSED);
+}
+
+/* Google: 403 rateLimitExceeded is retried when the connector says so. */
+static enum call_verdict
+classify_google(const struct http_response *r, char *err, size_t errlen)
+{
+	if (r->status == 403 && (strstr(r->body, "userRateLimitExceeded") ||
+	    strstr(r->body, "rateLimitExceeded") ||
+	    strstr(r->body, "quotaExceeded"))) {
+		snprintf(err, errlen, "rate limit exceeded");
+		return CALL_RETRY;
+	}
+	return CALL_DEFAULT;
+}
+
+static void
+test_403_retry(void **state)
+{
+	struct fixture	*f = *state;
+	struct res	 s = { 0 }, t = { 0 };
+	struct net_step	 steps[] = {
+		{ 403, NULL, "{\"error\":{\"errors\":[{\"reason\":"
+		    "\"userRateLimitExceeded\"}]}}", 0 },
+		{ 403, NULL, "{\"error\":{\"errors\":[{\"reason\":"
+		    "\"quotaExceeded\"}]}}", 0 },
+		{ 200, NULL, "ok", 0 },
+		{ 403, NULL, "{\"error\":{\"errors\":[{\"reason\":"
+		    "\"forbidden\"}]}}", 0 },
+	};
+
+	net_server_script(f->srv, steps, 4);
+	make_target(f, classify_google);
+	call(f, "PUT", "/admin/directory/v1/users/x", &s, LANE_FREEZE, 5);
+	run_until(f->base, &s.called, 1, 5000);
+	assert_true(s.ok);
+	assert_int_equal(s.attempts, 3);
+	assert_int_equal(s.retries, 2);
+	assert_string_equal(s.retry_error[0], "HTTP 403: rate limit exceeded");
+	/* Any other 403 is final. */
+	call(f, "PUT", "/admin/directory/v1/users/x", &t, LANE_FREEZE, 5);
+	run_until(f->base, &t.called, 1, 5000);
+	assert_false(t.ok);
+	assert_int_equal(t.attempts, 1);
+	assert_int_equal(t.status, 403);
+}
+
 int
 main(void)
 {
@@ -953,6 +1253,13 @@ main(void)
 		T(test_jwt_instance_url),
 		T(test_auth_failure),
 		T(test_free_during_auth),
+		T(test_breaker_opens_probe_closes),
+		T(test_breaker_reopens),
+		T(test_breaker_timeouts),
+		T(test_xrl_remaining_zero_holds),
+		T(test_xrl_counts_in_flight),
+		T(test_429_xrl_reset),
+		T(test_403_retry),
 #undef T
 	};
 

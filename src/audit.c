@@ -1,0 +1,824 @@
+/*
+ * audit: the hash-chained audit trail in the store's SQLite database. An
+ * engine observer turns every engine event into a record; other modules
+ * append their own actions with audit_append. The last seq and hash are kept
+ * in memory so that an append is one INSERT; the INSERT only succeeds when
+ * the record really follows the last one in the table (a rolled-back
+ * transaction may have taken an appended record with it), otherwise the last
+ * record is read again and the append retried. Inside an open transaction a
+ * record joins it; outside one, with a loop, records wait for the end of the
+ * loop turn and are written together in one transaction, so that a burst of
+ * engine events costs one fsync, not one each. audit_verify and audit_export
+ * work on any handle (deprovctl opens the file read-only). The hash is
+ * defined in audit.h.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "deprov/audit.h"
+#include "deprov/engine.h"
+#include "deprov/log.h"
+#include "deprov/store.h"
+
+#define AUDIT_ZERO_HASH \
+	"0000000000000000000000000000000000000000000000000000000000000000"
+#define AUDIT_HASH_PREFIX	"deprov-audit-v1\n"
+#define AUDIT_ACTOR		"deprovd"
+#define AUDIT_MAX_PENDING	4096	/* then written at once */
+
+static const char audit_schema[] =
+    "CREATE TABLE IF NOT EXISTS audit ("
+    "  seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
+    "  case_id INTEGER, actor TEXT NOT NULL, target TEXT, step TEXT,"
+    "  detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);";
+
+/* Insert only when seq follows the table's last record. */
+static const char audit_insert_sql[] =
+    "INSERT INTO audit(seq, ts_ms, kind, case_id, actor, target, step, detail,"
+    " prev_hash, hash) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10"
+    " WHERE coalesce((SELECT max(seq) FROM audit), 0) = ?1 - 1";
+
+static const char audit_last_sql[] =
+    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+
+static const char audit_select_sql[] =
+    "SELECT seq, ts_ms, kind, case_id, actor, target, step, detail,"
+    " prev_hash, hash FROM audit";
+
+/* A record waiting for the end of the loop turn (seq and hashes come then). */
+struct audit_rec {
+	int64_t			 ts_ms;
+	char			*kind;
+	long long		 case_id;
+	char			*actor;
+	char			*target;
+	char			*step;
+	char			*detail;
+	TAILQ_ENTRY(audit_rec)	 entry;
+};
+TAILQ_HEAD(audit_recs, audit_rec);
+
+struct audit {
+	struct store		*store;
+	sqlite3			*db;
+	sqlite3_stmt		*insert;
+	sqlite3_stmt		*last;
+	long long		 last_seq;
+	char			 last_hash[AUDIT_HASH_HEX + 1];
+	struct event		*flush_ev;	/* NULL = write at once */
+	struct audit_recs	 pending;
+	size_t			 npending;
+};
+
+static int	audit_load_last(struct audit *);
+static void	audit_flush(struct audit *);
+static char	*audit_clean_detail(const char *);
+static void	audit_on_engine(const struct engine_event *, void *);
+
+/* Feed one netstring field (NULL = "~,") to the digest. */
+static void
+audit_field(EVP_MD_CTX *md, const char *v)
+{
+	char len[32];
+
+	if (v == NULL) {
+		EVP_DigestUpdate(md, "~,", 2);
+		return;
+	}
+	snprintf(len, sizeof len, "%zu:", strlen(v));
+	EVP_DigestUpdate(md, len, strlen(len));
+	EVP_DigestUpdate(md, v, strlen(v));
+	EVP_DigestUpdate(md, ",", 1);
+}
+
+static void
+audit_field_int(EVP_MD_CTX *md, long long v, int null)
+{
+	char s[32];
+
+	if (null) {
+		audit_field(md, NULL);
+		return;
+	}
+	snprintf(s, sizeof s, "%lld", v);
+	audit_field(md, s);
+}
+
+void
+audit_hash(long long seq, int64_t ts_ms, const char *kind, long long case_id,
+    const char *actor, const char *target, const char *step, const char *detail,
+    const char *prev_hash, char out[AUDIT_HASH_HEX + 1])
+{
+	EVP_MD_CTX	*md;
+	unsigned char	 digest[EVP_MAX_MD_SIZE];
+	unsigned int	 n = 0, i;
+
+	out[0] = '\0';
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return;
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		EVP_DigestUpdate(md, AUDIT_HASH_PREFIX,
+		    sizeof AUDIT_HASH_PREFIX - 1);
+		audit_field_int(md, seq, 0);
+		audit_field_int(md, (long long)ts_ms, 0);
+		audit_field(md, kind);
+		audit_field_int(md, case_id, case_id == 0);
+		audit_field(md, actor);
+		audit_field(md, target);
+		audit_field(md, step);
+		audit_field(md, detail);
+		audit_field(md, prev_hash);
+		if (EVP_DigestFinal_ex(md, digest, &n) != 1)
+			n = 0;
+	}
+	EVP_MD_CTX_free(md);
+	for (i = 0; i < n && i * 2 < AUDIT_HASH_HEX; i++)
+		snprintf(out + i * 2, 3, "%02x", digest[i]);
+}
+
+static int64_t
+audit_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read the last record into memory. */
+static int
+audit_load_last(struct audit *a)
+{
+	int rc;
+
+	a->last_seq = 0;
+	a->last_hash[0] = '\0';
+	rc = sqlite3_step(a->last);
+	if (rc == SQLITE_ROW) {
+		a->last_seq = sqlite3_column_int64(a->last, 0);
+		snprintf(a->last_hash, sizeof a->last_hash, "%s",
+		    sqlite3_column_text(a->last, 1) != NULL ?
+		    (const char *)sqlite3_column_text(a->last, 1) : "");
+	}
+	sqlite3_reset(a->last);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_error("audit", "cannot read the last record: %s",
+		    sqlite3_errmsg(a->db));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+audit_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	audit_flush(arg);
+}
+
+struct audit *
+audit_new(struct event_base *base, struct store *store, struct engine *engine,
+    char *err, size_t errlen)
+{
+	struct audit	*a;
+	char		*msg = NULL;
+
+	if ((a = calloc(1, sizeof *a)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	TAILQ_INIT(&a->pending);
+	a->store = store;
+	if (base != NULL &&
+	    (a->flush_ev = evtimer_new(base, audit_flush_cb, a)) == NULL) {
+		snprintf(err, errlen, "audit: evtimer_new failed");
+		goto fail;
+	}
+	a->db = (sqlite3 *)store_db(store);
+	if (sqlite3_exec(a->db, audit_schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "audit table: %s", msg != NULL ? msg :
+		    sqlite3_errmsg(a->db));
+		sqlite3_free(msg);
+		goto fail;
+	}
+	if (sqlite3_prepare_v3(a->db, audit_insert_sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, &a->insert, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(a->db, audit_last_sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, &a->last, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "audit: prepare: %s",
+		    sqlite3_errmsg(a->db));
+		goto fail;
+	}
+	if (audit_load_last(a) != 0) {
+		snprintf(err, errlen, "audit: %s", sqlite3_errmsg(a->db));
+		goto fail;
+	}
+	if (engine != NULL && engine_observe(engine, audit_on_engine, a) != 0) {
+		snprintf(err, errlen, "audit: too many engine observers");
+		goto fail;
+	}
+	log_info("audit", "audit trail at seq %lld", a->last_seq);
+	return a;
+
+fail:
+	audit_free(a);
+	return NULL;
+}
+
+static void
+audit_rec_free(struct audit_rec *r)
+{
+	free(r->kind);
+	free(r->actor);
+	free(r->target);
+	free(r->step);
+	free(r->detail);
+	free(r);
+}
+
+void
+audit_free(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	if (a->flush_ev != NULL)
+		event_free(a->flush_ev);
+	if (a->insert != NULL && a->last != NULL)
+		audit_flush(a);		/* what the last loop turn appended */
+	sqlite3_finalize(a->insert);
+	sqlite3_finalize(a->last);
+	free(a);
+}
+
+long long
+audit_last(const struct audit *a, char hash[AUDIT_HASH_HEX + 1])
+{
+	snprintf(hash, AUDIT_HASH_HEX + 1, "%s", a->last_hash);
+	return a->last_seq;
+}
+
+/*
+ * A detail as stored: redacted, JSON, at most AUDIT_MAX_DETAIL bytes.
+ * Returns a malloc'd string or NULL (out of memory).
+ */
+static char *
+audit_clean_detail(const char *in)
+{
+	json_tokener	*tok = NULL;
+	json_object	*o = NULL, *w;
+	char		*s, *out = NULL;
+	const char	*text;
+	size_t		 len;
+
+	if (in == NULL || *in == '\0')
+		return strdup("{}");
+	if ((s = strdup(in)) == NULL)
+		return NULL;
+	log_redact(s);
+	len = strlen(s);
+	if ((tok = json_tokener_new()) != NULL) {
+		o = json_tokener_parse_ex(tok, s, (int)(len > 0x7fffffff ?
+		    0x7fffffff : len));
+		if (o != NULL && (json_tokener_get_error(tok) !=
+		    json_tokener_success || json_tokener_get_parse_end(tok) !=
+		    len || (!json_object_is_type(o, json_type_object) &&
+		    !json_object_is_type(o, json_type_array)))) {
+			json_object_put(o);
+			o = NULL;
+		}
+		json_tokener_free(tok);
+	}
+	if (o == NULL) {
+		/* Not JSON: keep it as text (bounded below). */
+		if (len > AUDIT_MAX_DETAIL / 2)
+			s[AUDIT_MAX_DETAIL / 2] = '\0';
+		if ((o = json_object_new_object()) == NULL)
+			goto done;
+		json_object_object_add(o, "text", json_object_new_string(s));
+	}
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text != NULL && strlen(text) <= AUDIT_MAX_DETAIL)
+		out = strdup(text);
+	else {
+		/* Too big: keep a bounded prefix of the text as a string. */
+		s[len > AUDIT_MAX_DETAIL / 2 ? AUDIT_MAX_DETAIL / 2 : len] =
+		    '\0';
+		if ((w = json_object_new_object()) != NULL) {
+			json_object_object_add(w, "truncated",
+			    json_object_new_boolean(1));
+			json_object_object_add(w, "text",
+			    json_object_new_string(s));
+			text = json_object_to_json_string_ext(w,
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE);
+			if (text != NULL && strlen(text) <= AUDIT_MAX_DETAIL)
+				out = strdup(text);
+			else
+				out = strdup("{\"truncated\":true}");
+			json_object_put(w);
+		}
+	}
+done:
+	if (o != NULL)
+		json_object_put(o);
+	free(s);
+	return out;
+}
+
+/* One INSERT attempt; 1 when the table's last record was not ours. */
+static int
+audit_insert(struct audit *a, long long seq, int64_t ts, const char *kind,
+    long long case_id, const char *actor, const char *target, const char *step,
+    const char *detail, const char *prev, const char *hash)
+{
+	sqlite3_stmt	*st = a->insert;
+	int		 rc;
+
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, ts);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	if (case_id != 0)
+		sqlite3_bind_int64(st, 4, case_id);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
+	if (target != NULL)
+		sqlite3_bind_text(st, 6, target, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	if (step != NULL)
+		sqlite3_bind_text(st, 7, step, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_text(st, 8, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, prev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		log_error("audit", "cannot append %s: %s", kind,
+		    sqlite3_errmsg(a->db));
+		return -1;
+	}
+	return sqlite3_changes(a->db) == 1 ? 0 : 1;
+}
+
+/*
+ * Write one record now, chained to the last one in the table: one INSERT, or
+ * two when the head in memory was stale. 0 or -1 (logged).
+ */
+static int
+audit_write(struct audit *a, int64_t ts, const char *kind, long long case_id,
+    const char *actor, const char *target, const char *step,
+    const char *detail)
+{
+	char		 hash[AUDIT_HASH_HEX + 1];
+	const char	*prev;
+	long long	 seq;
+	int		 r = -1, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		seq = a->last_seq + 1;
+		prev = a->last_seq == 0 ? AUDIT_ZERO_HASH : a->last_hash;
+		audit_hash(seq, ts, kind, case_id, actor, target, step, detail,
+		    prev, hash);
+		if (hash[0] == '\0') {
+			log_error("audit", "cannot hash %s", kind);
+			return -1;
+		}
+		r = audit_insert(a, seq, ts, kind, case_id, actor, target, step,
+		    detail, prev, hash);
+		if (r == 0) {
+			a->last_seq = seq;
+			memcpy(a->last_hash, hash, sizeof a->last_hash);
+			return 0;
+		}
+		if (r < 0)
+			return -1;
+		/* Our idea of the last record is stale (rollback): reload. */
+		if (audit_load_last(a) != 0)
+			return -1;
+		log_debug("audit", "chain head reloaded at seq %lld",
+		    a->last_seq);
+	}
+	log_error("audit", "cannot append %s: the chain head keeps moving",
+	    kind);
+	return -1;
+}
+
+/* Write every pending record; in one transaction unless one is open. */
+static void
+audit_flush(struct audit *a)
+{
+	struct audit_rec	*r;
+	int			 own = 0, failed = 0;
+
+	if (a->npending == 0)
+		return;
+	if (sqlite3_get_autocommit(a->db) != 0) {
+		if (store_begin(a->store) == 0)
+			own = 1;
+		else
+			log_warn("audit", "cannot begin a transaction: "
+			    "writing %zu records one by one", a->npending);
+	}
+	while ((r = TAILQ_FIRST(&a->pending)) != NULL) {
+		TAILQ_REMOVE(&a->pending, r, entry);
+		a->npending--;
+		if (audit_write(a, r->ts_ms, r->kind, r->case_id, r->actor,
+		    r->target, r->step, r->detail) != 0)
+			failed++;
+		audit_rec_free(r);
+	}
+	if (own && store_commit(a->store) != 0) {
+		log_error("audit", "cannot commit audit records: %s",
+		    sqlite3_errmsg(a->db));
+		failed++;
+	}
+	if (failed > 0 && audit_load_last(a) != 0)
+		log_error("audit", "cannot read the chain head back");
+}
+
+static char *
+audit_strdup_or_null(const char *s, int *bad)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*bad = 1;
+	return d;
+}
+
+int
+audit_append(struct audit *a, const char *kind, long long case_id,
+    const char *actor, const char *target, const char *step,
+    const char *detail_json)
+{
+	struct audit_rec	*r;
+	struct timeval		 now = { 0, 0 };
+	char			*detail;
+	int64_t			 ts = audit_now_ms();
+	int			 bad = 0, rc;
+
+	if (a == NULL || kind == NULL || *kind == '\0')
+		return -1;
+	if (actor == NULL || *actor == '\0')
+		actor = AUDIT_ACTOR;
+	if ((detail = audit_clean_detail(detail_json)) == NULL) {
+		log_error("audit", "cannot append %s: out of memory", kind);
+		return -1;
+	}
+	/* Inside a transaction, or without a loop: now (joining it). */
+	if (a->flush_ev == NULL || sqlite3_get_autocommit(a->db) == 0) {
+		audit_flush(a);
+		rc = audit_write(a, ts, kind, case_id, actor, target, step,
+		    detail);
+		free(detail);
+		return rc;
+	}
+	if ((r = calloc(1, sizeof *r)) == NULL) {
+		free(detail);
+		log_error("audit", "cannot append %s: out of memory", kind);
+		return -1;
+	}
+	r->ts_ms = ts;
+	r->case_id = case_id;
+	r->detail = detail;
+	r->kind = audit_strdup_or_null(kind, &bad);
+	r->actor = audit_strdup_or_null(actor, &bad);
+	r->target = audit_strdup_or_null(target, &bad);
+	r->step = audit_strdup_or_null(step, &bad);
+	if (bad) {
+		audit_rec_free(r);
+		log_error("audit", "cannot append %s: out of memory", kind);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&a->pending, r, entry);
+	a->npending++;
+	if (a->npending >= AUDIT_MAX_PENDING)
+		audit_flush(a);
+	else if (!evtimer_pending(a->flush_ev, NULL))
+		evtimer_add(a->flush_ev, &now);
+	return 0;
+}
+
+void
+audit_sync(struct audit *a)
+{
+	if (a != NULL)
+		audit_flush(a);
+}
+
+/* Case row -> the open record's reason. */
+static int
+audit_case_reason_cb(const struct store_case *c, void *arg)
+{
+	json_object *o = arg;
+
+	if (c->reason != NULL)
+		json_object_object_add(o, "reason",
+		    json_object_new_string(c->reason));
+	return 0;
+}
+
+static void
+audit_put(json_object *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		json_object_object_add(o, key, json_object_new_string(v));
+}
+
+/* Engine observer: one record per event (not for retirement from memory). */
+static void
+audit_on_engine(const struct engine_event *ev, void *arg)
+{
+	struct audit	*a = arg;
+	json_object	*d;
+	const char	*kind = NULL, *actor = AUDIT_ACTOR;
+
+	if ((d = json_object_new_object()) == NULL)
+		return;
+	switch (ev->kind) {
+	case ENGINE_EV_CASE_OPENED:
+		kind = "case.opened";
+		actor = ev->detail != NULL ? ev->detail : AUDIT_ACTOR;
+		audit_put(d, "event_type", ev->event_type);
+		audit_put(d, "source", ev->detail);
+		audit_put(d, "subject_key", ev->subject_key);
+		audit_put(d, "runbook", ev->runbook);
+		json_object_object_add(d, "urgent",
+		    json_object_new_boolean(ev->urgent));
+		store_case_get(a->store, ev->case_id, audit_case_reason_cb, d);
+		break;
+	case ENGINE_EV_CASE_RESUMED:
+		kind = "case.resumed";
+		audit_put(d, "state", ev->state);
+		audit_put(d, "event_type", ev->event_type);
+		audit_put(d, "runbook", ev->runbook);
+		break;
+	case ENGINE_EV_CASE_STATE:
+		kind = "case.state";
+		audit_put(d, "from", ev->prev_state);
+		audit_put(d, "to", ev->state);
+		audit_put(d, "error", ev->detail);
+		break;
+	case ENGINE_EV_STEP_STARTED:
+		kind = "step.started";
+		json_object_object_add(d, "attempt",
+		    json_object_new_int(ev->attempts));
+		break;
+	case ENGINE_EV_STEP_RETRY:
+		kind = "step.retry";
+		json_object_object_add(d, "attempt",
+		    json_object_new_int(ev->attempts));
+		audit_put(d, "error", ev->detail);
+		break;
+	case ENGINE_EV_STEP_DONE:
+		kind = "step.done";
+		audit_put(d, "outcome", ev->outcome);
+		json_object_object_add(d, "attempts",
+		    json_object_new_int(ev->attempts));
+		if (ev->detail != NULL && *ev->detail != '\0')
+			audit_put(d, "detail", ev->detail);
+		break;
+	case ENGINE_EV_CASE_RETIRED:
+	default:
+		break;
+	}
+	if (kind != NULL)
+		audit_append(a, kind, ev->case_id, actor, ev->target, ev->step,
+		    json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(d);
+}
+
+/* A text column, or NULL when it is not text. */
+static const char *
+audit_col_text(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) != SQLITE_TEXT)
+		return NULL;
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+/* 1 when a text column holds a NUL byte (it would hash short). */
+static int
+audit_col_nul(sqlite3_stmt *st, int i)
+{
+	const char *s = audit_col_text(st, i);
+
+	return s != NULL && strlen(s) != (size_t)sqlite3_column_bytes(st, i);
+}
+
+static int
+audit_is_hash(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != AUDIT_HASH_HEX)
+		return 0;
+	for (i = 0; i < AUDIT_HASH_HEX; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
+audit_verify(struct sqlite3 *db, struct audit_verify_result *res)
+{
+	sqlite3_stmt	*st = NULL;
+	char		 sql[256], hash[AUDIT_HASH_HEX + 1];
+	char		 prev[AUDIT_HASH_HEX + 1] = AUDIT_ZERO_HASH;
+	const char	*kind, *actor, *target, *step, *detail, *ph, *h;
+	long long	 seq, expect = 1, case_id;
+	int		 rc, r = -1;
+
+	memset(res, 0, sizeof *res);
+	snprintf(sql, sizeof sql, "%s ORDER BY seq", audit_select_sql);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(res->message, sizeof res->message, "%s",
+		    sqlite3_errmsg(db));
+		goto done;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0);
+		if (seq != expect) {
+			res->problem = AUDIT_GAP;
+			res->bad_seq = expect;
+			if (seq > expect && expect == 1)
+				snprintf(res->message, sizeof res->message,
+				    "seq %lld is missing: the trail starts at "
+				    "seq %lld (records deleted)", expect, seq);
+			else if (seq > expect)
+				snprintf(res->message, sizeof res->message,
+				    "seq %lld is missing: seq %lld follows seq "
+				    "%lld (records deleted or renumbered)",
+				    expect, seq, expect - 1);
+			else
+				snprintf(res->message, sizeof res->message,
+				    "seq %lld is out of order", seq);
+			r = 1;
+			goto done;
+		}
+		kind = audit_col_text(st, 2);
+		actor = audit_col_text(st, 4);
+		target = audit_col_text(st, 5);
+		step = audit_col_text(st, 6);
+		detail = audit_col_text(st, 7);
+		ph = audit_col_text(st, 8);
+		h = audit_col_text(st, 9);
+		if (sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+		    (sqlite3_column_type(st, 3) != SQLITE_INTEGER &&
+		    sqlite3_column_type(st, 3) != SQLITE_NULL) ||
+		    (sqlite3_column_type(st, 3) == SQLITE_INTEGER &&
+		    sqlite3_column_int64(st, 3) == 0) ||
+		    kind == NULL || actor == NULL || detail == NULL ||
+		    (target == NULL && sqlite3_column_type(st, 5) !=
+		    SQLITE_NULL) ||
+		    (step == NULL && sqlite3_column_type(st, 6) != SQLITE_NULL) ||
+		    !audit_is_hash(ph) || !audit_is_hash(h) ||
+		    audit_col_nul(st, 2) || audit_col_nul(st, 4) ||
+		    audit_col_nul(st, 5) || audit_col_nul(st, 6) ||
+		    audit_col_nul(st, 7)) {
+			res->problem = AUDIT_BAD_ROW;
+			res->bad_seq = seq;
+			snprintf(res->message, sizeof res->message, "seq %lld: "
+			    "a column has the wrong type or form (edited)",
+			    seq);
+			r = 1;
+			goto done;
+		}
+		if (strcmp(ph, prev) != 0) {
+			res->problem = AUDIT_BROKEN_LINK;
+			res->bad_seq = seq;
+			snprintf(res->message, sizeof res->message, "seq %lld: "
+			    "prev_hash is not the hash of seq %lld (a record "
+			    "was deleted, reordered or rewritten)", seq,
+			    seq - 1);
+			r = 1;
+			goto done;
+		}
+		case_id = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 :
+		    sqlite3_column_int64(st, 3);
+		audit_hash(seq, sqlite3_column_int64(st, 1), kind, case_id,
+		    actor, target, step, detail, ph, hash);
+		if (strcmp(hash, h) != 0) {
+			res->problem = AUDIT_EDITED;
+			res->bad_seq = seq;
+			snprintf(res->message, sizeof res->message, "seq %lld: "
+			    "hash mismatch (the record was edited)", seq);
+			r = 1;
+			goto done;
+		}
+		memcpy(prev, h, sizeof prev);
+		res->records++;
+		res->last_seq = seq;
+		memcpy(res->last_hash, h, sizeof res->last_hash);
+		expect = seq + 1;
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(res->message, sizeof res->message, "%s",
+		    sqlite3_errmsg(db));
+		goto done;
+	}
+	snprintf(res->message, sizeof res->message, "%lld records intact",
+	    res->records);
+	r = 0;
+done:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Milliseconds to RFC 3339 UTC with milliseconds. */
+static void
+audit_time(int64_t ms, char *buf, size_t len)
+{
+	time_t		t = (time_t)(ms / 1000);
+	struct tm	tm;
+	char		s[32];
+
+	if (gmtime_r(&t, &tm) == NULL) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", s, (int)(ms % 1000));
+}
+
+long long
+audit_export(struct sqlite3 *db, int64_t since_ms, FILE *out)
+{
+	sqlite3_stmt	*st = NULL;
+	json_object	*o, *d;
+	char		 sql[256], when[48];
+	const char	*detail;
+	long long	 n = 0;
+	int		 rc;
+
+	snprintf(sql, sizeof sql, "%s WHERE ts_ms >= ? ORDER BY seq",
+	    audit_select_sql);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_error("audit", "export: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((o = json_object_new_object()) == NULL)
+			goto fail;
+		json_object_object_add(o, "seq",
+		    json_object_new_int64(sqlite3_column_int64(st, 0)));
+		json_object_object_add(o, "ts_ms",
+		    json_object_new_int64(sqlite3_column_int64(st, 1)));
+		audit_time(sqlite3_column_int64(st, 1), when, sizeof when);
+		json_object_object_add(o, "time", json_object_new_string(when));
+		audit_put(o, "kind", audit_col_text(st, 2));
+		json_object_object_add(o, "case_id",
+		    sqlite3_column_type(st, 3) == SQLITE_INTEGER ?
+		    json_object_new_int64(sqlite3_column_int64(st, 3)) : NULL);
+		audit_put(o, "actor", audit_col_text(st, 4));
+		json_object_object_add(o, "target", audit_col_text(st, 5) !=
+		    NULL ? json_object_new_string(audit_col_text(st, 5)) :
+		    NULL);
+		json_object_object_add(o, "step", audit_col_text(st, 6) !=
+		    NULL ? json_object_new_string(audit_col_text(st, 6)) :
+		    NULL);
+		detail = audit_col_text(st, 7);
+		d = detail != NULL ? json_tokener_parse(detail) : NULL;
+		if (d == NULL && detail != NULL)
+			d = json_object_new_string(detail);
+		json_object_object_add(o, "detail", d);
+		audit_put(o, "prev_hash", audit_col_text(st, 8));
+		audit_put(o, "hash", audit_col_text(st, 9));
+		fprintf(out, "%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		log_error("audit", "export: %s", sqlite3_errmsg(db));
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	if (fflush(out) != 0 || ferror(out))
+		return -1;
+	return n;
+fail:
+	sqlite3_finalize(st);
+	return -1;
+}

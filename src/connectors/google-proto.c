@@ -1,0 +1,661 @@
+/*
+ * google-proto: the pure half of the Google Workspace connector: Admin SDK
+ * paths, the transfers.insert body, option parsing, readers for users,
+ * token lists, application lists, transfers and Google error bodies, and
+ * the response classifier. Unit-tested in tests/unit/test_google.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "deprov/http.h"
+#include "deprov/target.h"
+
+#include "google-internal.h"
+
+static json_object	*google_json(const char *body, size_t len);
+static void		 google_copy(char *out, size_t outlen, const char *in);
+static const char	*google_str(json_object *o, const char *key);
+static int		 google_key_usable(const char *key);
+
+static json_object *
+google_json(const char *body, size_t len)
+{
+	struct json_tokener	*tok;
+	json_object		*obj;
+
+	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
+		return NULL;
+	if ((tok = json_tokener_new()) == NULL)
+		return NULL;
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+static void
+google_copy(char *out, size_t outlen, const char *in)
+{
+	size_t	i;
+
+	if (outlen == 0)
+		return;
+	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+/* A string member or NULL. */
+static const char *
+google_str(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int
+google_key_usable(const char *key)
+{
+	size_t	i;
+
+	if (key == NULL || key[0] == '\0' || strlen(key) > GOOGLE_KEY_MAX)
+		return 0;
+	for (i = 0; key[i] != '\0'; i++)
+		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+char *
+google_urlencode(const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	char			*out, *p;
+	size_t			 n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	if (n > (SIZE_MAX - 1) / 3 || (out = malloc(n * 3 + 1)) == NULL)
+		return NULL;
+	for (p = out; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+		    c == '~')
+			*p++ = (char)c;
+		else {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+char *
+google_user_path(const char *key, const char *suffix)
+{
+	char	*enc, *path = NULL;
+
+	if (!google_key_usable(key) || (enc = google_urlencode(key)) == NULL)
+		return NULL;
+	if (asprintf(&path, "/admin/directory/v1/users/%s%s", enc,
+	    suffix != NULL ? suffix : "") < 0)
+		path = NULL;
+	free(enc);
+	return path;
+}
+
+char *
+google_token_path(const char *key, const char *client_id)
+{
+	char	*k = NULL, *c = NULL, *path = NULL;
+
+	if (!google_key_usable(key) || !google_key_usable(client_id))
+		return NULL;
+	if ((k = google_urlencode(key)) != NULL &&
+	    (c = google_urlencode(client_id)) != NULL &&
+	    asprintf(&path, "/admin/directory/v1/users/%s/tokens/%s", k, c) < 0)
+		path = NULL;
+	free(k);
+	free(c);
+	return path;
+}
+
+char *
+google_transfers_list_path(const char *old_owner, const char *page_token)
+{
+	char	*o = NULL, *t = NULL, *path = NULL;
+
+	if (!google_key_usable(old_owner))
+		return NULL;
+	if ((o = google_urlencode(old_owner)) == NULL)
+		return NULL;
+	if (page_token != NULL && page_token[0] != '\0' &&
+	    (t = google_urlencode(page_token)) == NULL) {
+		free(o);
+		return NULL;
+	}
+	if (asprintf(&path, "/admin/datatransfer/v1/transfers?oldOwnerUserId=%s%s%s",
+	    o, t != NULL ? "&pageToken=" : "", t != NULL ? t : "") < 0)
+		path = NULL;
+	free(o);
+	free(t);
+	return path;
+}
+
+char *
+google_apps_path(const char *page_token)
+{
+	char	*t = NULL, *path = NULL;
+
+	if (page_token != NULL && page_token[0] != '\0' &&
+	    (t = google_urlencode(page_token)) == NULL)
+		return NULL;
+	if (asprintf(&path, "/admin/datatransfer/v1/applications%s%s",
+	    t != NULL ? "?pageToken=" : "", t != NULL ? t : "") < 0)
+		path = NULL;
+	free(t);
+	return path;
+}
+
+char *
+google_transfer_path(const char *id)
+{
+	char	*enc, *path = NULL;
+
+	if (!google_key_usable(id) || (enc = google_urlencode(id)) == NULL)
+		return NULL;
+	if (asprintf(&path, "/admin/datatransfer/v1/transfers/%s", enc) < 0)
+		path = NULL;
+	free(enc);
+	return path;
+}
+
+const char *
+google_suspend_body(int suspended)
+{
+	return suspended ? "{\"suspended\":true}" : "{\"suspended\":false}";
+}
+
+char *
+google_transfer_body(const char *old_owner, const char *new_owner,
+    const char *app_id, const struct google_options *opt)
+{
+	json_object	*root = NULL, *adts, *adt, *params, *param, *vals;
+	char		*out = NULL;
+	size_t		 i;
+
+	if (!google_key_usable(old_owner) || !google_key_usable(new_owner) ||
+	    !google_key_usable(app_id) || opt == NULL)
+		return NULL;
+	if ((root = json_object_new_object()) == NULL)
+		return NULL;
+	adts = json_object_new_array();
+	adt = json_object_new_object();
+	params = json_object_new_array();
+	param = json_object_new_object();
+	vals = json_object_new_array();
+	if (adts == NULL || adt == NULL || params == NULL || param == NULL ||
+	    vals == NULL) {
+		json_object_put(adts);
+		json_object_put(adt);
+		json_object_put(params);
+		json_object_put(param);
+		json_object_put(vals);
+		goto done;
+	}
+	for (i = 0; i < opt->nlevels; i++)
+		json_object_array_add(vals, json_object_new_string(opt->levels[i]));
+	json_object_object_add(param, "key", json_object_new_string("PRIVACY_LEVEL"));
+	json_object_object_add(param, "value", vals);
+	json_object_array_add(params, param);
+	json_object_object_add(adt, "applicationId", json_object_new_string(app_id));
+	json_object_object_add(adt, "applicationTransferParams", params);
+	json_object_array_add(adts, adt);
+	json_object_object_add(root, "oldOwnerUserId",
+	    json_object_new_string(old_owner));
+	json_object_object_add(root, "newOwnerUserId",
+	    json_object_new_string(new_owner));
+	json_object_object_add(root, "applicationDataTransfers", adts);
+	out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+done:
+	json_object_put(root);
+	return out;
+}
+
+int
+google_options_parse(json_object *o, struct google_options *opt, char *err,
+    size_t errlen)
+{
+	json_object	*v, *e;
+	size_t		 i, n;
+	int64_t		 x;
+
+	memset(opt, 0, sizeof *opt);
+	opt->poll_ms = GOOGLE_POLL_MS_DEFAULT;
+	opt->timeout_s = GOOGLE_TIMEOUT_S_DEFAULT;
+	snprintf(opt->levels[0], sizeof opt->levels[0], "PRIVATE");
+	snprintf(opt->levels[1], sizeof opt->levels[1], "SHARED");
+	opt->nlevels = 2;
+	if (o == NULL)
+		return 0;
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "options must be an object");
+		return -1;
+	}
+	if (json_object_object_get_ex(o, "drive_application_id", &v)) {
+		if (json_object_is_type(v, json_type_int))
+			snprintf(opt->drive_app_id, sizeof opt->drive_app_id, "%lld",
+			    (long long)json_object_get_int64(v));
+		else if (json_object_is_type(v, json_type_string) &&
+		    google_key_usable(json_object_get_string(v)) &&
+		    strlen(json_object_get_string(v)) <= GOOGLE_ID_MAX)
+			snprintf(opt->drive_app_id, sizeof opt->drive_app_id, "%s",
+			    json_object_get_string(v));
+		else {
+			snprintf(err, errlen, "drive_application_id must be a string "
+			    "(or number) id");
+			return -1;
+		}
+	}
+	if (json_object_object_get_ex(o, "transfer_poll_ms", &v)) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    (x = json_object_get_int64(v)) < 10 || x > 3600000) {
+			snprintf(err, errlen, "transfer_poll_ms must be 10..3600000");
+			return -1;
+		}
+		opt->poll_ms = (long)x;
+	}
+	if (json_object_object_get_ex(o, "transfer_timeout_s", &v)) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    (x = json_object_get_int64(v)) < 1 || x > 7 * 86400) {
+			snprintf(err, errlen, "transfer_timeout_s must be 1..604800");
+			return -1;
+		}
+		opt->timeout_s = (long)x;
+	}
+	if (json_object_object_get_ex(o, "privacy_levels", &v)) {
+		if (!json_object_is_type(v, json_type_array) ||
+		    (n = json_object_array_length(v)) == 0 || n > GOOGLE_LEVELS_MAX) {
+			snprintf(err, errlen, "privacy_levels must list PRIVATE and/or "
+			    "SHARED");
+			return -1;
+		}
+		opt->nlevels = 0;
+		for (i = 0; i < n; i++) {
+			e = json_object_array_get_idx(v, i);
+			if (!json_object_is_type(e, json_type_string) ||
+			    (strcmp(json_object_get_string(e), "PRIVATE") != 0 &&
+			    strcmp(json_object_get_string(e), "SHARED") != 0) ||
+			    (i == 1 && strcmp(json_object_get_string(e),
+			    opt->levels[0]) == 0)) {
+				snprintf(err, errlen, "privacy_levels must list PRIVATE "
+				    "and/or SHARED");
+				return -1;
+			}
+			snprintf(opt->levels[opt->nlevels++], sizeof opt->levels[0],
+			    "%s", json_object_get_string(e));
+		}
+	}
+	return 0;
+}
+
+int
+google_user_parse(const char *body, size_t len, struct google_user *u,
+    char *err, size_t errlen)
+{
+	json_object	*o = google_json(body, len), *v;
+	const char	*id;
+	int		 rc = -1;
+
+	memset(u, 0, sizeof *u);
+	u->suspended = -1;
+	if (o == NULL) {
+		snprintf(err, errlen, "user answer is not JSON");
+		return -1;
+	}
+	id = google_str(o, "id");
+	if (id == NULL || id[0] == '\0' || strlen(id) > GOOGLE_ID_MAX) {
+		snprintf(err, errlen, "user answer without an id");
+		goto done;
+	}
+	google_copy(u->id, sizeof u->id, id);
+	google_copy(u->email, sizeof u->email, google_str(o, "primaryEmail"));
+	if (json_object_object_get_ex(o, "suspended", &v) &&
+	    json_object_is_type(v, json_type_boolean))
+		u->suspended = json_object_get_boolean(v);
+	rc = 0;
+done:
+	json_object_put(o);
+	return rc;
+}
+
+void
+google_ids_free(char **ids, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; ids != NULL && i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int
+google_tokens_parse(const char *body, size_t len, char ***ids, size_t *n,
+    char *err, size_t errlen)
+{
+	json_object	*o = google_json(body, len), *items;
+	const char	*cid;
+	char		**v = NULL;
+	size_t		 i, cnt, k = 0;
+	int		 rc = -1;
+
+	*ids = NULL;
+	*n = 0;
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "token list is not a JSON object");
+		goto done;
+	}
+	if (!json_object_object_get_ex(o, "items", &items) ||
+	    json_object_is_type(items, json_type_null)) {
+		rc = 0;		/* no tokens: Google leaves "items" out */
+		goto done;
+	}
+	if (!json_object_is_type(items, json_type_array)) {
+		snprintf(err, errlen, "token list items is not an array");
+		goto done;
+	}
+	cnt = json_object_array_length(items);
+	if (cnt > 0 && (v = calloc(cnt, sizeof *v)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < cnt; i++) {
+		cid = google_str(json_object_array_get_idx(items, i), "clientId");
+		if (!google_key_usable(cid)) {
+			snprintf(err, errlen, "token without a usable clientId");
+			google_ids_free(v, k);
+			v = NULL;
+			goto done;
+		}
+		if ((v[k] = strdup(cid)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			google_ids_free(v, k);
+			v = NULL;
+			goto done;
+		}
+		k++;
+	}
+	*ids = v;
+	*n = k;
+	rc = 0;
+done:
+	json_object_put(o);
+	return rc;
+}
+
+int
+google_apps_find(const char *body, size_t len, char *app_id, size_t app_idlen,
+    char *next_page, size_t next_pagelen, char *err, size_t errlen)
+{
+	json_object	*o = google_json(body, len), *apps, *a, *v;
+	const char	*name, *id, *fallback = NULL;
+	char		 num[32];
+	size_t		 i, n;
+	int		 rc = -1;
+
+	if (next_pagelen > 0)
+		next_page[0] = '\0';
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "applications list is not a JSON object");
+		goto done;
+	}
+	if (!json_object_object_get_ex(o, "applications", &apps) ||
+	    !json_object_is_type(apps, json_type_array)) {
+		apps = NULL;
+		n = 0;
+	} else
+		n = json_object_array_length(apps);
+	for (i = 0; i < n; i++) {
+		a = json_object_array_get_idx(apps, i);
+		name = google_str(a, "name");
+		/* ids are int64 in the discovery document: string or number */
+		if (json_object_object_get_ex(a, "id", &v) &&
+		    json_object_is_type(v, json_type_int)) {
+			snprintf(num, sizeof num, "%lld",
+			    (long long)json_object_get_int64(v));
+			id = num;
+		} else
+			id = google_str(a, "id");
+		if (name == NULL || !google_key_usable(id))
+			continue;
+		if (strcasecmp(name, GOOGLE_DRIVE_APP_NAME) == 0) {
+			google_copy(app_id, app_idlen, id);
+			rc = 1;
+			goto done;
+		}
+		if (fallback == NULL && strcasestr(name, "drive") != NULL) {
+			google_copy(app_id, app_idlen, id);
+			fallback = app_id;
+		}
+	}
+	if (fallback != NULL) {
+		rc = 1;
+		goto done;
+	}
+	google_copy(next_page, next_pagelen, google_str(o, "nextPageToken"));
+	rc = 0;
+done:
+	json_object_put(o);
+	return rc;
+}
+
+/* Fill t from a DataTransfer object; -1 without an id. */
+static int
+google_transfer_from(json_object *o, const char *app_id,
+    struct google_transfer *t)
+{
+	json_object	*adts, *v;
+	const char	*s;
+	size_t		 i, n;
+
+	memset(t, 0, sizeof *t);
+	s = google_str(o, "id");
+	if (s == NULL || s[0] == '\0' || strlen(s) > GOOGLE_ID_MAX)
+		return -1;
+	google_copy(t->id, sizeof t->id, s);
+	google_copy(t->old_owner, sizeof t->old_owner, google_str(o, "oldOwnerUserId"));
+	google_copy(t->new_owner, sizeof t->new_owner, google_str(o, "newOwnerUserId"));
+	google_copy(t->status, sizeof t->status,
+	    google_str(o, "overallTransferStatusCode"));
+	if (strcmp(t->status, "completed") == 0)
+		t->state = GOOGLE_TRANSFER_COMPLETED;
+	else if (strcmp(t->status, "failed") == 0)
+		t->state = GOOGLE_TRANSFER_FAILED;
+	else
+		t->state = GOOGLE_TRANSFER_PENDING;
+	if (app_id != NULL && json_object_object_get_ex(o, "applicationDataTransfers",
+	    &adts) && json_object_is_type(adts, json_type_array)) {
+		n = json_object_array_length(adts);
+		for (i = 0; i < n; i++) {
+			json_object *adt = json_object_array_get_idx(adts, i);
+			char num[32];
+
+			if (json_object_object_get_ex(adt, "applicationId", &v) &&
+			    json_object_is_type(v, json_type_int)) {
+				snprintf(num, sizeof num, "%lld",
+				    (long long)json_object_get_int64(v));
+				s = num;
+			} else
+				s = google_str(adt, "applicationId");
+			if (s != NULL && strcmp(s, app_id) == 0)
+				t->has_app = 1;
+		}
+	}
+	return 0;
+}
+
+int
+google_transfer_parse(const char *body, size_t len, const char *app_id,
+    struct google_transfer *t, char *err, size_t errlen)
+{
+	json_object	*o = google_json(body, len);
+	int		 rc = 0;
+
+	if (o == NULL || !json_object_is_type(o, json_type_object) ||
+	    google_transfer_from(o, app_id, t) != 0) {
+		snprintf(err, errlen, "transfer answer without an id");
+		rc = -1;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+int
+google_transfers_find(const char *body, size_t len, const char *new_owner,
+    const char *app_id, struct google_transfer *out, char *next_page,
+    size_t next_pagelen, char *err, size_t errlen)
+{
+	json_object		*o = google_json(body, len), *arr;
+	struct google_transfer	 t;
+	size_t			 i, n = 0;
+	int			 rc = -1;
+
+	if (next_pagelen > 0)
+		next_page[0] = '\0';
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "transfers list is not a JSON object");
+		goto done;
+	}
+	if (json_object_object_get_ex(o, "dataTransfers", &arr) &&
+	    json_object_is_type(arr, json_type_array))
+		n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		if (google_transfer_from(json_object_array_get_idx(arr, i), app_id,
+		    &t) != 0)
+			continue;
+		if (t.state == GOOGLE_TRANSFER_PENDING && t.has_app &&
+		    strcmp(t.new_owner, new_owner) == 0) {
+			*out = t;
+			rc = 1;
+			goto done;
+		}
+	}
+	google_copy(next_page, next_pagelen, google_str(o, "nextPageToken"));
+	rc = 0;
+done:
+	json_object_put(o);
+	return rc;
+}
+
+int
+google_error_parse(const char *body, size_t len, char *reason,
+    size_t reasonlen, char *msg, size_t msglen)
+{
+	json_object	*o = google_json(body, len), *e, *errs, *v;
+	int		 rc = -1;
+
+	if (reasonlen > 0)
+		reason[0] = '\0';
+	if (msglen > 0)
+		msg[0] = '\0';
+	if (o == NULL)
+		return -1;
+	if (!json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "error", &e) ||
+	    !json_object_is_type(e, json_type_object))
+		goto done;
+	google_copy(msg, msglen, google_str(e, "message"));
+	if (json_object_object_get_ex(e, "errors", &errs) &&
+	    json_object_is_type(errs, json_type_array) &&
+	    json_object_array_length(errs) > 0)
+		google_copy(reason, reasonlen,
+		    google_str(json_object_array_get_idx(errs, 0), "reason"));
+	if (reasonlen > 0 && reason[0] == '\0' &&
+	    json_object_object_get_ex(e, "status", &v) &&
+	    json_object_is_type(v, json_type_string))
+		google_copy(reason, reasonlen, json_object_get_string(v));
+	rc = 0;
+done:
+	json_object_put(o);
+	return rc;
+}
+
+void
+google_call_error(const struct target_result *res, char *out, size_t outlen)
+{
+	const struct http_response	*resp = res->resp;
+	char				 reason[128], msg[512];
+	int				 n;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (resp != NULL && resp->status > 0 &&
+	    google_error_parse(resp->body, resp->body_len, reason, sizeof reason,
+	    msg, sizeof msg) == 0 && (reason[0] != '\0' || msg[0] != '\0')) {
+		n = snprintf(out, outlen, "HTTP %ld %s%s%s", resp->status, reason,
+		    msg[0] != '\0' ? ": " : "", msg);
+		if (res->attempts > 1 && n >= 0 && (size_t)n < outlen)
+			snprintf(out + n, outlen - (size_t)n, " (after %d attempts)",
+			    res->attempts);
+	} else if (res->error != NULL && res->error[0] != '\0')
+		google_copy(out, outlen, res->error);
+	else if (resp != NULL && resp->status > 0)
+		snprintf(out, outlen, "HTTP %ld", resp->status);
+	else
+		snprintf(out, outlen, "no response");
+}
+
+int
+google_not_found(const struct http_response *resp)
+{
+	return resp != NULL && resp->status == 404;
+}
+
+enum call_verdict
+google_classify(const struct http_response *resp, char *err, size_t errlen)
+{
+	char	reason[128], msg[512];
+	int	parsed;
+
+	if (resp == NULL || resp->status == 0 ||
+	    (resp->status >= 200 && resp->status < 300))
+		return CALL_DEFAULT;
+	parsed = google_error_parse(resp->body, resp->body_len, reason,
+	    sizeof reason, msg, sizeof msg) == 0;
+	if (parsed && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s%s%s", reason, reason[0] != '\0' &&
+		    msg[0] != '\0' ? ": " : "", msg);
+	if (resp->status == 429)
+		return CALL_RETRY;
+	if (resp->status == 403 && parsed &&
+	    (strcmp(reason, "userRateLimitExceeded") == 0 ||
+	    strcmp(reason, "rateLimitExceeded") == 0 ||
+	    strcmp(reason, "quotaExceeded") == 0))
+		return CALL_RETRY;
+	if (resp->status == 401)
+		return CALL_REAUTH;
+	if (resp->status >= 400 && resp->status < 500)
+		return CALL_DONE;
+	return CALL_DEFAULT;
+}

@@ -1,0 +1,845 @@
+/*
+ * google: the Google Workspace connector (Admin SDK Directory and Data
+ * Transfer APIs). Each step is an asynchronous state machine in a heap
+ * struct google_step that the engine frees after step_ctx_done; the
+ * reassign step also owns an evtimer (on the engine's loop, from
+ * step_ctx_base) to poll a data transfer without blocking. When the account
+ * is not known yet it is resolved first with GET users/{userKey}: the
+ * event's account id, then the email, then the username; a 404 moves on,
+ * none at all is "skipped: no account".
+ *
+ *   freeze         PUT users/{id} {"suspended":true} (users.update, which has
+ *                  patch semantics); already suspended after a resolve: done
+ *   revoke_tokens  POST users/{id}/signOut, GET users/{id}/tokens, then
+ *                  DELETE users/{id}/tokens/{clientId} for each (404 = gone)
+ *   reassign       new owner = the manager (GET users/{manager email}, must
+ *                  be active), else the fallback owner; the Drive application
+ *                  id from the options or GET datatransfer applications
+ *                  ("Drive and Docs"); a transfer still pending for the same
+ *                  old and new owner is resumed (a re-run after a crash or an
+ *                  operator retry), else POST transfers; then GET transfers/{id}
+ *                  every transfer_poll_ms until "completed" ("failed", or no
+ *                  end after transfer_timeout_s, fails the step: an escalation)
+ *   deactivate     Google has no deactivation distinct from suspension: make
+ *                  sure the user is suspended (GET, PUT if not) and say so.
+ *                  Deleting the user is a different, destructive act that
+ *                  this step never does.
+ *   unfreeze       PUT {"suspended":false}
+ *
+ * Request building and response parsing live in google-proto.c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "deprov/connector.h"
+#include "deprov/event.h"
+#include "deprov/log.h"
+#include "deprov/runbook.h"
+#include "deprov/target.h"
+
+#include "google-internal.h"
+
+#define GOOGLE_DETAIL_MAX	1024
+#define GOOGLE_MAX_PAGES	50	/* list pages followed (applications, transfers) */
+#define GOOGLE_NOTE_DEACTIVATE	"Google Workspace has no deactivation distinct from " \
+				"suspension; the user stays suspended"
+
+enum google_phase {
+	GOOGLE_RESOLVE_ID = 0,
+	GOOGLE_RESOLVE_EMAIL,
+	GOOGLE_RESOLVE_USERNAME,
+	GOOGLE_RESOLVE_END,
+	GOOGLE_READ,			/* deactivate: is it suspended? */
+	GOOGLE_PUT,			/* freeze, unfreeze, deactivate */
+	GOOGLE_SIGNOUT,			/* revoke_tokens */
+	GOOGLE_TOKENS,
+	GOOGLE_TOKEN_DELETE,
+	GOOGLE_OWNER_MANAGER,		/* reassign */
+	GOOGLE_OWNER_FALLBACK,
+	GOOGLE_APPS,
+	GOOGLE_TRANSFER_LIST,
+	GOOGLE_TRANSFER_CREATE,
+	GOOGLE_TRANSFER_POLL
+};
+
+struct google_step {
+	struct step_ctx		*ctx;
+	struct target		*target;
+	enum step_kind		 kind;
+	const char		*name;
+	enum google_phase	 phase;
+	char			 doing[200];
+	char			 key[GOOGLE_KEY_MAX + 1];
+	struct google_user	 user;		/* the leaver */
+	int			 resolved;	/* user.suspended is fresh */
+	struct google_options	 opt;
+
+	/* revoke_tokens */
+	char			**clients;
+	size_t			 nclients;
+	size_t			 next_client;
+	size_t			 deleted;
+	size_t			 gone;
+
+	/* reassign */
+	struct google_user	 owner;
+	char			 owner_why[256];
+	char			 app_id[GOOGLE_ID_MAX + 1];
+	char			 transfer[GOOGLE_ID_MAX + 1];
+	int			 pages;
+	struct event		*timer;
+	struct timespec		 deadline;
+	long			 polls;
+};
+
+static void	google_run(struct step_ctx *);
+static void	google_free(void *);
+static void	google_finish(struct google_step *, enum step_outcome,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+static void	google_doing(struct google_step *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	google_send(struct google_step *, enum google_phase, const char *,
+		    const char *, const char *);
+static void	google_on_result(const struct target_result *, void *);
+static void	google_fail_call(struct google_step *, const struct target_result *);
+static void	google_resolve_from(struct google_step *, enum google_phase);
+static void	google_resolve_answer(struct google_step *, const struct target_result *);
+static void	google_begin(struct google_step *);
+static void	google_put(struct google_step *, int);
+static void	google_tokens_answer(struct google_step *, const struct target_result *);
+static void	google_tokens_next(struct google_step *);
+static void	google_owner_start(struct google_step *);
+static void	google_owner_fallback(struct google_step *);
+static void	google_owner_answer(struct google_step *, const struct target_result *);
+static void	google_apps(struct google_step *, const char *);
+static void	google_apps_answer(struct google_step *, const struct target_result *);
+static void	google_transfer_list(struct google_step *, const char *);
+static void	google_transfer_list_answer(struct google_step *,
+		    const struct target_result *);
+static void	google_transfer_create(struct google_step *);
+static void	google_transfer_answer(struct google_step *, const struct target_result *);
+static void	google_poll_later(struct google_step *);
+static void	google_poll_cb(evutil_socket_t, short, void *);
+
+const struct connector connector_google = {
+	"google", google_run, google_classify
+};
+
+/* Free the step state (the engine calls this after step_ctx_done, or at teardown). */
+static void
+google_free(void *p)
+{
+	struct google_step	*st = p;
+
+	if (st == NULL)
+		return;
+	if (st->timer != NULL)
+		event_free(st->timer);
+	google_ids_free(st->clients, st->nclients);
+	free(st);
+}
+
+static void
+google_finish(struct google_step *st, enum step_outcome out, const char *fmt, ...)
+{
+	char	detail[GOOGLE_DETAIL_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	if (st->timer != NULL)
+		evtimer_del(st->timer);
+	log_debug("google", "%s: case %lld %s: %s%s", target_name(st->target),
+	    step_ctx_case_id(st->ctx), st->name, out == STEP_OUT_OK ? "ok: " :
+	    out == STEP_OUT_SKIPPED ? "skipped: " : "failed: ", detail);
+	step_ctx_done(st->ctx, out, detail);
+}
+
+static void
+google_doing(struct google_step *st, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->doing, sizeof st->doing, fmt, ap);
+	va_end(ap);
+}
+
+/* Send one call (path may be NULL: the step fails for an unusable key). */
+static void
+google_send(struct google_step *st, enum google_phase phase, const char *method,
+    const char *path, const char *body)
+{
+	struct target_req	req;
+
+	if (path == NULL) {
+		google_finish(st, STEP_OUT_FAILED, "%s: %s: the identifier cannot be "
+		    "used in a request", st->name, st->doing);
+		return;
+	}
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.path = path;
+	req.body = body;
+	req.body_len = body != NULL ? strlen(body) : 0;
+	req.content_type = body != NULL ? "application/json" : NULL;
+	st->phase = phase;
+	if (target_call(st->target, &req, step_ctx_call_opts(st->ctx),
+	    google_on_result, st) != 0)
+		google_finish(st, STEP_OUT_FAILED, "%s: %s: request could not be "
+		    "queued", st->name, st->doing);
+}
+
+/* A call failed for good: the step fails with what the call was doing. */
+static void
+google_fail_call(struct google_step *st, const struct target_result *res)
+{
+	char	err[512];
+
+	google_call_error(res, err, sizeof err);
+	google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing, err);
+}
+
+static void
+google_run(struct step_ctx *ctx)
+{
+	struct google_step		*st;
+	const struct config_target	*cfg;
+	const struct runbook_step	*step;
+	const char			*acct, *name;
+	char				 err[256];
+	size_t				 i;
+
+	if ((st = calloc(1, sizeof *st)) == NULL) {
+		step_ctx_done(ctx, STEP_OUT_FAILED, "out of memory");
+		return;
+	}
+	step_ctx_set_data(ctx, st, google_free);
+	st->ctx = ctx;
+	st->target = step_ctx_target(ctx);
+	st->kind = step_ctx_kind(ctx);
+	st->user.suspended = -1;
+	name = step_kind_name(st->kind);
+	st->name = name != NULL ? name : "step";
+
+	cfg = target_config(st->target);
+	if (google_options_parse(cfg != NULL ? cfg->options : NULL, &st->opt, err,
+	    sizeof err) != 0) {
+		google_finish(st, STEP_OUT_FAILED, "%s: target options: %s",
+		    st->name, err);
+		return;
+	}
+	switch (st->kind) {
+	case STEP_FREEZE:
+	case STEP_UNFREEZE:
+	case STEP_REVOKE_TOKENS:
+	case STEP_DEACTIVATE:
+		break;
+	case STEP_REASSIGN:
+		step = step_ctx_step(ctx);
+		if (step != NULL && step->to != NULL &&
+		    strcmp(step->to, "manager") != 0) {
+			google_finish(st, STEP_OUT_FAILED, "%s: unsupported \"to\" "
+			    "'%.60s' (only \"manager\", with fallback_owner)",
+			    st->name, step->to);
+			return;
+		}
+		/* objects name Data Transfer applications: only Drive here */
+		for (i = 0; step != NULL && i < step->nobjects; i++) {
+			if (strcasecmp(step->objects[i], "Drive") != 0) {
+				google_finish(st, STEP_OUT_FAILED, "%s: unsupported "
+				    "object '%.80s' for google (objects name Data "
+				    "Transfer applications; only \"Drive\", i.e. "
+				    "\"%s\", is transferred)", st->name,
+				    step->objects[i], GOOGLE_DRIVE_APP_NAME);
+				return;
+			}
+		}
+		break;
+	default:
+		google_finish(st, STEP_OUT_SKIPPED, "not supported by the google "
+		    "connector");
+		return;
+	}
+	if ((acct = step_ctx_account(ctx)) == NULL) {
+		google_resolve_from(st, GOOGLE_RESOLVE_ID);
+		return;
+	}
+	snprintf(st->user.id, sizeof st->user.id, "%s", acct);
+	google_begin(st);
+}
+
+/* Resolve the account from phase `from` on; identifiers not given are passed over. */
+static void
+google_resolve_from(struct google_step *st, enum google_phase from)
+{
+	const struct subject	*sub = step_ctx_subject(st->ctx);
+	json_object		*v;
+	const char		*key;
+	char			*path;
+	enum google_phase	 p;
+
+	for (p = from; p < GOOGLE_RESOLVE_END; p++) {
+		key = NULL;
+		switch (p) {
+		case GOOGLE_RESOLVE_ID:
+			if (sub != NULL && sub->accounts != NULL &&
+			    json_object_object_get_ex(sub->accounts,
+			    target_name(st->target), &v) &&
+			    json_object_is_type(v, json_type_string))
+				key = json_object_get_string(v);
+			break;
+		case GOOGLE_RESOLVE_EMAIL:
+			if (sub != NULL)
+				key = sub->email;
+			break;
+		case GOOGLE_RESOLVE_USERNAME:
+			if (sub != NULL && sub->username != NULL &&
+			    strchr(sub->username, '@') != NULL &&
+			    (sub->email == NULL ||
+			    strcasecmp(sub->username, sub->email) != 0))
+				key = sub->username;
+			break;
+		default:
+			break;
+		}
+		if (key == NULL || key[0] == '\0')
+			continue;
+		if ((path = google_user_path(key, NULL)) == NULL) {
+			step_ctx_note(st->ctx, "resolve: identifier '%.60s' cannot be "
+			    "used as a userKey; skipped", key);
+			continue;
+		}
+		snprintf(st->key, sizeof st->key, "%s", key);
+		google_doing(st, "resolve: GET user %.120s", key);
+		google_send(st, p, "GET", path, NULL);
+		free(path);
+		return;
+	}
+	google_finish(st, STEP_OUT_SKIPPED, "no account");
+}
+
+static void
+google_resolve_answer(struct google_step *st, const struct target_result *res)
+{
+	static const char	*by[] = { "account id", "email", "username" };
+	struct google_user	 u;
+	char			 err[256];
+
+	if (!res->ok) {
+		/* 404: not this key; 400: not a usable key at Google either */
+		if (res->resp != NULL && (res->resp->status == 404 ||
+		    (res->resp->status == 400 && st->phase != GOOGLE_RESOLVE_ID))) {
+			if (st->phase == GOOGLE_RESOLVE_ID)
+				step_ctx_note(st->ctx, "account %.60s from the event not "
+				    "found; looking the user up", st->key);
+			google_resolve_from(st, st->phase + 1);
+			return;
+		}
+		google_fail_call(st, res);
+		return;
+	}
+	if (res->resp == NULL || res->resp->body_truncated ||
+	    google_user_parse(res->resp->body, res->resp->body_len, &u, err,
+	    sizeof err) != 0) {
+		google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
+		    res->resp == NULL ? "no answer" : res->resp->body_truncated ?
+		    "truncated answer" : err);
+		return;
+	}
+	st->user = u;
+	st->resolved = 1;
+	step_ctx_set_account(st->ctx, st->user.id);
+	step_ctx_note(st->ctx, "account %s %s (found by %s)", st->user.id,
+	    st->user.email, by[st->phase]);
+	google_begin(st);
+}
+
+/* The account is known: do the step itself. */
+static void
+google_begin(struct google_step *st)
+{
+	char	*path;
+
+	switch (st->kind) {
+	case STEP_FREEZE:
+		if (st->resolved && st->user.suspended == 1) {
+			google_finish(st, STEP_OUT_OK, "already suspended");
+			return;
+		}
+		google_put(st, 1);
+		break;
+	case STEP_UNFREEZE:
+		google_put(st, 0);
+		break;
+	case STEP_DEACTIVATE:
+		if (st->resolved) {
+			if (st->user.suspended == 1) {
+				google_finish(st, STEP_OUT_OK, GOOGLE_NOTE_DEACTIVATE);
+				return;
+			}
+			google_put(st, 1);
+			return;
+		}
+		google_doing(st, "GET user %.60s", st->user.id);
+		path = google_user_path(st->user.id, NULL);
+		google_send(st, GOOGLE_READ, "GET", path, NULL);
+		free(path);
+		break;
+	case STEP_REVOKE_TOKENS:
+		google_doing(st, "POST signOut");
+		path = google_user_path(st->user.id, "/signOut");
+		google_send(st, GOOGLE_SIGNOUT, "POST", path, NULL);
+		free(path);
+		break;
+	case STEP_REASSIGN:
+		google_owner_start(st);
+		break;
+	default:
+		google_finish(st, STEP_OUT_SKIPPED, "not supported by google");
+		break;
+	}
+}
+
+/* PUT users/{id} {"suspended":b} */
+static void
+google_put(struct google_step *st, int suspended)
+{
+	char	*path;
+
+	google_doing(st, "PUT user suspended=%s", suspended ? "true" : "false");
+	path = google_user_path(st->user.id, NULL);
+	google_send(st, GOOGLE_PUT, "PUT", path, google_suspend_body(suspended));
+	free(path);
+}
+
+static void
+google_on_result(const struct target_result *res, void *arg)
+{
+	struct google_step	*st = arg;
+	struct google_user	 u;
+	char			 err[256], *path;
+
+	if (st->phase < GOOGLE_RESOLVE_END) {
+		google_resolve_answer(st, res);
+		return;
+	}
+	switch (st->phase) {
+	case GOOGLE_READ:
+	case GOOGLE_PUT:
+	case GOOGLE_SIGNOUT:
+		if (!res->ok) {
+			if (google_not_found(res->resp)) {
+				google_finish(st, STEP_OUT_SKIPPED, "no account: %s no "
+				    "longer exists in Google Workspace", st->user.id);
+				return;
+			}
+			google_fail_call(st, res);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	switch (st->phase) {
+	case GOOGLE_READ:
+		if (res->resp == NULL || google_user_parse(res->resp->body,
+		    res->resp->body_len, &u, err, sizeof err) != 0) {
+			google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name,
+			    st->doing, res->resp == NULL ? "no answer" : err);
+			return;
+		}
+		st->user.suspended = u.suspended;
+		st->resolved = 1;
+		google_begin(st);
+		break;
+	case GOOGLE_PUT:
+		if (st->kind == STEP_UNFREEZE)
+			google_finish(st, STEP_OUT_OK, "unsuspended");
+		else if (st->kind == STEP_DEACTIVATE)
+			google_finish(st, STEP_OUT_OK, "suspended now; "
+			    GOOGLE_NOTE_DEACTIVATE);
+		else
+			google_finish(st, STEP_OUT_OK, "suspended");
+		break;
+	case GOOGLE_SIGNOUT:
+		step_ctx_note(st->ctx, "signed out of all web and device sessions");
+		google_doing(st, "GET tokens");
+		path = google_user_path(st->user.id, "/tokens");
+		google_send(st, GOOGLE_TOKENS, "GET", path, NULL);
+		free(path);
+		break;
+	case GOOGLE_TOKENS:
+	case GOOGLE_TOKEN_DELETE:
+		google_tokens_answer(st, res);
+		break;
+	case GOOGLE_OWNER_MANAGER:
+	case GOOGLE_OWNER_FALLBACK:
+		google_owner_answer(st, res);
+		break;
+	case GOOGLE_APPS:
+		google_apps_answer(st, res);
+		break;
+	case GOOGLE_TRANSFER_LIST:
+		google_transfer_list_answer(st, res);
+		break;
+	case GOOGLE_TRANSFER_CREATE:
+	case GOOGLE_TRANSFER_POLL:
+		google_transfer_answer(st, res);
+		break;
+	default:
+		google_finish(st, STEP_OUT_FAILED, "%s: unexpected answer in phase %d",
+		    st->name, (int)st->phase);
+		break;
+	}
+}
+
+/* revoke_tokens: the token list, then one DELETE per client id. */
+static void
+google_tokens_answer(struct google_step *st, const struct target_result *res)
+{
+	char	err[256];
+
+	if (st->phase == GOOGLE_TOKENS) {
+		if (!res->ok) {
+			google_fail_call(st, res);
+			return;
+		}
+		if (res->resp == NULL || res->resp->body_truncated ||
+		    google_tokens_parse(res->resp->body, res->resp->body_len,
+		    &st->clients, &st->nclients, err, sizeof err) != 0) {
+			google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name,
+			    st->doing, res->resp == NULL ? "no answer" :
+			    res->resp->body_truncated ? "truncated answer" : err);
+			return;
+		}
+		google_tokens_next(st);
+		return;
+	}
+	if (res->ok)
+		st->deleted++;
+	else if (google_not_found(res->resp))
+		st->gone++;	/* revoked meanwhile (or by signOut) */
+	else {
+		google_fail_call(st, res);
+		return;
+	}
+	google_tokens_next(st);
+}
+
+static void
+google_tokens_next(struct google_step *st)
+{
+	const char	*cid;
+	char		*path;
+
+	if (st->next_client == st->nclients) {
+		google_finish(st, STEP_OUT_OK, "signed out; deleted %zu app token "
+		    "grant%s (%zu already gone)", st->deleted, st->deleted == 1 ?
+		    "" : "s", st->gone);
+		return;
+	}
+	cid = st->clients[st->next_client++];
+	google_doing(st, "DELETE token of client %.100s", cid);
+	path = google_token_path(st->user.id, cid);
+	google_send(st, GOOGLE_TOKEN_DELETE, "DELETE", path, NULL);
+	free(path);
+}
+
+/* reassign: the new owner, the manager first. */
+static void
+google_owner_start(struct google_step *st)
+{
+	const struct subject	*sub = step_ctx_subject(st->ctx);
+	char			*path;
+
+	if (sub == NULL || sub->manager_email == NULL ||
+	    sub->manager_email[0] == '\0') {
+		snprintf(st->owner_why, sizeof st->owner_why, "no manager email");
+		google_owner_fallback(st);
+		return;
+	}
+	google_doing(st, "GET manager %.120s", sub->manager_email);
+	path = google_user_path(sub->manager_email, NULL);
+	google_send(st, GOOGLE_OWNER_MANAGER, "GET", path, NULL);
+	free(path);
+}
+
+static void
+google_owner_fallback(struct google_step *st)
+{
+	const struct runbook_step	*step = step_ctx_step(st->ctx);
+	char				*path;
+
+	if (step == NULL || step->fallback_owner == NULL ||
+	    step->fallback_owner[0] == '\0') {
+		google_finish(st, STEP_OUT_FAILED, "%s: no manager and no fallback "
+		    "owner (%s; no fallback_owner configured)", st->name,
+		    st->owner_why);
+		return;
+	}
+	google_doing(st, "GET fallback owner %.120s", step->fallback_owner);
+	path = google_user_path(step->fallback_owner, NULL);
+	google_send(st, GOOGLE_OWNER_FALLBACK, "GET", path, NULL);
+	free(path);
+}
+
+static void
+google_owner_answer(struct google_step *st, const struct target_result *res)
+{
+	const struct subject		*sub = step_ctx_subject(st->ctx);
+	const struct runbook_step	*step = step_ctx_step(st->ctx);
+	struct google_user		 u;
+	const char			*who = st->phase == GOOGLE_OWNER_MANAGER ?
+					    sub->manager_email : step->fallback_owner;
+	char				 err[256];
+	const char			*why = NULL;
+
+	if (!res->ok && !google_not_found(res->resp)) {
+		google_fail_call(st, res);
+		return;
+	}
+	if (!res->ok)
+		why = "is not a Google Workspace user";
+	else if (res->resp == NULL || google_user_parse(res->resp->body,
+	    res->resp->body_len, &u, err, sizeof err) != 0) {
+		google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
+		    res->resp == NULL ? "no answer" : err);
+		return;
+	} else if (u.suspended == 1)
+		why = "is suspended";
+	else if (strcmp(u.id, st->user.id) == 0)
+		why = "is the leaver";
+	if (why != NULL) {
+		if (st->phase == GOOGLE_OWNER_FALLBACK) {
+			google_finish(st, STEP_OUT_FAILED, "%s: no manager and no "
+			    "fallback owner (%s; fallback owner %.200s %s)", st->name,
+			    st->owner_why, who, why);
+			return;
+		}
+		snprintf(st->owner_why, sizeof st->owner_why, "manager %.200s %s",
+		    who, why);
+		step_ctx_note(st->ctx, "%s: using the fallback owner", st->owner_why);
+		google_owner_fallback(st);
+		return;
+	}
+	st->owner = u;
+	step_ctx_note(st->ctx, "new owner %s %s (%s)", u.id, u.email,
+	    st->phase == GOOGLE_OWNER_MANAGER ? "manager" : "fallback owner");
+	if (st->opt.drive_app_id[0] != '\0') {
+		snprintf(st->app_id, sizeof st->app_id, "%s", st->opt.drive_app_id);
+		google_transfer_list(st, NULL);
+		return;
+	}
+	st->pages = 0;
+	google_apps(st, NULL);
+}
+
+/* Look the Drive application up (one page). */
+static void
+google_apps(struct google_step *st, const char *page)
+{
+	char	*path;
+
+	google_doing(st, "GET datatransfer applications");
+	path = google_apps_path(page);
+	google_send(st, GOOGLE_APPS, "GET", path, NULL);
+	free(path);
+}
+
+static void
+google_apps_answer(struct google_step *st, const struct target_result *res)
+{
+	char	next[512], err[256];
+	int	r;
+
+	if (!res->ok) {
+		google_fail_call(st, res);
+		return;
+	}
+	r = res->resp == NULL ? -1 : google_apps_find(res->resp->body,
+	    res->resp->body_len, st->app_id, sizeof st->app_id, next, sizeof next,
+	    err, sizeof err);
+	if (r < 0) {
+		google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
+		    res->resp == NULL ? "no answer" : err);
+		return;
+	}
+	if (r == 0) {
+		if (next[0] != '\0' && ++st->pages < GOOGLE_MAX_PAGES) {
+			google_apps(st, next);
+			return;
+		}
+		google_finish(st, STEP_OUT_FAILED, "%s: no \"%s\" application in the "
+		    "Data Transfer API (set the target option drive_application_id)",
+		    st->name, GOOGLE_DRIVE_APP_NAME);
+		return;
+	}
+	st->pages = 0;
+	google_transfer_list(st, NULL);
+}
+
+/* A transfer still pending for this leaver? (one page) */
+static void
+google_transfer_list(struct google_step *st, const char *page)
+{
+	char	*path;
+
+	google_doing(st, "GET transfers of %.40s", st->user.id);
+	path = google_transfers_list_path(st->user.id, page);
+	google_send(st, GOOGLE_TRANSFER_LIST, "GET", path, NULL);
+	free(path);
+}
+
+static void
+google_transfer_list_answer(struct google_step *st, const struct target_result *res)
+{
+	struct google_transfer	t;
+	char			next[512], err[256];
+	int			r;
+
+	if (!res->ok) {
+		google_fail_call(st, res);
+		return;
+	}
+	r = res->resp == NULL ? -1 : google_transfers_find(res->resp->body,
+	    res->resp->body_len, st->owner.id, st->app_id, &t, next, sizeof next,
+	    err, sizeof err);
+	if (r < 0) {
+		google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
+		    res->resp == NULL ? "no answer" : err);
+		return;
+	}
+	if (r == 0 && next[0] != '\0' && ++st->pages < GOOGLE_MAX_PAGES) {
+		google_transfer_list(st, next);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &st->deadline);
+	st->deadline.tv_sec += st->opt.timeout_s;
+	if (r == 1) {
+		snprintf(st->transfer, sizeof st->transfer, "%s", t.id);
+		step_ctx_note(st->ctx, "resuming data transfer %s (%s) started "
+		    "earlier", t.id, t.status);
+		google_poll_later(st);
+		return;
+	}
+	google_transfer_create(st);
+}
+
+static void
+google_transfer_create(struct google_step *st)
+{
+	char	*body;
+
+	body = google_transfer_body(st->user.id, st->owner.id, st->app_id, &st->opt);
+	if (body == NULL) {
+		google_finish(st, STEP_OUT_FAILED, "%s: could not build the transfer "
+		    "request", st->name);
+		return;
+	}
+	google_doing(st, "POST transfers (application %.40s)", st->app_id);
+	google_send(st, GOOGLE_TRANSFER_CREATE, "POST",
+	    "/admin/datatransfer/v1/transfers", body);
+	free(body);
+}
+
+/* A transfer's state (after POST or a poll). */
+static void
+google_transfer_answer(struct google_step *st, const struct target_result *res)
+{
+	struct google_transfer	t;
+	char			err[256];
+
+	if (!res->ok) {
+		google_fail_call(st, res);
+		return;
+	}
+	if (res->resp == NULL || google_transfer_parse(res->resp->body,
+	    res->resp->body_len, st->app_id, &t, err, sizeof err) != 0) {
+		google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
+		    res->resp == NULL ? "no answer" : err);
+		return;
+	}
+	if (st->phase == GOOGLE_TRANSFER_CREATE) {
+		snprintf(st->transfer, sizeof st->transfer, "%s", t.id);
+		step_ctx_note(st->ctx, "data transfer %s started (%s) to %s", t.id,
+		    t.status[0] != '\0' ? t.status : "?", st->owner.email);
+	}
+	switch (t.state) {
+	case GOOGLE_TRANSFER_COMPLETED:
+		google_finish(st, STEP_OUT_OK, "Drive and Docs files transferred to "
+		    "%s (%s) by data transfer %s", st->owner.email, st->owner.id,
+		    st->transfer);
+		return;
+	case GOOGLE_TRANSFER_FAILED:
+		google_finish(st, STEP_OUT_FAILED, "%s: data transfer %s to %s "
+		    "failed (overallTransferStatusCode \"failed\"); the files stay "
+		    "with the suspended user: check the transfer in the Admin "
+		    "console, then retry the case", st->name, st->transfer,
+		    st->owner.email);
+		return;
+	default:
+		google_poll_later(st);
+		return;
+	}
+}
+
+/* Arm the poll timer, or fail the step when the transfer took too long. */
+static void
+google_poll_later(struct google_step *st)
+{
+	struct timespec	now;
+	struct timeval	tv;
+	long		left_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left_ms = (long)(st->deadline.tv_sec - now.tv_sec) * 1000 +
+	    (st->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	if (left_ms <= 0) {
+		google_finish(st, STEP_OUT_FAILED, "%s: data transfer %s did not "
+		    "complete within %ld s (transfer_timeout_s; %ld polls): it may "
+		    "still be running at Google; a retry of the case resumes it",
+		    st->name, st->transfer, st->opt.timeout_s, st->polls);
+		return;
+	}
+	if (st->timer == NULL &&
+	    (st->timer = evtimer_new(step_ctx_base(st->ctx), google_poll_cb, st)) ==
+	    NULL) {
+		google_finish(st, STEP_OUT_FAILED, "%s: cannot create a timer to poll "
+		    "data transfer %s", st->name, st->transfer);
+		return;
+	}
+	if (left_ms > st->opt.poll_ms)
+		left_ms = st->opt.poll_ms;
+	tv.tv_sec = left_ms / 1000;
+	tv.tv_usec = (left_ms % 1000) * 1000;
+	evtimer_add(st->timer, &tv);
+}
+
+static void
+google_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct google_step	*st = arg;
+	struct timespec		 now;
+	char			*path;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec > st->deadline.tv_sec || (now.tv_sec == st->deadline.tv_sec &&
+	    now.tv_nsec >= st->deadline.tv_nsec)) {
+		google_poll_later(st);	/* reports the timeout */
+		return;
+	}
+	st->polls++;
+	google_doing(st, "GET transfer %.60s", st->transfer);
+	path = google_transfer_path(st->transfer);
+	google_send(st, GOOGLE_TRANSFER_POLL, "GET", path, NULL);
+	free(path);
+}

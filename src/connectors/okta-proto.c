@@ -1,0 +1,420 @@
+/*
+ * okta-proto: the pure half of the Okta connector. Paths, the user object,
+ * error bodies, the classifier and the status decisions, checked against
+ * developer.okta.com (Users API and UserLifecycle):
+ *
+ *   suspend     "can only be performed on users with an ACTIVE status";
+ *               anything else answers 400 E0000001.
+ *   unsuspend   only from SUSPENDED (back to ACTIVE).
+ *   deactivate  any status but DEPROVISIONED; may be asynchronous
+ *               (transitioningToStatus DEPROVISIONED while it runs).
+ *               Deactivating a DEPROVISIONED user has been reported to
+ *               answer 404 E0000007 (okta-sdk-java#721), not a 400.
+ *
+ * Statuses suspend refuses, and what freeze does about them:
+ *   STAGED, PROVISIONED        never activated or activation pending: the
+ *                              user has no password to sign in with, so
+ *                              there is nothing to suspend: skipped.
+ *   RECOVERY, PASSWORD_EXPIRED, LOCKED_OUT
+ *                              the user holds credentials and may sign in
+ *                              (after a reset, a password change, or the
+ *                              lockout ending) but Okta will not suspend:
+ *                              freeze revokes sessions and OAuth tokens,
+ *                              then fails so that a human decides (option
+ *                              "unsuspendable": "skip" makes it a skip, for
+ *                              runbooks whose deactivate follows anyway).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "deprov/http.h"
+#include "deprov/runbook.h"
+#include "deprov/target.h"
+
+#include "okta-internal.h"
+
+static json_object	*okta_json_parse(const char *body, size_t len);
+static void		 okta_copy_clean(char *out, size_t outlen, const char *in);
+static const char	*okta_str(json_object *o, const char *key);
+
+static const char *const okta_status_names[] = {
+	[OKTA_UNKNOWN] = "UNKNOWN",
+	[OKTA_STAGED] = "STAGED",
+	[OKTA_PROVISIONED] = "PROVISIONED",
+	[OKTA_ACTIVE] = "ACTIVE",
+	[OKTA_RECOVERY] = "RECOVERY",
+	[OKTA_PASSWORD_EXPIRED] = "PASSWORD_EXPIRED",
+	[OKTA_LOCKED_OUT] = "LOCKED_OUT",
+	[OKTA_SUSPENDED] = "SUSPENDED",
+	[OKTA_DEPROVISIONED] = "DEPROVISIONED",
+	[OKTA_NONE] = "",
+};
+
+static json_object *
+okta_json_parse(const char *body, size_t len)
+{
+	struct json_tokener	*tok;
+	json_object		*obj;
+
+	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
+		return NULL;
+	if ((tok = json_tokener_new()) == NULL)
+		return NULL;
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+static void
+okta_copy_clean(char *out, size_t outlen, const char *in)
+{
+	size_t	i;
+
+	if (outlen == 0)
+		return;
+	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+static const char *
+okta_str(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int
+okta_opts_parse(json_object *options, struct okta_opts *o, char *err,
+    size_t errlen)
+{
+	const char	*s;
+
+	memset(o, 0, sizeof *o);
+	if (options == NULL)
+		return 0;
+	if (!json_object_is_type(options, json_type_object)) {
+		snprintf(err, errlen, "options must be an object");
+		return -1;
+	}
+	json_object_object_foreach(options, key, val) {
+		if (strcmp(key, "unsuspendable") == 0) {
+			s = json_object_is_type(val, json_type_string) ?
+			    json_object_get_string(val) : "";
+			if (strcmp(s, "fail") == 0)
+				o->unsuspendable_skip = 0;
+			else if (strcmp(s, "skip") == 0)
+				o->unsuspendable_skip = 1;
+			else {
+				snprintf(err, errlen, "options.unsuspendable: "
+				    "expected \"fail\" or \"skip\"");
+				return -1;
+			}
+		} else {
+			snprintf(err, errlen, "options: unknown key '%.40s' "
+			    "(unsuspendable)", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+enum okta_status
+okta_status_parse(const char *s)
+{
+	int	i;
+
+	if (s == NULL)
+		return OKTA_NONE;
+	for (i = OKTA_STAGED; i <= OKTA_DEPROVISIONED; i++)
+		if (strcmp(s, okta_status_names[i]) == 0)
+			return (enum okta_status)i;
+	return OKTA_UNKNOWN;
+}
+
+const char *
+okta_status_name(enum okta_status s)
+{
+	if ((int)s < 0 || s > OKTA_NONE)
+		return "UNKNOWN";
+	return okta_status_names[s];
+}
+
+int
+okta_key_valid(const char *s)
+{
+	size_t	i;
+
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i >= OKTA_LOGIN_MAX || c < 0x20 || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+char *
+okta_user_path(const char *key, const char *suffix)
+{
+	char	*enc, *path = NULL;
+
+	if (!okta_key_valid(key) || (enc = http_urlencode(key)) == NULL)
+		return NULL;
+	if (asprintf(&path, "/api/v1/users/%s%s", enc,
+	    suffix != NULL ? suffix : "") < 0)
+		path = NULL;
+	free(enc);
+	return path;
+}
+
+int
+okta_user_parse(const char *body, size_t len, struct okta_user *u, char *err,
+    size_t errlen)
+{
+	json_object	*root, *profile;
+	const char	*id, *status, *login = NULL;
+	int		 rc = -1;
+
+	memset(u, 0, sizeof *u);
+	u->transitioning = OKTA_NONE;
+	if ((root = okta_json_parse(body, len)) == NULL ||
+	    !json_object_is_type(root, json_type_object)) {
+		snprintf(err, errlen, "user answer is not a JSON object");
+		goto done;
+	}
+	id = okta_str(root, "id");
+	if (id == NULL || !okta_key_valid(id) || strlen(id) > OKTA_ID_MAX) {
+		snprintf(err, errlen, "user without a usable id");
+		goto done;
+	}
+	if ((status = okta_str(root, "status")) == NULL) {
+		snprintf(err, errlen, "user %.40s without a status", id);
+		goto done;
+	}
+	memcpy(u->id, id, strlen(id) + 1);
+	u->status = okta_status_parse(status);
+	okta_copy_clean(u->status_name, sizeof u->status_name, status);
+	/* null or absent when no transition is under way */
+	u->transitioning = okta_status_parse(okta_str(root,
+	    "transitioningToStatus"));
+	if (json_object_object_get_ex(root, "profile", &profile))
+		login = okta_str(profile, "login");
+	okta_copy_clean(u->login, sizeof u->login, login);
+	rc = 0;
+done:
+	json_object_put(root);
+	return rc;
+}
+
+enum okta_action
+okta_decide(enum step_kind kind, const struct okta_user *u, const char **why)
+{
+	*why = "";
+	switch (kind) {
+	case STEP_FREEZE:
+		if (u->transitioning == OKTA_DEPROVISIONED) {
+			*why = "deactivation under way (transitioningToStatus "
+			    "DEPROVISIONED)";
+			return OKTA_ACT_DONE;
+		}
+		switch (u->status) {
+		case OKTA_ACTIVE:
+			return OKTA_ACT_CALL;
+		case OKTA_SUSPENDED:
+			*why = "already suspended";
+			return OKTA_ACT_DONE;
+		case OKTA_DEPROVISIONED:
+			*why = "already deactivated (DEPROVISIONED)";
+			return OKTA_ACT_DONE;
+		case OKTA_STAGED:
+			*why = "status STAGED: never activated, cannot sign in; "
+			    "Okta suspends only ACTIVE users";
+			return OKTA_ACT_SKIP;
+		case OKTA_PROVISIONED:
+			*why = "status PROVISIONED: activation pending, no "
+			    "password to sign in with; Okta suspends only "
+			    "ACTIVE users";
+			return OKTA_ACT_SKIP;
+		case OKTA_RECOVERY:
+		case OKTA_PASSWORD_EXPIRED:
+		case OKTA_LOCKED_OUT:
+			*why = "Okta suspends only ACTIVE users, and this one "
+			    "may still sign in";
+			return OKTA_ACT_UNSUSPENDABLE;
+		default:
+			*why = "unknown user status";
+			return OKTA_ACT_FAIL;
+		}
+	case STEP_DEACTIVATE:
+		if (u->status == OKTA_DEPROVISIONED) {
+			*why = "already deactivated (DEPROVISIONED)";
+			return OKTA_ACT_DONE;
+		}
+		if (u->transitioning == OKTA_DEPROVISIONED) {
+			*why = "deactivation under way (transitioningToStatus "
+			    "DEPROVISIONED)";
+			return OKTA_ACT_DONE;
+		}
+		if (u->status == OKTA_UNKNOWN) {
+			*why = "unknown user status";
+			return OKTA_ACT_FAIL;
+		}
+		return OKTA_ACT_CALL;
+	case STEP_UNFREEZE:
+		switch (u->status) {
+		case OKTA_SUSPENDED:
+			if (u->transitioning == OKTA_DEPROVISIONED) {
+				*why = "the user is being deactivated "
+				    "(transitioningToStatus DEPROVISIONED); "
+				    "reactivate it by hand";
+				return OKTA_ACT_FAIL;
+			}
+			return OKTA_ACT_CALL;
+		case OKTA_DEPROVISIONED:
+			*why = "the user is deactivated (DEPROVISIONED): "
+			    "unsuspend cannot bring it back; reactivate it by "
+			    "hand";
+			return OKTA_ACT_FAIL;
+		case OKTA_UNKNOWN:
+			*why = "unknown user status";
+			return OKTA_ACT_FAIL;
+		default:
+			*why = "not suspended";
+			return OKTA_ACT_DONE;
+		}
+	default:
+		return OKTA_ACT_CALL;
+	}
+}
+
+int
+okta_error_parse(const char *body, size_t len, char *code, size_t codelen,
+    char *summary, size_t summarylen)
+{
+	json_object	*root, *causes, *c;
+	const char	*cd, *sm, *cs;
+	size_t		 i, n, used;
+
+	if (codelen > 0)
+		code[0] = '\0';
+	if (summarylen > 0)
+		summary[0] = '\0';
+	if ((root = okta_json_parse(body, len)) == NULL)
+		return -1;
+	if (!json_object_is_type(root, json_type_object) ||
+	    (cd = okta_str(root, "errorCode")) == NULL) {
+		json_object_put(root);
+		return -1;
+	}
+	sm = okta_str(root, "errorSummary");
+	okta_copy_clean(code, codelen, cd);
+	okta_copy_clean(summary, summarylen, sm);
+	if (summarylen > 0 && json_object_object_get_ex(root, "errorCauses",
+	    &causes) && json_object_is_type(causes, json_type_array) &&
+	    (n = json_object_array_length(causes)) > 0) {
+		char	list[512];
+		size_t	ll = 0;
+
+		list[0] = '\0';
+		for (i = 0; i < n && ll + 3 < sizeof list; i++) {
+			c = json_object_array_get_idx(causes, i);
+			if ((cs = okta_str(c, "errorSummary")) == NULL)
+				continue;
+			snprintf(list + ll, sizeof list - ll, "%s%s",
+			    ll > 0 ? "; " : "", cs);
+			ll = strlen(list);
+		}
+		used = strlen(summary);
+		if (ll > 0 && used + 4 < summarylen) {
+			snprintf(summary + used, summarylen - used, " (%s)", list);
+			/* control characters from the causes */
+			for (i = used; summary[i] != '\0'; i++)
+				if ((unsigned char)summary[i] < 0x20 ||
+				    summary[i] == 0x7f)
+					summary[i] = ' ';
+		}
+	}
+	json_object_put(root);
+	return 0;
+}
+
+void
+okta_call_error(const struct target_result *res, char *out, size_t outlen)
+{
+	const struct http_response	*resp = res->resp;
+	char				 code[32], summary[512];
+	int				 n;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (resp != NULL && resp->status > 0 && okta_error_parse(resp->body,
+	    resp->body_len, code, sizeof code, summary, sizeof summary) == 0) {
+		n = snprintf(out, outlen, "HTTP %ld %s%s%s", resp->status, code,
+		    summary[0] != '\0' ? ": " : "", summary);
+		if (n >= 0 && (size_t)n < outlen && res->attempts > 1)
+			snprintf(out + n, outlen - (size_t)n,
+			    " (after %d attempts)", res->attempts);
+	} else if (res->error != NULL && res->error[0] != '\0')
+		okta_copy_clean(out, outlen, res->error);
+	else if (resp != NULL && resp->status > 0)
+		snprintf(out, outlen, "HTTP %ld", resp->status);
+	else
+		snprintf(out, outlen, "no response");
+}
+
+int
+okta_not_found(const struct http_response *resp)
+{
+	char	code[32], summary[64];
+
+	if (resp == NULL || resp->status != 404)
+		return 0;
+	if (okta_error_parse(resp->body, resp->body_len, code, sizeof code,
+	    summary, sizeof summary) != 0)
+		return 1;
+	return strcmp(code, "E0000007") == 0;
+}
+
+enum call_verdict
+okta_classify(const struct http_response *resp, char *err, size_t errlen)
+{
+	char	code[32], summary[512];
+	int	have;
+
+	if (resp == NULL || resp->status == 0 ||
+	    (resp->status >= 200 && resp->status < 300))
+		return CALL_DEFAULT;
+	have = okta_error_parse(resp->body, resp->body_len, code, sizeof code,
+	    summary, sizeof summary) == 0;
+	if (have && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s%s%s", code, summary[0] != '\0' ?
+		    ": " : "", summary);
+	/* E0000047: rate limited; the target waits for X-Rate-Limit-Reset. */
+	if (resp->status == 429)
+		return CALL_RETRY;
+	if (resp->status == 401)
+		return CALL_REAUTH;
+	if (resp->status >= 400 && resp->status < 500)
+		return CALL_DONE;
+	return CALL_DEFAULT;
+}

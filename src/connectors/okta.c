@@ -1,0 +1,577 @@
+/*
+ * okta: the Okta connector (Management API, /api/v1/users). Okta's
+ * lifecycle calls are not idempotent (suspending a suspended user is a 400),
+ * so every lifecycle step reads the user's status first, also when it runs
+ * again after a crash, and lets okta_decide say whether to call at all.
+ * Each step is an asynchronous state machine in a heap struct okta_step that
+ * the engine frees after step_ctx_done.
+ *
+ *   resolve        GET /api/v1/users/{event account id}, then {username},
+ *                  then {email} (URL-encoded); 404 E0000007 = try the next;
+ *                  none = skipped "no account"
+ *   freeze         status ACTIVE: POST .../lifecycle/suspend; SUSPENDED or
+ *                  DEPROVISIONED: done; see okta-proto.c for the others
+ *   revoke_tokens  DELETE .../sessions?oauthTokens=true, DELETE .../grants
+ *                  (204; 404 = the user is gone: done)
+ *   deactivate     unless DEPROVISIONED: POST .../lifecycle/deactivate?sendEmail=false
+ *   unfreeze       status SUSPENDED: POST .../lifecycle/unsuspend
+ *   reassign       skipped: Okta holds no owned records
+ *
+ * A lifecycle call answered 400 (E0000001) or 404 means the status changed
+ * under us: the step reads it once more and decides again. 429 E0000047 is
+ * retried by the target, which waits for X-Rate-Limit-Reset. Auth (SSWS or
+ * OAuth private-key JWT) is the target's configuration, not ours.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "deprov/config.h"
+#include "deprov/connector.h"
+#include "deprov/event.h"
+#include "deprov/log.h"
+#include "deprov/runbook.h"
+#include "deprov/target.h"
+
+#include "okta-internal.h"
+
+#define OKTA_DETAIL_MAX		1024
+
+enum okta_phase {
+	OKTA_RESOLVE_ID = 0,	/* the account id the event gave */
+	OKTA_RESOLVE_LOGIN,	/* the username as login */
+	OKTA_RESOLVE_EMAIL,	/* the email as login */
+	OKTA_RESOLVE_END,
+	OKTA_READ,		/* status before a lifecycle call */
+	OKTA_LIFECYCLE,
+	OKTA_SESSIONS,		/* revoke_tokens */
+	OKTA_GRANTS,
+	OKTA_CONTAIN		/* freeze of an unsuspendable user: sessions */
+};
+
+struct okta_step {
+	struct step_ctx		*ctx;
+	struct target		*target;
+	enum step_kind		 kind;
+	const char		*name;
+	struct okta_opts	 opts;
+	enum okta_phase		 phase;
+	char			 doing[200];
+	char			 key[OKTA_LOGIN_MAX + 1];	/* resolve: what was asked */
+	struct okta_user	 user;
+	int			 fresh;		/* user.status just read */
+	int			 rereads;
+	const char		*why;		/* okta_decide's reason */
+	int			 gone;		/* revoke: the user is not there */
+};
+
+static void	okta_run(struct step_ctx *);
+static void	okta_finish(struct okta_step *, enum step_outcome, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static void	okta_doing(struct okta_step *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	okta_call(struct okta_step *, enum okta_phase, const char *,
+		    const char *);
+static void	okta_on_result(const struct target_result *, void *);
+static void	okta_fail(struct okta_step *, const struct target_result *);
+static void	okta_begin(struct okta_step *);
+static void	okta_read(struct okta_step *);
+static void	okta_decide_now(struct okta_step *);
+static void	okta_lifecycle(struct okta_step *);
+static void	okta_resolve_from(struct okta_step *, enum okta_phase);
+static void	okta_resolve_answer(struct okta_step *,
+		    const struct target_result *);
+static void	okta_read_answer(struct okta_step *, const struct target_result *);
+static void	okta_lifecycle_answer(struct okta_step *,
+		    const struct target_result *);
+static void	okta_revoke_answer(struct okta_step *,
+		    const struct target_result *);
+static void	okta_contain_answer(struct okta_step *,
+		    const struct target_result *);
+static void	okta_gone(struct okta_step *);
+static void	okta_delete_path(struct okta_step *, enum okta_phase,
+		    const char *, const char *);
+
+const struct connector connector_okta = {
+	"okta", okta_run, okta_classify
+};
+
+static void
+okta_finish(struct okta_step *st, enum step_outcome out, const char *fmt, ...)
+{
+	struct step_ctx	*ctx = st->ctx;
+	char		 detail[OKTA_DETAIL_MAX];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	log_debug("okta", "%s: case %lld %s: %s%s", target_name(st->target),
+	    step_ctx_case_id(ctx), st->name, out == STEP_OUT_OK ? "ok: " :
+	    out == STEP_OUT_SKIPPED ? "skipped: " : "failed: ", detail);
+	step_ctx_done(ctx, out, detail);
+}
+
+static void
+okta_doing(struct okta_step *st, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->doing, sizeof st->doing, fmt, ap);
+	va_end(ap);
+}
+
+/* Send a bodiless call answered in okta_on_result in the given phase. */
+static void
+okta_call(struct okta_step *st, enum okta_phase phase, const char *method,
+    const char *path)
+{
+	struct target_req	req;
+
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.path = path;
+	req.extra_header = "Accept: application/json";
+	/* Okta wants a JSON content type on POSTs even without a body. */
+	if (strcmp(method, "POST") == 0)
+		req.content_type = "application/json";
+	st->phase = phase;
+	if (target_call(st->target, &req, step_ctx_call_opts(st->ctx),
+	    okta_on_result, st) != 0)
+		okta_finish(st, STEP_OUT_FAILED, "%s: %s: request could not be "
+		    "queued", st->name, st->doing);
+}
+
+static void
+okta_fail(struct okta_step *st, const struct target_result *res)
+{
+	char	err[768];
+
+	okta_call_error(res, err, sizeof err);
+	okta_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing, err);
+}
+
+static void
+okta_on_result(const struct target_result *res, void *arg)
+{
+	struct okta_step	*st = arg;
+
+	switch (st->phase) {
+	case OKTA_RESOLVE_ID:
+	case OKTA_RESOLVE_LOGIN:
+	case OKTA_RESOLVE_EMAIL:
+		okta_resolve_answer(st, res);
+		break;
+	case OKTA_READ:
+		okta_read_answer(st, res);
+		break;
+	case OKTA_LIFECYCLE:
+		okta_lifecycle_answer(st, res);
+		break;
+	case OKTA_SESSIONS:
+	case OKTA_GRANTS:
+		okta_revoke_answer(st, res);
+		break;
+	case OKTA_CONTAIN:
+		okta_contain_answer(st, res);
+		break;
+	default:
+		okta_finish(st, STEP_OUT_FAILED, "%s: unexpected answer in "
+		    "phase %d", st->name, (int)st->phase);
+		break;
+	}
+}
+
+static void
+okta_run(struct step_ctx *ctx)
+{
+	struct okta_step		*st;
+	const struct config_target	*cfg;
+	const char			*acct, *name;
+	char				 err[256];
+
+	if ((st = calloc(1, sizeof *st)) == NULL) {
+		step_ctx_done(ctx, STEP_OUT_FAILED, "out of memory");
+		return;
+	}
+	step_ctx_set_data(ctx, st, free);
+	st->ctx = ctx;
+	st->target = step_ctx_target(ctx);
+	st->kind = step_ctx_kind(ctx);
+	name = step_kind_name(st->kind);
+	st->name = name != NULL ? name : "step";
+
+	switch (st->kind) {
+	case STEP_FREEZE:
+	case STEP_DEACTIVATE:
+	case STEP_UNFREEZE:
+	case STEP_REVOKE_TOKENS:
+		break;
+	case STEP_REASSIGN:
+		okta_finish(st, STEP_OUT_SKIPPED, "Okta holds no owned records "
+		    "to reassign");
+		return;
+	case STEP_DELETE:
+		okta_finish(st, STEP_OUT_SKIPPED, "delete is not done by the okta "
+		    "connector: deactivate (DEPROVISIONED) is the end state; "
+		    "deleting the user is left to an administrator");
+		return;
+	default:
+		okta_finish(st, STEP_OUT_SKIPPED, "%s is not supported by the "
+		    "okta connector (deactivate is Okta's end state)", st->name);
+		return;
+	}
+	cfg = target_config(st->target);
+	if (okta_opts_parse(cfg != NULL ? cfg->options : NULL, &st->opts, err,
+	    sizeof err) != 0) {
+		okta_finish(st, STEP_OUT_FAILED, "%s: target %s: %s", st->name,
+		    target_name(st->target), err);
+		return;
+	}
+	if ((acct = step_ctx_account(ctx)) != NULL) {
+		if (!okta_key_valid(acct) || strlen(acct) > OKTA_ID_MAX) {
+			okta_finish(st, STEP_OUT_FAILED, "%s: account '%.60s' is "
+			    "not a usable Okta user id", st->name, acct);
+			return;
+		}
+		memcpy(st->user.id, acct, strlen(acct) + 1);
+		okta_begin(st);
+		return;
+	}
+	okta_resolve_from(st, OKTA_RESOLVE_ID);
+}
+
+/* The user id is known: do the step. */
+static void
+okta_begin(struct okta_step *st)
+{
+	if (st->kind == STEP_REVOKE_TOKENS) {
+		okta_doing(st, "DELETE sessions of %s", st->user.id);
+		okta_delete_path(st, OKTA_SESSIONS, "/sessions?oauthTokens=true",
+		    "sessions");
+		return;
+	}
+	if (st->fresh)
+		okta_decide_now(st);
+	else
+		okta_read(st);
+}
+
+/* DELETE /api/v1/users/{id}<suffix>. */
+static void
+okta_delete_path(struct okta_step *st, enum okta_phase phase,
+    const char *suffix, const char *what)
+{
+	char	*path;
+
+	if ((path = okta_user_path(st->user.id, suffix)) == NULL) {
+		okta_finish(st, STEP_OUT_FAILED, "%s: cannot build the %s path",
+		    st->name, what);
+		return;
+	}
+	okta_call(st, phase, "DELETE", path);
+	free(path);
+}
+
+/* Read the user's status (before every lifecycle call). */
+static void
+okta_read(struct okta_step *st)
+{
+	char	*path;
+
+	if ((path = okta_user_path(st->user.id, NULL)) == NULL) {
+		okta_finish(st, STEP_OUT_FAILED, "%s: cannot build the user path",
+		    st->name);
+		return;
+	}
+	okta_doing(st, "GET user %s", st->user.id);
+	okta_call(st, OKTA_READ, "GET", path);
+	free(path);
+}
+
+/* The status is fresh: call, or finish as okta_decide says. */
+static void
+okta_decide_now(struct okta_step *st)
+{
+	const char		*why;
+	enum okta_action	 a;
+
+	a = okta_decide(st->kind, &st->user, &why);
+	switch (a) {
+	case OKTA_ACT_CALL:
+		okta_lifecycle(st);
+		return;
+	case OKTA_ACT_DONE:
+		okta_finish(st, STEP_OUT_OK, "%s", why);
+		return;
+	case OKTA_ACT_SKIP:
+		okta_finish(st, STEP_OUT_SKIPPED, "%s", why);
+		return;
+	case OKTA_ACT_UNSUSPENDABLE:
+		/* Contain what can be contained, then say what could not. */
+		st->why = why;
+		okta_doing(st, "DELETE sessions of %s (status %s)", st->user.id,
+		    st->user.status_name);
+		okta_delete_path(st, OKTA_CONTAIN, "/sessions?oauthTokens=true",
+		    "sessions");
+		return;
+	default:
+		okta_finish(st, STEP_OUT_FAILED, "%s: user %s status '%s': %s",
+		    st->name, st->user.id, st->user.status_name, why);
+		return;
+	}
+}
+
+static void
+okta_lifecycle(struct okta_step *st)
+{
+	const char	*suffix, *op;
+	char		*path;
+
+	switch (st->kind) {
+	case STEP_FREEZE:
+		suffix = "/lifecycle/suspend";
+		op = "suspend";
+		break;
+	case STEP_UNFREEZE:
+		suffix = "/lifecycle/unsuspend";
+		op = "unsuspend";
+		break;
+	default:
+		suffix = "/lifecycle/deactivate?sendEmail=false";
+		op = "deactivate";
+		break;
+	}
+	if ((path = okta_user_path(st->user.id, suffix)) == NULL) {
+		okta_finish(st, STEP_OUT_FAILED, "%s: cannot build the %s path",
+		    st->name, op);
+		return;
+	}
+	okta_doing(st, "POST %s %s (status %s)", op, st->user.id,
+	    st->user.status_name);
+	okta_call(st, OKTA_LIFECYCLE, "POST", path);
+	free(path);
+}
+
+/* The user is gone (404 E0000007). */
+static void
+okta_gone(struct okta_step *st)
+{
+	if (st->kind == STEP_UNFREEZE) {
+		okta_finish(st, STEP_OUT_FAILED, "%s: user %s no longer exists "
+		    "at Okta (404 E0000007)", st->name, st->user.id);
+		return;
+	}
+	step_ctx_note(st->ctx, "user %s no longer exists at Okta", st->user.id);
+	okta_finish(st, STEP_OUT_OK, "user no longer exists");
+}
+
+/*
+ * Resolve from phase `from` on: the event's account id, the username, the
+ * email (each as a login; lookups the subject has no value for are passed
+ * over).
+ */
+static void
+okta_resolve_from(struct okta_step *st, enum okta_phase from)
+{
+	const struct subject	*sub = step_ctx_subject(st->ctx);
+	json_object		*v;
+	const char		*key, *what;
+	char			*path;
+	enum okta_phase		 p;
+
+	for (p = from; p < OKTA_RESOLVE_END; p++) {
+		key = NULL;
+		what = "";
+		switch (p) {
+		case OKTA_RESOLVE_ID:
+			if (sub != NULL && sub->accounts != NULL &&
+			    json_object_object_get_ex(sub->accounts,
+			    target_name(st->target), &v) &&
+			    json_object_is_type(v, json_type_string))
+				key = json_object_get_string(v);
+			what = "the event's account id";
+			break;
+		case OKTA_RESOLVE_LOGIN:
+			key = sub != NULL ? sub->username : NULL;
+			what = "login = username";
+			break;
+		case OKTA_RESOLVE_EMAIL:
+			key = sub != NULL ? sub->email : NULL;
+			if (key != NULL && sub->username != NULL &&
+			    strcasecmp(key, sub->username) == 0)
+				key = NULL;	/* asked already */
+			what = "login = email";
+			break;
+		default:
+			break;
+		}
+		if (key == NULL || key[0] == '\0')
+			continue;
+		if ((path = okta_user_path(key, NULL)) == NULL) {
+			step_ctx_note(st->ctx, "%s '%.60s' cannot name an Okta "
+			    "user; lookup passed over", what, key);
+			continue;
+		}
+		snprintf(st->key, sizeof st->key, "%s", key);
+		okta_doing(st, "resolve: GET user %.200s (%s)", key, what);
+		okta_call(st, p, "GET", path);
+		free(path);
+		return;
+	}
+	okta_finish(st, STEP_OUT_SKIPPED, "no account");
+}
+
+static void
+okta_resolve_answer(struct okta_step *st, const struct target_result *res)
+{
+	static const char	*by[] = { "the event's account id",
+				    "login = username", "login = email" };
+	char			 err[256];
+
+	if (!res->ok && okta_not_found(res->resp)) {
+		if (st->phase == OKTA_RESOLVE_ID)
+			step_ctx_note(st->ctx, "account %.60s from the event not "
+			    "found; looking the user up", st->key);
+		okta_resolve_from(st, st->phase + 1);
+		return;
+	}
+	if (!res->ok) {
+		okta_fail(st, res);
+		return;
+	}
+	if (res->resp->body_truncated || okta_user_parse(res->resp->body,
+	    res->resp->body_len, &st->user, err, sizeof err) != 0) {
+		okta_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
+		    st->name, st->doing, res->resp->body_truncated ?
+		    "truncated" : err);
+		return;
+	}
+	st->fresh = 1;
+	step_ctx_set_account(st->ctx, st->user.id);
+	step_ctx_note(st->ctx, "account %s (found by %s), status %s",
+	    st->user.id, by[st->phase - OKTA_RESOLVE_ID], st->user.status_name);
+	okta_begin(st);
+}
+
+static void
+okta_read_answer(struct okta_step *st, const struct target_result *res)
+{
+	struct okta_user	 u;
+	char			 err[256];
+
+	if (!res->ok && okta_not_found(res->resp)) {
+		okta_gone(st);
+		return;
+	}
+	if (!res->ok) {
+		okta_fail(st, res);
+		return;
+	}
+	if (res->resp->body_truncated || okta_user_parse(res->resp->body,
+	    res->resp->body_len, &u, err, sizeof err) != 0) {
+		okta_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
+		    st->name, st->doing, res->resp->body_truncated ?
+		    "truncated" : err);
+		return;
+	}
+	if (strcmp(u.id, st->user.id) != 0) {
+		okta_finish(st, STEP_OUT_FAILED, "%s: %s: the answer is user %s",
+		    st->name, st->doing, u.id);
+		return;
+	}
+	st->user = u;
+	st->fresh = 1;
+	okta_decide_now(st);
+}
+
+static void
+okta_lifecycle_answer(struct okta_step *st, const struct target_result *res)
+{
+	const struct http_response	*resp = res->resp;
+	char				 err[768];
+
+	if (res->ok) {
+		switch (st->kind) {
+		case STEP_FREEZE:
+			okta_finish(st, STEP_OUT_OK, "suspended");
+			break;
+		case STEP_UNFREEZE:
+			okta_finish(st, STEP_OUT_OK, "unsuspended");
+			break;
+		default:
+			okta_finish(st, STEP_OUT_OK, "deactivated%s",
+			    resp != NULL && resp->status == 202 ?
+			    " (asynchronous at Okta)" : "");
+			break;
+		}
+		return;
+	}
+	/*
+	 * 400 (E0000001: not allowed in this status) or 404 (E0000007, also
+	 * what deactivating a DEPROVISIONED user answers): the status
+	 * changed since we read it. Read it again and decide once more.
+	 */
+	if (resp != NULL && (resp->status == 400 || okta_not_found(resp)) &&
+	    st->rereads++ == 0) {
+		okta_call_error(res, err, sizeof err);
+		step_ctx_note(st->ctx, "%s answered %s; reading the status again",
+		    st->doing, err);
+		st->fresh = 0;
+		okta_read(st);
+		return;
+	}
+	okta_fail(st, res);
+}
+
+/* revoke_tokens: sessions (with OAuth tokens), then grants. */
+static void
+okta_revoke_answer(struct okta_step *st, const struct target_result *res)
+{
+	if (!res->ok && okta_not_found(res->resp)) {
+		okta_gone(st);
+		return;
+	}
+	if (!res->ok) {
+		okta_fail(st, res);
+		return;
+	}
+	if (st->phase == OKTA_SESSIONS) {
+		okta_doing(st, "DELETE grants of %s", st->user.id);
+		okta_delete_path(st, OKTA_GRANTS, "/grants", "grants");
+		return;
+	}
+	okta_finish(st, STEP_OUT_OK, "sessions, OAuth tokens and grants "
+	    "revoked");
+}
+
+/* freeze of a user Okta cannot suspend: sessions are revoked; say so. */
+static void
+okta_contain_answer(struct okta_step *st, const struct target_result *res)
+{
+	char	err[768];
+
+	if (!res->ok && okta_not_found(res->resp)) {
+		okta_gone(st);
+		return;
+	}
+	if (!res->ok) {
+		okta_call_error(res, err, sizeof err);
+		okta_finish(st, STEP_OUT_FAILED, "%s: user %s status %s: not "
+		    "suspended (%s), and revoking its sessions failed: %s",
+		    st->name, st->user.id, st->user.status_name, st->why, err);
+		return;
+	}
+	okta_finish(st, st->opts.unsuspendable_skip ? STEP_OUT_SKIPPED :
+	    STEP_OUT_FAILED, "%s%suser %s status %s: not suspended (%s); its "
+	    "sessions and OAuth tokens were revoked; deactivate it (or unlock "
+	    "or reset it, then freeze again) to lock it out",
+	    st->opts.unsuspendable_skip ? "" : st->name,
+	    st->opts.unsuspendable_skip ? "" : ": ", st->user.id,
+	    st->user.status_name, st->why);
+}

@@ -1,0 +1,644 @@
+/*
+ * scim: the generic SCIM 2.0 connector (RFC 7644) for Slack, GitHub EMU,
+ * Zoom and most SaaS. Each step is a small asynchronous state machine in a
+ * heap struct scim_step that the engine frees after step_ctx_done; every
+ * target_call callback advances it and the step ends with step_ctx_done
+ * exactly once, never while one of its calls is in flight.
+ *
+ *   resolve            GET /Users/{event account id} (verified), then
+ *                      GET /Users?filter=<attr> eq "<value>" for each lookup
+ *                      (userName = username, userName = email, externalId =
+ *                      employee id by default): none = next lookup; one =
+ *                      the account; several = failed "ambiguous"; nothing
+ *                      anywhere = skipped "no account"
+ *   freeze/deactivate  GET /Users/{id} (active and ETag), then unless already
+ *                      inactive PATCH /Users/{id} with a PatchOp setting
+ *                      active false (If-Match when an ETag is known); 412 =
+ *                      changed since read: re-read once and try again
+ *   unfreeze           the same with active true
+ *   delete             DELETE /Users/{id}: 2xx, or 404 = already gone
+ *   revoke_tokens,     skipped: SCIM defines neither
+ *   reassign
+ *
+ * Request building and response parsing live in scim-proto.c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "deprov/config.h"
+#include "deprov/connector.h"
+#include "deprov/event.h"
+#include "deprov/log.h"
+#include "deprov/runbook.h"
+#include "deprov/target.h"
+
+#include "scim-internal.h"
+
+#define SCIM_DETAIL_MAX		1024
+#define SCIM_ACCEPT		"Accept: " SCIM_CONTENT_TYPE
+
+enum scim_phase {
+	SCIM_RESOLVE_ID = 0,	/* GET /Users/{id the event gave} */
+	SCIM_RESOLVE_LOOKUP,	/* GET /Users?filter=... */
+	SCIM_READ,		/* GET /Users/{id} before a PATCH */
+	SCIM_PATCH,
+	SCIM_DELETE
+};
+
+struct scim_step {
+	struct step_ctx		*ctx;
+	struct target		*target;
+	enum step_kind		 kind;
+	const char		*name;		/* step name, first word of details */
+	int			 is_delete;
+	int			 want;		/* the active value to set */
+	struct scim_opts	 opts;
+	enum scim_phase		 phase;
+	char			 doing[200];	/* the call in flight, for details */
+
+	size_t			 lookup;	/* next index into opts.lookups */
+	enum scim_lookup	 by;		/* the lookup in flight */
+	char			 attr[16];
+	char			 value[SCIM_VALUE_MAX + 1];
+	char			 refused[160];	/* lookups the target refused */
+
+	struct scim_user	 user;		/* the account */
+	int			 fresh;		/* user.active/etag just read */
+	int			 rereads;	/* after a 412 */
+};
+
+static void	scim_run(struct step_ctx *);
+static void	scim_finish(struct scim_step *, enum step_outcome, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static void	scim_doing(struct scim_step *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	scim_call(struct scim_step *, enum scim_phase, const char *,
+		    const char *, const char *, const char *);
+static void	scim_on_result(const struct target_result *, void *);
+static void	scim_fail(struct scim_step *, const struct target_result *);
+static void	scim_begin(struct scim_step *);
+static void	scim_read(struct scim_step *);
+static void	scim_decide(struct scim_step *);
+static void	scim_resolve_id(struct scim_step *);
+static void	scim_resolve_next(struct scim_step *);
+static void	scim_resolve_id_answer(struct scim_step *,
+		    const struct target_result *);
+static void	scim_lookup_answer(struct scim_step *,
+		    const struct target_result *);
+static void	scim_read_answer(struct scim_step *, const struct target_result *);
+static void	scim_patch_answer(struct scim_step *, const struct target_result *);
+static void	scim_delete_answer(struct scim_step *,
+		    const struct target_result *);
+static void	scim_found(struct scim_step *, const char *);
+static void	scim_gone(struct scim_step *);
+
+const struct connector connector_scim = {
+	"scim", scim_run, scim_classify
+};
+
+/* End the step. st is freed by the engine: return right after this. */
+static void
+scim_finish(struct scim_step *st, enum step_outcome out, const char *fmt, ...)
+{
+	struct step_ctx	*ctx = st->ctx;
+	char		 detail[SCIM_DETAIL_MAX];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	log_debug("scim", "%s: case %lld %s: %s%s", target_name(st->target),
+	    step_ctx_case_id(ctx), st->name, out == STEP_OUT_OK ? "ok: " :
+	    out == STEP_OUT_SKIPPED ? "skipped: " : "failed: ", detail);
+	step_ctx_done(ctx, out, detail);
+}
+
+/* Say what the next call does (the prefix of its error detail). */
+static void
+scim_doing(struct scim_step *st, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->doing, sizeof st->doing, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Send one call answered in scim_on_result in the given phase. The target
+ * copies the request. When it cannot be queued the step is finished.
+ */
+static void
+scim_call(struct scim_step *st, enum scim_phase phase, const char *method,
+    const char *path, const char *body, const char *header)
+{
+	struct target_req	req;
+
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.path = path;
+	req.body = body;
+	req.body_len = body != NULL ? strlen(body) : 0;
+	req.content_type = body != NULL ? SCIM_CONTENT_TYPE : NULL;
+	req.extra_header = header != NULL ? header : SCIM_ACCEPT;
+	st->phase = phase;
+	if (target_call(st->target, &req, step_ctx_call_opts(st->ctx),
+	    scim_on_result, st) != 0)
+		scim_finish(st, STEP_OUT_FAILED, "%s: %s: request could not be "
+		    "queued", st->name, st->doing);
+}
+
+/* The call failed for good: finish with what the target said. */
+static void
+scim_fail(struct scim_step *st, const struct target_result *res)
+{
+	char	err[768];
+
+	scim_call_error(res, err, sizeof err);
+	scim_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing, err);
+}
+
+static void
+scim_on_result(const struct target_result *res, void *arg)
+{
+	struct scim_step	*st = arg;
+
+	switch (st->phase) {
+	case SCIM_RESOLVE_ID:
+		scim_resolve_id_answer(st, res);
+		break;
+	case SCIM_RESOLVE_LOOKUP:
+		scim_lookup_answer(st, res);
+		break;
+	case SCIM_READ:
+		scim_read_answer(st, res);
+		break;
+	case SCIM_PATCH:
+		scim_patch_answer(st, res);
+		break;
+	case SCIM_DELETE:
+		scim_delete_answer(st, res);
+		break;
+	}
+}
+
+static void
+scim_run(struct step_ctx *ctx)
+{
+	struct scim_step		*st;
+	const struct config_target	*cfg;
+	const struct runbook_step	*step;
+	const char			*acct, *name;
+	char				 err[256];
+
+	if ((st = calloc(1, sizeof *st)) == NULL) {
+		step_ctx_done(ctx, STEP_OUT_FAILED, "out of memory");
+		return;
+	}
+	step_ctx_set_data(ctx, st, free);
+	st->ctx = ctx;
+	st->target = step_ctx_target(ctx);
+	st->kind = step_ctx_kind(ctx);
+	name = step_kind_name(st->kind);
+	st->name = name != NULL ? name : "step";
+	st->user.active = -1;
+
+	switch (st->kind) {
+	case STEP_REVOKE_TOKENS:
+		scim_finish(st, STEP_OUT_SKIPPED, "SCIM has no token revocation "
+		    "(RFC 7644 defines no such operation)");
+		return;
+	case STEP_REASSIGN:
+		scim_finish(st, STEP_OUT_SKIPPED, "SCIM has no record ownership "
+		    "to reassign");
+		return;
+	case STEP_FREEZE:
+	case STEP_DEACTIVATE:
+		st->want = 0;
+		break;
+	case STEP_UNFREEZE:
+		st->want = 1;
+		break;
+	case STEP_DELETE:
+		st->is_delete = 1;
+		break;
+	default:
+		scim_finish(st, STEP_OUT_SKIPPED, "%s is not supported by scim",
+		    st->name);
+		return;
+	}
+
+	cfg = target_config(st->target);
+	if (scim_opts_parse(cfg != NULL ? cfg->options : NULL, &st->opts, err,
+	    sizeof err) != 0) {
+		scim_finish(st, STEP_OUT_FAILED, "%s: target %s: %s", st->name,
+		    target_name(st->target), err);
+		return;
+	}
+	/* --check refuses this already; a stale store must not get past either. */
+	step = step_ctx_step(ctx);
+	if (st->is_delete && cfg != NULL && cfg->irreversible_delete &&
+	    (step == NULL || !step->irreversible_ok)) {
+		scim_finish(st, STEP_OUT_FAILED, "%s: refused: target %s is "
+		    "irreversible (%s) and the step does not say "
+		    "\"irreversible_ok\": true", st->name, target_name(st->target),
+		    cfg->irreversible_why != NULL ? cfg->irreversible_why :
+		    "a delete cannot be undone");
+		return;
+	}
+	if ((acct = step_ctx_account(ctx)) != NULL) {
+		if (!scim_id_valid(acct)) {
+			scim_finish(st, STEP_OUT_FAILED, "%s: account '%.60s' is "
+			    "not a usable SCIM id", st->name, acct);
+			return;
+		}
+		memcpy(st->user.id, acct, strlen(acct) + 1);
+		scim_begin(st);
+		return;
+	}
+	scim_resolve_id(st);
+}
+
+/* The account is known: do the step. */
+static void
+scim_begin(struct scim_step *st)
+{
+	char	*path;
+
+	if (!st->is_delete) {
+		if (st->fresh)
+			scim_decide(st);
+		else
+			scim_read(st);
+		return;
+	}
+	if ((path = scim_user_path(st->user.id)) == NULL) {
+		scim_finish(st, STEP_OUT_FAILED, "%s: out of memory", st->name);
+		return;
+	}
+	scim_doing(st, "DELETE User %.80s", st->user.id);
+	scim_call(st, SCIM_DELETE, "DELETE", path, NULL, NULL);
+	free(path);
+}
+
+/* GET the user for its current active value and ETag. */
+static void
+scim_read(struct scim_step *st)
+{
+	char	*path;
+
+	if ((path = scim_user_path(st->user.id)) == NULL) {
+		scim_finish(st, STEP_OUT_FAILED, "%s: out of memory", st->name);
+		return;
+	}
+	scim_doing(st, "GET User %.80s", st->user.id);
+	scim_call(st, SCIM_READ, "GET", path, NULL, NULL);
+	free(path);
+}
+
+/* The user was just read: PATCH active unless it already has the value. */
+static void
+scim_decide(struct scim_step *st)
+{
+	char	*path = NULL, *body = NULL, ifmatch[SCIM_ETAG_MAX + 16];
+	int	 etag;
+
+	if (st->user.active == st->want) {
+		scim_finish(st, STEP_OUT_OK, st->want ? "already active" :
+		    "already inactive");
+		return;
+	}
+	path = scim_user_path(st->user.id);
+	body = scim_patch_active_body(st->want, st->opts.patch_style);
+	if (path == NULL || body == NULL) {
+		free(path);
+		free(body);
+		scim_finish(st, STEP_OUT_FAILED, "%s: out of memory", st->name);
+		return;
+	}
+	etag = st->opts.use_etag && scim_if_match(ifmatch, sizeof ifmatch,
+	    st->user.etag) == 0;
+	scim_doing(st, "PATCH User %.80s active=%s%s", st->user.id,
+	    st->want ? "true" : "false", etag ? " (If-Match)" : "");
+	scim_call(st, SCIM_PATCH, "PATCH", path, body, etag ? ifmatch : NULL);
+	free(path);
+	free(body);
+}
+
+/* The user is not there (404): done for a step that takes access away. */
+static void
+scim_gone(struct scim_step *st)
+{
+	if (st->want == 1 && !st->is_delete) {
+		scim_finish(st, STEP_OUT_FAILED, "%s: user %.80s no longer exists "
+		    "at the target (404)", st->name, st->user.id);
+		return;
+	}
+	step_ctx_note(st->ctx, "user %.80s no longer exists at the target",
+	    st->user.id);
+	scim_finish(st, STEP_OUT_OK, st->is_delete ? "already deleted" :
+	    "account no longer exists");
+}
+
+/* Resolve: first the account id the event gave, verified by a GET. */
+static void
+scim_resolve_id(struct scim_step *st)
+{
+	const struct subject	*sub = step_ctx_subject(st->ctx);
+	json_object		*v;
+	const char		*id;
+	char			*path;
+
+	if (sub == NULL || sub->accounts == NULL ||
+	    !json_object_object_get_ex(sub->accounts, target_name(st->target),
+	    &v) || !json_object_is_type(v, json_type_string)) {
+		scim_resolve_next(st);
+		return;
+	}
+	id = json_object_get_string(v);
+	if ((path = scim_user_path(id)) == NULL) {
+		step_ctx_note(st->ctx, "account '%.60s' from the event is not a "
+		    "usable SCIM id; looking the user up", id);
+		scim_resolve_next(st);
+		return;
+	}
+	memcpy(st->user.id, id, strlen(id) + 1);
+	scim_doing(st, "resolve: GET User %.80s", id);
+	scim_call(st, SCIM_RESOLVE_ID, "GET", path, NULL, NULL);
+	free(path);
+}
+
+static void
+scim_resolve_id_answer(struct scim_step *st, const struct target_result *res)
+{
+	struct scim_user	 u;
+	char			 err[256];
+	const char		*etag;
+
+	if (!res->ok && res->resp != NULL && res->resp->status == 404) {
+		step_ctx_note(st->ctx, "account %.80s from the event not found; "
+		    "looking the user up", st->user.id);
+		st->user.id[0] = '\0';
+		scim_resolve_next(st);
+		return;
+	}
+	if (!res->ok) {
+		scim_fail(st, res);
+		return;
+	}
+	etag = http_response_header(res->resp, "ETag");
+	if (res->resp->body_truncated || scim_user_parse(res->resp->body,
+	    res->resp->body_len, etag, &u, err, sizeof err) != 0) {
+		scim_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
+		    st->name, st->doing, res->resp->body_truncated ?
+		    "truncated" : err);
+		return;
+	}
+	st->user = u;
+	scim_found(st, "the event's account id");
+}
+
+/* The account is st->user (just read): remember it and carry on. */
+static void
+scim_found(struct scim_step *st, const char *how)
+{
+	st->fresh = 1;
+	step_ctx_set_account(st->ctx, st->user.id);
+	step_ctx_note(st->ctx, "account %.80s (found by %s)", st->user.id, how);
+	scim_begin(st);
+}
+
+/* Try the lookups from st->lookup on; none left = no account. */
+static void
+scim_resolve_next(struct scim_step *st)
+{
+	const struct subject	*sub = step_ctx_subject(st->ctx);
+	const char		*value, *attr;
+	char			 filter[SCIM_FILTER_MAX + 64], *path;
+	size_t			 i;
+	int			 dup;
+
+	while (st->lookup < st->opts.nlookups) {
+		st->by = st->opts.lookups[st->lookup++];
+		value = NULL;
+		attr = "userName";
+		switch (st->by) {
+		case SCIM_BY_USERNAME:
+			value = sub != NULL ? sub->username : NULL;
+			break;
+		case SCIM_BY_EMAIL:
+			value = sub != NULL ? sub->email : NULL;
+			/* Already asked when the username is the address. */
+			dup = 0;
+			for (i = 0; i + 1 < st->lookup; i++)
+				if (st->opts.lookups[i] == SCIM_BY_USERNAME)
+					dup = 1;
+			if (dup && value != NULL && sub->username != NULL &&
+			    strcasecmp(value, sub->username) == 0)
+				value = NULL;
+			break;
+		case SCIM_BY_EMAILS:
+			value = sub != NULL ? sub->email : NULL;
+			attr = "emails.value";
+			break;
+		case SCIM_BY_EXTERNAL_ID:
+			value = sub != NULL ? sub->employee_id : NULL;
+			attr = "externalId";
+			break;
+		default:
+			break;
+		}
+		if (value == NULL || value[0] == '\0')
+			continue;
+		if (scim_filter_eq(filter, sizeof filter, attr, value) != 0) {
+			step_ctx_note(st->ctx, "%s '%.60s' cannot be used in a "
+			    "SCIM filter (control character, not UTF-8 or too "
+			    "long); lookup passed over", attr, value);
+			continue;
+		}
+		if ((path = scim_list_path(filter)) == NULL) {
+			scim_finish(st, STEP_OUT_FAILED, "%s: out of memory",
+			    st->name);
+			return;
+		}
+		snprintf(st->attr, sizeof st->attr, "%s", attr);
+		snprintf(st->value, sizeof st->value, "%s", value);
+		scim_doing(st, "resolve: GET Users?filter=%s eq \"%.120s\"", attr,
+		    value);
+		scim_call(st, SCIM_RESOLVE_LOOKUP, "GET", path, NULL, NULL);
+		free(path);
+		return;
+	}
+	if (st->refused[0] != '\0') {
+		scim_finish(st, STEP_OUT_FAILED, "%s: no account found, and the "
+		    "target refused the filter on %s", st->name, st->refused);
+		return;
+	}
+	scim_finish(st, STEP_OUT_SKIPPED, "no account");
+}
+
+static void
+scim_lookup_answer(struct scim_step *st, const struct target_result *res)
+{
+	struct scim_user	 u;
+	long long		 total = 0;
+	char			 err[256], stat[16], type[64], detail[256], how[64];
+	size_t			 len;
+	int			 r;
+
+	if (!res->ok && res->resp != NULL && res->resp->status == 400 &&
+	    scim_error_parse(res->resp->body, res->resp->body_len, stat,
+	    sizeof stat, type, sizeof type, detail, sizeof detail) == 0 &&
+	    strcmp(type, "invalidFilter") == 0) {
+		/* This target cannot filter on the attribute: try the next. */
+		step_ctx_note(st->ctx, "the target refused the filter on %s "
+		    "(invalidFilter%s%.120s)", st->attr, detail[0] != '\0' ?
+		    ": " : "", detail);
+		len = strlen(st->refused);
+		snprintf(st->refused + len, sizeof st->refused - len, "%s%s",
+		    len > 0 ? ", " : "", st->attr);
+		scim_resolve_next(st);
+		return;
+	}
+	if (!res->ok) {
+		scim_fail(st, res);
+		return;
+	}
+	if (res->resp->body_truncated) {
+		scim_finish(st, STEP_OUT_FAILED, "%s: %s: answer too large "
+		    "(truncated)", st->name, st->doing);
+		return;
+	}
+	r = scim_list_parse(res->resp->body, res->resp->body_len, st->attr,
+	    st->value, &u, &total, err, sizeof err);
+	switch (r) {
+	case SCIM_LIST_NONE:
+		scim_resolve_next(st);
+		return;
+	case SCIM_LIST_ONE:
+		st->user = u;
+		snprintf(how, sizeof how, "%s", st->attr);
+		scim_found(st, how);
+		return;
+	case SCIM_LIST_MANY:
+		scim_finish(st, STEP_OUT_FAILED, "%s: ambiguous: %lld users "
+		    "with %s \"%.200s\"", st->name, total, st->attr, st->value);
+		return;
+	case SCIM_LIST_MISMATCH:
+		scim_finish(st, STEP_OUT_FAILED, "%s: %s: the target answered "
+		    "user %.80s, which does not have %s \"%.200s\" (is the "
+		    "filter ignored?)", st->name, st->doing, u.id, st->attr,
+		    st->value);
+		return;
+	default:
+		scim_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
+		    st->name, st->doing, err);
+		return;
+	}
+}
+
+static void
+scim_read_answer(struct scim_step *st, const struct target_result *res)
+{
+	struct scim_user	 u;
+	char			 err[256];
+
+	if (!res->ok && res->resp != NULL && res->resp->status == 404) {
+		scim_gone(st);
+		return;
+	}
+	if (!res->ok) {
+		scim_fail(st, res);
+		return;
+	}
+	if (res->resp->body_truncated || scim_user_parse(res->resp->body,
+	    res->resp->body_len, http_response_header(res->resp, "ETag"), &u,
+	    err, sizeof err) != 0) {
+		scim_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
+		    st->name, st->doing, res->resp->body_truncated ?
+		    "truncated" : err);
+		return;
+	}
+	if (strcmp(u.id, st->user.id) != 0) {
+		scim_finish(st, STEP_OUT_FAILED, "%s: %s: the answer is user "
+		    "%.80s", st->name, st->doing, u.id);
+		return;
+	}
+	st->user = u;
+	st->fresh = 1;
+	scim_decide(st);
+}
+
+static void
+scim_patch_answer(struct scim_step *st, const struct target_result *res)
+{
+	struct scim_user	 u;
+	char			 err[256];
+	const char		*done;
+
+	if (!res->ok && res->resp != NULL && res->resp->status == 412) {
+		if (st->rereads++ > 0) {
+			scim_fail(st, res);
+			return;
+		}
+		step_ctx_note(st->ctx, "user %.80s changed since it was read "
+		    "(412); reading it again", st->user.id);
+		st->fresh = 0;
+		scim_read(st);
+		return;
+	}
+	if (!res->ok && res->resp != NULL && res->resp->status == 404) {
+		scim_gone(st);
+		return;
+	}
+	if (!res->ok) {
+		scim_fail(st, res);
+		return;
+	}
+	/* 200 with the resource (check it took), or 204 without a body. */
+	if (res->resp->status != 204 && res->resp->body_len > 0 &&
+	    !res->resp->body_truncated && scim_user_parse(res->resp->body,
+	    res->resp->body_len, NULL, &u, err, sizeof err) == 0 &&
+	    u.active >= 0 && u.active != st->want) {
+		scim_finish(st, STEP_OUT_FAILED, "%s: %s: answered %ld but the "
+		    "user is still active=%s", st->name, st->doing,
+		    res->resp->status, u.active ? "true" : "false");
+		return;
+	}
+	switch (st->kind) {
+	case STEP_FREEZE:
+		done = "frozen (active=false)";
+		break;
+	case STEP_UNFREEZE:
+		done = "unfrozen (active=true)";
+		break;
+	default:
+		done = "deactivated (active=false)";
+		break;
+	}
+	scim_finish(st, STEP_OUT_OK, "%s", done);
+}
+
+static void
+scim_delete_answer(struct scim_step *st, const struct target_result *res)
+{
+	if (!res->ok && res->resp != NULL && res->resp->status == 404) {
+		scim_gone(st);
+		return;
+	}
+	if (!res->ok) {
+		scim_fail(st, res);
+		return;
+	}
+	if (st->opts.delete_deactivates)
+		scim_finish(st, STEP_OUT_OK, "deleted (on %s a SCIM DELETE only "
+		    "deactivates the user)", st->opts.preset != NULL ?
+		    st->opts.preset : "this target");
+	else
+		scim_finish(st, STEP_OUT_OK, "deleted");
+}

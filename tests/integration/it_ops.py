@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Operations integration tests: the tamper-evident audit trail and deprovctl
+against a real deprovd (embedded Kafka mock cluster) and deprov-sandbox.
+Run one test: it_ops.py --build DIR NAME."""
+
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (ADMIN_TOKEN, API_TOKEN, RESPONDER_TOKEN, SANDBOX_TOKEN,  # noqa: E402
+                     Daemon, Sandbox, build_dir, emergency_runbook, free_port, leaver_for, log,
+                     publish, run, seed_people, standard_runbook, unfreeze_runbook, user_id,
+                     wait_for)
+
+ZERO = "0" * 64
+SECRETS = (SANDBOX_TOKEN, API_TOKEN, RESPONDER_TOKEN, ADMIN_TOKEN)
+
+
+def ctl(*args, token=None, api=None, env=None, timeout=60):
+    """Run deprovctl; returns CompletedProcess with text output."""
+    e = dict(os.environ)
+    e.pop("DEPROV_API", None)
+    e.pop("DEPROV_TOKEN", None)
+    if api:
+        e["DEPROV_API"] = api
+    if token:
+        e["DEPROV_TOKEN"] = token
+    e.update(env or {})
+    r = subprocess.run([os.path.join(build_dir(), "deprovctl")] + [str(a) for a in args],
+                       capture_output=True, text=True, env=e, timeout=timeout)
+    log("deprovctl", " ".join(str(a) for a in args), "->", r.returncode)
+    for s in SECRETS:
+        assert s not in r.stdout and s not in r.stderr, "deprovctl printed a secret"
+    return r
+
+
+def db_path(d):
+    with open(d.config) as f:
+        return json.load(f)["store"]["path"]
+
+
+def audit_rows(d):
+    con = sqlite3.connect(db_path(d), timeout=10)
+    try:
+        return con.execute("SELECT seq, ts_ms, kind, case_id, actor, target, step, detail,"
+                           " prev_hash, hash FROM audit ORDER BY seq").fetchall()
+    finally:
+        con.close()
+
+
+def netstring_hash(row):
+    """The hash definition of include/deprov/audit.h, independently."""
+    def f(v):
+        if v is None:
+            return b"~,"
+        b = str(v).encode()
+        return b"%d:%s," % (len(b), b)
+    return hashlib.sha256(b"deprov-audit-v1\n" + b"".join(f(v) for v in row[:9])).hexdigest()
+
+
+def check_chain(rows):
+    prev = ZERO
+    for i, row in enumerate(rows):
+        assert row[0] == i + 1, ("seq", row[0], i + 1)
+        assert row[8] == prev, ("prev_hash of", row[0])
+        assert row[9] == netstring_hash(row), ("hash of", row[0])
+        prev = row[9]
+
+
+def export(d, *extra):
+    r = ctl("audit", "export", "--config", d.config, *extra)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+
+
+def test_audit_chain(work):
+    """A leaver to completion: every engine event is in a valid chain; verify
+    passes; editing one row makes verify fail naming it; export has the case
+    and no secret."""
+    sb = Sandbox(work, seed_people(1))
+    d = Daemon(work, sb).start()
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        c = d.wait_case("E0001", timeout=60)
+        cid = c["id"]
+        r = ctl("audit", "verify", "--config", d.config)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert r.stdout.startswith("ok"), r.stdout
+
+        rows = audit_rows(d)
+        check_chain(rows)
+        mine = [x for x in rows if x[3] == cid]
+        kinds = [x[2] for x in mine]
+        assert kinds[0] == "case.opened", kinds
+        opened = json.loads(mine[0][7])
+        assert mine[0][4] == "/hr/workday", mine[0]
+        assert opened["event_type"] == "io.deprov.leaver" and opened["source"] == "/hr/workday"
+        states = [json.loads(x[7])["to"] for x in mine if x[2] == "case.state"]
+        assert states == ["freezing", "contained", "remediating", "deactivating", "completed"], states
+        done = {x[6]: json.loads(x[7]) for x in mine if x[2] == "step.done"}
+        for step in ("freeze", "revoke_tokens", "reassign", "deactivate"):
+            assert done[step]["outcome"] == "succeeded", done
+            assert any(x[2] == "step.started" and x[6] == step and x[5] == "salesforce-prod"
+                       for x in mine), (step, kinds)
+
+        # Export: JSON lines with the case's records, hashes, and no secret.
+        lines = export(d)
+        assert [l["seq"] for l in lines] == [x[0] for x in rows]
+        case_lines = [l for l in lines if l["case_id"] == cid]
+        assert len(case_lines) == len(mine)
+        assert all(len(l["hash"]) == 64 and l["time"].endswith("Z") for l in lines)
+        assert isinstance(case_lines[0]["detail"], dict)
+        raw = "\n".join(json.dumps(l) for l in lines)
+        assert SANDBOX_TOKEN not in raw and "Bearer" not in raw
+        # --since: only the later records.
+        mid = rows[len(rows) // 2][1]
+        later = export(d, "--since-ms", mid)
+        assert later and all(l["ts_ms"] >= mid for l in later)
+        assert len(later) == sum(1 for x in rows if x[1] >= mid)
+        iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mid // 1000))
+        assert len(export(d, "--since", iso)) >= len(later)
+        assert export(d, "--since", "2099-01-01T00:00:00Z") == []
+
+        # Tamper: "the freeze failed" instead of succeeded.
+        target = [x for x in mine if x[2] == "step.done" and x[6] == "freeze"][0]
+        con = sqlite3.connect(db_path(d), timeout=10)
+        con.execute("UPDATE audit SET detail = ? WHERE seq = ?",
+                    (target[7].replace("succeeded", "failed"), target[0]))
+        con.commit()
+        con.close()
+        r = ctl("audit", "verify", "--config", d.config)
+        log("verify after edit:", r.stdout.strip(), "|", r.stderr.strip())
+        assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+        assert "seq %d" % target[0] in r.stdout + r.stderr, (r.stdout, r.stderr)
+        r = ctl("audit", "verify", "--db", db_path(d), "--json")
+        assert r.returncode == 1
+        v = json.loads(r.stdout)
+        assert v["ok"] is False and v["bad_seq"] == target[0] and v["problem"] == "edited", v
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_cli_freeze_and_views(work):
+    """deprovctl freeze with the responder token; the case through cases/case
+    (table and --json); the audit names the responder and the reason; wrong
+    token and low role give the API's error and exit 1."""
+    sb = Sandbox(work, seed_people(2))
+    d = Daemon(work, sb, runbooks=[emergency_runbook(), standard_runbook(),
+                                   unfreeze_runbook()]).start()
+    api = d.url("")
+    try:
+        r = ctl("freeze", "--email", "emp0001@acme.example", "--reason", "INC-1",
+                api=api, token=RESPONDER_TOKEN)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert r.stdout.startswith("freeze accepted: case "), r.stdout
+        cid = int(r.stdout.split("case ")[1].split()[0])
+        c = d.wait_case("emp0001@acme.example", timeout=30)
+        assert c["id"] == cid and c["reason"] == "INC-1" and c["urgent"] is True, c
+        assert sb.user(user_id(1))["IsFrozen"] is True
+
+        # The audit: opened by /api/soc-oncall with the reason.
+        opened = [x for x in audit_rows(d) if x[3] == cid and x[2] == "case.opened"]
+        assert len(opened) == 1, opened
+        assert opened[0][4] == "/api/soc-oncall", opened
+        detail = json.loads(opened[0][7])
+        assert detail["reason"] == "INC-1" and detail["event_type"] == "io.deprov.freeze", detail
+
+        # cases: an aligned table by default, the API's JSON with --json.
+        r = ctl("cases", api=api, token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[0].split()[:3] == ["ID", "STATE", "SUBJECT"], lines
+        row = [l for l in lines[1:] if l.split()[0] == str(cid)]
+        assert row and "completed" in row[0] and "emp0001@acme.example" in row[0], lines
+        assert "INC-1" in row[0] and "freeze (urgent)" in row[0], row
+        assert lines[0].index("STATE") == row[0].index("completed"), lines
+        r = ctl("--json", "cases", "--state", "completed", "--limit", "5", api=api,
+                token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        cases = json.loads(r.stdout)["cases"]
+        assert [x["id"] for x in cases] == [cid], cases
+        r = ctl("cases", "--subject", "nobody@acme.example", api=api, token=API_TOKEN)
+        assert r.returncode == 0 and r.stdout.strip() == "no cases", r.stdout
+
+        # case ID: details, steps and timeline; --json is the API's object.
+        r = ctl("case", cid, api=api, token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        out = r.stdout
+        for want in ("INC-1", "emergency-freeze", "completed (urgent)", "steps:", "timeline:",
+                     "salesforce-prod", "revoke_tokens", "succeeded", "freeze by"):
+            assert want in out, (want, out)
+        r = ctl("case", cid, "--json", api=api, token=API_TOKEN)
+        assert json.loads(r.stdout)["id"] == cid
+        r = ctl("case", 99999, api=api, token=API_TOKEN)
+        assert r.returncode == 1 and "deprovctl: not_found: no such case" in r.stderr, r.stderr
+
+        # Wrong token: the API's 401 as "deprovctl: <error>: <detail>"; no token: same.
+        r = ctl("cases", api=api, token="wrong-token")
+        assert r.returncode == 1, r.returncode
+        assert "deprovctl: unauthorized: unknown token" in r.stderr, r.stderr
+        assert "wrong-token" not in r.stdout + r.stderr
+        r = ctl("cases", api=api)
+        assert r.returncode == 1 and "unauthorized" in r.stderr, r.stderr
+        # --token overrides the environment; a viewer cannot freeze (403).
+        r = ctl("--token", API_TOKEN, "freeze", "--username", "emp0002@acme.example",
+                "--reason", "INC-2", api=api, token=RESPONDER_TOKEN)
+        assert r.returncode == 1 and "deprovctl: forbidden:" in r.stderr, r.stderr
+        # A responder cannot retry (admin only); an admin's cancel of a
+        # completed case is a conflict.
+        r = ctl("retry", cid, api=api, token=RESPONDER_TOKEN)
+        assert r.returncode == 1 and "forbidden" in r.stderr, r.stderr
+        r = ctl("cancel", cid, api=api, token=ADMIN_TOKEN)
+        assert r.returncode == 1 and "deprovctl: conflict:" in r.stderr, r.stderr
+
+        # Unfreeze the false positive, with --api instead of the environment.
+        r = ctl("unfreeze", "--email", "emp0001@acme.example", "--reason", "INC-1 false positive",
+                "--api", api, token=RESPONDER_TOKEN, env={"DEPROV_API": "http://127.0.0.1:1"})
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: sb.user(user_id(1))["IsFrozen"] is False, 30, "unfreeze")
+        r = ctl("audit", "verify", "--config", d.config)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_cli_publish_cancel(work):
+    """deprovctl publish to the embedded cluster creates a case that runs to
+    completion; a future-dated leaver is scheduled and deprovctl cancel (admin)
+    ends it, recorded in the audit as operator.cancel by the token's name."""
+    sb = Sandbox(work, seed_people(2))
+    d = Daemon(work, sb).start()
+    api = d.url("")
+    try:
+        r = ctl("publish", "--bootstrap-file", d.bootstrap_file, "--email",
+                "emp0001@acme.example", "--employee-id", "E0001", "--manager-email",
+                "boss0001@acme.example", "--termination-kind", "voluntary")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert r.stdout.startswith("published io.deprov.leaver "), r.stdout
+        c = d.wait_case("E0001", timeout=60)
+        assert c["event_type"] == "io.deprov.leaver", c
+        assert sb.user(user_id(1))["IsActive"] is False
+
+        # Future effective date: scheduled; then cancelled by an admin.
+        r = ctl("publish", "--brokers", d.bootstrap, "--topic", "hr.leavers", "--json",
+                "--email", "emp0002@acme.example", "--employee-id", "E0002",
+                "--effective", "2099-01-01T00:00:00Z", "--id", "fixed-event-id-2")
+        assert r.returncode == 0, r.stderr
+        sent = json.loads(r.stdout)
+        assert sent["event"]["id"] == "fixed-event-id-2" and sent["key"] == "E0002", sent
+        assert sent["event"]["specversion"] == "1.0" and sent["event"]["subject"] == "E0002"
+        c2 = d.wait_case("E0002", states=("scheduled",), timeout=60)
+        r = ctl("cancel", c2["id"], api=api, token=ADMIN_TOKEN)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == "cancel accepted for case %d" % c2["id"], r.stdout
+        d.wait_case("E0002", states=("cancelled",), timeout=30)
+        ops = [x for x in audit_rows(d) if x[3] == c2["id"] and x[2] == "operator.cancel"]
+        assert len(ops) == 1 and ops[0][4] == "ops", ops
+        rows = audit_rows(d)
+        check_chain(rows)
+
+        # Usage errors exit 2 without touching Kafka.
+        r = ctl("publish", "--email", "x@acme.example", "--employee-id", "E9")
+        assert r.returncode == 2, r.returncode
+        r = ctl("publish", "--brokers", d.bootstrap, "--email", "x@acme.example")
+        assert r.returncode == 2, r.returncode
+        r = ctl("publish", "--brokers", d.bootstrap, "--email", "x@acme.example",
+                "--employee-id", "E9", "--effective", "tomorrow")
+        assert r.returncode == 2, r.returncode
+        assert d.stop() == 0
+        # The daemon is gone: verify still works on the file, deprovctl's
+        # API calls cannot reach it.
+        r = ctl("audit", "verify", "--db", db_path(d))
+        assert r.returncode == 0 and r.stdout.startswith("ok: %d records" % len(rows)), r.stdout
+        r = ctl("cases", api=api, token=API_TOKEN)
+        assert r.returncode == 3, (r.returncode, r.stderr)
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_cli_api_down(work):
+    """No API listening: exit 3 with a clear message; unknown commands and
+    options are usage errors (2); --help works everywhere."""
+    port = free_port()
+    r = ctl("cases", api="http://127.0.0.1:%d" % port, token=API_TOKEN)
+    assert r.returncode == 3, (r.returncode, r.stderr)
+    assert "cannot reach the API at http://127.0.0.1:%d" % port in r.stderr, r.stderr
+    r = ctl("--api", "http://127.0.0.1:%d/" % port, "freeze", "--email", "a@acme.example",
+            "--reason", "x", token=RESPONDER_TOKEN)
+    assert r.returncode == 3, r.returncode
+    assert ctl("nonsense").returncode == 2
+    assert ctl("cases", "--frobnicate").returncode == 2
+    assert ctl("case").returncode == 2
+    assert ctl("case", "abc").returncode == 2
+    assert ctl("freeze", "--email", "a@acme.example").returncode == 2
+    assert ctl("audit", "verify").returncode == 2
+    assert ctl("audit", "export", "--db", "x", "--since", "yesterday").returncode == 2
+    r = ctl("audit", "verify", "--db", os.path.join(work.path, "missing.db"))
+    assert r.returncode == 1, r.returncode
+    for cmd in (["--help"], ["help"], ["cases", "--help"], ["case", "--help"],
+                ["freeze", "-h"], ["unfreeze", "--help"], ["retry", "--help"],
+                ["cancel", "--help"], ["publish", "--help"], ["audit", "--help"],
+                ["audit", "verify", "--help"], ["audit", "export", "--help"],
+                ["check", "--help"], ["help", "publish"]):
+        r = ctl(*cmd)
+        assert r.returncode == 0 and r.stdout.startswith("usage: deprovctl"), (cmd, r.stdout)
+
+
+def test_cli_check(work):
+    """deprovctl check: the same checks as deprovd --check."""
+    runbooks = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "runbooks"))
+    good = work.file("good.json", """{
+  "store": { "path": "var/deprov.db" },
+  "runbooks": "%s",
+  "kafka": { "brokers": "embedded" },
+  "targets": {
+    "salesforce-prod": { "kind": "salesforce", "base_url": "https://acme.my.salesforce.com",
+      "auth": { "type": "bearer", "token": "x" } }
+  }
+}
+""" % runbooks)
+    r = ctl("check", "--config", good)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(good + ": ok"), r.stdout
+    bad = work.file("bad.json", """{
+  // comments are allowed
+  "store": { "path": "var/x.db" },
+  "runbooks": "%s",
+  "colour": "blue",
+  "kafka": { "brokers": "embedded", "topics": "hr.leavers" },
+  "targets": {
+    "odd": { "kind": "mainframe", "base_url": "http://127.0.0.1:1" }
+  }
+}
+""" % runbooks)
+    r = ctl("check", "--config", bad)
+    log("check output:\n" + r.stderr)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert any(l.startswith(bad + ":5:") and "colour" in l for l in lines), lines
+    assert any(l.startswith(bad + ":6:") and "topics" in l for l in lines), lines
+    assert any(l.startswith(bad + ":8:") and "mainframe" in l for l in lines), lines
+    deprovd = subprocess.run([os.path.join(build_dir(), "deprovd"), "--config", bad, "--check"],
+                             capture_output=True, text=True)
+    assert deprovd.returncode == 2 and deprovd.stderr.strip().splitlines() == lines, \
+        (deprovd.stderr, lines)
+    r = ctl("check", "--config", os.path.join(work.path, "missing.json"))
+    assert r.returncode == 2 and "missing.json" in r.stderr, r.stderr
+    assert ctl("check").returncode == 2
+
+
+TESTS = {f.__name__[5:]: f for f in [
+    test_audit_chain, test_cli_freeze_and_views, test_cli_publish_cancel, test_cli_api_down,
+    test_cli_check]}
+
+if __name__ == "__main__":
+    names = [a for a in sys.argv[1:] if a in TESTS]
+    if not names:
+        print("usage: it_ops.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
+        sys.exit(2)
+    rc = 0
+    for n in names:
+        rc |= run(TESTS[n])
+    sys.exit(rc)
