@@ -859,34 +859,33 @@ static struct bufferevent *
 api_tls_bev(struct event_base *base, void *arg)
 {
 	struct api		*api = arg;
-	struct bufferevent	*bev, *under;
+	struct bufferevent	*bev = NULL, *under;
 	SSL			*ssl;
 
-	if ((ssl = SSL_new(api->ssl_ctx)) == NULL) {
-		/*
-		 * On NULL evhttp would make a plain socket bufferevent and
-		 * serve cleartext on the TLS port. Fail closed instead: a
-		 * filter that rejects every byte, so nothing is ever answered
-		 * and evhttp's timeout closes the connection.
-		 */
-		log_error("api", "TLS: SSL_new failed (out of memory); "
-		    "refusing a connection");
-		if ((under = bufferevent_socket_new(base, -1,
-		    BEV_OPT_CLOSE_ON_FREE)) == NULL)
-			return NULL;
-		bev = bufferevent_filter_new(under, api_tls_refuse,
-		    api_tls_refuse, BEV_OPT_CLOSE_ON_FREE, NULL, NULL);
-		if (bev == NULL)
-			bufferevent_free(under);
+	/*
+	 * When bufferevent_openssl_socket_new fails, libevent 2.1 may or may
+	 * not have freed the SSL already: leak it (out of memory only) rather
+	 * than risk a double free.
+	 */
+	if ((ssl = SSL_new(api->ssl_ctx)) != NULL &&
+	    (bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) != NULL) {
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 		return bev;
 	}
-	bev = bufferevent_openssl_socket_new(base, -1, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		SSL_free(ssl);
+	/*
+	 * On NULL evhttp would make a plain socket bufferevent and serve
+	 * cleartext on the TLS port. Fail closed instead: a filter that
+	 * rejects every byte, so nothing is ever answered and evhttp's
+	 * timeout closes the connection.
+	 */
+	log_error("api", "TLS: out of memory for a connection; refusing it");
+	if ((under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL)
 		return NULL;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	if ((bev = bufferevent_filter_new(under, api_tls_refuse, api_tls_refuse,
+	    BEV_OPT_CLOSE_ON_FREE, NULL, NULL)) == NULL)
+		bufferevent_free(under);
 	return bev;
 }
 
