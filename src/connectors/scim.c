@@ -380,9 +380,12 @@ scim_resolve_id_answer(struct scim_step *st, const struct target_result *res)
 	char			 err[256];
 	const char		*etag;
 
-	if (!res->ok && res->resp != NULL && res->resp->status == 404) {
-		step_ctx_note(st->ctx, "account %.80s from the event not found; "
-		    "looking the user up", st->user.id);
+	/* 404, or 400 for an id of the wrong shape: only a hint, look up. */
+	if (!res->ok && res->resp != NULL && (res->resp->status == 404 ||
+	    res->resp->status == 400)) {
+		step_ctx_note(st->ctx, "account %.80s from the event not found "
+		    "(HTTP %ld); looking the user up", st->user.id,
+		    res->resp->status);
 		st->user.id[0] = '\0';
 		scim_resolve_next(st);
 		return;
@@ -397,6 +400,13 @@ scim_resolve_id_answer(struct scim_step *st, const struct target_result *res)
 		scim_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
 		    st->name, st->doing, res->resp->body_truncated ?
 		    "truncated" : err);
+		return;
+	}
+	if (strcmp(u.id, st->user.id) != 0) {
+		step_ctx_note(st->ctx, "GET of account %.80s from the event "
+		    "answered user %.80s; looking the user up", st->user.id, u.id);
+		st->user.id[0] = '\0';
+		scim_resolve_next(st);
 		return;
 	}
 	st->user = u;

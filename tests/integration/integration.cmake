@@ -81,3 +81,17 @@ foreach(t ${DEPROV_IT_GRAPH_GOOGLE})
   set_tests_properties(it_graph_google_${t} PROPERTIES LABELS integration TIMEOUT 300
     SKIP_RETURN_CODE 77)
 endforeach()
+
+# SCIM 2.0 (Slack, GitHub EMU presets) and Okta connectors against the sandbox
+# (tests/integration/it_connectors_scim_okta.py).
+set(DEPROV_IT_SCIM_OKTA
+  scim_all_steps scim_idempotent scim_412_reread scim_no_account scim_429_storm scim_delete
+  scim_error_detail okta_all_steps okta_statuses okta_unsuspendable_skip okta_idempotent
+  okta_no_account okta_freeze_unfreeze okta_suspend_race okta_deactivate_race okta_429_storm
+  okta_rate_limit)
+foreach(t ${DEPROV_IT_SCIM_OKTA})
+  add_test(NAME it_scim_okta_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_connectors_scim_okta.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_scim_okta_${t} PROPERTIES LABELS integration TIMEOUT 300)
+endforeach()
