@@ -460,6 +460,43 @@ def test_api_roles_freeze_unfreeze(work):
         sb.stop()
 
 
+def test_emergency_ahead_of_backlog(work):
+    """An emergency freeze issued while 2,000 leavers are queued reaches the
+    target before the backlog's remaining freezes."""
+    n = 2000
+    seed = {"users": [{"Username": "records-admin@acme.example",
+                       "Email": "records-admin@acme.example", "IsActive": True}],
+            "generate": [{"prefix": "emp", "count": n + 1, "domain": "acme.example",
+                          "tokens": 1, "owned": {"Account": 1}}]}
+    sb = Sandbox(work, seed, args=["--latency-ms", "5", "--api-limit", "10000000"])
+    d = Daemon(work, sb, runbooks=[emergency_runbook(), standard_runbook()],
+               limits={"rate_per_sec": 0, "burst": 100, "concurrency": 4, "timeout_ms": 10000})
+    try:
+        d.start()
+        publish(d.bootstrap, [("E%04d" % i, leaver("E%04d" % i, "emp%04d@acme.example" % i))
+                              for i in range(1, n + 1)])
+        # The backlog is running: some freezes have landed, most are queued.
+        wait_for(lambda: len([e for e in sb.log() if e["action"] == "freeze"]) >= 50, 60,
+                 "the backlog to start freezing")
+        t0 = time.time()
+        st, r = d.call("POST", "/v1/freeze", {"subject": {"email": "emp%04d@acme.example" % (n + 1)},
+                                               "reason": "INC-42"}, token=RESPONDER_TOKEN)
+        assert st == 202, (st, r)
+        c = wait_for(lambda: d.case(r["case_id"])["frozen_ms"], 60, "the emergency freeze")
+        log("emergency freeze acknowledged %.0f ms after the request" % ((c - t0 * 1000)))
+        target = sb.user("emp%04d@acme.example" % (n + 1))["Id"]
+        wait_for(lambda: len([e for e in sb.log() if e["action"] == "freeze"]) >= n + 1, 300,
+                 "every freeze")
+        freezes = [e for e in sb.log() if e["action"] == "freeze" and e["status"] < 300]
+        k = next(i for i, e in enumerate(freezes) if e["user"] == target)
+        after = len(freezes) - 1 - k
+        log("backlog freezes before the emergency one: %d, after it: %d" % (k, after))
+        assert after > n // 2, (k, after)
+    finally:
+        d.stop()
+        sb.stop()
+
+
 def test_graceful_stop(work):
     sb = Sandbox(work, seed_people(1))
     d = Daemon(work, sb).start()
@@ -480,7 +517,8 @@ TESTS = {f.__name__[5:]: f for f in [
     test_single_leaver, test_reassign_450, test_faults_503_429, test_timeouts_and_resets,
     test_duplicate_event, test_malformed_event, test_crash_resume, test_freeze_lane_across_cases,
     test_request_limit_exceeded, test_escalation, test_no_account_and_fallback_owner, test_jwt_bearer_and_no_secrets_in_logs,
-    test_bearer_not_logged, test_check, test_api_roles_freeze_unfreeze, test_graceful_stop]}
+    test_bearer_not_logged, test_check, test_api_roles_freeze_unfreeze,
+    test_emergency_ahead_of_backlog, test_graceful_stop]}
 
 if __name__ == "__main__":
     names = [a for a in sys.argv[1:] if a in TESTS]
