@@ -54,8 +54,6 @@ struct google_options {
 	size_t	 nlevels;
 };
 
-/* RFC 3986 percent-encoding (unreserved kept). malloc'd; NULL on no memory. */
-char		*google_urlencode(const char *s);
 /*
  * "/admin/directory/v1/users/{key}{suffix}" with key percent-encoded;
  * suffix may be NULL ("/signOut", "/tokens"). NULL on an unusable key.

@@ -14,113 +14,24 @@
 #include "deprov/http.h"
 #include "deprov/target.h"
 
+#include "common.h"
 #include "google-internal.h"
 
-static json_object	*google_json(const char *body, size_t len);
-static void		 google_copy(char *out, size_t outlen, const char *in);
-static const char	*google_str(json_object *o, const char *key);
 static int		 google_key_usable(const char *key);
 
-static json_object *
-google_json(const char *body, size_t len)
-{
-	struct json_tokener	*tok;
-	json_object		*obj;
-
-	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
-		return NULL;
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
-}
-
-static void
-google_copy(char *out, size_t outlen, const char *in)
-{
-	size_t	i;
-
-	if (outlen == 0)
-		return;
-	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	out[i] = '\0';
-}
-
-/* A string member or NULL. */
-static const char *
-google_str(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
+/* A key we put in a path: 1..GOOGLE_KEY_MAX bytes, no control characters. */
 static int
 google_key_usable(const char *key)
 {
-	size_t	i;
-
-	if (key == NULL || key[0] == '\0' || strlen(key) > GOOGLE_KEY_MAX)
-		return 0;
-	for (i = 0; key[i] != '\0'; i++)
-		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-char *
-google_urlencode(const char *s)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	char			*out, *p;
-	size_t			 n;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	if (n > (SIZE_MAX - 1) / 3 || (out = malloc(n * 3 + 1)) == NULL)
-		return NULL;
-	for (p = out; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-		    c == '~')
-			*p++ = (char)c;
-		else {
-			*p++ = '%';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
-		}
-	}
-	*p = '\0';
-	return out;
+	return conn_key_usable(key, GOOGLE_KEY_MAX);
 }
 
 char *
 google_user_path(const char *key, const char *suffix)
 {
-	char	*enc, *path = NULL;
-
-	if (!google_key_usable(key) || (enc = google_urlencode(key)) == NULL)
+	if (!google_key_usable(key))
 		return NULL;
-	if (asprintf(&path, "/admin/directory/v1/users/%s%s", enc,
-	    suffix != NULL ? suffix : "") < 0)
-		path = NULL;
-	free(enc);
-	return path;
+	return conn_key_path("/admin/directory/v1/users/", key, suffix);
 }
 
 char *
@@ -130,8 +41,8 @@ google_token_path(const char *key, const char *client_id)
 
 	if (!google_key_usable(key) || !google_key_usable(client_id))
 		return NULL;
-	if ((k = google_urlencode(key)) != NULL &&
-	    (c = google_urlencode(client_id)) != NULL &&
+	if ((k = http_urlencode(key)) != NULL &&
+	    (c = http_urlencode(client_id)) != NULL &&
 	    asprintf(&path, "/admin/directory/v1/users/%s/tokens/%s", k, c) < 0)
 		path = NULL;
 	free(k);
@@ -146,10 +57,10 @@ google_transfers_list_path(const char *old_owner, const char *page_token)
 
 	if (!google_key_usable(old_owner))
 		return NULL;
-	if ((o = google_urlencode(old_owner)) == NULL)
+	if ((o = http_urlencode(old_owner)) == NULL)
 		return NULL;
 	if (page_token != NULL && page_token[0] != '\0' &&
-	    (t = google_urlencode(page_token)) == NULL) {
+	    (t = http_urlencode(page_token)) == NULL) {
 		free(o);
 		return NULL;
 	}
@@ -167,7 +78,7 @@ google_apps_path(const char *page_token)
 	char	*t = NULL, *path = NULL;
 
 	if (page_token != NULL && page_token[0] != '\0' &&
-	    (t = google_urlencode(page_token)) == NULL)
+	    (t = http_urlencode(page_token)) == NULL)
 		return NULL;
 	if (asprintf(&path, "/admin/datatransfer/v1/applications%s%s",
 	    t != NULL ? "?pageToken=" : "", t != NULL ? t : "") < 0)
@@ -179,14 +90,9 @@ google_apps_path(const char *page_token)
 char *
 google_transfer_path(const char *id)
 {
-	char	*enc, *path = NULL;
-
-	if (!google_key_usable(id) || (enc = google_urlencode(id)) == NULL)
+	if (!google_key_usable(id))
 		return NULL;
-	if (asprintf(&path, "/admin/datatransfer/v1/transfers/%s", enc) < 0)
-		path = NULL;
-	free(enc);
-	return path;
+	return conn_key_path("/admin/datatransfer/v1/transfers/", id, NULL);
 }
 
 const char *
@@ -323,7 +229,7 @@ int
 google_user_parse(const char *body, size_t len, struct google_user *u,
     char *err, size_t errlen)
 {
-	json_object	*o = google_json(body, len), *v;
+	json_object	*o = conn_json_parse(body, len), *v;
 	const char	*id;
 	int		 rc = -1;
 
@@ -333,13 +239,13 @@ google_user_parse(const char *body, size_t len, struct google_user *u,
 		snprintf(err, errlen, "user answer is not JSON");
 		return -1;
 	}
-	id = google_str(o, "id");
+	id = conn_str(o, "id");
 	if (id == NULL || id[0] == '\0' || strlen(id) > GOOGLE_ID_MAX) {
 		snprintf(err, errlen, "user answer without an id");
 		goto done;
 	}
-	google_copy(u->id, sizeof u->id, id);
-	google_copy(u->email, sizeof u->email, google_str(o, "primaryEmail"));
+	conn_copy_clean(u->id, sizeof u->id, id);
+	conn_copy_clean(u->email, sizeof u->email, conn_str(o, "primaryEmail"));
 	if (json_object_object_get_ex(o, "suspended", &v) &&
 	    json_object_is_type(v, json_type_boolean))
 		u->suspended = json_object_get_boolean(v);
@@ -363,7 +269,7 @@ int
 google_tokens_parse(const char *body, size_t len, char ***ids, size_t *n,
     char *err, size_t errlen)
 {
-	json_object	*o = google_json(body, len), *items;
+	json_object	*o = conn_json_parse(body, len), *items;
 	const char	*cid;
 	char		**v = NULL;
 	size_t		 i, cnt, k = 0;
@@ -390,7 +296,7 @@ google_tokens_parse(const char *body, size_t len, char ***ids, size_t *n,
 		goto done;
 	}
 	for (i = 0; i < cnt; i++) {
-		cid = google_str(json_object_array_get_idx(items, i), "clientId");
+		cid = conn_str(json_object_array_get_idx(items, i), "clientId");
 		if (!google_key_usable(cid)) {
 			snprintf(err, errlen, "token without a usable clientId");
 			google_ids_free(v, k);
@@ -417,7 +323,7 @@ int
 google_apps_find(const char *body, size_t len, char *app_id, size_t app_idlen,
     char *next_page, size_t next_pagelen, char *err, size_t errlen)
 {
-	json_object	*o = google_json(body, len), *apps, *a, *v;
+	json_object	*o = conn_json_parse(body, len), *apps, *a, *v;
 	const char	*name, *id, *fallback = NULL;
 	char		 num[32];
 	size_t		 i, n;
@@ -437,7 +343,7 @@ google_apps_find(const char *body, size_t len, char *app_id, size_t app_idlen,
 		n = json_object_array_length(apps);
 	for (i = 0; i < n; i++) {
 		a = json_object_array_get_idx(apps, i);
-		name = google_str(a, "name");
+		name = conn_str(a, "name");
 		/* ids are int64 in the discovery document: string or number */
 		if (json_object_object_get_ex(a, "id", &v) &&
 		    json_object_is_type(v, json_type_int)) {
@@ -445,16 +351,16 @@ google_apps_find(const char *body, size_t len, char *app_id, size_t app_idlen,
 			    (long long)json_object_get_int64(v));
 			id = num;
 		} else
-			id = google_str(a, "id");
+			id = conn_str(a, "id");
 		if (name == NULL || !google_key_usable(id))
 			continue;
 		if (strcasecmp(name, GOOGLE_DRIVE_APP_NAME) == 0) {
-			google_copy(app_id, app_idlen, id);
+			conn_copy_clean(app_id, app_idlen, id);
 			rc = 1;
 			goto done;
 		}
 		if (fallback == NULL && strcasestr(name, "drive") != NULL) {
-			google_copy(app_id, app_idlen, id);
+			conn_copy_clean(app_id, app_idlen, id);
 			fallback = app_id;
 		}
 	}
@@ -462,7 +368,7 @@ google_apps_find(const char *body, size_t len, char *app_id, size_t app_idlen,
 		rc = 1;
 		goto done;
 	}
-	google_copy(next_page, next_pagelen, google_str(o, "nextPageToken"));
+	conn_copy_clean(next_page, next_pagelen, conn_str(o, "nextPageToken"));
 	rc = 0;
 done:
 	json_object_put(o);
@@ -479,14 +385,16 @@ google_transfer_from(json_object *o, const char *app_id,
 	size_t		 i, n;
 
 	memset(t, 0, sizeof *t);
-	s = google_str(o, "id");
+	s = conn_str(o, "id");
 	if (s == NULL || s[0] == '\0' || strlen(s) > GOOGLE_ID_MAX)
 		return -1;
-	google_copy(t->id, sizeof t->id, s);
-	google_copy(t->old_owner, sizeof t->old_owner, google_str(o, "oldOwnerUserId"));
-	google_copy(t->new_owner, sizeof t->new_owner, google_str(o, "newOwnerUserId"));
-	google_copy(t->status, sizeof t->status,
-	    google_str(o, "overallTransferStatusCode"));
+	conn_copy_clean(t->id, sizeof t->id, s);
+	conn_copy_clean(t->old_owner, sizeof t->old_owner, conn_str(o,
+	    "oldOwnerUserId"));
+	conn_copy_clean(t->new_owner, sizeof t->new_owner, conn_str(o,
+	    "newOwnerUserId"));
+	conn_copy_clean(t->status, sizeof t->status,
+	    conn_str(o, "overallTransferStatusCode"));
 	if (strcmp(t->status, "completed") == 0)
 		t->state = GOOGLE_TRANSFER_COMPLETED;
 	else if (strcmp(t->status, "failed") == 0)
@@ -506,7 +414,7 @@ google_transfer_from(json_object *o, const char *app_id,
 				    (long long)json_object_get_int64(v));
 				s = num;
 			} else
-				s = google_str(adt, "applicationId");
+				s = conn_str(adt, "applicationId");
 			if (s != NULL && strcmp(s, app_id) == 0)
 				t->has_app = 1;
 		}
@@ -518,7 +426,7 @@ int
 google_transfer_parse(const char *body, size_t len, const char *app_id,
     struct google_transfer *t, char *err, size_t errlen)
 {
-	json_object	*o = google_json(body, len);
+	json_object	*o = conn_json_parse(body, len);
 	int		 rc = 0;
 
 	if (o == NULL || !json_object_is_type(o, json_type_object) ||
@@ -535,7 +443,7 @@ google_transfers_find(const char *body, size_t len, const char *new_owner,
     const char *app_id, struct google_transfer *out, char *next_page,
     size_t next_pagelen, char *err, size_t errlen)
 {
-	json_object		*o = google_json(body, len), *arr;
+	json_object		*o = conn_json_parse(body, len), *arr;
 	struct google_transfer	 t;
 	size_t			 i, n = 0;
 	int			 rc = -1;
@@ -560,7 +468,7 @@ google_transfers_find(const char *body, size_t len, const char *new_owner,
 			goto done;
 		}
 	}
-	google_copy(next_page, next_pagelen, google_str(o, "nextPageToken"));
+	conn_copy_clean(next_page, next_pagelen, conn_str(o, "nextPageToken"));
 	rc = 0;
 done:
 	json_object_put(o);
@@ -571,7 +479,7 @@ int
 google_error_parse(const char *body, size_t len, char *reason,
     size_t reasonlen, char *msg, size_t msglen)
 {
-	json_object	*o = google_json(body, len), *e, *errs, *v;
+	json_object	*o = conn_json_parse(body, len), *e, *errs, *v;
 	int		 rc = -1;
 
 	if (reasonlen > 0)
@@ -584,16 +492,16 @@ google_error_parse(const char *body, size_t len, char *reason,
 	    !json_object_object_get_ex(o, "error", &e) ||
 	    !json_object_is_type(e, json_type_object))
 		goto done;
-	google_copy(msg, msglen, google_str(e, "message"));
+	conn_copy_clean(msg, msglen, conn_str(e, "message"));
 	if (json_object_object_get_ex(e, "errors", &errs) &&
 	    json_object_is_type(errs, json_type_array) &&
 	    json_object_array_length(errs) > 0)
-		google_copy(reason, reasonlen,
-		    google_str(json_object_array_get_idx(errs, 0), "reason"));
+		conn_copy_clean(reason, reasonlen,
+		    conn_str(json_object_array_get_idx(errs, 0), "reason"));
 	if (reasonlen > 0 && reason[0] == '\0' &&
 	    json_object_object_get_ex(e, "status", &v) &&
 	    json_object_is_type(v, json_type_string))
-		google_copy(reason, reasonlen, json_object_get_string(v));
+		conn_copy_clean(reason, reasonlen, json_object_get_string(v));
 	rc = 0;
 done:
 	json_object_put(o);
@@ -605,25 +513,14 @@ google_call_error(const struct target_result *res, char *out, size_t outlen)
 {
 	const struct http_response	*resp = res->resp;
 	char				 reason[128], msg[512];
-	int				 n;
 
-	if (outlen == 0)
-		return;
-	out[0] = '\0';
 	if (resp != NULL && resp->status > 0 &&
 	    google_error_parse(resp->body, resp->body_len, reason, sizeof reason,
-	    msg, sizeof msg) == 0 && (reason[0] != '\0' || msg[0] != '\0')) {
-		n = snprintf(out, outlen, "HTTP %ld %s%s%s", resp->status, reason,
+	    msg, sizeof msg) == 0 && (reason[0] != '\0' || msg[0] != '\0'))
+		conn_call_errorf(res, out, outlen, " %s%s%s", reason,
 		    msg[0] != '\0' ? ": " : "", msg);
-		if (res->attempts > 1 && n >= 0 && (size_t)n < outlen)
-			snprintf(out + n, outlen - (size_t)n, " (after %d attempts)",
-			    res->attempts);
-	} else if (res->error != NULL && res->error[0] != '\0')
-		google_copy(out, outlen, res->error);
-	else if (resp != NULL && resp->status > 0)
-		snprintf(out, outlen, "HTTP %ld", resp->status);
 	else
-		snprintf(out, outlen, "no response");
+		conn_call_error(res, out, outlen);
 }
 
 int

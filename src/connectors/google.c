@@ -28,7 +28,6 @@
  *
  * Request building and response parsing live in google-proto.c.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +43,9 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "common.h"
 #include "google-internal.h"
 
-#define GOOGLE_DETAIL_MAX	1024
 #define GOOGLE_MAX_PAGES	50	/* list pages followed (applications, transfers) */
 #define GOOGLE_NOTE_DEACTIVATE	"Google Workspace has no deactivation distinct from " \
 				"suspension; the user stays suspended"
@@ -70,12 +69,8 @@ enum google_phase {
 };
 
 struct google_step {
-	struct step_ctx		*ctx;
-	struct target		*target;
-	enum step_kind		 kind;
-	const char		*name;
+	struct conn_step	 cs;		/* first: see common.h */
 	enum google_phase	 phase;
-	char			 doing[200];
 	char			 key[GOOGLE_KEY_MAX + 1];
 	struct google_user	 user;		/* the leaver */
 	int			 resolved;	/* user.suspended is fresh */
@@ -101,14 +96,10 @@ struct google_step {
 
 static void	google_run(struct step_ctx *);
 static void	google_free(void *);
-static void	google_finish(struct google_step *, enum step_outcome,
-		    const char *, ...) __attribute__((format(printf, 3, 4)));
-static void	google_doing(struct google_step *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
+static void	google_stop_timer(struct conn_step *);
 static void	google_send(struct google_step *, enum google_phase, const char *,
 		    const char *, const char *);
 static void	google_on_result(const struct target_result *, void *);
-static void	google_fail_call(struct google_step *, const struct target_result *);
 static void	google_resolve_from(struct google_step *, enum google_phase);
 static void	google_resolve_answer(struct google_step *, const struct target_result *);
 static void	google_begin(struct google_step *);
@@ -146,31 +137,14 @@ google_free(void *p)
 	free(st);
 }
 
+/* The step ends: no poll may fire after that (conn_step.on_finish). */
 static void
-google_finish(struct google_step *st, enum step_outcome out, const char *fmt, ...)
+google_stop_timer(struct conn_step *cs)
 {
-	char	detail[GOOGLE_DETAIL_MAX];
-	va_list	ap;
+	struct google_step	*st = (struct google_step *)cs;
 
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
 	if (st->timer != NULL)
 		evtimer_del(st->timer);
-	log_debug("google", "%s: case %lld %s: %s%s", target_name(st->target),
-	    step_ctx_case_id(st->ctx), st->name, out == STEP_OUT_OK ? "ok: " :
-	    out == STEP_OUT_SKIPPED ? "skipped: " : "failed: ", detail);
-	step_ctx_done(st->ctx, out, detail);
-}
-
-static void
-google_doing(struct google_step *st, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(st->doing, sizeof st->doing, fmt, ap);
-	va_end(ap);
 }
 
 /* Send one call (path may be NULL: the step fails for an unusable key). */
@@ -178,34 +152,15 @@ static void
 google_send(struct google_step *st, enum google_phase phase, const char *method,
     const char *path, const char *body)
 {
-	struct target_req	req;
-
 	if (path == NULL) {
-		google_finish(st, STEP_OUT_FAILED, "%s: %s: the identifier cannot be "
-		    "used in a request", st->name, st->doing);
+		conn_fail_doing(&st->cs, "the identifier cannot be used in a "
+		    "request");
 		return;
 	}
-	memset(&req, 0, sizeof req);
-	req.method = method;
-	req.path = path;
-	req.body = body;
-	req.body_len = body != NULL ? strlen(body) : 0;
-	req.content_type = body != NULL ? "application/json" : NULL;
 	st->phase = phase;
-	if (target_call(st->target, &req, step_ctx_call_opts(st->ctx),
-	    google_on_result, st) != 0)
-		google_finish(st, STEP_OUT_FAILED, "%s: %s: request could not be "
-		    "queued", st->name, st->doing);
-}
-
-/* A call failed for good: the step fails with what the call was doing. */
-static void
-google_fail_call(struct google_step *st, const struct target_result *res)
-{
-	char	err[512];
-
-	google_call_error(res, err, sizeof err);
-	google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing, err);
+	conn_call(&st->cs, method, path, body,
+	    body != NULL ? "application/json" : NULL, NULL, google_on_result,
+	    st);
 }
 
 static void
@@ -214,30 +169,24 @@ google_run(struct step_ctx *ctx)
 	struct google_step		*st;
 	const struct config_target	*cfg;
 	const struct runbook_step	*step;
-	const char			*acct, *name;
+	const char			*acct;
 	char				 err[256];
 	size_t				 i;
 
-	if ((st = calloc(1, sizeof *st)) == NULL) {
-		step_ctx_done(ctx, STEP_OUT_FAILED, "out of memory");
+	st = conn_step_new(ctx, sizeof *st, google_free, "google");
+	if (st == NULL)
 		return;
-	}
-	step_ctx_set_data(ctx, st, google_free);
-	st->ctx = ctx;
-	st->target = step_ctx_target(ctx);
-	st->kind = step_ctx_kind(ctx);
+	st->cs.on_finish = google_stop_timer;
 	st->user.suspended = -1;
-	name = step_kind_name(st->kind);
-	st->name = name != NULL ? name : "step";
 
-	cfg = target_config(st->target);
+	cfg = target_config(st->cs.target);
 	if (google_options_parse(cfg != NULL ? cfg->options : NULL, &st->opt, err,
 	    sizeof err) != 0) {
-		google_finish(st, STEP_OUT_FAILED, "%s: target options: %s",
-		    st->name, err);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: target options: %s",
+		    st->cs.name, err);
 		return;
 	}
-	switch (st->kind) {
+	switch (st->cs.kind) {
 	case STEP_FREEZE:
 	case STEP_UNFREEZE:
 	case STEP_REVOKE_TOKENS:
@@ -247,26 +196,27 @@ google_run(struct step_ctx *ctx)
 		step = step_ctx_step(ctx);
 		if (step != NULL && step->to != NULL &&
 		    strcmp(step->to, "manager") != 0) {
-			google_finish(st, STEP_OUT_FAILED, "%s: unsupported \"to\" "
-			    "'%.60s' (only \"manager\", with fallback_owner)",
-			    st->name, step->to);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: unsupported "
+			    "\"to\" '%.60s' (only \"manager\", with "
+			    "fallback_owner)", st->cs.name, step->to);
 			return;
 		}
 		/* objects name Data Transfer applications: only Drive here */
 		for (i = 0; step != NULL && i < step->nobjects; i++) {
 			if (strcasecmp(step->objects[i], "Drive") != 0) {
-				google_finish(st, STEP_OUT_FAILED, "%s: unsupported "
-				    "object '%.80s' for google (objects name Data "
-				    "Transfer applications; only \"Drive\", i.e. "
-				    "\"%s\", is transferred)", st->name,
+				conn_finish(&st->cs, STEP_OUT_FAILED,
+				    "%s: unsupported object '%.80s' for google "
+				    "(objects name Data Transfer applications; "
+				    "only \"Drive\", i.e. \"%s\", is "
+				    "transferred)", st->cs.name,
 				    step->objects[i], GOOGLE_DRIVE_APP_NAME);
 				return;
 			}
 		}
 		break;
 	default:
-		google_finish(st, STEP_OUT_SKIPPED, "not supported by the google "
-		    "connector");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by the "
+		    "google connector");
 		return;
 	}
 	if ((acct = step_ctx_account(ctx)) == NULL) {
@@ -281,8 +231,7 @@ google_run(struct step_ctx *ctx)
 static void
 google_resolve_from(struct google_step *st, enum google_phase from)
 {
-	const struct subject	*sub = step_ctx_subject(st->ctx);
-	json_object		*v;
+	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
 	const char		*key;
 	char			*path;
 	enum google_phase	 p;
@@ -291,11 +240,7 @@ google_resolve_from(struct google_step *st, enum google_phase from)
 		key = NULL;
 		switch (p) {
 		case GOOGLE_RESOLVE_ID:
-			if (sub != NULL && sub->accounts != NULL &&
-			    json_object_object_get_ex(sub->accounts,
-			    target_name(st->target), &v) &&
-			    json_object_is_type(v, json_type_string))
-				key = json_object_get_string(v);
+			key = conn_event_account(&st->cs);
 			break;
 		case GOOGLE_RESOLVE_EMAIL:
 			if (sub != NULL)
@@ -314,17 +259,17 @@ google_resolve_from(struct google_step *st, enum google_phase from)
 		if (key == NULL || key[0] == '\0')
 			continue;
 		if ((path = google_user_path(key, NULL)) == NULL) {
-			step_ctx_note(st->ctx, "resolve: identifier '%.60s' cannot be "
-			    "used as a userKey; skipped", key);
+			step_ctx_note(st->cs.ctx, "resolve: identifier '%.60s' "
+			    "cannot be used as a userKey; skipped", key);
 			continue;
 		}
 		snprintf(st->key, sizeof st->key, "%s", key);
-		google_doing(st, "resolve: GET user %.120s", key);
+		conn_doing(&st->cs, "resolve: GET user %.120s", key);
 		google_send(st, p, "GET", path, NULL);
 		free(path);
 		return;
 	}
-	google_finish(st, STEP_OUT_SKIPPED, "no account");
+	conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account");
 }
 
 static void
@@ -339,26 +284,26 @@ google_resolve_answer(struct google_step *st, const struct target_result *res)
 		if (res->resp != NULL && (res->resp->status == 404 ||
 		    (res->resp->status == 400 && st->phase != GOOGLE_RESOLVE_ID))) {
 			if (st->phase == GOOGLE_RESOLVE_ID)
-				step_ctx_note(st->ctx, "account %.60s from the event not "
-				    "found; looking the user up", st->key);
+				step_ctx_note(st->cs.ctx, "account %.60s from "
+				    "the event not found; looking the user up",
+				    st->key);
 			google_resolve_from(st, st->phase + 1);
 			return;
 		}
-		google_fail_call(st, res);
+		conn_fail(&st->cs, res, google_call_error);
 		return;
 	}
 	if (res->resp == NULL || res->resp->body_truncated ||
 	    google_user_parse(res->resp->body, res->resp->body_len, &u, err,
 	    sizeof err) != 0) {
-		google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
-		    res->resp == NULL ? "no answer" : res->resp->body_truncated ?
-		    "truncated answer" : err);
+		conn_fail_doing(&st->cs, "%s", res->resp == NULL ? "no answer" :
+		    res->resp->body_truncated ? "truncated answer" : err);
 		return;
 	}
 	st->user = u;
 	st->resolved = 1;
-	step_ctx_set_account(st->ctx, st->user.id);
-	step_ctx_note(st->ctx, "account %s %s (found by %s)", st->user.id,
+	step_ctx_set_account(st->cs.ctx, st->user.id);
+	step_ctx_note(st->cs.ctx, "account %s %s (found by %s)", st->user.id,
 	    st->user.email, by[st->phase]);
 	google_begin(st);
 }
@@ -369,10 +314,10 @@ google_begin(struct google_step *st)
 {
 	char	*path;
 
-	switch (st->kind) {
+	switch (st->cs.kind) {
 	case STEP_FREEZE:
 		if (st->resolved && st->user.suspended == 1) {
-			google_finish(st, STEP_OUT_OK, "already suspended");
+			conn_finish(&st->cs, STEP_OUT_OK, "already suspended");
 			return;
 		}
 		google_put(st, 1);
@@ -383,19 +328,20 @@ google_begin(struct google_step *st)
 	case STEP_DEACTIVATE:
 		if (st->resolved) {
 			if (st->user.suspended == 1) {
-				google_finish(st, STEP_OUT_OK, GOOGLE_NOTE_DEACTIVATE);
+				conn_finish(&st->cs, STEP_OUT_OK,
+				    GOOGLE_NOTE_DEACTIVATE);
 				return;
 			}
 			google_put(st, 1);
 			return;
 		}
-		google_doing(st, "GET user %.60s", st->user.id);
+		conn_doing(&st->cs, "GET user %.60s", st->user.id);
 		path = google_user_path(st->user.id, NULL);
 		google_send(st, GOOGLE_READ, "GET", path, NULL);
 		free(path);
 		break;
 	case STEP_REVOKE_TOKENS:
-		google_doing(st, "POST signOut");
+		conn_doing(&st->cs, "POST signOut");
 		path = google_user_path(st->user.id, "/signOut");
 		google_send(st, GOOGLE_SIGNOUT, "POST", path, NULL);
 		free(path);
@@ -404,7 +350,8 @@ google_begin(struct google_step *st)
 		google_owner_start(st);
 		break;
 	default:
-		google_finish(st, STEP_OUT_SKIPPED, "not supported by google");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by "
+		    "google");
 		break;
 	}
 }
@@ -415,7 +362,8 @@ google_put(struct google_step *st, int suspended)
 {
 	char	*path;
 
-	google_doing(st, "PUT user suspended=%s", suspended ? "true" : "false");
+	conn_doing(&st->cs, "PUT user suspended=%s", suspended ? "true" :
+	    "false");
 	path = google_user_path(st->user.id, NULL);
 	google_send(st, GOOGLE_PUT, "PUT", path, google_suspend_body(suspended));
 	free(path);
@@ -438,11 +386,12 @@ google_on_result(const struct target_result *res, void *arg)
 	case GOOGLE_SIGNOUT:
 		if (!res->ok) {
 			if (google_not_found(res->resp)) {
-				google_finish(st, STEP_OUT_SKIPPED, "no account: %s no "
-				    "longer exists in Google Workspace", st->user.id);
+				conn_finish(&st->cs, STEP_OUT_SKIPPED,
+				    "no account: %s no longer exists in Google "
+				    "Workspace", st->user.id);
 				return;
 			}
-			google_fail_call(st, res);
+			conn_fail(&st->cs, res, google_call_error);
 			return;
 		}
 		break;
@@ -453,8 +402,8 @@ google_on_result(const struct target_result *res, void *arg)
 	case GOOGLE_READ:
 		if (res->resp == NULL || google_user_parse(res->resp->body,
 		    res->resp->body_len, &u, err, sizeof err) != 0) {
-			google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name,
-			    st->doing, res->resp == NULL ? "no answer" : err);
+			conn_fail_doing(&st->cs, "%s", res->resp == NULL ?
+			    "no answer" : err);
 			return;
 		}
 		st->user.suspended = u.suspended;
@@ -462,17 +411,18 @@ google_on_result(const struct target_result *res, void *arg)
 		google_begin(st);
 		break;
 	case GOOGLE_PUT:
-		if (st->kind == STEP_UNFREEZE)
-			google_finish(st, STEP_OUT_OK, "unsuspended");
-		else if (st->kind == STEP_DEACTIVATE)
-			google_finish(st, STEP_OUT_OK, "suspended now; "
+		if (st->cs.kind == STEP_UNFREEZE)
+			conn_finish(&st->cs, STEP_OUT_OK, "unsuspended");
+		else if (st->cs.kind == STEP_DEACTIVATE)
+			conn_finish(&st->cs, STEP_OUT_OK, "suspended now; "
 			    GOOGLE_NOTE_DEACTIVATE);
 		else
-			google_finish(st, STEP_OUT_OK, "suspended");
+			conn_finish(&st->cs, STEP_OUT_OK, "suspended");
 		break;
 	case GOOGLE_SIGNOUT:
-		step_ctx_note(st->ctx, "signed out of all web and device sessions");
-		google_doing(st, "GET tokens");
+		step_ctx_note(st->cs.ctx, "signed out of all web and device "
+		    "sessions");
+		conn_doing(&st->cs, "GET tokens");
 		path = google_user_path(st->user.id, "/tokens");
 		google_send(st, GOOGLE_TOKENS, "GET", path, NULL);
 		free(path);
@@ -496,8 +446,8 @@ google_on_result(const struct target_result *res, void *arg)
 		google_transfer_answer(st, res);
 		break;
 	default:
-		google_finish(st, STEP_OUT_FAILED, "%s: unexpected answer in phase %d",
-		    st->name, (int)st->phase);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: unexpected answer "
+		    "in phase %d", st->cs.name, (int)st->phase);
 		break;
 	}
 }
@@ -510,15 +460,15 @@ google_tokens_answer(struct google_step *st, const struct target_result *res)
 
 	if (st->phase == GOOGLE_TOKENS) {
 		if (!res->ok) {
-			google_fail_call(st, res);
+			conn_fail(&st->cs, res, google_call_error);
 			return;
 		}
 		if (res->resp == NULL || res->resp->body_truncated ||
 		    google_tokens_parse(res->resp->body, res->resp->body_len,
 		    &st->clients, &st->nclients, err, sizeof err) != 0) {
-			google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name,
-			    st->doing, res->resp == NULL ? "no answer" :
-			    res->resp->body_truncated ? "truncated answer" : err);
+			conn_fail_doing(&st->cs, "%s", res->resp == NULL ?
+			    "no answer" : res->resp->body_truncated ?
+			    "truncated answer" : err);
 			return;
 		}
 		google_tokens_next(st);
@@ -529,7 +479,7 @@ google_tokens_answer(struct google_step *st, const struct target_result *res)
 	else if (google_not_found(res->resp))
 		st->gone++;	/* revoked meanwhile (or by signOut) */
 	else {
-		google_fail_call(st, res);
+		conn_fail(&st->cs, res, google_call_error);
 		return;
 	}
 	google_tokens_next(st);
@@ -542,13 +492,13 @@ google_tokens_next(struct google_step *st)
 	char		*path;
 
 	if (st->next_client == st->nclients) {
-		google_finish(st, STEP_OUT_OK, "signed out; deleted %zu app token "
-		    "grant%s (%zu already gone)", st->deleted, st->deleted == 1 ?
-		    "" : "s", st->gone);
+		conn_finish(&st->cs, STEP_OUT_OK, "signed out; deleted %zu app "
+		    "token grant%s (%zu already gone)", st->deleted,
+		    st->deleted == 1 ? "" : "s", st->gone);
 		return;
 	}
 	cid = st->clients[st->next_client++];
-	google_doing(st, "DELETE token of client %.100s", cid);
+	conn_doing(&st->cs, "DELETE token of client %.100s", cid);
 	path = google_token_path(st->user.id, cid);
 	google_send(st, GOOGLE_TOKEN_DELETE, "DELETE", path, NULL);
 	free(path);
@@ -558,7 +508,7 @@ google_tokens_next(struct google_step *st)
 static void
 google_owner_start(struct google_step *st)
 {
-	const struct subject	*sub = step_ctx_subject(st->ctx);
+	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
 	char			*path;
 
 	if (sub == NULL || sub->manager_email == NULL ||
@@ -567,7 +517,7 @@ google_owner_start(struct google_step *st)
 		google_owner_fallback(st);
 		return;
 	}
-	google_doing(st, "GET manager %.120s", sub->manager_email);
+	conn_doing(&st->cs, "GET manager %.120s", sub->manager_email);
 	path = google_user_path(sub->manager_email, NULL);
 	google_send(st, GOOGLE_OWNER_MANAGER, "GET", path, NULL);
 	free(path);
@@ -576,17 +526,17 @@ google_owner_start(struct google_step *st)
 static void
 google_owner_fallback(struct google_step *st)
 {
-	const struct runbook_step	*step = step_ctx_step(st->ctx);
+	const struct runbook_step	*step = step_ctx_step(st->cs.ctx);
 	char				*path;
 
 	if (step == NULL || step->fallback_owner == NULL ||
 	    step->fallback_owner[0] == '\0') {
-		google_finish(st, STEP_OUT_FAILED, "%s: no manager and no fallback "
-		    "owner (%s; no fallback_owner configured)", st->name,
-		    st->owner_why);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: no manager and no "
+		    "fallback owner (%s; no fallback_owner configured)",
+		    st->cs.name, st->owner_why);
 		return;
 	}
-	google_doing(st, "GET fallback owner %.120s", step->fallback_owner);
+	conn_doing(&st->cs, "GET fallback owner %.120s", step->fallback_owner);
 	path = google_user_path(step->fallback_owner, NULL);
 	google_send(st, GOOGLE_OWNER_FALLBACK, "GET", path, NULL);
 	free(path);
@@ -595,8 +545,8 @@ google_owner_fallback(struct google_step *st)
 static void
 google_owner_answer(struct google_step *st, const struct target_result *res)
 {
-	const struct subject		*sub = step_ctx_subject(st->ctx);
-	const struct runbook_step	*step = step_ctx_step(st->ctx);
+	const struct subject		*sub = step_ctx_subject(st->cs.ctx);
+	const struct runbook_step	*step = step_ctx_step(st->cs.ctx);
 	struct google_user		 u;
 	const char			*who = st->phase == GOOGLE_OWNER_MANAGER ?
 					    sub->manager_email : step->fallback_owner;
@@ -604,15 +554,15 @@ google_owner_answer(struct google_step *st, const struct target_result *res)
 	const char			*why = NULL;
 
 	if (!res->ok && !google_not_found(res->resp)) {
-		google_fail_call(st, res);
+		conn_fail(&st->cs, res, google_call_error);
 		return;
 	}
 	if (!res->ok)
 		why = "is not a Google Workspace user";
 	else if (res->resp == NULL || google_user_parse(res->resp->body,
 	    res->resp->body_len, &u, err, sizeof err) != 0) {
-		google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
-		    res->resp == NULL ? "no answer" : err);
+		conn_fail_doing(&st->cs, "%s", res->resp == NULL ? "no answer" :
+		    err);
 		return;
 	} else if (u.suspended == 1)
 		why = "is suspended";
@@ -620,19 +570,20 @@ google_owner_answer(struct google_step *st, const struct target_result *res)
 		why = "is the leaver";
 	if (why != NULL) {
 		if (st->phase == GOOGLE_OWNER_FALLBACK) {
-			google_finish(st, STEP_OUT_FAILED, "%s: no manager and no "
-			    "fallback owner (%s; fallback owner %.200s %s)", st->name,
-			    st->owner_why, who, why);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: no manager "
+			    "and no fallback owner (%s; fallback owner %.200s "
+			    "%s)", st->cs.name, st->owner_why, who, why);
 			return;
 		}
 		snprintf(st->owner_why, sizeof st->owner_why, "manager %.200s %s",
 		    who, why);
-		step_ctx_note(st->ctx, "%s: using the fallback owner", st->owner_why);
+		step_ctx_note(st->cs.ctx, "%s: using the fallback owner",
+		    st->owner_why);
 		google_owner_fallback(st);
 		return;
 	}
 	st->owner = u;
-	step_ctx_note(st->ctx, "new owner %s %s (%s)", u.id, u.email,
+	step_ctx_note(st->cs.ctx, "new owner %s %s (%s)", u.id, u.email,
 	    st->phase == GOOGLE_OWNER_MANAGER ? "manager" : "fallback owner");
 	if (st->opt.drive_app_id[0] != '\0') {
 		snprintf(st->app_id, sizeof st->app_id, "%s", st->opt.drive_app_id);
@@ -649,7 +600,7 @@ google_apps(struct google_step *st, const char *page)
 {
 	char	*path;
 
-	google_doing(st, "GET datatransfer applications");
+	conn_doing(&st->cs, "GET datatransfer applications");
 	path = google_apps_path(page);
 	google_send(st, GOOGLE_APPS, "GET", path, NULL);
 	free(path);
@@ -662,15 +613,15 @@ google_apps_answer(struct google_step *st, const struct target_result *res)
 	int	r;
 
 	if (!res->ok) {
-		google_fail_call(st, res);
+		conn_fail(&st->cs, res, google_call_error);
 		return;
 	}
 	r = res->resp == NULL ? -1 : google_apps_find(res->resp->body,
 	    res->resp->body_len, st->app_id, sizeof st->app_id, next, sizeof next,
 	    err, sizeof err);
 	if (r < 0) {
-		google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
-		    res->resp == NULL ? "no answer" : err);
+		conn_fail_doing(&st->cs, "%s", res->resp == NULL ? "no answer" :
+		    err);
 		return;
 	}
 	if (r == 0) {
@@ -678,9 +629,10 @@ google_apps_answer(struct google_step *st, const struct target_result *res)
 			google_apps(st, next);
 			return;
 		}
-		google_finish(st, STEP_OUT_FAILED, "%s: no \"%s\" application in the "
-		    "Data Transfer API (set the target option drive_application_id)",
-		    st->name, GOOGLE_DRIVE_APP_NAME);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: no \"%s\" "
+		    "application in the Data Transfer API (set the target "
+		    "option drive_application_id)", st->cs.name,
+		    GOOGLE_DRIVE_APP_NAME);
 		return;
 	}
 	st->pages = 0;
@@ -693,7 +645,7 @@ google_transfer_list(struct google_step *st, const char *page)
 {
 	char	*path;
 
-	google_doing(st, "GET transfers of %.40s", st->user.id);
+	conn_doing(&st->cs, "GET transfers of %.40s", st->user.id);
 	path = google_transfers_list_path(st->user.id, page);
 	google_send(st, GOOGLE_TRANSFER_LIST, "GET", path, NULL);
 	free(path);
@@ -707,15 +659,15 @@ google_transfer_list_answer(struct google_step *st, const struct target_result *
 	int			r;
 
 	if (!res->ok) {
-		google_fail_call(st, res);
+		conn_fail(&st->cs, res, google_call_error);
 		return;
 	}
 	r = res->resp == NULL ? -1 : google_transfers_find(res->resp->body,
 	    res->resp->body_len, st->owner.id, st->app_id, &t, next, sizeof next,
 	    err, sizeof err);
 	if (r < 0) {
-		google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
-		    res->resp == NULL ? "no answer" : err);
+		conn_fail_doing(&st->cs, "%s", res->resp == NULL ? "no answer" :
+		    err);
 		return;
 	}
 	if (r == 0 && next[0] != '\0' && ++st->pages < GOOGLE_MAX_PAGES) {
@@ -726,8 +678,8 @@ google_transfer_list_answer(struct google_step *st, const struct target_result *
 	st->deadline.tv_sec += st->opt.timeout_s;
 	if (r == 1) {
 		snprintf(st->transfer, sizeof st->transfer, "%s", t.id);
-		step_ctx_note(st->ctx, "resuming data transfer %s (%s) started "
-		    "earlier", t.id, t.status);
+		step_ctx_note(st->cs.ctx, "resuming data transfer %s (%s) "
+		    "started earlier", t.id, t.status);
 		google_poll_later(st);
 		return;
 	}
@@ -741,11 +693,11 @@ google_transfer_create(struct google_step *st)
 
 	body = google_transfer_body(st->user.id, st->owner.id, st->app_id, &st->opt);
 	if (body == NULL) {
-		google_finish(st, STEP_OUT_FAILED, "%s: could not build the transfer "
-		    "request", st->name);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: could not build the "
+		    "transfer request", st->cs.name);
 		return;
 	}
-	google_doing(st, "POST transfers (application %.40s)", st->app_id);
+	conn_doing(&st->cs, "POST transfers (application %.40s)", st->app_id);
 	google_send(st, GOOGLE_TRANSFER_CREATE, "POST",
 	    "/admin/datatransfer/v1/transfers", body);
 	free(body);
@@ -759,32 +711,33 @@ google_transfer_answer(struct google_step *st, const struct target_result *res)
 	char			err[256];
 
 	if (!res->ok) {
-		google_fail_call(st, res);
+		conn_fail(&st->cs, res, google_call_error);
 		return;
 	}
 	if (res->resp == NULL || google_transfer_parse(res->resp->body,
 	    res->resp->body_len, st->app_id, &t, err, sizeof err) != 0) {
-		google_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
-		    res->resp == NULL ? "no answer" : err);
+		conn_fail_doing(&st->cs, "%s", res->resp == NULL ? "no answer" :
+		    err);
 		return;
 	}
 	if (st->phase == GOOGLE_TRANSFER_CREATE) {
 		snprintf(st->transfer, sizeof st->transfer, "%s", t.id);
-		step_ctx_note(st->ctx, "data transfer %s started (%s) to %s", t.id,
-		    t.status[0] != '\0' ? t.status : "?", st->owner.email);
+		step_ctx_note(st->cs.ctx, "data transfer %s started (%s) to %s",
+		    t.id, t.status[0] != '\0' ? t.status : "?",
+		    st->owner.email);
 	}
 	switch (t.state) {
 	case GOOGLE_TRANSFER_COMPLETED:
-		google_finish(st, STEP_OUT_OK, "Drive and Docs files transferred to "
-		    "%s (%s) by data transfer %s", st->owner.email, st->owner.id,
-		    st->transfer);
+		conn_finish(&st->cs, STEP_OUT_OK, "Drive and Docs files "
+		    "transferred to %s (%s) by data transfer %s",
+		    st->owner.email, st->owner.id, st->transfer);
 		return;
 	case GOOGLE_TRANSFER_FAILED:
-		google_finish(st, STEP_OUT_FAILED, "%s: data transfer %s to %s "
-		    "failed (overallTransferStatusCode \"failed\"); the files stay "
-		    "with the suspended user: check the transfer in the Admin "
-		    "console, then retry the case", st->name, st->transfer,
-		    st->owner.email);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: data transfer %s to "
+		    "%s failed (overallTransferStatusCode \"failed\"); the "
+		    "files stay with the suspended user: check the transfer in "
+		    "the Admin console, then retry the case", st->cs.name,
+		    st->transfer, st->owner.email);
 		return;
 	default:
 		google_poll_later(st);
@@ -804,17 +757,19 @@ google_poll_later(struct google_step *st)
 	left_ms = (long)(st->deadline.tv_sec - now.tv_sec) * 1000 +
 	    (st->deadline.tv_nsec - now.tv_nsec) / 1000000;
 	if (left_ms <= 0) {
-		google_finish(st, STEP_OUT_FAILED, "%s: data transfer %s did not "
-		    "complete within %ld s (transfer_timeout_s; %ld polls): it may "
-		    "still be running at Google; a retry of the case resumes it",
-		    st->name, st->transfer, st->opt.timeout_s, st->polls);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: data transfer %s "
+		    "did not complete within %ld s (transfer_timeout_s; %ld "
+		    "polls): it may still be running at Google; a retry of the "
+		    "case resumes it", st->cs.name, st->transfer,
+		    st->opt.timeout_s, st->polls);
 		return;
 	}
-	if (st->timer == NULL &&
-	    (st->timer = evtimer_new(step_ctx_base(st->ctx), google_poll_cb, st)) ==
-	    NULL) {
-		google_finish(st, STEP_OUT_FAILED, "%s: cannot create a timer to poll "
-		    "data transfer %s", st->name, st->transfer);
+	if (st->timer == NULL && (st->timer =
+	    evtimer_new(step_ctx_base(st->cs.ctx), google_poll_cb, st)) == NULL)
+	    {
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: cannot create a "
+		    "timer to poll data transfer %s", st->cs.name,
+		    st->transfer);
 		return;
 	}
 	if (left_ms > st->opt.poll_ms)
@@ -838,7 +793,7 @@ google_poll_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	st->polls++;
-	google_doing(st, "GET transfer %.60s", st->transfer);
+	conn_doing(&st->cs, "GET transfer %.60s", st->transfer);
 	path = google_transfer_path(st->transfer);
 	google_send(st, GOOGLE_TRANSFER_POLL, "GET", path, NULL);
 	free(path);

@@ -26,11 +26,6 @@ struct graph_user {
 };
 
 /*
- * RFC 3986 percent-encoding (only unreserved characters kept: '+', '#',
- * '/', '?', '$', '\'' and ' ' are all encoded). malloc'd; NULL on no memory.
- */
-char		*graph_urlencode(const char *s);
-/*
  * s as an OData string literal: in single quotes, each ' doubled. Returns
  * the length written, or -1 when s has a control character or out is too
  * small.

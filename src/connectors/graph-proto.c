@@ -14,76 +14,8 @@
 #include "deprov/http.h"
 #include "deprov/target.h"
 
+#include "common.h"
 #include "graph-internal.h"
-
-static json_object	*graph_json(const char *body, size_t len);
-static void		 graph_copy(char *out, size_t outlen, const char *in);
-static int		 graph_key_usable(const char *key);
-
-/* Exactly one JSON value from body[0..len), or NULL. */
-static json_object *
-graph_json(const char *body, size_t len)
-{
-	struct json_tokener	*tok;
-	json_object		*obj;
-
-	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
-		return NULL;
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
-}
-
-/* Bounded copy, control characters turned into spaces. */
-static void
-graph_copy(char *out, size_t outlen, const char *in)
-{
-	size_t	i;
-
-	if (outlen == 0)
-		return;
-	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	out[i] = '\0';
-}
-
-char *
-graph_urlencode(const char *s)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	char			*out, *p;
-	size_t			 n;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	if (n > (SIZE_MAX - 1) / 3 || (out = malloc(n * 3 + 1)) == NULL)
-		return NULL;
-	for (p = out; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-		    c == '~')
-			*p++ = (char)c;
-		else {
-			*p++ = '%';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
-		}
-	}
-	*p = '\0';
-	return out;
-}
 
 int
 graph_odata_quote(const char *s, char *out, size_t outlen)
@@ -109,20 +41,6 @@ graph_odata_quote(const char *s, char *out, size_t outlen)
 	return (int)k;
 }
 
-/* A key we are willing to put in a path: non-empty, short, no control characters. */
-static int
-graph_key_usable(const char *key)
-{
-	size_t	i;
-
-	if (key == NULL || key[0] == '\0' || strlen(key) > GRAPH_KEY_MAX)
-		return 0;
-	for (i = 0; key[i] != '\0'; i++)
-		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 char *
 graph_user_path(const char *key, const char *suffix, const char *select)
 {
@@ -130,18 +48,18 @@ graph_user_path(const char *key, const char *suffix, const char *select)
 	char	*enc = NULL, *path = NULL;
 	int	 r;
 
-	if (!graph_key_usable(key))
+	if (!conn_key_usable(key, GRAPH_KEY_MAX))
 		return NULL;
 	if (key[0] == '$') {
 		/* users('$x@y'): the quoted form Graph documents for such UPNs */
 		if (graph_odata_quote(key, quoted, sizeof quoted) < 0 ||
-		    (enc = graph_urlencode(quoted)) == NULL)
+		    (enc = http_urlencode(quoted)) == NULL)
 			return NULL;
 		r = asprintf(&path, "/v1.0/users(%s)%s%s%s", enc,
 		    suffix != NULL ? suffix : "", select != NULL ? "?$select=" : "",
 		    select != NULL ? select : "");
 	} else {
-		if ((enc = graph_urlencode(key)) == NULL)
+		if ((enc = http_urlencode(key)) == NULL)
 			return NULL;
 		r = asprintf(&path, "/v1.0/users/%s%s%s%s", enc,
 		    suffix != NULL ? suffix : "", select != NULL ? "?$select=" : "",
@@ -158,11 +76,11 @@ graph_filter_path(const char *prop, const char *value, const char *select)
 	char	*enc = NULL, *path = NULL;
 	int	 r;
 
-	if (prop == NULL || !graph_key_usable(value) ||
+	if (prop == NULL || !conn_key_usable(value, GRAPH_KEY_MAX) ||
 	    graph_odata_quote(value, quoted, sizeof quoted) < 0)
 		return NULL;
 	snprintf(clause, sizeof clause, "%s eq %s", prop, quoted);
-	if ((enc = graph_urlencode(clause)) == NULL)
+	if ((enc = http_urlencode(clause)) == NULL)
 		return NULL;
 	r = asprintf(&path, "/v1.0/users?$filter=%s%s%s", enc,
 	    select != NULL ? "&$select=" : "", select != NULL ? select : "");
@@ -190,10 +108,11 @@ graph_user_from(json_object *o, struct graph_user *u)
 	    json_object_get_string_len(v) == 0 ||
 	    (size_t)json_object_get_string_len(v) > GRAPH_ID_MAX)
 		return -1;
-	graph_copy(u->id, sizeof u->id, json_object_get_string(v));
+	conn_copy_clean(u->id, sizeof u->id, json_object_get_string(v));
 	if (json_object_object_get_ex(o, "userPrincipalName", &v) &&
 	    json_object_is_type(v, json_type_string))
-		graph_copy(u->upn, sizeof u->upn, json_object_get_string(v));
+		conn_copy_clean(u->upn, sizeof u->upn,
+		    json_object_get_string(v));
 	if (json_object_object_get_ex(o, "accountEnabled", &v) &&
 	    json_object_is_type(v, json_type_boolean))
 		u->enabled = json_object_get_boolean(v);
@@ -204,7 +123,7 @@ int
 graph_user_parse(const char *body, size_t len, struct graph_user *u,
     char *err, size_t errlen)
 {
-	json_object	*o = graph_json(body, len);
+	json_object	*o = conn_json_parse(body, len);
 	int		 rc = 0;
 
 	if (o == NULL) {
@@ -223,7 +142,7 @@ int
 graph_list_parse(const char *body, size_t len, size_t *count,
     struct graph_user *first, char *err, size_t errlen)
 {
-	json_object	*o = graph_json(body, len), *arr;
+	json_object	*o = conn_json_parse(body, len), *arr;
 	int		 rc = -1;
 
 	*count = 0;
@@ -253,7 +172,7 @@ int
 graph_error_parse(const char *body, size_t len, char *code, size_t codelen,
     char *msg, size_t msglen)
 {
-	json_object	*o = graph_json(body, len), *e, *v;
+	json_object	*o = conn_json_parse(body, len), *e, *v;
 	int		 rc = -1;
 
 	if (codelen > 0)
@@ -268,10 +187,10 @@ graph_error_parse(const char *body, size_t len, char *code, size_t codelen,
 		goto done;
 	if (json_object_object_get_ex(e, "code", &v) &&
 	    json_object_is_type(v, json_type_string))
-		graph_copy(code, codelen, json_object_get_string(v));
+		conn_copy_clean(code, codelen, json_object_get_string(v));
 	if (json_object_object_get_ex(e, "message", &v) &&
 	    json_object_is_type(v, json_type_string))
-		graph_copy(msg, msglen, json_object_get_string(v));
+		conn_copy_clean(msg, msglen, json_object_get_string(v));
 	rc = 0;
 done:
 	json_object_put(o);
@@ -283,25 +202,14 @@ graph_call_error(const struct target_result *res, char *out, size_t outlen)
 {
 	const struct http_response	*resp = res->resp;
 	char				 code[128], msg[512];
-	int				 n;
 
-	if (outlen == 0)
-		return;
-	out[0] = '\0';
 	if (resp != NULL && resp->status > 0 &&
 	    graph_error_parse(resp->body, resp->body_len, code, sizeof code, msg,
-	    sizeof msg) == 0 && code[0] != '\0') {
-		n = snprintf(out, outlen, "HTTP %ld %s%s%s", resp->status, code,
+	    sizeof msg) == 0 && code[0] != '\0')
+		conn_call_errorf(res, out, outlen, " %s%s%s", code,
 		    msg[0] != '\0' ? ": " : "", msg);
-		if (res->attempts > 1 && n >= 0 && (size_t)n < outlen)
-			snprintf(out + n, outlen - (size_t)n, " (after %d attempts)",
-			    res->attempts);
-	} else if (res->error != NULL && res->error[0] != '\0')
-		graph_copy(out, outlen, res->error);
-	else if (resp != NULL && resp->status > 0)
-		snprintf(out, outlen, "HTTP %ld", resp->status);
 	else
-		snprintf(out, outlen, "no response");
+		conn_call_error(res, out, outlen);
 }
 
 int

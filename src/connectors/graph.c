@@ -19,7 +19,6 @@
  *
  * Request building and response parsing live in graph-proto.c.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +32,8 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "common.h"
 #include "graph-internal.h"
-
-#define GRAPH_DETAIL_MAX	1024
 
 enum graph_phase {
 	GRAPH_RESOLVE_ID = 0,		/* the account id the event gave */
@@ -50,20 +48,14 @@ enum graph_phase {
 };
 
 struct graph_step {
-	struct step_ctx		*ctx;
-	struct target		*target;
-	enum step_kind		 kind;
-	const char		*name;
+	struct conn_step	 cs;		/* first: see common.h */
 	enum graph_phase	 phase;
-	char			 doing[160];
 	char			 key[GRAPH_KEY_MAX + 1];	/* what the resolve tried */
 	struct graph_user	 user;		/* the leaver's account */
 	int			 resolved;	/* user.enabled is fresh */
 };
 
 static void	graph_run(struct step_ctx *);
-static void	graph_finish(struct graph_step *, enum step_outcome, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static void	graph_send(struct graph_step *, enum graph_phase, const char *,
 		    const char *, const char *);
 static void	graph_on_result(const struct target_result *, void *);
@@ -76,65 +68,32 @@ const struct connector connector_graph = {
 	"graph", graph_run, graph_classify
 };
 
-/* End the step; st is freed by the engine afterwards: return right after. */
-static void
-graph_finish(struct graph_step *st, enum step_outcome out, const char *fmt, ...)
-{
-	char	detail[GRAPH_DETAIL_MAX];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
-	log_debug("graph", "%s: case %lld %s: %s%s", target_name(st->target),
-	    step_ctx_case_id(st->ctx), st->name, out == STEP_OUT_OK ? "ok: " :
-	    out == STEP_OUT_SKIPPED ? "skipped: " : "failed: ", detail);
-	step_ctx_done(st->ctx, out, detail);
-}
-
 /* Send one call; its answer goes to graph_on_result in the given phase. */
 static void
 graph_send(struct graph_step *st, enum graph_phase phase, const char *method,
     const char *path, const char *body)
 {
-	struct target_req	req;
-
-	memset(&req, 0, sizeof req);
-	req.method = method;
-	req.path = path;
-	req.body = body;
-	req.body_len = body != NULL ? strlen(body) : 0;
-	req.content_type = body != NULL ? "application/json" : NULL;
 	st->phase = phase;
-	if (target_call(st->target, &req, step_ctx_call_opts(st->ctx),
-	    graph_on_result, st) != 0)
-		graph_finish(st, STEP_OUT_FAILED, "%s: %s: request could not be "
-		    "queued", st->name, st->doing);
+	conn_call(&st->cs, method, path, body,
+	    body != NULL ? "application/json" : NULL, NULL, graph_on_result,
+	    st);
 }
 
 static void
 graph_run(struct step_ctx *ctx)
 {
 	struct graph_step	*st;
-	const char		*acct, *name;
+	const char		*acct;
 
-	if ((st = calloc(1, sizeof *st)) == NULL) {
-		step_ctx_done(ctx, STEP_OUT_FAILED, "out of memory");
+	if ((st = conn_step_new(ctx, sizeof *st, free, "graph")) == NULL)
 		return;
-	}
-	step_ctx_set_data(ctx, st, free);
-	st->ctx = ctx;
-	st->target = step_ctx_target(ctx);
-	st->kind = step_ctx_kind(ctx);
 	st->user.enabled = -1;
-	name = step_kind_name(st->kind);
-	st->name = name != NULL ? name : "step";
 
-	switch (st->kind) {
+	switch (st->cs.kind) {
 	case STEP_REASSIGN:
-		graph_finish(st, STEP_OUT_SKIPPED, "Microsoft Graph's user API has no "
-		    "ownership transfer (OneDrive files, group and app ownership "
-		    "are not reassigned by this connector)");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "Microsoft Graph's user "
+		    "API has no ownership transfer (OneDrive files, group and "
+		    "app ownership are not reassigned by this connector)");
 		return;
 	case STEP_FREEZE:
 	case STEP_UNFREEZE:
@@ -142,8 +101,8 @@ graph_run(struct step_ctx *ctx)
 	case STEP_DEACTIVATE:
 		break;
 	default:
-		graph_finish(st, STEP_OUT_SKIPPED, "not supported by the graph "
-		    "connector");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by the "
+		    "graph connector");
 		return;
 	}
 	if ((acct = step_ctx_account(ctx)) == NULL) {
@@ -151,8 +110,8 @@ graph_run(struct step_ctx *ctx)
 		return;
 	}
 	if (strlen(acct) > GRAPH_ID_MAX) {
-		graph_finish(st, STEP_OUT_FAILED, "%s: account '%.40s...' is not a "
-		    "Graph object id", st->name, acct);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account '%.40s...' "
+		    "is not a Graph object id", st->cs.name, acct);
 		return;
 	}
 	snprintf(st->user.id, sizeof st->user.id, "%s", acct);
@@ -166,8 +125,7 @@ graph_run(struct step_ctx *ctx)
 static void
 graph_resolve_from(struct graph_step *st, enum graph_phase from)
 {
-	const struct subject	*sub = step_ctx_subject(st->ctx);
-	json_object		*v;
+	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
 	const char		*key = NULL;
 	char			*path = NULL;
 	enum graph_phase	 p;
@@ -176,11 +134,7 @@ graph_resolve_from(struct graph_step *st, enum graph_phase from)
 		key = NULL;
 		switch (p) {
 		case GRAPH_RESOLVE_ID:
-			if (sub != NULL && sub->accounts != NULL &&
-			    json_object_object_get_ex(sub->accounts,
-			    target_name(st->target), &v) &&
-			    json_object_is_type(v, json_type_string))
-				key = json_object_get_string(v);
+			key = conn_event_account(&st->cs);
 			break;
 		case GRAPH_RESOLVE_USERNAME:
 			if (sub != NULL && sub->username != NULL &&
@@ -212,12 +166,12 @@ graph_resolve_from(struct graph_step *st, enum graph_phase from)
 		else
 			path = graph_user_path(key, NULL, GRAPH_SELECT);
 		if (path == NULL) {
-			step_ctx_note(st->ctx, "resolve: identifier '%.60s' cannot be "
-			    "used in a Graph request; skipped", key);
+			step_ctx_note(st->cs.ctx, "resolve: identifier '%.60s' "
+			    "cannot be used in a Graph request; skipped", key);
 			continue;
 		}
 		snprintf(st->key, sizeof st->key, "%s", key);
-		snprintf(st->doing, sizeof st->doing, "resolve: %s %.100s",
+		conn_doing(&st->cs, "resolve: %s %.100s",
 		    p == GRAPH_RESOLVE_MAIL ? "filter mail eq" :
 		    p == GRAPH_RESOLVE_EMPLOYEE ? "filter employeeId eq" :
 		    p == GRAPH_RESOLVE_ID ? "GET user id" : "GET user", key);
@@ -225,7 +179,7 @@ graph_resolve_from(struct graph_step *st, enum graph_phase from)
 		free(path);
 		return;
 	}
-	graph_finish(st, STEP_OUT_SKIPPED, "no account");
+	conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account");
 }
 
 static void
@@ -241,8 +195,9 @@ graph_resolve_answer(struct graph_step *st, const struct target_result *res)
 	if (!res->ok) {
 		if (graph_not_found(resp)) {
 			if (st->phase == GRAPH_RESOLVE_ID)
-				step_ctx_note(st->ctx, "account %.60s from the event not "
-				    "found; looking the user up", st->key);
+				step_ctx_note(st->cs.ctx, "account %.60s from "
+				    "the event not found; looking the user up",
+				    st->key);
 			graph_resolve_from(st, st->phase + 1);
 			return;
 		}
@@ -251,26 +206,22 @@ graph_resolve_answer(struct graph_step *st, const struct target_result *res)
 		    st->phase != GRAPH_RESOLVE_MAIL &&
 		    st->phase != GRAPH_RESOLVE_EMPLOYEE) {
 			graph_call_error(res, err, sizeof err);
-			step_ctx_note(st->ctx, "resolve: %.100s: %s; next identifier",
-			    st->key, err);
+			step_ctx_note(st->cs.ctx, "resolve: %.100s: %s; next "
+			    "identifier", st->key, err);
 			graph_resolve_from(st, st->phase + 1);
 			return;
 		}
-		graph_call_error(res, err, sizeof err);
-		graph_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
-		    err);
+		conn_fail(&st->cs, res, graph_call_error);
 		return;
 	}
 	if (resp == NULL || resp->body_truncated) {
-		graph_finish(st, STEP_OUT_FAILED, "%s: %s: truncated answer",
-		    st->name, st->doing);
+		conn_fail_doing(&st->cs, "truncated answer");
 		return;
 	}
 	if (st->phase == GRAPH_RESOLVE_MAIL || st->phase == GRAPH_RESOLVE_EMPLOYEE) {
 		if (graph_list_parse(resp->body, resp->body_len, &count, &u, err,
 		    sizeof err) != 0) {
-			graph_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name,
-			    st->doing, err);
+			conn_fail_doing(&st->cs, "%s", err);
 			return;
 		}
 		if (count == 0) {
@@ -278,20 +229,20 @@ graph_resolve_answer(struct graph_step *st, const struct target_result *res)
 			return;
 		}
 		if (count > 1) {
-			graph_finish(st, STEP_OUT_FAILED, "%s: ambiguous: %zu users "
-			    "with %s %.200s", st->name, count, by[st->phase], st->key);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: ambiguous: "
+			    "%zu users with %s %.200s", st->cs.name, count,
+			    by[st->phase], st->key);
 			return;
 		}
 	} else if (graph_user_parse(resp->body, resp->body_len, &u, err,
 	    sizeof err) != 0) {
-		graph_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
-		    err);
+		conn_fail_doing(&st->cs, "%s", err);
 		return;
 	}
 	st->user = u;
 	st->resolved = 1;
-	step_ctx_set_account(st->ctx, st->user.id);
-	step_ctx_note(st->ctx, "account %s%s%s (found by %s)", st->user.id,
+	step_ctx_set_account(st->cs.ctx, st->user.id);
+	step_ctx_note(st->cs.ctx, "account %s%s%s (found by %s)", st->user.id,
 	    st->user.upn[0] != '\0' ? " " : "", st->user.upn, by[st->phase]);
 	graph_begin(st);
 }
@@ -302,10 +253,10 @@ graph_begin(struct graph_step *st)
 {
 	char	*path;
 
-	switch (st->kind) {
+	switch (st->cs.kind) {
 	case STEP_FREEZE:
 		if (st->resolved && st->user.enabled == 0) {
-			graph_finish(st, STEP_OUT_OK, "already disabled");
+			conn_finish(&st->cs, STEP_OUT_OK, "already disabled");
 			return;
 		}
 		graph_patch(st, 0);
@@ -316,8 +267,8 @@ graph_begin(struct graph_step *st)
 	case STEP_DEACTIVATE:
 		if (st->resolved) {
 			if (st->user.enabled == 0) {
-				graph_finish(st, STEP_OUT_OK, "already disabled "
-				    "(accountEnabled=false)");
+				conn_finish(&st->cs, STEP_OUT_OK, "already "
+				    "disabled (accountEnabled=false)");
 				return;
 			}
 			graph_patch(st, 0);
@@ -325,27 +276,30 @@ graph_begin(struct graph_step *st)
 		}
 		if ((path = graph_user_path(st->user.id, NULL, GRAPH_SELECT)) ==
 		    NULL) {
-			graph_finish(st, STEP_OUT_FAILED, "%s: account '%.60s' cannot "
-			    "be used in a Graph request", st->name, st->user.id);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account "
+			    "'%.60s' cannot be used in a Graph request",
+			    st->cs.name, st->user.id);
 			return;
 		}
-		snprintf(st->doing, sizeof st->doing, "GET user %.60s", st->user.id);
+		conn_doing(&st->cs, "GET user %.60s", st->user.id);
 		graph_send(st, GRAPH_READ, "GET", path, NULL);
 		free(path);
 		break;
 	case STEP_REVOKE_TOKENS:
 		if ((path = graph_user_path(st->user.id, "/revokeSignInSessions",
 		    NULL)) == NULL) {
-			graph_finish(st, STEP_OUT_FAILED, "%s: account '%.60s' cannot "
-			    "be used in a Graph request", st->name, st->user.id);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account "
+			    "'%.60s' cannot be used in a Graph request",
+			    st->cs.name, st->user.id);
 			return;
 		}
-		snprintf(st->doing, sizeof st->doing, "POST revokeSignInSessions");
+		conn_doing(&st->cs, "POST revokeSignInSessions");
 		graph_send(st, GRAPH_REVOKE, "POST", path, NULL);
 		free(path);
 		break;
 	default:
-		graph_finish(st, STEP_OUT_SKIPPED, "not supported by graph");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by "
+		    "graph");
 		break;
 	}
 }
@@ -357,11 +311,12 @@ graph_patch(struct graph_step *st, int enabled)
 	char	*path;
 
 	if ((path = graph_user_path(st->user.id, NULL, NULL)) == NULL) {
-		graph_finish(st, STEP_OUT_FAILED, "%s: account '%.60s' cannot be used "
-		    "in a Graph request", st->name, st->user.id);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account '%.60s' "
+		    "cannot be used in a Graph request", st->cs.name,
+		    st->user.id);
 		return;
 	}
-	snprintf(st->doing, sizeof st->doing, "PATCH user accountEnabled=%s",
+	conn_doing(&st->cs, "PATCH user accountEnabled=%s",
 	    enabled ? "true" : "false");
 	graph_send(st, GRAPH_PATCH, "PATCH", path, graph_enable_body(enabled));
 	free(path);
@@ -380,21 +335,19 @@ graph_on_result(const struct target_result *res, void *arg)
 	}
 	if (!res->ok) {
 		if (graph_not_found(res->resp)) {
-			graph_finish(st, STEP_OUT_SKIPPED, "no account: %s no longer "
-			    "exists in Entra ID", st->user.id);
+			conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account: %s "
+			    "no longer exists in Entra ID", st->user.id);
 			return;
 		}
-		graph_call_error(res, err, sizeof err);
-		graph_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing,
-		    err);
+		conn_fail(&st->cs, res, graph_call_error);
 		return;
 	}
 	switch (st->phase) {
 	case GRAPH_READ:
 		if (res->resp == NULL || graph_user_parse(res->resp->body,
 		    res->resp->body_len, &u, err, sizeof err) != 0) {
-			graph_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name,
-			    st->doing, res->resp == NULL ? "no answer" : err);
+			conn_fail_doing(&st->cs, "%s", res->resp == NULL ?
+			    "no answer" : err);
 			return;
 		}
 		st->user.enabled = u.enabled;
@@ -402,21 +355,25 @@ graph_on_result(const struct target_result *res, void *arg)
 		graph_begin(st);
 		break;
 	case GRAPH_PATCH:
-		if (st->kind == STEP_UNFREEZE)
-			graph_finish(st, STEP_OUT_OK, "enabled (accountEnabled=true)");
-		else if (st->kind == STEP_DEACTIVATE)
-			graph_finish(st, STEP_OUT_OK, "disabled (accountEnabled=false); "
-			    "licences and group memberships are left as they are");
+		if (st->cs.kind == STEP_UNFREEZE)
+			conn_finish(&st->cs, STEP_OUT_OK, "enabled "
+			    "(accountEnabled=true)");
+		else if (st->cs.kind == STEP_DEACTIVATE)
+			conn_finish(&st->cs, STEP_OUT_OK, "disabled "
+			    "(accountEnabled=false); licences and group "
+			    "memberships are left as they are");
 		else
-			graph_finish(st, STEP_OUT_OK, "disabled (accountEnabled=false)");
+			conn_finish(&st->cs, STEP_OUT_OK, "disabled "
+			    "(accountEnabled=false)");
 		break;
 	case GRAPH_REVOKE:
-		graph_finish(st, STEP_OUT_OK, "sign-in sessions revoked (refresh "
-		    "tokens invalidated; Graph notes it can take a few minutes)");
+		conn_finish(&st->cs, STEP_OUT_OK, "sign-in sessions revoked "
+		    "(refresh tokens invalidated; Graph notes it can take a "
+		    "few minutes)");
 		break;
 	default:
-		graph_finish(st, STEP_OUT_FAILED, "%s: unexpected answer in phase %d",
-		    st->name, (int)st->phase);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: unexpected answer "
+		    "in phase %d", st->cs.name, (int)st->phase);
 		break;
 	}
 }

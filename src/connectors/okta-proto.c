@@ -36,11 +36,8 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "common.h"
 #include "okta-internal.h"
-
-static json_object	*okta_json_parse(const char *body, size_t len);
-static void		 okta_copy_clean(char *out, size_t outlen, const char *in);
-static const char	*okta_str(json_object *o, const char *key);
 
 static const char *const okta_status_names[] = {
 	[OKTA_UNKNOWN] = "UNKNOWN",
@@ -54,51 +51,6 @@ static const char *const okta_status_names[] = {
 	[OKTA_DEPROVISIONED] = "DEPROVISIONED",
 	[OKTA_NONE] = "",
 };
-
-static json_object *
-okta_json_parse(const char *body, size_t len)
-{
-	struct json_tokener	*tok;
-	json_object		*obj;
-
-	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
-		return NULL;
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
-}
-
-static void
-okta_copy_clean(char *out, size_t outlen, const char *in)
-{
-	size_t	i;
-
-	if (outlen == 0)
-		return;
-	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	out[i] = '\0';
-}
-
-static const char *
-okta_str(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 int
 okta_opts_parse(json_object *options, struct okta_opts *o, char *err,
@@ -159,31 +111,15 @@ okta_status_name(enum okta_status s)
 int
 okta_key_valid(const char *s)
 {
-	size_t	i;
-
-	if (s == NULL || s[0] == '\0')
-		return 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (i >= OKTA_LOGIN_MAX || c < 0x20 || c == 0x7f)
-			return 0;
-	}
-	return 1;
+	return conn_key_usable(s, OKTA_LOGIN_MAX);
 }
 
 char *
 okta_user_path(const char *key, const char *suffix)
 {
-	char	*enc, *path = NULL;
-
-	if (!okta_key_valid(key) || (enc = http_urlencode(key)) == NULL)
+	if (!okta_key_valid(key))
 		return NULL;
-	if (asprintf(&path, "/api/v1/users/%s%s", enc,
-	    suffix != NULL ? suffix : "") < 0)
-		path = NULL;
-	free(enc);
-	return path;
+	return conn_key_path("/api/v1/users/", key, suffix);
 }
 
 int
@@ -196,29 +132,29 @@ okta_user_parse(const char *body, size_t len, struct okta_user *u, char *err,
 
 	memset(u, 0, sizeof *u);
 	u->transitioning = OKTA_NONE;
-	if ((root = okta_json_parse(body, len)) == NULL ||
+	if ((root = conn_json_parse(body, len)) == NULL ||
 	    !json_object_is_type(root, json_type_object)) {
 		snprintf(err, errlen, "user answer is not a JSON object");
 		goto done;
 	}
-	id = okta_str(root, "id");
+	id = conn_str(root, "id");
 	if (id == NULL || !okta_key_valid(id) || strlen(id) > OKTA_ID_MAX) {
 		snprintf(err, errlen, "user without a usable id");
 		goto done;
 	}
-	if ((status = okta_str(root, "status")) == NULL) {
+	if ((status = conn_str(root, "status")) == NULL) {
 		snprintf(err, errlen, "user %.40s without a status", id);
 		goto done;
 	}
 	memcpy(u->id, id, strlen(id) + 1);
 	u->status = okta_status_parse(status);
-	okta_copy_clean(u->status_name, sizeof u->status_name, status);
+	conn_copy_clean(u->status_name, sizeof u->status_name, status);
 	/* null or absent when no transition is under way */
-	u->transitioning = okta_status_parse(okta_str(root,
+	u->transitioning = okta_status_parse(conn_str(root,
 	    "transitioningToStatus"));
 	if (json_object_object_get_ex(root, "profile", &profile))
-		login = okta_str(profile, "login");
-	okta_copy_clean(u->login, sizeof u->login, login);
+		login = conn_str(profile, "login");
+	conn_copy_clean(u->login, sizeof u->login, login);
 	rc = 0;
 done:
 	json_object_put(root);
@@ -318,16 +254,16 @@ okta_error_parse(const char *body, size_t len, char *code, size_t codelen,
 		code[0] = '\0';
 	if (summarylen > 0)
 		summary[0] = '\0';
-	if ((root = okta_json_parse(body, len)) == NULL)
+	if ((root = conn_json_parse(body, len)) == NULL)
 		return -1;
 	if (!json_object_is_type(root, json_type_object) ||
-	    (cd = okta_str(root, "errorCode")) == NULL) {
+	    (cd = conn_str(root, "errorCode")) == NULL) {
 		json_object_put(root);
 		return -1;
 	}
-	sm = okta_str(root, "errorSummary");
-	okta_copy_clean(code, codelen, cd);
-	okta_copy_clean(summary, summarylen, sm);
+	sm = conn_str(root, "errorSummary");
+	conn_copy_clean(code, codelen, cd);
+	conn_copy_clean(summary, summarylen, sm);
 	if (summarylen > 0 && json_object_object_get_ex(root, "errorCauses",
 	    &causes) && json_object_is_type(causes, json_type_array) &&
 	    (n = json_object_array_length(causes)) > 0) {
@@ -337,7 +273,7 @@ okta_error_parse(const char *body, size_t len, char *code, size_t codelen,
 		list[0] = '\0';
 		for (i = 0; i < n && ll + 3 < sizeof list; i++) {
 			c = json_object_array_get_idx(causes, i);
-			if ((cs = okta_str(c, "errorSummary")) == NULL)
+			if ((cs = conn_str(c, "errorSummary")) == NULL)
 				continue;
 			snprintf(list + ll, sizeof list - ll, "%s%s",
 			    ll > 0 ? "; " : "", cs);
@@ -362,24 +298,13 @@ okta_call_error(const struct target_result *res, char *out, size_t outlen)
 {
 	const struct http_response	*resp = res->resp;
 	char				 code[32], summary[512];
-	int				 n;
 
-	if (outlen == 0)
-		return;
-	out[0] = '\0';
 	if (resp != NULL && resp->status > 0 && okta_error_parse(resp->body,
-	    resp->body_len, code, sizeof code, summary, sizeof summary) == 0) {
-		n = snprintf(out, outlen, "HTTP %ld %s%s%s", resp->status, code,
+	    resp->body_len, code, sizeof code, summary, sizeof summary) == 0)
+		conn_call_errorf(res, out, outlen, " %s%s%s", code,
 		    summary[0] != '\0' ? ": " : "", summary);
-		if (n >= 0 && (size_t)n < outlen && res->attempts > 1)
-			snprintf(out + n, outlen - (size_t)n,
-			    " (after %d attempts)", res->attempts);
-	} else if (res->error != NULL && res->error[0] != '\0')
-		okta_copy_clean(out, outlen, res->error);
-	else if (resp != NULL && resp->status > 0)
-		snprintf(out, outlen, "HTTP %ld", resp->status);
 	else
-		snprintf(out, outlen, "no response");
+		conn_call_error(res, out, outlen);
 }
 
 int

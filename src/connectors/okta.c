@@ -22,7 +22,6 @@
  * retried by the target, which waits for X-Rate-Limit-Reset. Auth (SSWS or
  * OAuth private-key JWT) is the target's configuration, not ours.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +36,8 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "common.h"
 #include "okta-internal.h"
-
-#define OKTA_DETAIL_MAX		1024
 
 enum okta_phase {
 	OKTA_RESOLVE_ID = 0,	/* the account id the event gave */
@@ -54,13 +52,9 @@ enum okta_phase {
 };
 
 struct okta_step {
-	struct step_ctx		*ctx;
-	struct target		*target;
-	enum step_kind		 kind;
-	const char		*name;
+	struct conn_step	 cs;		/* first: see common.h */
 	struct okta_opts	 opts;
 	enum okta_phase		 phase;
-	char			 doing[200];
 	char			 key[OKTA_LOGIN_MAX + 1];	/* resolve: what was asked */
 	struct okta_user	 user;
 	int			 fresh;		/* user.status just read */
@@ -70,14 +64,9 @@ struct okta_step {
 };
 
 static void	okta_run(struct step_ctx *);
-static void	okta_finish(struct okta_step *, enum step_outcome, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-static void	okta_doing(struct okta_step *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 static void	okta_call(struct okta_step *, enum okta_phase, const char *,
 		    const char *);
 static void	okta_on_result(const struct target_result *, void *);
-static void	okta_fail(struct okta_step *, const struct target_result *);
 static void	okta_begin(struct okta_step *);
 static void	okta_read(struct okta_step *);
 static void	okta_decide_now(struct okta_step *);
@@ -100,60 +89,16 @@ const struct connector connector_okta = {
 	"okta", okta_run, okta_classify
 };
 
-static void
-okta_finish(struct okta_step *st, enum step_outcome out, const char *fmt, ...)
-{
-	struct step_ctx	*ctx = st->ctx;
-	char		 detail[OKTA_DETAIL_MAX];
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
-	log_debug("okta", "%s: case %lld %s: %s%s", target_name(st->target),
-	    step_ctx_case_id(ctx), st->name, out == STEP_OUT_OK ? "ok: " :
-	    out == STEP_OUT_SKIPPED ? "skipped: " : "failed: ", detail);
-	step_ctx_done(ctx, out, detail);
-}
-
-static void
-okta_doing(struct okta_step *st, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(st->doing, sizeof st->doing, fmt, ap);
-	va_end(ap);
-}
-
 /* Send a bodiless call answered in okta_on_result in the given phase. */
 static void
 okta_call(struct okta_step *st, enum okta_phase phase, const char *method,
     const char *path)
 {
-	struct target_req	req;
-
-	memset(&req, 0, sizeof req);
-	req.method = method;
-	req.path = path;
-	req.extra_header = "Accept: application/json";
-	/* Okta wants a JSON content type on POSTs even without a body. */
-	if (strcmp(method, "POST") == 0)
-		req.content_type = "application/json";
 	st->phase = phase;
-	if (target_call(st->target, &req, step_ctx_call_opts(st->ctx),
-	    okta_on_result, st) != 0)
-		okta_finish(st, STEP_OUT_FAILED, "%s: %s: request could not be "
-		    "queued", st->name, st->doing);
-}
-
-static void
-okta_fail(struct okta_step *st, const struct target_result *res)
-{
-	char	err[768];
-
-	okta_call_error(res, err, sizeof err);
-	okta_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing, err);
+	/* Okta wants a JSON content type on POSTs even without a body. */
+	conn_call(&st->cs, method, path, NULL, strcmp(method, "POST") == 0 ?
+	    "application/json" : NULL, "Accept: application/json",
+	    okta_on_result, st);
 }
 
 static void
@@ -181,8 +126,8 @@ okta_on_result(const struct target_result *res, void *arg)
 		okta_contain_answer(st, res);
 		break;
 	default:
-		okta_finish(st, STEP_OUT_FAILED, "%s: unexpected answer in "
-		    "phase %d", st->name, (int)st->phase);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: unexpected answer "
+		    "in phase %d", st->cs.name, (int)st->phase);
 		break;
 	}
 }
@@ -192,51 +137,45 @@ okta_run(struct step_ctx *ctx)
 {
 	struct okta_step		*st;
 	const struct config_target	*cfg;
-	const char			*acct, *name;
+	const char			*acct;
 	char				 err[256];
 
-	if ((st = calloc(1, sizeof *st)) == NULL) {
-		step_ctx_done(ctx, STEP_OUT_FAILED, "out of memory");
+	if ((st = conn_step_new(ctx, sizeof *st, free, "okta")) == NULL)
 		return;
-	}
-	step_ctx_set_data(ctx, st, free);
-	st->ctx = ctx;
-	st->target = step_ctx_target(ctx);
-	st->kind = step_ctx_kind(ctx);
-	name = step_kind_name(st->kind);
-	st->name = name != NULL ? name : "step";
 
-	switch (st->kind) {
+	switch (st->cs.kind) {
 	case STEP_FREEZE:
 	case STEP_DEACTIVATE:
 	case STEP_UNFREEZE:
 	case STEP_REVOKE_TOKENS:
 		break;
 	case STEP_REASSIGN:
-		okta_finish(st, STEP_OUT_SKIPPED, "Okta holds no owned records "
-		    "to reassign");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "Okta holds no owned "
+		    "records to reassign");
 		return;
 	case STEP_DELETE:
-		okta_finish(st, STEP_OUT_SKIPPED, "delete is not done by the okta "
-		    "connector: deactivate (DEPROVISIONED) is the end state; "
-		    "deleting the user is left to an administrator");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "delete is not done by "
+		    "the okta connector: deactivate (DEPROVISIONED) is the end "
+		    "state; deleting the user is left to an administrator");
 		return;
 	default:
-		okta_finish(st, STEP_OUT_SKIPPED, "%s is not supported by the "
-		    "okta connector (deactivate is Okta's end state)", st->name);
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "%s is not supported by "
+		    "the okta connector (deactivate is Okta's end state)",
+		    st->cs.name);
 		return;
 	}
-	cfg = target_config(st->target);
+	cfg = target_config(st->cs.target);
 	if (okta_opts_parse(cfg != NULL ? cfg->options : NULL, &st->opts, err,
 	    sizeof err) != 0) {
-		okta_finish(st, STEP_OUT_FAILED, "%s: target %s: %s", st->name,
-		    target_name(st->target), err);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: target %s: %s",
+		    st->cs.name, target_name(st->cs.target), err);
 		return;
 	}
 	if ((acct = step_ctx_account(ctx)) != NULL) {
 		if (!okta_key_valid(acct) || strlen(acct) > OKTA_ID_MAX) {
-			okta_finish(st, STEP_OUT_FAILED, "%s: account '%.60s' is "
-			    "not a usable Okta user id", st->name, acct);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account "
+			    "'%.60s' is not a usable Okta user id", st->cs.name,
+			    acct);
 			return;
 		}
 		memcpy(st->user.id, acct, strlen(acct) + 1);
@@ -250,8 +189,8 @@ okta_run(struct step_ctx *ctx)
 static void
 okta_begin(struct okta_step *st)
 {
-	if (st->kind == STEP_REVOKE_TOKENS) {
-		okta_doing(st, "DELETE sessions of %s", st->user.id);
+	if (st->cs.kind == STEP_REVOKE_TOKENS) {
+		conn_doing(&st->cs, "DELETE sessions of %s", st->user.id);
 		okta_delete_path(st, OKTA_SESSIONS, "/sessions?oauthTokens=true",
 		    "sessions");
 		return;
@@ -270,8 +209,8 @@ okta_delete_path(struct okta_step *st, enum okta_phase phase,
 	char	*path;
 
 	if ((path = okta_user_path(st->user.id, suffix)) == NULL) {
-		okta_finish(st, STEP_OUT_FAILED, "%s: cannot build the %s path",
-		    st->name, what);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: cannot build the %s "
+		    "path", st->cs.name, what);
 		return;
 	}
 	okta_call(st, phase, "DELETE", path);
@@ -285,11 +224,11 @@ okta_read(struct okta_step *st)
 	char	*path;
 
 	if ((path = okta_user_path(st->user.id, NULL)) == NULL) {
-		okta_finish(st, STEP_OUT_FAILED, "%s: cannot build the user path",
-		    st->name);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: cannot build the "
+		    "user path", st->cs.name);
 		return;
 	}
-	okta_doing(st, "GET user %s", st->user.id);
+	conn_doing(&st->cs, "GET user %s", st->user.id);
 	okta_call(st, OKTA_READ, "GET", path);
 	free(path);
 }
@@ -301,28 +240,29 @@ okta_decide_now(struct okta_step *st)
 	const char		*why;
 	enum okta_action	 a;
 
-	a = okta_decide(st->kind, &st->user, &why);
+	a = okta_decide(st->cs.kind, &st->user, &why);
 	switch (a) {
 	case OKTA_ACT_CALL:
 		okta_lifecycle(st);
 		return;
 	case OKTA_ACT_DONE:
-		okta_finish(st, STEP_OUT_OK, "%s", why);
+		conn_finish(&st->cs, STEP_OUT_OK, "%s", why);
 		return;
 	case OKTA_ACT_SKIP:
-		okta_finish(st, STEP_OUT_SKIPPED, "%s", why);
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "%s", why);
 		return;
 	case OKTA_ACT_UNSUSPENDABLE:
 		/* Contain what can be contained, then say what could not. */
 		st->why = why;
-		okta_doing(st, "DELETE sessions of %s (status %s)", st->user.id,
-		    st->user.status_name);
+		conn_doing(&st->cs, "DELETE sessions of %s (status %s)",
+		    st->user.id, st->user.status_name);
 		okta_delete_path(st, OKTA_CONTAIN, "/sessions?oauthTokens=true",
 		    "sessions");
 		return;
 	default:
-		okta_finish(st, STEP_OUT_FAILED, "%s: user %s status '%s': %s",
-		    st->name, st->user.id, st->user.status_name, why);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: user %s status "
+		    "'%s': %s", st->cs.name, st->user.id, st->user.status_name,
+		    why);
 		return;
 	}
 }
@@ -333,7 +273,7 @@ okta_lifecycle(struct okta_step *st)
 	const char	*suffix, *op;
 	char		*path;
 
-	switch (st->kind) {
+	switch (st->cs.kind) {
 	case STEP_FREEZE:
 		suffix = "/lifecycle/suspend";
 		op = "suspend";
@@ -348,11 +288,11 @@ okta_lifecycle(struct okta_step *st)
 		break;
 	}
 	if ((path = okta_user_path(st->user.id, suffix)) == NULL) {
-		okta_finish(st, STEP_OUT_FAILED, "%s: cannot build the %s path",
-		    st->name, op);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: cannot build the %s "
+		    "path", st->cs.name, op);
 		return;
 	}
-	okta_doing(st, "POST %s %s (status %s)", op, st->user.id,
+	conn_doing(&st->cs, "POST %s %s (status %s)", op, st->user.id,
 	    st->user.status_name);
 	okta_call(st, OKTA_LIFECYCLE, "POST", path);
 	free(path);
@@ -362,13 +302,14 @@ okta_lifecycle(struct okta_step *st)
 static void
 okta_gone(struct okta_step *st)
 {
-	if (st->kind == STEP_UNFREEZE) {
-		okta_finish(st, STEP_OUT_FAILED, "%s: user %s no longer exists "
-		    "at Okta (404 E0000007)", st->name, st->user.id);
+	if (st->cs.kind == STEP_UNFREEZE) {
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: user %s no longer "
+		    "exists at Okta (404 E0000007)", st->cs.name, st->user.id);
 		return;
 	}
-	step_ctx_note(st->ctx, "user %s no longer exists at Okta", st->user.id);
-	okta_finish(st, STEP_OUT_OK, "user no longer exists");
+	step_ctx_note(st->cs.ctx, "user %s no longer exists at Okta",
+	    st->user.id);
+	conn_finish(&st->cs, STEP_OUT_OK, "user no longer exists");
 }
 
 /*
@@ -379,8 +320,7 @@ okta_gone(struct okta_step *st)
 static void
 okta_resolve_from(struct okta_step *st, enum okta_phase from)
 {
-	const struct subject	*sub = step_ctx_subject(st->ctx);
-	json_object		*v;
+	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
 	const char		*key, *what;
 	char			*path;
 	enum okta_phase		 p;
@@ -390,11 +330,7 @@ okta_resolve_from(struct okta_step *st, enum okta_phase from)
 		what = "";
 		switch (p) {
 		case OKTA_RESOLVE_ID:
-			if (sub != NULL && sub->accounts != NULL &&
-			    json_object_object_get_ex(sub->accounts,
-			    target_name(st->target), &v) &&
-			    json_object_is_type(v, json_type_string))
-				key = json_object_get_string(v);
+			key = conn_event_account(&st->cs);
 			what = "the event's account id";
 			break;
 		case OKTA_RESOLVE_LOGIN:
@@ -414,17 +350,17 @@ okta_resolve_from(struct okta_step *st, enum okta_phase from)
 		if (key == NULL || key[0] == '\0')
 			continue;
 		if ((path = okta_user_path(key, NULL)) == NULL) {
-			step_ctx_note(st->ctx, "%s '%.60s' cannot name an Okta "
-			    "user; lookup passed over", what, key);
+			step_ctx_note(st->cs.ctx, "%s '%.60s' cannot name an "
+			    "Okta user; lookup passed over", what, key);
 			continue;
 		}
 		snprintf(st->key, sizeof st->key, "%s", key);
-		okta_doing(st, "resolve: GET user %.200s (%s)", key, what);
+		conn_doing(&st->cs, "resolve: GET user %.200s (%s)", key, what);
 		okta_call(st, p, "GET", path);
 		free(path);
 		return;
 	}
-	okta_finish(st, STEP_OUT_SKIPPED, "no account");
+	conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account");
 }
 
 static void
@@ -436,25 +372,24 @@ okta_resolve_answer(struct okta_step *st, const struct target_result *res)
 
 	if (!res->ok && okta_not_found(res->resp)) {
 		if (st->phase == OKTA_RESOLVE_ID)
-			step_ctx_note(st->ctx, "account %.60s from the event not "
-			    "found; looking the user up", st->key);
+			step_ctx_note(st->cs.ctx, "account %.60s from the "
+			    "event not found; looking the user up", st->key);
 		okta_resolve_from(st, st->phase + 1);
 		return;
 	}
 	if (!res->ok) {
-		okta_fail(st, res);
+		conn_fail(&st->cs, res, okta_call_error);
 		return;
 	}
 	if (res->resp->body_truncated || okta_user_parse(res->resp->body,
 	    res->resp->body_len, &st->user, err, sizeof err) != 0) {
-		okta_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
-		    st->name, st->doing, res->resp->body_truncated ?
-		    "truncated" : err);
+		conn_fail_doing(&st->cs, "unexpected answer: %s",
+		    res->resp->body_truncated ? "truncated" : err);
 		return;
 	}
 	st->fresh = 1;
-	step_ctx_set_account(st->ctx, st->user.id);
-	step_ctx_note(st->ctx, "account %s (found by %s), status %s",
+	step_ctx_set_account(st->cs.ctx, st->user.id);
+	step_ctx_note(st->cs.ctx, "account %s (found by %s), status %s",
 	    st->user.id, by[st->phase - OKTA_RESOLVE_ID], st->user.status_name);
 	okta_begin(st);
 }
@@ -470,19 +405,17 @@ okta_read_answer(struct okta_step *st, const struct target_result *res)
 		return;
 	}
 	if (!res->ok) {
-		okta_fail(st, res);
+		conn_fail(&st->cs, res, okta_call_error);
 		return;
 	}
 	if (res->resp->body_truncated || okta_user_parse(res->resp->body,
 	    res->resp->body_len, &u, err, sizeof err) != 0) {
-		okta_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
-		    st->name, st->doing, res->resp->body_truncated ?
-		    "truncated" : err);
+		conn_fail_doing(&st->cs, "unexpected answer: %s",
+		    res->resp->body_truncated ? "truncated" : err);
 		return;
 	}
 	if (strcmp(u.id, st->user.id) != 0) {
-		okta_finish(st, STEP_OUT_FAILED, "%s: %s: the answer is user %s",
-		    st->name, st->doing, u.id);
+		conn_fail_doing(&st->cs, "the answer is user %s", u.id);
 		return;
 	}
 	st->user = u;
@@ -497,15 +430,15 @@ okta_lifecycle_answer(struct okta_step *st, const struct target_result *res)
 	char				 err[768];
 
 	if (res->ok) {
-		switch (st->kind) {
+		switch (st->cs.kind) {
 		case STEP_FREEZE:
-			okta_finish(st, STEP_OUT_OK, "suspended");
+			conn_finish(&st->cs, STEP_OUT_OK, "suspended");
 			break;
 		case STEP_UNFREEZE:
-			okta_finish(st, STEP_OUT_OK, "unsuspended");
+			conn_finish(&st->cs, STEP_OUT_OK, "unsuspended");
 			break;
 		default:
-			okta_finish(st, STEP_OUT_OK, "deactivated%s",
+			conn_finish(&st->cs, STEP_OUT_OK, "deactivated%s",
 			    resp != NULL && resp->status == 202 ?
 			    " (asynchronous at Okta)" : "");
 			break;
@@ -520,13 +453,13 @@ okta_lifecycle_answer(struct okta_step *st, const struct target_result *res)
 	if (resp != NULL && (resp->status == 400 || okta_not_found(resp)) &&
 	    st->rereads++ == 0) {
 		okta_call_error(res, err, sizeof err);
-		step_ctx_note(st->ctx, "%s answered %s; reading the status again",
-		    st->doing, err);
+		step_ctx_note(st->cs.ctx, "%s answered %s; reading the status "
+		    "again", st->cs.doing, err);
 		st->fresh = 0;
 		okta_read(st);
 		return;
 	}
-	okta_fail(st, res);
+	conn_fail(&st->cs, res, okta_call_error);
 }
 
 /* revoke_tokens: sessions (with OAuth tokens), then grants. */
@@ -538,15 +471,15 @@ okta_revoke_answer(struct okta_step *st, const struct target_result *res)
 		return;
 	}
 	if (!res->ok) {
-		okta_fail(st, res);
+		conn_fail(&st->cs, res, okta_call_error);
 		return;
 	}
 	if (st->phase == OKTA_SESSIONS) {
-		okta_doing(st, "DELETE grants of %s", st->user.id);
+		conn_doing(&st->cs, "DELETE grants of %s", st->user.id);
 		okta_delete_path(st, OKTA_GRANTS, "/grants", "grants");
 		return;
 	}
-	okta_finish(st, STEP_OUT_OK, "sessions, OAuth tokens and grants "
+	conn_finish(&st->cs, STEP_OUT_OK, "sessions, OAuth tokens and grants "
 	    "revoked");
 }
 
@@ -562,16 +495,17 @@ okta_contain_answer(struct okta_step *st, const struct target_result *res)
 	}
 	if (!res->ok) {
 		okta_call_error(res, err, sizeof err);
-		okta_finish(st, STEP_OUT_FAILED, "%s: user %s status %s: not "
-		    "suspended (%s), and revoking its sessions failed: %s",
-		    st->name, st->user.id, st->user.status_name, st->why, err);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: user %s status %s: "
+		    "not suspended (%s), and revoking its sessions failed: %s",
+		    st->cs.name, st->user.id, st->user.status_name, st->why,
+		    err);
 		return;
 	}
-	okta_finish(st, st->opts.unsuspendable_skip ? STEP_OUT_SKIPPED :
+	conn_finish(&st->cs, st->opts.unsuspendable_skip ? STEP_OUT_SKIPPED :
 	    STEP_OUT_FAILED, "%s%suser %s status %s: not suspended (%s); its "
 	    "sessions and OAuth tokens were revoked; deactivate it (or unlock "
 	    "or reset it, then freeze again) to lock it out",
-	    st->opts.unsuspendable_skip ? "" : st->name,
+	    st->opts.unsuspendable_skip ? "" : st->cs.name,
 	    st->opts.unsuspendable_skip ? "" : ": ", st->user.id,
 	    st->user.status_name, st->why);
 }

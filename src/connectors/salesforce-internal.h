@@ -73,8 +73,6 @@ int		 sf_soql_where(char *out, size_t outlen, const char *fields,
 		    const char *extra, char *err, size_t errlen);
 /* "/services/data/<version>/query?q=<soql URL-encoded>", malloc'd; NULL on no memory. */
 char		*sf_query_path(const char *version, const char *soql);
-/* RFC 3986 percent-encoding (unreserved kept), malloc'd; NULL on no memory. */
-char		*sf_urlencode(const char *s);
 /* The revoke form body "token=<urlencoded token>", malloc'd. */
 char		*sf_revoke_body(const char *token);
 

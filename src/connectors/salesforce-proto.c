@@ -17,6 +17,7 @@
 #include "deprov/http.h"
 #include "deprov/target.h"
 
+#include "common.h"
 #include "salesforce-internal.h"
 
 enum sf_error_form {
@@ -25,50 +26,12 @@ enum sf_error_form {
 	SF_ERR_OAUTH		/* {"error","error_description"} */
 };
 
-static json_object	*sf_json_parse(const char *body, size_t len);
-static void		 sf_copy_clean(char *out, size_t outlen, const char *in);
 static void		 sf_appendf(char *out, size_t outlen, size_t *len,
 			    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static enum sf_error_form sf_error_read(const char *body, size_t len, char *code,
 			    size_t codelen, char *msg, size_t msglen);
 static int		 sf_next_url_valid(const char *s);
 static int		 sf_json_add(json_object *o, const char *k, json_object *v);
-
-/* Parse exactly one JSON value from body[0..len); NULL when it is not JSON. */
-static json_object *
-sf_json_parse(const char *body, size_t len)
-{
-	struct json_tokener	*tok = NULL;
-	json_object		*obj = NULL;
-
-	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
-		return NULL;
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
-}
-
-/* Copy in to out (bounded), turning control characters into spaces. */
-static void
-sf_copy_clean(char *out, size_t outlen, const char *in)
-{
-	size_t	i;
-
-	if (outlen == 0)
-		return;
-	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	out[i] = '\0';
-}
 
 /* Append to a bounded string; output is cut (never overflows) when full. */
 static void
@@ -198,36 +161,12 @@ sf_soql_where(char *out, size_t outlen, const char *fields, const char *object,
 }
 
 char *
-sf_urlencode(const char *s)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	char			*out, *p;
-	size_t			 len = strlen(s);
-
-	if (len > (SIZE_MAX - 1) / 3 || (out = malloc(len * 3 + 1)) == NULL)
-		return NULL;
-	for (p = out; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
-			*p++ = (char)c;
-		else {
-			*p++ = '%';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
-		}
-	}
-	*p = '\0';
-	return out;
-}
-
-char *
 sf_query_path(const char *version, const char *soql)
 {
 	char	*enc = NULL, *path = NULL;
 	size_t	 len;
 
-	if ((enc = sf_urlencode(soql)) == NULL)
+	if ((enc = http_urlencode(soql)) == NULL)
 		goto fail;
 	len = strlen(version) + strlen(enc) + sizeof "/services/data//query?q=";
 	if ((path = malloc(len)) == NULL)
@@ -244,7 +183,7 @@ sf_revoke_body(const char *token)
 	char	*enc = NULL, *body = NULL;
 	size_t	 len;
 
-	if ((enc = sf_urlencode(token)) == NULL)
+	if ((enc = http_urlencode(token)) == NULL)
 		return NULL;
 	len = strlen(enc) + sizeof "token=";
 	if ((body = malloc(len)) != NULL)
@@ -322,7 +261,7 @@ sf_save_results_parse(const char *body, size_t len, const char *const *ids,
 	size_t		 i, nres;
 	const char	*status;
 
-	if ((root = sf_json_parse(body, len)) == NULL ||
+	if ((root = conn_json_parse(body, len)) == NULL ||
 	    !json_object_is_type(root, json_type_array)) {
 		snprintf(err, errlen, "answer is not a SaveResult array");
 		json_object_put(root);
@@ -347,9 +286,9 @@ sf_save_results_parse(const char *body, size_t len, const char *const *ids,
 		    json_object_object_get_ex(e0, "statusCode", &v) &&
 		    json_object_is_type(v, json_type_string))
 			status = json_object_get_string(v);
-		sf_copy_clean(tally->first[tally->nfirst].id,
+		conn_copy_clean(tally->first[tally->nfirst].id,
 		    sizeof tally->first[0].id, ids[i]);
-		sf_copy_clean(tally->first[tally->nfirst].status,
+		conn_copy_clean(tally->first[tally->nfirst].status,
 		    sizeof tally->first[0].status, status);
 		tally->nfirst++;
 	}
@@ -381,7 +320,7 @@ sf_page_parse(const char *body, size_t len, struct sf_page *page, char *err,
 	json_object	*v;
 
 	memset(page, 0, sizeof *page);
-	if ((page->root = sf_json_parse(body, len)) == NULL ||
+	if ((page->root = conn_json_parse(body, len)) == NULL ||
 	    !json_object_is_type(page->root, json_type_object)) {
 		snprintf(err, errlen, "query answer is not a JSON object");
 		goto fail;
@@ -432,12 +371,7 @@ sf_page_clear(struct sf_page *page)
 const char *
 sf_record_str(json_object *rec, const char *field)
 {
-	json_object	*v;
-
-	if (rec == NULL || !json_object_object_get_ex(rec, field, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	return conn_str(rec, field);
 }
 
 int
@@ -465,7 +399,7 @@ sf_error_read(const char *body, size_t len, char *code, size_t codelen,
 		code[0] = '\0';
 	if (msglen > 0)
 		msg[0] = '\0';
-	if ((root = sf_json_parse(body, len)) == NULL)
+	if ((root = conn_json_parse(body, len)) == NULL)
 		return SF_ERR_NONE;
 	e = root;
 	if (json_object_is_type(root, json_type_array)) {
@@ -482,8 +416,8 @@ sf_error_read(const char *body, size_t len, char *code, size_t codelen,
 		}
 	}
 	if (form != SF_ERR_NONE) {
-		sf_copy_clean(code, codelen, c);
-		sf_copy_clean(msg, msglen, m);
+		conn_copy_clean(code, codelen, c);
+		conn_copy_clean(msg, msglen, m);
 		mlen = msglen > 0 ? strlen(msg) : 0;
 		if (n > 1)
 			sf_appendf(msg, msglen, &mlen, " (+%zu more)", n - 1);
@@ -506,25 +440,14 @@ sf_call_error(const struct target_result *res, char *out, size_t outlen)
 {
 	const struct http_response	*resp = res->resp;
 	char				 code[128], msg[512];
-	size_t				 len = 0;
 
-	if (outlen == 0)
-		return;
-	out[0] = '\0';
 	if (resp != NULL && resp->status > 0 && resp->body != NULL &&
 	    sf_error_parse(resp->body, resp->body_len, code, sizeof code, msg,
-	    sizeof msg) == 0 && code[0] != '\0') {
-		sf_appendf(out, outlen, &len, "HTTP %ld %s%s%s", resp->status,
-		    code, msg[0] != '\0' ? ": " : "", msg);
-		if (res->attempts > 1)
-			sf_appendf(out, outlen, &len, " (after %d attempts)",
-			    res->attempts);
-	} else if (res->error != NULL && res->error[0] != '\0')
-		sf_copy_clean(out, outlen, res->error);	/* says the attempts */
-	else if (resp != NULL && resp->status > 0)
-		sf_appendf(out, outlen, &len, "HTTP %ld", resp->status);
+	    sizeof msg) == 0 && code[0] != '\0')
+		conn_call_errorf(res, out, outlen, " %s%s%s", code,
+		    msg[0] != '\0' ? ": " : "", msg);
 	else
-		sf_appendf(out, outlen, &len, "no response");
+		conn_call_error(res, out, outlen);	/* says the attempts */
 }
 
 enum call_verdict

@@ -17,7 +17,6 @@
  *
  * Request building and response parsing live in salesforce-proto.c.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +31,11 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "common.h"
 #include "salesforce-internal.h"
 
 #define SF_REVOKE_PARALLEL	4	/* revoke calls in flight per step */
 #define SF_MAX_TOKENS		100000	/* OauthToken rows one step will hold */
-#define SF_DETAIL_MAX		1024
 
 enum sf_phase {
 	SF_RESOLVE_ID = 0,		/* the account id the event gave */
@@ -67,13 +66,9 @@ struct sf_token {
 };
 
 struct sf_step {
-	struct step_ctx		*ctx;
-	struct target		*target;
-	enum step_kind		 kind;
-	const char		*name;		/* step name, first word of details */
+	struct conn_step	 cs;		/* first: see common.h */
 	char			 version[16];	/* "v60.0" */
 	enum sf_phase		 phase;
-	char			 doing[160];	/* the call in flight, for details */
 
 	char			 given[SF_ID_MAX + 1];	/* account id from the event */
 	char			 user[SF_ID_MAX + 1];	/* the leaver's User id */
@@ -107,10 +102,6 @@ struct sf_step {
 
 static void	sf_run(struct step_ctx *);
 static void	sf_free(void *);
-static void	sf_finish(struct sf_step *, enum step_outcome, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-static void	sf_doing(struct sf_step *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 static void	sf_call(struct sf_step *, enum sf_phase, const char *,
 		    const char *, const char *, const char *);
 static void	sf_query(struct sf_step *, enum sf_phase, const char *,
@@ -165,57 +156,17 @@ sf_free(void *p)
 	free(st);
 }
 
-/* End the step. st is freed by the engine: return right after this. */
-static void
-sf_finish(struct sf_step *st, enum step_outcome out, const char *fmt, ...)
-{
-	struct step_ctx	*ctx = st->ctx;
-	char		 detail[SF_DETAIL_MAX];
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
-	log_debug("salesforce", "%s: case %lld %s: %s%s",
-	    target_name(st->target), step_ctx_case_id(ctx), st->name,
-	    out == STEP_OUT_OK ? "ok: " : out == STEP_OUT_SKIPPED ?
-	    "skipped: " : "failed: ", detail);
-	step_ctx_done(ctx, out, detail);
-}
-
-/* Say what the next call does (the prefix of its error detail). */
-static void
-sf_doing(struct sf_step *st, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(st->doing, sizeof st->doing, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Send one call whose answer goes to sf_on_result in the given phase. The
- * target copies the request, so path and body may be freed on return. When
- * the call cannot be queued the step is finished.
+ * target copies the request, so path and body may be freed on return.
  */
 static void
 sf_call(struct sf_step *st, enum sf_phase phase, const char *method,
     const char *path, const char *body, const char *content_type)
 {
-	struct target_req	req;
-
-	memset(&req, 0, sizeof req);
-	req.method = method;
-	req.path = path;
-	req.body = body;
-	req.body_len = body != NULL ? strlen(body) : 0;
-	req.content_type = content_type;
 	st->phase = phase;
-	if (target_call(st->target, &req, step_ctx_call_opts(st->ctx),
-	    sf_on_result, st) != 0)
-		sf_finish(st, STEP_OUT_FAILED, "%s: %s: request could not be "
-		    "queued", st->name, st->doing);
+	conn_call(&st->cs, method, path, body, content_type, NULL, sf_on_result,
+	    st);
 }
 
 /* Query "SELECT fields FROM object WHERE field='value'[ AND extra]". */
@@ -229,13 +180,11 @@ sf_query(struct sf_step *st, enum sf_phase phase, const char *fields,
 
 	if (sf_soql_where(soql, sizeof soql, fields, object, field, value,
 	    extra, err, sizeof err) != 0) {
-		sf_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name,
-		    st->doing, err);
+		conn_fail_doing(&st->cs, "%s", err);
 		return;
 	}
 	if ((path = sf_query_path(st->version, soql)) == NULL) {
-		sf_finish(st, STEP_OUT_FAILED, "%s: %s: out of memory",
-		    st->name, st->doing);
+		conn_fail_doing(&st->cs, "out of memory");
 		return;
 	}
 	sf_call(st, phase, "GET", path, NULL, NULL);
@@ -250,15 +199,13 @@ sf_page(struct sf_step *st, const struct target_result *res,
 	char	err[256];
 
 	if (res->resp == NULL || res->resp->body_truncated) {
-		sf_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name,
-		    st->doing, res->resp == NULL ? "no answer" :
+		conn_fail_doing(&st->cs, "%s", res->resp == NULL ? "no answer" :
 		    "answer too large (truncated)");
 		return -1;
 	}
 	if (sf_page_parse(res->resp->body, res->resp->body_len, page, err,
 	    sizeof err) != 0) {
-		sf_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
-		    st->name, st->doing, err);
+		conn_fail_doing(&st->cs, "unexpected answer: %s", err);
 		return -1;
 	}
 	return 0;
@@ -269,12 +216,9 @@ static void
 sf_on_result(const struct target_result *res, void *arg)
 {
 	struct sf_step	*st = arg;
-	char		 err[768];
 
 	if (!res->ok) {
-		sf_call_error(res, err, sizeof err);
-		sf_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name,
-		    st->doing, err);
+		conn_fail(&st->cs, res, sf_call_error);
 		return;
 	}
 	switch (st->phase) {
@@ -288,7 +232,7 @@ sf_on_result(const struct target_result *res, void *arg)
 		sf_login_answer(st, res);
 		break;
 	case SF_LOGIN_PATCH:
-		sf_finish(st, STEP_OUT_OK, st->kind == STEP_FREEZE ?
+		conn_finish(&st->cs, STEP_OUT_OK, st->cs.kind == STEP_FREEZE ?
 		    "frozen" : "unfrozen");
 		break;
 	case SF_TOKEN_QUERY:
@@ -306,11 +250,11 @@ sf_on_result(const struct target_result *res, void *arg)
 		sf_records_saved(st, res);
 		break;
 	case SF_USER_PATCH:
-		sf_finish(st, STEP_OUT_OK, "deactivated");
+		conn_finish(&st->cs, STEP_OUT_OK, "deactivated");
 		break;
 	default:
-		sf_finish(st, STEP_OUT_FAILED, "%s: unexpected answer in "
-		    "phase %d", st->name, (int)st->phase);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: unexpected answer "
+		    "in phase %d", st->cs.name, (int)st->phase);
 		break;
 	}
 }
@@ -321,22 +265,15 @@ sf_run(struct step_ctx *ctx)
 	struct sf_step			*st;
 	const struct config_target	*cfg;
 	const struct runbook_step	*step;
-	const char			*acct, *name;
+	const char			*acct;
 	size_t				 i;
 
-	if ((st = calloc(1, sizeof *st)) == NULL) {
-		step_ctx_done(ctx, STEP_OUT_FAILED, "out of memory");
+	st = conn_step_new(ctx, sizeof *st, sf_free, "salesforce");
+	if (st == NULL)
 		return;
-	}
-	step_ctx_set_data(ctx, st, sf_free);
-	st->ctx = ctx;
-	st->target = step_ctx_target(ctx);
-	st->kind = step_ctx_kind(ctx);
 	st->user_active = -1;
-	name = step_kind_name(st->kind);
-	st->name = name != NULL ? name : "step";
 
-	switch (st->kind) {
+	switch (st->cs.kind) {
 	case STEP_FREEZE:
 	case STEP_UNFREEZE:
 	case STEP_REVOKE_TOKENS:
@@ -345,40 +282,43 @@ sf_run(struct step_ctx *ctx)
 	case STEP_REASSIGN:
 		step = step_ctx_step(ctx);
 		if (step == NULL || step->nobjects == 0) {
-			sf_finish(st, STEP_OUT_SKIPPED, "no objects configured");
+			conn_finish(&st->cs, STEP_OUT_SKIPPED, "no objects "
+			    "configured");
 			return;
 		}
 		if (step->to != NULL && strcmp(step->to, "manager") != 0) {
-			sf_finish(st, STEP_OUT_FAILED, "%s: unsupported \"to\" "
-			    "'%.60s' (only \"manager\", with fallback_owner)",
-			    st->name, step->to);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: unsupported "
+			    "\"to\" '%.60s' (only \"manager\", with "
+			    "fallback_owner)", st->cs.name, step->to);
 			return;
 		}
 		for (i = 0; i < step->nobjects; i++) {
 			if (!sf_object_name_valid(step->objects[i])) {
-				sf_finish(st, STEP_OUT_FAILED, "%s: invalid "
-				    "object name '%.80s'", st->name,
-				    step->objects[i]);
+				conn_finish(&st->cs, STEP_OUT_FAILED,
+				    "%s: invalid object name '%.80s'",
+				    st->cs.name, step->objects[i]);
 				return;
 			}
 		}
 		st->obj_ok = calloc(step->nobjects, sizeof *st->obj_ok);
 		st->obj_failed = calloc(step->nobjects, sizeof *st->obj_failed);
 		if (st->obj_ok == NULL || st->obj_failed == NULL) {
-			sf_finish(st, STEP_OUT_FAILED, "out of memory");
+			conn_finish(&st->cs, STEP_OUT_FAILED, "out of memory");
 			return;
 		}
 		break;
 	default:
-		sf_finish(st, STEP_OUT_SKIPPED, "not supported by salesforce");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by "
+		    "salesforce");
 		return;
 	}
 
-	cfg = target_config(st->target);
+	cfg = target_config(st->cs.target);
 	if (sf_api_version(cfg != NULL ? cfg->api_version : NULL, st->version,
 	    sizeof st->version) != 0) {
-		sf_finish(st, STEP_OUT_FAILED, "%s: invalid api_version '%.20s'",
-		    st->name, cfg != NULL ? cfg->api_version : "");
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: invalid api_version "
+		    "'%.20s'", st->cs.name, cfg != NULL ? cfg->api_version :
+		    "");
 		return;
 	}
 
@@ -387,8 +327,8 @@ sf_run(struct step_ctx *ctx)
 		return;
 	}
 	if (!sf_id_valid(acct)) {
-		sf_finish(st, STEP_OUT_FAILED, "%s: account '%.40s' is not a "
-		    "Salesforce id", st->name, acct);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account '%.40s' is "
+		    "not a Salesforce id", st->cs.name, acct);
 		return;
 	}
 	strcpy(st->user, acct);
@@ -401,15 +341,15 @@ sf_begin(struct sf_step *st)
 {
 	char	 path[256];
 
-	switch (st->kind) {
+	switch (st->cs.kind) {
 	case STEP_FREEZE:
 	case STEP_UNFREEZE:
-		sf_doing(st, "query UserLogin");
+		conn_doing(&st->cs, "query UserLogin");
 		sf_query(st, SF_LOGIN_QUERY, "Id,IsFrozen", "UserLogin",
 		    "UserId", st->user, NULL);
 		break;
 	case STEP_REVOKE_TOKENS:
-		sf_doing(st, "query OauthToken");
+		conn_doing(&st->cs, "query OauthToken");
 		sf_query(st, SF_TOKEN_QUERY, "Id,AppName,DeleteToken",
 		    "OauthToken", "UserId", st->user, NULL);
 		break;
@@ -418,17 +358,18 @@ sf_begin(struct sf_step *st)
 		break;
 	case STEP_DEACTIVATE:
 		if (st->user_active == 0) {
-			sf_finish(st, STEP_OUT_OK, "already inactive");
+			conn_finish(&st->cs, STEP_OUT_OK, "already inactive");
 			return;
 		}
 		snprintf(path, sizeof path, "/services/data/%s/sobjects/User/%s",
 		    st->version, st->user);
-		sf_doing(st, "PATCH User");
+		conn_doing(&st->cs, "PATCH User");
 		sf_call(st, SF_USER_PATCH, "PATCH", path, "{\"IsActive\":false}",
 		    "application/json");
 		break;
 	default:
-		sf_finish(st, STEP_OUT_SKIPPED, "not supported by salesforce");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by "
+		    "salesforce");
 		break;
 	}
 }
@@ -441,35 +382,30 @@ sf_begin(struct sf_step *st)
 static void
 sf_resolve_from(struct sf_step *st, enum sf_phase from)
 {
-	const struct subject	*sub = step_ctx_subject(st->ctx);
-	json_object		*v;
+	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
 	const char		*id;
 	enum sf_phase		 p;
 
 	for (p = from; p < SF_RESOLVE_END; p++) {
 		switch (p) {
 		case SF_RESOLVE_ID:
-			if (sub == NULL || sub->accounts == NULL ||
-			    !json_object_object_get_ex(sub->accounts,
-			    target_name(st->target), &v) ||
-			    !json_object_is_type(v, json_type_string))
+			if ((id = conn_event_account(&st->cs)) == NULL)
 				break;
-			id = json_object_get_string(v);
 			if (!sf_id_valid(id)) {
-				step_ctx_note(st->ctx, "account '%.40s' from the "
-				    "event is not a Salesforce id; looking the "
-				    "user up", id);
+				step_ctx_note(st->cs.ctx, "account '%.40s' "
+				    "from the event is not a Salesforce id; "
+				    "looking the user up", id);
 				break;
 			}
 			strcpy(st->given, id);
-			sf_doing(st, "resolve: query User by Id");
+			conn_doing(&st->cs, "resolve: query User by Id");
 			sf_query(st, p, "Id,IsActive", "User", "Id", id, NULL);
 			return;
 		case SF_RESOLVE_USERNAME:
 			if (sub == NULL || sub->username == NULL ||
 			    sub->username[0] == '\0')
 				break;
-			sf_doing(st, "resolve: query User by Username");
+			conn_doing(&st->cs, "resolve: query User by Username");
 			sf_query(st, p, "Id,IsActive", "User", "Username",
 			    sub->username, NULL);
 			return;
@@ -477,7 +413,7 @@ sf_resolve_from(struct sf_step *st, enum sf_phase from)
 			if (sub == NULL || sub->email == NULL ||
 			    sub->email[0] == '\0')
 				break;
-			sf_doing(st, "resolve: query User by Email");
+			conn_doing(&st->cs, "resolve: query User by Email");
 			sf_query(st, p, "Id,IsActive,Username", "User", "Email",
 			    sub->email, NULL);
 			return;
@@ -485,7 +421,8 @@ sf_resolve_from(struct sf_step *st, enum sf_phase from)
 			if (sub == NULL || sub->employee_id == NULL ||
 			    sub->employee_id[0] == '\0')
 				break;
-			sf_doing(st, "resolve: query User by FederationIdentifier");
+			conn_doing(&st->cs, "resolve: query User by "
+			    "FederationIdentifier");
 			sf_query(st, p, "Id,IsActive", "User",
 			    "FederationIdentifier", sub->employee_id, NULL);
 			return;
@@ -493,13 +430,13 @@ sf_resolve_from(struct sf_step *st, enum sf_phase from)
 			break;
 		}
 	}
-	sf_finish(st, STEP_OUT_SKIPPED, "no account");
+	conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account");
 }
 
 static void
 sf_resolve_answer(struct sf_step *st, const struct target_result *res)
 {
-	const struct subject	*sub = step_ctx_subject(st->ctx);
+	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
 	static const char	*by[] = { "Id", "Username", "Email",
 				    "FederationIdentifier" };
 	struct sf_page		 page;
@@ -512,8 +449,8 @@ sf_resolve_answer(struct sf_step *st, const struct target_result *res)
 	if (page.nrecords == 0) {
 		sf_page_clear(&page);
 		if (st->phase == SF_RESOLVE_ID)
-			step_ctx_note(st->ctx, "account %s from the event not "
-			    "found; looking the user up", st->given);
+			step_ctx_note(st->cs.ctx, "account %s from the event "
+			    "not found; looking the user up", st->given);
 		sf_resolve_from(st, st->phase + 1);
 		return;
 	}
@@ -535,13 +472,13 @@ sf_resolve_answer(struct sf_step *st, const struct target_result *res)
 	}
 	if (rec == NULL) {
 		if (st->phase == SF_RESOLVE_EMAIL)
-			sf_finish(st, STEP_OUT_FAILED, "%s: ambiguous: %lld "
-			    "users with email %.200s", st->name,
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: ambiguous: "
+			    "%lld users with email %.200s", st->cs.name,
 			    page.total_size, sub->email);
 		else
-			sf_finish(st, STEP_OUT_FAILED, "%s: ambiguous: %lld "
-			    "users with %s %.200s", st->name, page.total_size,
-			    by[st->phase - SF_RESOLVE_ID],
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: ambiguous: "
+			    "%lld users with %s %.200s", st->cs.name,
+			    page.total_size, by[st->phase - SF_RESOLVE_ID],
 			    st->phase == SF_RESOLVE_ID ? st->given :
 			    st->phase == SF_RESOLVE_USERNAME ? sub->username :
 			    sub->employee_id);
@@ -551,15 +488,14 @@ sf_resolve_answer(struct sf_step *st, const struct target_result *res)
 	id = sf_record_str(rec, "Id");
 	if (!sf_id_valid(id)) {
 		sf_page_clear(&page);
-		sf_finish(st, STEP_OUT_FAILED, "%s: %s: user record without "
-		    "a valid Id", st->name, st->doing);
+		conn_fail_doing(&st->cs, "user record without a valid Id");
 		return;
 	}
 	strcpy(st->user, id);
 	st->user_active = sf_record_bool(rec, "IsActive");
 	sf_page_clear(&page);
-	step_ctx_set_account(st->ctx, st->user);
-	step_ctx_note(st->ctx, "account %s (found by %s)", st->user,
+	step_ctx_set_account(st->cs.ctx, st->user);
+	step_ctx_note(st->cs.ctx, "account %s (found by %s)", st->user,
 	    by[st->phase - SF_RESOLVE_ID]);
 	sf_begin(st);
 }
@@ -572,14 +508,14 @@ sf_login_answer(struct sf_step *st, const struct target_result *res)
 	json_object	*rec;
 	const char	*id;
 	char		 path[256];
-	int		 want = st->kind == STEP_FREEZE, frozen;
+	int		 want = st->cs.kind == STEP_FREEZE, frozen;
 
 	if (sf_page(st, res, &page) != 0)
 		return;
 	if (page.nrecords == 0) {
 		sf_page_clear(&page);
-		sf_finish(st, STEP_OUT_FAILED, "%s: no UserLogin row for user %s",
-		    st->name, st->user);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: no UserLogin row "
+		    "for user %s", st->cs.name, st->user);
 		return;
 	}
 	rec = json_object_array_get_idx(page.records, 0);
@@ -587,19 +523,18 @@ sf_login_answer(struct sf_step *st, const struct target_result *res)
 	frozen = sf_record_bool(rec, "IsFrozen");
 	if (!sf_id_valid(id)) {
 		sf_page_clear(&page);
-		sf_finish(st, STEP_OUT_FAILED, "%s: %s: UserLogin row without "
-		    "a valid Id", st->name, st->doing);
+		conn_fail_doing(&st->cs, "UserLogin row without a valid Id");
 		return;
 	}
 	snprintf(path, sizeof path, "/services/data/%s/sobjects/UserLogin/%s",
 	    st->version, id);
 	sf_page_clear(&page);
 	if (frozen == want) {
-		sf_finish(st, STEP_OUT_OK, want ? "already frozen" :
+		conn_finish(&st->cs, STEP_OUT_OK, want ? "already frozen" :
 		    "not frozen");
 		return;
 	}
-	sf_doing(st, "PATCH UserLogin");
+	conn_doing(&st->cs, "PATCH UserLogin");
 	sf_call(st, SF_LOGIN_PATCH, "PATCH", path, want ?
 	    "{\"IsFrozen\":true}" : "{\"IsFrozen\":false}", "application/json");
 }
@@ -619,8 +554,8 @@ sf_token_answer(struct sf_step *st, const struct target_result *res)
 		return;
 	if (page.nrecords > SF_MAX_TOKENS - st->ntokens) {
 		sf_page_clear(&page);
-		sf_finish(st, STEP_OUT_FAILED, "%s: more than %d OauthToken "
-		    "rows", st->name, SF_MAX_TOKENS);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: more than %d "
+		    "OauthToken rows", st->cs.name, SF_MAX_TOKENS);
 		return;
 	}
 	if (st->ntokens + page.nrecords > st->tokens_cap) {
@@ -652,13 +587,13 @@ sf_token_answer(struct sf_step *st, const struct target_result *res)
 	page.next_url = NULL;
 	sf_page_clear(&page);
 	if (next != NULL) {
-		sf_doing(st, "query OauthToken (next page)");
+		conn_doing(&st->cs, "query OauthToken (next page)");
 		sf_call(st, SF_TOKEN_QUERY, "GET", next, NULL, NULL);
 		free(next);
 		return;
 	}
 	if (st->ntokens == 0) {
-		sf_finish(st, STEP_OUT_OK, "no tokens");
+		conn_finish(&st->cs, STEP_OUT_OK, "no tokens");
 		return;
 	}
 	st->phase = SF_TOKEN_REVOKE;
@@ -666,7 +601,7 @@ sf_token_answer(struct sf_step *st, const struct target_result *res)
 	return;
 nomem:
 	sf_page_clear(&page);
-	sf_finish(st, STEP_OUT_FAILED, "%s: out of memory", st->name);
+	conn_finish(&st->cs, STEP_OUT_FAILED, "%s: out of memory", st->cs.name);
 }
 
 /*
@@ -705,8 +640,8 @@ sf_token_pump(struct sf_step *st)
 		req.body = body;
 		req.body_len = strlen(body);
 		req.content_type = "application/x-www-form-urlencoded";
-		if (target_call(st->target, &req, step_ctx_call_opts(st->ctx),
-		    sf_on_revoke, t) != 0) {
+		if (target_call(st->cs.target, &req,
+		    step_ctx_call_opts(st->cs.ctx), sf_on_revoke, t) != 0) {
 			st->failed++;
 			st->stop = 1;
 			if (st->first_error[0] == '\0')
@@ -722,15 +657,15 @@ sf_token_pump(struct sf_step *st)
 
 	notsent = st->ntokens - st->next_token;
 	if (st->failed == 0 && notsent == 0) {
-		sf_finish(st, STEP_OUT_OK, "revoked %zu token%s (%zu already gone)",
-		    st->revoked, st->revoked == 1 ? "" : "s", st->gone);
+		conn_finish(&st->cs, STEP_OUT_OK, "revoked %zu token%s (%zu "
+		    "already gone)", st->revoked, st->revoked == 1 ? "" : "s",
+		    st->gone);
 		return;
 	}
-	sf_finish(st, STEP_OUT_FAILED, "%s: %zu of %zu tokens not revoked%s: "
-	    "%s; revoked %zu (%zu already gone)", st->name,
-	    st->failed + notsent, st->ntokens,
-	    notsent > 0 ? " (sending stopped)" : "", st->first_error,
-	    st->revoked, st->gone);
+	conn_finish(&st->cs, STEP_OUT_FAILED, "%s: %zu of %zu tokens not "
+	    "revoked%s: %s; revoked %zu (%zu already gone)", st->cs.name,
+	    st->failed + notsent, st->ntokens, notsent > 0 ? " (sending "
+	    "stopped)" : "", st->first_error, st->revoked, st->gone);
 }
 
 /* One revoke is back: 200 revoked, 400 invalid_token already gone. */
@@ -778,7 +713,7 @@ sf_on_revoke(const struct target_result *res, void *arg)
 static void
 sf_owner_start(struct sf_step *st)
 {
-	const struct subject	*sub = step_ctx_subject(st->ctx);
+	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
 
 	if (sub == NULL || sub->manager_email == NULL ||
 	    sub->manager_email[0] == '\0') {
@@ -786,7 +721,7 @@ sf_owner_start(struct sf_step *st)
 		sf_owner_fallback(st);
 		return;
 	}
-	sf_doing(st, "query manager User by Email");
+	conn_doing(&st->cs, "query manager User by Email");
 	sf_query(st, SF_OWNER_MANAGER, "Id,IsActive,Username", "User", "Email",
 	    sub->manager_email, "IsActive=true");
 }
@@ -795,15 +730,15 @@ sf_owner_start(struct sf_step *st)
 static void
 sf_owner_fallback(struct sf_step *st)
 {
-	const struct runbook_step	*step = step_ctx_step(st->ctx);
+	const struct runbook_step	*step = step_ctx_step(st->cs.ctx);
 
 	if (step->fallback_owner == NULL || step->fallback_owner[0] == '\0') {
-		sf_finish(st, STEP_OUT_FAILED, "%s: no manager and no fallback "
-		    "owner (%s; no fallback_owner configured)", st->name,
-		    st->owner_why);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: no manager and no "
+		    "fallback owner (%s; no fallback_owner configured)",
+		    st->cs.name, st->owner_why);
 		return;
 	}
-	sf_doing(st, "query fallback owner User by Username");
+	conn_doing(&st->cs, "query fallback owner User by Username");
 	sf_query(st, SF_OWNER_FALLBACK_USERNAME, "Id,IsActive,Username", "User",
 	    "Username", step->fallback_owner, NULL);
 }
@@ -811,8 +746,8 @@ sf_owner_fallback(struct sf_step *st)
 static void
 sf_owner_answer(struct sf_step *st, const struct target_result *res)
 {
-	const struct subject		*sub = step_ctx_subject(st->ctx);
-	const struct runbook_step	*step = step_ctx_step(st->ctx);
+	const struct subject		*sub = step_ctx_subject(st->cs.ctx);
+	const struct runbook_step	*step = step_ctx_step(st->cs.ctx);
 	struct sf_page			 page;
 	json_object			*rec = NULL, *r;
 	const char			*id, *uname;
@@ -858,7 +793,7 @@ sf_owner_answer(struct sf_step *st, const struct target_result *res)
 			snprintf(st->owner_why, sizeof st->owner_why,
 			    "manager email %.200s matches %lld active users",
 			    sub->manager_email, page.total_size);
-		step_ctx_note(st->ctx, "%s: using the fallback owner",
+		step_ctx_note(st->cs.ctx, "%s: using the fallback owner",
 		    st->owner_why);
 		sf_page_clear(&page);
 		sf_owner_fallback(st);
@@ -866,7 +801,8 @@ sf_owner_answer(struct sf_step *st, const struct target_result *res)
 	case SF_OWNER_FALLBACK_USERNAME:
 		if (page.nrecords == 0) {
 			sf_page_clear(&page);
-			sf_doing(st, "query fallback owner User by Email");
+			conn_doing(&st->cs, "query fallback owner User by "
+			    "Email");
 			sf_query(st, SF_OWNER_FALLBACK_EMAIL,
 			    "Id,IsActive,Username", "User", "Email",
 			    step->fallback_owner, "IsActive=true");
@@ -875,8 +811,8 @@ sf_owner_answer(struct sf_step *st, const struct target_result *res)
 		rec = json_object_array_get_idx(page.records, 0);
 		if (sf_record_bool(rec, "IsActive") == 0) {
 			sf_page_clear(&page);
-			sf_finish(st, STEP_OUT_FAILED, "%s: fallback owner "
-			    "%.200s is inactive", st->name,
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: fallback "
+			    "owner %.200s is inactive", st->cs.name,
 			    step->fallback_owner);
 			return;
 		}
@@ -884,14 +820,16 @@ sf_owner_answer(struct sf_step *st, const struct target_result *res)
 	case SF_OWNER_FALLBACK_EMAIL:
 		if (page.nrecords != 1) {
 			if (page.nrecords == 0)
-				sf_finish(st, STEP_OUT_FAILED, "%s: no manager "
-				    "and no fallback owner (%s; fallback owner "
-				    "%.200s is not an active user)", st->name,
-				    st->owner_why, step->fallback_owner);
+				conn_finish(&st->cs, STEP_OUT_FAILED,
+				    "%s: no manager and no fallback owner (%s; "
+				    "fallback owner %.200s is not an active "
+				    "user)", st->cs.name, st->owner_why,
+				    step->fallback_owner);
 			else
-				sf_finish(st, STEP_OUT_FAILED, "%s: ambiguous: "
-				    "%zu active users with email %.200s "
-				    "(fallback owner)", st->name, page.nrecords,
+				conn_finish(&st->cs, STEP_OUT_FAILED,
+				    "%s: ambiguous: %zu active users with "
+				    "email %.200s (fallback owner)",
+				    st->cs.name, page.nrecords,
 				    step->fallback_owner);
 			sf_page_clear(&page);
 			return;
@@ -899,10 +837,10 @@ sf_owner_answer(struct sf_step *st, const struct target_result *res)
 		rec = json_object_array_get_idx(page.records, 0);
 		id = sf_record_str(rec, "Id");
 		if (!sf_id_valid(id) || strcmp(id, st->user) == 0) {
-			sf_finish(st, STEP_OUT_FAILED, "%s: fallback owner "
-			    "%.200s %s", st->name, step->fallback_owner,
-			    sf_id_valid(id) ? "is the leaver" :
-			    "has no valid Id");
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: fallback "
+			    "owner %.200s %s", st->cs.name,
+			    step->fallback_owner, sf_id_valid(id) ?
+			    "is the leaver" : "has no valid Id");
 			sf_page_clear(&page);
 			return;
 		}
@@ -922,7 +860,7 @@ static void
 sf_owner_use(struct sf_step *st, const char *id, const char *how)
 {
 	strcpy(st->owner, id);
-	step_ctx_note(st->ctx, "new owner %s (%s)", st->owner, how);
+	step_ctx_note(st->cs.ctx, "new owner %s (%s)", st->owner, how);
 }
 
 static void
@@ -941,8 +879,8 @@ sf_ids_clear(struct sf_step *st)
 static void
 sf_records_object(struct sf_step *st)
 {
-	const struct runbook_step	*step = step_ctx_step(st->ctx);
-	char				 summary[SF_DETAIL_MAX - 32];
+	const struct runbook_step	*step = step_ctx_step(st->cs.ctx);
+	char				 summary[CONN_DETAIL_MAX - 32];
 
 	sf_ids_clear(st);
 	if (st->object == step->nobjects) {
@@ -950,13 +888,13 @@ sf_records_object(struct sf_step *st)
 		    (const char *const *)step->objects, st->obj_ok,
 		    st->obj_failed, step->nobjects, &st->tally, st->owner);
 		if (st->tally.failed > 0)
-			sf_finish(st, STEP_OUT_FAILED, "%s: %s", st->name,
-			    summary);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: %s",
+			    st->cs.name, summary);
 		else
-			sf_finish(st, STEP_OUT_OK, "%s", summary);
+			conn_finish(&st->cs, STEP_OUT_OK, "%s", summary);
 		return;
 	}
-	sf_doing(st, "query %s", step->objects[st->object]);
+	conn_doing(&st->cs, "query %s", step->objects[st->object]);
 	sf_query(st, SF_RECORD_QUERY, "Id", step->objects[st->object],
 	    "OwnerId", st->user, NULL);
 }
@@ -987,8 +925,7 @@ sf_records_page(struct sf_step *st, const struct target_result *res)
 		    "Id");
 		if (!sf_id_valid(id)) {
 			sf_page_clear(&page);
-			sf_finish(st, STEP_OUT_FAILED, "%s: %s: record without "
-			    "a valid Id", st->name, st->doing);
+			conn_fail_doing(&st->cs, "record without a valid Id");
 			return;
 		}
 		if ((st->ids[st->nids] = strdup(id)) == NULL)
@@ -1000,14 +937,14 @@ sf_records_page(struct sf_step *st, const struct target_result *res)
 	return;
 nomem:
 	sf_page_clear(&page);
-	sf_finish(st, STEP_OUT_FAILED, "%s: out of memory", st->name);
+	conn_finish(&st->cs, STEP_OUT_FAILED, "%s: out of memory", st->cs.name);
 }
 
 /* Send the next batch of this page, else fetch the next page, else next object. */
 static void
 sf_records_batch(struct sf_step *st)
 {
-	const struct runbook_step	*step = step_ctx_step(st->ctx);
+	const struct runbook_step	*step = step_ctx_step(st->cs.ctx);
 	const char			*object = step->objects[st->object];
 	char				*body, *next, path[64];
 
@@ -1019,14 +956,15 @@ sf_records_batch(struct sf_step *st)
 		    (const char *const *)st->ids + st->pos, st->batch,
 		    st->owner);
 		if (body == NULL) {
-			sf_finish(st, STEP_OUT_FAILED, "%s: could not build "
-			    "the composite body for %s", st->name, object);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: could not "
+			    "build the composite body for %s", st->cs.name,
+			    object);
 			return;
 		}
 		snprintf(path, sizeof path, "/services/data/%s/composite/sobjects",
 		    st->version);
-		sf_doing(st, "PATCH composite/sobjects (%s, %zu records)",
-		    object, st->batch);
+		conn_doing(&st->cs, "PATCH composite/sobjects (%s, %zu "
+		    "records)", object, st->batch);
 		sf_call(st, SF_RECORD_UPDATE, "PATCH", path, body,
 		    "application/json");
 		free(body);
@@ -1039,7 +977,7 @@ sf_records_batch(struct sf_step *st)
 	if (st->next_url != NULL) {
 		next = st->next_url;
 		st->next_url = NULL;
-		sf_doing(st, "query %s (next page)", object);
+		conn_doing(&st->cs, "query %s (next page)", object);
 		sf_call(st, SF_RECORD_QUERY, "GET", next, NULL, NULL);
 		free(next);
 		return;
@@ -1059,8 +997,8 @@ sf_records_saved(struct sf_step *st, const struct target_result *res)
 	    sf_save_results_parse(res->resp->body, res->resp->body_len,
 	    (const char *const *)st->ids + st->pos, st->batch, &st->tally, err,
 	    sizeof err) != 0) {
-		sf_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
-		    st->name, st->doing, res->resp == NULL ? "none" :
+		conn_fail_doing(&st->cs, "unexpected answer: %s",
+		    res->resp == NULL ? "none" :
 		    res->resp->body_truncated ? "truncated" : err);
 		return;
 	}

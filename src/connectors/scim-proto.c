@@ -35,11 +35,9 @@
 #include "deprov/http.h"
 #include "deprov/target.h"
 
+#include "common.h"
 #include "scim-internal.h"
 
-static json_object	*scim_json_parse(const char *body, size_t len);
-static void		 scim_copy_clean(char *out, size_t outlen, const char *in);
-static const char	*scim_str(json_object *o, const char *key);
 static int		 scim_utf8_len(const unsigned char *s);
 static int		 scim_resource_matches(json_object *res, const char *attr,
 			    const char *value);
@@ -53,54 +51,6 @@ static const char *const scim_lookup_names[SCIM_BY_COUNT] = {
 	[SCIM_BY_EMAILS] = "emails",
 	[SCIM_BY_EXTERNAL_ID] = "externalId",
 };
-
-/* Parse exactly one JSON value; NULL when body is not JSON. */
-static json_object *
-scim_json_parse(const char *body, size_t len)
-{
-	struct json_tokener	*tok;
-	json_object		*obj;
-
-	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
-		return NULL;
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
-}
-
-/* Copy in to out (bounded), control characters turned into spaces. */
-static void
-scim_copy_clean(char *out, size_t outlen, const char *in)
-{
-	size_t	i;
-
-	if (outlen == 0)
-		return;
-	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	out[i] = '\0';
-}
-
-/* A string member, or NULL. */
-static const char *
-scim_str(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 const char *
 scim_lookup_name(enum scim_lookup l)
@@ -311,43 +261,21 @@ scim_filter_eq(char *out, size_t outlen, const char *attr, const char *value)
 char *
 scim_list_path(const char *filter)
 {
-	char	*enc, *path = NULL;
-
-	if ((enc = http_urlencode(filter)) == NULL)
-		return NULL;
-	if (asprintf(&path, "/Users?filter=%s", enc) < 0)
-		path = NULL;
-	free(enc);
-	return path;
+	return conn_key_path("/Users?filter=", filter, NULL);
 }
 
 int
 scim_id_valid(const char *id)
 {
-	size_t	i;
-
-	if (id == NULL || id[0] == '\0')
-		return 0;
-	for (i = 0; id[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)id[i];
-
-		if (i >= SCIM_ID_MAX || c < 0x20 || c == 0x7f)
-			return 0;
-	}
-	return 1;
+	return conn_key_usable(id, SCIM_ID_MAX);
 }
 
 char *
 scim_user_path(const char *id)
 {
-	char	*enc, *path = NULL;
-
-	if (!scim_id_valid(id) || (enc = http_urlencode(id)) == NULL)
+	if (!scim_id_valid(id))
 		return NULL;
-	if (asprintf(&path, "/Users/%s", enc) < 0)
-		path = NULL;
-	free(enc);
-	return path;
+	return conn_key_path("/Users/", id, NULL);
 }
 
 char *
@@ -400,7 +328,7 @@ scim_user_from(json_object *res, const char *etag_header, struct scim_user *u,
 		snprintf(err, errlen, "resource is not a JSON object");
 		return -1;
 	}
-	id = scim_str(res, "id");
+	id = conn_str(res, "id");
 	if (!scim_id_valid(id)) {
 		snprintf(err, errlen, "resource without a usable id");
 		return -1;
@@ -417,7 +345,7 @@ scim_user_from(json_object *res, const char *etag_header, struct scim_user *u,
 			    "true") == 0;
 	}
 	if (json_object_object_get_ex(res, "meta", &meta))
-		version = scim_str(meta, "version");
+		version = conn_str(meta, "version");
 	if (etag_header != NULL && etag_header[0] != '\0')
 		version = etag_header;
 	if (version != NULL && strlen(version) <= SCIM_ETAG_MAX) {
@@ -436,7 +364,7 @@ scim_user_parse(const char *body, size_t len, const char *etag_header,
 	json_object	*root;
 	int		 rc;
 
-	if ((root = scim_json_parse(body, len)) == NULL) {
+	if ((root = conn_json_parse(body, len)) == NULL) {
 		memset(u, 0, sizeof *u);
 		u->active = -1;
 		snprintf(err, errlen, "answer is not JSON");
@@ -462,13 +390,13 @@ scim_resource_matches(json_object *res, const char *attr, const char *value)
 		n = json_object_array_length(emails);
 		for (i = 0; i < n; i++) {
 			e = json_object_array_get_idx(emails, i);
-			if ((s = scim_str(e, "value")) != NULL &&
+			if ((s = conn_str(e, "value")) != NULL &&
 			    strcasecmp(s, value) == 0)
 				return 1;
 		}
 		return 0;
 	}
-	if ((s = scim_str(res, attr)) == NULL)
+	if ((s = conn_str(res, attr)) == NULL)
 		return 0;
 	/* RFC 7643 §4.1.1: userName is caseExact false, externalId true. */
 	if (strcmp(attr, "externalId") == 0)
@@ -488,7 +416,7 @@ scim_list_parse(const char *body, size_t len, const char *attr,
 	memset(u, 0, sizeof *u);
 	u->active = -1;
 	*total = 0;
-	if ((root = scim_json_parse(body, len)) == NULL ||
+	if ((root = conn_json_parse(body, len)) == NULL ||
 	    !json_object_is_type(root, json_type_object)) {
 		snprintf(err, errlen, "list answer is not a JSON object");
 		goto done;
@@ -555,7 +483,7 @@ scim_error_parse(const char *body, size_t len, char *status, size_t statuslen,
 		type[0] = '\0';
 	if (detaillen > 0)
 		detail[0] = '\0';
-	if ((root = scim_json_parse(body, len)) == NULL)
+	if ((root = conn_json_parse(body, len)) == NULL)
 		return -1;
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
@@ -572,23 +500,24 @@ scim_error_parse(const char *body, size_t len, char *status, size_t statuslen,
 				is_error = 1;
 		}
 	}
-	d = scim_str(root, "detail");
-	t = scim_str(root, "scimType");
+	d = conn_str(root, "detail");
+	t = conn_str(root, "scimType");
 	if (!is_error && d == NULL && t == NULL) {
 		json_object_put(root);
 		return -1;
 	}
 	if (json_object_object_get_ex(root, "status", &v)) {
 		if (json_object_is_type(v, json_type_string))
-			scim_copy_clean(status, statuslen, json_object_get_string(v));
+			conn_copy_clean(status, statuslen,
+			    json_object_get_string(v));
 		else if (json_object_is_type(v, json_type_int)) {
 			snprintf(num, sizeof num, "%lld",
 			    (long long)json_object_get_int64(v));
-			scim_copy_clean(status, statuslen, num);
+			conn_copy_clean(status, statuslen, num);
 		}
 	}
-	scim_copy_clean(type, typelen, t);
-	scim_copy_clean(detail, detaillen, d);
+	conn_copy_clean(type, typelen, t);
+	conn_copy_clean(detail, detaillen, d);
 	json_object_put(root);
 	return 0;
 }
@@ -598,26 +527,15 @@ scim_call_error(const struct target_result *res, char *out, size_t outlen)
 {
 	const struct http_response	*resp = res->resp;
 	char				 st[16], type[64], detail[512];
-	int				 n = 0;
 
-	if (outlen == 0)
-		return;
-	out[0] = '\0';
 	if (resp != NULL && resp->status > 0 && scim_error_parse(resp->body,
 	    resp->body_len, st, sizeof st, type, sizeof type, detail,
-	    sizeof detail) == 0) {
-		n = snprintf(out, outlen, "HTTP %ld%s%s%s%s", resp->status,
+	    sizeof detail) == 0)
+		conn_call_errorf(res, out, outlen, "%s%s%s%s",
 		    type[0] != '\0' ? " " : "", type,
 		    detail[0] != '\0' ? ": " : "", detail);
-		if (n >= 0 && (size_t)n < outlen && res->attempts > 1)
-			snprintf(out + n, outlen - (size_t)n,
-			    " (after %d attempts)", res->attempts);
-	} else if (res->error != NULL && res->error[0] != '\0')
-		scim_copy_clean(out, outlen, res->error);
-	else if (resp != NULL && resp->status > 0)
-		snprintf(out, outlen, "HTTP %ld", resp->status);
 	else
-		snprintf(out, outlen, "no response");
+		conn_call_error(res, out, outlen);
 }
 
 enum call_verdict

@@ -22,7 +22,6 @@
  *
  * Request building and response parsing live in scim-proto.c.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +36,9 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "common.h"
 #include "scim-internal.h"
 
-#define SCIM_DETAIL_MAX		1024
 #define SCIM_ACCEPT		"Accept: " SCIM_CONTENT_TYPE
 
 enum scim_phase {
@@ -51,15 +50,11 @@ enum scim_phase {
 };
 
 struct scim_step {
-	struct step_ctx		*ctx;
-	struct target		*target;
-	enum step_kind		 kind;
-	const char		*name;		/* step name, first word of details */
+	struct conn_step	 cs;		/* first: see common.h */
 	int			 is_delete;
 	int			 want;		/* the active value to set */
 	struct scim_opts	 opts;
 	enum scim_phase		 phase;
-	char			 doing[200];	/* the call in flight, for details */
 
 	size_t			 lookup;	/* next index into opts.lookups */
 	enum scim_lookup	 by;		/* the lookup in flight */
@@ -73,14 +68,9 @@ struct scim_step {
 };
 
 static void	scim_run(struct step_ctx *);
-static void	scim_finish(struct scim_step *, enum step_outcome, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-static void	scim_doing(struct scim_step *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 static void	scim_call(struct scim_step *, enum scim_phase, const char *,
 		    const char *, const char *, const char *);
 static void	scim_on_result(const struct target_result *, void *);
-static void	scim_fail(struct scim_step *, const struct target_result *);
 static void	scim_begin(struct scim_step *);
 static void	scim_read(struct scim_step *);
 static void	scim_decide(struct scim_step *);
@@ -101,66 +91,15 @@ const struct connector connector_scim = {
 	"scim", scim_run, scim_classify
 };
 
-/* End the step. st is freed by the engine: return right after this. */
-static void
-scim_finish(struct scim_step *st, enum step_outcome out, const char *fmt, ...)
-{
-	struct step_ctx	*ctx = st->ctx;
-	char		 detail[SCIM_DETAIL_MAX];
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
-	log_debug("scim", "%s: case %lld %s: %s%s", target_name(st->target),
-	    step_ctx_case_id(ctx), st->name, out == STEP_OUT_OK ? "ok: " :
-	    out == STEP_OUT_SKIPPED ? "skipped: " : "failed: ", detail);
-	step_ctx_done(ctx, out, detail);
-}
-
-/* Say what the next call does (the prefix of its error detail). */
-static void
-scim_doing(struct scim_step *st, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(st->doing, sizeof st->doing, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Send one call answered in scim_on_result in the given phase. The target
- * copies the request. When it cannot be queued the step is finished.
- */
+/* Send one call answered in scim_on_result in the given phase. */
 static void
 scim_call(struct scim_step *st, enum scim_phase phase, const char *method,
     const char *path, const char *body, const char *header)
 {
-	struct target_req	req;
-
-	memset(&req, 0, sizeof req);
-	req.method = method;
-	req.path = path;
-	req.body = body;
-	req.body_len = body != NULL ? strlen(body) : 0;
-	req.content_type = body != NULL ? SCIM_CONTENT_TYPE : NULL;
-	req.extra_header = header != NULL ? header : SCIM_ACCEPT;
 	st->phase = phase;
-	if (target_call(st->target, &req, step_ctx_call_opts(st->ctx),
-	    scim_on_result, st) != 0)
-		scim_finish(st, STEP_OUT_FAILED, "%s: %s: request could not be "
-		    "queued", st->name, st->doing);
-}
-
-/* The call failed for good: finish with what the target said. */
-static void
-scim_fail(struct scim_step *st, const struct target_result *res)
-{
-	char	err[768];
-
-	scim_call_error(res, err, sizeof err);
-	scim_finish(st, STEP_OUT_FAILED, "%s: %s: %s", st->name, st->doing, err);
+	conn_call(&st->cs, method, path, body,
+	    body != NULL ? SCIM_CONTENT_TYPE : NULL,
+	    header != NULL ? header : SCIM_ACCEPT, scim_on_result, st);
 }
 
 static void
@@ -193,29 +132,21 @@ scim_run(struct step_ctx *ctx)
 	struct scim_step		*st;
 	const struct config_target	*cfg;
 	const struct runbook_step	*step;
-	const char			*acct, *name;
+	const char			*acct;
 	char				 err[256];
 
-	if ((st = calloc(1, sizeof *st)) == NULL) {
-		step_ctx_done(ctx, STEP_OUT_FAILED, "out of memory");
+	if ((st = conn_step_new(ctx, sizeof *st, free, "scim")) == NULL)
 		return;
-	}
-	step_ctx_set_data(ctx, st, free);
-	st->ctx = ctx;
-	st->target = step_ctx_target(ctx);
-	st->kind = step_ctx_kind(ctx);
-	name = step_kind_name(st->kind);
-	st->name = name != NULL ? name : "step";
 	st->user.active = -1;
 
-	switch (st->kind) {
+	switch (st->cs.kind) {
 	case STEP_REVOKE_TOKENS:
-		scim_finish(st, STEP_OUT_SKIPPED, "SCIM has no token revocation "
-		    "(RFC 7644 defines no such operation)");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "SCIM has no token "
+		    "revocation (RFC 7644 defines no such operation)");
 		return;
 	case STEP_REASSIGN:
-		scim_finish(st, STEP_OUT_SKIPPED, "SCIM has no record ownership "
-		    "to reassign");
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "SCIM has no record "
+		    "ownership to reassign");
 		return;
 	case STEP_FREEZE:
 	case STEP_DEACTIVATE:
@@ -228,33 +159,34 @@ scim_run(struct step_ctx *ctx)
 		st->is_delete = 1;
 		break;
 	default:
-		scim_finish(st, STEP_OUT_SKIPPED, "%s is not supported by scim",
-		    st->name);
+		conn_finish(&st->cs, STEP_OUT_SKIPPED, "%s is not supported by "
+		    "scim", st->cs.name);
 		return;
 	}
 
-	cfg = target_config(st->target);
+	cfg = target_config(st->cs.target);
 	if (scim_opts_parse(cfg != NULL ? cfg->options : NULL, &st->opts, err,
 	    sizeof err) != 0) {
-		scim_finish(st, STEP_OUT_FAILED, "%s: target %s: %s", st->name,
-		    target_name(st->target), err);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: target %s: %s",
+		    st->cs.name, target_name(st->cs.target), err);
 		return;
 	}
 	/* --check refuses this already; a stale store must not get past either. */
 	step = step_ctx_step(ctx);
 	if (st->is_delete && cfg != NULL && cfg->irreversible_delete &&
 	    (step == NULL || !step->irreversible_ok)) {
-		scim_finish(st, STEP_OUT_FAILED, "%s: refused: target %s is "
-		    "irreversible (%s) and the step does not say "
-		    "\"irreversible_ok\": true", st->name, target_name(st->target),
-		    cfg->irreversible_why != NULL ? cfg->irreversible_why :
-		    "a delete cannot be undone");
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: refused: target %s "
+		    "is irreversible (%s) and the step does not say "
+		    "\"irreversible_ok\": true", st->cs.name,
+		    target_name(st->cs.target), cfg->irreversible_why != NULL ?
+		    cfg->irreversible_why : "a delete cannot be undone");
 		return;
 	}
 	if ((acct = step_ctx_account(ctx)) != NULL) {
 		if (!scim_id_valid(acct)) {
-			scim_finish(st, STEP_OUT_FAILED, "%s: account '%.60s' is "
-			    "not a usable SCIM id", st->name, acct);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account "
+			    "'%.60s' is not a usable SCIM id", st->cs.name,
+			    acct);
 			return;
 		}
 		memcpy(st->user.id, acct, strlen(acct) + 1);
@@ -278,10 +210,11 @@ scim_begin(struct scim_step *st)
 		return;
 	}
 	if ((path = scim_user_path(st->user.id)) == NULL) {
-		scim_finish(st, STEP_OUT_FAILED, "%s: out of memory", st->name);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: out of memory",
+		    st->cs.name);
 		return;
 	}
-	scim_doing(st, "DELETE User %.80s", st->user.id);
+	conn_doing(&st->cs, "DELETE User %.80s", st->user.id);
 	scim_call(st, SCIM_DELETE, "DELETE", path, NULL, NULL);
 	free(path);
 }
@@ -293,10 +226,11 @@ scim_read(struct scim_step *st)
 	char	*path;
 
 	if ((path = scim_user_path(st->user.id)) == NULL) {
-		scim_finish(st, STEP_OUT_FAILED, "%s: out of memory", st->name);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: out of memory",
+		    st->cs.name);
 		return;
 	}
-	scim_doing(st, "GET User %.80s", st->user.id);
+	conn_doing(&st->cs, "GET User %.80s", st->user.id);
 	scim_call(st, SCIM_READ, "GET", path, NULL, NULL);
 	free(path);
 }
@@ -309,7 +243,7 @@ scim_decide(struct scim_step *st)
 	int	 etag;
 
 	if (st->user.active == st->want) {
-		scim_finish(st, STEP_OUT_OK, st->want ? "already active" :
+		conn_finish(&st->cs, STEP_OUT_OK, st->want ? "already active" :
 		    "already inactive");
 		return;
 	}
@@ -318,12 +252,13 @@ scim_decide(struct scim_step *st)
 	if (path == NULL || body == NULL) {
 		free(path);
 		free(body);
-		scim_finish(st, STEP_OUT_FAILED, "%s: out of memory", st->name);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: out of memory",
+		    st->cs.name);
 		return;
 	}
 	etag = st->opts.use_etag && scim_if_match(ifmatch, sizeof ifmatch,
 	    st->user.etag) == 0;
-	scim_doing(st, "PATCH User %.80s active=%s%s", st->user.id,
+	conn_doing(&st->cs, "PATCH User %.80s active=%s%s", st->user.id,
 	    st->want ? "true" : "false", etag ? " (If-Match)" : "");
 	scim_call(st, SCIM_PATCH, "PATCH", path, body, etag ? ifmatch : NULL);
 	free(path);
@@ -335,13 +270,14 @@ static void
 scim_gone(struct scim_step *st)
 {
 	if (st->want == 1 && !st->is_delete) {
-		scim_finish(st, STEP_OUT_FAILED, "%s: user %.80s no longer exists "
-		    "at the target (404)", st->name, st->user.id);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: user %.80s no "
+		    "longer exists at the target (404)", st->cs.name,
+		    st->user.id);
 		return;
 	}
-	step_ctx_note(st->ctx, "user %.80s no longer exists at the target",
+	step_ctx_note(st->cs.ctx, "user %.80s no longer exists at the target",
 	    st->user.id);
-	scim_finish(st, STEP_OUT_OK, st->is_delete ? "already deleted" :
+	conn_finish(&st->cs, STEP_OUT_OK, st->is_delete ? "already deleted" :
 	    "account no longer exists");
 }
 
@@ -349,26 +285,21 @@ scim_gone(struct scim_step *st)
 static void
 scim_resolve_id(struct scim_step *st)
 {
-	const struct subject	*sub = step_ctx_subject(st->ctx);
-	json_object		*v;
-	const char		*id;
-	char			*path;
+	const char	*id;
+	char		*path;
 
-	if (sub == NULL || sub->accounts == NULL ||
-	    !json_object_object_get_ex(sub->accounts, target_name(st->target),
-	    &v) || !json_object_is_type(v, json_type_string)) {
+	if ((id = conn_event_account(&st->cs)) == NULL) {
 		scim_resolve_next(st);
 		return;
 	}
-	id = json_object_get_string(v);
 	if ((path = scim_user_path(id)) == NULL) {
-		step_ctx_note(st->ctx, "account '%.60s' from the event is not a "
-		    "usable SCIM id; looking the user up", id);
+		step_ctx_note(st->cs.ctx, "account '%.60s' from the event is "
+		    "not a usable SCIM id; looking the user up", id);
 		scim_resolve_next(st);
 		return;
 	}
 	memcpy(st->user.id, id, strlen(id) + 1);
-	scim_doing(st, "resolve: GET User %.80s", id);
+	conn_doing(&st->cs, "resolve: GET User %.80s", id);
 	scim_call(st, SCIM_RESOLVE_ID, "GET", path, NULL, NULL);
 	free(path);
 }
@@ -383,27 +314,26 @@ scim_resolve_id_answer(struct scim_step *st, const struct target_result *res)
 	/* 404, or 400 for an id of the wrong shape: only a hint, look up. */
 	if (!res->ok && res->resp != NULL && (res->resp->status == 404 ||
 	    res->resp->status == 400)) {
-		step_ctx_note(st->ctx, "account %.80s from the event not found "
-		    "(HTTP %ld); looking the user up", st->user.id,
+		step_ctx_note(st->cs.ctx, "account %.80s from the event not "
+		    "found (HTTP %ld); looking the user up", st->user.id,
 		    res->resp->status);
 		st->user.id[0] = '\0';
 		scim_resolve_next(st);
 		return;
 	}
 	if (!res->ok) {
-		scim_fail(st, res);
+		conn_fail(&st->cs, res, scim_call_error);
 		return;
 	}
 	etag = http_response_header(res->resp, "ETag");
 	if (res->resp->body_truncated || scim_user_parse(res->resp->body,
 	    res->resp->body_len, etag, &u, err, sizeof err) != 0) {
-		scim_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
-		    st->name, st->doing, res->resp->body_truncated ?
-		    "truncated" : err);
+		conn_fail_doing(&st->cs, "unexpected answer: %s",
+		    res->resp->body_truncated ? "truncated" : err);
 		return;
 	}
 	if (strcmp(u.id, st->user.id) != 0) {
-		step_ctx_note(st->ctx, "GET of account %.80s from the event "
+		step_ctx_note(st->cs.ctx, "GET of account %.80s from the event "
 		    "answered user %.80s; looking the user up", st->user.id, u.id);
 		st->user.id[0] = '\0';
 		scim_resolve_next(st);
@@ -418,8 +348,9 @@ static void
 scim_found(struct scim_step *st, const char *how)
 {
 	st->fresh = 1;
-	step_ctx_set_account(st->ctx, st->user.id);
-	step_ctx_note(st->ctx, "account %.80s (found by %s)", st->user.id, how);
+	step_ctx_set_account(st->cs.ctx, st->user.id);
+	step_ctx_note(st->cs.ctx, "account %.80s (found by %s)", st->user.id,
+	    how);
 	scim_begin(st);
 }
 
@@ -427,7 +358,7 @@ scim_found(struct scim_step *st, const char *how)
 static void
 scim_resolve_next(struct scim_step *st)
 {
-	const struct subject	*sub = step_ctx_subject(st->ctx);
+	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
 	const char		*value, *attr;
 	char			 filter[SCIM_FILTER_MAX + 64], *path;
 	size_t			 i;
@@ -466,30 +397,31 @@ scim_resolve_next(struct scim_step *st)
 		if (value == NULL || value[0] == '\0')
 			continue;
 		if (scim_filter_eq(filter, sizeof filter, attr, value) != 0) {
-			step_ctx_note(st->ctx, "%s '%.60s' cannot be used in a "
-			    "SCIM filter (control character, not UTF-8 or too "
-			    "long); lookup passed over", attr, value);
+			step_ctx_note(st->cs.ctx, "%s '%.60s' cannot be used "
+			    "in a SCIM filter (control character, not UTF-8 or "
+			    "too long); lookup passed over", attr, value);
 			continue;
 		}
 		if ((path = scim_list_path(filter)) == NULL) {
-			scim_finish(st, STEP_OUT_FAILED, "%s: out of memory",
-			    st->name);
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: out of "
+			    "memory", st->cs.name);
 			return;
 		}
 		snprintf(st->attr, sizeof st->attr, "%s", attr);
 		snprintf(st->value, sizeof st->value, "%s", value);
-		scim_doing(st, "resolve: GET Users?filter=%s eq \"%.120s\"", attr,
-		    value);
+		conn_doing(&st->cs, "resolve: GET Users?filter=%s eq "
+		    "\"%.120s\"", attr, value);
 		scim_call(st, SCIM_RESOLVE_LOOKUP, "GET", path, NULL, NULL);
 		free(path);
 		return;
 	}
 	if (st->refused[0] != '\0') {
-		scim_finish(st, STEP_OUT_FAILED, "%s: no account found, and the "
-		    "target refused the filter on %s", st->name, st->refused);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: no account found, "
+		    "and the target refused the filter on %s", st->cs.name,
+		    st->refused);
 		return;
 	}
-	scim_finish(st, STEP_OUT_SKIPPED, "no account");
+	conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account");
 }
 
 static void
@@ -506,7 +438,7 @@ scim_lookup_answer(struct scim_step *st, const struct target_result *res)
 	    sizeof stat, type, sizeof type, detail, sizeof detail) == 0 &&
 	    strcmp(type, "invalidFilter") == 0) {
 		/* This target cannot filter on the attribute: try the next. */
-		step_ctx_note(st->ctx, "the target refused the filter on %s "
+		step_ctx_note(st->cs.ctx, "the target refused the filter on %s "
 		    "(invalidFilter%s%.120s)", st->attr, detail[0] != '\0' ?
 		    ": " : "", detail);
 		len = strlen(st->refused);
@@ -516,12 +448,11 @@ scim_lookup_answer(struct scim_step *st, const struct target_result *res)
 		return;
 	}
 	if (!res->ok) {
-		scim_fail(st, res);
+		conn_fail(&st->cs, res, scim_call_error);
 		return;
 	}
 	if (res->resp->body_truncated) {
-		scim_finish(st, STEP_OUT_FAILED, "%s: %s: answer too large "
-		    "(truncated)", st->name, st->doing);
+		conn_fail_doing(&st->cs, "answer too large (truncated)");
 		return;
 	}
 	r = scim_list_parse(res->resp->body, res->resp->body_len, st->attr,
@@ -536,18 +467,17 @@ scim_lookup_answer(struct scim_step *st, const struct target_result *res)
 		scim_found(st, how);
 		return;
 	case SCIM_LIST_MANY:
-		scim_finish(st, STEP_OUT_FAILED, "%s: ambiguous: %lld users "
-		    "with %s \"%.200s\"", st->name, total, st->attr, st->value);
-		return;
-	case SCIM_LIST_MISMATCH:
-		scim_finish(st, STEP_OUT_FAILED, "%s: %s: the target answered "
-		    "user %.80s, which does not have %s \"%.200s\" (is the "
-		    "filter ignored?)", st->name, st->doing, u.id, st->attr,
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: ambiguous: %lld "
+		    "users with %s \"%.200s\"", st->cs.name, total, st->attr,
 		    st->value);
 		return;
+	case SCIM_LIST_MISMATCH:
+		conn_fail_doing(&st->cs, "the target answered user %.80s, "
+		    "which does not have %s \"%.200s\" (is the filter "
+		    "ignored?)", u.id, st->attr, st->value);
+		return;
 	default:
-		scim_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
-		    st->name, st->doing, err);
+		conn_fail_doing(&st->cs, "unexpected answer: %s", err);
 		return;
 	}
 }
@@ -563,20 +493,18 @@ scim_read_answer(struct scim_step *st, const struct target_result *res)
 		return;
 	}
 	if (!res->ok) {
-		scim_fail(st, res);
+		conn_fail(&st->cs, res, scim_call_error);
 		return;
 	}
 	if (res->resp->body_truncated || scim_user_parse(res->resp->body,
 	    res->resp->body_len, http_response_header(res->resp, "ETag"), &u,
 	    err, sizeof err) != 0) {
-		scim_finish(st, STEP_OUT_FAILED, "%s: %s: unexpected answer: %s",
-		    st->name, st->doing, res->resp->body_truncated ?
-		    "truncated" : err);
+		conn_fail_doing(&st->cs, "unexpected answer: %s",
+		    res->resp->body_truncated ? "truncated" : err);
 		return;
 	}
 	if (strcmp(u.id, st->user.id) != 0) {
-		scim_finish(st, STEP_OUT_FAILED, "%s: %s: the answer is user "
-		    "%.80s", st->name, st->doing, u.id);
+		conn_fail_doing(&st->cs, "the answer is user %.80s", u.id);
 		return;
 	}
 	st->user = u;
@@ -593,11 +521,11 @@ scim_patch_answer(struct scim_step *st, const struct target_result *res)
 
 	if (!res->ok && res->resp != NULL && res->resp->status == 412) {
 		if (st->rereads++ > 0) {
-			scim_fail(st, res);
+			conn_fail(&st->cs, res, scim_call_error);
 			return;
 		}
-		step_ctx_note(st->ctx, "user %.80s changed since it was read "
-		    "(412); reading it again", st->user.id);
+		step_ctx_note(st->cs.ctx, "user %.80s changed since it was "
+		    "read (412); reading it again", st->user.id);
 		st->fresh = 0;
 		scim_read(st);
 		return;
@@ -607,7 +535,7 @@ scim_patch_answer(struct scim_step *st, const struct target_result *res)
 		return;
 	}
 	if (!res->ok) {
-		scim_fail(st, res);
+		conn_fail(&st->cs, res, scim_call_error);
 		return;
 	}
 	/* 200 with the resource (check it took), or 204 without a body. */
@@ -615,12 +543,12 @@ scim_patch_answer(struct scim_step *st, const struct target_result *res)
 	    !res->resp->body_truncated && scim_user_parse(res->resp->body,
 	    res->resp->body_len, NULL, &u, err, sizeof err) == 0 &&
 	    u.active >= 0 && u.active != st->want) {
-		scim_finish(st, STEP_OUT_FAILED, "%s: %s: answered %ld but the "
-		    "user is still active=%s", st->name, st->doing,
-		    res->resp->status, u.active ? "true" : "false");
+		conn_fail_doing(&st->cs, "answered %ld but the user is still "
+		    "active=%s", res->resp->status, u.active ? "true" :
+		    "false");
 		return;
 	}
-	switch (st->kind) {
+	switch (st->cs.kind) {
 	case STEP_FREEZE:
 		done = "frozen (active=false)";
 		break;
@@ -631,7 +559,7 @@ scim_patch_answer(struct scim_step *st, const struct target_result *res)
 		done = "deactivated (active=false)";
 		break;
 	}
-	scim_finish(st, STEP_OUT_OK, "%s", done);
+	conn_finish(&st->cs, STEP_OUT_OK, "%s", done);
 }
 
 static void
@@ -642,13 +570,13 @@ scim_delete_answer(struct scim_step *st, const struct target_result *res)
 		return;
 	}
 	if (!res->ok) {
-		scim_fail(st, res);
+		conn_fail(&st->cs, res, scim_call_error);
 		return;
 	}
 	if (st->opts.delete_deactivates)
-		scim_finish(st, STEP_OUT_OK, "deleted (on %s a SCIM DELETE only "
-		    "deactivates the user)", st->opts.preset != NULL ?
-		    st->opts.preset : "this target");
+		conn_finish(&st->cs, STEP_OUT_OK, "deleted (on %s a SCIM "
+		    "DELETE only deactivates the user)",
+		    st->opts.preset != NULL ? st->opts.preset : "this target");
 	else
-		scim_finish(st, STEP_OUT_OK, "deleted");
+		conn_finish(&st->cs, STEP_OUT_OK, "deleted");
 }

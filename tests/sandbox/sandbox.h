@@ -1,10 +1,11 @@
 /*
  * sandbox.h: private interfaces of deprov-sandbox, the target simulator (see docs/SANDBOX.md).
  *
- * The program is split by concern: sb_util.c (hash map, growable buffer, JSON and URL helpers),
- * sb_org.c (the simulated Salesforce org and seed loading), sb_soql.c (the SOQL subset, query
- * paging), sb_sf.c (Salesforce REST, OAuth and SCIM handlers), sb_fault.c (fault rules and the
- * request log) and sandbox.c (command line, HTTP server, request life cycle, /_sandbox).
+ * The program is split by concern: sb_util.c (hash map, growable buffer, JSON, URL and request
+ * helpers every surface shares), sb_org.c (the simulated Salesforce org and seed loading),
+ * sb_soql.c (the SOQL subset, query paging), sb_sf.c (Salesforce REST, OAuth and SCIM
+ * handlers), sb_fault.c (fault rules and the request log) and sandbox.c (command line, HTTP
+ * server, request life cycle, /_sandbox).
  * Nothing here is used outside tests/sandbox/.
  */
 #ifndef DEPROV_SANDBOX_H
@@ -28,6 +29,7 @@
 #define SB_LOG_CAP 2000000u     /* request-log entries kept in memory */
 #define SB_MAX_COMPOSITE 200    /* sObject collections limit */
 #define SB_USER_LEN 64          /* a log entry's user id: Salesforce, Graph GUID, Google id */
+#define SB_PATH_MAX 10          /* path segments a surface splits */
 
 /* ---- sb_util.c ------------------------------------------------------------------------- */
 
@@ -104,6 +106,47 @@ int sb_id_valid(const char *s);
 int sb_id_eq(const char *a, const char *b);
 /* Parse a whole JSON document of len bytes; NULL on a syntax error (err filled). */
 struct json_object *sb_json_parse(const char *s, size_t len, char *err, size_t errlen);
+/* A string member, or NULL when absent or not a string. */
+const char *sb_jstr(struct json_object *o, const char *key);
+/* A boolean member: dflt when absent or null, -1 when not a boolean. */
+int sb_jbool(struct json_object *o, const char *key, int dflt);
+/* An integer member in [0, max]: dflt when absent or null, -1 when not one. */
+int64_t sb_jint(struct json_object *o, const char *key, int64_t dflt, int64_t max);
+/*
+ * An integer member in [min, max] into *out (dflt when absent): 0, or -1 with err saying
+ * "<what>: <key> must be a number <min>..<max>".
+ */
+int sb_jint_in(struct json_object *o, const char *what, const char *key, int64_t min,
+    int64_t max, int64_t dflt, int64_t *out, char *err, size_t errlen);
+/*
+ * Decode base64url (trailing '=' allowed; lenient: the standard alphabet's '+' and '/' too)
+ * into a malloc'd, NUL-terminated *out. 0, or -1 on a bad digit or length.
+ */
+int sb_b64url_decode(const char *s, size_t len, int lenient, unsigned char **out,
+    size_t *outlen);
+/* A base64url-encoded JSON object (a JWT's header or claims), or NULL. */
+struct json_object *sb_b64url_json(const char *s, size_t len, int lenient);
+/*
+ * Check the RS256 signature of the compact JWT jwt (d2: its second '.') with key: 0, -1 when
+ * the signature is not base64url (lenient as above), -2 when it does not verify.
+ */
+int sb_jwt_rs256(EVP_PKEY *key, const char *jwt, const char *d2, int lenient);
+/*
+ * A generate[] entry's "<key>": true or an object (then *opts) asks for the same people in
+ * that surface. 1 when asked, 0 when absent or false, -1 with err on another value.
+ */
+int sb_gen_flag(struct json_object *gen, const char *key, struct json_object **opts, char *err,
+    size_t errlen);
+
+/* A request path split on '/', each segment %-decoded (malloc'd). */
+struct sb_path {
+	char *seg[SB_PATH_MAX];
+	size_t n;
+};
+
+/* Split path into at most max (<= SB_PATH_MAX) segments: 0, or -1 (too many, bad escape). */
+int sb_path_split(const char *path, struct sb_path *p, size_t max);
+void sb_path_free(struct sb_path *p);
 
 /* ---- sb_org.c -------------------------------------------------------------------------- */
 
@@ -407,6 +450,25 @@ struct sb_call {
 	struct sb_call *pprev, *pnext;
 };
 
+/* ---- sb_util.c: what every surface does with a request -------------------------------- */
+
+/* The request body as one contiguous view (may be empty, never NULL). */
+const char *sb_call_body(struct sb_call *c, size_t *len);
+/*
+ * The credentials of "Authorization: <scheme> <credentials>" (scheme without case, spaces
+ * skipped; may be ""), or NULL when the header is absent or names another scheme.
+ */
+const char *sb_auth_param(struct sb_call *c, const char *scheme);
+/* The call's non-empty "Authorization: Bearer" token, or NULL. */
+const char *sb_bearer(struct sb_call *c);
+/* 1 when the call's bearer token is one of the static --token tokens. */
+int sb_static_bearer(struct sb_call *c);
+/* Answer an OAuth 2.0 error {"error","error_description"} with this content type. */
+void sb_oauth_error(struct sb_call *c, int status, const char *ctype, const char *error,
+    const char *desc);
+
+/* ---- sb_sf.c: Salesforce REST, OAuth and SCIM ------------------------------------------ */
+
 /* Route a Salesforce/OAuth/SCIM request and fill the call's answer. */
 void sf_handle(struct sb_call *c);
 /* Set the call's log action, user and count from the request alone (before any answer). */
@@ -449,8 +511,6 @@ struct sb_issued *issued_new(struct sandbox *sb, const char *target, const char 
     const char *subject);
 /* The issued token the call's "Authorization: Bearer" names, for target; NULL when none. */
 struct sb_issued *issued_find(struct sb_call *c, const char *target, int *expired);
-/* 1 when the call carries one of the static --token bearer tokens. */
-int issued_static(struct sb_call *c);
 void issued_free_all(struct sandbox *sb);
 /*
  * Verify an RS256 JWT with --public-key: 0 with its header and claims (caller puts them), or
@@ -490,6 +550,8 @@ int sb_scim_seed_generate(struct sb_org *org, struct json_object *gen, size_t *n
 /* ,"scim":{...} (nothing when never seeded). */
 void sb_scim_state_json(const struct sb_org *org, struct sb_buf *b);
 void sb_scim_free(struct sb_scim *s);
+/* Answer a SCIM error {"schemas":[Error],"status","scimType","detail"} (type may be NULL). */
+void sb_scim_error(struct sb_call *c, int status, const char *type, const char *detail);
 
 /* ---- sb_okta.c: Okta users under /okta/api/v1/users --------------------------------------- */
 

@@ -16,7 +16,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -84,19 +83,12 @@ struct sb_google {
 	uint64_t next_id, next_transfer;
 };
 
-struct go_path {
-	char *seg[GO_MAX_SEGS];
-	size_t n;
-};
-
 /* Who the call acts as: static token = super admin with every scope. */
 struct go_caller {
 	int is_static;
 	const struct sb_issued *tok;
 };
 
-static int go_split(const char *path, struct go_path *p);
-static void go_path_free(struct go_path *p);
 static void go_error(struct sb_call *c, int status, const char *reason, const char *domain,
     const char *gstatus, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static void go_oauth_error(struct sb_call *c, int status, const char *error, const char *desc);
@@ -108,54 +100,18 @@ static int go_add_token(struct go_user *u, const char *client_id, const char *di
 static void go_user_free(struct go_user *u);
 static struct go_user *go_lookup(struct sb_google *g, const char *key);
 static int go_auth(struct sb_call *c, const char *scope, const char *ro_scope);
-static const char *go_body(struct sb_call *c, size_t *len);
 static void go_iso(struct sb_buf *b, int64_t ms);
 static void go_user_json(struct sb_buf *b, const struct go_user *u);
-static void go_users(struct sb_call *c, struct go_path *p);
+static void go_users(struct sb_call *c, struct sb_path *p);
 static void go_user_update(struct sb_call *c, struct go_user *u);
 static void go_tokens(struct sb_call *c, struct go_user *u, const char *client_id);
-static void go_dt(struct sb_call *c, struct go_path *p);
+static void go_dt(struct sb_call *c, struct sb_path *p);
 static void go_transfer_insert(struct sb_call *c);
 static void go_transfer_json(struct sb_buf *b, const struct go_transfer *t);
 static void go_transfer_tick(struct sb_google *g, struct go_transfer *t, int poll);
 static void go_token_endpoint(struct sb_call *c);
-static const char *jstr_of(struct json_object *o, const char *key);
 
 /* ---- paths, errors, state ------------------------------------------------------------- */
-
-static int
-go_split(const char *path, struct go_path *p)
-{
-	const char *s = path;
-
-	memset(p, 0, sizeof *p);
-	while (*s == '/')
-		s++;
-	while (*s != '\0') {
-		const char *e = strchr(s, '/');
-		size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
-
-		if (p->n == GO_MAX_SEGS || (p->seg[p->n] = sb_url_decode(s, len, 0)) == NULL) {
-			go_path_free(p);
-			return -1;
-		}
-		p->n++;
-		s += len;
-		while (*s == '/')
-			s++;
-	}
-	return 0;
-}
-
-static void
-go_path_free(struct go_path *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		free(p->seg[i]);
-	p->n = 0;
-}
 
 /* {"error":{"code","message","errors":[{"message","domain","reason"}],"status"}} */
 static void
@@ -198,17 +154,11 @@ go_not_found(struct sb_call *c, const char *what)
 	go_error(c, 404, "notFound", "global", NULL, "Resource Not Found: %s", what);
 }
 
+/* The token endpoint's error {"error","error_description"}. */
 static void
 go_oauth_error(struct sb_call *c, int status, const char *error, const char *desc)
 {
-	c->status = status;
-	c->ctype = "application/json; charset=utf-8";
-	c->body.len = 0;
-	sb_buf_puts(&c->body, "{\"error\":");
-	sb_buf_jstr(&c->body, error);
-	sb_buf_puts(&c->body, ",\"error_description\":");
-	sb_buf_jstr(&c->body, desc);
-	sb_buf_putc(&c->body, '}');
+	sb_oauth_error(c, status, "application/json; charset=utf-8", error, desc);
 }
 
 static struct sb_google *
@@ -362,41 +312,6 @@ go_lookup(struct sb_google *g, const char *key)
 
 /* ---- seed and state ------------------------------------------------------------------- */
 
-static const char *
-jstr_of(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int
-jbool_of(struct json_object *o, const char *key, int dflt)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return dflt;
-	if (!json_object_is_type(v, json_type_boolean))
-		return -1;
-	return json_object_get_boolean(v);
-}
-
-static int64_t
-jint_of(struct json_object *o, const char *key, int64_t dflt, int64_t max)
-{
-	struct json_object *v;
-	int64_t n;
-
-	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return dflt;
-	if (!json_object_is_type(v, json_type_int) || (n = json_object_get_int64(v)) < 0 || n > max)
-		return -1;
-	return n;
-}
-
 /* "tokens": a count (clients app1.apps.googleusercontent.com ...) or client ids / objects. */
 static int
 seed_tokens(struct go_user *u, struct json_object *jt, char *err, size_t errlen)
@@ -428,7 +343,7 @@ seed_tokens(struct go_user *u, struct json_object *jt, char *err, size_t errlen)
 	for (i = 0; i < n; i++) {
 		struct json_object *o = json_object_array_get_idx(jt, i);
 		const char *cid = json_object_is_type(o, json_type_string) ?
-		    json_object_get_string(o) : jstr_of(o, "clientId");
+		    json_object_get_string(o) : sb_jstr(o, "clientId");
 
 		if (cid == NULL || cid[0] == '\0') {
 			snprintf(err, errlen, "google tokens[] entries are client ids or "
@@ -436,7 +351,7 @@ seed_tokens(struct go_user *u, struct json_object *jt, char *err, size_t errlen)
 			return -1;
 		}
 		if (go_add_token(u, cid, json_object_is_type(o, json_type_object) ?
-		    jstr_of(o, "displayText") : NULL) == -1)
+		    sb_jstr(o, "displayText") : NULL) == -1)
 			goto nomem;
 	}
 	return 0;
@@ -453,12 +368,12 @@ static int
 go_generate(struct sb_google *g, struct json_object *jg, struct json_object *opts,
     size_t *nusers, char *err, size_t errlen)
 {
-	const char *prefix = jstr_of(jg, "prefix"), *domain = jstr_of(jg, "domain");
-	int64_t count = jint_of(jg, "count", -1, 10000000), start = jint_of(jg, "start", 1,
+	const char *prefix = sb_jstr(jg, "prefix"), *domain = sb_jstr(jg, "domain");
+	int64_t count = sb_jint(jg, "count", -1, 10000000), start = sb_jint(jg, "start", 1,
 	    INT32_MAX), k;
-	int64_t sh = opts != NULL ? jint_of(opts, "drive_files", 0, 100000) : 0;
-	int64_t pr = opts != NULL ? jint_of(opts, "private_files", 0, 100000) : 0;
-	int susp = opts != NULL ? jbool_of(opts, "suspended", 0) : 0;
+	int64_t sh = opts != NULL ? sb_jint(opts, "drive_files", 0, 100000) : 0;
+	int64_t pr = opts != NULL ? sb_jint(opts, "private_files", 0, 100000) : 0;
+	int susp = opts != NULL ? sb_jbool(opts, "suspended", 0) : 0;
 	struct json_object *jt = NULL;
 
 	if (count < 0 || start < 0 || sh < 0 || pr < 0 || susp < 0) {
@@ -486,23 +401,17 @@ int
 google_seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers, char *err,
     size_t errlen)
 {
-	struct json_object *v;
+	struct json_object *opts;
 	struct sb_google *g;
+	int on;
 
-	if (!json_object_object_get_ex(jg, "google", &v) ||
-	    (json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)))
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean) && !json_object_is_type(v,
-	    json_type_object)) {
-		snprintf(err, errlen, "generate.google must be true or an object");
-		return -1;
-	}
+	if ((on = sb_gen_flag(jg, "google", &opts, err, errlen)) <= 0)
+		return on;
 	if ((g = go_state(org, 1)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	return go_generate(g, jg, json_object_is_type(v, json_type_object) ? v : NULL, nusers,
-	    err, errlen);
+	return go_generate(g, jg, opts, nusers, err, errlen);
 }
 
 int
@@ -522,8 +431,8 @@ google_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *e
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((v = jint_of(sec, "transfer_polls", g->transfer_polls, 1000000)) == -1 ||
-	    (g->transfer_polls = v, (v = jint_of(sec, "transfer_ms", g->transfer_ms,
+	if ((v = sb_jint(sec, "transfer_polls", g->transfer_polls, 1000000)) == -1 ||
+	    (g->transfer_polls = v, (v = sb_jint(sec, "transfer_ms", g->transfer_ms,
 	    86400000)) == -1)) {
 		snprintf(err, errlen, "google.transfer_polls and transfer_ms must be counts");
 		return -1;
@@ -545,18 +454,18 @@ google_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *e
 				snprintf(err, errlen, "google.users[] entries must be objects");
 				return -1;
 			}
-			susp = jbool_of(ju, "suspended", 0);
-			adm = jbool_of(ju, "isAdmin", 0);
-			fail = jbool_of(ju, "fail", 0);
-			sh = jint_of(ju, "drive_files", 0, 100000000);
-			pr = jint_of(ju, "private_files", 0, 100000000);
-			ses = jint_of(ju, "sessions", 1, 1000000);
+			susp = sb_jbool(ju, "suspended", 0);
+			adm = sb_jbool(ju, "isAdmin", 0);
+			fail = sb_jbool(ju, "fail", 0);
+			sh = sb_jint(ju, "drive_files", 0, 100000000);
+			pr = sb_jint(ju, "private_files", 0, 100000000);
+			ses = sb_jint(ju, "sessions", 1, 1000000);
 			if (susp < 0 || adm < 0 || fail < 0 || sh < 0 || pr < 0 || ses < 0) {
 				snprintf(err, errlen, "google.users[%zu]: suspended, isAdmin, fail are "
 				    "booleans; drive_files, private_files, sessions counts", i);
 				return -1;
 			}
-			u = go_add(g, jstr_of(ju, "id"), jstr_of(ju, "primaryEmail"), susp, adm,
+			u = go_add(g, sb_jstr(ju, "id"), sb_jstr(ju, "primaryEmail"), susp, adm,
 			    fail, sh, pr, ses, err, errlen);
 			if (u == NULL)
 				return -1;
@@ -651,19 +560,6 @@ google_state_json(const struct sb_org *org, struct sb_buf *b)
 
 /* ---- auth ----------------------------------------------------------------------------- */
 
-static const char *
-go_body(struct sb_call *c, size_t *len)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-	const char *p;
-
-	*len = evbuffer_get_length(in);
-	if (*len == 0)
-		return "";
-	p = (const char *)evbuffer_pullup(in, -1);
-	return p != NULL ? p : "";
-}
-
 /* 1 when the space-separated list has the scope. */
 static int
 scope_has(const char *list, const char *scope)
@@ -692,7 +588,7 @@ go_auth(struct sb_call *c, const char *scope, const char *ro_scope)
 	struct go_user *sub;
 	int expired = 0;
 
-	if (issued_static(c))
+	if (sb_static_bearer(c))
 		return 0;
 	if ((t = issued_find(c, "google", &expired)) == NULL) {
 		go_error(c, 401, "authError", "global", "UNAUTHENTICATED", "Request had invalid "
@@ -744,7 +640,7 @@ static void
 go_user_update(struct sb_call *c, struct go_user *u)
 {
 	size_t len;
-	const char *body = go_body(c, &len);
+	const char *body = sb_call_body(c, &len);
 	char err[160];
 	struct json_object *obj = sb_json_parse(body, len, err, sizeof err);
 	int susp = -1;
@@ -849,7 +745,7 @@ go_tokens(struct sb_call *c, struct go_user *u, const char *client_id)
 
 /* /admin/directory/v1/users/{userKey}[/signOut|/tokens[/{clientId}]] (p->seg[4] = key) */
 static void
-go_users(struct sb_call *c, struct go_path *p)
+go_users(struct sb_call *c, struct sb_path *p)
 {
 	struct go_user *u;
 	int get = strcmp(c->method, "GET") == 0;
@@ -958,7 +854,7 @@ go_transfer_insert(struct sb_call *c)
 {
 	struct sb_google *g = go_state(&c->sb->org, 1);
 	size_t len, i, n;
-	const char *body = go_body(c, &len), *oid, *nid, *app = NULL;
+	const char *body = sb_call_body(c, &len), *oid, *nid, *app = NULL;
 	char err[160];
 	struct json_object *obj = sb_json_parse(body, len, err, sizeof err), *adts, *adt, *params;
 	struct go_user *from, *to;
@@ -974,8 +870,8 @@ go_transfer_insert(struct sb_call *c)
 		    "received. %s", obj == NULL ? err : "Expected an object.");
 		goto done;
 	}
-	oid = jstr_of(obj, "oldOwnerUserId");
-	nid = jstr_of(obj, "newOwnerUserId");
+	oid = sb_jstr(obj, "oldOwnerUserId");
+	nid = sb_jstr(obj, "newOwnerUserId");
 	if (oid != NULL)
 		snprintf(c->user, sizeof c->user, "%s", oid);
 	if (oid == NULL || nid == NULL || (from = sb_map_get(&g->by_id, oid)) == NULL ||
@@ -998,7 +894,7 @@ go_transfer_insert(struct sb_call *c)
 	if (!json_object_object_get_ex(obj, "applicationDataTransfers", &adts) ||
 	    !json_object_is_type(adts, json_type_array) || json_object_array_length(adts) != 1 ||
 	    !json_object_is_type((adt = json_object_array_get_idx(adts, 0)), json_type_object) ||
-	    (app = jstr_of(adt, "applicationId")) == NULL ||
+	    (app = sb_jstr(adt, "applicationId")) == NULL ||
 	    (strcmp(app, GO_DRIVE_APP) != 0 && strcmp(app, GO_CAL_APP) != 0)) {
 		go_error(c, 400, "invalid", "global", "INVALID_ARGUMENT", "Invalid value for: "
 		    "applicationDataTransfers (one known applicationId; the sandbox knows %s and "
@@ -1010,7 +906,7 @@ go_transfer_insert(struct sb_call *c)
 		    0;
 		for (i = 0; i < n; i++) {
 			struct json_object *pm = json_object_array_get_idx(params, i), *vals;
-			const char *key = jstr_of(pm, "key");
+			const char *key = sb_jstr(pm, "key");
 			size_t k, nv;
 
 			if (key == NULL || strcmp(key, "PRIVACY_LEVEL") != 0)
@@ -1083,7 +979,7 @@ go_transfer_by_id(struct sb_google *g, const char *id)
 
 /* /admin/datatransfer/v1/{applications|transfers}[/{id}] (p->seg[3] = collection) */
 static void
-go_dt(struct sb_call *c, struct go_path *p)
+go_dt(struct sb_call *c, struct sb_path *p)
 {
 	struct sb_google *g = c->sb->org.google;
 	int get = strcmp(c->method, "GET") == 0;
@@ -1173,7 +1069,8 @@ go_token_endpoint(struct sb_call *c)
 		GO_SCOPE_DT, GO_SCOPE_DT_RO, NULL };
 	struct sandbox *sb = c->sb;
 	size_t len, i;
-	const char *body = go_body(c, &len), *grant, *assertion, *why, *scope, *sub, *aud, *host;
+	const char *body = sb_call_body(c, &len), *grant, *assertion, *why, *scope, *sub, *aud,
+	    *host;
 	struct sb_form form = { 0 };
 	struct json_object *hdr = NULL, *cl = NULL, *v;
 	struct sb_issued *t;
@@ -1200,13 +1097,13 @@ go_token_endpoint(struct sb_call *c)
 		    "parameter: assertion" : "Invalid JWT Signature.");
 		goto done;
 	}
-	if (jstr_of(cl, "iss") == NULL || strcmp(jstr_of(cl, "iss"), sb->google_client_email)) {
+	if (sb_jstr(cl, "iss") == NULL || strcmp(sb_jstr(cl, "iss"), sb->google_client_email)) {
 		go_oauth_error(c, 400, "invalid_grant", "Invalid grant: account not found");
 		goto done;
 	}
 	host = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Host");
 	snprintf(own, sizeof own, "http://%s/google/token", host != NULL ? host : "");
-	aud = jstr_of(cl, "aud");
+	aud = sb_jstr(cl, "aud");
 	if (aud == NULL || (strcmp(aud, GO_AUD) != 0 && strcmp(aud, own) != 0)) {
 		go_oauth_error(c, 400, "invalid_grant", "Invalid JWT: Failed audience check. The "
 		    "audience in the JWT claim must be the token endpoint.");
@@ -1220,7 +1117,7 @@ go_token_endpoint(struct sb_call *c)
 		    "in the JWT claim.");
 		goto done;
 	}
-	scope = jstr_of(cl, "scope");
+	scope = sb_jstr(cl, "scope");
 	if (scope == NULL || scope[0] == '\0') {
 		go_oauth_error(c, 400, "invalid_scope", "Invalid OAuth scope or ID token audience "
 		    "provided.");
@@ -1244,7 +1141,7 @@ go_token_endpoint(struct sb_call *c)
 		}
 		p += n;
 	}
-	sub = jstr_of(cl, "sub");
+	sub = sb_jstr(cl, "sub");
 	u = sub != NULL ? go_lookup(sb->org.google, sub) : NULL;
 	if (sub != NULL && (u == NULL || u->suspended)) {
 		go_oauth_error(c, 400, "invalid_grant", "Invalid email or User ID");
@@ -1269,11 +1166,11 @@ done:
 void
 google_handle(struct sb_call *c)
 {
-	struct go_path p;
+	struct sb_path p;
 
 	c->target = "google";
 	c->ctype = "application/json; charset=UTF-8";
-	if (go_split(c->path, &p) == -1) {
+	if (sb_path_split(c->path, &p, GO_MAX_SEGS) == -1) {
 		go_not_found(c, "path");
 		return;
 	}
@@ -1283,7 +1180,7 @@ google_handle(struct sb_call *c)
 	else if (p.n >= 4 && strcmp(p.seg[1], "admin") == 0 && strcmp(p.seg[2], "directory") == 0 &&
 	    strcmp(p.seg[3], "v1") == 0 && p.n >= 5 && strcmp(p.seg[4], "users") == 0) {
 		/* shift so that seg[4] is the user key */
-		struct go_path q = p;
+		struct sb_path q = p;
 		size_t i;
 
 		for (i = 0; i + 1 < q.n; i++)
@@ -1295,7 +1192,7 @@ google_handle(struct sb_call *c)
 		go_dt(c, &p);
 	else
 		go_not_found(c, c->path);
-	go_path_free(&p);
+	sb_path_free(&p);
 }
 
 /* The log's action and user from the request alone (also for faulted requests). */
@@ -1303,12 +1200,12 @@ void
 google_classify(struct sb_call *c)
 {
 	struct sb_google *g = c->sb->org.google;
-	struct go_path p;
+	struct sb_path p;
 	struct go_user *u;
 	int get = strcmp(c->method, "GET") == 0;
 
 	c->target = "google";
-	if (go_split(c->path, &p) == -1)
+	if (sb_path_split(c->path, &p, GO_MAX_SEGS) == -1)
 		return;
 	if (p.n == 2 && strcmp(p.seg[1], "token") == 0) {
 		c->action = ACT_TOKEN;
@@ -1321,7 +1218,7 @@ google_classify(struct sb_call *c)
 		else if (p.n == 6 && (strcmp(c->method, "PUT") == 0 ||
 		    strcmp(c->method, "PATCH") == 0)) {
 			size_t len;
-			const char *body = go_body(c, &len);
+			const char *body = sb_call_body(c, &len);
 			char err[64];
 			struct json_object *obj = sb_json_parse(body, len, err, sizeof err), *v;
 
@@ -1338,11 +1235,11 @@ google_classify(struct sb_call *c)
 		if (p.n == 5 && strcmp(p.seg[4], "transfers") == 0 &&
 		    strcmp(c->method, "POST") == 0) {
 			size_t len;
-			const char *body = go_body(c, &len);
+			const char *body = sb_call_body(c, &len);
 			char err[64];
 			struct json_object *obj = sb_json_parse(body, len, err, sizeof err);
 			const char *oid = obj != NULL && json_object_is_type(obj, json_type_object) ?
-			    jstr_of(obj, "oldOwnerUserId") : NULL;
+			    sb_jstr(obj, "oldOwnerUserId") : NULL;
 
 			c->action = ACT_REASSIGN;
 			if (oid != NULL)
@@ -1357,7 +1254,7 @@ google_classify(struct sb_call *c)
 				snprintf(c->user, sizeof c->user, "%s", t->old_id);
 		}
 	}
-	go_path_free(&p);
+	sb_path_free(&p);
 }
 
 /* The body of an injected status fault: Google's error (token endpoint: OAuth form). */

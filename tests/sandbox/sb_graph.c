@@ -15,11 +15,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "sandbox.h"
@@ -51,12 +48,6 @@ struct sb_graph {
 	uint64_t next_id;
 };
 
-/* The request path below /graph, split and decoded. */
-struct gr_path {
-	char *seg[GR_MAX_SEGS];
-	size_t n;
-};
-
 /* One property a user has, in Graph's order. */
 struct gr_prop {
 	const char *name;
@@ -71,8 +62,6 @@ static const struct gr_prop gr_props[] = {
 };
 #define GR_NPROPS (sizeof gr_props / sizeof gr_props[0])
 
-static int gr_split(const char *path, struct gr_path *p);
-static void gr_path_free(struct gr_path *p);
 static void gr_error(struct sb_call *c, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void gr_oauth_error(struct sb_call *c, int status, const char *error, int aadsts,
@@ -86,7 +75,6 @@ static int gr_guid_valid(const char *s);
 static struct gr_user *gr_lookup(struct sb_graph *g, const char *key);
 static const char *gr_key_of(const char *seg, char *buf, size_t buflen, int *paren);
 static int gr_auth(struct sb_call *c);
-static const char *gr_body(struct sb_call *c, size_t *len);
 static int gr_select(struct sb_call *c, const char *sel, unsigned *mask);
 static void gr_user_json(struct sb_buf *b, const struct gr_user *u, unsigned mask);
 static void gr_iso(struct sb_buf *b, int64_t ms);
@@ -99,45 +87,8 @@ static void gr_token(struct sb_call *c, const char *tenant);
 static int gr_filter(const char *f, char *prop, size_t proplen, char **lit, char *why,
     size_t whylen);
 static int gr_match(const struct gr_user *u, const char *prop, const char *lit);
-static int b64url_dec(const char *s, size_t len, unsigned char **out, size_t *outlen);
-static struct json_object *b64url_obj(const char *s, size_t len);
-static const char *jstr_of(struct json_object *o, const char *key);
 
 /* ---- paths, errors, state ------------------------------------------------------------- */
-
-static int
-gr_split(const char *path, struct gr_path *p)
-{
-	const char *s = path;
-
-	memset(p, 0, sizeof *p);
-	while (*s == '/')
-		s++;
-	while (*s != '\0') {
-		const char *e = strchr(s, '/');
-		size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
-
-		if (p->n == GR_MAX_SEGS || (p->seg[p->n] = sb_url_decode(s, len, 0)) == NULL) {
-			gr_path_free(p);
-			return -1;
-		}
-		p->n++;
-		s += len;
-		while (*s == '/')
-			s++;
-	}
-	return 0;
-}
-
-static void
-gr_path_free(struct gr_path *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		free(p->seg[i]);
-	p->n = 0;
-}
 
 /* A random-looking but reproducible GUID for innerError ids. */
 static void
@@ -352,43 +303,6 @@ gr_key_of(const char *seg, char *buf, size_t buflen, int *paren)
 
 /* ---- seed and state ------------------------------------------------------------------- */
 
-static const char *
-jstr_of(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* A boolean member: dflt when absent; -1 when not a boolean. */
-static int
-jbool_of(struct json_object *o, const char *key, int dflt)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return dflt;
-	if (!json_object_is_type(v, json_type_boolean))
-		return -1;
-	return json_object_get_boolean(v);
-}
-
-/* An integer member in [0, max]: dflt when absent; -1 when not one. */
-static int64_t
-jint_of(struct json_object *o, const char *key, int64_t dflt, int64_t max)
-{
-	struct json_object *v;
-	int64_t n;
-
-	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return dflt;
-	if (!json_object_is_type(v, json_type_int) || (n = json_object_get_int64(v)) < 0 || n > max)
-		return -1;
-	return n;
-}
-
 /*
  * count users prefix0001@domain ... (from start) with employeeId prefix0001 ..., as the
  * Salesforce generate makes them; opts (may be NULL) has accountEnabled and sessions.
@@ -397,10 +311,10 @@ static int
 gr_generate(struct sb_graph *g, struct json_object *jg, struct json_object *opts,
     size_t *nusers, char *err, size_t errlen)
 {
-	const char *prefix = jstr_of(jg, "prefix"), *domain = jstr_of(jg, "domain");
-	int64_t count = jint_of(jg, "count", -1, 10000000), start = jint_of(jg, "start", 1,
-	    INT32_MAX), ses = opts != NULL ? jint_of(opts, "sessions", 1, 1000000) : 1, k;
-	int en = opts != NULL ? jbool_of(opts, "accountEnabled", 1) : 1;
+	const char *prefix = sb_jstr(jg, "prefix"), *domain = sb_jstr(jg, "domain");
+	int64_t count = sb_jint(jg, "count", -1, 10000000), start = sb_jint(jg, "start", 1,
+	    INT32_MAX), ses = opts != NULL ? sb_jint(opts, "sessions", 1, 1000000) : 1, k;
+	int en = opts != NULL ? sb_jbool(opts, "accountEnabled", 1) : 1;
 
 	if (count < 0 || start < 0 || ses < 0 || en < 0) {
 		snprintf(err, errlen, "graph generate needs a count (start, sessions: numbers; "
@@ -423,23 +337,17 @@ int
 graph_seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers, char *err,
     size_t errlen)
 {
-	struct json_object *v;
+	struct json_object *opts;
 	struct sb_graph *g;
+	int on;
 
-	if (!json_object_object_get_ex(jg, "graph", &v) ||
-	    (json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)))
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean) && !json_object_is_type(v,
-	    json_type_object)) {
-		snprintf(err, errlen, "generate.graph must be true or an object");
-		return -1;
-	}
+	if ((on = sb_gen_flag(jg, "graph", &opts, err, errlen)) <= 0)
+		return on;
 	if ((g = gr_state(org, 1)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	return gr_generate(g, jg, json_object_is_type(v, json_type_object) ? v : NULL, nusers,
-	    err, errlen);
+	return gr_generate(g, jg, opts, nusers, err, errlen);
 }
 
 int
@@ -473,15 +381,15 @@ graph_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *er
 				snprintf(err, errlen, "graph.users[] entries must be objects");
 				return -1;
 			}
-			if ((en = jbool_of(ju, "accountEnabled", 1)) == -1 ||
-			    (ses = jint_of(ju, "sessions", 1, 1000000)) == -1) {
+			if ((en = sb_jbool(ju, "accountEnabled", 1)) == -1 ||
+			    (ses = sb_jint(ju, "sessions", 1, 1000000)) == -1) {
 				snprintf(err, errlen, "graph.users[%zu]: accountEnabled must be a "
 				    "boolean, sessions a count", i);
 				return -1;
 			}
-			if (gr_add(g, jstr_of(ju, "id"), jstr_of(ju, "userPrincipalName"),
-			    jstr_of(ju, "mail"), jstr_of(ju, "employeeId"),
-			    jstr_of(ju, "displayName"), en, ses, err, errlen) == NULL)
+			if (gr_add(g, sb_jstr(ju, "id"), sb_jstr(ju, "userPrincipalName"),
+			    sb_jstr(ju, "mail"), sb_jstr(ju, "employeeId"),
+			    sb_jstr(ju, "displayName"), en, ses, err, errlen) == NULL)
 				return -1;
 			(*nusers)++;
 		}
@@ -587,25 +495,10 @@ issued_new(struct sandbox *sb, const char *target, const char *scope, const char
 	return t;
 }
 
-/* The bearer token of the call, or NULL. */
-static const char *
-bearer_of(struct sb_call *c)
-{
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(c->req),
-	    "Authorization");
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return NULL;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	return *h != '\0' ? h : NULL;
-}
-
 struct sb_issued *
 issued_find(struct sb_call *c, const char *target, int *expired)
 {
-	const char *tok = bearer_of(c);
+	const char *tok = sb_bearer(c);
 	struct sb_issued *t;
 
 	*expired = 0;
@@ -617,17 +510,6 @@ issued_find(struct sb_call *c, const char *target, int *expired)
 		return NULL;
 	}
 	return t;
-}
-
-int
-issued_static(struct sb_call *c)
-{
-	const char *tok = bearer_of(c);
-	struct sb_session *s;
-
-	if (tok == NULL || (s = sb_map_get(&c->sb->sessions, tok)) == NULL)
-		return 0;
-	return s->expires_ms == 0;
 }
 
 void
@@ -646,91 +528,23 @@ issued_free_all(struct sandbox *sb)
 	sb_map_free(&sb->issued);
 }
 
-static int
-b64url_dec(const char *s, size_t len, unsigned char **out, size_t *outlen)
-{
-	unsigned char *o = malloc(len * 3 / 4 + 4);
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t i, k = 0;
-
-	if (o == NULL)
-		return -1;
-	while (len > 0 && s[len - 1] == '=')
-		len--;
-	for (i = 0; i < len; i++) {
-		int c = (unsigned char)s[i], v;
-
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '-')
-			v = 62;
-		else if (c == '_')
-			v = 63;
-		else {
-			free(o);
-			return -1;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o[k++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (len % 4 == 1) {
-		free(o);
-		return -1;
-	}
-	o[k] = '\0';
-	*out = o;
-	*outlen = k;
-	return 0;
-}
-
-static struct json_object *
-b64url_obj(const char *s, size_t len)
-{
-	unsigned char *raw = NULL;
-	size_t n;
-	char err[128];
-	struct json_object *obj;
-
-	if (b64url_dec(s, len, &raw, &n) == -1)
-		return NULL;
-	obj = sb_json_parse((const char *)raw, n, err, sizeof err);
-	free(raw);
-	if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	return obj;
-}
-
 int
 sb_jwt_verify(struct sandbox *sb, const char *jwt, struct json_object **header,
     struct json_object **claims, const char **why)
 {
 	const char *d1 = strchr(jwt, '.'), *d2 = d1 != NULL ? strchr(d1 + 1, '.') : NULL;
 	struct json_object *hdr = NULL, *cl = NULL;
-	unsigned char *sig = NULL;
-	size_t siglen = 0;
-	EVP_MD_CTX *md = NULL;
 	const char *alg;
-	int rc = -1;
+	int rc = -1, r;
 
 	*header = *claims = NULL;
 	*why = "malformed JWT";
 	if (d1 == NULL || d2 == NULL || strchr(d2 + 1, '.') != NULL)
 		goto done;
-	if ((hdr = b64url_obj(jwt, (size_t)(d1 - jwt))) == NULL ||
-	    (cl = b64url_obj(d1 + 1, (size_t)(d2 - d1 - 1))) == NULL)
+	if ((hdr = sb_b64url_json(jwt, (size_t)(d1 - jwt), 0)) == NULL ||
+	    (cl = sb_b64url_json(d1 + 1, (size_t)(d2 - d1 - 1), 0)) == NULL)
 		goto done;
-	if ((alg = jstr_of(hdr, "alg")) == NULL || strcmp(alg, "RS256") != 0) {
+	if ((alg = sb_jstr(hdr, "alg")) == NULL || strcmp(alg, "RS256") != 0) {
 		*why = "alg must be RS256";
 		goto done;
 	}
@@ -738,13 +552,9 @@ sb_jwt_verify(struct sandbox *sb, const char *jwt, struct json_object **header,
 		*why = "no public key is registered (--public-key)";
 		goto done;
 	}
-	if (b64url_dec(d2 + 1, strlen(d2 + 1), &sig, &siglen) == -1)
-		goto done;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, sb->pubkey) != 1 ||
-	    EVP_DigestVerify(md, sig, siglen, (const unsigned char *)jwt, (size_t)(d2 - jwt)) != 1) {
-		ERR_clear_error();
-		*why = "signature verification failed";
+	if ((r = sb_jwt_rs256(sb->pubkey, jwt, d2, 0)) != 0) {
+		if (r == -2)
+			*why = "signature verification failed";
 		goto done;
 	}
 	*header = hdr;
@@ -752,8 +562,6 @@ sb_jwt_verify(struct sandbox *sb, const char *jwt, struct json_object **header,
 	hdr = cl = NULL;
 	rc = 0;
 done:
-	EVP_MD_CTX_free(md);
-	free(sig);
 	json_object_put(hdr);
 	json_object_put(cl);
 	return rc;
@@ -761,28 +569,15 @@ done:
 
 /* ---- requests ------------------------------------------------------------------------- */
 
-static const char *
-gr_body(struct sb_call *c, size_t *len)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-	const char *p;
-
-	*len = evbuffer_get_length(in);
-	if (*len == 0)
-		return "";
-	p = (const char *)evbuffer_pullup(in, -1);
-	return p != NULL ? p : "";
-}
-
 /* Bearer check for /graph/v1.0: 0, or -1 with the 401 answer. */
 static int
 gr_auth(struct sb_call *c)
 {
 	int expired = 0;
 
-	if (issued_static(c) || issued_find(c, "graph", &expired) != NULL)
+	if (sb_static_bearer(c) || issued_find(c, "graph", &expired) != NULL)
 		return 0;
-	if (bearer_of(c) == NULL)
+	if (sb_bearer(c) == NULL)
 		gr_error(c, 401, "InvalidAuthenticationToken", "Access token is empty.");
 	else if (expired)
 		gr_error(c, 401, "InvalidAuthenticationToken",
@@ -1121,7 +916,7 @@ gr_user_patch(struct sb_call *c, struct gr_user *u)
 	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(c->req),
 	    "Content-Type");
 	size_t len;
-	const char *body = gr_body(c, &len);
+	const char *body = sb_call_body(c, &len);
 	char err[128];
 	struct json_object *obj = NULL;
 	int en = -1;
@@ -1179,7 +974,7 @@ gr_revoke(struct sb_call *c, struct gr_user *u)
 static const char *
 claim_str(struct json_object *o, const char *key)
 {
-	const char *s = jstr_of(o, key);
+	const char *s = sb_jstr(o, key);
 
 	return s != NULL ? s : "";
 }
@@ -1190,7 +985,7 @@ gr_token(struct sb_call *c, const char *tenant)
 {
 	struct sandbox *sb = c->sb;
 	size_t len;
-	const char *body = gr_body(c, &len), *grant, *cid, *scope, *secret, *atype, *assertion;
+	const char *body = sb_call_body(c, &len), *grant, *cid, *scope, *secret, *atype, *assertion;
 	const char *why, *host;
 	struct sb_form form = { 0 };
 	struct json_object *hdr = NULL, *cl = NULL, *v;
@@ -1258,7 +1053,7 @@ gr_token(struct sb_call *c, const char *tenant)
 			gr_oauth_error(c, 401, "invalid_client", 700027, d);
 			goto done;
 		}
-		if (jstr_of(hdr, "x5t") == NULL && jstr_of(hdr, "x5t#S256") == NULL) {
+		if (sb_jstr(hdr, "x5t") == NULL && sb_jstr(hdr, "x5t#S256") == NULL) {
 			gr_oauth_error(c, 401, "invalid_client", 700027, "Client assertion contains "
 			    "no certificate thumbprint (x5t or x5t#S256 header).");
 			goto done;
@@ -1281,7 +1076,7 @@ gr_token(struct sb_call *c, const char *tenant)
 			    "client id).");
 			goto done;
 		}
-		if (jstr_of(cl, "jti") == NULL) {
+		if (sb_jstr(cl, "jti") == NULL) {
 			gr_oauth_error(c, 401, "invalid_client", 50027, "JWT token is invalid or "
 			    "malformed (no jti).");
 			goto done;
@@ -1324,7 +1119,7 @@ void
 graph_handle(struct sb_call *c)
 {
 	struct sb_graph *g = c->sb->org.graph;
-	struct gr_path p;
+	struct sb_path p;
 	struct sb_form q = { 0 };
 	struct gr_user *u;
 	char keybuf[512];
@@ -1333,7 +1128,7 @@ graph_handle(struct sb_call *c)
 
 	c->target = "graph";
 	graph_classify(c);
-	if (gr_split(c->path, &p) == -1) {
+	if (sb_path_split(c->path, &p, GR_MAX_SEGS) == -1) {
 		gr_error(c, 400, "BadRequest", "Invalid request path.");
 		return;
 	}
@@ -1422,7 +1217,7 @@ graph_handle(struct sb_call *c)
 	}
 done:
 	sb_form_free(&q);
-	gr_path_free(&p);
+	sb_path_free(&p);
 }
 
 /* The log's action and user from the request alone (also for faulted requests). */
@@ -1430,7 +1225,7 @@ void
 graph_classify(struct sb_call *c)
 {
 	struct sb_graph *g = c->sb->org.graph;
-	struct gr_path p;
+	struct sb_path p;
 	char keybuf[512];
 	const char *key = NULL;
 	struct gr_user *u;
@@ -1438,7 +1233,7 @@ graph_classify(struct sb_call *c)
 	size_t rest;
 
 	c->target = "graph";
-	if (gr_split(c->path, &p) == -1)
+	if (sb_path_split(c->path, &p, GR_MAX_SEGS) == -1)
 		return;
 	if (p.n == 5 && strcmp(p.seg[2], "oauth2") == 0 && strcmp(p.seg[4], "token") == 0) {
 		c->action = ACT_TOKEN;
@@ -1465,7 +1260,7 @@ graph_classify(struct sb_call *c)
 		c->action = ACT_READ;
 	else if (p.n == rest && strcmp(c->method, "PATCH") == 0) {
 		size_t len;
-		const char *body = gr_body(c, &len);
+		const char *body = sb_call_body(c, &len);
 		char err[64];
 		struct json_object *obj = sb_json_parse(body, len, err, sizeof err), *v;
 
@@ -1476,7 +1271,7 @@ graph_classify(struct sb_call *c)
 		json_object_put(obj);
 	}
 done:
-	gr_path_free(&p);
+	sb_path_free(&p);
 }
 
 /* The body of an injected status fault: Graph's error (token endpoint: the OAuth form). */
@@ -1485,12 +1280,12 @@ graph_fault_body(struct sb_call *c, int status)
 {
 	const char *code, *msg;
 	char ra[32];
-	struct gr_path p;
+	struct sb_path p;
 	int token = 0;
 
-	if (gr_split(c->path, &p) == 0) {
+	if (sb_path_split(c->path, &p, GR_MAX_SEGS) == 0) {
 		token = p.n == 5 && strcmp(p.seg[2], "oauth2") == 0;
-		gr_path_free(&p);
+		sb_path_free(&p);
 	}
 	if (token) {
 		gr_oauth_error(c, status, status == 429 || status >= 500 ?

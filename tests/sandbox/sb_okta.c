@@ -273,41 +273,12 @@ oom:
 
 /* ---- seeds and state ------------------------------------------------------------------ */
 
-static const char *
-jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int
-jint(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t dflt,
-    int64_t *out, char *err, size_t errlen)
-{
-	struct json_object *v;
-
-	*out = dflt;
-	if (!json_object_object_get_ex(o, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min ||
-	    json_object_get_int64(v) > max) {
-		snprintf(err, errlen, "okta: %s must be a number %" PRId64 "..%" PRId64, key, min,
-		    max);
-		return -1;
-	}
-	*out = json_object_get_int64(v);
-	return 0;
-}
-
 /* status, sessions, grants, tokens of a users[] or generate[] entry. */
 static int
 user_params(struct json_object *j, enum ostatus *st, int64_t *sessions, int64_t *grants,
     int64_t *tokens, char *err, size_t errlen)
 {
-	const char *s = jstr(j, "status");
+	const char *s = sb_jstr(j, "status");
 	int k;
 
 	*st = OS_ACTIVE;
@@ -321,9 +292,9 @@ user_params(struct json_object *j, enum ostatus *st, int64_t *sessions, int64_t 
 		snprintf(err, errlen, "okta: status must be a string");
 		return -1;
 	}
-	if (jint(j, "sessions", 0, 1000000, 1, sessions, err, errlen) == -1 ||
-	    jint(j, "grants", 0, 1000000, 1, grants, err, errlen) == -1 ||
-	    jint(j, "tokens", 0, 1000000, 1, tokens, err, errlen) == -1)
+	if (sb_jint_in(j, "okta", "sessions", 0, 1000000, 1, sessions, err, errlen) == -1 ||
+	    sb_jint_in(j, "okta", "grants", 0, 1000000, 1, grants, err, errlen) == -1 ||
+	    sb_jint_in(j, "okta", "tokens", 0, 1000000, 1, tokens, err, errlen) == -1)
 		return -1;
 	return 0;
 }
@@ -331,7 +302,7 @@ user_params(struct json_object *j, enum ostatus *st, int64_t *sessions, int64_t 
 static int
 generate(struct sb_okta *o, struct json_object *g, size_t *nusers, char *err, size_t errlen)
 {
-	const char *prefix = jstr(g, "prefix"), *domain = jstr(g, "domain");
+	const char *prefix = sb_jstr(g, "prefix"), *domain = sb_jstr(g, "domain");
 	int64_t start, count, i, sessions, grants, tokens;
 	enum ostatus st;
 
@@ -339,8 +310,8 @@ generate(struct sb_okta *o, struct json_object *g, size_t *nusers, char *err, si
 		prefix = "user";
 	if (domain == NULL)
 		domain = "example.com";
-	if (jint(g, "start", 0, INT64_MAX / 2, 1, &start, err, errlen) == -1 ||
-	    jint(g, "count", 0, 10000000, -1, &count, err, errlen) == -1)
+	if (sb_jint_in(g, "okta", "start", 0, INT64_MAX / 2, 1, &start, err, errlen) == -1 ||
+	    sb_jint_in(g, "okta", "count", 0, 10000000, -1, &count, err, errlen) == -1)
 		return -1;
 	if (count < 0) {
 		snprintf(err, errlen, "okta: generate needs a count");
@@ -388,12 +359,12 @@ sb_okta_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *
 		return -1;
 	}
 	if (json_object_object_get_ex(sec, "rate_limit", NULL)) {
-		if (jint(sec, "rate_limit", 0, 100000000, 0, &v, err, errlen) == -1)
+		if (sb_jint_in(sec, "okta", "rate_limit", 0, 100000000, 0, &v, err, errlen) == -1)
 			return -1;
 		o->rate_limit = v;
 	}
 	if (json_object_object_get_ex(sec, "rate_window_s", NULL)) {
-		if (jint(sec, "rate_window_s", 1, 86400, 60, &v, err, errlen) == -1)
+		if (sb_jint_in(sec, "okta", "rate_window_s", 1, 86400, 60, &v, err, errlen) == -1)
 			return -1;
 		o->rate_window_s = v;
 	}
@@ -413,9 +384,9 @@ sb_okta_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *
 				return -1;
 			}
 			if (user_params(ju, &st, &sessions, &grants, &tokens, err, errlen) == -1 ||
-			    user_add(o, jstr(ju, "id"), jstr(ju, "login"), jstr(ju, "email"),
-			    jstr(ju, "firstName"), jstr(ju, "lastName"), st, sessions, grants, tokens,
-			    err, errlen) == NULL)
+			    user_add(o, sb_jstr(ju, "id"), sb_jstr(ju, "login"),
+			    sb_jstr(ju, "email"), sb_jstr(ju, "firstName"), sb_jstr(ju, "lastName"),
+			    st, sessions, grants, tokens, err, errlen) == NULL)
 				return -1;
 			(*nusers)++;
 		}
@@ -603,21 +574,12 @@ static int
 authorized(struct sb_call *c)
 {
 	const struct sandbox *sb = c->sb;
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(c->req),
-	    "Authorization");
+	const char *h = sb_auth_param(c, "SSWS");
 	struct sb_session *s;
 	size_t i;
 
-	if (h == NULL)
+	if (h == NULL && (h = sb_auth_param(c, "Bearer")) == NULL)
 		return 0;
-	if (strncasecmp(h, "SSWS ", 5) == 0)
-		h += 5;
-	else if (strncasecmp(h, "Bearer ", 7) == 0)
-		h += 7;
-	else
-		return 0;
-	while (*h == ' ')
-		h++;
 	for (i = 0; i < sb->nokta_tokens; i++)
 		if (strcmp(sb->okta_tokens[i], h) == 0)
 			return 1;

@@ -49,8 +49,6 @@ static struct sb_record *org_add_record(struct sb_org *org, struct sb_type *t, c
 static int olist_link(struct sb_type *t, struct sb_record *r);
 static void olist_unlink(struct sb_record *r);
 static void user_free(struct sb_user *u);
-static const char *jstr(struct json_object *o, const char *key);
-static int jbool(struct json_object *o, const char *key, int dflt, int *out);
 static int seed_user(struct sb_org *org, struct json_object *ju, size_t *ntokens, char *err,
     size_t errlen);
 static int seed_record(struct sb_org *org, struct json_object *jr, char *err, size_t errlen);
@@ -579,32 +577,6 @@ oom:
 	return NULL;
 }
 
-/* A string member, or NULL when absent or not a string. */
-static const char *
-jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* A boolean member: dflt when absent, -1 when not a boolean. */
-static int
-jbool(struct json_object *o, const char *key, int dflt, int *out)
-{
-	struct json_object *v;
-
-	*out = dflt;
-	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return -1;
-	*out = json_object_get_boolean(v);
-	return 0;
-}
-
 /* "tokens": a count, or an array of {"AppName","DeleteToken"}. */
 static int
 seed_tokens(struct sb_org *org, struct sb_user *u, struct json_object *jt, size_t *ntokens,
@@ -638,7 +610,7 @@ seed_tokens(struct sb_org *org, struct sb_user *u, struct json_object *jt, size_
 			snprintf(err, errlen, "tokens[] entries must be objects");
 			return -1;
 		}
-		if (org_add_token(org, u, jstr(o, "AppName"), jstr(o, "DeleteToken"), err,
+		if (org_add_token(org, u, sb_jstr(o, "AppName"), sb_jstr(o, "DeleteToken"), err,
 		    errlen) == NULL)
 			return -1;
 		(*ntokens)++;
@@ -657,12 +629,13 @@ seed_user(struct sb_org *org, struct json_object *ju, size_t *ntokens, char *err
 		snprintf(err, errlen, "users[] entries must be objects");
 		return -1;
 	}
-	if (jbool(ju, "IsActive", 1, &active) == -1 || jbool(ju, "IsFrozen", 0, &frozen) == -1) {
+	if ((active = sb_jbool(ju, "IsActive", 1)) == -1 ||
+	    (frozen = sb_jbool(ju, "IsFrozen", 0)) == -1) {
 		snprintf(err, errlen, "IsActive and IsFrozen must be booleans");
 		return -1;
 	}
-	u = org_add_user(org, jstr(ju, "Id"), jstr(ju, "Username"), jstr(ju, "Email"),
-	    jstr(ju, "FederationIdentifier"), jstr(ju, "Name"), active, frozen, err, errlen);
+	u = org_add_user(org, sb_jstr(ju, "Id"), sb_jstr(ju, "Username"), sb_jstr(ju, "Email"),
+	    sb_jstr(ju, "FederationIdentifier"), sb_jstr(ju, "Name"), active, frozen, err, errlen);
 	if (u == NULL)
 		return -1;
 	json_object_object_get_ex(ju, "tokens", &jt);
@@ -679,14 +652,14 @@ seed_record(struct sb_org *org, struct json_object *jr, char *err, size_t errlen
 		snprintf(err, errlen, "records[] entries must be objects");
 		return -1;
 	}
-	if ((tname = jstr(jr, "type")) == NULL) {
+	if ((tname = sb_jstr(jr, "type")) == NULL) {
 		snprintf(err, errlen, "record without a type");
 		return -1;
 	}
 	if ((t = org_type(org, tname)) == NULL && (t = org_add_type(org, tname, err, errlen)) == NULL)
 		return -1;
-	return org_add_record(org, t, jstr(jr, "Id"), jstr(jr, "OwnerId"), jstr(jr, "Name"),
-	    jstr(jr, "fail"), err, errlen) == NULL ? -1 : 0;
+	return org_add_record(org, t, sb_jstr(jr, "Id"), sb_jstr(jr, "OwnerId"),
+	    sb_jstr(jr, "Name"), sb_jstr(jr, "fail"), err, errlen) == NULL ? -1 : 0;
 }
 
 static int
@@ -702,8 +675,8 @@ seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers, size_t
 		snprintf(err, errlen, "generate[] entries must be objects");
 		return -1;
 	}
-	prefix = jstr(jg, "prefix");
-	domain = jstr(jg, "domain");
+	prefix = sb_jstr(jg, "prefix");
+	domain = sb_jstr(jg, "domain");
 	if (prefix == NULL)
 		prefix = "user";
 	if (domain == NULL)
@@ -719,7 +692,8 @@ seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers, size_t
 			return -1;
 		}
 	}
-	if (jbool(jg, "IsActive", 1, &active) == -1 || jbool(jg, "IsFrozen", 0, &frozen) == -1) {
+	if ((active = sb_jbool(jg, "IsActive", 1)) == -1 ||
+	    (frozen = sb_jbool(jg, "IsFrozen", 0)) == -1) {
 		snprintf(err, errlen, "IsActive and IsFrozen must be booleans");
 		return -1;
 	}

@@ -14,7 +14,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
@@ -112,8 +111,6 @@ static struct scim_suser *user_add(struct scim_app *a, const char *id, const cha
     size_t errlen);
 static struct scim_suser *user_find(const struct scim_app *a, const char *id);
 static void user_free(struct scim_suser *u);
-static void scim_err(struct sb_call *c, int status, const char *type, const char *detail);
-static int authorized(struct sb_call *c);
 static void fmt_time(int64_t ms, char *out, size_t outlen);
 static void etag_of(const struct scim_suser *u, char *out, size_t outlen);
 static void user_json(struct sb_call *c, const struct scim_app *a, const struct scim_suser *u,
@@ -126,7 +123,6 @@ static void do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u
 static void do_delete(struct sb_call *c, struct scim_app *a, struct scim_suser *u);
 static int patch_action(struct json_object *body);
 static struct json_object *body_json(struct sb_call *c, char *err, size_t errlen);
-static const char *body_get(struct sb_call *c, size_t *len);
 static void fnode_free(struct fnode *n);
 static struct fnode *parse_or(struct fparser *p);
 static int fnode_match(const struct fnode *n, const struct scim_suser *u);
@@ -379,49 +375,6 @@ oom:
 
 /* ---- seeds and state ------------------------------------------------------------------ */
 
-static const char *
-jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* A boolean member: dflt when absent, -1 when not a boolean. */
-static int
-jbool(struct json_object *o, const char *key, int dflt)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return dflt;
-	if (!json_object_is_type(v, json_type_boolean))
-		return -1;
-	return json_object_get_boolean(v);
-}
-
-/* An integer member in [min, max]: dflt when absent, -1 (err set) when bad. */
-static int
-jint(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t dflt,
-    int64_t *out, char *err, size_t errlen)
-{
-	struct json_object *v;
-
-	*out = dflt;
-	if (!json_object_object_get_ex(o, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min ||
-	    json_object_get_int64(v) > max) {
-		snprintf(err, errlen, "scim: %s must be a number %" PRId64 "..%" PRId64, key, min,
-		    max);
-		return -1;
-	}
-	*out = json_object_get_int64(v);
-	return 0;
-}
-
 static int
 app_options(struct scim_app *a, struct json_object *o, char *err, size_t errlen)
 {
@@ -441,16 +394,16 @@ app_options(struct scim_app *a, struct json_object *o, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if ((b = jbool(o, "delete_deactivates", a->delete_deactivates)) == -1 ||
-	    (a->delete_deactivates = b, (b = jbool(o, "etags", a->etags)) == -1)) {
+	if ((b = sb_jbool(o, "delete_deactivates", a->delete_deactivates)) == -1 ||
+	    (a->delete_deactivates = b, (b = sb_jbool(o, "etags", a->etags)) == -1)) {
 		snprintf(err, errlen, "scim %s: delete_deactivates and etags are booleans", a->name);
 		return -1;
 	}
 	a->etags = b;
-	if (jstr(o, "patch_response") != NULL) {
-		if (strcmp(jstr(o, "patch_response"), "resource") == 0)
+	if (sb_jstr(o, "patch_response") != NULL) {
+		if (strcmp(sb_jstr(o, "patch_response"), "resource") == 0)
 			a->patch_no_content = 0;
-		else if (strcmp(jstr(o, "patch_response"), "no_content") == 0)
+		else if (strcmp(sb_jstr(o, "patch_response"), "no_content") == 0)
 			a->patch_no_content = 1;
 		else {
 			snprintf(err, errlen, "scim %s: patch_response is \"resource\" or "
@@ -466,15 +419,18 @@ app_options(struct scim_app *a, struct json_object *o, char *err, size_t errlen)
 			return 0;
 		}
 		if (!json_object_is_type(rl, json_type_object) ||
-		    jint(rl, "limit", 1, 100000000, 0, &a->rl_limit, err, errlen) == -1 ||
-		    jint(rl, "window_s", 1, 86400, 60, &a->rl_window_s, err, errlen) == -1 ||
-		    jint(rl, "retry_after_s", 0, 86400, 0, &a->rl_retry_after_s, err, errlen) == -1)
+		    sb_jint_in(rl, "scim", "limit", 1, 100000000, 0, &a->rl_limit,
+		    err, errlen) == -1 ||
+		    sb_jint_in(rl, "scim", "window_s", 1, 86400, 60, &a->rl_window_s,
+		    err, errlen) == -1 ||
+		    sb_jint_in(rl, "scim", "retry_after_s", 0, 86400, 0,
+		    &a->rl_retry_after_s, err, errlen) == -1)
 			return -1;
 		if (a->rl_limit == 0) {
 			snprintf(err, errlen, "scim %s: rate_limit needs a limit", a->name);
 			return -1;
 		}
-		m = jstr(rl, "methods");
+		m = sb_jstr(rl, "methods");
 		if (m != NULL && strcmp(m, "all") != 0 && strcmp(m, "writes") != 0) {
 			snprintf(err, errlen, "scim %s: rate_limit.methods is \"writes\" or \"all\"",
 			    a->name);
@@ -513,10 +469,10 @@ gen_params(struct json_object *g, const char **prefix, const char **domain, int6
 		snprintf(err, errlen, "scim: generate entries must be objects");
 		return -1;
 	}
-	*prefix = jstr(g, "prefix") != NULL ? jstr(g, "prefix") : "user";
-	*domain = jstr(g, "domain") != NULL ? jstr(g, "domain") : "example.com";
-	if (jint(g, "start", 0, INT64_MAX / 2, 1, start, err, errlen) == -1 ||
-	    jint(g, "count", 0, 10000000, -1, count, err, errlen) == -1)
+	*prefix = sb_jstr(g, "prefix") != NULL ? sb_jstr(g, "prefix") : "user";
+	*domain = sb_jstr(g, "domain") != NULL ? sb_jstr(g, "domain") : "example.com";
+	if (sb_jint_in(g, "scim", "start", 0, INT64_MAX / 2, 1, start, err, errlen) == -1 ||
+	    sb_jint_in(g, "scim", "count", 0, 10000000, -1, count, err, errlen) == -1)
 		return -1;
 	if (*count < 0) {
 		snprintf(err, errlen, "scim: generate needs a count");
@@ -567,14 +523,14 @@ sb_scim_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *
 				int active;
 
 				if (!json_object_is_type(ju, json_type_object) ||
-				    (active = jbool(ju, "active", 1)) == -1) {
+				    (active = sb_jbool(ju, "active", 1)) == -1) {
 					snprintf(err, errlen, "scim.%s.users[%zu]: an object with a "
 					    "boolean active", name, i);
 					return -1;
 				}
-				if (user_add(a, jstr(ju, "id"), jstr(ju, "userName"),
-				    jstr(ju, "externalId"), jstr(ju, "email"),
-				    jstr(ju, "displayName"), active, err, errlen) == NULL)
+				if (user_add(a, sb_jstr(ju, "id"), sb_jstr(ju, "userName"),
+				    sb_jstr(ju, "externalId"), sb_jstr(ju, "email"),
+				    sb_jstr(ju, "displayName"), active, err, errlen) == NULL)
 					return -1;
 				(*nusers)++;
 			}
@@ -593,7 +549,7 @@ sb_scim_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *
 
 				if (gen_params(g, &prefix, &domain, &start, &count, err, errlen) == -1)
 					return -1;
-				if ((active = jbool(g, "active", 1)) == -1) {
+				if ((active = sb_jbool(g, "active", 1)) == -1) {
 					snprintf(err, errlen, "scim: active must be a boolean");
 					return -1;
 				}
@@ -681,8 +637,8 @@ sb_scim_state_json(const struct sb_org *org, struct sb_buf *b)
 
 /* ---- answers --------------------------------------------------------------------------- */
 
-static void
-scim_err(struct sb_call *c, int status, const char *type, const char *detail)
+void
+sb_scim_error(struct sb_call *c, int status, const char *type, const char *detail)
 {
 	c->status = status;
 	c->ctype = SCIM_CTYPE;
@@ -706,29 +662,12 @@ sb_scim_fault_body(struct sb_call *c, int status)
 
 	if (route_parse(c->path, &r) == 0)
 		c->target = intern_target(r.app);
-	scim_err(c, status, NULL, status == 429 ? "Too many requests" :
+	sb_scim_error(c, status, NULL, status == 429 ? "Too many requests" :
 	    status >= 500 ? "Service temporarily unavailable" : "Injected failure");
 	if (status == 429 || status == 503) {
 		snprintf(v, sizeof v, "%" PRId64, c->sb->retry_after_s);
 		evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", v);
 	}
-}
-
-/* A static --token as "Authorization: Bearer". */
-static int
-authorized(struct sb_call *c)
-{
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(c->req),
-	    "Authorization");
-	struct sb_session *s;
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return 0;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	s = sb_map_get(&c->sb->sessions, h);
-	return s != NULL && s->expires_ms == 0;
 }
 
 static void
@@ -827,7 +766,7 @@ rate_limited(struct sb_call *c, struct scim_app *a)
 	wait = a->rl_retry_after_s > 0 ? a->rl_retry_after_s : (win + 1) * a->rl_window_s - now_s;
 	snprintf(v, sizeof v, "%" PRId64, wait);
 	evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", v);
-	scim_err(c, 429, NULL, "Too many requests: rate limited");
+	sb_scim_error(c, 429, NULL, "Too many requests: rate limited");
 	return 1;
 }
 
@@ -1219,7 +1158,7 @@ do_list(struct sb_call *c, struct scim_app *a)
 
 	if (sb_form_parse(&form, c->query != NULL ? c->query : "",
 	    c->query != NULL ? strlen(c->query) : 0) == -1) {
-		scim_err(c, 400, "invalidFilter", "malformed query string");
+		sb_scim_error(c, 400, "invalidFilter", "malformed query string");
 		return;
 	}
 	if ((s = sb_form_get(&form, "startIndex")) != NULL) {
@@ -1239,7 +1178,7 @@ do_list(struct sb_call *c, struct scim_app *a)
 	if ((f = sb_form_get(&form, "filter")) != NULL &&
 	    (n = filter_parse(f, err, sizeof err)) == NULL) {
 		sb_form_free(&form);
-		scim_err(c, 400, "invalidFilter", err);
+		sb_scim_error(c, 400, "invalidFilter", err);
 		return;
 	}
 	sb_form_free(&form);
@@ -1255,7 +1194,7 @@ do_list(struct sb_call *c, struct scim_app *a)
 	} else {
 		if (a->nusers > 0 && (hits = malloc(a->nusers * sizeof *hits)) == NULL) {
 			fnode_free(n);
-			scim_err(c, 500, NULL, "out of memory");
+			sb_scim_error(c, 500, NULL, "out of memory");
 			return;
 		}
 		for (i = 0; i < a->nusers; i++)
@@ -1284,24 +1223,11 @@ do_list(struct sb_call *c, struct scim_app *a)
 
 /* ---- PATCH (RFC 7644 §3.5.2) ----------------------------------------------------------- */
 
-static const char *
-body_get(struct sb_call *c, size_t *len)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-	const char *p;
-
-	*len = evbuffer_get_length(in);
-	if (*len == 0)
-		return "";
-	p = (const char *)evbuffer_pullup(in, -1);
-	return p != NULL ? p : "";
-}
-
 static struct json_object *
 body_json(struct sb_call *c, char *err, size_t errlen)
 {
 	size_t len;
-	const char *p = body_get(c, &len);
+	const char *p = sb_call_body(c, &len);
 
 	return sb_json_parse(p, len, err, errlen);
 }
@@ -1344,27 +1270,27 @@ patch_one(struct sb_call *c, struct scim_app *a, struct scim_suser *u, struct pa
 	switch (attr) {
 	case FA_ACTIVE:
 		if (remove) {
-			scim_err(c, 400, "mutability", "active cannot be removed");
+			sb_scim_error(c, 400, "mutability", "active cannot be removed");
 			return -1;
 		}
 		if (!json_object_is_type(v, json_type_boolean)) {
-			scim_err(c, 400, "invalidValue", "active must be a boolean");
+			sb_scim_error(c, 400, "invalidValue", "active must be a boolean");
 			return -1;
 		}
 		d->active = json_object_get_boolean(v);
 		return 0;
 	case FA_ID:
-		scim_err(c, 400, "mutability", "id is readOnly");
+		sb_scim_error(c, 400, "mutability", "id is readOnly");
 		return -1;
 	case FA_USERNAME:
 		if (remove || !json_object_is_type(v, json_type_string) ||
 		    json_object_get_string_len(v) == 0) {
-			scim_err(c, 400, "invalidValue", "userName is a required string");
+			sb_scim_error(c, 400, "invalidValue", "userName is a required string");
 			return -1;
 		}
 		if (sb_map_get(&a->by_username, json_object_get_string(v)) != NULL &&
 		    strcasecmp(u->user_name, json_object_get_string(v)) != 0) {
-			scim_err(c, 409, "uniqueness", "userName is already taken");
+			sb_scim_error(c, 409, "uniqueness", "userName is already taken");
 			return -1;
 		}
 		d->user_name = json_object_get_string(v);
@@ -1374,7 +1300,7 @@ patch_one(struct sb_call *c, struct scim_app *a, struct scim_suser *u, struct pa
 	case FA_EXTERNALID:
 		if (!remove && !json_object_is_type(v, json_type_string)) {
 			snprintf(msg, sizeof msg, "%s must be a string", name);
-			scim_err(c, 400, "invalidValue", msg);
+			sb_scim_error(c, 400, "invalidValue", msg);
 			return -1;
 		}
 		if (attr == FA_DISPLAYNAME) {
@@ -1385,7 +1311,7 @@ patch_one(struct sb_call *c, struct scim_app *a, struct scim_suser *u, struct pa
 			if (d->external_id != NULL &&
 			    sb_map_get(&a->by_external, d->external_id) != NULL &&
 			    (u->external_id == NULL || strcmp(u->external_id, d->external_id) != 0)) {
-				scim_err(c, 409, "uniqueness", "externalId is already taken");
+				sb_scim_error(c, 409, "uniqueness", "externalId is already taken");
 				return -1;
 			}
 			d->set_external = 1;
@@ -1426,15 +1352,16 @@ do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u)
 		if (strncmp(want, "W/", 2) == 0)
 			want += 2;
 		if (strcmp(want, have) != 0) {
-			scim_err(c, 412, NULL, "the resource has changed (If-Match does not match "
-			    "its version)");
+			sb_scim_error(c, 412, NULL, "the resource has changed (If-Match does not "
+			    "match its version)");
 			return;
 		}
 	}
 	if ((body = body_json(c, err, sizeof err)) == NULL ||
 	    !json_object_is_type(body, json_type_object)) {
 		json_object_put(body);
-		scim_err(c, 400, "invalidSyntax", body == NULL ? err : "body must be a JSON object");
+		sb_scim_error(c, 400, "invalidSyntax",
+		    body == NULL ? err : "body must be a JSON object");
 		return;
 	}
 	if (json_object_object_get_ex(body, "schemas", &schemas) &&
@@ -1449,13 +1376,13 @@ do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u)
 	}
 	if (!found) {
 		json_object_put(body);
-		scim_err(c, 400, "invalidSyntax", "schemas must contain " SCIM_PATCH_SCHEMA);
+		sb_scim_error(c, 400, "invalidSyntax", "schemas must contain " SCIM_PATCH_SCHEMA);
 		return;
 	}
 	if (!json_object_object_get_ex(body, "Operations", &ops) ||
 	    !json_object_is_type(ops, json_type_array) || json_object_array_length(ops) == 0) {
 		json_object_put(body);
-		scim_err(c, 400, "invalidSyntax", "Operations must be a non-empty array");
+		sb_scim_error(c, 400, "invalidSyntax", "Operations must be a non-empty array");
 		return;
 	}
 	memset(&d, 0, sizeof d);
@@ -1471,7 +1398,7 @@ do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u)
 		    !json_object_object_get_ex(op, "op", &jop) ||
 		    !json_object_is_type(jop, json_type_string)) {
 			json_object_put(body);
-			scim_err(c, 400, "invalidSyntax", "each operation needs an \"op\"");
+			sb_scim_error(c, 400, "invalidSyntax", "each operation needs an \"op\"");
 			return;
 		}
 		opname = json_object_get_string(jop);
@@ -1479,7 +1406,7 @@ do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u)
 		    strcasecmp(opname, "remove") != 0) {
 			snprintf(err, sizeof err, "unknown op '%.40s' (add, remove, replace)", opname);
 			json_object_put(body);
-			scim_err(c, 400, "invalidSyntax", err);
+			sb_scim_error(c, 400, "invalidSyntax", err);
 			return;
 		}
 		json_object_object_get_ex(op, "value", &v);
@@ -1488,20 +1415,21 @@ do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u)
 
 			if (!json_object_is_type(jpath, json_type_string)) {
 				json_object_put(body);
-				scim_err(c, 400, "invalidPath", "path must be a string");
+				sb_scim_error(c, 400, "invalidPath", "path must be a string");
 				return;
 			}
 			path = json_object_get_string(jpath);
 			if ((attr = patch_attr(path)) == -1) {
 				snprintf(err, sizeof err, "path '%.60s' is not supported", path);
 				json_object_put(body);
-				scim_err(c, 400, strpbrk(path, "[]\"") != NULL ? "invalidFilter" :
-				    "invalidPath", err);
+				sb_scim_error(c, 400, strpbrk(path, "[]\"") != NULL ?
+				    "invalidFilter" : "invalidPath", err);
 				return;
 			}
 			if (strcasecmp(opname, "remove") != 0 && v == NULL) {
 				json_object_put(body);
-				scim_err(c, 400, "invalidValue", "add and replace need a value");
+				sb_scim_error(c, 400, "invalidValue", "add and replace need a "
+				    "value");
 				return;
 			}
 			if (patch_one(c, a, u, &d, opname, attr, v, path) == -1) {
@@ -1513,13 +1441,13 @@ do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u)
 		/* no path: remove has no target; add/replace take an object of attributes */
 		if (strcasecmp(opname, "remove") == 0) {
 			json_object_put(body);
-			scim_err(c, 400, "noTarget", "remove needs a path");
+			sb_scim_error(c, 400, "noTarget", "remove needs a path");
 			return;
 		}
 		if (v == NULL || !json_object_is_type(v, json_type_object)) {
 			json_object_put(body);
-			scim_err(c, 400, "invalidValue", "without a path the value must be an object "
-			    "of attributes");
+			sb_scim_error(c, 400, "invalidValue", "without a path the value must be an "
+			    "object of attributes");
 			return;
 		}
 		{
@@ -1529,7 +1457,7 @@ do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u)
 				if ((attr = patch_attr(key)) == -1) {
 					snprintf(err, sizeof err, "unknown attribute '%.60s'", key);
 					json_object_put(body);
-					scim_err(c, 400, "invalidValue", err);
+					sb_scim_error(c, 400, "invalidValue", err);
 					return;
 				}
 				if (patch_one(c, a, u, &d, opname, attr, val, key) == -1) {
@@ -1547,7 +1475,7 @@ do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u)
 		if ((u->user_name = sb_strdup(d.user_name)) == NULL) {
 			u->user_name = old;
 			json_object_put(body);
-			scim_err(c, 500, NULL, "out of memory");
+			sb_scim_error(c, 500, NULL, "out of memory");
 			return;
 		}
 		sb_map_del(&a->by_username, old, u);
@@ -1560,7 +1488,7 @@ do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u)
 	    strcmp(d.display_name, u->display_name) != 0)) {
 		if (set_str(&u->display_name, d.display_name) == -1) {
 			json_object_put(body);
-			scim_err(c, 500, NULL, "out of memory");
+			sb_scim_error(c, 500, NULL, "out of memory");
 			return;
 		}
 		changed = 1;
@@ -1572,7 +1500,7 @@ do_patch(struct sb_call *c, struct scim_app *a, struct scim_suser *u)
 		if (set_str(&u->external_id, d.external_id) == -1 ||
 		    (u->external_id != NULL && sb_map_put(&a->by_external, u->external_id, u) == -1)) {
 			json_object_put(body);
-			scim_err(c, 500, NULL, "out of memory");
+			sb_scim_error(c, 500, NULL, "out of memory");
 			return;
 		}
 		changed = 1;
@@ -1680,23 +1608,24 @@ sb_scim_handle(struct sb_call *c)
 	sb_scim_classify(c);
 	c->ctype = SCIM_CTYPE;
 	if (route_parse(c->path, &r) == -1 || r.kind == 0) {
-		scim_err(c, 404, NULL, "no such endpoint");
+		sb_scim_error(c, 404, NULL, "no such endpoint");
 		return;
 	}
 	if ((a = app_find(&c->sb->org, r.app)) == NULL) {
 		snprintf(msg, sizeof msg, "no SCIM app '%s' is seeded", r.app);
-		scim_err(c, 404, NULL, msg);
+		sb_scim_error(c, 404, NULL, msg);
 		return;
 	}
-	if (!authorized(c)) {
-		scim_err(c, 401, NULL, "Authorization failure: a valid bearer token is required");
+	if (!sb_static_bearer(c)) {
+		sb_scim_error(c, 401, NULL, "Authorization failure: a valid bearer token is "
+		    "required");
 		return;
 	}
 	if (rate_limited(c, a))
 		return;
 	if (r.kind == 3) {
 		if (strcmp(c->method, "GET") != 0) {
-			scim_err(c, 405, NULL, "method not allowed");
+			sb_scim_error(c, 405, NULL, "method not allowed");
 			return;
 		}
 		c->status = 200;
@@ -1713,14 +1642,15 @@ sb_scim_handle(struct sb_call *c)
 		if (strcmp(c->method, "GET") == 0)
 			do_list(c, a);
 		else if (strcmp(c->method, "POST") == 0)
-			scim_err(c, 501, NULL, "creating users is not implemented by the sandbox");
+			sb_scim_error(c, 501, NULL, "creating users is not implemented by the "
+			    "sandbox");
 		else
-			scim_err(c, 405, NULL, "method not allowed on /Users");
+			sb_scim_error(c, 405, NULL, "method not allowed on /Users");
 		return;
 	}
 	if ((u = user_find(a, r.id)) == NULL) {
 		snprintf(msg, sizeof msg, "Resource %.80s not found", r.id);
-		scim_err(c, 404, NULL, msg);
+		sb_scim_error(c, 404, NULL, msg);
 		return;
 	}
 	if (strcmp(c->method, "GET") == 0)
@@ -1730,7 +1660,7 @@ sb_scim_handle(struct sb_call *c)
 	else if (strcmp(c->method, "DELETE") == 0)
 		do_delete(c, a, u);
 	else if (strcmp(c->method, "PUT") == 0)
-		scim_err(c, 501, NULL, "PUT is not implemented by the sandbox; use PATCH");
+		sb_scim_error(c, 501, NULL, "PUT is not implemented by the sandbox; use PATCH");
 	else
-		scim_err(c, 405, NULL, "method not allowed on a User");
+		sb_scim_error(c, 405, NULL, "method not allowed on a User");
 }

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/err.h>
@@ -25,14 +24,7 @@
 #define SF_TOKEN_PREFIX "00D000000000001!"
 #define JWT_MAX_AHEAD_S (3 * 60 + 30)
 #define SCIM_USER_SCHEMA "urn:ietf:params:scim:schemas:core:2.0:User"
-#define SCIM_ERROR_SCHEMA "urn:ietf:params:scim:api:messages:2.0:Error"
 #define SCIM_PATCH_SCHEMA "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-/* The path split on '/', each segment %-decoded. */
-struct sf_path {
-	char *seg[SF_MAX_SEGS];
-	size_t n;
-};
 
 /* One record update of a composite call, checked before anything is applied. */
 struct sf_update {
@@ -45,21 +37,17 @@ struct sf_update {
 	const char *field; /* the error's field, or NULL */
 };
 
-static int path_split(const char *path, struct sf_path *p);
-static void path_free(struct sf_path *p);
 static int is_method(const struct sb_call *c, const char *m);
-static const char *body_get(struct sb_call *c, size_t *len);
 static void sf_error_field(struct sb_call *c, int status, const char *code, const char *msg,
     const char *field);
 static void oauth_error(struct sb_call *c, int status, const char *err, const char *desc);
-static void scim_error(struct sb_call *c, int status, const char *scim_type, const char *detail);
 static void method_not_allowed(struct sb_call *c, const char *allowed);
 static void not_found(struct sb_call *c);
 static int sf_auth(struct sb_call *c, char *user);
 static void instance_url(struct sb_call *c, struct sb_buf *b);
-static void sf_data(struct sb_call *c, const struct sf_path *p);
+static void sf_data(struct sb_call *c, const struct sb_path *p);
 static void sf_query(struct sb_call *c, const char *version, const char *locator);
-static void sf_sobject(struct sb_call *c, const char *version, const struct sf_path *p);
+static void sf_sobject(struct sb_call *c, const char *version, const struct sb_path *p);
 static void sf_read(struct sb_call *c, const char *version, const char *type, const char *id);
 static void sf_patch_login(struct sb_call *c, struct sb_login *l);
 static void sf_patch_user(struct sb_call *c, struct sb_user *u);
@@ -70,70 +58,17 @@ static void update_check(struct sb_org *org, struct json_object *rec, const char
 static int update_apply(struct sb_org *org, struct sf_update *up);
 static void sf_token(struct sb_call *c);
 static void sf_revoke(struct sb_call *c);
-static void sf_scim(struct sb_call *c, const struct sf_path *p);
+static void sf_scim(struct sb_call *c, const struct sb_path *p);
 static void scim_user_json(struct sb_call *c, const struct sb_user *u, struct sb_buf *b);
-static int b64url_decode(const char *s, size_t len, unsigned char **out, size_t *outlen);
-static struct json_object *b64url_json(const char *s, size_t len);
 static int jwt_check(struct sb_call *c, const char *jwt, struct sb_user **user,
     const char **error, const char **desc);
 static void session_free(struct sb_session *s);
 static struct json_object *body_json(struct sb_call *c);
 
 static int
-path_split(const char *path, struct sf_path *p)
-{
-	const char *s = path;
-
-	memset(p, 0, sizeof *p);
-	while (*s == '/')
-		s++;
-	while (*s != '\0') {
-		const char *e = strchr(s, '/');
-		size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
-
-		if (p->n == SF_MAX_SEGS)
-			goto fail;
-		if ((p->seg[p->n] = sb_url_decode(s, len, 0)) == NULL)
-			goto fail;
-		p->n++;
-		s += len;
-		while (*s == '/')
-			s++;
-	}
-	return 0;
-fail:
-	path_free(p);
-	return -1;
-}
-
-static void
-path_free(struct sf_path *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		free(p->seg[i]);
-	p->n = 0;
-}
-
-static int
 is_method(const struct sb_call *c, const char *m)
 {
 	return strcmp(c->method, m) == 0;
-}
-
-/* The request body as one contiguous NUL-free view (may be empty). */
-static const char *
-body_get(struct sb_call *c, size_t *len)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-	const char *p;
-
-	*len = evbuffer_get_length(in);
-	if (*len == 0)
-		return "";
-	p = (const char *)evbuffer_pullup(in, -1);
-	return p != NULL ? p : "";
 }
 
 void
@@ -166,33 +101,11 @@ sf_error_field(struct sb_call *c, int status, const char *code, const char *msg,
 	sb_buf_puts(&c->body, "]}]");
 }
 
+/* The OAuth endpoints' error {"error","error_description"}. */
 static void
 oauth_error(struct sb_call *c, int status, const char *err, const char *desc)
 {
-	c->status = status;
-	c->ctype = "application/json;charset=UTF-8";
-	c->body.len = 0;
-	sb_buf_puts(&c->body, "{\"error\":");
-	sb_buf_jstr(&c->body, err);
-	sb_buf_puts(&c->body, ",\"error_description\":");
-	sb_buf_jstr(&c->body, desc);
-	sb_buf_putc(&c->body, '}');
-}
-
-static void
-scim_error(struct sb_call *c, int status, const char *scim_type, const char *detail)
-{
-	c->status = status;
-	c->ctype = "application/scim+json";
-	c->body.len = 0;
-	sb_buf_printf(&c->body, "{\"schemas\":[\"%s\"],\"status\":\"%d\"", SCIM_ERROR_SCHEMA, status);
-	if (scim_type != NULL) {
-		sb_buf_puts(&c->body, ",\"scimType\":");
-		sb_buf_jstr(&c->body, scim_type);
-	}
-	sb_buf_puts(&c->body, ",\"detail\":");
-	sb_buf_jstr(&c->body, detail);
-	sb_buf_putc(&c->body, '}');
+	sb_oauth_error(c, status, "application/json;charset=UTF-8", err, desc);
 }
 
 static void
@@ -238,7 +151,7 @@ sf_fault_body(struct sb_call *c, int status)
 		return;
 	}
 	if (strncmp(c->path, "/services/scim/", 15) == 0) {
-		scim_error(c, status, NULL, msg);
+		sb_scim_error(c, status, NULL, msg);
 		return;
 	}
 	sf_error(c, status, code, msg);
@@ -249,7 +162,7 @@ static struct json_object *
 body_json(struct sb_call *c)
 {
 	size_t len;
-	const char *body = body_get(c, &len);
+	const char *body = sb_call_body(c, &len);
 	char err[128];
 	struct json_object *obj = sb_json_parse(body, len, err, sizeof err);
 
@@ -264,10 +177,10 @@ void
 sf_classify(struct sb_call *c)
 {
 	struct sb_org *org = &c->sb->org;
-	struct sf_path p;
+	struct sb_path p;
 	struct json_object *obj = NULL, *v;
 
-	if (path_split(c->path, &p) == -1)
+	if (sb_path_split(c->path, &p, SF_MAX_SEGS) == -1)
 		return;
 	if (p.n < 3 || strcmp(p.seg[0], "services") != 0)
 		goto done;
@@ -276,7 +189,7 @@ sf_classify(struct sb_call *c)
 	} else if (strcmp(p.seg[1], "oauth2") == 0 && strcmp(p.seg[2], "revoke") == 0) {
 		struct sb_form form;
 		size_t len = 0;
-		const char *src = is_method(c, "POST") ? body_get(c, &len) : c->query, *tok;
+		const char *src = is_method(c, "POST") ? sb_call_body(c, &len) : c->query, *tok;
 		struct sb_token *t;
 
 		c->action = ACT_REVOKE;
@@ -388,15 +301,15 @@ sf_classify(struct sb_call *c)
 	}
 done:
 	json_object_put(obj);
-	path_free(&p);
+	sb_path_free(&p);
 }
 
 void
 sf_handle(struct sb_call *c)
 {
-	struct sf_path p;
+	struct sb_path p;
 
-	if (path_split(c->path, &p) == -1) {
+	if (sb_path_split(c->path, &p, SF_MAX_SEGS) == -1) {
 		not_found(c);
 		return;
 	}
@@ -416,7 +329,7 @@ sf_handle(struct sb_call *c)
 	} else {
 		not_found(c);
 	}
-	path_free(&p);
+	sb_path_free(&p);
 }
 
 static void
@@ -492,24 +405,12 @@ static int
 sf_auth(struct sb_call *c, char *user)
 {
 	struct sandbox *sb = c->sb;
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(c->req),
-	    "Authorization");
+	const char *h = sb_auth_param(c, "Bearer");
 	struct sb_session *s = NULL;
 
 	user[0] = '\0';
-	if (h != NULL) {
-		if (strncasecmp(h, "Bearer ", 7) == 0)
-			h += 7;
-		else if (strncasecmp(h, "OAuth ", 6) == 0)
-			h += 6;
-		else
-			h = NULL;
-	}
-	if (h != NULL) {
-		while (*h == ' ')
-			h++;
+	if (h != NULL || (h = sb_auth_param(c, "OAuth")) != NULL)
 		s = sb_map_get(&sb->sessions, h);
-	}
 	if (s != NULL && s->expires_ms != 0 && sb_now_ms() >= s->expires_ms) {
 		sb_map_del(&sb->sessions, s->token, s);
 		session_free(s);
@@ -544,7 +445,7 @@ instance_url(struct sb_call *c, struct sb_buf *b)
 
 /* /services/data/... : version, auth, API usage, then the resource. */
 static void
-sf_data(struct sb_call *c, const struct sf_path *p)
+sf_data(struct sb_call *c, const struct sb_path *p)
 {
 	struct sandbox *sb = c->sb;
 	const char *v;
@@ -687,7 +588,7 @@ sf_query(struct sb_call *c, const char *version, const char *locator)
 
 /* sobjects/{Type}[/{id}] */
 static void
-sf_sobject(struct sb_call *c, const char *version, const struct sf_path *p)
+sf_sobject(struct sb_call *c, const char *version, const struct sb_path *p)
 {
 	struct sb_org *org = &c->sb->org;
 	const char *type = p->seg[4], *id = p->n == 6 ? p->seg[5] : NULL;
@@ -823,7 +724,7 @@ static void
 sf_patch_login(struct sb_call *c, struct sb_login *l)
 {
 	size_t len;
-	const char *body = body_get(c, &len);
+	const char *body = sb_call_body(c, &len);
 	char err[256];
 	struct json_object *obj = sb_json_parse(body, len, err, sizeof err), *fz = NULL;
 
@@ -868,7 +769,7 @@ sf_patch_user(struct sb_call *c, struct sb_user *u)
 		"Alias", "ProfileId", "UserRoleId", "ManagerId", "IsPortalEnabled",
 	};
 	size_t len, i;
-	const char *body = body_get(c, &len);
+	const char *body = sb_call_body(c, &len);
 	char err[256];
 	struct json_object *obj = sb_json_parse(body, len, err, sizeof err), *ia = NULL;
 
@@ -1011,7 +912,7 @@ static void
 sf_patch_record(struct sb_call *c, struct sb_record *r)
 {
 	size_t len;
-	const char *body = body_get(c, &len);
+	const char *body = sb_call_body(c, &len);
 	char err[256];
 	struct json_object *obj = sb_json_parse(body, len, err, sizeof err), *id = NULL;
 	struct sf_update up;
@@ -1053,7 +954,7 @@ sf_composite(struct sb_call *c)
 {
 	struct sb_org *org = &c->sb->org;
 	size_t len, n = 0, i, failed = 0;
-	const char *body = body_get(c, &len);
+	const char *body = sb_call_body(c, &len);
 	char err[256];
 	struct json_object *obj = sb_json_parse(body, len, err, sizeof err), *recs = NULL, *aon;
 	struct sf_update *ups = NULL;
@@ -1158,70 +1059,6 @@ done:
 	json_object_put(obj);
 }
 
-static int
-b64url_decode(const char *s, size_t len, unsigned char **out, size_t *outlen)
-{
-	unsigned char *o;
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t i, k = 0;
-
-	while (len > 0 && s[len - 1] == '=')
-		len--;
-	if ((o = malloc(len * 3 / 4 + 3)) == NULL)
-		return -1;
-	for (i = 0; i < len; i++) {
-		int c = (unsigned char)s[i], v;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '-' || c == '+')
-			v = 62;
-		else if (c == '_' || c == '/')
-			v = 63;
-		else {
-			free(o);
-			return -1;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o[k++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (len % 4 == 1) {
-		free(o);
-		return -1;
-	}
-	o[k] = '\0';
-	*out = o;
-	*outlen = k;
-	return 0;
-}
-
-static struct json_object *
-b64url_json(const char *s, size_t len)
-{
-	unsigned char *raw = NULL;
-	size_t n;
-	char err[128];
-	struct json_object *obj;
-
-	if (b64url_decode(s, len, &raw, &n) == -1)
-		return NULL;
-	obj = sb_json_parse((const char *)raw, n, err, sizeof err);
-	free(raw);
-	if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	return obj;
-}
-
 /* Verify a JWT bearer assertion: 0 with the user, or -1 with the OAuth error. */
 static int
 jwt_check(struct sb_call *c, const char *jwt, struct sb_user **user, const char **error,
@@ -1230,10 +1067,7 @@ jwt_check(struct sb_call *c, const char *jwt, struct sb_user **user, const char 
 	struct sandbox *sb = c->sb;
 	const char *d1 = strchr(jwt, '.'), *d2 = d1 != NULL ? strchr(d1 + 1, '.') : NULL;
 	struct json_object *hdr = NULL, *claims = NULL, *v;
-	unsigned char *sig = NULL;
-	size_t siglen = 0;
-	EVP_MD_CTX *md = NULL;
-	int rc = -1;
+	int rc = -1, r;
 	double exp, now;
 	struct sb_user *u;
 
@@ -1241,8 +1075,8 @@ jwt_check(struct sb_call *c, const char *jwt, struct sb_user **user, const char 
 	*desc = "invalid assertion";
 	if (d1 == NULL || d2 == NULL || strchr(d2 + 1, '.') != NULL)
 		goto done;
-	if ((hdr = b64url_json(jwt, (size_t)(d1 - jwt))) == NULL ||
-	    (claims = b64url_json(d1 + 1, (size_t)(d2 - d1 - 1))) == NULL)
+	if ((hdr = sb_b64url_json(jwt, (size_t)(d1 - jwt), 1)) == NULL ||
+	    (claims = sb_b64url_json(d1 + 1, (size_t)(d2 - d1 - 1), 1)) == NULL)
 		goto done;
 	if (!json_object_object_get_ex(hdr, "alg", &v) || !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), "RS256") != 0) {
@@ -1256,13 +1090,9 @@ jwt_check(struct sb_call *c, const char *jwt, struct sb_user **user, const char 
 		*desc = "client identifier invalid";
 		goto done;
 	}
-	if (b64url_decode(d2 + 1, strlen(d2 + 1), &sig, &siglen) == -1)
-		goto done;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, sb->pubkey) != 1 ||
-	    EVP_DigestVerify(md, sig, siglen, (const unsigned char *)jwt, (size_t)(d2 - jwt)) != 1) {
-		*desc = "invalid assertion: signature verification failed";
-		ERR_clear_error();
+	if ((r = sb_jwt_rs256(sb->pubkey, jwt, d2, 1)) != 0) {
+		if (r == -2)
+			*desc = "invalid assertion: signature verification failed";
 		goto done;
 	}
 	if (!json_object_object_get_ex(claims, "aud", &v)) {
@@ -1317,8 +1147,6 @@ jwt_check(struct sb_call *c, const char *jwt, struct sb_user **user, const char 
 	*user = u;
 	rc = 0;
 done:
-	EVP_MD_CTX_free(md);
-	free(sig);
 	json_object_put(hdr);
 	json_object_put(claims);
 	return rc;
@@ -1330,7 +1158,7 @@ sf_token(struct sb_call *c)
 {
 	struct sandbox *sb = c->sb;
 	size_t len;
-	const char *body = is_method(c, "POST") ? body_get(c, &len) : NULL;
+	const char *body = is_method(c, "POST") ? sb_call_body(c, &len) : NULL;
 	const char *grant, *assertion, *error, *desc;
 	struct sb_form form = { 0 };
 	struct sb_user *u = NULL;
@@ -1416,7 +1244,7 @@ sf_revoke(struct sb_call *c)
 
 	if (is_method(c, "POST")) {
 		size_t len;
-		const char *body = body_get(c, &len);
+		const char *body = sb_call_body(c, &len);
 		if (sb_form_parse(&form, body, len) == -1) {
 			oauth_error(c, 400, "invalid_request", "malformed form body");
 			return;
@@ -1474,7 +1302,7 @@ scim_user_json(struct sb_call *c, const struct sb_user *u, struct sb_buf *b)
 
 /* /services/scim/v2/Users/{id}: GET, PATCH (active), DELETE (deactivates). */
 static void
-sf_scim(struct sb_call *c, const struct sf_path *p)
+sf_scim(struct sb_call *c, const struct sb_path *p)
 {
 	struct sandbox *sb = c->sb;
 	char user[SB_ID_LEN + 1];
@@ -1487,17 +1315,17 @@ sf_scim(struct sb_call *c, const struct sf_path *p)
 
 	c->ctype = "application/scim+json";
 	if (sf_auth(c, user) == -1) {
-		scim_error(c, 401, NULL, "Session expired or invalid");
+		sb_scim_error(c, 401, NULL, "Session expired or invalid");
 		sf_classify(c);
 		return;
 	}
 	if (p->n != 5 || strcmp(p->seg[3], "Users") != 0) {
-		scim_error(c, 404, NULL, "Resource not found");
+		sb_scim_error(c, 404, NULL, "Resource not found");
 		return;
 	}
 	u = org_user_by_id(&sb->org, p->seg[4]);
 	if (u == NULL) {
-		scim_error(c, 404, NULL, "Resource not found");
+		sb_scim_error(c, 404, NULL, "Resource not found");
 		return;
 	}
 	snprintf(c->user, sizeof c->user, "%s", u->id);
@@ -1514,13 +1342,14 @@ sf_scim(struct sb_call *c, const struct sf_path *p)
 		return;
 	}
 	if (!is_method(c, "PATCH")) {
-		scim_error(c, 405, NULL, "Method not allowed");
+		sb_scim_error(c, 405, NULL, "Method not allowed");
 		return;
 	}
-	body = body_get(c, &len);
+	body = sb_call_body(c, &len);
 	if ((obj = sb_json_parse(body, len, err, sizeof err)) == NULL ||
 	    !json_object_is_type(obj, json_type_object)) {
-		scim_error(c, 400, "invalidSyntax", obj == NULL ? err : "body must be a JSON object");
+		sb_scim_error(c, 400, "invalidSyntax",
+		    obj == NULL ? err : "body must be a JSON object");
 		goto done;
 	}
 	/* a PatchOp with Operations, or one bare operation */
@@ -1528,7 +1357,7 @@ sf_scim(struct sb_call *c, const struct sf_path *p)
 		ops = NULL;
 		n = 1;
 	} else if (!json_object_is_type(ops, json_type_array)) {
-		scim_error(c, 400, "invalidSyntax", "Operations must be an array");
+		sb_scim_error(c, 400, "invalidSyntax", "Operations must be an array");
 		goto done;
 	} else {
 		n = json_object_array_length(ops);
@@ -1540,8 +1369,8 @@ sf_scim(struct sb_call *c, const struct sf_path *p)
 		    !json_object_object_get_ex(op, "op", &o) || !json_object_is_type(o, json_type_string) ||
 		    strcasecmp(json_object_get_string(o), "replace") != 0 ||
 		    !json_object_object_get_ex(op, "value", &val)) {
-			scim_error(c, 400, "invalidSyntax", "only replace operations with a value are "
-			    "supported");
+			sb_scim_error(c, 400, "invalidSyntax", "only replace operations with a "
+			    "value are supported");
 			goto done;
 		}
 		json_object_object_get_ex(op, "path", &pth);
@@ -1555,7 +1384,8 @@ sf_scim(struct sb_call *c, const struct sf_path *p)
 		    json_object_object_length(val) == 1) {
 			active = json_object_get_boolean(act);
 		} else {
-			scim_error(c, 400, "invalidPath", "only the active attribute can be replaced");
+			sb_scim_error(c, 400, "invalidPath", "only the active attribute can be "
+			    "replaced");
 			goto done;
 		}
 	}

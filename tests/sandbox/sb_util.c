@@ -1,16 +1,23 @@
 /*
  * sb_util.c: the small data structures deprov-sandbox is built from: an open-addressing hash
  * multimap keyed by strings the values own, a size-capped growable output buffer with JSON
- * string escaping, URL and form decoding, clocks and Salesforce id helpers.
+ * string escaping, URL and form decoding, clocks and Salesforce id helpers; JSON member and
+ * base64url readers; and what every surface does with a request: split its path, read its
+ * body and Authorization header, answer an OAuth error.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "sandbox.h"
 
@@ -20,6 +27,7 @@ static int map_grow(struct sb_map *m);
 static int buf_reserve(struct sb_buf *b, size_t more);
 static void buf_release(const void *data, size_t len, void *arg);
 static int hexval(int c);
+static int b64val(int c, int lenient);
 
 /* FNV-1a over the key (lower-cased when the map is case-insensitive), then a final mix. */
 static uint64_t
@@ -536,4 +544,276 @@ sb_json_parse(const char *s, size_t len, char *err, size_t errlen)
 done:
 	json_tokener_free(tok);
 	return obj;
+}
+
+/* ---- JSON members ---------------------------------------------------------------------- */
+
+const char *
+sb_jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int
+sb_jbool(struct json_object *o, const char *key, int dflt)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return dflt;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -1;
+	return json_object_get_boolean(v);
+}
+
+int64_t
+sb_jint(struct json_object *o, const char *key, int64_t dflt, int64_t max)
+{
+	struct json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return dflt;
+	if (!json_object_is_type(v, json_type_int) || (n = json_object_get_int64(v)) < 0 || n > max)
+		return -1;
+	return n;
+}
+
+int
+sb_jint_in(struct json_object *o, const char *what, const char *key, int64_t min, int64_t max,
+    int64_t dflt, int64_t *out, char *err, size_t errlen)
+{
+	struct json_object *v;
+
+	*out = dflt;
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min ||
+	    json_object_get_int64(v) > max) {
+		snprintf(err, errlen, "%s: %s must be a number %" PRId64 "..%" PRId64, what, key,
+		    min, max);
+		return -1;
+	}
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+/* ---- base64url ------------------------------------------------------------------------- */
+
+/* The value of a base64url digit ('+' and '/' too when lenient), or -1. */
+static int
+b64val(int c, int lenient)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-' || (lenient && c == '+'))
+		return 62;
+	if (c == '_' || (lenient && c == '/'))
+		return 63;
+	return -1;
+}
+
+int
+sb_b64url_decode(const char *s, size_t len, int lenient, unsigned char **out, size_t *outlen)
+{
+	unsigned char *o;
+	uint32_t acc = 0;
+	int bits = 0, v;
+	size_t i, k = 0;
+
+	while (len > 0 && s[len - 1] == '=')
+		len--;
+	if ((o = malloc(len * 3 / 4 + 3)) == NULL)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if ((v = b64val((unsigned char)s[i], lenient)) == -1) {
+			free(o);
+			return -1;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			o[k++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (len % 4 == 1) {
+		free(o);
+		return -1;
+	}
+	o[k] = '\0';
+	*out = o;
+	*outlen = k;
+	return 0;
+}
+
+struct json_object *
+sb_b64url_json(const char *s, size_t len, int lenient)
+{
+	unsigned char *raw = NULL;
+	size_t n;
+	char err[128];
+	struct json_object *obj;
+
+	if (sb_b64url_decode(s, len, lenient, &raw, &n) == -1)
+		return NULL;
+	obj = sb_json_parse((const char *)raw, n, err, sizeof err);
+	free(raw);
+	if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	return obj;
+}
+
+int
+sb_jwt_rs256(EVP_PKEY *key, const char *jwt, const char *d2, int lenient)
+{
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	EVP_MD_CTX *md = NULL;
+	int rc = -2;
+
+	if (sb_b64url_decode(d2 + 1, strlen(d2 + 1), lenient, &sig, &siglen) == -1)
+		return -1;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestVerify(md, sig, siglen, (const unsigned char *)jwt, (size_t)(d2 - jwt)) != 1)
+		ERR_clear_error();
+	else
+		rc = 0;
+	EVP_MD_CTX_free(md);
+	free(sig);
+	return rc;
+}
+
+/* ---- seeds ----------------------------------------------------------------------------- */
+
+int
+sb_gen_flag(struct json_object *gen, const char *key, struct json_object **opts, char *err,
+    size_t errlen)
+{
+	struct json_object *v;
+
+	*opts = NULL;
+	if (!json_object_object_get_ex(gen, key, &v) ||
+	    (json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean) && !json_object_is_type(v,
+	    json_type_object)) {
+		snprintf(err, errlen, "generate.%s must be true or an object", key);
+		return -1;
+	}
+	if (json_object_is_type(v, json_type_object))
+		*opts = v;
+	return 1;
+}
+
+/* ---- requests -------------------------------------------------------------------------- */
+
+int
+sb_path_split(const char *path, struct sb_path *p, size_t max)
+{
+	const char *s = path;
+
+	memset(p, 0, sizeof *p);
+	if (max > SB_PATH_MAX)
+		max = SB_PATH_MAX;
+	while (*s == '/')
+		s++;
+	while (*s != '\0') {
+		const char *e = strchr(s, '/');
+		size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
+
+		if (p->n == max || (p->seg[p->n] = sb_url_decode(s, len, 0)) == NULL) {
+			sb_path_free(p);
+			return -1;
+		}
+		p->n++;
+		s += len;
+		while (*s == '/')
+			s++;
+	}
+	return 0;
+}
+
+void
+sb_path_free(struct sb_path *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->seg[i]);
+	p->n = 0;
+}
+
+const char *
+sb_call_body(struct sb_call *c, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+	const char *p;
+
+	*len = evbuffer_get_length(in);
+	if (*len == 0)
+		return "";
+	p = (const char *)evbuffer_pullup(in, -1);
+	return p != NULL ? p : "";
+}
+
+const char *
+sb_auth_param(struct sb_call *c, const char *scheme)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(c->req),
+	    "Authorization");
+	size_t n = strlen(scheme);
+
+	if (h == NULL || strncasecmp(h, scheme, n) != 0 || h[n] != ' ')
+		return NULL;
+	h += n + 1;
+	while (*h == ' ')
+		h++;
+	return h;
+}
+
+const char *
+sb_bearer(struct sb_call *c)
+{
+	const char *h = sb_auth_param(c, "Bearer");
+
+	return h != NULL && *h != '\0' ? h : NULL;
+}
+
+int
+sb_static_bearer(struct sb_call *c)
+{
+	const char *tok = sb_bearer(c);
+	struct sb_session *s;
+
+	if (tok == NULL || (s = sb_map_get(&c->sb->sessions, tok)) == NULL)
+		return 0;
+	return s->expires_ms == 0;
+}
+
+/* ---- answers --------------------------------------------------------------------------- */
+
+void
+sb_oauth_error(struct sb_call *c, int status, const char *ctype, const char *error,
+    const char *desc)
+{
+	c->status = status;
+	c->ctype = ctype;
+	c->body.len = 0;
+	sb_buf_puts(&c->body, "{\"error\":");
+	sb_buf_jstr(&c->body, error);
+	sb_buf_puts(&c->body, ",\"error_description\":");
+	sb_buf_jstr(&c->body, desc);
+	sb_buf_putc(&c->body, '}');
 }

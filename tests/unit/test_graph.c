@@ -44,12 +44,12 @@ static void
 test_urlencode(void **state)
 {
 	(void)state;
-	path_is(graph_urlencode("jane.doe@acme.example"), "jane.doe%40acme.example");
-	path_is(graph_urlencode("a+b c#d/e?f$g'h"),
+	path_is(http_urlencode("jane.doe@acme.example"), "jane.doe%40acme.example");
+	path_is(http_urlencode("a+b c#d/e?f$g'h"),
 	    "a%2Bb%20c%23d%2Fe%3Ff%24g%27h");
-	path_is(graph_urlencode("~_-."), "~_-.");
-	path_is(graph_urlencode("\xc3\xa9"), "%C3%A9");
-	assert_null(graph_urlencode(NULL));
+	path_is(http_urlencode("~_-."), "~_-.");
+	path_is(http_urlencode("\xc3\xa9"), "%C3%A9");
+	assert_null(http_urlencode(NULL));
 }
 
 static void

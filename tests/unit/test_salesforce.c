@@ -176,7 +176,7 @@ test_query_path(void **state)
 	    "%20AND%20IsActive%3Dtrue");
 	free(p);
 	/* Non-ASCII bytes, & and # are encoded, unreserved kept. */
-	p = sf_urlencode("é&#~_.-");
+	p = http_urlencode("é&#~_.-");
 	assert_string_equal(p, "%C3%A9%26%23~_.-");
 	free(p);
 }

@@ -1,0 +1,134 @@
+/*
+ * common-proto: the pure half of what the connectors share (common.h): one
+ * JSON value from a response body, string members, bounded clean copies,
+ * usable path keys and the text of a failed call. No calls are made here.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "deprov/http.h"
+#include "deprov/target.h"
+
+#include "common.h"
+
+json_object *
+conn_json_parse(const char *body, size_t len)
+{
+	struct json_tokener	*tok;
+	json_object		*obj;
+
+	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
+		return NULL;
+	if ((tok = json_tokener_new()) == NULL)
+		return NULL;
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+const char *
+conn_str(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+void
+conn_copy_clean(char *out, size_t outlen, const char *in)
+{
+	size_t	i;
+
+	if (outlen == 0)
+		return;
+	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+int
+conn_key_usable(const char *key, size_t max)
+{
+	size_t	i;
+
+	if (key == NULL || key[0] == '\0')
+		return 0;
+	for (i = 0; key[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (i >= max || c < 0x20 || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+char *
+conn_key_path(const char *prefix, const char *key, const char *suffix)
+{
+	char	*enc, *path = NULL;
+
+	if ((enc = http_urlencode(key)) == NULL)
+		return NULL;
+	if (asprintf(&path, "%s%s%s", prefix, enc,
+	    suffix != NULL ? suffix : "") < 0)
+		path = NULL;
+	free(enc);
+	return path;
+}
+
+void
+conn_call_error(const struct target_result *res, char *out, size_t outlen)
+{
+	const struct http_response	*resp = res->resp;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (res->error != NULL && res->error[0] != '\0')
+		conn_copy_clean(out, outlen, res->error);
+	else if (resp != NULL && resp->status > 0)
+		snprintf(out, outlen, "HTTP %ld", resp->status);
+	else
+		snprintf(out, outlen, "no response");
+}
+
+void
+conn_call_errorf(const struct target_result *res, char *out, size_t outlen,
+    const char *fmt, ...)
+{
+	va_list	ap;
+	size_t	len;
+	int	n;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	n = snprintf(out, outlen, "HTTP %ld", res->resp != NULL ?
+	    res->resp->status : 0L);
+	if (n < 0 || (size_t)n >= outlen)
+		return;
+	len = (size_t)n;
+	va_start(ap, fmt);
+	n = vsnprintf(out + len, outlen - len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= outlen - len)
+		return;
+	len += (size_t)n;
+	if (res->attempts > 1)
+		snprintf(out + len, outlen - len, " (after %d attempts)",
+		    res->attempts);
+}
