@@ -15,6 +15,24 @@
  * engine.max_running_steps are running, so freezes of every queued case go
  * before anyone's remediation. Every transition is written to the store
  * before the step it allows is started.
+ *
+ * Group commit: the writes of one loop turn share one transaction. The
+ * first write of a turn opens it (engine_txn) and activates the flush event;
+ * the flush (after the turn's other callbacks) commits it once. The pump
+ * marks steps running inside that transaction and puts them on the launch
+ * list; they are handed to their connectors only after the commit, so a
+ * step's "running" row, and every transition that allowed it, is durable
+ * before its first external call. Intake from Kafka runs in batches
+ * (engine_batch_begin/end): the batch's cases and the offsets that depend
+ * on them are made durable by one commit. When a commit fails, nothing it
+ * allowed is started and the cases it created are forgotten.
+ *
+ * The end-of-turn commit does not wait for the disk: it is written with a
+ * deferred sync (store_begin_deferred) and a helper thread syncs the WAL;
+ * the steps it allowed carry its generation and are launched when the sync
+ * is reported (engine_synced_cb). The loop meanwhile goes on with the next
+ * turn. Commits whose callers need durability at once (a Kafka batch, an
+ * API call, an operator action) sync before they return.
  */
 #include <sys/queue.h>
 
@@ -81,9 +99,12 @@ struct estep {
 	int			 blocked;	/* skipped because an earlier step failed */
 	enum step_state		 state;
 	int			 attempts;
-	int			 queued;
+	int			 queued;	/* in lanes[lane] */
+	int			 launching;	/* on the launch list */
+	uint64_t		 gen;		/* launch list: commit generation + 1, 0 = not committed */
+	enum lane		 lane;
 	struct step_ctx		*ctx;		/* while running */
-	TAILQ_ENTRY(estep)	 q;
+	TAILQ_ENTRY(estep)	 q;		/* a lane or the launch list */
 };
 TAILQ_HEAD(estep_queue, estep);
 
@@ -125,8 +146,10 @@ struct ecase {
 	size_t			 ntargets;
 	int			 running;
 	int			 failed;
+	int			 fresh;		/* created in the open transaction */
 	struct event		*timer;
 	TAILQ_ENTRY(ecase)	 entry;
+	TAILQ_ENTRY(ecase)	 fresh_entry;
 };
 TAILQ_HEAD(ecase_list, ecase);
 
@@ -161,7 +184,18 @@ struct engine {
 	struct estep_queue		 lanes[LANE_COUNT];
 	size_t				 queued;
 	size_t				 running;
+	size_t				 waiters;	/* cases with waits_for set */
 	struct event			*pump_ev;
+	/* Group commit (see the top of this file). */
+	struct event			*flush_ev;
+	struct event			*hold_ev;	/* pump paused after a failed commit */
+	struct event			*sync_ev;	/* the store's sync helper is done */
+	int				 txn;		/* the turn's transaction is open */
+	int				 flushing;
+	int				 batch;		/* inside engine_batch_begin/end */
+	int				 held;
+	struct estep_queue		 launch;	/* running, started after the commit */
+	struct ecase_list		 fresh;		/* cases created in the open transaction */
 	int				 draining;
 	void				(*drain_cb)(void *);
 	void				*drain_arg;
@@ -174,6 +208,11 @@ static void	engine_case_free(struct ecase *);
 static struct ecase *engine_case_find(struct engine *, long long);
 static void	engine_only_frozen_by(struct ecase *, long long);
 static void	engine_wake_waiters(struct engine *, long long);
+static struct store *engine_txn(struct engine *);
+static void	engine_case_link(struct engine *, struct ecase *);
+static void	engine_case_unlink(struct engine *, struct ecase *);
+static int	engine_commit(struct engine *, int);
+static void	engine_pump(struct engine *);
 
 int64_t
 engine_now_ms(void)
@@ -300,7 +339,7 @@ engine_note(struct ecase *c, const char *kind, const struct estep *s,
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
-	store_timeline_add(c->eng->store, c->id, engine_now_ms(), kind,
+	store_timeline_add(engine_txn(c->eng), c->id, engine_now_ms(), kind,
 	    s != NULL ? s->et->name : NULL,
 	    s != NULL ? step_kind_name(s->rs.kind) : NULL, detail);
 }
@@ -309,14 +348,21 @@ engine_note(struct ecase *c, const char *kind, const struct estep *s,
 static int
 engine_set_state(struct ecase *c, enum case_state st, const char *error)
 {
-	struct store	*store = c->eng->store;
+	struct store	*store;
 	int64_t		 now = engine_now_ms();
 	const char	*prev;
-	int		 r = 0;
+	int		 r = 0, nest;
 
 	if (c->state == st)
 		return 0;
-	store_begin(store);
+	store = engine_txn(c->eng);
+	/*
+	 * Inside the turn's transaction these writes are grouped already; a
+	 * savepoint of their own would only make each statement dearer.
+	 */
+	nest = !c->eng->txn;
+	if (nest)
+		store_begin(store);
 	store_case_state(store, c->id, case_state_names[st], now, error);
 	if (st == CS_CONTAINED)
 		store_case_frozen(store, c->id, now);
@@ -324,13 +370,19 @@ engine_set_state(struct ecase *c, enum case_state st, const char *error)
 		store_case_completed(store, c->id, now);
 	store_timeline_add(store, c->id, now, "state", NULL, NULL,
 	    case_state_names[st]);
-	if (store_commit(store) != 0) {
+	if (nest && store_commit(store) != 0) {
 		log_error("engine", "case %lld: cannot persist state %s: %s",
 		    c->id, case_state_names[st], store_errmsg(store));
 		r = -1;
 	}
-	log_info("engine", "case %lld %s -> %s", c->id,
-	    case_state_names[c->state], case_state_names[st]);
+	/*
+	 * Intermediate transitions are debug (a layoff makes tens of
+	 * thousands); how a case ends is info, escalation a warning.
+	 */
+	log_msg(st == CS_ESCALATED ? LOG_LEVEL_WARN : st == CS_COMPLETED ||
+	    st == CS_CANCELLED ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "engine",
+	    "case %lld %s -> %s", c->id, case_state_names[c->state],
+	    case_state_names[st]);
 	prev = case_state_names[c->state];
 	c->state = st;
 	if (st == CS_CONTAINED && c->frozen_ms == 0)
@@ -342,7 +394,7 @@ engine_set_state(struct ecase *c, enum case_state st, const char *error)
 static void
 engine_persist_step(struct estep *s, const char *last_error, const char *detail)
 {
-	store_step_update(s->c->eng->store, s->c->id, s->et->name, s->seq,
+	store_step_update(engine_txn(s->c->eng), s->c->id, s->et->name, s->seq,
 	    step_state_names[s->state], s->attempts, last_error, detail,
 	    engine_now_ms());
 }
@@ -363,6 +415,7 @@ engine_enqueue(struct estep *s)
 	else
 		lane = LANE_REMEDIATE;
 	TAILQ_INSERT_TAIL(&eng->lanes[lane], s, q);
+	s->lane = lane;
 	s->queued = 1;
 	eng->queued++;
 	engine_pump_soon(eng);
@@ -371,23 +424,13 @@ engine_enqueue(struct estep *s)
 static void
 engine_dequeue(struct estep *s)
 {
-	struct engine	*eng = s->c->eng;
-	enum lane	 lane;
+	struct engine *eng = s->c->eng;
 
 	if (!s->queued)
 		return;
-	for (lane = 0; lane < LANE_COUNT; lane++) {
-		struct estep *x;
-
-		TAILQ_FOREACH(x, &eng->lanes[lane], q) {
-			if (x == s) {
-				TAILQ_REMOVE(&eng->lanes[lane], s, q);
-				s->queued = 0;
-				eng->queued--;
-				return;
-			}
-		}
-	}
+	TAILQ_REMOVE(&eng->lanes[s->lane], s, q);
+	s->queued = 0;
+	eng->queued--;
 }
 
 /*
@@ -470,14 +513,37 @@ engine_case_free_cb(evutil_socket_t fd, short what, void *arg)
 	engine_case_free(arg);
 }
 
+/* A case enters memory (the list of open cases). */
+static void
+engine_case_link(struct engine *eng, struct ecase *c)
+{
+	TAILQ_INSERT_TAIL(&eng->cases, c, entry);
+	eng->ncases++;
+	if (c->waits_for > 0)
+		eng->waiters++;
+}
+
+/* A case leaves the list of open cases (and the fresh list). */
+static void
+engine_case_unlink(struct engine *eng, struct ecase *c)
+{
+	TAILQ_REMOVE(&eng->cases, c, entry);
+	eng->ncases--;
+	if (c->waits_for > 0)
+		eng->waiters--;
+	if (c->fresh) {
+		TAILQ_REMOVE(&eng->fresh, c, fresh_entry);
+		c->fresh = 0;
+	}
+}
+
 /* A case reached a terminal state: forget it (on the next loop turn). */
 static void
 engine_retire(struct ecase *c)
 {
 	struct engine *eng = c->eng;
 
-	TAILQ_REMOVE(&eng->cases, c, entry);
-	eng->ncases--;
+	engine_case_unlink(eng, c);
 	if (c->timer != NULL)
 		evtimer_del(c->timer);
 	engine_emit(c, ENGINE_EV_CASE_RETIRED, NULL, NULL, NULL, NULL);
@@ -530,6 +596,7 @@ engine_advance(struct ecase *c)
 					return;	/* woken when that case retires */
 				engine_only_frozen_by(c, c->waits_for);
 				c->waits_for = 0;
+				c->eng->waiters--;
 			}
 			now = engine_now_ms();
 			if (c->effective_ms > now) {
@@ -618,7 +685,7 @@ step_ctx_set_account(struct step_ctx *ctx, const char *id)
 		return;
 	free(et->account);
 	et->account = copy;
-	store_account_put(ctx->eng->store, ctx->c->id, et->name, id);
+	store_account_put(engine_txn(ctx->eng), ctx->c->id, et->name, id);
 }
 
 const struct call_opts *
@@ -690,8 +757,9 @@ step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
 	struct engine	*eng = ctx->eng;
 	struct ecase	*c = ctx->c;
 	struct estep	*s = ctx->s;
-	struct store	*store = eng->store;
+	struct store	*store;
 	char		 err[1200];
+	int		 nest;
 
 	if (ctx->done)
 		return;
@@ -716,7 +784,10 @@ step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
 		s->state = SS_FAILED;
 		break;
 	}
-	store_begin(store);
+	store = engine_txn(eng);
+	nest = !eng->txn;	/* see engine_set_state */
+	if (nest)
+		store_begin(store);
 	engine_persist_step(s, s->state == SS_FAILED ? detail : NULL, detail);
 	engine_note(c, "step", s, "%s%s%s", step_state_names[s->state],
 	    *detail != '\0' ? ": " : "", detail);
@@ -726,7 +797,7 @@ step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
 		store_case_state(store, c->id, case_state_names[c->state],
 		    engine_now_ms(), err);
 	}
-	if (store_commit(store) != 0)
+	if (nest && store_commit(store) != 0)
 		log_error("engine", "case %lld: cannot persist step: %s",
 		    c->id, store_errmsg(store));
 	if (s->state == SS_FAILED) {
@@ -735,7 +806,7 @@ step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
 		c->failed++;
 		s->et->failed = 1;
 	} else
-		log_info("engine", "case %lld: %s %s %s%s%s", c->id,
+		log_debug("engine", "case %lld: %s %s %s%s%s", c->id,
 		    s->et->name, step_kind_name(s->rs.kind),
 		    step_state_names[s->state], *detail != '\0' ? ": " : "",
 		    detail);
@@ -773,6 +844,11 @@ engine_on_retry(void *arg, int attempt, const char *error, long delay_ms)
 	    attempt, error, delay_ms);
 }
 
+/*
+ * Mark a step running (inside the turn's transaction) and put it on the
+ * launch list: it is handed to its connector once that transaction is
+ * committed (engine_flush_cb).
+ */
 static void
 engine_start_step(struct engine *eng, struct estep *s)
 {
@@ -800,6 +876,18 @@ engine_start_step(struct engine *eng, struct estep *s)
 	eng->running++;
 	engine_persist_step(s, NULL, NULL);
 	engine_emit(c, ENGINE_EV_STEP_STARTED, s, NULL, "running", NULL);
+	TAILQ_INSERT_TAIL(&eng->launch, s, q);
+	s->launching = 1;
+	s->gen = 0;	/* set when the transaction marking it running commits */
+	if (!eng->flushing && eng->flush_ev != NULL)
+		event_active(eng->flush_ev, EV_TIMEOUT, 0);
+}
+
+/* The step's "running" row is committed: run it. */
+static void
+engine_launch(struct estep *s)
+{
+	struct step_ctx *ctx = s->ctx;
 
 	if (s->et->rt == NULL) {
 		step_ctx_done(ctx, STEP_OUT_SKIPPED,
@@ -825,18 +913,16 @@ engine_start_step(struct engine *eng, struct estep *s)
 	s->et->rt->conn->run(ctx);
 }
 
+/* Start queued steps, lane by lane, up to engine.max_running_steps. */
 static void
-engine_pump_cb(evutil_socket_t fd, short what, void *arg)
+engine_pump(struct engine *eng)
 {
-	struct engine	*eng = arg;
 	struct estep	*s;
 	int		 lane, cap = eng->cfg->engine.max_running_steps;
 
-	(void)fd;
-	(void)what;
 	if (cap < 1)
 		cap = 1;
-	while (!eng->draining && eng->running < (size_t)cap) {
+	while (!eng->draining && !eng->held && eng->running < (size_t)cap) {
 		s = NULL;
 		for (lane = 0; lane < LANE_COUNT && s == NULL; lane++)
 			s = TAILQ_FIRST(&eng->lanes[lane]);
@@ -845,6 +931,219 @@ engine_pump_cb(evutil_socket_t fd, short what, void *arg)
 		engine_dequeue(s);
 		engine_start_step(eng, s);
 	}
+}
+
+static void
+engine_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	engine_pump(arg);
+}
+
+/*
+ * The writes of this loop turn go into one transaction: open it if it is
+ * not, and make sure the flush runs at the end of the turn. Returns the
+ * store for the caller's writes. When BEGIN fails the writes fall back to
+ * autocommit, as they would without grouping.
+ */
+static struct store *
+engine_txn(struct engine *eng)
+{
+	if (eng->txn)
+		return eng->store;
+	/* Someone else's transaction is open (a caller of ours): join it. */
+	if (store_in_transaction(eng->store) > 0)
+		return eng->store;
+	if (store_begin_deferred(eng->store) == 0) {
+		eng->txn = 1;
+		if (!eng->flushing && eng->flush_ev != NULL)
+			event_active(eng->flush_ev, EV_TIMEOUT, 0);
+	}
+	return eng->store;
+}
+
+static void
+engine_hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *eng = arg;
+
+	(void)fd;
+	(void)what;
+	eng->held = 0;
+	engine_pump_soon(eng);
+}
+
+/* A fresh case whose creation was not committed: forget it. */
+static void
+engine_case_drop(struct engine *eng, struct ecase *c)
+{
+	engine_case_unlink(eng, c);
+	engine_emit(c, ENGINE_EV_CASE_RETIRED, NULL, NULL, NULL, NULL);
+	engine_case_free(c);
+}
+
+/*
+ * The turn's transaction could not be committed: nothing it allowed may
+ * reach a target. Steps marked running in it go back to their lanes, cases
+ * created in it are forgotten (their events were not acknowledged), and the
+ * pump waits a second before trying again.
+ */
+static void
+engine_commit_failed(struct engine *eng)
+{
+	struct timeval	 tv = { 1, 0 };
+	struct estep	*s;
+	struct ecase	*c;
+
+	struct estep	*next;
+
+	log_error("engine", "cannot commit the store: %s; %s", store_errmsg(
+	    eng->store), "holding steps for a second");
+	for (s = TAILQ_FIRST(&eng->launch); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, q);
+		if (s->gen != 0)
+			continue;	/* committed earlier, waiting for its sync */
+		TAILQ_REMOVE(&eng->launch, s, q);
+		s->launching = 0;
+		free(s->ctx);
+		s->ctx = NULL;
+		s->state = SS_PENDING;
+		s->attempts--;
+		s->c->running--;
+		eng->running--;
+		engine_enqueue(s);
+	}
+	while ((c = TAILQ_FIRST(&eng->fresh)) != NULL)
+		engine_case_drop(eng, c);
+	if (eng->hold_ev != NULL) {
+		eng->held = 1;
+		evtimer_add(eng->hold_ev, &tv);
+	}
+}
+
+/*
+ * Commit what was written so far: start what the pump may start (inside the
+ * transaction), commit, and tag the steps it marked running with its
+ * generation. sync: wait for the disk now (the caller acts on it at once);
+ * else the helper syncs and engine_synced_cb launches. 0 when committed (or
+ * nothing to commit) and, with sync, on disk; -1 otherwise.
+ */
+static int
+engine_commit(struct engine *eng, int sync)
+{
+	struct ecase	*c;
+	struct estep	*s;
+	uint64_t	 gen;
+	int		 was = eng->flushing;
+
+	eng->flushing = 1;
+	engine_pump(eng);
+	eng->flushing = was;
+	if (eng->txn) {
+		eng->txn = 0;
+		if (store_commit(eng->store) != 0) {
+			engine_commit_failed(eng);
+			return -1;
+		}
+		while ((c = TAILQ_FIRST(&eng->fresh)) != NULL) {
+			TAILQ_REMOVE(&eng->fresh, c, fresh_entry);
+			c->fresh = 0;
+		}
+	}
+	/*
+	 * Steps marked running since the last commit: this commit's, or
+	 * (without a transaction of ours) written with a synchronous commit;
+	 * both are on disk once the generation committed so far is synced.
+	 */
+	gen = store_commit_gen(eng->store) + 1;
+	TAILQ_FOREACH_REVERSE(s, &eng->launch, estep_queue, q) {
+		if (s->gen != 0)
+			break;
+		s->gen = gen;
+	}
+	if (sync) {
+		if (store_sync(eng->store) != 0) {
+			store_sync_async(eng->store);	/* the helper tries again */
+			return -1;
+		}
+	} else
+		store_sync_async(eng->store);
+	if (!TAILQ_EMPTY(&eng->launch) && eng->flush_ev != NULL &&
+	    !eng->flushing)
+		event_active(eng->flush_ev, EV_TIMEOUT, 0);
+	return 0;
+}
+
+/* Run the steps whose "running" row is on disk, in the order they were marked. */
+static void
+engine_launch_ready(struct engine *eng)
+{
+	struct estep	*s;
+	uint64_t	 synced;
+
+	if (TAILQ_EMPTY(&eng->launch))
+		return;
+	synced = store_synced(eng->store);
+	while ((s = TAILQ_FIRST(&eng->launch)) != NULL && s->gen != 0 &&
+	    s->gen <= synced + 1) {
+		TAILQ_REMOVE(&eng->launch, s, q);
+		s->launching = 0;
+		engine_launch(s);
+	}
+}
+
+/* The store's helper synced the WAL. */
+static void
+engine_synced_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *eng = arg;
+
+	(void)fd;
+	(void)what;
+	(void)store_synced(eng->store);		/* drains the wake-up */
+	engine_launch_ready(eng);
+}
+
+/* End of the turn: commit, then run the steps the commit made durable. */
+static void
+engine_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine	*eng = arg;
+	struct timeval	 tv = { 0, 10000 };
+
+	(void)fd;
+	(void)what;
+	if (store_in_transaction(eng->store) > 0 && !eng->txn) {
+		/* Someone else's transaction holds our writes: not durable yet. */
+		event_add(eng->flush_ev, &tv);
+		return;
+	}
+	eng->flushing = 1;	/* engine_commit need not activate us again */
+	if (engine_commit(eng, 0) != 0) {
+		eng->flushing = 0;
+		return;
+	}
+	eng->flushing = 0;
+	engine_launch_ready(eng);
+}
+
+int
+engine_batch_begin(void *arg)
+{
+	struct engine *eng = arg;
+
+	eng->batch = 1;
+	return 0;
+}
+
+int
+engine_batch_end(void *arg)
+{
+	struct engine *eng = arg;
+
+	eng->batch = 0;
+	return engine_commit(eng, 1);
 }
 
 static void
@@ -868,6 +1167,10 @@ engine_case_free(struct ecase *c)
 
 			if (s->queued)
 				engine_dequeue(s);
+			if (s->launching) {
+				TAILQ_REMOVE(&c->eng->launch, s, q);
+				s->launching = 0;
+			}
 			if (s->ctx != NULL) {
 				/* Engine teardown: the target has dropped the calls. */
 				if (s->ctx->free_fn != NULL && s->ctx->data != NULL)
@@ -908,11 +1211,23 @@ engine_new(struct event_base *base, struct http *http, struct store *store,
 	eng->cfg = cfg;
 	eng->runbooks = runbooks;
 	TAILQ_INIT(&eng->cases);
+	TAILQ_INIT(&eng->fresh);
+	TAILQ_INIT(&eng->launch);
 	for (lane = 0; lane < LANE_COUNT; lane++)
 		TAILQ_INIT(&eng->lanes[lane]);
 	if ((eng->pump_ev = event_new(base, -1, 0, engine_pump_cb, eng)) ==
-	    NULL) {
+	    NULL || (eng->flush_ev = event_new(base, -1, 0, engine_flush_cb,
+	    eng)) == NULL || (eng->hold_ev = evtimer_new(base, engine_hold_cb,
+	    eng)) == NULL) {
 		snprintf(err, errlen, "cannot create pump event");
+		goto fail;
+	}
+	/* Without the helper (no thread) commits sync in the loop instead. */
+	if (store_sync_fd(store) >= 0 &&
+	    ((eng->sync_ev = event_new(base, store_sync_fd(store),
+	    EV_READ | EV_PERSIST, engine_synced_cb, eng)) == NULL ||
+	    event_add(eng->sync_ev, NULL) != 0)) {
+		snprintf(err, errlen, "cannot watch the store's sync helper");
 		goto fail;
 	}
 	if (cfg->ntargets > 0 &&
@@ -950,6 +1265,13 @@ engine_free(struct engine *eng)
 
 	if (eng == NULL)
 		return;
+	/* What this turn wrote is kept; steps not yet launched run on restart. */
+	if (eng->txn) {
+		eng->txn = 0;
+		if (store_commit(eng->store) != 0)
+			log_error("engine", "cannot commit the store at exit: %s",
+			    store_errmsg(eng->store));
+	}
 	/* Targets first: they drop calls that point into step contexts. */
 	for (i = 0; i < eng->ntargets; i++)
 		target_free(eng->targets[i].t);
@@ -957,9 +1279,19 @@ engine_free(struct engine *eng)
 		TAILQ_REMOVE(&eng->cases, c, entry);
 		engine_case_free(c);
 	}
+	if (eng->txn) {
+		eng->txn = 0;
+		store_commit(eng->store);
+	}
 	free(eng->targets);
 	if (eng->pump_ev != NULL)
 		event_free(eng->pump_ev);
+	if (eng->flush_ev != NULL)
+		event_free(eng->flush_ev);
+	if (eng->hold_ev != NULL)
+		event_free(eng->hold_ev);
+	if (eng->sync_ev != NULL)
+		event_free(eng->sync_ev);
 	if (eng->drain_timer != NULL)
 		event_free(eng->drain_timer);
 	free(eng);
@@ -1339,8 +1671,7 @@ engine_open(struct engine *eng, const struct event *ev, const struct runbook *rb
 static void
 engine_start(struct engine *eng, struct ecase *c, const struct event *ev)
 {
-	TAILQ_INSERT_TAIL(&eng->cases, c, entry);
-	eng->ncases++;
+	engine_case_link(eng, c);
 	log_info("engine", "case %lld opened for %s by %s (runbook %s, %zu "
 	    "targets%s)", c->id, c->subject_key, ev->type, c->runbook,
 	    c->ntargets, c->waits_for > 0 ? ", waiting for an earlier case" :
@@ -1380,7 +1711,8 @@ engine_submit(struct engine *eng, const struct event *ev, const char *origin,
 	int			 r, escalate = 0, result = ENGINE_NEW_CASE;
 
 	*case_id = 0;
-	if (store_begin(eng->store) != 0) {
+	/* Inside the turn's transaction: a savepoint of our own. */
+	if (store_begin(engine_txn(eng)) != 0) {
 		snprintf(err, errlen, "store: %s", store_errmsg(eng->store));
 		return -1;
 	}
@@ -1504,9 +1836,13 @@ commit:
 		    ev->source);
 		engine_case_cancel(eng, cancel_id, by, err, errlen);
 	}
+	if (c != NULL && !escalate && eng->txn) {
+		/* Not durable before the turn's commit: forgotten if it fails. */
+		c->fresh = 1;
+		TAILQ_INSERT_TAIL(&eng->fresh, c, fresh_entry);
+	}
 	if (c != NULL && escalate) {
-		TAILQ_INSERT_TAIL(&eng->cases, c, entry);
-		eng->ncases++;
+		engine_case_link(eng, c);
 		engine_emit(c, ENGINE_EV_CASE_OPENED, NULL, NULL, NULL,
 		    ev->source);
 		snprintf(by, sizeof by, "rescinded after deactivation began in "
@@ -1518,6 +1854,15 @@ commit:
 		engine_retire(c);
 	} else if (c != NULL)
 		engine_start(eng, c, ev);
+	/*
+	 * Durable before we return, unless inside a Kafka batch (whose end
+	 * commits before any offset of it is stored).
+	 */
+	if (!eng->batch && engine_commit(eng, 1) != 0) {
+		snprintf(err, errlen, "store: cannot commit");
+		*case_id = 0;
+		return -1;
+	}
 	return result;
 
 fail:
@@ -1583,6 +1928,8 @@ engine_wake_waiters(struct engine *eng, long long id)
 {
 	struct ecase *c, *next;
 
+	if (eng->waiters == 0)
+		return;		/* the common case: no scan of every open case */
 	for (c = TAILQ_FIRST(&eng->cases); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->waits_for == id)
@@ -1716,7 +2063,7 @@ engine_load_case(const struct store_case *row, void *arg)
 		    row->id);
 		if (o != NULL)
 			json_object_put(o);
-		store_case_state(eng->store, row->id, "escalated",
+		store_case_state(engine_txn(eng), row->id, "escalated",
 		    engine_now_ms(), "unreadable subject in store");
 		engine_case_free(c);
 		return 0;
@@ -1737,8 +2084,7 @@ engine_load_case(const struct store_case *row, void *arg)
 				c->failed++;
 		}
 	}
-	TAILQ_INSERT_TAIL(&eng->cases, c, entry);
-	eng->ncases++;
+	engine_case_link(eng, c);
 	l->count++;
 	return 0;
 }
@@ -1897,7 +2243,7 @@ engine_case_retry(struct engine *eng, long long id, const char *who,
 		snprintf(err, errlen, "case is being cancelled");
 		return -1;
 	}
-	store_begin(eng->store);
+	store_begin(engine_txn(eng));
 	for (i = 0; i < c->ntargets; i++) {
 		c->targets[i].failed = 0;
 		for (j = 0; j < c->targets[i].nsteps; j++) {
@@ -1925,6 +2271,11 @@ engine_case_retry(struct engine *eng, long long id, const char *who,
 	engine_set_state(c, CS_FREEZING, NULL);
 	engine_advance(c);
 	engine_pump_soon(eng);
+	/* The operator is answered once it is durable. */
+	if (!eng->batch && engine_commit(eng, 1) != 0) {
+		snprintf(err, errlen, "store: cannot commit");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1957,10 +2308,14 @@ engine_case_cancel(struct engine *eng, long long id, const char *who,
 	}
 	c->cancelled = 1;
 	c->cancelled_by = by;
-	store_case_cancel_request(eng->store, id, by);
+	store_case_cancel_request(engine_txn(eng), id, by);
 	engine_note(c, "operator", NULL, "%s", by);
 	log_info("engine", "case %lld: %s", id, by);
 	engine_cancel_pending(c);
 	engine_advance(c);
+	if (!eng->batch && engine_commit(eng, 1) != 0) {
+		snprintf(err, errlen, "store: cannot commit");
+		return -1;
+	}
 	return 0;
 }

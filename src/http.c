@@ -9,7 +9,9 @@
  * request are read, the easy handle is removed from the multi handle and
  * only then is the request's callback called. Callbacks therefore never run
  * inside curl, may start new requests, cancel others or free the client.
- * Connections are reused through the multi handle's connection cache.
+ * Connections are reused through the multi handle's connection cache, and
+ * easy handles through a small pool (curl_easy_reset keeps a handle's
+ * buffers, so a request costs no handle set-up and no large allocations).
  */
 #include <sys/queue.h>
 
@@ -29,6 +31,7 @@
 #define HTTP_DEFAULT_CONNECT_MS	10000L
 #define HTTP_MAX_HEADERS	128
 #define HTTP_USER_AGENT		"deprov/0.1"
+#define HTTP_POOL_MAX		512	/* idle easy handles kept for reuse */
 
 /* One socket curl asked us to watch. */
 struct http_sock {
@@ -76,6 +79,8 @@ struct http {
 	int			 dying;		/* http_free was called while busy */
 	TAILQ_HEAD(, http_request) requests;
 	LIST_HEAD(, http_sock)	 socks;
+	CURL			*pool[HTTP_POOL_MAX];
+	size_t			 npool;
 };
 
 static int	http_socket_cb(CURL *, curl_socket_t, int, void *, void *);
@@ -137,6 +142,16 @@ fail:
 	return NULL;
 }
 
+/* Give a request's easy handle (removed from the multi handle) to the pool. */
+static void
+http_pool_put(struct http *h, struct http_request *req)
+{
+	if (req->easy == NULL || h->npool == HTTP_POOL_MAX)
+		return;		/* http_request_free cleans it up */
+	h->pool[h->npool++] = req->easy;
+	req->easy = NULL;
+}
+
 /* Remove one request from curl and free it, without calling back. */
 static void
 http_request_drop(struct http *h, struct http_request *req)
@@ -144,6 +159,7 @@ http_request_drop(struct http *h, struct http_request *req)
 	TAILQ_REMOVE(&h->requests, req, entry);
 	h->inflight--;
 	curl_multi_remove_handle(h->multi, req->easy);
+	http_pool_put(h, req);
 	http_request_free(req);
 }
 
@@ -171,6 +187,8 @@ http_destroy(struct http *h)
 {
 	struct http_sock *s;
 
+	while (h->npool > 0)
+		curl_easy_cleanup(h->pool[--h->npool]);
 	curl_multi_cleanup(h->multi);
 	/* Sockets curl closed without telling us (cached connections). */
 	while ((s = LIST_FIRST(&h->socks)) != NULL)
@@ -286,9 +304,9 @@ http_request_timeout(struct http_request *req, long total_ms, long connect_ms)
 	req->connect_ms = connect_ms;
 }
 
-/* Set up the easy handle for req. */
+/* Set up the easy handle for req: a pooled one, reset, or a new one. */
 static int
-http_request_setup(struct http_request *req)
+http_request_setup(struct http *h, struct http_request *req)
 {
 	struct curl_slist	*l;
 	CURL			*e;
@@ -301,7 +319,11 @@ http_request_setup(struct http_request *req)
 		return -1;
 	req->req_headers = l;
 
-	e = req->easy = curl_easy_init();
+	if (h->npool > 0) {
+		e = req->easy = h->pool[--h->npool];
+		curl_easy_reset(e);
+	} else
+		e = req->easy = curl_easy_init();
 	if (e == NULL)
 		return -1;
 	timeout = req->timeout_ms > 0 ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
@@ -360,7 +382,7 @@ http_request_start(struct http *h, struct http_request *req, http_cb cb,
 		return -1;
 	if (h == NULL || h->dying || cb == NULL || req->h != NULL)
 		goto fail;
-	if (http_request_setup(req) == -1)
+	if (http_request_setup(h, req) == -1)
 		goto fail;
 	req->h = h;
 	req->cb = cb;
@@ -654,6 +676,7 @@ http_finish(struct http *h, struct http_request *req, CURLcode result)
 	resp.headers = req->headers;
 	resp.nheaders = req->nheaders;
 	resp.total_s = total;
+	resp.owner = req;	/* http_response_keep takes body and headers */
 	if (result != CURLE_OK) {
 		/*
 		 * Only scheme and host: paths and queries can carry secrets
@@ -670,7 +693,76 @@ http_finish(struct http *h, struct http_request *req, CURLcode result)
 
 	req->finishing = 1;
 	req->cb(&resp, req->arg);
+	if (!h->dying)
+		http_pool_put(h, req);
 	http_request_free(req);
+}
+
+void
+http_response_free(struct http_response *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nheaders; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	free(r->body);
+	free(r);
+}
+
+struct http_response *
+http_response_keep(const struct http_response *src)
+{
+	struct http_request	*req = src->owner;
+	struct http_response	*r;
+	size_t			 i;
+
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return NULL;
+	*r = *src;
+	r->owner = NULL;
+	if (req != NULL && req->finishing && req->body == src->body &&
+	    req->headers == src->headers) {
+		/* Inside its callback: take the buffers over from the request. */
+		if (req->body == NULL && (r->body = strdup("")) == NULL) {
+			free(r);
+			return NULL;
+		}
+		req->body = NULL;
+		req->body_len = req->body_cap = 0;
+		req->headers = NULL;
+		req->nheaders = req->headers_cap = 0;
+		return r;
+	}
+	r->body = NULL;
+	r->headers = NULL;
+	r->nheaders = 0;
+	if ((r->body = malloc(src->body_len + 1)) == NULL)
+		goto fail;
+	if (src->body_len > 0)
+		memcpy(r->body, src->body, src->body_len);
+	r->body[src->body_len] = '\0';
+	if (src->nheaders > 0) {
+		if ((r->headers = calloc(src->nheaders, sizeof *r->headers)) ==
+		    NULL)
+			goto fail;
+		for (i = 0; i < src->nheaders; i++) {
+			r->headers[i].name = strdup(src->headers[i].name);
+			r->headers[i].value = strdup(src->headers[i].value);
+			r->nheaders = i + 1;
+			if (r->headers[i].name == NULL ||
+			    r->headers[i].value == NULL)
+				goto fail;
+		}
+	}
+	return r;
+fail:
+	http_response_free(r);
+	return NULL;
 }
 
 const char *

@@ -7,7 +7,10 @@
  * left. A one-second timer polls too, so an idle consumer keeps within
  * max.poll.interval.ms. Offsets are stored by hand (enable.auto.offset.store
  * is off) once a message is durable or dead-lettered; auto commit then
- * commits only those.
+ * commits only those. With batch hooks (kafka_set_batch) the messages of one
+ * wake-up, at most KAFKA_BATCH_MAX, share one durability point: their
+ * verdicts are kept until the batch's end hook has committed them, and only
+ * then are offsets stored and dead letters sent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -27,6 +31,20 @@
 
 #define KAFKA_RETRY_DELAY_MS	1000
 #define KAFKA_FLUSH_MS		5000
+/*
+ * A batch ends after this many messages or this much time, whichever comes
+ * first; then the loop gets a turn (target answers, API requests such as an
+ * emergency freeze) before the next batch.
+ */
+#define KAFKA_BATCH_MAX		256
+#define KAFKA_BATCH_US		15000
+
+/* A message of the open batch, with its verdict (not DONE until the batch ends). */
+struct kafka_pend {
+	rd_kafka_message_t	*m;
+	enum kafka_verdict	 v;
+	char			*reason;	/* KAFKA_DEAD */
+};
 
 /* A partition whose processing failed: redeliver from offset after a pause. */
 struct kafka_block {
@@ -72,6 +90,14 @@ struct kafka {
 	int				 closed;
 	uint64_t			 dead;
 	uint64_t			 consumed;
+
+	int				(*batch_begin)(void *);
+	int				(*batch_end)(void *);
+	void				*batch_arg;
+	struct kafka_pend		 pend[KAFKA_BATCH_MAX];
+	size_t				 npend;
+	struct event			*more;		/* next batch, after a loop turn */
+	rd_kafka_topic_partition_list_t	*collect;	/* batch end: offsets stored at once */
 };
 
 /*
@@ -163,8 +189,19 @@ kafka_store_offset(struct kafka *k, const char *topic, int32_t partition,
     int64_t next)
 {
 	rd_kafka_topic_partition_list_t	*l;
+	rd_kafka_topic_partition_t	*tp;
 	rd_kafka_resp_err_t		 err;
 
+	if (k->collect != NULL) {
+		/* Inside kafka_batch_finish: one offsets_store for the batch. */
+		tp = rd_kafka_topic_partition_list_find(k->collect, topic,
+		    partition);
+		if (tp == NULL)
+			tp = rd_kafka_topic_partition_list_add(k->collect, topic,
+			    partition);
+		tp->offset = next;
+		return;
+	}
 	l = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next;
 	err = rd_kafka_offsets_store(k->consumer, l);
@@ -462,8 +499,12 @@ kafka_block_at(struct kafka *k, const char *topic, int32_t partition,
 	struct timeval			 tv = { KAFKA_RETRY_DELAY_MS / 1000,
 					    (KAFKA_RETRY_DELAY_MS % 1000) * 1000 };
 
-	if (kafka_block_find(k, topic, partition) != NULL)
-		return;		/* already rewinding, to an earlier offset */
+	if ((b = kafka_block_find(k, topic, partition)) != NULL) {
+		/* Already rewinding: to the earlier of the two offsets. */
+		if (offset < b->offset)
+			b->offset = offset;
+		return;
+	}
 	if ((b = calloc(1, sizeof *b)) == NULL ||
 	    (b->topic = strdup(topic)) == NULL) {
 		free(b);
@@ -482,44 +523,13 @@ kafka_block_at(struct kafka *k, const char *topic, int32_t partition,
 		evtimer_add(b->timer, &tv);
 }
 
+/* Act on a message's verdict: store its offset, dead-letter it, or rewind. */
 static void
-kafka_handle(struct kafka *k, rd_kafka_message_t *m)
+kafka_verdict(struct kafka *k, const rd_kafka_message_t *m,
+    enum kafka_verdict v, const char *reason)
 {
-	struct kafka_msg	 km;
-	rd_kafka_headers_t	*hdrs = NULL;
-	char			 reason[512], origin_topic[256];
-	enum kafka_verdict	 v;
+	const char *origin_topic = rd_kafka_topic_name(m->rkt);
 
-	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-			log_warn("kafka", "consumer: %s",
-			    rd_kafka_message_errstr(m));
-		return;
-	}
-	snprintf(origin_topic, sizeof origin_topic, "%s",
-	    rd_kafka_topic_name(m->rkt));
-	if (kafka_block_find(k, origin_topic, m->partition) != NULL)
-		return;		/* redelivered after the pause */
-	k->consumed++;
-	reason[0] = '\0';
-	if (m->len > k->cfg->max_message_bytes) {
-		snprintf(reason, sizeof reason, "message too large: %zu bytes "
-		    "(max %zu)", m->len, k->cfg->max_message_bytes);
-		v = KAFKA_DEAD;
-	} else {
-		memset(&km, 0, sizeof km);
-		km.topic = origin_topic;
-		km.partition = m->partition;
-		km.offset = m->offset;
-		km.key = m->key;
-		km.key_len = m->key_len;
-		km.value = m->payload;
-		km.len = m->len;
-		if (rd_kafka_message_headers(m, &hdrs) ==
-		    RD_KAFKA_RESP_ERR_NO_ERROR)
-			km.headers = hdrs;
-		v = k->cb(&km, reason, sizeof reason, k->arg);
-	}
 	switch (v) {
 	case KAFKA_DONE:
 		kafka_done(k, origin_topic, m->partition, m->offset);
@@ -545,20 +555,169 @@ kafka_handle(struct kafka *k, rd_kafka_message_t *m)
 	}
 }
 
+/*
+ * The batch's end hook decides: committed, every kept verdict is acted on
+ * in order; not committed, every partition of the batch is rewound to its
+ * first message of the batch and nothing is stored or dead-lettered.
+ */
+static void
+kafka_batch_finish(struct kafka *k)
+{
+	struct kafka_pend	*p;
+	rd_kafka_resp_err_t	 err;
+	size_t			 i;
+	int			 ok;
+
+	ok = k->batch_end(k->batch_arg) == 0;
+	if (!ok && k->npend > 0)
+		log_error("kafka", "a batch of %zu messages could not be made "
+		    "durable; it will be read again", k->npend);
+	if (ok && k->npend > 0)
+		k->collect = rd_kafka_topic_partition_list_new(4);
+	for (i = 0; i < k->npend; i++) {
+		p = &k->pend[i];
+		if (ok && !k->closed)
+			kafka_verdict(k, p->m, p->v, p->reason != NULL ?
+			    p->reason : "unusable message");
+		else if (!k->closed)
+			kafka_block(k, p->m);
+		rd_kafka_message_destroy(p->m);
+		free(p->reason);
+		p->m = NULL;
+		p->reason = NULL;
+	}
+	k->npend = 0;
+	if (k->collect != NULL) {
+		rd_kafka_topic_partition_list_t *l = k->collect;
+
+		k->collect = NULL;
+		if (l->cnt > 0 && !k->closed &&
+		    (err = rd_kafka_offsets_store(k->consumer, l)) !=
+		    RD_KAFKA_RESP_ERR_NO_ERROR)
+			log_warn("kafka", "offset store: %s",
+			    rd_kafka_err2str(err));
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+}
+
+void
+kafka_set_batch(struct kafka *k, int (*begin)(void *), int (*end)(void *),
+    void *arg)
+{
+	k->batch_begin = begin;
+	k->batch_end = end;
+	k->batch_arg = arg;
+}
+
+/*
+ * Hand one message to the callback. In a batch a DONE or DEAD verdict is
+ * kept with the message (returns 1: the batch owns m now); otherwise it is
+ * acted on at once (returns 0: the caller destroys m).
+ */
+static int
+kafka_handle(struct kafka *k, rd_kafka_message_t *m, int batch)
+{
+	struct kafka_msg	 km;
+	rd_kafka_headers_t	*hdrs = NULL;
+	char			 reason[512], origin_topic[256];
+	enum kafka_verdict	 v;
+	struct kafka_pend	*p;
+
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			log_warn("kafka", "consumer: %s",
+			    rd_kafka_message_errstr(m));
+		return 0;
+	}
+	snprintf(origin_topic, sizeof origin_topic, "%s",
+	    rd_kafka_topic_name(m->rkt));
+	if (kafka_block_find(k, origin_topic, m->partition) != NULL)
+		return 0;	/* redelivered after the pause */
+	k->consumed++;
+	reason[0] = '\0';
+	if (m->len > k->cfg->max_message_bytes) {
+		snprintf(reason, sizeof reason, "message too large: %zu bytes "
+		    "(max %zu)", m->len, k->cfg->max_message_bytes);
+		v = KAFKA_DEAD;
+	} else {
+		memset(&km, 0, sizeof km);
+		km.topic = origin_topic;
+		km.partition = m->partition;
+		km.offset = m->offset;
+		km.key = m->key;
+		km.key_len = m->key_len;
+		km.value = m->payload;
+		km.len = m->len;
+		if (rd_kafka_message_headers(m, &hdrs) ==
+		    RD_KAFKA_RESP_ERR_NO_ERROR)
+			km.headers = hdrs;
+		v = k->cb(&km, reason, sizeof reason, k->arg);
+	}
+	if (batch && v != KAFKA_RETRY && k->npend < KAFKA_BATCH_MAX) {
+		p = &k->pend[k->npend++];
+		p->m = m;
+		p->v = v;
+		p->reason = v == KAFKA_DEAD ? strdup(reason) : NULL;
+		return 1;
+	}
+	kafka_verdict(k, m, v, reason);
+	return 0;
+}
+
+/* Microseconds on the monotonic clock. */
+static int64_t
+kafka_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void
 kafka_drain_consumer(struct kafka *k)
 {
-	rd_kafka_message_t *m;
+	rd_kafka_message_t	*m;
+	int			 batch = 0, more = 0;
+	int64_t			 start = kafka_now_us();
 
 	if (k->closed)
 		return;
 	while ((m = rd_kafka_consumer_poll(k->consumer, 0)) != NULL) {
-		kafka_handle(k, m);
-		rd_kafka_message_destroy(m);
+		if (!batch && k->batch_end != NULL &&
+		    m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			batch = k->batch_begin(k->batch_arg) == 0;
+		if (!kafka_handle(k, m, batch))
+			rd_kafka_message_destroy(m);
 		kafka_backpressure_check(k);
 		if (k->closed)
 			break;
+		if (batch && (k->npend == KAFKA_BATCH_MAX ||
+		    kafka_now_us() - start >= KAFKA_BATCH_US)) {
+			more = 1;	/* the rest after a loop turn */
+			break;
+		}
 	}
+	if (batch)
+		kafka_batch_finish(k);
+	/*
+	 * A zero timer, not event_active: an active event would run in this
+	 * same pass of the loop, before any socket or timer is looked at, and
+	 * a large backlog would be read in full before a single call went out.
+	 */
+	if (more && !k->closed && k->more != NULL) {
+		struct timeval tv = { 0, 0 };
+
+		evtimer_add(k->more, &tv);
+	}
+}
+
+static void
+kafka_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	kafka_drain_consumer(arg);
 }
 
 /* Empty a wake-up pipe. */
@@ -826,7 +985,7 @@ kafka_new(struct event_base *base, const struct config_kafka *cfg,
 	rd_kafka_topic_partition_list_destroy(topics);
 	topics = NULL;
 	if ((k->tick = event_new(base, -1, EV_PERSIST, kafka_tick_cb, k)) ==
-	    NULL)
+	    NULL || (k->more = evtimer_new(base, kafka_more_cb, k)) == NULL)
 		goto fail;
 	event_add(k->tick, &tv);
 	log_info("kafka", "consuming %zu topics from %s as group %s",
@@ -854,6 +1013,8 @@ kafka_close(struct kafka *k)
 	k->closed = 1;
 	if (k->tick != NULL)
 		event_del(k->tick);
+	if (k->more != NULL)
+		event_del(k->more);
 	if (k->consumer != NULL) {
 		/*
 		 * Shutdown only: commit what was stored and leave the group.
@@ -887,6 +1048,8 @@ kafka_free(struct kafka *k)
 		rd_kafka_topic_partition_list_destroy(k->owned);
 	if (k->tick != NULL)
 		event_free(k->tick);
+	if (k->more != NULL)
+		event_free(k->more);
 	if (k->cev != NULL)
 		event_free(k->cev);
 	if (k->pev != NULL)

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -59,6 +60,28 @@ log_token_len(const char *p)
 }
 
 /*
+ * Case-insensitive (ASCII) search for key in s, like strcasestr but without
+ * its per-call set-up: jump between occurrences of the key's first byte in
+ * either case (strpbrk), then compare. The audit trail redacts every record
+ * it writes, so this runs for every step of every case.
+ */
+static char *
+log_find(char *s, const char *key, size_t klen)
+{
+	char	 first[3];
+	int	 lo = tolower((unsigned char)key[0]);
+	int	 up = toupper((unsigned char)key[0]);
+
+	first[0] = (char)lo;
+	first[1] = lo != up ? (char)up : '\0';
+	first[2] = '\0';
+	for (; (s = strpbrk(s, first)) != NULL; s++)
+		if (strncasecmp(s, key, klen) == 0)
+			return s;
+	return NULL;
+}
+
+/*
  * Mask the value after every case-insensitive occurrence of key. For a
  * scheme key ("Bearer ") the value is the following token; for a JSON key
  * ("access_token") the value is the string after the colon; for a form key
@@ -70,7 +93,7 @@ log_redact_after(char *s, const char *key)
 	size_t	 klen = strlen(key), count = 0, n;
 	char	*p = s, *v;
 
-	while ((p = strcasestr(p, key)) != NULL) {
+	while ((p = log_find(p, key, klen)) != NULL) {
 		v = p + klen;
 		if (key[klen - 1] == '"') {
 			/* JSON member: skip optional spaces, colon, spaces, quote. */
@@ -138,11 +161,35 @@ log_redact(char *s)
 		"client_assertion=", "access_token=", "refresh_token=",
 		"X-Okta-Verification-Challenge: ",
 	};
-	size_t	 count = 0, i;
+	/* The keys' first bytes, lowercased (the pass below skips others). */
+	static const char first[] = "bsa\"tcprx";
+	uint32_t	 found = 0;
+	size_t		 count = 0, i, n = sizeof keys / sizeof keys[0];
+	int		 pem = 0, c;
+	const char	*p;
 
-	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		count += log_redact_after(s, keys[i]);
-	count += log_redact_pem(s);
+	/*
+	 * One pass finds which keys occur at all; only those are redacted
+	 * (in the same order as always). Masking never creates a key, so
+	 * skipping a key absent from the original text changes nothing.
+	 * The audit trail redacts every record, so this is a hot path.
+	 */
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '-' && strncmp(p, "-----BEGIN", 10) == 0)
+			pem = 1;
+		c = tolower((unsigned char)*p);
+		if (strchr(first, c) == NULL)
+			continue;
+		for (i = 0; i < n; i++)
+			if (tolower((unsigned char)keys[i][0]) == c &&
+			    strncasecmp(p, keys[i], strlen(keys[i])) == 0)
+				found |= 1u << i;
+	}
+	for (i = 0; i < n && found != 0; i++)
+		if (found & (1u << i))
+			count += log_redact_after(s, keys[i]);
+	if (pem)
+		count += log_redact_pem(s);
 	return count;
 }
 

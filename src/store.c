@@ -2,13 +2,28 @@
  * store: SQLite persistence for events, cases, steps, resolved accounts and
  * the timeline. WAL journal; synchronous=FULL so that a committed transition
  * survives a power cut, because it precedes an external side effect.
- * Prepared statements are kept for the life of the store.
+ * Prepared statements are kept for the life of the store. Transactions nest:
+ * the outermost is BEGIN IMMEDIATE .. COMMIT, inner ones are savepoints, so
+ * that an inner rollback undoes only its own writes (the engine keeps one
+ * transaction open per loop turn and commits it once, see engine.c).
+ *
+ * Deferred sync: a transaction begun with store_begin_deferred commits with
+ * synchronous=NORMAL (its WAL frames are written, not yet synced) and gets a
+ * generation number; the WAL is then synced either at once (store_sync) or
+ * by a helper thread (store_sync_async), which wakes the loop through
+ * store_sync_fd. store_synced says up to which generation the commits are on
+ * disk. Whoever defers must not act on a transition before its generation
+ * is synced. Every other transaction commits with synchronous=FULL.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -32,6 +47,16 @@ enum store_stmt {
 	ST_ACCOUNTS_OF,
 	ST_COUNT,
 	ST_COUNT_STATE,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_KEY_PUT,
+	ST_CANCEL_REQUEST,
+	ST_SYNC_NORMAL,
+	ST_SYNC_FULL,
 	ST__MAX
 };
 
@@ -51,12 +76,13 @@ static const char *store_sql[ST__MAX] = {
 	[ST_CASE_COMPLETED] = "UPDATE cases SET completed_ms = ? WHERE id = ?",
 	[ST_STEP_INSERT] = "INSERT INTO steps(case_id, target, seq, step, opts,"
 	    " state, attempts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	/*
+	 * started_ms and finished_ms are worked out by the caller (an IN list
+	 * of the terminal states here cost a temporary table per update).
+	 */
 	[ST_STEP_UPDATE] = "UPDATE steps SET state = ?, attempts = ?,"
 	    " last_error = coalesce(?, last_error), detail = coalesce(?, detail),"
-	    " started_ms = CASE WHEN ? = 'running' AND started_ms IS NULL"
-	    "   THEN ? ELSE started_ms END,"
-	    " finished_ms = CASE WHEN ? IN ('succeeded','skipped','failed')"
-	    "   THEN ? ELSE NULL END"
+	    " started_ms = coalesce(started_ms, ?), finished_ms = ?"
 	    " WHERE case_id = ? AND target = ? AND seq = ?",
 	[ST_ACCOUNT_PUT] = "INSERT OR REPLACE INTO accounts(case_id, target,"
 	    " account) VALUES (?, ?, ?)",
@@ -79,7 +105,25 @@ static const char *store_sql[ST__MAX] = {
 	    " WHERE case_id = ?",
 	[ST_COUNT] = "SELECT count(*) FROM cases",
 	[ST_COUNT_STATE] = "SELECT count(*) FROM cases WHERE state = ?",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT store_nest",
+	[ST_RELEASE] = "RELEASE store_nest",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO store_nest",
+	[ST_KEY_PUT] = "INSERT OR IGNORE INTO case_keys(key, case_id)"
+	    " VALUES (?, ?)",
+	[ST_CANCEL_REQUEST] = "UPDATE cases SET cancel_by = ? WHERE id = ?",
+	[ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+	[ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
 };
+
+/* store_case_latest_for's statements, prepared once per shape. */
+#define STORE_LATEST_KEYS	16
+#define STORE_LATEST_TYPES	8
+
+/* Deepest transaction nesting (savepoints) store_begin accepts. */
+#define STORE_MAX_DEPTH	32
 
 static const char *store_schema =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
@@ -122,10 +166,28 @@ struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*st[ST__MAX];
 	int		 depth;		/* transaction nesting */
-	int		 failed;	/* a statement failed inside the transaction */
+	/* failed[d]: a statement failed at nesting level d (1 = outermost) */
+	unsigned char	 failed[STORE_MAX_DEPTH + 1];
+	sqlite3_stmt	*latest[STORE_LATEST_KEYS + 1][STORE_LATEST_TYPES + 1];
+
+	/* Deferred sync (see the top of this file). */
+	char		*wal_path;
+	int		 deferred;	/* the open transaction commits without a sync */
+	uint64_t	 gen;		/* generation of the last deferred commit */
+	int		 wal_fd;	/* for fdatasync, -1 until needed */
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	pthread_t	 th;
+	int		 th_running;
+	int		 th_stop;
+	uint64_t	 want;		/* the helper syncs up to this generation */
+	uint64_t	 done;		/* synced up to here (under mu) */
+	int		 pipe[2];	/* the helper wakes the loop */
 };
 
 static int	store_exec(struct store *, const char *);
+static int	store_run(struct store *, enum store_stmt);
+static void	store_end_deferred(struct store *);
 static int	store_mkdirs(const char *path);
 
 /* Create the directories leading to path. */
@@ -172,6 +234,19 @@ store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	s->wal_fd = s->pipe[0] = s->pipe[1] = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (asprintf(&s->wal_path, "%s-wal", path) < 0) {
+		s->wal_path = NULL;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/*
+	 * No allocation statistics (a mutex on every allocation); only takes
+	 * effect before SQLite's first use in the process, else ignored.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (store_mkdirs(path) != 0) {
 		snprintf(err, errlen, "%s: cannot create directory: %s", path,
 		    strerror(errno));
@@ -186,6 +261,12 @@ store_open(const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(s->db, 5000);
 	if (store_exec(s, "PRAGMA journal_mode=WAL") != 0 ||
 	    store_exec(s, "PRAGMA synchronous=FULL") != 0 ||
+	    /*
+	     * 32 MiB of page cache (the default is 2 MiB): a layoff's open
+	     * cases and steps stay cached, and a turn's transaction does not
+	     * spill pages to the WAL before its commit.
+	     */
+	    store_exec(s, "PRAGMA cache_size=-32768") != 0 ||
 	    store_exec(s, "PRAGMA foreign_keys=ON") != 0 ||
 	    store_exec(s, store_schema) != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
@@ -209,12 +290,33 @@ fail:
 void
 store_close(struct store *s)
 {
-	int i;
+	int i, j;
 
 	if (s == NULL)
 		return;
+	if (s->th_running) {
+		pthread_mutex_lock(&s->mu);
+		s->th_stop = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->th, NULL);
+	}
+	if (s->done < s->gen)
+		store_sync(s);
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	if (s->pipe[0] >= 0)
+		close(s->pipe[0]);
+	if (s->pipe[1] >= 0)
+		close(s->pipe[1]);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s->wal_path);
 	for (i = 0; i < ST__MAX; i++)
 		sqlite3_finalize(s->st[i]);
+	for (i = 0; i <= STORE_LATEST_KEYS; i++)
+		for (j = 0; j <= STORE_LATEST_TYPES; j++)
+			sqlite3_finalize(s->latest[i][j]);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s);
@@ -232,43 +334,244 @@ store_errmsg(struct store *s)
 	return sqlite3_errmsg(s->db);
 }
 
-int
-store_begin(struct store *s)
+/* Run one of the prepared transaction-control statements. */
+static int
+store_run(struct store *s, enum store_stmt which)
 {
-	if (s->depth++ > 0)
-		return 0;
-	s->failed = 0;
-	if (store_exec(s, "BEGIN IMMEDIATE") != 0) {
-		s->depth = 0;
+	sqlite3_stmt	*st = s->st[which];
+	int		 rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_error("store", "%s: %s", store_sql[which],
+		    sqlite3_errmsg(s->db));
 		return -1;
 	}
 	return 0;
 }
 
 int
-store_commit(struct store *s)
+store_begin(struct store *s)
 {
-	if (s->depth == 0)
-		return -1;
-	if (--s->depth > 0)
-		return s->failed ? -1 : 0;
-	if (s->failed) {
-		store_exec(s, "ROLLBACK");
+	if (s->depth >= STORE_MAX_DEPTH) {
+		log_error("store", "transactions nested too deep");
 		return -1;
 	}
-	return store_exec(s, "COMMIT");
+	if (store_run(s, s->depth == 0 ? ST_BEGIN : ST_SAVEPOINT) != 0)
+		return -1;
+	s->failed[++s->depth] = 0;
+	return 0;
+}
+
+int
+store_begin_deferred(struct store *s)
+{
+	if (s->depth > 0)
+		return -1;
+	/* The safety level cannot change inside a transaction: now. */
+	if (store_run(s, ST_SYNC_NORMAL) != 0)
+		return -1;
+	if (store_begin(s) != 0) {
+		store_run(s, ST_SYNC_FULL);
+		return -1;
+	}
+	s->deferred = 1;
+	return 0;
+}
+
+uint64_t
+store_commit_gen(struct store *s)
+{
+	return s->gen;
+}
+
+/* Undo the innermost level (a savepoint, or the whole transaction). */
+static void
+store_undo(struct store *s, int level)
+{
+	if (level > 1) {
+		store_run(s, ST_ROLLBACK_TO);
+		store_run(s, ST_RELEASE);
+	} else if (sqlite3_get_autocommit(s->db) == 0)
+		store_run(s, ST_ROLLBACK);
+}
+
+int
+store_commit(struct store *s)
+{
+	int level = s->depth;
+
+	if (level == 0)
+		return -1;
+	s->depth--;
+	if (s->failed[level]) {
+		store_undo(s, level);
+		return -1;
+	}
+	if (level > 1) {
+		if (store_run(s, ST_RELEASE) != 0) {
+			s->failed[level - 1] = 1;
+			return -1;
+		}
+		return 0;
+	}
+	if (store_run(s, ST_COMMIT) != 0) {
+		/* A failed COMMIT may leave the transaction open: end it. */
+		store_undo(s, 1);
+		store_end_deferred(s);
+		return -1;
+	}
+	if (s->deferred) {
+		s->gen++;	/* written, to be synced */
+		store_end_deferred(s);
+	}
+	return 0;
 }
 
 void
 store_rollback(struct store *s)
 {
-	if (s->depth == 0)
+	int level = s->depth;
+
+	if (level == 0)
 		return;
-	if (--s->depth > 0) {
-		s->failed = 1;
+	s->depth--;
+	store_undo(s, level);
+	if (level == 1)
+		store_end_deferred(s);
+}
+
+/* Back to synchronous=FULL once a deferred transaction is over. */
+static void
+store_end_deferred(struct store *s)
+{
+	if (!s->deferred)
 		return;
+	s->deferred = 0;
+	store_run(s, ST_SYNC_FULL);
+}
+
+/* The WAL's descriptor for fdatasync (the file exists once WAL is on). */
+static int
+store_wal_fd(struct store *s)
+{
+	if (s->wal_fd < 0)
+		s->wal_fd = open(s->wal_path, O_RDONLY | O_CLOEXEC);
+	return s->wal_fd;
+}
+
+int
+store_sync(struct store *s)
+{
+	uint64_t	 gen = s->gen;
+	int		 fd, r;
+
+	pthread_mutex_lock(&s->mu);
+	r = s->done >= gen;
+	pthread_mutex_unlock(&s->mu);
+	if (r)
+		return 0;
+	if ((fd = store_wal_fd(s)) < 0 || fdatasync(fd) != 0) {
+		log_error("store", "%s: sync: %s", s->wal_path, strerror(errno));
+		return -1;
 	}
-	store_exec(s, "ROLLBACK");
+	pthread_mutex_lock(&s->mu);
+	if (s->done < gen)
+		s->done = gen;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* The helper thread: sync the WAL whenever a later generation is wanted. */
+static void *
+store_sync_main(void *arg)
+{
+	struct store	*s = arg;
+	uint64_t	 want;
+	int		 r, e;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->th_stop && s->want <= s->done)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->th_stop)
+			break;
+		want = s->want;
+		pthread_mutex_unlock(&s->mu);
+		/* wal_fd was opened by the loop before the first request. */
+		r = fdatasync(s->wal_fd);
+		e = errno;
+		pthread_mutex_lock(&s->mu);
+		if (r == 0 && s->done < want)
+			s->done = want;
+		pthread_mutex_unlock(&s->mu);
+		if (r != 0) {
+			/* Not synced: nothing waiting on it goes ahead; try again. */
+			log_error("store", "%s: sync: %s", s->wal_path,
+			    strerror(e));
+			usleep(100000);
+		}
+		if (write(s->pipe[1], "s", 1) < 0 && errno != EAGAIN)
+			log_error("store", "sync wake-up: %s", strerror(errno));
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int
+store_sync_fd(struct store *s)
+{
+	if (s->pipe[0] >= 0)
+		return s->pipe[0];
+	if (pipe2(s->pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+		s->pipe[0] = s->pipe[1] = -1;
+		return -1;
+	}
+	if (pthread_create(&s->th, NULL, store_sync_main, s) != 0) {
+		close(s->pipe[0]);
+		close(s->pipe[1]);
+		s->pipe[0] = s->pipe[1] = -1;
+		return -1;
+	}
+	s->th_running = 1;
+	return s->pipe[0];
+}
+
+int
+store_sync_async(struct store *s)
+{
+	if (!s->th_running || store_wal_fd(s) < 0)
+		return store_sync(s);	/* no helper: sync here */
+	pthread_mutex_lock(&s->mu);
+	if (s->want < s->gen) {
+		s->want = s->gen;
+		pthread_cond_signal(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+uint64_t
+store_synced(struct store *s)
+{
+	char		 buf[64];
+	uint64_t	 done;
+
+	if (s->pipe[0] >= 0)
+		while (read(s->pipe[0], buf, sizeof buf) > 0)
+			;
+	pthread_mutex_lock(&s->mu);
+	done = s->done;
+	pthread_mutex_unlock(&s->mu);
+	return done;
+}
+
+int
+store_in_transaction(struct store *s)
+{
+	return s->depth;
 }
 
 /* Bind helpers: NULL strings and zero times bind NULL where it matters. */
@@ -293,7 +596,7 @@ store_done(struct store *s, sqlite3_stmt *st)
 	if (rc != SQLITE_DONE) {
 		log_error("store", "write failed: %s", sqlite3_errmsg(s->db));
 		if (s->depth > 0)
-			s->failed = 1;
+			s->failed[s->depth] = 1;
 		return -1;
 	}
 	return 0;
@@ -414,19 +717,28 @@ store_step_update(struct store *s, long long case_id, const char *target,
     int seq, const char *state, int attempts, const char *last_error,
     const char *detail, int64_t now_ms)
 {
-	sqlite3_stmt *st = s->st[ST_STEP_UPDATE];
+	sqlite3_stmt	*st = s->st[ST_STEP_UPDATE];
+	int		 terminal;
 
+	terminal = strcmp(state, "succeeded") == 0 ||
+	    strcmp(state, "skipped") == 0 || strcmp(state, "failed") == 0;
 	store_text(st, 1, state);
 	sqlite3_bind_int(st, 2, attempts);
 	store_text(st, 3, last_error);
 	store_text(st, 4, detail);
-	store_text(st, 5, state);
-	sqlite3_bind_int64(st, 6, now_ms);
-	store_text(st, 7, state);
-	sqlite3_bind_int64(st, 8, now_ms);
-	sqlite3_bind_int64(st, 9, case_id);
-	store_text(st, 10, target);
-	sqlite3_bind_int(st, 11, seq);
+	/* started_ms: set once, when the step first runs. */
+	if (strcmp(state, "running") == 0)
+		sqlite3_bind_int64(st, 5, now_ms);
+	else
+		sqlite3_bind_null(st, 5);
+	/* finished_ms: when it ended; cleared while it is not over. */
+	if (terminal)
+		sqlite3_bind_int64(st, 6, now_ms);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, case_id);
+	store_text(st, 8, target);
+	sqlite3_bind_int(st, 9, seq);
 	return store_done(s, st);
 }
 
@@ -644,19 +956,15 @@ int
 store_case_keys_put(struct store *s, long long case_id, const char *const *keys,
     size_t nkeys)
 {
-	sqlite3_stmt	*st = NULL;
+	sqlite3_stmt	*st = s->st[ST_KEY_PUT];
 	size_t		 i;
 	int		 r = 0;
 
-	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO case_keys(key,"
-	    " case_id) VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
-		return -1;
 	for (i = 0; i < nkeys && r == 0; i++) {
 		store_text(st, 1, keys[i]);
 		sqlite3_bind_int64(st, 2, case_id);
 		r = store_done(s, st);
 	}
-	sqlite3_finalize(st);
 	return r;
 }
 
@@ -669,8 +977,11 @@ store_case_latest_for(struct store *s, const char *const *keys, size_t nkeys,
 	size_t		 i, off;
 	int		 r, k = 1;
 
-	if (nkeys == 0 || nkeys > 16 || ntypes == 0 || ntypes > 8)
+	if (nkeys == 0 || nkeys > STORE_LATEST_KEYS || ntypes == 0 ||
+	    ntypes > STORE_LATEST_TYPES)
 		return -1;
+	if ((st = s->latest[nkeys][ntypes]) != NULL)
+		goto bind;
 	off = (size_t)snprintf(sql, sizeof sql, "SELECT c.id, c.subject_key,"
 	    " c.subject, c.runbook, c.event_type, c.state, c.urgent,"
 	    " c.created_ms, c.updated_ms, c.effective_ms, c.freeze_deadline_ms,"
@@ -687,29 +998,26 @@ store_case_latest_for(struct store *s, const char *const *keys, size_t nkeys,
 		off += (size_t)snprintf(sql + off, sizeof sql - off, "%s?",
 		    i > 0 ? ", " : "");
 	snprintf(sql + off, sizeof sql - off, ") ORDER BY c.id DESC LIMIT 1");
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	    NULL) != SQLITE_OK)
 		return -1;
+	s->latest[nkeys][ntypes] = st;
+bind:
 	for (i = 0; i < nkeys; i++)
 		store_text(st, k++, keys[i]);
 	for (i = 0; i < ntypes; i++)
 		store_text(st, k++, types[i]);
+	/* store_case_rows resets the statement and clears its bindings. */
 	r = store_case_rows(s, st, cb, arg);
-	sqlite3_finalize(st);
 	return r;
 }
 
 int
 store_case_cancel_request(struct store *s, long long id, const char *by)
 {
-	sqlite3_stmt	*st = NULL;
-	int		 r;
+	sqlite3_stmt *st = s->st[ST_CANCEL_REQUEST];
 
-	if (sqlite3_prepare_v2(s->db, "UPDATE cases SET cancel_by = ? WHERE"
-	    " id = ?", -1, &st, NULL) != SQLITE_OK)
-		return -1;
 	store_text(st, 1, by);
 	sqlite3_bind_int64(st, 2, id);
-	r = store_done(s, st);
-	sqlite3_finalize(st);
-	return r;
+	return store_done(s, st);
 }

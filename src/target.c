@@ -116,6 +116,8 @@ struct target {
 	long				 xrl_limit;	/* 0 = unknown */
 	long				 xrl_budget;	/* sends left in the window, -1 = unknown */
 	uint64_t			 xrl_reset_ms;	/* when the window resets */
+	long				 xrl_rmin;	/* lowest Remaining seen in the window */
+	long long			 xrl_epoch;	/* the window's X-Rate-Limit-Reset */
 	/* Circuit breaker. */
 	enum target_circuit		 circuit;
 	int				 cb_failures;	/* consecutive failed sends */
@@ -148,7 +150,6 @@ static void	target_usage_update(struct target *,
 static long	target_retry_after_ms(const struct http_response *);
 static void	target_describe(char *, size_t, const struct http_response *,
 		    const char *, const char *);
-static struct http_response *target_resp_copy(const struct http_response *);
 static long long target_header_num(const struct http_response *, const char *);
 static long	target_xrl_reset_in_ms(const struct http_response *);
 static void	target_xrl_update(struct target *, const struct http_response *);
@@ -157,7 +158,6 @@ static void	target_circuit_open(struct target *, uint64_t, int);
 static void	target_circuit_note(struct target *, struct call *,
 		    const struct http_response *);
 static uint64_t	target_gate(struct target *, uint64_t);
-static void	target_resp_free(struct http_response *);
 
 static uint64_t
 target_now_ms(void)
@@ -384,16 +384,20 @@ target_xrl_reset_in_ms(const struct http_response *resp)
 }
 
 /*
- * Follow X-Rate-Limit-Limit/-Remaining/-Reset (Okta): the calls we may
- * still send in this window are Remaining less the calls still on the wire
- * (they may not have been counted yet). Inside one window the estimate only
- * goes down (responses arrive out of order); a later window replaces it. A
- * response whose window is already over says nothing about the next one.
+ * Follow X-Rate-Limit-Limit/-Remaining/-Reset (Okta). Responses arrive out
+ * of order, so the lowest Remaining seen in a window is the server's latest
+ * count; the calls we may still send are that less every call still on the
+ * wire (it may not have been counted yet). This is worked out again at every
+ * response: a call on the wire when the lowest Remaining came back and
+ * answered since with a higher Remaining was counted already, and stops
+ * being held back (subtracting it for good wasted up to limits.concurrency
+ * calls of every window). Between responses each send takes one. The window
+ * is told by its Reset value: a response of an earlier window says nothing.
  */
 static void
 target_xrl_update(struct target *t, const struct http_response *resp)
 {
-	long long	 rem, limit;
+	long long	 rem, limit, epoch;
 	long		 in_ms, est;
 	uint64_t	 now = target_now_ms(), reset;
 
@@ -407,19 +411,26 @@ target_xrl_update(struct target *t, const struct http_response *resp)
 	if (in_ms < 0)
 		in_ms = TARGET_XRL_DEFAULT_WINDOW_MS;
 	reset = now + (uint64_t)in_ms;
-	est = rem > LONG_MAX ? LONG_MAX : (long)rem;
-	est -= (long)t->sending;
-	if (est < 0)
-		est = 0;
-	if (t->xrl_budget < 0 || now >= t->xrl_reset_ms) {
-		t->xrl_budget = est;
+	epoch = target_header_num(resp, "X-Rate-Limit-Reset");
+	if (rem > LONG_MAX)
+		rem = LONG_MAX;
+	if (epoch >= 0 && epoch < t->xrl_epoch)
+		return;		/* an earlier window's answer, arriving late */
+	if (t->xrl_budget < 0 || (epoch >= 0 ? epoch > t->xrl_epoch :
+	    now >= t->xrl_reset_ms)) {
+		/* A new window. */
+		t->xrl_rmin = (long)rem;
 		t->xrl_reset_ms = reset;
+		if (epoch >= 0)
+			t->xrl_epoch = epoch;
 	} else {
-		if (est < t->xrl_budget)
-			t->xrl_budget = est;
+		if ((long)rem < t->xrl_rmin)
+			t->xrl_rmin = (long)rem;
 		if (reset > t->xrl_reset_ms)
 			t->xrl_reset_ms = reset;
 	}
+	est = t->xrl_rmin - (long)t->sending;
+	t->xrl_budget = est < 0 ? 0 : est;
 	if (t->xrl_budget == 0)
 		log_info("target", "%s: X-Rate-Limit-Remaining used up; holding "
 		    "calls for %ld ms until the window resets", t->cfg->name,
@@ -526,6 +537,10 @@ target_gate(struct target *t, uint64_t now)
 		/* A new window: its full limit, less what is on the wire. */
 		t->xrl_budget = t->xrl_limit > 0 ? t->xrl_limit -
 		    (long)t->sending : -1;
+		t->xrl_rmin = t->xrl_limit;
+		/* Answers of the old window that still come in are ignored. */
+		if (t->xrl_epoch > 0)
+			t->xrl_epoch++;
 		if (t->xrl_limit > 0 && t->xrl_budget < 0)
 			t->xrl_budget = 0;
 		if (t->xrl_budget == 0) {
@@ -683,7 +698,7 @@ target_call_free(struct call *c)
 	free(c->extra_value);
 	free(c->auth_header);
 	free(c->error);
-	target_resp_free(c->resp);
+	http_response_free(c->resp);
 	free(c);
 }
 
@@ -1026,7 +1041,7 @@ target_finish(struct call *c, const struct http_response *resp, int ok,
 	} else
 		c->error = strdup(error != NULL ? error : "");
 	if (resp != NULL)
-		c->resp = target_resp_copy(resp);
+		c->resp = http_response_keep(resp);	/* no copy from http's callback */
 	event_active(c->ev, EV_TIMEOUT, 1);
 }
 
@@ -1167,58 +1182,4 @@ target_describe(char *out, size_t outlen, const struct http_response *resp,
 		    n > 0 ? ": " : "", excerpt);
 	}
 	log_redact(out);
-}
-
-static struct http_response *
-target_resp_copy(const struct http_response *src)
-{
-	struct http_response	*r;
-	size_t			 i;
-
-	r = calloc(1, sizeof *r);
-	if (r == NULL)
-		return NULL;
-	*r = *src;
-	r->body = NULL;
-	r->headers = NULL;
-	r->nheaders = 0;
-	r->body = malloc(src->body_len + 1);
-	if (r->body == NULL)
-		goto fail;
-	if (src->body_len > 0)
-		memcpy(r->body, src->body, src->body_len);
-	r->body[src->body_len] = '\0';
-	if (src->nheaders > 0) {
-		r->headers = calloc(src->nheaders, sizeof *r->headers);
-		if (r->headers == NULL)
-			goto fail;
-		for (i = 0; i < src->nheaders; i++) {
-			r->headers[i].name = strdup(src->headers[i].name);
-			r->headers[i].value = strdup(src->headers[i].value);
-			r->nheaders = i + 1;
-			if (r->headers[i].name == NULL ||
-			    r->headers[i].value == NULL)
-				goto fail;
-		}
-	}
-	return r;
-fail:
-	target_resp_free(r);
-	return NULL;
-}
-
-static void
-target_resp_free(struct http_response *r)
-{
-	size_t i;
-
-	if (r == NULL)
-		return;
-	for (i = 0; i < r->nheaders; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
-	free(r->headers);
-	free(r->body);
-	free(r);
 }

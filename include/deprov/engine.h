@@ -86,6 +86,16 @@ int		 engine_submit(struct engine *, const struct event *, const char *origin,
 		    long long *case_id, char *err, size_t errlen);
 
 /*
+ * Kafka intake in batches (kafka_set_batch): between begin and end,
+ * engine_submit does not commit; end commits every case of the batch at once
+ * and returns 0 when they are durable (their offsets may then be stored), -1
+ * when the commit failed (the batch's cases are forgotten; redeliver it).
+ * Outside a batch engine_submit is durable when it returns. arg is the engine.
+ */
+int		 engine_batch_begin(void *engine);
+int		 engine_batch_end(void *engine);
+
+/*
  * Stop starting steps; cb is called (from the loop) once no step is running,
  * or after timeout_ms, whichever comes first.
  */

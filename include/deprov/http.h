@@ -29,6 +29,7 @@ struct http_response {
 	struct http_header	*headers;
 	size_t			 nheaders;
 	double			 total_s;	/* request duration */
+	void			*owner;		/* http's own: see http_response_keep */
 };
 
 /* Called once per started request, from the loop. resp is valid only during the call. */
@@ -62,6 +63,14 @@ int		 http_request_start(struct http *, struct http_request *req,
  * be called from inside curl (it is safe from any http_cb or loop callback).
  */
 void		 http_request_cancel(struct http *, struct http_request *req);
+
+/*
+ * Keep a response past its callback: from inside the callback, the body and
+ * headers are taken over from the request (no copy); any other response is
+ * copied. Free with http_response_free. NULL when out of memory.
+ */
+struct http_response *http_response_keep(const struct http_response *);
+void		 http_response_free(struct http_response *);
 
 /* Case-insensitive header lookup; NULL when absent. */
 const char	*http_response_header(const struct http_response *, const char *name);

@@ -45,6 +45,15 @@ typedef enum kafka_verdict (*kafka_msg_cb)(const struct kafka_msg *,
 
 struct kafka	*kafka_new(struct event_base *, const struct config_kafka *,
 		    kafka_msg_cb, void *arg, char *err, size_t errlen);
+/*
+ * Group commit of intake: the messages of one wake-up (at most 256) are
+ * handed to the callback between begin() and end(). Their offsets are stored,
+ * and their dead letters sent, only once end() returned 0 (durable); on -1
+ * their partitions are rewound to the batch's first message and read again.
+ * begin() returning -1 means no batch: each message is acted on at once.
+ */
+void		 kafka_set_batch(struct kafka *, int (*begin)(void *),
+		    int (*end)(void *), void *arg);
 /* Stop consuming, commit stored offsets, leave the group, flush the producer. */
 void		 kafka_close(struct kafka *);
 void		 kafka_free(struct kafka *);

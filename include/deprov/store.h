@@ -63,10 +63,32 @@ const char	*store_errmsg(struct store *);
  */
 struct sqlite3	*store_db(struct store *);
 
-/* Transactions nest by counting; only the outermost commits. */
+/*
+ * Transactions nest; only the outermost commits. An inner level is a
+ * savepoint: its rollback (or a statement failing inside it, which makes its
+ * commit fail and roll back) undoes only the writes made since its begin.
+ */
 int		 store_begin(struct store *);
 int		 store_commit(struct store *);
 void		 store_rollback(struct store *);
+/* The current nesting depth (0 = no transaction open through the store). */
+int		 store_in_transaction(struct store *);
+
+/*
+ * Deferred sync (group commit without blocking the loop on the disk): a
+ * transaction begun with store_begin_deferred (outermost only) commits with
+ * its WAL frames written but not synced, as generation store_commit_gen().
+ * store_sync syncs now; store_sync_async asks a helper thread, which makes
+ * store_sync_fd readable when it is done; store_synced tells (and drains
+ * the fd) up to which generation the commits are on disk. Nothing may act
+ * on a deferred commit before its generation is synced.
+ */
+int		 store_begin_deferred(struct store *);
+uint64_t	 store_commit_gen(struct store *);
+int		 store_sync(struct store *);
+int		 store_sync_async(struct store *);
+int		 store_sync_fd(struct store *);
+uint64_t	 store_synced(struct store *);
 
 /*
  * Record an event. Returns 0 when new, 1 when source+id was seen before

@@ -278,6 +278,8 @@ main(int argc, char **argv)
 		log_error("deprovd", "%s", err);
 		goto done;
 	}
+	/* Intake in batches: one commit makes a batch's cases durable. */
+	kafka_set_batch(d.kafka, engine_batch_begin, engine_batch_end, d.engine);
 	metrics_set_kafka(d.metrics, d.kafka);
 	if (d.cfg->kafka.audit_topic != NULL &&
 	    (d.audit_stream = audit_stream_new(d.base, d.store, d.engine,
