@@ -96,6 +96,7 @@ struct estep {
 	struct runbook_step	 rs;
 	int			 seq;
 	int			 phase;
+	const struct runbook_step *src;		/* the runbook's step (new cases only) */
 	int			 blocked;	/* skipped because an earlier step failed */
 	enum step_state		 state;
 	int			 attempts;
@@ -165,6 +166,16 @@ struct step_ctx {
 
 #define ENGINE_MAX_OBSERVERS	8
 
+/*
+ * A runbook step as JSON: every case copies its steps through it and stores
+ * it as the step's options, so it is built once per runbook step.
+ */
+struct engine_stepjson {
+	const struct runbook_step	*rs;
+	json_object			*obj;
+	const char			*text;		/* owned by obj */
+};
+
 struct engine_observer {
 	engine_observer_cb	 cb;
 	void			*arg;
@@ -196,6 +207,8 @@ struct engine {
 	int				 held;
 	struct estep_queue		 launch;	/* running, started after the commit */
 	struct ecase_list		 fresh;		/* cases created in the open transaction */
+	struct engine_stepjson		*stepjson;	/* runbook steps as JSON, made once */
+	size_t				 nstepjson;
 	int				 draining;
 	void				(*drain_cb)(void *);
 	void				*drain_arg;
@@ -206,6 +219,8 @@ static void	engine_advance(struct ecase *);
 static void	engine_pump_soon(struct engine *);
 static void	engine_case_free(struct ecase *);
 static struct ecase *engine_case_find(struct engine *, long long);
+static const struct engine_stepjson *engine_stepjson(struct engine *,
+		    const struct runbook_step *);
 static void	engine_only_frozen_by(struct ecase *, long long);
 static void	engine_wake_waiters(struct engine *, long long);
 static struct store *engine_txn(struct engine *);
@@ -1284,6 +1299,9 @@ engine_free(struct engine *eng)
 		store_commit(eng->store);
 	}
 	free(eng->targets);
+	for (i = 0; i < eng->nstepjson; i++)
+		json_object_put(eng->stepjson[i].obj);
+	free(eng->stepjson);
 	if (eng->pump_ev != NULL)
 		event_free(eng->pump_ev);
 	if (eng->flush_ev != NULL)
@@ -1329,6 +1347,29 @@ engine_retry_parse(const char *json, struct runbook_retry *r)
 	if (r->max_attempts < 1)
 		r->max_attempts = 1;
 	json_object_put(o);
+}
+
+/* The JSON of a runbook step, made on first use and kept. */
+static const struct engine_stepjson *
+engine_stepjson(struct engine *eng, const struct runbook_step *rs)
+{
+	struct engine_stepjson	*n, *e;
+	size_t			 i;
+
+	for (i = 0; i < eng->nstepjson; i++)
+		if (eng->stepjson[i].rs == rs)
+			return &eng->stepjson[i];
+	n = reallocarray(eng->stepjson, eng->nstepjson + 1, sizeof *n);
+	if (n == NULL)
+		return NULL;
+	eng->stepjson = n;
+	e = &n[eng->nstepjson];
+	if ((e->obj = runbook_step_to_json(rs)) == NULL)
+		return NULL;
+	e->text = json_object_to_json_string_ext(e->obj, JSON_C_TO_STRING_PLAIN);
+	e->rs = rs;
+	eng->nstepjson++;
+	return e;
 }
 
 /* Build the in-memory case for a new event from its runbook. */
@@ -1386,18 +1427,16 @@ engine_case_build(struct engine *eng, const struct event *ev,
 		if ((et->steps = calloc(sel->nsteps, sizeof *et->steps)) == NULL)
 			goto fail;
 		for (j = 0; j < sel->nsteps; j++) {
-			json_object *sj = runbook_step_to_json(&sel->steps[j]);
+			const struct engine_stepjson *sj =
+			    engine_stepjson(eng, &sel->steps[j]);
 
 			et->steps[j].c = c;
 			et->steps[j].et = et;
 			et->steps[j].seq = (int)j;
-			if (sj == NULL || runbook_step_from_json(sj,
-			    &et->steps[j].rs) != 0) {
-				if (sj != NULL)
-					json_object_put(sj);
+			et->steps[j].src = &sel->steps[j];
+			if (sj == NULL || runbook_step_from_json(sj->obj,
+			    &et->steps[j].rs) != 0)
 				goto fail;
-			}
-			json_object_put(sj);
 			et->steps[j].phase = engine_step_phase(sel->steps[j].kind);
 			et->nsteps++;
 		}
@@ -1460,13 +1499,15 @@ engine_case_insert(struct engine *eng, struct ecase *c, const struct event *ev,
 	for (i = 0; i < c->ntargets; i++) {
 		for (j = 0; j < c->targets[i].nsteps; j++) {
 			struct estep *s = &c->targets[i].steps[j];
+			const struct engine_stepjson *sj = s->src != NULL ?
+			    engine_stepjson(eng, s->src) : NULL;
 
-			opts = runbook_step_to_json(&s->rs);
+			opts = sj == NULL ? runbook_step_to_json(&s->rs) : NULL;
 			memset(&sr, 0, sizeof sr);
 			sr.target = c->targets[i].name;
 			sr.seq = s->seq;
 			sr.step = step_kind_name(s->rs.kind);
-			sr.opts_json = opts != NULL ?
+			sr.opts_json = sj != NULL ? sj->text : opts != NULL ?
 			    json_object_to_json_string_ext(opts,
 			    JSON_C_TO_STRING_PLAIN) : NULL;
 			sr.state = step_state_names[SS_PENDING];

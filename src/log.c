@@ -4,6 +4,7 @@
  * log_msg so that redaction happens in exactly one place.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -149,46 +150,74 @@ log_redact_pem(char *s)
 	return count;
 }
 
+/* The keys whose value log_redact masks (at most 31 of them). */
+static const char *log_keys[] = {
+	"Bearer ", "SSWS ", "Basic ", "Authorization: ",
+	"\"access_token\"", "\"refresh_token\"", "\"id_token\"",
+	"\"token\"", "\"assertion\"", "\"client_secret\"", "\"password\"",
+	"\"private_key\"", "\"DeleteToken\"", "\"secret\"",
+	"assertion=", "token=", "client_secret=", "password=",
+	"client_assertion=", "access_token=", "refresh_token=",
+	"X-Okta-Verification-Challenge: ",
+};
+#define LOG_NKEYS	(sizeof log_keys / sizeof log_keys[0])
+#define LOG_PEM_BIT	(1u << 31)
+
+/* Per byte: the keys starting with it (either case), LOG_PEM_BIT for '-'. */
+static uint32_t		log_first[256];
+static size_t		log_keylen[LOG_NKEYS];
+static pthread_once_t	log_once = PTHREAD_ONCE_INIT;
+
+static void
+log_keys_init(void)
+{
+	size_t		i;
+	unsigned char	c;
+
+	for (i = 0; i < LOG_NKEYS; i++) {
+		c = (unsigned char)log_keys[i][0];
+		log_first[tolower(c)] |= 1u << i;
+		log_first[toupper(c)] |= 1u << i;
+		log_keylen[i] = strlen(log_keys[i]);
+	}
+	log_first['-'] |= LOG_PEM_BIT;
+}
+
 size_t
 log_redact(char *s)
 {
-	static const char *keys[] = {
-		"Bearer ", "SSWS ", "Basic ", "Authorization: ",
-		"\"access_token\"", "\"refresh_token\"", "\"id_token\"",
-		"\"token\"", "\"assertion\"", "\"client_secret\"", "\"password\"",
-		"\"private_key\"", "\"DeleteToken\"", "\"secret\"",
-		"assertion=", "token=", "client_secret=", "password=",
-		"client_assertion=", "access_token=", "refresh_token=",
-		"X-Okta-Verification-Challenge: ",
-	};
-	/* The keys' first bytes, lowercased (the pass below skips others). */
-	static const char first[] = "bsa\"tcprx";
-	uint32_t	 found = 0;
-	size_t		 count = 0, i, n = sizeof keys / sizeof keys[0];
-	int		 pem = 0, c;
+	uint32_t	 found = 0, m;
+	size_t		 count = 0, i;
 	const char	*p;
 
 	/*
-	 * One pass finds which keys occur at all; only those are redacted
-	 * (in the same order as always). Masking never creates a key, so
-	 * skipping a key absent from the original text changes nothing.
-	 * The audit trail redacts every record, so this is a hot path.
+	 * One pass finds which keys occur at all (a table says which keys
+	 * start with each byte); only those are redacted, in the same order
+	 * as always. Masking never creates a key, so skipping a key that is
+	 * absent from the original text changes nothing. The audit trail
+	 * redacts every record it writes, so this is a hot path.
 	 */
+	pthread_once(&log_once, log_keys_init);
 	for (p = s; *p != '\0'; p++) {
-		if (*p == '-' && strncmp(p, "-----BEGIN", 10) == 0)
-			pem = 1;
-		c = tolower((unsigned char)*p);
-		if (strchr(first, c) == NULL)
+		if ((m = log_first[(unsigned char)*p] & ~found) == 0)
 			continue;
-		for (i = 0; i < n; i++)
-			if (tolower((unsigned char)keys[i][0]) == c &&
-			    strncasecmp(p, keys[i], strlen(keys[i])) == 0)
+		if ((m & LOG_PEM_BIT) && strncmp(p, "-----BEGIN", 10) == 0)
+			found |= LOG_PEM_BIT;
+		m &= ~LOG_PEM_BIT;
+		while (m != 0) {
+			i = (size_t)__builtin_ctz(m);
+			m &= m - 1;
+			/* The second byte first: most candidates end there. */
+			if (tolower((unsigned char)p[1]) ==
+			    tolower((unsigned char)log_keys[i][1]) &&
+			    strncasecmp(p, log_keys[i], log_keylen[i]) == 0)
 				found |= 1u << i;
+		}
 	}
-	for (i = 0; i < n && found != 0; i++)
+	for (i = 0; i < LOG_NKEYS && (found & ~LOG_PEM_BIT) != 0; i++)
 		if (found & (1u << i))
-			count += log_redact_after(s, keys[i]);
-	if (pem)
+			count += log_redact_after(s, log_keys[i]);
+	if (found & LOG_PEM_BIT)
 		count += log_redact_pem(s);
 	return count;
 }
