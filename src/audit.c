@@ -14,6 +14,7 @@
  */
 #include <sys/queue.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,16 @@ static const char audit_schema[] =
     "  detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);";
 
-/* Insert only when seq follows the table's last record. */
+/*
+ * A plain INSERT: seq is the primary key, so it fails when another writer
+ * took that seq; a rollback that took our last records with it is seen
+ * through store_undo_count (and the head read again) before the next one.
+ * (An INSERT .. SELECT guarding on max(seq) would read the table it writes,
+ * which makes SQLite copy the row through a temporary table every time.)
+ */
 static const char audit_insert_sql[] =
     "INSERT INTO audit(seq, ts_ms, kind, case_id, actor, target, step, detail,"
-    " prev_hash, hash) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10"
-    " WHERE coalesce((SELECT max(seq) FROM audit), 0) = ?1 - 1";
+    " prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
 static const char audit_last_sql[] =
     "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
@@ -75,6 +81,7 @@ struct audit {
 	sqlite3_stmt		*last;
 	long long		 last_seq;
 	char			 last_hash[AUDIT_HASH_HEX + 1];
+	uint64_t		 undos;		/* store_undo_count at the last write */
 	struct event		*flush_ev;	/* NULL = write at once */
 	struct audit_recs	 pending;
 	size_t			 npending;
@@ -82,36 +89,71 @@ struct audit {
 
 static int	audit_load_last(struct audit *);
 static void	audit_flush(struct audit *);
-static char	*audit_clean_detail(const char *);
+static char	*audit_clean_detail(const char *, int);
+static int	 audit_add(struct audit *, const char *, long long,
+		    const char *, const char *, const char *, const char *, int);
 static void	audit_on_engine(const struct engine_event *, void *);
 
-/* Feed one netstring field (NULL = "~,") to the digest. */
-static void
-audit_field(EVP_MD_CTX *md, const char *v)
+/* Decimal digits of v into buf (no NUL); returns where they start. */
+static char *
+audit_decimal(char *end, unsigned long long v)
 {
-	char len[32];
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+/* Feed one netstring field of len bytes (NULL = "~,") to the digest. */
+static void
+audit_field_n(EVP_MD_CTX *md, const char *v, size_t len)
+{
+	char	 buf[32], *end = buf + sizeof buf, *p;
 
 	if (v == NULL) {
 		EVP_DigestUpdate(md, "~,", 2);
 		return;
 	}
-	snprintf(len, sizeof len, "%zu:", strlen(v));
-	EVP_DigestUpdate(md, len, strlen(len));
-	EVP_DigestUpdate(md, v, strlen(v));
+	end[-1] = ':';
+	p = audit_decimal(end - 1, len);
+	EVP_DigestUpdate(md, p, (size_t)(end - p));
+	EVP_DigestUpdate(md, v, len);
 	EVP_DigestUpdate(md, ",", 1);
+}
+
+static void
+audit_field(EVP_MD_CTX *md, const char *v)
+{
+	audit_field_n(md, v, v != NULL ? strlen(v) : 0);
 }
 
 static void
 audit_field_int(EVP_MD_CTX *md, long long v, int null)
 {
-	char s[32];
+	char	 s[32], *end = s + sizeof s, *p;
 
 	if (null) {
 		audit_field(md, NULL);
 		return;
 	}
-	snprintf(s, sizeof s, "%lld", v);
-	audit_field(md, s);
+	/* As "%lld" would print it. */
+	if (v < 0) {
+		p = audit_decimal(end, 0ULL - (unsigned long long)v);
+		*--p = '-';
+	} else
+		p = audit_decimal(end, (unsigned long long)v);
+	audit_field_n(md, p, (size_t)(end - p));
+}
+
+/* SHA-256, fetched once: a fetch per record costs as much as the hash. */
+static EVP_MD		*audit_sha256;
+static pthread_once_t	 audit_sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+audit_sha256_fetch(void)
+{
+	audit_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 void
@@ -119,14 +161,18 @@ audit_hash(long long seq, int64_t ts_ms, const char *kind, long long case_id,
     const char *actor, const char *target, const char *step, const char *detail,
     const char *prev_hash, char out[AUDIT_HASH_HEX + 1])
 {
-	EVP_MD_CTX	*md;
-	unsigned char	 digest[EVP_MAX_MD_SIZE];
-	unsigned int	 n = 0, i;
+	static const char	 hex[] = "0123456789abcdef";
+	EVP_MD_CTX		*md;
+	const EVP_MD		*type;
+	unsigned char		 digest[EVP_MAX_MD_SIZE];
+	unsigned int		 n = 0, i;
 
 	out[0] = '\0';
+	pthread_once(&audit_sha256_once, audit_sha256_fetch);
+	type = audit_sha256 != NULL ? audit_sha256 : EVP_sha256();
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return;
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+	if (EVP_DigestInit_ex(md, type, NULL) == 1) {
 		EVP_DigestUpdate(md, AUDIT_HASH_PREFIX,
 		    sizeof AUDIT_HASH_PREFIX - 1);
 		audit_field_int(md, seq, 0);
@@ -142,8 +188,11 @@ audit_hash(long long seq, int64_t ts_ms, const char *kind, long long case_id,
 			n = 0;
 	}
 	EVP_MD_CTX_free(md);
-	for (i = 0; i < n && i * 2 < AUDIT_HASH_HEX; i++)
-		snprintf(out + i * 2, 3, "%02x", digest[i]);
+	for (i = 0; i < n && i * 2 < AUDIT_HASH_HEX; i++) {
+		out[i * 2] = hex[digest[i] >> 4];
+		out[i * 2 + 1] = hex[digest[i] & 0xf];
+	}
+	out[i * 2] = '\0';
 }
 
 static int64_t
@@ -163,6 +212,7 @@ audit_load_last(struct audit *a)
 
 	a->last_seq = 0;
 	a->last_hash[0] = '\0';
+	a->undos = store_undo_count(a->store);
 	rc = sqlite3_step(a->last);
 	if (rc == SQLITE_ROW) {
 		a->last_seq = sqlite3_column_int64(a->last, 0);
@@ -270,10 +320,13 @@ audit_last(const struct audit *a, char hash[AUDIT_HASH_HEX + 1])
 
 /*
  * A detail as stored: redacted, JSON, at most AUDIT_MAX_DETAIL bytes.
- * Returns a malloc'd string or NULL (out of memory).
+ * Returns a malloc'd string or NULL (out of memory). A trusted detail is
+ * JSON as json-c prints it with our flags: when redaction leaves it as it
+ * was and it fits, it is stored as it is (parsing it again would print the
+ * same text).
  */
 static char *
-audit_clean_detail(const char *in)
+audit_clean_detail(const char *in, int trusted)
 {
 	json_tokener	*tok = NULL;
 	json_object	*o = NULL, *w;
@@ -285,7 +338,8 @@ audit_clean_detail(const char *in)
 		return strdup("{}");
 	if ((s = strdup(in)) == NULL)
 		return NULL;
-	log_redact(s);
+	if (log_redact(s) == 0 && trusted && strlen(s) <= AUDIT_MAX_DETAIL)
+		return s;
 	len = strlen(s);
 	if ((tok = json_tokener_new()) != NULL) {
 		o = json_tokener_parse_ex(tok, s, (int)(len > 0x7fffffff ?
@@ -368,12 +422,15 @@ audit_insert(struct audit *a, long long seq, int64_t ts, const char *kind,
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_CONSTRAINT &&
+	    sqlite3_extended_errcode(a->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return 1;	/* another writer took this seq */
 	if (rc != SQLITE_DONE) {
 		log_error("audit", "cannot append %s: %s", kind,
 		    sqlite3_errmsg(a->db));
 		return -1;
 	}
-	return sqlite3_changes(a->db) == 1 ? 0 : 1;
+	return 0;
 }
 
 /*
@@ -390,6 +447,11 @@ audit_write(struct audit *a, int64_t ts, const char *kind, long long case_id,
 	long long	 seq;
 	int		 r = -1, tries;
 
+	if (store_undo_count(a->store) != a->undos) {
+		/* A rollback since our last write may have taken records. */
+		if (audit_load_last(a) != 0)
+			return -1;
+	}
 	for (tries = 0; tries < 2; tries++) {
 		seq = a->last_seq + 1;
 		prev = a->last_seq == 0 ? AUDIT_ZERO_HASH : a->last_hash;
@@ -469,6 +531,14 @@ audit_append(struct audit *a, const char *kind, long long case_id,
     const char *actor, const char *target, const char *step,
     const char *detail_json)
 {
+	return audit_add(a, kind, case_id, actor, target, step, detail_json, 0);
+}
+
+static int
+audit_add(struct audit *a, const char *kind, long long case_id,
+    const char *actor, const char *target, const char *step,
+    const char *detail_json, int trusted)
+{
 	struct audit_rec	*r;
 	struct timeval		 now = { 0, 0 };
 	char			*detail;
@@ -479,7 +549,7 @@ audit_append(struct audit *a, const char *kind, long long case_id,
 		return -1;
 	if (actor == NULL || *actor == '\0')
 		actor = AUDIT_ACTOR;
-	if ((detail = audit_clean_detail(detail_json)) == NULL) {
+	if ((detail = audit_clean_detail(detail_json, trusted)) == NULL) {
 		log_error("audit", "cannot append %s: out of memory", kind);
 		return -1;
 	}
@@ -601,9 +671,9 @@ audit_on_engine(const struct engine_event *ev, void *arg)
 		break;
 	}
 	if (kind != NULL)
-		audit_append(a, kind, ev->case_id, actor, ev->target, ev->step,
+		audit_add(a, kind, ev->case_id, actor, ev->target, ev->step,
 		    json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		    JSON_C_TO_STRING_NOSLASHESCAPE), 1);
 	json_object_put(d);
 }
 

@@ -32,6 +32,7 @@
 #define HTTP_MAX_HEADERS	128
 #define HTTP_USER_AGENT		"deprov/0.1"
 #define HTTP_POOL_MAX		512	/* idle easy handles kept for reuse */
+#define HTTP_SOCK_SPARE		256	/* socket records kept for reuse */
 
 /* One socket curl asked us to watch. */
 struct http_sock {
@@ -79,6 +80,13 @@ struct http {
 	int			 dying;		/* http_free was called while busy */
 	TAILQ_HEAD(, http_request) requests;
 	LIST_HEAD(, http_sock)	 socks;
+	/*
+	 * curl stops watching a connection's socket after every transfer and
+	 * watches it again for the next one: the records (and their events)
+	 * are kept for that instead of being freed and made again.
+	 */
+	LIST_HEAD(, http_sock)	 spare;
+	size_t			 nspare;
 	CURL			*pool[HTTP_POOL_MAX];
 	size_t			 npool;
 };
@@ -111,6 +119,7 @@ http_new(struct event_base *base)
 	h->max_body = HTTP_DEFAULT_MAX_BODY;
 	TAILQ_INIT(&h->requests);
 	LIST_INIT(&h->socks);
+	LIST_INIT(&h->spare);
 	h->timer = evtimer_new(base, http_timeout_cb, h);
 	if (h->timer == NULL)
 		goto fail;
@@ -192,6 +201,8 @@ http_destroy(struct http *h)
 	curl_multi_cleanup(h->multi);
 	/* Sockets curl closed without telling us (cached connections). */
 	while ((s = LIST_FIRST(&h->socks)) != NULL)
+		http_sock_free(s);
+	while ((s = LIST_FIRST(&h->spare)) != NULL)
 		http_sock_free(s);
 	event_free(h->timer);
 	free(h);
@@ -530,7 +541,14 @@ http_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp,
 	if (what == CURL_POLL_REMOVE) {
 		if (s != NULL) {
 			curl_multi_assign(h->multi, fd, NULL);
-			http_sock_free(s);
+			if (h->nspare >= HTTP_SOCK_SPARE) {
+				http_sock_free(s);
+				return 0;
+			}
+			event_del(s->ev);
+			LIST_REMOVE(s, entry);
+			LIST_INSERT_HEAD(&h->spare, s, entry);
+			h->nspare++;
 		}
 		return 0;
 	}
@@ -539,7 +557,19 @@ http_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp,
 		kind |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
-	if (s == NULL) {
+	if (s == NULL && (s = LIST_FIRST(&h->spare)) != NULL) {
+		LIST_REMOVE(s, entry);
+		h->nspare--;
+		s->fd = fd;
+		if (event_assign(s->ev, h->base, fd, kind, http_event_cb,
+		    s) == -1) {
+			event_free(s->ev);
+			free(s);
+			return -1;
+		}
+		LIST_INSERT_HEAD(&h->socks, s, entry);
+		curl_multi_assign(h->multi, fd, s);
+	} else if (s == NULL) {
 		s = calloc(1, sizeof *s);
 		if (s == NULL)
 			return -1;

@@ -183,6 +183,7 @@ struct store {
 	uint64_t	 want;		/* the helper syncs up to this generation */
 	uint64_t	 done;		/* synced up to here (under mu) */
 	int		 pipe[2];	/* the helper wakes the loop */
+	uint64_t	 undos;		/* rollbacks so far, savepoints too */
 };
 
 static int	store_exec(struct store *, const char *);
@@ -390,6 +391,7 @@ store_commit_gen(struct store *s)
 static void
 store_undo(struct store *s, int level)
 {
+	s->undos++;
 	if (level > 1) {
 		store_run(s, ST_ROLLBACK_TO);
 		store_run(s, ST_RELEASE);
@@ -427,6 +429,12 @@ store_commit(struct store *s)
 		store_end_deferred(s);
 	}
 	return 0;
+}
+
+uint64_t
+store_undo_count(struct store *s)
+{
+	return s->undos;
 }
 
 void

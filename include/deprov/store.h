@@ -71,6 +71,9 @@ struct sqlite3	*store_db(struct store *);
 int		 store_begin(struct store *);
 int		 store_commit(struct store *);
 void		 store_rollback(struct store *);
+/* How many rollbacks (savepoints too) there were: a change means writes
+ * made since may be gone. */
+uint64_t	 store_undo_count(struct store *);
 /* The current nesting depth (0 = no transaction open through the store). */
 int		 store_in_transaction(struct store *);
 

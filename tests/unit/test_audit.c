@@ -419,16 +419,32 @@ test_batched_on_loop(void **state)
 	assert_true(event_base_loop(base, EVLOOP_NONBLOCK) >= 0);
 	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"), 7);
 
+	/* A savepoint's rollback takes only its records; the next follows. */
+	assert_int_equal(store_begin(f->store), 0);
+	assert_int_equal(audit_append(f->audit, "case.state", 5, NULL, NULL,
+	    NULL, "{\"outer\":1}"), 0);
+	assert_int_equal(store_begin(f->store), 0);
+	assert_int_equal(audit_append(f->audit, "case.state", 5, NULL, NULL,
+	    NULL, "{\"inner\":1}"), 0);
+	store_rollback(f->store);
+	assert_int_equal(audit_append(f->audit, "case.state", 5, NULL, NULL,
+	    NULL, "{\"outer\":2}"), 0);
+	assert_int_equal(store_commit(f->store), 0);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"), 9);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit WHERE "
+	    "seq = 9 AND detail = '{\"outer\":2}'"), 1);
+	assert_int_equal(audit_verify(f->db, &r), 0);
+
 	/* Freeing writes what is pending. */
 	append_chain(f->audit, 2);
 	audit_sync(f->audit);
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"), 9);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"), 11);
 	append_chain(f->audit, 2);
 	audit_free(f->audit);
 	f->audit = NULL;
-	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"), 11);
+	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"), 13);
 	assert_int_equal(audit_verify(f->db, &r), 0);
-	assert_int_equal(r.records, 11);
+	assert_int_equal(r.records, 13);
 	event_base_free(base);
 	f->audit = audit_new(NULL, f->store, NULL, err, sizeof err);
 	assert_non_null(f->audit);
