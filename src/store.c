@@ -14,6 +14,15 @@
  * store_sync_fd. store_synced says up to which generation the commits are on
  * disk. Whoever defers must not act on a transition before its generation
  * is synced. Every other transaction commits with synchronous=FULL.
+ *
+ * Checkpoints: SQLite would copy the WAL back into the database inside the
+ * commit that crosses STORE_CKPT_PAGES, syncing the database file on the
+ * loop. A WAL hook asks the helper thread instead, which checkpoints
+ * (PASSIVE: writers go on meanwhile) through a connection of its own;
+ * without the helper the hook checkpoints in place, as SQLite would, and so
+ * it does when the WAL reaches STORE_CKPT_MAX_PAGES (a helper's checkpoint
+ * never takes the frames appended while it runs, so under a steady stream
+ * of commits the WAL would only grow).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -124,6 +133,9 @@ static const char *store_sql[ST__MAX] = {
 
 /* Deepest transaction nesting (savepoints) store_begin accepts. */
 #define STORE_MAX_DEPTH	32
+#define STORE_CKPT_PAGES	1000	/* SQLite's own auto-checkpoint size */
+/* The helper never catches up while writes go on: then on the loop, whole. */
+#define STORE_CKPT_MAX_PAGES	16000
 
 static const char *store_schema =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
@@ -171,7 +183,10 @@ struct store {
 	sqlite3_stmt	*latest[STORE_LATEST_KEYS + 1][STORE_LATEST_TYPES + 1];
 
 	/* Deferred sync (see the top of this file). */
+	char		*path;
 	char		*wal_path;
+	int		 ckpt_want;	/* the helper checkpoints (under mu) */
+	sqlite3		*ckpt_db;	/* the helper's connection */
 	int		 deferred;	/* the open transaction commits without a sync */
 	uint64_t	 gen;		/* generation of the last deferred commit */
 	int		 wal_fd;	/* for fdatasync, -1 until needed */
@@ -189,6 +204,7 @@ struct store {
 static int	store_exec(struct store *, const char *);
 static int	store_run(struct store *, enum store_stmt);
 static void	store_end_deferred(struct store *);
+static int	store_wal_hook(void *, sqlite3 *, const char *, int);
 static int	store_mkdirs(const char *path);
 
 /* Create the directories leading to path. */
@@ -238,7 +254,8 @@ store_open(const char *path, char *err, size_t errlen)
 	s->wal_fd = s->pipe[0] = s->pipe[1] = -1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	if (asprintf(&s->wal_path, "%s-wal", path) < 0) {
+	if ((s->path = strdup(path)) == NULL ||
+	    asprintf(&s->wal_path, "%s-wal", path) < 0) {
 		s->wal_path = NULL;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -269,10 +286,13 @@ store_open(const char *path, char *err, size_t errlen)
 	     */
 	    store_exec(s, "PRAGMA cache_size=-32768") != 0 ||
 	    store_exec(s, "PRAGMA foreign_keys=ON") != 0 ||
+	    /* A WAL grown by a burst is cut back when it restarts. */
+	    store_exec(s, "PRAGMA journal_size_limit=67108864") != 0 ||
 	    store_exec(s, store_schema) != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
+	sqlite3_wal_hook(s->db, store_wal_hook, s);
 	for (i = 0; i < ST__MAX; i++) {
 		if (sqlite3_prepare_v3(s->db, store_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
@@ -302,6 +322,7 @@ store_close(struct store *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->th, NULL);
 	}
+	sqlite3_close(s->ckpt_db);
 	if (s->done < s->gen)
 		store_sync(s);
 	if (s->wal_fd >= 0)
@@ -313,6 +334,7 @@ store_close(struct store *s)
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->wal_path);
+	free(s->path);
 	for (i = 0; i < ST__MAX; i++)
 		sqlite3_finalize(s->st[i]);
 	for (i = 0; i <= STORE_LATEST_KEYS; i++)
@@ -491,6 +513,70 @@ store_sync(struct store *s)
 	return 0;
 }
 
+/*
+ * The helper thread: copy the WAL into the database through its own
+ * connection. PASSIVE: it takes what no reader still needs and waits for
+ * nobody; the writer restarts the WAL once everything was copied.
+ */
+static void
+store_checkpoint(struct store *s)
+{
+	int	rc, nlog = 0, nckpt = 0;
+
+	if (s->ckpt_db == NULL) {
+		if (sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			log_error("store", "%s: checkpoint connection: %s",
+			    s->path, s->ckpt_db != NULL ?
+			    sqlite3_errmsg(s->ckpt_db) : "cannot open");
+			sqlite3_close(s->ckpt_db);
+			s->ckpt_db = NULL;
+			return;
+		}
+		/* Its own hook would checkpoint after its own (no) commits. */
+		sqlite3_wal_autocheckpoint(s->ckpt_db, 0);
+		/* It knows the file is in WAL mode only once it has read it. */
+		if (sqlite3_exec(s->ckpt_db, "PRAGMA journal_mode=WAL", NULL,
+		    NULL, NULL) != SQLITE_OK) {
+			log_error("store", "%s: checkpoint connection: %s",
+			    s->path, sqlite3_errmsg(s->ckpt_db));
+			sqlite3_close(s->ckpt_db);
+			s->ckpt_db = NULL;
+			return;
+		}
+	}
+	rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+	if (rc == SQLITE_OK)
+		log_debug("store", "checkpoint: %d of %d WAL pages copied",
+		    nckpt, nlog);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warn("store", "%s: checkpoint: %s", s->path,
+		    sqlite3_errmsg(s->ckpt_db));
+}
+
+/* After every commit: nframes pages are in the WAL. */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int nframes)
+{
+	struct store	*s = arg;
+
+	if (nframes < STORE_CKPT_PAGES)
+		return SQLITE_OK;
+	if (!s->th_running || nframes >= STORE_CKPT_MAX_PAGES) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+		return SQLITE_OK;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (!s->ckpt_want) {
+		s->ckpt_want = 1;
+		pthread_cond_signal(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return SQLITE_OK;
+}
+
 /* The helper thread: sync the WAL whenever a later generation is wanted. */
 static void *
 store_sync_main(void *arg)
@@ -501,10 +587,17 @@ store_sync_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->th_stop && s->want <= s->done)
+		while (!s->th_stop && s->want <= s->done && !s->ckpt_want)
 			pthread_cond_wait(&s->cv, &s->mu);
 		if (s->th_stop)
 			break;
+		if (s->want <= s->done) {
+			s->ckpt_want = 0;
+			pthread_mutex_unlock(&s->mu);
+			store_checkpoint(s);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
 		want = s->want;
 		pthread_mutex_unlock(&s->mu);
 		/* wal_fd was opened by the loop before the first request. */

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -215,6 +217,99 @@ test_open_error(void **state)
 	assert_true(strlen(err) > 0);
 }
 
+/* Size of a file, 0 when it is missing. */
+static long long
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* Write about 5 MB (over 1,000 pages) of events in transactions of 100. */
+static void
+fill(struct store *s, int from)
+{
+	char	 type[1001], id[32];
+	int	 i;
+
+	memset(type, 't', sizeof type - 1);
+	type[sizeof type - 1] = '\0';
+	for (i = 0; i < 5000; i++) {
+		if (i % 100 == 0)
+			assert_int_equal(store_begin(s), 0);
+		snprintf(id, sizeof id, "%d", from + i);
+		assert_int_equal(store_event_put(s, "/hr", id, type, "E1", "k",
+		    1), 0);
+		if (i % 100 == 99)
+			assert_int_equal(store_commit(s), 0);
+	}
+}
+
+/*
+ * The WAL is copied back into the database once it passes 1,000 pages: by
+ * the helper thread when there is one (the loop's commits never do it),
+ * else in place as SQLite would.
+ */
+static void
+test_checkpoints(void **state)
+{
+	char		 err[256], *path = tmp_db();
+	struct store	*s;
+	long long	 before;
+	int		 i;
+
+	(void)state;
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	before = file_size(path);
+	fill(s, 0);					/* no helper: in place */
+	assert_true(file_size(path) > before + 1000 * 1024);
+
+	assert_true(store_sync_fd(s) >= 0);		/* the helper runs */
+	before = file_size(path);
+	fill(s, 5000);
+	for (i = 0; i < 1000 && file_size(path) <= before + 1000 * 1024; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	assert_true(file_size(path) > before + 1000 * 1024);
+	store_close(s);
+
+	/* Everything is there after reopening. */
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	assert_int_equal(store_event_put(s, "/hr", "9999", "t", "E1", "k", 1), 1);
+	store_close(s);
+	free(path);
+}
+
+/* Every rollback, of a savepoint too, counts. */
+static void
+test_undo_count(void **state)
+{
+	char		 err[256], *path = tmp_db();
+	struct store	*s;
+	uint64_t	 n;
+
+	(void)state;
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	n = store_undo_count(s);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_true(store_undo_count(s) == n);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	store_rollback(s);				/* the savepoint */
+	assert_true(store_undo_count(s) == n + 1);
+	store_rollback(s);				/* the transaction */
+	assert_true(store_undo_count(s) == n + 2);
+	store_close(s);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -223,6 +318,8 @@ main(void)
 		cmocka_unit_test(test_cases_steps_reopen),
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_open_error),
+		cmocka_unit_test(test_checkpoints),
+		cmocka_unit_test(test_undo_count),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
