@@ -15,22 +15,28 @@
 
 #include "common.h"
 
+/*
+ * One tokener for every answer: making one allocates its state stack and
+ * buffer, and every target call's answer comes through here. Connectors
+ * run on the loop's thread only.
+ */
+static struct json_tokener	*conn_tok;
+
 json_object *
 conn_json_parse(const char *body, size_t len)
 {
-	struct json_tokener	*tok;
-	json_object		*obj;
+	json_object	*obj;
 
 	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
 		return NULL;
-	if ((tok = json_tokener_new()) == NULL)
+	if (conn_tok == NULL && (conn_tok = json_tokener_new()) == NULL)
 		return NULL;
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
+	json_tokener_reset(conn_tok);
+	obj = json_tokener_parse_ex(conn_tok, body, (int)len);
+	if (json_tokener_get_error(conn_tok) != json_tokener_success) {
 		json_object_put(obj);
 		obj = NULL;
 	}
-	json_tokener_free(tok);
 	return obj;
 }
 
