@@ -105,36 +105,72 @@ audit_decimal(char *end, unsigned long long v)
 	return end;
 }
 
-/* Feed one netstring field of len bytes (NULL = "~,") to the digest. */
+/*
+ * The text a record's hash covers, built whole and digested at once: one
+ * digest call per field part costs more than the hash itself.
+ */
+struct audit_msg {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+	int	 oom;
+	char	 small[2048];
+};
+
 static void
-audit_field_n(EVP_MD_CTX *md, const char *v, size_t len)
+audit_msg_add(struct audit_msg *m, const void *v, size_t len)
+{
+	char	*n;
+	size_t	 cap;
+
+	if (m->oom)
+		return;
+	if (m->len + len > m->cap) {
+		cap = (m->len + len) * 2;
+		if ((n = malloc(cap)) == NULL) {
+			m->oom = 1;
+			return;
+		}
+		memcpy(n, m->p, m->len);
+		if (m->p != m->small)
+			free(m->p);
+		m->p = n;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->len, v, len);
+	m->len += len;
+}
+
+/* One netstring field of len bytes (NULL = "~,"). */
+static void
+audit_field_n(struct audit_msg *m, const char *v, size_t len)
 {
 	char	 buf[32], *end = buf + sizeof buf, *p;
 
 	if (v == NULL) {
-		EVP_DigestUpdate(md, "~,", 2);
+		audit_msg_add(m, "~,", 2);
 		return;
 	}
 	end[-1] = ':';
 	p = audit_decimal(end - 1, len);
-	EVP_DigestUpdate(md, p, (size_t)(end - p));
-	EVP_DigestUpdate(md, v, len);
-	EVP_DigestUpdate(md, ",", 1);
+	audit_msg_add(m, p, (size_t)(end - p));
+	audit_msg_add(m, v, len);
+	audit_msg_add(m, ",", 1);
 }
 
 static void
-audit_field(EVP_MD_CTX *md, const char *v)
+audit_field(struct audit_msg *m, const char *v)
 {
-	audit_field_n(md, v, v != NULL ? strlen(v) : 0);
+	audit_field_n(m, v, v != NULL ? strlen(v) : 0);
 }
 
 static void
-audit_field_int(EVP_MD_CTX *md, long long v, int null)
+audit_field_int(struct audit_msg *m, long long v, int null)
 {
 	char	 s[32], *end = s + sizeof s, *p;
 
 	if (null) {
-		audit_field(md, NULL);
+		audit_field(m, NULL);
 		return;
 	}
 	/* As "%lld" would print it. */
@@ -143,7 +179,7 @@ audit_field_int(EVP_MD_CTX *md, long long v, int null)
 		*--p = '-';
 	} else
 		p = audit_decimal(end, (unsigned long long)v);
-	audit_field_n(md, p, (size_t)(end - p));
+	audit_field_n(m, p, (size_t)(end - p));
 }
 
 /* SHA-256, fetched once: a fetch per record costs as much as the hash. */
@@ -162,7 +198,7 @@ audit_hash(long long seq, int64_t ts_ms, const char *kind, long long case_id,
     const char *prev_hash, char out[AUDIT_HASH_HEX + 1])
 {
 	static const char	 hex[] = "0123456789abcdef";
-	EVP_MD_CTX		*md;
+	struct audit_msg	 m;
 	const EVP_MD		*type;
 	unsigned char		 digest[EVP_MAX_MD_SIZE];
 	unsigned int		 n = 0, i;
@@ -170,24 +206,24 @@ audit_hash(long long seq, int64_t ts_ms, const char *kind, long long case_id,
 	out[0] = '\0';
 	pthread_once(&audit_sha256_once, audit_sha256_fetch);
 	type = audit_sha256 != NULL ? audit_sha256 : EVP_sha256();
-	if ((md = EVP_MD_CTX_new()) == NULL)
-		return;
-	if (EVP_DigestInit_ex(md, type, NULL) == 1) {
-		EVP_DigestUpdate(md, AUDIT_HASH_PREFIX,
-		    sizeof AUDIT_HASH_PREFIX - 1);
-		audit_field_int(md, seq, 0);
-		audit_field_int(md, (long long)ts_ms, 0);
-		audit_field(md, kind);
-		audit_field_int(md, case_id, case_id == 0);
-		audit_field(md, actor);
-		audit_field(md, target);
-		audit_field(md, step);
-		audit_field(md, detail);
-		audit_field(md, prev_hash);
-		if (EVP_DigestFinal_ex(md, digest, &n) != 1)
-			n = 0;
-	}
-	EVP_MD_CTX_free(md);
+	m.p = m.small;
+	m.len = 0;
+	m.cap = sizeof m.small;
+	m.oom = 0;
+	audit_msg_add(&m, AUDIT_HASH_PREFIX, sizeof AUDIT_HASH_PREFIX - 1);
+	audit_field_int(&m, seq, 0);
+	audit_field_int(&m, (long long)ts_ms, 0);
+	audit_field(&m, kind);
+	audit_field_int(&m, case_id, case_id == 0);
+	audit_field(&m, actor);
+	audit_field(&m, target);
+	audit_field(&m, step);
+	audit_field(&m, detail);
+	audit_field(&m, prev_hash);
+	if (m.oom || EVP_Digest(m.p, m.len, digest, &n, type, NULL) != 1)
+		n = 0;
+	if (m.p != m.small)
+		free(m.p);
 	for (i = 0; i < n && i * 2 < AUDIT_HASH_HEX; i++) {
 		out[i * 2] = hex[digest[i] >> 4];
 		out[i * 2 + 1] = hex[digest[i] & 0xf];

@@ -305,6 +305,25 @@ test_hash_definition(void **state)
 	assert_string_equal(theirs,
 	    "ffcfedf15aebb64bd30dcb0c2552edf3ec5fc17b920e49bd8cc6394b16f1513c");
 
+	/* A detail longer than the hash's inline buffer (2 KiB). */
+	{
+		char	*long_detail = malloc(AUDIT_MAX_DETAIL + 1);
+		size_t	 k;
+
+		assert_non_null(long_detail);
+		for (k = 0; k < AUDIT_MAX_DETAIL; k++)
+			long_detail[k] = (char)('a' + k % 26);
+		long_detail[AUDIT_MAX_DETAIL] = '\0';
+		independent_hash(987654321, 1700000000999LL, "step.done",
+		    "7", "deprovd", "salesforce", "reassign", long_detail,
+		    ZERO64, mine);
+		audit_hash(987654321, 1700000000999LL, "step.done", 7,
+		    "deprovd", "salesforce", "reassign", long_detail, ZERO64,
+		    theirs);
+		assert_string_equal(mine, theirs);
+		free(long_detail);
+	}
+
 	/* Every stored record matches the independent computation. */
 	append_chain(f->audit, 12);
 	assert_int_equal(audit_append(f->audit, "operator.cancel", 7, "ops",
