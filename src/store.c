@@ -167,8 +167,14 @@ static const char *store_schema =
     "CREATE TABLE IF NOT EXISTS accounts ("
     "  case_id INTEGER NOT NULL REFERENCES cases(id), target TEXT NOT NULL,"
     "  account TEXT NOT NULL, PRIMARY KEY (case_id, target)) WITHOUT ROWID;"
+    /*
+     * No AUTOINCREMENT (it reads and writes sqlite_sequence on every
+     * insert): rows are never deleted, so a new rowid is always the
+     * largest yet and id orders a case's timeline. Files made before
+     * keep the keyword; both behave the same.
+     */
     "CREATE TABLE IF NOT EXISTS timeline ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id INTEGER PRIMARY KEY,"
     "  case_id INTEGER NOT NULL REFERENCES cases(id), ts_ms INTEGER NOT NULL,"
     "  kind TEXT NOT NULL, target TEXT, step TEXT, detail TEXT);"
     "CREATE INDEX IF NOT EXISTS timeline_case ON timeline(case_id, id);"
