@@ -13,8 +13,12 @@
  * Ready steps wait in three lanes (urgent for emergency freezes, freeze,
  * remediate); the pump starts them in lane order while fewer than
  * engine.max_running_steps are running, so freezes of every queued case go
- * before anyone's remediation. Every transition is written to the store
- * before the step it allows is started.
+ * before anyone's remediation. Urgent and freeze lanes are first come,
+ * first served; the remediation lane serves the oldest case first (and so
+ * do the targets' remediation lanes), so that a case's next step does not
+ * wait behind a step of every younger case and cases complete one after
+ * another during a layoff instead of all together at its end. Every
+ * transition is written to the store before the step it allows is started.
  *
  * Group commit: the writes of one loop turn share one transaction. The
  * first write of a turn opens it (engine_txn) and activates the flush event;
@@ -101,6 +105,10 @@ struct estep {
 	enum step_state		 state;
 	int			 attempts;
 	int			 queued;	/* in lanes[lane] */
+	int			 spilled;	/* in lanes[lane].spill */
+	size_t			 hidx;		/* index in lanes[lane].v */
+	uint64_t		 qorder;	/* lane order: case id or 0 */
+	uint64_t		 qseq;		/* lane order: then enqueue order */
 	int			 launching;	/* on the launch list */
 	uint64_t		 gen;		/* launch list: commit generation + 1, 0 = not committed */
 	enum lane		 lane;
@@ -108,6 +116,17 @@ struct estep {
 	TAILQ_ENTRY(estep)	 q;		/* a lane or the launch list */
 };
 TAILQ_HEAD(estep_queue, estep);
+
+/*
+ * A lane: a binary min-heap on (qorder, qseq). Should it fail to grow (out
+ * of memory), steps wait first come, first served in spill, after the heap.
+ */
+struct estep_heap {
+	struct estep		**v;
+	size_t			  n;
+	size_t			  cap;
+	struct estep_queue	  spill;
+};
 
 /* A configured target and its runtime, shared by all cases. */
 struct engine_target {
@@ -192,7 +211,8 @@ struct engine {
 	size_t				 ntargets;
 	struct ecase_list		 cases;
 	size_t				 ncases;
-	struct estep_queue		 lanes[LANE_COUNT];
+	struct estep_heap		 lanes[LANE_COUNT];
+	uint64_t			 qseq;		/* enqueues so far */
 	size_t				 queued;
 	size_t				 running;
 	size_t				 waiters;	/* cases with waits_for set */
@@ -415,6 +435,102 @@ engine_persist_step(struct estep *s, const char *last_error, const char *detail)
 }
 
 /* Put a ready step in its lane. */
+/* a goes before b in its lane. */
+static int
+engine_heap_before(const struct estep *a, const struct estep *b)
+{
+	if (a->qorder != b->qorder)
+		return a->qorder < b->qorder;
+	return a->qseq < b->qseq;
+}
+
+static void
+engine_heap_set(struct estep_heap *h, size_t i, struct estep *s)
+{
+	h->v[i] = s;
+	s->hidx = i;
+}
+
+/* Move the step at i towards the root while it goes before its parent. */
+static void
+engine_heap_up(struct estep_heap *h, size_t i)
+{
+	struct estep	*s = h->v[i];
+	size_t		 up;
+
+	for (; i > 0; i = up) {
+		up = (i - 1) / 2;
+		if (!engine_heap_before(s, h->v[up]))
+			break;
+		engine_heap_set(h, i, h->v[up]);
+	}
+	engine_heap_set(h, i, s);
+}
+
+/* Move the step at i towards the leaves while a child goes before it. */
+static void
+engine_heap_down(struct estep_heap *h, size_t i)
+{
+	struct estep	*s = h->v[i];
+	size_t		 kid;
+
+	for (; (kid = 2 * i + 1) < h->n; i = kid) {
+		if (kid + 1 < h->n && engine_heap_before(h->v[kid + 1],
+		    h->v[kid]))
+			kid++;
+		if (!engine_heap_before(h->v[kid], s))
+			break;
+		engine_heap_set(h, i, h->v[kid]);
+	}
+	engine_heap_set(h, i, s);
+}
+
+static void
+engine_heap_push(struct estep_heap *h, struct estep *s)
+{
+	struct estep	**v;
+	size_t		  cap;
+
+	s->spilled = 0;
+	if (h->n == h->cap) {
+		cap = h->cap < 256 ? 256 : h->cap * 2;
+		if ((v = reallocarray(h->v, cap, sizeof *v)) == NULL) {
+			s->spilled = 1;
+			TAILQ_INSERT_TAIL(&h->spill, s, q);
+			return;
+		}
+		h->v = v;
+		h->cap = cap;
+	}
+	h->v[h->n] = s;
+	engine_heap_up(h, h->n++);
+}
+
+static struct estep *
+engine_heap_first(const struct estep_heap *h)
+{
+	return h->n > 0 ? h->v[0] : TAILQ_FIRST(&h->spill);
+}
+
+static void
+engine_heap_remove(struct estep_heap *h, struct estep *s)
+{
+	size_t	i = s->hidx;
+
+	if (s->spilled) {
+		TAILQ_REMOVE(&h->spill, s, q);
+		s->spilled = 0;
+		return;
+	}
+	if (--h->n == i)
+		return;				/* it was the last */
+	engine_heap_set(h, i, h->v[h->n]);
+	if (i > 0 && engine_heap_before(h->v[i], h->v[(i - 1) / 2]))
+		engine_heap_up(h, i);
+	else
+		engine_heap_down(h, i);
+}
+
 static void
 engine_enqueue(struct estep *s)
 {
@@ -429,8 +545,11 @@ engine_enqueue(struct estep *s)
 		lane = LANE_FREEZE;
 	else
 		lane = LANE_REMEDIATE;
-	TAILQ_INSERT_TAIL(&eng->lanes[lane], s, q);
 	s->lane = lane;
+	s->qorder = lane == LANE_REMEDIATE && s->c->id > 0 ?
+	    (uint64_t)s->c->id : 0;
+	s->qseq = ++eng->qseq;
+	engine_heap_push(&eng->lanes[lane], s);
 	s->queued = 1;
 	eng->queued++;
 	engine_pump_soon(eng);
@@ -443,7 +562,7 @@ engine_dequeue(struct estep *s)
 
 	if (!s->queued)
 		return;
-	TAILQ_REMOVE(&eng->lanes[s->lane], s, q);
+	engine_heap_remove(&eng->lanes[s->lane], s);
 	s->queued = 0;
 	eng->queued--;
 }
@@ -879,6 +998,15 @@ engine_start_step(struct engine *eng, struct estep *s)
 	ctx->s = s;
 	ctx->opts.lane = c->urgent ? LANE_URGENT :
 	    (s->phase == PHASE_FREEZE ? LANE_FREEZE : LANE_REMEDIATE);
+	/*
+	 * Remediation serves the oldest case's calls first, so that cases
+	 * finish one after another. Freezes stay first come, first served:
+	 * every leaver's freeze chain moves a call at a time in step with the
+	 * others, so no remediation call finds the freeze lane empty while a
+	 * freeze chain is still to make its next call.
+	 */
+	ctx->opts.order = ctx->opts.lane == LANE_REMEDIATE && c->id > 0 ?
+	    (uint64_t)c->id : 0;
 	ctx->opts.max_attempts = c->retry.max_attempts;
 	ctx->opts.initial_backoff_ms = c->retry.initial_backoff_ms;
 	ctx->opts.max_backoff_ms = c->retry.max_backoff_ms;
@@ -940,7 +1068,7 @@ engine_pump(struct engine *eng)
 	while (!eng->draining && !eng->held && eng->running < (size_t)cap) {
 		s = NULL;
 		for (lane = 0; lane < LANE_COUNT && s == NULL; lane++)
-			s = TAILQ_FIRST(&eng->lanes[lane]);
+			s = engine_heap_first(&eng->lanes[lane]);
 		if (s == NULL)
 			break;
 		engine_dequeue(s);
@@ -1229,7 +1357,7 @@ engine_new(struct event_base *base, struct http *http, struct store *store,
 	TAILQ_INIT(&eng->fresh);
 	TAILQ_INIT(&eng->launch);
 	for (lane = 0; lane < LANE_COUNT; lane++)
-		TAILQ_INIT(&eng->lanes[lane]);
+		TAILQ_INIT(&eng->lanes[lane].spill);
 	if ((eng->pump_ev = event_new(base, -1, 0, engine_pump_cb, eng)) ==
 	    NULL || (eng->flush_ev = event_new(base, -1, 0, engine_flush_cb,
 	    eng)) == NULL || (eng->hold_ev = evtimer_new(base, engine_hold_cb,
@@ -1299,6 +1427,8 @@ engine_free(struct engine *eng)
 		store_commit(eng->store);
 	}
 	free(eng->targets);
+	for (i = 0; i < LANE_COUNT; i++)
+		free(eng->lanes[i].v);
 	for (i = 0; i < eng->nstepjson; i++)
 		json_object_put(eng->stepjson[i].obj);
 	free(eng->stepjson);

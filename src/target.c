@@ -1,7 +1,12 @@
 /*
  * target: the runtime of one configured target. A call is queued in one of
- * three lanes (urgent before freeze before remediation, FIFO inside a lane,
- * a retried call re-enters before newer calls). The pump takes calls off the
+ * three lanes (urgent before freeze before remediation). Inside a lane the
+ * call with the lowest opts.order goes first (for remediation the engine
+ * passes the case id: the oldest case first), then the call made first; a
+ * retried call keeps its place. So a case's next remediation call does not
+ * queue behind one call of every younger case, and cases finish one after
+ * another rather than all together at the end of a layoff, at the same
+ * throughput. The pump takes calls off the
  * lanes while fewer than limits.concurrency are in flight and the token
  * bucket has a token; otherwise an evtimer wakes it when the next token is
  * due, or it runs again when a slot frees. A call holds its slot while its
@@ -86,10 +91,20 @@ struct call {
 	int			 ok;
 	char			*error;
 
-	TAILQ_ENTRY(call)	 lane_entry;
 	TAILQ_ENTRY(call)	 all_entry;
 };
 TAILQ_HEAD(call_list, call);
+
+/*
+ * A lane: a binary min-heap on (opts.order, seq). Room for every live call
+ * of the lane is made when the call is made, so queueing never fails.
+ */
+struct lane_heap {
+	struct call	**v;
+	size_t		  n;
+	size_t		  cap;
+	size_t		  live;		/* calls of this lane not yet delivered */
+};
 
 struct target {
 	struct event_base		*base;
@@ -104,7 +119,7 @@ struct target {
 	struct event			*wake;		/* next token is due */
 	struct event			*kick;		/* deferred pump */
 	int				 pumping;
-	struct call_list		 lanes[LANE_COUNT];
+	struct lane_heap		 lanes[LANE_COUNT];
 	struct call_list		 calls;		/* every call not yet delivered */
 	size_t				 inflight;
 	size_t				 queued;
@@ -143,7 +158,8 @@ static void	target_attempt_end(struct call *, const struct http_response *,
 		    enum call_verdict, const char *, const char *);
 static void	target_finish(struct call *, const struct http_response *, int,
 		    const char *);
-static void	target_enqueue(struct call *, int);
+static void	target_enqueue(struct call *);
+static int	lane_reserve(struct lane_heap *);
 static void	target_call_free(struct call *);
 static void	target_usage_update(struct target *,
 		    const struct http_response *);
@@ -174,7 +190,6 @@ target_new(struct event_base *base, struct http *http,
     size_t errlen)
 {
 	struct target	*t = NULL;
-	int		 i;
 
 	if (base == NULL || http == NULL || cfg == NULL) {
 		snprintf(err, errlen, "target: missing loop, http client or "
@@ -190,8 +205,6 @@ target_new(struct event_base *base, struct http *http,
 	t->http = http;
 	t->cfg = cfg;
 	t->classify = classify;
-	for (i = 0; i < LANE_COUNT; i++)
-		TAILQ_INIT(&t->lanes[i]);
 	TAILQ_INIT(&t->calls);
 	t->concurrency = cfg->limits.concurrency > 0 ?
 	    (size_t)cfg->limits.concurrency : TARGET_DEFAULT_CONCURRENCY;
@@ -230,7 +243,8 @@ fail:
 void
 target_free(struct target *t)
 {
-	struct call *c;
+	struct call	*c;
+	int		 i;
 
 	if (t == NULL)
 		return;
@@ -238,8 +252,7 @@ target_free(struct target *t)
 		TAILQ_REMOVE(&t->calls, c, all_entry);
 		switch (c->state) {
 		case CALL_QUEUED:
-			TAILQ_REMOVE(&t->lanes[c->opts.lane], c, lane_entry);
-			break;
+			break;		/* the lanes go below */
 		case CALL_AUTH:
 			auth_cancel(t->auth, target_auth_cb, c);
 			break;
@@ -260,6 +273,8 @@ target_free(struct target *t)
 		event_free(t->wake);
 	if (t->kick != NULL)
 		event_free(t->kick);
+	for (i = 0; i < LANE_COUNT; i++)
+		free(t->lanes[i].v);
 	free(t);
 }
 
@@ -649,12 +664,13 @@ target_call(struct target *t, const struct target_req *req,
 	    target_split_header(c, req->extra_header) == -1)
 		goto fail;
 	c->ev = evtimer_new(t->base, target_call_ev_cb, c);
-	if (c->ev == NULL)
+	if (c->ev == NULL || lane_reserve(&t->lanes[c->opts.lane]) == -1)
 		goto fail;
 
 	c->seq = ++t->seq;
+	t->lanes[c->opts.lane].live++;
 	TAILQ_INSERT_TAIL(&t->calls, c, all_entry);
-	target_enqueue(c, 0);
+	target_enqueue(c);
 	/* Start it from the loop, never from inside target_call. */
 	event_active(t->kick, EV_TIMEOUT, 1);
 	return 0;
@@ -663,22 +679,79 @@ fail:
 	return -1;
 }
 
-/* Put c in its lane: new calls at the end, retries before newer calls. */
+/* a goes before b in a lane. */
+static int
+lane_before(const struct call *a, const struct call *b)
+{
+	if (a->opts.order != b->opts.order)
+		return a->opts.order < b->opts.order;
+	return a->seq < b->seq;
+}
+
+/* Room for one more live call (made before the call counts as live). */
+static int
+lane_reserve(struct lane_heap *h)
+{
+	struct call	**v;
+	size_t		  cap;
+
+	if (h->live < h->cap)
+		return 0;
+	cap = h->cap < 64 ? 64 : h->cap * 2;
+	if ((v = reallocarray(h->v, cap, sizeof *v)) == NULL)
+		return -1;
+	h->v = v;
+	h->cap = cap;
+	return 0;
+}
+
 static void
-target_enqueue(struct call *c, int retry)
+lane_push(struct lane_heap *h, struct call *c)
+{
+	size_t	i, up;
+
+	/* h->n < h->live <= h->cap: lane_reserve made the room. */
+	for (i = h->n++; i > 0; i = up) {
+		up = (i - 1) / 2;
+		if (!lane_before(c, h->v[up]))
+			break;
+		h->v[i] = h->v[up];
+	}
+	h->v[i] = c;
+}
+
+static struct call *
+lane_first(const struct lane_heap *h)
+{
+	return h->n > 0 ? h->v[0] : NULL;
+}
+
+static void
+lane_pop(struct lane_heap *h)
+{
+	struct call	*last;
+	size_t		 i, kid;
+
+	if (h->n == 0 || --h->n == 0)
+		return;
+	last = h->v[h->n];
+	for (i = 0; (kid = 2 * i + 1) < h->n; i = kid) {
+		if (kid + 1 < h->n && lane_before(h->v[kid + 1], h->v[kid]))
+			kid++;
+		if (!lane_before(h->v[kid], last))
+			break;
+		h->v[i] = h->v[kid];
+	}
+	h->v[i] = last;
+}
+
+/* Put c in its lane, in its place (a retry keeps the place it had). */
+static void
+target_enqueue(struct call *c)
 {
 	struct target	*t = c->t;
-	struct call	*it = NULL;
 
-	if (retry) {
-		TAILQ_FOREACH(it, &t->lanes[c->opts.lane], lane_entry)
-			if (it->seq > c->seq)
-				break;
-	}
-	if (it != NULL)
-		TAILQ_INSERT_BEFORE(it, c, lane_entry);
-	else
-		TAILQ_INSERT_TAIL(&t->lanes[c->opts.lane], c, lane_entry);
+	lane_push(&t->lanes[c->opts.lane], c);
 	c->state = CALL_QUEUED;
 	t->queued++;
 }
@@ -729,7 +802,7 @@ target_pump(struct target *t)
 	while (t->inflight < t->concurrency) {
 		c = NULL;
 		for (lane = 0; lane < LANE_COUNT && c == NULL; lane++)
-			c = TAILQ_FIRST(&t->lanes[lane]);
+			c = lane_first(&t->lanes[lane]);
 		if (c == NULL)
 			break;
 		/* Circuit breaker and X-Rate-Limit window: calls wait queued. */
@@ -744,7 +817,7 @@ target_pump(struct target *t)
 			evtimer_add(t->wake, &tv);
 			break;
 		}
-		TAILQ_REMOVE(&t->lanes[c->opts.lane], c, lane_entry);
+		lane_pop(&t->lanes[c->opts.lane]);
 		t->queued--;
 		t->inflight++;
 		if (t->circuit == TARGET_CIRCUIT_HALF_OPEN)
@@ -1009,13 +1082,13 @@ target_attempt_end(struct call *c, const struct http_response *resp,
 	if (c->opts.on_retry != NULL)
 		c->opts.on_retry(c->opts.on_retry_arg, c->attempts, desc, delay);
 	if (delay <= 0)
-		target_enqueue(c, 1);
+		target_enqueue(c);
 	else {
 		c->state = CALL_WAITING;
 		tv.tv_sec = delay / 1000;
 		tv.tv_usec = (delay % 1000) * 1000;
 		if (evtimer_add(c->ev, &tv) == -1)
-			target_enqueue(c, 1);
+			target_enqueue(c);
 	}
 done:
 	target_pump(t);
@@ -1054,7 +1127,7 @@ target_call_ev_cb(evutil_socket_t fd, short what, void *arg)
 	struct target_result	 res;
 
 	if (c->state == CALL_WAITING) {
-		target_enqueue(c, 1);
+		target_enqueue(c);
 		target_pump(t);
 		return;
 	}
@@ -1062,6 +1135,7 @@ target_call_ev_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	/* Detached first: the callback may free the target. */
 	TAILQ_REMOVE(&t->calls, c, all_entry);
+	t->lanes[c->opts.lane].live--;
 	memset(&res, 0, sizeof res);
 	res.resp = c->resp;
 	res.ok = c->ok;

@@ -51,6 +51,12 @@ struct target_req {
 
 struct call_opts {
 	enum lane	 lane;
+	/*
+	 * Inside a lane, lower first, then the order the calls were made
+	 * (for remediation the engine passes the case id: the oldest case
+	 * first). 0 for all calls: first come, first served.
+	 */
+	uint64_t	 order;
 	int		 max_attempts;		/* >= 1 */
 	long		 initial_backoff_ms;
 	long		 max_backoff_ms;

@@ -94,6 +94,41 @@ test_lanes_across_cases(void **state)
 	assert_int_equal(first_other, 6);
 }
 
+/*
+ * After every freeze, remediation serves the oldest case first: one step at
+ * a time, case 1 completes (deactivations included) before case 2's first
+ * remediation step, and case 2 before case 3's. First come, first served
+ * would run every case's revoke before anyone's deactivation.
+ */
+static void
+test_remediation_oldest_first(void **state)
+{
+	struct fixture	*fx = *state;
+	long long	 id[3];
+	char		 k[64], first[64];
+	int		 i, last_deactivate, first_revoke;
+
+	fx->cfg.engine.max_running_steps = 1;
+	id[0] = submit(fx, "e1", EVENT_TYPE_LEAVER, "E1", 0);
+	id[1] = submit(fx, "e2", EVENT_TYPE_LEAVER, "E2", 0);
+	id[2] = submit(fx, "e3", EVENT_TYPE_LEAVER, "E3", 0);
+	run_until_idle(fx, 5000);
+	assert_int_equal(engine_open_cases(fx->eng), 0);
+	assert_int_equal(ncalls, 18);
+	for (i = 0; i < 2; i++) {
+		snprintf(k, sizeof k, "%lld:alpha:deactivate", id[i]);
+		last_deactivate = call_index(k);
+		snprintf(k, sizeof k, "%lld:beta:deactivate", id[i]);
+		if (call_index(k) > last_deactivate)
+			last_deactivate = call_index(k);
+		snprintf(first, sizeof first, "%lld:beta:revoke_tokens",
+		    id[i + 1]);
+		first_revoke = call_index(first);
+		assert_true(last_deactivate >= 0 && first_revoke >= 0);
+		assert_true(last_deactivate < first_revoke);
+	}
+}
+
 static void
 test_emergency_jumps_queue(void **state)
 {
@@ -451,6 +486,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_lanes_across_cases, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_remediation_oldest_first,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_emergency_jumps_queue, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_scheduled_fires, setup,

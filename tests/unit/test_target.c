@@ -492,6 +492,99 @@ test_lanes(void **state)
 	assert_true(u.ok && fr.ok);
 }
 
+/*
+ * Inside a lane the lowest order goes first, then the call made first: one
+ * slot, the first call on the wire, then calls of "cases" 3, 1, 2, 1, 3
+ * (in that order) go out as 1, 1, 2, 3, 3; a retry keeps its place and
+ * order 0 (no case) comes before every case.
+ */
+static void
+test_lane_order(void **state)
+{
+	struct fixture		*f = *state;
+	struct res		 r[7];
+	struct net_step		 slow = { 200, NULL, "ok", 50 };
+	struct target_req	 req;
+	struct call_opts	 o;
+	static const struct {
+		const char	*path;
+		uint64_t	 order;
+	} calls[] = {
+		{ "/first", 9 }, { "/c3a", 3 }, { "/c1a", 1 }, { "/c2", 2 },
+		{ "/c1b", 1 }, { "/c3b", 3 }, { "/none", 0 },
+	};
+	const char		*want[] = { "/first", "/none", "/c1a", "/c1b",
+				    "/c2", "/c3a", "/c3b" };
+	int			 i;
+
+	memset(r, 0, sizeof r);
+	net_server_default(f->srv, &slow);
+	f->cfg.limits.concurrency = 1;
+	make_target(f, NULL);
+	for (i = 0; i < 7; i++) {
+		memset(&req, 0, sizeof req);
+		req.method = "GET";
+		req.path = calls[i].path;
+		o = opts_for(&r[i], LANE_REMEDIATE, 1);
+		o.order = calls[i].order;
+		assert_int_equal(target_call(f->t, &req, &o, result_cb, &r[i]),
+		    0);
+		if (i == 0)
+			wait_hits(f, 1);	/* /first holds the slot */
+	}
+	run_until(f->base, &r[5].called, 1, 5000);
+	assert_int_equal(net_server_hits(f->srv), 7);
+	for (i = 0; i < 7; i++)
+		assert_string_equal(net_server_uri(f->srv, (size_t)i), want[i]);
+}
+
+/* Many calls with mixed orders leave a lane sorted by (order, call). */
+static void
+test_lane_order_many(void **state)
+{
+	struct fixture		*f = *state;
+	struct res		*r;
+	struct net_step		 first = { 200, NULL, "ok", 100 };
+	struct net_step		 rest = { 200, NULL, "ok", 0 };
+	struct target_req	 req;
+	struct call_opts	 o;
+	char			 path[32];
+	unsigned		 prev_order = 0, prev_i = 0, order, idx;
+	int			 i, n = 300;
+
+	assert_non_null(r = calloc((size_t)n, sizeof *r));
+	net_server_script(f->srv, &first, 1);	/* holds the slot 100 ms */
+	net_server_default(f->srv, &rest);
+	f->cfg.limits.concurrency = 1;
+	make_target(f, NULL);
+	for (i = 0; i < n; i++) {
+		/* order 1..37 in a scrambled sequence; i = 0 holds the slot */
+		order = i == 0 ? 0 : (unsigned)(i * 7919 % 37) + 1;
+		snprintf(path, sizeof path, "/o%u/i%d", order, i);
+		memset(&req, 0, sizeof req);
+		req.method = "GET";
+		req.path = path;
+		o = opts_for(&r[i], LANE_FREEZE, 1);
+		o.order = order;
+		assert_int_equal(target_call(f->t, &req, &o, result_cb, &r[i]),
+		    0);
+		if (i == 0)
+			wait_hits(f, 1);
+	}
+	for (i = 0; i < n; i++)
+		run_until(f->base, &r[i].called, 1, 10000);
+	assert_int_equal(net_server_hits(f->srv), (size_t)n);
+	for (i = 1; i < n; i++) {
+		assert_int_equal(sscanf(net_server_uri(f->srv, (size_t)i),
+		    "/o%u/i%u", &order, &idx), 2);
+		assert_true(order > prev_order ||
+		    (order == prev_order && idx > prev_i));
+		prev_order = order;
+		prev_i = idx;
+	}
+	free(r);
+}
+
 /* A retried call re-enters its lane before calls queued after it. */
 static void
 test_retry_goes_first(void **state)
@@ -1243,6 +1336,8 @@ main(void)
 		T(test_concurrency_cap),
 		T(test_lanes),
 		T(test_retry_goes_first),
+		T(test_lane_order),
+		T(test_lane_order_many),
 		T(test_rate_limit),
 		T(test_reauth_once),
 		T(test_classifier),
