@@ -691,6 +691,16 @@ store_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
+/* v, or NULL when it is not there. */
+static void
+store_int(sqlite3_stmt *st, int i, int64_t v, int there)
+{
+	if (there)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
 /* Step a write statement to completion and reset it. */
 static int
 store_done(struct store *s, sqlite3_stmt *st)
@@ -733,10 +743,7 @@ store_event_set_case(struct store *s, const char *source, const char *id,
 {
 	sqlite3_stmt *st = s->st[ST_EVENT_CASE];
 
-	if (case_id > 0)
-		sqlite3_bind_int64(st, 1, case_id);
-	else
-		sqlite3_bind_null(st, 1);
+	store_int(st, 1, case_id, case_id > 0);
 	store_text(st, 2, disposition);
 	store_text(st, 3, source);
 	store_text(st, 4, id);
@@ -761,10 +768,7 @@ store_case_insert(struct store *s, const struct store_case *c)
 	sqlite3_bind_int64(st, 11, c->complete_deadline_ms);
 	store_text(st, 12, c->reason);
 	store_text(st, 13, c->retry_json);
-	if (c->waits_for > 0)
-		sqlite3_bind_int64(st, 14, c->waits_for);
-	else
-		sqlite3_bind_null(st, 14);
+	store_int(st, 14, c->waits_for, c->waits_for > 0);
 	if (store_done(s, st) != 0)
 		return -1;
 	return (long long)sqlite3_last_insert_rowid(s->db);
@@ -834,15 +838,9 @@ store_step_update(struct store *s, long long case_id, const char *target,
 	store_text(st, 3, last_error);
 	store_text(st, 4, detail);
 	/* started_ms: set once, when the step first runs. */
-	if (strcmp(state, "running") == 0)
-		sqlite3_bind_int64(st, 5, now_ms);
-	else
-		sqlite3_bind_null(st, 5);
+	store_int(st, 5, now_ms, strcmp(state, "running") == 0);
 	/* finished_ms: when it ended; cleared while it is not over. */
-	if (terminal)
-		sqlite3_bind_int64(st, 6, now_ms);
-	else
-		sqlite3_bind_null(st, 6);
+	store_int(st, 6, now_ms, terminal);
 	sqlite3_bind_int64(st, 7, case_id);
 	store_text(st, 8, target);
 	sqlite3_bind_int(st, 9, seq);
