@@ -34,6 +34,7 @@
 
 #include "deprov/api.h"
 #include "deprov/audit.h"
+#include "deprov/case.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
 #include "deprov/kafka.h"
@@ -79,6 +80,9 @@ struct api {
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
 	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
+
+static void	api_case_containment(json_object *, json_object *);
+static int	api_member_str(json_object *, const char *, char **);
 
 static const char *
 api_reason(int code)
@@ -292,6 +296,10 @@ api_case_json(const struct store_case *c)
 	json_object_object_add(o, "subject", subj);
 	api_put_str(o, "runbook", c->runbook);
 	api_put_str(o, "event_type", c->event_type);
+	/* What kind of case it is, for people: leaver, freeze, unfreeze ... */
+	api_put_str(o, "kind", c->event_type != NULL &&
+	    strncmp(c->event_type, "io.deprov.", 10) == 0 ? c->event_type + 10 :
+	    c->event_type);
 	api_put_str(o, "state", c->state);
 	json_object_object_add(o, "urgent", json_object_new_boolean(c->urgent));
 	api_put_ms(o, "created_ms", c->created_ms);
@@ -334,6 +342,8 @@ api_step_cb(const struct store_step *p, void *arg)
 	api_put_str(o, "detail", p->detail);
 	api_put_ms(o, "started_ms", p->started_ms);
 	api_put_ms(o, "finished_ms", p->finished_ms);
+	json_object_object_add(o, "no_account",
+	    json_object_new_boolean(p->no_account));
 	json_object_array_add(arg, o);
 	return 0;
 }
@@ -429,6 +439,7 @@ api_case(struct api *api, struct evhttp_request *req, long long id)
 	store_timeline_of(api->store, id, api_timeline_cb, tl);
 	json_object_object_add(c, "steps", steps);
 	json_object_object_add(c, "timeline", tl);
+	api_case_containment(c, steps);
 
 	/* SLA status from the deadlines and what has happened. */
 	fdl = json_object_get_int64(json_object_object_get(c,
@@ -448,7 +459,177 @@ api_case(struct api *api, struct evhttp_request *req, long long id)
 	api_reply_json(req, 200, c);
 }
 
-/* /v1/cases/{id}, /v1/cases/{id}/retry, /v1/cases/{id}/cancel */
+/*
+ * What the case says about its person: per target, frozen (when), failed
+ * (with the error), skipped (with the reason) or still pending; whether
+ * every freeze held ("contained": null for a case that freezes nothing);
+ * the targets still exposed; and every failed step's error.
+ */
+static void
+api_case_containment(json_object *c, json_object *steps)
+{
+	json_object	*per, *exposed, *errors, *e, *st;
+	const char	*state;
+	size_t		 i, n;
+	int		 contained;
+
+	per = case_containment_json(steps, &contained);
+	exposed = json_object_new_array();
+	n = json_object_array_length(per);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(per, i);
+		st = json_object_object_get(e, "contained");
+		if (st != NULL && !json_object_get_boolean(st))
+			json_object_array_add(exposed, json_object_get(
+			    json_object_object_get(e, "target")));
+	}
+	errors = json_object_new_array();
+	n = json_object_array_length(steps);
+	for (i = 0; i < n; i++) {
+		st = json_object_array_get_idx(steps, i);
+		state = json_object_get_string(json_object_object_get(st,
+		    "state"));
+		if (state == NULL || strcmp(state, "failed") != 0)
+			continue;
+		e = json_object_new_object();
+		json_object_object_add(e, "target", json_object_get(
+		    json_object_object_get(st, "target")));
+		json_object_object_add(e, "step", json_object_get(
+		    json_object_object_get(st, "step")));
+		json_object_object_add(e, "error", json_object_get(
+		    json_object_object_get(st, "last_error")));
+		json_object_array_add(errors, e);
+	}
+	json_object_object_add(c, "contained", contained < 0 ? NULL :
+	    json_object_new_boolean(contained));
+	json_object_object_add(c, "containment", per);
+	json_object_object_add(c, "exposed_targets", exposed);
+	json_object_object_add(c, "errors", errors);
+}
+
+/* 409 for an act the intake rules refuse, naming the case that forbids it. */
+static void
+api_refused(struct evhttp_request *req, long long case_id, const char *why)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "error", json_object_new_string("refused"));
+	json_object_object_add(o, "detail", json_object_new_string(why));
+	json_object_object_add(o, "case_id", case_id > 0 ?
+	    json_object_new_int64(case_id) : NULL);
+	api_reply_json(req, 409, o);
+}
+
+struct api_subject {
+	char	*key;
+	char	*json;
+};
+
+static int
+api_subject_cb(const struct store_case *c, void *arg)
+{
+	struct api_subject *as = arg;
+
+	as->key = strdup(c->subject_key);
+	as->json = strdup(c->subject_json);
+	return 0;
+}
+
+/*
+ * POST /v1/cases/{id}/reinstate {"reason": "..."} (admin): a rehire. Opens
+ * a reinstate case for the person of leaver case id, which re-activates
+ * exactly the accounts that case disabled; refused (409) unless it is the
+ * person's latest leaver case and has ended.
+ */
+static void
+api_reinstate(struct api *api, struct evhttp_request *req, long long id,
+    const struct api_caller *who)
+{
+	struct api_subject	 as = { NULL, NULL };
+	struct event		 ev;
+	json_object		*body = NULL, *subj = NULL, *o;
+	char			 err[512], evid[32], source[160];
+	unsigned char		 rnd[12];
+	long long		 case_id = 0;
+	size_t			 i;
+	int			 r;
+
+	memset(&ev, 0, sizeof ev);
+	if ((body = api_body_json(req, err, sizeof err)) == NULL) {
+		api_error(req, 400, "bad_request", err);
+		return;
+	}
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if (strcmp(key, "reason") != 0) {
+			snprintf(err, sizeof err, "unknown member \"%.64s\"", key);
+			api_error(req, 400, "bad_request", err);
+			goto done;
+		}
+	}
+	if (api_member_str(body, "reason", &ev.reason) != 0 ||
+	    ev.reason == NULL) {
+		api_error(req, 400, "bad_request", "reason is required (a "
+		    "non-empty string: the rehire's ticket or approval)");
+		goto done;
+	}
+	if (store_case_get(api->store, id, api_subject_cb, &as) != 0 ||
+	    as.key == NULL) {
+		api_error(req, 404, "not_found", "no such case");
+		goto done;
+	}
+	if ((subj = json_tokener_parse(as.json)) == NULL ||
+	    subject_from_json(subj, &ev.subject) != 0 ||
+	    RAND_bytes(rnd, sizeof rnd) != 1) {
+		api_error(req, 500, "internal", "cannot read the case's subject");
+		goto done;
+	}
+	for (i = 0; i < sizeof rnd; i++)
+		snprintf(evid + i * 2, 3, "%02x", rnd[i]);
+	snprintf(source, sizeof source, "/api/%s", who->name);
+	ev.id = strdup(evid);
+	ev.source = strdup(source);
+	ev.type = strdup(EVENT_TYPE_REINSTATE);
+	ev.subject_key = as.key;
+	as.key = NULL;
+	ev.case_ref = id;
+	if (ev.id == NULL || ev.source == NULL || ev.type == NULL) {
+		api_error(req, 500, "internal", "out of memory");
+		goto done;
+	}
+	r = engine_submit(api->engine, &ev, source, &case_id, err, sizeof err);
+	if (r < 0)
+		api_error(req, 503, "unavailable", err);
+	else if (r == ENGINE_NO_RUNBOOK)
+		api_error(req, 409, "no_runbook", "no runbook handles "
+		    EVENT_TYPE_REINSTATE);
+	else if (r == ENGINE_REFUSED)
+		api_refused(req, case_id, err);
+	else {
+		log_info("api", "reinstate of case %lld by %s: case %lld (%s)",
+		    id, who->name, case_id, ev.reason);
+		o = json_object_new_object();
+		json_object_object_add(o, "case_id",
+		    json_object_new_int64(case_id));
+		json_object_object_add(o, "reinstates",
+		    json_object_new_int64(id));
+		json_object_object_add(o, "type",
+		    json_object_new_string(ev.type));
+		api_reply_json(req, 202, o);
+	}
+done:
+	free(as.key);
+	free(as.json);
+	if (subj != NULL)
+		json_object_put(subj);
+	event_clear(&ev);
+	json_object_put(body);
+}
+
+/*
+ * /v1/cases/{id}, /v1/cases/{id}/retry, /v1/cases/{id}/cancel,
+ * /v1/cases/{id}/reinstate
+ */
 static void
 api_case_route(struct evhttp_request *req, const char *path, const char *rest,
     const struct api_caller *who, void *arg)
@@ -473,7 +654,8 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
 		api_case(api, req, id);
 		return;
 	}
-	if (strcmp(after, "/retry") != 0 && strcmp(after, "/cancel") != 0) {
+	if (strcmp(after, "/retry") != 0 && strcmp(after, "/cancel") != 0 &&
+	    strcmp(after, "/reinstate") != 0) {
 		api_error(req, 404, "not_found", "no such route");
 		return;
 	}
@@ -482,8 +664,12 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
 		return;
 	}
 	if (who->role < API_ROLE_ADMIN) {
-		api_error(req, 403, "forbidden", "retry and cancel need the "
-		    "admin role");
+		api_error(req, 403, "forbidden", "retry, cancel and reinstate "
+		    "need the admin role");
+		return;
+	}
+	if (strcmp(after, "/reinstate") == 0) {
+		api_reinstate(api, req, id, who);
 		return;
 	}
 	if (after[1] == 'r')
@@ -628,6 +814,10 @@ api_freeze(struct evhttp_request *req, const char *path, const char *rest,
 		api_error(req, 409, "no_runbook", unfreeze ?
 		    "no runbook handles io.deprov.unfreeze" :
 		    "no runbook handles io.deprov.freeze");
+		goto done;
+	}
+	if (r == ENGINE_REFUSED) {
+		api_refused(req, case_id, err);
 		goto done;
 	}
 	log_info("api", "%s by %s for %s: case %lld (%s)", unfreeze ?

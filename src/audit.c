@@ -702,6 +702,19 @@ audit_on_engine(const struct engine_event *ev, void *arg)
 		if (ev->detail != NULL && *ev->detail != '\0')
 			audit_put(d, "detail", ev->detail);
 		break;
+	case ENGINE_EV_CASE_CONTAINED:
+		kind = "case.contained";
+		json_object_object_add(d, "frozen_ms",
+		    json_object_new_int64(ev->frozen_ms));
+		break;
+	case ENGINE_EV_REFUSED:
+		/* A refusal is an act too: who asked, what, why not. */
+		kind = "intake.refused";
+		actor = ev->source != NULL ? ev->source : AUDIT_ACTOR;
+		audit_put(d, "event_type", ev->event_type);
+		audit_put(d, "subject_key", ev->subject_key);
+		audit_put(d, "reason", ev->detail);
+		break;
 	case ENGINE_EV_CASE_RETIRED:
 	default:
 		break;

@@ -50,42 +50,11 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "deprov/case.h"
 #include "deprov/connector.h"
 #include "deprov/engine.h"
 #include "deprov/log.h"
 #include "deprov/target.h"
-
-enum case_state {
-	CS_RECEIVED = 0,
-	CS_SCHEDULED,
-	CS_FREEZING,
-	CS_CONTAINED,
-	CS_REMEDIATING,
-	CS_DEACTIVATING,
-	CS_COMPLETED,
-	CS_CANCELLED,
-	CS_ESCALATED,
-	CS__MAX
-};
-
-static const char *case_state_names[CS__MAX] = {
-	"received", "scheduled", "freezing", "contained", "remediating",
-	"deactivating", "completed", "cancelled", "escalated",
-};
-
-enum step_state {
-	SS_PENDING = 0,
-	SS_RUNNING,
-	SS_RETRY_WAIT,
-	SS_SUCCEEDED,
-	SS_SKIPPED,
-	SS_FAILED,
-	SS__MAX
-};
-
-static const char *step_state_names[SS__MAX] = {
-	"pending", "running", "retry_wait", "succeeded", "skipped", "failed",
-};
 
 #define PHASE_FREEZE		0
 #define PHASE_REMEDIATE		1
@@ -102,6 +71,7 @@ struct estep {
 	int			 phase;
 	const struct runbook_step *src;		/* the runbook's step (new cases only) */
 	int			 blocked;	/* skipped because an earlier step failed */
+	int			 no_account;	/* skipped: no account at the target */
 	enum step_state		 state;
 	int			 attempts;
 	int			 queued;	/* in lanes[lane] */
@@ -160,6 +130,7 @@ struct ecase {
 	int64_t			 effective_ms;
 	int64_t			 created_ms;
 	int64_t			 frozen_ms;
+	int64_t			 ended_ms;	/* nothing left to run: stamped once */
 	int64_t			 freeze_deadline_ms;
 	int64_t			 complete_deadline_ms;
 	struct etarget		*targets;
@@ -184,6 +155,7 @@ struct step_ctx {
 };
 
 #define ENGINE_MAX_OBSERVERS	8
+#define ENGINE_MAX_KEYS		16	/* identifiers a subject is known by */
 
 /*
  * A runbook step as JSON: every case copies its steps through it and stores
@@ -236,12 +208,17 @@ struct engine {
 };
 
 static void	engine_advance(struct ecase *);
+static int	engine_case_idle(const struct ecase *);
 static void	engine_pump_soon(struct engine *);
 static void	engine_case_free(struct ecase *);
 static struct ecase *engine_case_find(struct engine *, long long);
 static const struct engine_stepjson *engine_stepjson(struct engine *,
 		    const struct runbook_step *);
 static void	engine_only_frozen_by(struct ecase *, long long);
+static size_t	engine_subject_keys(const struct subject *, char **, size_t);
+static void	engine_keys_free(char **, size_t);
+static long long engine_unfreeze_refused(struct engine *, char **, size_t,
+		    char *, size_t);
 static void	engine_wake_waiters(struct engine *, long long);
 static struct store *engine_txn(struct engine *);
 static void	engine_case_link(struct engine *, struct ecase *);
@@ -258,36 +235,6 @@ engine_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-const char *
-engine_case_state_name(int state)
-{
-	if (state < 0 || state >= CS__MAX)
-		return "unknown";
-	return case_state_names[state];
-}
-
-static int
-engine_case_state_parse(const char *s)
-{
-	int i;
-
-	for (i = 0; i < CS__MAX; i++)
-		if (strcmp(case_state_names[i], s) == 0)
-			return i;
-	return -1;
-}
-
-static int
-engine_step_state_parse(const char *s)
-{
-	int i;
-
-	for (i = 0; i < SS__MAX; i++)
-		if (strcmp(step_state_names[i], s) == 0)
-			return i;
-	return -1;
-}
-
 static int
 engine_step_phase(enum step_kind k)
 {
@@ -296,12 +243,6 @@ engine_step_phase(enum step_kind k)
 	if (k == STEP_DEACTIVATE || k == STEP_DELETE)
 		return PHASE_DEACTIVATE;
 	return PHASE_REMEDIATE;
-}
-
-static int
-engine_step_terminal(enum step_state s)
-{
-	return s == SS_SUCCEEDED || s == SS_SKIPPED || s == SS_FAILED;
 }
 
 static struct engine_target *
@@ -334,7 +275,7 @@ engine_emit(struct ecase *c, enum engine_event_kind kind, const struct estep *s,
 	ev.runbook = c->runbook;
 	ev.event_type = c->event_type;
 	ev.urgent = c->urgent;
-	ev.state = case_state_names[c->state];
+	ev.state = case_state_name(c->state);
 	ev.prev_state = prev;
 	ev.created_ms = c->created_ms;
 	ev.frozen_ms = c->frozen_ms;
@@ -398,29 +339,36 @@ engine_set_state(struct ecase *c, enum case_state st, const char *error)
 	nest = !c->eng->txn;
 	if (nest)
 		store_begin(store);
-	store_case_state(store, c->id, case_state_names[st], now, error);
-	if (st == CS_CONTAINED)
+	store_case_state(store, c->id, case_state_name(st), now, error);
+	if (st == CASE_CONTAINED)
 		store_case_frozen(store, c->id, now);
-	if (st == CS_COMPLETED || st == CS_ESCALATED || st == CS_CANCELLED)
+	/*
+	 * Ended: nothing more will run. An escalated case whose other targets
+	 * still have steps to run ends when they are done (engine_advance).
+	 */
+	if ((st == CASE_COMPLETED || st == CASE_CANCELLED ||
+	    (st == CASE_ESCALATED && engine_case_idle(c))) && c->ended_ms == 0) {
 		store_case_completed(store, c->id, now);
+		c->ended_ms = now;
+	}
 	store_timeline_add(store, c->id, now, "state", NULL, NULL,
-	    case_state_names[st]);
+	    case_state_name(st));
 	if (nest && store_commit(store) != 0) {
 		log_error("engine", "case %lld: cannot persist state %s: %s",
-		    c->id, case_state_names[st], store_errmsg(store));
+		    c->id, case_state_name(st), store_errmsg(store));
 		r = -1;
 	}
 	/*
 	 * Intermediate transitions are debug (a layoff makes tens of
 	 * thousands); how a case ends is info, escalation a warning.
 	 */
-	log_msg(st == CS_ESCALATED ? LOG_LEVEL_WARN : st == CS_COMPLETED ||
-	    st == CS_CANCELLED ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "engine",
-	    "case %lld %s -> %s", c->id, case_state_names[c->state],
-	    case_state_names[st]);
-	prev = case_state_names[c->state];
+	log_msg(st == CASE_ESCALATED ? LOG_LEVEL_WARN : st == CASE_COMPLETED ||
+	    st == CASE_CANCELLED ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "engine",
+	    "case %lld %s -> %s", c->id, case_state_name(c->state),
+	    case_state_name(st));
+	prev = case_state_name(c->state);
 	c->state = st;
-	if (st == CS_CONTAINED && c->frozen_ms == 0)
+	if (st == CASE_CONTAINED && c->frozen_ms == 0)
 		c->frozen_ms = now;
 	engine_emit(c, ENGINE_EV_CASE_STATE, NULL, prev, NULL, error);
 	return r;
@@ -430,8 +378,108 @@ static void
 engine_persist_step(struct estep *s, const char *last_error, const char *detail)
 {
 	store_step_update(engine_txn(s->c->eng), s->c->id, s->et->name, s->seq,
-	    step_state_names[s->state], s->attempts, last_error, detail,
-	    engine_now_ms());
+	    step_state_name(s->state), s->attempts, last_error, detail,
+	    s->no_account, engine_now_ms());
+}
+
+/* Every step has finished: nothing is left to run. */
+static int
+engine_case_idle(const struct ecase *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->ntargets; i++)
+		for (j = 0; j < c->targets[i].nsteps; j++)
+			if (!step_state_final(c->targets[i].steps[j].state))
+				return 0;
+	return 1;
+}
+
+/* The case runs a freeze somewhere. */
+static int
+engine_case_freezes(const struct ecase *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->ntargets; i++)
+		for (j = 0; j < c->targets[i].nsteps; j++)
+			if (c->targets[i].steps[j].rs.kind == STEP_FREEZE)
+				return 1;
+	return 0;
+}
+
+/* A deactivate or delete succeeded at the target: locked out for good. */
+static int
+engine_target_deactivated(const struct etarget *et)
+{
+	size_t j;
+
+	for (j = 0; j < et->nsteps; j++)
+		if ((et->steps[j].rs.kind == STEP_DEACTIVATE ||
+		    et->steps[j].rs.kind == STEP_DELETE) &&
+		    et->steps[j].state == STEP_SUCCEEDED)
+			return 1;
+	return 0;
+}
+
+/*
+ * Containment (see case.h): at every target it freezes, the freeze
+ * succeeded or found no account, or the account has since been
+ * deactivated. When not, why names the targets still exposed, and *failed
+ * says whether a freeze failed there (rather than being skipped, as an
+ * Okta user that cannot be suspended is when told to).
+ */
+static int
+engine_contained(const struct ecase *c, char *why, size_t len, int *failed)
+{
+	const struct estep	*s;
+	enum containment	 ct;
+	size_t			 i, j, off = 0;
+	int			 held = 1;
+
+	if (len > 0)
+		why[0] = '\0';
+	*failed = 0;
+	for (i = 0; i < c->ntargets; i++) {
+		for (j = 0; j < c->targets[i].nsteps; j++) {
+			s = &c->targets[i].steps[j];
+			if (s->rs.kind != STEP_FREEZE)
+				continue;
+			ct = containment_of_step(s->state, s->no_account);
+			if (containment_holds(ct) ||
+			    engine_target_deactivated(&c->targets[i]))
+				continue;
+			held = 0;
+			if (ct == CONTAIN_FAILED)
+				*failed = 1;
+			if (off < len)
+				off += (size_t)snprintf(why + off, len - off,
+				    "%s%s (freeze %s)", off == 0 ? "" : ", ",
+				    c->targets[i].name, containment_name(ct));
+		}
+	}
+	return held;
+}
+
+/*
+ * A case whose freeze was skipped somewhere is contained once that target
+ * is deactivated: stamp it then (frozen_ms is when containment held), and
+ * tell the observers, as there is no state change to carry it.
+ */
+static void
+engine_contain_late(struct ecase *c)
+{
+	char	why[8];
+	int	failed;
+
+	if (c->frozen_ms != 0 || !engine_case_freezes(c) ||
+	    !engine_contained(c, why, sizeof why, &failed))
+		return;
+	c->frozen_ms = engine_now_ms();
+	store_case_frozen(engine_txn(c->eng), c->id, c->frozen_ms);
+	engine_note(c, "contained", NULL, "locked out at every target (the "
+	    "last by deactivation)");
+	engine_emit(c, ENGINE_EV_CASE_CONTAINED, NULL, NULL, NULL, NULL);
 }
 
 /* Put a ready step in its lane. */
@@ -583,13 +631,13 @@ engine_run_phase(struct ecase *c, int phase)
 		et = &c->targets[i];
 		for (j = 0; j < et->nsteps; j++) {
 			s = &et->steps[j];
-			if (s->phase != phase || engine_step_terminal(s->state))
+			if (s->phase != phase || step_state_final(s->state))
 				continue;
-			if (s->state == SS_RUNNING || s->state == SS_RETRY_WAIT ||
+			if (s->state == STEP_RUNNING || s->state == STEP_RETRY_WAIT ||
 			    s->queued)
 				break;
 			if (et->failed) {
-				s->state = SS_SKIPPED;
+				s->state = STEP_SKIPPED;
 				s->blocked = 1;
 				engine_persist_step(s, NULL,
 				    "not run: an earlier step on this target failed");
@@ -604,7 +652,7 @@ engine_run_phase(struct ecase *c, int phase)
 	for (i = 0; i < c->ntargets; i++) {
 		for (j = 0; j < c->targets[i].nsteps; j++) {
 			s = &c->targets[i].steps[j];
-			if (s->phase == phase && !engine_step_terminal(s->state))
+			if (s->phase == phase && !step_state_final(s->state))
 				return 0;
 		}
 	}
@@ -699,9 +747,9 @@ engine_cancel_pending(struct ecase *c)
 			s = &c->targets[i].steps[j];
 			if (s->queued)
 				engine_dequeue(s);
-			if (engine_step_terminal(s->state))
+			if (step_state_final(s->state))
 				continue;
-			s->state = SS_SKIPPED;
+			s->state = STEP_SKIPPED;
 			engine_persist_step(s, NULL, "not run: case cancelled");
 		}
 	}
@@ -715,16 +763,23 @@ engine_advance(struct ecase *c)
 {
 	int64_t now;
 
-	if (c->cancelled && c->state < CS_COMPLETED) {
+	char	 why[512];
+	int	 failed;
+
+	if (c->frozen_ms == 0 && (c->state == CASE_REMEDIATING ||
+	    c->state == CASE_DEACTIVATING || c->state == CASE_ESCALATED))
+		engine_contain_late(c);
+	if (c->cancelled && c->state != CASE_COMPLETED &&
+	    c->state != CASE_CANCELLED) {
 		if (c->running > 0)
 			return;		/* the steps in flight finish first */
 		engine_cancel_pending(c);
-		engine_set_state(c, CS_CANCELLED, c->cancelled_by);
+		engine_set_state(c, CASE_CANCELLED, c->cancelled_by);
 	}
 	for (;;) {
 		switch (c->state) {
-		case CS_RECEIVED:
-		case CS_SCHEDULED:
+		case CASE_RECEIVED:
+		case CASE_SCHEDULED:
 			if (c->waits_for > 0) {
 				if (engine_case_find(c->eng, c->waits_for) != NULL)
 					return;	/* woken when that case retires */
@@ -734,33 +789,86 @@ engine_advance(struct ecase *c)
 			}
 			now = engine_now_ms();
 			if (c->effective_ms > now) {
-				engine_set_state(c, CS_SCHEDULED, NULL);
+				engine_set_state(c, CASE_SCHEDULED, NULL);
 				engine_arm(c, c->effective_ms);
 				return;
 			}
-			engine_set_state(c, CS_FREEZING, NULL);
+			/*
+			 * A case that freezes nothing (an unfreeze, a
+			 * reinstate) is never "contained" and has no
+			 * time to freeze.
+			 */
+			engine_set_state(c, engine_case_freezes(c) ?
+			    CASE_FREEZING : CASE_REMEDIATING, NULL);
 			break;
-		case CS_FREEZING:
+		case CASE_FREEZING:
 			if (!engine_run_phase(c, PHASE_FREEZE))
 				return;
-			engine_set_state(c, CS_CONTAINED, NULL);
+			if (engine_contained(c, why, sizeof why, &failed)) {
+				engine_set_state(c, CASE_CONTAINED, NULL);
+				break;
+			}
+			engine_note(c, "note", NULL, "not contained: %s", why);
+			if (!failed) {
+				/*
+				 * Skipped by choice (a connector option): the
+				 * case goes on, contained once that target is
+				 * deactivated, escalated if it never is.
+				 */
+				engine_set_state(c, CASE_REMEDIATING, NULL);
+				break;
+			}
+			/*
+			 * A freeze that failed: the person is still exposed
+			 * there, and a human must act now, not once the other
+			 * targets are done. Those go on (their containment
+			 * holds); the exposed target's later steps do not run
+			 * as if it were frozen.
+			 */
+			log_warn("engine", "case %lld not contained: %s", c->id,
+			    why);
+			engine_set_state(c, CASE_ESCALATED, NULL);
 			break;
-		case CS_CONTAINED:
-			engine_set_state(c, CS_REMEDIATING, NULL);
+		case CASE_CONTAINED:
+			engine_set_state(c, CASE_REMEDIATING, NULL);
 			break;
-		case CS_REMEDIATING:
+		case CASE_REMEDIATING:
 			if (!engine_run_phase(c, PHASE_REMEDIATE))
 				return;
-			engine_set_state(c, CS_DEACTIVATING, NULL);
+			engine_set_state(c, CASE_DEACTIVATING, NULL);
 			break;
-		case CS_DEACTIVATING:
+		case CASE_DEACTIVATING:
 			if (!engine_run_phase(c, PHASE_DEACTIVATE))
 				return;
-			if (c->failed > 0)
-				engine_set_state(c, CS_ESCALATED, NULL);
-			else
-				engine_set_state(c, CS_COMPLETED, NULL);
+			engine_contain_late(c);
+			if (c->failed == 0 && (c->frozen_ms != 0 ||
+			    !engine_case_freezes(c))) {
+				engine_set_state(c, CASE_COMPLETED, NULL);
+				break;
+			}
+			/* A case never contained is not complete: a human must act. */
+			if (c->failed == 0 && engine_contained(c, why, sizeof why,
+			    &failed) == 0) {
+				engine_note(c, "note", NULL, "ended without being "
+				    "contained: %s", why);
+				log_warn("engine", "case %lld ended without being "
+				    "contained: %s", c->id, why);
+			}
+			engine_set_state(c, CASE_ESCALATED, NULL);
 			break;
+		case CASE_ESCALATED:
+			/* The other targets' remaining steps, phase by phase. */
+			if (!engine_run_phase(c, PHASE_REMEDIATE) ||
+			    !engine_run_phase(c, PHASE_DEACTIVATE) ||
+			    c->running > 0)
+				return;
+			if (c->ended_ms == 0) {
+				c->ended_ms = engine_now_ms();
+				store_case_completed(engine_txn(c->eng), c->id,
+				    c->ended_ms);
+			}
+			engine_retire(c);
+			return;
 		default:
 			if (c->running == 0)
 				engine_retire(c);
@@ -904,37 +1012,40 @@ step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
 	 * A runbook targets entry with "require_account": everyone must
 	 * exist there, so a missing account is a failure (text kept).
 	 */
-	if (out == STEP_OUT_SKIPPED && s->rs.require_account &&
-	    strncmp(detail, "no account", 10) == 0)
-		out = STEP_OUT_FAILED;
+	if (out == STEP_OUT_NO_ACCOUNT) {
+		if (s->rs.require_account)
+			out = STEP_OUT_FAILED;
+		else
+			s->no_account = 1;
+	}
 	switch (out) {
 	case STEP_OUT_OK:
-		s->state = SS_SUCCEEDED;
+		s->state = STEP_SUCCEEDED;
 		break;
 	case STEP_OUT_SKIPPED:
-		s->state = SS_SKIPPED;
+	case STEP_OUT_NO_ACCOUNT:
+		s->state = STEP_SKIPPED;
 		break;
 	default:
-		s->state = SS_FAILED;
+		s->state = STEP_FAILED;
 		break;
 	}
 	store = engine_txn(eng);
 	nest = !eng->txn;	/* see engine_set_state */
 	if (nest)
 		store_begin(store);
-	engine_persist_step(s, s->state == SS_FAILED ? detail : NULL, detail);
-	engine_note(c, "step", s, "%s%s%s", step_state_names[s->state],
+	engine_persist_step(s, s->state == STEP_FAILED ? detail : NULL, detail);
+	engine_note(c, "step", s, "%s%s%s", step_state_name(s->state),
 	    *detail != '\0' ? ": " : "", detail);
-	if (s->state == SS_FAILED) {
+	if (s->state == STEP_FAILED) {
 		snprintf(err, sizeof err, "%s %s: %s", s->et->name,
 		    step_kind_name(s->rs.kind), detail);
-		store_case_state(store, c->id, case_state_names[c->state],
-		    engine_now_ms(), err);
+		store_case_error_add(store, c->id, err);
 	}
 	if (nest && store_commit(store) != 0)
 		log_error("engine", "case %lld: cannot persist step: %s",
 		    c->id, store_errmsg(store));
-	if (s->state == SS_FAILED) {
+	if (s->state == STEP_FAILED) {
 		log_warn("engine", "case %lld: %s %s failed: %s", c->id,
 		    s->et->name, step_kind_name(s->rs.kind), detail);
 		c->failed++;
@@ -942,9 +1053,9 @@ step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
 	} else
 		log_debug("engine", "case %lld: %s %s %s%s%s", c->id,
 		    s->et->name, step_kind_name(s->rs.kind),
-		    step_state_names[s->state], *detail != '\0' ? ": " : "",
+		    step_state_name(s->state), *detail != '\0' ? ": " : "",
 		    detail);
-	engine_emit(c, ENGINE_EV_STEP_DONE, s, NULL, step_state_names[s->state],
+	engine_emit(c, ENGINE_EV_STEP_DONE, s, NULL, step_state_name(s->state),
 	    detail);
 	s->ctx = NULL;
 	c->running--;
@@ -967,9 +1078,9 @@ engine_on_retry(void *arg, int attempt, const char *error, long delay_ms)
 	if (ctx->done)
 		return;
 	s->attempts++;
-	s->state = SS_RETRY_WAIT;
+	s->state = STEP_RETRY_WAIT;
 	engine_persist_step(s, error, NULL);
-	s->state = SS_RUNNING;
+	s->state = STEP_RUNNING;
 	engine_note(ctx->c, "retry", s, "attempt %d failed: %s; retrying in "
 	    "%ld ms", attempt, error, delay_ms);
 	engine_emit(ctx->c, ENGINE_EV_STEP_RETRY, s, NULL, "retry_wait", error);
@@ -1013,7 +1124,7 @@ engine_start_step(struct engine *eng, struct estep *s)
 	ctx->opts.on_retry = engine_on_retry;
 	ctx->opts.on_retry_arg = ctx;
 	s->ctx = ctx;
-	s->state = SS_RUNNING;
+	s->state = STEP_RUNNING;
 	s->attempts++;
 	c->running++;
 	eng->running++;
@@ -1024,6 +1135,29 @@ engine_start_step(struct engine *eng, struct estep *s)
 	s->gen = 0;	/* set when the transaction marking it running commits */
 	if (!eng->flushing && eng->flush_ev != NULL)
 		event_active(eng->flush_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * The last look before an unfreeze reaches a target: a leaver case for the
+ * same person that began after the unfreeze was accepted forbids it as it
+ * would have at intake. Returns 1 when the step was ended here.
+ */
+static int
+engine_unfreeze_guard(struct estep *s)
+{
+	struct ecase	*c = s->c;
+	char		*keys[ENGINE_MAX_KEYS], why[512];
+	size_t		 nkeys;
+	long long	 id;
+
+	nkeys = engine_subject_keys(&c->subject, keys, ENGINE_MAX_KEYS);
+	id = engine_unfreeze_refused(c->eng, keys, nkeys, why, sizeof why);
+	engine_keys_free(keys, nkeys);
+	if (id == 0)
+		return 0;
+	step_ctx_done(s->ctx, STEP_OUT_FAILED, id > 0 ? why :
+	    "refused: cannot read the store to check for a leaver case");
+	return 1;
 }
 
 /* The step's "running" row is committed: run it. */
@@ -1045,6 +1179,8 @@ engine_launch(struct estep *s)
 		    "\"irreversible_ok\": true");
 		return;
 	}
+	if (s->rs.kind == STEP_UNFREEZE && engine_unfreeze_guard(s))
+		return;
 	if (s->et->rt->conn == NULL) {
 		char why[160];
 
@@ -1151,7 +1287,7 @@ engine_commit_failed(struct engine *eng)
 		s->launching = 0;
 		free(s->ctx);
 		s->ctx = NULL;
-		s->state = SS_PENDING;
+		s->state = STEP_PENDING;
 		s->attempts--;
 		s->c->running--;
 		eng->running--;
@@ -1516,7 +1652,7 @@ engine_case_build(struct engine *eng, const struct event *ev,
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
 	c->eng = eng;
-	c->state = CS_RECEIVED;
+	c->state = CASE_RECEIVED;
 	c->urgent = strcmp(ev->type, EVENT_TYPE_FREEZE) == 0;
 	c->retry = rb->retry;
 	c->subject_key = strdup(ev->subject_key);
@@ -1609,14 +1745,17 @@ engine_case_insert(struct engine *eng, struct ecase *c, const struct event *ev,
 	    JSON_C_TO_STRING_PLAIN);
 	row.runbook = rb->name;
 	row.event_type = ev->type;
-	row.state = case_state_names[CS_RECEIVED];
+	row.state = case_state_name(CASE_RECEIVED);
 	row.urgent = c->urgent;
 	row.created_ms = now;
 	row.updated_ms = now;
 	row.effective_ms = c->effective_ms;
-	/* A runbook without budgets (an escalation record) has no deadlines. */
-	row.freeze_deadline_ms = rb->freeze_within_s > 0 ?
-	    start + rb->freeze_within_s * 1000 : 0;
+	/*
+	 * A runbook without budgets (an escalation record) has no deadlines;
+	 * a case that freezes nothing (an unfreeze) has no freeze deadline.
+	 */
+	row.freeze_deadline_ms = rb->freeze_within_s > 0 &&
+	    engine_case_freezes(c) ? start + rb->freeze_within_s * 1000 : 0;
 	row.complete_deadline_ms = rb->complete_within_s > 0 ?
 	    start + rb->complete_within_s * 1000 : 0;
 	c->created_ms = now;
@@ -1640,7 +1779,7 @@ engine_case_insert(struct engine *eng, struct ecase *c, const struct event *ev,
 			sr.opts_json = sj != NULL ? sj->text : opts != NULL ?
 			    json_object_to_json_string_ext(opts,
 			    JSON_C_TO_STRING_PLAIN) : NULL;
-			sr.state = step_state_names[SS_PENDING];
+			sr.state = step_state_name(STEP_PENDING);
 			r = store_step_insert(eng->store, c->id, &sr);
 			if (opts != NULL)
 				json_object_put(opts);
@@ -1666,13 +1805,6 @@ done:
 	return r;
 }
 
-/*
- * How long after a leaver case completed a new leaver signal for the same
- * person (the IdP's deactivation after HR's leaver, a late duplicate from a
- * second source) still belongs to it rather than opening a new case.
- */
-#define ENGINE_ATTACH_WINDOW_MS	(30LL * 24 * 3600 * 1000)
-#define ENGINE_MAX_KEYS		16
 
 static const char *const engine_leaver_types[] = { EVENT_TYPE_LEAVER };
 static const char *const engine_freeze_types[] = { EVENT_TYPE_FREEZE };
@@ -1719,6 +1851,8 @@ engine_keys_free(char **keys, size_t n)
 struct engine_latest {
 	long long	 id;
 	char		 state[32];
+	char		 type[48];
+	char		 runbook[64];
 	int64_t		 completed_ms;
 };
 
@@ -1729,6 +1863,8 @@ engine_latest_cb(const struct store_case *row, void *arg)
 
 	l->id = row->id;
 	snprintf(l->state, sizeof l->state, "%s", row->state);
+	snprintf(l->type, sizeof l->type, "%s", row->event_type);
+	snprintf(l->runbook, sizeof l->runbook, "%s", row->runbook);
 	l->completed_ms = row->completed_ms;
 	return 0;
 }
@@ -1745,11 +1881,191 @@ engine_latest(struct engine *eng, char **keys, size_t nkeys,
 	    nkeys, types, ntypes, engine_latest_cb, l);
 }
 
+/*
+ * The case has not ended: it may still run steps (an escalated case whose
+ * other targets are still being worked on has not ended either).
+ */
 static int
-engine_state_open(const char *state)
+engine_latest_open(const struct engine_latest *l)
 {
-	return strcmp(state, "completed") != 0 &&
-	    strcmp(state, "cancelled") != 0 && strcmp(state, "escalated") != 0;
+	return l->id > 0 && l->completed_ms == 0 &&
+	    strcmp(l->state, "completed") != 0 &&
+	    strcmp(l->state, "cancelled") != 0;
+}
+
+/* The case is locking its person out now: a new freeze adds nothing. */
+static int
+engine_latest_freezing(const struct engine_latest *l)
+{
+	int st = case_state_parse(l->state);
+
+	return engine_latest_open(l) && (st == CASE_FREEZING ||
+	    st == CASE_CONTAINED || st == CASE_REMEDIATING ||
+	    st == CASE_DEACTIVATING);
+}
+
+struct engine_echo {
+	const char	*target;
+	enum step_kind	 kind;
+	int64_t		 by_ms;
+	int		 found;
+};
+
+static int
+engine_echo_cb(const struct store_step *p, void *arg)
+{
+	struct engine_echo	*e = arg;
+	int			 kind = step_kind_parse(p->step);
+
+	if (strcmp(p->target, e->target) == 0 && strcmp(p->state,
+	    "succeeded") == 0 && p->started_ms > 0 && p->started_ms <= e->by_ms &&
+	    (kind == (int)e->kind || (e->kind == STEP_DEACTIVATE &&
+	    kind == STEP_DELETE)))
+		e->found = 1;
+	return 0;
+}
+
+/*
+ * An identity provider reporting what deprov itself did there: after a
+ * leaver case deactivated (or froze) the person at the IdP's target, the
+ * IdP's hook announces that deactivation (suspension) to deprov. That is
+ * the echo of an ended case's own step, not news: 1 when ev is one (the
+ * step succeeded at ev->idp_target having started before the event's
+ * time), 0 when not, -1 on a store error.
+ */
+static int
+engine_echo(struct engine *eng, const struct engine_latest *l,
+    const struct event *ev, enum step_kind kind, int64_t now)
+{
+	struct engine_echo e;
+
+	if (ev->idp_target == NULL || l->id == 0 ||
+	    strcmp(l->state, "cancelled") == 0)
+		return 0;
+	e.target = ev->idp_target;
+	e.kind = kind;
+	/* The IdP's clock stamps the event: allow it a few seconds of skew. */
+	e.by_ms = (ev->time > 0 ? (int64_t)ev->time * 1000 : now) + 5000;
+	e.found = 0;
+	if (store_steps_of(eng->store, l->id, engine_echo_cb, &e) != 0)
+		return -1;
+	return e.found;
+}
+
+/*
+ * Whether a leaver case forbids an unfreeze: one that has begun to lock
+ * its person out for good (past its effective time, not cancelled, and not
+ * undone by a later reinstate), because an unfreeze would re-enable a
+ * leaver. Returns that case's id with why, 0 when an unfreeze may run, -1
+ * on a store error.
+ */
+static long long
+engine_unfreeze_refused(struct engine *eng, char **keys, size_t nkeys,
+    char *why, size_t len)
+{
+	static const char *const types[] = {
+		EVENT_TYPE_LEAVER, EVENT_TYPE_REINSTATE
+	};
+	struct engine_latest	l;
+	int			st;
+
+	if (engine_latest(eng, keys, nkeys, types, 2, &l) != 0)
+		return -1;
+	if (l.id == 0 || strcmp(l.type, EVENT_TYPE_LEAVER) != 0)
+		return 0;
+	st = case_state_parse(l.state);
+	if (st == CASE_CANCELLED || st == CASE_RECEIVED || st == CASE_SCHEDULED)
+		return 0;
+	snprintf(why, len, "refused: leaver case %lld (%s, %s) is "
+	    "deprovisioning this person, and an unfreeze would re-enable "
+	    "them; rescind the termination while the case runs, or reinstate "
+	    "the person (admin) once it has ended", l.id, l.runbook, l.state);
+	return l.id;
+}
+
+/*
+ * A refused event: recorded on the case that forbids it (the event row,
+ * a timeline entry, an observer event for the audit), nothing run.
+ */
+static int
+engine_refuse(struct engine *eng, long long id, const struct event *ev,
+    const char *why, int64_t now)
+{
+	struct engine_event	e;
+	char			detail[768];
+	size_t			i;
+
+	snprintf(detail, sizeof detail, "%s from %s (event %s) %s", ev->type,
+	    ev->source, ev->id, why);
+	if (store_event_set_case(eng->store, ev->source, ev->id, id,
+	    "refused") != 0 ||
+	    (id > 0 && store_timeline_add(eng->store, id, now, "refused", NULL,
+	    NULL, detail) != 0))
+		return -1;
+	log_warn("engine", "case %lld: %s", id, detail);
+	memset(&e, 0, sizeof e);
+	e.kind = ENGINE_EV_REFUSED;
+	e.ts_ms = now;
+	e.case_id = id;
+	e.subject_key = ev->subject_key;
+	e.event_type = ev->type;
+	e.detail = why;
+	e.source = ev->source;
+	for (i = 0; i < eng->nobservers; i++)
+		eng->observers[i].cb(&e, eng->observers[i].arg);
+	return 0;
+}
+
+/*
+ * Which leaver case a reinstate undoes: the person's latest, which must
+ * have ended (completed or escalated, not cancelled) and not have been
+ * reinstated already; ev->case_ref, when given, must name it. Returns its
+ * id, 0 when the reinstate is refused (why says why; *attach is set when
+ * a reinstate for it is running already), -1 on a store error.
+ */
+static long long
+engine_reinstate_of(struct engine *eng, const struct event *ev, char **keys,
+    size_t nkeys, long long *attach, char *why, size_t len)
+{
+	static const char *const types[] = {
+		EVENT_TYPE_LEAVER, EVENT_TYPE_REINSTATE
+	};
+	struct engine_latest	l;
+
+	*attach = 0;
+	if (engine_latest(eng, keys, nkeys, types, 2, &l) != 0)
+		return -1;
+	if (l.id == 0) {
+		snprintf(why, len, "refused: this person has no leaver case to "
+		    "reinstate");
+		return 0;
+	}
+	if (strcmp(l.type, EVENT_TYPE_REINSTATE) == 0) {
+		if (engine_latest_open(&l)) {
+			*attach = l.id;
+			return 0;
+		}
+		snprintf(why, len, "refused: the person's last leaver case was "
+		    "already reinstated by case %lld", l.id);
+		return 0;
+	}
+	if (ev->case_ref > 0 && ev->case_ref != l.id) {
+		snprintf(why, len, "refused: case %lld is not this person's "
+		    "latest leaver case (%lld is)", ev->case_ref, l.id);
+		return 0;
+	}
+	if (strcmp(l.state, "cancelled") == 0) {
+		snprintf(why, len, "refused: leaver case %lld was cancelled: it "
+		    "disabled nothing to bring back", l.id);
+		return 0;
+	}
+	if (engine_latest_open(&l)) {
+		snprintf(why, len, "refused: leaver case %lld is still running "
+		    "(%s): rescind the termination, or cancel the case and "
+		    "reinstate once it has ended", l.id, l.state);
+		return 0;
+	}
+	return l.id;
 }
 
 /* Record that an event belongs to an existing case (inside the transaction). */
@@ -1801,7 +2117,7 @@ engine_deactivation_begun(struct engine *eng, long long id)
 			for (j = 0; j < c->targets[i].nsteps; j++)
 				if (engine_step_phase(c->targets[i].steps[j].rs.kind) ==
 				    PHASE_DEACTIVATE &&
-				    c->targets[i].steps[j].state == SS_RUNNING)
+				    c->targets[i].steps[j].state == STEP_RUNNING)
 					d.deactivated = 1;
 	}
 	return d.deactivated;
@@ -1878,8 +2194,10 @@ engine_submit(struct engine *eng, const struct event *ev, const char *origin,
 	char			*keys[ENGINE_MAX_KEYS], by[320];
 	size_t			 nkeys = 0;
 	int64_t			 now = engine_now_ms();
-	long long		 waits_for = 0, cancel_id = 0;
-	int			 r, escalate = 0, result = ENGINE_NEW_CASE;
+	long long		 waits_for = 0, cancel_id = 0, refused = 0;
+	long long		 attach = 0;
+	int			 r, escalate = 0, echo = 0;
+	int			 result = ENGINE_NEW_CASE;
 
 	*case_id = 0;
 	/* Inside the turn's transaction: a savepoint of our own. */
@@ -1904,11 +2222,18 @@ engine_submit(struct engine *eng, const struct event *ev, const char *origin,
 		if (engine_latest(eng, keys, nkeys, engine_leaver_types, 1,
 		    &latest) != 0)
 			goto fail;
-		if (latest.id > 0 && strcmp(latest.state, "cancelled") != 0 &&
-		    (engine_state_open(latest.state) ||
-		    now - latest.completed_ms < ENGINE_ATTACH_WINDOW_MS)) {
-			if (engine_attach(eng, latest.id, ev, "same person",
-			    now) != 0)
+		/*
+		 * Only an open case: after one has ended, a leaver signal is
+		 * news (a rehire left again, or access came back since).
+		 * Redeliveries of the same event were caught by the dedupe.
+		 */
+		if (engine_latest_open(&latest) || (echo = engine_echo(eng,
+		    &latest, ev, STEP_DEACTIVATE, now)) != 0) {
+			if (echo < 0)
+				goto fail;
+			if (engine_attach(eng, latest.id, ev, echo > 0 ? "the "
+			    "identity provider reporting this case's own "
+			    "deactivation" : "same person", now) != 0)
 				goto fail;
 			*case_id = latest.id;
 			result = ENGINE_ATTACHED;
@@ -1918,19 +2243,27 @@ engine_submit(struct engine *eng, const struct event *ev, const char *origin,
 		if (engine_latest(eng, keys, nkeys, engine_freeze_types, 1,
 		    &latest) != 0)
 			goto fail;
-		if (latest.id == 0 || !engine_state_open(latest.state)) {
+		/*
+		 * An open freeze case, or a leaver case locking the person
+		 * out, covers it; a scheduled one does not, nor an escalated
+		 * one (its freeze did not hold: try again).
+		 */
+		if (!engine_latest_open(&latest) ||
+		    strcmp(latest.state, "escalated") == 0) {
 			if (engine_latest(eng, keys, nkeys, engine_leaver_types,
 			    1, &latest) != 0)
 				goto fail;
-			/* A leaver case already freezing covers it; a scheduled one does not. */
-			if (latest.id > 0 && (!engine_state_open(latest.state) ||
-			    strcmp(latest.state, "received") == 0 ||
-			    strcmp(latest.state, "scheduled") == 0))
+			if (!engine_latest_freezing(&latest) && (echo =
+			    engine_echo(eng, &latest, ev, STEP_FREEZE, now)) <= 0) {
+				if (echo < 0)
+					goto fail;
 				latest.id = 0;
+			}
 		}
 		if (latest.id > 0) {
-			if (engine_attach(eng, latest.id, ev, "already being "
-			    "frozen", now) != 0)
+			if (engine_attach(eng, latest.id, ev, echo > 0 ? "the "
+			    "identity provider reporting this case's own freeze" :
+			    "already being frozen", now) != 0)
 				goto fail;
 			*case_id = latest.id;
 			result = ENGINE_ATTACHED;
@@ -1962,17 +2295,41 @@ engine_submit(struct engine *eng, const struct event *ev, const char *origin,
 			goto commit;
 		} else {
 			/* Frozen (or freezing): stop it, then unfreeze what it froze. */
-			if (engine_state_open(latest.state))
+			if (engine_latest_open(&latest))
 				cancel_id = latest.id;
 			waits_for = latest.id;
 		}
 	} else if (strcmp(ev->type, EVENT_TYPE_UNFREEZE) == 0) {
+		if ((refused = engine_unfreeze_refused(eng, keys, nkeys, err,
+		    errlen)) < 0)
+			goto fail;
+		if (refused > 0)
+			goto refuse;
 		if (engine_latest(eng, keys, nkeys, engine_freeze_types, 1,
 		    &latest) != 0)
 			goto fail;
-		if (latest.id > 0 && engine_state_open(latest.state)) {
+		if (engine_latest_open(&latest)) {
 			cancel_id = latest.id;
 			waits_for = latest.id;
+		}
+	} else if (strcmp(ev->type, EVENT_TYPE_REINSTATE) == 0) {
+		if ((waits_for = engine_reinstate_of(eng, ev, keys, nkeys,
+		    &attach, err, errlen)) < 0)
+			goto fail;
+		if (attach > 0) {
+			if (engine_attach(eng, attach, ev, "already being "
+			    "reinstated", now) != 0)
+				goto fail;
+			*case_id = attach;
+			result = ENGINE_ATTACHED;
+			goto commit;
+		}
+		if (waits_for == 0) {
+			if (engine_latest(eng, keys, nkeys, engine_leaver_types,
+			    1, &latest) != 0)
+				goto fail;
+			refused = latest.id;
+			goto refuse;
 		}
 	}
 
@@ -1994,6 +2351,13 @@ engine_submit(struct engine *eng, const struct event *ev, const char *origin,
 			goto fail;
 	}
 	*case_id = c->id;
+	goto commit;
+
+refuse:
+	if (engine_refuse(eng, refused, ev, err, now) != 0)
+		goto fail;
+	*case_id = refused;
+	result = ENGINE_REFUSED;
 
 commit:
 	if (cancel_id > 0)
@@ -2021,7 +2385,7 @@ commit:
 		    latest.id);
 		log_warn("engine", "case %lld for %s: %s", c->id,
 		    c->subject_key, by);
-		engine_set_state(c, CS_ESCALATED, by);
+		engine_set_state(c, CASE_ESCALATED, by);
 		engine_retire(c);
 	} else if (c != NULL)
 		engine_start(eng, c, ev);
@@ -2046,20 +2410,33 @@ fail_committed:
 	return -1;
 }
 
-/* Restrict a case to the targets whose freeze succeeded in an earlier case. */
+/*
+ * Restrict a case to the targets an earlier case disabled: where its
+ * freeze succeeded (an unfreeze, a rescind), or also where it deactivated
+ * or deleted (a reinstate brings back exactly those).
+ */
 struct engine_frozen {
 	char	names[64][128];
 	size_t	n;
+	int	deactivated_too;
 };
 
 static int
 engine_frozen_cb(const struct store_step *p, void *arg)
 {
-	struct engine_frozen *f = arg;
+	struct engine_frozen	*f = arg;
+	size_t			 k;
+	int			 kind = step_kind_parse(p->step);
 
-	if (strcmp(p->step, "freeze") == 0 && strcmp(p->state, "succeeded") ==
-	    0 && f->n < 64)
-		snprintf(f->names[f->n++], sizeof f->names[0], "%s", p->target);
+	if (strcmp(p->state, "succeeded") != 0 || f->n == 64)
+		return 0;
+	if (kind != STEP_FREEZE && !(f->deactivated_too &&
+	    (kind == STEP_DEACTIVATE || kind == STEP_DELETE)))
+		return 0;
+	for (k = 0; k < f->n; k++)
+		if (strcmp(f->names[k], p->target) == 0)
+			return 0;
+	snprintf(f->names[f->n++], sizeof f->names[0], "%s", p->target);
 	return 0;
 }
 
@@ -2072,10 +2449,11 @@ engine_only_frozen_by(struct ecase *c, long long earlier)
 	char			 why[160];
 
 	memset(&f, 0, sizeof f);
+	f.deactivated_too = strcmp(c->event_type, EVENT_TYPE_REINSTATE) == 0;
 	if (store_steps_of(c->eng->store, earlier, engine_frozen_cb, &f) != 0)
 		return;
-	snprintf(why, sizeof why, "not run: case %lld did not freeze this "
-	    "target", earlier);
+	snprintf(why, sizeof why, "not run: case %lld did not %s this "
+	    "target", earlier, f.deactivated_too ? "disable" : "freeze");
 	for (i = 0; i < c->ntargets; i++) {
 		et = &c->targets[i];
 		for (k = 0; k < f.n; k++)
@@ -2084,14 +2462,14 @@ engine_only_frozen_by(struct ecase *c, long long earlier)
 		if (k < f.n)
 			continue;
 		for (j = 0; j < et->nsteps; j++) {
-			if (engine_step_terminal(et->steps[j].state))
+			if (step_state_final(et->steps[j].state))
 				continue;
-			et->steps[j].state = SS_SKIPPED;
+			et->steps[j].state = STEP_SKIPPED;
 			engine_persist_step(&et->steps[j], NULL, why);
 		}
 	}
 	engine_note(c, "note", NULL, "acting on the %zu targets case %lld "
-	    "froze", f.n, earlier);
+	    "%s", f.n, earlier, f.deactivated_too ? "disabled" : "froze");
 }
 
 static void
@@ -2157,10 +2535,10 @@ engine_load_step(const struct store_step *p, void *arg)
 	s->c = l->c;
 	s->seq = p->seq;
 	s->attempts = p->attempts;
-	st = engine_step_state_parse(p->state);
+	st = step_state_parse(p->state);
 	/* A step that was running or waiting to retry is run again. */
-	s->state = st < 0 || st == SS_RUNNING || st == SS_RETRY_WAIT ?
-	    SS_PENDING : (enum step_state)st;
+	s->state = st < 0 || st == STEP_RUNNING || st == STEP_RETRY_WAIT ?
+	    STEP_PENDING : (enum step_state)st;
 	o = p->opts_json != NULL ? json_tokener_parse(p->opts_json) : NULL;
 	if (o == NULL || runbook_step_from_json(o, &s->rs) != 0) {
 		kind = step_kind_parse(p->step);
@@ -2173,9 +2551,10 @@ engine_load_step(const struct store_step *p, void *arg)
 	} else
 		json_object_put(o);
 	s->phase = engine_step_phase(s->rs.kind);
-	if (s->state == SS_FAILED)
+	if (s->state == STEP_FAILED)
 		et->failed = 1;
-	if (s->state == SS_SKIPPED && p->detail != NULL &&
+	s->no_account = p->no_account;
+	if (s->state == STEP_SKIPPED && p->detail != NULL &&
 	    strncmp(p->detail, "not run:", 8) == 0)
 		s->blocked = 1;
 	et->nsteps++;
@@ -2223,10 +2602,11 @@ engine_load_case(const struct store_case *row, void *arg)
 		c->cancelled_by = strdup(row->cancel_by);
 	}
 	c->frozen_ms = row->frozen_ms;
+	c->ended_ms = row->completed_ms;
 	c->freeze_deadline_ms = row->freeze_deadline_ms;
 	c->complete_deadline_ms = row->complete_deadline_ms;
-	st = engine_case_state_parse(row->state);
-	c->state = st < 0 ? CS_RECEIVED : (enum case_state)st;
+	st = case_state_parse(row->state);
+	c->state = st < 0 ? CASE_RECEIVED : (enum case_state)st;
 	engine_retry_parse(row->retry_json, &c->retry);
 	o = json_tokener_parse(row->subject_json);
 	if (o == NULL || subject_from_json(o, &c->subject) != 0) {
@@ -2236,6 +2616,7 @@ engine_load_case(const struct store_case *row, void *arg)
 			json_object_put(o);
 		store_case_state(engine_txn(eng), row->id, "escalated",
 		    engine_now_ms(), "unreadable subject in store");
+		store_case_completed(engine_txn(eng), row->id, engine_now_ms());
 		engine_case_free(c);
 		return 0;
 	}
@@ -2251,7 +2632,7 @@ engine_load_case(const struct store_case *row, void *arg)
 	for (i = 0; i < c->ntargets; i++) {
 		for (j = 0; j < c->targets[i].nsteps; j++) {
 			c->targets[i].steps[j].et = &c->targets[i];
-			if (c->targets[i].steps[j].state == SS_FAILED)
+			if (c->targets[i].steps[j].state == STEP_FAILED)
 				c->failed++;
 		}
 	}
@@ -2274,7 +2655,7 @@ engine_resume(struct engine *eng)
 	for (c = TAILQ_FIRST(&eng->cases); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		engine_note(c, "resumed", NULL, "resumed in state %s",
-		    case_state_names[c->state]);
+		    case_state_name(c->state));
 		engine_emit(c, ENGINE_EV_CASE_RESUMED, NULL, NULL, NULL, NULL);
 		engine_advance(c);
 	}
@@ -2419,9 +2800,9 @@ engine_case_retry(struct engine *eng, long long id, const char *who,
 		c->targets[i].failed = 0;
 		for (j = 0; j < c->targets[i].nsteps; j++) {
 			s = &c->targets[i].steps[j];
-			if (s->state != SS_FAILED && !s->blocked)
+			if (s->state != STEP_FAILED && !s->blocked)
 				continue;
-			s->state = SS_PENDING;
+			s->state = STEP_PENDING;
 			s->blocked = 0;
 			engine_persist_step(s, NULL, "retry requested");
 			reset++;
@@ -2433,13 +2814,15 @@ engine_case_retry(struct engine *eng, long long id, const char *who,
 		snprintf(err, errlen, "nothing to retry: no step has failed");
 		return -1;
 	}
+	c->ended_ms = 0;
+	store_case_reopen(eng->store, c->id);
 	engine_note(c, "operator", NULL, "retry by %s (%d steps)", who, reset);
 	if (store_commit(eng->store) != 0) {
 		snprintf(err, errlen, "store: %s", store_errmsg(eng->store));
 		return -1;
 	}
 	log_info("engine", "case %lld: retry by %s (%d steps)", id, who, reset);
-	engine_set_state(c, CS_FREEZING, NULL);
+	engine_set_state(c, CASE_FREEZING, NULL);
 	engine_advance(c);
 	engine_pump_soon(eng);
 	/* The operator is answered once it is durable. */
@@ -2466,9 +2849,11 @@ engine_case_cancel(struct engine *eng, long long id, const char *who,
 			    state);
 		return -1;
 	}
-	if (c->state >= CS_COMPLETED) {
+	/* In memory and escalated: other targets' steps still run; stop them. */
+	if (c->state == CASE_COMPLETED || c->state == CASE_CANCELLED ||
+	    c->ended_ms != 0) {
 		snprintf(err, errlen, "case is %s: nothing to cancel",
-		    case_state_names[c->state]);
+		    case_state_name(c->state));
 		return -1;
 	}
 	if (c->cancelled)

@@ -13,10 +13,21 @@
 
 #include "deprov/event.h"
 
-static const char *event_types[] = {
+const char *const event_types[] = {
 	EVENT_TYPE_LEAVER, EVENT_TYPE_RESCINDED, EVENT_TYPE_FREEZE,
-	EVENT_TYPE_UNFREEZE,
+	EVENT_TYPE_UNFREEZE, EVENT_TYPE_REINSTATE, NULL
 };
+
+int
+event_type_known(const char *type)
+{
+	size_t i;
+
+	for (i = 0; type != NULL && event_types[i] != NULL; i++)
+		if (strcmp(type, event_types[i]) == 0)
+			return 1;
+	return 0;
+}
 
 /* Duplicate a string member if it is a non-empty string; -1 if present but not a string. */
 static int
@@ -98,6 +109,7 @@ event_clear(struct event *ev)
 	free(ev->subject_key);
 	free(ev->termination_kind);
 	free(ev->reason);
+	free(ev->idp_target);
 	for (size_t i = 0; i < ev->ntargets; i++)
 		free(ev->targets[i]);
 	free(ev->targets);
@@ -158,7 +170,6 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 	enum json_tokener_error	 jerr;
 	char			*s = NULL, *eff = NULL;
 	size_t			 i;
-	int			 known = 0;
 
 	memset(ev, 0, sizeof *ev);
 	if ((tok = json_tokener_new_ex(32)) == NULL) {
@@ -205,10 +216,7 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 		snprintf(err, errlen, "not a CloudEvent: missing type");
 		goto fail;
 	}
-	for (i = 0; i < sizeof event_types / sizeof event_types[0]; i++)
-		if (strcmp(ev->type, event_types[i]) == 0)
-			known = 1;
-	if (!known) {
+	if (!event_type_known(ev->type)) {
 		snprintf(err, errlen, "unknown event type \"%.64s\"", ev->type);
 		goto fail;
 	}
@@ -242,6 +250,15 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 		snprintf(err, errlen, "data.effective is not RFC 3339: "
 		    "\"%.40s\"", eff);
 		goto fail;
+	}
+	if (json_object_object_get_ex(data, "case", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    (ev->case_ref = json_object_get_int64(v)) <= 0) {
+			snprintf(err, errlen, "data.case must be a positive "
+			    "integer (the case id a reinstate undoes)");
+			goto fail;
+		}
 	}
 	if (event_str(data, "termination_kind", &ev->termination_kind) != 0 ||
 	    event_str(data, "reason", &ev->reason) != 0) {

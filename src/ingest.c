@@ -343,6 +343,12 @@ ingest_okta_event(const struct ingest *in, json_object *le, struct event *ev,
 
 		ev->time = pt == (time_t)-1 ? 0 : pt;
 	}
+	if (in->okta_target != NULL &&
+	    (ev->idp_target = strdup(in->okta_target)) == NULL) {
+		snprintf(reason, reasonlen, "out of memory");
+		event_clear(ev);
+		return -1;
+	}
 	if (in->okta_target != NULL && oid != NULL) {
 		ev->subject.accounts = json_object_new_object();
 		json_object_object_add(ev->subject.accounts, in->okta_target,
@@ -743,10 +749,7 @@ ingest_mapping(struct ingest *in, const struct jsonc_doc *doc, json_object *o,
 	m->source = strdup(s);
 	s = EVENT_TYPE_LEAVER;
 	if (jsonc_get_string(doc, o, where, "type", &s, d) == 1 &&
-	    strcmp(s, EVENT_TYPE_LEAVER) != 0 &&
-	    strcmp(s, EVENT_TYPE_FREEZE) != 0 &&
-	    strcmp(s, EVENT_TYPE_RESCINDED) != 0 &&
-	    strcmp(s, EVENT_TYPE_UNFREEZE) != 0)
+	    !event_type_known(s))
 		diags_add(d, file, jsonc_member_line(doc, o, "type"),
 		    "%s.type: unknown event type \"%s\"", where, s);
 	m->type = strdup(s);

@@ -114,6 +114,9 @@ struct metrics {
 	struct metrics_family	*tokens;
 	struct metrics_family	*window;
 	struct metrics_family	*circuit;
+	struct metrics_family	*exposed;
+	struct metrics_family	*exposed_at;
+	struct metrics_family	*refused;
 };
 
 static int	 metrics_name_ok(const char *, int);
@@ -782,6 +785,16 @@ metrics_on_event(const struct engine_event *ev, void *arg)
 	case ENGINE_EV_CASE_RETIRED:
 		metrics_refrozen_has(&m->refrozen, ev->case_id, 1);
 		break;
+	case ENGINE_EV_CASE_CONTAINED:
+		/* Contained late (by a deactivation): its time to freeze now. */
+		start = metrics_case_start(m, ev);
+		secs = (double)(ev->frozen_ms - start) / 1000.0;
+		metrics_histogram_observe(m->freeze_s, &rb, secs > 0 ? secs : 0);
+		break;
+	case ENGINE_EV_REFUSED:
+		if (ev->event_type != NULL)
+			metrics_counter_add(m->refused, &ev->event_type, 1);
+		break;
 	case ENGINE_EV_STEP_STARTED:
 		break;
 	}
@@ -795,9 +808,10 @@ metrics_load_terminal(struct metrics *m, char *err, size_t errlen)
 	const char	*state;
 	int		 r;
 
+	/* Ended cases: an escalated one still running is resumed instead. */
 	if (sqlite3_prepare_v2(store_db(m->store), "SELECT state, COUNT(*) FROM "
 	    "cases WHERE state IN ('completed', 'cancelled', 'escalated') "
-	    "GROUP BY state", -1, &st, NULL) != SQLITE_OK) {
+	    "AND completed_ms IS NOT NULL GROUP BY state", -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "metrics: %s",
 		    sqlite3_errmsg(store_db(m->store)));
 		return -1;
@@ -825,6 +839,7 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    60, 120, 300, 600, 1800, 3600 };
 	static const double complete_b[] = { 1, 5, 15, 30, 60, 120, 300, 600,
 	    900, 1800, 3600, 7200, 14400, 43200, 86400 };
+	static const char *const l_type[] = { "type", NULL };
 	static const char *const l_runbook[] = { "runbook", NULL };
 	static const char *const l_step[] = { "target", "step", NULL };
 	static const char *const l_outcome[] = { "target", "step", "outcome",
@@ -915,13 +930,26 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	m->circuit = metrics_family_new(r, METRICS_GAUGE,
 	    "deprov_target_circuit_state", "Circuit breaker state (0 closed, 1 "
 	    "open, 2 half-open).", l_target, NULL, 0);
+	m->exposed = metrics_family_new(r, METRICS_GAUGE,
+	    "deprov_exposed_subjects", "People a case must contain who can "
+	    "still sign in somewhere: a freeze failed, was skipped for a "
+	    "reason other than no account, or is still being tried.", NULL,
+	    NULL, 0);
+	m->exposed_at = metrics_family_new(r, METRICS_GAUGE,
+	    "deprov_exposed_subjects_by_target", "deprov_exposed_subjects at "
+	    "each target where they are not contained.", l_target, NULL, 0);
+	m->refused = metrics_family_new(r, METRICS_COUNTER,
+	    "deprov_events_refused_total", "Events refused by the intake rules "
+	    "(an unfreeze of a leaver, a reinstate with nothing to reinstate), "
+	    "by event type.", l_type, NULL, 0);
 	if (m->freeze_s == NULL || m->complete_s == NULL || m->steps == NULL ||
 	    m->retries == NULL || m->cases == NULL || m->opened == NULL ||
 	    m->breaches == NULL || m->alerts == NULL || m->dead == NULL ||
 	    m->consumed == NULL || m->assigned == NULL || m->lag == NULL ||
 	    m->running == NULL || m->queued_steps == NULL || m->http == NULL ||
 	    m->inflight == NULL || m->queued == NULL || m->usage == NULL ||
-	    m->tokens == NULL || m->window == NULL || m->circuit == NULL) {
+	    m->tokens == NULL || m->window == NULL || m->circuit == NULL ||
+	    m->exposed == NULL || m->exposed_at == NULL || m->refused == NULL) {
 		snprintf(err, errlen, "metrics: cannot create the families");
 		goto fail;
 	}
@@ -966,7 +994,19 @@ metrics_registry(struct metrics *m)
 	return m->reg;
 }
 
-/* Read what other modules own: Kafka, the engine's lanes, every target. */
+static int
+metrics_exposed_cb(const char *target, long long subjects, void *arg)
+{
+	struct metrics *m = arg;
+
+	metrics_gauge_set(m->exposed_at, &target, (double)subjects);
+	return 0;
+}
+
+/*
+ * Read what other modules own: Kafka, the engine's lanes, every target,
+ * and who is still exposed (from the store).
+ */
 static void
 metrics_collect(struct metrics *m)
 {
@@ -979,6 +1019,7 @@ metrics_collect(struct metrics *m)
 	long			 used, limit, remaining;
 	double			 tokens;
 	int64_t			 lag;
+	long long		 exposed = 0;
 	size_t			 i, j, n;
 
 	metrics_counter_set(m->dead, NULL, m->kafka != NULL ?
@@ -992,6 +1033,10 @@ metrics_collect(struct metrics *m)
 		metrics_gauge_set(m->lag, NULL, (double)lag);
 	else
 		metrics_family_reset(m->lag);
+	metrics_family_reset(m->exposed_at);
+	if (m->store != NULL && store_exposure_counts(m->store, &exposed,
+	    metrics_exposed_cb, m) == 0)
+		metrics_gauge_set(m->exposed, NULL, (double)exposed);
 	if (m->engine == NULL)
 		return;
 	metrics_gauge_set(m->running, NULL,

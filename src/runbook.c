@@ -21,6 +21,7 @@
 
 #include "deprov/config.h"
 #include "deprov/diag.h"
+#include "deprov/event.h"
 #include "deprov/jsonc.h"
 #include "deprov/runbook.h"
 
@@ -35,11 +36,6 @@ struct runbook_ctx {
 static const char *const runbook_step_names[STEP_KIND_COUNT] = {
 	"freeze", "revoke_tokens", "reassign", "deactivate", "unfreeze",
 	"delete"
-};
-
-static const char *const runbook_event_types[] = {
-	"io.deprov.leaver", "io.deprov.leaver.rescinded", "io.deprov.freeze",
-	"io.deprov.unfreeze", NULL
 };
 
 static struct runbook *runbook_load(const char *, const struct config *,
@@ -118,16 +114,19 @@ runbook_match_read(struct runbook_ctx *c, struct runbook *rb, json_object *root)
 		for (i = 0; i < rb->nmatch_types; i++) {
 			line = jsonc_line(c->doc,
 			    json_object_array_get_idx(arr, i));
-			for (j = 0; runbook_event_types[j] != NULL; j++) {
-				if (strcmp(runbook_event_types[j],
-				    rb->match_types[i]) == 0)
-					break;
-			}
-			if (runbook_event_types[j] == NULL)
+			if (!event_type_known(rb->match_types[i])) {
+				char	known[256];
+				size_t	off = 0;
+
+				for (j = 0; event_types[j] != NULL &&
+				    off < sizeof known; j++)
+					off += (size_t)snprintf(known + off,
+					    sizeof known - off, "%s%s", j > 0 ?
+					    ", " : "", event_types[j]);
 				diags_add(c->d, c->file, line, "match.type: "
-				    "unknown event type \"%s\" (io.deprov.leaver, "
-				    "io.deprov.leaver.rescinded, io.deprov.freeze, "
-				    "io.deprov.unfreeze)", rb->match_types[i]);
+				    "unknown event type \"%s\" (%s)",
+				    rb->match_types[i], known);
+			}
 		}
 	}
 	jsonc_get_strings(c->doc, match, "match", "termination_kind",

@@ -311,6 +311,7 @@ sla_on_event(const struct engine_event *ev, void *arg)
 	case ENGINE_EV_CASE_OPENED:
 	case ENGINE_EV_CASE_RESUMED:
 	case ENGINE_EV_CASE_STATE:
+	case ENGINE_EV_CASE_CONTAINED:
 	case ENGINE_EV_CASE_RETIRED:
 		break;
 	default:

@@ -66,6 +66,8 @@ enum store_stmt {
 	ST_CANCEL_REQUEST,
 	ST_SYNC_NORMAL,
 	ST_SYNC_FULL,
+	ST_CASE_ERROR_ADD,
+	ST_CASE_REOPEN,
 	ST__MAX
 };
 
@@ -89,10 +91,16 @@ static const char *store_sql[ST__MAX] = {
 	 * started_ms and finished_ms are worked out by the caller (an IN list
 	 * of the terminal states here cost a temporary table per update).
 	 */
-	[ST_STEP_UPDATE] = "UPDATE steps SET state = ?, attempts = ?,"
-	    " last_error = coalesce(?, last_error), detail = coalesce(?, detail),"
-	    " started_ms = coalesce(started_ms, ?), finished_ms = ?"
-	    " WHERE case_id = ? AND target = ? AND seq = ?",
+	/*
+	 * A step that ended well keeps no error (its retries stay in the
+	 * timeline); ?10 says so, worked out by the caller like the times.
+	 */
+	[ST_STEP_UPDATE] = "UPDATE steps SET state = ?1, attempts = ?2,"
+	    " last_error = CASE WHEN ?10 THEN NULL"
+	    " ELSE coalesce(?3, last_error) END, detail = coalesce(?4, detail),"
+	    " started_ms = coalesce(started_ms, ?5), finished_ms = ?6,"
+	    " no_account = ?11"
+	    " WHERE case_id = ?7 AND target = ?8 AND seq = ?9",
 	[ST_ACCOUNT_PUT] = "INSERT OR REPLACE INTO accounts(case_id, target,"
 	    " account) VALUES (?, ?, ?)",
 	[ST_TIMELINE_ADD] = "INSERT INTO timeline(case_id, ts_ms, kind, target,"
@@ -100,15 +108,15 @@ static const char *store_sql[ST__MAX] = {
 	[ST_CASES_OPEN] = "SELECT id, subject_key, subject, runbook, event_type,"
 	    " state, urgent, created_ms, updated_ms, effective_ms,"
 	    " freeze_deadline_ms, complete_deadline_ms, frozen_ms, completed_ms,"
-	    " error, reason, retry, cancel_by, waits_for FROM cases WHERE state"
-	    " NOT IN"
-	    " ('completed', 'cancelled', 'escalated') ORDER BY id",
+	    " error, reason, retry, cancel_by, waits_for FROM cases"
+	    " WHERE completed_ms IS NULL AND state NOT IN ('completed',"
+	    " 'cancelled') ORDER BY id",
 	[ST_CASE_GET] = "SELECT id, subject_key, subject, runbook, event_type,"
 	    " state, urgent, created_ms, updated_ms, effective_ms,"
 	    " freeze_deadline_ms, complete_deadline_ms, frozen_ms, completed_ms,"
 	    " error, reason, retry, cancel_by, waits_for FROM cases WHERE id = ?",
 	[ST_STEPS_OF] = "SELECT target, seq, step, opts, state, attempts,"
-	    " last_error, detail, started_ms, finished_ms FROM steps"
+	    " last_error, detail, started_ms, finished_ms, no_account FROM steps"
 	    " WHERE case_id = ? ORDER BY target, seq",
 	[ST_ACCOUNTS_OF] = "SELECT target, account FROM accounts"
 	    " WHERE case_id = ?",
@@ -125,6 +133,12 @@ static const char *store_sql[ST__MAX] = {
 	[ST_CANCEL_REQUEST] = "UPDATE cases SET cancel_by = ? WHERE id = ?",
 	[ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
 	[ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
+	/* Every failed step adds its error: the case shows them all. */
+	[ST_CASE_ERROR_ADD] = "UPDATE cases SET error = CASE WHEN error IS NULL"
+	    " OR error = '' THEN ?1 ELSE error || '; ' || ?1 END WHERE id = ?2",
+	/* An operator's retry: the case runs again, its old errors go. */
+	[ST_CASE_REOPEN] = "UPDATE cases SET error = NULL, completed_ms = NULL"
+	    " WHERE id = ?",
 };
 
 /* store_case_latest_for's statements, prepared once per shape. */
@@ -163,6 +177,7 @@ static const char *store_schema =
     "  seq INTEGER NOT NULL, step TEXT NOT NULL, opts TEXT,"
     "  state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
     "  last_error TEXT, detail TEXT, started_ms INTEGER, finished_ms INTEGER,"
+    "  no_account INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (case_id, target, seq)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS accounts ("
     "  case_id INTEGER NOT NULL REFERENCES cases(id), target TEXT NOT NULL,"
@@ -177,8 +192,21 @@ static const char *store_schema =
     "  id INTEGER PRIMARY KEY,"
     "  case_id INTEGER NOT NULL REFERENCES cases(id), ts_ms INTEGER NOT NULL,"
     "  kind TEXT NOT NULL, target TEXT, step TEXT, detail TEXT);"
-    "CREATE INDEX IF NOT EXISTS timeline_case ON timeline(case_id, id);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '1');";
+    "CREATE INDEX IF NOT EXISTS timeline_case ON timeline(case_id, id);";
+
+/*
+ * Schema versions. A new file gets the latest schema above and is stamped
+ * STORE_SCHEMA_VERSION; an older file is brought up by the migrations from
+ * its version on, in one transaction; a newer file (written by a later
+ * deprovd) is refused rather than misread.
+ */
+#define STORE_SCHEMA_VERSION	2
+
+static const char *const store_migrations[STORE_SCHEMA_VERSION + 1] = {
+	/* 1 -> 2: a skipped step records that it found no account. */
+	[2] = "ALTER TABLE steps ADD COLUMN no_account INTEGER NOT NULL"
+	    " DEFAULT 0;",
+};
 
 struct store {
 	sqlite3		*db;
@@ -212,6 +240,7 @@ static int	store_run(struct store *, enum store_stmt);
 static void	store_end_deferred(struct store *);
 static int	store_wal_hook(void *, sqlite3 *, const char *, int);
 static int	store_mkdirs(const char *path);
+static int	store_schema_up(struct store *, char *, size_t);
 
 /* Create the directories leading to path. */
 static int
@@ -245,6 +274,64 @@ store_exec(struct store *s, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+/* The file's schema version: 0 for a new file. */
+static int
+store_schema_version(struct store *s)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 v = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key ="
+	    " 'schema'", -1, &st, NULL) != SQLITE_OK)
+		return 0;		/* no meta table: a new file */
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = atoi((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Create or migrate the schema (see STORE_SCHEMA_VERSION). */
+static int
+store_schema_up(struct store *s, char *err, size_t errlen)
+{
+	char	sql[96];
+	int	v, from;
+
+	if (store_exec(s, "BEGIN IMMEDIATE") != 0)
+		goto fail;
+	from = v = store_schema_version(s);
+	if (v > STORE_SCHEMA_VERSION) {
+		store_exec(s, "ROLLBACK");
+		snprintf(err, errlen, "%s: the store has schema version %d, "
+		    "newer than this deprovd understands (%d): run the deprovd "
+		    "that wrote it, or restore a backup", s->path, v,
+		    STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (v == 0) {
+		if (store_exec(s, store_schema) != 0)
+			goto fail_rollback;
+		v = STORE_SCHEMA_VERSION;
+	}
+	for (; v < STORE_SCHEMA_VERSION; v++)
+		if (store_exec(s, store_migrations[v + 1]) != 0)
+			goto fail_rollback;
+	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(key, value) "
+	    "VALUES ('schema', '%d')", STORE_SCHEMA_VERSION);
+	if (store_exec(s, sql) != 0 || store_exec(s, "COMMIT") != 0)
+		goto fail_rollback;
+	if (from > 0 && from < STORE_SCHEMA_VERSION)
+		log_info("store", "%s: migrated the schema from version %d to "
+		    "%d", s->path, from, STORE_SCHEMA_VERSION);
+	return 0;
+
+fail_rollback:
+	store_exec(s, "ROLLBACK");
+fail:
+	snprintf(err, errlen, "%s: schema: %s", s->path, sqlite3_errmsg(s->db));
+	return -1;
 }
 
 struct store *
@@ -293,11 +380,12 @@ store_open(const char *path, char *err, size_t errlen)
 	    store_exec(s, "PRAGMA cache_size=-32768") != 0 ||
 	    store_exec(s, "PRAGMA foreign_keys=ON") != 0 ||
 	    /* A WAL grown by a burst is cut back when it restarts. */
-	    store_exec(s, "PRAGMA journal_size_limit=67108864") != 0 ||
-	    store_exec(s, store_schema) != 0) {
+	    store_exec(s, "PRAGMA journal_size_limit=67108864") != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
+	if (store_schema_up(s, err, errlen) != 0)
+		goto fail;
 	sqlite3_wal_hook(s->db, store_wal_hook, s);
 	for (i = 0; i < ST__MAX; i++) {
 		if (sqlite3_prepare_v3(s->db, store_sql[i], -1,
@@ -826,13 +914,13 @@ store_step_insert(struct store *s, long long case_id,
 int
 store_step_update(struct store *s, long long case_id, const char *target,
     int seq, const char *state, int attempts, const char *last_error,
-    const char *detail, int64_t now_ms)
+    const char *detail, int no_account, int64_t now_ms)
 {
 	sqlite3_stmt	*st = s->st[ST_STEP_UPDATE];
-	int		 terminal;
+	int		 terminal, ok;
 
-	terminal = strcmp(state, "succeeded") == 0 ||
-	    strcmp(state, "skipped") == 0 || strcmp(state, "failed") == 0;
+	ok = strcmp(state, "succeeded") == 0 || strcmp(state, "skipped") == 0;
+	terminal = ok || strcmp(state, "failed") == 0;
 	store_text(st, 1, state);
 	sqlite3_bind_int(st, 2, attempts);
 	store_text(st, 3, last_error);
@@ -844,6 +932,27 @@ store_step_update(struct store *s, long long case_id, const char *target,
 	sqlite3_bind_int64(st, 7, case_id);
 	store_text(st, 8, target);
 	sqlite3_bind_int(st, 9, seq);
+	sqlite3_bind_int(st, 10, ok);
+	sqlite3_bind_int(st, 11, no_account != 0);
+	return store_done(s, st);
+}
+
+int
+store_case_error_add(struct store *s, long long id, const char *error)
+{
+	sqlite3_stmt *st = s->st[ST_CASE_ERROR_ADD];
+
+	store_text(st, 1, error);
+	sqlite3_bind_int64(st, 2, id);
+	return store_done(s, st);
+}
+
+int
+store_case_reopen(struct store *s, long long id)
+{
+	sqlite3_stmt *st = s->st[ST_CASE_REOPEN];
+
+	sqlite3_bind_int64(st, 1, id);
 	return store_done(s, st);
 }
 
@@ -953,6 +1062,7 @@ store_steps_of(struct store *s, long long case_id, store_step_cb cb, void *arg)
 		p.detail = store_col_text(st, 7);
 		p.started_ms = sqlite3_column_int64(st, 8);
 		p.finished_ms = sqlite3_column_int64(st, 9);
+		p.no_account = sqlite3_column_int(st, 10);
 		if ((r = cb(&p, arg)) != 0)
 			break;
 	}
@@ -1125,4 +1235,91 @@ store_case_cancel_request(struct store *s, long long id, const char *by)
 	store_text(st, 1, by);
 	sqlite3_bind_int64(st, 2, id);
 	return store_done(s, st);
+}
+
+/*
+ * Exposure: targets where a case that must contain its person has not. A
+ * case counts while it is freezing or escalated without having been
+ * contained, is not being cancelled, and no later unfreeze, rescind or
+ * reinstate for the same person has completed (then the person is meant
+ * to have access). A target counts when its freeze neither succeeded nor
+ * found no account.
+ */
+#define STORE_EXPOSED_FROM \
+	" FROM cases c JOIN steps s ON s.case_id = c.id AND s.step = 'freeze'" \
+	" WHERE c.state IN ('freezing', 'escalated') AND c.frozen_ms IS NULL" \
+	" AND c.cancel_by IS NULL" \
+	" AND s.state <> 'succeeded'" \
+	" AND NOT (s.state = 'skipped' AND s.no_account = 1)" \
+	" AND NOT EXISTS (SELECT 1 FROM cases l WHERE" \
+	" l.subject_key = c.subject_key AND l.id > c.id AND l.state =" \
+	" 'completed' AND l.event_type IN ('io.deprov.unfreeze'," \
+	" 'io.deprov.leaver.rescinded', 'io.deprov.reinstate'))"
+
+int
+store_exposures(struct store *s, int limit, store_exposure_cb cb, void *arg)
+{
+	sqlite3_stmt		*st = NULL;
+	struct store_exposure	 e;
+	int			 rc, r = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT c.id, c.subject_key, c.runbook,"
+	    " c.state, c.created_ms, c.effective_ms, s.target, s.state,"
+	    " s.attempts, coalesce(s.last_error, s.detail)" STORE_EXPOSED_FROM
+	    " ORDER BY c.id, s.target LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
+		log_error("store", "exposures: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof e);
+		e.case_id = sqlite3_column_int64(st, 0);
+		e.subject_key = store_col_text(st, 1);
+		e.runbook = store_col_text(st, 2);
+		e.case_state = store_col_text(st, 3);
+		e.created_ms = sqlite3_column_int64(st, 4);
+		e.effective_ms = sqlite3_column_int64(st, 5);
+		e.target = store_col_text(st, 6);
+		e.step_state = store_col_text(st, 7);
+		e.attempts = sqlite3_column_int(st, 8);
+		e.error = store_col_text(st, 9);
+		if ((r = cb(&e, arg)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_exposure_counts(struct store *s, long long *subjects,
+    store_exposure_count_cb cb, void *arg)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc, r = 0;
+
+	*subjects = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(DISTINCT c.subject_key)"
+	    STORE_EXPOSED_FROM, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*subjects = sqlite3_column_int64(st, 0);
+	else
+		r = -1;
+	sqlite3_finalize(st);
+	if (r != 0 || cb == NULL)
+		return r;
+	if (sqlite3_prepare_v2(s->db, "SELECT s.target, count(DISTINCT"
+	    " c.subject_key)" STORE_EXPOSED_FROM " GROUP BY s.target", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = cb(store_col_text(st, 0), sqlite3_column_int64(st, 1),
+		    arg)) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = -1;
+	sqlite3_finalize(st);
+	return r;
 }

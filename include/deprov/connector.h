@@ -17,8 +17,14 @@ struct step_ctx;
 
 enum step_outcome {
 	STEP_OUT_OK = 0,
-	STEP_OUT_SKIPPED,	/* the target has no notion of it, or no account: detail says why */
-	STEP_OUT_FAILED		/* retries exhausted or a permanent error: detail says what */
+	STEP_OUT_SKIPPED,	/* the target has no notion of it: detail says why */
+	STEP_OUT_FAILED,	/* retries exhausted or a permanent error: detail says what */
+	/*
+	 * The person has no account at the target: skipped, and nothing left
+	 * to lock there (a freeze that ends so counts as contained), unless
+	 * the runbook requires an account there (then it fails).
+	 */
+	STEP_OUT_NO_ACCOUNT
 };
 
 struct connector {

@@ -30,7 +30,13 @@ enum engine_intake {
 	ENGINE_DUPLICATE,	/* source+id seen before: nothing done */
 	ENGINE_NO_RUNBOOK,	/* recorded, but no runbook matches it */
 	ENGINE_ATTACHED,	/* about a person with a case already: joined it */
-	ENGINE_NO_CASE		/* a rescind with nothing to rescind: recorded */
+	ENGINE_NO_CASE,		/* a rescind with nothing to rescind: recorded */
+	/*
+	 * Refused (err says why; case_id names the case that forbids it, or
+	 * 0): an unfreeze of a person a leaver case is deprovisioning, a
+	 * reinstate with nothing to reinstate. Recorded and audited.
+	 */
+	ENGINE_REFUSED
 };
 
 /* What observers (audit, metrics, SLA timers) are told. */
@@ -41,7 +47,13 @@ enum engine_event_kind {
 	ENGINE_EV_STEP_STARTED,
 	ENGINE_EV_STEP_RETRY,		/* a call of the step failed and will be retried */
 	ENGINE_EV_STEP_DONE,		/* outcome: succeeded, skipped or failed */
-	ENGINE_EV_CASE_RETIRED		/* terminal and dropped from memory */
+	ENGINE_EV_CASE_RETIRED,		/* terminal and dropped from memory */
+	ENGINE_EV_REFUSED,		/* an event refused (detail: why; source) */
+	/*
+	 * Contained without a state change (frozen_ms now set): a freeze was
+	 * skipped at a target that has since been deactivated.
+	 */
+	ENGINE_EV_CASE_CONTAINED
 };
 
 struct engine_event {
@@ -63,6 +75,7 @@ struct engine_event {
 	const char		*step;
 	const char		*outcome;	/* step state for STEP_DONE */
 	const char		*detail;	/* no secrets */
+	const char		*source;	/* ENGINE_EV_REFUSED: who sent it */
 	int			 attempts;
 };
 
@@ -123,7 +136,6 @@ size_t		 engine_queued_steps(const struct engine *);
 size_t		 engine_target_count(const struct engine *);
 struct target	*engine_target_at(const struct engine *, size_t i);
 
-const char	*engine_case_state_name(int state);
 int64_t		 engine_now_ms(void);
 
 #endif

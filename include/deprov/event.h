@@ -15,6 +15,8 @@
 #define EVENT_TYPE_RESCINDED	"io.deprov.leaver.rescinded"
 #define EVENT_TYPE_FREEZE	"io.deprov.freeze"
 #define EVENT_TYPE_UNFREEZE	"io.deprov.unfreeze"
+/* A rehire: bring back exactly the accounts a finished leaver case disabled. */
+#define EVENT_TYPE_REINSTATE	"io.deprov.reinstate"
 
 /* The person an event is about. */
 struct subject {
@@ -37,6 +39,13 @@ struct event {
 	char		*reason;	/* freeze reason, may be NULL */
 	char		**targets;	/* only these targets (emergency freeze); NULL = all */
 	size_t		  ntargets;
+	long long	  case_ref;	/* reinstate: the leaver case to undo (data.case); 0 = the latest */
+	/*
+	 * An identity provider's own lifecycle event (an Okta hook): the
+	 * configured target it reports on, so that the echo of deprov's own
+	 * act there is recognised. NULL otherwise.
+	 */
+	char		 *idp_target;
 	struct subject	 subject;
 };
 
@@ -47,6 +56,9 @@ struct event {
 int		 event_decode(const char *buf, size_t len, struct event *,
 		     char *err, size_t errlen);
 void		 event_clear(struct event *);
+/* Every event type deprov acts on, NULL-terminated, and a lookup in it. */
+extern const char *const event_types[];
+int		 event_type_known(const char *);
 
 json_object	*subject_to_json(const struct subject *);
 int		 subject_from_json(json_object *, struct subject *);

@@ -47,6 +47,7 @@ struct store_step {
 	const char	*detail;
 	int64_t		 started_ms;
 	int64_t		 finished_ms;
+	int		 no_account;	/* skipped: no account at the target */
 };
 
 typedef int (*store_case_cb)(const struct store_case *, void *arg);
@@ -114,9 +115,17 @@ int		 store_case_completed(struct store *, long long id, int64_t at_ms);
 
 int		 store_step_insert(struct store *, long long case_id,
 		     const struct store_step *);
+/*
+ * last_error NULL keeps the previous one, except that a step that succeeded
+ * or was skipped keeps none (its history is in the timeline).
+ */
 int		 store_step_update(struct store *, long long case_id, const char *target,
 		     int seq, const char *state, int attempts, const char *last_error,
-		     const char *detail, int64_t now_ms);
+		     const char *detail, int no_account, int64_t now_ms);
+/* Add a failed step's error to the case's errors ("a; b"). */
+int		 store_case_error_add(struct store *, long long id, const char *error);
+/* A retried case is unfinished again: no end time, no errors. */
+int		 store_case_reopen(struct store *, long long id);
 
 int		 store_account_put(struct store *, long long case_id, const char *target,
 		     const char *account);
@@ -124,7 +133,10 @@ int		 store_timeline_add(struct store *, long long case_id, int64_t now_ms,
 		     const char *kind, const char *target, const char *step,
 		     const char *detail);
 
-/* Iterate over cases not in a terminal state (completed, cancelled, escalated), oldest first. */
+/*
+ * Iterate over unfinished cases, oldest first: those not ended (completed,
+ * cancelled, or escalated with nothing left to run).
+ */
 int		 store_cases_open(struct store *, store_case_cb, void *arg);
 int		 store_case_get(struct store *, long long id, store_case_cb, void *arg);
 int		 store_steps_of(struct store *, long long case_id, store_step_cb, void *arg);
@@ -157,6 +169,33 @@ int		 store_case_keys_put(struct store *, long long case_id,
 int		 store_case_latest_for(struct store *, const char *const *keys,
 		     size_t nkeys, const char *const *types, size_t ntypes,
 		     store_case_cb, void *arg);
+
+/*
+ * Exposure: each target where a case meant to contain its person has not
+ * (its freeze failed, was skipped for a reason other than no account, or is
+ * still being tried), unless a later unfreeze, rescind or reinstate for the
+ * person completed. See docs/CONTAINMENT.md.
+ */
+struct store_exposure {
+	long long	 case_id;
+	const char	*subject_key;
+	const char	*runbook;
+	const char	*case_state;
+	int64_t		 created_ms;
+	int64_t		 effective_ms;
+	const char	*target;
+	const char	*step_state;	/* of the target's freeze step */
+	int		 attempts;
+	const char	*error;		/* last error, or the skip's reason */
+};
+typedef int (*store_exposure_cb)(const struct store_exposure *, void *arg);
+typedef int (*store_exposure_count_cb)(const char *target, long long subjects,
+		     void *arg);
+/* Exposed targets, oldest case first, at most limit rows. */
+int		 store_exposures(struct store *, int limit, store_exposure_cb, void *arg);
+/* People exposed somewhere, and (cb may be NULL) per target. */
+int		 store_exposure_counts(struct store *, long long *subjects,
+		     store_exposure_count_cb, void *arg);
 
 /* Count of cases in a state (NULL = all). */
 long long	 store_count_cases(struct store *, const char *state);

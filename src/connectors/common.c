@@ -50,7 +50,8 @@ conn_vfinish(struct conn_step *cs, enum step_outcome out, const char *fmt,
 		cs->on_finish(cs);
 	log_debug(cs->module, "%s: case %lld %s: %s%s", target_name(cs->target),
 	    step_ctx_case_id(cs->ctx), cs->name, out == STEP_OUT_OK ? "ok: " :
-	    out == STEP_OUT_SKIPPED ? "skipped: " : "failed: ", detail);
+	    out == STEP_OUT_SKIPPED || out == STEP_OUT_NO_ACCOUNT ? "skipped: " :
+	    "failed: ", detail);
 	step_ctx_done(cs->ctx, out, detail);
 }
 

@@ -269,7 +269,7 @@ google_resolve_from(struct google_step *st, enum google_phase from)
 		free(path);
 		return;
 	}
-	conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account");
+	conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account");
 }
 
 static void
@@ -386,7 +386,7 @@ google_on_result(const struct target_result *res, void *arg)
 	case GOOGLE_SIGNOUT:
 		if (!res->ok) {
 			if (google_not_found(res->resp)) {
-				conn_finish(&st->cs, STEP_OUT_SKIPPED,
+				conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT,
 				    "no account: %s no longer exists in Google "
 				    "Workspace", st->user.id);
 				return;

@@ -179,7 +179,7 @@ graph_resolve_from(struct graph_step *st, enum graph_phase from)
 		free(path);
 		return;
 	}
-	conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account");
+	conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account");
 }
 
 static void
@@ -335,7 +335,7 @@ graph_on_result(const struct target_result *res, void *arg)
 	}
 	if (!res->ok) {
 		if (graph_not_found(res->resp)) {
-			conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account: %s "
+			conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account: %s "
 			    "no longer exists in Entra ID", st->user.id);
 			return;
 		}

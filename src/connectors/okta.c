@@ -360,7 +360,7 @@ okta_resolve_from(struct okta_step *st, enum okta_phase from)
 		free(path);
 		return;
 	}
-	conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account");
+	conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account");
 }
 
 static void

@@ -430,7 +430,7 @@ sf_resolve_from(struct sf_step *st, enum sf_phase from)
 			break;
 		}
 	}
-	conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account");
+	conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account");
 }
 
 static void

@@ -421,7 +421,7 @@ scim_resolve_next(struct scim_step *st)
 		    st->refused);
 		return;
 	}
-	conn_finish(&st->cs, STEP_OUT_SKIPPED, "no account");
+	conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account");
 }
 
 static void

@@ -195,6 +195,7 @@ static int	ctl_cmd_cases(struct ctl *);
 static int	ctl_cmd_case(struct ctl *);
 static int	ctl_cmd_freeze(struct ctl *);
 static int	ctl_cmd_action(struct ctl *);
+static int	ctl_cmd_reinstate(struct ctl *);
 static int	ctl_cmd_publish(struct ctl *);
 static int	ctl_cmd_audit_verify(struct ctl *);
 static int	ctl_cmd_audit_export(struct ctl *);
@@ -241,6 +242,14 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "cancel ID",
 	  "Cancel an open case: no further steps start\n"
 	  "(POST /v1/cases/ID/cancel; admin role).\n" },
+	{ "reinstate", 1, CTL_BIT(CTL_O_REASON), ctl_cmd_reinstate,
+	  "reinstate ID --reason TEXT",
+	  "Bring back a rehired person: re-activate exactly the accounts that\n"
+	  "leaver case ID disabled (POST /v1/cases/ID/reinstate; admin role).\n"
+	  "Refused while the case runs, for a cancelled case, or when a later\n"
+	  "case exists for the person. Prints the new case id.\n"
+	  "\n"
+	  "  --reason TEXT   the rehire's ticket or approval (required; audited)\n" },
 	{ "publish", 0, CTL_BIT(CTL_O_BROKERS) | CTL_BIT(CTL_O_BOOTSTRAP_FILE) |
 	    CTL_BIT(CTL_O_TOPIC) | CTL_BIT(CTL_O_EMAIL) |
 	    CTL_BIT(CTL_O_EMPLOYEE_ID) | CTL_BIT(CTL_O_USERNAME) |
@@ -993,6 +1002,49 @@ ctl_deadline(const char *key, int64_t deadline, int64_t at, int breached)
 	ctl_kv(key, line);
 }
 
+/*
+ * Containment: whether every freeze held, and per target frozen (when),
+ * failed (why), skipped (why) or still pending. A case that freezes
+ * nothing (an unfreeze, a reinstate) has none.
+ */
+static void
+ctl_containment(json_object *o)
+{
+	json_object		*arr, *e, *v;
+	struct ctl_table	 t;
+	const char		*cells[3];
+	char			 w1[40], note[256];
+	size_t			 i;
+
+	v = json_object_object_get(o, "contained");
+	if (v == NULL || !json_object_object_get_ex(o, "containment", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return;
+	ctl_kv("contained", json_object_get_boolean(v) ? "yes: locked out "
+	    "at every target" : "NO: still exposed at a target below");
+	printf("\ncontainment:\n");
+	ctl_table_init(&t, 3);
+	cells[0] = "TARGET"; cells[1] = "STATUS";
+	cells[2] = "FROZEN AT (UTC) / ERROR / REASON";
+	ctl_table_row(&t, cells);
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		e = json_object_array_get_idx(arr, i);
+		if (strcmp(ctl_str(e, "status"), "none") == 0)
+			continue;
+		cells[0] = ctl_str(e, "target");
+		cells[1] = ctl_str(e, "status");
+		if (ctl_i64(e, "at_ms") > 0)
+			cells[2] = ctl_time(ctl_i64(e, "at_ms"), w1, sizeof w1);
+		else
+			cells[2] = ctl_short(ctl_str(e, "error") != NULL ?
+			    ctl_str(e, "error") : ctl_str(e, "reason"),
+			    CTL_NOTE_WIDTH + 20, note, sizeof note);
+		ctl_table_row(&t, cells);
+	}
+	ctl_table_print(&t, stdout);
+	ctl_table_free(&t);
+}
+
 static int
 ctl_cmd_case(struct ctl *ctl)
 {
@@ -1064,6 +1116,7 @@ ctl_cmd_case(struct ctl *ctl)
 	    json_object_object_get(sla, "complete_breached")));
 	if ((err = ctl_str(o, "error")) != NULL)
 		ctl_kv("error", err);
+	ctl_containment(o);
 
 	if (json_object_object_get_ex(o, "steps", &arr) &&
 	    json_object_is_type(arr, json_type_array) &&
@@ -1192,6 +1245,37 @@ ctl_cmd_action(struct ctl *ctl)
 		ctl_print_raw(raw);
 	else
 		printf("%s accepted for case %lld\n", ctl->cmd, id);
+	free(raw);
+	json_object_put(o);
+	return CTL_OK;
+}
+
+/* reinstate ID --reason TEXT */
+static int
+ctl_cmd_reinstate(struct ctl *ctl)
+{
+	json_object	*body, *o = NULL;
+	char		 path[96], *raw = NULL;
+	long long	 id;
+	int		 rc;
+
+	if ((id = ctl_case_id(ctl)) < 0)
+		return ctl_usage_error(ctl, "expected one case id (a number)");
+	if (ctl->reason == NULL)
+		return ctl_usage_error(ctl, "--reason is required");
+	body = json_object_new_object();
+	json_object_object_add(body, "reason",
+	    json_object_new_string(ctl->reason));
+	snprintf(path, sizeof path, "/v1/cases/%lld/reinstate", id);
+	rc = ctl_api(ctl, "POST", path, body, &o, &raw);
+	json_object_put(body);
+	if (rc != CTL_OK)
+		return rc;
+	if (ctl->json)
+		ctl_print_raw(raw);
+	else
+		printf("reinstate of case %lld: case %" PRId64 "\n", id,
+		    ctl_i64(o, "case_id"));
 	free(raw);
 	json_object_put(o);
 	return CTL_OK;
@@ -1340,12 +1424,9 @@ ctl_cmd_publish(struct ctl *ctl)
 		snprintf(type, sizeof type, "%s", ctl->type);
 	else
 		snprintf(type, sizeof type, "io.deprov.%s", ctl->type);
-	if (strcmp(type, EVENT_TYPE_LEAVER) != 0 &&
-	    strcmp(type, EVENT_TYPE_RESCINDED) != 0 &&
-	    strcmp(type, EVENT_TYPE_FREEZE) != 0 &&
-	    strcmp(type, EVENT_TYPE_UNFREEZE) != 0)
+	if (!event_type_known(type))
 		return ctl_usage_error(ctl, "--type: expected leaver, "
-		    "leaver.rescinded, freeze or unfreeze");
+		    "leaver.rescinded, freeze, unfreeze or reinstate");
 	if ((rc = ctl_bootstrap(ctl, bootstrap, sizeof bootstrap)) != CTL_OK)
 		return rc;
 	rc = CTL_FAILED;

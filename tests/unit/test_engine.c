@@ -302,7 +302,7 @@ noacct_run(struct step_ctx *ctx)
 		snprintf(calls[ncalls++], sizeof calls[0], "%lld:%s:%s",
 		    step_ctx_case_id(ctx), target_name(step_ctx_target(ctx)),
 		    step_kind_name(step_ctx_kind(ctx)));
-	step_ctx_done(ctx, STEP_OUT_SKIPPED, "no account (by email)");
+	step_ctx_done(ctx, STEP_OUT_NO_ACCOUNT, "no account (by email)");
 }
 
 static const struct connector noacct_connector = { "fake", noacct_run, NULL };

@@ -332,6 +332,9 @@ put_case(struct store *st, const char *state)
 	id = store_case_insert(st, &c);
 	assert_true(id > 0);
 	assert_int_equal(store_case_state(st, id, state, 2000, NULL), 0);
+	/* An ended case has an end time; an escalated one still running not. */
+	if (strcmp(state, "freezing") != 0)
+		assert_int_equal(store_case_completed(st, id, 2000), 0);
 }
 
 /* At start the terminal states are counted from the store, the rest is zero. */

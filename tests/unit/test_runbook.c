@@ -245,7 +245,7 @@ test_diagnostics(void **state)
 	n++; assert_true(has(d, p, 2, "name: \"bad one\" is not a valid runbook name (letters, digits, '_', '.', '-')"));
 	n++; assert_true(has(d, p, 3, "unknown key \"extra\""));
 	n++; assert_true(has(d, p, 4, "unknown key \"kind\" in match"));
-	n++; assert_true(has(d, p, 4, "match.type: unknown event type \"io.deprov.quit\" (io.deprov.leaver, io.deprov.leaver.rescinded, io.deprov.freeze, io.deprov.unfreeze)"));
+	n++; assert_true(has(d, p, 4, "match.type: unknown event type \"io.deprov.quit\" (io.deprov.leaver, io.deprov.leaver.rescinded, io.deprov.freeze, io.deprov.unfreeze, io.deprov.reinstate)"));
 	n++; assert_true(has(d, p, 4, "match.termination_kind: expected an array of strings"));
 	n++; assert_true(has(d, p, 5, "unknown key \"x\" in sla"));
 	n++; assert_true(has(d, p, 5, "sla.freeze_within_s: must be at least 1"));

@@ -383,7 +383,7 @@ test_resolve_event_id_then_chain(void **state)
 	assert_string_equal(soql(0), "SELECT Id,IsActive FROM User WHERE "
 	    "FederationIdentifier='E12345'");
 	answer_page(0, "", 0);
-	assert_int_equal(ctx->outcome, STEP_OUT_SKIPPED);
+	assert_int_equal(ctx->outcome, STEP_OUT_NO_ACCOUNT);
 	assert_string_equal(ctx->detail, "no account");
 	assert_false(ctx->has_account);
 	ctx_free(ctx);
@@ -456,7 +456,7 @@ test_resolve_injection_escaped(void **state)
 	answer_page(0, "", 0);
 	answer_page(0, "", 0);
 	answer_page(0, "", 0);
-	assert_int_equal(ctx->outcome, STEP_OUT_SKIPPED);
+	assert_int_equal(ctx->outcome, STEP_OUT_NO_ACCOUNT);
 	ctx_free(ctx);
 
 	/* A newline cannot be put in a literal: the step fails, no call. */
@@ -867,7 +867,7 @@ test_reassign_bad_options(void **state)
 	ctx->subject.email = NULL;
 	ctx->subject.employee_id = NULL;
 	connector_salesforce.run(ctx);
-	assert_int_equal(ctx->outcome, STEP_OUT_SKIPPED);
+	assert_int_equal(ctx->outcome, STEP_OUT_NO_ACCOUNT);
 	assert_string_equal(ctx->detail, "no account");
 	ctx_free(ctx);
 }

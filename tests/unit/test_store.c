@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "deprov/store.h"
 
@@ -139,9 +140,13 @@ test_cases_steps_reopen(void **state)
 	assert_int_equal(store_commit(s), 0);
 
 	assert_int_equal(store_step_update(s, a, "sf", 0, "retry_wait", 2,
-	    "HTTP 503", NULL, 2000), 0);
+	    "HTTP 503", NULL, 0, 2000), 0);
 	assert_int_equal(store_step_update(s, a, "sf", 0, "succeeded", 3, NULL,
-	    "frozen", 3000), 0);
+	    "frozen", 0, 3000), 0);
+	assert_int_equal(store_step_update(s, a, "sf", 1, "retry_wait", 1,
+	    "HTTP 500", NULL, 0, 3000), 0);
+	assert_int_equal(store_step_update(s, a, "sf", 1, "failed", 2,
+	    NULL, "gave up", 0, 3000), 0);
 	assert_int_equal(store_account_put(s, a, "sf", "005A"), 0);
 	assert_int_equal(store_account_put(s, a, "sf", "005B"), 0);
 	assert_int_equal(store_timeline_add(s, a, 1, "state", NULL, NULL,
@@ -164,8 +169,10 @@ test_cases_steps_reopen(void **state)
 	assert_int_equal(seen.n, 2);
 	assert_string_equal(seen.states[0], "sf:freeze:succeeded");
 	assert_int_equal(seen.attempts[0], 3);
-	assert_string_equal(seen.err[0], "HTTP 503");	/* last error kept */
-	assert_string_equal(seen.states[1], "sf:deactivate:pending");
+	/* Succeeded after retries: no stale error (the timeline has them). */
+	assert_string_equal(seen.err[0], "");
+	assert_string_equal(seen.states[1], "sf:deactivate:failed");
+	assert_string_equal(seen.err[1], "HTTP 500");	/* a failure keeps it */
 	memset(&seen, 0, sizeof seen);
 	assert_int_equal(store_accounts_of(s, a, account_cb, &seen), 0);
 	assert_int_equal(seen.n, 1);
@@ -215,6 +222,173 @@ test_open_error(void **state)
 	(void)state;
 	assert_null(store_open("/proc/nope/deprov.db", err, sizeof err));
 	assert_true(strlen(err) > 0);
+}
+
+/* Run SQL on a store file behind the store's back. */
+static void
+raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/*
+ * A version 1 file (steps without no_account) is migrated on open and its
+ * rows kept; a file from a newer deprovd is refused with a clear message.
+ */
+static void
+test_schema_versions(void **state)
+{
+	char		 err[256], *path = tmp_db();
+	struct store	*s;
+	struct seen	 seen;
+
+	(void)state;
+	/* Let the store make the directories, then start from an empty file. */
+	store_close(store_open(path, err, sizeof err));
+	assert_int_equal(unlink(path), 0);
+	raw_sql(path, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+	    "INSERT INTO meta VALUES ('schema', '1');"
+	    "CREATE TABLE events (source TEXT NOT NULL, id TEXT NOT NULL,"
+	    " type TEXT NOT NULL, subject TEXT, origin TEXT,"
+	    " received_ms INTEGER NOT NULL, case_id INTEGER, disposition TEXT,"
+	    " PRIMARY KEY (source, id)) WITHOUT ROWID;"
+	    "CREATE TABLE cases (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " subject_key TEXT NOT NULL, subject TEXT NOT NULL, runbook TEXT"
+	    " NOT NULL, event_type TEXT NOT NULL, state TEXT NOT NULL, urgent"
+	    " INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER"
+	    " NOT NULL, effective_ms INTEGER NOT NULL, freeze_deadline_ms"
+	    " INTEGER, complete_deadline_ms INTEGER, frozen_ms INTEGER,"
+	    " completed_ms INTEGER, error TEXT, reason TEXT, retry TEXT,"
+	    " cancel_by TEXT, waits_for INTEGER);"
+	    "CREATE TABLE case_keys (key TEXT NOT NULL, case_id INTEGER NOT"
+	    " NULL, PRIMARY KEY (key, case_id)) WITHOUT ROWID;"
+	    "CREATE TABLE steps (case_id INTEGER NOT NULL, target TEXT NOT"
+	    " NULL, seq INTEGER NOT NULL, step TEXT NOT NULL, opts TEXT, state"
+	    " TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error"
+	    " TEXT, detail TEXT, started_ms INTEGER, finished_ms INTEGER,"
+	    " PRIMARY KEY (case_id, target, seq)) WITHOUT ROWID;"
+	    "CREATE TABLE accounts (case_id INTEGER NOT NULL, target TEXT NOT"
+	    " NULL, account TEXT NOT NULL, PRIMARY KEY (case_id, target))"
+	    " WITHOUT ROWID;"
+	    "CREATE TABLE timeline (id INTEGER PRIMARY KEY, case_id INTEGER NOT"
+	    " NULL, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL, target TEXT,"
+	    " step TEXT, detail TEXT);"
+	    "INSERT INTO cases VALUES (7, 'E1', '{}', 'standard',"
+	    " 'io.deprov.leaver', 'freezing', 0, 1, 1, 0, 0, 0, NULL, NULL,"
+	    " NULL, NULL, '{}', NULL, NULL);"
+	    "INSERT INTO steps VALUES (7, 'sf', 0, 'freeze', NULL, 'pending',"
+	    " 0, NULL, NULL, NULL, NULL);");
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_steps_of(s, 7, step_cb, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(store_step_update(s, 7, "sf", 0, "skipped", 1, NULL,
+	    "no account", 1, 5), 0);
+	store_close(s);
+
+	raw_sql(path, "UPDATE meta SET value = '99' WHERE key = 'schema'");
+	err[0] = '\0';
+	assert_null(store_open(path, err, sizeof err));
+	assert_non_null(strstr(err, "schema version 99"));
+	free(path);
+}
+
+struct exposed {
+	int	n;
+	char	rows[8][96];
+};
+
+static int
+exposure_cb(const struct store_exposure *e, void *arg)
+{
+	struct exposed *x = arg;
+
+	if (x->n < 8)
+		snprintf(x->rows[x->n++], sizeof x->rows[0], "%lld:%s:%s:%s",
+		    e->case_id, e->target, e->step_state, e->error ? e->error :
+		    "");
+	return 0;
+}
+
+static void
+add_step(struct store *s, long long id, const char *target,
+    const char *step, const char *state, int no_account, const char *error)
+{
+	struct store_step p;
+
+	memset(&p, 0, sizeof p);
+	p.target = target;
+	p.step = step;
+	p.state = "pending";
+	assert_int_equal(store_step_insert(s, id, &p), 0);
+	assert_int_equal(store_step_update(s, id, target, 0, state, 1, error,
+	    NULL, no_account, 10), 0);
+}
+
+/*
+ * Exposure: a freezing or escalated case not contained counts at each
+ * target whose freeze neither succeeded nor found no account; contained,
+ * cancelled and superseded cases do not. Errors add up on the case.
+ */
+static void
+test_exposure(void **state)
+{
+	char		 err[256], *path = tmp_db();
+	struct store	*s;
+	struct exposed	 x;
+	struct seen	 seen;
+	long long	 a, b, c, d, u, n;
+
+	(void)state;
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	a = new_case(s, "E1", "escalated");	/* okta refused the freeze */
+	add_step(s, a, "okta", "freeze", "failed", 0, "HTTP 403");
+	add_step(s, a, "sf", "freeze", "succeeded", 0, NULL);
+	add_step(s, a, "slack", "freeze", "skipped", 1, NULL);
+	b = new_case(s, "E2", "freezing");	/* still being tried */
+	add_step(s, b, "okta", "freeze", "retry_wait", 0, "HTTP 503");
+	c = new_case(s, "E3", "escalated");	/* frozen, deactivate failed */
+	add_step(s, c, "sf", "freeze", "succeeded", 0, NULL);
+	assert_int_equal(store_case_frozen(s, c, 20), 0);
+	d = new_case(s, "E4", "escalated");	/* failed, then unfrozen */
+	add_step(s, d, "okta", "freeze", "failed", 0, "HTTP 403");
+	u = new_case(s, "E4", "completed");
+	(void)u;
+	assert_int_equal(sqlite3_exec((sqlite3 *)store_db(s),
+	    "UPDATE cases SET event_type = 'io.deprov.unfreeze' WHERE id = 5",
+	    NULL, NULL, NULL), SQLITE_OK);
+	memset(&x, 0, sizeof x);
+	assert_int_equal(store_exposures(s, 100, exposure_cb, &x), 0);
+	assert_int_equal(x.n, 2);
+	assert_string_equal(x.rows[0], "1:okta:failed:HTTP 403");
+	assert_string_equal(x.rows[1], "2:okta:retry_wait:HTTP 503");
+	assert_int_equal(store_exposure_counts(s, &n, NULL, NULL), 0);
+	assert_int_equal(n, 2);
+	/* A cancel request ends the exposure it claims. */
+	assert_int_equal(store_case_cancel_request(s, b, "op"), 0);
+	assert_int_equal(store_exposure_counts(s, &n, NULL, NULL), 0);
+	assert_int_equal(n, 1);
+
+	/* Every failure is kept on the case; a reopen clears them. */
+	assert_int_equal(store_case_error_add(s, a, "okta freeze: HTTP 403"), 0);
+	assert_int_equal(store_case_error_add(s, a, "sf deactivate: boom"), 0);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_case_get(s, a, case_cb, &seen), 0);
+	assert_string_equal(seen.err[0], "okta freeze: HTTP 403; sf deactivate: "
+	    "boom");
+	assert_int_equal(store_case_completed(s, a, 30), 0);
+	assert_int_equal(store_case_reopen(s, a), 0);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_case_get(s, a, case_cb, &seen), 0);
+	assert_string_equal(seen.err[0], "");
+	store_close(s);
+	free(path);
 }
 
 /* Size of a file, 0 when it is missing. */
@@ -320,6 +494,8 @@ main(void)
 		cmocka_unit_test(test_open_error),
 		cmocka_unit_test(test_checkpoints),
 		cmocka_unit_test(test_undo_count),
+		cmocka_unit_test(test_schema_versions),
+		cmocka_unit_test(test_exposure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

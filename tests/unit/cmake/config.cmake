@@ -18,6 +18,7 @@ target_compile_definitions(test_config PRIVATE
 deprov_unit(test_runbook
   ${CMAKE_SOURCE_DIR}/tests/unit/test_runbook.c
   ${CMAKE_SOURCE_DIR}/src/runbook.c
+  ${CMAKE_SOURCE_DIR}/src/event.c
   ${CMAKE_SOURCE_DIR}/src/config.c
   ${CMAKE_SOURCE_DIR}/src/jsonc.c
   ${CMAKE_SOURCE_DIR}/src/diag.c
