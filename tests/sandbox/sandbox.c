@@ -465,7 +465,7 @@ admin_handle(struct sb_call *c)
 	if (strcmp(rest, "/state") == 0 && get) {
 		c->status = 200;
 		org_state_json(&sb->org, &c->body);
-	} else if (strncmp(rest, "/users/", 7) == 0 && rest[7] != '\0' && get) {
+	} else if (strncmp(rest, "/users/", 7) == 0 && rest[7] != '\0' && (get || post)) {
 		admin_user(c, rest + 7);
 	} else if (strcmp(rest, "/log") == 0 && get) {
 		admin_log(c);
@@ -506,6 +506,26 @@ admin_user(struct sb_call *c, const char *key)
 	if (u == NULL) {
 		admin_error(c, 404, "no such user");
 		return;
+	}
+	if (strcmp(c->method, "POST") == 0) {
+		/* test setup: mark a deactivation blocker, set IsActive/IsFrozen */
+		struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+		size_t len = evbuffer_get_length(in);
+		const char *p = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+		char err[400];
+		struct json_object *obj = p != NULL ? sb_json_parse(p, len, err, sizeof err) : NULL;
+		int rc;
+
+		if (obj == NULL) {
+			admin_error(c, 400, p != NULL ? err : "out of memory");
+			return;
+		}
+		rc = org_user_admin(org, u, obj, err, sizeof err);
+		json_object_put(obj);
+		if (rc == -1) {
+			admin_error(c, 400, err);
+			return;
+		}
 	}
 	c->status = 200;
 	org_user_json(org, u, 1, &c->body);
