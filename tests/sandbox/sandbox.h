@@ -540,6 +540,8 @@ int graph_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char
 int graph_seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers, char *err,
     size_t errlen);
 void graph_state_json(const struct sb_org *org, struct sb_buf *b);
+/* One user (by id or userPrincipalName) as graph_state_json shows it; -1 when unknown. */
+int graph_user_state_json(const struct sb_org *org, const char *key, struct sb_buf *b);
 void graph_free(struct sb_graph *g);
 /* Issued tokens (shared with sb_google.c). */
 struct sb_issued *issued_new(struct sandbox *sb, const char *target, const char *scope,
@@ -567,6 +569,8 @@ int google_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, cha
 int google_seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers,
     char *err, size_t errlen);
 void google_state_json(const struct sb_org *org, struct sb_buf *b);
+/* One user (by id or primaryEmail) as google_state_json shows it; -1 when unknown. */
+int google_user_state_json(const struct sb_org *org, const char *key, struct sb_buf *b);
 void google_free(struct sb_google *g);
 
 /* ---- sb_scim.c: SCIM 2.0 apps under /scim/{app}/v2 ------------------------------------ */
@@ -584,6 +588,12 @@ int sb_scim_seed_generate(struct sb_org *org, struct json_object *gen, size_t *n
     size_t errlen);
 /* ,"scim":{...} (nothing when never seeded). */
 void sb_scim_state_json(const struct sb_org *org, struct sb_buf *b);
+/*
+ * One user of app (by id or userName, deleted ones too) as the state shows it plus "deleted";
+ * -1 when the app or the user is unknown.
+ */
+int sb_scim_user_state_json(const struct sb_org *org, const char *app, const char *key,
+    struct sb_buf *b);
 void sb_scim_free(struct sb_scim *s);
 /* Answer a SCIM error {"schemas":[Error],"status","scimType","detail"} (type may be NULL). */
 void sb_scim_error(struct sb_call *c, int status, const char *type, const char *detail);
@@ -602,6 +612,8 @@ int sb_okta_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, ch
 int sb_okta_seed_generate(struct sb_org *org, struct json_object *gen, size_t *nusers, char *err,
     size_t errlen);
 void sb_okta_state_json(const struct sb_org *org, struct sb_buf *b);
+/* One user (by id or login, deleted ones too) as the state shows it plus "deleted"; -1: none. */
+int sb_okta_user_state_json(const struct sb_org *org, const char *key, struct sb_buf *b);
 void sb_okta_free(struct sb_okta *o);
 
 #endif /* DEPROV_SANDBOX_H */
