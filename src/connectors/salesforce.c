@@ -620,10 +620,14 @@ sf_user_refused(struct sf_step *st, const struct target_result *res)
 	conn_fail_doing(&st->cs, "%s; Salesforce refused to %s the user%s: %s, "
 	    "then deprovctl retry %lld", err, activating ? "reactivate" :
 	    "deactivate", activating ? " (nothing was changed)" :
-	    " (it stays frozen)", hint, step_ctx_case_id(st->cs.ctx));
+	    " (it stays active; a freeze stays in place)", hint,
+	    step_ctx_case_id(st->cs.ctx));
 }
 
-/* freeze / unfreeze / reactivate: the UserLogin row is in; patch it unless already so. */
+/*
+ * freeze / unfreeze / reactivate: the UserLogin row is in; patch it unless
+ * already so.
+ */
 static void
 sf_login_answer(struct sf_step *st, const struct target_result *res)
 {

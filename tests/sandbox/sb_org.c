@@ -203,10 +203,11 @@ blocker_read(struct json_object *o, enum sb_blocker *b, char **msg, int *has, ch
 			k = SB_BLOCK_NONE;
 		else if (!json_object_is_type(v, json_type_string) ||
 		    (k = org_blocker_parse(json_object_get_string(v))) == -1) {
-			snprintf(err, errlen, "blocker must be null or one of default_workflow_user, "
-			    "default_lead_owner, default_case_owner, web_to_lead_creator, "
-			    "web_to_case_creator, portal_admin, portal_account_owner, "
-			    "hierarchy_field, approval_routing, validation_rule");
+			snprintf(err, errlen, "blocker must be null or one of "
+			    "default_workflow_user, default_lead_owner, default_case_owner, "
+			    "web_to_lead_creator, web_to_case_creator, portal_admin, "
+			    "portal_account_owner, hierarchy_field, approval_routing, "
+			    "validation_rule");
 			return -1;
 		}
 		*b = (enum sb_blocker)k;
@@ -243,8 +244,8 @@ org_user_admin(struct sb_org *org, struct sb_user *u, struct json_object *body, 
 		(void)val;
 		if (strcmp(key, "blocker") != 0 && strcmp(key, "blocker_message") != 0 &&
 		    strcmp(key, "IsActive") != 0 && strcmp(key, "IsFrozen") != 0) {
-			snprintf(err, errlen, "unknown key '%s' (blocker, blocker_message, IsActive, "
-			    "IsFrozen)", key);
+			snprintf(err, errlen, "unknown key '%s' (blocker, blocker_message, "
+			    "IsActive, IsFrozen)", key);
 			return -1;
 		}
 	}

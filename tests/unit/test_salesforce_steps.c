@@ -905,16 +905,17 @@ test_deactivate_refused(void **state)
 		    "\"fields\":[\"IsActive\"]}]",
 		  "deactivate: PATCH User: HTTP 400 FIELD_INTEGRITY_EXCEPTION: "
 		    "You cannot deactivate the Default Workflow User; Salesforce "
-		    "refused to deactivate the user (it stays frozen): change the "
-		    "Default Workflow User in Setup > Process Automation "
-		    "Settings, then deprovctl retry 42" },
+		    "refused to deactivate the user (it stays active; a freeze "
+		    "stays in place): change the Default Workflow User in Setup "
+		    "> Process Automation Settings, then deprovctl retry 42" },
 		{ "[{\"message\":\"operation performed with inactive user ["
 		    JANE "] as owner of a portal account\",\"errorCode\":"
 		    "\"INACTIVE_OWNER_OR_USER\",\"fields\":[]}]",
 		  "deactivate: PATCH User: HTTP 400 INACTIVE_OWNER_OR_USER: "
 		    "operation performed with inactive user [" JANE "] as owner "
 		    "of a portal account; Salesforce refused to deactivate the "
-		    "user (it stays frozen): the user still owns records or "
+		    "user (it stays active; a freeze stays in place): the user "
+		    "still owns records or "
 		    "settings that need an active user (such as portal "
 		    "accounts): move them to an active user, then deprovctl "
 		    "retry 42" },
@@ -924,7 +925,8 @@ test_deactivate_refused(void **state)
 		  "deactivate: PATCH User: HTTP 400 "
 		    "FIELD_CUSTOM_VALIDATION_EXCEPTION: Users who still own open "
 		    "opportunities cannot be deactivated; Salesforce refused to "
-		    "deactivate the user (it stays frozen): a validation rule on "
+		    "deactivate the user (it stays active; a freeze stays in "
+		    "place): a validation rule on "
 		    "User refused it: change the rule (Setup > Object Manager > "
 		    "User > Validation Rules) or what it checks, then deprovctl "
 		    "retry 42" },
