@@ -8,7 +8,10 @@
  * it). Every problem is a file:line diagnostic; a file with problems is not
  * loaded. A "delete" step always runs after the target's deactivate, and
  * with a configuration it is refused on targets flagged irreversible_delete
- * unless the step says "irreversible_ok": true.
+ * unless the step says "irreversible_ok": true. A "reactivate" step (a
+ * rehire: the account back to active and not frozen) runs in remediation; it
+ * is refused next to freeze, deactivate or delete on the same targets entry,
+ * and in a runbook that could run for a leaver or an emergency freeze.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,7 +38,7 @@ struct runbook_ctx {
 
 static const char *const runbook_step_names[STEP_KIND_COUNT] = {
 	"freeze", "revoke_tokens", "reassign", "deactivate", "unfreeze",
-	"delete"
+	"delete", "reactivate"
 };
 
 static struct runbook *runbook_load(const char *, const struct config *,
@@ -50,6 +53,8 @@ static void	 runbook_target_read(struct runbook_ctx *, struct runbook_target *,
 		    const char *, json_object *, int);
 static void	 runbook_target_clear(struct runbook_target *);
 static void	 runbook_check_irreversible(struct runbook_ctx *,
+		    const struct runbook *);
+static void	 runbook_check_reactivate(struct runbook_ctx *,
 		    const struct runbook *);
 static int	 runbook_ident_ok(const char *, int);
 static int	 runbook_cmp(const void *, const void *);
@@ -227,7 +232,7 @@ runbook_step_read(struct runbook_ctx *c, struct runbook_step *st,
 		diags_add(c->d, c->file, json_object_is_type(v, json_type_object) ?
 		    jsonc_member_line(c->doc, v, "step") : line,
 		    "%s: unknown step \"%s\" (freeze, revoke_tokens, reassign, "
-		    "deactivate, unfreeze, delete)", where, name);
+		    "deactivate, unfreeze, delete, reactivate)", where, name);
 		return -1;
 	}
 	st->kind = (enum step_kind)kind;
@@ -420,6 +425,23 @@ runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
 		t->steps[t->nsteps].require_account = t->require_account;
 		t->nsteps++;
 	}
+	/*
+	 * reactivate undoes what freeze, deactivate and delete do: next to
+	 * one of them it would be undone (deactivate runs after it) or undo it.
+	 */
+	if (seen[STEP_REACTIVATE]) {
+		for (i = 0; i < t->nsteps; i++) {
+			j = t->steps[i].kind;
+			if (j != STEP_FREEZE && j != STEP_DEACTIVATE &&
+			    j != STEP_DELETE)
+				continue;
+			diags_add(c->d, c->file, t->steps[i].line, "%s: step "
+			    "\"%s\" cannot be listed with \"reactivate\" (a "
+			    "reinstate brings the account back; it does not "
+			    "also take it away)", where,
+			    step_kind_name((enum step_kind)j));
+		}
+	}
 	/* delete goes last: after the deactivate, whatever the order given. */
 	for (i = 0; i + 1 < t->nsteps; i++) {
 		if (t->steps[i].kind != STEP_DELETE)
@@ -462,6 +484,45 @@ runbook_check_irreversible(struct runbook_ctx *c, const struct runbook *rb)
 			    ct->irreversible_why : "the account and its data "
 			    "cannot be restored");
 		}
+	}
+}
+
+/*
+ * A runbook with a reactivate step must only run for rehires: one that
+ * matches leavers or emergency freezes (or any event) would give an account
+ * back when it should be taken away.
+ */
+static void
+runbook_check_reactivate(struct runbook_ctx *c, const struct runbook *rb)
+{
+	static const char *const unsafe[] = { "io.deprov.leaver",
+	    "io.deprov.freeze", NULL };
+	const struct runbook_step	*st = NULL;
+	size_t				 i, j;
+
+	for (i = 0; i < rb->ntargets && st == NULL; i++) {
+		for (j = 0; j < rb->targets[i].nsteps; j++) {
+			if (rb->targets[i].steps[j].kind == STEP_REACTIVATE) {
+				st = &rb->targets[i].steps[j];
+				break;
+			}
+		}
+	}
+	if (st == NULL)
+		return;
+	if (rb->nmatch_types == 0) {
+		diags_add(c->d, c->file, st->line, "step \"reactivate\" needs a "
+		    "match.type that names the events it runs for (e.g. "
+		    "io.deprov.reinstate): without one the runbook matches "
+		    "leavers too");
+		return;
+	}
+	for (i = 0; unsafe[i] != NULL; i++) {
+		if (runbook_list_has(rb->match_types, rb->nmatch_types,
+		    unsafe[i]))
+			diags_add(c->d, c->file, st->line, "step \"reactivate\" "
+			    "in a runbook that matches %s: it would give the "
+			    "account back instead of taking it away", unsafe[i]);
 	}
 }
 
@@ -543,6 +604,7 @@ runbook_load(const char *path, const struct config *cfg, struct diags *d,
 		}
 	}
 	runbook_check_irreversible(&c, rb);
+	runbook_check_reactivate(&c, rb);
 	if (diags_count(d) != before)
 		goto fail;
 	jsonc_free(doc);

@@ -21,6 +21,7 @@ enum step_kind {
 	STEP_DEACTIVATE,
 	STEP_UNFREEZE,
 	STEP_DELETE,		/* deactivate phase, after deactivate; opt-in */
+	STEP_REACTIVATE,	/* remediation phase: undo a deactivation (rehire) */
 	STEP_KIND_COUNT
 };
 

@@ -25,6 +25,10 @@
  *                  Deleting the user is a different, destructive act that
  *                  this step never does.
  *   unfreeze       PUT {"suspended":false}
+ *   reactivate     GET the user (unless the resolve just read it); PATCH
+ *                  {"suspended":false} if suspended. A deleted user (404)
+ *                  fails the step: Google keeps it restorable for 20 days
+ *                  (admin console, users.undelete), which is not done here
  *
  * Request building and response parsing live in google-proto.c.
  */
@@ -55,8 +59,8 @@ enum google_phase {
 	GOOGLE_RESOLVE_EMAIL,
 	GOOGLE_RESOLVE_USERNAME,
 	GOOGLE_RESOLVE_END,
-	GOOGLE_READ,			/* deactivate: is it suspended? */
-	GOOGLE_PUT,			/* freeze, unfreeze, deactivate */
+	GOOGLE_READ,			/* deactivate, reactivate: is it suspended? */
+	GOOGLE_PUT,			/* freeze, unfreeze, deactivate, reactivate */
 	GOOGLE_SIGNOUT,			/* revoke_tokens */
 	GOOGLE_TOKENS,
 	GOOGLE_TOKEN_DELETE,
@@ -104,6 +108,7 @@ static void	google_resolve_from(struct google_step *, enum google_phase);
 static void	google_resolve_answer(struct google_step *, const struct target_result *);
 static void	google_begin(struct google_step *);
 static void	google_put(struct google_step *, int);
+static void	google_patch_unsuspend(struct google_step *);
 static void	google_tokens_answer(struct google_step *, const struct target_result *);
 static void	google_tokens_next(struct google_step *);
 static void	google_owner_start(struct google_step *);
@@ -191,6 +196,7 @@ google_run(struct step_ctx *ctx)
 	case STEP_UNFREEZE:
 	case STEP_REVOKE_TOKENS:
 	case STEP_DEACTIVATE:
+	case STEP_REACTIVATE:
 		break;
 	case STEP_REASSIGN:
 		step = step_ctx_step(ctx);
@@ -326,6 +332,15 @@ google_begin(struct google_step *st)
 		google_put(st, 0);
 		break;
 	case STEP_DEACTIVATE:
+	case STEP_REACTIVATE:
+		if (st->resolved && st->cs.kind == STEP_REACTIVATE) {
+			if (st->user.suspended == 0) {
+				conn_finish(&st->cs, STEP_OUT_OK, "not suspended");
+				return;
+			}
+			google_patch_unsuspend(st);
+			return;
+		}
 		if (st->resolved) {
 			if (st->user.suspended == 1) {
 				conn_finish(&st->cs, STEP_OUT_OK,
@@ -369,6 +384,18 @@ google_put(struct google_step *st, int suspended)
 	free(path);
 }
 
+/* reactivate: PATCH users/{id} {"suspended":false} (users.patch) */
+static void
+google_patch_unsuspend(struct google_step *st)
+{
+	char	*path;
+
+	conn_doing(&st->cs, "PATCH user suspended=false");
+	path = google_user_path(st->user.id, NULL);
+	google_send(st, GOOGLE_PUT, "PATCH", path, google_suspend_body(0));
+	free(path);
+}
+
 static void
 google_on_result(const struct target_result *res, void *arg)
 {
@@ -385,6 +412,16 @@ google_on_result(const struct target_result *res, void *arg)
 	case GOOGLE_PUT:
 	case GOOGLE_SIGNOUT:
 		if (!res->ok) {
+			if (google_not_found(res->resp) &&
+			    st->cs.kind == STEP_REACTIVATE) {
+				conn_finish(&st->cs, STEP_OUT_FAILED, "%s: user "
+				    "%s was deleted in Google Workspace (404): "
+				    "it can be restored within 20 days of the "
+				    "deletion (Admin console > Users > recently "
+				    "deleted, or users.undelete); deprov does not "
+				    "undelete it", st->cs.name, st->user.id);
+				return;
+			}
 			if (google_not_found(res->resp)) {
 				conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT,
 				    "no account: %s no longer exists in Google "
@@ -413,6 +450,9 @@ google_on_result(const struct target_result *res, void *arg)
 	case GOOGLE_PUT:
 		if (st->cs.kind == STEP_UNFREEZE)
 			conn_finish(&st->cs, STEP_OUT_OK, "unsuspended");
+		else if (st->cs.kind == STEP_REACTIVATE)
+			conn_finish(&st->cs, STEP_OUT_OK, "unsuspended "
+			    "(suspended=false)");
 		else if (st->cs.kind == STEP_DEACTIVATE)
 			conn_finish(&st->cs, STEP_OUT_OK, "suspended now; "
 			    GOOGLE_NOTE_DEACTIVATE);

@@ -16,6 +16,10 @@
  *                  still enabled (Entra has no state past "disabled" short of
  *                  deletion; licence and group removal are not done here)
  *   unfreeze       PATCH {"accountEnabled":true}
+ *   reactivate     GET the user (unless the resolve just read it); PATCH
+ *                  accountEnabled true unless enabled. Sessions revoked
+ *                  before stay revoked; a deleted user (404) fails the step
+ *                  (Entra keeps it restorable for 30 days; not done here)
  *
  * Request building and response parsing live in graph-proto.c.
  */
@@ -99,6 +103,7 @@ graph_run(struct step_ctx *ctx)
 	case STEP_UNFREEZE:
 	case STEP_REVOKE_TOKENS:
 	case STEP_DEACTIVATE:
+	case STEP_REACTIVATE:
 		break;
 	default:
 		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by the "
@@ -265,6 +270,16 @@ graph_begin(struct graph_step *st)
 		graph_patch(st, 1);
 		break;
 	case STEP_DEACTIVATE:
+	case STEP_REACTIVATE:
+		if (st->resolved && st->cs.kind == STEP_REACTIVATE) {
+			if (st->user.enabled == 1) {
+				conn_finish(&st->cs, STEP_OUT_OK, "already "
+				    "enabled (accountEnabled=true)");
+				return;
+			}
+			graph_patch(st, 1);
+			return;
+		}
 		if (st->resolved) {
 			if (st->user.enabled == 0) {
 				conn_finish(&st->cs, STEP_OUT_OK, "already "
@@ -334,6 +349,16 @@ graph_on_result(const struct target_result *res, void *arg)
 		return;
 	}
 	if (!res->ok) {
+		if (graph_not_found(res->resp) &&
+		    st->cs.kind == STEP_REACTIVATE) {
+			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: user %s was "
+			    "deleted in Entra ID (404): a deleted user can be "
+			    "restored within 30 days (Entra admin center > "
+			    "Deleted users, or POST /directory/deletedItems/{id}/"
+			    "restore); deprov does not restore it", st->cs.name,
+			    st->user.id);
+			return;
+		}
 		if (graph_not_found(res->resp)) {
 			conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account: %s "
 			    "no longer exists in Entra ID", st->user.id);
@@ -358,6 +383,10 @@ graph_on_result(const struct target_result *res, void *arg)
 		if (st->cs.kind == STEP_UNFREEZE)
 			conn_finish(&st->cs, STEP_OUT_OK, "enabled "
 			    "(accountEnabled=true)");
+		else if (st->cs.kind == STEP_REACTIVATE)
+			conn_finish(&st->cs, STEP_OUT_OK, "enabled "
+			    "(accountEnabled=true); sign-in sessions revoked "
+			    "before stay revoked: the person signs in again");
 		else if (st->cs.kind == STEP_DEACTIVATE)
 			conn_finish(&st->cs, STEP_OUT_OK, "disabled "
 			    "(accountEnabled=false); licences and group "

@@ -74,12 +74,21 @@ int		 okta_user_parse(const char *body, size_t len, struct okta_user *,
 
 /*
  * What step kind does for u (freeze: suspend from ACTIVE; deactivate:
- * anything but DEPROVISIONED; unfreeze: unsuspend from SUSPENDED). *why
+ * anything but DEPROVISIONED; unfreeze: unsuspend from SUSPENDED;
+ * reactivate: unsuspend from SUSPENDED, activate from DEPROVISIONED). *why
  * gets the detail for DONE, SKIP, UNSUSPENDABLE and FAIL (static text).
- * Kinds other than these three answer OKTA_ACT_CALL.
+ * Kinds other than these four answer OKTA_ACT_CALL.
  */
 enum okta_action okta_decide(enum step_kind, const struct okta_user *,
 		    const char **why);
+/*
+ * The lifecycle operation step kind sends for u once okta_decide said
+ * OKTA_ACT_CALL ("suspend", "unsuspend", "deactivate", "activate"), and in
+ * *suffix the path after the user
+ * ("/lifecycle/activate?sendEmail=false").
+ */
+const char	*okta_lifecycle_op(enum step_kind, const struct okta_user *,
+		    const char **suffix);
 
 /*
  * Read an Okta error body {"errorCode","errorSummary","errorCauses":

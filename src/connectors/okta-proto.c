@@ -237,8 +237,74 @@ okta_decide(enum step_kind kind, const struct okta_user *u, const char **why)
 			*why = "not suspended";
 			return OKTA_ACT_DONE;
 		}
+	case STEP_REACTIVATE:
+		if (u->transitioning == OKTA_ACTIVE) {
+			*why = "activation under way (transitioningToStatus "
+			    "ACTIVE)";
+			return OKTA_ACT_DONE;
+		}
+		switch (u->status) {
+		case OKTA_ACTIVE:
+			*why = "already active";
+			return OKTA_ACT_DONE;
+		case OKTA_SUSPENDED:
+			if (u->transitioning == OKTA_DEPROVISIONED) {
+				*why = "the user is being deactivated "
+				    "(transitioningToStatus DEPROVISIONED); run "
+				    "the step again once it is DEPROVISIONED";
+				return OKTA_ACT_FAIL;
+			}
+			return OKTA_ACT_CALL;
+		case OKTA_DEPROVISIONED:
+			return OKTA_ACT_CALL;
+		case OKTA_PROVISIONED:
+			*why = "already reactivated: status PROVISIONED, the "
+			    "person completes activation through Okta's "
+			    "activation link";
+			return OKTA_ACT_DONE;
+		case OKTA_RECOVERY:
+		case OKTA_PASSWORD_EXPIRED:
+		case OKTA_LOCKED_OUT:
+			*why = "not suspended or deactivated (the user may sign "
+			    "in once the password is reset or the account "
+			    "unlocked)";
+			return OKTA_ACT_DONE;
+		case OKTA_STAGED:
+			*why = "status STAGED: never activated at Okta, so "
+			    "nothing was taken away; activate it through "
+			    "provisioning";
+			return OKTA_ACT_SKIP;
+		default:
+			*why = "unknown user status";
+			return OKTA_ACT_FAIL;
+		}
 	default:
 		return OKTA_ACT_CALL;
+	}
+}
+
+const char *
+okta_lifecycle_op(enum step_kind kind, const struct okta_user *u,
+    const char **suffix)
+{
+	switch (kind) {
+	case STEP_FREEZE:
+		*suffix = "/lifecycle/suspend";
+		return "suspend";
+	case STEP_UNFREEZE:
+		*suffix = "/lifecycle/unsuspend";
+		return "unsuspend";
+	case STEP_REACTIVATE:
+		if (u->status == OKTA_SUSPENDED) {
+			*suffix = "/lifecycle/unsuspend";
+			return "unsuspend";
+		}
+		/* No email: the rehire's first day is not ours to announce. */
+		*suffix = "/lifecycle/activate?sendEmail=false";
+		return "activate";
+	default:
+		*suffix = "/lifecycle/deactivate?sendEmail=false";
+		return "deactivate";
 	}
 }
 

@@ -15,6 +15,10 @@
  *                  (204; 404 = the user is gone: done)
  *   deactivate     unless DEPROVISIONED: POST .../lifecycle/deactivate?sendEmail=false
  *   unfreeze       status SUSPENDED: POST .../lifecycle/unsuspend
+ *   reactivate     SUSPENDED: POST .../lifecycle/unsuspend; DEPROVISIONED:
+ *                  POST .../lifecycle/activate?sendEmail=false (Okta leaves
+ *                  the user PROVISIONED until the person completes
+ *                  activation); ACTIVE: done; deleted (404): failed
  *   reassign       skipped: Okta holds no owned records
  *
  * A lifecycle call answered 400 (E0000001) or 404 means the status changed
@@ -148,6 +152,7 @@ okta_run(struct step_ctx *ctx)
 	case STEP_DEACTIVATE:
 	case STEP_UNFREEZE:
 	case STEP_REVOKE_TOKENS:
+	case STEP_REACTIVATE:
 		break;
 	case STEP_REASSIGN:
 		conn_finish(&st->cs, STEP_OUT_SKIPPED, "Okta holds no owned "
@@ -273,20 +278,7 @@ okta_lifecycle(struct okta_step *st)
 	const char	*suffix, *op;
 	char		*path;
 
-	switch (st->cs.kind) {
-	case STEP_FREEZE:
-		suffix = "/lifecycle/suspend";
-		op = "suspend";
-		break;
-	case STEP_UNFREEZE:
-		suffix = "/lifecycle/unsuspend";
-		op = "unsuspend";
-		break;
-	default:
-		suffix = "/lifecycle/deactivate?sendEmail=false";
-		op = "deactivate";
-		break;
-	}
+	op = okta_lifecycle_op(st->cs.kind, &st->user, &suffix);
 	if ((path = okta_user_path(st->user.id, suffix)) == NULL) {
 		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: cannot build the %s "
 		    "path", st->cs.name, op);
@@ -302,6 +294,13 @@ okta_lifecycle(struct okta_step *st)
 static void
 okta_gone(struct okta_step *st)
 {
+	if (st->cs.kind == STEP_REACTIVATE) {
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: user %s was deleted "
+		    "at Okta (404 E0000007): a deleted Okta user cannot be "
+		    "brought back; create the user again", st->cs.name,
+		    st->user.id);
+		return;
+	}
 	if (st->cs.kind == STEP_UNFREEZE) {
 		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: user %s no longer "
 		    "exists at Okta (404 E0000007)", st->cs.name, st->user.id);
@@ -437,6 +436,19 @@ okta_lifecycle_answer(struct okta_step *st, const struct target_result *res)
 		case STEP_UNFREEZE:
 			conn_finish(&st->cs, STEP_OUT_OK, "unsuspended");
 			break;
+		case STEP_REACTIVATE:
+			if (st->user.status == OKTA_SUSPENDED)
+				conn_finish(&st->cs, STEP_OUT_OK, "unsuspended "
+				    "(ACTIVE)");
+			else
+				conn_finish(&st->cs, STEP_OUT_OK, "activated "
+				    "from %s; Okta leaves a reactivated user "
+				    "PROVISIONED until the person completes "
+				    "activation (sendEmail=false: Okta sent no "
+				    "email; send the activation or a password "
+				    "reset from the Okta admin console)",
+				    st->user.status_name);
+			break;
 		default:
 			conn_finish(&st->cs, STEP_OUT_OK, "deactivated%s",
 			    resp != NULL && resp->status == 202 ?
@@ -447,10 +459,12 @@ okta_lifecycle_answer(struct okta_step *st, const struct target_result *res)
 	}
 	/*
 	 * 400 (E0000001: not allowed in this status) or 404 (E0000007, also
-	 * what deactivating a DEPROVISIONED user answers): the status
-	 * changed since we read it. Read it again and decide once more.
+	 * what deactivating a DEPROVISIONED user answers), or for an
+	 * activation 403 (E0000016: already active): the status changed
+	 * since we read it. Read it again and decide once more.
 	 */
-	if (resp != NULL && (resp->status == 400 || okta_not_found(resp)) &&
+	if (resp != NULL && (resp->status == 400 || okta_not_found(resp) ||
+	    (st->cs.kind == STEP_REACTIVATE && resp->status == 403)) &&
 	    st->rereads++ == 0) {
 		okta_call_error(res, err, sizeof err);
 		step_ctx_note(st->cs.ctx, "%s answered %s; reading the status "

@@ -121,8 +121,24 @@ int		 sf_error_parse(const char *body, size_t len, char *code,
 void		 sf_call_error(const struct target_result *, char *out, size_t outlen);
 
 /*
+ * What an administrator does at Salesforce after it refused to change a
+ * user's IsActive (activating 0: a deactivation, 1: a reactivation) with
+ * this errorCode and message: a short hint (static text), or NULL when the
+ * code is not such a refusal. Deactivation is refused with
+ * FIELD_INTEGRITY_EXCEPTION (the user is still a default user, owner,
+ * creator, portal administrator, hierarchy value or approver somewhere in
+ * Setup: the message says which), INACTIVE_OWNER_OR_USER or
+ * FIELD_CUSTOM_VALIDATION_EXCEPTION (a validation rule); reactivation with
+ * LICENSE_LIMIT_EXCEEDED (no free licence).
+ */
+const char	*sf_user_refusal_hint(int activating, const char *code,
+		    const char *msg);
+
+/*
  * The classifier the Salesforce targets run every response through. For an
  * error answer err gets "ERROR_CODE: message" (the target adds "HTTP n: ").
+ * The refusals of sf_user_refusal_hint are final: nothing changes by
+ * sending them again.
  */
 enum call_verdict sf_classify(const struct http_response *, char *err, size_t errlen);
 

@@ -32,6 +32,7 @@ static enum sf_error_form sf_error_read(const char *body, size_t len, char *code
 			    size_t codelen, char *msg, size_t msglen);
 static int		 sf_next_url_valid(const char *s);
 static int		 sf_json_add(json_object *o, const char *k, json_object *v);
+static int		 sf_refusal_code(const char *code);
 
 /* Append to a bounded string; output is cut (never overflows) when full. */
 static void
@@ -450,6 +451,83 @@ sf_call_error(const struct target_result *res, char *out, size_t outlen)
 		conn_call_error(res, out, outlen);	/* says the attempts */
 }
 
+/* Setup fixes per refusal, matched on words of Salesforce's message. */
+static const struct {
+	const char	*word;		/* in the message, compared without case */
+	const char	*hint;
+} sf_refusal_hints[] = {
+	{ "workflow user", "change the Default Workflow User in Setup > "
+	    "Process Automation Settings" },
+	{ "web to lead", "change the Default Lead Creator in Setup > "
+	    "Web-to-Lead" },
+	{ "web-to-lead", "change the Default Lead Creator in Setup > "
+	    "Web-to-Lead" },
+	{ "owner of leads", "change the Default Lead Owner in Setup > Lead "
+	    "Settings" },
+	{ "lead owner", "change the Default Lead Owner in Setup > Lead "
+	    "Settings" },
+	{ "automated case user", "change the Automated Case User (the "
+	    "Web-to-Case and Email-to-Case creator) in Setup > Support "
+	    "Settings" },
+	{ "case creator", "change the Automated Case User (the Web-to-Case "
+	    "and Email-to-Case creator) in Setup > Support Settings" },
+	{ "owner of cases", "change the Default Case Owner in Setup > Support "
+	    "Settings" },
+	{ "case owner", "change the Default Case Owner in Setup > Support "
+	    "Settings" },
+	{ "case assignment", "take the user out of the case assignment and "
+	    "escalation rules" },
+	{ "portal", "remove the user as portal administrator (Customer "
+	    "Portal or Partner settings) and move the portal accounts it "
+	    "owns to an active user with a role" },
+	{ "hierarchy field", "clear the user from the custom hierarchy field "
+	    "the message names, on every user that refers to it" },
+	{ "approv", "replace the user as approver or delegated approver in "
+	    "the approval processes (Setup > Approval Processes) and "
+	    "reassign its pending approval requests" },
+	{ NULL, NULL }
+};
+
+const char *
+sf_user_refusal_hint(int activating, const char *code, const char *msg)
+{
+	size_t	i;
+
+	if (code == NULL)
+		return NULL;
+	if (activating)
+		return strcmp(code, "LICENSE_LIMIT_EXCEEDED") == 0 ?
+		    "no free Salesforce licence for the user: free one "
+		    "(deactivate another user) or buy one" : NULL;
+	if (strcmp(code, "FIELD_CUSTOM_VALIDATION_EXCEPTION") == 0)
+		return "a validation rule on User refused it: change the rule "
+		    "(Setup > Object Manager > User > Validation Rules) or "
+		    "what it checks";
+	if (strcmp(code, "INACTIVE_OWNER_OR_USER") == 0)
+		return "the user still owns records or settings that need an "
+		    "active user (such as portal accounts): move them to an "
+		    "active user";
+	if (strcmp(code, "FIELD_INTEGRITY_EXCEPTION") != 0)
+		return NULL;
+	for (i = 0; msg != NULL && sf_refusal_hints[i].word != NULL; i++) {
+		if (strcasestr(msg, sf_refusal_hints[i].word) != NULL)
+			return sf_refusal_hints[i].hint;
+	}
+	return "the user is still referenced by an org setting (default "
+	    "user, owner or creator, approver, hierarchy field): remove "
+	    "that reference in Setup";
+}
+
+/* Errors about the user's state: sending them again changes nothing. */
+static int
+sf_refusal_code(const char *code)
+{
+	return strcmp(code, "FIELD_INTEGRITY_EXCEPTION") == 0 ||
+	    strcmp(code, "INACTIVE_OWNER_OR_USER") == 0 ||
+	    strcmp(code, "FIELD_CUSTOM_VALIDATION_EXCEPTION") == 0 ||
+	    strcmp(code, "LICENSE_LIMIT_EXCEEDED") == 0;
+}
+
 enum call_verdict
 sf_classify(const struct http_response *resp, char *err, size_t errlen)
 {
@@ -478,6 +556,9 @@ sf_classify(const struct http_response *resp, char *err, size_t errlen)
 		/* Record lock contention is transient. */
 		if (strcmp(code, "UNABLE_TO_LOCK_ROW") == 0)
 			return CALL_RETRY;
+		/* A refusal because of the user's settings is permanent. */
+		if (sf_refusal_code(code))
+			return CALL_DONE;
 		return CALL_DEFAULT;
 	}
 	/* An OAuth endpoint (revoke) said no: the step decides what it means. */

@@ -13,7 +13,14 @@
  *                      fallback owner), then per object: query a page of
  *                      owned ids, PATCH composite/sobjects in batches of 200,
  *                      next page
- *   deactivate         PATCH User/{id} {"IsActive":false}
+ *   deactivate         PATCH User/{id} {"IsActive":false}; a refusal (the user
+ *                      is still a default owner, approver, ... in Setup) fails
+ *                      the step at once with Salesforce's errorCode and
+ *                      message and what to change; the user stays frozen
+ *   reactivate         IsActive (resolve, else query User by Id); unless
+ *                      active PATCH User/{id} {"IsActive":true} (needs a free
+ *                      licence: LICENSE_LIMIT_EXCEEDED fails the step); then
+ *                      query UserLogin and PATCH {"IsFrozen":false} if frozen
  *
  * Request building and response parsing live in salesforce-proto.c.
  */
@@ -52,7 +59,9 @@ enum sf_phase {
 	SF_OWNER_FALLBACK_EMAIL,
 	SF_RECORD_QUERY,
 	SF_RECORD_UPDATE,
-	SF_USER_PATCH			/* deactivate */
+	SF_USER_PATCH,			/* deactivate */
+	SF_USER_READ,			/* reactivate: IsActive when not known */
+	SF_USER_ACTIVATE		/* reactivate: PATCH IsActive true */
 };
 
 struct sf_step;
@@ -73,6 +82,7 @@ struct sf_step {
 	char			 given[SF_ID_MAX + 1];	/* account id from the event */
 	char			 user[SF_ID_MAX + 1];	/* the leaver's User id */
 	int			 user_active;		/* 0/1, -1 unknown */
+	int			 activated;	/* reactivate: IsActive was set true */
 
 	/* revoke_tokens */
 	struct sf_token		*tokens;
@@ -125,6 +135,10 @@ static void	sf_records_page(struct sf_step *, const struct target_result *);
 static void	sf_records_batch(struct sf_step *);
 static void	sf_records_saved(struct sf_step *, const struct target_result *);
 static void	sf_ids_clear(struct sf_step *);
+static void	sf_user_read_answer(struct sf_step *, const struct target_result *);
+static void	sf_user_activate(struct sf_step *);
+static void	sf_user_refused(struct sf_step *, const struct target_result *);
+static void	sf_login_query(struct sf_step *);
 
 const struct connector connector_salesforce = {
 	"salesforce", sf_run, sf_classify
@@ -217,6 +231,11 @@ sf_on_result(const struct target_result *res, void *arg)
 {
 	struct sf_step	*st = arg;
 
+	if (!res->ok && (st->phase == SF_USER_PATCH ||
+	    st->phase == SF_USER_ACTIVATE)) {
+		sf_user_refused(st, res);
+		return;
+	}
 	if (!res->ok) {
 		conn_fail(&st->cs, res, sf_call_error);
 		return;
@@ -232,8 +251,13 @@ sf_on_result(const struct target_result *res, void *arg)
 		sf_login_answer(st, res);
 		break;
 	case SF_LOGIN_PATCH:
-		conn_finish(&st->cs, STEP_OUT_OK, st->cs.kind == STEP_FREEZE ?
-		    "frozen" : "unfrozen");
+		if (st->cs.kind == STEP_REACTIVATE)
+			conn_finish(&st->cs, STEP_OUT_OK, "%s; unfrozen "
+			    "(IsFrozen=false)", st->activated ? "reactivated "
+			    "(IsActive=true)" : "already active");
+		else
+			conn_finish(&st->cs, STEP_OUT_OK, st->cs.kind ==
+			    STEP_FREEZE ? "frozen" : "unfrozen");
 		break;
 	case SF_TOKEN_QUERY:
 		sf_token_answer(st, res);
@@ -251,6 +275,16 @@ sf_on_result(const struct target_result *res, void *arg)
 		break;
 	case SF_USER_PATCH:
 		conn_finish(&st->cs, STEP_OUT_OK, "deactivated");
+		break;
+	case SF_USER_READ:
+		sf_user_read_answer(st, res);
+		break;
+	case SF_USER_ACTIVATE:
+		st->activated = 1;
+		st->user_active = 1;
+		step_ctx_note(st->cs.ctx, "user %s reactivated (IsActive=true)",
+		    st->user);
+		sf_login_query(st);
 		break;
 	default:
 		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: unexpected answer "
@@ -278,6 +312,7 @@ sf_run(struct step_ctx *ctx)
 	case STEP_UNFREEZE:
 	case STEP_REVOKE_TOKENS:
 	case STEP_DEACTIVATE:
+	case STEP_REACTIVATE:
 		break;
 	case STEP_REASSIGN:
 		step = step_ctx_step(ctx);
@@ -344,9 +379,7 @@ sf_begin(struct sf_step *st)
 	switch (st->cs.kind) {
 	case STEP_FREEZE:
 	case STEP_UNFREEZE:
-		conn_doing(&st->cs, "query UserLogin");
-		sf_query(st, SF_LOGIN_QUERY, "Id,IsFrozen", "UserLogin",
-		    "UserId", st->user, NULL);
+		sf_login_query(st);
 		break;
 	case STEP_REVOKE_TOKENS:
 		conn_doing(&st->cs, "query OauthToken");
@@ -366,6 +399,20 @@ sf_begin(struct sf_step *st)
 		conn_doing(&st->cs, "PATCH User");
 		sf_call(st, SF_USER_PATCH, "PATCH", path, "{\"IsActive\":false}",
 		    "application/json");
+		break;
+	case STEP_REACTIVATE:
+		/* The licence first: if there is none, the user stays frozen. */
+		if (st->user_active == 1) {
+			sf_login_query(st);
+			return;
+		}
+		if (st->user_active == 0) {
+			sf_user_activate(st);
+			return;
+		}
+		conn_doing(&st->cs, "query User");
+		sf_query(st, SF_USER_READ, "Id,IsActive", "User", "Id", st->user,
+		    NULL);
 		break;
 	default:
 		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by "
@@ -500,7 +547,87 @@ sf_resolve_answer(struct sf_step *st, const struct target_result *res)
 	sf_begin(st);
 }
 
-/* freeze / unfreeze: the UserLogin row is in; patch it unless already so. */
+/* freeze, unfreeze, reactivate: read the UserLogin row. */
+static void
+sf_login_query(struct sf_step *st)
+{
+	conn_doing(&st->cs, "query UserLogin");
+	sf_query(st, SF_LOGIN_QUERY, "Id,IsFrozen", "UserLogin", "UserId",
+	    st->user, NULL);
+}
+
+/* reactivate: the User row says whether it is active. */
+static void
+sf_user_read_answer(struct sf_step *st, const struct target_result *res)
+{
+	struct sf_page	 page;
+
+	if (sf_page(st, res, &page) != 0)
+		return;
+	if (page.nrecords == 0) {
+		sf_page_clear(&page);
+		/* Salesforce never deletes users: the id is wrong. */
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: no user %s at "
+		    "Salesforce (users are never deleted there: is the "
+		    "account id right?)", st->cs.name, st->user);
+		return;
+	}
+	st->user_active = sf_record_bool(json_object_array_get_idx(
+	    page.records, 0), "IsActive");
+	sf_page_clear(&page);
+	if (st->user_active == 1)
+		sf_login_query(st);
+	else
+		sf_user_activate(st);
+}
+
+/* reactivate: PATCH User {"IsActive":true} (takes a licence). */
+static void
+sf_user_activate(struct sf_step *st)
+{
+	char	path[256];
+
+	snprintf(path, sizeof path, "/services/data/%s/sobjects/User/%s",
+	    st->version, st->user);
+	conn_doing(&st->cs, "PATCH User IsActive=true");
+	sf_call(st, SF_USER_ACTIVATE, "PATCH", path, "{\"IsActive\":true}",
+	    "application/json");
+}
+
+/*
+ * Salesforce refused to change IsActive: its errorCode and message, and for
+ * a refusal because of the user's settings what to change there, then how
+ * to run the step again. The freeze is not undone.
+ */
+static void
+sf_user_refused(struct sf_step *st, const struct target_result *res)
+{
+	const struct http_response	*resp = res->resp;
+	const char			*hint = NULL;
+	char				 err[768], code[128], msg[512];
+	int				 activating;
+
+	activating = st->phase == SF_USER_ACTIVATE;
+	sf_call_error(res, err, sizeof err);
+	if (resp != NULL && resp->status >= 400 && resp->status < 500 &&
+	    sf_error_parse(resp->body, resp->body_len, code, sizeof code, msg,
+	    sizeof msg) == 0)
+		hint = sf_user_refusal_hint(activating, code, msg);
+	if (hint == NULL) {
+		conn_fail_doing(&st->cs, "%s", err);
+		return;
+	}
+	conn_fail_doing(&st->cs, "%s; Salesforce refused to %s the user%s: %s, "
+	    "then deprovctl retry %lld", err, activating ? "reactivate" :
+	    "deactivate", activating ? " (nothing was changed)" :
+	    " (it stays active; a freeze stays in place)", hint,
+	    step_ctx_case_id(st->cs.ctx));
+}
+
+/*
+ * freeze / unfreeze / reactivate: the UserLogin row is in; patch it unless
+ * already so.
+ */
 static void
 sf_login_answer(struct sf_step *st, const struct target_result *res)
 {
@@ -529,6 +656,12 @@ sf_login_answer(struct sf_step *st, const struct target_result *res)
 	snprintf(path, sizeof path, "/services/data/%s/sobjects/UserLogin/%s",
 	    st->version, id);
 	sf_page_clear(&page);
+	if (frozen == want && st->cs.kind == STEP_REACTIVATE) {
+		conn_finish(&st->cs, STEP_OUT_OK, "%s; not frozen",
+		    st->activated ? "reactivated (IsActive=true)" :
+		    "already active");
+		return;
+	}
 	if (frozen == want) {
 		conn_finish(&st->cs, STEP_OUT_OK, want ? "already frozen" :
 		    "not frozen");

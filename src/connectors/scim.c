@@ -16,6 +16,8 @@
  *                      active false (If-Match when an ETag is known); 412 =
  *                      changed since read: re-read once and try again
  *   unfreeze           the same with active true
+ *   reactivate         the same with active true; a 404 on the known id is
+ *                      a DELETE, which SCIM cannot undo: failed, saying so
  *   delete             DELETE /Users/{id}: 2xx, or 404 = already gone
  *   revoke_tokens,     skipped: SCIM defines neither
  *   reassign
@@ -153,6 +155,7 @@ scim_run(struct step_ctx *ctx)
 		st->want = 0;
 		break;
 	case STEP_UNFREEZE:
+	case STEP_REACTIVATE:
 		st->want = 1;
 		break;
 	case STEP_DELETE:
@@ -269,6 +272,13 @@ scim_decide(struct scim_step *st)
 static void
 scim_gone(struct scim_step *st)
 {
+	if (st->cs.kind == STEP_REACTIVATE) {
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: user %.80s: the "
+		    "account was deleted at %s (SCIM DELETE is irreversible); "
+		    "re-create it through the app's provisioning", st->cs.name,
+		    st->user.id, target_name(st->cs.target));
+		return;
+	}
 	if (st->want == 1 && !st->is_delete) {
 		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: user %.80s no "
 		    "longer exists at the target (404)", st->cs.name,
@@ -554,6 +564,9 @@ scim_patch_answer(struct scim_step *st, const struct target_result *res)
 		break;
 	case STEP_UNFREEZE:
 		done = "unfrozen (active=true)";
+		break;
+	case STEP_REACTIVATE:
+		done = "reactivated (active=true)";
 		break;
 	default:
 		done = "deactivated (active=false)";

@@ -95,3 +95,14 @@ foreach(t ${DEPROV_IT_SCIM_OKTA})
             --build ${CMAKE_BINARY_DIR} ${t})
   set_tests_properties(it_scim_okta_${t} PROPERTIES LABELS integration TIMEOUT 300)
 endforeach()
+
+# Containment truth (tests/integration/it_connectors_reinstate.py): Salesforce
+# deactivation refusals end escalated with the vendor's words and the user
+# frozen; the reactivate step on every kind of target.
+set(DEPROV_IT_REINSTATE sf_deactivation_blockers sf_reactivate reactivate_all_kinds)
+foreach(t ${DEPROV_IT_REINSTATE})
+  add_test(NAME it_connectors_reinstate_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_connectors_reinstate.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_connectors_reinstate_${t} PROPERTIES LABELS integration TIMEOUT 300)
+endforeach()

@@ -72,6 +72,7 @@ static void admin_seed(struct sb_call *c);
 static void admin_faults(struct sb_call *c, const char *rest);
 static void admin_user(struct sb_call *c, const char *key);
 static void admin_log(struct sb_call *c);
+static void admin_target_user(struct sb_call *c, const char *rest);
 static int admin_reset(struct sandbox *sb);
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen);
 static int load_seed(struct sandbox *sb, const char *path, char *err, size_t errlen);
@@ -465,8 +466,12 @@ admin_handle(struct sb_call *c)
 	if (strcmp(rest, "/state") == 0 && get) {
 		c->status = 200;
 		org_state_json(&sb->org, &c->body);
-	} else if (strncmp(rest, "/users/", 7) == 0 && rest[7] != '\0' && get) {
+	} else if (strncmp(rest, "/users/", 7) == 0 && rest[7] != '\0' && (get || post)) {
 		admin_user(c, rest + 7);
+	} else if (get && (strncmp(rest, "/okta/users/", 12) == 0 ||
+	    strncmp(rest, "/graph/users/", 13) == 0 || strncmp(rest, "/google/users/", 14) == 0 ||
+	    strncmp(rest, "/scim/", 6) == 0)) {
+		admin_target_user(c, rest + 1);
 	} else if (strcmp(rest, "/log") == 0 && get) {
 		admin_log(c);
 	} else if (strcmp(rest, "/seed") == 0 && post) {
@@ -507,8 +512,66 @@ admin_user(struct sb_call *c, const char *key)
 		admin_error(c, 404, "no such user");
 		return;
 	}
+	if (strcmp(c->method, "POST") == 0) {
+		/* test setup: mark a deactivation blocker, set IsActive/IsFrozen */
+		struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+		size_t len = evbuffer_get_length(in);
+		const char *p = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+		char err[400];
+		struct json_object *obj = p != NULL ? sb_json_parse(p, len, err, sizeof err) : NULL;
+		int rc;
+
+		if (obj == NULL) {
+			admin_error(c, 400, p != NULL ? err : "out of memory");
+			return;
+		}
+		rc = org_user_admin(org, u, obj, err, sizeof err);
+		json_object_put(obj);
+		if (rc == -1) {
+			admin_error(c, 400, err);
+			return;
+		}
+	}
 	c->status = 200;
 	org_user_json(org, u, 1, &c->body);
+}
+
+/*
+ * GET /_sandbox/{okta,graph,google}/users/{key}, /_sandbox/scim/{app}/users/{key}: one user of
+ * another surface as its state section shows it (test read-back).
+ */
+static void
+admin_target_user(struct sb_call *c, const char *rest)
+{
+	struct sb_org *org = &c->sb->org;
+	struct sb_path p;
+	int rc = -1;
+
+	if (sb_path_split(rest, &p, 4) == -1) {
+		admin_error(c, 404, "no such sandbox endpoint");
+		return;
+	}
+	if (p.n == 3 && strcmp(p.seg[1], "users") == 0 && p.seg[2][0] != '\0') {
+		if (strcmp(p.seg[0], "okta") == 0)
+			rc = sb_okta_user_state_json(org, p.seg[2], &c->body);
+		else if (strcmp(p.seg[0], "graph") == 0)
+			rc = graph_user_state_json(org, p.seg[2], &c->body);
+		else if (strcmp(p.seg[0], "google") == 0)
+			rc = google_user_state_json(org, p.seg[2], &c->body);
+	} else if (p.n == 4 && strcmp(p.seg[0], "scim") == 0 && strcmp(p.seg[2], "users") == 0 &&
+	    p.seg[3][0] != '\0') {
+		rc = sb_scim_user_state_json(org, p.seg[1], p.seg[3], &c->body);
+	} else {
+		sb_path_free(&p);
+		admin_error(c, 404, "no such sandbox endpoint");
+		return;
+	}
+	sb_path_free(&p);
+	if (rc == -1) {
+		admin_error(c, 404, "no such user");
+		return;
+	}
+	c->status = 200;
 }
 
 static void

@@ -169,6 +169,25 @@ struct sb_token {
 	struct sb_token *gprev, *gnext; /* every token */
 };
 
+/*
+ * Why Salesforce refuses to deactivate a user (PATCH User {"IsActive":false} answers 400 with
+ * the blocker's error; docs/SANDBOX.md "Deactivation blockers").
+ */
+enum sb_blocker {
+	SB_BLOCK_NONE = 0,
+	SB_BLOCK_WORKFLOW_USER,      /* Default Workflow User (Process Automation Settings) */
+	SB_BLOCK_LEAD_OWNER,         /* Default Lead Owner (Lead Settings) */
+	SB_BLOCK_CASE_OWNER,         /* Default Case Owner (Support Settings) */
+	SB_BLOCK_WEB_TO_LEAD,        /* Web-to-Lead default creator */
+	SB_BLOCK_WEB_TO_CASE,        /* Web-to-Case creator: the Automated Case User */
+	SB_BLOCK_PORTAL_ADMIN,       /* Customer Portal / partner portal administrator */
+	SB_BLOCK_PORTAL_OWNER,       /* owner of portal accounts */
+	SB_BLOCK_HIERARCHY,          /* the value of a custom hierarchy field */
+	SB_BLOCK_APPROVER,           /* approver or delegated approver in approval routing */
+	SB_BLOCK_VALIDATION,         /* a custom validation rule on User */
+	SB_BLOCK_COUNT
+};
+
 struct sb_user {
 	char id[SB_ID_LEN + 1];
 	char *username;
@@ -176,6 +195,8 @@ struct sb_user {
 	char *fedid; /* FederationIdentifier, may be NULL */
 	char *name;
 	int active;
+	enum sb_blocker blocker; /* SB_BLOCK_NONE: it can be deactivated */
+	char *blocker_msg;       /* replaces the blocker's message; may be NULL */
 	struct sb_login login;
 	struct sb_token *thead, *ttail;
 	size_t ntokens;
@@ -223,6 +244,7 @@ struct sb_org {
 	struct sb_map counters; /* key prefix -> struct sb_counter */
 	uint64_t token_serial;
 	int64_t api_used;
+	int64_t licenses; /* Salesforce licences for active users; 0 = no limit */
 	struct sb_graph *graph;   /* sb_graph.c: Entra ID users, NULL until seeded */
 	struct sb_google *google; /* sb_google.c: Workspace users and transfers, NULL until seeded */
 	struct sb_scim *scim;     /* sb_scim.c: SCIM apps, NULL until seeded */
@@ -246,6 +268,19 @@ int org_seed(struct sb_org *org, struct json_object *seed, size_t *nusers, size_
     size_t *ntokens, char *err, size_t errlen);
 void org_user_json(const struct sb_org *org, const struct sb_user *u, int owned,
     struct sb_buf *b);
+/* The blocker named name ("default_workflow_user", ...; "" or "none" = none), or -1. */
+int org_blocker_parse(const char *name);
+const char *org_blocker_name(enum sb_blocker b);
+/* The error Salesforce answers when it refuses to deactivate u (u->blocker != NONE). */
+void org_blocker_error(const struct sb_user *u, const char **code, char *msg, size_t msglen,
+    const char **field);
+size_t org_active_users(const struct sb_org *org);
+/*
+ * Apply a POST /_sandbox/users/{key} body to u: "blocker", "blocker_message", "IsActive",
+ * "IsFrozen". 0, or -1 with err (nothing changed).
+ */
+int org_user_admin(struct sb_org *org, struct sb_user *u, struct json_object *body, char *err,
+    size_t errlen);
 void org_state_json(const struct sb_org *org, struct sb_buf *b);
 
 /* ---- sb_soql.c ------------------------------------------------------------------------- */
@@ -505,6 +540,8 @@ int graph_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char
 int graph_seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers, char *err,
     size_t errlen);
 void graph_state_json(const struct sb_org *org, struct sb_buf *b);
+/* One user (by id or userPrincipalName) as graph_state_json shows it; -1 when unknown. */
+int graph_user_state_json(const struct sb_org *org, const char *key, struct sb_buf *b);
 void graph_free(struct sb_graph *g);
 /* Issued tokens (shared with sb_google.c). */
 struct sb_issued *issued_new(struct sandbox *sb, const char *target, const char *scope,
@@ -532,6 +569,8 @@ int google_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, cha
 int google_seed_generate(struct sb_org *org, struct json_object *jg, size_t *nusers,
     char *err, size_t errlen);
 void google_state_json(const struct sb_org *org, struct sb_buf *b);
+/* One user (by id or primaryEmail) as google_state_json shows it; -1 when unknown. */
+int google_user_state_json(const struct sb_org *org, const char *key, struct sb_buf *b);
 void google_free(struct sb_google *g);
 
 /* ---- sb_scim.c: SCIM 2.0 apps under /scim/{app}/v2 ------------------------------------ */
@@ -549,6 +588,12 @@ int sb_scim_seed_generate(struct sb_org *org, struct json_object *gen, size_t *n
     size_t errlen);
 /* ,"scim":{...} (nothing when never seeded). */
 void sb_scim_state_json(const struct sb_org *org, struct sb_buf *b);
+/*
+ * One user of app (by id or userName, deleted ones too) as the state shows it plus "deleted";
+ * -1 when the app or the user is unknown.
+ */
+int sb_scim_user_state_json(const struct sb_org *org, const char *app, const char *key,
+    struct sb_buf *b);
 void sb_scim_free(struct sb_scim *s);
 /* Answer a SCIM error {"schemas":[Error],"status","scimType","detail"} (type may be NULL). */
 void sb_scim_error(struct sb_call *c, int status, const char *type, const char *detail);
@@ -567,6 +612,8 @@ int sb_okta_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, ch
 int sb_okta_seed_generate(struct sb_org *org, struct json_object *gen, size_t *nusers, char *err,
     size_t errlen);
 void sb_okta_state_json(const struct sb_org *org, struct sb_buf *b);
+/* One user (by id or login, deleted ones too) as the state shows it plus "deleted"; -1: none. */
+int sb_okta_user_state_json(const struct sb_org *org, const char *key, struct sb_buf *b);
 void sb_okta_free(struct sb_okta *o);
 
 #endif /* DEPROV_SANDBOX_H */

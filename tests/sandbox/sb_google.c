@@ -91,6 +91,7 @@ struct go_caller {
 
 static void go_error(struct sb_call *c, int status, const char *reason, const char *domain,
     const char *gstatus, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void go_state_user(const struct go_user *u, struct sb_buf *b);
 static void go_oauth_error(struct sb_call *c, int status, const char *error, const char *desc);
 static struct sb_google *go_state(struct sb_org *org, int create);
 static struct go_user *go_add(struct sb_google *g, const char *id, const char *email,
@@ -525,26 +526,15 @@ void
 google_state_json(const struct sb_org *org, struct sb_buf *b)
 {
 	const struct sb_google *g = org->google;
-	size_t i, k;
+	size_t i;
 
 	if (g == NULL)
 		return;
 	sb_buf_puts(b, ",\"google\":{\"users\":[");
 	for (i = 0; i < g->n; i++) {
-		const struct go_user *u = g->users[i];
-
-		sb_buf_printf(b, "%s{\"id\":\"%s\",\"primaryEmail\":", i > 0 ? "," : "", u->id);
-		sb_buf_jstr(b, u->email);
-		sb_buf_printf(b, ",\"suspended\":%s,\"isAdmin\":%s,\"sessions\":%" PRId64
-		    ",\"drive_files\":%" PRId64 ",\"private_files\":%" PRId64 ",\"tokens\":[",
-		    u->suspended ? "true" : "false", u->admin ? "true" : "false", u->sessions,
-		    u->shared_files, u->private_files);
-		for (k = 0; k < u->ntokens; k++) {
-			if (k > 0)
-				sb_buf_putc(b, ',');
-			sb_buf_jstr(b, u->tokens[k].client_id);
-		}
-		sb_buf_puts(b, "]}");
+		if (i > 0)
+			sb_buf_putc(b, ',');
+		go_state_user(g->users[i], b);
 	}
 	sb_buf_puts(b, "],\"transfers\":[");
 	for (i = 0; i < g->nt; i++) {
@@ -556,6 +546,39 @@ google_state_json(const struct sb_org *org, struct sb_buf *b)
 		    go_status_name(t->status), t->polls, t->files);
 	}
 	sb_buf_puts(b, "]}");
+}
+
+/* One user as the state shows it. */
+static void
+go_state_user(const struct go_user *u, struct sb_buf *b)
+{
+	size_t k;
+
+	sb_buf_printf(b, "{\"id\":\"%s\",\"primaryEmail\":", u->id);
+	sb_buf_jstr(b, u->email);
+	sb_buf_printf(b, ",\"suspended\":%s,\"isAdmin\":%s,\"sessions\":%" PRId64
+	    ",\"drive_files\":%" PRId64 ",\"private_files\":%" PRId64 ",\"tokens\":[",
+	    u->suspended ? "true" : "false", u->admin ? "true" : "false", u->sessions,
+	    u->shared_files, u->private_files);
+	for (k = 0; k < u->ntokens; k++) {
+		if (k > 0)
+			sb_buf_putc(b, ',');
+		sb_buf_jstr(b, u->tokens[k].client_id);
+	}
+	sb_buf_puts(b, "]}");
+}
+
+int
+google_user_state_json(const struct sb_org *org, const char *key, struct sb_buf *b)
+{
+	const struct sb_google *g = org->google;
+	const struct go_user *u;
+
+	if (g == NULL || ((u = sb_map_get(&g->by_id, key)) == NULL &&
+	    (u = sb_map_get(&g->by_email, key)) == NULL))
+		return -1;
+	go_state_user(u, b);
+	return 0;
 }
 
 /* ---- auth ----------------------------------------------------------------------------- */

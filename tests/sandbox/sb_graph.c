@@ -78,6 +78,7 @@ static int gr_auth(struct sb_call *c);
 static int gr_select(struct sb_call *c, const char *sel, unsigned *mask);
 static void gr_user_json(struct sb_buf *b, const struct gr_user *u, unsigned mask);
 static void gr_iso(struct sb_buf *b, int64_t ms);
+static void gr_state_user(const struct gr_user *u, struct sb_buf *b);
 static void gr_ctx(struct sb_buf *b, const char *sel, int entity);
 static void gr_users_get(struct sb_call *c, struct sb_form *q);
 static void gr_user_get(struct sb_call *c, struct gr_user *u, struct sb_form *q);
@@ -437,26 +438,45 @@ graph_state_json(const struct sb_org *org, struct sb_buf *b)
 		return;
 	sb_buf_puts(b, ",\"graph\":{\"users\":[");
 	for (i = 0; i < g->n; i++) {
-		const struct gr_user *u = g->users[i];
-
-		sb_buf_printf(b, "%s{\"id\":\"%s\",\"userPrincipalName\":", i > 0 ? "," : "", u->id);
-		sb_buf_jstr(b, u->upn);
-		sb_buf_puts(b, ",\"mail\":");
-		sb_buf_jstr(b, u->mail);
-		sb_buf_puts(b, ",\"employeeId\":");
-		sb_buf_jstr(b, u->employee_id);
-		sb_buf_printf(b, ",\"accountEnabled\":%s,\"sessions\":%" PRId64
-		    ",\"signInSessionsValidFromDateTime\":", u->enabled ? "true" : "false",
-		    u->sessions);
-		if (u->valid_from_ms > 0) {
-			sb_buf_putc(b, '"');
-			gr_iso(b, u->valid_from_ms);
-			sb_buf_putc(b, '"');
-		} else
-			sb_buf_puts(b, "null");
-		sb_buf_putc(b, '}');
+		if (i > 0)
+			sb_buf_putc(b, ',');
+		gr_state_user(g->users[i], b);
 	}
 	sb_buf_puts(b, "]}");
+}
+
+/* One user as the state shows it. */
+static void
+gr_state_user(const struct gr_user *u, struct sb_buf *b)
+{
+	sb_buf_printf(b, "{\"id\":\"%s\",\"userPrincipalName\":", u->id);
+	sb_buf_jstr(b, u->upn);
+	sb_buf_puts(b, ",\"mail\":");
+	sb_buf_jstr(b, u->mail);
+	sb_buf_puts(b, ",\"employeeId\":");
+	sb_buf_jstr(b, u->employee_id);
+	sb_buf_printf(b, ",\"accountEnabled\":%s,\"sessions\":%" PRId64
+	    ",\"signInSessionsValidFromDateTime\":", u->enabled ? "true" : "false", u->sessions);
+	if (u->valid_from_ms > 0) {
+		sb_buf_putc(b, '"');
+		gr_iso(b, u->valid_from_ms);
+		sb_buf_putc(b, '"');
+	} else
+		sb_buf_puts(b, "null");
+	sb_buf_putc(b, '}');
+}
+
+int
+graph_user_state_json(const struct sb_org *org, const char *key, struct sb_buf *b)
+{
+	const struct sb_graph *g = org->graph;
+	const struct gr_user *u;
+
+	if (g == NULL || ((u = sb_map_get(&g->by_id, key)) == NULL &&
+	    (u = sb_map_get(&g->by_upn, key)) == NULL))
+		return -1;
+	gr_state_user(u, b);
+	return 0;
 }
 
 /* ---- issued tokens and JWTs (shared with sb_google.c) --------------------------------- */

@@ -2,7 +2,9 @@
  * sb_okta.c: the Okta Management API's users under /okta/api/v1/users (docs/SANDBOX.md): users
  * with a status and a login, read by id or login; the lifecycle state rules (suspend only from
  * ACTIVE, unsuspend only from SUSPENDED, anything but DEPROVISIONED can be deactivated, else
- * 400 E0000001 or 404 E0000007 as Okta answers); sessions (with OAuth tokens) and grants;
+ * 400 E0000001 or 404 E0000007 as Okta answers; activate from STAGED or DEPROVISIONED, to
+ * ACTIVE with a password or PROVISIONED without one, and deactivation drops the password, so a
+ * reactivated user waits in PROVISIONED); sessions (with OAuth tokens) and grants;
  * DELETE of a user (first deactivates, then deletes); Okta error bodies; SSWS (or bearer)
  * authentication; X-Rate-Limit-Limit/-Remaining/-Reset on every answer and 429 E0000047 past a
  * fixed-window limit (--okta-rate-limit / --okta-rate-window or the seed's "okta" section).
@@ -47,6 +49,7 @@ struct okta_u {
 	enum ostatus status;
 	int64_t created_ms, activated_ms, status_changed_ms, updated_ms;
 	int64_t sessions, grants, tokens;
+	int password; /* has a password: activate makes it ACTIVE, not PROVISIONED */
 	int deleted;
 };
 
@@ -77,6 +80,7 @@ static struct okta_u *user_add(struct sb_okta *o, const char *id, const char *lo
     const char *email, const char *first, const char *last, enum ostatus st, int64_t sessions,
     int64_t grants, int64_t tokens, char *err, size_t errlen);
 static void ouser_free(struct okta_u *u);
+static void state_user(const struct okta_u *u, int with_deleted, struct sb_buf *b);
 static void okta_err(struct sb_call *c, int status, const char *code, const char *summary,
     const char *cause);
 static void rate_headers(struct sb_call *c, int count);
@@ -253,6 +257,8 @@ user_add(struct sb_okta *o, const char *id, const char *login, const char *email
 	u->status = st;
 	if (st != OS_STAGED && st != OS_PROVISIONED)
 		u->activated_ms = u->created_ms;
+	/* users that signed in have one; deactivated users lost theirs */
+	u->password = st != OS_STAGED && st != OS_PROVISIONED && st != OS_DEPROVISIONED;
 	u->sessions = sessions;
 	u->grants = grants;
 	u->tokens = tokens;
@@ -383,11 +389,19 @@ sb_okta_seed(struct sb_org *org, struct json_object *sec, size_t *nusers, char *
 				snprintf(err, errlen, "okta.users[] entries must be objects");
 				return -1;
 			}
+			struct okta_u *u;
+			int pw;
+
 			if (user_params(ju, &st, &sessions, &grants, &tokens, err, errlen) == -1 ||
-			    user_add(o, sb_jstr(ju, "id"), sb_jstr(ju, "login"),
+			    (u = user_add(o, sb_jstr(ju, "id"), sb_jstr(ju, "login"),
 			    sb_jstr(ju, "email"), sb_jstr(ju, "firstName"), sb_jstr(ju, "lastName"),
-			    st, sessions, grants, tokens, err, errlen) == NULL)
+			    st, sessions, grants, tokens, err, errlen)) == NULL)
 				return -1;
+			if ((pw = sb_jbool(ju, "password", u->password)) == -1) {
+				snprintf(err, errlen, "okta: password must be true or false");
+				return -1;
+			}
+			u->password = pw;
 			(*nusers)++;
 		}
 	}
@@ -457,17 +471,52 @@ sb_okta_state_json(const struct sb_org *org, struct sb_buf *b)
 
 		if (u->deleted)
 			continue;
-		sb_buf_printf(b, "%s{\"id\":\"%s\",\"login\":", first ? "" : ",", u->id);
+		if (!first)
+			sb_buf_putc(b, ',');
 		first = 0;
-		sb_buf_jstr(b, u->login);
-		sb_buf_puts(b, ",\"email\":");
-		sb_buf_jstr(b, u->email);
-		sb_buf_printf(b, ",\"status\":\"%s\",\"sessions\":%" PRId64 ",\"grants\":%" PRId64
-		    ",\"tokens\":%" PRId64 "}", ostatus_names[u->status], u->sessions, u->grants,
-		    u->tokens);
+		state_user(u, 0, b);
 	}
 	sb_buf_printf(b, "],\"deleted\":%zu,\"rate_limited\":%" PRIu64 "}", o->ndeleted,
 	    o->rate_limited);
+}
+
+/* One user as the state shows it (with "deleted" when asked for). */
+static void
+state_user(const struct okta_u *u, int with_deleted, struct sb_buf *b)
+{
+	sb_buf_printf(b, "{\"id\":\"%s\",\"login\":", u->id);
+	sb_buf_jstr(b, u->login);
+	sb_buf_puts(b, ",\"email\":");
+	sb_buf_jstr(b, u->email);
+	sb_buf_printf(b, ",\"status\":\"%s\",\"sessions\":%" PRId64 ",\"grants\":%" PRId64
+	    ",\"tokens\":%" PRId64 ",\"password\":%s", ostatus_names[u->status], u->sessions,
+	    u->grants, u->tokens, u->password ? "true" : "false");
+	if (with_deleted)
+		sb_buf_printf(b, ",\"deleted\":%s", u->deleted ? "true" : "false");
+	sb_buf_putc(b, '}');
+}
+
+int
+sb_okta_user_state_json(const struct sb_org *org, const char *key, struct sb_buf *b)
+{
+	const struct sb_okta *o = org->okta;
+	const struct okta_u *u, *found = NULL;
+	size_t i;
+
+	if (o == NULL)
+		return -1;
+	/* deleted users are out of the indexes: look at all, the live one first */
+	for (i = 0; i < o->nusers; i++) {
+		u = o->users[i];
+		if (strcmp(u->id, key) != 0 && strcasecmp(u->login, key) != 0)
+			continue;
+		if (found == NULL || (found->deleted && !u->deleted))
+			found = u;
+	}
+	if (found == NULL)
+		return -1;
+	state_user(found, 1, b);
+	return 0;
 }
 
 /* ---- answers --------------------------------------------------------------------------- */
@@ -680,6 +729,15 @@ static void
 lifecycle(struct sb_call *c, struct okta_u *u, const char *op)
 {
 	char cause[200];
+	int send_email = 1;
+	struct sb_form form;
+
+	if (c->query != NULL && sb_form_parse(&form, c->query, strlen(c->query)) == 0) {
+		const char *v = sb_form_get(&form, "sendEmail");
+
+		send_email = v == NULL || strcmp(v, "false") != 0;
+		sb_form_free(&form);
+	}
 
 	if (strcmp(op, "suspend") == 0) {
 		if (u->status != OS_ACTIVE) {
@@ -705,6 +763,7 @@ lifecycle(struct sb_call *c, struct okta_u *u, const char *op)
 		}
 		set_status(u, OS_DEPROVISIONED);
 		u->sessions = u->grants = u->tokens = 0;
+		u->password = 0;
 	} else if (strcmp(op, "unlock") == 0) {
 		if (u->status != OS_LOCKED_OUT) {
 			okta_err(c, 400, "E0000001", "Api validation failed: unlock",
@@ -713,12 +772,27 @@ lifecycle(struct sb_call *c, struct okta_u *u, const char *op)
 		}
 		set_status(u, OS_ACTIVE);
 	} else if (strcmp(op, "activate") == 0) {
+		const char *host = evhttp_find_header(evhttp_request_get_input_headers(c->req),
+		    "Host");
+		char tok[24];
+
 		if (u->status != OS_STAGED && u->status != OS_DEPROVISIONED) {
 			okta_err(c, 403, "E0000016", "Activation failed because the user is already "
 			    "active", NULL);
 			return;
 		}
-		set_status(u, OS_ACTIVE);
+		/* without a password the person completes activation through the link */
+		set_status(u, u->password ? OS_ACTIVE : OS_PROVISIONED);
+		c->status = 200;
+		c->body.len = 0;
+		if (send_email) {
+			sb_buf_puts(&c->body, "{}");
+			return;
+		}
+		snprintf(tok, sizeof tok, "sbx%017" PRIu64, (uint64_t)sb_now_ms());
+		sb_buf_printf(&c->body, "{\"activationUrl\":\"http://%s/okta/welcome/%s\","
+		    "\"activationToken\":\"%s\"}", host != NULL ? host : "localhost", tok, tok);
+		return;
 	} else {
 		not_found(c, op);
 		return;
@@ -764,6 +838,7 @@ sb_okta_handle(struct sb_call *c)
 			if (u->status != OS_DEPROVISIONED) {
 				set_status(u, OS_DEPROVISIONED);
 				u->sessions = u->grants = u->tokens = 0;
+				u->password = 0;
 			} else {
 				sb_map_del(&o->by_id, u->id, u);
 				sb_map_del(&o->by_login, u->login, u);

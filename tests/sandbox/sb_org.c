@@ -30,6 +30,47 @@ static const struct {
 	{ "Lead", "00Q" },
 };
 
+/*
+ * The deactivation blockers: errorCode, message and field of Salesforce's answer. Messages are
+ * the ones Salesforce's help articles quote where they quote one (workflow user, case owner,
+ * Web-to-Lead creator, portal administrator, hierarchy field: articles 000384586, 000003585,
+ * 000386638, 000384962); the others follow their pattern. A validation rule's message is the
+ * org's own: this one is an example.
+ */
+static const struct {
+	const char *name;
+	const char *code;
+	const char *msg; /* NULL: built with the user's id */
+	const char *field;
+} blockers[SB_BLOCK_COUNT] = {
+	[SB_BLOCK_NONE] = { "none", NULL, NULL, NULL },
+	[SB_BLOCK_WORKFLOW_USER] = { "default_workflow_user", "FIELD_INTEGRITY_EXCEPTION",
+	    "You cannot deactivate the Default Workflow User", "IsActive" },
+	[SB_BLOCK_LEAD_OWNER] = { "default_lead_owner", "FIELD_INTEGRITY_EXCEPTION",
+	    "You cannot deactivate this user. You cannot deactivate a user who is the default "
+	    "owner of leads", "IsActive" },
+	[SB_BLOCK_CASE_OWNER] = { "default_case_owner", "FIELD_INTEGRITY_EXCEPTION",
+	    "You cannot deactivate this user. You cannot deactivate a user who is the default "
+	    "owner of cases", "IsActive" },
+	[SB_BLOCK_WEB_TO_LEAD] = { "web_to_lead_creator", "FIELD_INTEGRITY_EXCEPTION",
+	    "You cannot disable the Web to Lead Default Creator", "IsActive" },
+	[SB_BLOCK_WEB_TO_CASE] = { "web_to_case_creator", "FIELD_INTEGRITY_EXCEPTION",
+	    "You cannot deactivate this user. You cannot deactivate a user who is the Automated "
+	    "Case User", "IsActive" },
+	[SB_BLOCK_PORTAL_ADMIN] = { "portal_admin", "FIELD_INTEGRITY_EXCEPTION",
+	    "You cannot deactivate a user who is a portal administrator", "IsActive" },
+	[SB_BLOCK_PORTAL_OWNER] = { "portal_account_owner", "INACTIVE_OWNER_OR_USER",
+	    NULL, NULL },
+	[SB_BLOCK_HIERARCHY] = { "hierarchy_field", "FIELD_INTEGRITY_EXCEPTION",
+	    "Cannot complete this operation. Cannot inactivate user that is the value of a "
+	    "hierarchy field: User Hierarchy.", "IsActive" },
+	[SB_BLOCK_APPROVER] = { "approval_routing", "FIELD_INTEGRITY_EXCEPTION",
+	    "You cannot deactivate this user. This user is an assigned approver or delegated "
+	    "approver in an approval process", "IsActive" },
+	[SB_BLOCK_VALIDATION] = { "validation_rule", "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+	    "Users who still own open opportunities cannot be deactivated", NULL },
+};
+
 static const char *const app_names[] = {
 	"Salesforce for Outlook", "Salesforce Mobile", "Dataloader Partner", "Workbench",
 	"Slack for Salesforce",
@@ -95,7 +136,134 @@ user_free(struct sb_user *u)
 	free(u->email);
 	free(u->fedid);
 	free(u->name);
+	free(u->blocker_msg);
 	free(u);
+}
+
+int
+org_blocker_parse(const char *name)
+{
+	int i;
+
+	if (name == NULL || name[0] == '\0')
+		return SB_BLOCK_NONE;
+	for (i = 0; i < SB_BLOCK_COUNT; i++)
+		if (strcmp(blockers[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+org_blocker_name(enum sb_blocker b)
+{
+	return (int)b >= 0 && b < SB_BLOCK_COUNT ? blockers[b].name : "none";
+}
+
+void
+org_blocker_error(const struct sb_user *u, const char **code, char *msg, size_t msglen,
+    const char **field)
+{
+	enum sb_blocker b = u->blocker > SB_BLOCK_NONE && u->blocker < SB_BLOCK_COUNT ?
+	    u->blocker : SB_BLOCK_WORKFLOW_USER;
+
+	*code = blockers[b].code;
+	*field = blockers[b].field;
+	if (u->blocker_msg != NULL)
+		snprintf(msg, msglen, "%s", u->blocker_msg);
+	else if (blockers[b].msg == NULL)
+		snprintf(msg, msglen, "operation performed with inactive user [%s] as owner of a "
+		    "portal account", u->id);
+	else
+		snprintf(msg, msglen, "%s", blockers[b].msg);
+}
+
+size_t
+org_active_users(const struct sb_org *org)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < org->nusers; i++)
+		n += org->users[i]->active != 0;
+	return n;
+}
+
+/* "blocker" and "blocker_message" of a seed or admin object into *b and *msg (owned). */
+static int
+blocker_read(struct json_object *o, enum sb_blocker *b, char **msg, int *has, char *err,
+    size_t errlen)
+{
+	struct json_object *v;
+	int k;
+
+	*has = 0;
+	*msg = NULL;
+	if (json_object_object_get_ex(o, "blocker", &v)) {
+		*has = 1;
+		if (json_object_is_type(v, json_type_null))
+			k = SB_BLOCK_NONE;
+		else if (!json_object_is_type(v, json_type_string) ||
+		    (k = org_blocker_parse(json_object_get_string(v))) == -1) {
+			snprintf(err, errlen, "blocker must be null or one of "
+			    "default_workflow_user, default_lead_owner, default_case_owner, "
+			    "web_to_lead_creator, web_to_case_creator, portal_admin, "
+			    "portal_account_owner, hierarchy_field, approval_routing, "
+			    "validation_rule");
+			return -1;
+		}
+		*b = (enum sb_blocker)k;
+	}
+	if (json_object_object_get_ex(o, "blocker_message", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    json_object_get_string_len(v) == 0 || json_object_get_string_len(v) > 1000) {
+			snprintf(err, errlen, "blocker_message must be a string of 1..1000 bytes");
+			return -1;
+		}
+		if ((*msg = sb_strdup(json_object_get_string(v))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+org_user_admin(struct sb_org *org, struct sb_user *u, struct json_object *body, char *err,
+    size_t errlen)
+{
+	enum sb_blocker b = u->blocker;
+	char *msg = NULL;
+	int has, active, frozen;
+
+	(void)org;
+	if (!json_object_is_type(body, json_type_object)) {
+		snprintf(err, errlen, "expected a JSON object");
+		return -1;
+	}
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if (strcmp(key, "blocker") != 0 && strcmp(key, "blocker_message") != 0 &&
+		    strcmp(key, "IsActive") != 0 && strcmp(key, "IsFrozen") != 0) {
+			snprintf(err, errlen, "unknown key '%s' (blocker, blocker_message, "
+			    "IsActive, IsFrozen)", key);
+			return -1;
+		}
+	}
+	if ((active = sb_jbool(body, "IsActive", u->active)) == -1 ||
+	    (frozen = sb_jbool(body, "IsFrozen", u->login.frozen)) == -1) {
+		snprintf(err, errlen, "IsActive and IsFrozen must be booleans");
+		return -1;
+	}
+	if (blocker_read(body, &b, &msg, &has, err, errlen) == -1)
+		return -1;
+	u->active = active;
+	u->login.frozen = frozen;
+	u->blocker = b;
+	if (msg != NULL || (has && b == SB_BLOCK_NONE)) {
+		free(u->blocker_msg);
+		u->blocker_msg = msg;
+	}
+	return 0;
 }
 
 void
@@ -623,7 +791,9 @@ seed_user(struct sb_org *org, struct json_object *ju, size_t *ntokens, char *err
 {
 	struct sb_user *u;
 	struct json_object *jt = NULL;
-	int active, frozen;
+	enum sb_blocker blocker = SB_BLOCK_NONE;
+	char *msg = NULL;
+	int active, frozen, has;
 
 	if (!json_object_is_type(ju, json_type_object)) {
 		snprintf(err, errlen, "users[] entries must be objects");
@@ -634,10 +804,16 @@ seed_user(struct sb_org *org, struct json_object *ju, size_t *ntokens, char *err
 		snprintf(err, errlen, "IsActive and IsFrozen must be booleans");
 		return -1;
 	}
+	if (blocker_read(ju, &blocker, &msg, &has, err, errlen) == -1)
+		return -1;
 	u = org_add_user(org, sb_jstr(ju, "Id"), sb_jstr(ju, "Username"), sb_jstr(ju, "Email"),
 	    sb_jstr(ju, "FederationIdentifier"), sb_jstr(ju, "Name"), active, frozen, err, errlen);
-	if (u == NULL)
+	if (u == NULL) {
+		free(msg);
 		return -1;
+	}
+	u->blocker = blocker;
+	u->blocker_msg = msg;
 	json_object_object_get_ex(ju, "tokens", &jt);
 	return seed_tokens(org, u, jt, ntokens, err, errlen);
 }
@@ -756,6 +932,15 @@ org_seed(struct sb_org *org, struct json_object *seed, size_t *nusers, size_t *n
 		snprintf(err, errlen, "a seed is a JSON object");
 		return -1;
 	}
+	if (json_object_object_get_ex(seed, "licenses", &arr)) {
+		int64_t lic = sb_jint(seed, "licenses", 0, 100000000);
+
+		if (lic < 0) {
+			snprintf(err, errlen, "licenses must be a number 0..100000000");
+			return -1;
+		}
+		org->licenses = lic;
+	}
 	if (json_object_object_get_ex(seed, "users", &arr)) {
 		if (!json_object_is_type(arr, json_type_array)) {
 			snprintf(err, errlen, "users must be an array");
@@ -825,6 +1010,8 @@ org_user_json(const struct sb_org *org, const struct sb_user *u, int owned, stru
 	sb_buf_printf(b, ",\"IsActive\":%s,\"IsFrozen\":%s,\"UserLoginId\":\"%s\",\"tokens\":%zu",
 	    u->active ? "true" : "false", u->login.frozen ? "true" : "false", u->login.id,
 	    u->ntokens);
+	sb_buf_puts(b, ",\"blocker\":");
+	sb_buf_jstr(b, u->blocker != SB_BLOCK_NONE ? org_blocker_name(u->blocker) : NULL);
 	if (owned) {
 		sb_buf_puts(b, ",\"owned\":{");
 		for (i = 0; i < org->ntypes; i++) {
@@ -870,7 +1057,9 @@ org_state_json(const struct sb_org *org, struct sb_buf *b)
 		}
 		sb_buf_puts(b, "}}");
 	}
-	sb_buf_printf(b, "},\"tokens\":%zu,\"api_usage\":%" PRId64, org->ntokens, org->api_used);
+	sb_buf_printf(b, "},\"tokens\":%zu,\"api_usage\":%" PRId64 ",\"licenses\":%" PRId64
+	    ",\"active_users\":%zu", org->ntokens, org->api_used, org->licenses,
+	    org_active_users(org));
 	graph_state_json(org, b);
 	google_state_json(org, b);
 	sb_scim_state_json(org, b);

@@ -104,6 +104,7 @@ static size_t ninterned;
 static const char *intern_target(const char *app);
 static int route_parse(const char *path, struct scim_route *r);
 static struct scim_app *app_find(const struct sb_org *org, const char *name);
+static void state_user(const struct scim_suser *u, int with_deleted, struct sb_buf *b);
 static struct scim_app *app_get(struct sb_org *org, const char *name, char *err, size_t errlen);
 static void app_free(struct scim_app *a);
 static struct scim_suser *user_add(struct scim_app *a, const char *id, const char *user_name,
@@ -617,22 +618,58 @@ sb_scim_state_json(const struct sb_org *org, struct sb_buf *b)
 
 			if (u->deleted)
 				continue;
-			sb_buf_puts(b, first ? "{\"id\":" : ",{\"id\":");
+			if (!first)
+				sb_buf_putc(b, ',');
 			first = 0;
-			sb_buf_jstr(b, u->id);
-			sb_buf_puts(b, ",\"userName\":");
-			sb_buf_jstr(b, u->user_name);
-			sb_buf_puts(b, ",\"externalId\":");
-			sb_buf_jstr(b, u->external_id);
-			sb_buf_puts(b, ",\"email\":");
-			sb_buf_jstr(b, u->email);
-			sb_buf_printf(b, ",\"active\":%s,\"version\":%" PRIu64 "}",
-			    u->active ? "true" : "false", u->version);
+			state_user(u, 0, b);
 		}
 		sb_buf_printf(b, "],\"deleted\":%zu,\"rate_limited\":%" PRIu64 "}", a->ndeleted,
 		    a->rate_limited);
 	}
 	sb_buf_putc(b, '}');
+}
+
+/* One user as the state shows it (with "deleted" when asked for). */
+static void
+state_user(const struct scim_suser *u, int with_deleted, struct sb_buf *b)
+{
+	sb_buf_puts(b, "{\"id\":");
+	sb_buf_jstr(b, u->id);
+	sb_buf_puts(b, ",\"userName\":");
+	sb_buf_jstr(b, u->user_name);
+	sb_buf_puts(b, ",\"externalId\":");
+	sb_buf_jstr(b, u->external_id);
+	sb_buf_puts(b, ",\"email\":");
+	sb_buf_jstr(b, u->email);
+	sb_buf_printf(b, ",\"active\":%s,\"version\":%" PRIu64, u->active ? "true" : "false",
+	    u->version);
+	if (with_deleted)
+		sb_buf_printf(b, ",\"deleted\":%s", u->deleted ? "true" : "false");
+	sb_buf_putc(b, '}');
+}
+
+int
+sb_scim_user_state_json(const struct sb_org *org, const char *app, const char *key,
+    struct sb_buf *b)
+{
+	const struct scim_app *a = app_find(org, app);
+	const struct scim_suser *u, *found = NULL;
+	size_t j;
+
+	if (a == NULL)
+		return -1;
+	/* deleted users are out of the indexes: look at all, the live one first */
+	for (j = 0; j < a->nusers; j++) {
+		u = a->users[j];
+		if (strcmp(u->id, key) != 0 && strcasecmp(u->user_name, key) != 0)
+			continue;
+		if (found == NULL || (found->deleted && !u->deleted))
+			found = u;
+	}
+	if (found == NULL)
+		return -1;
+	state_user(found, 1, b);
+	return 0;
 }
 
 /* ---- answers --------------------------------------------------------------------------- */

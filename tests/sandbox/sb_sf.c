@@ -760,7 +760,10 @@ done:
 	json_object_put(obj);
 }
 
-/* PATCH sobjects/User/{id} {"IsActive":bool} */
+/*
+ * PATCH sobjects/User/{id} {"IsActive":bool}. Deactivating a user with a blocker is refused
+ * with the blocker's error; activating one past the licences with LICENSE_LIMIT_EXCEEDED.
+ */
 static void
 sf_patch_user(struct sb_call *c, struct sb_user *u)
 {
@@ -804,6 +807,21 @@ sf_patch_user(struct sb_call *c, struct sb_user *u)
 	if (ia != NULL && !json_object_is_type(ia, json_type_boolean)) {
 		sf_error(c, 400, "JSON_PARSER_ERROR",
 		    "Cannot deserialize instance of boolean from a non-boolean value for field IsActive");
+		goto done;
+	}
+	if (ia != NULL && !json_object_get_boolean(ia) && u->active &&
+	    u->blocker != SB_BLOCK_NONE) {
+		/* still a default user, owner, approver, ... somewhere in Setup */
+		const char *code, *field;
+		char msg[1100];
+
+		org_blocker_error(u, &code, msg, sizeof msg, &field);
+		sf_error_field(c, 400, code, msg, field);
+		goto done;
+	}
+	if (ia != NULL && json_object_get_boolean(ia) && !u->active && c->sb->org.licenses > 0 &&
+	    org_active_users(&c->sb->org) >= (size_t)c->sb->org.licenses) {
+		sf_error_field(c, 400, "LICENSE_LIMIT_EXCEEDED", "License limit exceeded", NULL);
 		goto done;
 	}
 	if (ia != NULL)

@@ -142,6 +142,66 @@ test_decide_unfreeze(void **state)
 }
 
 static void
+test_decide_reactivate(void **state)
+{
+	struct okta_user	 u;
+	const char		*suffix = NULL, *why;
+
+	(void)state;
+	/* Suspended: unsuspend. Deactivated: activate, without an email. */
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_SUSPENDED, OKTA_NONE),
+	    OKTA_ACT_CALL);
+	u = user_with(OKTA_SUSPENDED, OKTA_NONE);
+	assert_string_equal(okta_lifecycle_op(STEP_REACTIVATE, &u, &suffix),
+	    "unsuspend");
+	assert_string_equal(suffix, "/lifecycle/unsuspend");
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_DEPROVISIONED, OKTA_NONE),
+	    OKTA_ACT_CALL);
+	u = user_with(OKTA_DEPROVISIONED, OKTA_NONE);
+	assert_string_equal(okta_lifecycle_op(STEP_REACTIVATE, &u, &suffix),
+	    "activate");
+	assert_string_equal(suffix, "/lifecycle/activate?sendEmail=false");
+	/* Nothing to bring back: no call (activate on ACTIVE is a 403). */
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_ACTIVE, OKTA_NONE),
+	    OKTA_ACT_DONE);
+	u = user_with(OKTA_ACTIVE, OKTA_NONE);
+	okta_decide(STEP_REACTIVATE, &u, &why);
+	assert_string_equal(why, "already active");
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_DEPROVISIONED,
+	    OKTA_ACTIVE), OKTA_ACT_DONE);
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_PROVISIONED, OKTA_NONE),
+	    OKTA_ACT_DONE);
+	u = user_with(OKTA_PROVISIONED, OKTA_NONE);
+	okta_decide(STEP_REACTIVATE, &u, &why);
+	assert_non_null(strstr(why, "PROVISIONED"));
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_RECOVERY, OKTA_NONE),
+	    OKTA_ACT_DONE);
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_PASSWORD_EXPIRED,
+	    OKTA_NONE), OKTA_ACT_DONE);
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_LOCKED_OUT, OKTA_NONE),
+	    OKTA_ACT_DONE);
+	/* Never activated: nothing was taken away. */
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_STAGED, OKTA_NONE),
+	    OKTA_ACT_SKIP);
+	/* Half-way to DEPROVISIONED: not now. */
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_SUSPENDED,
+	    OKTA_DEPROVISIONED), OKTA_ACT_FAIL);
+	assert_int_equal(decide(STEP_REACTIVATE, OKTA_UNKNOWN, OKTA_NONE),
+	    OKTA_ACT_FAIL);
+
+	/* The other kinds' operations are unchanged. */
+	u = user_with(OKTA_ACTIVE, OKTA_NONE);
+	assert_string_equal(okta_lifecycle_op(STEP_FREEZE, &u, &suffix),
+	    "suspend");
+	assert_string_equal(suffix, "/lifecycle/suspend");
+	assert_string_equal(okta_lifecycle_op(STEP_UNFREEZE, &u, &suffix),
+	    "unsuspend");
+	assert_string_equal(okta_lifecycle_op(STEP_DEACTIVATE, &u, &suffix),
+	    "deactivate");
+	assert_string_equal(suffix, "/lifecycle/deactivate?sendEmail=false");
+}
+
+static void
 test_user_parse(void **state)
 {
 	struct okta_user	 u;
@@ -330,6 +390,7 @@ main(void)
 		cmocka_unit_test(test_decide_freeze),
 		cmocka_unit_test(test_decide_deactivate),
 		cmocka_unit_test(test_decide_unfreeze),
+		cmocka_unit_test(test_decide_reactivate),
 		cmocka_unit_test(test_user_parse),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_error_parse),

@@ -117,18 +117,19 @@ test_shipped(void **state)
 	set = runbook_load_dir(SHIPPED, NULL, d);
 	assert_non_null(set);
 	no_diags(d);
-	assert_int_equal(set->n, 4);
+	assert_int_equal(set->n, 5);
 	assert_string_equal(set->v[0]->name, "emergency-freeze");
 	assert_string_equal(set->v[1]->name, "involuntary-leaver");
 	assert_string_equal(set->v[2]->name, "standard-leaver");
 	assert_string_equal(set->v[3]->name, "unfreeze");
+	assert_string_equal(set->v[4]->name, "reinstate");
 	runbook_set_free(set);
 
 	/* With a configuration too: only kinds and "*" are used. */
 	set = runbook_load_dir(SHIPPED, cfg, d);
 	assert_non_null(set);
 	no_diags(d);
-	assert_int_equal(set->n, 4);
+	assert_int_equal(set->n, 5);
 
 	rb = runbook_find(set, "emergency-freeze");
 	assert_non_null(rb);
@@ -187,6 +188,14 @@ test_shipped(void **state)
 	assert_int_equal(t->nsteps, 1);
 	assert_int_equal(t->steps[0].kind, STEP_UNFREEZE);
 
+	rb = runbook_find(set, "reinstate");
+	assert_non_null(rb);
+	assert_int_equal(rb->nmatch_types, 1);
+	assert_string_equal(rb->match_types[0], "io.deprov.reinstate");
+	t = runbook_select(rb, "slack", "scim");
+	assert_int_equal(t->nsteps, 1);
+	assert_int_equal(t->steps[0].kind, STEP_REACTIVATE);
+
 	/* Which runbook runs for which event. */
 	assert_string_equal(runbook_match(set, "io.deprov.freeze", NULL)->name,
 	    "emergency-freeze");
@@ -200,6 +209,8 @@ test_shipped(void **state)
 	    "unfreeze");
 	assert_string_equal(runbook_match(set, "io.deprov.leaver.rescinded",
 	    NULL)->name, "unfreeze");
+	assert_string_equal(runbook_match(set, "io.deprov.reinstate", NULL)->name,
+	    "reinstate");
 	assert_null(runbook_match(set, "io.deprov.other", NULL));
 	assert_null(runbook_match(set, NULL, NULL));
 	assert_null(runbook_find(set, "nope"));
@@ -252,7 +263,7 @@ test_diagnostics(void **state)
 	n++; assert_true(has(d, p, 5, "sla.complete_within_s: expected an integer"));
 	n++; assert_true(has(d, p, 6, "retry.max_attempts: must be at least 1"));
 	n++; assert_true(has(d, p, 6, "retry.max_backoff_ms: must not be less than initial_backoff_ms (10 < 1000)"));
-	n++; assert_true(has(d, p, 9, "targets[0].steps[0]: unknown step \"fooze\" (freeze, revoke_tokens, reassign, deactivate, unfreeze, delete)"));
+	n++; assert_true(has(d, p, 9, "targets[0].steps[0]: unknown step \"fooze\" (freeze, revoke_tokens, reassign, deactivate, unfreeze, delete, reactivate)"));
 	n++; assert_true(has(d, p, 10, "targets[0].steps[1]: step \"freeze\" takes no options (\"fast\" given)"));
 	n++; assert_true(has(d, p, 11, "targets[0].steps[2]: step \"reassign\" needs \"objects\" (write it as {\"step\": \"reassign\", \"objects\": [...]})"));
 	n++; assert_true(has(d, p, 12, "targets[0].steps[3]: step \"reassign\" needs \"objects\""));
@@ -598,12 +609,14 @@ test_step_names(void **state)
 	assert_string_equal(step_kind_name(STEP_REASSIGN), "reassign");
 	assert_string_equal(step_kind_name(STEP_DEACTIVATE), "deactivate");
 	assert_string_equal(step_kind_name(STEP_UNFREEZE), "unfreeze");
+	assert_string_equal(step_kind_name(STEP_REACTIVATE), "reactivate");
 	assert_string_equal(step_kind_name(STEP_KIND_COUNT), "unknown");
 	assert_int_equal(step_kind_parse("freeze"), STEP_FREEZE);
 	assert_int_equal(step_kind_parse("revoke_tokens"), STEP_REVOKE_TOKENS);
 	assert_int_equal(step_kind_parse("reassign"), STEP_REASSIGN);
 	assert_int_equal(step_kind_parse("deactivate"), STEP_DEACTIVATE);
 	assert_int_equal(step_kind_parse("unfreeze"), STEP_UNFREEZE);
+	assert_int_equal(step_kind_parse("reactivate"), STEP_REACTIVATE);
 	assert_int_equal(step_kind_parse("Freeze"), -1);
 	assert_int_equal(step_kind_parse(""), -1);
 	assert_int_equal(step_kind_parse(NULL), -1);
@@ -758,6 +771,89 @@ test_step_json_options(void **state)
 	json_object_put(j);
 }
 
+/* --- reactivate (the reinstate runbook) --------------------------------- */
+
+static void
+test_reactivate(void **state)
+{
+	struct diags			*d = diags_new();
+	struct config			*cfg = make_config();
+	struct runbook			*rb;
+	const struct runbook_target	*t;
+	struct runbook_step		 out;
+	json_object			*j;
+	char				 p[PATH_MAX + 64];
+	int				 n = 0;
+
+	(void)state;
+	put("react/ok.json",
+	    "{ \"name\": \"reinstate\", \"match\": { \"type\": [\"io.deprov.reinstate\"] },\n"
+	    "  \"targets\": [\n"
+	    "    { \"select\": { \"kind\": \"salesforce\" }, \"steps\": [ \"unfreeze\", \"reactivate\" ] },\n"
+	    "    { \"select\": { \"name\": \"*\" }, \"require_account\": true, \"steps\": [ \"reactivate\" ] } ] }\n",
+	    p, sizeof p);
+	rb = runbook_load_file(p, cfg, d);
+	no_diags(d);
+	assert_non_null(rb);
+	t = runbook_select(rb, "sf", "salesforce");
+	assert_int_equal(t->nsteps, 2);
+	assert_int_equal(t->steps[1].kind, STEP_REACTIVATE);
+	t = runbook_select(rb, "slack", "scim");
+	assert_int_equal(t->steps[0].kind, STEP_REACTIVATE);
+	assert_true(t->steps[0].require_account);
+	runbook_free(rb);
+
+	/* It undoes freeze, deactivate and delete: never beside them. */
+	put("react/bad.json",
+	    "{ \"name\": \"mixed\", \"match\": { \"type\": [\"io.deprov.reinstate\"] },\n"	/* 1 */
+	    "  \"targets\": [\n"							/* 2 */
+	    "    { \"select\": { \"kind\": \"salesforce\" }, \"steps\": [\n"		/* 3 */
+	    "        \"freeze\",\n"							/* 4 */
+	    "        \"reactivate\",\n"							/* 5 */
+	    "        \"deactivate\", { \"step\": \"reactivate\", \"fast\": 1 } ] },\n"	/* 6 */
+	    "    { \"select\": { \"name\": \"*\" }, \"steps\": [ \"delete\", \"reactivate\" ] } ] }\n",	/* 7 */
+	    p, sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	n++; assert_true(has(d, p, 4, "targets[0]: step \"freeze\" cannot be listed with \"reactivate\" (a reinstate brings the account back; it does not also take it away)"));
+	n++; assert_true(has(d, p, 6, "targets[0]: step \"deactivate\" cannot be listed with \"reactivate\" (a reinstate brings the account back; it does not also take it away)"));
+	n++; assert_true(has(d, p, 6, "targets[0].steps[3]: step \"reactivate\" takes no options (\"fast\" given)"));
+	n++; assert_true(has(d, p, 7, "targets[1]: step \"delete\" cannot be listed with \"reactivate\" (a reinstate brings the account back; it does not also take it away)"));
+	if ((int)diags_count(d) != n) {
+		diags_print(d, stderr);
+		fail_msg("%zu diagnostics, want %d", diags_count(d), n);
+	}
+	diags_free(d);
+
+	/* Only in a runbook for rehires: never one that leavers could take. */
+	d = diags_new();
+	put("react/leaver.json",
+	    "{ \"name\": \"oops\", \"match\": { \"type\": [\"io.deprov.leaver\", \"io.deprov.freeze\"] },\n"
+	    "  \"targets\": [ { \"select\": { \"name\": \"*\" },\n"
+	    "    \"steps\": [ \"reactivate\" ] } ] }\n", p, sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	assert_true(has(d, p, 3, "step \"reactivate\" in a runbook that matches io.deprov.leaver: it would give the account back instead of taking it away"));
+	assert_true(has(d, p, 3, "step \"reactivate\" in a runbook that matches io.deprov.freeze: it would give the account back instead of taking it away"));
+	assert_int_equal(diags_count(d), 2);
+	diags_free(d);
+
+	d = diags_new();
+	put("react/any.json",
+	    "{ \"name\": \"any\",\n"
+	    "  \"targets\": [ { \"select\": { \"name\": \"*\" }, \"steps\": [ \"reactivate\" ] } ] }\n",
+	    p, sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	assert_true(has(d, p, 2, "step \"reactivate\" needs a match.type that names the events it runs for (e.g. io.deprov.reinstate): without one the runbook matches leavers too"));
+	assert_int_equal(diags_count(d), 1);
+	diags_free(d);
+
+	/* Stored with a case and read back. */
+	j = json_object_new_string("reactivate");
+	assert_int_equal(runbook_step_from_json(j, &out), 0);
+	assert_int_equal(out.kind, STEP_REACTIVATE);
+	json_object_put(j);
+	config_free(cfg);
+}
+
 static int
 setup(void **state)
 {
@@ -789,6 +885,7 @@ main(void)
 		cmocka_unit_test(test_step_names),
 		cmocka_unit_test(test_delete_irreversible),
 		cmocka_unit_test(test_step_json_options),
+		cmocka_unit_test(test_reactivate),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -571,6 +571,23 @@ test_classify(void **state)
 	    "to this record\",\"errorCode\":\"UNABLE_TO_LOCK_ROW\"}]");
 	assert_int_equal(sf_classify(&r, err, sizeof err), CALL_RETRY);
 
+	/* Refusals because of the user's settings are final, whatever the status. */
+	r = resp_make(400, "[{\"message\":\"You cannot deactivate the Default "
+	    "Workflow User\",\"errorCode\":\"FIELD_INTEGRITY_EXCEPTION\","
+	    "\"fields\":[\"IsActive\"]}]");
+	assert_int_equal(sf_classify(&r, err, sizeof err), CALL_DONE);
+	assert_string_equal(err, "FIELD_INTEGRITY_EXCEPTION: You cannot "
+	    "deactivate the Default Workflow User");
+	r = resp_make(400, "[{\"message\":\"x\",\"errorCode\":"
+	    "\"INACTIVE_OWNER_OR_USER\"}]");
+	assert_int_equal(sf_classify(&r, err, sizeof err), CALL_DONE);
+	r = resp_make(400, "[{\"message\":\"x\",\"errorCode\":"
+	    "\"FIELD_CUSTOM_VALIDATION_EXCEPTION\"}]");
+	assert_int_equal(sf_classify(&r, err, sizeof err), CALL_DONE);
+	r = resp_make(500, "[{\"message\":\"License limit exceeded\","
+	    "\"errorCode\":\"LICENSE_LIMIT_EXCEEDED\"}]");
+	assert_int_equal(sf_classify(&r, err, sizeof err), CALL_DONE);
+
 	r = resp_make(200, "{\"totalSize\":0,\"done\":true,\"records\":[]}");
 	assert_int_equal(sf_classify(&r, err, sizeof err), CALL_DEFAULT);
 	r = resp_make(204, "");
@@ -584,6 +601,68 @@ test_classify(void **state)
 	assert_int_equal(sf_classify(NULL, err, sizeof err), CALL_DEFAULT);
 	r = resp_make(401, "[{\"message\":\"x\",\"errorCode\":\"INVALID_AUTH\"}]");
 	assert_int_equal(sf_classify(&r, NULL, 0), CALL_DEFAULT);
+}
+
+/* Every deactivation blocker the sandbox answers, and what to change for it. */
+static void
+test_refusal_hints(void **state)
+{
+	static const struct {
+		const char	*code;
+		const char	*msg;
+		const char	*hint;	/* a part of it */
+	} cases[] = {
+		{ "FIELD_INTEGRITY_EXCEPTION", "You cannot deactivate the "
+		    "Default Workflow User", "Process Automation Settings" },
+		{ "FIELD_INTEGRITY_EXCEPTION", "You cannot deactivate this user. "
+		    "You cannot deactivate a user who is the default owner of "
+		    "leads", "Lead Settings" },
+		{ "FIELD_INTEGRITY_EXCEPTION", "You cannot deactivate this user. "
+		    "You cannot deactivate a user who is the default owner of "
+		    "cases", "Default Case Owner in Setup > Support Settings" },
+		{ "FIELD_INTEGRITY_EXCEPTION", "You cannot disable the Web to "
+		    "Lead Default Creator", "Setup > Web-to-Lead" },
+		{ "FIELD_INTEGRITY_EXCEPTION", "You cannot deactivate this user. "
+		    "You cannot deactivate a user who is the Automated Case User",
+		    "Automated Case User (the Web-to-Case" },
+		{ "FIELD_INTEGRITY_EXCEPTION", "You cannot deactivate a user who "
+		    "is a portal administrator", "portal administrator" },
+		{ "FIELD_INTEGRITY_EXCEPTION", "Cannot complete this operation. "
+		    "Cannot inactivate user that is the value of a hierarchy "
+		    "field: User Hierarchy.", "custom hierarchy field" },
+		{ "FIELD_INTEGRITY_EXCEPTION", "You cannot deactivate this user. "
+		    "This user is an assigned approver or delegated approver in "
+		    "an approval process", "Approval Processes" },
+		{ "FIELD_INTEGRITY_EXCEPTION", "something new", "still referenced "
+		    "by an org setting" },
+		{ "INACTIVE_OWNER_OR_USER", "operation performed with inactive "
+		    "user [005000000000001AAA] as owner of a portal account",
+		    "move them to an active user" },
+		{ "FIELD_CUSTOM_VALIDATION_EXCEPTION", "Users who still own open "
+		    "opportunities cannot be deactivated", "Validation Rules" },
+	};
+	const char	*h;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		h = sf_user_refusal_hint(0, cases[i].code, cases[i].msg);
+		assert_non_null(h);
+		if (strstr(h, cases[i].hint) == NULL)
+			fail_msg("%s: hint \"%s\" lacks \"%s\"", cases[i].msg,
+			    h, cases[i].hint);
+		/* Not a reactivation refusal. */
+		assert_null(sf_user_refusal_hint(1, cases[i].code,
+		    cases[i].msg));
+	}
+	assert_non_null(strstr(sf_user_refusal_hint(1, "LICENSE_LIMIT_EXCEEDED",
+	    "License limit exceeded"), "licence"));
+	assert_null(sf_user_refusal_hint(0, "LICENSE_LIMIT_EXCEEDED", "x"));
+	assert_null(sf_user_refusal_hint(0, "UNABLE_TO_LOCK_ROW", "x"));
+	assert_null(sf_user_refusal_hint(0, "NOT_FOUND", NULL));
+	assert_null(sf_user_refusal_hint(0, NULL, "x"));
+	assert_non_null(sf_user_refusal_hint(0, "FIELD_INTEGRITY_EXCEPTION",
+	    NULL));
 }
 
 static void
@@ -640,6 +719,7 @@ main(void)
 		cmocka_unit_test(test_query_path),
 		cmocka_unit_test(test_revoke_body),
 		cmocka_unit_test(test_names_and_ids),
+		cmocka_unit_test(test_refusal_hints),
 		cmocka_unit_test(test_api_version),
 		cmocka_unit_test(test_composite_one),
 		cmocka_unit_test(test_composite_200),

@@ -159,7 +159,7 @@ const char *
 step_kind_name(enum step_kind kind)
 {
 	static const char *names[] = { "freeze", "revoke_tokens", "reassign",
-	    "deactivate", "unfreeze" };
+	    "deactivate", "unfreeze", "delete", "reactivate" };
 
 	return (unsigned)kind < STEP_KIND_COUNT ? names[kind] : NULL;
 }
@@ -892,6 +892,190 @@ test_deactivate(void **state)
 	ctx_free(ctx);
 }
 
+/* Salesforce refuses: the step fails at once with its words and what to change. */
+static void
+test_deactivate_refused(void **state)
+{
+	static const struct {
+		const char	*body;
+		const char	*detail;
+	} cases[] = {
+		{ "[{\"message\":\"You cannot deactivate the Default Workflow "
+		    "User\",\"errorCode\":\"FIELD_INTEGRITY_EXCEPTION\","
+		    "\"fields\":[\"IsActive\"]}]",
+		  "deactivate: PATCH User: HTTP 400 FIELD_INTEGRITY_EXCEPTION: "
+		    "You cannot deactivate the Default Workflow User; Salesforce "
+		    "refused to deactivate the user (it stays active; a freeze "
+		    "stays in place): change the Default Workflow User in Setup "
+		    "> Process Automation Settings, then deprovctl retry 42" },
+		{ "[{\"message\":\"operation performed with inactive user ["
+		    JANE "] as owner of a portal account\",\"errorCode\":"
+		    "\"INACTIVE_OWNER_OR_USER\",\"fields\":[]}]",
+		  "deactivate: PATCH User: HTTP 400 INACTIVE_OWNER_OR_USER: "
+		    "operation performed with inactive user [" JANE "] as owner "
+		    "of a portal account; Salesforce refused to deactivate the "
+		    "user (it stays active; a freeze stays in place): the user "
+		    "still owns records or "
+		    "settings that need an active user (such as portal "
+		    "accounts): move them to an active user, then deprovctl "
+		    "retry 42" },
+		{ "[{\"message\":\"Users who still own open opportunities "
+		    "cannot be deactivated\",\"errorCode\":"
+		    "\"FIELD_CUSTOM_VALIDATION_EXCEPTION\",\"fields\":[]}]",
+		  "deactivate: PATCH User: HTTP 400 "
+		    "FIELD_CUSTOM_VALIDATION_EXCEPTION: Users who still own open "
+		    "opportunities cannot be deactivated; Salesforce refused to "
+		    "deactivate the user (it stays active; a freeze stays in "
+		    "place): a validation rule on "
+		    "User refused it: change the rule (Setup > Object Manager > "
+		    "User > Validation Rules) or what it checks, then deprovctl "
+		    "retry 42" },
+		/* Not a refusal about the user: no hint. */
+		{ "[{\"message\":\"Session expired or invalid\",\"errorCode\":"
+		    "\"INVALID_SESSION_ID\"}]",
+		  "deactivate: PATCH User: HTTP 400 INVALID_SESSION_ID: Session "
+		    "expired or invalid" },
+	};
+	struct step_ctx	*ctx;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ctx = ctx_new(STEP_DEACTIVATE);
+		step_ctx_set_account(ctx, JANE);
+		connector_salesforce.run(ctx);
+		assert_string_equal(pending[0].body, "{\"IsActive\":false}");
+		answer(0, 400, cases[i].body);
+		assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+		assert_string_equal(ctx->detail, cases[i].detail);
+		assert_int_equal(ncalls_total, 1);
+		ctx_free(ctx);
+	}
+}
+
+/* --- reactivate ---------------------------------------------------------- */
+
+static void
+test_reactivate_inactive_and_frozen(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_REACTIVATE);
+
+	(void)state;
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	/* The state first. */
+	assert_string_equal(soql(0), "SELECT Id,IsActive FROM User WHERE "
+	    "Id='" JANE "'");
+	answer_page(0, USER_REC(JANE, "false"), 1);
+	/* The licence before the unfreeze. */
+	assert_string_equal(pending[0].method, "PATCH");
+	assert_string_equal(pending[0].path,
+	    "/services/data/v60.0/sobjects/User/" JANE);
+	assert_string_equal(pending[0].body, "{\"IsActive\":true}");
+	assert_string_equal(pending[0].ctype, "application/json");
+	answer(0, 204, "");
+	assert_string_equal(soql(0), "SELECT Id,IsFrozen FROM UserLogin WHERE "
+	    "UserId='" JANE "'");
+	answer_page(0, "{\"Id\":\"" LOGIN "\",\"IsFrozen\":true}", 1);
+	assert_string_equal(pending[0].path,
+	    "/services/data/v60.0/sobjects/UserLogin/" LOGIN);
+	assert_string_equal(pending[0].body, "{\"IsFrozen\":false}");
+	answer(0, 204, "");
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "reactivated (IsActive=true); unfrozen "
+	    "(IsFrozen=false)");
+	assert_non_null(strstr(ctx->notes, "reactivated (IsActive=true)"));
+	assert_int_equal(ncalls_total, 4);
+	ctx_free(ctx);
+}
+
+static void
+test_reactivate_already(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_REACTIVATE);
+
+	(void)state;
+	/* Resolved active: only the UserLogin is read. */
+	connector_salesforce.run(ctx);
+	answer_page(0, USER_REC(JANE, "true"), 1);
+	assert_string_equal(ctx->account, JANE);
+	assert_non_null(strstr(soql(0), "FROM UserLogin"));
+	answer_page(0, "{\"Id\":\"" LOGIN "\",\"IsFrozen\":false}", 1);
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "already active; not frozen");
+	assert_int_equal(ncalls_total, 2);
+	ctx_free(ctx);
+
+	/* Resolved inactive: no extra read before the PATCH. */
+	ctx = ctx_new(STEP_REACTIVATE);
+	connector_salesforce.run(ctx);
+	answer_page(0, USER_REC(JANE, "false"), 1);
+	assert_string_equal(pending[0].body, "{\"IsActive\":true}");
+	answer(0, 204, "");
+	answer_page(0, "{\"Id\":\"" LOGIN "\",\"IsFrozen\":false}", 1);
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "reactivated (IsActive=true); not "
+	    "frozen");
+	ctx_free(ctx);
+
+	/* Active but still frozen (an earlier run stopped half-way). */
+	ctx = ctx_new(STEP_REACTIVATE);
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	answer_page(0, USER_REC(JANE, "true"), 1);
+	answer_page(0, "{\"Id\":\"" LOGIN "\",\"IsFrozen\":true}", 1);
+	answer(0, 204, "");
+	assert_int_equal(ctx->outcome, STEP_OUT_OK);
+	assert_string_equal(ctx->detail, "already active; unfrozen "
+	    "(IsFrozen=false)");
+	ctx_free(ctx);
+}
+
+static void
+test_reactivate_refused_and_missing(void **state)
+{
+	struct step_ctx	*ctx = ctx_new(STEP_REACTIVATE);
+
+	(void)state;
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	answer_page(0, USER_REC(JANE, "false"), 1);
+	answer(0, 400, "[{\"message\":\"License limit exceeded\","
+	    "\"errorCode\":\"LICENSE_LIMIT_EXCEEDED\",\"fields\":[]}]");
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "reactivate: PATCH User IsActive=true: "
+	    "HTTP 400 LICENSE_LIMIT_EXCEEDED: License limit exceeded; "
+	    "Salesforce refused to reactivate the user (nothing was changed): "
+	    "no free Salesforce licence for the user: free one (deactivate "
+	    "another user) or buy one, then deprovctl retry 42");
+	/* The freeze is not touched when there is no licence. */
+	assert_int_equal(ncalls_total, 2);
+	ctx_free(ctx);
+
+	ctx = ctx_new(STEP_REACTIVATE);
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	answer_page(0, "", 0);
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "reactivate: no user " JANE " at "
+	    "Salesforce (users are never deleted there: is the account id "
+	    "right?)");
+	ctx_free(ctx);
+
+	/* Any other error is the call's. */
+	ctx = ctx_new(STEP_REACTIVATE);
+	step_ctx_set_account(ctx, JANE);
+	connector_salesforce.run(ctx);
+	answer_page(0, USER_REC(JANE, "true"), 1);
+	answer_page(0, "{\"Id\":\"" LOGIN "\",\"IsFrozen\":true}", 1);
+	answer(0, 503, "[{\"message\":\"Server temporarily unavailable\","
+	    "\"errorCode\":\"SERVER_UNAVAILABLE\"}]");
+	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
+	assert_string_equal(ctx->detail, "reactivate: PATCH UserLogin: HTTP 503 "
+	    "SERVER_UNAVAILABLE: Server temporarily unavailable");
+	ctx_free(ctx);
+}
+
 static void
 test_connector_find(void **state)
 {
@@ -920,6 +1104,10 @@ main(void)
 		cmocka_unit_test(test_reassign_ok_and_owner_fallbacks),
 		cmocka_unit_test(test_reassign_bad_options),
 		cmocka_unit_test(test_deactivate),
+		cmocka_unit_test(test_deactivate_refused),
+		cmocka_unit_test(test_reactivate_inactive_and_frozen),
+		cmocka_unit_test(test_reactivate_already),
+		cmocka_unit_test(test_reactivate_refused_and_missing),
 		cmocka_unit_test(test_connector_find),
 	};
 
