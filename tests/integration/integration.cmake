@@ -106,3 +106,17 @@ foreach(t ${DEPROV_IT_REINSTATE})
             --build ${CMAKE_BINARY_DIR} ${t})
   set_tests_properties(it_connectors_reinstate_${t} PROPERTIES LABELS integration TIMEOUT 300)
 endforeach()
+
+# Containment truth (tests/integration/it_containment.py): a refused freeze
+# escalates a case that is not contained; a freeze that succeeds on its third
+# attempt; unfreezes of a deprovisioned person refused (API, Kafka, Okta hook);
+# a new leaver after a case ended; reinstate and its refusals.
+set(DEPROV_IT_CONTAINMENT freeze_refused_escalates freeze_third_attempt
+  unfreeze_after_completion_refused okta_unsuspend_hook_refused second_leaver_new_case
+  reinstate reinstate_refused_while_running)
+foreach(t ${DEPROV_IT_CONTAINMENT})
+  add_test(NAME it_containment_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_containment.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_containment_${t} PROPERTIES LABELS integration TIMEOUT 300)
+endforeach()
