@@ -71,6 +71,108 @@ test_failure_escalates(void **state)
 	assert_int_equal(call_index(k), -1);
 }
 
+/*
+ * A freeze that fails: escalated at once, never contained (frozen_ms 0),
+ * while the other target still runs its remaining steps; after a "crash"
+ * with those steps in flight the escalated case is resumed and ends.
+ */
+static void
+test_freeze_failure_not_contained(void **state)
+{
+	struct fixture	*fx = *state;
+	long long	 id, n;
+	struct state_of	 s;
+	char		 k[64];
+
+	snprintf(fail_step, sizeof fail_step, "beta:freeze");
+	fx->cfg.engine.max_running_steps = 8;
+	id = submit(fx, "e1", EVENT_TYPE_LEAVER, "E1", 0);
+	/* Both freezes end, then alpha's revoke starts and is held there. */
+	while (call_index("1:alpha:revoke_tokens") < 0)
+		event_base_loop(fx->base, EVLOOP_ONCE);
+	hold = 1;
+	s = case_state(fx, id);
+	assert_string_equal(s.state, "escalated");
+	assert_int_equal(s.frozen, 0);
+	assert_int_equal(s.completed, 0);	/* alpha still has steps to run */
+	assert_int_equal(store_exposure_counts(fx->store, &n, NULL, NULL), 0);
+	assert_int_equal(n, 1);
+	run_until_idle(fx, 100);
+
+	/* "Crash" and resume: the escalated case is unfinished, so it resumes. */
+	engine_free(fx->eng);
+	store_close(fx->store);
+	hold = 0;
+	fixture_engine(fx);
+	assert_int_equal(engine_resume(fx->eng), 1);
+	run_until_idle(fx, 3000);
+	s = case_state(fx, id);
+	assert_string_equal(s.state, "escalated");
+	assert_int_equal(s.frozen, 0);
+	assert_true(s.completed > 0);
+	assert_non_null(strstr(s.error, "beta freeze"));
+	snprintf(k, sizeof k, "%lld:alpha:deactivate", id);
+	assert_true(call_index(k) >= 0);
+	snprintf(k, sizeof k, "%lld:beta:revoke_tokens", id);
+	assert_int_equal(call_index(k), -1);
+	snprintf(k, sizeof k, "%lld:beta:deactivate", id);
+	assert_int_equal(call_index(k), -1);
+}
+
+static char skip_step[32];	/* "target:step" the connector skips (by choice) */
+
+static void
+skip_run(struct step_ctx *ctx)
+{
+	char key[96];
+
+	snprintf(key, sizeof key, "%s:%s", target_name(step_ctx_target(ctx)),
+	    step_kind_name(step_ctx_kind(ctx)));
+	if (strcmp(key, skip_step) != 0) {
+		fake_connector.run(ctx);
+		return;
+	}
+	step_ctx_done(ctx, STEP_OUT_SKIPPED, "status LOCKED_OUT: not suspended");
+}
+
+static const struct connector skip_connector = { "fake", skip_run, NULL };
+
+/*
+ * A freeze skipped by choice leaves the person exposed: the case goes on,
+ * and is contained when that target is deactivated (frozen_ms then); with
+ * no deactivate it ends escalated, never contained.
+ */
+static void
+test_freeze_skipped_contained_by_deactivation(void **state)
+{
+	struct fixture	*fx = *state;
+	long long	 id;
+	struct state_of	 s;
+
+	connector_register(&skip_connector);
+	engine_free(fx->eng);		/* targets take their connector at start */
+	store_close(fx->store);
+	fixture_engine(fx);
+	snprintf(skip_step, sizeof skip_step, "beta:freeze");
+	fx->cfg.engine.max_running_steps = 8;
+	id = submit(fx, "e1", EVENT_TYPE_LEAVER, "E1", 0);
+	run_until_idle(fx, 3000);
+	s = case_state(fx, id);
+	assert_string_equal(s.state, "completed");
+	assert_true(s.frozen > 0);
+	/* Contained late: by beta's deactivation, after its skipped freeze. */
+	assert_true(call_index("1:beta:deactivate") >= 0);
+	assert_int_equal(call_index("1:beta:freeze"), -1);
+
+	/* The emergency runbook deactivates nothing: never contained. */
+	id = submit(fx, "f1", EVENT_TYPE_FREEZE, "E2", 0);
+	run_until_idle(fx, 3000);
+	s = case_state(fx, id);
+	assert_string_equal(s.state, "escalated");
+	assert_int_equal(s.frozen, 0);
+	skip_step[0] = '\0';
+}
+
 static void
 test_lanes_across_cases(void **state)
 {
@@ -499,6 +601,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_retry_escalated, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freeze_failure_not_contained,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_freeze_skipped_contained_by_deactivation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_require_account, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_delete_step, setup,
