@@ -20,23 +20,11 @@
  * another during a layoff instead of all together at its end. Every
  * transition is written to the store before the step it allows is started.
  *
- * Group commit: the writes of one loop turn share one transaction. The
- * first write of a turn opens it (engine_txn) and activates the flush event;
- * the flush (after the turn's other callbacks) commits it once. The pump
- * marks steps running inside that transaction and puts them on the launch
- * list; they are handed to their connectors only after the commit, so a
- * step's "running" row, and every transition that allowed it, is durable
- * before its first external call. Intake from Kafka runs in batches
- * (engine_batch_begin/end): the batch's cases and the offsets that depend
- * on them are made durable by one commit. When a commit fails, nothing it
- * allowed is started and the cases it created are forgotten.
- *
- * The end-of-turn commit does not wait for the disk: it is written with a
- * deferred sync (store_begin_deferred) and a helper thread syncs the WAL;
- * the steps it allowed carry its generation and are launched when the sync
- * is reported (engine_synced_cb). The loop meanwhile goes on with the next
- * turn. Commits whose callers need durability at once (a Kafka batch, an
- * API call, an operator action) sync before they return.
+ * The engine is in parts behind engine-internal.h: this file (states,
+ * phases, lanes, the step context connectors see, operator actions),
+ * engine-intake.c (events into cases: the per-event-type rules),
+ * engine-commit.c (group commit and sync) and engine-resume.c (cases back
+ * from the store).
  */
 #include <sys/queue.h>
 
@@ -56,175 +44,40 @@
 #include "deprov/log.h"
 #include "deprov/target.h"
 
-#define PHASE_FREEZE		0
-#define PHASE_REMEDIATE		1
-#define PHASE_DEACTIVATE	2
+#include "engine-internal.h"
 
-struct ecase;
-struct etarget;
-
-struct estep {
-	struct ecase		*c;
-	struct etarget		*et;
-	struct runbook_step	 rs;
-	int			 seq;
-	int			 phase;
-	const struct runbook_step *src;		/* the runbook's step (new cases only) */
-	int			 blocked;	/* skipped because an earlier step failed */
-	int			 no_account;	/* skipped: no account at the target */
-	enum step_state		 state;
-	int			 attempts;
-	int			 queued;	/* in lanes[lane] */
-	int			 spilled;	/* in lanes[lane].spill */
-	size_t			 hidx;		/* index in lanes[lane].v */
-	uint64_t		 qorder;	/* lane order: case id or 0 */
-	uint64_t		 qseq;		/* lane order: then enqueue order */
-	int			 launching;	/* on the launch list */
-	uint64_t		 gen;		/* launch list: commit generation + 1, 0 = not committed */
-	enum lane		 lane;
-	struct step_ctx		*ctx;		/* while running */
-	TAILQ_ENTRY(estep)	 q;		/* a lane or the launch list */
-};
-TAILQ_HEAD(estep_queue, estep);
-
-/*
- * A lane: a binary min-heap on (qorder, qseq). Should it fail to grow (out
- * of memory), steps wait first come, first served in spill, after the heap.
- */
-struct estep_heap {
-	struct estep		**v;
-	size_t			  n;
-	size_t			  cap;
-	struct estep_queue	  spill;
-};
-
-/* A configured target and its runtime, shared by all cases. */
-struct engine_target {
-	const struct config_target	*cfg;
-	struct target			*t;
-	const struct connector		*conn;	/* NULL: no connector for this kind yet */
-};
-
-struct etarget {
-	char			*name;
-	struct engine_target	*rt;		/* NULL: no longer configured */
-	char			*account;
-	struct estep		*steps;
-	size_t			 nsteps;
-	int			 failed;
-};
-
-struct ecase {
-	struct engine		*eng;
-	long long		 id;
-	char			*subject_key;
-	struct subject		 subject;
-	char			*runbook;
-	char			*event_type;
-	int			 urgent;
-	int			 cancelled;	/* stop starting steps; end "cancelled" */
-	long long		 waits_for;	/* start only once this case has ended */
-	char			*cancelled_by;
-	enum case_state		 state;
-	struct runbook_retry	 retry;
-	int64_t			 effective_ms;
-	int64_t			 created_ms;
-	int64_t			 frozen_ms;
-	int64_t			 ended_ms;	/* nothing left to run: stamped once */
-	int64_t			 freeze_deadline_ms;
-	int64_t			 complete_deadline_ms;
-	struct etarget		*targets;
-	size_t			 ntargets;
-	int			 running;
-	int			 failed;
-	int			 fresh;		/* created in the open transaction */
-	struct event		*timer;
-	TAILQ_ENTRY(ecase)	 entry;
-	TAILQ_ENTRY(ecase)	 fresh_entry;
-};
-TAILQ_HEAD(ecase_list, ecase);
-
-struct step_ctx {
-	struct engine		*eng;
-	struct ecase		*c;
-	struct estep		*s;
-	struct call_opts	 opts;
-	void			*data;
-	void			(*free_fn)(void *);
-	int			 done;
-};
-
-#define ENGINE_MAX_OBSERVERS	8
-#define ENGINE_MAX_KEYS		16	/* identifiers a subject is known by */
-
-/*
- * A runbook step as JSON: every case copies its steps through it and stores
- * it as the step's options, so it is built once per runbook step.
- */
-struct engine_stepjson {
-	const struct runbook_step	*rs;
-	json_object			*obj;
-	const char			*text;		/* owned by obj */
-};
-
-struct engine_observer {
-	engine_observer_cb	 cb;
-	void			*arg;
-};
-
-struct engine {
-	struct event_base		*base;
-	struct engine_observer		 observers[ENGINE_MAX_OBSERVERS];
-	size_t				 nobservers;
-	struct store			*store;
-	const struct config		*cfg;
-	const struct runbook_set	*runbooks;
-	struct engine_target		*targets;
-	size_t				 ntargets;
-	struct ecase_list		 cases;
-	size_t				 ncases;
-	struct estep_heap		 lanes[LANE_COUNT];
-	uint64_t			 qseq;		/* enqueues so far */
-	size_t				 queued;
-	size_t				 running;
-	size_t				 waiters;	/* cases with waits_for set */
-	struct event			*pump_ev;
-	/* Group commit (see the top of this file). */
-	struct event			*flush_ev;
-	struct event			*hold_ev;	/* pump paused after a failed commit */
-	struct event			*sync_ev;	/* the store's sync helper is done */
-	int				 txn;		/* the turn's transaction is open */
-	int				 flushing;
-	int				 batch;		/* inside engine_batch_begin/end */
-	int				 held;
-	struct estep_queue		 launch;	/* running, started after the commit */
-	struct ecase_list		 fresh;		/* cases created in the open transaction */
-	struct engine_stepjson		*stepjson;	/* runbook steps as JSON, made once */
-	size_t				 nstepjson;
-	int				 draining;
-	void				(*drain_cb)(void *);
-	void				*drain_arg;
-	struct event			*drain_timer;
-};
-
-static void	engine_advance(struct ecase *);
-static int	engine_case_idle(const struct ecase *);
-static void	engine_pump_soon(struct engine *);
-static void	engine_case_free(struct ecase *);
-static struct ecase *engine_case_find(struct engine *, long long);
-static const struct engine_stepjson *engine_stepjson(struct engine *,
-		    const struct runbook_step *);
-static void	engine_only_frozen_by(struct ecase *, long long);
-static size_t	engine_subject_keys(const struct subject *, char **, size_t);
-static void	engine_keys_free(char **, size_t);
-static long long engine_unfreeze_refused(struct engine *, char **, size_t,
-		    char *, size_t);
-static void	engine_wake_waiters(struct engine *, long long);
-static struct store *engine_txn(struct engine *);
-static void	engine_case_link(struct engine *, struct ecase *);
-static void	engine_case_unlink(struct engine *, struct ecase *);
-static int	engine_commit(struct engine *, int);
-static void	engine_pump(struct engine *);
+static int	engine_case_idle(const struct ecase *c);
+static int	engine_target_deactivated(const struct etarget *et);
+static int	engine_contained(const struct ecase *c, char *why, size_t len,
+	    int *failed);
+static void	engine_contain_late(struct ecase *c);
+static int	engine_heap_before(const struct estep *a,
+	    const struct estep *b);
+static void	engine_heap_set(struct estep_heap *h, size_t i,
+	    struct estep *s);
+static void	engine_heap_up(struct estep_heap *h, size_t i);
+static void	engine_heap_down(struct estep_heap *h, size_t i);
+static void	engine_heap_push(struct estep_heap *h, struct estep *s);
+static struct estep *engine_heap_first(const struct estep_heap *h);
+static void	engine_heap_remove(struct estep_heap *h, struct estep *s);
+static void	engine_dequeue(struct estep *s);
+static int	engine_run_phase(struct ecase *c, int phase);
+static void	engine_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void	engine_arm(struct ecase *c, int64_t at_ms);
+static void	engine_case_free_cb(evutil_socket_t fd, short what, void *arg);
+static void	engine_cancel_pending(struct ecase *c);
+static void	engine_ctx_free_cb(evutil_socket_t fd, short what, void *arg);
+static void	engine_drain_check(struct engine *eng);
+static void	engine_on_retry(void *arg, int attempt, const char *error,
+	    long delay_ms);
+static void	engine_start_step(struct engine *eng, struct estep *s);
+static int	engine_unfreeze_guard(struct estep *s);
+static void	engine_pump_cb(evutil_socket_t fd, short what, void *arg);
+static void	engine_wake_waiters(struct engine *eng, long long id);
+static void	engine_drain_timeout(evutil_socket_t fd, short what, void *arg);
+static int	engine_state_of_cb(const struct store_case *row, void *arg);
+static void	engine_stored_state(struct engine *eng, long long id,
+	    char state[32]);
 
 int64_t
 engine_now_ms(void)
@@ -235,7 +88,7 @@ engine_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int
+int
 engine_step_phase(enum step_kind k)
 {
 	if (k == STEP_FREEZE)
@@ -245,7 +98,7 @@ engine_step_phase(enum step_kind k)
 	return PHASE_REMEDIATE;
 }
 
-static struct engine_target *
+struct engine_target *
 engine_target_find(struct engine *eng, const char *name)
 {
 	size_t i;
@@ -257,7 +110,7 @@ engine_target_find(struct engine *eng, const char *name)
 }
 
 /* Tell every observer. s may be NULL for case events. */
-static void
+void
 engine_emit(struct ecase *c, enum engine_event_kind kind, const struct estep *s,
     const char *prev, const char *outcome, const char *detail)
 {
@@ -305,7 +158,7 @@ engine_observe(struct engine *eng, engine_observer_cb cb, void *arg)
 }
 
 /* Timeline entry; failures are logged by the store and otherwise ignored. */
-static void
+void
 engine_note(struct ecase *c, const char *kind, const struct estep *s,
     const char *fmt, ...)
 {
@@ -321,7 +174,7 @@ engine_note(struct ecase *c, const char *kind, const struct estep *s,
 }
 
 /* Move a case to a new state, durably. */
-static int
+int
 engine_set_state(struct ecase *c, enum case_state st, const char *error)
 {
 	struct store	*store;
@@ -374,7 +227,7 @@ engine_set_state(struct ecase *c, enum case_state st, const char *error)
 	return r;
 }
 
-static void
+void
 engine_persist_step(struct estep *s, const char *last_error, const char *detail)
 {
 	store_step_update(engine_txn(s->c->eng), s->c->id, s->et->name, s->seq,
@@ -396,7 +249,7 @@ engine_case_idle(const struct ecase *c)
 }
 
 /* The case runs a freeze somewhere. */
-static int
+int
 engine_case_freezes(const struct ecase *c)
 {
 	size_t i, j;
@@ -579,7 +432,7 @@ engine_heap_remove(struct estep_heap *h, struct estep *s)
 		engine_heap_down(h, i);
 }
 
-static void
+void
 engine_enqueue(struct estep *s)
 {
 	struct engine	*eng = s->c->eng;
@@ -696,7 +549,7 @@ engine_case_free_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A case enters memory (the list of open cases). */
-static void
+void
 engine_case_link(struct engine *eng, struct ecase *c)
 {
 	TAILQ_INSERT_TAIL(&eng->cases, c, entry);
@@ -706,7 +559,7 @@ engine_case_link(struct engine *eng, struct ecase *c)
 }
 
 /* A case leaves the list of open cases (and the fresh list). */
-static void
+void
 engine_case_unlink(struct engine *eng, struct ecase *c)
 {
 	TAILQ_REMOVE(&eng->cases, c, entry);
@@ -720,7 +573,7 @@ engine_case_unlink(struct engine *eng, struct ecase *c)
 }
 
 /* A case reached a terminal state: forget it (on the next loop turn). */
-static void
+void
 engine_retire(struct ecase *c)
 {
 	struct engine *eng = c->eng;
@@ -758,7 +611,7 @@ engine_cancel_pending(struct ecase *c)
 }
 
 /* Drive a case as far as it can go now. */
-static void
+void
 engine_advance(struct ecase *c)
 {
 	int64_t now;
@@ -1161,7 +1014,7 @@ engine_unfreeze_guard(struct estep *s)
 }
 
 /* The step's "running" row is committed: run it. */
-static void
+void
 engine_launch(struct estep *s)
 {
 	struct step_ctx *ctx = s->ctx;
@@ -1193,7 +1046,7 @@ engine_launch(struct estep *s)
 }
 
 /* Start queued steps, lane by lane, up to engine.max_running_steps. */
-static void
+void
 engine_pump(struct engine *eng)
 {
 	struct estep	*s;
@@ -1220,212 +1073,7 @@ engine_pump_cb(evutil_socket_t fd, short what, void *arg)
 	engine_pump(arg);
 }
 
-/*
- * The writes of this loop turn go into one transaction: open it if it is
- * not, and make sure the flush runs at the end of the turn. Returns the
- * store for the caller's writes. When BEGIN fails the writes fall back to
- * autocommit, as they would without grouping.
- */
-static struct store *
-engine_txn(struct engine *eng)
-{
-	if (eng->txn)
-		return eng->store;
-	/* Someone else's transaction is open (a caller of ours): join it. */
-	if (store_in_transaction(eng->store) > 0)
-		return eng->store;
-	if (store_begin_deferred(eng->store) == 0) {
-		eng->txn = 1;
-		if (!eng->flushing && eng->flush_ev != NULL)
-			event_active(eng->flush_ev, EV_TIMEOUT, 0);
-	}
-	return eng->store;
-}
-
-static void
-engine_hold_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine *eng = arg;
-
-	(void)fd;
-	(void)what;
-	eng->held = 0;
-	engine_pump_soon(eng);
-}
-
-/* A fresh case whose creation was not committed: forget it. */
-static void
-engine_case_drop(struct engine *eng, struct ecase *c)
-{
-	engine_case_unlink(eng, c);
-	engine_emit(c, ENGINE_EV_CASE_RETIRED, NULL, NULL, NULL, NULL);
-	engine_case_free(c);
-}
-
-/*
- * The turn's transaction could not be committed: nothing it allowed may
- * reach a target. Steps marked running in it go back to their lanes, cases
- * created in it are forgotten (their events were not acknowledged), and the
- * pump waits a second before trying again.
- */
-static void
-engine_commit_failed(struct engine *eng)
-{
-	struct timeval	 tv = { 1, 0 };
-	struct estep	*s;
-	struct ecase	*c;
-
-	struct estep	*next;
-
-	log_error("engine", "cannot commit the store: %s; %s", store_errmsg(
-	    eng->store), "holding steps for a second");
-	for (s = TAILQ_FIRST(&eng->launch); s != NULL; s = next) {
-		next = TAILQ_NEXT(s, q);
-		if (s->gen != 0)
-			continue;	/* committed earlier, waiting for its sync */
-		TAILQ_REMOVE(&eng->launch, s, q);
-		s->launching = 0;
-		free(s->ctx);
-		s->ctx = NULL;
-		s->state = STEP_PENDING;
-		s->attempts--;
-		s->c->running--;
-		eng->running--;
-		engine_enqueue(s);
-	}
-	while ((c = TAILQ_FIRST(&eng->fresh)) != NULL)
-		engine_case_drop(eng, c);
-	if (eng->hold_ev != NULL) {
-		eng->held = 1;
-		evtimer_add(eng->hold_ev, &tv);
-	}
-}
-
-/*
- * Commit what was written so far: start what the pump may start (inside the
- * transaction), commit, and tag the steps it marked running with its
- * generation. sync: wait for the disk now (the caller acts on it at once);
- * else the helper syncs and engine_synced_cb launches. 0 when committed (or
- * nothing to commit) and, with sync, on disk; -1 otherwise.
- */
-static int
-engine_commit(struct engine *eng, int sync)
-{
-	struct ecase	*c;
-	struct estep	*s;
-	uint64_t	 gen;
-	int		 was = eng->flushing;
-
-	eng->flushing = 1;
-	engine_pump(eng);
-	eng->flushing = was;
-	if (eng->txn) {
-		eng->txn = 0;
-		if (store_commit(eng->store) != 0) {
-			engine_commit_failed(eng);
-			return -1;
-		}
-		while ((c = TAILQ_FIRST(&eng->fresh)) != NULL) {
-			TAILQ_REMOVE(&eng->fresh, c, fresh_entry);
-			c->fresh = 0;
-		}
-	}
-	/*
-	 * Steps marked running since the last commit: this commit's, or
-	 * (without a transaction of ours) written with a synchronous commit;
-	 * both are on disk once the generation committed so far is synced.
-	 */
-	gen = store_commit_gen(eng->store) + 1;
-	TAILQ_FOREACH_REVERSE(s, &eng->launch, estep_queue, q) {
-		if (s->gen != 0)
-			break;
-		s->gen = gen;
-	}
-	if (sync) {
-		if (store_sync(eng->store) != 0) {
-			store_sync_async(eng->store);	/* the helper tries again */
-			return -1;
-		}
-	} else
-		store_sync_async(eng->store);
-	if (!TAILQ_EMPTY(&eng->launch) && eng->flush_ev != NULL &&
-	    !eng->flushing)
-		event_active(eng->flush_ev, EV_TIMEOUT, 0);
-	return 0;
-}
-
-/* Run the steps whose "running" row is on disk, in the order they were marked. */
-static void
-engine_launch_ready(struct engine *eng)
-{
-	struct estep	*s;
-	uint64_t	 synced;
-
-	if (TAILQ_EMPTY(&eng->launch))
-		return;
-	synced = store_synced(eng->store);
-	while ((s = TAILQ_FIRST(&eng->launch)) != NULL && s->gen != 0 &&
-	    s->gen <= synced + 1) {
-		TAILQ_REMOVE(&eng->launch, s, q);
-		s->launching = 0;
-		engine_launch(s);
-	}
-}
-
-/* The store's helper synced the WAL. */
-static void
-engine_synced_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine *eng = arg;
-
-	(void)fd;
-	(void)what;
-	(void)store_synced(eng->store);		/* drains the wake-up */
-	engine_launch_ready(eng);
-}
-
-/* End of the turn: commit, then run the steps the commit made durable. */
-static void
-engine_flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine	*eng = arg;
-	struct timeval	 tv = { 0, 10000 };
-
-	(void)fd;
-	(void)what;
-	if (store_in_transaction(eng->store) > 0 && !eng->txn) {
-		/* Someone else's transaction holds our writes: not durable yet. */
-		event_add(eng->flush_ev, &tv);
-		return;
-	}
-	eng->flushing = 1;	/* engine_commit need not activate us again */
-	if (engine_commit(eng, 0) != 0) {
-		eng->flushing = 0;
-		return;
-	}
-	eng->flushing = 0;
-	engine_launch_ready(eng);
-}
-
-int
-engine_batch_begin(void *arg)
-{
-	struct engine *eng = arg;
-
-	eng->batch = 1;
-	return 0;
-}
-
-int
-engine_batch_end(void *arg)
-{
-	struct engine *eng = arg;
-
-	eng->batch = 0;
-	return engine_commit(eng, 1);
-}
-
-static void
+void
 engine_pump_soon(struct engine *eng)
 {
 	/* Activating an already active event is a no-op. */
@@ -1433,7 +1081,7 @@ engine_pump_soon(struct engine *eng)
 		event_active(eng->pump_ev, EV_TIMEOUT, 0);
 }
 
-static void
+void
 engine_case_free(struct ecase *c)
 {
 	size_t i, j;
@@ -1581,897 +1229,6 @@ engine_free(struct engine *eng)
 	free(eng);
 }
 
-/* Serialise a retry policy for the case row. */
-static char *
-engine_retry_json(const struct runbook_retry *r)
-{
-	char *s = NULL;
-
-	if (asprintf(&s, "{\"max_attempts\":%d,\"initial_backoff_ms\":%ld,"
-	    "\"max_backoff_ms\":%ld}", r->max_attempts, r->initial_backoff_ms,
-	    r->max_backoff_ms) < 0)
-		return NULL;
-	return s;
-}
-
-static void
-engine_retry_parse(const char *json, struct runbook_retry *r)
-{
-	json_object *o, *v;
-
-	r->max_attempts = 10;
-	r->initial_backoff_ms = 500;
-	r->max_backoff_ms = 60000;
-	if (json == NULL || (o = json_tokener_parse(json)) == NULL)
-		return;
-	if (json_object_object_get_ex(o, "max_attempts", &v))
-		r->max_attempts = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "initial_backoff_ms", &v))
-		r->initial_backoff_ms = (long)json_object_get_int64(v);
-	if (json_object_object_get_ex(o, "max_backoff_ms", &v))
-		r->max_backoff_ms = (long)json_object_get_int64(v);
-	if (r->max_attempts < 1)
-		r->max_attempts = 1;
-	json_object_put(o);
-}
-
-/* The JSON of a runbook step, made on first use and kept. */
-static const struct engine_stepjson *
-engine_stepjson(struct engine *eng, const struct runbook_step *rs)
-{
-	struct engine_stepjson	*n, *e;
-	size_t			 i;
-
-	for (i = 0; i < eng->nstepjson; i++)
-		if (eng->stepjson[i].rs == rs)
-			return &eng->stepjson[i];
-	n = reallocarray(eng->stepjson, eng->nstepjson + 1, sizeof *n);
-	if (n == NULL)
-		return NULL;
-	eng->stepjson = n;
-	e = &n[eng->nstepjson];
-	if ((e->obj = runbook_step_to_json(rs)) == NULL)
-		return NULL;
-	e->text = json_object_to_json_string_ext(e->obj, JSON_C_TO_STRING_PLAIN);
-	e->rs = rs;
-	eng->nstepjson++;
-	return e;
-}
-
-/* Build the in-memory case for a new event from its runbook. */
-static struct ecase *
-engine_case_build(struct engine *eng, const struct event *ev,
-    const struct runbook *rb)
-{
-	struct ecase			*c;
-	const struct runbook_target	*sel;
-	struct etarget			*et;
-	size_t				 i, j, n = 0;
-	json_object			*o;
-
-	if ((c = calloc(1, sizeof *c)) == NULL)
-		return NULL;
-	c->eng = eng;
-	c->state = CASE_RECEIVED;
-	c->urgent = strcmp(ev->type, EVENT_TYPE_FREEZE) == 0;
-	c->retry = rb->retry;
-	c->subject_key = strdup(ev->subject_key);
-	c->runbook = strdup(rb->name);
-	c->event_type = strdup(ev->type);
-	if ((o = subject_to_json(&ev->subject)) == NULL ||
-	    subject_from_json(o, &c->subject) != 0) {
-		if (o != NULL)
-			json_object_put(o);
-		goto fail;
-	}
-	json_object_put(o);
-	if (eng->ntargets > 0 &&
-	    (c->targets = calloc(eng->ntargets, sizeof *c->targets)) == NULL)
-		goto fail;
-	for (i = 0; i < eng->ntargets; i++) {
-		if (ev->ntargets > 0) {
-			size_t k;
-
-			for (k = 0; k < ev->ntargets; k++)
-				if (strcmp(ev->targets[k],
-				    eng->targets[i].cfg->name) == 0)
-					break;
-			if (k == ev->ntargets)
-				continue;
-		}
-		sel = runbook_select(rb, eng->targets[i].cfg->name,
-		    eng->targets[i].cfg->kind);
-		if (sel == NULL || sel->nsteps == 0)
-			continue;
-		et = &c->targets[n];
-		et->name = strdup(eng->targets[i].cfg->name);
-		et->rt = &eng->targets[i];
-		/*
-		 * An account id given in the event stays a hint in the subject:
-		 * the connector verifies it before the first step uses it.
-		 */
-		if ((et->steps = calloc(sel->nsteps, sizeof *et->steps)) == NULL)
-			goto fail;
-		for (j = 0; j < sel->nsteps; j++) {
-			const struct engine_stepjson *sj =
-			    engine_stepjson(eng, &sel->steps[j]);
-
-			et->steps[j].c = c;
-			et->steps[j].et = et;
-			et->steps[j].seq = (int)j;
-			et->steps[j].src = &sel->steps[j];
-			if (sj == NULL || runbook_step_from_json(sj->obj,
-			    &et->steps[j].rs) != 0)
-				goto fail;
-			et->steps[j].phase = engine_step_phase(sel->steps[j].kind);
-			et->nsteps++;
-		}
-		n++;
-	}
-	c->ntargets = n;
-	if (c->subject_key == NULL || c->runbook == NULL ||
-	    c->event_type == NULL)
-		goto fail;
-	return c;
-
-fail:
-	/* The array is zeroed past what was built: free it all. */
-	c->ntargets = eng->ntargets;
-	engine_case_free(c);
-	return NULL;
-}
-
-/* Write a new case, its steps and the event link inside the open transaction. */
-static int
-engine_case_insert(struct engine *eng, struct ecase *c, const struct event *ev,
-    const struct runbook *rb, int64_t now)
-{
-	struct store_case	 row;
-	struct store_step	 sr;
-	json_object		*subj, *opts;
-	char			*retry;
-	size_t			 i, j;
-	int64_t			 start;
-	int			 r = -1;
-
-	subj = subject_to_json(&c->subject);
-	retry = engine_retry_json(&c->retry);
-	if (subj == NULL || retry == NULL)
-		goto done;
-	start = c->effective_ms > now ? c->effective_ms : now;
-	memset(&row, 0, sizeof row);
-	row.subject_key = c->subject_key;
-	row.subject_json = json_object_to_json_string_ext(subj,
-	    JSON_C_TO_STRING_PLAIN);
-	row.runbook = rb->name;
-	row.event_type = ev->type;
-	row.state = case_state_name(CASE_RECEIVED);
-	row.urgent = c->urgent;
-	row.created_ms = now;
-	row.updated_ms = now;
-	row.effective_ms = c->effective_ms;
-	/*
-	 * A runbook without budgets (an escalation record) has no deadlines;
-	 * a case that freezes nothing (an unfreeze) has no freeze deadline.
-	 */
-	row.freeze_deadline_ms = rb->freeze_within_s > 0 &&
-	    engine_case_freezes(c) ? start + rb->freeze_within_s * 1000 : 0;
-	row.complete_deadline_ms = rb->complete_within_s > 0 ?
-	    start + rb->complete_within_s * 1000 : 0;
-	c->created_ms = now;
-	c->freeze_deadline_ms = row.freeze_deadline_ms;
-	c->complete_deadline_ms = row.complete_deadline_ms;
-	row.reason = ev->reason;
-	row.retry_json = retry;
-	if ((c->id = store_case_insert(eng->store, &row)) < 0)
-		goto done;
-	for (i = 0; i < c->ntargets; i++) {
-		for (j = 0; j < c->targets[i].nsteps; j++) {
-			struct estep *s = &c->targets[i].steps[j];
-			const struct engine_stepjson *sj = s->src != NULL ?
-			    engine_stepjson(eng, s->src) : NULL;
-
-			opts = sj == NULL ? runbook_step_to_json(&s->rs) : NULL;
-			memset(&sr, 0, sizeof sr);
-			sr.target = c->targets[i].name;
-			sr.seq = s->seq;
-			sr.step = step_kind_name(s->rs.kind);
-			sr.opts_json = sj != NULL ? sj->text : opts != NULL ?
-			    json_object_to_json_string_ext(opts,
-			    JSON_C_TO_STRING_PLAIN) : NULL;
-			sr.state = step_state_name(STEP_PENDING);
-			r = store_step_insert(eng->store, c->id, &sr);
-			if (opts != NULL)
-				json_object_put(opts);
-			if (r != 0)
-				goto done;
-		}
-		if (c->targets[i].account != NULL &&
-		    store_account_put(eng->store, c->id, c->targets[i].name,
-		    c->targets[i].account) != 0) {
-			r = -1;
-			goto done;
-		}
-	}
-	r = store_timeline_add(eng->store, c->id, now, "received", NULL, NULL,
-	    ev->type);
-	if (r == 0)
-		r = store_event_set_case(eng->store, ev->source, ev->id, c->id,
-		    "case");
-done:
-	if (subj != NULL)
-		json_object_put(subj);
-	free(retry);
-	return r;
-}
-
-
-static const char *const engine_leaver_types[] = { EVENT_TYPE_LEAVER };
-static const char *const engine_freeze_types[] = { EVENT_TYPE_FREEZE };
-
-/* The identifiers a subject is known by, lowercased where case does not matter. */
-static size_t
-engine_subject_keys(const struct subject *s, char **keys, size_t max)
-{
-	size_t	 n = 0;
-	char	*k, *p;
-
-	if (s->employee_id != NULL && n < max &&
-	    asprintf(&keys[n], "emp:%s", s->employee_id) > 0)
-		n++;
-	if (s->email != NULL && n < max &&
-	    asprintf(&keys[n], "email:%s", s->email) > 0)
-		n++;
-	if (s->username != NULL && n < max &&
-	    asprintf(&keys[n], "email:%s", s->username) > 0)
-		n++;	/* usernames are logins, usually the email */
-	if (s->accounts != NULL) {
-		json_object_object_foreach(s->accounts, target, v) {
-			if (n < max && asprintf(&keys[n], "acct:%s:%s", target,
-			    json_object_get_string(v)) > 0)
-				n++;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		k = keys[i];
-		if (strncmp(k, "email:", 6) == 0)
-			for (p = k; *p != '\0'; p++)
-				*p = (char)tolower((unsigned char)*p);
-	}
-	return n;
-}
-
-static void
-engine_keys_free(char **keys, size_t n)
-{
-	while (n > 0)
-		free(keys[--n]);
-}
-
-struct engine_latest {
-	long long	 id;
-	char		 state[32];
-	char		 type[48];
-	char		 runbook[64];
-	int64_t		 completed_ms;
-};
-
-static int
-engine_latest_cb(const struct store_case *row, void *arg)
-{
-	struct engine_latest *l = arg;
-
-	l->id = row->id;
-	snprintf(l->state, sizeof l->state, "%s", row->state);
-	snprintf(l->type, sizeof l->type, "%s", row->event_type);
-	snprintf(l->runbook, sizeof l->runbook, "%s", row->runbook);
-	l->completed_ms = row->completed_ms;
-	return 0;
-}
-
-/* The newest case opened by one of types for this subject (id 0 if none). */
-static int
-engine_latest(struct engine *eng, char **keys, size_t nkeys,
-    const char *const *types, size_t ntypes, struct engine_latest *l)
-{
-	memset(l, 0, sizeof *l);
-	if (nkeys == 0)
-		return 0;
-	return store_case_latest_for(eng->store, (const char *const *)keys,
-	    nkeys, types, ntypes, engine_latest_cb, l);
-}
-
-/*
- * The case has not ended: it may still run steps (an escalated case whose
- * other targets are still being worked on has not ended either).
- */
-static int
-engine_latest_open(const struct engine_latest *l)
-{
-	return l->id > 0 && l->completed_ms == 0 &&
-	    strcmp(l->state, "completed") != 0 &&
-	    strcmp(l->state, "cancelled") != 0;
-}
-
-/* The case is locking its person out now: a new freeze adds nothing. */
-static int
-engine_latest_freezing(const struct engine_latest *l)
-{
-	int st = case_state_parse(l->state);
-
-	return engine_latest_open(l) && (st == CASE_FREEZING ||
-	    st == CASE_CONTAINED || st == CASE_REMEDIATING ||
-	    st == CASE_DEACTIVATING);
-}
-
-struct engine_echo {
-	const char	*target;
-	enum step_kind	 kind;
-	int64_t		 by_ms;
-	int		 found;
-};
-
-static int
-engine_echo_cb(const struct store_step *p, void *arg)
-{
-	struct engine_echo	*e = arg;
-	int			 kind = step_kind_parse(p->step);
-
-	if (strcmp(p->target, e->target) == 0 && strcmp(p->state,
-	    "succeeded") == 0 && p->started_ms > 0 && p->started_ms <= e->by_ms &&
-	    (kind == (int)e->kind || (e->kind == STEP_DEACTIVATE &&
-	    kind == STEP_DELETE)))
-		e->found = 1;
-	return 0;
-}
-
-/*
- * An identity provider reporting what deprov itself did there: after a
- * leaver case deactivated (or froze) the person at the IdP's target, the
- * IdP's hook announces that deactivation (suspension) to deprov. That is
- * the echo of an ended case's own step, not news: 1 when ev is one (the
- * step succeeded at ev->idp_target having started before the event's
- * time), 0 when not, -1 on a store error.
- */
-static int
-engine_echo(struct engine *eng, const struct engine_latest *l,
-    const struct event *ev, enum step_kind kind, int64_t now)
-{
-	struct engine_echo e;
-
-	if (ev->idp_target == NULL || l->id == 0 ||
-	    strcmp(l->state, "cancelled") == 0)
-		return 0;
-	e.target = ev->idp_target;
-	e.kind = kind;
-	/* The IdP's clock stamps the event: allow it a few seconds of skew. */
-	e.by_ms = (ev->time > 0 ? (int64_t)ev->time * 1000 : now) + 5000;
-	e.found = 0;
-	if (store_steps_of(eng->store, l->id, engine_echo_cb, &e) != 0)
-		return -1;
-	return e.found;
-}
-
-/*
- * Whether a leaver case forbids an unfreeze: one that has begun to lock
- * its person out for good (past its effective time, not cancelled, and not
- * undone by a later reinstate), because an unfreeze would re-enable a
- * leaver. Returns that case's id with why, 0 when an unfreeze may run, -1
- * on a store error.
- */
-static long long
-engine_unfreeze_refused(struct engine *eng, char **keys, size_t nkeys,
-    char *why, size_t len)
-{
-	static const char *const types[] = {
-		EVENT_TYPE_LEAVER, EVENT_TYPE_REINSTATE
-	};
-	struct engine_latest	l;
-	int			st;
-
-	if (engine_latest(eng, keys, nkeys, types, 2, &l) != 0)
-		return -1;
-	if (l.id == 0 || strcmp(l.type, EVENT_TYPE_LEAVER) != 0)
-		return 0;
-	st = case_state_parse(l.state);
-	if (st == CASE_CANCELLED || st == CASE_RECEIVED || st == CASE_SCHEDULED)
-		return 0;
-	snprintf(why, len, "refused: leaver case %lld (%s, %s) is "
-	    "deprovisioning this person, and an unfreeze would re-enable "
-	    "them; rescind the termination while the case runs, or reinstate "
-	    "the person (admin) once it has ended", l.id, l.runbook, l.state);
-	return l.id;
-}
-
-/*
- * A refused event: recorded on the case that forbids it (the event row,
- * a timeline entry, an observer event for the audit), nothing run.
- */
-static int
-engine_refuse(struct engine *eng, long long id, const struct event *ev,
-    const char *why, int64_t now)
-{
-	struct engine_event	e;
-	char			detail[768];
-	size_t			i;
-
-	snprintf(detail, sizeof detail, "%s from %s (event %s) %s", ev->type,
-	    ev->source, ev->id, why);
-	if (store_event_set_case(eng->store, ev->source, ev->id, id,
-	    "refused") != 0 ||
-	    (id > 0 && store_timeline_add(eng->store, id, now, "refused", NULL,
-	    NULL, detail) != 0))
-		return -1;
-	log_warn("engine", "case %lld: %s", id, detail);
-	memset(&e, 0, sizeof e);
-	e.kind = ENGINE_EV_REFUSED;
-	e.ts_ms = now;
-	e.case_id = id;
-	e.subject_key = ev->subject_key;
-	e.event_type = ev->type;
-	e.detail = why;
-	e.source = ev->source;
-	for (i = 0; i < eng->nobservers; i++)
-		eng->observers[i].cb(&e, eng->observers[i].arg);
-	return 0;
-}
-
-/*
- * Which leaver case a reinstate undoes: the person's latest, which must
- * have ended (completed or escalated, not cancelled) and not have been
- * reinstated already; ev->case_ref, when given, must name it. Returns its
- * id, 0 when the reinstate is refused (why says why; *attach is set when
- * a reinstate for it is running already), -1 on a store error.
- */
-static long long
-engine_reinstate_of(struct engine *eng, const struct event *ev, char **keys,
-    size_t nkeys, long long *attach, char *why, size_t len)
-{
-	static const char *const types[] = {
-		EVENT_TYPE_LEAVER, EVENT_TYPE_REINSTATE
-	};
-	struct engine_latest	l;
-
-	*attach = 0;
-	if (engine_latest(eng, keys, nkeys, types, 2, &l) != 0)
-		return -1;
-	if (l.id == 0) {
-		snprintf(why, len, "refused: this person has no leaver case to "
-		    "reinstate");
-		return 0;
-	}
-	if (strcmp(l.type, EVENT_TYPE_REINSTATE) == 0) {
-		if (engine_latest_open(&l)) {
-			*attach = l.id;
-			return 0;
-		}
-		snprintf(why, len, "refused: the person's last leaver case was "
-		    "already reinstated by case %lld", l.id);
-		return 0;
-	}
-	if (ev->case_ref > 0 && ev->case_ref != l.id) {
-		snprintf(why, len, "refused: case %lld is not this person's "
-		    "latest leaver case (%lld is)", ev->case_ref, l.id);
-		return 0;
-	}
-	if (strcmp(l.state, "cancelled") == 0) {
-		snprintf(why, len, "refused: leaver case %lld was cancelled: it "
-		    "disabled nothing to bring back", l.id);
-		return 0;
-	}
-	if (engine_latest_open(&l)) {
-		snprintf(why, len, "refused: leaver case %lld is still running "
-		    "(%s): rescind the termination, or cancel the case and "
-		    "reinstate once it has ended", l.id, l.state);
-		return 0;
-	}
-	return l.id;
-}
-
-/* Record that an event belongs to an existing case (inside the transaction). */
-static int
-engine_attach(struct engine *eng, long long id, const struct event *ev,
-    const char *disposition, int64_t now)
-{
-	char detail[512];
-
-	snprintf(detail, sizeof detail, "%s from %s (event %s): %s", ev->type,
-	    ev->source, ev->id, disposition);
-	if (store_event_set_case(eng->store, ev->source, ev->id, id,
-	    "attached") != 0 ||
-	    store_timeline_add(eng->store, id, now, "attached", NULL, NULL,
-	    detail) != 0)
-		return -1;
-	log_info("engine", "case %lld: %s", id, detail);
-	return 0;
-}
-
-struct engine_deact {
-	int	deactivated;
-};
-
-static int
-engine_deact_cb(const struct store_step *p, void *arg)
-{
-	struct engine_deact *d = arg;
-
-	if ((strcmp(p->step, "deactivate") == 0 || strcmp(p->step, "delete") ==
-	    0) && (strcmp(p->state, "succeeded") == 0 ||
-	    strcmp(p->state, "running") == 0 ||
-	    strcmp(p->state, "retry_wait") == 0))
-		d->deactivated = 1;
-	return 0;
-}
-
-/* Has deactivation begun anywhere in this case? */
-static int
-engine_deactivation_begun(struct engine *eng, long long id)
-{
-	struct engine_deact	d = { 0 };
-	struct ecase		*c;
-	size_t			 i, j;
-
-	store_steps_of(eng->store, id, engine_deact_cb, &d);
-	if ((c = engine_case_find(eng, id)) != NULL) {
-		for (i = 0; i < c->ntargets; i++)
-			for (j = 0; j < c->targets[i].nsteps; j++)
-				if (engine_step_phase(c->targets[i].steps[j].rs.kind) ==
-				    PHASE_DEACTIVATE &&
-				    c->targets[i].steps[j].state == STEP_RUNNING)
-					d.deactivated = 1;
-	}
-	return d.deactivated;
-}
-
-/*
- * Build and insert a case inside the caller's transaction. The caller commits
- * and then calls engine_start.
- */
-static struct ecase *
-engine_open(struct engine *eng, const struct event *ev, const struct runbook *rb,
-    long long waits_for, int64_t now)
-{
-	struct ecase	*c;
-	char		*keys[ENGINE_MAX_KEYS];
-	size_t		 nkeys;
-
-	if ((c = engine_case_build(eng, ev, rb)) == NULL)
-		return NULL;
-	c->effective_ms = ev->effective > 0 ? (int64_t)ev->effective * 1000 : 0;
-	c->waits_for = waits_for;
-	if (engine_case_insert(eng, c, ev, rb, now) != 0) {
-		engine_case_free(c);
-		return NULL;
-	}
-	nkeys = engine_subject_keys(&ev->subject, keys, ENGINE_MAX_KEYS);
-	if (store_case_keys_put(eng->store, c->id, (const char *const *)keys,
-	    nkeys) != 0) {
-		engine_keys_free(keys, nkeys);
-		engine_case_free(c);
-		return NULL;
-	}
-	engine_keys_free(keys, nkeys);
-	return c;
-}
-
-/* After commit: the case is in memory and starts. */
-static void
-engine_start(struct engine *eng, struct ecase *c, const struct event *ev)
-{
-	engine_case_link(eng, c);
-	log_info("engine", "case %lld opened for %s by %s (runbook %s, %zu "
-	    "targets%s)", c->id, c->subject_key, ev->type, c->runbook,
-	    c->ntargets, c->waits_for > 0 ? ", waiting for an earlier case" :
-	    "");
-	engine_emit(c, ENGINE_EV_CASE_OPENED, NULL, NULL, NULL, ev->source);
-	engine_advance(c);
-}
-
-/*
- * A rescind after deactivation: record a case that needs a human (deprov
- * never reactivates on its own).
- */
-static struct ecase *
-engine_open_escalated(struct engine *eng, const struct event *ev,
-    long long earlier, int64_t now)
-{
-	struct runbook none;
-
-	(void)earlier;
-	memset(&none, 0, sizeof none);
-	none.name = (char *)"rescind-after-deactivation";
-	none.retry.max_attempts = 1;
-	return engine_open(eng, ev, &none, 0, now);
-}
-
-int
-engine_submit(struct engine *eng, const struct event *ev, const char *origin,
-    long long *case_id, char *err, size_t errlen)
-{
-	const struct runbook	*rb;
-	struct ecase		*c = NULL, *old;
-	struct engine_latest	 latest;
-	char			*keys[ENGINE_MAX_KEYS], by[320];
-	size_t			 nkeys = 0;
-	int64_t			 now = engine_now_ms();
-	long long		 waits_for = 0, cancel_id = 0, refused = 0;
-	long long		 attach = 0;
-	int			 r, escalate = 0, echo = 0;
-	int			 result = ENGINE_NEW_CASE;
-
-	*case_id = 0;
-	/* Inside the turn's transaction: a savepoint of our own. */
-	if (store_begin(engine_txn(eng)) != 0) {
-		snprintf(err, errlen, "store: %s", store_errmsg(eng->store));
-		return -1;
-	}
-	r = store_event_put(eng->store, ev->source, ev->id, ev->type,
-	    ev->subject_key, origin, now);
-	if (r < 0)
-		goto fail;
-	if (r == 1) {
-		store_commit(eng->store);
-		log_info("engine", "event %s from %s already seen: ignored",
-		    ev->id, ev->source);
-		return ENGINE_DUPLICATE;
-	}
-	nkeys = engine_subject_keys(&ev->subject, keys, ENGINE_MAX_KEYS);
-
-	/* One person, one case: signals about an open case join it. */
-	if (strcmp(ev->type, EVENT_TYPE_LEAVER) == 0) {
-		if (engine_latest(eng, keys, nkeys, engine_leaver_types, 1,
-		    &latest) != 0)
-			goto fail;
-		/*
-		 * Only an open case: after one has ended, a leaver signal is
-		 * news (a rehire left again, or access came back since).
-		 * Redeliveries of the same event were caught by the dedupe.
-		 */
-		if (engine_latest_open(&latest) || (echo = engine_echo(eng,
-		    &latest, ev, STEP_DEACTIVATE, now)) != 0) {
-			if (echo < 0)
-				goto fail;
-			if (engine_attach(eng, latest.id, ev, echo > 0 ? "the "
-			    "identity provider reporting this case's own "
-			    "deactivation" : "same person", now) != 0)
-				goto fail;
-			*case_id = latest.id;
-			result = ENGINE_ATTACHED;
-			goto commit;
-		}
-	} else if (strcmp(ev->type, EVENT_TYPE_FREEZE) == 0) {
-		if (engine_latest(eng, keys, nkeys, engine_freeze_types, 1,
-		    &latest) != 0)
-			goto fail;
-		/*
-		 * An open freeze case, or a leaver case locking the person
-		 * out, covers it; a scheduled one does not, nor an escalated
-		 * one (its freeze did not hold: try again).
-		 */
-		if (!engine_latest_open(&latest) ||
-		    strcmp(latest.state, "escalated") == 0) {
-			if (engine_latest(eng, keys, nkeys, engine_leaver_types,
-			    1, &latest) != 0)
-				goto fail;
-			if (!engine_latest_freezing(&latest) && (echo =
-			    engine_echo(eng, &latest, ev, STEP_FREEZE, now)) <= 0) {
-				if (echo < 0)
-					goto fail;
-				latest.id = 0;
-			}
-		}
-		if (latest.id > 0) {
-			if (engine_attach(eng, latest.id, ev, echo > 0 ? "the "
-			    "identity provider reporting this case's own freeze" :
-			    "already being frozen", now) != 0)
-				goto fail;
-			*case_id = latest.id;
-			result = ENGINE_ATTACHED;
-			goto commit;
-		}
-	} else if (strcmp(ev->type, EVENT_TYPE_RESCINDED) == 0) {
-		if (engine_latest(eng, keys, nkeys, engine_leaver_types, 1,
-		    &latest) != 0)
-			goto fail;
-		if (latest.id == 0 || strcmp(latest.state, "cancelled") == 0) {
-			if (store_event_set_case(eng->store, ev->source, ev->id,
-			    latest.id, "nothing_to_rescind") != 0)
-				goto fail;
-			log_warn("engine", "rescind %s for %s: no leaver case",
-			    ev->id, ev->subject_key);
-			result = ENGINE_NO_CASE;
-			goto commit;
-		}
-		if (engine_attach(eng, latest.id, ev, "rescinded", now) != 0)
-			goto fail;
-		if (engine_deactivation_begun(eng, latest.id)) {
-			escalate = 1;
-		} else if (strcmp(latest.state, "received") == 0 ||
-		    strcmp(latest.state, "scheduled") == 0) {
-			/* Nothing was done yet: just cancel it. */
-			cancel_id = latest.id;
-			*case_id = latest.id;
-			result = ENGINE_ATTACHED;
-			goto commit;
-		} else {
-			/* Frozen (or freezing): stop it, then unfreeze what it froze. */
-			if (engine_latest_open(&latest))
-				cancel_id = latest.id;
-			waits_for = latest.id;
-		}
-	} else if (strcmp(ev->type, EVENT_TYPE_UNFREEZE) == 0) {
-		if ((refused = engine_unfreeze_refused(eng, keys, nkeys, err,
-		    errlen)) < 0)
-			goto fail;
-		if (refused > 0)
-			goto refuse;
-		if (engine_latest(eng, keys, nkeys, engine_freeze_types, 1,
-		    &latest) != 0)
-			goto fail;
-		if (engine_latest_open(&latest)) {
-			cancel_id = latest.id;
-			waits_for = latest.id;
-		}
-	} else if (strcmp(ev->type, EVENT_TYPE_REINSTATE) == 0) {
-		if ((waits_for = engine_reinstate_of(eng, ev, keys, nkeys,
-		    &attach, err, errlen)) < 0)
-			goto fail;
-		if (attach > 0) {
-			if (engine_attach(eng, attach, ev, "already being "
-			    "reinstated", now) != 0)
-				goto fail;
-			*case_id = attach;
-			result = ENGINE_ATTACHED;
-			goto commit;
-		}
-		if (waits_for == 0) {
-			if (engine_latest(eng, keys, nkeys, engine_leaver_types,
-			    1, &latest) != 0)
-				goto fail;
-			refused = latest.id;
-			goto refuse;
-		}
-	}
-
-	if (escalate) {
-		if ((c = engine_open_escalated(eng, ev, latest.id, now)) == NULL)
-			goto fail;
-	} else {
-		rb = runbook_match(eng->runbooks, ev->type, ev->termination_kind);
-		if (rb == NULL) {
-			if (store_event_set_case(eng->store, ev->source, ev->id,
-			    0, "no_runbook") != 0)
-				goto fail;
-			log_warn("engine", "event %s (%s) for %s: no runbook "
-			    "matches", ev->id, ev->type, ev->subject_key);
-			result = ENGINE_NO_RUNBOOK;
-			goto commit;
-		}
-		if ((c = engine_open(eng, ev, rb, waits_for, now)) == NULL)
-			goto fail;
-	}
-	*case_id = c->id;
-	goto commit;
-
-refuse:
-	if (engine_refuse(eng, refused, ev, err, now) != 0)
-		goto fail;
-	*case_id = refused;
-	result = ENGINE_REFUSED;
-
-commit:
-	if (cancel_id > 0)
-		store_case_cancel_request(eng->store, cancel_id, "rescinded");
-	if (store_commit(eng->store) != 0)
-		goto fail_committed;
-	engine_keys_free(keys, nkeys);
-	if (cancel_id > 0 && (old = engine_case_find(eng, cancel_id)) != NULL &&
-	    !old->cancelled) {
-		snprintf(by, sizeof by, "%s (%s from %s)", ev->type, ev->id,
-		    ev->source);
-		engine_case_cancel(eng, cancel_id, by, err, errlen);
-	}
-	if (c != NULL && !escalate && eng->txn) {
-		/* Not durable before the turn's commit: forgotten if it fails. */
-		c->fresh = 1;
-		TAILQ_INSERT_TAIL(&eng->fresh, c, fresh_entry);
-	}
-	if (c != NULL && escalate) {
-		engine_case_link(eng, c);
-		engine_emit(c, ENGINE_EV_CASE_OPENED, NULL, NULL, NULL,
-		    ev->source);
-		snprintf(by, sizeof by, "rescinded after deactivation began in "
-		    "case %lld: reactivate by hand if the person stays",
-		    latest.id);
-		log_warn("engine", "case %lld for %s: %s", c->id,
-		    c->subject_key, by);
-		engine_set_state(c, CASE_ESCALATED, by);
-		engine_retire(c);
-	} else if (c != NULL)
-		engine_start(eng, c, ev);
-	/*
-	 * Durable before we return, unless inside a Kafka batch (whose end
-	 * commits before any offset of it is stored).
-	 */
-	if (!eng->batch && engine_commit(eng, 1) != 0) {
-		snprintf(err, errlen, "store: cannot commit");
-		*case_id = 0;
-		return -1;
-	}
-	return result;
-
-fail:
-	store_rollback(eng->store);
-fail_committed:
-	snprintf(err, errlen, "store: %s", store_errmsg(eng->store));
-	engine_keys_free(keys, nkeys);
-	if (c != NULL)
-		engine_case_free(c);
-	return -1;
-}
-
-/*
- * Restrict a case to the targets an earlier case disabled: where its
- * freeze succeeded (an unfreeze, a rescind), or also where it deactivated
- * or deleted (a reinstate brings back exactly those).
- */
-struct engine_frozen {
-	char	names[64][128];
-	size_t	n;
-	int	deactivated_too;
-};
-
-static int
-engine_frozen_cb(const struct store_step *p, void *arg)
-{
-	struct engine_frozen	*f = arg;
-	size_t			 k;
-	int			 kind = step_kind_parse(p->step);
-
-	if (strcmp(p->state, "succeeded") != 0 || f->n == 64)
-		return 0;
-	if (kind != STEP_FREEZE && !(f->deactivated_too &&
-	    (kind == STEP_DEACTIVATE || kind == STEP_DELETE)))
-		return 0;
-	for (k = 0; k < f->n; k++)
-		if (strcmp(f->names[k], p->target) == 0)
-			return 0;
-	snprintf(f->names[f->n++], sizeof f->names[0], "%s", p->target);
-	return 0;
-}
-
-static void
-engine_only_frozen_by(struct ecase *c, long long earlier)
-{
-	struct engine_frozen	 f;
-	struct etarget		*et;
-	size_t			 i, j, k;
-	char			 why[160];
-
-	memset(&f, 0, sizeof f);
-	f.deactivated_too = strcmp(c->event_type, EVENT_TYPE_REINSTATE) == 0;
-	if (store_steps_of(c->eng->store, earlier, engine_frozen_cb, &f) != 0)
-		return;
-	snprintf(why, sizeof why, "not run: case %lld did not %s this "
-	    "target", earlier, f.deactivated_too ? "disable" : "freeze");
-	for (i = 0; i < c->ntargets; i++) {
-		et = &c->targets[i];
-		for (k = 0; k < f.n; k++)
-			if (strcmp(f.names[k], et->name) == 0)
-				break;
-		if (k < f.n)
-			continue;
-		for (j = 0; j < et->nsteps; j++) {
-			if (step_state_final(et->steps[j].state))
-				continue;
-			et->steps[j].state = STEP_SKIPPED;
-			engine_persist_step(&et->steps[j], NULL, why);
-		}
-	}
-	engine_note(c, "note", NULL, "acting on the %zu targets case %lld "
-	    "%s", f.n, earlier, f.deactivated_too ? "disabled" : "froze");
-}
-
 static void
 engine_wake_waiters(struct engine *eng, long long id)
 {
@@ -2484,184 +1241,6 @@ engine_wake_waiters(struct engine *eng, long long id)
 		if (c->waits_for == id)
 			engine_advance(c);
 	}
-}
-
-/* Resume: rebuild cases from the store. */
-struct engine_load {
-	struct engine	*eng;
-	struct ecase	*c;
-	int		 error;
-	int		 count;
-};
-
-static struct etarget *
-engine_load_target(struct ecase *c, const char *name)
-{
-	struct etarget	*nt;
-	size_t		 i;
-
-	for (i = 0; i < c->ntargets; i++)
-		if (strcmp(c->targets[i].name, name) == 0)
-			return &c->targets[i];
-	nt = realloc(c->targets, (c->ntargets + 1) * sizeof *nt);
-	if (nt == NULL)
-		return NULL;
-	/* Steps point back at their etarget: fix them up after the move. */
-	c->targets = nt;
-	memset(&nt[c->ntargets], 0, sizeof *nt);
-	if ((nt[c->ntargets].name = strdup(name)) == NULL)
-		return NULL;
-	nt[c->ntargets].rt = engine_target_find(c->eng, name);
-	return &c->targets[c->ntargets++];
-}
-
-static int
-engine_load_step(const struct store_step *p, void *arg)
-{
-	struct engine_load	*l = arg;
-	struct etarget		*et;
-	struct estep		*ns, *s;
-	json_object		*o;
-	int			 st, kind;
-
-	if ((et = engine_load_target(l->c, p->target)) == NULL)
-		return -1;
-	ns = realloc(et->steps, (et->nsteps + 1) * sizeof *ns);
-	if (ns == NULL)
-		return -1;
-	et->steps = ns;
-	s = &et->steps[et->nsteps];
-	memset(s, 0, sizeof *s);
-	s->c = l->c;
-	s->seq = p->seq;
-	s->attempts = p->attempts;
-	st = step_state_parse(p->state);
-	/* A step that was running or waiting to retry is run again. */
-	s->state = st < 0 || st == STEP_RUNNING || st == STEP_RETRY_WAIT ?
-	    STEP_PENDING : (enum step_state)st;
-	o = p->opts_json != NULL ? json_tokener_parse(p->opts_json) : NULL;
-	if (o == NULL || runbook_step_from_json(o, &s->rs) != 0) {
-		kind = step_kind_parse(p->step);
-		if (o != NULL)
-			json_object_put(o);
-		if (kind < 0)
-			return -1;
-		memset(&s->rs, 0, sizeof s->rs);
-		s->rs.kind = (enum step_kind)kind;
-	} else
-		json_object_put(o);
-	s->phase = engine_step_phase(s->rs.kind);
-	if (s->state == STEP_FAILED)
-		et->failed = 1;
-	s->no_account = p->no_account;
-	if (s->state == STEP_SKIPPED && p->detail != NULL &&
-	    strncmp(p->detail, "not run:", 8) == 0)
-		s->blocked = 1;
-	et->nsteps++;
-	return 0;
-}
-
-static int
-engine_load_account(const char *target, const char *account, void *arg)
-{
-	struct engine_load	*l = arg;
-	size_t			 i;
-
-	for (i = 0; i < l->c->ntargets; i++) {
-		if (strcmp(l->c->targets[i].name, target) == 0) {
-			free(l->c->targets[i].account);
-			l->c->targets[i].account = strdup(account);
-		}
-	}
-	return 0;
-}
-
-static int
-engine_load_case(const struct store_case *row, void *arg)
-{
-	struct engine_load	*l = arg;
-	struct engine		*eng = l->eng;
-	struct ecase		*c;
-	json_object		*o;
-	size_t			 i, j;
-	int			 st;
-
-	if ((c = calloc(1, sizeof *c)) == NULL)
-		return -1;
-	c->eng = eng;
-	c->id = row->id;
-	c->subject_key = strdup(row->subject_key);
-	c->runbook = strdup(row->runbook);
-	c->event_type = strdup(row->event_type);
-	c->urgent = row->urgent;
-	c->effective_ms = row->effective_ms;
-	c->created_ms = row->created_ms;
-	c->waits_for = row->waits_for;
-	if (row->cancel_by != NULL) {
-		c->cancelled = 1;
-		c->cancelled_by = strdup(row->cancel_by);
-	}
-	c->frozen_ms = row->frozen_ms;
-	c->ended_ms = row->completed_ms;
-	c->freeze_deadline_ms = row->freeze_deadline_ms;
-	c->complete_deadline_ms = row->complete_deadline_ms;
-	st = case_state_parse(row->state);
-	c->state = st < 0 ? CASE_RECEIVED : (enum case_state)st;
-	engine_retry_parse(row->retry_json, &c->retry);
-	o = json_tokener_parse(row->subject_json);
-	if (o == NULL || subject_from_json(o, &c->subject) != 0) {
-		log_error("engine", "case %lld: unreadable subject; escalating",
-		    row->id);
-		if (o != NULL)
-			json_object_put(o);
-		store_case_state(engine_txn(eng), row->id, "escalated",
-		    engine_now_ms(), "unreadable subject in store");
-		store_case_completed(engine_txn(eng), row->id, engine_now_ms());
-		engine_case_free(c);
-		return 0;
-	}
-	json_object_put(o);
-	l->c = c;
-	if (store_steps_of(eng->store, c->id, engine_load_step, l) != 0 ||
-	    store_accounts_of(eng->store, c->id, engine_load_account, l) != 0) {
-		l->c = NULL;
-		engine_case_free(c);
-		return -1;
-	}
-	l->c = NULL;
-	for (i = 0; i < c->ntargets; i++) {
-		for (j = 0; j < c->targets[i].nsteps; j++) {
-			c->targets[i].steps[j].et = &c->targets[i];
-			if (c->targets[i].steps[j].state == STEP_FAILED)
-				c->failed++;
-		}
-	}
-	engine_case_link(eng, c);
-	l->count++;
-	return 0;
-}
-
-int
-engine_resume(struct engine *eng)
-{
-	struct engine_load	 l;
-	struct ecase		*c, *next;
-
-	memset(&l, 0, sizeof l);
-	l.eng = eng;
-	if (store_cases_open(eng->store, engine_load_case, &l) != 0)
-		return -1;
-	/* Advance after loading so that the lanes see every case's freezes first. */
-	for (c = TAILQ_FIRST(&eng->cases); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		engine_note(c, "resumed", NULL, "resumed in state %s",
-		    case_state_name(c->state));
-		engine_emit(c, ENGINE_EV_CASE_RESUMED, NULL, NULL, NULL, NULL);
-		engine_advance(c);
-	}
-	if (l.count > 0)
-		log_info("engine", "resumed %d unfinished cases", l.count);
-	return l.count;
 }
 
 static void
@@ -2734,7 +1313,7 @@ engine_target_at(const struct engine *eng, size_t i)
 	return i < eng->ntargets ? eng->targets[i].t : NULL;
 }
 
-static struct ecase *
+struct ecase *
 engine_case_find(struct engine *eng, long long id)
 {
 	struct ecase *c;
@@ -2764,7 +1343,6 @@ int
 engine_case_retry(struct engine *eng, long long id, const char *who,
     char *err, size_t errlen)
 {
-	struct engine_load	 l;
 	struct ecase		*c;
 	struct estep		*s;
 	char			 state[32];
@@ -2782,10 +1360,7 @@ engine_case_retry(struct engine *eng, long long id, const char *who,
 			    "failing cases can be retried", state);
 			return -1;
 		}
-		memset(&l, 0, sizeof l);
-		l.eng = eng;
-		if (store_case_get(eng->store, id, engine_load_case, &l) != 0 ||
-		    (c = engine_case_find(eng, id)) == NULL) {
+		if ((c = engine_case_reload(eng, id)) == NULL) {
 			snprintf(err, errlen, "cannot load case: %s",
 			    store_errmsg(eng->store));
 			return -1;
