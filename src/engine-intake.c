@@ -596,6 +596,11 @@ engine_open(struct engine *eng, const struct event *ev, const struct runbook *rb
 
 	if ((c = engine_case_build(eng, ev, rb)) == NULL)
 		return NULL;
+	if (engine_case_reserve(c) != 0) {
+		log_error("engine", "out of memory: cannot queue a new case");
+		engine_case_free(c);
+		return NULL;
+	}
 	c->effective_ms = ev->effective > 0 ? (int64_t)ev->effective * 1000 : 0;
 	c->waits_for = waits_for;
 	if (engine_case_insert(eng, c, ev, rb, now) != 0) {

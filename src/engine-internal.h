@@ -17,6 +17,7 @@
 #include "deprov/case.h"
 #include "deprov/connector.h"
 #include "deprov/engine.h"
+#include "deprov/laneheap.h"
 #include "deprov/target.h"
 
 #define PHASE_FREEZE		0
@@ -38,10 +39,7 @@ struct estep {
 	enum step_state		 state;
 	int			 attempts;
 	int			 queued;	/* in lanes[lane] */
-	int			 spilled;	/* in lanes[lane].spill */
-	size_t			 hidx;		/* index in lanes[lane].v */
-	uint64_t		 qorder;	/* lane order: case id or 0 */
-	uint64_t		 qseq;		/* lane order: then enqueue order */
+	struct laneheap_item	 li;		/* lane order: case id or 0, then enqueues */
 	int			 launching;	/* on the launch list */
 	uint64_t		 gen;		/* launch list: commit generation + 1, 0 = not committed */
 	enum lane		 lane;
@@ -50,16 +48,6 @@ struct estep {
 };
 TAILQ_HEAD(estep_queue, estep);
 
-/*
- * A lane: a binary min-heap on (qorder, qseq). Should it fail to grow (out
- * of memory), steps wait first come, first served in spill, after the heap.
- */
-struct estep_heap {
-	struct estep		**v;
-	size_t			  n;
-	size_t			  cap;
-	struct estep_queue	  spill;
-};
 
 /* A configured target and its runtime, shared by all cases. */
 struct engine_target {
@@ -101,6 +89,7 @@ struct ecase {
 	int			 running;
 	int			 failed;
 	int			 fresh;		/* created in the open transaction */
+	int			 reserved;	/* its steps have room in the lanes */
 	struct event		*timer;
 	TAILQ_ENTRY(ecase)	 entry;
 	TAILQ_ENTRY(ecase)	 fresh_entry;
@@ -144,9 +133,9 @@ struct engine {
 	const struct runbook_set	*runbooks;
 	struct engine_target		*targets;
 	size_t				 ntargets;
-	struct ecase_list		 cases;
+	struct ecase_list		 cases;	/* room for their steps is reserved in lanes[] */
 	size_t				 ncases;
-	struct estep_heap		 lanes[LANE_COUNT];
+	struct laneheap			 lanes[LANE_COUNT];
 	uint64_t			 qseq;		/* enqueues so far */
 	size_t				 queued;
 	size_t				 running;
@@ -187,6 +176,7 @@ int	engine_set_state(struct ecase *c, enum case_state st,
 void	engine_persist_step(struct estep *s, const char *last_error,
 	    const char *detail);
 int	engine_case_freezes(const struct ecase *c);
+int	engine_case_reserve(struct ecase *c);
 void	engine_enqueue(struct estep *s);
 void	engine_case_link(struct engine *eng, struct ecase *c);
 void	engine_case_unlink(struct engine *eng, struct ecase *c);

@@ -268,6 +268,12 @@ engine_load_case(const struct store_case *row, void *arg)
 				c->failed++;
 		}
 	}
+	if (engine_case_reserve(c) != 0) {
+		log_error("engine", "case %lld: out of memory: cannot queue its "
+		    "steps", c->id);
+		engine_case_free(c);
+		return -1;
+	}
 	engine_case_link(eng, c);
 	l->count++;
 	return 0;

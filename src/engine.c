@@ -46,20 +46,12 @@
 
 #include "engine-internal.h"
 
+static enum lane engine_step_lane(const struct ecase *, const struct estep *);
 static int	engine_case_idle(const struct ecase *c);
 static int	engine_target_deactivated(const struct etarget *et);
 static int	engine_contained(const struct ecase *c, char *why, size_t len,
 	    int *failed);
 static void	engine_contain_late(struct ecase *c);
-static int	engine_heap_before(const struct estep *a,
-	    const struct estep *b);
-static void	engine_heap_set(struct estep_heap *h, size_t i,
-	    struct estep *s);
-static void	engine_heap_up(struct estep_heap *h, size_t i);
-static void	engine_heap_down(struct estep_heap *h, size_t i);
-static void	engine_heap_push(struct estep_heap *h, struct estep *s);
-static struct estep *engine_heap_first(const struct estep_heap *h);
-static void	engine_heap_remove(struct estep_heap *h, struct estep *s);
 static void	engine_dequeue(struct estep *s);
 static int	engine_run_phase(struct ecase *c, int phase);
 static void	engine_timer_cb(evutil_socket_t fd, short what, void *arg);
@@ -335,101 +327,39 @@ engine_contain_late(struct ecase *c)
 	engine_emit(c, ENGINE_EV_CASE_CONTAINED, NULL, NULL, NULL, NULL);
 }
 
-/* Put a ready step in its lane. */
-/* a goes before b in its lane. */
-static int
-engine_heap_before(const struct estep *a, const struct estep *b)
+/* Put a ready step in its lane (its room was reserved with the case). */
+/* The lane a step waits in: it never changes for a step. */
+static enum lane
+engine_step_lane(const struct ecase *c, const struct estep *s)
 {
-	if (a->qorder != b->qorder)
-		return a->qorder < b->qorder;
-	return a->qseq < b->qseq;
+	if (c->urgent)
+		return LANE_URGENT;
+	return s->phase == PHASE_FREEZE ? LANE_FREEZE : LANE_REMEDIATE;
 }
 
-static void
-engine_heap_set(struct estep_heap *h, size_t i, struct estep *s)
+/*
+ * Reserve room in the lanes for every step of a case, so that queueing a
+ * step later cannot fail; released when the case is freed. 0 or -1.
+ */
+int
+engine_case_reserve(struct ecase *c)
 {
-	h->v[i] = s;
-	s->hidx = i;
-}
+	struct engine	*eng = c->eng;
+	size_t		 need[LANE_COUNT] = { 0 }, i, j;
+	int		 lane;
 
-/* Move the step at i towards the root while it goes before its parent. */
-static void
-engine_heap_up(struct estep_heap *h, size_t i)
-{
-	struct estep	*s = h->v[i];
-	size_t		 up;
-
-	for (; i > 0; i = up) {
-		up = (i - 1) / 2;
-		if (!engine_heap_before(s, h->v[up]))
-			break;
-		engine_heap_set(h, i, h->v[up]);
-	}
-	engine_heap_set(h, i, s);
-}
-
-/* Move the step at i towards the leaves while a child goes before it. */
-static void
-engine_heap_down(struct estep_heap *h, size_t i)
-{
-	struct estep	*s = h->v[i];
-	size_t		 kid;
-
-	for (; (kid = 2 * i + 1) < h->n; i = kid) {
-		if (kid + 1 < h->n && engine_heap_before(h->v[kid + 1],
-		    h->v[kid]))
-			kid++;
-		if (!engine_heap_before(h->v[kid], s))
-			break;
-		engine_heap_set(h, i, h->v[kid]);
-	}
-	engine_heap_set(h, i, s);
-}
-
-static void
-engine_heap_push(struct estep_heap *h, struct estep *s)
-{
-	struct estep	**v;
-	size_t		  cap;
-
-	s->spilled = 0;
-	if (h->n == h->cap) {
-		cap = h->cap < 256 ? 256 : h->cap * 2;
-		if ((v = reallocarray(h->v, cap, sizeof *v)) == NULL) {
-			s->spilled = 1;
-			TAILQ_INSERT_TAIL(&h->spill, s, q);
-			return;
+	for (i = 0; i < c->ntargets; i++)
+		for (j = 0; j < c->targets[i].nsteps; j++)
+			need[engine_step_lane(c, &c->targets[i].steps[j])]++;
+	for (lane = 0; lane < LANE_COUNT; lane++) {
+		if (laneheap_reserve(&eng->lanes[lane], need[lane]) != 0) {
+			while (--lane >= 0)
+				laneheap_release(&eng->lanes[lane], need[lane]);
+			return -1;
 		}
-		h->v = v;
-		h->cap = cap;
 	}
-	h->v[h->n] = s;
-	engine_heap_up(h, h->n++);
-}
-
-static struct estep *
-engine_heap_first(const struct estep_heap *h)
-{
-	return h->n > 0 ? h->v[0] : TAILQ_FIRST(&h->spill);
-}
-
-static void
-engine_heap_remove(struct estep_heap *h, struct estep *s)
-{
-	size_t	i = s->hidx;
-
-	if (s->spilled) {
-		TAILQ_REMOVE(&h->spill, s, q);
-		s->spilled = 0;
-		return;
-	}
-	if (--h->n == i)
-		return;				/* it was the last */
-	engine_heap_set(h, i, h->v[h->n]);
-	if (i > 0 && engine_heap_before(h->v[i], h->v[(i - 1) / 2]))
-		engine_heap_up(h, i);
-	else
-		engine_heap_down(h, i);
+	c->reserved = 1;
+	return 0;
 }
 
 void
@@ -440,17 +370,12 @@ engine_enqueue(struct estep *s)
 
 	if (s->queued)
 		return;
-	if (s->c->urgent)
-		lane = LANE_URGENT;
-	else if (s->phase == PHASE_FREEZE)
-		lane = LANE_FREEZE;
-	else
-		lane = LANE_REMEDIATE;
+	lane = engine_step_lane(s->c, s);
 	s->lane = lane;
-	s->qorder = lane == LANE_REMEDIATE && s->c->id > 0 ?
+	s->li.order = lane == LANE_REMEDIATE && s->c->id > 0 ?
 	    (uint64_t)s->c->id : 0;
-	s->qseq = ++eng->qseq;
-	engine_heap_push(&eng->lanes[lane], s);
+	s->li.seq = ++eng->qseq;
+	laneheap_push(&eng->lanes[lane], &s->li);
 	s->queued = 1;
 	eng->queued++;
 	engine_pump_soon(eng);
@@ -463,7 +388,7 @@ engine_dequeue(struct estep *s)
 
 	if (!s->queued)
 		return;
-	engine_heap_remove(&eng->lanes[s->lane], s);
+	laneheap_remove(&eng->lanes[s->lane], &s->li);
 	s->queued = 0;
 	eng->queued--;
 }
@@ -1049,15 +974,17 @@ engine_launch(struct estep *s)
 void
 engine_pump(struct engine *eng)
 {
-	struct estep	*s;
-	int		 lane, cap = eng->cfg->engine.max_running_steps;
+	struct laneheap_item	*it;
+	struct estep		*s;
+	int			 lane, cap = eng->cfg->engine.max_running_steps;
 
 	if (cap < 1)
 		cap = 1;
 	while (!eng->draining && !eng->held && eng->running < (size_t)cap) {
 		s = NULL;
 		for (lane = 0; lane < LANE_COUNT && s == NULL; lane++)
-			s = engine_heap_first(&eng->lanes[lane]);
+			if ((it = laneheap_first(&eng->lanes[lane])) != NULL)
+				s = laneheap_entry(it, struct estep, li);
 		if (s == NULL)
 			break;
 		engine_dequeue(s);
@@ -1088,6 +1015,11 @@ engine_case_free(struct ecase *c)
 
 	if (c->timer != NULL)
 		event_free(c->timer);
+	if (c->reserved)
+		for (i = 0; i < c->ntargets; i++)
+			for (j = 0; j < c->targets[i].nsteps; j++)
+				laneheap_release(&c->eng->lanes[engine_step_lane(
+				    c, &c->targets[i].steps[j])], 1);
 	for (i = 0; i < c->ntargets; i++) {
 		for (j = 0; j < c->targets[i].nsteps; j++) {
 			struct estep *s = &c->targets[i].steps[j];
@@ -1141,7 +1073,6 @@ engine_new(struct event_base *base, struct http *http, struct store *store,
 	TAILQ_INIT(&eng->fresh);
 	TAILQ_INIT(&eng->launch);
 	for (lane = 0; lane < LANE_COUNT; lane++)
-		TAILQ_INIT(&eng->lanes[lane].spill);
 	if ((eng->pump_ev = event_new(base, -1, 0, engine_pump_cb, eng)) ==
 	    NULL || (eng->flush_ev = event_new(base, -1, 0, engine_flush_cb,
 	    eng)) == NULL || (eng->hold_ev = evtimer_new(base, engine_hold_cb,
@@ -1212,7 +1143,7 @@ engine_free(struct engine *eng)
 	}
 	free(eng->targets);
 	for (i = 0; i < LANE_COUNT; i++)
-		free(eng->lanes[i].v);
+		laneheap_free(&eng->lanes[i]);
 	for (i = 0; i < eng->nstepjson; i++)
 		json_object_put(eng->stepjson[i].obj);
 	free(eng->stepjson);

@@ -40,6 +40,7 @@
 #include "deprov/auth.h"
 #include "deprov/backoff.h"
 #include "deprov/http.h"
+#include "deprov/laneheap.h"
 #include "deprov/log.h"
 #include "deprov/ratelimit.h"
 #include "deprov/target.h"
@@ -67,7 +68,7 @@ enum call_state {
 
 struct call {
 	struct target		*t;
-	uint64_t		 seq;		/* order of target_call */
+	struct laneheap_item	 li;		/* lane order: opts.order, then target_call order */
 	enum call_state		 state;
 	char			*method;
 	char			*path;
@@ -95,17 +96,6 @@ struct call {
 };
 TAILQ_HEAD(call_list, call);
 
-/*
- * A lane: a binary min-heap on (opts.order, seq). Room for every live call
- * of the lane is made when the call is made, so queueing never fails.
- */
-struct lane_heap {
-	struct call	**v;
-	size_t		  n;
-	size_t		  cap;
-	size_t		  live;		/* calls of this lane not yet delivered */
-};
-
 struct target {
 	struct event_base		*base;
 	struct http			*http;
@@ -119,7 +109,8 @@ struct target {
 	struct event			*wake;		/* next token is due */
 	struct event			*kick;		/* deferred pump */
 	int				 pumping;
-	struct lane_heap		 lanes[LANE_COUNT];
+	/* Room for every call not yet delivered is reserved when it is made. */
+	struct laneheap			 lanes[LANE_COUNT];
 	struct call_list		 calls;		/* every call not yet delivered */
 	size_t				 inflight;
 	size_t				 queued;
@@ -159,7 +150,6 @@ static void	target_attempt_end(struct call *, const struct http_response *,
 static void	target_finish(struct call *, const struct http_response *, int,
 		    const char *);
 static void	target_enqueue(struct call *);
-static int	lane_reserve(struct lane_heap *);
 static void	target_call_free(struct call *);
 static void	target_usage_update(struct target *,
 		    const struct http_response *);
@@ -274,7 +264,7 @@ target_free(struct target *t)
 	if (t->kick != NULL)
 		event_free(t->kick);
 	for (i = 0; i < LANE_COUNT; i++)
-		free(t->lanes[i].v);
+		laneheap_free(&t->lanes[i]);
 	free(t);
 }
 
@@ -664,11 +654,11 @@ target_call(struct target *t, const struct target_req *req,
 	    target_split_header(c, req->extra_header) == -1)
 		goto fail;
 	c->ev = evtimer_new(t->base, target_call_ev_cb, c);
-	if (c->ev == NULL || lane_reserve(&t->lanes[c->opts.lane]) == -1)
+	if (c->ev == NULL || laneheap_reserve(&t->lanes[c->opts.lane], 1) == -1)
 		goto fail;
 
-	c->seq = ++t->seq;
-	t->lanes[c->opts.lane].live++;
+	c->li.order = c->opts.order;
+	c->li.seq = ++t->seq;
 	TAILQ_INSERT_TAIL(&t->calls, c, all_entry);
 	target_enqueue(c);
 	/* Start it from the loop, never from inside target_call. */
@@ -679,79 +669,13 @@ fail:
 	return -1;
 }
 
-/* a goes before b in a lane. */
-static int
-lane_before(const struct call *a, const struct call *b)
-{
-	if (a->opts.order != b->opts.order)
-		return a->opts.order < b->opts.order;
-	return a->seq < b->seq;
-}
-
-/* Room for one more live call (made before the call counts as live). */
-static int
-lane_reserve(struct lane_heap *h)
-{
-	struct call	**v;
-	size_t		  cap;
-
-	if (h->live < h->cap)
-		return 0;
-	cap = h->cap < 64 ? 64 : h->cap * 2;
-	if ((v = reallocarray(h->v, cap, sizeof *v)) == NULL)
-		return -1;
-	h->v = v;
-	h->cap = cap;
-	return 0;
-}
-
-static void
-lane_push(struct lane_heap *h, struct call *c)
-{
-	size_t	i, up;
-
-	/* h->n < h->live <= h->cap: lane_reserve made the room. */
-	for (i = h->n++; i > 0; i = up) {
-		up = (i - 1) / 2;
-		if (!lane_before(c, h->v[up]))
-			break;
-		h->v[i] = h->v[up];
-	}
-	h->v[i] = c;
-}
-
-static struct call *
-lane_first(const struct lane_heap *h)
-{
-	return h->n > 0 ? h->v[0] : NULL;
-}
-
-static void
-lane_pop(struct lane_heap *h)
-{
-	struct call	*last;
-	size_t		 i, kid;
-
-	if (h->n == 0 || --h->n == 0)
-		return;
-	last = h->v[h->n];
-	for (i = 0; (kid = 2 * i + 1) < h->n; i = kid) {
-		if (kid + 1 < h->n && lane_before(h->v[kid + 1], h->v[kid]))
-			kid++;
-		if (!lane_before(h->v[kid], last))
-			break;
-		h->v[i] = h->v[kid];
-	}
-	h->v[i] = last;
-}
-
 /* Put c in its lane, in its place (a retry keeps the place it had). */
 static void
 target_enqueue(struct call *c)
 {
 	struct target	*t = c->t;
 
-	lane_push(&t->lanes[c->opts.lane], c);
+	laneheap_push(&t->lanes[c->opts.lane], &c->li);
 	c->state = CALL_QUEUED;
 	t->queued++;
 }
@@ -791,10 +715,11 @@ target_wake_cb(evutil_socket_t fd, short what, void *arg)
 static void
 target_pump(struct target *t)
 {
-	struct call	*c;
-	struct timeval	 tv;
-	uint64_t	 wait;
-	int		 lane;
+	struct laneheap_item	*it;
+	struct call		*c;
+	struct timeval		 tv;
+	uint64_t		 wait;
+	int			 lane;
 
 	if (t->pumping)
 		return;		/* the running pump loop sees the change */
@@ -802,7 +727,8 @@ target_pump(struct target *t)
 	while (t->inflight < t->concurrency) {
 		c = NULL;
 		for (lane = 0; lane < LANE_COUNT && c == NULL; lane++)
-			c = lane_first(&t->lanes[lane]);
+			if ((it = laneheap_first(&t->lanes[lane])) != NULL)
+				c = laneheap_entry(it, struct call, li);
 		if (c == NULL)
 			break;
 		/* Circuit breaker and X-Rate-Limit window: calls wait queued. */
@@ -817,7 +743,7 @@ target_pump(struct target *t)
 			evtimer_add(t->wake, &tv);
 			break;
 		}
-		lane_pop(&t->lanes[c->opts.lane]);
+		laneheap_remove(&t->lanes[c->opts.lane], &c->li);
 		t->queued--;
 		t->inflight++;
 		if (t->circuit == TARGET_CIRCUIT_HALF_OPEN)
@@ -1135,7 +1061,7 @@ target_call_ev_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	/* Detached first: the callback may free the target. */
 	TAILQ_REMOVE(&t->calls, c, all_entry);
-	t->lanes[c->opts.lane].live--;
+	laneheap_release(&t->lanes[c->opts.lane], 1);
 	memset(&res, 0, sizeof res);
 	res.resp = c->resp;
 	res.ok = c->ok;

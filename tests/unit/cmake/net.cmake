@@ -16,6 +16,7 @@ deprov_unit(test_target
   ${CMAKE_SOURCE_DIR}/tests/unit/test_target.c
   ${CMAKE_SOURCE_DIR}/tests/unit/net_server.c
   ${CMAKE_SOURCE_DIR}/src/target.c
+  ${CMAKE_SOURCE_DIR}/src/laneheap.c
   ${CMAKE_SOURCE_DIR}/src/http.c
   ${CMAKE_SOURCE_DIR}/src/auth.c
   ${CMAKE_SOURCE_DIR}/src/ratelimit.c
