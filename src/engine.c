@@ -120,8 +120,11 @@ engine_emit(struct ecase *c, enum engine_event_kind kind, const struct estep *s,
 	ev.runbook = c->runbook;
 	ev.event_type = c->event_type;
 	ev.urgent = c->urgent;
+	ev.st = c->state;
 	ev.state = case_state_name(c->state);
 	ev.prev_state = prev;
+	ev.prev_st = prev != NULL ? (enum case_state)case_state_parse(prev) :
+	    c->state;
 	ev.created_ms = c->created_ms;
 	ev.frozen_ms = c->frozen_ms;
 	ev.freeze_deadline_ms = c->freeze_deadline_ms;

@@ -74,10 +74,6 @@ struct metrics_buf {
 
 /* deprovd's metrics. */
 
-static const char *const metrics_states[] = {
-	"received", "scheduled", "freezing", "contained", "remediating",
-	"deactivating", "completed", "cancelled", "escalated", NULL
-};
 
 /* Cases whose freeze was observed before a retry sent them back to freezing. */
 struct metrics_refrozen {
@@ -715,13 +711,6 @@ metrics_case_start(struct metrics *m, const struct engine_event *ev)
 	return start;
 }
 
-static int
-metrics_terminal(const char *state)
-{
-	return state != NULL && (strcmp(state, "completed") == 0 ||
-	    strcmp(state, "cancelled") == 0 || strcmp(state, "escalated") == 0);
-}
-
 static void
 metrics_on_event(const struct engine_event *ev, void *arg)
 {
@@ -747,18 +736,18 @@ metrics_on_event(const struct engine_event *ev, void *arg)
 		metrics_counter_add(m->breaches, breach[0], 0);
 		metrics_counter_add(m->breaches, breach[1], 0);
 		/* A retried case that was contained before is back in freezing. */
-		if (ev->frozen_ms != 0 && (strcmp(ev->state, "freezing") == 0 ||
-		    strcmp(ev->state, "received") == 0 ||
-		    strcmp(ev->state, "scheduled") == 0))
+		if (ev->frozen_ms != 0 && (ev->st == CASE_FREEZING ||
+		    ev->st == CASE_RECEIVED || ev->st == CASE_SCHEDULED))
 			metrics_refrozen_add(&m->refrozen, ev->case_id);
 		break;
 	case ENGINE_EV_CASE_STATE:
 		if (ev->prev_state != NULL)
 			metrics_gauge_add(m->cases, &ev->prev_state, -1);
 		metrics_gauge_add(m->cases, &ev->state, 1);
-		if (metrics_terminal(ev->prev_state) && ev->frozen_ms != 0)
+		if (ev->prev_state != NULL && case_state_final(ev->prev_st) &&
+		    ev->frozen_ms != 0)
 			metrics_refrozen_add(&m->refrozen, ev->case_id);
-		if (strcmp(ev->state, "contained") == 0) {
+		if (ev->st == CASE_CONTAINED) {
 			if (metrics_refrozen_has(&m->refrozen, ev->case_id, 1))
 				break;
 			start = metrics_case_start(m, ev);
@@ -766,7 +755,7 @@ metrics_on_event(const struct engine_event *ev, void *arg)
 			    ev->ts_ms) - start) / 1000.0;
 			metrics_histogram_observe(m->freeze_s, &rb,
 			    secs > 0 ? secs : 0);
-		} else if (strcmp(ev->state, "completed") == 0) {
+		} else if (ev->st == CASE_COMPLETED) {
 			start = metrics_case_start(m, ev);
 			secs = (double)(ev->ts_ms - start) / 1000.0;
 			metrics_histogram_observe(m->complete_s, &rb,
@@ -852,6 +841,7 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	struct metrics_registry	*r;
 	struct metrics		*m;
 	size_t			 i;
+	const char		*name;
 
 	if ((m = calloc(1, sizeof *m)) == NULL ||
 	    (m->reg = metrics_registry_new()) == NULL) {
@@ -953,8 +943,9 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 		snprintf(err, errlen, "metrics: cannot create the families");
 		goto fail;
 	}
-	for (i = 0; metrics_states[i] != NULL; i++) {
-		if (metrics_gauge_set(m->cases, &metrics_states[i], 0) != 0) {
+	for (i = 0; i < CASE_STATE_COUNT; i++) {
+		name = case_state_name((enum case_state)i);
+		if (metrics_gauge_set(m->cases, &name, 0) != 0) {
 			snprintf(err, errlen, "metrics: out of memory");
 			goto fail;
 		}

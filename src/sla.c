@@ -221,9 +221,9 @@ sla_case_update(struct sla_case *c, const struct engine_event *ev)
 		c->frozen_ms = ev->frozen_ms;
 	if (ev->kind == ENGINE_EV_CASE_STATE && ev->state != NULL &&
 	    c->ended_ms == 0) {
-		if (strcmp(ev->state, "completed") == 0)
+		if (ev->st == CASE_COMPLETED)
 			c->ended_ms = ev->ts_ms;
-		else if (strcmp(ev->state, "cancelled") == 0) {
+		else if (ev->st == CASE_CANCELLED) {
 			c->ended_ms = ev->ts_ms;
 			c->cancelled = 1;
 		}

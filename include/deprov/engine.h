@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "deprov/case.h"
 #include "deprov/config.h"
 #include "deprov/event.h"
 #include "deprov/runbook.h"
@@ -64,8 +65,10 @@ struct engine_event {
 	const char		*runbook;
 	const char		*event_type;	/* the event that opened the case */
 	int			 urgent;
-	const char		*state;		/* case state now */
-	const char		*prev_state;	/* ENGINE_EV_CASE_STATE */
+	enum case_state		 st;		/* case state now */
+	enum case_state		 prev_st;	/* ENGINE_EV_CASE_STATE */
+	const char		*state;		/* their names (case_state_name) */
+	const char		*prev_state;
 	int64_t			 created_ms;
 	int64_t			 frozen_ms;	/* 0 = not yet contained */
 	int64_t			 freeze_deadline_ms;
