@@ -278,10 +278,37 @@ log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 	fflush(f);
 }
 
+int
+log_ratelimit_at(struct log_ratelimit *rl, int64_t now_ms, uint64_t *suppressed)
+{
+	if (rl->started && now_ms < rl->next_ms) {
+		rl->suppressed++;
+		return 0;
+	}
+	rl->started = 1;
+	rl->next_ms = now_ms + (rl->interval_ms > 0 ? rl->interval_ms : 0);
+	if (suppressed != NULL)
+		*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return 1;
+}
+
+int
+log_ratelimit(struct log_ratelimit *rl, uint64_t *suppressed)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return log_ratelimit_at(rl, (int64_t)ts.tv_sec * 1000 +
+	    ts.tv_nsec / 1000000, suppressed);
+}
+
 static void
 log_libevent_cb(int severity, const char *msg)
 {
-	enum log_level level;
+	static struct log_ratelimit	 rl = { .interval_ms = 1000 };
+	enum log_level			 level;
+	uint64_t			 n = 0;
 
 	switch (severity) {
 	case EVENT_LOG_DEBUG:
@@ -296,6 +323,19 @@ log_libevent_cb(int severity, const char *msg)
 	default:
 		level = LOG_LEVEL_ERROR;
 		break;
+	}
+	/*
+	 * libevent repeats a failing operation's warning at the rate it fails
+	 * (an accept loop at the descriptor limit): one line per second.
+	 */
+	if (level <= LOG_LEVEL_WARN && level <= log_level) {
+		if (!log_ratelimit(&rl, &n))
+			return;
+		if (n > 0) {
+			log_msg(level, "libevent", "%s (%llu similar lines "
+			    "suppressed)", msg, (unsigned long long)n);
+			return;
+		}
 	}
 	log_msg(level, "libevent", "%s", msg);
 }
