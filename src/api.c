@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,14 +72,14 @@ struct api {
 };
 
 /*
- * TLS 1.2+ with forward-secret AEAD suites only (Mozilla "intermediate");
- * TLS 1.3 suites are OpenSSL's defaults, all of them AEAD.
+ * TLS 1.2+ with forward-secret AEAD suites only (Mozilla "intermediate"
+ * without its DHE suites: no DH parameters are configured, so they could
+ * never be chosen); TLS 1.3 suites are OpenSSL's defaults, all AEAD.
  */
 #define API_TLS_CIPHERS \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
-	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 static const char *
 api_reason(int code)
@@ -399,17 +400,26 @@ done:
 	evhttp_clear_headers(&q);
 }
 
-/* Parse "123" or "123/retry" style ids; returns the id or -1. */
+/*
+ * Parse "123" or "123/retry" style ids: plain decimal digits, 1 to
+ * LLONG_MAX, followed by the end or '/'. Returns the id, or -1 for anything
+ * else (a sign, a space, other characters, 0, a value that overflows): the
+ * caller answers 400, never looks up a different number.
+ */
 static long long
 api_case_id(const char *s, const char **after)
 {
-	long long	 id;
-	char		*end;
+	long long	 id = 0;
+	const char	*p;
 
-	id = strtoll(s, &end, 10);
-	if (end == s || id <= 0 || (*end != '\0' && *end != '/'))
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (id > (LLONG_MAX - (*p - '0')) / 10)
+			return -1;
+		id = id * 10 + (*p - '0');
+	}
+	if (p == s || id <= 0 || (*p != '\0' && *p != '/'))
 		return -1;
-	*after = end;
+	*after = p;
 	return id;
 }
 
@@ -462,7 +472,8 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
 	int			 r;
 
 	if ((id = api_case_id(rest, &after)) < 0) {
-		api_error(req, 400, "bad_request", "case id must be a number");
+		api_error(req, 400, "bad_request", "case id must be a positive "
+		    "decimal integer (at most 9223372036854775807)");
 		return;
 	}
 	if (*after == '\0') {
@@ -806,10 +817,21 @@ api_tls_ctx(const struct config_api *cfg, char *err, size_t errlen)
 		    api_tls_error(why, sizeof why));
 		goto fail;
 	}
+	/*
+	 * No resumption at all: the session cache is off, and no tickets
+	 * either (TLS 1.2: SSL_OP_NO_TICKET; TLS 1.3 would still send
+	 * stateful ones: num_tickets 0), so no ticket key lives in memory
+	 * and clients do not keep tickets that can never be used.
+	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-	    SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
+	    SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION | SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_set_num_tickets(ctx, 0) != 1) {
+		snprintf(err, errlen, "api.tls: cannot turn session tickets "
+		    "off: %s", api_tls_error(why, sizeof why));
+		goto fail;
+	}
 	SSL_CTX_set_default_passwd_cb(ctx, api_tls_no_passphrase);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) != 1) {
 		snprintf(err, errlen, "api.tls.cert_file \"%s\": cannot load a "

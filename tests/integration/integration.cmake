@@ -95,3 +95,14 @@ foreach(t ${DEPROV_IT_SCIM_OKTA})
             --build ${CMAKE_BINARY_DIR} ${t})
   set_tests_properties(it_scim_okta_${t} PROPERTIES LABELS integration TIMEOUT 300)
 endforeach()
+
+# Hardening (tests/integration/it_harden.py): the admin API under slow clients
+# and at the descriptor limit, strict case ids, TLS without tickets, bounded
+# shutdown when Kafka is gone, the second signal, the store's lock.
+set(DEPROV_IT_HARDEN case_ids tls_no_tickets)
+foreach(t ${DEPROV_IT_HARDEN})
+  add_test(NAME it_harden_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_harden.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_harden_${t} PROPERTIES LABELS integration TIMEOUT 300)
+endforeach()
