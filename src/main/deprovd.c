@@ -36,6 +36,12 @@
 #define DEPROVD_VERSION		"0.1.0"
 #define DEPROVD_DRAIN_MS	10000
 
+/* Exit status (docs/OPERATIONS.md). */
+#define DEPROVD_EXIT_OK		0	/* stopped cleanly */
+#define DEPROVD_EXIT_FAILED	1	/* could not start, or the loop failed */
+#define DEPROVD_EXIT_CONFIG	2	/* --check or start-up: configuration problems */
+#define DEPROVD_EXIT_STORE_BUSY	3	/* another process owns the store */
+
 struct deprovd {
 	struct config		*cfg;
 	struct runbook_set	*runbooks;
@@ -262,7 +268,12 @@ main(int argc, char **argv)
 		goto done;
 	}
 	if ((d.store = store_open(d.cfg->store_path, err, sizeof err)) == NULL) {
-		log_error("deprovd", "store: %s", err);
+		if (errno == EBUSY) {
+			/* "store var/deprov.db is in use by deprovd pid 1234" */
+			log_error("deprovd", "%s: not starting", err);
+			rc = DEPROVD_EXIT_STORE_BUSY;
+		} else
+			log_error("deprovd", "store: %s", err);
 		goto done;
 	}
 	if ((d.http = http_new(d.base)) == NULL) {

@@ -141,8 +141,37 @@ def test_tls_no_tickets(work):
         sb.stop()
 
 
+def test_store_lock(work):
+    """A second deprovd on the same store exits 3 naming the first one's pid; the
+    first keeps serving; once it has stopped, the store starts again."""
+    sb = Sandbox(work, seed_people(2))
+    d = Daemon(work, sb).start()
+    try:
+        r = subprocess.run([os.path.join(build_dir(), "deprovd"), "--config", d.config],
+                           capture_output=True, timeout=60)
+        err = r.stderr.decode(errors="replace")
+        log("second daemon: exit", r.returncode, err.strip().splitlines()[-1:])
+        assert r.returncode == 3, (r.returncode, err[-2000:])
+        want = "is in use by deprovd pid %d" % d.proc.pid
+        assert want in err, err[-2000:]
+        assert d.proc.poll() is None
+        st, _ = raw_get(d.api_port, "/healthz", token=None)
+        assert st == 200, st
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001")
+        assert d.stop() == 0
+        # The lock went with the first daemon: a new one starts on the same store.
+        d.start()
+        cases = d.cases(subject="E0001")
+        assert cases and cases[0]["state"] == "completed", cases
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
 TESTS = {f.__name__[5:]: f for f in [
-    test_case_ids, test_tls_no_tickets]}
+    test_case_ids, test_tls_no_tickets, test_store_lock]}
 
 if __name__ == "__main__":
     names = [a for a in sys.argv[1:] if a in TESTS]
