@@ -31,6 +31,13 @@ void log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 #define log_info(mod, ...) log_msg(LOG_LEVEL_INFO, mod, __VA_ARGS__)
 #define log_debug(mod, ...) log_msg(LOG_LEVEL_DEBUG, mod, __VA_ARGS__)
 
+/*
+ * One line written with write(2) alone (no stdio, no locks, no allocation):
+ * safe in a signal handler, just before _exit. mod and msg are written as
+ * they are (no escaping, no redaction): pass constants.
+ */
+void log_emergency(enum log_level level, const char *mod, const char *msg);
+
 /* Redact secrets in place in a NUL-terminated string; returns how many were masked. */
 size_t log_redact(char *s);
 

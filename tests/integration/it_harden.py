@@ -170,8 +170,110 @@ def test_store_lock(work):
         sb.stop()
 
 
+# The documented bound on a stop (docs/OPERATIONS.md), and slack for a loaded machine.
+STOP_BOUND_S = 15
+STOP_SLACK_S = 5
+
+
+def kafka_gone_daemon(work, sb):
+    """A deprovd on a standalone mock cluster that has processed one leaver; the
+    cluster then stops answering: SIGSTOP, like a network partition (its sockets
+    stay open and requests wait for their timeouts; deprovd before the fix waited
+    for them for minutes). DEPROV_KAFKA_GONE=kill or =down try the other ways
+    (connection refused, broker down in the mock). (daemon, cluster)."""
+    mock = KafkaMock(work)
+    d = Daemon(work, sb, brokers=mock.bootstrap).start()
+    publish(mock.bootstrap, [("E0001", leaver_for(1))])
+    d.wait_case("E0001")
+    how = os.environ.get("DEPROV_KAFKA_GONE", "stop")
+    if how == "kill":
+        mock.proc.kill()
+        mock.proc.wait(10)
+    elif how == "down":
+        mock.command("down all")
+    else:
+        # A network partition: connections stay open, nothing answers.
+        mock.proc.send_signal(signal.SIGSTOP)
+    time.sleep(float(os.environ.get("DEPROV_GONE_WAIT", "2")))
+    return d, mock
+
+
+def resumes_after(work, sb):
+    """A new daemon on the same store and a new cluster starts and runs a leaver."""
+    os.unlink(os.path.join(work.path, "mock.bootstrap"))
+    mock = KafkaMock(work)
+    d = Daemon(work, sb, brokers=mock.bootstrap).start()
+    try:
+        cases = d.cases(subject="E0001")
+        assert cases and cases[0]["state"] == "completed", cases
+        publish(mock.bootstrap, [("E0002", leaver_for(2))])
+        d.wait_case("E0002")
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        mock.stop()
+
+
+def test_stop_kafka_gone(work):
+    """SIGTERM with the brokers gone: the daemon exits 0 within the documented bound
+    (the consumer close is given up after its deadline); the next start resumes."""
+    sb = Sandbox(work, seed_people(2))
+    d = mock = None
+    try:
+        d, mock = kafka_gone_daemon(work, sb)
+        t0 = time.time()
+        d.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = d.proc.wait(STOP_BOUND_S + STOP_SLACK_S)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("deprovd still running %ds after SIGTERM with Kafka gone"
+                                 % (STOP_BOUND_S + STOP_SLACK_S))
+        took = time.time() - t0
+        log("stopped with Kafka gone in %.1f s, exit %d" % (took, rc))
+        assert rc == 0, rc
+        text = d.log_text()
+        assert "at most 15 s" in text and '"stopped"' in text, text[-3000:]
+        resumes_after(work, sb)
+    finally:
+        if d:
+            d.stop()
+        if mock:
+            mock.stop()
+        sb.stop()
+
+
+def test_second_signal(work):
+    """A second SIGTERM while the first stop waits on Kafka exits at once (status 4);
+    the store is fine: the next start resumes."""
+    sb = Sandbox(work, seed_people(2))
+    d = mock = None
+    try:
+        d, mock = kafka_gone_daemon(work, sb)
+        d.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: "stopping intake" in d.log_text(), 10, "the first stop to begin")
+        time.sleep(0.5)
+        assert d.proc.poll() is None, "stopped before the second signal: the test proves nothing"
+        t0 = time.time()
+        d.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = d.proc.wait(STOP_SLACK_S)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("a second SIGTERM did not make deprovd exit")
+        log("second signal: exit %d after %.2f s" % (rc, time.time() - t0))
+        assert rc == 4, rc
+        assert "second signal: exiting now" in d.log_text()
+        resumes_after(work, sb)
+    finally:
+        if d:
+            d.stop()
+        if mock:
+            mock.stop()
+        sb.stop()
+
+
 TESTS = {f.__name__[5:]: f for f in [
-    test_case_ids, test_tls_no_tickets, test_store_lock]}
+    test_case_ids, test_tls_no_tickets, test_store_lock, test_stop_kafka_gone,
+    test_second_signal]}
 
 if __name__ == "__main__":
     names = [a for a in sys.argv[1:] if a in TESTS]

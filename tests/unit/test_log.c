@@ -1,7 +1,8 @@
 /*
  * test_log: the rate limiter for repeated messages (one line per interval,
  * the refused calls counted and handed to the next line), and libevent's
- * warnings going through it: a burst of identical warnings makes one line.
+ * warnings going through it: a burst of identical warnings makes one line;
+ * log_emergency's line (written from signal handlers).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -97,6 +99,30 @@ test_libevent_warnings_limited(void **state)
 	free(buf);
 }
 
+/* log_emergency: one JSON line through write(2), with the same timestamp format. */
+static void
+test_emergency_line(void **state)
+{
+	FILE		*f = tmpfile();
+	char		 line[600], want[32];
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+
+	assert_non_null(f);
+	log_set_stream(f);
+	log_emergency(LOG_LEVEL_WARN, "deprovd", "second signal: exiting now");
+	log_set_stream(NULL);
+	rewind(f);
+	assert_non_null(fgets(line, sizeof line, f));
+	fclose(f);
+	gmtime_r(&now, &tm);
+	strftime(want, sizeof want, "{\"ts\":\"%Y-%m-%dT%H", &tm);
+	assert_memory_equal(line, want, strlen(want));
+	assert_non_null(strstr(line, "Z\",\"level\":\"warn\",\"mod\":\"deprovd\","
+	    "\"msg\":\"second signal: exiting now\"}\n"));
+	assert_int_equal(line[strlen("{\"ts\":\"2026-12-02T05:30:25.123Z")], '"');
+}
+
 int
 main(void)
 {
@@ -105,6 +131,7 @@ main(void)
 		cmocka_unit_test(test_ratelimit_first_and_zero),
 		cmocka_unit_test(test_ratelimit_burst),
 		cmocka_unit_test(test_libevent_warnings_limited),
+		cmocka_unit_test(test_emergency_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
