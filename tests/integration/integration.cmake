@@ -99,7 +99,8 @@ endforeach()
 # Hardening (tests/integration/it_harden.py): the admin API under slow clients
 # and at the descriptor limit, strict case ids, TLS without tickets, bounded
 # shutdown when Kafka is gone, the second signal, the store's lock.
-set(DEPROV_IT_HARDEN case_ids tls_no_tickets store_lock stop_kafka_gone second_signal)
+set(DEPROV_IT_HARDEN case_ids tls_no_tickets store_lock stop_kafka_gone second_signal
+  slow_clients accept_pause)
 foreach(t ${DEPROV_IT_HARDEN})
   add_test(NAME it_harden_${t}
     COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_harden.py

@@ -16,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -271,9 +272,241 @@ def test_second_signal(work):
         sb.stop()
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_share(pid, seconds):
+    """The share of one core the process used over the next `seconds`."""
+    c0, t0 = cpu_seconds(pid), time.time()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - c0) / (time.time() - t0)
+
+
+def log_lines(d):
+    return d.log_text().count("\n")
+
+
+class SlowClients:
+    """Slow clients on a background thread: `per_source` connections from each
+    source address, each sending a request's first line and then one byte of a
+    header every `every` seconds, never finishing it. A connection the server
+    closes is opened again (at most once per slot and tick: bounded)."""
+
+    PREFIX = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+
+    def __init__(self, port, sources, per_source, every=0.5):
+        self.port, self.every = port, every
+        self.slots = [[src, None] for src in sources for _ in range(per_source)]
+        self.stop_ev = threading.Event()
+        self.connects = self.closed_by_server = self.errors = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def open(self, slot):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.bind((slot[0], 0))
+            s.connect_ex(("127.0.0.1", self.port))
+        except OSError:
+            s.close()
+            self.errors += 1
+            return
+        slot[1] = [s, False]
+        self.connects += 1
+
+    def tick(self):
+        for slot in self.slots:
+            if slot[1] is None:
+                self.open(slot)
+                continue
+            s, started = slot[1]
+            try:
+                if s.recv(4096) == b"":
+                    raise ConnectionResetError()
+            except BlockingIOError:
+                pass
+            except OSError:
+                s.close()
+                slot[1] = None
+                self.closed_by_server += 1
+                continue
+            try:
+                s.send(b"a" if started else self.PREFIX)
+                slot[1][1] = True
+            except BlockingIOError:
+                pass    # still connecting (in the backlog)
+            except OSError:
+                s.close()
+                slot[1] = None
+                self.closed_by_server += 1
+
+    def run(self):
+        while not self.stop_ev.wait(self.every):
+            self.tick()
+
+    def start(self):
+        self.tick()
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.stop_ev.set()
+        self.thread.join(30)
+        for slot in self.slots:
+            if slot[1] is not None:
+                slot[1][0].close()
+                slot[1] = None
+
+    def open_count(self):
+        return sum(1 for slot in self.slots if slot[1] is not None)
+
+
+def limits(max_conns, per_addr, request_ms):
+    def edit(cfg):
+        cfg["api"].update({"max_connections": max_conns,
+                           "max_connections_per_address": per_addr,
+                           "request_timeout_ms": request_ms})
+    return edit
+
+
+def test_slow_clients(work):
+    """Slow clients (one byte every half second, from several addresses, five times
+    the connection cap) against a daemon at a 256-descriptor limit: a fresh client's
+    /healthz answers at once, a leaver published meanwhile is processed, the daemon
+    stays cool and its log quiet; a trickling request is cut at request_timeout_ms."""
+    sb = Sandbox(work, seed_people(2))
+    d = Daemon(work, sb, extra=limits(64, 16, 3000)).start()
+    attack = None
+    try:
+        text = d.log_text()
+        assert "at most 64 connections, 16 per address" in text, text[-2000:]
+        # The descriptor limit the review saw exhausted; the attack exceeds it.
+        resource.prlimit(d.proc.pid, resource.RLIMIT_NOFILE, (256, 256))
+
+        # The deadline: a request trickling in is cut after 3 s, whatever it sends.
+        s = socket.create_connection(("127.0.0.1", d.api_port), timeout=10,
+                                     source_address=("127.0.0.9", 0))
+        t0 = time.time()
+        s.sendall(SlowClients.PREFIX)
+        s.settimeout(0.5)
+        closed_after = None
+        while time.time() - t0 < 15:
+            try:
+                if s.recv(4096) == b"":
+                    closed_after = time.time() - t0
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                closed_after = time.time() - t0
+                break
+            try:
+                s.send(b"a")
+            except OSError:
+                closed_after = time.time() - t0
+                break
+        s.close()
+        log("a trickling request was closed after %s s" % closed_after)
+        assert closed_after is not None and 2.5 <= closed_after <= 8, closed_after
+
+        # The attack: 8 addresses x 40 connections = 320 (cap 64, 16 per address).
+        lines0 = log_lines(d)
+        sources = ["127.0.0.%d" % i for i in range(1, 9)]
+        attack = SlowClients(d.api_port, sources, 40).start()
+        time.sleep(2)
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        worst = 0.0
+        for i in range(10):
+            t = time.time()
+            st, body = raw_get(d.api_port, "/healthz", token=None, timeout=5, source="127.0.0.200")
+            worst = max(worst, time.time() - t)
+            assert st == 200, (st, body)
+        log("/healthz from a fresh address under attack: worst %.3f s" % worst)
+        assert worst < 2.0, worst
+        # From an attacking address too: its oldest connection makes room.
+        def same_address():
+            try:
+                return raw_get(d.api_port, "/healthz", token=None, timeout=3,
+                               source="127.0.0.1")[0] == 200
+            except OSError:
+                return False
+        wait_for(same_address, 10, "/healthz from an attacking address", 0.2)
+        share = cpu_share(d.proc.pid, 6)
+        log("deprovd CPU under attack: %.1f%% of a core" % (share * 100))
+
+        def processed():
+            st, body = raw_get(d.api_port, "/v1/cases?subject=E0001", timeout=5,
+                               source="127.0.0.201")
+            cases = json.loads(body)["cases"] if st == 200 else []
+            return cases and cases[0]["state"] == "completed"
+        wait_for(processed, 60, "the leaver published during the attack", 0.5)
+        lines = log_lines(d) - lines0
+        log("attack: %d connects, %d closed by the server, %d open now, %d log lines"
+            % (attack.connects, attack.closed_by_server, attack.open_count(), lines))
+        assert attack.closed_by_server > 0
+        assert share < 0.30, "deprovd used %.0f%% of a core under attack" % (share * 100)
+        assert lines < 1500, lines
+        assert "closing its oldest" in d.log_text()
+        attack.stop()
+        attack = None
+        st, _ = raw_get(d.api_port, "/healthz", token=None)
+        assert st == 200
+        assert d.stop() == 0
+    finally:
+        if attack:
+            attack.stop()
+        d.stop()
+        sb.stop()
+
+
+def test_accept_pause(work):
+    """At the descriptor limit (max_connections set above it on purpose) accept()
+    fails with EMFILE: accepting pauses instead of spinning, the daemon stays cool,
+    the log holds a line a second, and /healthz answers again once clients leave."""
+    sb = Sandbox(work, seed_people(1))
+    d = Daemon(work, sb, extra=limits(1000, 1000, 60000)).start()
+    held = []
+    try:
+        resource.prlimit(d.proc.pid, resource.RLIMIT_NOFILE, (128, 128))
+        lines0 = log_lines(d)
+        for i in range(200):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", d.api_port))
+            held.append(c)
+        wait_for(lambda: "not accepting for 250 ms" in d.log_text(), 20,
+                 "the accept pause at EMFILE")
+        share = cpu_share(d.proc.pid, 5)
+        lines = log_lines(d) - lines0
+        log("at the descriptor limit: CPU %.1f%% of a core, %d log lines" % (share * 100, lines))
+        assert share < 0.30, "deprovd used %.0f%% of a core at EMFILE" % (share * 100)
+        assert lines < 300, lines
+        assert d.proc.poll() is None
+        for c in held:
+            c.close()
+        held = []
+
+        def healthy():
+            try:
+                return raw_get(d.api_port, "/healthz", token=None, timeout=3)[0] == 200
+            except OSError:
+                return False
+        wait_for(healthy, 30, "/healthz once the clients left", 0.3)
+        assert d.stop() == 0
+    finally:
+        for c in held:
+            c.close()
+        d.stop()
+        sb.stop()
+
+
 TESTS = {f.__name__[5:]: f for f in [
     test_case_ids, test_tls_no_tickets, test_store_lock, test_stop_kafka_gone,
-    test_second_signal]}
+    test_second_signal, test_slow_clients, test_accept_pause]}
 
 if __name__ == "__main__":
     names = [a for a in sys.argv[1:] if a in TESTS]
