@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -80,8 +79,7 @@ struct api_conn {
 	struct bufferevent		*bev;		/* a reference held until adopted */
 	struct evhttp_connection	*evcon;		/* NULL until adopted */
 	char				 addr[INET6_ADDRSTRLEN + 8]; /* the share's key */
-	int64_t				 since_ms;	/* accept, or previous response */
-	struct event			*deadline;
+	struct event			*deadline;	/* from accept, or the previous response */
 	TAILQ_ENTRY(api_conn)		 entry;
 };
 TAILQ_HEAD(api_conns, api_conn);
@@ -973,16 +971,6 @@ api_tls_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
-/* Monotonic milliseconds. */
-static int64_t
-api_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A line at most once a second per kind, with the count of those held back. */
 #define api_log_limited(rl, ...) do {					\
 	uint64_t n_;							\
@@ -1035,7 +1023,6 @@ api_conn_arm(struct api_conn *c)
 {
 	struct timeval tv;
 
-	c->since_ms = api_now_ms();
 	/* Oldest request first: a restarted one goes to the end. */
 	TAILQ_REMOVE(&c->api->conns, c, entry);
 	TAILQ_INSERT_TAIL(&c->api->conns, c, entry);

@@ -195,7 +195,7 @@ def kafka_gone_daemon(work, sb):
     else:
         # A network partition: connections stay open, nothing answers.
         mock.proc.send_signal(signal.SIGSTOP)
-    time.sleep(float(os.environ.get("DEPROV_GONE_WAIT", "2")))
+    time.sleep(2)
     return d, mock
 
 
