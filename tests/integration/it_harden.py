@@ -52,8 +52,9 @@ def raw_get(port, path, token=API_TOKEN, timeout=10, source=None):
 def test_case_ids(work):
     """A case id is 1..2^63-1 in plain decimal digits; anything else is a 400 with a JSON error."""
     sb = Sandbox(work, seed_people(1))
-    d = Daemon(work, sb).start()
+    d = Daemon(work, sb)
     try:
+        d.start()
         publish(d.bootstrap, [("E0001", leaver_for(1))])
         c = d.wait_case("E0001")
         st, body = raw_get(d.api_port, "/v1/cases/%d" % c["id"])
@@ -96,8 +97,9 @@ def test_tls_no_tickets(work):
 
     def tls(cfg):
         cfg["api"]["tls"] = {"cert_file": cert, "key_file": key}
-    d = Daemon(work, sb, extra=tls).start(wait_ready=False)
+    d = Daemon(work, sb, extra=tls)
     try:
+        d.start(wait_ready=False)
         def handshake(version):
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             ctx.load_verify_locations(cert)
@@ -146,8 +148,9 @@ def test_store_lock(work):
     """A second deprovd on the same store exits 3 naming the first one's pid; the
     first keeps serving; once it has stopped, the store starts again."""
     sb = Sandbox(work, seed_people(2))
-    d = Daemon(work, sb).start()
+    d = Daemon(work, sb)
     try:
+        d.start()
         r = subprocess.run([os.path.join(build_dir(), "deprovd"), "--config", d.config],
                            capture_output=True, timeout=60)
         err = r.stderr.decode(errors="replace")
@@ -183,9 +186,15 @@ def kafka_gone_daemon(work, sb):
     for them for minutes). DEPROV_KAFKA_GONE=kill or =down try the other ways
     (connection refused, broker down in the mock). (daemon, cluster)."""
     mock = KafkaMock(work)
-    d = Daemon(work, sb, brokers=mock.bootstrap).start()
-    publish(mock.bootstrap, [("E0001", leaver_for(1))])
-    d.wait_case("E0001")
+    d = Daemon(work, sb, brokers=mock.bootstrap)
+    try:
+        d.start()
+        publish(mock.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001")
+    except BaseException:
+        d.stop()
+        mock.stop()
+        raise
     how = os.environ.get("DEPROV_KAFKA_GONE", "stop")
     if how == "kill":
         mock.proc.kill()
@@ -203,8 +212,9 @@ def resumes_after(work, sb):
     """A new daemon on the same store and a new cluster starts and runs a leaver."""
     os.unlink(os.path.join(work.path, "mock.bootstrap"))
     mock = KafkaMock(work)
-    d = Daemon(work, sb, brokers=mock.bootstrap).start()
+    d = Daemon(work, sb, brokers=mock.bootstrap)
     try:
+        d.start()
         cases = d.cases(subject="E0001")
         assert cases and cases[0]["state"] == "completed", cases
         publish(mock.bootstrap, [("E0002", leaver_for(2))])
@@ -379,9 +389,10 @@ def test_slow_clients(work):
     /healthz answers at once, a leaver published meanwhile is processed, the daemon
     stays cool and its log quiet; a trickling request is cut at request_timeout_ms."""
     sb = Sandbox(work, seed_people(2))
-    d = Daemon(work, sb, extra=limits(64, 16, 3000)).start()
+    d = Daemon(work, sb, extra=limits(64, 16, 3000))
     attack = None
     try:
+        d.start()
         text = d.log_text()
         assert "at most 64 connections, 16 per address" in text, text[-2000:]
         # The descriptor limit the review saw exhausted; the attack exceeds it.
@@ -468,9 +479,10 @@ def test_accept_pause(work):
     fails with EMFILE: accepting pauses instead of spinning, the daemon stays cool,
     the log holds a line a second, and /healthz answers again once clients leave."""
     sb = Sandbox(work, seed_people(1))
-    d = Daemon(work, sb, extra=limits(1000, 1000, 60000)).start()
+    d = Daemon(work, sb, extra=limits(1000, 1000, 60000))
     held = []
     try:
+        d.start()
         resource.prlimit(d.proc.pid, resource.RLIMIT_NOFILE, (128, 128))
         lines0 = log_lines(d)
         for i in range(200):
