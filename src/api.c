@@ -7,11 +7,29 @@
  * configured hashes; the token itself is never stored or logged. Request
  * bodies are bounded; every error is {"error":"...","detail":"..."}. With
  * api.tls every connection is TLS 1.2+ (bufferevent_openssl under evhttp).
+ *
+ * Connections are bounded (docs/SECURITY.md, "Limits"): at most
+ * max_connections, at most max_connections_per_address from one address
+ * (IPv4 address, IPv6 /64), and each request must be sent and answered
+ * within request_timeout_ms of the connection's accept or its previous
+ * response, however slowly it trickles in. A connection over a limit makes
+ * room by closing the oldest one (of its own address first), so a new
+ * client always gets in and a slow client cannot hold a slot for long.
+ * evhttp 2.1 has no per-connection hook, so every connection's bufferevent
+ * is made here (evhttp_set_bevcb) and adopted just after evhttp took it
+ * (its callback argument is the evhttp_connection: closecb, free). Accept
+ * errors (EMFILE at the descriptor limit) pause accepting for a moment
+ * instead of retrying in a tight loop; repeated messages are rate-limited.
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +40,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/bio.h>
@@ -48,6 +67,24 @@
 
 #define API_MAX_ROUTES		32
 
+/* Connection limits' defaults (docs/SECURITY.md "Limits"). */
+#define API_REQUEST_TIMEOUT_MS	10000
+#define API_IDLE_TIMEOUT_S	30	/* evhttp: no byte read or written */
+#define API_CONN_SHARE_DIV	8	/* per address: max_connections / 8 */
+#define API_ACCEPT_PAUSE_MS	250	/* after an accept error */
+#define API_LOG_INTERVAL_MS	1000	/* one line per kind per second */
+
+/* One accepted connection (see the top of this file). */
+struct api_conn {
+	struct api			*api;
+	struct bufferevent		*bev;		/* a reference held until adopted */
+	struct evhttp_connection	*evcon;		/* NULL until adopted */
+	char				 addr[INET6_ADDRSTRLEN + 8]; /* the share's key */
+	struct event			*deadline;	/* from accept, or the previous response */
+	TAILQ_ENTRY(api_conn)		 entry;
+};
+TAILQ_HEAD(api_conns, api_conn);
+
 struct api_route {
 	char		*method;	/* NULL = any */
 	char		*path;
@@ -69,17 +106,38 @@ struct api {
 	struct evhttp		*http;
 	SSL_CTX			*ssl_ctx;	/* NULL = plain HTTP */
 	int			 stopped;
+
+	/* Connections: adopted ones oldest request first, new ones to adopt. */
+	struct api_conns	 conns;
+	struct api_conns	 fresh;
+	size_t			 nconns;
+	long			 max_conns;
+	long			 max_per_addr;
+	long			 request_ms;
+	struct event		*adopt_ev;
+	struct evconnlistener	*listener;
+	struct event		*resume_ev;	/* accepting again after a pause */
+	struct log_ratelimit	 rl_accept;
+	struct log_ratelimit	 rl_evict;
+	struct log_ratelimit	 rl_deadline;
+	struct api		*next;		/* api_all */
 };
 
 /*
- * TLS 1.2+ with forward-secret AEAD suites only (Mozilla "intermediate");
- * TLS 1.3 suites are OpenSSL's defaults, all of them AEAD.
+ * Every api of the process, to find one from its evhttp: the listener's
+ * error callback is handed evhttp's argument, not ours.
+ */
+static struct api *api_all;
+
+/*
+ * TLS 1.2+ with forward-secret AEAD suites only (Mozilla "intermediate"
+ * without its DHE suites: no DH parameters are configured, so they could
+ * never be chosen); TLS 1.3 suites are OpenSSL's defaults, all AEAD.
  */
 #define API_TLS_CIPHERS \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
-	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 static void	api_case_containment(json_object *, json_object *);
 static int	api_member_str(json_object *, const char *, char **);
@@ -409,17 +467,26 @@ done:
 	evhttp_clear_headers(&q);
 }
 
-/* Parse "123" or "123/retry" style ids; returns the id or -1. */
+/*
+ * Parse "123" or "123/retry" style ids: plain decimal digits, 1 to
+ * LLONG_MAX, followed by the end or '/'. Returns the id, or -1 for anything
+ * else (a sign, a space, other characters, 0, a value that overflows): the
+ * caller answers 400, never looks up a different number.
+ */
 static long long
 api_case_id(const char *s, const char **after)
 {
-	long long	 id;
-	char		*end;
+	long long	 id = 0;
+	const char	*p;
 
-	id = strtoll(s, &end, 10);
-	if (end == s || id <= 0 || (*end != '\0' && *end != '/'))
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (id > (LLONG_MAX - (*p - '0')) / 10)
+			return -1;
+		id = id * 10 + (*p - '0');
+	}
+	if (p == s || id <= 0 || (*p != '\0' && *p != '/'))
 		return -1;
-	*after = end;
+	*after = p;
 	return id;
 }
 
@@ -643,7 +710,8 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
 	int			 r;
 
 	if ((id = api_case_id(rest, &after)) < 0) {
-		api_error(req, 400, "bad_request", "case id must be a number");
+		api_error(req, 400, "bad_request", "case id must be a positive "
+		    "decimal integer (at most 9223372036854775807)");
 		return;
 	}
 	if (*after == '\0') {
@@ -895,6 +963,8 @@ api_method_is(struct evhttp_request *req, const char *method)
 	return 0;
 }
 
+static void	api_conn_request(struct api *, struct evhttp_request *);
+
 static void
 api_dispatch(struct evhttp_request *req, void *arg)
 {
@@ -906,6 +976,7 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	size_t			 i, len;
 	int			 path_matched = 0;
 
+	api_conn_request(api, req);
 	path = u != NULL ? evhttp_uri_get_path(u) : NULL;
 	if (path == NULL || *path != '/') {
 		api_error(req, 400, "bad_request", "no path");
@@ -996,10 +1067,21 @@ api_tls_ctx(const struct config_api *cfg, char *err, size_t errlen)
 		    api_tls_error(why, sizeof why));
 		goto fail;
 	}
+	/*
+	 * No resumption at all: the session cache is off, and no tickets
+	 * either (TLS 1.2: SSL_OP_NO_TICKET; TLS 1.3 would still send
+	 * stateful ones: num_tickets 0), so no ticket key lives in memory
+	 * and clients do not keep tickets that can never be used.
+	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-	    SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
+	    SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION | SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_set_num_tickets(ctx, 0) != 1) {
+		snprintf(err, errlen, "api.tls: cannot turn session tickets "
+		    "off: %s", api_tls_error(why, sizeof why));
+		goto fail;
+	}
 	SSL_CTX_set_default_passwd_cb(ctx, api_tls_no_passphrase);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) != 1) {
 		snprintf(err, errlen, "api.tls.cert_file \"%s\": cannot load a "
@@ -1079,6 +1161,281 @@ api_tls_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
+/* A line at most once a second per kind, with the count of those held back. */
+#define api_log_limited(rl, ...) do {					\
+	uint64_t n_;							\
+	char m_[256];							\
+									\
+	if (log_ratelimit((rl), &n_)) {					\
+		snprintf(m_, sizeof m_, __VA_ARGS__);			\
+		if (n_ > 0)						\
+			log_warn("api", "%s (%llu more like it "	\
+			    "suppressed)", m_, (unsigned long long)n_);	\
+		else							\
+			log_warn("api", "%s", m_);			\
+	}								\
+} while (0)
+
+/*
+ * The address share's key of a connected socket: the IPv4 address (also
+ * when v4-mapped), or the IPv6 /64 (one host usually has a whole /64).
+ */
+static void
+api_conn_key(int fd, char *out, size_t outlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)&ss;
+	struct in_addr		 v4;
+	struct in6_addr		 net;
+
+	snprintf(out, outlen, "?");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out,
+		    (socklen_t)outlen);
+	else if (ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		memcpy(&v4, &s6->sin6_addr.s6_addr[12], sizeof v4);
+		inet_ntop(AF_INET, &v4, out, (socklen_t)outlen);
+	} else if (ss.ss_family == AF_INET6) {
+		net = s6->sin6_addr;
+		memset(&net.s6_addr[8], 0, 8);
+		inet_ntop(AF_INET6, &net, out, (socklen_t)outlen);
+		strncat(out, "/64", outlen - strlen(out) - 1);
+	}
+}
+
+/* (Re)start the connection's request deadline from now. */
+static void
+api_conn_arm(struct api_conn *c)
+{
+	struct timeval tv;
+
+	/* Oldest request first: a restarted one goes to the end. */
+	TAILQ_REMOVE(&c->api->conns, c, entry);
+	TAILQ_INSERT_TAIL(&c->api->conns, c, entry);
+	tv.tv_sec = c->api->request_ms / 1000;
+	tv.tv_usec = (c->api->request_ms % 1000) * 1000;
+	evtimer_add(c->deadline, &tv);
+}
+
+/* evhttp closes the connection (any reason): forget it. */
+static void
+api_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_conn *c = arg;
+
+	TAILQ_REMOVE(&c->api->conns, c, entry);
+	c->api->nconns--;
+	event_free(c->deadline);
+	free(c);
+}
+
+/* Close an adopted connection now (from our own events only, never inside evhttp). */
+static void
+api_conn_close(struct api_conn *c)
+{
+	/* Calls api_conn_closed, which frees c. */
+	evhttp_connection_free(c->evcon);
+}
+
+static void
+api_conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_conn *c = arg;
+
+	api_log_limited(&c->api->rl_deadline, "closing a connection from %s: "
+	    "no request sent and answered within %ld ms", c->addr,
+	    c->api->request_ms);
+	api_conn_close(c);
+}
+
+/* The response is sent: the connection's next request has its own time. */
+static void
+api_conn_answered(struct evhttp_request *req, void *arg)
+{
+	api_conn_arm(arg);
+}
+
+/* A whole request arrived: its deadline runs on until the response is sent. */
+static void
+api_conn_request(struct api *api, struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon = evhttp_request_get_connection(req);
+	struct api_conn			*c;
+
+	TAILQ_FOREACH(c, &api->conns, entry)
+		if (c->evcon == evcon) {
+			evhttp_request_set_on_complete_cb(req,
+			    api_conn_answered, c);
+			return;
+		}
+}
+
+/* Over a limit: close the oldest connection (of this address when key is set). */
+static void
+api_conn_evict(struct api *api, const char *key, long count, long limit)
+{
+	struct api_conn *c;
+
+	TAILQ_FOREACH(c, &api->conns, entry)
+		if (key == NULL || strcmp(c->addr, key) == 0)
+			break;
+	if (c == NULL)
+		return;
+	if (key != NULL)
+		api_log_limited(&api->rl_evict, "%ld connections from %s "
+		    "(max_connections_per_address %ld): closing its oldest",
+		    count, key, limit);
+	else
+		api_log_limited(&api->rl_evict, "%ld connections "
+		    "(max_connections %ld): closing the oldest, from %s", count,
+		    limit, c->addr);
+	api_conn_close(c);
+}
+
+/*
+ * Adopt the connections evhttp has just taken: find their evhttp_connection,
+ * watch their closing, start their deadline, and enforce the limits.
+ */
+static void
+api_conn_adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api			*api = arg;
+	struct api_conn			*c, *o;
+	struct evhttp_connection	*evcon;
+	bufferevent_data_cb		 readcb = NULL;
+	void				*cbarg = NULL;
+	long				 same;
+
+	while ((c = TAILQ_FIRST(&api->fresh)) != NULL) {
+		TAILQ_REMOVE(&api->fresh, c, entry);
+		/*
+		 * evhttp set the callbacks with its connection as argument
+		 * (libevent 2.1 and 2.2); none when it has let go already.
+		 */
+		bufferevent_getcb(c->bev, &readcb, NULL, NULL, &cbarg);
+		evcon = cbarg;
+		if (readcb == NULL || evcon == NULL ||
+		    evhttp_connection_get_bufferevent(evcon) != c->bev ||
+		    (c->deadline = evtimer_new(api->base, api_conn_deadline_cb,
+		    c)) == NULL) {
+			bufferevent_decref(c->bev);
+			free(c);
+			continue;
+		}
+		c->evcon = evcon;
+		api_conn_key(bufferevent_getfd(c->bev), c->addr, sizeof c->addr);
+		bufferevent_decref(c->bev);
+		c->bev = NULL;
+		evhttp_connection_set_closecb(evcon, api_conn_closed, c);
+		TAILQ_INSERT_TAIL(&api->conns, c, entry);
+		api->nconns++;
+		api_conn_arm(c);
+
+		same = 0;
+		TAILQ_FOREACH(o, &api->conns, entry)
+			same += strcmp(o->addr, c->addr) == 0;
+		if (same > api->max_per_addr)
+			api_conn_evict(api, c->addr, same, api->max_per_addr);
+		if ((long)api->nconns > api->max_conns)
+			api_conn_evict(api, NULL, (long)api->nconns,
+			    api->max_conns);
+	}
+}
+
+/*
+ * evhttp's bufferevent factory: every connection's bufferevent is made here
+ * (TLS or plain), and the connection is queued for adoption right after
+ * evhttp has taken it (same loop turn, before any of its bytes are read).
+ */
+static struct bufferevent *
+api_bev(struct event_base *base, void *arg)
+{
+	struct api		*api = arg;
+	struct bufferevent	*bev;
+	struct api_conn		*c;
+
+	if (api->ssl_ctx != NULL)
+		bev = api_tls_bev(base, api);
+	else
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL || (c = calloc(1, sizeof *c)) == NULL)
+		return bev;	/* not counted: only when out of memory */
+	c->api = api;
+	c->bev = bev;
+	/* Ours until adopted, even if evhttp drops it meanwhile. */
+	bufferevent_incref(bev);
+	TAILQ_INSERT_TAIL(&api->fresh, c, entry);
+	event_active(api->adopt_ev, EV_TIMEOUT, 1);
+	return bev;
+}
+
+static void
+api_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api *api = arg;
+
+	if (api->listener != NULL)
+		evconnlistener_enable(api->listener);
+}
+
+/*
+ * accept() failed with a lasting error (EMFILE, ENFILE, ENOBUFS, ENOMEM):
+ * the listening socket stays readable, so libevent would retry at once, in
+ * a loop. Pause accepting instead; pending clients wait in the backlog.
+ */
+static void
+api_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct api	*api;
+	struct timeval	 tv = { 0, API_ACCEPT_PAUSE_MS * 1000 };
+	int		 e = EVUTIL_SOCKET_ERROR();
+
+	for (api = api_all; api != NULL; api = api->next)
+		if (api->listener == lev)
+			break;
+	if (api == NULL)
+		return;
+	evconnlistener_disable(lev);
+	evtimer_add(api->resume_ev, &tv);
+	api_log_limited(&api->rl_accept, "accept: %s (%zu connections open): "
+	    "not accepting for %d ms", evutil_socket_error_to_string(e),
+	    api->nconns, API_ACCEPT_PAUSE_MS);
+}
+
+/* The limits from the configuration, or derived from RLIMIT_NOFILE. */
+static void
+api_limits(struct api *api, const struct config_api *cfg)
+{
+	struct rlimit	rl;
+	long		nofile = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		nofile = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576 ?
+		    1048576 : (long)rl.rlim_cur;
+	/* A quarter of the descriptors: the rest for targets, Kafka, the store. */
+	api->max_conns = cfg->max_connections > 0 ? cfg->max_connections :
+	    nofile / 4 < 8 ? 8 : nofile / 4 > 4096 ? 4096 : nofile / 4;
+	api->max_per_addr = cfg->max_connections_per_address > 0 ?
+	    cfg->max_connections_per_address : api->max_conns /
+	    API_CONN_SHARE_DIV < 2 ? 2 : api->max_conns / API_CONN_SHARE_DIV;
+	if (api->max_per_addr > api->max_conns)
+		api->max_per_addr = api->max_conns;
+	api->request_ms = cfg->request_timeout_ms > 0 ?
+	    cfg->request_timeout_ms : API_REQUEST_TIMEOUT_MS;
+	if (api->max_conns > nofile / 2)
+		log_warn("api", "api.max_connections %ld is more than half the "
+		    "descriptor limit (%ld): at that limit accepting pauses, "
+		    "and target or Kafka connections may fail", api->max_conns,
+		    nofile);
+	log_info("api", "at most %ld connections, %ld per address; each "
+	    "request sent and answered within %ld ms (descriptor limit %ld)",
+	    api->max_conns, api->max_per_addr, api->request_ms, nofile);
+}
+
 int
 api_route(struct api *api, const char *method, const char *path, int prefix,
     int role, api_handler handler, void *arg)
@@ -1106,9 +1463,10 @@ struct api *
 api_new(struct event_base *base, const struct config *cfg, struct store *store,
     struct engine *engine, struct kafka *kafka, char *err, size_t errlen)
 {
-	struct api	*api;
-	char		*host = NULL, *colon, *end;
-	long		 port;
+	struct api			*api;
+	struct evhttp_bound_socket	*bound;
+	char				*host = NULL, *colon, *end;
+	long				 port;
 
 	if ((api = calloc(1, sizeof *api)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1119,13 +1477,27 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	api->store = store;
 	api->engine = engine;
 	api->kafka = kafka;
+	TAILQ_INIT(&api->conns);
+	TAILQ_INIT(&api->fresh);
+	api->rl_accept.interval_ms = API_LOG_INTERVAL_MS;
+	api->rl_evict.interval_ms = API_LOG_INTERVAL_MS;
+	api->rl_deadline.interval_ms = API_LOG_INTERVAL_MS;
+	api->next = api_all;
+	api_all = api;
+	api_limits(api, &cfg->api);
+	if ((api->adopt_ev = event_new(base, -1, 0, api_conn_adopt_cb,
+	    api)) == NULL || (api->resume_ev = evtimer_new(base, api_resume_cb,
+	    api)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if ((api->http = evhttp_new(base)) == NULL) {
 		snprintf(err, errlen, "evhttp_new failed");
 		goto fail;
 	}
 	evhttp_set_max_body_size(api->http, API_MAX_BODY);
 	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS);
-	evhttp_set_timeout(api->http, 30);
+	evhttp_set_timeout(api->http, API_IDLE_TIMEOUT_S);
 	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_PATCH);
@@ -1135,8 +1507,8 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 		if ((api->ssl_ctx = api_tls_ctx(&cfg->api, err, errlen)) ==
 		    NULL)
 			goto fail;
-		evhttp_set_bevcb(api->http, api_tls_bev, api);
 	}
+	evhttp_set_bevcb(api->http, api_bev, api);
 	if (api_route(api, "GET", "/healthz", 0, API_ROLE_PUBLIC, api_health,
 	    api) != 0 ||
 	    api_route(api, "GET", "/readyz", 0, API_ROLE_PUBLIC, api_health,
@@ -1164,11 +1536,14 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 		snprintf(err, errlen, "api.listen: bad port");
 		goto fail;
 	}
-	if (evhttp_bind_socket(api->http, host, (ev_uint16_t)port) != 0) {
+	if ((bound = evhttp_bind_socket_with_handle(api->http, host,
+	    (ev_uint16_t)port)) == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", cfg->api.listen,
 		    strerror(errno));
 		goto fail;
 	}
+	api->listener = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(api->listener, api_accept_error);
 	log_info("api", "listening on %s (%s)", cfg->api.listen,
 	    api->ssl_ctx != NULL ? "https, TLS 1.2+" : "http");
 	free(host);
@@ -1196,12 +1571,29 @@ api_stop(struct api *api)
 void
 api_free(struct api *api)
 {
-	size_t i;
+	size_t		  i;
+	struct api	**pp;
+	struct api_conn	 *c;
 
 	if (api == NULL)
 		return;
+	for (pp = &api_all; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == api) {
+			*pp = api->next;
+			break;
+		}
+	/* Closes every connection (api_conn_closed forgets each). */
 	if (api->http != NULL)
 		evhttp_free(api->http);
+	while ((c = TAILQ_FIRST(&api->fresh)) != NULL) {
+		TAILQ_REMOVE(&api->fresh, c, entry);
+		bufferevent_decref(c->bev);
+		free(c);
+	}
+	if (api->adopt_ev != NULL)
+		event_free(api->adopt_ev);
+	if (api->resume_ev != NULL)
+		event_free(api->resume_ev);
 	/* After evhttp_free: its connections held SSLs of this context. */
 	SSL_CTX_free(api->ssl_ctx);
 	for (i = 0; i < api->nroutes; i++) {

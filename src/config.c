@@ -525,7 +525,9 @@ config_sha256_ok(const char *s)
 static void
 config_api(struct config_ctx *c, json_object *root)
 {
-	static const char *const keys[] = { "listen", "tls", "tokens", NULL };
+	static const char *const keys[] = { "listen", "tls", "tokens",
+	    "max_connections", "max_connections_per_address",
+	    "request_timeout_ms", NULL };
 	static const char *const tls_keys[] = { "cert_file", "key_file", NULL };
 	static const char *const tok_keys[] = { "name", "role", "sha256", NULL };
 	struct config_api	*a = &c->cfg->api;
@@ -534,6 +536,7 @@ config_api(struct config_ctx *c, json_object *root)
 	const char		*s, *name, *role, *sha;
 	char			 where[64], why[128], *p;
 	size_t			 n, i, j;
+	long long		 ll;
 	int			 line;
 
 	if (jsonc_get_object(c->doc, root, NULL, "api", &api, c->d) <= 0)
@@ -548,6 +551,17 @@ config_api(struct config_ctx *c, json_object *root)
 		else
 			a->listen = config_dup(c, 0, s);
 	}
+
+	/* Connection limits: absent (or 0 in the struct) = derived in api.c. */
+	if (jsonc_get_int(c->doc, api, "api", "max_connections", 1, 1000000,
+	    &ll, c->d) == 1)
+		a->max_connections = (long)ll;
+	if (jsonc_get_int(c->doc, api, "api", "max_connections_per_address", 1,
+	    1000000, &ll, c->d) == 1)
+		a->max_connections_per_address = (long)ll;
+	if (jsonc_get_int(c->doc, api, "api", "request_timeout_ms", 100,
+	    600000, &ll, c->d) == 1)
+		a->request_timeout_ms = (long)ll;
 
 	if (jsonc_get_object(c->doc, api, "api", "tls", &tls, c->d) == 1) {
 		jsonc_check_keys(c->doc, tls, "api.tls", tls_keys, c->d);

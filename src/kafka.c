@@ -30,7 +30,11 @@
 #include "deprov/log.h"
 
 #define KAFKA_RETRY_DELAY_MS	1000
-#define KAFKA_FLUSH_MS		5000
+/* kafka_close (kafka_free without kafka_close_start): its two bounds. */
+#define KAFKA_CLOSE_MS		5000
+#define KAFKA_FLUSH_MS		3000
+/* How often a closing consumer is looked at. */
+#define KAFKA_CLOSE_POLL_MS	50
 /*
  * A batch ends after this many messages or this much time, whichever comes
  * first; then the loop gets a turn (target answers, API requests such as an
@@ -88,6 +92,18 @@ struct kafka {
 	int				 assigned;
 	rd_kafka_topic_partition_list_t	*owned;		/* the assignment, for kafka_lag */
 	int				 closed;
+	/*
+	 * Closing the consumer on the loop: rd_kafka_consumer_close_queue
+	 * hands its work (final commit, rebalance, leaving the group) to
+	 * closeq, served from the loop until the consumer says it is closed
+	 * or the deadline passes; then close_done is called once.
+	 */
+	rd_kafka_queue_t		*closeq;
+	struct event			*close_timer;
+	int64_t				 close_deadline_us;
+	int				 close_over;	/* closed, or given up */
+	void				(*close_done)(void *);
+	void				*close_arg;
 	uint64_t			 dead;
 	uint64_t			 consumed;
 
@@ -125,6 +141,8 @@ struct kafka_dead {
 };
 
 static void	kafka_drain_consumer(struct kafka *);
+static void	kafka_close_serve(struct kafka *);
+static int64_t	kafka_now_us(void);
 static void	kafka_block_at(struct kafka *, const char *, int32_t, int64_t);
 
 static void
@@ -733,9 +751,14 @@ kafka_pipe_empty(int fd)
 static void
 kafka_consumer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct kafka *k = arg;
+
 	(void)what;
 	kafka_pipe_empty(fd);
-	kafka_drain_consumer(arg);
+	if (k->closeq != NULL)
+		kafka_close_serve(k);
+	else
+		kafka_drain_consumer(k);
 }
 
 static void
@@ -1003,36 +1026,149 @@ fail:
 	return NULL;
 }
 
-void
-kafka_close(struct kafka *k)
+/* The close is over (closed, or given up): tell the caller, once. */
+static void
+kafka_close_finish(struct kafka *k)
 {
-	rd_kafka_resp_err_t err;
+	void (*done)(void *) = k->close_done;
 
-	if (k == NULL || k->closed)
+	if (k->close_over)
 		return;
+	k->close_over = 1;
+	if (k->close_timer != NULL)
+		event_del(k->close_timer);
+	if (k->closeq != NULL)
+		rd_kafka_queue_io_event_enable(k->closeq, -1, NULL, 0);
+	k->close_done = NULL;
+	if (done != NULL)
+		done(k->close_arg);
+}
+
+/*
+ * Serve the close queue (rebalance callbacks run here, on the loop; any
+ * message is dropped: it was not handed over, its offset is not stored) and
+ * see whether the consumer has closed or the deadline has passed.
+ */
+static void
+kafka_close_serve(struct kafka *k)
+{
+	rd_kafka_message_t *m;
+
+	if (k->close_over)
+		return;
+	while ((m = rd_kafka_consume_queue(k->closeq, 0)) != NULL)
+		rd_kafka_message_destroy(m);
+	if (rd_kafka_consumer_closed(k->consumer)) {
+		log_info("kafka", "consumer closed (stored offsets committed, "
+		    "group left)");
+		kafka_close_finish(k);
+	} else if (kafka_now_us() >= k->close_deadline_us) {
+		log_warn("kafka", "consumer not closed in time (brokers "
+		    "unreachable?): leaving without it; offsets not "
+		    "committed are read again at the next start");
+		kafka_close_finish(k);
+	}
+}
+
+static void
+kafka_close_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	kafka_close_serve(arg);
+}
+
+/*
+ * Stop intake and start closing the consumer without blocking: an
+ * asynchronous commit of the stored offsets, then
+ * rd_kafka_consumer_close_queue. Returns 0 when the close is under way (or
+ * over), -1 when it could not be started (then it is over at once).
+ */
+static int
+kafka_close_begin(struct kafka *k, long timeout_ms)
+{
+	rd_kafka_error_t	*error;
+	struct timeval		 tv = { 0, KAFKA_CLOSE_POLL_MS * 1000 };
+
 	k->closed = 1;
 	if (k->tick != NULL)
 		event_del(k->tick);
 	if (k->more != NULL)
 		event_del(k->more);
-	if (k->consumer != NULL) {
-		/*
-		 * Shutdown only: commit what was stored and leave the group.
-		 * These calls wait on the brokers, bounded by librdkafka's
-		 * timeouts; nothing else runs on the loop any more.
-		 */
-		err = rd_kafka_commit(k->consumer, NULL, 0);
-		if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
-		    err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-			log_warn("kafka", "final commit: %s",
-			    rd_kafka_err2str(err));
-		rd_kafka_queue_io_event_enable(k->cq, -1, NULL, 0);
-		rd_kafka_consumer_close(k->consumer);
+	k->close_deadline_us = kafka_now_us() + (int64_t)timeout_ms * 1000;
+	if (k->consumer == NULL)
+		return -1;
+	/* Only stored offsets (durable cases) are committed. */
+	rd_kafka_commit(k->consumer, NULL, 1);
+	rd_kafka_queue_io_event_enable(k->cq, -1, NULL, 0);
+	if ((k->closeq = rd_kafka_queue_new(k->consumer)) == NULL)
+		return -1;
+	if ((error = rd_kafka_consumer_close_queue(k->consumer,
+	    k->closeq)) != NULL) {
+		log_warn("kafka", "consumer close: %s",
+		    rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+		return -1;
 	}
-	if (k->producer != NULL &&
-	    rd_kafka_flush(k->producer, KAFKA_FLUSH_MS) != 0)
-		log_warn("kafka", "%d dead letters not delivered at shutdown",
-		    rd_kafka_outq_len(k->producer));
+	rd_kafka_queue_io_event_enable(k->closeq, k->cpipe[1], "1", 1);
+	if (k->close_timer == NULL && (k->close_timer = event_new(k->base, -1,
+	    EV_PERSIST, kafka_close_timer_cb, k)) == NULL)
+		return -1;
+	event_add(k->close_timer, &tv);
+	return 0;
+}
+
+void
+kafka_close_start(struct kafka *k, long timeout_ms, void (*done)(void *),
+    void *arg)
+{
+	if (k == NULL || k->closed) {
+		if (done != NULL)
+			done(arg);
+		return;
+	}
+	k->close_done = done;
+	k->close_arg = arg;
+	if (kafka_close_begin(k, timeout_ms) != 0)
+		kafka_close_finish(k);	/* nothing to wait for */
+}
+
+int
+kafka_flush(struct kafka *k, long timeout_ms)
+{
+	int left;
+
+	if (k == NULL || k->producer == NULL)
+		return 0;
+	if (rd_kafka_flush(k->producer, (int)timeout_ms) ==
+	    RD_KAFKA_RESP_ERR_NO_ERROR)
+		return 0;
+	left = rd_kafka_outq_len(k->producer);
+	log_warn("kafka", "%d produced messages (dead letters, audit records) "
+	    "not acknowledged within %ld ms; given up", left, timeout_ms);
+	return left;
+}
+
+void
+kafka_close(struct kafka *k)
+{
+	rd_kafka_message_t *m;
+
+	if (k == NULL || k->closed)
+		return;
+	/* The same close, waited for here (at most KAFKA_CLOSE_MS). */
+	if (kafka_close_begin(k, KAFKA_CLOSE_MS) == 0) {
+		while (!rd_kafka_consumer_closed(k->consumer) &&
+		    kafka_now_us() < k->close_deadline_us)
+			if ((m = rd_kafka_consume_queue(k->closeq,
+			    KAFKA_CLOSE_POLL_MS)) != NULL)
+				rd_kafka_message_destroy(m);
+		if (!rd_kafka_consumer_closed(k->consumer))
+			log_warn("kafka", "consumer not closed within %d ms: "
+			    "leaving without it", KAFKA_CLOSE_MS);
+	}
+	k->close_over = 1;
+	kafka_flush(k, KAFKA_FLUSH_MS);
 }
 
 void
@@ -1054,10 +1190,22 @@ kafka_free(struct kafka *k)
 		event_free(k->cev);
 	if (k->pev != NULL)
 		event_free(k->pev);
+	if (k->close_timer != NULL)
+		event_free(k->close_timer);
+	if (k->closeq != NULL) {
+		rd_kafka_queue_io_event_enable(k->closeq, -1, NULL, 0);
+		rd_kafka_queue_destroy(k->closeq);
+	}
 	if (k->cq != NULL)
 		rd_kafka_queue_destroy(k->cq);
+	/*
+	 * A consumer that did not close in time (brokers gone) is destroyed
+	 * without another close, which would wait for the brokers again.
+	 */
 	if (k->consumer != NULL)
-		rd_kafka_destroy(k->consumer);
+		rd_kafka_destroy_flags(k->consumer,
+		    rd_kafka_consumer_closed(k->consumer) ? 0 :
+		    RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	if (k->pq != NULL) {
 		rd_kafka_queue_io_event_enable(k->pq, -1, NULL, 0);
 		rd_kafka_queue_destroy(k->pq);

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -19,6 +20,7 @@
 
 static enum log_level log_level = LOG_LEVEL_INFO;
 static FILE *log_stream;
+static int log_fd = 2;		/* log_stream's descriptor, for log_emergency */
 
 static const char *log_level_names[] = { "error", "warn", "info", "debug" };
 
@@ -38,6 +40,7 @@ void
 log_set_stream(void *file)
 {
 	log_stream = file;
+	log_fd = file != NULL ? fileno((FILE *)file) : 2;
 }
 
 /* Mask n bytes from p with '*', keeping a short marker. */
@@ -278,10 +281,111 @@ log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 	fflush(f);
 }
 
+int
+log_ratelimit_at(struct log_ratelimit *rl, int64_t now_ms, uint64_t *suppressed)
+{
+	if (rl->started && now_ms < rl->next_ms) {
+		rl->suppressed++;
+		return 0;
+	}
+	rl->started = 1;
+	rl->next_ms = now_ms + (rl->interval_ms > 0 ? rl->interval_ms : 0);
+	if (suppressed != NULL)
+		*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return 1;
+}
+
+int
+log_ratelimit(struct log_ratelimit *rl, uint64_t *suppressed)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return log_ratelimit_at(rl, (int64_t)ts.tv_sec * 1000 +
+	    ts.tv_nsec / 1000000, suppressed);
+}
+
+/* Append s to buf at *n (bounded); async-signal-safe. */
+static void
+log_put(char *buf, size_t len, size_t *n, const char *s)
+{
+	while (*s != '\0' && *n + 1 < len)
+		buf[(*n)++] = *s++;
+}
+
+/* Append v as exactly width decimal digits. */
+static void
+log_put_num(char *buf, size_t len, size_t *n, long long v, int width)
+{
+	char	d[24];
+	int	i;
+
+	for (i = width - 1; i >= 0; i--) {
+		d[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	d[width] = '\0';
+	log_put(buf, len, n, d);
+}
+
+void
+log_emergency(enum log_level level, const char *mod, const char *msg)
+{
+	char		 buf[512];
+	size_t		 n = 0;
+	struct timespec	 ts;
+	long long	 days, secs, z, era, doe, yoe, doy, mp, y, m, d;
+	ssize_t		 w;
+	size_t		 off;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	days = (long long)ts.tv_sec / 86400;
+	secs = (long long)ts.tv_sec % 86400;
+	/* Civil date from days since 1970-01-01 (H. Hinnant's algorithm). */
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	log_put(buf, sizeof buf, &n, "{\"ts\":\"");
+	log_put_num(buf, sizeof buf, &n, y, 4);
+	log_put(buf, sizeof buf, &n, "-");
+	log_put_num(buf, sizeof buf, &n, m, 2);
+	log_put(buf, sizeof buf, &n, "-");
+	log_put_num(buf, sizeof buf, &n, d, 2);
+	log_put(buf, sizeof buf, &n, "T");
+	log_put_num(buf, sizeof buf, &n, secs / 3600, 2);
+	log_put(buf, sizeof buf, &n, ":");
+	log_put_num(buf, sizeof buf, &n, secs / 60 % 60, 2);
+	log_put(buf, sizeof buf, &n, ":");
+	log_put_num(buf, sizeof buf, &n, secs % 60, 2);
+	log_put(buf, sizeof buf, &n, ".");
+	log_put_num(buf, sizeof buf, &n, ts.tv_nsec / 1000000, 3);
+	log_put(buf, sizeof buf, &n, "Z\",\"level\":\"");
+	log_put(buf, sizeof buf, &n, log_level_names[level]);
+	log_put(buf, sizeof buf, &n, "\",\"mod\":\"");
+	log_put(buf, sizeof buf, &n, mod);
+	log_put(buf, sizeof buf, &n, "\",\"msg\":\"");
+	log_put(buf, sizeof buf, &n, msg);
+	log_put(buf, sizeof buf, &n, "\"}\n");
+	if (buf[n - 1] != '\n')
+		buf[n - 1] = '\n';
+	for (off = 0; off < n; off += (size_t)w)
+		if ((w = write(log_fd, buf + off, n - off)) <= 0)
+			break;
+}
+
 static void
 log_libevent_cb(int severity, const char *msg)
 {
-	enum log_level level;
+	static struct log_ratelimit	 rl = { .interval_ms = 1000 };
+	enum log_level			 level;
+	uint64_t			 n = 0;
 
 	switch (severity) {
 	case EVENT_LOG_DEBUG:
@@ -296,6 +400,19 @@ log_libevent_cb(int severity, const char *msg)
 	default:
 		level = LOG_LEVEL_ERROR;
 		break;
+	}
+	/*
+	 * libevent repeats a failing operation's warning at the rate it fails
+	 * (an accept loop at the descriptor limit): one line per second.
+	 */
+	if (level <= LOG_LEVEL_WARN && level <= log_level) {
+		if (!log_ratelimit(&rl, &n))
+			return;
+		if (n > 0) {
+			log_msg(level, "libevent", "%s (%llu similar lines "
+			    "suppressed)", msg, (unsigned long long)n);
+			return;
+		}
 	}
 	log_msg(level, "libevent", "%s", msg);
 }

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -233,6 +234,7 @@ struct store {
 	uint64_t	 done;		/* synced up to here (under mu) */
 	int		 pipe[2];	/* the helper wakes the loop */
 	uint64_t	 undos;		/* rollbacks so far, savepoints too */
+	int		 lock_fd;	/* <path>.lock, held for the store's life */
 };
 
 static int	store_exec(struct store *, const char *);
@@ -241,6 +243,7 @@ static void	store_end_deferred(struct store *);
 static int	store_wal_hook(void *, sqlite3 *, const char *, int);
 static int	store_mkdirs(const char *path);
 static int	store_schema_up(struct store *, char *, size_t);
+static int	store_lock(struct store *, char *err, size_t errlen);
 
 /* Create the directories leading to path. */
 static int
@@ -261,6 +264,74 @@ store_mkdirs(const char *path)
 	}
 	free(s);
 	return r;
+}
+
+/*
+ * One process owns a store: take an exclusive lock on "<path>.lock" (flock,
+ * not waiting) and write our pid and name in it. The lock goes with the
+ * process, however it ends; the file stays (removing it would race with the
+ * next owner). Readers that open the database themselves (deprovctl audit,
+ * read-only) do not take it. On failure: -1 with err naming the holder and
+ * errno EBUSY when another process holds the lock.
+ */
+static int
+store_lock(struct store *s, char *err, size_t errlen)
+{
+	char	*lock_path = NULL, buf[96], who[64] = "";
+	ssize_t	 n;
+	long	 pid = 0;
+	int	 fd = -1, saved;
+
+	if (strcmp(s->path, ":memory:") == 0)
+		return 0;
+	if (asprintf(&lock_path, "%s.lock", s->path) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", lock_path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		saved = errno;
+		if (saved != EWOULDBLOCK) {
+			snprintf(err, errlen, "%s: cannot lock: %s", lock_path,
+			    strerror(saved));
+			goto fail;
+		}
+		/* Written by the holder: "<pid> <name>\n". */
+		if ((n = pread(fd, buf, sizeof buf - 1, 0)) > 0) {
+			buf[n] = '\0';
+			if (sscanf(buf, "%ld %63s", &pid, who) < 1)
+				pid = 0;
+		}
+		if (pid > 0)
+			snprintf(err, errlen, "store %s is in use by %s pid %ld "
+			    "(lock %s)", s->path, who[0] != '\0' ? who :
+			    "process", pid, lock_path);
+		else
+			snprintf(err, errlen, "store %s is in use by another "
+			    "process (lock %s)", s->path, lock_path);
+		close(fd);
+		free(lock_path);
+		errno = EBUSY;
+		return -1;
+	}
+	n = snprintf(buf, sizeof buf, "%ld %s\n", (long)getpid(),
+	    program_invocation_short_name);
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_warn("store", "%s: cannot write our pid: %s", lock_path,
+		    strerror(errno));
+	s->lock_fd = fd;
+	free(lock_path);
+	return 0;
+
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(lock_path);
+	return -1;
 }
 
 static int
@@ -338,13 +409,13 @@ struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
 	struct store	*s;
-	int		 i;
+	int		 i, saved_errno = 0;
 
 	if ((s = calloc(1, sizeof *s)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->wal_fd = s->pipe[0] = s->pipe[1] = -1;
+	s->wal_fd = s->pipe[0] = s->pipe[1] = s->lock_fd = -1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if ((s->path = strdup(path)) == NULL ||
@@ -361,6 +432,10 @@ store_open(const char *path, char *err, size_t errlen)
 	if (store_mkdirs(path) != 0) {
 		snprintf(err, errlen, "%s: cannot create directory: %s", path,
 		    strerror(errno));
+		goto fail;
+	}
+	if (store_lock(s, err, errlen) != 0) {
+		saved_errno = errno;
 		goto fail;
 	}
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
@@ -399,6 +474,8 @@ store_open(const char *path, char *err, size_t errlen)
 
 fail:
 	store_close(s);
+	if (saved_errno != 0)
+		errno = saved_errno;
 	return NULL;
 }
 
@@ -436,6 +513,9 @@ store_close(struct store *s)
 			sqlite3_finalize(s->latest[i][j]);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
+	/* Last: the next owner starts only once our connection is closed. */
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	free(s);
 }
 

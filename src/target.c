@@ -47,7 +47,12 @@
 
 #define TARGET_DEFAULT_CONCURRENCY	4
 #define TARGET_DEFAULT_LIMIT_BACKOFF_MS	60000L
-#define TARGET_MAX_RETRY_AFTER_MS	(24L * 3600 * 1000)
+/*
+ * Waits a peer asks for (Retry-After, X-Rate-Limit-Reset) are clamped to
+ * this: a target cannot hold its own calls longer with one answer (an
+ * org-wide daily limit is limits.limit_backoff_ms, from the configuration).
+ */
+#define TARGET_MAX_RETRY_AFTER_MS	(3600L * 1000)
 #define TARGET_BODY_EXCERPT		200
 #define TARGET_DEFAULT_BREAKER_FAILURES	5
 #define TARGET_DEFAULT_BREAKER_OPEN_MS	30000L
@@ -56,7 +61,9 @@
 #define TARGET_XRL_MARGIN_MS		1000L
 /* Okta's windows are a minute; assumed when a response has no Reset. */
 #define TARGET_XRL_DEFAULT_WINDOW_MS	60000L
-#define TARGET_XRL_MAX_WAIT_S		3600L
+#define TARGET_XRL_MAX_WAIT_S		(TARGET_MAX_RETRY_AFTER_MS / 1000)
+/* A response's Date stands in for our clock only when this close to it. */
+#define TARGET_DATE_MAX_SKEW_S		86400LL
 
 enum call_state {
 	CALL_QUEUED,		/* in a lane */
@@ -360,32 +367,158 @@ target_header_num(const struct http_response *resp, const char *name)
 }
 
 /*
+ * An unsigned decimal with optional spaces around it; a value too large for
+ * a long long is LLONG_MAX (a wait that long is clamped anyway). 0, or -1
+ * when v is not such a number ("+1", "-1", "1x", "1.5", "").
+ */
+static int
+target_decimal(const char *v, long long *out)
+{
+	long long n = 0;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v < '0' || *v > '9')
+		return -1;
+	for (; *v >= '0' && *v <= '9'; v++) {
+		if (n > (LLONG_MAX - (*v - '0')) / 10)
+			n = LLONG_MAX;
+		else
+			n = n * 10 + (*v - '0');
+	}
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v != '\0')
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/*
+ * An HTTP-date (IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT") as epoch
+ * seconds; 0, or -1 when v is not one or its year is outside 1970..9999.
+ */
+static int
+target_http_date(const char *v, int64_t *out)
+{
+	struct tm	 tm;
+	const char	*end;
+	time_t		 when;
+
+	memset(&tm, 0, sizeof tm);
+	while (*v == ' ')
+		v++;
+	if ((end = strptime(v, "%a, %d %b %Y %H:%M:%S", &tm)) == NULL)
+		return -1;
+	while (*end == ' ')
+		end++;
+	if ((strncmp(end, "GMT", 3) == 0 || strncmp(end, "UTC", 3) == 0))
+		end += 3;
+	while (*end == ' ')
+		end++;
+	if (*end != '\0' || tm.tm_year < 70 || tm.tm_year > 9999 - 1900)
+		return -1;
+	if ((when = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*out = (int64_t)when;
+	return 0;
+}
+
+/*
+ * Milliseconds from from_s to to_s (epoch seconds), 0 when to_s is not
+ * after from_s, at most max_ms. No overflow for any pair of values.
+ */
+static long
+target_span_ms(int64_t from_s, int64_t to_s, long max_ms)
+{
+	uint64_t diff;
+
+	if (to_s <= from_s)
+		return 0;
+	/* to_s > from_s: the true difference fits in 64 unsigned bits. */
+	diff = (uint64_t)to_s - (uint64_t)from_s;
+	if (diff > (uint64_t)(max_ms / 1000))
+		return max_ms;
+	return (long)diff * 1000;
+}
+
+long
+target_wait_retry_after_ms(const char *v, int64_t now_s)
+{
+	long long	 secs;
+	int64_t		 when;
+
+	if (v == NULL)
+		return -1;
+	if (target_decimal(v, &secs) == 0)
+		return secs > TARGET_MAX_RETRY_AFTER_MS / 1000 ?
+		    TARGET_MAX_RETRY_AFTER_MS : (long)secs * 1000;
+	if (target_http_date(v, &when) != 0)
+		return -1;
+	return target_span_ms(now_s, when, TARGET_MAX_RETRY_AFTER_MS);
+}
+
+long
+target_wait_reset_ms(const char *reset, const char *date, int64_t now_s)
+{
+	long long	 epoch;
+	int64_t		 when;
+
+	if (reset == NULL || target_decimal(reset, &epoch) != 0)
+		return -1;
+	/*
+	 * The server's own clock, so that ours being off does not matter;
+	 * unless its Date is absent, malformed or implausibly far from ours.
+	 */
+	if (date != NULL && target_http_date(date, &when) == 0 &&
+	    (when > now_s ? (uint64_t)when - (uint64_t)now_s :
+	    (uint64_t)now_s - (uint64_t)when) <= (uint64_t)TARGET_DATE_MAX_SKEW_S)
+		now_s = when;
+	return target_span_ms(now_s, (int64_t)epoch, TARGET_XRL_MAX_WAIT_S *
+	    1000L);
+}
+
+int
+target_limit_info_parse(const char *v, long *used, long *limit)
+{
+	const char	*p;
+	char		*end;
+	long		 u, l;
+
+	if (v == NULL)
+		return -1;
+	/* Not "per-app-api-usage=". */
+	for (p = v; (p = strstr(p, "api-usage=")) != NULL; p++)
+		if (p == v || p[-1] == ' ' || p[-1] == ',' || p[-1] == ';')
+			break;
+	if (p == NULL || p[10] < '0' || p[10] > '9')
+		return -1;
+	errno = 0;
+	u = strtol(p + 10, &end, 10);
+	if (errno != 0 || *end != '/' || end[1] < '0' || end[1] > '9')
+		return -1;
+	l = strtol(end + 1, &end, 10);
+	if (errno != 0 || l <= 0 || (*end != '\0' && *end != ',' &&
+	    *end != ';' && *end != ' '))
+		return -1;
+	*used = u;
+	*limit = l;
+	return 0;
+}
+
+/*
  * Milliseconds from now until X-Rate-Limit-Reset (UTC epoch seconds),
- * measured against the response's Date when it has one (so that our clock's
- * skew does not matter), without the margin; -1 when there is no usable
- * header. 0 when the reset is already past.
+ * measured against the response's Date when it has a plausible one (so that
+ * our clock's skew does not matter), without the margin, at most
+ * TARGET_XRL_MAX_WAIT_S; -1 when there is no usable header. 0 when the
+ * reset is already past.
  */
 static long
 target_xrl_reset_in_ms(const struct http_response *resp)
 {
-	const char	*date;
-	struct tm	 tm;
-	long long	 reset, now;
-	time_t		 when;
-
-	if ((reset = target_header_num(resp, "X-Rate-Limit-Reset")) < 0)
-		return -1;
-	now = (long long)time(NULL);
-	date = http_response_header(resp, "Date");
-	memset(&tm, 0, sizeof tm);
-	if (date != NULL && strptime(date, "%a, %d %b %Y %H:%M:%S", &tm) !=
-	    NULL && (when = timegm(&tm)) != (time_t)-1)
-		now = (long long)when;
-	if (reset <= now)
-		return 0;
-	if (reset - now > TARGET_XRL_MAX_WAIT_S)
-		return TARGET_XRL_MAX_WAIT_S * 1000L;
-	return (long)(reset - now) * 1000;
+	return target_wait_reset_ms(http_response_header(resp,
+	    "X-Rate-Limit-Reset"), http_response_header(resp, "Date"),
+	    (int64_t)time(NULL));
 }
 
 /*
@@ -417,6 +550,13 @@ target_xrl_update(struct target *t, const struct http_response *resp)
 		in_ms = TARGET_XRL_DEFAULT_WINDOW_MS;
 	reset = now + (uint64_t)in_ms;
 	epoch = target_header_num(resp, "X-Rate-Limit-Reset");
+	/*
+	 * A Reset further away than the longest wait is not a window id to
+	 * order answers by (9223372036854775807 would make every later window
+	 * look older): fall back on timing the window.
+	 */
+	if (in_ms >= TARGET_XRL_MAX_WAIT_S * 1000L)
+		epoch = -1;
 	if (rem > LONG_MAX)
 		rem = LONG_MAX;
 	if (epoch >= 0 && epoch < t->xrl_epoch)
@@ -1075,20 +1215,13 @@ target_call_ev_cb(evutil_socket_t fd, short what, void *arg)
 static void
 target_usage_update(struct target *t, const struct http_response *resp)
 {
-	const char	*h, *p;
+	const char	*h;
 	long		 used, limit;
 	double		 rate, slowdown = t->cfg->limits.usage_slowdown;
 	int		 over;
 
 	h = http_response_header(resp, "Sforce-Limit-Info");
-	if (h == NULL)
-		return;
-	/* Not "per-app-api-usage=". */
-	for (p = h; (p = strstr(p, "api-usage=")) != NULL; p++)
-		if (p == h || p[-1] == ' ' || p[-1] == ',' || p[-1] == ';')
-			break;
-	if (p == NULL || sscanf(p + 10, "%ld/%ld", &used, &limit) != 2 ||
-	    used < 0 || limit <= 0)
+	if (target_limit_info_parse(h, &used, &limit) != 0)
 		return;
 	t->api_used = used;
 	t->api_limit = limit;
@@ -1111,39 +1244,15 @@ target_usage_update(struct target *t, const struct http_response *resp)
 	}
 }
 
-/* Retry-After as milliseconds (delta-seconds or HTTP-date); -1 if none. */
+/*
+ * Retry-After as milliseconds (delta-seconds or HTTP-date), at most
+ * TARGET_MAX_RETRY_AFTER_MS; -1 if none or unusable.
+ */
 static long
 target_retry_after_ms(const struct http_response *resp)
 {
-	const char	*v, *end;
-	struct tm	 tm;
-	time_t		 when, now;
-	long long	 secs;
-	char		*ep;
-
-	v = http_response_header(resp, "Retry-After");
-	if (v == NULL)
-		return -1;
-	while (*v == ' ')
-		v++;
-	if (*v >= '0' && *v <= '9') {
-		errno = 0;
-		secs = strtoll(v, &ep, 10);
-		if (errno != 0 || secs > TARGET_MAX_RETRY_AFTER_MS / 1000)
-			return TARGET_MAX_RETRY_AFTER_MS;
-		return (long)secs * 1000;
-	}
-	memset(&tm, 0, sizeof tm);
-	end = strptime(v, "%a, %d %b %Y %H:%M:%S", &tm);
-	if (end == NULL)
-		return -1;
-	when = timegm(&tm);
-	now = time(NULL);
-	if (when == (time_t)-1 || when <= now)
-		return 0;
-	if (when - now > TARGET_MAX_RETRY_AFTER_MS / 1000)
-		return TARGET_MAX_RETRY_AFTER_MS;
-	return (long)(when - now) * 1000;
+	return target_wait_retry_after_ms(http_response_header(resp,
+	    "Retry-After"), (int64_t)time(NULL));
 }
 
 /*

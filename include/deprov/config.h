@@ -91,6 +91,10 @@ struct config_api {
 	char			*tls_key_file;
 	struct config_api_token	*tokens;
 	size_t			 ntokens;
+	/* Limits (docs/SECURITY.md "Limits"); 0 = derived from RLIMIT_NOFILE / default. */
+	long			 max_connections;
+	long			 max_connections_per_address;
+	long			 request_timeout_ms;	/* each request: sent and answered within */
 };
 
 struct config_engine {

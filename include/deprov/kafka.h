@@ -54,7 +54,28 @@ struct kafka	*kafka_new(struct event_base *, const struct config_kafka *,
  */
 void		 kafka_set_batch(struct kafka *, int (*begin)(void *),
 		    int (*end)(void *), void *arg);
-/* Stop consuming, commit stored offsets, leave the group, flush the producer. */
+/*
+ * Bounded stop, on the loop (never blocks): stop consuming, commit the
+ * stored offsets and leave the group in the background
+ * (rd_kafka_consumer_close_queue served from the loop). done(arg) is called
+ * once the consumer has closed or timeout_ms have passed, whichever first
+ * (before kafka_close_start returns when there is nothing to wait for).
+ * A consumer that did not close is destroyed without waiting for the
+ * brokers again by kafka_free; its offsets not committed are read again at
+ * the next start (at-least-once; the store drops the duplicates).
+ */
+void		 kafka_close_start(struct kafka *, long timeout_ms,
+		    void (*done)(void *), void *arg);
+/*
+ * Wait up to timeout_ms (blocking) for produced messages (dead letters,
+ * audit records) to be acknowledged. 0, or how many are left (given up
+ * by kafka_free).
+ */
+int		 kafka_flush(struct kafka *, long timeout_ms);
+/*
+ * kafka_close_start and its wait in one blocking call, then kafka_flush:
+ * at most 5 s + 3 s. Called by kafka_free when the close was not started.
+ */
 void		 kafka_close(struct kafka *);
 void		 kafka_free(struct kafka *);
 

@@ -9,6 +9,7 @@
 #define DEPROV_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LEVEL_ERROR = 0,
@@ -30,10 +31,44 @@ void log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 #define log_info(mod, ...) log_msg(LOG_LEVEL_INFO, mod, __VA_ARGS__)
 #define log_debug(mod, ...) log_msg(LOG_LEVEL_DEBUG, mod, __VA_ARGS__)
 
+/*
+ * One line written with write(2) alone (no stdio, no locks, no allocation):
+ * safe in a signal handler, just before _exit. mod and msg are written as
+ * they are (no escaping, no redaction): pass constants.
+ */
+void log_emergency(enum log_level level, const char *mod, const char *msg);
+
 /* Redact secrets in place in a NUL-terminated string; returns how many were masked. */
 size_t log_redact(char *s);
 
-/* Install libevent's log callback so its messages go through this module. */
+/*
+ * A message that may repeat many times a second (accept errors, refused
+ * connections) is written at most once per interval; the calls refused in
+ * between are counted and the count is handed to the next line that is
+ * written. Zero-initialise, set interval_ms, then:
+ *
+ *	uint64_t n;
+ *	if (log_ratelimit(&rl, &n))
+ *		log_warn("api", "accept: %s (%" PRIu64 " more suppressed)", why, n);
+ */
+struct log_ratelimit {
+	int64_t		 interval_ms;
+	int64_t		 next_ms;	/* no line before this (monotonic ms) */
+	uint64_t	 suppressed;	/* refused since the last line */
+	int		 started;
+};
+
+/* 1 when a line may be written now (*suppressed = how many were refused since the last one), else 0. */
+int	log_ratelimit(struct log_ratelimit *, uint64_t *suppressed);
+/* The same at a given monotonic time in ms (tests). */
+int	log_ratelimit_at(struct log_ratelimit *, int64_t now_ms,
+	    uint64_t *suppressed);
+
+/*
+ * Install libevent's log callback so its messages go through this module.
+ * Its warnings and errors are rate-limited (one line per second, with a
+ * count of those suppressed).
+ */
 void log_hook_libevent(void);
 
 #endif

@@ -54,6 +54,12 @@ typedef int (*store_case_cb)(const struct store_case *, void *arg);
 typedef int (*store_step_cb)(const struct store_step *, void *arg);
 typedef int (*store_account_cb)(const char *target, const char *account, void *arg);
 
+/*
+ * Open (creating) the store. One process owns it: an exclusive lock on
+ * "<path>.lock" is taken first and held until store_close. When another
+ * process holds it: NULL, errno EBUSY, err "store PATH is in use by deprovd
+ * pid 1234 (lock PATH.lock)".
+ */
 struct store	*store_open(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
 const char	*store_errmsg(struct store *);

@@ -118,6 +118,25 @@ const char	*target_circuit_name(enum target_circuit);
 void		 target_rate_window(const struct target *, long *limit,
 		    long *remaining);
 
+/*
+ * Waits asked for in a peer's headers, computed without overflow for any
+ * value and clamped (docs/SECURITY.md, "Limits"); now_s is our clock in
+ * epoch seconds. Exposed for tests; the target applies them itself.
+ *
+ * target_wait_retry_after_ms: Retry-After (delta-seconds or HTTP-date) in
+ * ms, 0..3600000; -1 when absent or malformed.
+ * target_wait_reset_ms: X-Rate-Limit-Reset (epoch seconds) counted from the
+ * response's Date (from now_s when Date is absent, malformed or more than a
+ * day from now_s), 0..3600000; -1 when absent or malformed.
+ * target_limit_info_parse: Sforce-Limit-Info's "api-usage=USED/LIMIT";
+ * 0, or -1 when absent, malformed or out of range.
+ */
+long		 target_wait_retry_after_ms(const char *value, int64_t now_s);
+long		 target_wait_reset_ms(const char *reset, const char *date,
+		    int64_t now_s);
+int		 target_limit_info_parse(const char *value, long *used,
+		    long *limit);
+
 /* Observability. */
 size_t		 target_inflight(const struct target *);
 size_t		 target_queued(const struct target *);

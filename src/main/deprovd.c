@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -34,7 +35,24 @@
 #include "deprov/store.h"
 
 #define DEPROVD_VERSION		"0.1.0"
-#define DEPROVD_DRAIN_MS	10000
+/*
+ * Stopping is bounded (docs/OPERATIONS.md): running steps get
+ * DEPROVD_DRAIN_MS to finish while the consumer commits and leaves the
+ * group (at most DEPROVD_KAFKA_CLOSE_MS), then produced messages get
+ * DEPROVD_FLUSH_MS. Whatever still holds the process DEPROVD_STOP_S after
+ * the signal (a library call that blocks) is cut short by exiting then.
+ */
+#define DEPROVD_DRAIN_MS	8000
+#define DEPROVD_KAFKA_CLOSE_MS	5000
+#define DEPROVD_FLUSH_MS	3000
+#define DEPROVD_STOP_S		15
+
+/* Exit status (docs/OPERATIONS.md). */
+#define DEPROVD_EXIT_OK		0	/* stopped cleanly */
+#define DEPROVD_EXIT_FAILED	1	/* could not start, or the loop failed */
+#define DEPROVD_EXIT_CONFIG	2	/* --check or start-up: configuration problems */
+#define DEPROVD_EXIT_STORE_BUSY	3	/* another process owns the store */
+#define DEPROVD_EXIT_FORCED	4	/* a second signal, or the stop took too long */
 
 struct deprovd {
 	struct config		*cfg;
@@ -54,6 +72,7 @@ struct deprovd {
 	struct event		*sigterm;
 	struct event		*sigint;
 	int			 stopping;
+	int			 stop_waits;	/* drain and Kafka close still running */
 };
 
 static void
@@ -67,7 +86,11 @@ usage(FILE *f)
 	    "                     (0 = valid, 2 = problems, one file:line: message each)\n"
 	    "  -v, --verbose      debug logging (overrides log_level)\n"
 	    "  -V, --version      print the version and exit\n"
-	    "  -h, --help         this text\n");
+	    "  -h, --help         this text\n"
+	    "\n"
+	    "SIGTERM/SIGINT stop within 15 s; a second one exits at once.\n"
+	    "Exit: 0 stopped, 1 failed, 2 configuration problems, 3 store in use\n"
+	    "by another process, 4 forced (second signal, or the stop overran).\n");
 }
 
 static size_t
@@ -97,11 +120,62 @@ deprovd_sla_alert(const struct sla_alert *a, void *arg)
 		    NULL, a->detail_json);
 }
 
+/*
+ * The second SIGTERM/SIGINT while stopping: exit at once, whatever the loop
+ * is doing (it may be inside a blocking library call). Safe for the state:
+ * the store commits in transactions (an open one is rolled back at the next
+ * open) and Kafka offsets are stored only for committed cases.
+ */
 static void
-deprovd_drained(void *arg)
+deprovd_hard_signal(int sig)
+{
+	(void)sig;
+	log_emergency(LOG_LEVEL_WARN, "deprovd", "second signal: exiting now");
+	_exit(DEPROVD_EXIT_FORCED);
+}
+
+/* The stop's bound passed: exit (same safety as the second signal). */
+static void
+deprovd_stop_overdue(int sig)
+{
+	(void)sig;
+	log_emergency(LOG_LEVEL_ERROR, "deprovd", "still not stopped 15 s "
+	    "after the signal: exiting now");
+	_exit(DEPROVD_EXIT_FORCED);
+}
+
+/*
+ * From the first signal on, SIGTERM/SIGINT are plain handlers that exit,
+ * and an alarm bounds the whole stop.
+ */
+static void
+deprovd_arm_hard_stop(struct deprovd *d)
+{
+	struct sigaction sa;
+
+	/* event_del gives the signals back to their previous handlers. */
+	event_del(d->sigterm);
+	event_del(d->sigint);
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = deprovd_hard_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = deprovd_stop_overdue;
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(DEPROVD_STOP_S);
+}
+
+/* The drain or the Kafka close is over; after both, flush and leave the loop. */
+static void
+deprovd_stop_step(void *arg)
 {
 	struct deprovd *d = arg;
 
+	if (--d->stop_waits > 0)
+		return;
+	/* Dead letters and audit records produced until now (bounded, blocks). */
+	kafka_flush(d->kafka, DEPROVD_FLUSH_MS);
 	log_info("deprovd", "stopped");
 	event_base_loopexit(d->base, NULL);
 }
@@ -113,17 +187,18 @@ deprovd_signal(evutil_socket_t sig, short what, void *arg)
 	struct deprovd *d = arg;
 
 	(void)what;
-	if (d->stopping) {
-		log_warn("deprovd", "second signal: exiting now");
-		event_base_loopbreak(d->base);
+	if (d->stopping)
 		return;
-	}
 	d->stopping = 1;
-	log_info("deprovd", "signal %d: stopping intake", (int)sig);
+	log_info("deprovd", "signal %d: stopping intake (at most %d s; a "
+	    "second signal exits at once)", (int)sig, DEPROVD_STOP_S);
+	deprovd_arm_hard_stop(d);
 	if (d->api != NULL)
 		api_stop(d->api);
-	kafka_close(d->kafka);
-	engine_drain(d->engine, DEPROVD_DRAIN_MS, deprovd_drained, d);
+	d->stop_waits = 2;
+	kafka_close_start(d->kafka, DEPROVD_KAFKA_CLOSE_MS, deprovd_stop_step,
+	    d);
+	engine_drain(d->engine, DEPROVD_DRAIN_MS, deprovd_stop_step, d);
 }
 
 /* Load configuration and runbooks; returns the number of problems. */
@@ -262,7 +337,12 @@ main(int argc, char **argv)
 		goto done;
 	}
 	if ((d.store = store_open(d.cfg->store_path, err, sizeof err)) == NULL) {
-		log_error("deprovd", "store: %s", err);
+		if (errno == EBUSY) {
+			/* "store var/deprov.db is in use by deprovd pid 1234" */
+			log_error("deprovd", "%s: not starting", err);
+			rc = DEPROVD_EXIT_STORE_BUSY;
+		} else
+			log_error("deprovd", "store: %s", err);
 		goto done;
 	}
 	if ((d.http = http_new(d.base)) == NULL) {

@@ -120,3 +120,15 @@ foreach(t ${DEPROV_IT_CONTAINMENT})
             --build ${CMAKE_BINARY_DIR} ${t})
   set_tests_properties(it_containment_${t} PROPERTIES LABELS integration TIMEOUT 300)
 endforeach()
+
+# Hardening (tests/integration/it_harden.py): the admin API under slow clients
+# and at the descriptor limit, strict case ids, TLS without tickets, bounded
+# shutdown when Kafka is gone, the second signal, the store's lock.
+set(DEPROV_IT_HARDEN case_ids tls_no_tickets store_lock stop_kafka_gone second_signal
+  slow_clients accept_pause)
+foreach(t ${DEPROV_IT_HARDEN})
+  add_test(NAME it_harden_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_harden.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_harden_${t} PROPERTIES LABELS integration TIMEOUT 300)
+endforeach()

@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ADMIN_TOKEN, API_TOKEN, CLIENT_ID, RESPONDER_TOKEN, emergency_runbook,
+from harness import (ADMIN_TOKEN, API_TOKEN, CLIENT_ID, RESPONDER_TOKEN, KafkaMock, emergency_runbook,
                      unfreeze_runbook, INTEGRATION_USER, SANDBOX_TOKEN, Daemon,  # noqa: E402
                      Sandbox, build_dir, consume, find_user, gen_rsa, leaver, leaver_for, log,
                      owner_counts, publish, run, seed_people, standard_runbook, user_id, wait_for)
@@ -216,13 +216,14 @@ def test_freeze_lane_across_cases(work):
     """Events queued before the daemon starts: every freeze before any remediation."""
     n = 12
     sb = Sandbox(work, seed_people(n), args=["--latency-ms", "20"])
-    # Publish right after start: the consumer group needs a few seconds for its
-    # first assignment, so every event arrives in the first fetch.
+    # A cluster of its own, so that every event is in Kafka before deprovd
+    # starts: however loaded the machine, they arrive in the first fetch.
+    mock = KafkaMock(work)
+    publish(mock.bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
     d2 = Daemon(work, sb, limits={"rate_per_sec": 1000, "burst": 100, "concurrency": 4,
-                                  "timeout_ms": 5000})
+                                  "timeout_ms": 5000}, brokers=mock.bootstrap)
     try:
         d2.start(wait_ready=False)
-        publish(d2.bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
         for i in range(1, n + 1):
             d2.wait_case("E%04d" % i, timeout=120)
         entries = [e for e in sb.log() if e["action"] in MUTATING and e["status"] < 300]
@@ -233,6 +234,7 @@ def test_freeze_lane_across_cases(work):
     finally:
         d2.stop()
         sb.stop()
+        mock.stop()
 
 
 def test_request_limit_exceeded(work):
