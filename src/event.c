@@ -39,41 +39,96 @@ event_str(json_object *obj, const char *key, char **out)
 	return 0;
 }
 
+/* n decimal digits at p into *out; -1 when one of them is not a digit. */
+static int
+event_digits(const char *p, int n, int *out)
+{
+	int	i, v = 0;
+
+	/* A NUL is not a digit: the scan never runs past the string's end. */
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+event_mdays(int year, int month)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+
+	if (month == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))
+		return 29;
+	return days[month - 1];
+}
+
+/*
+ * RFC 3339 (section 5.6), strictly: full-date, then optionally 'T', 't' or
+ * a space, partial-time with an optional fraction, and 'Z', 'z' or
+ * +hh:mm/-hh:mm. A full-date alone is midnight UTC (HR systems send last
+ * days of work that way). Every field has its exact width and range and
+ * nothing may follow. Each character is looked at only after the one
+ * before it matched, so no input makes this read past the terminating NUL.
+ */
 time_t
 event_parse_time(const char *s)
 {
 	struct tm	 tm;
-	const char	*p;
-	int		 off = 0, sign, hh, mm;
-	time_t		 t;
+	const char	*p = s;
+	int		 year, mon, mday, hh, mi, ss, oh, om, off = 0;
 
+	if (s == NULL)
+		return -1;
+	if (event_digits(p, 4, &year) != 0 || p[4] != '-' ||
+	    event_digits(p + 5, 2, &mon) != 0 || p[7] != '-' ||
+	    event_digits(p + 8, 2, &mday) != 0)
+		return -1;
+	if (mon < 1 || mon > 12 || mday < 1 || mday > event_mdays(year, mon))
+		return -1;
 	memset(&tm, 0, sizeof tm);
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL) {
-		p = strptime(s, "%Y-%m-%d", &tm);
-		if (p == NULL || *p != '\0')
-			return -1;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = mday;
+	p += 10;
+	if (*p == '\0')
 		return timegm(&tm);
-	}
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return -1;
+	p++;
+	if (event_digits(p, 2, &hh) != 0 || p[2] != ':' ||
+	    event_digits(p + 3, 2, &mi) != 0 || p[5] != ':' ||
+	    event_digits(p + 6, 2, &ss) != 0)
+		return -1;
+	/* 60 is a leap second; timegm carries it into the next minute. */
+	if (hh > 23 || mi > 59 || ss > 60)
+		return -1;
+	p += 8;
 	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p))
+		if (*++p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
 			p++;
 	}
 	if (*p == 'Z' || *p == 'z')
 		p++;
 	else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+		if (event_digits(p + 1, 2, &oh) != 0 || p[3] != ':' ||
+		    event_digits(p + 4, 2, &om) != 0 || oh > 23 || om > 59)
 			return -1;
-		off = sign * (hh * 3600 + mm * 60);
+		off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
 		p += 6;
 	} else
 		return -1;
 	if (*p != '\0')
 		return -1;
-	t = timegm(&tm);
-	return t - off;
+	tm.tm_hour = hh;
+	tm.tm_min = mi;
+	tm.tm_sec = ss;
+	return timegm(&tm) - off;
 }
 
 void

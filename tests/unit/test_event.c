@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -123,6 +124,22 @@ test_errors(void **state)
 	    "\"manager\":\"boss\"}}", "manager must be an object");
 }
 
+/*
+ * event_parse_time on a heap copy of exactly strlen + 1 bytes, so that the
+ * sanitizer build reports any read past the terminating NUL.
+ */
+static time_t
+parse_exact(const char *s)
+{
+	char	*copy = strdup(s);
+	time_t	 t;
+
+	assert_non_null(copy);
+	t = event_parse_time(copy);
+	free(copy);
+	return t;
+}
+
 static void
 test_times(void **state)
 {
@@ -133,6 +150,55 @@ test_times(void **state)
 	assert_int_equal(event_parse_time("1970-01-02"), 86400);
 	assert_int_equal(event_parse_time("1970-01-01T00:00:00"), -1);
 	assert_int_equal(event_parse_time("garbage"), -1);
+}
+
+/* RFC 3339 section 5.6 at its edges: what is valid and what is not. */
+static void
+test_times_strict(void **state)
+{
+	static const char *const bad[] = {
+		/* offsets: short, long, signed parts, out of range */
+		"1970-01-01T00:00:00+1:2", "1970-01-01T00:00:00+1:234",
+		"1970-01-01T00:00:00+-1:-1", "1970-01-01T00:00:00+99:99",
+		"1970-01-01T00:00:00+24:00", "1970-01-01T00:00:00+23:60",
+		"1970-01-01T00:00:00+", "1970-01-01T00:00:00+01",
+		"1970-01-01T00:00:00+01:", "1970-01-01T00:00:00+01:0",
+		"1970-01-01T00:00:00+0100", "1970-01-01T00:00:00+01:00x",
+		"1970-01-01T00:00:00Zx", "1970-01-01T00:00:00ZZ",
+		"1970-01-01T00:00:00 +01:00",
+		/* dates: widths and ranges */
+		"2026-1-05", "02026-01-05", "2026-01-5", "2026-00-10",
+		"2026-13-01", "2026-01-00", "2026-01-32", "2026-04-31",
+		"2026-02-29", "1900-02-29", "2026/01/05", "2026-01-05x",
+		"+2026-01-05", " 2026-01-05", "2026-01-05 ",
+		/* times */
+		"2026-01-05T", "2026-01-05T10:00Z", "2026-01-05T24:00:00Z",
+		"2026-01-05T23:60:00Z", "2026-01-05T23:59:61Z",
+		"2026-01-05T1:00:00Z", "2026-01-05T10:00:00.Z",
+		"2026-01-05T10:00:00,5Z", "2026-01-05X10:00:00Z",
+		"2026-01-05T10:00:00", "2026-01-05T-1:00:00Z",
+		"", "2", "2026", "2026-", "2026-01", "2026-01-",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (parse_exact(bad[i]) != (time_t)-1)
+			fail_msg("\"%s\" was accepted", bad[i]);
+	assert_int_equal(event_parse_time(NULL), -1);
+	/* 't', 'z' and a space instead of 'T' (RFC 3339 5.6, note). */
+	assert_int_equal(parse_exact("1970-01-01t00:00:00z"), 0);
+	assert_int_equal(parse_exact("1970-01-01 00:00:00Z"), 0);
+	assert_int_equal(parse_exact("1970-01-01T00:30:00+00:30"), 0);
+	assert_int_equal(parse_exact("1970-01-01T00:00:00-00:30"), 1800);
+	assert_int_equal(parse_exact("1970-01-02T00:00:00+23:59"), 60);
+	assert_int_equal(parse_exact("1970-01-01T00:00:00.123456789Z"), 0);
+	assert_int_equal(parse_exact("1970-01-01T23:59:59Z"), 86399);
+	/* A leap second carries into the next minute. */
+	assert_int_equal(parse_exact("1970-01-01T00:00:60Z"), 60);
+	assert_int_equal(parse_exact("2024-02-29"), 1709164800);
+	assert_int_equal(parse_exact("2000-02-29T00:00:00Z"), 951782400);
+	assert_int_equal(parse_exact("2026-12-31T23:59:59Z"), 1798761599);
 }
 
 static void
@@ -167,6 +233,7 @@ main(void)
 		cmocka_unit_test(test_subject_defaults),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_times_strict),
 		cmocka_unit_test(test_subject_roundtrip),
 	};
 
