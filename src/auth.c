@@ -1146,7 +1146,7 @@ auth_parse_token(struct auth *a, const struct http_response *resp, char *err,
 		else if (expires_in > 0)
 			lifetime = (double)expires_in / 2;
 	}
-	if (json_object_object_get_ex(o, "issued_at", &v))
+	if (json_object_object_get_ex(o, "issued_at", &v) && v != NULL)
 		log_debug("auth", "token from %s issued_at %s", a->token_url,
 		    json_object_get_string(v));
 

@@ -312,7 +312,12 @@ ingest_okta_event(const struct ingest *in, json_object *le, struct event *ev,
 	    json_object_is_type(targets, json_type_array)) {
 		for (i = 0; i < json_object_array_length(targets); i++) {
 			t = json_object_array_get_idx(targets, i);
+			/*
+			 * json_object_get_string gives NULL for a JSON null
+			 * ("type": null): only a string is compared.
+			 */
 			if (!json_object_object_get_ex(t, "type", &v) ||
+			    !json_object_is_type(v, json_type_string) ||
 			    strcmp(json_object_get_string(v), "User") != 0)
 				continue;
 			if (json_object_object_get_ex(t, "alternateId", &v) &&

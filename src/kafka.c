@@ -318,6 +318,7 @@ kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 			if (json_object_object_get_ex(b, "nodeid", &id) &&
 			    json_object_get_int(id) >= 0 &&
 			    json_object_object_get_ex(b, "state", &st) &&
+			    json_object_is_type(st, json_type_string) &&
 			    strcmp(json_object_get_string(st), "UP") == 0)
 				up = 1;
 		}
