@@ -12,30 +12,34 @@
 #include <json-c/json.h>
 
 #include "deprov/event.h"
+#include "deprov/jsonc.h"
 
 static const char *event_types[] = {
 	EVENT_TYPE_LEAVER, EVENT_TYPE_RESCINDED, EVENT_TYPE_FREEZE,
 	EVENT_TYPE_UNFREEZE,
 };
 
-/* Duplicate a string member if it is a non-empty string; -1 if present but not a string. */
+/*
+ * Duplicate string member key of obj into *out (NULL when absent, null or
+ * empty). name is what a reason calls it. Text with a NUL character is
+ * refused, and with JSONC_TEXT_ID in flags (identifiers from outside) text
+ * that is not valid UTF-8. 0, or -1 with the reason in err.
+ */
 static int
-event_str(json_object *obj, const char *key, char **out)
+event_str(json_object *obj, const char *key, const char *name, int flags,
+    char **out, char *err, size_t errlen)
 {
-	json_object	*v;
-	const char	*s;
+	const char *s;
 
 	*out = NULL;
-	if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
+	if (jsonc_get_text(obj, key, name, flags, &s, err, errlen) < 0)
 		return -1;
-	s = json_object_get_string(v);
-	if (*s == '\0')
+	if (s == NULL || *s == '\0')
 		return 0;
-	if ((*out = strdup(s)) == NULL)
+	if ((*out = strdup(s)) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
 	return 0;
 }
 
@@ -160,44 +164,54 @@ event_clear(struct event *ev)
 	memset(ev, 0, sizeof *ev);
 }
 
-/* Fill a subject from a leaver "data" object. */
+/*
+ * Fill a subject from a leaver "data" object. id is JSONC_TEXT_ID for text
+ * from outside (identifiers must be valid UTF-8), 0 for a subject read back
+ * from the store (checked when it came in).
+ */
 static int
-event_subject(json_object *data, struct subject *s, char *err, size_t errlen)
+event_subject(json_object *data, struct subject *s, int id, const char *pre,
+    char *err, size_t errlen)
 {
-	json_object *mgr, *acc;
+	/* The first three are members of data, the last two of data.manager. */
+	static const char *const keys[] = { "employee_id", "email",
+	    "username", "employee_id", "email" };
+	static const char *const names[] = { "employee_id", "email",
+	    "username", "manager.employee_id", "manager.email" };
+	char		**outs[] = { &s->employee_id, &s->email, &s->username,
+			    &s->manager_employee_id, &s->manager_email };
+	json_object	*mgr = NULL, *acc;
+	const char	*v;
+	char		 name[64];
+	size_t		 i;
 
-	if (event_str(data, "employee_id", &s->employee_id) != 0 ||
-	    event_str(data, "email", &s->email) != 0 ||
-	    event_str(data, "username", &s->username) != 0) {
-		snprintf(err, errlen, "data.employee_id, data.email and "
-		    "data.username must be strings");
+	if (json_object_object_get_ex(data, "manager", &mgr) && mgr != NULL &&
+	    !json_object_is_type(mgr, json_type_object)) {
+		snprintf(err, errlen, "%smanager must be an object", pre);
 		return -1;
 	}
-	if (json_object_object_get_ex(data, "manager", &mgr) &&
-	    !json_object_is_type(mgr, json_type_null)) {
-		if (!json_object_is_type(mgr, json_type_object)) {
-			snprintf(err, errlen, "data.manager must be an object");
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		snprintf(name, sizeof name, "%s%s", pre, names[i]);
+		if (event_str(i < 3 ? data : mgr, keys[i], name, id, outs[i],
+		    err, errlen) != 0)
 			return -1;
-		}
-		if (event_str(mgr, "employee_id", &s->manager_employee_id) != 0 ||
-		    event_str(mgr, "email", &s->manager_email) != 0) {
-			snprintf(err, errlen, "data.manager fields must be strings");
-			return -1;
-		}
 	}
-	if (json_object_object_get_ex(data, "accounts", &acc) &&
-	    !json_object_is_type(acc, json_type_null)) {
+	if (json_object_object_get_ex(data, "accounts", &acc) && acc != NULL) {
 		if (!json_object_is_type(acc, json_type_object)) {
-			snprintf(err, errlen, "data.accounts must be an object");
+			snprintf(err, errlen, "%saccounts must be an object", pre);
 			return -1;
 		}
-		json_object_object_foreach(acc, k, v) {
+		/* Account ids are identifiers too. */
+		snprintf(name, sizeof name, "%saccounts value", pre);
+		json_object_object_foreach(acc, k, val) {
 			(void)k;
-			if (!json_object_is_type(v, json_type_string)) {
-				snprintf(err, errlen, "data.accounts values must "
-				    "be strings");
+			if (!json_object_is_type(val, json_type_string)) {
+				snprintf(err, errlen, "%saccounts values must be "
+				    "strings", pre);
 				return -1;
 			}
+			if (jsonc_text(val, name, id, &v, err, errlen) < 0)
+				return -1;
 		}
 		s->accounts = json_object_get(acc);
 	}
@@ -216,6 +230,8 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 	int			 known = 0;
 
 	memset(ev, 0, sizeof *ev);
+	if (jsonc_text_check(buf, len, err, errlen) != 0)
+		goto fail;
 	if ((tok = json_tokener_new_ex(32)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -240,7 +256,10 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 		snprintf(err, errlen, "not a CloudEvent: not a JSON object");
 		goto fail;
 	}
-	if (event_str(root, "specversion", &s) != 0 || s == NULL) {
+	if (event_str(root, "specversion", "specversion", 0, &s, err,
+	    errlen) != 0)
+		goto fail;
+	if (s == NULL) {
 		snprintf(err, errlen, "not a CloudEvent: missing specversion");
 		goto fail;
 	}
@@ -248,15 +267,23 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 		snprintf(err, errlen, "unsupported specversion \"%.20s\"", s);
 		goto fail;
 	}
-	if (event_str(root, "id", &ev->id) != 0 || ev->id == NULL) {
+	if (event_str(root, "id", "id", JSONC_TEXT_ID, &ev->id, err,
+	    errlen) != 0)
+		goto fail;
+	if (ev->id == NULL) {
 		snprintf(err, errlen, "not a CloudEvent: missing id");
 		goto fail;
 	}
-	if (event_str(root, "source", &ev->source) != 0 || ev->source == NULL) {
+	if (event_str(root, "source", "source", JSONC_TEXT_ID, &ev->source,
+	    err, errlen) != 0)
+		goto fail;
+	if (ev->source == NULL) {
 		snprintf(err, errlen, "not a CloudEvent: missing source");
 		goto fail;
 	}
-	if (event_str(root, "type", &ev->type) != 0 || ev->type == NULL) {
+	if (event_str(root, "type", "type", 0, &ev->type, err, errlen) != 0)
+		goto fail;
+	if (ev->type == NULL) {
 		snprintf(err, errlen, "not a CloudEvent: missing type");
 		goto fail;
 	}
@@ -267,16 +294,13 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 		snprintf(err, errlen, "unknown event type \"%.64s\"", ev->type);
 		goto fail;
 	}
-	if (event_str(root, "subject", &ev->subject_key) != 0) {
-		snprintf(err, errlen, "subject must be a string");
+	if (event_str(root, "subject", "subject", JSONC_TEXT_ID,
+	    &ev->subject_key, err, errlen) != 0)
 		goto fail;
-	}
 	free(s);
 	s = NULL;
-	if (event_str(root, "time", &s) != 0) {
-		snprintf(err, errlen, "time must be a string");
+	if (event_str(root, "time", "time", 0, &s, err, errlen) != 0)
 		goto fail;
-	}
 	if (s != NULL && (ev->time = event_parse_time(s)) == (time_t)-1) {
 		snprintf(err, errlen, "time is not RFC 3339: \"%.40s\"", s);
 		goto fail;
@@ -286,24 +310,23 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 		snprintf(err, errlen, "missing data object");
 		goto fail;
 	}
-	if (event_subject(data, &ev->subject, err, errlen) != 0)
+	if (event_subject(data, &ev->subject, JSONC_TEXT_ID, "data.", err,
+	    errlen) != 0)
 		goto fail;
-	if (event_str(data, "effective", &eff) != 0) {
-		snprintf(err, errlen, "data.effective must be a string");
+	if (event_str(data, "effective", "data.effective", 0, &eff, err,
+	    errlen) != 0)
 		goto fail;
-	}
 	if (eff != NULL &&
 	    (ev->effective = event_parse_time(eff)) == (time_t)-1) {
 		snprintf(err, errlen, "data.effective is not RFC 3339: "
 		    "\"%.40s\"", eff);
 		goto fail;
 	}
-	if (event_str(data, "termination_kind", &ev->termination_kind) != 0 ||
-	    event_str(data, "reason", &ev->reason) != 0) {
-		snprintf(err, errlen, "data.termination_kind and data.reason "
-		    "must be strings");
+	if (event_str(data, "termination_kind", "data.termination_kind", 0,
+	    &ev->termination_kind, err, errlen) != 0 ||
+	    event_str(data, "reason", "data.reason", 0, &ev->reason, err,
+	    errlen) != 0)
 		goto fail;
-	}
 	if (ev->subject.employee_id == NULL && ev->subject_key != NULL &&
 	    (ev->subject.employee_id = strdup(ev->subject_key)) == NULL)
 		goto fail;
@@ -376,7 +399,23 @@ subject_from_json(json_object *o, struct subject *s)
 	memset(s, 0, sizeof *s);
 	if (o == NULL || !json_object_is_type(o, json_type_object))
 		return -1;
-	if (event_subject(o, s, err, sizeof err) != 0) {
+	if (event_subject(o, s, 0, "", err, sizeof err) != 0) {
+		subject_clear(s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+subject_from_input(json_object *o, const char *pre, struct subject *s,
+    char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "%s must be an object", pre);
+		return -1;
+	}
+	if (event_subject(o, s, JSONC_TEXT_ID, pre, err, errlen) != 0) {
 		subject_clear(s);
 		return -1;
 	}

@@ -57,7 +57,7 @@ endforeach()
 set(DEPROV_IT_INGEST
   effective_date_survives_restart rescind_unfreezes_only_frozen_targets binary_cloudevent
   okta_hook_http_and_kafka hr_mappings mixed_thousand broker_outage backpressure
-  audit_stream_survives_outage)
+  audit_stream_survives_outage nul_and_bad_utf8_refused)
 foreach(t ${DEPROV_IT_INGEST})
   add_test(NAME it_ingest_${t}
     COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_ingest.py

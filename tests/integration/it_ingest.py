@@ -422,11 +422,81 @@ def test_audit_stream_survives_outage(work):
         mock.stop()
 
 
+def publish_raw(bootstrap, key, value, topic="hr.leavers"):
+    """Publish one message whose value is raw bytes (e.g. not UTF-8)."""
+    import subprocess
+    r = subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t"],
+                       input=key.encode() + b"\t" + value + b"\n", capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+
+
+def dlq_reasons(d, at_least):
+    """The deprov-reason header of every dead letter, once there are at_least."""
+    def reasons():
+        got = [x.split("deprov-reason=", 1)[1].split(",deprov-topic=", 1)[0]
+               for x in consume(d.bootstrap, "deprov.dlq").splitlines()
+               if "deprov-reason=" in x]
+        return got if len(got) >= at_least else None
+    return wait_for(reasons, 30, "%d dead letters" % at_least)
+
+
+def test_nul_and_bad_utf8_refused(work):
+    """A NUL inside a JSON string (\\u0000) cut it short: subject "E0001\\u0000X"
+    opened a case for E0001. Now such text, and identifiers that are not UTF-8,
+    are refused wherever they come in: dead letters with a clear reason on
+    Kafka, 400 on the API and the Okta hook. Intake goes on after them."""
+    from harness import RESPONDER_TOKEN
+    sb = Sandbox(work, seed_people(3))
+    d = Daemon(work, sb, runbooks=ALL_RUNBOOKS, extra=with_okta).start()
+    try:
+        cut = leaver_for(1)
+        cut["subject"] = "E0001\u0000X"          # json.dumps writes \u0000
+        cut["data"]["employee_id"] = "E0001\u0000X"
+        publish(d.bootstrap, [("E0001", cut)])
+        bad = json.dumps(leaver_for(2)).replace("emp0002@", "emp0002\udcff@")
+        publish_raw(d.bootstrap, "E0002", bad.encode("utf-8", "surrogateescape"))
+        publish(d.bootstrap, [("E0003", leaver_for(3))])
+        d.wait_case("E0003", timeout=30)
+        reasons = dlq_reasons(d, 2)
+        log("dead letters:", reasons)
+        assert any("NUL character" in r for r in reasons), reasons
+        assert any("data.email is not valid UTF-8" in r for r in reasons), reasons
+        assert not d.cases(subject="E0001"), d.cases(subject="E0001")
+        assert not d.cases(subject="E0002"), d.cases(subject="E0002")
+
+        # The API: a NUL in the subject or the reason, a subject not in UTF-8.
+        def freeze(body):
+            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+            return http("POST", d.url("/v1/freeze"), raw,
+                        headers={"Authorization": "Bearer " + RESPONDER_TOKEN,
+                                 "Content-Type": "application/json"})
+        st, body = freeze({"subject": {"email": "a\u0000b@acme.example"}, "reason": "INC-1"})
+        assert st == 400 and "NUL" in body["detail"], (st, body)
+        st, body = freeze({"subject": {"email": "emp0001@acme.example"},
+                           "reason": "INC-1\u0000 and what was cut"})
+        assert st == 400 and "NUL" in body["detail"], (st, body)
+        st, body = freeze(b'{"subject":{"email":"a\xffb@acme.example"},"reason":"INC-2"}')
+        assert st == 400 and body["detail"] == "subject.email is not valid UTF-8", (st, body)
+
+        # The Okta hook.
+        ev = okta_event("user.lifecycle.deactivate", "emp0001\u0000@acme.example")
+        st, body = http("POST", d.url("/v1/hooks/okta"), json.dumps(okta_hook([ev])).encode(),
+                        headers={"Authorization": OKTA_SECRET,
+                                 "Content-Type": "application/json"})
+        assert st == 400 and "NUL" in body["detail"], (st, body)
+        # Nothing was cut short anywhere: the only case is E0003's.
+        assert [c["subject"].get("employee_id") for c in d.cases()] == ["E0003"], d.cases()
+    finally:
+        d.stop()
+        sb.stop()
+
+
 TESTS = {f.__name__[5:]: f for f in [
     test_effective_date_survives_restart, test_rescind_unfreezes_only_frozen_targets,
     test_binary_cloudevent, test_okta_hook_http_and_kafka, test_hr_mappings,
     test_mixed_thousand, test_broker_outage, test_backpressure,
-    test_audit_stream_survives_outage]}
+    test_audit_stream_survives_outage, test_nul_and_bad_utf8_refused]}
 
 if __name__ == "__main__":
     names = [a for a in sys.argv[1:] if a in TESTS]

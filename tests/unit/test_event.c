@@ -109,7 +109,7 @@ test_errors(void **state)
 	    "\"type\":\"io.deprov.leaver\",\"data\":{}}", "no subject");
 	expect_reason("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\","
 	    "\"type\":\"io.deprov.leaver\",\"data\":{\"email\":7}}",
-	    "must be strings");
+	    "data.email must be a string");
 	expect_reason("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\","
 	    "\"type\":\"io.deprov.leaver\",\"data\":{\"email\":\"a@b\","
 	    "\"effective\":\"next tuesday\"}}", "not RFC 3339");
@@ -225,6 +225,86 @@ test_subject_roundtrip(void **state)
 	subject_clear(&t);
 }
 
+#define EV_HEAD	"{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"/hr\"," \
+	"\"type\":\"io.deprov.leaver\","
+
+/*
+ * A NUL inside a string used to cut it short: subject "E0010\u0000X"
+ * opened a case for E0010, email "a\u0000b@x" became "a". Such text is
+ * refused, keys included, and so are identifiers that are not UTF-8.
+ */
+static void
+test_nul_and_utf8(void **state)
+{
+	struct event	ev;
+	char		err[256];
+
+	(void)state;
+	expect_reason(EV_HEAD "\"subject\":\"E0010\\u0000X\",\"data\":{}}",
+	    "NUL character");
+	expect_reason(EV_HEAD "\"data\":{\"email\":\"a\\u0000b@x\"}}",
+	    "NUL character");
+	expect_reason(EV_HEAD "\"data\":{\"employee_id\":\"E1\",\"reason\":"
+	    "\"INC-1\\u0000 and more\"}}", "NUL character");
+	expect_reason(EV_HEAD "\"data\":{\"employee_id\\u0000x\":\"E1\"}}",
+	    "NUL character");
+	expect_reason(EV_HEAD "\"data\":{\"accounts\\u0000\":{}}}",
+	    "NUL character");
+	expect_reason(EV_HEAD "\"data\":{\"email\":\"a\xff@x\"}}",
+	    "data.email is not valid UTF-8");
+	expect_reason(EV_HEAD "\"subject\":\"E1\xc0\x80\",\"data\":{}}",
+	    "subject is not valid UTF-8");
+	expect_reason(EV_HEAD "\"data\":{\"username\":\"\xed\xa0\x80\"}}",
+	    "data.username is not valid UTF-8");
+	expect_reason(EV_HEAD "\"data\":{\"employee_id\":\"E1\",\"manager\":"
+	    "{\"email\":\"b\xe2\x82@x\"}}}",
+	    "data.manager.email is not valid UTF-8");
+	expect_reason(EV_HEAD "\"data\":{\"employee_id\":\"E1\",\"accounts\":"
+	    "{\"sf\":\"005\xf8\"}}}", "data.accounts value is not valid UTF-8");
+	/* Non-identifiers need no UTF-8 check; identifiers in UTF-8 pass. */
+	assert_int_equal(decode(EV_HEAD "\"data\":{\"email\":\"j\xc3\xbcrgen@"
+	    "x\",\"reason\":\"caf\xe9\"}}", &ev, err, sizeof err), 0);
+	assert_string_equal(ev.subject.email, "j\xc3\xbcrgen@x");
+	event_clear(&ev);
+	/* Raw NUL bytes, not only escapes. */
+	assert_int_equal(event_decode(EV_HEAD "\"data\":{\"email\":\"a\0b\"}}",
+	    sizeof EV_HEAD "\"data\":{\"email\":\"a\0b\"}}" - 1, &ev, err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "NUL"));
+}
+
+/* A subject from an API body: the same rules, the member named in full. */
+static void
+test_subject_from_input(void **state)
+{
+	struct subject	 s;
+	json_object	*o;
+	char		 err[256];
+
+	(void)state;
+	o = json_tokener_parse("{\"email\":\"a\\u0000b@x\"}");
+	assert_int_equal(subject_from_input(o, "subject.", &s, err,
+	    sizeof err), -1);
+	assert_string_equal(err, "subject.email contains a NUL character "
+	    "(\\u0000)");
+	json_object_put(o);
+	o = json_tokener_parse("{\"employee_id\":\"E\xff\"}");
+	assert_int_equal(subject_from_input(o, "subject.", &s, err,
+	    sizeof err), -1);
+	assert_string_equal(err, "subject.employee_id is not valid UTF-8");
+	/* What is already stored is read back as it is. */
+	assert_int_equal(subject_from_json(o, &s), 0);
+	subject_clear(&s);
+	json_object_put(o);
+	o = json_tokener_parse("{\"employee_id\":\"E1\",\"accounts\":"
+	    "{\"sf\":\"005\"}}");
+	assert_int_equal(subject_from_input(o, "subject.", &s, err,
+	    sizeof err), 0);
+	assert_string_equal(s.employee_id, "E1");
+	subject_clear(&s);
+	json_object_put(o);
+}
+
 int
 main(void)
 {
@@ -235,6 +315,8 @@ main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_times_strict),
 		cmocka_unit_test(test_subject_roundtrip),
+		cmocka_unit_test(test_nul_and_utf8),
+		cmocka_unit_test(test_subject_from_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <event2/event.h>
+#include <librdkafka/rdkafka.h>
 
 #include "deprov/diag.h"
 #include "deprov/ingest.h"
@@ -21,7 +22,9 @@
 
 #include "engine_fixture.h"
 
-/* The fixture's engine and an ingest configured for Okta events. */
+static char *topics[] = { "hr.leavers", "hr.workday" };
+
+/* The fixture's engine and an ingest for Okta events and one mapping. */
 struct ingest_fx {
 	struct fixture	*fx;
 	struct ingest	*in;
@@ -41,9 +44,16 @@ ingest_setup(void **state)
 	t->fx = fx;
 	assert_true(asprintf(&t->path, "%s/deprovd.json", t->fx->dir) > 0);
 	assert_non_null(f = fopen(t->path, "w"));
-	fprintf(f, "{ \"ingest\": { \"okta\": { \"source\": \"/idp/okta\" } } }\n");
+	fprintf(f, "{ \"ingest\": { \"okta\": { \"source\": \"/idp/okta\" },\n"
+	    "  \"mappings\": [ { \"name\": \"workday\", \"topic\": "
+	    "\"hr.workday\", \"when\": \"/Terminated == true\",\n"
+	    "    \"fields\": { \"id\": \"/Event_ID\", \"employee_id\": "
+	    "\"/Worker_ID\", \"email\": \"/Email\", \"reason\": "
+	    "\"/Reason\" } } ] } }\n");
 	fclose(f);
 	t->fx->cfg.path = t->path;
+	t->fx->cfg.kafka.topics = topics;
+	t->fx->cfg.kafka.ntopics = 2;
 	t->in = ingest_new(&t->fx->cfg, t->fx->eng, d);
 	assert_non_null(t->in);
 	if (diags_count(d) > 0)
@@ -67,21 +77,29 @@ ingest_teardown(void **state)
 	return 0;
 }
 
-/* Hand value (len bytes) to ingest as a message of hr.leavers; the verdict. */
+/* Hand value (len bytes) to ingest as a message of topic; the verdict. */
 static enum kafka_verdict
-deliver(struct ingest_fx *t, const char *value, size_t len, char *reason,
-    size_t reasonlen)
+deliver_to(struct ingest_fx *t, const char *topic, const void *headers,
+    const char *value, size_t len, char *reason, size_t reasonlen)
 {
 	static int64_t		offset;
 	struct kafka_msg	m;
 
 	memset(&m, 0, sizeof m);
-	m.topic = "hr.leavers";
+	m.topic = topic;
+	m.headers = headers;
 	m.offset = offset++;
 	m.value = value;
 	m.len = len;
 	reason[0] = '\0';
 	return ingest_kafka(&m, reason, reasonlen, t->in);
+}
+
+static enum kafka_verdict
+deliver(struct ingest_fx *t, const char *value, size_t len, char *reason,
+    size_t reasonlen)
+{
+	return deliver_to(t, "hr.leavers", NULL, value, len, reason, reasonlen);
 }
 
 /* A dead letter whose reason says why. */
@@ -161,6 +179,69 @@ test_cloudevent_nulls(void **state)
 	    "no subject");
 }
 
+/*
+ * A NUL cut strings short: "E0010\u0000X" opened a case for E0010, and an
+ * Okta login "a\u0000b@x" was "a". Such messages are dead letters now, in
+ * every format, and so are identifiers that are not valid UTF-8.
+ */
+static void
+test_nul_and_utf8(void **state)
+{
+	static const char	 raw[] = "{\"eventType\":\"user.lifecycle."
+	    "suspend\",\"uuid\":\"n5\",\"x\":\"\0\"}";
+	struct ingest_fx	*t = *state;
+	rd_kafka_headers_t	*h;
+	char			 reason[512];
+	const char		*v;
+
+	expect_dead_str(t, "{\"specversion\":\"1.0\",\"id\":\"n1\","
+	    "\"source\":\"/hr\",\"type\":\"io.deprov.leaver\",\"subject\":"
+	    "\"E0010\\u0000X\",\"data\":{}}", "NUL character");
+	expect_dead_str(t, "{\"eventType\":\"user.lifecycle.deactivate\","
+	    "\"uuid\":\"n2\",\"target\":[{\"type\":\"User\",\"alternateId\":"
+	    "\"a\\u0000b@x\"}]}", "NUL character");
+	expect_dead_str(t, "{\"eventType\":\"user.lifecycle.deactivate\","
+	    "\"uuid\":\"n3\",\"target\":[{\"type\":\"User\",\"alternateId\":"
+	    "\"a\xc3(b@x\"}]}", "target alternateId is not valid UTF-8");
+	expect_dead_str(t, "{\"eventType\":\"user.lifecycle.deactivate\","
+	    "\"uuid\":\"n4\",\"target\":[{\"type\":\"User\",\"alternateId\":"
+	    "\"ab@x\",\"id\":\"00u\xff\"}]}", "target id is not valid UTF-8");
+	expect_dead_str(t, "{\"eventType\":\"com.okta.event_hook\",\"data\":"
+	    "{\"events\":[{\"eventType\\u0000\":1}]}}", "NUL character");
+	/* A raw NUL byte in the value. */
+	expect_dead(t, raw, sizeof raw - 1, "NUL byte");
+	/* Through a mapping. */
+	v = "{\"Event_ID\":\"w1\",\"Terminated\":true,\"Worker_ID\":"
+	    "\"E0010\\u0000X\"}";
+	assert_int_equal(deliver_to(t, "hr.workday", NULL, v, strlen(v),
+	    reason, sizeof reason), KAFKA_DEAD);
+	assert_non_null(strstr(reason, "NUL character"));
+	v = "{\"Event_ID\":\"w2\",\"Terminated\":true,\"Worker_ID\":\"E1\","
+	    "\"Email\":\"e\xe0\x80\x80@x\"}";
+	assert_int_equal(deliver_to(t, "hr.workday", NULL, v, strlen(v),
+	    reason, sizeof reason), KAFKA_DEAD);
+	assert_string_equal(reason, "mapping workday: /Email is not valid "
+	    "UTF-8");
+	/* A free-text field needs no UTF-8, and a good message still opens. */
+	v = "{\"Event_ID\":\"w3\",\"Terminated\":true,\"Worker_ID\":\"E3\","
+	    "\"Reason\":\"caf\xe9\"}";
+	assert_int_equal(deliver_to(t, "hr.workday", NULL, v, strlen(v),
+	    reason, sizeof reason), KAFKA_DONE);
+	/* A binary-mode CloudEvent with a NUL in a ce_ header. */
+	h = rd_kafka_headers_new(8);
+	rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
+	rd_kafka_header_add(h, "ce_id", -1, "b1", -1);
+	rd_kafka_header_add(h, "ce_source", -1, "/hr", -1);
+	rd_kafka_header_add(h, "ce_type", -1, "io.deprov.leaver", -1);
+	rd_kafka_header_add(h, "ce_subject", -1, "E0010\0X", 7);
+	v = "{\"employee_id\":\"E0010\"}";
+	assert_int_equal(deliver_to(t, "hr.leavers", h, v, strlen(v), reason,
+	    sizeof reason), KAFKA_DEAD);
+	assert_non_null(strstr(reason, "NUL character"));
+	rd_kafka_headers_destroy(h);
+	assert_int_equal(ingest_stats(t->in)->cases, 1);
+}
+
 int
 main(void)
 {
@@ -168,6 +249,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_okta_nulls, ingest_setup,
 		    ingest_teardown),
 		cmocka_unit_test_setup_teardown(test_cloudevent_nulls,
+		    ingest_setup, ingest_teardown),
+		cmocka_unit_test_setup_teardown(test_nul_and_utf8,
 		    ingest_setup, ingest_teardown),
 	};
 
