@@ -80,6 +80,9 @@ struct ingest {
 	char			*okta_target;
 	char			*okta_secret;	/* the Authorization header Okta sends */
 	struct ingest_stats	 stats;
+#ifdef DEPROV_TEST_HOOKS
+	const char		*crash_mark;	/* tests: abort on a message holding it */
+#endif
 };
 
 /* Conditions: "POINTER OP LITERAL [&& ...]", OP is == or !=. */
@@ -588,6 +591,15 @@ ingest_kafka(const struct kafka_msg *m, char *reason, size_t reasonlen,
 
 	snprintf(origin, sizeof origin, "kafka:%s/%d@%lld", m->topic,
 	    (int)m->partition, (long long)m->offset);
+#ifdef DEPROV_TEST_HOOKS
+	/* A decoder bug on demand, for the crash-loop breaker's tests. */
+	if (in->crash_mark != NULL && m->len > 0 && memmem(m->value, m->len,
+	    in->crash_mark, strlen(in->crash_mark)) != NULL) {
+		log_error("ingest", "test hook: %s holds the crash mark: "
+		    "aborting", origin);
+		abort();
+	}
+#endif
 	for (i = 0; i < in->nmaps; i++)
 		if (strcmp(in->maps[i].topic, m->topic) == 0)
 			map = &in->maps[i];
@@ -931,6 +943,12 @@ ingest_new(const struct config *cfg, struct engine *eng, struct diags *d)
 	in->cfg = cfg;
 	in->engine = eng;
 	in->okta_source = strdup("/idp/okta");
+#ifdef DEPROV_TEST_HOOKS
+	/* Built with test hooks only (never in a Release build). */
+	if ((in->crash_mark = getenv("DEPROV_TEST_CRASH_MARK")) != NULL &&
+	    *in->crash_mark == '\0')
+		in->crash_mark = NULL;
+#endif
 	/* The file parsed before, read again for this section's lines. */
 	if ((doc = jsonc_parse_file_diag(cfg->path, d)) == NULL) {
 		ingest_free(in);
@@ -945,6 +963,11 @@ void
 ingest_set_engine(struct ingest *in, struct engine *eng)
 {
 	in->engine = eng;
+#ifdef DEPROV_TEST_HOOKS
+	if (in->crash_mark != NULL)
+		log_warn("ingest", "test hook armed: a Kafka message holding "
+		    "DEPROV_TEST_CRASH_MARK aborts the process");
+#endif
 }
 
 void

@@ -57,12 +57,14 @@ endforeach()
 set(DEPROV_IT_INGEST
   effective_date_survives_restart rescind_unfreezes_only_frozen_targets binary_cloudevent
   okta_hook_http_and_kafka hr_mappings mixed_thousand broker_outage backpressure
-  audit_stream_survives_outage nul_and_bad_utf8_refused)
+  audit_stream_survives_outage nul_and_bad_utf8_refused crash_loop_breaker)
 foreach(t ${DEPROV_IT_INGEST})
   add_test(NAME it_ingest_${t}
     COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_ingest.py
             --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_ingest_${t} PROPERTIES LABELS integration TIMEOUT 300)
+  # crash_loop_breaker skips (77) when deprovd has no test hooks (Release).
+  set_tests_properties(it_ingest_${t} PROPERTIES LABELS integration TIMEOUT 300
+    SKIP_RETURN_CODE 77)
 endforeach()
 
 # Microsoft Graph and Google Workspace connectors, and the all-targets runbook

@@ -492,11 +492,70 @@ def test_nul_and_bad_utf8_refused(work):
         sb.stop()
 
 
+CRASH_MARK = "crash-mark-7f3e9a"
+
+
+def test_crash_loop_breaker(work):
+    """A message that kills the consumer (here: the decoder aborts on a mark, a
+    test hook) is read again at every start, since its offset is never stored.
+    The crash-loop breaker records what is being handled in a file beside the
+    store: the message that was being handled when the process died twice in a
+    row goes to the dead-letter topic ("crashed the consumer") at the third
+    start, and intake goes on past it."""
+    import resource
+    import signal
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))   # no core files from the aborts
+    os.environ["DEPROV_TEST_CRASH_MARK"] = CRASH_MARK
+    mock = KafkaMock(work)
+    sb = Sandbox(work, seed_people(4))
+    d = Daemon(work, sb, runbooks=ALL_RUNBOOKS, brokers=mock.bootstrap).start()
+    try:
+        if "test hook armed" not in d.log_text():
+            log("deprovd was built without DEPROV_TEST_HOOKS: skipped")
+            sys.exit(77)
+        publish(mock.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001", timeout=30)
+        poison = leaver_for(2, eid="poison-" + CRASH_MARK)
+        publish(mock.bootstrap, [("E0002", poison), ("E0003", leaver_for(3))])
+
+        def died():
+            return d.proc.poll() is not None
+        for run in (1, 2):
+            wait_for(died, 90, "crash %d" % run, 0.2)
+            assert d.proc.returncode == -signal.SIGABRT, d.proc.returncode
+            log("run %d died on the poison message" % run)
+            d.start(wait_ready=False)
+        # The third start sets it aside and carries on.
+        d.wait_case("E0003", timeout=90)
+        d.wait_ready()
+        publish(mock.bootstrap, [("E0004", leaver_for(4))])
+        d.wait_case("E0004", timeout=60)
+        assert d.proc.poll() is None
+        dead = wait_for(lambda: [x for x in consume(mock.bootstrap, "deprov.dlq",
+                                                    fmt="%k\t%h\t%s\n").splitlines()
+                                 if CRASH_MARK in x], 30, "the dead letter")
+        assert len(dead) == 1, dead
+        assert "deprov-reason=crashed the consumer" in dead[0], dead
+        assert "deprov-topic=hr.leavers" in dead[0], dead
+        assert dead[0].startswith("E0002\t"), dead
+        assert not d.cases(subject="E0002"), d.cases(subject="E0002")
+        text = d.log_text()
+        assert text.count("holds the crash mark") == 2, text.count("holds the crash mark")
+        assert "2 starts in a row" in text
+        assert os.path.exists(os.path.join(work.path, "var", "deprov.db.crashguard"))
+    finally:
+        del os.environ["DEPROV_TEST_CRASH_MARK"]
+        d.stop()
+        sb.stop()
+        mock.stop()
+
+
 TESTS = {f.__name__[5:]: f for f in [
     test_effective_date_survives_restart, test_rescind_unfreezes_only_frozen_targets,
     test_binary_cloudevent, test_okta_hook_http_and_kafka, test_hr_mappings,
     test_mixed_thousand, test_broker_outage, test_backpressure,
-    test_audit_stream_survives_outage, test_nul_and_bad_utf8_refused]}
+    test_audit_stream_survives_outage, test_nul_and_bad_utf8_refused,
+    test_crash_loop_breaker]}
 
 if __name__ == "__main__":
     names = [a for a in sys.argv[1:] if a in TESTS]

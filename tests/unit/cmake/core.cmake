@@ -5,6 +5,3 @@ deprov_unit(test_engine tests/unit/test_engine.c tests/unit/engine_fixture.c)
 target_link_libraries(test_engine PRIVATE deprov_core)
 deprov_unit(test_intake tests/unit/test_intake.c tests/unit/engine_fixture.c)
 target_link_libraries(test_intake PRIVATE deprov_core)
-# ingest: Kafka messages from outside (Okta, CloudEvents, mappings) to the engine.
-deprov_unit(test_ingest tests/unit/test_ingest.c tests/unit/engine_fixture.c)
-target_link_libraries(test_ingest PRIVATE deprov_core)
