@@ -97,3 +97,13 @@ foreach(t ${DEPROV_IT_SCIM_OKTA})
             --build ${CMAKE_BINARY_DIR} ${t})
   set_tests_properties(it_scim_okta_${t} PROPERTIES LABELS integration TIMEOUT 300)
 endforeach()
+
+# Security: credentials echoed back by targets are masked in every record
+# (tests/integration/it_security.py).
+set(DEPROV_IT_SECURITY secrets_echoed_by_targets)
+foreach(t ${DEPROV_IT_SECURITY})
+  add_test(NAME it_security_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_security.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_security_${t} PROPERTIES LABELS integration TIMEOUT 300)
+endforeach()
