@@ -56,6 +56,7 @@
 #include "deprov/case.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
+#include "deprov/jsonc.h"
 #include "deprov/kafka.h"
 #include "deprov/log.h"
 #include "deprov/store.h"
@@ -233,6 +234,11 @@ api_body_json(struct evhttp_request *req, char *err, size_t errlen)
 	}
 	if ((tok = json_tokener_new_ex(16)) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* A NUL would cut a string short (a subject, a reason): refused. */
+	if (jsonc_text_check(evbuffer_pullup(in, -1), len, err, errlen) != 0) {
+		json_tokener_free(tok);
 		return NULL;
 	}
 	o = json_tokener_parse_ex(tok, (const char *)evbuffer_pullup(in, -1),
@@ -767,17 +773,17 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
 static int
 api_member_str(json_object *o, const char *key, char **out)
 {
-	json_object *v;
+	const char	*s;
+	char		 err[128];
 
 	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0 ||
-	    json_object_get_string_len(v) > 512)
+	if (jsonc_get_text(o, key, NULL, 0, &s, err, sizeof err) < 0)
 		return -1;
-	*out = strdup(json_object_get_string(v));
+	if (s == NULL)
+		return 0;
+	if (*s == '\0' || strlen(s) > 512)
+		return -1;
+	*out = strdup(s);
 	return *out == NULL ? -1 : 0;
 }
 
@@ -818,9 +824,9 @@ api_freeze(struct evhttp_request *req, const char *path, const char *rest,
 			goto bad;
 		}
 	}
-	if (subject_from_json(subj, &ev.subject) != 0) {
-		bad = "subject: employee_id, email, username must be strings, "
-		    "accounts an object of strings";
+	if (subject_from_input(subj, "subject.", &ev.subject, err,
+	    sizeof err) != 0) {
+		bad = err;
 		goto bad;
 	}
 	if (ev.subject.employee_id == NULL && ev.subject.email == NULL &&

@@ -649,6 +649,7 @@ auth_new_fetching(struct auth *a, const struct config_auth *cfg,
 			if ((a->client_secret = strdup(cfg->client_secret)) ==
 			    NULL)
 				goto oom;
+			log_secret_add(a->client_secret);
 		}
 		a->jwt_ttl_s = cfg->token_ttl_s;
 		if (a->jwt_ttl_s <= 0 || a->jwt_ttl_s > AUTH_ASSERTION_MAX_TTL_S)
@@ -740,6 +741,8 @@ auth_new(struct http *http, const struct config_auth *cfg, char *err,
 		    "SSWS" : "Bearer", cfg->token, type, err, errlen);
 		if (a->header == NULL)
 			goto fail;
+		/* Masked wherever a target echoes it (see log_secret_add). */
+		log_secret_add(strchr(a->header, ' ') + 1);
 		return a;
 	}
 	if (strcmp(type, "jwt_bearer") == 0)
@@ -780,6 +783,11 @@ auth_destroy(struct auth *a)
 	auth_fetch_cancel(a);
 	auth_waiters_free(a->waiters);
 	auth_waiters_free(a->dispatch);
+	/* What auth_new registered; fetched tokens expire on their own. */
+	if (a->type == AUTH_BEARER && a->header != NULL)
+		log_secret_remove(strchr(a->header, ' ') + 1);
+	if (a->client_secret != NULL)
+		log_secret_remove(a->client_secret);
 	auth_drop_token(a);
 	EVP_PKEY_free(a->key);
 	free(a->jwt_header);
@@ -1091,9 +1099,9 @@ auth_parse_token(struct auth *a, const struct http_response *resp, char *err,
 	const char	*access = NULL, *inst = NULL;
 	char		*header = NULL, *url = NULL;
 	double		 lifetime = AUTH_ASSUMED_LIFETIME_S;
-	int64_t		 expires_in;
+	int64_t		 expires_in = 0;
 	size_t		 n;
-	int		 rc = -1;
+	int		 rc = -1, expires_in_known = 0;
 
 	if (resp->body_truncated) {
 		auth_errf(err, errlen, "token endpoint: response too large");
@@ -1141,15 +1149,22 @@ auth_parse_token(struct auth *a, const struct http_response *resp, char *err,
 	    (json_object_is_type(v, json_type_int) ||
 	    json_object_is_type(v, json_type_string))) {
 		expires_in = json_object_get_int64(v);
+		expires_in_known = expires_in > 0 && expires_in < 366 * 86400;
 		if (expires_in > 2 * AUTH_EXPIRY_MARGIN_S)
 			lifetime = (double)(expires_in - AUTH_EXPIRY_MARGIN_S);
 		else if (expires_in > 0)
 			lifetime = (double)expires_in / 2;
 	}
-	if (json_object_object_get_ex(o, "issued_at", &v))
+	if (json_object_object_get_ex(o, "issued_at", &v) && v != NULL)
 		log_debug("auth", "token from %s issued_at %s", a->token_url,
 		    json_object_get_string(v));
 
+	/*
+	 * Registered before it is first sent, and kept an hour past its
+	 * expiry: a target may echo it in an error after it was renewed.
+	 */
+	log_secret_add_for(access, (long)(expires_in_known ? expires_in :
+	    AUTH_ASSUMED_LIFETIME_S) + 3600);
 	n = strlen(access) + sizeof "Bearer ";
 	header = malloc(n);
 	if (header == NULL || (inst != NULL && (url = strdup(inst)) == NULL)) {

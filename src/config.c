@@ -48,6 +48,8 @@ static int	 config_line(struct config_ctx *, json_object *, const char *);
 static char	*config_read_secret(const char *, char *, size_t);
 static char	*config_secret_at(json_object *, const char *, const char *,
 		    const struct jsonc_doc *, const char *, int, struct diags *);
+static char	*config_secret_resolve(json_object *, const char *, const char *,
+		    const struct jsonc_doc *, const char *, int, struct diags *);
 static void	 config_store(struct config_ctx *, json_object *);
 static void	 config_kafka(struct config_ctx *, json_object *);
 static void	 config_api(struct config_ctx *, json_object *);
@@ -208,10 +210,27 @@ fail:
 
 /*
  * config_secret with a path for messages (where, may be NULL) and, when the
- * document is known, the line of each member.
+ * document is known, the line of each member. What it resolves is a secret
+ * (a certificate and a whole key file excepted) and is registered with the
+ * log, so that it is masked wherever it shows up, e.g. echoed back in a
+ * target's error answer.
  */
 static char *
 config_secret_at(json_object *obj, const char *key, const char *where,
+    const struct jsonc_doc *doc, const char *file, int line, struct diags *d)
+{
+	char *s;
+
+	s = config_secret_resolve(obj, key, where, doc, file, line, d);
+	if (s != NULL && strcmp(key, "certificate") != 0 &&
+	    strcmp(key, "key") != 0)
+		log_secret_add(s);
+	return s;
+}
+
+/* config_secret_at without the registration. */
+static char *
+config_secret_resolve(json_object *obj, const char *key, const char *where,
     const struct jsonc_doc *doc, const char *file, int line, struct diags *d)
 {
 	char		 kenv[64], kfile[64], pre[256], why[256];
@@ -1123,10 +1142,11 @@ config_auth_google(struct config_ctx *c, struct config_auth *a,
 		    "\"client_email\"", where, form);
 	if (json_object_object_get_ex(key, "private_key", &v) &&
 	    json_object_is_type(v, json_type_string) &&
-	    strncmp(json_object_get_string(v), "-----BEGIN", 10) == 0)
+	    strncmp(json_object_get_string(v), "-----BEGIN", 10) == 0) {
 		a->private_key_pem = config_dup(c, kline,
 		    json_object_get_string(v));
-	else
+		log_secret_add(a->private_key_pem);	/* see config_secret_at */
+	} else
 		diags_add(c->d, c->file, kline, "%s.%s: the key has no PEM "
 		    "\"private_key\"", where, form);
 	if (json_object_object_get_ex(key, "private_key_id", &v) &&

@@ -726,6 +726,8 @@ step_ctx_note(struct step_ctx *ctx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
+	/* A connector's note may quote a target's answer (see conn_vfinish). */
+	log_redact_secrets(detail);
 	engine_note(ctx->c, "note", ctx->s, "%s", detail);
 }
 

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "deprov/event.h"
+#include "deprov/jsonc.h"
 
 const char *const event_types[] = {
 	EVENT_TYPE_LEAVER, EVENT_TYPE_RESCINDED, EVENT_TYPE_FREEZE,
@@ -29,62 +30,120 @@ event_type_known(const char *type)
 	return 0;
 }
 
-/* Duplicate a string member if it is a non-empty string; -1 if present but not a string. */
+/*
+ * Duplicate string member key of obj into *out (NULL when absent, null or
+ * empty). name is what a reason calls it. Text with a NUL character is
+ * refused, and with JSONC_TEXT_ID in flags (identifiers from outside) text
+ * that is not valid UTF-8. 0, or -1 with the reason in err.
+ */
 static int
-event_str(json_object *obj, const char *key, char **out)
+event_str(json_object *obj, const char *key, const char *name, int flags,
+    char **out, char *err, size_t errlen)
 {
-	json_object	*v;
-	const char	*s;
+	const char *s;
 
 	*out = NULL;
-	if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
+	if (jsonc_get_text(obj, key, name, flags, &s, err, errlen) < 0)
 		return -1;
-	s = json_object_get_string(v);
-	if (*s == '\0')
+	if (s == NULL || *s == '\0')
 		return 0;
-	if ((*out = strdup(s)) == NULL)
+	if ((*out = strdup(s)) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
 	return 0;
 }
 
+/* n decimal digits at p into *out; -1 when one of them is not a digit. */
+static int
+event_digits(const char *p, int n, int *out)
+{
+	int	i, v = 0;
+
+	/* A NUL is not a digit: the scan never runs past the string's end. */
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+event_mdays(int year, int month)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+
+	if (month == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))
+		return 29;
+	return days[month - 1];
+}
+
+/*
+ * RFC 3339 (section 5.6), strictly: full-date, then optionally 'T', 't' or
+ * a space, partial-time with an optional fraction, and 'Z', 'z' or
+ * +hh:mm/-hh:mm. A full-date alone is midnight UTC (HR systems send last
+ * days of work that way). Every field has its exact width and range and
+ * nothing may follow. Each character is looked at only after the one
+ * before it matched, so no input makes this read past the terminating NUL.
+ */
 time_t
 event_parse_time(const char *s)
 {
 	struct tm	 tm;
-	const char	*p;
-	int		 off = 0, sign, hh, mm;
-	time_t		 t;
+	const char	*p = s;
+	int		 year, mon, mday, hh, mi, ss, oh, om, off = 0;
 
+	if (s == NULL)
+		return -1;
+	if (event_digits(p, 4, &year) != 0 || p[4] != '-' ||
+	    event_digits(p + 5, 2, &mon) != 0 || p[7] != '-' ||
+	    event_digits(p + 8, 2, &mday) != 0)
+		return -1;
+	if (mon < 1 || mon > 12 || mday < 1 || mday > event_mdays(year, mon))
+		return -1;
 	memset(&tm, 0, sizeof tm);
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL) {
-		p = strptime(s, "%Y-%m-%d", &tm);
-		if (p == NULL || *p != '\0')
-			return -1;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = mday;
+	p += 10;
+	if (*p == '\0')
 		return timegm(&tm);
-	}
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return -1;
+	p++;
+	if (event_digits(p, 2, &hh) != 0 || p[2] != ':' ||
+	    event_digits(p + 3, 2, &mi) != 0 || p[5] != ':' ||
+	    event_digits(p + 6, 2, &ss) != 0)
+		return -1;
+	/* 60 is a leap second; timegm carries it into the next minute. */
+	if (hh > 23 || mi > 59 || ss > 60)
+		return -1;
+	p += 8;
 	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p))
+		if (*++p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
 			p++;
 	}
 	if (*p == 'Z' || *p == 'z')
 		p++;
 	else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+		if (event_digits(p + 1, 2, &oh) != 0 || p[3] != ':' ||
+		    event_digits(p + 4, 2, &om) != 0 || oh > 23 || om > 59)
 			return -1;
-		off = sign * (hh * 3600 + mm * 60);
+		off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
 		p += 6;
 	} else
 		return -1;
 	if (*p != '\0')
 		return -1;
-	t = timegm(&tm);
-	return t - off;
+	tm.tm_hour = hh;
+	tm.tm_min = mi;
+	tm.tm_sec = ss;
+	return timegm(&tm) - off;
 }
 
 void
@@ -117,44 +176,54 @@ event_clear(struct event *ev)
 	memset(ev, 0, sizeof *ev);
 }
 
-/* Fill a subject from a leaver "data" object. */
+/*
+ * Fill a subject from a leaver "data" object. id is JSONC_TEXT_ID for text
+ * from outside (identifiers must be valid UTF-8), 0 for a subject read back
+ * from the store (checked when it came in).
+ */
 static int
-event_subject(json_object *data, struct subject *s, char *err, size_t errlen)
+event_subject(json_object *data, struct subject *s, int id, const char *pre,
+    char *err, size_t errlen)
 {
-	json_object *mgr, *acc;
+	/* The first three are members of data, the last two of data.manager. */
+	static const char *const keys[] = { "employee_id", "email",
+	    "username", "employee_id", "email" };
+	static const char *const names[] = { "employee_id", "email",
+	    "username", "manager.employee_id", "manager.email" };
+	char		**outs[] = { &s->employee_id, &s->email, &s->username,
+			    &s->manager_employee_id, &s->manager_email };
+	json_object	*mgr = NULL, *acc;
+	const char	*v;
+	char		 name[64];
+	size_t		 i;
 
-	if (event_str(data, "employee_id", &s->employee_id) != 0 ||
-	    event_str(data, "email", &s->email) != 0 ||
-	    event_str(data, "username", &s->username) != 0) {
-		snprintf(err, errlen, "data.employee_id, data.email and "
-		    "data.username must be strings");
+	if (json_object_object_get_ex(data, "manager", &mgr) && mgr != NULL &&
+	    !json_object_is_type(mgr, json_type_object)) {
+		snprintf(err, errlen, "%smanager must be an object", pre);
 		return -1;
 	}
-	if (json_object_object_get_ex(data, "manager", &mgr) &&
-	    !json_object_is_type(mgr, json_type_null)) {
-		if (!json_object_is_type(mgr, json_type_object)) {
-			snprintf(err, errlen, "data.manager must be an object");
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		snprintf(name, sizeof name, "%s%s", pre, names[i]);
+		if (event_str(i < 3 ? data : mgr, keys[i], name, id, outs[i],
+		    err, errlen) != 0)
 			return -1;
-		}
-		if (event_str(mgr, "employee_id", &s->manager_employee_id) != 0 ||
-		    event_str(mgr, "email", &s->manager_email) != 0) {
-			snprintf(err, errlen, "data.manager fields must be strings");
-			return -1;
-		}
 	}
-	if (json_object_object_get_ex(data, "accounts", &acc) &&
-	    !json_object_is_type(acc, json_type_null)) {
+	if (json_object_object_get_ex(data, "accounts", &acc) && acc != NULL) {
 		if (!json_object_is_type(acc, json_type_object)) {
-			snprintf(err, errlen, "data.accounts must be an object");
+			snprintf(err, errlen, "%saccounts must be an object", pre);
 			return -1;
 		}
-		json_object_object_foreach(acc, k, v) {
+		/* Account ids are identifiers too. */
+		snprintf(name, sizeof name, "%saccounts value", pre);
+		json_object_object_foreach(acc, k, val) {
 			(void)k;
-			if (!json_object_is_type(v, json_type_string)) {
-				snprintf(err, errlen, "data.accounts values must "
-				    "be strings");
+			if (!json_object_is_type(val, json_type_string)) {
+				snprintf(err, errlen, "%saccounts values must be "
+				    "strings", pre);
 				return -1;
 			}
+			if (jsonc_text(val, name, id, &v, err, errlen) < 0)
+				return -1;
 		}
 		s->accounts = json_object_get(acc);
 	}
@@ -172,6 +241,8 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 	size_t			 i;
 
 	memset(ev, 0, sizeof *ev);
+	if (jsonc_text_check(buf, len, err, errlen) != 0)
+		goto fail;
 	if ((tok = json_tokener_new_ex(32)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -196,7 +267,10 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 		snprintf(err, errlen, "not a CloudEvent: not a JSON object");
 		goto fail;
 	}
-	if (event_str(root, "specversion", &s) != 0 || s == NULL) {
+	if (event_str(root, "specversion", "specversion", 0, &s, err,
+	    errlen) != 0)
+		goto fail;
+	if (s == NULL) {
 		snprintf(err, errlen, "not a CloudEvent: missing specversion");
 		goto fail;
 	}
@@ -204,15 +278,23 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 		snprintf(err, errlen, "unsupported specversion \"%.20s\"", s);
 		goto fail;
 	}
-	if (event_str(root, "id", &ev->id) != 0 || ev->id == NULL) {
+	if (event_str(root, "id", "id", JSONC_TEXT_ID, &ev->id, err,
+	    errlen) != 0)
+		goto fail;
+	if (ev->id == NULL) {
 		snprintf(err, errlen, "not a CloudEvent: missing id");
 		goto fail;
 	}
-	if (event_str(root, "source", &ev->source) != 0 || ev->source == NULL) {
+	if (event_str(root, "source", "source", JSONC_TEXT_ID, &ev->source,
+	    err, errlen) != 0)
+		goto fail;
+	if (ev->source == NULL) {
 		snprintf(err, errlen, "not a CloudEvent: missing source");
 		goto fail;
 	}
-	if (event_str(root, "type", &ev->type) != 0 || ev->type == NULL) {
+	if (event_str(root, "type", "type", 0, &ev->type, err, errlen) != 0)
+		goto fail;
+	if (ev->type == NULL) {
 		snprintf(err, errlen, "not a CloudEvent: missing type");
 		goto fail;
 	}
@@ -220,16 +302,13 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 		snprintf(err, errlen, "unknown event type \"%.64s\"", ev->type);
 		goto fail;
 	}
-	if (event_str(root, "subject", &ev->subject_key) != 0) {
-		snprintf(err, errlen, "subject must be a string");
+	if (event_str(root, "subject", "subject", JSONC_TEXT_ID,
+	    &ev->subject_key, err, errlen) != 0)
 		goto fail;
-	}
 	free(s);
 	s = NULL;
-	if (event_str(root, "time", &s) != 0) {
-		snprintf(err, errlen, "time must be a string");
+	if (event_str(root, "time", "time", 0, &s, err, errlen) != 0)
 		goto fail;
-	}
 	if (s != NULL && (ev->time = event_parse_time(s)) == (time_t)-1) {
 		snprintf(err, errlen, "time is not RFC 3339: \"%.40s\"", s);
 		goto fail;
@@ -239,12 +318,12 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 		snprintf(err, errlen, "missing data object");
 		goto fail;
 	}
-	if (event_subject(data, &ev->subject, err, errlen) != 0)
+	if (event_subject(data, &ev->subject, JSONC_TEXT_ID, "data.", err,
+	    errlen) != 0)
 		goto fail;
-	if (event_str(data, "effective", &eff) != 0) {
-		snprintf(err, errlen, "data.effective must be a string");
+	if (event_str(data, "effective", "data.effective", 0, &eff, err,
+	    errlen) != 0)
 		goto fail;
-	}
 	if (eff != NULL &&
 	    (ev->effective = event_parse_time(eff)) == (time_t)-1) {
 		snprintf(err, errlen, "data.effective is not RFC 3339: "
@@ -260,12 +339,11 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 			goto fail;
 		}
 	}
-	if (event_str(data, "termination_kind", &ev->termination_kind) != 0 ||
-	    event_str(data, "reason", &ev->reason) != 0) {
-		snprintf(err, errlen, "data.termination_kind and data.reason "
-		    "must be strings");
+	if (event_str(data, "termination_kind", "data.termination_kind", 0,
+	    &ev->termination_kind, err, errlen) != 0 ||
+	    event_str(data, "reason", "data.reason", 0, &ev->reason, err,
+	    errlen) != 0)
 		goto fail;
-	}
 	if (ev->subject.employee_id == NULL && ev->subject_key != NULL &&
 	    (ev->subject.employee_id = strdup(ev->subject_key)) == NULL)
 		goto fail;
@@ -338,7 +416,23 @@ subject_from_json(json_object *o, struct subject *s)
 	memset(s, 0, sizeof *s);
 	if (o == NULL || !json_object_is_type(o, json_type_object))
 		return -1;
-	if (event_subject(o, s, err, sizeof err) != 0) {
+	if (event_subject(o, s, 0, "", err, sizeof err) != 0) {
+		subject_clear(s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+subject_from_input(json_object *o, const char *pre, struct subject *s,
+    char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "%s must be an object", pre);
+		return -1;
+	}
+	if (event_subject(o, s, JSONC_TEXT_ID, pre, err, errlen) != 0) {
 		subject_clear(s);
 		return -1;
 	}

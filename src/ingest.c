@@ -54,6 +54,8 @@ static const char *const ingest_field_names[F__MAX] = {
 	"id", "employee_id", "email", "username", "manager_employee_id",
 	"manager_email", "effective", "termination_kind", "reason",
 };
+/* The fields that are identifiers: they must be valid UTF-8. */
+static const int ingest_field_ids[F__MAX] = { 1, 1, 1, 1, 1, 1, 0, 0, 0 };
 
 struct ingest_mapping {
 	char	*name;
@@ -78,6 +80,9 @@ struct ingest {
 	char			*okta_target;
 	char			*okta_secret;	/* the Authorization header Okta sends */
 	struct ingest_stats	 stats;
+#ifdef DEPROV_TEST_HOOKS
+	const char		*crash_mark;	/* tests: abort on a message holding it */
+#endif
 };
 
 /* Conditions: "POINTER OP LITERAL [&& ...]", OP is == or !=. */
@@ -155,22 +160,37 @@ ingest_condition(const char *cond, json_object *doc, char *err, size_t errlen)
 	}
 }
 
-/* Scalar at a pointer as a string (malloc'd), NULL when absent or null. */
-static char *
-ingest_get(json_object *doc, const char *ptr)
+/*
+ * The scalar at a pointer as a string (malloc'd) in *out, NULL when absent,
+ * null or empty. A string must not hold a NUL and, with JSONC_TEXT_ID, must
+ * be valid UTF-8. 0, or -1 with the reason.
+ */
+static int
+ingest_get(json_object *doc, const char *ptr, int flags, char **out,
+    char *reason, size_t reasonlen)
 {
-	json_object *v;
+	json_object	*v;
+	const char	*s;
 
+	*out = NULL;
 	if (ptr == NULL || json_pointer_get(doc, ptr, &v) != 0 || v == NULL ||
 	    json_object_is_type(v, json_type_null))
-		return NULL;
+		return 0;
 	if (json_object_is_type(v, json_type_object) ||
 	    json_object_is_type(v, json_type_array))
-		return NULL;
-	if (json_object_is_type(v, json_type_string) &&
-	    json_object_get_string_len(v) == 0)
-		return NULL;
-	return strdup(json_object_get_string(v));
+		return 0;
+	if (json_object_is_type(v, json_type_string)) {
+		if (jsonc_text(v, ptr, flags, &s, reason, reasonlen) < 0)
+			return -1;
+		if (*s == '\0')
+			return 0;
+	} else
+		s = json_object_get_string(v);	/* a number or a boolean */
+	if ((*out = strdup(s)) == NULL) {
+		snprintf(reason, reasonlen, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -192,7 +212,7 @@ static int
 ingest_map(const struct ingest_mapping *m, json_object *doc, const void *raw,
     size_t rawlen, struct event *ev, char *reason, size_t reasonlen)
 {
-	char	 hex[65], *v[F__MAX];
+	char	 hex[65], why[256], *v[F__MAX];
 	int	 i, rescind = 0, when;
 	size_t	 k;
 
@@ -208,8 +228,15 @@ ingest_map(const struct ingest_mapping *m, json_object *doc, const void *raw,
 		if (!when)
 			return 0;
 	}
-	for (i = 0; i < F__MAX; i++)
-		v[i] = ingest_get(doc, m->fields[i]);
+	memset(v, 0, sizeof v);
+	for (i = 0; i < F__MAX; i++) {
+		if (ingest_get(doc, m->fields[i], ingest_field_ids[i] ?
+		    JSONC_TEXT_ID : 0, &v[i], why, sizeof why) != 0) {
+			snprintf(reason, reasonlen, "mapping %s: %s", m->name,
+			    why);
+			goto fail;
+		}
+	}
 	if (v[F_EMPLOYEE_ID] == NULL && v[F_EMAIL] == NULL &&
 	    v[F_USERNAME] == NULL) {
 		snprintf(reason, reasonlen, "mapping %s: the message has no "
@@ -281,18 +308,24 @@ static int
 ingest_okta_event(const struct ingest *in, json_object *le, struct event *ev,
     char *reason, size_t reasonlen)
 {
-	json_object	*targets, *t, *v;
-	const char	*etype, *type, *uuid, *login = NULL, *oid = NULL;
+	json_object	*targets, *t;
+	const char	*etype, *type, *uuid, *ttype, *published;
+	const char	*login = NULL, *oid = NULL;
+	char		 why[256];
 	size_t		 i;
 
 	memset(ev, 0, sizeof *ev);
+	/*
+	 * Every string is read through jsonc_get_text: a JSON null is absent
+	 * (json_object_get_string would give NULL), a NUL cannot cut it short
+	 * and identifiers are valid UTF-8.
+	 */
 	if (!json_object_is_type(le, json_type_object) ||
-	    !json_object_object_get_ex(le, "eventType", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
+	    jsonc_get_text(le, "eventType", NULL, 0, &etype, why,
+	    sizeof why) != 1) {
 		snprintf(reason, reasonlen, "Okta event without eventType");
 		return -1;
 	}
-	etype = json_object_get_string(v);
 	if (strcmp(etype, "user.lifecycle.deactivate") == 0)
 		type = EVENT_TYPE_LEAVER;
 	else if (strcmp(etype, "user.lifecycle.suspend") == 0)
@@ -301,26 +334,32 @@ ingest_okta_event(const struct ingest *in, json_object *le, struct event *ev,
 		type = EVENT_TYPE_UNFREEZE;
 	else
 		return 0;
-	if (!json_object_object_get_ex(le, "uuid", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0) {
+	if (jsonc_get_text(le, "uuid", NULL, JSONC_TEXT_ID, &uuid, why,
+	    sizeof why) < 0) {
+		snprintf(reason, reasonlen, "Okta %s event: %s", etype, why);
+		return -1;
+	}
+	if (uuid == NULL || *uuid == '\0') {
 		snprintf(reason, reasonlen, "Okta %s event without uuid", etype);
 		return -1;
 	}
-	uuid = json_object_get_string(v);
 	if (json_object_object_get_ex(le, "target", &targets) &&
 	    json_object_is_type(targets, json_type_array)) {
 		for (i = 0; i < json_object_array_length(targets); i++) {
 			t = json_object_array_get_idx(targets, i);
-			if (!json_object_object_get_ex(t, "type", &v) ||
-			    strcmp(json_object_get_string(v), "User") != 0)
+			/* Only a target whose type is the string "User". */
+			if (jsonc_get_text(t, "type", NULL, 0, &ttype, why,
+			    sizeof why) != 1 || strcmp(ttype, "User") != 0)
 				continue;
-			if (json_object_object_get_ex(t, "alternateId", &v) &&
-			    json_object_is_type(v, json_type_string))
-				login = json_object_get_string(v);
-			if (json_object_object_get_ex(t, "id", &v) &&
-			    json_object_is_type(v, json_type_string))
-				oid = json_object_get_string(v);
+			if (jsonc_get_text(t, "alternateId", "target "
+			    "alternateId", JSONC_TEXT_ID, &login, why,
+			    sizeof why) < 0 ||
+			    jsonc_get_text(t, "id", "target id", JSONC_TEXT_ID,
+			    &oid, why, sizeof why) < 0) {
+				snprintf(reason, reasonlen, "Okta %s event "
+				    "%.64s: %s", etype, uuid, why);
+				return -1;
+			}
 			break;
 		}
 	}
@@ -329,6 +368,8 @@ ingest_okta_event(const struct ingest *in, json_object *le, struct event *ev,
 		    "target with an alternateId", etype, uuid);
 		return -1;
 	}
+	if (oid != NULL && *oid == '\0')
+		oid = NULL;
 	ev->id = strdup(uuid);
 	ev->source = strdup(in->okta_source);
 	ev->type = strdup(type);
@@ -337,9 +378,9 @@ ingest_okta_event(const struct ingest *in, json_object *le, struct event *ev,
 	ev->subject.username = strdup(login);
 	if (asprintf(&ev->reason, "Okta %s", etype) < 0)
 		ev->reason = NULL;
-	if (json_object_object_get_ex(le, "published", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		time_t pt = event_parse_time(json_object_get_string(v));
+	if (jsonc_get_text(le, "published", NULL, 0, &published, why,
+	    sizeof why) == 1) {
+		time_t pt = event_parse_time(published);
 
 		ev->time = pt == (time_t)-1 ? 0 : pt;
 	}
@@ -480,6 +521,9 @@ ingest_parse(const void *buf, size_t len, char *reason, size_t reasonlen)
 	json_object		*o;
 	enum json_tokener_error	 e;
 
+	/* A NUL would cut a string (or a key) short: refused outright. */
+	if (jsonc_text_check(buf, len, reason, reasonlen) != 0)
+		return NULL;
 	if ((tok = json_tokener_new_ex(32)) == NULL)
 		return NULL;
 	o = json_tokener_parse_ex(tok, buf, (int)len);
@@ -553,6 +597,15 @@ ingest_kafka(const struct kafka_msg *m, char *reason, size_t reasonlen,
 
 	snprintf(origin, sizeof origin, "kafka:%s/%d@%lld", m->topic,
 	    (int)m->partition, (long long)m->offset);
+#ifdef DEPROV_TEST_HOOKS
+	/* A decoder bug on demand, for the crash-loop breaker's tests. */
+	if (in->crash_mark != NULL && m->len > 0 && memmem(m->value, m->len,
+	    in->crash_mark, strlen(in->crash_mark)) != NULL) {
+		log_error("ingest", "test hook: %s holds the crash mark: "
+		    "aborting", origin);
+		abort();
+	}
+#endif
 	for (i = 0; i < in->nmaps; i++)
 		if (strcmp(in->maps[i].topic, m->topic) == 0)
 			map = &in->maps[i];
@@ -893,6 +946,12 @@ ingest_new(const struct config *cfg, struct engine *eng, struct diags *d)
 	in->cfg = cfg;
 	in->engine = eng;
 	in->okta_source = strdup("/idp/okta");
+#ifdef DEPROV_TEST_HOOKS
+	/* Built with test hooks only (never in a Release build). */
+	if ((in->crash_mark = getenv("DEPROV_TEST_CRASH_MARK")) != NULL &&
+	    *in->crash_mark == '\0')
+		in->crash_mark = NULL;
+#endif
 	/* The file parsed before, read again for this section's lines. */
 	if ((doc = jsonc_parse_file_diag(cfg->path, d)) == NULL) {
 		ingest_free(in);
@@ -907,6 +966,11 @@ void
 ingest_set_engine(struct ingest *in, struct engine *eng)
 {
 	in->engine = eng;
+#ifdef DEPROV_TEST_HOOKS
+	if (in->crash_mark != NULL)
+		log_warn("ingest", "test hook armed: a Kafka message holding "
+		    "DEPROV_TEST_CRASH_MARK aborts the process");
+#endif
 }
 
 void

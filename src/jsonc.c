@@ -6,7 +6,8 @@
  * problems as file:line. Syntax errors are "file:line: message". Inputs are
  * capped in size and nesting depth; strings must be valid UTF-8 without raw
  * control characters, \u escapes (with surrogate pairs) become UTF-8, and a
- * key given twice in one object is an error.
+ * key given twice in one object is an error. At the end, the checks for
+ * JSON from outside that json-c parses (jsonc_text_check, jsonc_get_text).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1297,4 +1298,98 @@ jsonc_strings_free(char **v, size_t n)
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+/*
+ * Text from outside. json-c keeps a string's real length but hands it out
+ * as a C string, and cuts object keys at a NUL while parsing: "E0010\u0000X"
+ * would silently be "E0010". These refuse such text instead.
+ */
+
+int
+jsonc_text_check(const void *buf, size_t len, char *err, size_t errlen)
+{
+	const unsigned char	*p = buf;
+	const void		*bs;
+	size_t			 i = 0;
+
+	if (len > 0 && memchr(p, '\0', len) != NULL) {
+		snprintf(err, errlen, "contains a NUL byte");
+		return -1;
+	}
+	/*
+	 * Every backslash starts an escape of at least two bytes, so "\\u0000"
+	 * (a backslash, then the letters) is skipped as it should be. Outside
+	 * strings a backslash is not JSON and the parser refuses it anyway.
+	 */
+	while (i < len && (bs = memchr(p + i, '\\', len - i)) != NULL) {
+		i = (size_t)((const unsigned char *)bs - p);
+		if (len - i >= 6 && memcmp(p + i + 1, "u0000", 5) == 0) {
+			snprintf(err, errlen, "a string contains a NUL character "
+			    "(\\u0000)");
+			return -1;
+		}
+		i += 2;
+	}
+	return 0;
+}
+
+int
+jsonc_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s, *end = p + len;
+	int			 n;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((n = jsonc_utf8_len(p, end)) == 0)
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
+int
+jsonc_text(json_object *v, const char *name, int flags, const char **out,
+    char *err, size_t errlen)
+{
+	const char	*s;
+	size_t		 len;
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;	/* a JSON null */
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(err, errlen, "%s must be a string", name);
+		return -1;
+	}
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (strlen(s) != len) {
+		snprintf(err, errlen, "%s contains a NUL character (\\u0000)",
+		    name);
+		return -1;
+	}
+	if ((flags & JSONC_TEXT_ID) && !jsonc_utf8_valid(s, len)) {
+		snprintf(err, errlen, "%s is not valid UTF-8", name);
+		return -1;
+	}
+	*out = s;
+	return 1;
+}
+
+int
+jsonc_get_text(json_object *obj, const char *key, const char *name, int flags,
+    const char **out, char *err, size_t errlen)
+{
+	json_object *v;
+
+	*out = NULL;
+	if (!jsonc_member(obj, key, &v))
+		return 0;
+	return jsonc_text(v, name != NULL ? name : key, flags, out, err,
+	    errlen);
 }

@@ -11,6 +11,12 @@
  * wake-up, at most KAFKA_BATCH_MAX, share one durability point: their
  * verdicts are kept until the batch's end hook has committed them, and only
  * then are offsets stored and dead letters sent.
+ *
+ * With a crash guard (kafka_set_guard) every message is recorded before it
+ * is handed to the callback and the record is cleared once it is durable;
+ * a message that crashed the last run is handled in a batch of its own, and
+ * one that crashed the last two runs goes to the dead-letter topic ("crashed
+ * the consumer") without being handed to the callback again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +32,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "deprov/crashguard.h"
 #include "deprov/kafka.h"
 #include "deprov/log.h"
 
@@ -42,6 +49,8 @@
  */
 #define KAFKA_BATCH_MAX		256
 #define KAFKA_BATCH_US		15000
+/* Starts in a row that died handling a message before it is set aside. */
+#define KAFKA_CRASHES_MAX	2
 
 /* A message of the open batch, with its verdict (not DONE until the batch ends). */
 struct kafka_pend {
@@ -114,6 +123,8 @@ struct kafka {
 	size_t				 npend;
 	struct event			*more;		/* next batch, after a loop turn */
 	rd_kafka_topic_partition_list_t	*collect;	/* batch end: offsets stored at once */
+
+	struct crashguard		*guard;		/* crash-loop breaker, may be NULL */
 };
 
 /*
@@ -210,6 +221,8 @@ kafka_store_offset(struct kafka *k, const char *topic, int32_t partition,
 	rd_kafka_topic_partition_t	*tp;
 	rd_kafka_resp_err_t		 err;
 
+	/* Everything before next is durable or dead-lettered: no suspects. */
+	crashguard_passed(k->guard, topic, partition, next);
 	if (k->collect != NULL) {
 		/* Inside kafka_batch_finish: one offsets_store for the batch. */
 		tp = rd_kafka_topic_partition_list_find(k->collect, topic,
@@ -336,6 +349,7 @@ kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 			if (json_object_object_get_ex(b, "nodeid", &id) &&
 			    json_object_get_int(id) >= 0 &&
 			    json_object_object_get_ex(b, "state", &st) &&
+			    json_object_is_type(st, json_type_string) &&
 			    strcmp(json_object_get_string(st), "UP") == 0)
 				up = 1;
 		}
@@ -605,6 +619,8 @@ kafka_batch_finish(struct kafka *k)
 		p->reason = NULL;
 	}
 	k->npend = 0;
+	/* The batch is durable, set aside or to be read again: none crashed us. */
+	crashguard_idle(k->guard);
 	if (k->collect != NULL) {
 		rd_kafka_topic_partition_list_t *l = k->collect;
 
@@ -616,6 +632,14 @@ kafka_batch_finish(struct kafka *k)
 			    rd_kafka_err2str(err));
 		rd_kafka_topic_partition_list_destroy(l);
 	}
+}
+
+int
+kafka_set_guard(struct kafka *k, const char *path, char *err, size_t errlen)
+{
+	crashguard_free(k->guard);
+	k->guard = crashguard_open(path, err, errlen);
+	return k->guard != NULL ? 0 : -1;
 }
 
 void
@@ -657,7 +681,23 @@ kafka_handle(struct kafka *k, rd_kafka_message_t *m, int batch)
 		snprintf(reason, sizeof reason, "message too large: %zu bytes "
 		    "(max %zu)", m->len, k->cfg->max_message_bytes);
 		v = KAFKA_DEAD;
+	} else if (crashguard_crashes(k->guard, origin_topic, m->partition,
+	    m->offset) >= KAFKA_CRASHES_MAX) {
+		/*
+		 * The decoder is not given it a third time. It stays a
+		 * suspect until its offset is stored (after the dead letter
+		 * is taken): read again before that, it is set aside again.
+		 */
+		log_error("kafka", "%s[%" PRId32 "]@%" PRId64 " was being handled "
+		    "when the process died, %d starts in a row: setting it "
+		    "aside", origin_topic, m->partition, m->offset,
+		    KAFKA_CRASHES_MAX);
+		snprintf(reason, sizeof reason, "crashed the consumer");
+		v = KAFKA_DEAD;
 	} else {
+		/* Recorded before the callback: if it kills us, the next start knows. */
+		crashguard_handling(k->guard, origin_topic, m->partition,
+		    m->offset);
 		memset(&km, 0, sizeof km);
 		km.topic = origin_topic;
 		km.partition = m->partition;
@@ -696,21 +736,39 @@ static void
 kafka_drain_consumer(struct kafka *k)
 {
 	rd_kafka_message_t	*m;
-	int			 batch = 0, more = 0;
+	int			 batch = 0, more = 0, alone;
 	int64_t			 start = kafka_now_us();
 
 	if (k->closed)
 		return;
 	while ((m = rd_kafka_consumer_poll(k->consumer, 0)) != NULL) {
+		/*
+		 * A message that was being handled when the last run died
+		 * gets a batch of its own: a crash inside a batch only says
+		 * that one of its messages is to blame, a crash now names it.
+		 */
+		alone = m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+		    crashguard_crashes(k->guard, rd_kafka_topic_name(m->rkt),
+		    m->partition, m->offset) > 0;
+		if (alone && batch) {
+			kafka_batch_finish(k);
+			batch = 0;
+		}
 		if (!batch && k->batch_end != NULL &&
 		    m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 			batch = k->batch_begin(k->batch_arg) == 0;
 		if (!kafka_handle(k, m, batch))
 			rd_kafka_message_destroy(m);
+		if (!batch)
+			crashguard_idle(k->guard);	/* acted on at once */
+		else if (alone) {
+			kafka_batch_finish(k);
+			batch = 0;
+		}
 		kafka_backpressure_check(k);
 		if (k->closed)
 			break;
-		if (batch && (k->npend == KAFKA_BATCH_MAX ||
+		if ((batch && k->npend == KAFKA_BATCH_MAX) || ((batch || alone) &&
 		    kafka_now_us() - start >= KAFKA_BATCH_US)) {
 			more = 1;	/* the rest after a loop turn */
 			break;
@@ -1221,6 +1279,7 @@ kafka_free(struct kafka *k)
 		rd_kafka_mock_cluster_destroy(k->mock);
 	if (k->mock_host != NULL)
 		rd_kafka_destroy(k->mock_host);
+	crashguard_free(k->guard);
 	if (k->cpipe[0] >= 0)
 		close(k->cpipe[0]);
 	if (k->cpipe[1] >= 0)

@@ -1258,7 +1258,9 @@ target_retry_after_ms(const struct http_response *resp)
 /*
  * One line saying what went wrong: "HTTP 503: <detail or body excerpt>",
  * "timeout: ...", "transport error: ...", or why when nothing was received
- * ("auth failed: ..."). Redacted.
+ * ("auth failed: ..."). Redacted (log_redact: registered secret values in
+ * any encoding, then keywords): this text becomes the call's error, the
+ * attempts' errors the engine stores, and log lines.
  */
 static void
 target_describe(char *out, size_t outlen, const struct http_response *resp,

@@ -51,7 +51,10 @@ struct event {
 
 /*
  * Decode one structured CloudEvent. Returns 0, or -1 with a reason such as
- * "missing id" or "not JSON: ..." in err.
+ * "missing id" or "not JSON: ..." in err. Text holding a NUL character is
+ * refused (it would cut strings short), and so are identifiers (id, source,
+ * subject, the subject's ids, emails, usernames and account ids) that are
+ * not valid UTF-8.
  */
 int		 event_decode(const char *buf, size_t len, struct event *,
 		     char *err, size_t errlen);
@@ -61,7 +64,15 @@ extern const char *const event_types[];
 int		 event_type_known(const char *);
 
 json_object	*subject_to_json(const struct subject *);
+/* A subject as stored (checked when it came in): 0, or -1. */
 int		 subject_from_json(json_object *, struct subject *);
+/*
+ * A subject from outside (an API body): identifiers must be strings
+ * without NUL characters, in valid UTF-8. 0, or -1 with a reason naming the
+ * member as pre + key ("subject.email is not valid UTF-8") in err.
+ */
+int		 subject_from_input(json_object *, const char *pre,
+		    struct subject *, char *err, size_t errlen);
 void		 subject_clear(struct subject *);
 /* RFC 3339 to time_t; -1 on error. */
 time_t		 event_parse_time(const char *);

@@ -2,7 +2,9 @@
  * jsonc: a JSON parser that accepts // and block comments (and trailing
  * commas) and remembers the line of every value, so that configuration and
  * runbook errors can be reported as file:line. It builds ordinary json-c
- * objects; the line table lives beside them in the document.
+ * objects; the line table lives beside them in the document. It also has
+ * the checks every piece of JSON from outside goes through (no NUL cutting
+ * a string short, identifiers in valid UTF-8).
  */
 #ifndef DEPROV_JSONC_H
 #define DEPROV_JSONC_H
@@ -75,5 +77,34 @@ int			 jsonc_get_strings(const struct jsonc_doc *, json_object *obj,
 			    size_t *n, struct diags *);
 /* Free an array from jsonc_get_strings. */
 void			 jsonc_strings_free(char **, size_t);
+
+/*
+ * Text from outside (Kafka messages, API bodies, Okta hooks), where a NUL
+ * must not silently cut a string short ("E0010\u0000X" is not "E0010").
+ *
+ * jsonc_text_check refuses a whole JSON text holding a NUL byte or a
+ * \u0000 escape anywhere, object keys included (json-c cuts those before
+ * anyone could look): 0, or -1 with the reason in err. Call it on the raw
+ * text before parsing.
+ *
+ * jsonc_get_text gets member key of obj (jsonc_text: the value v) as text:
+ * 0 when absent or null (*out NULL), 1 with *out (owned by the JSON value)
+ * when it is a string without NUL characters and, with JSONC_TEXT_ID, valid
+ * UTF-8; -1 with "<name> must be a string", "<name> contains a NUL
+ * character (\u0000)" or "<name> is not valid UTF-8" in err. name is what
+ * the reason calls the member (NULL = key). An empty string is returned as
+ * it is.
+ */
+#define JSONC_TEXT_ID	0x1	/* an identifier: must also be valid UTF-8 */
+
+int			 jsonc_text_check(const void *buf, size_t len, char *err,
+			    size_t errlen);
+int			 jsonc_get_text(json_object *obj, const char *key,
+			    const char *name, int flags, const char **out,
+			    char *err, size_t errlen);
+int			 jsonc_text(json_object *v, const char *name, int flags,
+			    const char **out, char *err, size_t errlen);
+/* 1 when s[0..len) is valid UTF-8 (RFC 3629: shortest form, no surrogates). */
+int			 jsonc_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -55,6 +55,16 @@ struct kafka	*kafka_new(struct event_base *, const struct config_kafka *,
 void		 kafka_set_batch(struct kafka *, int (*begin)(void *),
 		    int (*end)(void *), void *arg);
 /*
+ * The crash-loop breaker (crashguard.h): what is being handled is recorded
+ * in the file at path (beside the store). A message that was being handled
+ * when the last run died is handled alone; one that was being handled at
+ * the last two deaths is dead-lettered with the reason "crashed the
+ * consumer" and not handed to the callback. Call before the loop runs.
+ * Returns 0, or -1 with err when the file cannot be used.
+ */
+int		 kafka_set_guard(struct kafka *, const char *path, char *err,
+		    size_t errlen);
+/*
  * Bounded stop, on the loop (never blocks): stop consuming, commit the
  * stored offsets and leave the group in the background
  * (rd_kafka_consumer_close_queue served from the loop). done(arg) is called

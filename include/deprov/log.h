@@ -2,6 +2,7 @@
  * log: the one logging module. Every line is a JSON object on stderr:
  *   {"ts":"2026-11-25T14:15:49.123Z","level":"info","mod":"engine","msg":"..."}
  * Secrets are redacted here, at the single point every line passes through:
+ * registered secret values in any encoding (see log_secret_add),
  * Authorization headers, bearer/SSWS tokens, access_token/assertion/token
  * fields and PEM blocks never reach the output.
  */
@@ -38,8 +39,39 @@ void log_msg(enum log_level level, const char *mod, const char *fmt, ...)
  */
 void log_emergency(enum log_level level, const char *mod, const char *msg);
 
-/* Redact secrets in place in a NUL-terminated string; returns how many were masked. */
+/*
+ * Redact secrets in place in a NUL-terminated string: every registered
+ * secret value (below), then the keywords; returns how many were masked.
+ */
 size_t log_redact(char *s);
+
+/*
+ * Secret values. Keywords find a secret only when something announces it;
+ * a target that echoes a credential in an error ("credential <token> is not
+ * valid") announces nothing. So every configured secret (config.c) and
+ * every token fetched at run time (auth.c) is registered here, and
+ * log_redact masks it wherever it appears: as is, JSON-escaped, URL-encoded
+ * and in base64 (either alphabet, also inside a longer encoding such as
+ * "Basic base64(id:secret)"); for a PEM key, also each line of its body.
+ * Values shorter than LOG_SECRET_MIN bytes are not registered (they would
+ * mask ordinary words). The registry is shared by every thread (librdkafka
+ * logs from its own) and copies the values.
+ *
+ * log_secret_add counts (added twice, removed twice); log_secret_add_for
+ * registers a token that is forgotten ttl_s seconds from now.
+ * log_redact_secrets masks only registered values (a target's answer text,
+ * which the keywords would garble). log_secret_clear and log_secret_count
+ * are for tests.
+ */
+#define LOG_SECRET_MIN		8
+#define LOG_SECRETS_MAX		4096
+
+int	log_secret_add(const char *value);
+int	log_secret_add_for(const char *value, long ttl_s);
+void	log_secret_remove(const char *value);
+void	log_secret_clear(void);
+size_t	log_secret_count(void);
+size_t	log_redact_secrets(char *s);
 
 /*
  * A message that may repeat many times a second (accept errors, refused

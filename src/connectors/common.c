@@ -46,6 +46,13 @@ conn_vfinish(struct conn_step *cs, enum step_outcome out, const char *fmt,
 	char	detail[CONN_DETAIL_MAX];
 
 	vsnprintf(detail, sizeof detail, fmt, ap);
+	/*
+	 * The one place a step's detail is made, often from what the target
+	 * answered (its error text may echo our credential): every secret
+	 * value is masked before the detail is logged, stored in the step,
+	 * the timeline and the case, audited or served.
+	 */
+	log_redact_secrets(detail);
 	if (cs->on_finish != NULL)
 		cs->on_finish(cs);
 	log_debug(cs->module, "%s: case %lld %s: %s%s", target_name(cs->target),

@@ -277,7 +277,7 @@ main(int argc, char **argv)
 	struct deprovd	 d;
 	struct diags	*diags;
 	const char	*path = NULL;
-	char		 err[512] = "";
+	char		 err[512] = "", *guard = NULL;
 	int		 ch, check = 0, verbose = 0, rc = 1, resumed;
 
 	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
@@ -381,6 +381,16 @@ main(int argc, char **argv)
 		log_error("deprovd", "%s", err);
 		goto done;
 	}
+	/* The crash-loop breaker's record lives beside the store. */
+	if (asprintf(&guard, "%s.crashguard", d.cfg->store_path) < 0) {
+		guard = NULL;
+		log_error("deprovd", "out of memory");
+		goto done;
+	}
+	if (kafka_set_guard(d.kafka, guard, err, sizeof err) != 0) {
+		log_error("deprovd", "crash guard: %s", err);
+		goto done;
+	}
 	/* Intake in batches: one commit makes a batch's cases durable. */
 	kafka_set_batch(d.kafka, engine_batch_begin, engine_batch_end, d.engine);
 	metrics_set_kafka(d.metrics, d.kafka);
@@ -434,5 +444,6 @@ main(int argc, char **argv)
 done:
 	deprovd_teardown(&d);
 	curl_global_cleanup();
+	free(guard);
 	return rc;
 }

@@ -432,11 +432,140 @@ def test_audit_stream_survives_outage(work):
         mock.stop()
 
 
+def publish_raw(bootstrap, key, value, topic="hr.leavers"):
+    """Publish one message whose value is raw bytes (e.g. not UTF-8)."""
+    import subprocess
+    r = subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t"],
+                       input=key.encode() + b"\t" + value + b"\n", capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+
+
+def dlq_reasons(d, at_least):
+    """The deprov-reason header of every dead letter, once there are at_least."""
+    def reasons():
+        got = [x.split("deprov-reason=", 1)[1].split(",deprov-topic=", 1)[0]
+               for x in consume(d.bootstrap, "deprov.dlq").splitlines()
+               if "deprov-reason=" in x]
+        return got if len(got) >= at_least else None
+    return wait_for(reasons, 30, "%d dead letters" % at_least)
+
+
+def test_nul_and_bad_utf8_refused(work):
+    """A NUL inside a JSON string (\\u0000) cut it short: subject "E0001\\u0000X"
+    opened a case for E0001. Now such text, and identifiers that are not UTF-8,
+    are refused wherever they come in: dead letters with a clear reason on
+    Kafka, 400 on the API and the Okta hook. Intake goes on after them."""
+    from harness import RESPONDER_TOKEN
+    sb = Sandbox(work, seed_people(3))
+    d = Daemon(work, sb, runbooks=ALL_RUNBOOKS, extra=with_okta).start()
+    try:
+        cut = leaver_for(1)
+        cut["subject"] = "E0001\u0000X"          # json.dumps writes \u0000
+        cut["data"]["employee_id"] = "E0001\u0000X"
+        publish(d.bootstrap, [("E0001", cut)])
+        bad = json.dumps(leaver_for(2)).replace("emp0002@", "emp0002\udcff@")
+        publish_raw(d.bootstrap, "E0002", bad.encode("utf-8", "surrogateescape"))
+        publish(d.bootstrap, [("E0003", leaver_for(3))])
+        d.wait_case("E0003", timeout=30)
+        reasons = dlq_reasons(d, 2)
+        log("dead letters:", reasons)
+        assert any("NUL character" in r for r in reasons), reasons
+        assert any("data.email is not valid UTF-8" in r for r in reasons), reasons
+        assert not d.cases(subject="E0001"), d.cases(subject="E0001")
+        assert not d.cases(subject="E0002"), d.cases(subject="E0002")
+
+        # The API: a NUL in the subject or the reason, a subject not in UTF-8.
+        def freeze(body):
+            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+            return http("POST", d.url("/v1/freeze"), raw,
+                        headers={"Authorization": "Bearer " + RESPONDER_TOKEN,
+                                 "Content-Type": "application/json"})
+        st, body = freeze({"subject": {"email": "a\u0000b@acme.example"}, "reason": "INC-1"})
+        assert st == 400 and "NUL" in body["detail"], (st, body)
+        st, body = freeze({"subject": {"email": "emp0001@acme.example"},
+                           "reason": "INC-1\u0000 and what was cut"})
+        assert st == 400 and "NUL" in body["detail"], (st, body)
+        st, body = freeze(b'{"subject":{"email":"a\xffb@acme.example"},"reason":"INC-2"}')
+        assert st == 400 and body["detail"] == "subject.email is not valid UTF-8", (st, body)
+
+        # The Okta hook.
+        ev = okta_event("user.lifecycle.deactivate", "emp0001\u0000@acme.example")
+        st, body = http("POST", d.url("/v1/hooks/okta"), json.dumps(okta_hook([ev])).encode(),
+                        headers={"Authorization": OKTA_SECRET,
+                                 "Content-Type": "application/json"})
+        assert st == 400 and "NUL" in body["detail"], (st, body)
+        # Nothing was cut short anywhere: the only case is E0003's.
+        assert [c["subject"].get("employee_id") for c in d.cases()] == ["E0003"], d.cases()
+    finally:
+        d.stop()
+        sb.stop()
+
+
+CRASH_MARK = "crash-mark-7f3e9a"
+
+
+def test_crash_loop_breaker(work):
+    """A message that kills the consumer (here: the decoder aborts on a mark, a
+    test hook) is read again at every start, since its offset is never stored.
+    The crash-loop breaker records what is being handled in a file beside the
+    store: the message that was being handled when the process died twice in a
+    row goes to the dead-letter topic ("crashed the consumer") at the third
+    start, and intake goes on past it."""
+    import resource
+    import signal
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))   # no core files from the aborts
+    os.environ["DEPROV_TEST_CRASH_MARK"] = CRASH_MARK
+    mock = KafkaMock(work)
+    sb = Sandbox(work, seed_people(4))
+    d = Daemon(work, sb, runbooks=ALL_RUNBOOKS, brokers=mock.bootstrap).start()
+    try:
+        if "test hook armed" not in d.log_text():
+            log("deprovd was built without DEPROV_TEST_HOOKS: skipped")
+            sys.exit(77)
+        publish(mock.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001", timeout=30)
+        poison = leaver_for(2, eid="poison-" + CRASH_MARK)
+        publish(mock.bootstrap, [("E0002", poison), ("E0003", leaver_for(3))])
+
+        def died():
+            return d.proc.poll() is not None
+        for run in (1, 2):
+            wait_for(died, 90, "crash %d" % run, 0.2)
+            assert d.proc.returncode == -signal.SIGABRT, d.proc.returncode
+            log("run %d died on the poison message" % run)
+            d.start(wait_ready=False)
+        # The third start sets it aside and carries on.
+        d.wait_case("E0003", timeout=90)
+        d.wait_ready()
+        publish(mock.bootstrap, [("E0004", leaver_for(4))])
+        d.wait_case("E0004", timeout=60)
+        assert d.proc.poll() is None
+        dead = wait_for(lambda: [x for x in consume(mock.bootstrap, "deprov.dlq",
+                                                    fmt="%k\t%h\t%s\n").splitlines()
+                                 if CRASH_MARK in x], 30, "the dead letter")
+        assert len(dead) == 1, dead
+        assert "deprov-reason=crashed the consumer" in dead[0], dead
+        assert "deprov-topic=hr.leavers" in dead[0], dead
+        assert dead[0].startswith("E0002\t"), dead
+        assert not d.cases(subject="E0002"), d.cases(subject="E0002")
+        text = d.log_text()
+        assert text.count("holds the crash mark") == 2, text.count("holds the crash mark")
+        assert "2 starts in a row" in text
+        assert os.path.exists(os.path.join(work.path, "var", "deprov.db.crashguard"))
+    finally:
+        del os.environ["DEPROV_TEST_CRASH_MARK"]
+        d.stop()
+        sb.stop()
+        mock.stop()
+
+
 TESTS = {f.__name__[5:]: f for f in [
     test_effective_date_survives_restart, test_rescind_unfreezes_only_frozen_targets,
     test_binary_cloudevent, test_okta_hook_http_and_kafka, test_hr_mappings,
     test_mixed_thousand, test_broker_outage, test_backpressure,
-    test_audit_stream_survives_outage]}
+    test_audit_stream_survives_outage, test_nul_and_bad_utf8_refused,
+    test_crash_loop_breaker]}
 
 if __name__ == "__main__":
     names = [a for a in sys.argv[1:] if a in TESTS]

@@ -228,7 +228,7 @@ call_run(struct sb_call *c)
 			j = sb_json_parse(c->fbody, strlen(c->fbody), err, sizeof err);
 			c->ctype = j != NULL ? "application/json;charset=UTF-8" : "text/plain";
 			json_object_put(j);
-			sb_buf_puts(&c->body, c->fbody);
+			fault_body_expand(c, c->fbody, &c->body);
 		} else {
 			surface_of(c)->fault_body(c, c->fstatus);
 		}

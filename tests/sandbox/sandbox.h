@@ -367,6 +367,14 @@ int fault_add_json(struct fault_set *fs, struct json_object *obj, int *id, char 
 int fault_add_spec(struct fault_set *fs, const char *spec, char *err, size_t errlen);
 void fault_match(struct fault_set *fs, const char *method, const char *path, struct fault_hit *hit);
 void fault_list_json(const struct fault_set *fs, struct sb_buf *b);
+/*
+ * Append a status fault's body template to out with the request quoted back, as some targets
+ * quote what they were sent in an error: {{authorization}} is the Authorization header and
+ * {{body}} the request body (both JSON-escaped, without quotes), {{authorization_base64}} the
+ * header in base64.
+ */
+struct sb_call;
+void fault_body_expand(struct sb_call *c, const char *tmpl, struct sb_buf *out);
 int fault_delete(struct fault_set *fs, int id);
 const char *fault_mode_name(enum fault_mode m);
 

@@ -1,6 +1,7 @@
 /*
  * sb_fault.c: fault injection rules (status, latency, timeout, reset, rate_limit; matched by path
- * prefix and method, thinned by rate and count) and the request log every target request lands
+ * prefix and method, thinned by rate and count; a status fault's body may quote the request back)
+ * and the request log every target request lands
  * in: a bounded in-memory ring served by GET /_sandbox/log, optionally mirrored as JSON lines
  * to --log-file.
  */
@@ -326,6 +327,55 @@ fault_delete(struct fault_set *fs, int id)
 		return 0;
 	}
 	return -1;
+}
+
+/* s[0..n) JSON-escaped, without the quotes sb_buf_jstrn puts around it. */
+static void
+fault_put_escaped(struct sb_buf *out, const char *s, size_t n)
+{
+	struct sb_buf tmp = { 0 };
+
+	sb_buf_jstrn(&tmp, s, n);
+	if (!tmp.oom && tmp.len >= 2)
+		sb_buf_put(out, tmp.p + 1, tmp.len - 2);
+	sb_buf_free(&tmp);
+}
+
+void
+fault_body_expand(struct sb_call *c, const char *tmpl, struct sb_buf *out)
+{
+	const char	*auth, *body, *p, *end;
+	char		*b64;
+	size_t		 blen, alen;
+
+	auth = evhttp_find_header(evhttp_request_get_input_headers(c->req),
+	    "Authorization");
+	if (auth == NULL)
+		auth = "";
+	body = sb_call_body(c, &blen);
+	for (p = tmpl; (end = strstr(p, "{{")) != NULL; p = end) {
+		sb_buf_put(out, p, (size_t)(end - p));
+		if (strncmp(end, "{{authorization}}", 17) == 0) {
+			fault_put_escaped(out, auth, strlen(auth));
+			end += 17;
+		} else if (strncmp(end, "{{authorization_base64}}", 24) == 0) {
+			alen = strlen(auth);
+			if ((b64 = calloc(1, alen * 2 + 8)) != NULL) {
+				EVP_EncodeBlock((unsigned char *)b64,
+				    (const unsigned char *)auth, (int)alen);
+				sb_buf_puts(out, b64);
+				free(b64);
+			}
+			end += 24;
+		} else if (strncmp(end, "{{body}}", 8) == 0) {
+			fault_put_escaped(out, body, blen);
+			end += 8;
+		} else {
+			sb_buf_put(out, end, 2);
+			end += 2;
+		}
+	}
+	sb_buf_puts(out, p);
 }
 
 const char *

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -108,7 +109,7 @@ test_errors(void **state)
 	    "\"type\":\"io.deprov.leaver\",\"data\":{}}", "no subject");
 	expect_reason("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\","
 	    "\"type\":\"io.deprov.leaver\",\"data\":{\"email\":7}}",
-	    "must be strings");
+	    "data.email must be a string");
 	expect_reason("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\","
 	    "\"type\":\"io.deprov.leaver\",\"data\":{\"email\":\"a@b\","
 	    "\"effective\":\"next tuesday\"}}", "not RFC 3339");
@@ -123,6 +124,22 @@ test_errors(void **state)
 	    "\"manager\":\"boss\"}}", "manager must be an object");
 }
 
+/*
+ * event_parse_time on a heap copy of exactly strlen + 1 bytes, so that the
+ * sanitizer build reports any read past the terminating NUL.
+ */
+static time_t
+parse_exact(const char *s)
+{
+	char	*copy = strdup(s);
+	time_t	 t;
+
+	assert_non_null(copy);
+	t = event_parse_time(copy);
+	free(copy);
+	return t;
+}
+
 static void
 test_times(void **state)
 {
@@ -133,6 +150,55 @@ test_times(void **state)
 	assert_int_equal(event_parse_time("1970-01-02"), 86400);
 	assert_int_equal(event_parse_time("1970-01-01T00:00:00"), -1);
 	assert_int_equal(event_parse_time("garbage"), -1);
+}
+
+/* RFC 3339 section 5.6 at its edges: what is valid and what is not. */
+static void
+test_times_strict(void **state)
+{
+	static const char *const bad[] = {
+		/* offsets: short, long, signed parts, out of range */
+		"1970-01-01T00:00:00+1:2", "1970-01-01T00:00:00+1:234",
+		"1970-01-01T00:00:00+-1:-1", "1970-01-01T00:00:00+99:99",
+		"1970-01-01T00:00:00+24:00", "1970-01-01T00:00:00+23:60",
+		"1970-01-01T00:00:00+", "1970-01-01T00:00:00+01",
+		"1970-01-01T00:00:00+01:", "1970-01-01T00:00:00+01:0",
+		"1970-01-01T00:00:00+0100", "1970-01-01T00:00:00+01:00x",
+		"1970-01-01T00:00:00Zx", "1970-01-01T00:00:00ZZ",
+		"1970-01-01T00:00:00 +01:00",
+		/* dates: widths and ranges */
+		"2026-1-05", "02026-01-05", "2026-01-5", "2026-00-10",
+		"2026-13-01", "2026-01-00", "2026-01-32", "2026-04-31",
+		"2026-02-29", "1900-02-29", "2026/01/05", "2026-01-05x",
+		"+2026-01-05", " 2026-01-05", "2026-01-05 ",
+		/* times */
+		"2026-01-05T", "2026-01-05T10:00Z", "2026-01-05T24:00:00Z",
+		"2026-01-05T23:60:00Z", "2026-01-05T23:59:61Z",
+		"2026-01-05T1:00:00Z", "2026-01-05T10:00:00.Z",
+		"2026-01-05T10:00:00,5Z", "2026-01-05X10:00:00Z",
+		"2026-01-05T10:00:00", "2026-01-05T-1:00:00Z",
+		"", "2", "2026", "2026-", "2026-01", "2026-01-",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (parse_exact(bad[i]) != (time_t)-1)
+			fail_msg("\"%s\" was accepted", bad[i]);
+	assert_int_equal(event_parse_time(NULL), -1);
+	/* 't', 'z' and a space instead of 'T' (RFC 3339 5.6, note). */
+	assert_int_equal(parse_exact("1970-01-01t00:00:00z"), 0);
+	assert_int_equal(parse_exact("1970-01-01 00:00:00Z"), 0);
+	assert_int_equal(parse_exact("1970-01-01T00:30:00+00:30"), 0);
+	assert_int_equal(parse_exact("1970-01-01T00:00:00-00:30"), 1800);
+	assert_int_equal(parse_exact("1970-01-02T00:00:00+23:59"), 60);
+	assert_int_equal(parse_exact("1970-01-01T00:00:00.123456789Z"), 0);
+	assert_int_equal(parse_exact("1970-01-01T23:59:59Z"), 86399);
+	/* A leap second carries into the next minute. */
+	assert_int_equal(parse_exact("1970-01-01T00:00:60Z"), 60);
+	assert_int_equal(parse_exact("2024-02-29"), 1709164800);
+	assert_int_equal(parse_exact("2000-02-29T00:00:00Z"), 951782400);
+	assert_int_equal(parse_exact("2026-12-31T23:59:59Z"), 1798761599);
 }
 
 static void
@@ -159,6 +225,86 @@ test_subject_roundtrip(void **state)
 	subject_clear(&t);
 }
 
+#define EV_HEAD	"{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"/hr\"," \
+	"\"type\":\"io.deprov.leaver\","
+
+/*
+ * A NUL inside a string used to cut it short: subject "E0010\u0000X"
+ * opened a case for E0010, email "a\u0000b@x" became "a". Such text is
+ * refused, keys included, and so are identifiers that are not UTF-8.
+ */
+static void
+test_nul_and_utf8(void **state)
+{
+	struct event	ev;
+	char		err[256];
+
+	(void)state;
+	expect_reason(EV_HEAD "\"subject\":\"E0010\\u0000X\",\"data\":{}}",
+	    "NUL character");
+	expect_reason(EV_HEAD "\"data\":{\"email\":\"a\\u0000b@x\"}}",
+	    "NUL character");
+	expect_reason(EV_HEAD "\"data\":{\"employee_id\":\"E1\",\"reason\":"
+	    "\"INC-1\\u0000 and more\"}}", "NUL character");
+	expect_reason(EV_HEAD "\"data\":{\"employee_id\\u0000x\":\"E1\"}}",
+	    "NUL character");
+	expect_reason(EV_HEAD "\"data\":{\"accounts\\u0000\":{}}}",
+	    "NUL character");
+	expect_reason(EV_HEAD "\"data\":{\"email\":\"a\xff@x\"}}",
+	    "data.email is not valid UTF-8");
+	expect_reason(EV_HEAD "\"subject\":\"E1\xc0\x80\",\"data\":{}}",
+	    "subject is not valid UTF-8");
+	expect_reason(EV_HEAD "\"data\":{\"username\":\"\xed\xa0\x80\"}}",
+	    "data.username is not valid UTF-8");
+	expect_reason(EV_HEAD "\"data\":{\"employee_id\":\"E1\",\"manager\":"
+	    "{\"email\":\"b\xe2\x82@x\"}}}",
+	    "data.manager.email is not valid UTF-8");
+	expect_reason(EV_HEAD "\"data\":{\"employee_id\":\"E1\",\"accounts\":"
+	    "{\"sf\":\"005\xf8\"}}}", "data.accounts value is not valid UTF-8");
+	/* Non-identifiers need no UTF-8 check; identifiers in UTF-8 pass. */
+	assert_int_equal(decode(EV_HEAD "\"data\":{\"email\":\"j\xc3\xbcrgen@"
+	    "x\",\"reason\":\"caf\xe9\"}}", &ev, err, sizeof err), 0);
+	assert_string_equal(ev.subject.email, "j\xc3\xbcrgen@x");
+	event_clear(&ev);
+	/* Raw NUL bytes, not only escapes. */
+	assert_int_equal(event_decode(EV_HEAD "\"data\":{\"email\":\"a\0b\"}}",
+	    sizeof EV_HEAD "\"data\":{\"email\":\"a\0b\"}}" - 1, &ev, err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "NUL"));
+}
+
+/* A subject from an API body: the same rules, the member named in full. */
+static void
+test_subject_from_input(void **state)
+{
+	struct subject	 s;
+	json_object	*o;
+	char		 err[256];
+
+	(void)state;
+	o = json_tokener_parse("{\"email\":\"a\\u0000b@x\"}");
+	assert_int_equal(subject_from_input(o, "subject.", &s, err,
+	    sizeof err), -1);
+	assert_string_equal(err, "subject.email contains a NUL character "
+	    "(\\u0000)");
+	json_object_put(o);
+	o = json_tokener_parse("{\"employee_id\":\"E\xff\"}");
+	assert_int_equal(subject_from_input(o, "subject.", &s, err,
+	    sizeof err), -1);
+	assert_string_equal(err, "subject.employee_id is not valid UTF-8");
+	/* What is already stored is read back as it is. */
+	assert_int_equal(subject_from_json(o, &s), 0);
+	subject_clear(&s);
+	json_object_put(o);
+	o = json_tokener_parse("{\"employee_id\":\"E1\",\"accounts\":"
+	    "{\"sf\":\"005\"}}");
+	assert_int_equal(subject_from_input(o, "subject.", &s, err,
+	    sizeof err), 0);
+	assert_string_equal(s.employee_id, "E1");
+	subject_clear(&s);
+	json_object_put(o);
+}
+
 int
 main(void)
 {
@@ -167,7 +313,10 @@ main(void)
 		cmocka_unit_test(test_subject_defaults),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_times_strict),
 		cmocka_unit_test(test_subject_roundtrip),
+		cmocka_unit_test(test_nul_and_utf8),
+		cmocka_unit_test(test_subject_from_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -565,6 +565,106 @@ teardown(void **state)
 	return rmdir(tmpdir);
 }
 
+/* jsonc_text_check on text whose length is given (it may hold a raw NUL). */
+static int
+text_check(const char *s, size_t len)
+{
+	char err[128] = "";
+	int r = jsonc_text_check(s, len, err, sizeof err);
+
+	if (r != 0)
+		assert_true(strstr(err, "NUL") != NULL);
+	return r;
+}
+#define TEXT_CHECK(lit) text_check(lit, sizeof lit - 1)
+
+/* Text from outside: a NUL anywhere, keys included, is refused. */
+static void
+test_text_check(void **state)
+{
+	(void)state;
+	assert_int_equal(TEXT_CHECK("{\"a\":\"E0010\"}"), 0);
+	assert_int_equal(TEXT_CHECK("{\"a\":\"E0010\\u0000X\"}"), -1);
+	assert_int_equal(TEXT_CHECK("{\"a\\u0000b\":1}"), -1);
+	assert_int_equal(TEXT_CHECK("{\"a\":\"\\u0000\"}"), -1);
+	assert_int_equal(TEXT_CHECK("{\"a\":\"x\0y\"}"), -1);
+	/* An escaped backslash followed by the letters u0000 is no NUL. */
+	assert_int_equal(TEXT_CHECK("{\"a\":\"\\\\u0000\"}"), 0);
+	assert_int_equal(TEXT_CHECK("{\"a\":\"\\\\\\u0000\"}"), -1);
+	assert_int_equal(TEXT_CHECK("{\"a\":\"\\u00001\"}"), -1);
+	assert_int_equal(TEXT_CHECK("{\"a\":\"\\u0001\\u1000\\u00a0\"}"), 0);
+	/* Text that ends inside an escape is the parser's business. */
+	assert_int_equal(TEXT_CHECK("\"\\u000"), 0);
+	assert_int_equal(TEXT_CHECK("\"\\"), 0);
+	assert_int_equal(TEXT_CHECK(""), 0);
+}
+
+/* One string member through jsonc_get_text; the reason goes to why. */
+static int
+get_text(const char *json, int flags, const char **out, char *why,
+    size_t whylen, json_object **keep)
+{
+	json_object *o = json_tokener_parse(json);
+
+	assert_non_null(o);
+	*keep = o;
+	return jsonc_get_text(o, "v", "data.email", flags, out, why, whylen);
+}
+
+static void
+test_get_text(void **state)
+{
+	static const char *const bad_utf8[] = {
+		"\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xed\xa0\x80",
+		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\x80",
+		"a\xc3", "\xe2\x82", "\xf0\x9f\x98",
+	};
+	json_object	*o;
+	const char	*s;
+	char		 why[128], json[64];
+	size_t		 i;
+
+	(void)state;
+	assert_int_equal(get_text("{\"v\":\"a@b\"}", JSONC_TEXT_ID, &s, why,
+	    sizeof why, &o), 1);
+	assert_string_equal(s, "a@b");
+	json_object_put(o);
+	assert_int_equal(get_text("{\"v\":null}", 0, &s, why, sizeof why, &o),
+	    0);
+	assert_null(s);
+	json_object_put(o);
+	assert_int_equal(get_text("{}", 0, &s, why, sizeof why, &o), 0);
+	json_object_put(o);
+	assert_int_equal(get_text("{\"v\":\"\"}", 0, &s, why, sizeof why, &o),
+	    1);
+	assert_string_equal(s, "");
+	json_object_put(o);
+	assert_int_equal(get_text("{\"v\":7}", 0, &s, why, sizeof why, &o), -1);
+	assert_string_equal(why, "data.email must be a string");
+	json_object_put(o);
+	assert_int_equal(get_text("{\"v\":\"a\\u0000b@x\"}", 0, &s, why,
+	    sizeof why, &o), -1);
+	assert_string_equal(why, "data.email contains a NUL character "
+	    "(\\u0000)");
+	json_object_put(o);
+	/* Valid UTF-8 of every length, and the same bytes refused as ids. */
+	assert_int_equal(get_text("{\"v\":\"J\xc3\xbcrgen \xe2\x82\xac "
+	    "\xf0\x9f\x98\x80\"}", JSONC_TEXT_ID, &s, why, sizeof why, &o), 1);
+	json_object_put(o);
+	for (i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++) {
+		snprintf(json, sizeof json, "{\"v\":\"x%sy\"}", bad_utf8[i]);
+		assert_int_equal(get_text(json, 0, &s, why, sizeof why, &o), 1);
+		json_object_put(o);
+		if (get_text(json, JSONC_TEXT_ID, &s, why, sizeof why, &o) != -1)
+			fail_msg("invalid UTF-8 #%zu accepted", i);
+		assert_string_equal(why, "data.email is not valid UTF-8");
+		json_object_put(o);
+	}
+	assert_int_equal(jsonc_utf8_valid("", 0), 1);
+	assert_int_equal(jsonc_utf8_valid("\xf4\x8f\xbf\xbf", 4), 1);
+	assert_int_equal(jsonc_utf8_valid("\xef\xbf\xbf", 3), 1);
+}
+
 int
 main(void)
 {
@@ -578,6 +678,8 @@ main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_text_check),
+		cmocka_unit_test(test_get_text),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

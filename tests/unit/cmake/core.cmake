@@ -1,4 +1,4 @@
-deprov_unit(test_event tests/unit/test_event.c src/event.c)
+deprov_unit(test_event tests/unit/test_event.c src/event.c src/jsonc.c src/diag.c)
 deprov_unit(test_laneheap tests/unit/test_laneheap.c src/laneheap.c)
 deprov_unit(test_store tests/unit/test_store.c src/store.c src/log.c)
 # The engine with a fake connector, against a real store and real targets.
