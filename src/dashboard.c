@@ -739,6 +739,9 @@ dashboard_case_row(struct dashboard *db, sqlite3_stmt *st, int64_t now)
 		json_object_put(o);
 		return NULL;
 	}
+	/* It locks its person out somewhere (its kind does, and a step). */
+	json_object_object_add(o, "freezes", json_object_new_boolean(freezes &&
+	    json_object_object_get(o, "contained") != NULL));
 	return o;
 }
 

@@ -520,6 +520,7 @@ test_exposed(void **state)
 	assert_false(json_object_get_boolean(at(row, "complete_breached")));
 	assert_int_equal(num(row, "due_ms"), NOW - 10 * MIN);
 	assert_string_equal(str(row, "kind"), "leaver");
+	assert_true(json_object_get_boolean(at(row, "freezes")));
 	/* The case being cancelled says so. */
 	row = json_object_array_get_idx(at(s, "open_cases"), 0);
 	assert_int_equal(num(row, "id"), h);
@@ -632,6 +633,8 @@ test_sla_containment(void **state)
 			    "freeze_breached")));
 			assert_true(json_object_is_type(at(row, "contained"),
 			    json_type_null));
+			assert_false(json_object_get_boolean(at(row,
+			    "freezes")));
 		} else if (num(row, "id") == e6) {
 			assert_true(json_object_get_boolean(at(row,
 			    "freeze_breached")));
