@@ -25,9 +25,9 @@ import urllib.request
 import warnings
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (API_TOKEN, RESPONDER_TOKEN, SOURCE_DIR, Daemon, Sandbox,  # noqa: E402
-                     build_dir, emergency_runbook, leaver_for, log, publish, run,
-                     seed_people, standard_runbook, user_id, wait_for)
+from harness import (ADMIN_TOKEN, API_TOKEN, RESPONDER_TOKEN, SANDBOX_TOKEN,  # noqa: E402
+                     SOURCE_DIR, Daemon, Sandbox, build_dir, emergency_runbook, leaver_for,
+                     log, publish, run, seed_people, standard_runbook, user_id, wait_for)
 
 STATES = ("received", "scheduled", "freezing", "contained", "remediating", "deactivating",
           "completed", "cancelled", "escalated")
@@ -171,6 +171,48 @@ def contractor_runbook():
             "sla": {"freeze_within_s": 2, "complete_within_s": 20},
             "retry": {"max_attempts": 1000, "initial_backoff_ms": 400, "max_backoff_ms": 1500},
             "targets": [{"select": {"name": "*"}, "steps": ["freeze", "revoke_tokens", "deactivate"]}]}
+
+
+# Three targets: Salesforce (the harness's), Okta and a SCIM app (Slack), all in one sandbox.
+LIMITS = {"rate_per_sec": 500, "burst": 100, "concurrency": 16, "timeout_ms": 5000,
+          "connect_timeout_ms": 2000}
+OKTA_SUSPEND = {"path": "/okta/", "method": "POST", "mode": "status", "status": 403}
+
+
+def three_targets(sb):
+    def extra(cfg):
+        cfg["targets"]["okta"] = {"kind": "okta", "base_url": sb.url + "/okta",
+                                  "auth": {"type": "ssws", "token": SANDBOX_TOKEN},
+                                  "limits": dict(LIMITS)}
+        cfg["targets"]["slack"] = {"kind": "scim", "base_url": "%s/scim/slack/v2" % sb.url,
+                                   "auth": {"type": "bearer", "token": SANDBOX_TOKEN},
+                                   "limits": dict(LIMITS), "options": {"preset": "slack"}}
+    return extra
+
+
+def three_target_seed(n, slack=None):
+    """seed_people(n) in Salesforce, the same people in Okta, and in Slack those of slack
+    (default: everyone)."""
+    seed = seed_people(n)
+    seed["okta"] = {"users": [{"login": "emp%04d@acme.example" % i, "status": "ACTIVE"}
+                              for i in range(1, n + 1)]}
+    seed["scim"] = {"slack": {"users": [{"userName": "emp%04d@acme.example" % i,
+                                         "externalId": "E%04d" % i,
+                                         "email": "emp%04d@acme.example" % i}
+                                        for i in (slack or range(1, n + 1))]}}
+    return seed
+
+
+def three_target_runbook(max_attempts=3):
+    """The standard leaver at every target (few retries, so a refused freeze fails fast)."""
+    rb = standard_runbook(max_attempts=max_attempts)
+    rb["targets"] += [{"select": {"kind": "okta"}, "steps": ["freeze", "revoke_tokens", "deactivate"]},
+                      {"select": {"kind": "scim"}, "steps": ["freeze", "deactivate"]}]
+    return rb
+
+
+def by_target(entries):
+    return {e["target"]: e for e in entries}
 
 
 # ---------------------------------------------------------------- tests
@@ -371,6 +413,84 @@ def test_browser(work):
         sb.stop()
 
 
+def test_exposure(work):
+    """Still exposed: one of three targets refuses the freeze (Okta 403): the person is
+    exposed there with the error, contained at the other two, the case escalated and its
+    freeze budget breached at once. After the fault is gone and an admin retries the case,
+    no one is exposed."""
+    sb = Sandbox(work, three_target_seed(2, slack=[1]))
+    d = Daemon(work, sb, runbooks=[three_target_runbook()], extra=three_targets(sb)).start()
+    try:
+        s = summary(d)
+        assert s["exposed"] == {"people": 0, "failed": 0, "being_frozen": 0, "cases": [],
+                                "truncated": False}, s["exposed"]
+
+        # A leaver contained everywhere (and completed) is not exposed.
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        ok = d.wait_case("E0001", timeout=60)
+        s = wait_summary(d, lambda s: s["counts"]["completed"] == 1, 10, "first leaver completed")
+        assert s["exposed"]["people"] == 0, s["exposed"]
+        row = [r for r in s["recent"] if r["id"] == ok["id"]][0]
+        assert row["contained"] is True and row["freezes"] is True and row["kind"] == "leaver", row
+        assert {t["target"]: t["status"] for t in row["containment"]} == \
+            {"salesforce-prod": "frozen", "okta": "frozen", "slack": "frozen"}, row["containment"]
+        for t in row["containment"]:
+            assert t["contained"] is True and t["at_ms"] >= row["due_ms"], t
+
+        # Okta refuses the suspend: E0002 is exposed there (and has no Slack account).
+        sb.fault(OKTA_SUSPEND)
+        publish(d.bootstrap, [("E0002", leaver_for(2))])
+        bad = d.wait_case("E0002", states=("escalated",), timeout=60)
+        s = wait_summary(d, lambda s: s["exposed"]["people"] == 1, 10, "E0002 exposed")
+        log("exposed:", json.dumps(s["exposed"]))
+        x = s["exposed"]
+        assert (x["failed"], x["being_frozen"], x["truncated"]) == (1, 0, False), x
+        assert len(x["cases"]) == 1, x
+        e = x["cases"][0]
+        assert e["case_id"] == bad["id"] and e["subject_key"] == "E0002", e
+        assert e["email"] == "emp0002@acme.example" and e["runbook"] == "standard-leaver", e
+        assert e["failed"] is True and e["kind"] == "leaver" and e["state"] == "escalated", e
+        assert e["since_ms"] == bad["created_ms"], (e, bad)
+        assert [t["target"] for t in e["targets"]] == ["okta"], e["targets"]
+        t = e["targets"][0]
+        assert t["status"] == "failed" and t["step_state"] == "failed" and t["attempts"] >= 1, t
+        assert "403" in t["error"], t
+        assert sorted(e["contained_at"]) == ["salesforce-prod", "slack"], e
+        # Its open row: the per-target view, escalated and breached (the budget is 60 s).
+        row = [r for r in s["open_cases"] if r["id"] == bad["id"]][0]
+        assert row["state"] == "escalated" and row["contained"] is False, row
+        assert row["freeze_breached"] is True and row["frozen_ms"] is None, row
+        assert row["freeze_deadline_ms"] > s["now_ms"], row   # breached before its deadline
+        per = by_target(row["containment"])
+        assert per["okta"]["status"] == "failed" and "403" in per["okta"]["error"], per
+        assert per["okta"]["contained"] is False, per
+        assert per["salesforce-prod"]["status"] == "frozen" and per["salesforce-prod"]["contained"], per
+        assert per["slack"]["status"] == "no_account" and per["slack"]["contained"], per
+        assert s["sla"]["freeze"]["breached"] == 1 and s["sla"]["freeze"]["met"] == 1, s["sla"]
+        # The case view agrees.
+        full = d.case(bad["id"])
+        assert full["contained"] is False and full["exposed_targets"] == ["okta"], full
+        # The other targets' steps go on: Salesforce is deactivated although Okta failed.
+        wait_for(lambda: sb.user(user_id(2))["IsActive"] is False, 30, "E0002 deactivated in Salesforce")
+
+        # A viewer cannot retry; an admin can, once the fault is gone.
+        assert d.call("POST", "/v1/cases/%d/retry" % bad["id"], {}, token=API_TOKEN)[0] == 403
+        sb.clear_faults()
+        st, r = d.call("POST", "/v1/cases/%d/retry" % bad["id"], {}, token=ADMIN_TOKEN)
+        assert st in (200, 202), (st, r)
+        d.wait_case("E0002", timeout=60)
+        s = wait_summary(d, lambda s: s["exposed"]["people"] == 0, 10, "no one exposed after the retry")
+        assert s["exposed"]["cases"] == [] and s["exposed"]["failed"] == 0, s["exposed"]
+        assert all(c["id"] != bad["id"] for c in s["open_cases"]), s["open_cases"]
+        row = [r for r in s["recent"] if r["id"] == bad["id"]][0]
+        assert row["contained"] is True and row["frozen_ms"] is not None, row
+        assert by_target(row["containment"])["okta"]["status"] == "frozen", row["containment"]
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
 def gen_cert(work, name="api"):
     cert = os.path.join(work.path, name + "-cert.pem")
     key = os.path.join(work.path, name + "-key.pem")
@@ -520,7 +640,7 @@ def tls_refused_at_start(work, sb, cert, key):
     assert r.returncode == 2 and b"missing.pem" in r.stderr, r
 
 
-TESTS = {f.__name__[5:]: f for f in [test_summary, test_browser, test_tls]}
+TESTS = {f.__name__[5:]: f for f in [test_summary, test_exposure, test_browser, test_tls]}
 
 if __name__ == "__main__":
     names = [a for a in sys.argv[1:] if a in TESTS]
