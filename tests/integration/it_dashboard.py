@@ -584,6 +584,13 @@ def test_exposure(work):
         row = [r for r in s["recent"] if r["id"] == bad["id"]][0]
         assert row["contained"] is True and row["frozen_ms"] is not None, row
         assert by_target(row["containment"])["okta"]["status"] == "frozen", row["containment"]
+        # The page says so calmly.
+        dom = Dom(browse(work, "http://127.0.0.1:%d/#token=%s" % (d.api_port, API_TOKEN),
+                         ["--dump-dom"], "calm"))
+        assert "calm" in dom.by_id("exposure")["attrs"]["class"].split(), dom.by_id("exposure")["attrs"]
+        assert dom.text("exposed-count") == "0" and dom.text("exposed-headline") == "No one exposed"
+        assert "hidden" in dom.by_id("exposed-table")["attrs"]["class"].split()
+        assert not row_elements(dom, "exposed-cases")
         assert d.stop() == 0
     finally:
         d.stop()
