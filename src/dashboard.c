@@ -4,12 +4,16 @@
  * into dashboard_html[]), with a Content-Security-Policy that allows only
  * its own inline script and style, by SHA-256 hash computed here at start.
  * GET /v1/summary (viewer) answers what the page polls every two seconds:
- * open cases by state (completed and cancelled ones among the window's);
- * for cases created in the last 24 hours the share frozen
- * within the freeze budget and completed within the complete budget, and
- * time-to-freeze percentiles and histogram; open cases (newest first,
- * bounded) with deadlines and breach flags; recently closed cases. Queries
- * are read-only prepared statements on the store's database, bounded by the
+ * first who is still exposed (people a case must contain who can still sign
+ * in somewhere, from the store's exposure queries: being frozen now, or
+ * their freeze failed), then open cases by state (completed and cancelled
+ * ones among the window's); for cases created in the last 24 hours the
+ * share frozen within the freeze budget and completed within the complete
+ * budget, and time-to-freeze percentiles and histogram (cases that freeze
+ * nothing, and budgets a runbook does not set, are not judged); open cases
+ * (newest first, bounded) with deadlines, breach flags and per-target
+ * containment (case.h's vocabulary); recently closed cases. Queries are
+ * read-only prepared statements on the store's database, bounded by the
  * window (an index on cases.created_ms kept by this module) or by LIMIT;
  * the answer is cached for a second so many open pages cost the loop no
  * more than one.
@@ -25,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "deprov/api.h"
+#include "deprov/case.h"
 #include "deprov/dashboard.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
@@ -37,6 +42,8 @@ extern const size_t		dashboard_html_len;
 
 #define DASHBOARD_CACHE_MS	1000
 #define DASHBOARD_CSP_MAX	1024
+/* Rows read at most for the exposure list (its cases stop it earlier). */
+#define DASHBOARD_EXPOSED_ROWS	(DASHBOARD_MAX_EXPOSED * 64)
 
 /* Upper bounds (ms) of the time-to-freeze histogram; one more bucket above. */
 static const int64_t dashboard_buckets[] = {
@@ -45,12 +52,42 @@ static const int64_t dashboard_buckets[] = {
 #define DASHBOARD_NBUCKETS \
 	(sizeof dashboard_buckets / sizeof dashboard_buckets[0] + 1)
 
-static const char *const dashboard_states[] = {
-	"received", "scheduled", "freezing", "contained", "remediating",
-	"deactivating", "completed", "cancelled", "escalated",
+/*
+ * The statements name their parameters. Names of case states, step states
+ * and event types (":case_completed", ":step_succeeded", ":type_unfreeze")
+ * are bound once, when prepared, from case.h and event.h, so no state name
+ * is spelt twice; ":since", ":now", ":limit" and ":offset" per query.
+ */
+static const struct {
+	const char	*name;
+	const char	*type;
+} dashboard_types[] = {
+	{ ":type_unfreeze", EVENT_TYPE_UNFREEZE },
+	{ ":type_rescinded", EVENT_TYPE_RESCINDED },
+	{ ":type_reinstate", EVENT_TYPE_REINSTATE },
 };
-#define DASHBOARD_NSTATES \
-	(sizeof dashboard_states / sizeof dashboard_states[0])
+static const char *const dashboard_params[] = {
+	":since", ":now", ":limit", ":offset",
+};
+
+/*
+ * Open: every state but completed and cancelled (escalated waits for a
+ * human). Through the state index, so its cost follows the open cases, not
+ * history. A new state must be placed here (or in the closed ones).
+ */
+_Static_assert(CASE_STATE_COUNT == 9, "dashboard: place the new case state "
+    "in DASHBOARD_OPEN or among the closed states");
+#define DASHBOARD_OPEN \
+	"state IN (:case_received, :case_scheduled, :case_freezing, " \
+	":case_contained, :case_remediating, :case_deactivating, " \
+	":case_escalated)"
+
+/*
+ * Cases that freeze something: not an unfreeze, a rescind's unfreeze or a
+ * reinstate. They have no time to freeze and no freeze verdict.
+ */
+#define DASHBOARD_FREEZES \
+	"event_type NOT IN (:type_unfreeze, :type_rescinded, :type_reinstate)"
 
 enum dashboard_stmt {
 	DS_COUNTS = 0,
@@ -64,9 +101,10 @@ enum dashboard_stmt {
 };
 
 /*
- * Columns of DS_OPEN and DS_RECENT, in this order; the last is the error of
- * the first step that has one and has not succeeded (what is holding the
- * case up), found through the steps' primary key.
+ * Columns of DS_OPEN and DS_RECENT, in this order; then the error of the
+ * first step that has one and has not succeeded (what is holding the case
+ * up), found through the steps' primary key; then whether a cancel was
+ * asked for.
  */
 #define DASHBOARD_CASE_COLS \
 	"id, subject_key, subject, runbook, event_type, state, urgent, " \
@@ -74,67 +112,75 @@ enum dashboard_stmt {
 	"frozen_ms, completed_ms, reason, error, " \
 	"(SELECT s.target || ' ' || s.step || ' (attempt ' || s.attempts || " \
 	"'): ' || s.last_error FROM steps s WHERE s.case_id = cases.id " \
-	"AND s.last_error IS NOT NULL AND s.state <> 'succeeded' " \
-	"ORDER BY s.seq LIMIT 1)"
+	"AND s.last_error IS NOT NULL AND s.state <> :step_succeeded " \
+	"ORDER BY s.seq LIMIT 1), cancel_by IS NOT NULL"
 
 /*
- * Time to freeze of the cases created since ?1 (not unfreezes, ?2): from
- * when the case was due to start (created, or its effective date when
+ * Time to freeze of the cases created since :since that freeze something:
+ * from when the case was due to start (created, or its effective date when
  * later) to contained. The deadlines are measured from the same point.
  */
 #define DASHBOARD_TTF \
-	"SELECT max(frozen_ms - max(created_ms, effective_ms), 0) AS t " \
-	"FROM cases WHERE created_ms >= ?1 AND frozen_ms > 0 " \
-	"AND event_type <> ?2"
+	"SELECT max(frozen_ms - max(created_ms, coalesce(effective_ms, 0)), " \
+	"0) AS t FROM cases WHERE created_ms >= :since AND frozen_ms > 0 " \
+	"AND " DASHBOARD_FREEZES
 
 static const char *const dashboard_sql[DS__MAX] = {
 	/*
-	 * Cases by state: every open one (found through the state index),
-	 * and those closed (completed, cancelled) among the window's, so the
-	 * cost does not grow with history.
+	 * Cases by state: every open one, and those closed (completed,
+	 * cancelled) among the window's, so the cost does not grow with
+	 * history.
 	 */
-	[DS_COUNTS] = "SELECT state, count(*) FROM cases WHERE state IN "
-	    "('received', 'scheduled', 'freezing', 'contained', "
-	    "'remediating', 'deactivating', 'escalated') GROUP BY state",
-	[DS_CLOSED] = "SELECT sum(state = 'completed'), sum(state = "
-	    "'cancelled') FROM cases WHERE created_ms >= ?1",
+	[DS_COUNTS] = "SELECT state, count(*) FROM cases WHERE " DASHBOARD_OPEN
+	    " GROUP BY state",
+	[DS_CLOSED] = "SELECT sum(state = :case_completed), sum(state = "
+	    ":case_cancelled) FROM cases WHERE created_ms >= :since",
 	/*
-	 * Verdicts per case created since ?1 (not unfreezes, ?3), as of ?2.
+	 * Verdicts per case created since :since that freezes something, as
+	 * of :now, on the budgets its runbook sets (hf: a freeze deadline,
+	 * hc: a complete deadline; a case with neither is not counted).
 	 * Freeze: met when contained by the deadline; breached when contained
-	 * late, or not contained and the deadline has passed (the clock stops
-	 * at a cancel). Complete: met when completed by the deadline; breached
-	 * when completed late or still not completed (open or escalated) after
-	 * it; a cancelled case is not judged. Overall: both met, or either
-	 * breached. Pending: not cancelled, no verdict yet.
+	 * late, escalated without being contained (a freeze failed: the
+	 * person can still sign in), or not contained and the deadline has
+	 * passed (the clock stops at a cancel). Complete: met when completed
+	 * by the deadline; breached when completed late or still not
+	 * completed (open or escalated) after it; a cancelled case is not
+	 * judged. Overall: every budget it has met, or one breached.
+	 * Pending: not cancelled, no verdict yet.
 	 */
 	[DS_SLA] =
-	    "SELECT count(*), sum(fm), sum(fb), sum(NOT fm AND NOT fb AND nc),"
-	    "  sum(cm), sum(cb), sum(NOT cm AND NOT cb AND nc),"
-	    "  sum(fm AND cm), sum(fb OR cb),"
-	    "  sum(NOT (fm AND cm) AND NOT (fb OR cb) AND nc) FROM ("
-	    "  SELECT coalesce(frozen_ms > 0 AND"
+	    "SELECT count(*), sum(fm), sum(fb), sum(hf AND NOT fm AND NOT fb"
+	    "  AND nc), sum(cm), sum(cb), sum(hc AND NOT cm AND NOT cb AND nc),"
+	    "  sum((fm OR NOT hf) AND (cm OR NOT hc)), sum(fb OR cb),"
+	    "  sum(NOT ((fm OR NOT hf) AND (cm OR NOT hc)) AND NOT (fb OR cb)"
+	    "  AND nc) FROM ("
+	    "  SELECT hf, hc, nc,"
+	    "    coalesce(hf AND frozen_ms > 0 AND"
 	    "      frozen_ms <= freeze_deadline_ms, 0) AS fm,"
-	    "    coalesce(CASE WHEN frozen_ms > 0 THEN"
+	    "    coalesce(hf AND CASE WHEN frozen_ms > 0 THEN"
 	    "        frozen_ms > freeze_deadline_ms"
-	    "      WHEN state = 'cancelled' THEN"
-	    "        coalesce(completed_ms, ?2) > freeze_deadline_ms"
-	    "      ELSE ?2 > freeze_deadline_ms END, 0) AS fb,"
-	    "    coalesce(state = 'completed' AND"
+	    "      WHEN state = :case_escalated THEN 1"
+	    "      WHEN state = :case_cancelled THEN"
+	    "        coalesce(completed_ms, :now) > freeze_deadline_ms"
+	    "      ELSE :now > freeze_deadline_ms END, 0) AS fb,"
+	    "    coalesce(hc AND state = :case_completed AND"
 	    "      completed_ms <= complete_deadline_ms, 0) AS cm,"
-	    "    coalesce(CASE WHEN state = 'completed' THEN"
+	    "    coalesce(hc AND CASE WHEN state = :case_completed THEN"
 	    "        completed_ms > complete_deadline_ms"
-	    "      WHEN state = 'cancelled' THEN 0"
-	    "      ELSE ?2 > complete_deadline_ms END, 0) AS cb,"
-	    "    state <> 'cancelled' AS nc"
-	    "  FROM cases WHERE created_ms >= ?1 AND event_type <> ?3)",
+	    "      WHEN state = :case_cancelled THEN 0"
+	    "      ELSE :now > complete_deadline_ms END, 0) AS cb"
+	    "  FROM (SELECT state, frozen_ms, completed_ms, freeze_deadline_ms,"
+	    "      complete_deadline_ms,"
+	    "      coalesce(freeze_deadline_ms > 0, 0) AS hf,"
+	    "      coalesce(complete_deadline_ms > 0, 0) AS hc,"
+	    "      state <> :case_cancelled AS nc"
+	    "    FROM cases WHERE created_ms >= :since AND " DASHBOARD_FREEZES
+	    "  ) WHERE hf OR hc)",
 	[DS_TTF_HIST] = NULL,	/* built from dashboard_buckets */
 	[DS_TTF_AT] = "SELECT t FROM (" DASHBOARD_TTF ") ORDER BY t "
-	    "LIMIT 1 OFFSET ?3",
-	/* Open: not completed or cancelled (escalated needs a human). */
-	[DS_OPEN] = "SELECT " DASHBOARD_CASE_COLS " FROM cases WHERE state IN "
-	    "('received', 'scheduled', 'freezing', 'contained', "
-	    "'remediating', 'deactivating', 'escalated') "
-	    "ORDER BY id DESC LIMIT ?1",
+	    "LIMIT 1 OFFSET :offset",
+	[DS_OPEN] = "SELECT " DASHBOARD_CASE_COLS " FROM cases WHERE "
+	    DASHBOARD_OPEN " ORDER BY id DESC LIMIT :limit",
 	/*
 	 * Closed in the window, newest first: walks ids down from the newest
 	 * and stops at the window's first id. "+" keeps the planner off its
@@ -142,9 +188,9 @@ static const char *const dashboard_sql[DS__MAX] = {
 	 * case, the state index for every completed case.
 	 */
 	[DS_RECENT] = "SELECT " DASHBOARD_CASE_COLS " FROM cases "
-	    "WHERE id >= (SELECT min(+id) FROM cases WHERE created_ms >= ?1) "
-	    "AND +state IN ('completed', 'cancelled') AND +created_ms >= ?1 "
-	    "ORDER BY id DESC LIMIT ?2",
+	    "WHERE id >= (SELECT min(+id) FROM cases WHERE created_ms >= :since) "
+	    "AND +state IN (:case_completed, :case_cancelled) "
+	    "AND +created_ms >= :since ORDER BY id DESC LIMIT :limit",
 };
 
 struct dashboard {
@@ -158,6 +204,7 @@ struct dashboard {
 };
 
 static int	dashboard_csp(struct dashboard *, char *, size_t);
+static int	dashboard_bind_names(sqlite3_stmt *);
 static void	dashboard_page(struct evhttp_request *, const char *,
 		    const char *, const struct api_caller *, void *);
 static void	dashboard_summary_route(struct evhttp_request *, const char *,
@@ -206,6 +253,56 @@ dashboard_csp(struct dashboard *db, char *err, size_t errlen)
 	    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 	    script, style);
 	return 0;
+}
+
+/*
+ * Bind the names of states and event types a statement uses (they stay
+ * bound across resets) and check that every other parameter is one bound
+ * per query. -1 for a parameter no one would bind.
+ */
+static int
+dashboard_bind_names(sqlite3_stmt *st)
+{
+	const char	*name;
+	size_t		 k;
+	int		 i, n = sqlite3_bind_parameter_count(st), v, ok;
+
+	for (i = 1; i <= n; i++) {
+		if ((name = sqlite3_bind_parameter_name(st, i)) == NULL)
+			return -1;	/* "?": every parameter has a name */
+		ok = 0;
+		if (strncmp(name, ":case_", 6) == 0) {
+			if ((v = case_state_parse(name + 6)) < 0)
+				return -1;
+			ok = sqlite3_bind_text(st, i, case_state_name(
+			    (enum case_state)v), -1, SQLITE_STATIC) == SQLITE_OK;
+		} else if (strncmp(name, ":step_", 6) == 0) {
+			if ((v = step_state_parse(name + 6)) < 0)
+				return -1;
+			ok = sqlite3_bind_text(st, i, step_state_name(
+			    (enum step_state)v), -1, SQLITE_STATIC) == SQLITE_OK;
+		}
+		for (k = 0; k < sizeof dashboard_types /
+		    sizeof dashboard_types[0]; k++)
+			if (strcmp(name, dashboard_types[k].name) == 0)
+				ok = sqlite3_bind_text(st, i,
+				    dashboard_types[k].type, -1, SQLITE_STATIC) ==
+				    SQLITE_OK;
+		for (k = 0; k < sizeof dashboard_params /
+		    sizeof dashboard_params[0]; k++)
+			if (strcmp(name, dashboard_params[k]) == 0)
+				ok = 1;
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+/* Bind a per-query parameter by name (one the statement has). */
+static void
+dashboard_bind(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, name), v);
 }
 
 /* The histogram query: bucket index, count and largest value per bucket. */
@@ -269,6 +366,11 @@ dashboard_new(struct api *api, struct store *store, char *err, size_t errlen)
 		    &db->st[i], NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "dashboard: cannot prepare query "
 			    "%d: %s", i, sqlite3_errmsg(sq));
+			goto fail;
+		}
+		if (dashboard_bind_names(db->st[i]) != 0) {
+			snprintf(err, errlen, "dashboard: query %d has an "
+			    "unknown parameter", i);
 			goto fail;
 		}
 	}
@@ -336,6 +438,97 @@ dashboard_put_text(json_object *o, const char *key, sqlite3_stmt *st, int col)
 	    json_object_new_string((const char *)v) : NULL);
 }
 
+static void
+dashboard_put_str(json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, v != NULL ? json_object_new_string(v) :
+	    NULL);
+}
+
+/* What kind of case it is, as the case view names it: leaver, unfreeze ... */
+static const char *
+dashboard_kind(const char *type)
+{
+	static const char prefix[] = "io.deprov.";
+
+	if (type != NULL && strncmp(type, prefix, sizeof prefix - 1) == 0)
+		return type + sizeof prefix - 1;
+	return type;
+}
+
+/* The case freezes something (not an unfreeze, rescind or reinstate). */
+static int
+dashboard_kind_freezes(const char *type)
+{
+	size_t i;
+
+	for (i = 0; type != NULL &&
+	    i < sizeof dashboard_types / sizeof dashboard_types[0]; i++)
+		if (strcmp(type, dashboard_types[i].type) == 0)
+			return 0;
+	return 1;
+}
+
+/* The subject's email and employee id, for the analyst. */
+static void
+dashboard_put_subject(json_object *o, const char *subject)
+{
+	json_object *subj, *v;
+
+	subj = subject != NULL ? json_tokener_parse(subject) : NULL;
+	json_object_object_add(o, "email", subj != NULL &&
+	    json_object_object_get_ex(subj, "email", &v) &&
+	    json_object_is_type(v, json_type_string) ?
+	    json_object_get(v) : NULL);
+	json_object_object_add(o, "employee_id", subj != NULL &&
+	    json_object_object_get_ex(subj, "employee_id", &v) &&
+	    json_object_is_type(v, json_type_string) ?
+	    json_object_get(v) : NULL);
+	json_object_put(subj);
+}
+
+/* A step as GET /v1/cases/{id} serves it, as far as containment reads it. */
+static int
+dashboard_step_cb(const struct store_step *p, void *arg)
+{
+	json_object *o = json_object_new_object();
+
+	dashboard_put_str(o, "target", p->target);
+	dashboard_put_str(o, "step", p->step);
+	dashboard_put_str(o, "state", p->state);
+	json_object_object_add(o, "no_account", json_object_new_boolean(
+	    p->no_account));
+	dashboard_put_str(o, "last_error", p->last_error);
+	dashboard_put_str(o, "detail", p->detail);
+	json_object_object_add(o, "attempts", json_object_new_int(p->attempts));
+	dashboard_put_ms(o, "finished_ms", p->finished_ms);
+	json_object_array_add(arg, o);
+	return 0;
+}
+
+/*
+ * A case's containment per target (case_containment_json) into o as
+ * "contained" (true, false, or null when it freezes nothing) and
+ * "containment". -1 when the steps cannot be read.
+ */
+static int
+dashboard_containment(struct dashboard *db, long long id, json_object *o)
+{
+	json_object	*steps = json_object_new_array(), *per;
+	int		 contained;
+
+	if (store_steps_of(db->store, id, dashboard_step_cb, steps) != 0) {
+		json_object_put(steps);
+		return -1;
+	}
+	per = case_containment_json(steps, &contained);
+	json_object_put(steps);
+	json_object_object_add(o, "contained", contained < 0 ? NULL :
+	    json_object_new_boolean(contained));
+	json_object_object_add(o, "containment", per);
+	return 0;
+}
+
 /* Counts, and the share (0..1) met of met + breached (null: none judged). */
 static json_object *
 dashboard_verdict(int64_t met, int64_t breached, int64_t pending)
@@ -361,33 +554,26 @@ dashboard_counts(struct dashboard *db, int64_t now, json_object *out)
 {
 	sqlite3_stmt	*st = db->st[DS_COUNTS];
 	json_object	*counts = json_object_new_object();
-	int64_t		 n[DASHBOARD_NSTATES] = { 0 }, open = 0;
-	const char	*s;
-	size_t		 i;
-	int		 rc, rc2;
+	int64_t		 n[CASE_STATE_COUNT] = { 0 }, open = 0;
+	int		 rc, rc2, i;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		s = (const char *)sqlite3_column_text(st, 0);
-		for (i = 0; s != NULL && i < DASHBOARD_NSTATES; i++)
-			if (strcmp(s, dashboard_states[i]) == 0)
-				n[i] = sqlite3_column_int64(st, 1);
+		i = case_state_parse((const char *)sqlite3_column_text(st, 0));
+		if (i >= 0)
+			n[i] = sqlite3_column_int64(st, 1);
 		open += sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
 	st = db->st[DS_CLOSED];
-	sqlite3_bind_int64(st, 1, now - DASHBOARD_WINDOW_MS);
+	dashboard_bind(st, ":since", now - DASHBOARD_WINDOW_MS);
 	if ((rc2 = sqlite3_step(st)) == SQLITE_ROW) {
-		for (i = 0; i < DASHBOARD_NSTATES; i++) {
-			if (strcmp(dashboard_states[i], "completed") == 0)
-				n[i] = sqlite3_column_int64(st, 0);
-			else if (strcmp(dashboard_states[i], "cancelled") == 0)
-				n[i] = sqlite3_column_int64(st, 1);
-		}
+		n[CASE_COMPLETED] = sqlite3_column_int64(st, 0);
+		n[CASE_CANCELLED] = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	for (i = 0; i < DASHBOARD_NSTATES; i++)
-		json_object_object_add(counts, dashboard_states[i],
-		    json_object_new_int64(n[i]));
+	for (i = 0; i < CASE_STATE_COUNT; i++)
+		json_object_object_add(counts, case_state_name(
+		    (enum case_state)i), json_object_new_int64(n[i]));
 	json_object_object_add(out, "counts", counts);
 	json_object_object_add(out, "open", json_object_new_int64(open));
 	return rc == SQLITE_DONE && rc2 == SQLITE_ROW ? 0 : -1;
@@ -402,9 +588,8 @@ dashboard_sla(struct dashboard *db, int64_t now, json_object *out)
 	int64_t		 v[10] = { 0 };
 	int		 rc, i;
 
-	sqlite3_bind_int64(st, 1, now - DASHBOARD_WINDOW_MS);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, EVENT_TYPE_UNFREEZE, -1, SQLITE_STATIC);
+	dashboard_bind(st, ":since", now - DASHBOARD_WINDOW_MS);
+	dashboard_bind(st, ":now", now);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		for (i = 0; i < 10; i++)
 			v[i] = sqlite3_column_int64(st, i);	/* NULL -> 0 */
@@ -432,9 +617,8 @@ dashboard_ttf_at(struct dashboard *db, int64_t since, int64_t k)
 	sqlite3_stmt	*st = db->st[DS_TTF_AT];
 	int64_t		 t = -1;
 
-	sqlite3_bind_int64(st, 1, since);
-	sqlite3_bind_text(st, 2, EVENT_TYPE_UNFREEZE, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, k);
+	dashboard_bind(st, ":since", since);
+	dashboard_bind(st, ":offset", k);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		t = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -455,8 +639,7 @@ dashboard_ttf(struct dashboard *db, int64_t now, json_object *out)
 	size_t			 i;
 	int			 rc;
 
-	sqlite3_bind_int64(st, 1, since);
-	sqlite3_bind_text(st, 2, EVENT_TYPE_UNFREEZE, -1, SQLITE_STATIC);
+	dashboard_bind(st, ":since", since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		idx = sqlite3_column_int64(st, 0);
 		if (idx >= 0 && idx < (int64_t)DASHBOARD_NBUCKETS)
@@ -494,44 +677,46 @@ dashboard_ttf(struct dashboard *db, int64_t now, json_object *out)
 	return 0;
 }
 
-/* One case row of DS_OPEN / DS_RECENT, with its SLA flags as of now. */
+/*
+ * One case row of DS_OPEN / DS_RECENT, with its SLA flags as of now (the
+ * verdicts of DS_SLA) and its containment per target; NULL when its steps
+ * cannot be read.
+ */
 static json_object *
-dashboard_case_row(sqlite3_stmt *st, int64_t now)
+dashboard_case_row(struct dashboard *db, sqlite3_stmt *st, int64_t now)
 {
-	json_object	*o = json_object_new_object(), *subj, *v;
-	const char	*subject = (const char *)sqlite3_column_text(st, 2);
-	const char	*state = (const char *)sqlite3_column_text(st, 5);
+	json_object	*o = json_object_new_object();
+	const char	*type = (const char *)sqlite3_column_text(st, 4);
+	int		 state = case_state_parse((const char *)
+			    sqlite3_column_text(st, 5));
 	int64_t		 created = sqlite3_column_int64(st, 7);
 	int64_t		 effective = sqlite3_column_int64(st, 8);
 	int64_t		 fdl = sqlite3_column_int64(st, 9);
 	int64_t		 cdl = sqlite3_column_int64(st, 10);
 	int64_t		 frozen = sqlite3_column_int64(st, 11);
 	int64_t		 done = sqlite3_column_int64(st, 12);
-	int		 completed, cancelled;
+	int64_t		 due = effective > created ? effective : created;
+	int		 freezes = dashboard_kind_freezes(type);
 
-	completed = state != NULL && strcmp(state, "completed") == 0;
-	cancelled = state != NULL && strcmp(state, "cancelled") == 0;
+	/* A case that freezes nothing was never "frozen" (old rows were). */
+	if (!freezes)
+		frozen = fdl = 0;
 	json_object_object_add(o, "id", json_object_new_int64(
 	    sqlite3_column_int64(st, 0)));
 	dashboard_put_text(o, "subject_key", st, 1);
-	/* Who it is, for the analyst: the subject's email and employee id. */
-	subj = subject != NULL ? json_tokener_parse(subject) : NULL;
-	json_object_object_add(o, "email", subj != NULL &&
-	    json_object_object_get_ex(subj, "email", &v) &&
-	    json_object_is_type(v, json_type_string) ?
-	    json_object_get(v) : NULL);
-	json_object_object_add(o, "employee_id", subj != NULL &&
-	    json_object_object_get_ex(subj, "employee_id", &v) &&
-	    json_object_is_type(v, json_type_string) ?
-	    json_object_get(v) : NULL);
-	json_object_put(subj);
+	dashboard_put_subject(o, (const char *)sqlite3_column_text(st, 2));
 	dashboard_put_text(o, "runbook", st, 3);
 	dashboard_put_text(o, "event_type", st, 4);
+	dashboard_put_str(o, "kind", dashboard_kind(type));
 	dashboard_put_text(o, "state", st, 5);
 	json_object_object_add(o, "urgent", json_object_new_boolean(
 	    sqlite3_column_int(st, 6) != 0));
+	json_object_object_add(o, "cancelling", json_object_new_boolean(
+	    sqlite3_column_int(st, 16) != 0 && state != CASE_CANCELLED));
 	dashboard_put_ms(o, "created_ms", created);
 	dashboard_put_ms(o, "effective_ms", effective);
+	/* When the case was due to start: the budgets count from here. */
+	dashboard_put_ms(o, "due_ms", due);
 	dashboard_put_ms(o, "freeze_deadline_ms", fdl);
 	dashboard_put_ms(o, "complete_deadline_ms", cdl);
 	dashboard_put_ms(o, "frozen_ms", frozen);
@@ -540,16 +725,23 @@ dashboard_case_row(sqlite3_stmt *st, int64_t now)
 	dashboard_put_text(o, "error", st, 14);
 	dashboard_put_text(o, "step_error", st, 15);
 	json_object_object_add(o, "time_to_freeze_ms", frozen > 0 ?
-	    json_object_new_int64(frozen - (effective > created ? effective :
-	    created) > 0 ? frozen - (effective > created ? effective :
-	    created) : 0) : NULL);
+	    json_object_new_int64(frozen > due ? frozen - due : 0) : NULL);
 	/* Same verdicts as the SLA query. */
 	json_object_object_add(o, "freeze_breached", json_object_new_boolean(
-	    fdl > 0 && (frozen > 0 ? frozen > fdl : cancelled ?
-	    (done > 0 ? done : now) > fdl : now > fdl)));
+	    fdl > 0 && (frozen > 0 ? frozen > fdl :
+	    state == CASE_ESCALATED ? 1 :
+	    state == CASE_CANCELLED ? (done > 0 ? done : now) > fdl :
+	    now > fdl)));
 	json_object_object_add(o, "complete_breached",
-	    json_object_new_boolean(cdl > 0 && !cancelled && (completed ?
-	    done > cdl : now > cdl)));
+	    json_object_new_boolean(cdl > 0 && state != CASE_CANCELLED &&
+	    (state == CASE_COMPLETED ? done > cdl : now > cdl)));
+	if (dashboard_containment(db, sqlite3_column_int64(st, 0), o) != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	/* It locks its person out somewhere (its kind does, and a step). */
+	json_object_object_add(o, "freezes", json_object_new_boolean(freezes &&
+	    json_object_object_get(o, "contained") != NULL));
 	return o;
 }
 
@@ -559,19 +751,161 @@ dashboard_cases(struct dashboard *db, enum dashboard_stmt which, int64_t now,
     int limit, const char *key, json_object *out)
 {
 	sqlite3_stmt	*st = db->st[which];
-	json_object	*arr = json_object_new_array();
+	json_object	*arr = json_object_new_array(), *row;
 	int		 rc;
 
-	if (which == DS_RECENT) {
-		sqlite3_bind_int64(st, 1, now - DASHBOARD_WINDOW_MS);
-		sqlite3_bind_int(st, 2, limit);
-	} else
-		sqlite3_bind_int(st, 1, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_object_array_add(arr, dashboard_case_row(st, now));
+	if (which == DS_RECENT)
+		dashboard_bind(st, ":since", now - DASHBOARD_WINDOW_MS);
+	dashboard_bind(st, ":limit", limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((row = dashboard_case_row(db, st, now)) == NULL)
+			break;
+		json_object_array_add(arr, row);
+	}
 	sqlite3_reset(st);
 	json_object_object_add(out, key, arr);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Walking the exposure rows into one entry per case. */
+struct dashboard_exposed {
+	json_object	*cases;
+	json_object	*cur;		/* the entry of the case being read */
+	long long	 cur_id;
+	int		 truncated;
+};
+
+/*
+ * One exposed target of a case (rows come a case at a time, the cases with
+ * a failed freeze first): a new entry per case, at most
+ * DASHBOARD_MAX_EXPOSED; then stop.
+ */
+static int
+dashboard_exposed_cb(const struct store_exposure *e, void *arg)
+{
+	struct dashboard_exposed	*x = arg;
+	json_object			*t, *targets;
+	enum containment		 ct;
+	int				 state;
+
+	if (x->cur == NULL || e->case_id != x->cur_id) {
+		if (json_object_array_length(x->cases) >= DASHBOARD_MAX_EXPOSED) {
+			x->truncated = 1;
+			return 1;
+		}
+		x->cur = json_object_new_object();
+		x->cur_id = e->case_id;
+		json_object_object_add(x->cur, "case_id",
+		    json_object_new_int64(e->case_id));
+		dashboard_put_str(x->cur, "subject_key", e->subject_key);
+		dashboard_put_str(x->cur, "runbook", e->runbook);
+		dashboard_put_str(x->cur, "state", e->case_state);
+		/* Exposed since the case was due: from then on it should hold. */
+		dashboard_put_ms(x->cur, "since_ms", e->effective_ms >
+		    e->created_ms ? e->effective_ms : e->created_ms);
+		json_object_object_add(x->cur, "failed",
+		    json_object_new_boolean(0));
+		json_object_object_add(x->cur, "targets",
+		    json_object_new_array());
+		json_object_array_add(x->cases, x->cur);
+	}
+	state = step_state_parse(e->step_state);
+	ct = containment_of_step(state < 0 ? STEP_PENDING :
+	    (enum step_state)state, 0);
+	t = json_object_new_object();
+	dashboard_put_str(t, "target", e->target);
+	dashboard_put_str(t, "status", containment_name(ct));
+	dashboard_put_str(t, "step_state", e->step_state);
+	json_object_object_add(t, "attempts", json_object_new_int(e->attempts));
+	/* A failed or retrying freeze's error; why a freeze was skipped. */
+	dashboard_put_str(t, "error", ct == CONTAIN_SKIPPED ? NULL : e->error);
+	dashboard_put_str(t, "reason", ct == CONTAIN_SKIPPED ? e->error : NULL);
+	if (json_object_object_get_ex(x->cur, "targets", &targets))
+		json_object_array_add(targets, t);
+	else
+		json_object_put(t);
+	if (ct == CONTAIN_FAILED || ct == CONTAIN_SKIPPED)
+		json_object_object_add(x->cur, "failed",
+		    json_object_new_boolean(1));
+	return 0;
+}
+
+/* The rest of an exposed case's entry, from its row. */
+static int
+dashboard_exposed_case_cb(const struct store_case *c, void *arg)
+{
+	json_object *o = arg;
+
+	dashboard_put_subject(o, c->subject_json);
+	dashboard_put_str(o, "kind", dashboard_kind(c->event_type));
+	dashboard_put_str(o, "reason", c->reason);
+	json_object_object_add(o, "urgent", json_object_new_boolean(
+	    c->urgent));
+	dashboard_put_ms(o, "freeze_deadline_ms", c->freeze_deadline_ms);
+	return 0;
+}
+
+/*
+ * Who is still exposed: people a case must contain who can still sign in
+ * somewhere (store_exposures' rule), how many are being frozen now and how
+ * many have a freeze that failed (or was skipped); then the cases, those
+ * with a failed freeze first, each with its exposed targets (status, error,
+ * attempts) and where it is contained already.
+ */
+static int
+dashboard_exposed(struct dashboard *db, json_object *out)
+{
+	struct dashboard_exposed	 x;
+	json_object			*o, *e, *per, *at, *v;
+	long long			 people, failed;
+	size_t				 i, j, n;
+	int				 r;
+
+	if (store_exposure_split(db->store, &people, &failed) != 0)
+		return -1;
+	memset(&x, 0, sizeof x);
+	x.cases = json_object_new_array();
+	r = store_exposures_failed_first(db->store, DASHBOARD_EXPOSED_ROWS,
+	    dashboard_exposed_cb, &x);
+	if (r < 0) {
+		json_object_put(x.cases);
+		return -1;
+	}
+	n = json_object_array_length(x.cases);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(x.cases, i);
+		if (store_case_get(db->store, json_object_get_int64(
+		    json_object_object_get(e, "case_id")),
+		    dashboard_exposed_case_cb, e) != 0 ||
+		    dashboard_containment(db, json_object_get_int64(
+		    json_object_object_get(e, "case_id")), e) != 0) {
+			json_object_put(x.cases);
+			return -1;
+		}
+		/* Where the case holds already, named for the headline. */
+		at = json_object_new_array();
+		per = json_object_object_get(e, "containment");
+		for (j = 0; j < json_object_array_length(per); j++) {
+			v = json_object_object_get(json_object_array_get_idx(
+			    per, j), "contained");
+			if (v != NULL && json_object_get_boolean(v))
+				json_object_array_add(at, json_object_get(
+				    json_object_object_get(
+				    json_object_array_get_idx(per, j),
+				    "target")));
+		}
+		json_object_object_add(e, "contained_at", at);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "people", json_object_new_int64(people));
+	json_object_object_add(o, "failed", json_object_new_int64(failed));
+	json_object_object_add(o, "being_frozen", json_object_new_int64(
+	    people - failed));
+	json_object_object_add(o, "cases", x.cases);
+	json_object_object_add(o, "truncated", json_object_new_boolean(
+	    x.truncated));
+	json_object_object_add(out, "exposed", o);
+	return 0;
 }
 
 json_object *
@@ -583,7 +917,8 @@ dashboard_summary(struct dashboard *db, int64_t now, char *err, size_t errlen)
 	json_object_object_add(o, "now_ms", json_object_new_int64(now));
 	json_object_object_add(o, "window_ms", json_object_new_int64(
 	    DASHBOARD_WINDOW_MS));
-	if (dashboard_counts(db, now, o) != 0 || dashboard_sla(db, now, o) != 0 ||
+	if (dashboard_exposed(db, o) != 0 ||
+	    dashboard_counts(db, now, o) != 0 || dashboard_sla(db, now, o) != 0 ||
 	    dashboard_ttf(db, now, o) != 0 ||
 	    dashboard_cases(db, DS_OPEN, now, DASHBOARD_MAX_OPEN, "open_cases",
 	    o) != 0 ||

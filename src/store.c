@@ -1403,3 +1403,72 @@ store_exposure_counts(struct store *s, long long *subjects,
 	sqlite3_finalize(st);
 	return r;
 }
+
+/*
+ * The dashboard's exposure list: the rows of store_exposures, but the cases
+ * with a freeze that failed or was skipped first (a human must act there; a
+ * freeze still being tried may yet hold), then oldest case first, a case's
+ * targets together.
+ */
+int
+store_exposures_failed_first(struct store *s, int limit, store_exposure_cb cb,
+    void *arg)
+{
+	sqlite3_stmt		*st = NULL;
+	struct store_exposure	 e;
+	int			 rc, r = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT c.id, c.subject_key, c.runbook,"
+	    " c.state, c.created_ms, c.effective_ms, s.target, s.state,"
+	    " s.attempts, coalesce(s.last_error, s.detail),"
+	    " max(s.state IN ('failed', 'skipped')) OVER (PARTITION BY c.id)"
+	    " AS worst" STORE_EXPOSED_FROM
+	    " ORDER BY worst DESC, c.id, s.target LIMIT ?", -1, &st,
+	    NULL) != SQLITE_OK) {
+		log_error("store", "exposures: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof e);
+		e.case_id = sqlite3_column_int64(st, 0);
+		e.subject_key = store_col_text(st, 1);
+		e.runbook = store_col_text(st, 2);
+		e.case_state = store_col_text(st, 3);
+		e.created_ms = sqlite3_column_int64(st, 4);
+		e.effective_ms = sqlite3_column_int64(st, 5);
+		e.target = store_col_text(st, 6);
+		e.step_state = store_col_text(st, 7);
+		e.attempts = sqlite3_column_int(st, 8);
+		e.error = store_col_text(st, 9);
+		if ((r = cb(&e, arg)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_exposure_split(struct store *s, long long *subjects, long long *failed)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 r = -1;
+
+	*subjects = *failed = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*), coalesce(sum(f), 0)"
+	    " FROM (SELECT max(s.state IN ('failed', 'skipped')) AS f"
+	    STORE_EXPOSED_FROM " GROUP BY c.subject_key)", -1, &st,
+	    NULL) != SQLITE_OK) {
+		log_error("store", "exposure split: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*subjects = sqlite3_column_int64(st, 0);
+		*failed = sqlite3_column_int64(st, 1);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}

@@ -2,11 +2,13 @@
  * dashboard: the SLA dashboard of DESIGN.md section 7, on the admin API.
  * GET / serves one self-contained page (src/dashboard.html, compiled into
  * the binary) under a hash-based Content-Security-Policy; the page polls
- * GET /v1/summary (viewer) for the open cases by state (and those
- * completed or cancelled among the last 24 hours' cases), SLA compliance
- * and time-to-freeze over the last 24 hours, open cases with their
- * deadlines and recently closed ones. Every figure is read from the store's database
- * with bounded queries.
+ * GET /v1/summary (viewer) for who is still exposed (people a case must
+ * contain who can still sign in somewhere: being frozen now, or their
+ * freeze failed), the open cases by state (and those completed or
+ * cancelled among the last 24 hours' cases), SLA compliance and
+ * time-to-freeze over the last 24 hours, open cases with their deadlines
+ * and per-target containment, and recently closed ones. Every figure is
+ * read from the store's database with bounded queries.
  */
 #ifndef DEPROV_DASHBOARD_H
 #define DEPROV_DASHBOARD_H
@@ -25,6 +27,8 @@ struct dashboard;
 /* At most this many open cases (newest first) and recently closed ones. */
 #define DASHBOARD_MAX_OPEN	200
 #define DASHBOARD_MAX_RECENT	20
+/* At most this many exposed cases listed (a failed freeze first). */
+#define DASHBOARD_MAX_EXPOSED	100
 
 /*
  * Register GET / and GET /v1/summary on api (NULL: no routes, for tests

@@ -206,4 +206,18 @@ int		 store_exposure_counts(struct store *, long long *subjects,
 /* Count of cases in a state (NULL = all). */
 long long	 store_count_cases(struct store *, const char *state);
 
+/*
+ * For the dashboard: the rows of store_exposures with the cases where a
+ * freeze failed or was skipped first (then oldest case first, a case's
+ * targets together); cb returning non-zero stops the walk and is returned.
+ */
+int		 store_exposures_failed_first(struct store *, int limit,
+		     store_exposure_cb, void *arg);
+/*
+ * People exposed (as store_exposure_counts), and how many of them have a
+ * freeze that failed or was skipped somewhere; the others are being frozen.
+ */
+int		 store_exposure_split(struct store *, long long *subjects,
+		     long long *failed);
+
 #endif

@@ -22,7 +22,7 @@ add_test(NAME sandbox_smoke
 set_tests_properties(sandbox_smoke PROPERTIES LABELS integration TIMEOUT 300)
 
 # The SLA dashboard (/v1/summary, the page in headless Chromium) and TLS on the admin API.
-set(DEPROV_IT_DASH summary browser tls)
+set(DEPROV_IT_DASH summary exposure browser tls)
 
 foreach(t ${DEPROV_IT_DASH})
   add_test(NAME it_dashboard_${t}

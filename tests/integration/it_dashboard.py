@@ -25,9 +25,9 @@ import urllib.request
 import warnings
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (API_TOKEN, RESPONDER_TOKEN, SOURCE_DIR, Daemon, Sandbox,  # noqa: E402
-                     build_dir, emergency_runbook, leaver_for, log, publish, run,
-                     seed_people, standard_runbook, user_id, wait_for)
+from harness import (ADMIN_TOKEN, API_TOKEN, RESPONDER_TOKEN, SANDBOX_TOKEN,  # noqa: E402
+                     SOURCE_DIR, Daemon, Sandbox, build_dir, emergency_runbook, leaver_for,
+                     log, publish, run, seed_people, standard_runbook, user_id, wait_for)
 
 STATES = ("received", "scheduled", "freezing", "contained", "remediating", "deactivating",
           "completed", "cancelled", "escalated")
@@ -168,9 +168,51 @@ def contractor_runbook():
     """A runbook with a 2 s freeze budget, to produce a visible breach."""
     return {"name": "contractor-leaver",
             "match": {"type": ["io.deprov.leaver"], "termination_kind": ["contractor"]},
-            "sla": {"freeze_within_s": 2, "complete_within_s": 20},
+            "sla": {"freeze_within_s": 2, "complete_within_s": 600},
             "retry": {"max_attempts": 1000, "initial_backoff_ms": 400, "max_backoff_ms": 1500},
             "targets": [{"select": {"name": "*"}, "steps": ["freeze", "revoke_tokens", "deactivate"]}]}
+
+
+# Three targets: Salesforce (the harness's), Okta and a SCIM app (Slack), all in one sandbox.
+LIMITS = {"rate_per_sec": 500, "burst": 100, "concurrency": 16, "timeout_ms": 5000,
+          "connect_timeout_ms": 2000}
+OKTA_SUSPEND = {"path": "/okta/", "method": "POST", "mode": "status", "status": 403}
+
+
+def three_targets(sb):
+    def extra(cfg):
+        cfg["targets"]["okta"] = {"kind": "okta", "base_url": sb.url + "/okta",
+                                  "auth": {"type": "ssws", "token": SANDBOX_TOKEN},
+                                  "limits": dict(LIMITS)}
+        cfg["targets"]["slack"] = {"kind": "scim", "base_url": "%s/scim/slack/v2" % sb.url,
+                                   "auth": {"type": "bearer", "token": SANDBOX_TOKEN},
+                                   "limits": dict(LIMITS), "options": {"preset": "slack"}}
+    return extra
+
+
+def three_target_seed(n, slack=None):
+    """seed_people(n) in Salesforce, the same people in Okta, and in Slack those of slack
+    (default: everyone)."""
+    seed = seed_people(n)
+    seed["okta"] = {"users": [{"login": "emp%04d@acme.example" % i, "status": "ACTIVE"}
+                              for i in range(1, n + 1)]}
+    seed["scim"] = {"slack": {"users": [{"userName": "emp%04d@acme.example" % i,
+                                         "externalId": "E%04d" % i,
+                                         "email": "emp%04d@acme.example" % i}
+                                        for i in (slack or range(1, n + 1))]}}
+    return seed
+
+
+def three_target_runbook(max_attempts=3):
+    """The standard leaver at every target (few retries, so a refused freeze fails fast)."""
+    rb = standard_runbook(max_attempts=max_attempts)
+    rb["targets"] += [{"select": {"kind": "okta"}, "steps": ["freeze", "revoke_tokens", "deactivate"]},
+                      {"select": {"kind": "scim"}, "steps": ["freeze", "deactivate"]}]
+    return rb
+
+
+def by_target(entries):
+    return {e["target"]: e for e in entries}
 
 
 # ---------------------------------------------------------------- tests
@@ -249,14 +291,39 @@ def test_summary(work):
         sb.stop()
 
 
+def descendants(e):
+    for c in e["children"]:
+        yield c
+        yield from descendants(c)
+
+
+def row_elements(dom, tbody_id):
+    """The rows of a table body that carry a case id, in page order."""
+    return [tr for tr in dom.by_id(tbody_id)["children"]
+            if tr["tag"] == "tr" and "data-case-id" in tr["attrs"]]
+
+
+def chips_in(e):
+    """{class: [(text, title)]} of the containment chips under e."""
+    out = {}
+    for c in descendants(e):
+        cls = c["attrs"].get("class") or ""
+        if "chip" in cls.split():
+            kind = [k for k in cls.split() if k.startswith("c-")][0]
+            out.setdefault(kind, []).append((" ".join(c["text"].split()), c["attrs"].get("title", "")))
+    return out
+
+
 def test_browser(work):
-    n = 6
-    sb = Sandbox(work, seed_people(n))
-    d = Daemon(work, sb, runbooks=[emergency_runbook(), contractor_runbook(), standard_runbook()])
+    n = 7
+    # emp0007 has no Slack account.
+    sb = Sandbox(work, three_target_seed(n, slack=range(1, n)))
+    d = Daemon(work, sb, runbooks=[emergency_runbook(), contractor_runbook(),
+                                   three_target_runbook(max_attempts=10)], extra=three_targets(sb))
     d.start()
     try:
-        # Four leavers that complete (two of the freezes slowed down, so the time-to-freeze
-        # chart has a spread), an emergency freeze that completes.
+        # Four leavers contained at every target and completed (two of the Salesforce freezes
+        # slowed down, so the time-to-freeze chart has a spread), an emergency freeze that completes.
         freeze_path = "/services/data/v60.0/sobjects/UserLogin/"
         sb.fault({"path": freeze_path, "method": "PATCH", "mode": "latency", "latency_ms": 400,
                   "count": 1})
@@ -273,13 +340,26 @@ def test_browser(work):
         later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3 * 86400 + 3600))
         publish(d.bootstrap, [("E0005", leaver_for(5, effective=later))])
         d.wait_case("E0005", states=("scheduled",), timeout=30)
-        # A contractor whose freeze keeps failing (503): open, and past its 2 s budget.
+        # Okta refuses emp0007's suspend (403): the freeze failed there, the case escalates at
+        # once; frozen in Salesforce, no account in Slack.
+        sb.fault(OKTA_SUSPEND)
+        publish(d.bootstrap, [("E0007", leaver_for(7))])
+        bad = d.wait_case("E0007", states=("escalated",), timeout=60)
+        sb.clear_faults()
+        # A contractor whose Salesforce freeze keeps failing (503): being frozen now, past its
+        # 2 s budget; frozen at Okta and Slack meanwhile.
         sb.fault({"path": freeze_path, "method": "PATCH", "mode": "status", "status": 503})
         publish(d.bootstrap, [("E0006", leaver_for(6, kind="contractor"))])
-        stuck = d.wait_case("E0006", states=("freezing", "escalated"), timeout=30)
-        s = wait_summary(d, lambda s: any(c["id"] == stuck["id"] and c["freeze_breached"]
-                                          for c in s["open_cases"]), 15, "the contractor's breach")
-        log("summary before rendering:", json.dumps(s["sla"]), json.dumps(s["counts"]))
+        stuck = d.wait_case("E0006", states=("freezing",), timeout=30)
+
+        def ready(s):
+            rows = {c["id"]: c for c in s["open_cases"]}
+            return s["exposed"]["people"] == 2 and stuck["id"] in rows and \
+                rows[stuck["id"]]["freeze_breached"] and \
+                [t["status"] for t in rows[stuck["id"]]["containment"]] == ["frozen", "pending", "frozen"]
+        s = wait_summary(d, ready, 20, "the contractor's breach, frozen at Okta and Slack")
+        log("summary before rendering:", json.dumps(s["exposed"]), json.dumps(s["sla"]),
+            json.dumps(s["counts"]))
 
         url = "http://127.0.0.1:%d/#token=%s" % (d.api_port, API_TOKEN)
         dom_text = browse(work, url, ["--dump-dom"], "dom")
@@ -287,18 +367,44 @@ def test_browser(work):
             f.write(dom_text)
         dom = Dom(dom_text)
         s = summary(d)
+
+        # The headline: who can still sign in somewhere, failed freezes first and loudly.
+        assert "alert" in dom.by_id("exposure")["attrs"]["class"].split(), dom.by_id("exposure")["attrs"]
+        assert dom.text("exposed-count") == "2", dom.text("exposed-count")
+        assert dom.text("exposed-headline") == "people still exposed", dom.text("exposed-headline")
+        split = dom.text("exposed-split")
+        assert "1 freeze failed" in split and "1 being frozen now" in split, split
+        xrows = row_elements(dom, "exposed-cases")
+        assert [int(r["attrs"]["data-case-id"]) for r in xrows] == [bad["id"], stuck["id"]], xrows
+        assert "xfail" in xrows[0]["attrs"]["class"].split() and "xpend" in xrows[1]["attrs"]["class"].split()
+        cells = [" ".join(td["text"].split()) for td in xrows[0]["children"] if td["tag"] == "td"]
+        assert "emp0007@acme.example" in cells[0] and cells[1] == "#%d" % bad["id"], cells
+        assert cells[2] == "standard-leaver", cells
+        assert "✗ okta failed" in cells[3] and "HTTP 403" in cells[3], cells
+        assert "contained at salesforce-prod, slack" in cells[3], cells
+        c = chips_in(xrows[0])
+        assert list(c) == ["c-failed"] and "HTTP 403" in c["c-failed"][0][1], c
+        cells = [" ".join(td["text"].split()) for td in xrows[1]["children"] if td["tag"] == "td"]
+        assert "emp0006@acme.example" in cells[0] and "contractor-leaver" in cells[2], cells
+        assert "salesforce-prod" in cells[3] and "503" in cells[3], cells
+        assert "contained at okta, slack" in cells[3], cells
+        assert list(chips_in(xrows[1])) == ["c-pending"], chips_in(xrows[1])
+
         # Live counts by state, as the API has them.
         for k in STATES:
             assert dom.text("count-" + k) == str(s["counts"][k]), (k, dom.text("count-" + k), s["counts"])
         assert dom.text("count-completed") == "5", dom.text("count-completed")
-        assert dom.text("count-open") == "2", dom.text("count-open")
-        assert dom.text("count-scheduled") == "1"
-        # SLA compliance: 5 of the 6 judged cases met both budgets (the scheduled one is pending).
-        assert s["sla"]["overall"]["met"] == 5 and s["sla"]["overall"]["breached"] == 1, s["sla"]
-        assert dom.text("sla-overall") == "83.3%", dom.text("sla-overall")
-        assert dom.text("sla-freeze") == "83.3%", dom.text("sla-freeze")
-        assert dom.text("sla-complete") == "100%", dom.text("sla-complete")  # its 20 s budget is not up yet
-        assert "1 breached" in dom.text("sla-overall-sub"), dom.text("sla-overall-sub")
+        assert dom.text("count-open") == "3", dom.text("count-open")
+        assert dom.text("count-scheduled") == "1" and dom.text("count-escalated") == "1"
+        # SLA compliance: 5 of the 7 judged cases met both budgets; the contractor froze late
+        # and emp0007's case escalated without being contained (breached at once, well within
+        # its 60 s budget); the scheduled one is pending.
+        assert s["sla"]["overall"]["met"] == 5 and s["sla"]["overall"]["breached"] == 2, s["sla"]
+        assert s["sla"]["freeze"]["breached"] == 2 and s["sla"]["freeze"]["pending"] == 1, s["sla"]
+        assert dom.text("sla-overall") == "71.4%", dom.text("sla-overall")
+        assert dom.text("sla-freeze") == "71.4%", dom.text("sla-freeze")
+        assert dom.text("sla-complete") == "100%", dom.text("sla-complete")  # no completion is late
+        assert "2 breached" in dom.text("sla-overall-sub"), dom.text("sla-overall-sub")
         # Time to freeze: percentiles and a drawn histogram with one bar per bucket.
         for p in ("ttf-p50", "ttf-p95", "ttf-p99"):
             assert re.fullmatch(r"\d+(\.\d)? (ms|s)", dom.text(p)), (p, dom.text(p))
@@ -309,54 +415,89 @@ def test_browser(work):
         assert len(rects) == 11, len(rects)
         bars = [r for r in rects if "b" in r["attrs"]["class"].split()]
         assert len(bars) == len([b for b in ttf["histogram"] if b["count"]]) >= 2, (bars, ttf)
-        # Open cases: the contractor's row is highlighted as breached; the scheduled one counts down.
+
+        # Open cases with their targets: Case, Subject, Runbook, State, Targets, Freeze deadline,
+        # Complete deadline, Opened, Last error.
         rows = case_rows(dom, "open-cases")
-        assert set(rows) == {stuck["id"], d.cases(subject="E0005")[0]["id"]}, rows
+        sched = d.cases(subject="E0005")[0]["id"]
+        assert set(rows) == {stuck["id"], sched, bad["id"]}, rows
+        # The contractor: highlighted as breached, its freeze overdue and still counting.
         cls, cells = rows[stuck["id"]]
         assert "breach" in cls.split(), (cls, cells)
         assert "emp0006@acme.example" in cells[1] and "contractor-leaver" in cells[2], cells
-        assert cells[4].startswith("overdue"), cells
-        cls, cells = rows[d.cases(subject="E0005")[0]["id"]]
+        assert cells[3] == "freezing" and cells[5].startswith("overdue"), cells
+        # emp0007: a failed chip with the error in its title and its text; escalated, so a
+        # verdict and no countdown.
+        cls, cells = rows[bad["id"]]
+        assert "breach" in cls.split() and cells[3] == "escalated", (cls, cells)
+        assert "✗ okta failed" in cells[4], cells
+        assert "✓ salesforce-prod" in cells[4] and "○ slack · no account" in cells[4], cells
+        assert cells[5] == "✗ not contained · escalated", cells
+        assert cells[6] == "– stopped · escalated", cells
+        assert cells[8].startswith("okta freeze failed: ") and "HTTP 403" in cells[8], cells
+        tr = [e for e in row_elements(dom, "open-cases") if e["attrs"]["data-case-id"] == str(bad["id"])][0]
+        c = chips_in(tr)
+        assert sorted(c) == ["c-failed", "c-frozen", "c-no_account"], c
+        (text, title), = c["c-failed"]
+        assert text == "✗ okta failed" and "freeze FAILED" in title and "HTTP 403" in title, (text, title)
+        assert "still sign in" in title, title
+        # The scheduled one counts down from its effective date.
+        cls, cells = rows[sched]
         assert "breach" not in cls.split() and "emp0005@acme.example" in cells[1], (cls, cells)
-        assert cells[3] == "scheduled" and re.match(r"in 3 d", cells[4]), cells
-        # Recently closed: the four leavers and the emergency freeze, newest first.
+        assert cells[3] == "scheduled" and re.match(r"in 3 d", cells[5]), cells
+        assert "due " in cells[7], cells
+        # Not due yet: its freezes wait (no spinner as if being frozen).
+        c = chips_in([e for e in row_elements(dom, "open-cases") if e["attrs"]["data-case-id"] == str(sched)][0])
+        assert list(c) == ["c-none"] and len(c["c-none"]) == 3 and "not due yet" in c["c-none"][0][1], c
+        # Recently closed: the four leavers and the emergency freeze, contained everywhere.
         recent = case_rows(dom, "recent-cases")
         assert len(recent) == 5, recent
         cls, cells = recent[fr["case_id"]]
-        assert "urgent" in cells[0] and "emp0003@acme.example" in cells[1] and "INC-7731" in cells[1], cells
-        assert any("emp0001@acme.example" in c[1][1] and "within budget" in c[1][6] for c in recent.values())
+        assert "urgent" in cells[0] and "freeze" in cells[0], cells
+        assert "emp0003@acme.example" in cells[1] and "INC-7731" in cells[1], cells
+        assert any("emp0001@acme.example" in c[1][1] and "within budget" in c[1][7] and
+                   c[1][4].count("✓") == 3 for c in recent.values()), recent
         # Live: the status pill says the last poll worked; the token is nowhere in the page.
         assert dom.text("status").startswith("live"), dom.text("status")
         assert "hidden" in dom.by_id("banner")["attrs"].get("class", ""), dom.text("banner")
         assert API_TOKEN not in dom_text
         assert API_TOKEN not in d.log_text()
 
-        # A link to a case opens the case view: per-target steps with states, attempts, errors.
+        # A link to a case opens the case view: containment, steps per target with states,
+        # attempts, errors.
         dom = Dom(browse(work, url + "&case=%d" % stuck["id"], ["--dump-dom"], "case"))
         assert "hidden" not in dom.by_id("drawer")["attrs"]["class"].split(), dom.by_id("drawer")
         assert dom.text("case-title") == "Case #%d · emp0006@acme.example" % stuck["id"], dom.text("case-title")
         body = dom.text("case-body")
         assert "contractor-leaver" in body and "BREACHED" in body, body
+        assert "NO: still exposed at salesforce-prod" in body, body
+        c = chips_in(dom.by_id("case-body"))
+        assert sorted(c) == ["c-frozen", "c-pending"] and len(c["c-frozen"]) == 2, c
         full = d.case(stuck["id"])
-        freeze = [x for x in full["steps"] if x["step"] == "freeze"][0]
+        freeze = [x for x in full["steps"] if x["step"] == "freeze" and x["target"] == "salesforce-prod"][0]
         assert freeze["attempts"] > 1 and "503" in freeze["last_error"], freeze
-        targets = [e for e in dom.elements if e["attrs"].get("class") == "target"]
-        assert len(targets) == 1 and targets[0]["text"].split()[0] == "salesforce-prod", targets
-        steps = [" ".join(li["text"].split()) for li in dom.elements
-                 if li["tag"] == "li" and li in sum((t["children"][1]["children"] for t in targets), [])]
+        targets = {t["text"].split()[0]: t for t in dom.elements if t["attrs"].get("class") == "target"}
+        assert sorted(targets) == ["okta", "salesforce-prod", "slack"], list(targets)
+        steps = [" ".join(li["text"].split()) for li in targets["salesforce-prod"]["children"][1]["children"]]
         assert [x.split()[0] for x in steps] == ["freeze", "revoke_tokens", "deactivate"], steps
         assert re.search(r"attempts \d+", steps[0]) and "HTTP 503" in steps[0], steps[0]
         assert "pending" in steps[1] and "pending" in steps[2], steps
         tl = [e for e in dom.elements if e["tag"] == "ul" and e["attrs"].get("class") == "tl"]
         assert tl and "received" in tl[0]["text"] and "retry" in tl[0]["text"], tl
+        # The escalated case's view: breached at once, still exposed at Okta, every error.
+        dom = Dom(browse(work, url + "&case=%d" % bad["id"], ["--dump-dom"], "case-bad"))
+        body = dom.text("case-body")
+        assert "BREACHED (escalated, not contained)" in body and "NO: still exposed at okta" in body, body
+        assert "okta freeze: " in body and "HTTP 403" in body, body
+        assert "c-failed" in chips_in(dom.by_id("case-body")), body
 
         # Without a token the page asks for one (and shows no data).
         dom = Dom(browse(work, "http://127.0.0.1:%d/" % d.api_port, ["--dump-dom"], "notoken"))
         assert dom.text("status") == "no token" and "Enter an API token" in dom.text("banner")
-        assert dom.text("count-completed") == "–"
+        assert dom.text("count-completed") == "–" and dom.text("exposed-count") == "–"
 
         shot = os.path.join(work.path, "dashboard.png")
-        browse(work, url, ["--screenshot=" + shot, "--window-size=1400,1000"], "shot")
+        browse(work, url, ["--screenshot=" + shot, "--window-size=1400,1650"], "shot")
         with open(shot, "rb") as f:
             png = f.read()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000, len(png)
@@ -365,6 +506,91 @@ def test_browser(work):
             dest = os.path.join(SOURCE_DIR, "docs", "dashboard.png")
             shutil.copyfile(shot, dest)
             log("updated", dest)
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_exposure(work):
+    """Still exposed: one of three targets refuses the freeze (Okta 403): the person is
+    exposed there with the error, contained at the other two, the case escalated and its
+    freeze budget breached at once. After the fault is gone and an admin retries the case,
+    no one is exposed."""
+    sb = Sandbox(work, three_target_seed(2, slack=[1]))
+    d = Daemon(work, sb, runbooks=[three_target_runbook()], extra=three_targets(sb)).start()
+    try:
+        s = summary(d)
+        assert s["exposed"] == {"people": 0, "failed": 0, "being_frozen": 0, "cases": [],
+                                "truncated": False}, s["exposed"]
+
+        # A leaver contained everywhere (and completed) is not exposed.
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        ok = d.wait_case("E0001", timeout=60)
+        s = wait_summary(d, lambda s: s["counts"]["completed"] == 1, 10, "first leaver completed")
+        assert s["exposed"]["people"] == 0, s["exposed"]
+        row = [r for r in s["recent"] if r["id"] == ok["id"]][0]
+        assert row["contained"] is True and row["freezes"] is True and row["kind"] == "leaver", row
+        assert {t["target"]: t["status"] for t in row["containment"]} == \
+            {"salesforce-prod": "frozen", "okta": "frozen", "slack": "frozen"}, row["containment"]
+        for t in row["containment"]:
+            assert t["contained"] is True and t["at_ms"] >= row["due_ms"], t
+
+        # Okta refuses the suspend: E0002 is exposed there (and has no Slack account).
+        sb.fault(OKTA_SUSPEND)
+        publish(d.bootstrap, [("E0002", leaver_for(2))])
+        bad = d.wait_case("E0002", states=("escalated",), timeout=60)
+        s = wait_summary(d, lambda s: s["exposed"]["people"] == 1, 10, "E0002 exposed")
+        log("exposed:", json.dumps(s["exposed"]))
+        x = s["exposed"]
+        assert (x["failed"], x["being_frozen"], x["truncated"]) == (1, 0, False), x
+        assert len(x["cases"]) == 1, x
+        e = x["cases"][0]
+        assert e["case_id"] == bad["id"] and e["subject_key"] == "E0002", e
+        assert e["email"] == "emp0002@acme.example" and e["runbook"] == "standard-leaver", e
+        assert e["failed"] is True and e["kind"] == "leaver" and e["state"] == "escalated", e
+        assert e["since_ms"] == bad["created_ms"], (e, bad)
+        assert [t["target"] for t in e["targets"]] == ["okta"], e["targets"]
+        t = e["targets"][0]
+        assert t["status"] == "failed" and t["step_state"] == "failed" and t["attempts"] >= 1, t
+        assert "403" in t["error"], t
+        assert sorted(e["contained_at"]) == ["salesforce-prod", "slack"], e
+        # Its open row: the per-target view, escalated and breached (the budget is 60 s).
+        row = [r for r in s["open_cases"] if r["id"] == bad["id"]][0]
+        assert row["state"] == "escalated" and row["contained"] is False, row
+        assert row["freeze_breached"] is True and row["frozen_ms"] is None, row
+        assert row["freeze_deadline_ms"] > s["now_ms"], row   # breached before its deadline
+        per = by_target(row["containment"])
+        assert per["okta"]["status"] == "failed" and "403" in per["okta"]["error"], per
+        assert per["okta"]["contained"] is False, per
+        assert per["salesforce-prod"]["status"] == "frozen" and per["salesforce-prod"]["contained"], per
+        assert per["slack"]["status"] == "no_account" and per["slack"]["contained"], per
+        assert s["sla"]["freeze"]["breached"] == 1 and s["sla"]["freeze"]["met"] == 1, s["sla"]
+        # The case view agrees.
+        full = d.case(bad["id"])
+        assert full["contained"] is False and full["exposed_targets"] == ["okta"], full
+        # The other targets' steps go on: Salesforce is deactivated although Okta failed.
+        wait_for(lambda: sb.user(user_id(2))["IsActive"] is False, 30, "E0002 deactivated in Salesforce")
+
+        # A viewer cannot retry; an admin can, once the fault is gone.
+        assert d.call("POST", "/v1/cases/%d/retry" % bad["id"], {}, token=API_TOKEN)[0] == 403
+        sb.clear_faults()
+        st, r = d.call("POST", "/v1/cases/%d/retry" % bad["id"], {}, token=ADMIN_TOKEN)
+        assert st in (200, 202), (st, r)
+        d.wait_case("E0002", timeout=60)
+        s = wait_summary(d, lambda s: s["exposed"]["people"] == 0, 10, "no one exposed after the retry")
+        assert s["exposed"]["cases"] == [] and s["exposed"]["failed"] == 0, s["exposed"]
+        assert all(c["id"] != bad["id"] for c in s["open_cases"]), s["open_cases"]
+        row = [r for r in s["recent"] if r["id"] == bad["id"]][0]
+        assert row["contained"] is True and row["frozen_ms"] is not None, row
+        assert by_target(row["containment"])["okta"]["status"] == "frozen", row["containment"]
+        # The page says so calmly.
+        dom = Dom(browse(work, "http://127.0.0.1:%d/#token=%s" % (d.api_port, API_TOKEN),
+                         ["--dump-dom"], "calm"))
+        assert "calm" in dom.by_id("exposure")["attrs"]["class"].split(), dom.by_id("exposure")["attrs"]
+        assert dom.text("exposed-count") == "0" and dom.text("exposed-headline") == "No one exposed"
+        assert "hidden" in dom.by_id("exposed-table")["attrs"]["class"].split()
+        assert not row_elements(dom, "exposed-cases")
         assert d.stop() == 0
     finally:
         d.stop()
@@ -520,7 +746,7 @@ def tls_refused_at_start(work, sb, cert, key):
     assert r.returncode == 2 and b"missing.pem" in r.stderr, r
 
 
-TESTS = {f.__name__[5:]: f for f in [test_summary, test_browser, test_tls]}
+TESTS = {f.__name__[5:]: f for f in [test_summary, test_exposure, test_browser, test_tls]}
 
 if __name__ == "__main__":
     names = [a for a in sys.argv[1:] if a in TESTS]
