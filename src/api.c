@@ -501,6 +501,7 @@ api_case(struct api *api, struct evhttp_request *req, long long id)
 {
 	json_object	*c = NULL, *steps, *tl, *sla;
 	int64_t		 now = engine_now_ms(), fdl, cdl, frozen, done;
+	int		 st;
 
 	if (store_case_get(api->store, id, api_one_cb, &c) != 0 || c == NULL) {
 		api_error(req, 404, "not_found", "no such case");
@@ -523,11 +524,12 @@ api_case(struct api *api, struct evhttp_request *req, long long id)
 	done = json_object_get_int64(json_object_object_get(c,
 	    "completed_ms"));
 	sla = json_object_new_object();
+	st = case_state_parse(json_object_get_string(json_object_object_get(c,
+	    "state")));
 	json_object_object_add(sla, "freeze_breached", json_object_new_boolean(
-	    fdl > 0 && (frozen > 0 ? frozen > fdl : now > fdl)));
-	json_object_object_add(sla, "complete_breached",
-	    json_object_new_boolean(cdl > 0 && (done > 0 ? done > cdl :
-	    now > cdl)));
+	    case_freeze_breached(fdl, frozen, (enum case_state)st, done, now)));
+	json_object_object_add(sla, "complete_breached", json_object_new_boolean(
+	    case_complete_breached(cdl, (enum case_state)st, done, now)));
 	json_object_object_add(c, "sla", sla);
 	api_reply_json(req, 200, c);
 }

@@ -39,6 +39,7 @@ static const char *const containment_names[CONTAIN_COUNT] = {
 	[CONTAIN_NO_ACCOUNT] = "no_account",
 	[CONTAIN_SKIPPED] = "skipped",
 	[CONTAIN_FAILED] = "failed",
+	[CONTAIN_DEACTIVATED] = "deactivated",
 };
 
 static int
@@ -121,7 +122,34 @@ containment_name(enum containment c)
 int
 containment_holds(enum containment c)
 {
-	return c == CONTAIN_FROZEN || c == CONTAIN_NO_ACCOUNT;
+	return c == CONTAIN_FROZEN || c == CONTAIN_NO_ACCOUNT ||
+	    c == CONTAIN_DEACTIVATED;
+}
+
+int
+case_freeze_breached(int64_t deadline, int64_t frozen, enum case_state st,
+    int64_t ended, int64_t now)
+{
+	if (deadline <= 0)
+		return 0;
+	if (frozen > 0)
+		return frozen > deadline;
+	if (st == CASE_ESCALATED)
+		return 1;
+	if (st == CASE_CANCELLED)
+		return (ended > 0 ? ended : now) > deadline;
+	return now > deadline;
+}
+
+int
+case_complete_breached(int64_t deadline, enum case_state st, int64_t ended,
+    int64_t now)
+{
+	if (deadline <= 0 || st == CASE_CANCELLED)
+		return 0;
+	if (st == CASE_COMPLETED)
+		return ended > deadline;
+	return now > deadline;
 }
 
 static const char *
@@ -189,7 +217,8 @@ case_containment_json(json_object *steps, int *contained)
 			continue;
 		e = case_target_entry(out, target);
 		state = step_state_parse(case_json_str(st, "state"));
-		if (strcmp(step, "deactivate") == 0 && state == STEP_SUCCEEDED) {
+		if ((strcmp(step, "deactivate") == 0 || strcmp(step, "delete") ==
+		    0) && state == STEP_SUCCEEDED) {
 			json_object_object_add(e, "deactivated_ms",
 			    json_object_new_int64(case_json_int(st,
 			    "finished_ms")));
@@ -226,6 +255,22 @@ case_containment_json(json_object *steps, int *contained)
 			    json_object_new_string(detail));
 		json_object_object_add(e, "attempts", json_object_new_int(
 		    (int)case_json_int(st, "attempts")));
+	}
+	/* A target deactivated since its freeze did not hold is locked out too. */
+	held = 1;
+	n = json_object_array_length(out);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(out, i);
+		v = json_object_object_get(e, "contained");
+		if (v == NULL || json_object_get_boolean(v))
+			continue;
+		if (case_json_int(e, "deactivated_ms") > 0) {
+			json_object_object_add(e, "status", json_object_new_string(
+			    containment_name(CONTAIN_DEACTIVATED)));
+			json_object_object_add(e, "contained",
+			    json_object_new_boolean(1));
+		} else
+			held = 0;
 	}
 	*contained = freezes ? held : -1;
 	return out;

@@ -728,13 +728,9 @@ dashboard_case_row(struct dashboard *db, sqlite3_stmt *st, int64_t now)
 	    json_object_new_int64(frozen > due ? frozen - due : 0) : NULL);
 	/* Same verdicts as the SLA query. */
 	json_object_object_add(o, "freeze_breached", json_object_new_boolean(
-	    fdl > 0 && (frozen > 0 ? frozen > fdl :
-	    state == CASE_ESCALATED ? 1 :
-	    state == CASE_CANCELLED ? (done > 0 ? done : now) > fdl :
-	    now > fdl)));
-	json_object_object_add(o, "complete_breached",
-	    json_object_new_boolean(cdl > 0 && state != CASE_CANCELLED &&
-	    (state == CASE_COMPLETED ? done > cdl : now > cdl)));
+	    case_freeze_breached(fdl, frozen, state, done, now)));
+	json_object_object_add(o, "complete_breached", json_object_new_boolean(
+	    case_complete_breached(cdl, state, done, now)));
 	if (dashboard_containment(db, sqlite3_column_int64(st, 0), o) != 0) {
 		json_object_put(o);
 		return NULL;

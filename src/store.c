@@ -1319,18 +1319,24 @@ store_case_cancel_request(struct store *s, long long id, const char *by)
 
 /*
  * Exposure: targets where a case that must contain its person has not. A
- * case counts while it is freezing or escalated without having been
- * contained, is not being cancelled, and no later unfreeze, rescind or
- * reinstate for the same person has completed (then the person is meant
- * to have access). A target counts when its freeze neither succeeded nor
- * found no account.
+ * case counts while it is under way or escalated without having been
+ * contained (a freeze skipped by choice lets it go on to remediation and
+ * deactivation uncontained), is not being cancelled, and no later unfreeze,
+ * rescind or reinstate for the same person has completed (then the person
+ * is meant to have access). A target counts when its freeze neither
+ * succeeded nor found no account, and its account has not been deactivated
+ * (or deleted) since.
  */
 #define STORE_EXPOSED_FROM \
 	" FROM cases c JOIN steps s ON s.case_id = c.id AND s.step = 'freeze'" \
-	" WHERE c.state IN ('freezing', 'escalated') AND c.frozen_ms IS NULL" \
+	" WHERE c.state IN ('freezing', 'remediating', 'deactivating'," \
+	" 'escalated') AND c.frozen_ms IS NULL" \
 	" AND c.cancel_by IS NULL" \
 	" AND s.state <> 'succeeded'" \
 	" AND NOT (s.state = 'skipped' AND s.no_account = 1)" \
+	" AND NOT EXISTS (SELECT 1 FROM steps d WHERE d.case_id = c.id AND" \
+	" d.target = s.target AND d.step IN ('deactivate', 'delete') AND" \
+	" d.state = 'succeeded')" \
 	" AND NOT EXISTS (SELECT 1 FROM cases l WHERE" \
 	" l.subject_key = c.subject_key AND l.id > c.id AND l.state =" \
 	" 'completed' AND l.event_type IN ('io.deprov.unfreeze'," \

@@ -13,6 +13,8 @@
 #ifndef DEPROV_CASE_H
 #define DEPROV_CASE_H
 
+#include <stdint.h>
+
 #include <json-c/json.h>
 
 enum case_state {
@@ -46,6 +48,7 @@ enum containment {
 	CONTAIN_NO_ACCOUNT,	/* no account there: nothing to lock */
 	CONTAIN_SKIPPED,	/* skipped for another reason: still exposed */
 	CONTAIN_FAILED,		/* the freeze failed: still exposed */
+	CONTAIN_DEACTIVATED,	/* the freeze did not hold, but the account is deactivated since */
 	CONTAIN_COUNT
 };
 
@@ -67,8 +70,22 @@ int		 step_state_final(enum step_state);
 /* Containment from a freeze step's state and its no-account mark. */
 enum containment containment_of_step(enum step_state, int no_account);
 const char	*containment_name(enum containment);
-/* The person cannot sign in there (frozen, or no account). */
+/* The person cannot sign in there (frozen, no account, or deactivated). */
 int		 containment_holds(enum containment);
+
+/*
+ * SLA verdicts on one case as of now (times in ms, 0 = not yet / none).
+ * Freeze: breached when contained after the deadline, escalated without
+ * being contained (a freeze failed: the person can still sign in), or not
+ * contained when the deadline has passed (the clock stops at a cancel).
+ * Complete: breached when completed late or not completed after the
+ * deadline (escalated counts as not completed); a cancelled case is not
+ * judged. A budget the runbook does not set (deadline 0) is never breached.
+ */
+int		 case_freeze_breached(int64_t deadline_ms, int64_t frozen_ms,
+		    enum case_state, int64_t ended_ms, int64_t now_ms);
+int		 case_complete_breached(int64_t deadline_ms, enum case_state,
+		    int64_t ended_ms, int64_t now_ms);
 
 /*
  * Per-target containment from a case's steps, as the API and dashboard show

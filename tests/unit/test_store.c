@@ -370,6 +370,28 @@ test_exposure(void **state)
 	assert_string_equal(x.rows[1], "2:okta:retry_wait:HTTP 503");
 	assert_int_equal(store_exposure_counts(s, &n, NULL, NULL), 0);
 	assert_int_equal(n, 2);
+	/*
+	 * A freeze skipped by choice: exposed while the case goes on, until
+	 * that target's account is deactivated.
+	 */
+	{
+		long long e = new_case(s, "E5", "remediating");
+		struct store_step p;
+
+		add_step(s, e, "okta", "freeze", "skipped", 0, NULL);
+		assert_int_equal(store_exposure_counts(s, &n, NULL, NULL), 0);
+		assert_int_equal(n, 3);
+		memset(&p, 0, sizeof p);
+		p.target = "okta";
+		p.step = "deactivate";
+		p.seq = 1;
+		p.state = "pending";
+		assert_int_equal(store_step_insert(s, e, &p), 0);
+		assert_int_equal(store_step_update(s, e, "okta", 1, "succeeded",
+		    1, NULL, NULL, 0, 20), 0);
+		assert_int_equal(store_exposure_counts(s, &n, NULL, NULL), 0);
+		assert_int_equal(n, 2);
+	}
 	/* A cancel request ends the exposure it claims. */
 	assert_int_equal(store_case_cancel_request(s, b, "op"), 0);
 	assert_int_equal(store_exposure_counts(s, &n, NULL, NULL), 0);
