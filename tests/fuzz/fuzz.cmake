@@ -1,0 +1,57 @@
+# libFuzzer harnesses (-DDEPROV_FUZZ=ON, clang only): each is built from the
+# sources it exercises, like the unit tests in tests/unit/cmake/, with
+# -fsanitize=fuzzer,address,undefined. Build them in a build directory of
+# their own (deploy/fuzz and deploy/run-tests use build-fuzz):
+#
+#   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-14 -DDEPROV_FUZZ=ON
+#   cmake --build build-fuzz --target fuzz
+#
+# Each harness NAME has its seed corpus in tests/fuzz/corpus/NAME/; they
+# share tests/fuzz/json.dict. ctest -L fuzz runs each over its seed corpus
+# once (regression); deploy/fuzz looks for new inputs.
+if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "DEPROV_FUZZ needs clang (libFuzzer): configure with "
+    "-DCMAKE_C_COMPILER=clang-14 (deploy/install-deps installs it)")
+endif()
+include(CheckCSourceCompiles)
+set(CMAKE_REQUIRED_FLAGS "-fsanitize=fuzzer,address,undefined")
+check_c_source_compiles("
+#include <stddef.h>
+#include <stdint.h>
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return (int)(d == NULL && n > 0); }
+" DEPROV_HAVE_LIBFUZZER)
+unset(CMAKE_REQUIRED_FLAGS)
+if(NOT DEPROV_HAVE_LIBFUZZER)
+  message(FATAL_ERROR "clang cannot link -fsanitize=fuzzer,address,undefined: "
+    "the compiler-rt runtime is missing (Debian: libclang-rt-14-dev, which "
+    "deploy/install-deps installs)")
+endif()
+
+set(DEPROV_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
+add_custom_target(fuzz)
+
+# deprov_fuzz(NAME SOURCES...): a harness tests/fuzz/NAME.c linked with the
+# listed sources (paths from the top of the tree) and the shared helpers.
+function(deprov_fuzz name)
+  set(srcs ${DEPROV_FUZZ_DIR}/${name}.c ${DEPROV_FUZZ_DIR}/fuzz_util.c)
+  foreach(s ${ARGN})
+    list(APPEND srcs ${CMAKE_SOURCE_DIR}/${s})
+  endforeach()
+  add_executable(${name} EXCLUDE_FROM_ALL ${srcs})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/include
+    ${CMAKE_SOURCE_DIR}/src/connectors ${DEPROV_FUZZ_DIR})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined
+    -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(${name} PRIVATE PkgConfig::DEPS m)
+  add_dependencies(fuzz ${name})
+  # Regression: every seed once (-runs=0 runs the corpus and stops).
+  add_test(NAME ${name} COMMAND ${name} -runs=0
+    ${DEPROV_FUZZ_DIR}/corpus/${name})
+  set_tests_properties(${name} PROPERTIES LABELS fuzz TIMEOUT 120)
+endfunction()
+
+# Events and times from outside.
+deprov_fuzz(fuzz_event src/event.c src/jsonc.c src/diag.c)
+deprov_fuzz(fuzz_time src/event.c src/jsonc.c src/diag.c)
