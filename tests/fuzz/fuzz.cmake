@@ -55,3 +55,6 @@ endfunction()
 # Events and times from outside.
 deprov_fuzz(fuzz_event src/event.c src/jsonc.c src/diag.c)
 deprov_fuzz(fuzz_time src/event.c src/jsonc.c src/diag.c)
+# Kafka messages and Okta hooks through ingest, with a stub engine.
+deprov_fuzz(fuzz_ingest tests/fuzz/ingest_stubs.c tests/fuzz/fuzz_quiet.c
+  src/ingest.c src/event.c src/config.c src/jsonc.c src/diag.c src/log.c)
