@@ -58,3 +58,10 @@ deprov_fuzz(fuzz_time src/event.c src/jsonc.c src/diag.c)
 # Kafka messages and Okta hooks through ingest, with a stub engine.
 deprov_fuzz(fuzz_ingest tests/fuzz/ingest_stubs.c tests/fuzz/fuzz_quiet.c
   src/ingest.c src/event.c src/config.c src/jsonc.c src/diag.c src/log.c)
+# Configuration (with the ingest section) and runbooks, from files.
+deprov_fuzz(fuzz_config tests/fuzz/ingest_stubs.c tests/fuzz/fuzz_quiet.c
+  src/config.c src/ingest.c src/event.c src/jsonc.c src/diag.c src/log.c)
+deprov_fuzz(fuzz_runbook tests/fuzz/fuzz_quiet.c src/runbook.c src/config.c
+  src/event.c src/jsonc.c src/diag.c src/log.c)
+# The comment-tolerant JSON parser and the checks for JSON from outside.
+deprov_fuzz(fuzz_jsonc src/jsonc.c src/diag.c)
