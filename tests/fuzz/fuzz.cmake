@@ -65,3 +65,6 @@ deprov_fuzz(fuzz_runbook tests/fuzz/fuzz_quiet.c src/runbook.c src/config.c
   src/event.c src/jsonc.c src/diag.c src/log.c)
 # The comment-tolerant JSON parser and the checks for JSON from outside.
 deprov_fuzz(fuzz_jsonc src/jsonc.c src/diag.c)
+# The waits taken from a peer's response headers (target.h).
+deprov_fuzz(fuzz_waits src/target.c src/laneheap.c src/http.c src/auth.c
+  src/ratelimit.c src/backoff.c src/log.c src/diag.c)
