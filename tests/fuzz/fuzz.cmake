@@ -68,3 +68,19 @@ deprov_fuzz(fuzz_jsonc src/jsonc.c src/diag.c)
 # The waits taken from a peer's response headers (target.h).
 deprov_fuzz(fuzz_waits src/target.c src/laneheap.c src/http.c src/auth.c
   src/ratelimit.c src/backoff.c src/log.c src/diag.c)
+# The connectors' pure halves: quoting, paths, answer readers, classifiers.
+deprov_fuzz(fuzz_salesforce tests/fuzz/fuzz_conn.c tests/fuzz/fuzz_quiet.c
+  src/connectors/salesforce-proto.c src/connectors/common-proto.c src/http.c
+  src/log.c)
+deprov_fuzz(fuzz_scim tests/fuzz/fuzz_conn.c tests/fuzz/fuzz_quiet.c
+  src/connectors/scim-proto.c src/connectors/common-proto.c src/http.c
+  src/jsonc.c src/diag.c src/log.c)
+deprov_fuzz(fuzz_graph tests/fuzz/fuzz_conn.c tests/fuzz/fuzz_quiet.c
+  src/connectors/graph-proto.c src/connectors/common-proto.c src/http.c
+  src/log.c)
+deprov_fuzz(fuzz_okta tests/fuzz/fuzz_conn.c tests/fuzz/fuzz_quiet.c
+  src/connectors/okta-proto.c src/connectors/common-proto.c src/http.c
+  src/log.c)
+deprov_fuzz(fuzz_google tests/fuzz/fuzz_conn.c tests/fuzz/fuzz_quiet.c
+  src/connectors/google-proto.c src/connectors/common-proto.c src/http.c
+  src/log.c)

@@ -1,0 +1,120 @@
+/*
+ * fuzz_conn: answers from input and the shared checks of the connector
+ * harnesses (see fuzz_conn.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_conn.h"
+
+void
+fuzz_conn_resp(struct fuzz_in *in, struct fuzz_conn_resp *r)
+{
+	char	*line, *colon;
+	size_t	 n = 0;
+
+	memset(r, 0, sizeof *r);
+	r->status_line = fuzz_line(in, NULL);
+	r->resp.status = strtol(r->status_line, NULL, 10);
+	if (r->resp.status < 0 || r->resp.status > 999)
+		r->resp.status = 0;
+	while (in->n > 0 && n < FUZZ_CONN_HEADERS) {
+		line = fuzz_line(in, NULL);
+		if (*line == '\0') {
+			free(line);
+			break;
+		}
+		if ((colon = strchr(line, ':')) != NULL) {
+			*colon++ = '\0';
+			while (*colon == ' ')
+				colon++;
+		} else
+			colon = line + strlen(line);
+		r->hdr[n].name = line;
+		r->hdr[n].value = colon;
+		n++;
+	}
+	r->resp.headers = r->hdr;
+	r->resp.nheaders = n;
+	r->resp.body_len = in->n;
+	r->resp.body = fuzz_rest(in);
+	if (r->resp.status == 0)
+		strcpy(r->resp.error, "Connection refused");
+	r->res.resp = &r->resp;
+	r->res.ok = r->resp.status >= 200 && r->resp.status < 300;
+	r->res.attempts = 1 + (int)(r->resp.body_len % 3);
+	r->res.error = r->res.ok ? "" : "HTTP error (as the target says it)";
+}
+
+void
+fuzz_conn_resp_free(struct fuzz_conn_resp *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->resp.nheaders; i++)
+		free(r->hdr[i].name);
+	free(r->resp.body);
+	free(r->status_line);
+}
+
+void
+fuzz_conn_text(const char *what, const char *s, size_t len)
+{
+	size_t	i;
+
+	FUZZ_CHECK(memchr(s, '\0', len) != NULL, "%s is not terminated", what);
+	for (i = 0; s[i] != '\0'; i++)
+		FUZZ_CHECK((unsigned char)s[i] >= 0x20 && s[i] != 0x7f,
+		    "%s holds control character 0x%02x: \"%s\"", what,
+		    (unsigned char)s[i], s);
+}
+
+void
+fuzz_conn_term(const char *what, const char *s, size_t len)
+{
+	FUZZ_CHECK(memchr(s, '\0', len) != NULL, "%s is not terminated", what);
+}
+
+void
+fuzz_conn_verdict(const char *what, enum call_verdict v)
+{
+	FUZZ_CHECK(v == CALL_DEFAULT || v == CALL_DONE || v == CALL_RETRY ||
+	    v == CALL_RETRY_LONG || v == CALL_REAUTH, "%s: verdict %d", what,
+	    (int)v);
+}
+
+static int
+fuzz_conn_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *
+fuzz_conn_urldecode(const char *s)
+{
+	char	*out, *o;
+	int	 hi, lo;
+
+	if ((out = o = malloc(strlen(s) + 1)) == NULL)
+		abort();
+	for (; *s != '\0'; s++) {
+		if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9') || strchr("-._~", *s) != NULL) {
+			*o++ = *s;
+			continue;
+		}
+		if (*s != '%' || (hi = fuzz_conn_hex(s[1])) < 0 ||
+		    (lo = fuzz_conn_hex(s[2])) < 0) {
+			free(out);
+			return NULL;
+		}
+		*o++ = (char)(hi << 4 | lo);
+		s += 2;
+	}
+	*o = '\0';
+	return out;
+}
