@@ -2,9 +2,13 @@
  * fuzz_conn: answers from input and the shared checks of the connector
  * harnesses (see fuzz_conn.h).
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "common.h"
 #include "fuzz_conn.h"
 
 void
@@ -44,6 +48,31 @@ fuzz_conn_resp(struct fuzz_in *in, struct fuzz_conn_resp *r)
 	r->res.ok = r->resp.status >= 200 && r->resp.status < 300;
 	r->res.attempts = 1 + (int)(r->resp.body_len % 3);
 	r->res.error = r->res.ok ? "" : "HTTP error (as the target says it)";
+	fuzz_conn_json(r->resp.body, r->resp.body_len);
+}
+
+void
+fuzz_conn_json(const char *body, size_t len)
+{
+	json_object	*o, *ref;
+	json_tokener	*tok;
+	size_t		 i;
+
+	if ((o = conn_json_parse(body, len)) == NULL)
+		return;
+	/* A tokener of our own says where the first value ended. */
+	if ((tok = json_tokener_new()) == NULL)
+		abort();
+	ref = json_tokener_parse_ex(tok, body, (int)len);
+	FUZZ_CHECK(ref != NULL || json_object_is_type(o, json_type_null),
+	    "conn_json_parse took what json-c refuses");
+	for (i = json_tokener_get_parse_end(tok); i < len; i++)
+		FUZZ_CHECK(isspace((unsigned char)body[i]), "conn_json_parse "
+		    "took a body with more after its value: \"%.*s\"",
+		    (int)(len < 80 ? len : 80), body);
+	json_object_put(ref);
+	json_tokener_free(tok);
+	json_object_put(o);
 }
 
 void
