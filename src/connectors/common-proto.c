@@ -3,6 +3,7 @@
  * JSON value from a response body, string members, bounded clean copies,
  * usable path keys and the text of a failed call. No calls are made here.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ json_object *
 conn_json_parse(const char *body, size_t len)
 {
 	json_object	*obj;
+	size_t		 i;
 
 	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
 		return NULL;
@@ -35,7 +37,14 @@ conn_json_parse(const char *body, size_t len)
 	obj = json_tokener_parse_ex(conn_tok, body, (int)len);
 	if (json_tokener_get_error(conn_tok) != json_tokener_success) {
 		json_object_put(obj);
-		obj = NULL;
+		return NULL;
+	}
+	/* One value only: json-c stops after the first and says success. */
+	for (i = json_tokener_get_parse_end(conn_tok); i < len; i++) {
+		if (!isspace((unsigned char)body[i])) {
+			json_object_put(obj);
+			return NULL;
+		}
 	}
 	return obj;
 }
