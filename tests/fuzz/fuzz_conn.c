@@ -51,6 +51,27 @@ fuzz_conn_resp(struct fuzz_in *in, struct fuzz_conn_resp *r)
 	fuzz_conn_json(r->resp.body, r->resp.body_len);
 }
 
+/* No string in v holds a NUL (readers take them as C strings). */
+static void
+fuzz_conn_nonul(json_object *v)
+{
+	size_t	i;
+
+	if (json_object_is_type(v, json_type_string))
+		FUZZ_CHECK(strlen(json_object_get_string(v)) ==
+		    (size_t)json_object_get_string_len(v),
+		    "conn_json_parse took a string holding a NUL");
+	else if (json_object_is_type(v, json_type_array)) {
+		for (i = 0; i < json_object_array_length(v); i++)
+			fuzz_conn_nonul(json_object_array_get_idx(v, i));
+	} else if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, k, m) {
+			(void)k;
+			fuzz_conn_nonul(m);
+		}
+	}
+}
+
 void
 fuzz_conn_json(const char *body, size_t len)
 {
@@ -70,6 +91,7 @@ fuzz_conn_json(const char *body, size_t len)
 		FUZZ_CHECK(isspace((unsigned char)body[i]), "conn_json_parse "
 		    "took a body with more after its value: \"%.*s\"",
 		    (int)(len < 80 ? len : 80), body);
+	fuzz_conn_nonul(o);
 	json_object_put(ref);
 	json_tokener_free(tok);
 	json_object_put(o);

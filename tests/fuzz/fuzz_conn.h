@@ -45,8 +45,8 @@ void	 fuzz_conn_text(const char *what, const char *s, size_t len);
 void	 fuzz_conn_term(const char *what, const char *s, size_t len);
 /*
  * conn_json_parse's promise for body[0..len): a value only when the body is
- * exactly one JSON value (white space around it allowed). Every answer
- * fuzz_conn_resp reads is checked.
+ * exactly one JSON value (white space around it allowed) without a string
+ * holding a NUL. Every answer fuzz_conn_resp reads is checked.
  */
 void	 fuzz_conn_json(const char *body, size_t len);
 /* The class a classifier answered is one of enum call_verdict. */

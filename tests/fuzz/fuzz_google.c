@@ -167,6 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_google_paths(&in);
 		break;
 	case 1:
+		fuzz_conn_json((const char *)in.p, in.n);
 		if (google_user_parse((const char *)in.p, in.n, &u, err,
 		    sizeof err) == 0) {
 			fuzz_conn_text("the user id", u.id, sizeof u.id);
@@ -176,6 +177,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	case 2:
+		fuzz_conn_json((const char *)in.p, in.n);
 		if (google_tokens_parse((const char *)in.p, in.n, &ids, &n, err,
 		    sizeof err) == 0) {
 			for (i = 0; i < n; i++)
@@ -185,6 +187,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	case 3:
+		fuzz_conn_json((const char *)in.p, in.n);
 		r = google_apps_find((const char *)in.p, in.n, app, sizeof app,
 		    next, sizeof next, err, sizeof err);
 		FUZZ_CHECK(r >= -1 && r <= 1, "google_apps_find: %d", r);
@@ -195,6 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		a = fuzz_line(&in, NULL);
+		fuzz_conn_json((const char *)in.p, in.n);
 		if (google_transfer_parse((const char *)in.p, in.n, *a != '\0' ?
 		    a : NULL, &t, err, sizeof err) == 0)
 			fuzz_google_transfer_ok(&t);
@@ -202,6 +206,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 5:
 		a = fuzz_line(&in, NULL);
 		b = fuzz_line(&in, NULL);
+		fuzz_conn_json((const char *)in.p, in.n);
 		r = google_transfers_find((const char *)in.p, in.n, a, b, &t,
 		    next, sizeof next, err, sizeof err);
 		FUZZ_CHECK(r >= -1 && r <= 1, "google_transfers_find: %d", r);

@@ -146,6 +146,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_graph_quote(&in);
 		break;
 	case 1:
+		fuzz_conn_json((const char *)in.p, in.n);
 		if (graph_user_parse((const char *)in.p, in.n, &u, err,
 		    sizeof err) == 0)
 			fuzz_graph_user_ok(&u);
@@ -154,6 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    sizeof err);
 		break;
 	case 2:
+		fuzz_conn_json((const char *)in.p, in.n);
 		if (graph_list_parse((const char *)in.p, in.n, &count, &u, err,
 		    sizeof err) == 0) {
 			if (count >= 1)

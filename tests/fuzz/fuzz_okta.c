@@ -59,6 +59,7 @@ fuzz_okta_user(struct fuzz_in *in)
 	char			 err[256];
 	size_t			 i;
 
+	fuzz_conn_json((const char *)in->p, in->n);
 	if (okta_user_parse((const char *)in->p, in->n, &u, err,
 	    sizeof err) != 0) {
 		fuzz_conn_text("okta_user_parse's error", err, sizeof err);

@@ -99,6 +99,7 @@ fuzz_sf_page(struct fuzz_in *in)
 	json_object	*rec;
 	size_t		 i;
 
+	fuzz_conn_json((const char *)in->p, in->n);
 	if (sf_page_parse((const char *)in->p, in->n, &page, err,
 	    sizeof err) != 0) {
 		fuzz_conn_text("sf_page_parse's error", err, sizeof err);
@@ -136,6 +137,7 @@ fuzz_sf_save(struct fuzz_in *in)
 		*p++ = '\0';
 	}
 	memset(&tally, 0, sizeof tally);
+	fuzz_conn_json((const char *)in->p, in->n);
 	if (sf_save_results_parse((const char *)in->p, in->n, ids, n, &tally,
 	    err, sizeof err) == 0) {
 		FUZZ_CHECK(tally.ok + tally.failed == n, "%zu ok + %zu failed "

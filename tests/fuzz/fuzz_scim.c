@@ -87,6 +87,7 @@ fuzz_scim_user(struct fuzz_in *in)
 	struct scim_user	 u;
 	char			*etag = fuzz_line(in, NULL), err[256];
 
+	fuzz_conn_json((const char *)in->p, in->n);
 	if (scim_user_parse((const char *)in->p, in->n, strcmp(etag, "-") == 0 ?
 	    NULL : etag, &u, err, sizeof err) == 0)
 		fuzz_scim_user_ok(&u);
@@ -104,6 +105,7 @@ fuzz_scim_list(struct fuzz_in *in)
 	long long		 total = -7;
 	int			 r;
 
+	fuzz_conn_json((const char *)in->p, in->n);
 	r = scim_list_parse((const char *)in->p, in->n, attr, value, &u, &total,
 	    err, sizeof err);
 	FUZZ_CHECK(r >= -1 && r <= SCIM_LIST_MISMATCH, "result %d", r);
