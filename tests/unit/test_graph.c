@@ -147,6 +147,14 @@ test_user_parse(void **state)
 	    err, sizeof err), -1);
 	assert_int_equal(graph_user_parse("{\"id\":\"g\"} x", 12, &u, err,
 	    sizeof err), -1);
+	/* A NUL would cut the id short: "g\0h" is not user "g" (fuzz_graph). */
+	assert_int_equal(graph_user_parse("{\"id\":\"g\\u0000h\"}", 17, &u, err,
+	    sizeof err), -1);
+	assert_int_equal(graph_user_parse("{\"id\":\"\\u0000e\"}", 16, &u, err,
+	    sizeof err), -1);
+	assert_int_equal(graph_user_parse("{\"id\":\"g\\\\u0000h\"}", 18, &u,
+	    err, sizeof err), 0);
+	assert_string_equal(u.id, "g\\u0000h");
 
 	assert_int_equal(graph_list_parse("{\"value\":[]}", 12, &n, &u, err,
 	    sizeof err), 0);
