@@ -196,7 +196,8 @@ ctl_containment(json_object *o)
 	ctl_table_row(&t, cells);
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		e = json_object_array_get_idx(arr, i);
-		if (strcmp(ctl_api_str(e, "status"), "none") == 0)
+		if (ctl_api_str(e, "status") != NULL &&
+		    strcmp(ctl_api_str(e, "status"), "none") == 0)
 			continue;
 		cells[0] = ctl_api_str(e, "target");
 		cells[1] = ctl_api_str(e, "status");
