@@ -1,8 +1,9 @@
 /*
- * ctl-cmd-audit: the audit trail, read straight from the store's SQLite
- * file (read-only; the daemon may keep running). "audit verify" recomputes
- * the hash chain and names the first bad record; "audit export" writes the
- * records as JSON lines for a SIEM. Both go through audit.h.
+ * ctl-cmd-audit: the audit trail, read from the store's file opened
+ * read-only (store_open_readonly; the daemon may keep running). "audit
+ * verify" recomputes the hash chain and names the first bad record; "audit
+ * export" writes the records as JSON lines for a SIEM. Both go through
+ * audit.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,18 +13,18 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <sqlite3.h>
 
 #include "deprov/audit.h"
 #include "deprov/config.h"
 #include "deprov/diag.h"
 #include "deprov/event.h"
+#include "deprov/store.h"
 #include "ctl.h"
 
 static int	ctl_cmd_audit_verify_exec(struct ctl *, struct ctl_args *);
 static int	ctl_cmd_audit_export_exec(struct ctl *, struct ctl_args *);
 static char	*ctl_audit_db_path(struct ctl *, const struct ctl_args *, int *);
-static sqlite3	*ctl_audit_db_open(const char *, int *);
+static struct store *ctl_audit_db_open(const char *, int *);
 static const char *ctl_audit_problem_name(enum audit_problem);
 
 static const struct ctl_opt ctl_cmd_audit_verify_opts[] = {
@@ -107,24 +108,21 @@ ctl_audit_db_path(struct ctl *ctl, const struct ctl_args *args, int *rc)
 	return path;
 }
 
-/* Open the audit database read-only. */
-static sqlite3 *
+/* Open the store read-only (a running deprovd keeps its lock). */
+static struct store *
 ctl_audit_db_open(const char *path, int *rc)
 {
-	sqlite3 *db = NULL;
+	struct store	*db;
+	char		 err[512];
 
 	if (access(path, R_OK) != 0) {
 		*rc = ctl_fail(CTL_FAILED, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
-		*rc = ctl_fail(CTL_FAILED, "%s: %s", path, db != NULL ?
-		    sqlite3_errmsg(db) : "cannot open");
-		sqlite3_close(db);
+	if ((db = store_open_readonly(path, err, sizeof err)) == NULL) {
+		*rc = ctl_fail(CTL_FAILED, "%s", err);
 		return NULL;
 	}
-	sqlite3_busy_timeout(db, 5000);
 	return db;
 }
 
@@ -145,7 +143,7 @@ static int
 ctl_cmd_audit_verify_exec(struct ctl *ctl, struct ctl_args *args)
 {
 	struct audit_verify_result	 res;
-	sqlite3				*db;
+	struct store			*db;
 	json_object			*o;
 	char				*path;
 	int				 rc = CTL_FAILED, r;
@@ -195,7 +193,7 @@ ctl_cmd_audit_verify_exec(struct ctl *ctl, struct ctl_args *args)
 	else
 		rc = CTL_OK;
 done:
-	sqlite3_close(db);
+	store_close(db);
 	free(path);
 	return rc;
 }
@@ -203,7 +201,7 @@ done:
 static int
 ctl_cmd_audit_export_exec(struct ctl *ctl, struct ctl_args *args)
 {
-	sqlite3		*db;
+	struct store	*db;
 	char		*path;
 	long long	 since = 0, n;
 	time_t		 t;
@@ -231,13 +229,13 @@ ctl_cmd_audit_export_exec(struct ctl *ctl, struct ctl_args *args)
 	n = audit_export(db, since, stdout);
 	if (n < 0)
 		rc = ctl_fail(CTL_FAILED, "audit export: cannot read the audit "
-		    "trail in %s: %s", path, sqlite3_errmsg(db));
+		    "trail in %s: %s", path, store_errmsg(db));
 	else {
 		if (ctl->verbose)
 			fprintf(stderr, "deprovctl: %lld records exported\n", n);
 		rc = CTL_OK;
 	}
-	sqlite3_close(db);
+	store_close(db);
 	free(path);
 	return rc;
 }
