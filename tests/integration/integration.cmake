@@ -11,9 +11,14 @@ set(DEPROV_IT_DIR ${CMAKE_SOURCE_DIR}/tests/integration)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
   ${DEPROV_IT_DIR}/harness.py)
 
-# deprov_it(FILE PREFIX [SKIP]): a ctest PREFIX_NAME for every NAME that
-# tests/integration/FILE.py lists. SKIP: exit status 77 means skipped.
+# deprov_it(FILE PREFIX [SKIP] [TIMEOUT S]): a ctest PREFIX_NAME for every
+# NAME that tests/integration/FILE.py lists. SKIP: exit status 77 means
+# skipped. TIMEOUT: seconds per test (300 unless given).
 function(deprov_it file prefix)
+  cmake_parse_arguments(IT "SKIP" "TIMEOUT" "" ${ARGN})
+  if(NOT IT_TIMEOUT)
+    set(IT_TIMEOUT 300)
+  endif()
   set(script ${DEPROV_IT_DIR}/${file}.py)
   execute_process(COMMAND ${DEPROV_PYTHON3} ${script} --list
     OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
@@ -28,8 +33,9 @@ function(deprov_it file prefix)
   foreach(t ${names})
     add_test(NAME ${prefix}_${t}
       COMMAND ${DEPROV_PYTHON3} ${script} --build ${CMAKE_BINARY_DIR} ${t})
-    set_tests_properties(${prefix}_${t} PROPERTIES LABELS integration TIMEOUT 300)
-    if("SKIP" IN_LIST ARGN)
+    set_tests_properties(${prefix}_${t} PROPERTIES LABELS integration
+      TIMEOUT ${IT_TIMEOUT})
+    if(IT_SKIP)
       set_tests_properties(${prefix}_${t} PROPERTIES SKIP_RETURN_CODE 77)
     endif()
   endforeach()
@@ -85,6 +91,10 @@ deprov_it(it_harden it_harden)
 
 # Security: credentials echoed back by targets are masked in every record.
 deprov_it(it_security it_security)
+
+# Chaos: a layoff while deprovd is killed and stopped at random moments and
+# the sandbox injects 429s, 503s and resets.
+deprov_it(it_chaos it_chaos TIMEOUT 600)
 
 # Any other it_*.py, under its own name.
 file(GLOB DEPROV_IT_SCRIPTS CONFIGURE_DEPENDS ${DEPROV_IT_DIR}/it_*.py)
