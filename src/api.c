@@ -54,6 +54,7 @@
 #include "deprov/api.h"
 #include "deprov/audit.h"
 #include "deprov/case.h"
+#include "deprov/clock.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
 #include "deprov/jsonc.h"
@@ -500,7 +501,7 @@ static void
 api_case(struct api *api, struct evhttp_request *req, long long id)
 {
 	json_object	*c = NULL, *steps, *tl, *sla;
-	int64_t		 now = engine_now_ms(), fdl, cdl, frozen, done;
+	int64_t		 now = clock_wall_ms(), fdl, cdl, frozen, done;
 	int		 st;
 
 	if (store_case_get(api->store, id, api_one_cb, &c) != 0 || c == NULL) {
