@@ -34,6 +34,7 @@
 #include <openssl/x509.h>
 
 #include "deprov/auth.h"
+#include "deprov/clock.h"
 #include "deprov/http.h"
 #include "deprov/log.h"
 
@@ -425,10 +426,7 @@ auth_secret_free(char *s)
 static double
 auth_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_mono_ms() / 1000.0;
 }
 
 /* 1 if s is usable in a header: non-empty printable ASCII without spaces. */

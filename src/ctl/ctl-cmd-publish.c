@@ -17,6 +17,7 @@
 #include <librdkafka/rdkafka.h>
 #include <openssl/rand.h>
 
+#include "deprov/clock.h"
 #include "deprov/event.h"
 #include "ctl.h"
 
@@ -243,7 +244,7 @@ ctl_cmd_publish_exec(struct ctl *ctl, struct ctl_args *args)
 	char			 timeout[32], hex[33];
 	unsigned char		 rnd[16];
 	const char		*topic, *text;
-	struct timespec		 start, now;
+	int64_t			 start;
 	size_t			 i;
 	int			 rc = CTL_FAILED;
 
@@ -329,12 +330,10 @@ ctl_cmd_publish_exec(struct ctl *ctl, struct ctl_args *args)
 		goto done;
 	}
 	/* A CLI may wait: poll until the delivery report (or the timeout). */
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = clock_mono_ms();
 	while (!dr.done) {
 		rd_kafka_poll(rk, 100);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec -
-		    start.tv_nsec) / 1000000 > ctl->timeout_ms + 5000)
+		if (clock_mono_ms() - start > ctl->timeout_ms + 5000)
 			break;
 	}
 	if (!dr.done) {
