@@ -223,9 +223,9 @@ case_state(struct fixture *fx, long long id)
 void
 run_until_idle(struct fixture *fx, int ms)
 {
-	int64_t end = clock_wall_ms() + ms;
+	int64_t end = clock_mono_ms() + ms;
 
-	while (clock_wall_ms() < end) {
+	while (clock_mono_ms() < end) {
 		event_base_loop(fx->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		if (engine_open_cases(fx->eng) == 0)
 			break;
