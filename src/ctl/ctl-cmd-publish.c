@@ -15,10 +15,10 @@
 
 #include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
-#include <openssl/rand.h>
 
 #include "deprov/clock.h"
 #include "deprov/event.h"
+#include "deprov/randid.h"
 #include "ctl.h"
 
 #define CTL_PUBLISH_TOPIC	"hr.leavers"
@@ -241,11 +241,9 @@ ctl_cmd_publish_exec(struct ctl *ctl, struct ctl_args *args)
 	struct ctl_publish	 opts, *p = &opts;
 	json_object		*ev = NULL, *o;
 	char			 bootstrap[1024], e[512], id[256], type[128];
-	char			 timeout[32], hex[33];
-	unsigned char		 rnd[16];
+	char			 timeout[32];
 	const char		*topic, *text;
 	int64_t			 start;
-	size_t			 i;
 	int			 rc = CTL_FAILED;
 
 	ctl_publish_opts(p, args);
@@ -280,17 +278,8 @@ ctl_cmd_publish_exec(struct ctl *ctl, struct ctl_args *args)
 		    sizeof id - 1);
 	if (p->event_id != NULL)
 		snprintf(id, sizeof id, "%s", p->event_id);
-	else {
-		/* A random (version 4) UUID. */
-		if (RAND_bytes(rnd, sizeof rnd) != 1)
-			return ctl_fail(CTL_FAILED, "no randomness for an id");
-		rnd[6] = (unsigned char)((rnd[6] & 0x0f) | 0x40);
-		rnd[8] = (unsigned char)((rnd[8] & 0x3f) | 0x80);
-		for (i = 0; i < sizeof rnd; i++)
-			snprintf(hex + i * 2, 3, "%02x", rnd[i]);
-		snprintf(id, sizeof id, "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
-		    hex + 8, hex + 12, hex + 16, hex + 20);
-	}
+	else if (randid_uuid(id) != 0)
+		return ctl_fail(CTL_FAILED, "no randomness for an id");
 	if ((ev = ctl_publish_event(p, id, type)) == NULL)
 		return ctl_fail(CTL_FAILED, "out of memory");
 	text = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
