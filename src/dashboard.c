@@ -574,7 +574,7 @@ dashboard_exposed(struct dashboard *db, json_object *out)
 		return -1;
 	memset(&x, 0, sizeof x);
 	x.cases = json_object_new_array();
-	r = store_exposures_failed_first(db->store, DASHBOARD_EXPOSED_ROWS,
+	r = store_exposures(db->store, DASHBOARD_EXPOSED_ROWS,
 	    dashboard_exposed_cb, &x);
 	if (r < 0) {
 		json_object_put(x.cases);

@@ -94,6 +94,13 @@ void		 store_int(sqlite3_stmt *, int i, int64_t v, int there);
 /* Step a write statement to completion and reset it; 0 or -1 (logged). */
 int		 store_done(struct store *, sqlite3_stmt *);
 const char	*store_col_text(sqlite3_stmt *, int i);
+/* The columns every case query reads, in this order (store_case_read). */
+#define STORE_CASE_COLS \
+	"id, subject_key, subject, runbook, event_type, state, urgent," \
+	" created_ms, updated_ms, effective_ms, freeze_deadline_ms," \
+	" complete_deadline_ms, frozen_ms, completed_ms, error, reason, retry," \
+	" cancel_by, waits_for"
+void		 store_case_read(sqlite3_stmt *, struct store_case *);
 int		 store_exec(struct store *, const char *);
 /* The store-audit.c schema, run by the migrations; its statements freed. */
 extern const char store_audit_schema[];

@@ -70,19 +70,16 @@ enum summary_stmt {
 };
 
 /*
- * Columns of SS_OPEN and SS_RECENT, in this order; then the error of the
- * first step that has one and has not succeeded (what is holding the case
- * up), found through the steps' primary key; then whether a cancel was
- * asked for.
+ * Columns of SS_OPEN and SS_RECENT: a case's (store_case_read), then the
+ * error of the first step that has one and has not succeeded (what is
+ * holding the case up), found through the steps' primary key.
  */
 #define SUMMARY_CASE_COLS \
-	"id, subject_key, subject, runbook, event_type, state, urgent, " \
-	"created_ms, effective_ms, freeze_deadline_ms, complete_deadline_ms, " \
-	"frozen_ms, completed_ms, reason, error, " \
+	STORE_CASE_COLS ", " \
 	"(SELECT s.target || ' ' || s.step || ' (attempt ' || s.attempts || " \
 	"'): ' || s.last_error FROM steps s WHERE s.case_id = cases.id " \
 	"AND s.last_error IS NOT NULL AND s.state <> :step_succeeded " \
-	"ORDER BY s.seq LIMIT 1), cancel_by IS NOT NULL"
+	"ORDER BY s.seq LIMIT 1)"
 
 /*
  * Time to freeze of the cases created since :since that freeze something:
@@ -390,29 +387,136 @@ store_summary_cases(struct store *s, int open, int64_t since, int limit,
 		summary_bind(st, ":since", since);
 	summary_bind(st, ":limit", limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&c, 0, sizeof c);
-		c.id = sqlite3_column_int64(st, 0);
-		c.subject_key = store_col_text(st, 1);
-		c.subject_json = store_col_text(st, 2);
-		c.runbook = store_col_text(st, 3);
-		c.event_type = store_col_text(st, 4);
-		c.state = store_col_text(st, 5);
-		c.urgent = sqlite3_column_int(st, 6);
-		c.created_ms = sqlite3_column_int64(st, 7);
-		c.effective_ms = sqlite3_column_int64(st, 8);
-		c.freeze_deadline_ms = sqlite3_column_int64(st, 9);
-		c.complete_deadline_ms = sqlite3_column_int64(st, 10);
-		c.frozen_ms = sqlite3_column_int64(st, 11);
-		c.completed_ms = sqlite3_column_int64(st, 12);
-		c.reason = store_col_text(st, 13);
-		c.error = store_col_text(st, 14);
-		c.step_error = store_col_text(st, 15);
-		c.cancel_by = sqlite3_column_int(st, 16) != 0 ? "" : NULL;
+		store_case_read(st, &c);
 		if ((r = cb(&c, arg)) != 0)
 			break;
 	}
 	sqlite3_reset(st);
 	if (r == 0 && rc != SQLITE_DONE)
 		r = -1;
+	return r;
+}
+
+/*
+ * Exposure: targets where a case that must contain its person has not. A
+ * case counts while it is under way or escalated without having been
+ * contained (a freeze skipped by choice lets it go on to remediation and
+ * deactivation uncontained), is not being cancelled, and no later unfreeze,
+ * rescind or reinstate for the same person has completed (then the person
+ * is meant to have access). A target counts when its freeze neither
+ * succeeded nor found no account, and its account has not been deactivated
+ * (or deleted) since.
+ */
+#define STORE_EXPOSED_FROM \
+	" FROM cases c JOIN steps s ON s.case_id = c.id AND s.step = 'freeze'" \
+	" WHERE c.state IN ('freezing', 'remediating', 'deactivating'," \
+	" 'escalated') AND c.frozen_ms IS NULL" \
+	" AND c.cancel_by IS NULL" \
+	" AND s.state <> 'succeeded'" \
+	" AND NOT (s.state = 'skipped' AND s.no_account = 1)" \
+	" AND NOT EXISTS (SELECT 1 FROM steps d WHERE d.case_id = c.id AND" \
+	" d.target = s.target AND d.step IN ('deactivate', 'delete') AND" \
+	" d.state = 'succeeded')" \
+	" AND NOT EXISTS (SELECT 1 FROM cases l WHERE" \
+	" l.subject_key = c.subject_key AND l.id > c.id AND l.state =" \
+	" 'completed' AND l.event_type IN ('io.deprov.unfreeze'," \
+	" 'io.deprov.leaver.rescinded', 'io.deprov.reinstate'))"
+
+int
+store_exposure_counts(struct store *s, long long *subjects,
+    store_exposure_count_cb cb, void *arg)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc, r = 0;
+
+	*subjects = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(DISTINCT c.subject_key)"
+	    STORE_EXPOSED_FROM, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*subjects = sqlite3_column_int64(st, 0);
+	else
+		r = -1;
+	sqlite3_finalize(st);
+	if (r != 0 || cb == NULL)
+		return r;
+	if (sqlite3_prepare_v2(s->db, "SELECT s.target, count(DISTINCT"
+	    " c.subject_key)" STORE_EXPOSED_FROM " GROUP BY s.target", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = cb(store_col_text(st, 0), sqlite3_column_int64(st, 1),
+		    arg)) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * Exposed targets, the cases with a failed or skipped freeze first (so that
+ * a failure is never cut off the list behind a layoff's queue of freezes in
+ * progress), then by case and target.
+ */
+int
+store_exposures(struct store *s, int limit, store_exposure_cb cb, void *arg)
+{
+	sqlite3_stmt		*st = NULL;
+	struct store_exposure	 e;
+	int			 rc, r = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT c.id, c.subject_key, c.runbook,"
+	    " c.state, c.created_ms, c.effective_ms, s.target, s.state,"
+	    " s.attempts, coalesce(s.last_error, s.detail),"
+	    " max(s.state IN ('failed', 'skipped')) OVER (PARTITION BY c.id)"
+	    " AS worst" STORE_EXPOSED_FROM
+	    " ORDER BY worst DESC, c.id, s.target LIMIT ?", -1, &st,
+	    NULL) != SQLITE_OK) {
+		log_error("store", "exposures: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof e);
+		e.case_id = sqlite3_column_int64(st, 0);
+		e.subject_key = store_col_text(st, 1);
+		e.runbook = store_col_text(st, 2);
+		e.case_state = store_col_text(st, 3);
+		e.created_ms = sqlite3_column_int64(st, 4);
+		e.effective_ms = sqlite3_column_int64(st, 5);
+		e.target = store_col_text(st, 6);
+		e.step_state = store_col_text(st, 7);
+		e.attempts = sqlite3_column_int(st, 8);
+		e.error = store_col_text(st, 9);
+		if ((r = cb(&e, arg)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = -1;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+store_exposure_split(struct store *s, long long *subjects, long long *failed)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 r = -1;
+
+	*subjects = *failed = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*), coalesce(sum(f), 0)"
+	    " FROM (SELECT max(s.state IN ('failed', 'skipped')) AS f"
+	    STORE_EXPOSED_FROM " GROUP BY c.subject_key)", -1, &st,
+	    NULL) != SQLITE_OK) {
+		log_error("store", "exposure split: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*subjects = sqlite3_column_int64(st, 0);
+		*failed = sqlite3_column_int64(st, 1);
+		r = 0;
+	}
+	sqlite3_finalize(st);
 	return r;
 }

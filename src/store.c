@@ -1057,6 +1057,37 @@ store_col_text(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
+/*
+ * The current row of a case query (STORE_CASE_COLS, then, in summaries,
+ * the error holding the case up) into c; strings are the statement's.
+ */
+void
+store_case_read(sqlite3_stmt *st, struct store_case *c)
+{
+	memset(c, 0, sizeof *c);
+	c->id = sqlite3_column_int64(st, 0);
+	c->subject_key = store_col_text(st, 1);
+	c->subject_json = store_col_text(st, 2);
+	c->runbook = store_col_text(st, 3);
+	c->event_type = store_col_text(st, 4);
+	c->state = store_col_text(st, 5);
+	c->urgent = sqlite3_column_int(st, 6);
+	c->created_ms = sqlite3_column_int64(st, 7);
+	c->updated_ms = sqlite3_column_int64(st, 8);
+	c->effective_ms = sqlite3_column_int64(st, 9);
+	c->freeze_deadline_ms = sqlite3_column_int64(st, 10);
+	c->complete_deadline_ms = sqlite3_column_int64(st, 11);
+	c->frozen_ms = sqlite3_column_int64(st, 12);
+	c->completed_ms = sqlite3_column_int64(st, 13);
+	c->error = store_col_text(st, 14);
+	c->reason = store_col_text(st, 15);
+	c->retry_json = store_col_text(st, 16);
+	c->cancel_by = store_col_text(st, 17);
+	c->waits_for = sqlite3_column_int64(st, 18);
+	if (sqlite3_column_count(st) > 19)
+		c->step_error = store_col_text(st, 19);
+}
+
 /* Run a case query and call cb per row. */
 static int
 store_case_rows(struct store *s, sqlite3_stmt *st, store_case_cb cb, void *arg)
@@ -1065,26 +1096,7 @@ store_case_rows(struct store *s, sqlite3_stmt *st, store_case_cb cb, void *arg)
 	int			 rc, r = 0;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&c, 0, sizeof c);
-		c.id = sqlite3_column_int64(st, 0);
-		c.subject_key = store_col_text(st, 1);
-		c.subject_json = store_col_text(st, 2);
-		c.runbook = store_col_text(st, 3);
-		c.event_type = store_col_text(st, 4);
-		c.state = store_col_text(st, 5);
-		c.urgent = sqlite3_column_int(st, 6);
-		c.created_ms = sqlite3_column_int64(st, 7);
-		c.updated_ms = sqlite3_column_int64(st, 8);
-		c.effective_ms = sqlite3_column_int64(st, 9);
-		c.freeze_deadline_ms = sqlite3_column_int64(st, 10);
-		c.complete_deadline_ms = sqlite3_column_int64(st, 11);
-		c.frozen_ms = sqlite3_column_int64(st, 12);
-		c.completed_ms = sqlite3_column_int64(st, 13);
-		c.error = store_col_text(st, 14);
-		c.reason = store_col_text(st, 15);
-		c.retry_json = store_col_text(st, 16);
-		c.cancel_by = store_col_text(st, 17);
-		c.waits_for = sqlite3_column_int64(st, 18);
+		store_case_read(st, &c);
 		if ((r = cb(&c, arg)) != 0)
 			break;
 	}
@@ -1326,166 +1338,4 @@ store_case_cancel_request(struct store *s, long long id, const char *by)
 	store_text(st, 1, by);
 	sqlite3_bind_int64(st, 2, id);
 	return store_done(s, st);
-}
-
-/*
- * Exposure: targets where a case that must contain its person has not. A
- * case counts while it is under way or escalated without having been
- * contained (a freeze skipped by choice lets it go on to remediation and
- * deactivation uncontained), is not being cancelled, and no later unfreeze,
- * rescind or reinstate for the same person has completed (then the person
- * is meant to have access). A target counts when its freeze neither
- * succeeded nor found no account, and its account has not been deactivated
- * (or deleted) since.
- */
-#define STORE_EXPOSED_FROM \
-	" FROM cases c JOIN steps s ON s.case_id = c.id AND s.step = 'freeze'" \
-	" WHERE c.state IN ('freezing', 'remediating', 'deactivating'," \
-	" 'escalated') AND c.frozen_ms IS NULL" \
-	" AND c.cancel_by IS NULL" \
-	" AND s.state <> 'succeeded'" \
-	" AND NOT (s.state = 'skipped' AND s.no_account = 1)" \
-	" AND NOT EXISTS (SELECT 1 FROM steps d WHERE d.case_id = c.id AND" \
-	" d.target = s.target AND d.step IN ('deactivate', 'delete') AND" \
-	" d.state = 'succeeded')" \
-	" AND NOT EXISTS (SELECT 1 FROM cases l WHERE" \
-	" l.subject_key = c.subject_key AND l.id > c.id AND l.state =" \
-	" 'completed' AND l.event_type IN ('io.deprov.unfreeze'," \
-	" 'io.deprov.leaver.rescinded', 'io.deprov.reinstate'))"
-
-int
-store_exposures(struct store *s, int limit, store_exposure_cb cb, void *arg)
-{
-	sqlite3_stmt		*st = NULL;
-	struct store_exposure	 e;
-	int			 rc, r = 0;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT c.id, c.subject_key, c.runbook,"
-	    " c.state, c.created_ms, c.effective_ms, s.target, s.state,"
-	    " s.attempts, coalesce(s.last_error, s.detail)" STORE_EXPOSED_FROM
-	    " ORDER BY c.id, s.target LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
-		log_error("store", "exposures: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_bind_int(st, 1, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof e);
-		e.case_id = sqlite3_column_int64(st, 0);
-		e.subject_key = store_col_text(st, 1);
-		e.runbook = store_col_text(st, 2);
-		e.case_state = store_col_text(st, 3);
-		e.created_ms = sqlite3_column_int64(st, 4);
-		e.effective_ms = sqlite3_column_int64(st, 5);
-		e.target = store_col_text(st, 6);
-		e.step_state = store_col_text(st, 7);
-		e.attempts = sqlite3_column_int(st, 8);
-		e.error = store_col_text(st, 9);
-		if ((r = cb(&e, arg)) != 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = -1;
-	sqlite3_finalize(st);
-	return r;
-}
-
-int
-store_exposure_counts(struct store *s, long long *subjects,
-    store_exposure_count_cb cb, void *arg)
-{
-	sqlite3_stmt	*st = NULL;
-	int		 rc, r = 0;
-
-	*subjects = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(DISTINCT c.subject_key)"
-	    STORE_EXPOSED_FROM, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*subjects = sqlite3_column_int64(st, 0);
-	else
-		r = -1;
-	sqlite3_finalize(st);
-	if (r != 0 || cb == NULL)
-		return r;
-	if (sqlite3_prepare_v2(s->db, "SELECT s.target, count(DISTINCT"
-	    " c.subject_key)" STORE_EXPOSED_FROM " GROUP BY s.target", -1, &st,
-	    NULL) != SQLITE_OK)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((r = cb(store_col_text(st, 0), sqlite3_column_int64(st, 1),
-		    arg)) != 0)
-			break;
-	if (r == 0 && rc != SQLITE_DONE)
-		r = -1;
-	sqlite3_finalize(st);
-	return r;
-}
-
-/*
- * The dashboard's exposure list: the rows of store_exposures, but the cases
- * with a freeze that failed or was skipped first (a human must act there; a
- * freeze still being tried may yet hold), then oldest case first, a case's
- * targets together.
- */
-int
-store_exposures_failed_first(struct store *s, int limit, store_exposure_cb cb,
-    void *arg)
-{
-	sqlite3_stmt		*st = NULL;
-	struct store_exposure	 e;
-	int			 rc, r = 0;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT c.id, c.subject_key, c.runbook,"
-	    " c.state, c.created_ms, c.effective_ms, s.target, s.state,"
-	    " s.attempts, coalesce(s.last_error, s.detail),"
-	    " max(s.state IN ('failed', 'skipped')) OVER (PARTITION BY c.id)"
-	    " AS worst" STORE_EXPOSED_FROM
-	    " ORDER BY worst DESC, c.id, s.target LIMIT ?", -1, &st,
-	    NULL) != SQLITE_OK) {
-		log_error("store", "exposures: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_bind_int(st, 1, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof e);
-		e.case_id = sqlite3_column_int64(st, 0);
-		e.subject_key = store_col_text(st, 1);
-		e.runbook = store_col_text(st, 2);
-		e.case_state = store_col_text(st, 3);
-		e.created_ms = sqlite3_column_int64(st, 4);
-		e.effective_ms = sqlite3_column_int64(st, 5);
-		e.target = store_col_text(st, 6);
-		e.step_state = store_col_text(st, 7);
-		e.attempts = sqlite3_column_int(st, 8);
-		e.error = store_col_text(st, 9);
-		if ((r = cb(&e, arg)) != 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = -1;
-	sqlite3_finalize(st);
-	return r;
-}
-
-int
-store_exposure_split(struct store *s, long long *subjects, long long *failed)
-{
-	sqlite3_stmt	*st = NULL;
-	int		 r = -1;
-
-	*subjects = *failed = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*), coalesce(sum(f), 0)"
-	    " FROM (SELECT max(s.state IN ('failed', 'skipped')) AS f"
-	    STORE_EXPOSED_FROM " GROUP BY c.subject_key)", -1, &st,
-	    NULL) != SQLITE_OK) {
-		log_error("store", "exposure split: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*subjects = sqlite3_column_int64(st, 0);
-		*failed = sqlite3_column_int64(st, 1);
-		r = 0;
-	}
-	sqlite3_finalize(st);
-	return r;
 }

@@ -201,7 +201,11 @@ struct store_exposure {
 typedef int (*store_exposure_cb)(const struct store_exposure *, void *arg);
 typedef int (*store_exposure_count_cb)(const char *target, long long subjects,
 		     void *arg);
-/* Exposed targets, oldest case first, at most limit rows. */
+/*
+ * Exposed targets, at most limit rows: the cases where a freeze failed or
+ * was skipped first, then oldest case first, a case's targets together; cb
+ * returning non-zero stops the walk and is returned.
+ */
 int		 store_exposures(struct store *, int limit, store_exposure_cb, void *arg);
 /* People exposed somewhere, and (cb may be NULL) per target. */
 int		 store_exposure_counts(struct store *, long long *subjects,
@@ -270,8 +274,7 @@ int		 store_summary_ttf(struct store *, int64_t since, const int64_t *bounds,
 int64_t		 store_summary_ttf_at(struct store *, int64_t since, int64_t k);
 /*
  * Open cases (every state but completed and cancelled) newest first, or
- * cases closed since, at most limit; rows carry step_error and cancel_by
- * ("" when asked for).
+ * cases closed since, at most limit; rows also carry step_error.
  */
 int		 store_summary_cases(struct store *, int open, int64_t since, int limit,
 		     store_case_cb, void *arg);
@@ -279,13 +282,6 @@ int		 store_summary_cases(struct store *, int open, int64_t since, int limit,
 /* Count of cases in a state (NULL = all). */
 long long	 store_count_cases(struct store *, const char *state);
 
-/*
- * For the dashboard: the rows of store_exposures with the cases where a
- * freeze failed or was skipped first (then oldest case first, a case's
- * targets together); cb returning non-zero stops the walk and is returned.
- */
-int		 store_exposures_failed_first(struct store *, int limit,
-		     store_exposure_cb, void *arg);
 /*
  * People exposed (as store_exposure_counts), and how many of them have a
  * freeze that failed or was skipped somewhere; the others are being frozen.
