@@ -355,9 +355,12 @@ SCENARIOS = [
 def failover_once(work, sb, idx, name, pf, how, probe_base):
     """One scenario: two members, one goes; when does the other own 4 and
     process the 20 leavers published right after?"""
+    topic = "bench%d" % idx         # a topic and group of its own: nothing left from before
+
     def ex(i):
         def apply(cfg):
-            cfg["kafka"]["group_id"] = "bench%d" % idx
+            cfg["kafka"]["group_id"] = topic
+            cfg["kafka"]["topics"] = [topic]
             cfg["kafka"]["properties"].update(pf(i))
         return apply
     a = Daemon(Sub(work, "s%d-a" % idx), sb, extra=ex(0))
@@ -376,7 +379,7 @@ def failover_once(work, sb, idx, name, pf, how, probe_base):
             a.stop()
         t_stopped = time.time()
         probes = ["E%04d" % i for i in range(probe_base, probe_base + 20)]
-        publish(b.brokers, [(s, leaver_for(int(s[1:]))) for s in probes])
+        publish(b.brokers, [(s, leaver_for(int(s[1:]))) for s in probes], topic=topic)
         t_b4 = wait_owned(b, 4, t_stop, timeout=60)
         wait_for(lambda: set(probes) <= set(subjects(b)), 60, "the probes in b", 0.05)
         t_probes = time.time()
@@ -399,7 +402,6 @@ def failover_once(work, sb, idx, name, pf, how, probe_base):
 def test_failover_bench(work):
     reps = int(os.environ.get("DEPROV_BENCH_REPS", "3"))
     sb = Sandbox(work, seed_people(1, owned={}, tokens=0))
-    harness.kafka_create_topics(REAL_KAFKA, [(TOPIC, 4), ("deprov.dlq", 1)])
     rows, idx = [], 0
     try:
         for name, pf, how in SCENARIOS:
