@@ -11,14 +11,10 @@ set(DEPROV_IT_DIR ${CMAKE_SOURCE_DIR}/tests/integration)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
   ${DEPROV_IT_DIR}/harness.py)
 
-# deprov_it(FILE PREFIX [SKIP] [TIMEOUT S]): a ctest PREFIX_NAME for every
-# NAME that tests/integration/FILE.py lists. SKIP: exit status 77 means
-# skipped. TIMEOUT: seconds per test (300 unless given).
-function(deprov_it file prefix)
-  cmake_parse_arguments(IT "SKIP" "TIMEOUT" "" ${ARGN})
-  if(NOT IT_TIMEOUT)
-    set(IT_TIMEOUT 300)
-  endif()
+# deprov_it_list(FILE VAR): the names tests/integration/FILE.py lists, in
+# VAR; the file becomes a configure dependency and is taken as registered
+# (the glob at the end leaves it alone).
+function(deprov_it_list file var)
   set(script ${DEPROV_IT_DIR}/${file}.py)
   execute_process(COMMAND ${DEPROV_PYTHON3} ${script} --list
     OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
@@ -30,6 +26,20 @@ function(deprov_it file prefix)
     message(FATAL_ERROR "${file}.py --list names no tests")
   endif()
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${script})
+  set_property(GLOBAL APPEND PROPERTY DEPROV_IT_FILES ${file})
+  set(${var} ${names} PARENT_SCOPE)
+endfunction()
+
+# deprov_it(FILE PREFIX [SKIP] [TIMEOUT S]): a ctest PREFIX_NAME for every
+# NAME that tests/integration/FILE.py lists. SKIP: exit status 77 means
+# skipped. TIMEOUT: seconds per test (300 unless given).
+function(deprov_it file prefix)
+  cmake_parse_arguments(IT "SKIP" "TIMEOUT" "" ${ARGN})
+  if(NOT IT_TIMEOUT)
+    set(IT_TIMEOUT 300)
+  endif()
+  set(script ${DEPROV_IT_DIR}/${file}.py)
+  deprov_it_list(${file} names)
   foreach(t ${names})
     add_test(NAME ${prefix}_${t}
       COMMAND ${DEPROV_PYTHON3} ${script} --build ${CMAKE_BINARY_DIR} ${t})
@@ -39,7 +49,6 @@ function(deprov_it file prefix)
       set_tests_properties(${prefix}_${t} PROPERTIES SKIP_RETURN_CODE 77)
     endif()
   endforeach()
-  set_property(GLOBAL APPEND PROPERTY DEPROV_IT_FILES ${file})
 endfunction()
 
 # The core: leavers end to end, faults, crash and resume, freezes, the API's
@@ -95,6 +104,9 @@ deprov_it(it_security it_security)
 # Chaos: a layoff while deprovd is killed and stopped at random moments and
 # the sandbox injects 429s, 503s and resets.
 deprov_it(it_chaos it_chaos TIMEOUT 600)
+
+# Real Apache Kafka and PostgreSQL servers (tests/integration/realservers.cmake).
+include(${CMAKE_CURRENT_LIST_DIR}/realservers.cmake)
 
 # Any other it_*.py, under its own name.
 file(GLOB DEPROV_IT_SCRIPTS CONFIGURE_DEPENDS ${DEPROV_IT_DIR}/it_*.py)
