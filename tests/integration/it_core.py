@@ -193,7 +193,10 @@ def test_crash_resume(work):
     try:
         d.start()
         publish(d.bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
-        # Kill once some work has reached the sandbox but before everything is done.
+        # Kill once every leaver has its case (the embedded Kafka dies with
+        # the process: an event not yet in the store would be gone) and some
+        # work has reached the sandbox, but before everything is done.
+        wait_for(lambda: len(d.cases()) == n, 60, "a case for every leaver")
         wait_for(lambda: any(e["action"] in ("revoke", "reassign") for e in sb.log()), 60,
                  "remediation to start")
         states = sorted(c["state"] for c in d.cases())
