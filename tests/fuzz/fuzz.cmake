@@ -44,7 +44,8 @@ function(deprov_fuzz name)
   target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined
     -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
   target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(${name} PRIVATE PkgConfig::DEPS m)
+  # deprov_base (the clock, random ids) as every unit test links it.
+  target_link_libraries(${name} PRIVATE deprov_base PkgConfig::DEPS m)
   add_dependencies(fuzz ${name})
   # Regression: every seed once (-runs=0 runs the corpus and stops).
   add_test(NAME ${name} COMMAND ${name} -runs=0
