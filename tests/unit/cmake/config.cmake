@@ -2,6 +2,10 @@
 # numbers, config_load with its file:line diagnostics and secrets, and the
 # runbook loader, matcher and selector (including the shipped runbooks and
 # the example configuration, found through DEPROV_SOURCE_DIR).
+# Diagnostics: errors and warnings, and the "did you mean" for a typo.
+deprov_unit(test_diag
+  ${CMAKE_SOURCE_DIR}/tests/unit/test_diag.c
+  ${CMAKE_SOURCE_DIR}/src/diag.c)
 deprov_unit(test_jsonc
   ${CMAKE_SOURCE_DIR}/tests/unit/test_jsonc.c
   ${CMAKE_SOURCE_DIR}/src/jsonc.c
