@@ -8,10 +8,11 @@
  * it). Every problem is a file:line diagnostic; a file with problems is not
  * loaded. A "delete" step always runs after the target's deactivate, and
  * with a configuration it is refused on targets flagged irreversible_delete
- * unless the step says "irreversible_ok": true. A "reactivate" step (a
- * rehire: the account back to active and not frozen) runs in remediation; it
- * is refused next to freeze, deactivate or delete on the same targets entry,
- * and in a runbook that could run for a leaver or an emergency freeze.
+ * unless the step says "irreversible_ok": true (connector_delete_refused). A
+ * "reactivate" step (a rehire: the account back to active and not frozen)
+ * runs in remediation; it is refused next to freeze, deactivate or delete on
+ * the same targets entry, and in a runbook that could run for a leaver or an
+ * emergency freeze.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "deprov/config.h"
+#include "deprov/connector.h"
 #include "deprov/diag.h"
 #include "deprov/event.h"
 #include "deprov/jsonc.h"
@@ -51,6 +53,8 @@ static int	 runbook_step_read(struct runbook_ctx *, struct runbook_step *,
 		    const char *, json_object *, int);
 static void	 runbook_target_read(struct runbook_ctx *, struct runbook_target *,
 		    const char *, json_object *, int);
+static int	 runbook_selects(const struct runbook_target *, const char *,
+		    const char *);
 static void	 runbook_target_clear(struct runbook_target *);
 static void	 runbook_check_irreversible(struct runbook_ctx *,
 		    const struct runbook *);
@@ -340,7 +344,7 @@ runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
 	struct runbook_step	 del;
 	json_object	*sel = NULL, *steps = NULL, *v;
 	const char	*kind = NULL, *name = NULL;
-	char		 w[128], sw[160];
+	char		 w[128], sw[160], kinds[256];
 	size_t		 n, i, j;
 	int		 r, l, seen[STEP_KIND_COUNT];
 
@@ -373,9 +377,10 @@ runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
 			diags_add(c->d, c->file, l, "%s: give either \"kind\" or "
 			    "\"name\", not both", w);
 		if (kind != NULL && !config_kind_known(kind)) {
+			connector_kinds(kinds, sizeof kinds);
 			diags_add(c->d, c->file, jsonc_member_line(c->doc, sel,
-			    "kind"), "%s: unknown kind \"%s\" (salesforce, scim, "
-			    "okta, graph, google)", w, kind);
+			    "kind"), "%s: unknown kind \"%s\" (%s)", w, kind,
+			    kinds);
 			kind = NULL;
 		}
 		if (name != NULL && c->cfg != NULL && strcmp(name, "*") != 0 &&
@@ -454,6 +459,18 @@ runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
 	}
 }
 
+/* 1 when targets entry t selects the target called name, of kind kind. */
+static int
+runbook_selects(const struct runbook_target *t, const char *name,
+    const char *kind)
+{
+	if (t->sel_name != NULL && (strcmp(t->sel_name, "*") == 0 ||
+	    (name != NULL && strcmp(t->sel_name, name) == 0)))
+		return 1;
+	return t->sel_kind != NULL && kind != NULL &&
+	    strcmp(t->sel_kind, kind) == 0;
+}
+
 /*
  * A target flagged irreversible_delete (GitHub: a delete removes tokens,
  * keys and repositories) takes a delete only when the step says
@@ -464,25 +481,24 @@ runbook_check_irreversible(struct runbook_ctx *c, const struct runbook *rb)
 {
 	const struct config_target	*ct;
 	const struct runbook_target	*t;
+	const char			*why;
 	size_t				 i, j;
 
 	if (c->cfg == NULL)
 		return;
 	for (i = 0; i < c->cfg->ntargets; i++) {
 		ct = &c->cfg->targets[i];
-		if (!ct->irreversible_delete || ct->name == NULL ||
+		if (ct->name == NULL ||
 		    (t = runbook_select(rb, ct->name, ct->kind)) == NULL)
 			continue;
 		for (j = 0; j < t->nsteps; j++) {
-			if (t->steps[j].kind != STEP_DELETE ||
-			    t->steps[j].irreversible_ok)
+			if ((why = connector_delete_refused(ct,
+			    &t->steps[j])) == NULL)
 				continue;
 			diags_add(c->d, c->file, t->steps[j].line, "delete on "
 			    "target \"%s\" is irreversible (%s); add "
 			    "\"irreversible_ok\": true to the step to allow it",
-			    ct->name, ct->irreversible_why != NULL ?
-			    ct->irreversible_why : "the account and its data "
-			    "cannot be restored");
+			    ct->name, why);
 		}
 	}
 }
@@ -821,11 +837,7 @@ runbook_select(const struct runbook *rb, const char *target_name,
 		return NULL;
 	for (i = 0; i < rb->ntargets; i++) {
 		t = &rb->targets[i];
-		if (t->sel_name != NULL && (strcmp(t->sel_name, "*") == 0 ||
-		    (target_name != NULL && strcmp(t->sel_name, target_name) == 0)))
-			return t;
-		if (t->sel_kind != NULL && target_kind != NULL &&
-		    strcmp(t->sel_kind, target_kind) == 0)
+		if (runbook_selects(t, target_name, target_kind))
 			return t;
 	}
 	return NULL;

@@ -116,5 +116,10 @@ void		 conn_fail(struct conn_step *, const struct target_result *,
 		    size_t));
 /* The account id the event gave for this target (subject.accounts), or NULL. */
 const char	*conn_event_account(const struct conn_step *);
+/*
+ * End a step run() does not do (the engine skips those before run(): a
+ * safety net) "skipped" with the reason in the kind's table c.
+ */
+void		 conn_unsupported(struct conn_step *, const struct connector *c);
 
 #endif

@@ -1,21 +1,45 @@
 /*
- * connector: the table of connector kinds. A target's "kind" in the
- * configuration names one of these; adding a kind (scim, okta, graph,
- * google) is one line here plus its src/connectors/<kind>.c.
+ * connector: the table of connector kinds and what the core asks of it. A
+ * target's "kind" in the configuration names one of these; the core
+ * (configuration and runbook loading, the engine, the targets) knows a kind
+ * only through its descriptor. Adding a kind is one line in
+ * CONNECTOR_KINDS plus its own files, src/connectors/<kind>.c defining
+ * connector_<kind>. Here too: running a step (the kind's skips first) and
+ * the irreversible-delete rule.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "deprov/config.h"
 #include "deprov/connector.h"
+#include "deprov/log.h"
+#include "deprov/runbook.h"
+#include "deprov/target.h"
+
+/*
+ * The kinds, one line each, in the order messages list them; X(k) stands
+ * for the descriptor connector_k.
+ */
+#define CONNECTOR_KINDS(X)	\
+	X(salesforce)		\
+	X(scim)			\
+	X(okta)			\
+	X(graph)		\
+	X(google)
+
+#define CONNECTOR_EXTERN(k)	extern const struct connector connector_##k;
+#define CONNECTOR_ENTRY(k)	&connector_##k,
+
+CONNECTOR_KINDS(CONNECTOR_EXTERN)
 
 static const struct connector *const connector_table[] = {
-	&connector_salesforce,
-	&connector_graph,
-	&connector_google,
-	&connector_scim,
-	&connector_okta,
+	CONNECTOR_KINDS(CONNECTOR_ENTRY)
 };
 
+#define CONNECTOR_NKINDS	(sizeof connector_table / sizeof connector_table[0])
 #define CONNECTOR_EXTRA_MAX	8
 
 /* Connectors registered at run time (tests' fakes); looked up first. */
@@ -39,7 +63,6 @@ connector_register(const struct connector *c)
 	return 0;
 }
 
-/* The connector for a kind, or NULL when there is none. */
 const struct connector *
 connector_find(const char *kind)
 {
@@ -50,9 +73,64 @@ connector_find(const char *kind)
 	for (i = 0; i < connector_nextra; i++)
 		if (strcmp(connector_extra[i]->kind, kind) == 0)
 			return connector_extra[i];
-	for (i = 0; i < sizeof connector_table / sizeof connector_table[0]; i++) {
+	for (i = 0; i < CONNECTOR_NKINDS; i++) {
 		if (strcmp(connector_table[i]->kind, kind) == 0)
 			return connector_table[i];
 	}
 	return NULL;
+}
+
+void
+connector_kinds(char *out, size_t outlen)
+{
+	size_t	i, off = 0;
+	int	n;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	for (i = 0; i < CONNECTOR_NKINDS && off < outlen; i++) {
+		n = snprintf(out + off, outlen - off, "%s%s", i > 0 ? ", " : "",
+		    connector_table[i]->kind);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+void
+connector_run(const struct connector *c, struct step_ctx *ctx)
+{
+	enum step_kind	 kind = step_ctx_kind(ctx);
+	const char	*why = NULL;
+
+	if ((int)kind >= 0 && kind < STEP_KIND_COUNT)
+		why = c->skips[kind];
+	if (why == NULL) {
+		c->run(ctx);
+		return;
+	}
+	log_debug(c->kind, "%s: case %lld %s: skipped: %s",
+	    target_name(step_ctx_target(ctx)), step_ctx_case_id(ctx),
+	    step_kind_name(kind), why);
+	step_ctx_done(ctx, STEP_OUT_SKIPPED, why);
+}
+
+const char *
+connector_irreversible(const struct connector *c, json_object *options)
+{
+	if (c == NULL || c->irreversible == NULL)
+		return NULL;
+	return c->irreversible(options);
+}
+
+const char *
+connector_delete_refused(const struct config_target *t,
+    const struct runbook_step *st)
+{
+	if (t == NULL || st == NULL || st->kind != STEP_DELETE ||
+	    !t->irreversible_delete || st->irreversible_ok)
+		return NULL;
+	return t->irreversible_why != NULL ? t->irreversible_why :
+	    "the account and its data cannot be restored";
 }

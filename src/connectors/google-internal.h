@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
 #include "deprov/http.h"
 #include "deprov/target.h"
 
@@ -53,6 +54,9 @@ struct google_options {
 	char	 levels[GOOGLE_LEVELS_MAX][8];		/* privacy_levels */
 	size_t	 nlevels;
 };
+
+/* The descriptor (google.c). */
+extern const struct connector connector_google;
 
 /*
  * "/admin/directory/v1/users/{key}{suffix}" with key percent-encoded;

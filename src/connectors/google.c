@@ -125,7 +125,12 @@ static void	google_poll_later(struct google_step *);
 static void	google_poll_cb(evutil_socket_t, short, void *);
 
 const struct connector connector_google = {
-	"google", google_run, google_classify
+	.kind = "google",
+	.skips = {
+		[STEP_DELETE] = "not supported by the google connector",
+	},
+	.run = google_run,
+	.classify = google_classify,
 };
 
 /* Free the step state (the engine calls this after step_ctx_done, or at teardown). */
@@ -221,8 +226,7 @@ google_run(struct step_ctx *ctx)
 		}
 		break;
 	default:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by the "
-		    "google connector");
+		conn_unsupported(&st->cs, &connector_google);
 		return;
 	}
 	if ((acct = step_ctx_account(ctx)) == NULL) {
@@ -365,8 +369,7 @@ google_begin(struct google_step *st)
 		google_owner_start(st);
 		break;
 	default:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by "
-		    "google");
+		conn_unsupported(&st->cs, &connector_google);
 		break;
 	}
 }

@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
 #include "deprov/http.h"
 #include "deprov/runbook.h"
 #include "deprov/target.h"
@@ -54,6 +55,9 @@ enum okta_action {
 struct okta_opts {
 	int	 unsuspendable_skip;	/* "unsuspendable": "skip" (default "fail") */
 };
+
+/* The descriptor (okta.c). */
+extern const struct connector connector_okta;
 
 int		 okta_opts_parse(json_object *options, struct okta_opts *,
 		    char *err, size_t errlen);

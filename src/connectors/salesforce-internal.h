@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
 #include "deprov/http.h"
 #include "deprov/target.h"
 
@@ -45,6 +46,9 @@ struct sf_page {
 	int		 done;
 	char		*next_url;	/* nextRecordsUrl when !done (owned), else NULL */
 };
+
+/* The descriptor (salesforce.c). */
+extern const struct connector connector_salesforce;
 
 /* 1 when s is a Salesforce id: 15 or 18 letters and digits. */
 int		 sf_id_valid(const char *s);

@@ -5,7 +5,8 @@
  * (filters with quoted and escaped values, URL-encoded paths, PatchOp
  * bodies) and reads what comes back (User resources with their ETag,
  * ListResponses, SCIM error bodies); it also classifies responses for the
- * target's retry logic. No calls are made here.
+ * target's retry logic, and says which presets make a DELETE irreversible.
+ * No calls are made here.
  */
 #ifndef DEPROV_SCIM_INTERNAL_H
 #define DEPROV_SCIM_INTERNAL_H
@@ -14,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
 #include "deprov/http.h"
 #include "deprov/target.h"
 
@@ -66,6 +68,12 @@ enum scim_list_result {
 	SCIM_LIST_MANY,		/* more than one: ambiguous */
 	SCIM_LIST_MISMATCH	/* the one resource does not match the filter */
 };
+
+/* The descriptor (scim.c). */
+extern const struct connector connector_scim;
+
+/* The connector's irreversible rule: what a DELETE destroys under the preset, or NULL. */
+const char	*scim_irreversible(json_object *options);
 
 /*
  * Read options (NULL = defaults: RFC PatchOp with a path, If-Match on,

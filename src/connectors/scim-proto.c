@@ -86,6 +86,18 @@ scim_preset_irreversible(const char *preset)
 	return NULL;
 }
 
+const char *
+scim_irreversible(json_object *options)
+{
+	json_object	*v;
+
+	if (options == NULL || !json_object_is_type(options, json_type_object) ||
+	    !json_object_object_get_ex(options, "preset", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return scim_preset_irreversible(json_object_get_string(v));
+}
+
 int
 scim_opts_parse(json_object *options, struct scim_opts *o, char *err,
     size_t errlen)

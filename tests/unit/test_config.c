@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "deprov/config.h"
+#include "deprov/connector.h"
 #include "deprov/diag.h"
 #include "deprov/jsonc.h"
 #include "deprov/log.h"
@@ -930,6 +931,126 @@ test_kinds(void **state)
 	assert_false(config_kind_known(NULL));
 }
 
+/*
+ * The connector table: every kind it lists has a descriptor that runs and
+ * classifies; which steps each skips, and why; the irreversible rules (the
+ * kind's for its options, then the target's own setting).
+ */
+static void
+test_connector_table(void **state)
+{
+	static const char *const kinds[] = { "salesforce", "scim", "okta",
+	    "graph", "google", NULL };
+	const struct connector	*c;
+	struct config_target	 t;
+	struct runbook_step	 st;
+	json_object		*o;
+	char			 list[256];
+	size_t			 i;
+
+	(void)state;
+	connector_kinds(list, sizeof list);
+	assert_string_equal(list, "salesforce, scim, okta, graph, google");
+	connector_kinds(list, 12);
+	assert_string_equal(list, "salesforce,");
+	for (i = 0; kinds[i] != NULL; i++) {
+		assert_non_null(c = connector_find(kinds[i]));
+		assert_string_equal(c->kind, kinds[i]);
+		assert_non_null(c->run);
+		assert_non_null(c->classify);
+		assert_null(c->skips[STEP_FREEZE]);
+		assert_null(c->skips[STEP_UNFREEZE]);
+		assert_null(c->skips[STEP_DEACTIVATE]);
+		assert_null(c->skips[STEP_REACTIVATE]);
+	}
+	assert_null(connector_find("nope"));
+	assert_null(connector_find(NULL));
+
+	/* What each kind skips, with the reason the step gets. */
+	assert_string_equal(connector_find("salesforce")->skips[STEP_DELETE],
+	    "not supported by salesforce");
+	assert_null(connector_find("salesforce")->skips[STEP_REASSIGN]);
+	assert_null(connector_find("scim")->skips[STEP_DELETE]);
+	assert_non_null(strstr(connector_find("scim")->skips[STEP_REVOKE_TOKENS],
+	    "RFC 7644"));
+	assert_string_equal(connector_find("okta")->skips[STEP_REASSIGN],
+	    "Okta holds no owned records to reassign");
+	assert_non_null(connector_find("okta")->skips[STEP_DELETE]);
+	assert_null(connector_find("okta")->skips[STEP_REVOKE_TOKENS]);
+	assert_non_null(strstr(connector_find("graph")->skips[STEP_REASSIGN],
+	    "no ownership transfer"));
+	assert_null(connector_find("google")->skips[STEP_REASSIGN]);
+	assert_string_equal(connector_find("google")->skips[STEP_DELETE],
+	    "not supported by the google connector");
+
+	/* A delete is irreversible by the kind's rule for the options... */
+	o = json_tokener_parse("{\"preset\": \"github\"}");
+	assert_non_null(strstr(connector_irreversible(connector_find("scim"),
+	    o), "GitHub EMU"));
+	assert_null(connector_irreversible(connector_find("okta"), o));
+	assert_null(connector_irreversible(NULL, o));
+	json_object_put(o);
+	o = json_tokener_parse("{\"preset\": \"slack\"}");
+	assert_null(connector_irreversible(connector_find("scim"), o));
+	json_object_put(o);
+	assert_null(connector_irreversible(connector_find("scim"), NULL));
+
+	/* ... and then needs "irreversible_ok": one rule for all. */
+	memset(&t, 0, sizeof t);
+	memset(&st, 0, sizeof st);
+	st.kind = STEP_DELETE;
+	assert_null(connector_delete_refused(&t, &st));
+	t.irreversible_delete = 1;
+	assert_string_equal(connector_delete_refused(&t, &st),
+	    "the account and its data cannot be restored");
+	t.irreversible_why = "removes repositories";
+	assert_string_equal(connector_delete_refused(&t, &st),
+	    "removes repositories");
+	st.irreversible_ok = 1;
+	assert_null(connector_delete_refused(&t, &st));
+	st.irreversible_ok = 0;
+	st.kind = STEP_DEACTIVATE;
+	assert_null(connector_delete_refused(&t, &st));
+}
+
+/* A SCIM preset marks its target irreversible unless the target says. */
+static void
+test_irreversible_preset(void **state)
+{
+	struct diags			*d;
+	struct config			*cfg;
+	const struct config_target	*t;
+
+	(void)state;
+	cfg = load("{ \"kafka\": { \"brokers\": \"k\" },\n"
+	    "  \"targets\": {\n"
+	    "    \"gh\": { \"kind\": \"scim\", \"base_url\": \"https://g\",\n"
+	    "      \"options\": { \"preset\": \"github\" } },\n"
+	    "    \"gh2\": { \"kind\": \"scim\", \"base_url\": \"https://g\",\n"
+	    "      \"options\": { \"preset\": \"github\" }, \"irreversible_delete\": false },\n"
+	    "    \"zoom\": { \"kind\": \"scim\", \"base_url\": \"https://z\",\n"
+	    "      \"options\": { \"preset\": \"zoom\" } },\n"
+	    "    \"slack\": { \"kind\": \"scim\", \"base_url\": \"https://s\",\n"
+	    "      \"options\": { \"preset\": \"slack\" } } } }\n", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	t = config_target_find(cfg, "gh");
+	assert_true(t->irreversible_delete);
+	assert_string_equal(t->irreversible_why, "GitHub EMU: a SCIM DELETE "
+	    "hard-deprovisions the user and cannot be undone");
+	t = config_target_find(cfg, "gh2");
+	assert_false(t->irreversible_delete);
+	assert_null(t->irreversible_why);
+	t = config_target_find(cfg, "zoom");
+	assert_true(t->irreversible_delete);
+	assert_string_equal(t->irreversible_why, "Zoom: a SCIM DELETE removes "
+	    "the user (treated as irreversible)");
+	t = config_target_find(cfg, "slack");
+	assert_false(t->irreversible_delete);
+	config_free(cfg);
+	diags_free(d);
+}
+
 /* "alerts": defaults when the section is absent. */
 static void
 test_alerts_defaults(void **state)
@@ -1150,6 +1271,8 @@ main(void)
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_connector_table),
+		cmocka_unit_test(test_irreversible_preset),
 		cmocka_unit_test(test_auth_types),
 		cmocka_unit_test(test_auth_type_diagnostics),
 		cmocka_unit_test(test_alerts_defaults),

@@ -26,6 +26,11 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "google-internal.h"
+#include "graph-internal.h"
+#include "okta-internal.h"
+#include "scim-internal.h"
+
 #define FAKE_MAX_CALLS	8
 
 struct target {
