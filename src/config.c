@@ -68,6 +68,10 @@ static void	 config_auth_google(struct config_ctx *, struct config_auth *,
 		    const char *, json_object *, int);
 static void	 config_irreversible(struct config_ctx *, struct config_target *,
 		    const char *, json_object *);
+static void	 config_target_options(struct config_ctx *,
+		    struct config_target *, const char *, json_object *);
+static void	 config_check_report(struct connector_check *, json_object *,
+		    const char *, const char *);
 static void	 config_target_clear(struct config_target *);
 static char	*config_prop_value(json_object *);
 static int	 config_listen_ok(const char *);
@@ -1413,9 +1417,45 @@ config_target(struct config_ctx *c, struct config_target *t, const char *name,
 	if (jsonc_get_object(c->doc, obj, where, "limits", &limits, c->d) < 0)
 		limits = NULL;
 	config_limits(c, &t->limits, name, limits);
-	if (jsonc_get_object(c->doc, obj, where, "options", &options, c->d) == 1)
+	if (jsonc_get_object(c->doc, obj, where, "options", &options, c->d) == 1) {
 		t->options = json_object_get(options);
+		config_target_options(c, t, where, options);
+	}
 	config_irreversible(c, t, where, obj);
+}
+
+/* A target's options problem, as the kind reported it: file:line. */
+struct config_check {
+	struct connector_check	 chk;		/* first */
+	struct config_ctx	*c;
+	const char		*where;		/* "targets.<name>" */
+};
+
+static void
+config_check_report(struct connector_check *chk, json_object *obj,
+    const char *key, const char *msg)
+{
+	struct config_check	*cc = (struct config_check *)chk;
+
+	diags_add(cc->c->d, cc->c->file, key != NULL ? config_line(cc->c, obj,
+	    key) : jsonc_line(cc->c->doc, obj), "%s.%s", cc->where, msg);
+}
+
+/*
+ * The options of a target, checked by its kind now rather than when a
+ * step first runs: unknown keys, then their values.
+ */
+static void
+config_target_options(struct config_ctx *c, struct config_target *t,
+    const char *where, json_object *options)
+{
+	struct config_check	cc;
+
+	memset(&cc, 0, sizeof cc);
+	cc.chk.report = config_check_report;
+	cc.c = c;
+	cc.where = where;
+	connector_check_options(connector_find(t->kind), options, &cc.chk);
 }
 
 static void

@@ -58,7 +58,8 @@ struct config_target {
 	char			*api_version;	/* salesforce: "v60.0" */
 	struct config_auth	 auth;
 	struct config_limits	 limits;
-	json_object		*options;	/* kind-specific extras (owned), may be NULL */
+	json_object		*options;	/* kind-specific extras (owned), may be NULL;
+						   checked by the kind at loading */
 	int			 line;
 	int			 irreversible_delete;	/* "delete" steps need "irreversible_ok"
 						   (given, or by the kind's rule) */

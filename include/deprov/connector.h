@@ -4,7 +4,8 @@
  * and nginx's module tables): its name; which steps it does and why it
  * skips the others; run(), which carries out one step for one case on one
  * target through target_call and reports the outcome with step_ctx_done()
- * exactly once; its response classifier; and the rule saying when a delete
+ * exactly once; its response classifier; the check of a target's "options"
+ * when the configuration is loaded; and the rule saying when a delete
  * cannot be undone. The table of kinds is src/connectors/connector.c; the core
  * asks the table and knows no kind. The step context (owned by the engine)
  * gives run() the subject, the step's options, the account already
@@ -36,6 +37,19 @@ enum step_outcome {
 	STEP_OUT_NO_ACCOUNT
 };
 
+/*
+ * Where a kind reports what is wrong with options it checks. The loader
+ * (config.c for a target's options) implements
+ * report and turns each problem into a file:line diagnostic: obj and key
+ * say where (the line of obj's member key; of obj itself when key is
+ * NULL), msg what, starting with the path of the value inside what is
+ * checked ("options.preset: unknown preset ...", "objects[0]: ...").
+ */
+struct connector_check {
+	void	(*report)(struct connector_check *, json_object *obj,
+		    const char *key, const char *msg);
+};
+
 /* One kind of target. Every member but kind and run may be NULL (none). */
 struct connector {
 	const char		*kind;
@@ -48,6 +62,11 @@ struct connector {
 	void			(*run)(struct step_ctx *);
 	/* Kind-specific response classification. */
 	target_classify_cb	 classify;
+	/* The keys a target's "options" may have, NULL-terminated; NULL: none. */
+	const char *const	*options;
+	/* Check the values of a target's options (an object; keys are checked already). */
+	void			(*check_options)(struct connector_check *,
+				    json_object *options);
 	/*
 	 * What a delete destroys at a target of this kind with these options
 	 * when it cannot be undone (static text), or NULL. The target's own
@@ -69,6 +88,12 @@ void			 connector_kinds(char *out, size_t outlen);
  */
 void			 connector_run(const struct connector *c,
 			    struct step_ctx *);
+/*
+ * Check a target's options for kind c: every key must be one of c->options
+ * ("did you mean" for a near miss), then c->check_options.
+ */
+void			 connector_check_options(const struct connector *c,
+			    json_object *options, struct connector_check *);
 /* What a delete destroys at kind c with these options when it cannot be undone, or NULL. */
 const char		*connector_irreversible(const struct connector *c,
 			    json_object *options);

@@ -4,8 +4,9 @@
  * (configuration and runbook loading, the engine, the targets) knows a kind
  * only through its descriptor. Adding a kind is one line in
  * CONNECTOR_KINDS plus its own files, src/connectors/<kind>.c defining
- * connector_<kind>. Here too: running a step (the kind's skips first) and
- * the irreversible-delete rule.
+ * connector_<kind>. Here too:
+ * running a step (the kind's skips first), the generic half of checking a
+ * target's options (its keys), and the irreversible-delete rule.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -15,9 +16,12 @@
 
 #include "deprov/config.h"
 #include "deprov/connector.h"
+#include "deprov/diag.h"
 #include "deprov/log.h"
 #include "deprov/runbook.h"
 #include "deprov/target.h"
+
+#include "common.h"
 
 /*
  * The kinds, one line each, in the order messages list them; X(k) stands
@@ -41,10 +45,13 @@ static const struct connector *const connector_table[] = {
 
 #define CONNECTOR_NKINDS	(sizeof connector_table / sizeof connector_table[0])
 #define CONNECTOR_EXTRA_MAX	8
+#define CONNECTOR_LIST_MAX	512	/* "preset, patch_style, ..." */
 
 /* Connectors registered at run time (tests' fakes); looked up first. */
 static const struct connector *connector_extra[CONNECTOR_EXTRA_MAX];
 static size_t connector_nextra;
+
+static int	connector_has_key(const struct connector *, const char *);
 
 int
 connector_register(const struct connector *c)
@@ -114,6 +121,60 @@ connector_run(const struct connector *c, struct step_ctx *ctx)
 	    target_name(step_ctx_target(ctx)), step_ctx_case_id(ctx),
 	    step_kind_name(kind), why);
 	step_ctx_done(ctx, STEP_OUT_SKIPPED, why);
+}
+
+/* 1 when key is one of c's option keys. */
+static int
+connector_has_key(const struct connector *c, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; c->options != NULL && c->options[i] != NULL; i++)
+		if (strcmp(c->options[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+void
+connector_check_options(const struct connector *c, json_object *options,
+    struct connector_check *chk)
+{
+	char		 keys[CONNECTOR_LIST_MAX];
+	const char	*near;
+	size_t		 i, off = 0;
+	int	 n;
+
+	if (c == NULL || options == NULL)
+		return;
+	if (!json_object_is_type(options, json_type_object)) {
+		conn_check(chk, options, NULL, "options: expected an object");
+		return;
+	}
+	keys[0] = '\0';
+	for (i = 0; c->options != NULL && c->options[i] != NULL &&
+	    off < sizeof keys; i++) {
+		n = snprintf(keys + off, sizeof keys - off, "%s%s",
+		    i > 0 ? ", " : "", c->options[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	json_object_object_foreach(options, key, val) {
+		(void)val;
+		if (connector_has_key(c, key))
+			continue;
+		if ((near = diags_suggest(key, c->options)) != NULL)
+			conn_check(chk, options, key, "options: unknown key "
+			    "\"%s\" (did you mean \"%s\"?)", key, near);
+		else if (keys[0] == '\0')
+			conn_check(chk, options, key, "options: unknown key "
+			    "\"%s\" (kind %s takes no options)", key, c->kind);
+		else
+			conn_check(chk, options, key, "options: unknown key "
+			    "\"%s\" (kind %s takes %s)", key, c->kind, keys);
+	}
+	if (c->check_options != NULL)
+		c->check_options(chk, options);
 }
 
 const char *

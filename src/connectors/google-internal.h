@@ -83,12 +83,19 @@ const char	*google_suspend_body(int suspended);
 char		*google_transfer_body(const char *old_owner, const char *new_owner,
 		    const char *app_id, const struct google_options *);
 
+/* The keys the target's "options" may have, NULL-terminated. */
+extern const char *const google_option_keys[];
 /*
  * Read the options object (NULL = defaults). Returns 0, or -1 with the
- * reason in err.
+ * reason in err. Keys it does not know are left alone
+ * (connector_check_options reports them).
  */
 int		 google_options_parse(json_object *, struct google_options *,
 		    char *err, size_t errlen);
+/* The connector's check_options: every bad value, through the check. */
+void		 google_check_options(struct connector_check *,
+		    json_object *options);
+
 
 /* Read a user resource. 0, or -1 with the reason in err. */
 int		 google_user_parse(const char *body, size_t len,

@@ -131,6 +131,8 @@ const struct connector connector_google = {
 	},
 	.run = google_run,
 	.classify = google_classify,
+	.options = google_option_keys,
+	.check_options = google_check_options,
 };
 
 /* Free the step state (the engine calls this after step_ctx_done, or at teardown). */
@@ -192,8 +194,8 @@ google_run(struct step_ctx *ctx)
 	cfg = target_config(st->cs.target);
 	if (google_options_parse(cfg != NULL ? cfg->options : NULL, &st->opt, err,
 	    sizeof err) != 0) {
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: target options: %s",
-		    st->cs.name, err);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: target %s: %s",
+		    st->cs.name, target_name(st->cs.target), err);
 		return;
 	}
 	switch (st->cs.kind) {

@@ -3,7 +3,8 @@
  * /api/v1/users), shared by okta.c and the unit tests: paths, the user
  * object, error bodies, the response classifier, and the decision what a
  * lifecycle step does for a user's status (Okta's lifecycle calls are not
- * idempotent, so every step reads the status first). No calls are made here.
+ * idempotent, so every step reads the status first) and the check of the
+ * target's options. No calls are made here.
  */
 #ifndef DEPROV_OKTA_INTERNAL_H
 #define DEPROV_OKTA_INTERNAL_H
@@ -59,8 +60,17 @@ struct okta_opts {
 /* The descriptor (okta.c). */
 extern const struct connector connector_okta;
 
+/* The keys the target's "options" may have, NULL-terminated. */
+extern const char *const okta_option_keys[];
+/*
+ * Read options (NULL = defaults). Returns 0, or -1 with the reason in err
+ * (an unknown key or value).
+ */
 int		 okta_opts_parse(json_object *options, struct okta_opts *,
 		    char *err, size_t errlen);
+/* The connector's check_options: every bad value, through the check. */
+void		 okta_check_options(struct connector_check *,
+		    json_object *options);
 
 enum okta_status okta_status_parse(const char *);
 const char	*okta_status_name(enum okta_status);

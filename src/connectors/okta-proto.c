@@ -23,6 +23,7 @@
  *                              then fails so that a human decides (option
  *                              "unsuspendable": "skip" makes it a skip, for
  *                              runbooks whose deactivate follows anyway).
+
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -52,11 +53,36 @@ static const char *const okta_status_names[] = {
 	[OKTA_NONE] = "",
 };
 
+const char *const okta_option_keys[] = { "unsuspendable", NULL };
+
+/* Apply one option: 1 done, 0 not an Okta option, -1 with the reason in err. */
+static int
+okta_opt_apply(struct okta_opts *o, const char *key, json_object *val,
+    char *err, size_t errlen)
+{
+	const char	*s;
+
+	if (strcmp(key, "unsuspendable") != 0)
+		return 0;
+	s = json_object_is_type(val, json_type_string) ?
+	    json_object_get_string(val) : "";
+	if (strcmp(s, "fail") == 0)
+		o->unsuspendable_skip = 0;
+	else if (strcmp(s, "skip") == 0)
+		o->unsuspendable_skip = 1;
+	else {
+		snprintf(err, errlen, "options.unsuspendable: expected "
+		    "\"fail\" or \"skip\"");
+		return -1;
+	}
+	return 1;
+}
+
 int
 okta_opts_parse(json_object *options, struct okta_opts *o, char *err,
     size_t errlen)
 {
-	const char	*s;
+	int	r;
 
 	memset(o, 0, sizeof *o);
 	if (options == NULL)
@@ -66,25 +92,28 @@ okta_opts_parse(json_object *options, struct okta_opts *o, char *err,
 		return -1;
 	}
 	json_object_object_foreach(options, key, val) {
-		if (strcmp(key, "unsuspendable") == 0) {
-			s = json_object_is_type(val, json_type_string) ?
-			    json_object_get_string(val) : "";
-			if (strcmp(s, "fail") == 0)
-				o->unsuspendable_skip = 0;
-			else if (strcmp(s, "skip") == 0)
-				o->unsuspendable_skip = 1;
-			else {
-				snprintf(err, errlen, "options.unsuspendable: "
-				    "expected \"fail\" or \"skip\"");
-				return -1;
-			}
-		} else {
+		if ((r = okta_opt_apply(o, key, val, err, errlen)) < 0)
+			return -1;
+		if (r == 0) {
 			snprintf(err, errlen, "options: unknown key '%.40s' "
 			    "(unsuspendable)", key);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+void
+okta_check_options(struct connector_check *chk, json_object *options)
+{
+	struct okta_opts	 o;
+	char			 err[256];
+
+	memset(&o, 0, sizeof o);
+	json_object_object_foreach(options, key, val) {
+		if (okta_opt_apply(&o, key, val, err, sizeof err) < 0)
+			conn_check(chk, options, key, "%s", err);
+	}
 }
 
 enum okta_status

@@ -99,6 +99,8 @@ const struct connector connector_okta = {
 	},
 	.run = okta_run,
 	.classify = okta_classify,
+	.options = okta_option_keys,
+	.check_options = okta_check_options,
 };
 
 /* Send a bodiless call answered in okta_on_result in the given phase. */

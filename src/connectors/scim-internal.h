@@ -5,8 +5,8 @@
  * (filters with quoted and escaped values, URL-encoded paths, PatchOp
  * bodies) and reads what comes back (User resources with their ETag,
  * ListResponses, SCIM error bodies); it also classifies responses for the
- * target's retry logic, and says which presets make a DELETE irreversible.
- * No calls are made here.
+ * target's retry logic, checks the target's options for --check and says
+ * which presets make a DELETE irreversible. No calls are made here.
  */
 #ifndef DEPROV_SCIM_INTERNAL_H
 #define DEPROV_SCIM_INTERNAL_H
@@ -72,6 +72,11 @@ enum scim_list_result {
 /* The descriptor (scim.c). */
 extern const struct connector connector_scim;
 
+/* The keys the target's "options" may have, NULL-terminated. */
+extern const char *const scim_option_keys[];
+/* The connector's check_options: every bad value, through the check. */
+void		 scim_check_options(struct connector_check *,
+		    json_object *options);
 /* The connector's irreversible rule: what a DELETE destroys under the preset, or NULL. */
 const char	*scim_irreversible(json_object *options);
 

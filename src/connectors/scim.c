@@ -98,6 +98,8 @@ const struct connector connector_scim = {
 	},
 	.run = scim_run,
 	.classify = scim_classify,
+	.options = scim_option_keys,
+	.check_options = scim_check_options,
 	.irreversible = scim_irreversible,
 };
 

@@ -11,7 +11,8 @@ deprov_unit(test_jsonc
   ${CMAKE_SOURCE_DIR}/src/jsonc.c
   ${CMAKE_SOURCE_DIR}/src/diag.c
   ${CMAKE_SOURCE_DIR}/src/log.c)
-# Both know the target kinds from the connector table, so they link the core.
+# Both know the target kinds from the connector table, and check options
+# with them, so they link the core.
 deprov_unit(test_config
   ${CMAKE_SOURCE_DIR}/tests/unit/test_config.c)
 target_link_libraries(test_config PRIVATE deprov_core)
