@@ -4,9 +4,10 @@
  * and nginx's module tables): its name; which steps it does and why it
  * skips the others; run(), which carries out one step for one case on one
  * target through target_call and reports the outcome with step_ctx_done()
- * exactly once; its response classifier; the check of a target's "options"
- * when the configuration is loaded; and the rule saying when a delete
- * cannot be undone. The table of kinds is src/connectors/connector.c; the core
+ * exactly once; its response classifier; the checks of its options (a
+ * target's "options" when the configuration is loaded, a runbook step's
+ * options when the runbooks are); and the rule saying when a delete cannot
+ * be undone. The table of kinds is src/connectors/connector.c; the core
  * asks the table and knows no kind. The step context (owned by the engine)
  * gives run() the subject, the step's options, the account already
  * resolved at this target, and the call options (lane and retry policy).
@@ -39,7 +40,7 @@ enum step_outcome {
 
 /*
  * Where a kind reports what is wrong with options it checks. The loader
- * (config.c for a target's options) implements
+ * (config.c for a target's options, runbook.c for a step's) implements
  * report and turns each problem into a file:line diagnostic: obj and key
  * say where (the line of obj's member key; of obj itself when key is
  * NULL), msg what, starting with the path of the value inside what is
@@ -55,7 +56,8 @@ struct connector {
 	const char		*kind;
 	/*
 	 * Why the kind skips a step, by step kind; NULL: it does the step.
-	 * A skipped step ends "skipped" with this reason without run().
+	 * A skipped step ends "skipped" with this reason without run(), and
+	 * --check warns about it.
 	 */
 	const char		*skips[STEP_KIND_COUNT];
 	/* Start a step the kind does; must end with step_ctx_done (possibly later). */
@@ -67,6 +69,13 @@ struct connector {
 	/* Check the values of a target's options (an object; keys are checked already). */
 	void			(*check_options)(struct connector_check *,
 				    json_object *options);
+	/*
+	 * Check the options of a runbook step this kind does: step as read,
+	 * json as written (for the lines of its members).
+	 */
+	void			(*check_step)(struct connector_check *,
+				    const struct runbook_step *step,
+				    json_object *json);
 	/*
 	 * What a delete destroys at a target of this kind with these options
 	 * when it cannot be undone (static text), or NULL. The target's own

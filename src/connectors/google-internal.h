@@ -16,6 +16,7 @@
 
 #include "deprov/connector.h"
 #include "deprov/http.h"
+#include "deprov/runbook.h"
 #include "deprov/target.h"
 
 #define GOOGLE_ID_MAX		64	/* user ids are 21 digits; transfer ids longer */
@@ -95,7 +96,14 @@ int		 google_options_parse(json_object *, struct google_options *,
 /* The connector's check_options: every bad value, through the check. */
 void		 google_check_options(struct connector_check *,
 		    json_object *options);
-
+/*
+ * The Data Transfer application a reassign step's object names (any
+ * case): "Drive" is GOOGLE_DRIVE_APP_NAME. NULL when it names none.
+ */
+const char	*google_transfer_app(const char *name);
+/* The connector's check_step: a reassign step's objects are applications. */
+void		 google_check_step(struct connector_check *,
+		    const struct runbook_step *, json_object *json);
 
 /* Read a user resource. 0, or -1 with the reason in err. */
 int		 google_user_parse(const char *body, size_t len,

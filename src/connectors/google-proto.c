@@ -1,7 +1,7 @@
 /*
  * google-proto: the pure half of the Google Workspace connector: Admin SDK
- * paths, the transfers.insert body, option parsing and checking, readers
- * for users,
+ * paths, the transfers.insert body, option parsing and checking, the Data
+ * Transfer applications a reassign step may name, readers for users,
  * token lists, application lists, transfers and Google error bodies, and
  * the response classifier. Unit-tested in tests/unit/test_google.c.
  */
@@ -13,7 +13,9 @@
 #include <json-c/json.h>
 
 #include "deprov/connector.h"
+#include "deprov/diag.h"
 #include "deprov/http.h"
+#include "deprov/runbook.h"
 #include "deprov/target.h"
 
 #include "common.h"
@@ -153,6 +155,32 @@ done:
 const char *const google_option_keys[] = { "drive_application_id",
 	"transfer_poll_ms", "transfer_timeout_s", "privacy_levels", NULL };
 
+/*
+ * The Data Transfer applications a reassign step may name in "objects":
+ * the name a runbook uses (any case) and the application's name at Google.
+ */
+static const struct {
+	const char	*name;
+	const char	*app;
+} google_apps[] = {
+	{ "Drive", GOOGLE_DRIVE_APP_NAME },
+};
+
+static const char *const google_app_names[] = { "Drive", NULL };
+
+const char *
+google_transfer_app(const char *name)
+{
+	size_t	i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < sizeof google_apps / sizeof google_apps[0]; i++)
+		if (strcasecmp(google_apps[i].name, name) == 0)
+			return google_apps[i].app;
+	return NULL;
+}
+
 /* The defaults: look the Drive application up, poll 5 s, give up after an hour. */
 static void
 google_options_default(struct google_options *opt)
@@ -260,6 +288,38 @@ google_check_options(struct connector_check *chk, json_object *options)
 	json_object_object_foreach(options, key, val) {
 		if (google_opt_apply(&opt, key, val, err, sizeof err) < 0)
 			conn_check(chk, options, key, "%s", err);
+	}
+}
+
+void
+google_check_step(struct connector_check *chk, const struct runbook_step *st,
+    json_object *json)
+{
+	json_object	*arr = NULL, *at;
+	const char	*near;
+	size_t		 i;
+
+	if (st->kind != STEP_REASSIGN)
+		return;
+	if (json != NULL && json_object_is_type(json, json_type_object))
+		json_object_object_get_ex(json, "objects", &arr);
+	for (i = 0; i < st->nobjects; i++) {
+		if (google_transfer_app(st->objects[i]) != NULL)
+			continue;
+		at = arr != NULL && json_object_is_type(arr, json_type_array) ?
+		    json_object_array_get_idx(arr, i) : NULL;
+		if ((near = diags_suggest(st->objects[i], google_app_names)) !=
+		    NULL)
+			conn_check(chk, at != NULL ? at : json, NULL,
+			    "objects[%zu]: \"%s\" is not a Data Transfer "
+			    "application google transfers (did you mean "
+			    "\"%s\"?)", i, st->objects[i], near);
+		else
+			conn_check(chk, at != NULL ? at : json, NULL,
+			    "objects[%zu]: \"%s\" is not a Data Transfer "
+			    "application google transfers (only \"Drive\", "
+			    "i.e. \"%s\")", i, st->objects[i],
+			    GOOGLE_DRIVE_APP_NAME);
 	}
 }
 

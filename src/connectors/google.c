@@ -133,6 +133,7 @@ const struct connector connector_google = {
 	.classify = google_classify,
 	.options = google_option_keys,
 	.check_options = google_check_options,
+	.check_step = google_check_step,
 };
 
 /* Free the step state (the engine calls this after step_ctx_done, or at teardown). */
@@ -216,7 +217,7 @@ google_run(struct step_ctx *ctx)
 		}
 		/* objects name Data Transfer applications: only Drive here */
 		for (i = 0; step != NULL && i < step->nobjects; i++) {
-			if (strcasecmp(step->objects[i], "Drive") != 0) {
+			if (google_transfer_app(step->objects[i]) == NULL) {
 				conn_finish(&st->cs, STEP_OUT_FAILED,
 				    "%s: unsupported object '%.80s' for google "
 				    "(objects name Data Transfer applications; "

@@ -148,6 +148,7 @@ const struct connector connector_salesforce = {
 	},
 	.run = sf_run,
 	.classify = sf_classify,
+	.check_step = sf_check_step,
 };
 
 /* Free the step state (the engine calls this after step_ctx_done). */

@@ -217,6 +217,18 @@ test_names_and_ids(void **state)
 	long80[81] = '\0';
 	assert_false(sf_object_name_valid(long80));
 
+	/* What a reassign step may name: objects with an owner, custom ones. */
+	assert_true(sf_object_reassignable("Account"));
+	assert_true(sf_object_reassignable("opportunity"));
+	assert_true(sf_object_reassignable("WorkOrder"));
+	assert_true(sf_object_reassignable("Invoice__c"));
+	assert_true(sf_object_reassignable("ns__Thing2__c"));
+	assert_false(sf_object_reassignable("Drvie"));
+	assert_false(sf_object_reassignable("User"));
+	assert_false(sf_object_reassignable("__c"));
+	assert_false(sf_object_reassignable("Bad Name__c"));
+	assert_false(sf_object_reassignable(NULL));
+
 	assert_true(sf_id_valid("005000000000001AAA"));
 	assert_true(sf_id_valid("005000000000001"));
 	assert_false(sf_id_valid("005000000000001AA"));

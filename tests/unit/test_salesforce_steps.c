@@ -1086,6 +1086,8 @@ test_descriptor(void **state)
 	assert_string_equal(connector_salesforce.kind, "salesforce");
 	assert_non_null(connector_salesforce.run);
 	assert_non_null(connector_salesforce.classify);
+	assert_ptr_equal(connector_salesforce.check_step, sf_check_step);
+	assert_null(connector_salesforce.options);
 	assert_string_equal(connector_salesforce.skips[STEP_DELETE],
 	    "not supported by salesforce");
 	assert_null(connector_salesforce.skips[STEP_REASSIGN]);
