@@ -1110,6 +1110,8 @@ engine_new(struct event_base *base, struct http *http, struct store *store,
 		    et->conn != NULL ? et->conn->classify : NULL, err, errlen);
 		if (et->t == NULL)
 			goto fail;
+		if (et->conn != NULL)
+			target_set_signals(et->t, et->conn->signals);
 		eng->ntargets++;
 	}
 	return eng;

@@ -6,8 +6,9 @@
  * target through target_call and reports the outcome with step_ctx_done()
  * exactly once; its response classifier; the checks of its options (a
  * target's "options" when the configuration is loaded, a runbook step's
- * options when the runbooks are); and the rule saying when a delete cannot
- * be undone. The table of kinds is src/connectors/connector.c; the core
+ * options when the runbooks are); the rule saying when a delete cannot be
+ * undone; and a hook that reads the vendor's rate-limit signals from every
+ * response. The table of kinds is src/connectors/connector.c; the core
  * asks the table and knows no kind. The step context (owned by the engine)
  * gives run() the subject, the step's options, the account already
  * resolved at this target, and the call options (lane and retry policy).
@@ -82,6 +83,8 @@ struct connector {
 	 * "irreversible_delete" takes precedence.
 	 */
 	const char		*(*irreversible)(json_object *options);
+	/* Called with every response of the kind's targets (target_signal_*). */
+	target_signals_cb	 signals;
 };
 
 /* The connector for a kind, or NULL when there is none. */

@@ -101,6 +101,7 @@ const struct connector connector_okta = {
 	.classify = okta_classify,
 	.options = okta_option_keys,
 	.check_options = okta_check_options,
+	.signals = okta_signals,
 };
 
 /* Send a bodiless call answered in okta_on_result in the given phase. */

@@ -3,8 +3,8 @@
  * salesforce.c and the unit tests. Everything here only builds request
  * strings and reads response bodies (SOQL literals and queries, URL paths,
  * composite bodies, SaveResults, error bodies, the response classifier, the
- * objects a reassign step may name); it makes no calls and needs neither
- * the engine nor a target.
+ * objects a reassign step may name, Sforce-Limit-Info); it makes no calls
+ * and needs neither the engine nor a running target.
  */
 #ifndef DEPROV_SALESFORCE_INTERNAL_H
 #define DEPROV_SALESFORCE_INTERNAL_H
@@ -65,7 +65,16 @@ int		 sf_object_reassignable(const char *s);
 /* The connector's check_step: a reassign step's objects are reassignable. */
 void		 sf_check_step(struct connector_check *,
 		    const struct runbook_step *, json_object *json);
-
+/*
+ * Sforce-Limit-Info's "api-usage=USED/LIMIT": 0, or -1 when absent,
+ * malformed or out of range.
+ */
+int		 sf_limit_info_parse(const char *value, long *used, long *limit);
+/*
+ * The signals hook of Salesforce targets: the org's daily API usage from
+ * Sforce-Limit-Info (target_signal_usage).
+ */
+void		 sf_signals(struct target *, const struct http_response *);
 /*
  * Normalise an API version ("v60.0" or "60.0"; NULL or "" = the default) to
  * "vNN.N" in out. Returns 0, or -1 when it is not a version.

@@ -4,10 +4,12 @@
  * form, composite/sobjects bodies) and reads what comes back (query pages,
  * SaveResults, error arrays), and classifies responses for the target's
  * retry logic. It also knows which objects a reassign step may name (the
- * runbook check). No calls are made here, so all of it is unit-tested
- * without an engine or a network (tests/unit/test_salesforce.c).
+ * runbook check) and reads the org's API usage from Sforce-Limit-Info (the
+ * connector's signals hook). No calls are made here, so all of it is
+ * unit-tested without an engine or a network (tests/unit/test_salesforce.c).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +150,44 @@ sf_check_step(struct connector_check *chk, const struct runbook_step *st,
 			    "Solution, Task, WorkOrder; or a custom object, "
 			    "Name__c)", i, st->objects[i]);
 	}
+}
+
+int
+sf_limit_info_parse(const char *v, long *used, long *limit)
+{
+	const char	*p;
+	char		*end;
+	long		 u, l;
+
+	if (v == NULL)
+		return -1;
+	/* Not "per-app-api-usage=". */
+	for (p = v; (p = strstr(p, "api-usage=")) != NULL; p++)
+		if (p == v || p[-1] == ' ' || p[-1] == ',' || p[-1] == ';')
+			break;
+	if (p == NULL || p[10] < '0' || p[10] > '9')
+		return -1;
+	errno = 0;
+	u = strtol(p + 10, &end, 10);
+	if (errno != 0 || *end != '/' || end[1] < '0' || end[1] > '9')
+		return -1;
+	l = strtol(end + 1, &end, 10);
+	if (errno != 0 || l <= 0 || (*end != '\0' && *end != ',' &&
+	    *end != ';' && *end != ' '))
+		return -1;
+	*used = u;
+	*limit = l;
+	return 0;
+}
+
+void
+sf_signals(struct target *t, const struct http_response *resp)
+{
+	long	used, limit;
+
+	if (sf_limit_info_parse(http_response_header(resp,
+	    "Sforce-Limit-Info"), &used, &limit) == 0)
+		target_signal_usage(t, used, limit);
 }
 
 int

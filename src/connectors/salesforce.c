@@ -149,6 +149,7 @@ const struct connector connector_salesforce = {
 	.run = sf_run,
 	.classify = sf_classify,
 	.check_step = sf_check_step,
+	.signals = sf_signals,
 };
 
 /* Free the step state (the engine calls this after step_ctx_done). */

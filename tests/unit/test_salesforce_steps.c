@@ -206,6 +206,13 @@ target_call(struct target *t, const struct target_req *req,
 	return 0;
 }
 
+/* The descriptor's signals hook reaches the target; the steps never do. */
+void
+target_signal_usage(struct target *t, long used, long limit)
+{
+	fail_msg("target_signal_usage called by a step");
+}
+
 /* --- test helpers ------------------------------------------------------ */
 
 static struct target the_target;
@@ -1087,6 +1094,7 @@ test_descriptor(void **state)
 	assert_non_null(connector_salesforce.run);
 	assert_non_null(connector_salesforce.classify);
 	assert_ptr_equal(connector_salesforce.check_step, sf_check_step);
+	assert_ptr_equal(connector_salesforce.signals, sf_signals);
 	assert_null(connector_salesforce.options);
 	assert_string_equal(connector_salesforce.skips[STEP_DELETE],
 	    "not supported by salesforce");
