@@ -6,7 +6,8 @@ set(DEPROV_IT_CORE
   single_leaver reassign_450 faults_503_429 timeouts_and_resets duplicate_event
   malformed_event crash_resume freeze_lane_across_cases request_limit_exceeded escalation
   no_account_and_fallback_owner jwt_bearer_and_no_secrets_in_logs bearer_not_logged
-  check api_roles_freeze_unfreeze emergency_ahead_of_backlog graceful_stop)
+  check check_connector_options api_roles_freeze_unfreeze emergency_ahead_of_backlog
+  graceful_stop)
 
 foreach(t ${DEPROV_IT_CORE})
   add_test(NAME it_core_${t}
