@@ -4,7 +4,7 @@
  * (configuration and runbook loading, the engine, the targets) knows a kind
  * only through its descriptor. Adding a kind is one line in
  * CONNECTOR_KINDS plus its own files, src/connectors/<kind>.c defining
- * connector_<kind>. Here too:
+ * connector_<kind> (docs/ARCHITECTURE.md, "Adding a target kind"). Here too:
  * running a step (the kind's skips first), the generic half of checking a
  * target's options (its keys), and the irreversible-delete rule.
  */
@@ -25,14 +25,15 @@
 
 /*
  * The kinds, one line each, in the order messages list them; X(k) stands
- * for the descriptor connector_k.
+ * for the descriptor connector_k, defined in src/connectors/k.c.
  */
 #define CONNECTOR_KINDS(X)	\
 	X(salesforce)		\
 	X(scim)			\
 	X(okta)			\
 	X(graph)		\
-	X(google)
+	X(google)		\
+	/* one line per kind, above */
 
 #define CONNECTOR_EXTERN(k)	extern const struct connector connector_##k;
 #define CONNECTOR_ENTRY(k)	&connector_##k,
