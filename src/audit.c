@@ -1,16 +1,16 @@
 /*
- * audit: the hash-chained audit trail in the store's SQLite database. An
- * engine observer turns every engine event into a record; other modules
- * append their own actions with audit_append. The last seq and hash are kept
- * in memory so that an append is one INSERT; the INSERT only succeeds when
- * the record really follows the last one in the table (a rolled-back
- * transaction may have taken an appended record with it), otherwise the last
- * record is read again and the append retried. Inside an open transaction a
- * record joins it; outside one, with a loop, records wait for the end of the
- * loop turn and are written together in one transaction, so that a burst of
- * engine events costs one fsync, not one each. audit_verify and audit_export
- * work on any handle (deprovctl opens the file read-only). The hash is
- * defined in audit.h.
+ * audit: the hash-chained audit trail, kept in the store. An engine
+ * observer turns every engine event into a record; other modules append
+ * their own actions with audit_append. The last seq and hash are kept in
+ * memory so that an append is one write; the store refuses it when the
+ * record does not really follow the last one (a rolled-back transaction
+ * may have taken an appended record with it), and then the last record is
+ * read again and the append retried. Inside an open transaction a record
+ * joins it; outside one, with a loop, records wait for the end of the loop
+ * turn and are written together in one transaction, so that a burst of
+ * engine events costs one fsync, not one each. audit_verify and
+ * audit_export work on any store (deprovctl opens it read-only). The hash
+ * is defined in audit.h.
  */
 #include <sys/queue.h>
 
@@ -23,7 +23,6 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
-#include <sqlite3.h>
 
 #include "deprov/audit.h"
 #include "deprov/engine.h"
@@ -35,31 +34,6 @@
 #define AUDIT_HASH_PREFIX	"deprov-audit-v1\n"
 #define AUDIT_ACTOR		"deprovd"
 #define AUDIT_MAX_PENDING	4096	/* then written at once */
-
-static const char audit_schema[] =
-    "CREATE TABLE IF NOT EXISTS audit ("
-    "  seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
-    "  case_id INTEGER, actor TEXT NOT NULL, target TEXT, step TEXT,"
-    "  detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);";
-
-/*
- * A plain INSERT: seq is the primary key, so it fails when another writer
- * took that seq; a rollback that took our last records with it is seen
- * through store_undo_count (and the head read again) before the next one.
- * (An INSERT .. SELECT guarding on max(seq) would read the table it writes,
- * which makes SQLite copy the row through a temporary table every time.)
- */
-static const char audit_insert_sql[] =
-    "INSERT INTO audit(seq, ts_ms, kind, case_id, actor, target, step, detail,"
-    " prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-
-static const char audit_last_sql[] =
-    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
-
-static const char audit_select_sql[] =
-    "SELECT seq, ts_ms, kind, case_id, actor, target, step, detail,"
-    " prev_hash, hash FROM audit";
 
 /* A record waiting for the end of the loop turn (seq and hashes come then). */
 struct audit_rec {
@@ -76,9 +50,6 @@ TAILQ_HEAD(audit_recs, audit_rec);
 
 struct audit {
 	struct store		*store;
-	sqlite3			*db;
-	sqlite3_stmt		*insert;
-	sqlite3_stmt		*last;
 	long long		 last_seq;
 	char			 last_hash[AUDIT_HASH_HEX + 1];
 	uint64_t		 undos;		/* store_undo_count at the last write */
@@ -244,22 +215,11 @@ audit_now_ms(void)
 static int
 audit_load_last(struct audit *a)
 {
-	int rc;
-
-	a->last_seq = 0;
-	a->last_hash[0] = '\0';
 	a->undos = store_undo_count(a->store);
-	rc = sqlite3_step(a->last);
-	if (rc == SQLITE_ROW) {
-		a->last_seq = sqlite3_column_int64(a->last, 0);
-		snprintf(a->last_hash, sizeof a->last_hash, "%s",
-		    sqlite3_column_text(a->last, 1) != NULL ?
-		    (const char *)sqlite3_column_text(a->last, 1) : "");
-	}
-	sqlite3_reset(a->last);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (store_audit_last(a->store, &a->last_seq, a->last_hash,
+	    sizeof a->last_hash) != 0) {
 		log_error("audit", "cannot read the last record: %s",
-		    sqlite3_errmsg(a->db));
+		    store_errmsg(a->store));
 		return -1;
 	}
 	return 0;
@@ -278,7 +238,6 @@ audit_new(struct event_base *base, struct store *store, struct engine *engine,
     char *err, size_t errlen)
 {
 	struct audit	*a;
-	char		*msg = NULL;
 
 	if ((a = calloc(1, sizeof *a)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -291,23 +250,8 @@ audit_new(struct event_base *base, struct store *store, struct engine *engine,
 		snprintf(err, errlen, "audit: evtimer_new failed");
 		goto fail;
 	}
-	a->db = (sqlite3 *)store_db(store);
-	if (sqlite3_exec(a->db, audit_schema, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "audit table: %s", msg != NULL ? msg :
-		    sqlite3_errmsg(a->db));
-		sqlite3_free(msg);
-		goto fail;
-	}
-	if (sqlite3_prepare_v3(a->db, audit_insert_sql, -1,
-	    SQLITE_PREPARE_PERSISTENT, &a->insert, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(a->db, audit_last_sql, -1,
-	    SQLITE_PREPARE_PERSISTENT, &a->last, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "audit: prepare: %s",
-		    sqlite3_errmsg(a->db));
-		goto fail;
-	}
 	if (audit_load_last(a) != 0) {
-		snprintf(err, errlen, "audit: %s", sqlite3_errmsg(a->db));
+		snprintf(err, errlen, "audit: %s", store_errmsg(store));
 		goto fail;
 	}
 	if (engine != NULL && engine_observe(engine, audit_on_engine, a) != 0) {
@@ -340,10 +284,7 @@ audit_free(struct audit *a)
 		return;
 	if (a->flush_ev != NULL)
 		event_free(a->flush_ev);
-	if (a->insert != NULL && a->last != NULL)
-		audit_flush(a);		/* what the last loop turn appended */
-	sqlite3_finalize(a->insert);
-	sqlite3_finalize(a->last);
+	audit_flush(a);		/* what the last loop turn appended */
 	free(a);
 }
 
@@ -427,46 +368,26 @@ done:
 	return out;
 }
 
-/* One INSERT attempt; 1 when the table's last record was not ours. */
+/* One append attempt; 1 when the trail's last record was not ours. */
 static int
 audit_insert(struct audit *a, long long seq, int64_t ts, const char *kind,
     long long case_id, const char *actor, const char *target, const char *step,
     const char *detail, const char *prev, const char *hash)
 {
-	sqlite3_stmt	*st = a->insert;
-	int		 rc;
+	struct store_audit_rec r;
 
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_int64(st, 2, ts);
-	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-	if (case_id != 0)
-		sqlite3_bind_int64(st, 4, case_id);
-	else
-		sqlite3_bind_null(st, 4);
-	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
-	if (target != NULL)
-		sqlite3_bind_text(st, 6, target, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 6);
-	if (step != NULL)
-		sqlite3_bind_text(st, 7, step, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 7);
-	sqlite3_bind_text(st, 8, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, prev, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_CONSTRAINT &&
-	    sqlite3_extended_errcode(a->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return 1;	/* another writer took this seq */
-	if (rc != SQLITE_DONE) {
-		log_error("audit", "cannot append %s: %s", kind,
-		    sqlite3_errmsg(a->db));
-		return -1;
-	}
-	return 0;
+	memset(&r, 0, sizeof r);
+	r.seq = seq;
+	r.ts_ms = ts;
+	r.kind = kind;
+	r.case_id = case_id;
+	r.actor = actor;
+	r.target = target;
+	r.step = step;
+	r.detail = detail;
+	r.prev_hash = prev;
+	r.hash = hash;
+	return store_audit_append(a->store, &r);
 }
 
 /*
@@ -526,7 +447,7 @@ audit_flush(struct audit *a)
 
 	if (a->npending == 0)
 		return;
-	if (sqlite3_get_autocommit(a->db) != 0) {
+	if (store_in_transaction(a->store) == 0) {
 		if (store_begin(a->store) == 0)
 			own = 1;
 		else
@@ -543,7 +464,7 @@ audit_flush(struct audit *a)
 	}
 	if (own && store_commit(a->store) != 0) {
 		log_error("audit", "cannot commit audit records: %s",
-		    sqlite3_errmsg(a->db));
+		    store_errmsg(a->store));
 		failed++;
 	}
 	if (failed > 0 && audit_load_last(a) != 0)
@@ -590,7 +511,7 @@ audit_add(struct audit *a, const char *kind, long long case_id,
 		return -1;
 	}
 	/* Inside a transaction, or without a loop: now (joining it). */
-	if (a->flush_ev == NULL || sqlite3_get_autocommit(a->db) == 0) {
+	if (a->flush_ev == NULL || store_in_transaction(a->store) > 0) {
 		audit_flush(a);
 		rc = audit_write(a, ts, kind, case_id, actor, target, step,
 		    detail);
@@ -726,24 +647,6 @@ audit_on_engine(const struct engine_event *ev, void *arg)
 	json_object_put(d);
 }
 
-/* A text column, or NULL when it is not text. */
-static const char *
-audit_col_text(sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) != SQLITE_TEXT)
-		return NULL;
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-/* 1 when a text column holds a NUL byte (it would hash short). */
-static int
-audit_col_nul(sqlite3_stmt *st, int i)
-{
-	const char *s = audit_col_text(st, i);
-
-	return s != NULL && strlen(s) != (size_t)sqlite3_column_bytes(st, i);
-}
-
 static int
 audit_is_hash(const char *s)
 {
@@ -758,110 +661,93 @@ audit_is_hash(const char *s)
 	return 1;
 }
 
-int
-audit_verify(struct sqlite3 *db, struct audit_verify_result *res)
+struct audit_verify_ctx {
+	struct audit_verify_result	*res;
+	char				 prev[AUDIT_HASH_HEX + 1];
+	long long			 expect;
+};
+
+/* One record of the trail, in seq order: 0 go on, 1 a problem (in res). */
+static int
+audit_verify_cb(const struct store_audit_rec *r, void *arg)
 {
-	sqlite3_stmt	*st = NULL;
-	char		 sql[256], hash[AUDIT_HASH_HEX + 1];
-	char		 prev[AUDIT_HASH_HEX + 1] = AUDIT_ZERO_HASH;
-	const char	*kind, *actor, *target, *step, *detail, *ph, *h;
-	long long	 seq, expect = 1, case_id;
-	int		 rc, r = -1;
+	struct audit_verify_ctx		*v = arg;
+	struct audit_verify_result	*res = v->res;
+	char				 hash[AUDIT_HASH_HEX + 1];
+	long long			 seq = r->seq, expect = v->expect;
+
+	if (seq != expect) {
+		res->problem = AUDIT_GAP;
+		res->bad_seq = expect;
+		if (seq > expect && expect == 1)
+			snprintf(res->message, sizeof res->message, "seq %lld is "
+			    "missing: the trail starts at seq %lld (records "
+			    "deleted)", expect, seq);
+		else if (seq > expect)
+			snprintf(res->message, sizeof res->message, "seq %lld is "
+			    "missing: seq %lld follows seq %lld (records deleted "
+			    "or renumbered)", expect, seq, expect - 1);
+		else
+			snprintf(res->message, sizeof res->message,
+			    "seq %lld is out of order", seq);
+		return 1;
+	}
+	if (r->malformed || !audit_is_hash(r->prev_hash) ||
+	    !audit_is_hash(r->hash)) {
+		res->problem = AUDIT_BAD_ROW;
+		res->bad_seq = seq;
+		snprintf(res->message, sizeof res->message, "seq %lld: a column "
+		    "has the wrong type or form (edited)", seq);
+		return 1;
+	}
+	if (strcmp(r->prev_hash, v->prev) != 0) {
+		res->problem = AUDIT_BROKEN_LINK;
+		res->bad_seq = seq;
+		snprintf(res->message, sizeof res->message, "seq %lld: prev_hash "
+		    "is not the hash of seq %lld (a record was deleted, "
+		    "reordered or rewritten)", seq, seq - 1);
+		return 1;
+	}
+	audit_hash(seq, r->ts_ms, r->kind, r->case_id, r->actor, r->target,
+	    r->step, r->detail, r->prev_hash, hash);
+	if (strcmp(hash, r->hash) != 0) {
+		res->problem = AUDIT_EDITED;
+		res->bad_seq = seq;
+		snprintf(res->message, sizeof res->message, "seq %lld: hash "
+		    "mismatch (the record was edited)", seq);
+		return 1;
+	}
+	memcpy(v->prev, r->hash, sizeof v->prev);
+	res->records++;
+	res->last_seq = seq;
+	memcpy(res->last_hash, r->hash, sizeof res->last_hash);
+	v->expect = seq + 1;
+	return 0;
+}
+
+int
+audit_verify(struct store *store, struct audit_verify_result *res)
+{
+	struct audit_verify_ctx	v;
+	int			r;
 
 	memset(res, 0, sizeof *res);
-	snprintf(sql, sizeof sql, "%s ORDER BY seq", audit_select_sql);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	memset(&v, 0, sizeof v);
+	v.res = res;
+	v.expect = 1;
+	memcpy(v.prev, AUDIT_ZERO_HASH, sizeof v.prev);
+	/* Every record from the first: a gap at the start shows as seq 1 missing. */
+	r = store_audit_scan(store, -1, INT64_MIN, 0, audit_verify_cb, &v);
+	if (r < 0) {
 		snprintf(res->message, sizeof res->message, "%s",
-		    sqlite3_errmsg(db));
-		goto done;
+		    store_errmsg(store));
+		return -1;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		seq = sqlite3_column_int64(st, 0);
-		if (seq != expect) {
-			res->problem = AUDIT_GAP;
-			res->bad_seq = expect;
-			if (seq > expect && expect == 1)
-				snprintf(res->message, sizeof res->message,
-				    "seq %lld is missing: the trail starts at "
-				    "seq %lld (records deleted)", expect, seq);
-			else if (seq > expect)
-				snprintf(res->message, sizeof res->message,
-				    "seq %lld is missing: seq %lld follows seq "
-				    "%lld (records deleted or renumbered)",
-				    expect, seq, expect - 1);
-			else
-				snprintf(res->message, sizeof res->message,
-				    "seq %lld is out of order", seq);
-			r = 1;
-			goto done;
-		}
-		kind = audit_col_text(st, 2);
-		actor = audit_col_text(st, 4);
-		target = audit_col_text(st, 5);
-		step = audit_col_text(st, 6);
-		detail = audit_col_text(st, 7);
-		ph = audit_col_text(st, 8);
-		h = audit_col_text(st, 9);
-		if (sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
-		    (sqlite3_column_type(st, 3) != SQLITE_INTEGER &&
-		    sqlite3_column_type(st, 3) != SQLITE_NULL) ||
-		    (sqlite3_column_type(st, 3) == SQLITE_INTEGER &&
-		    sqlite3_column_int64(st, 3) == 0) ||
-		    kind == NULL || actor == NULL || detail == NULL ||
-		    (target == NULL && sqlite3_column_type(st, 5) !=
-		    SQLITE_NULL) ||
-		    (step == NULL && sqlite3_column_type(st, 6) != SQLITE_NULL) ||
-		    !audit_is_hash(ph) || !audit_is_hash(h) ||
-		    audit_col_nul(st, 2) || audit_col_nul(st, 4) ||
-		    audit_col_nul(st, 5) || audit_col_nul(st, 6) ||
-		    audit_col_nul(st, 7)) {
-			res->problem = AUDIT_BAD_ROW;
-			res->bad_seq = seq;
-			snprintf(res->message, sizeof res->message, "seq %lld: "
-			    "a column has the wrong type or form (edited)",
-			    seq);
-			r = 1;
-			goto done;
-		}
-		if (strcmp(ph, prev) != 0) {
-			res->problem = AUDIT_BROKEN_LINK;
-			res->bad_seq = seq;
-			snprintf(res->message, sizeof res->message, "seq %lld: "
-			    "prev_hash is not the hash of seq %lld (a record "
-			    "was deleted, reordered or rewritten)", seq,
-			    seq - 1);
-			r = 1;
-			goto done;
-		}
-		case_id = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 :
-		    sqlite3_column_int64(st, 3);
-		audit_hash(seq, sqlite3_column_int64(st, 1), kind, case_id,
-		    actor, target, step, detail, ph, hash);
-		if (strcmp(hash, h) != 0) {
-			res->problem = AUDIT_EDITED;
-			res->bad_seq = seq;
-			snprintf(res->message, sizeof res->message, "seq %lld: "
-			    "hash mismatch (the record was edited)", seq);
-			r = 1;
-			goto done;
-		}
-		memcpy(prev, h, sizeof prev);
-		res->records++;
-		res->last_seq = seq;
-		memcpy(res->last_hash, h, sizeof res->last_hash);
-		expect = seq + 1;
-	}
-	if (rc != SQLITE_DONE) {
-		snprintf(res->message, sizeof res->message, "%s",
-		    sqlite3_errmsg(db));
-		goto done;
-	}
+	if (r > 0)
+		return 1;
 	snprintf(res->message, sizeof res->message, "%lld records intact",
 	    res->records);
-	r = 0;
-done:
-	sqlite3_finalize(st);
-	return r;
+	return 0;
 }
 
 /* Milliseconds to RFC 3339 UTC with milliseconds. */
@@ -880,64 +766,55 @@ audit_time(int64_t ms, char *buf, size_t len)
 	snprintf(buf, len, "%s.%03dZ", s, (int)(ms % 1000));
 }
 
-long long
-audit_export(struct sqlite3 *db, int64_t since_ms, FILE *out)
-{
-	sqlite3_stmt	*st = NULL;
-	json_object	*o, *d;
-	char		 sql[256], when[48];
-	const char	*detail;
-	long long	 n = 0;
-	int		 rc;
+struct audit_export_ctx {
+	FILE		*out;
+	long long	 n;
+};
 
-	snprintf(sql, sizeof sql, "%s WHERE ts_ms >= ? ORDER BY seq",
-	    audit_select_sql);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_error("audit", "export: %s", sqlite3_errmsg(db));
+static int
+audit_export_cb(const struct store_audit_rec *r, void *arg)
+{
+	struct audit_export_ctx	*x = arg;
+	json_object		*o, *d;
+	char			 when[48];
+
+	if ((o = json_object_new_object()) == NULL)
+		return -1;
+	json_object_object_add(o, "seq", json_object_new_int64(r->seq));
+	json_object_object_add(o, "ts_ms", json_object_new_int64(r->ts_ms));
+	audit_time(r->ts_ms, when, sizeof when);
+	json_object_object_add(o, "time", json_object_new_string(when));
+	audit_put(o, "kind", r->kind);
+	json_object_object_add(o, "case_id", r->case_id != 0 ?
+	    json_object_new_int64(r->case_id) : NULL);
+	audit_put(o, "actor", r->actor);
+	json_object_object_add(o, "target", r->target != NULL ?
+	    json_object_new_string(r->target) : NULL);
+	json_object_object_add(o, "step", r->step != NULL ?
+	    json_object_new_string(r->step) : NULL);
+	d = r->detail != NULL ? json_tokener_parse(r->detail) : NULL;
+	if (d == NULL && r->detail != NULL)
+		d = json_object_new_string(r->detail);
+	json_object_object_add(o, "detail", d);
+	audit_put(o, "prev_hash", r->prev_hash);
+	audit_put(o, "hash", r->hash);
+	fprintf(x->out, "%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	x->n++;
+	return 0;
+}
+
+long long
+audit_export(struct store *store, int64_t since_ms, FILE *out)
+{
+	struct audit_export_ctx x = { out, 0 };
+
+	if (store_audit_scan(store, -1, since_ms, 0, audit_export_cb, &x) != 0) {
+		log_error("audit", "export: %s", store_errmsg(store));
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, since_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((o = json_object_new_object()) == NULL)
-			goto fail;
-		json_object_object_add(o, "seq",
-		    json_object_new_int64(sqlite3_column_int64(st, 0)));
-		json_object_object_add(o, "ts_ms",
-		    json_object_new_int64(sqlite3_column_int64(st, 1)));
-		audit_time(sqlite3_column_int64(st, 1), when, sizeof when);
-		json_object_object_add(o, "time", json_object_new_string(when));
-		audit_put(o, "kind", audit_col_text(st, 2));
-		json_object_object_add(o, "case_id",
-		    sqlite3_column_type(st, 3) == SQLITE_INTEGER ?
-		    json_object_new_int64(sqlite3_column_int64(st, 3)) : NULL);
-		audit_put(o, "actor", audit_col_text(st, 4));
-		json_object_object_add(o, "target", audit_col_text(st, 5) !=
-		    NULL ? json_object_new_string(audit_col_text(st, 5)) :
-		    NULL);
-		json_object_object_add(o, "step", audit_col_text(st, 6) !=
-		    NULL ? json_object_new_string(audit_col_text(st, 6)) :
-		    NULL);
-		detail = audit_col_text(st, 7);
-		d = detail != NULL ? json_tokener_parse(detail) : NULL;
-		if (d == NULL && detail != NULL)
-			d = json_object_new_string(detail);
-		json_object_object_add(o, "detail", d);
-		audit_put(o, "prev_hash", audit_col_text(st, 8));
-		audit_put(o, "hash", audit_col_text(st, 9));
-		fprintf(out, "%s\n", json_object_to_json_string_ext(o,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		log_error("audit", "export: %s", sqlite3_errmsg(db));
-		goto fail;
-	}
-	sqlite3_finalize(st);
 	if (fflush(out) != 0 || ferror(out))
 		return -1;
-	return n;
-fail:
-	sqlite3_finalize(st);
-	return -1;
+	return x.n;
 }

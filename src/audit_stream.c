@@ -16,7 +16,6 @@
 
 #include <event2/event.h>
 #include <json-c/json.h>
-#include <sqlite3.h>
 
 #include "deprov/audit_stream.h"
 #include "deprov/engine.h"
@@ -55,35 +54,28 @@ struct audit_stream {
 
 static void	audit_stream_pump(struct audit_stream *);
 
+#define AUDIT_STREAM_META	"audit_stream_acked"
+
+/* The last record the topic acknowledged (0: none yet). */
 static int64_t
 audit_stream_meta_get(struct store *store)
 {
-	sqlite3_stmt	*st = NULL;
-	int64_t		 v = 0;
+	char buf[32];
 
-	if (sqlite3_prepare_v2(store_db(store), "SELECT value FROM meta WHERE"
-	    " key = 'audit_stream_acked'", -1, &st, NULL) != SQLITE_OK)
+	if (store_meta_get(store, AUDIT_STREAM_META, buf, sizeof buf) != 1)
 		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return strtoll(buf, NULL, 10);
 }
 
 static void
 audit_stream_meta_put(struct store *store, long long v)
 {
-	sqlite3_stmt *st = NULL;
+	char buf[32];
 
-	if (sqlite3_prepare_v2(store_db(store), "INSERT OR REPLACE INTO"
-	    " meta(key, value) VALUES ('audit_stream_acked', ?)", -1, &st,
-	    NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_int64(st, 1, v);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	snprintf(buf, sizeof buf, "%lld", v);
+	if (store_meta_set(store, AUDIT_STREAM_META, buf) != 0)
 		log_warn("audit_stream", "cannot record progress: %s",
-		    sqlite3_errmsg(store_db(store)));
-	sqlite3_finalize(st);
+		    store_errmsg(store));
 }
 
 /* Move the acknowledged mark over the contiguous run of acks. */
@@ -133,19 +125,19 @@ audit_stream_delivered(void *arg, int ok, const char *error)
 
 /* The CloudEvent for one audit row. */
 static char *
-audit_stream_event(sqlite3_stmt *st, char **key)
+audit_stream_event(const struct store_audit_rec *r, char **key)
 {
 	json_object	*o, *data, *detail;
-	const char	*kind = (const char *)sqlite3_column_text(st, 2);
-	const char	*subject = (const char *)sqlite3_column_text(st, 9);
+	const char	*kind = r->kind != NULL ? r->kind : "";
+	const char	*subject = r->subject_key;
 	char		 id[48], type[128], ts[40], *out;
-	long long	 seq = sqlite3_column_int64(st, 0);
-	int64_t		 ms = sqlite3_column_int64(st, 1);
+	long long	 seq = r->seq;
+	int64_t		 ms = r->ts_ms;
 	time_t		 t = (time_t)(ms / 1000);
 	struct tm	 tm;
 	json_object	*to;
 
-	detail = json_tokener_parse((const char *)sqlite3_column_text(st, 7));
+	detail = r->detail != NULL ? json_tokener_parse(r->detail) : NULL;
 	/* A state change is named by the state it went to. */
 	if (strcmp(kind, "case.state") == 0 && detail != NULL &&
 	    json_object_object_get_ex(detail, "to", &to))
@@ -174,20 +166,20 @@ audit_stream_event(sqlite3_stmt *st, char **key)
 	data = json_object_new_object();
 	json_object_object_add(data, "seq", json_object_new_int64(seq));
 	json_object_object_add(data, "kind", json_object_new_string(kind));
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+	if (r->case_id != 0)
 		json_object_object_add(data, "case_id",
-		    json_object_new_int64(sqlite3_column_int64(st, 3)));
+		    json_object_new_int64(r->case_id));
 	json_object_object_add(data, "actor", json_object_new_string(
-	    (const char *)sqlite3_column_text(st, 4)));
-	if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-		json_object_object_add(data, "target", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 5)));
-	if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-		json_object_object_add(data, "step", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 6)));
+	    r->actor != NULL ? r->actor : ""));
+	if (r->target != NULL)
+		json_object_object_add(data, "target",
+		    json_object_new_string(r->target));
+	if (r->step != NULL)
+		json_object_object_add(data, "step",
+		    json_object_new_string(r->step));
 	json_object_object_add(data, "detail", detail);
 	json_object_object_add(data, "hash", json_object_new_string(
-	    (const char *)sqlite3_column_text(st, 8)));
+	    r->hash != NULL ? r->hash : ""));
 	json_object_object_add(o, "data", data);
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	*key = subject != NULL ? strdup(subject) : NULL;
@@ -195,15 +187,52 @@ audit_stream_event(sqlite3_stmt *st, char **key)
 	return out;
 }
 
+/* One record to send: 0 go on, 1 stop (a gap, or no room or memory). */
+static int
+audit_stream_send_cb(const struct store_audit_rec *r, void *arg)
+{
+	struct audit_stream	*s = arg;
+	struct audit_stream_msg	*m;
+	char			*value, *key, *nd;
+
+	if (r->seq != s->sent + 1)
+		return 1;		/* a gap: the chain is broken; wait */
+	nd = realloc(s->done, (size_t)(r->seq - s->acked));
+	if (nd == NULL)
+		return 1;
+	s->done = nd;
+	s->done[r->seq - s->acked - 1] = 0;
+	value = audit_stream_event(r, &key);
+	if (value == NULL || (m = calloc(1, sizeof *m)) == NULL) {
+		free(value);
+		free(key);
+		return 1;
+	}
+	m->s = s;
+	m->seq = r->seq;
+	if (kafka_produce(s->kafka, s->topic, key, value, strlen(value),
+	    "application/cloudevents+json", audit_stream_delivered, m) != 0) {
+		free(m);
+		free(value);
+		free(key);
+		s->failed = 1;
+		s->retry_at = engine_now_ms() + AUDIT_STREAM_RETRY_MS;
+		return 1;
+	}
+	free(value);
+	free(key);
+	m->next = s->msgs;
+	s->msgs = m;
+	s->inflight++;
+	s->sent = r->seq;
+	return 0;
+}
+
 /* Send what the window allows, from after the last sent record. */
 static void
 audit_stream_pump(struct audit_stream *s)
 {
-	sqlite3_stmt		*st = NULL;
-	struct audit_stream_msg	*m;
-	char			*value, *key, *nd;
-	long long		 seq, room;
-	int			 rc;
+	long long room;
 
 	if (s->failed) {
 		/* Start again after the mark once nothing is in flight. */
@@ -217,49 +246,8 @@ audit_stream_pump(struct audit_stream *s)
 		return;
 	if (room > AUDIT_STREAM_BATCH)
 		room = AUDIT_STREAM_BATCH;
-	if (sqlite3_prepare_v2(store_db(s->store), "SELECT a.seq, a.ts_ms,"
-	    " a.kind, a.case_id, a.actor, a.target, a.step, a.detail, a.hash,"
-	    " c.subject_key FROM audit a LEFT JOIN cases c ON c.id = a.case_id"
-	    " WHERE a.seq > ? ORDER BY a.seq LIMIT ?", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return;		/* no audit table yet */
-	sqlite3_bind_int64(st, 1, s->sent);
-	sqlite3_bind_int64(st, 2, room);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		seq = sqlite3_column_int64(st, 0);
-		if (seq != s->sent + 1)
-			break;		/* a gap: the chain is broken; wait */
-		nd = realloc(s->done, (size_t)(seq - s->acked));
-		if (nd == NULL)
-			break;
-		s->done = nd;
-		s->done[seq - s->acked - 1] = 0;
-		value = audit_stream_event(st, &key);
-		if (value == NULL || (m = calloc(1, sizeof *m)) == NULL) {
-			free(value);
-			free(key);
-			break;
-		}
-		m->s = s;
-		m->seq = seq;
-		if (kafka_produce(s->kafka, s->topic, key, value, strlen(value),
-		    "application/cloudevents+json", audit_stream_delivered,
-		    m) != 0) {
-			free(m);
-			free(value);
-			free(key);
-			s->failed = 1;
-			s->retry_at = engine_now_ms() + AUDIT_STREAM_RETRY_MS;
-			break;
-		}
-		free(value);
-		free(key);
-		m->next = s->msgs;
-		s->msgs = m;
-		s->inflight++;
-		s->sent = seq;
-	}
-	sqlite3_finalize(st);
+	(void)store_audit_scan(s->store, s->sent, INT64_MIN, (int)room,
+	    audit_stream_send_cb, s);
 }
 
 static void

@@ -1,6 +1,6 @@
 /*
  * config: loads the daemon's configuration file (JSON with comments, see
- * DESIGN.md §7), fills in defaults, resolves relative paths against the
+ * docs/CONTRACT.md), fills in defaults, resolves relative paths against the
  * file's directory and secrets from the environment or files, and checks
  * everything it reads. Every problem becomes a file:line diagnostic and
  * loading carries on, so that `deprovd --check` reports all of them at once.

@@ -12,7 +12,14 @@
  *
  * "handling" lines are the messages being handled now, with how many times
  * in a row they had already crashed the process; read at the next start
- * they count one crash more. "suspect" lines carry earlier runs' suspects
+ * they count one crash more if the process crashed, that is if a fatal
+ * signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT) reached it: its handler
+ * writes "crashed <signal>" right after the record's "end" line, with one
+ * pwrite() (async-signal-safe), before the signal takes the process. A
+ * process that was killed (kill -9 by an operator or a supervisor, a power
+ * cut) leaves no such line: the messages it was handling are read again
+ * as usual, not held against them, so restarts never dead-letter a leaver.
+ * "suspect" lines carry earlier runs' suspects
  * that have not been handled again yet, with their count as it is, so a
  * crash elsewhere does not make anyone forget them. A record without its
  * "end" line (or longer than the new one: the tail of an older, longer
@@ -30,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +54,18 @@
 #define CRASHGUARD_MAX_RANGES	4096
 #define CRASHGUARD_MAX_TOPIC	255
 #define CRASHGUARD_MAX_CRASHES	1000
+#define CRASHGUARD_CRASHED	"crashed "
+
+/*
+ * What the fatal-signal handler needs, in globals because a handler has no
+ * argument: the record's file and where its "end" line ends. Set by the
+ * loop (crashguard_write), read by the handler; one guard per process.
+ */
+static volatile sig_atomic_t	crashguard_sig_fd = -1;
+static volatile sig_atomic_t	crashguard_sig_off;
+static const int		crashguard_signals[] = {
+	SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT
+};
 
 /* Offsets first..last of one partition, and how many crashes in a row. */
 struct crashguard_range {
@@ -72,7 +92,9 @@ struct crashguard {
 	int			 failed;	/* the last write failed (logged once) */
 };
 
-static int	crashguard_read(struct crashguard *, char *, size_t);
+static int	crashguard_read(struct crashguard *, char *, size_t, int);
+static void	crashguard_write(struct crashguard *);
+static void	crashguard_arm(struct crashguard *);
 static int	crashguard_merge(struct crashguard *, const char *, int32_t,
 		    int64_t, int64_t, int);
 static int	crashguard_add(struct crashguard_range **, size_t *, size_t *,
@@ -158,11 +180,13 @@ crashguard_merge(struct crashguard *g, const char *topic, int32_t partition,
 }
 
 /*
- * Parse what the last run left (text, NUL-terminated) into the suspects.
- * Returns 0, or -1 when it is not a complete record (ignored, logged).
+ * Parse what the last run left (text, NUL-terminated) into the suspects;
+ * crashed: the last run died of a fatal signal (the messages it was
+ * handling count a crash). Returns 0, or -1 when it is not a complete
+ * record (ignored, logged).
  */
 static int
-crashguard_read(struct crashguard *g, char *text, size_t len)
+crashguard_read(struct crashguard *g, char *text, size_t len, int crashed)
 {
 	char		*line, *next, kind[16], topic[CRASHGUARD_MAX_TOPIC + 1];
 	int64_t		 first, last;
@@ -190,8 +214,8 @@ crashguard_read(struct crashguard *g, char *text, size_t len)
 		    crashes > CRASHGUARD_MAX_CRASHES || partition < 0 ||
 		    first < 0 || last < first || !crashguard_topic_ok(topic))
 			return -1;
-		if (strcmp(kind, "handling") == 0)
-			crashes++;	/* it was being handled when the process died */
+		if (strcmp(kind, "handling") == 0 && crashed)
+			crashes++;	/* it was being handled when the process crashed */
 		else if (strcmp(kind, "suspect") != 0)
 			return -1;
 		if (crashes == 0 || crashguard_merge(g, topic, partition, first,
@@ -208,9 +232,10 @@ struct crashguard *
 crashguard_open(const char *path, char *err, size_t errlen)
 {
 	struct crashguard	*g = NULL;
-	char			*text = NULL;
+	char			*text = NULL, *end;
 	size_t			 len = 0, i;
 	ssize_t			 r;
+	int			 crashed;
 
 	if ((g = calloc(1, sizeof *g)) == NULL || (g->path = strdup(path)) ==
 	    NULL || (text = malloc(CRASHGUARD_MAX_FILE + 1)) == NULL) {
@@ -237,8 +262,11 @@ crashguard_open(const char *path, char *err, size_t errlen)
 		len += (size_t)r;
 	}
 	text[len] = '\0';
+	end = strstr(text, "\n" CRASHGUARD_END);
+	crashed = end != NULL && strncmp(end + 1 + strlen(CRASHGUARD_END),
+	    CRASHGUARD_CRASHED, strlen(CRASHGUARD_CRASHED)) == 0;
 	if (memchr(text, '\0', len) != NULL ||
-	    crashguard_read(g, text, len) != 0) {
+	    crashguard_read(g, text, len, crashed) != 0) {
 		log_warn("crashguard", "%s is not a complete record; ignored "
 		    "(no message is held as a suspect)", path);
 		crashguard_ranges_free(g->suspects, g->nsuspects);
@@ -254,7 +282,19 @@ crashguard_open(const char *path, char *err, size_t errlen)
 		    g->suspects[i].partition, g->suspects[i].first,
 		    g->suspects[i].last, g->suspects[i].crashes,
 		    g->suspects[i].crashes == 1 ? "" : "s");
+	if (len > 0 && !crashed && strstr(text, "\nhandling ") != NULL)
+		log_info("crashguard", "the last run was stopped (killed, not "
+		    "crashed) while handling messages: they are read again");
 	free(text);
+	/*
+	 * This run's record from offset 0, with nothing of the last behind
+	 * (an old crash mark must not be read as this run's), the suspects
+	 * carried over at once.
+	 */
+	if (ftruncate(g->fd, 0) != 0)
+		log_warn("crashguard", "%s: %s", path, strerror(errno));
+	crashguard_arm(g);
+	crashguard_write(g);
 	return g;
 fail:
 	free(text);
@@ -262,11 +302,79 @@ fail:
 	return NULL;
 }
 
+/*
+ * "crashed <sig>" after the record (what the fatal-signal handler does;
+ * tests call it to play a crash). Async-signal-safe: no stdio, no malloc.
+ */
+void
+crashguard_note_crash(int sig)
+{
+	char	line[32] = CRASHGUARD_CRASHED;
+	size_t	n = strlen(CRASHGUARD_CRASHED);
+	int	fd = crashguard_sig_fd, v = sig, i, k;
+	char	digits[12];
+
+	/* The signal number in decimal, by hand: no stdio in a handler. */
+	for (k = 0; v > 0 && k < (int)sizeof digits; v /= 10)
+		digits[k++] = (char)('0' + v % 10);
+	for (i = k - 1; i >= 0; i--)
+		line[n++] = digits[i];
+	line[n++] = '\n';
+	if (fd >= 0)
+		(void)pwrite(fd, line, n, (off_t)crashguard_sig_off);
+}
+
+/* A fatal signal: say so after the record, then let the signal end us. */
+static void
+crashguard_on_signal(int sig)
+{
+	crashguard_note_crash(sig);
+	/* SA_RESETHAND restored the default action: the fault or abort() ends us. */
+}
+
+/*
+ * Install the fatal-signal handlers, on an alternate stack so that a stack
+ * overflow (SIGSEGV) can still run one. Done once per process.
+ */
+static void
+crashguard_arm(struct crashguard *g)
+{
+	static int		 armed;
+	static char		*altstack;
+	struct sigaction	 sa;
+	stack_t			 ss;
+	size_t			 i;
+
+	crashguard_sig_fd = g->fd;
+	crashguard_sig_off = 0;
+	if (armed)
+		return;
+	if ((altstack = malloc(65536)) != NULL) {
+		memset(&ss, 0, sizeof ss);
+		ss.ss_sp = altstack;
+		ss.ss_size = 65536;
+		if (sigaltstack(&ss, NULL) != 0)
+			log_warn("crashguard", "sigaltstack: %s", strerror(errno));
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = crashguard_on_signal;
+	sa.sa_flags = SA_RESETHAND | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof crashguard_signals / sizeof crashguard_signals[0];
+	    i++)
+		if (sigaction(crashguard_signals[i], &sa, NULL) != 0)
+			log_warn("crashguard", "sigaction %d: %s",
+			    crashguard_signals[i], strerror(errno));
+	armed = 1;
+}
+
 void
 crashguard_free(struct crashguard *g)
 {
 	if (g == NULL)
 		return;
+	if (crashguard_sig_fd == g->fd)
+		crashguard_sig_fd = -1;
 	if (g->fd >= 0)
 		close(g->fd);
 	crashguard_ranges_free(g->suspects, g->nsuspects);
@@ -363,6 +471,7 @@ crashguard_write(struct crashguard *g)
 		return;
 	}
 	g->failed = 0;
+	crashguard_sig_off = (sig_atomic_t)g->len;
 }
 
 void

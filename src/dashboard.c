@@ -26,7 +26,6 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
-#include <sqlite3.h>
 
 #include "deprov/api.h"
 #include "deprov/case.h"
@@ -52,151 +51,9 @@ static const int64_t dashboard_buckets[] = {
 #define DASHBOARD_NBUCKETS \
 	(sizeof dashboard_buckets / sizeof dashboard_buckets[0] + 1)
 
-/*
- * The statements name their parameters. Names of case states, step states
- * and event types (":case_completed", ":step_succeeded", ":type_unfreeze")
- * are bound once, when prepared, from case.h and event.h, so no state name
- * is spelt twice; ":since", ":now", ":limit" and ":offset" per query.
- */
-static const struct {
-	const char	*name;
-	const char	*type;
-} dashboard_types[] = {
-	{ ":type_unfreeze", EVENT_TYPE_UNFREEZE },
-	{ ":type_rescinded", EVENT_TYPE_RESCINDED },
-	{ ":type_reinstate", EVENT_TYPE_REINSTATE },
-};
-static const char *const dashboard_params[] = {
-	":since", ":now", ":limit", ":offset",
-};
-
-/*
- * Open: every state but completed and cancelled (escalated waits for a
- * human). Through the state index, so its cost follows the open cases, not
- * history. A new state must be placed here (or in the closed ones).
- */
-_Static_assert(CASE_STATE_COUNT == 9, "dashboard: place the new case state "
-    "in DASHBOARD_OPEN or among the closed states");
-#define DASHBOARD_OPEN \
-	"state IN (:case_received, :case_scheduled, :case_freezing, " \
-	":case_contained, :case_remediating, :case_deactivating, " \
-	":case_escalated)"
-
-/*
- * Cases that freeze something: not an unfreeze, a rescind's unfreeze or a
- * reinstate. They have no time to freeze and no freeze verdict.
- */
-#define DASHBOARD_FREEZES \
-	"event_type NOT IN (:type_unfreeze, :type_rescinded, :type_reinstate)"
-
-enum dashboard_stmt {
-	DS_COUNTS = 0,
-	DS_CLOSED,
-	DS_SLA,
-	DS_TTF_HIST,
-	DS_TTF_AT,
-	DS_OPEN,
-	DS_RECENT,
-	DS__MAX
-};
-
-/*
- * Columns of DS_OPEN and DS_RECENT, in this order; then the error of the
- * first step that has one and has not succeeded (what is holding the case
- * up), found through the steps' primary key; then whether a cancel was
- * asked for.
- */
-#define DASHBOARD_CASE_COLS \
-	"id, subject_key, subject, runbook, event_type, state, urgent, " \
-	"created_ms, effective_ms, freeze_deadline_ms, complete_deadline_ms, " \
-	"frozen_ms, completed_ms, reason, error, " \
-	"(SELECT s.target || ' ' || s.step || ' (attempt ' || s.attempts || " \
-	"'): ' || s.last_error FROM steps s WHERE s.case_id = cases.id " \
-	"AND s.last_error IS NOT NULL AND s.state <> :step_succeeded " \
-	"ORDER BY s.seq LIMIT 1), cancel_by IS NOT NULL"
-
-/*
- * Time to freeze of the cases created since :since that freeze something:
- * from when the case was due to start (created, or its effective date when
- * later) to contained. The deadlines are measured from the same point.
- */
-#define DASHBOARD_TTF \
-	"SELECT max(frozen_ms - max(created_ms, coalesce(effective_ms, 0)), " \
-	"0) AS t FROM cases WHERE created_ms >= :since AND frozen_ms > 0 " \
-	"AND " DASHBOARD_FREEZES
-
-static const char *const dashboard_sql[DS__MAX] = {
-	/*
-	 * Cases by state: every open one, and those closed (completed,
-	 * cancelled) among the window's, so the cost does not grow with
-	 * history.
-	 */
-	[DS_COUNTS] = "SELECT state, count(*) FROM cases WHERE " DASHBOARD_OPEN
-	    " GROUP BY state",
-	[DS_CLOSED] = "SELECT sum(state = :case_completed), sum(state = "
-	    ":case_cancelled) FROM cases WHERE created_ms >= :since",
-	/*
-	 * Verdicts per case created since :since that freezes something, as
-	 * of :now, on the budgets its runbook sets (hf: a freeze deadline,
-	 * hc: a complete deadline; a case with neither is not counted).
-	 * Freeze: met when contained by the deadline; breached when contained
-	 * late, escalated without being contained (a freeze failed: the
-	 * person can still sign in), or not contained and the deadline has
-	 * passed (the clock stops at a cancel). Complete: met when completed
-	 * by the deadline; breached when completed late or still not
-	 * completed (open or escalated) after it; a cancelled case is not
-	 * judged. Overall: every budget it has met, or one breached.
-	 * Pending: not cancelled, no verdict yet.
-	 */
-	[DS_SLA] =
-	    "SELECT count(*), sum(fm), sum(fb), sum(hf AND NOT fm AND NOT fb"
-	    "  AND nc), sum(cm), sum(cb), sum(hc AND NOT cm AND NOT cb AND nc),"
-	    "  sum((fm OR NOT hf) AND (cm OR NOT hc)), sum(fb OR cb),"
-	    "  sum(NOT ((fm OR NOT hf) AND (cm OR NOT hc)) AND NOT (fb OR cb)"
-	    "  AND nc) FROM ("
-	    "  SELECT hf, hc, nc,"
-	    "    coalesce(hf AND frozen_ms > 0 AND"
-	    "      frozen_ms <= freeze_deadline_ms, 0) AS fm,"
-	    "    coalesce(hf AND CASE WHEN frozen_ms > 0 THEN"
-	    "        frozen_ms > freeze_deadline_ms"
-	    "      WHEN state = :case_escalated THEN 1"
-	    "      WHEN state = :case_cancelled THEN"
-	    "        coalesce(completed_ms, :now) > freeze_deadline_ms"
-	    "      ELSE :now > freeze_deadline_ms END, 0) AS fb,"
-	    "    coalesce(hc AND state = :case_completed AND"
-	    "      completed_ms <= complete_deadline_ms, 0) AS cm,"
-	    "    coalesce(hc AND CASE WHEN state = :case_completed THEN"
-	    "        completed_ms > complete_deadline_ms"
-	    "      WHEN state = :case_cancelled THEN 0"
-	    "      ELSE :now > complete_deadline_ms END, 0) AS cb"
-	    "  FROM (SELECT state, frozen_ms, completed_ms, freeze_deadline_ms,"
-	    "      complete_deadline_ms,"
-	    "      coalesce(freeze_deadline_ms > 0, 0) AS hf,"
-	    "      coalesce(complete_deadline_ms > 0, 0) AS hc,"
-	    "      state <> :case_cancelled AS nc"
-	    "    FROM cases WHERE created_ms >= :since AND " DASHBOARD_FREEZES
-	    "  ) WHERE hf OR hc)",
-	[DS_TTF_HIST] = NULL,	/* built from dashboard_buckets */
-	[DS_TTF_AT] = "SELECT t FROM (" DASHBOARD_TTF ") ORDER BY t "
-	    "LIMIT 1 OFFSET :offset",
-	[DS_OPEN] = "SELECT " DASHBOARD_CASE_COLS " FROM cases WHERE "
-	    DASHBOARD_OPEN " ORDER BY id DESC LIMIT :limit",
-	/*
-	 * Closed in the window, newest first: walks ids down from the newest
-	 * and stops at the window's first id. "+" keeps the planner off its
-	 * shortcuts that scan all history: min(id) by rowid from the oldest
-	 * case, the state index for every completed case.
-	 */
-	[DS_RECENT] = "SELECT " DASHBOARD_CASE_COLS " FROM cases "
-	    "WHERE id >= (SELECT min(+id) FROM cases WHERE created_ms >= :since) "
-	    "AND +state IN (:case_completed, :case_cancelled) "
-	    "AND +created_ms >= :since ORDER BY id DESC LIMIT :limit",
-};
-
 struct dashboard {
 	struct api	*api;
 	struct store	*store;
-	sqlite3_stmt	*st[DS__MAX];
 	char		 csp[DASHBOARD_CSP_MAX];
 	char		*cache;		/* last /v1/summary answer */
 	size_t		 cachelen;
@@ -204,7 +61,6 @@ struct dashboard {
 };
 
 static int	dashboard_csp(struct dashboard *, char *, size_t);
-static int	dashboard_bind_names(sqlite3_stmt *);
 static void	dashboard_page(struct evhttp_request *, const char *,
 		    const char *, const struct api_caller *, void *);
 static void	dashboard_summary_route(struct evhttp_request *, const char *,
@@ -255,87 +111,10 @@ dashboard_csp(struct dashboard *db, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * Bind the names of states and event types a statement uses (they stay
- * bound across resets) and check that every other parameter is one bound
- * per query. -1 for a parameter no one would bind.
- */
-static int
-dashboard_bind_names(sqlite3_stmt *st)
-{
-	const char	*name;
-	size_t		 k;
-	int		 i, n = sqlite3_bind_parameter_count(st), v, ok;
-
-	for (i = 1; i <= n; i++) {
-		if ((name = sqlite3_bind_parameter_name(st, i)) == NULL)
-			return -1;	/* "?": every parameter has a name */
-		ok = 0;
-		if (strncmp(name, ":case_", 6) == 0) {
-			if ((v = case_state_parse(name + 6)) < 0)
-				return -1;
-			ok = sqlite3_bind_text(st, i, case_state_name(
-			    (enum case_state)v), -1, SQLITE_STATIC) == SQLITE_OK;
-		} else if (strncmp(name, ":step_", 6) == 0) {
-			if ((v = step_state_parse(name + 6)) < 0)
-				return -1;
-			ok = sqlite3_bind_text(st, i, step_state_name(
-			    (enum step_state)v), -1, SQLITE_STATIC) == SQLITE_OK;
-		}
-		for (k = 0; k < sizeof dashboard_types /
-		    sizeof dashboard_types[0]; k++)
-			if (strcmp(name, dashboard_types[k].name) == 0)
-				ok = sqlite3_bind_text(st, i,
-				    dashboard_types[k].type, -1, SQLITE_STATIC) ==
-				    SQLITE_OK;
-		for (k = 0; k < sizeof dashboard_params /
-		    sizeof dashboard_params[0]; k++)
-			if (strcmp(name, dashboard_params[k]) == 0)
-				ok = 1;
-		if (!ok)
-			return -1;
-	}
-	return 0;
-}
-
-/* Bind a per-query parameter by name (one the statement has). */
-static void
-dashboard_bind(sqlite3_stmt *st, const char *name, int64_t v)
-{
-	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, name), v);
-}
-
-/* The histogram query: bucket index, count and largest value per bucket. */
-static char *
-dashboard_hist_sql(void)
-{
-	char	*sql = NULL;
-	size_t	 len = 0, i;
-	FILE	*f;
-
-	if ((f = open_memstream(&sql, &len)) == NULL)
-		return NULL;
-	fputs("SELECT CASE", f);
-	for (i = 0; i < DASHBOARD_NBUCKETS - 1; i++)
-		fprintf(f, " WHEN t <= %lld THEN %zu",
-		    (long long)dashboard_buckets[i], i);
-	fprintf(f, " ELSE %zu END AS b, count(*), max(t) FROM ("
-	    DASHBOARD_TTF ") GROUP BY b", DASHBOARD_NBUCKETS - 1);
-	if (fclose(f) != 0) {
-		free(sql);
-		return NULL;
-	}
-	return sql;
-}
-
 struct dashboard *
 dashboard_new(struct api *api, struct store *store, char *err, size_t errlen)
 {
 	struct dashboard	*db;
-	sqlite3			*sq = store_db(store);
-	char			*hist = NULL, *msg = NULL;
-	const char		*sql;
-	int			 i;
 
 	if ((db = calloc(1, sizeof *db)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -345,37 +124,6 @@ dashboard_new(struct api *api, struct store *store, char *err, size_t errlen)
 	db->store = store;
 	if (dashboard_csp(db, err, errlen) != 0)
 		goto fail;
-	/*
-	 * The 24-hour window is a range on created_ms: without this index
-	 * every poll would scan every case ever made.
-	 */
-	if (sqlite3_exec(sq, "CREATE INDEX IF NOT EXISTS "
-	    "dashboard_cases_created ON cases(created_ms)", NULL, NULL,
-	    &msg) != SQLITE_OK) {
-		log_warn("dashboard", "cannot index cases by creation time "
-		    "(summaries will scan): %s", msg != NULL ? msg : "?");
-		sqlite3_free(msg);
-	}
-	if ((hist = dashboard_hist_sql()) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	for (i = 0; i < DS__MAX; i++) {
-		sql = i == DS_TTF_HIST ? hist : dashboard_sql[i];
-		if (sqlite3_prepare_v3(sq, sql, -1, SQLITE_PREPARE_PERSISTENT,
-		    &db->st[i], NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "dashboard: cannot prepare query "
-			    "%d: %s", i, sqlite3_errmsg(sq));
-			goto fail;
-		}
-		if (dashboard_bind_names(db->st[i]) != 0) {
-			snprintf(err, errlen, "dashboard: query %d has an "
-			    "unknown parameter", i);
-			goto fail;
-		}
-	}
-	free(hist);
-	hist = NULL;
 	if (api != NULL && (api_route(api, "GET", "/", 0, API_ROLE_PUBLIC,
 	    dashboard_page, db) != 0 ||
 	    api_route(api, "GET", "/v1/summary", 0, API_ROLE_VIEWER,
@@ -387,7 +135,6 @@ dashboard_new(struct api *api, struct store *store, char *err, size_t errlen)
 	return db;
 
 fail:
-	free(hist);
 	dashboard_free(db);
 	return NULL;
 }
@@ -395,12 +142,8 @@ fail:
 void
 dashboard_free(struct dashboard *db)
 {
-	int i;
-
 	if (db == NULL)
 		return;
-	for (i = 0; i < DS__MAX; i++)
-		sqlite3_finalize(db->st[i]);
 	free(db->cache);
 	free(db);
 }
@@ -430,15 +173,6 @@ dashboard_put_ms(json_object *o, const char *key, int64_t ms)
 }
 
 static void
-dashboard_put_text(json_object *o, const char *key, sqlite3_stmt *st, int col)
-{
-	const unsigned char *v = sqlite3_column_text(st, col);
-
-	json_object_object_add(o, key, v != NULL ?
-	    json_object_new_string((const char *)v) : NULL);
-}
-
-static void
 dashboard_put_str(json_object *o, const char *key, const char *v)
 {
 	json_object_object_add(o, key, v != NULL ? json_object_new_string(v) :
@@ -460,13 +194,9 @@ dashboard_kind(const char *type)
 static int
 dashboard_kind_freezes(const char *type)
 {
-	size_t i;
-
-	for (i = 0; type != NULL &&
-	    i < sizeof dashboard_types / sizeof dashboard_types[0]; i++)
-		if (strcmp(type, dashboard_types[i].type) == 0)
-			return 0;
-	return 1;
+	return type == NULL || (strcmp(type, EVENT_TYPE_UNFREEZE) != 0 &&
+	    strcmp(type, EVENT_TYPE_RESCINDED) != 0 &&
+	    strcmp(type, EVENT_TYPE_REINSTATE) != 0);
 }
 
 /* The subject's email and employee id, for the analyst. */
@@ -549,80 +279,67 @@ dashboard_verdict(int64_t met, int64_t breached, int64_t pending)
  * included: it waits for a human) as they are now; completed and cancelled
  * among the cases created in the window.
  */
+struct dashboard_counts {
+	int64_t	n[CASE_STATE_COUNT];
+	int64_t	open;
+};
+
+static int
+dashboard_count_cb(const char *state, long long n, void *arg)
+{
+	struct dashboard_counts	*c = arg;
+	int			 i = case_state_parse(state);
+
+	if (i < 0)
+		return 0;
+	c->n[i] = n;
+	if (i != CASE_COMPLETED && i != CASE_CANCELLED)
+		c->open += n;
+	return 0;
+}
+
 static int
 dashboard_counts(struct dashboard *db, int64_t now, json_object *out)
 {
-	sqlite3_stmt	*st = db->st[DS_COUNTS];
-	json_object	*counts = json_object_new_object();
-	int64_t		 n[CASE_STATE_COUNT] = { 0 }, open = 0;
-	int		 rc, rc2, i;
+	struct dashboard_counts	 c;
+	json_object		*counts;
+	int			 i;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		i = case_state_parse((const char *)sqlite3_column_text(st, 0));
-		if (i >= 0)
-			n[i] = sqlite3_column_int64(st, 1);
-		open += sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	st = db->st[DS_CLOSED];
-	dashboard_bind(st, ":since", now - DASHBOARD_WINDOW_MS);
-	if ((rc2 = sqlite3_step(st)) == SQLITE_ROW) {
-		n[CASE_COMPLETED] = sqlite3_column_int64(st, 0);
-		n[CASE_CANCELLED] = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
+	memset(&c, 0, sizeof c);
+	if (store_summary_counts(db->store, now - DASHBOARD_WINDOW_MS,
+	    dashboard_count_cb, &c) != 0)
+		return -1;
+	counts = json_object_new_object();
 	for (i = 0; i < CASE_STATE_COUNT; i++)
 		json_object_object_add(counts, case_state_name(
-		    (enum case_state)i), json_object_new_int64(n[i]));
+		    (enum case_state)i), json_object_new_int64(c.n[i]));
 	json_object_object_add(out, "counts", counts);
-	json_object_object_add(out, "open", json_object_new_int64(open));
-	return rc == SQLITE_DONE && rc2 == SQLITE_ROW ? 0 : -1;
+	json_object_object_add(out, "open", json_object_new_int64(c.open));
+	return 0;
 }
 
 /* SLA verdicts over the window. */
 static int
 dashboard_sla(struct dashboard *db, int64_t now, json_object *out)
 {
-	sqlite3_stmt	*st = db->st[DS_SLA];
-	json_object	*sla;
-	int64_t		 v[10] = { 0 };
-	int		 rc, i;
+	struct store_sla_figures	 f;
+	json_object			*sla;
 
-	dashboard_bind(st, ":since", now - DASHBOARD_WINDOW_MS);
-	dashboard_bind(st, ":now", now);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		for (i = 0; i < 10; i++)
-			v[i] = sqlite3_column_int64(st, i);	/* NULL -> 0 */
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
+	if (store_summary_sla(db->store, now - DASHBOARD_WINDOW_MS, now,
+	    &f) != 0)
 		return -1;
 	sla = json_object_new_object();
 	json_object_object_add(sla, "window_ms", json_object_new_int64(
 	    DASHBOARD_WINDOW_MS));
-	json_object_object_add(sla, "cases", json_object_new_int64(v[0]));
-	json_object_object_add(sla, "freeze", dashboard_verdict(v[1], v[2],
-	    v[3]));
-	json_object_object_add(sla, "complete", dashboard_verdict(v[4], v[5],
-	    v[6]));
-	json_object_object_add(sla, "overall", dashboard_verdict(v[7], v[8],
-	    v[9]));
+	json_object_object_add(sla, "cases", json_object_new_int64(f.cases));
+	json_object_object_add(sla, "freeze", dashboard_verdict(f.freeze_met,
+	    f.freeze_breached, f.freeze_pending));
+	json_object_object_add(sla, "complete", dashboard_verdict(
+	    f.complete_met, f.complete_breached, f.complete_pending));
+	json_object_object_add(sla, "overall", dashboard_verdict(
+	    f.overall_met, f.overall_breached, f.overall_pending));
 	json_object_object_add(out, "sla", sla);
 	return 0;
-}
-
-/* The k-th smallest time to freeze (0-based), or -1. */
-static int64_t
-dashboard_ttf_at(struct dashboard *db, int64_t since, int64_t k)
-{
-	sqlite3_stmt	*st = db->st[DS_TTF_AT];
-	int64_t		 t = -1;
-
-	dashboard_bind(st, ":since", since);
-	dashboard_bind(st, ":offset", k);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		t = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return t;
 }
 
 /* Time-to-freeze: count, nearest-rank p50/p95/p99, max and histogram. */
@@ -630,33 +347,21 @@ static int
 dashboard_ttf(struct dashboard *db, int64_t now, json_object *out)
 {
 	static const int	 pcts[] = { 50, 95, 99 };
-	sqlite3_stmt		*st = db->st[DS_TTF_HIST];
 	json_object		*ttf, *hist, *b;
-	int64_t			 counts[DASHBOARD_NBUCKETS] = { 0 }, n = 0;
-	int64_t			 max = 0, since = now - DASHBOARD_WINDOW_MS, t;
-	int64_t			 idx;
+	int64_t			 counts[DASHBOARD_NBUCKETS], n, max;
+	int64_t			 since = now - DASHBOARD_WINDOW_MS, t;
 	char			 key[16];
 	size_t			 i;
-	int			 rc;
 
-	dashboard_bind(st, ":since", since);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		idx = sqlite3_column_int64(st, 0);
-		if (idx >= 0 && idx < (int64_t)DASHBOARD_NBUCKETS)
-			counts[idx] = sqlite3_column_int64(st, 1);
-		n += sqlite3_column_int64(st, 1);
-		if (sqlite3_column_int64(st, 2) > max)
-			max = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	if (store_summary_ttf(db->store, since, dashboard_buckets,
+	    DASHBOARD_NBUCKETS - 1, counts, &n, &max) != 0)
 		return -1;
 	ttf = json_object_new_object();
 	json_object_object_add(ttf, "count", json_object_new_int64(n));
 	for (i = 0; i < sizeof pcts / sizeof pcts[0]; i++) {
 		snprintf(key, sizeof key, "p%d_ms", pcts[i]);
 		/* Nearest rank: the ceil(p/100 * n)-th smallest. */
-		t = n > 0 ? dashboard_ttf_at(db, since,
+		t = n > 0 ? store_summary_ttf_at(db->store, since,
 		    (pcts[i] * n + 99) / 100 - 1) : -1;
 		json_object_object_add(ttf, key, t >= 0 ?
 		    json_object_new_int64(t) : NULL);
@@ -678,41 +383,38 @@ dashboard_ttf(struct dashboard *db, int64_t now, json_object *out)
 }
 
 /*
- * One case row of DS_OPEN / DS_RECENT, with its SLA flags as of now (the
- * verdicts of DS_SLA) and its containment per target; NULL when its steps
- * cannot be read.
+ * One open or recently closed case, with its SLA flags as of now (the
+ * verdicts of the SLA figures) and its containment per target; NULL when
+ * its steps cannot be read.
  */
 static json_object *
-dashboard_case_row(struct dashboard *db, sqlite3_stmt *st, int64_t now)
+dashboard_case_row(struct dashboard *db, const struct store_case *c,
+    int64_t now)
 {
 	json_object	*o = json_object_new_object();
-	const char	*type = (const char *)sqlite3_column_text(st, 4);
-	int		 state = case_state_parse((const char *)
-			    sqlite3_column_text(st, 5));
-	int64_t		 created = sqlite3_column_int64(st, 7);
-	int64_t		 effective = sqlite3_column_int64(st, 8);
-	int64_t		 fdl = sqlite3_column_int64(st, 9);
-	int64_t		 cdl = sqlite3_column_int64(st, 10);
-	int64_t		 frozen = sqlite3_column_int64(st, 11);
-	int64_t		 done = sqlite3_column_int64(st, 12);
+	const char	*type = c->event_type;
+	int		 state = case_state_parse(c->state);
+	int64_t		 created = c->created_ms, effective = c->effective_ms;
+	int64_t		 fdl = c->freeze_deadline_ms;
+	int64_t		 cdl = c->complete_deadline_ms;
+	int64_t		 frozen = c->frozen_ms, done = c->completed_ms;
 	int64_t		 due = effective > created ? effective : created;
 	int		 freezes = dashboard_kind_freezes(type);
 
 	/* A case that freezes nothing was never "frozen" (old rows were). */
 	if (!freezes)
 		frozen = fdl = 0;
-	json_object_object_add(o, "id", json_object_new_int64(
-	    sqlite3_column_int64(st, 0)));
-	dashboard_put_text(o, "subject_key", st, 1);
-	dashboard_put_subject(o, (const char *)sqlite3_column_text(st, 2));
-	dashboard_put_text(o, "runbook", st, 3);
-	dashboard_put_text(o, "event_type", st, 4);
+	json_object_object_add(o, "id", json_object_new_int64(c->id));
+	dashboard_put_str(o, "subject_key", c->subject_key);
+	dashboard_put_subject(o, c->subject_json);
+	dashboard_put_str(o, "runbook", c->runbook);
+	dashboard_put_str(o, "event_type", type);
 	dashboard_put_str(o, "kind", dashboard_kind(type));
-	dashboard_put_text(o, "state", st, 5);
+	dashboard_put_str(o, "state", c->state);
 	json_object_object_add(o, "urgent", json_object_new_boolean(
-	    sqlite3_column_int(st, 6) != 0));
+	    c->urgent != 0));
 	json_object_object_add(o, "cancelling", json_object_new_boolean(
-	    sqlite3_column_int(st, 16) != 0 && state != CASE_CANCELLED));
+	    c->cancel_by != NULL && state != CASE_CANCELLED));
 	dashboard_put_ms(o, "created_ms", created);
 	dashboard_put_ms(o, "effective_ms", effective);
 	/* When the case was due to start: the budgets count from here. */
@@ -721,17 +423,17 @@ dashboard_case_row(struct dashboard *db, sqlite3_stmt *st, int64_t now)
 	dashboard_put_ms(o, "complete_deadline_ms", cdl);
 	dashboard_put_ms(o, "frozen_ms", frozen);
 	dashboard_put_ms(o, "completed_ms", done);
-	dashboard_put_text(o, "reason", st, 13);
-	dashboard_put_text(o, "error", st, 14);
-	dashboard_put_text(o, "step_error", st, 15);
+	dashboard_put_str(o, "reason", c->reason);
+	dashboard_put_str(o, "error", c->error);
+	dashboard_put_str(o, "step_error", c->step_error);
 	json_object_object_add(o, "time_to_freeze_ms", frozen > 0 ?
 	    json_object_new_int64(frozen > due ? frozen - due : 0) : NULL);
-	/* Same verdicts as the SLA query. */
+	/* Same verdicts as the SLA figures. */
 	json_object_object_add(o, "freeze_breached", json_object_new_boolean(
 	    case_freeze_breached(fdl, frozen, state, done, now)));
 	json_object_object_add(o, "complete_breached", json_object_new_boolean(
 	    case_complete_breached(cdl, state, done, now)));
-	if (dashboard_containment(db, sqlite3_column_int64(st, 0), o) != 0) {
+	if (dashboard_containment(db, c->id, o) != 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -741,26 +443,36 @@ dashboard_case_row(struct dashboard *db, sqlite3_stmt *st, int64_t now)
 	return o;
 }
 
-/* Rows of DS_OPEN or DS_RECENT into an array named key. */
-static int
-dashboard_cases(struct dashboard *db, enum dashboard_stmt which, int64_t now,
-    int limit, const char *key, json_object *out)
-{
-	sqlite3_stmt	*st = db->st[which];
-	json_object	*arr = json_object_new_array(), *row;
-	int		 rc;
+struct dashboard_rows {
+	struct dashboard	*db;
+	json_object		*arr;
+	int64_t			 now;
+};
 
-	if (which == DS_RECENT)
-		dashboard_bind(st, ":since", now - DASHBOARD_WINDOW_MS);
-	dashboard_bind(st, ":limit", limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((row = dashboard_case_row(db, st, now)) == NULL)
-			break;
-		json_object_array_add(arr, row);
-	}
-	sqlite3_reset(st);
-	json_object_object_add(out, key, arr);
-	return rc == SQLITE_DONE ? 0 : -1;
+static int
+dashboard_case_cb(const struct store_case *c, void *arg)
+{
+	struct dashboard_rows	*r = arg;
+	json_object		*row;
+
+	if ((row = dashboard_case_row(r->db, c, r->now)) == NULL)
+		return -1;
+	json_object_array_add(r->arr, row);
+	return 0;
+}
+
+/* Open cases, or those closed in the window, into an array named key. */
+static int
+dashboard_cases(struct dashboard *db, int open, int64_t now, int limit,
+    const char *key, json_object *out)
+{
+	struct dashboard_rows	r = { db, json_object_new_array(), now };
+	int			rc;
+
+	rc = store_summary_cases(db->store, open, now - DASHBOARD_WINDOW_MS,
+	    limit, dashboard_case_cb, &r);
+	json_object_object_add(out, key, r.arr);
+	return rc;
 }
 
 /* Walking the exposure rows into one entry per case. */
@@ -861,7 +573,7 @@ dashboard_exposed(struct dashboard *db, json_object *out)
 		return -1;
 	memset(&x, 0, sizeof x);
 	x.cases = json_object_new_array();
-	r = store_exposures_failed_first(db->store, DASHBOARD_EXPOSED_ROWS,
+	r = store_exposures(db->store, DASHBOARD_EXPOSED_ROWS,
 	    dashboard_exposed_cb, &x);
 	if (r < 0) {
 		json_object_put(x.cases);
@@ -916,12 +628,11 @@ dashboard_summary(struct dashboard *db, int64_t now, char *err, size_t errlen)
 	if (dashboard_exposed(db, o) != 0 ||
 	    dashboard_counts(db, now, o) != 0 || dashboard_sla(db, now, o) != 0 ||
 	    dashboard_ttf(db, now, o) != 0 ||
-	    dashboard_cases(db, DS_OPEN, now, DASHBOARD_MAX_OPEN, "open_cases",
+	    dashboard_cases(db, 1, now, DASHBOARD_MAX_OPEN, "open_cases",
 	    o) != 0 ||
-	    dashboard_cases(db, DS_RECENT, now, DASHBOARD_MAX_RECENT, "recent",
+	    dashboard_cases(db, 0, now, DASHBOARD_MAX_RECENT, "recent",
 	    o) != 0) {
-		snprintf(err, errlen, "store: %s",
-		    sqlite3_errmsg(store_db(db->store)));
+		snprintf(err, errlen, "store: %s", store_errmsg(db->store));
 		json_object_put(o);
 		return NULL;
 	}

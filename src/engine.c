@@ -1063,7 +1063,6 @@ engine_new(struct event_base *base, struct http *http, struct store *store,
 	struct engine		*eng;
 	struct engine_target	*et;
 	size_t			 i;
-	int			 lane;
 
 	if ((eng = calloc(1, sizeof *eng)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1076,7 +1075,6 @@ engine_new(struct event_base *base, struct http *http, struct store *store,
 	TAILQ_INIT(&eng->cases);
 	TAILQ_INIT(&eng->fresh);
 	TAILQ_INIT(&eng->launch);
-	for (lane = 0; lane < LANE_COUNT; lane++)
 	if ((eng->pump_ev = event_new(base, -1, 0, engine_pump_cb, eng)) ==
 	    NULL || (eng->flush_ev = event_new(base, -1, 0, engine_flush_cb,
 	    eng)) == NULL || (eng->hold_ev = evtimer_new(base, engine_hold_cb,

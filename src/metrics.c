@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "deprov/api.h"
 #include "deprov/engine.h"
@@ -789,32 +788,25 @@ metrics_on_event(const struct engine_event *ev, void *arg)
 	}
 }
 
-/* Terminal cases are not resumed: count them from the store, in one query. */
+static int
+metrics_ended_cb(const char *state, long long n, void *arg)
+{
+	struct metrics *m = arg;
+
+	if (state != NULL)
+		metrics_gauge_set(m->cases, &state, (double)n);
+	return 0;
+}
+
+/*
+ * Ended cases are not resumed: count them from the store (an escalated case
+ * still running is resumed and counted then).
+ */
 static int
 metrics_load_terminal(struct metrics *m, char *err, size_t errlen)
 {
-	sqlite3_stmt	*st = NULL;
-	const char	*state;
-	int		 r;
-
-	/* Ended cases: an escalated one still running is resumed instead. */
-	if (sqlite3_prepare_v2(store_db(m->store), "SELECT state, COUNT(*) FROM "
-	    "cases WHERE state IN ('completed', 'cancelled', 'escalated') "
-	    "AND completed_ms IS NOT NULL GROUP BY state", -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "metrics: %s",
-		    sqlite3_errmsg(store_db(m->store)));
-		return -1;
-	}
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		state = (const char *)sqlite3_column_text(st, 0);
-		if (state != NULL)
-			metrics_gauge_set(m->cases, &state,
-			    (double)sqlite3_column_int64(st, 1));
-	}
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		snprintf(err, errlen, "metrics: %s",
-		    sqlite3_errmsg(store_db(m->store)));
+	if (store_count_ended(m->store, metrics_ended_cb, m) != 0) {
+		snprintf(err, errlen, "metrics: %s", store_errmsg(m->store));
 		return -1;
 	}
 	return 0;

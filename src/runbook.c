@@ -1,6 +1,6 @@
 /*
  * runbook: loads the declarative runbooks (one JSON file with comments per
- * runbook, see DESIGN.md §7) from the runbooks directory in file name order,
+ * runbook: docs/CONTRACT.md) from the runbooks directory in file name order,
  * validates them against the step vocabulary and, when a configuration is
  * given, against the configured targets, and answers the two questions the
  * engine asks: which runbook runs for an event (the first that matches) and

@@ -40,37 +40,8 @@
 #include "deprov/log.h"
 #include "deprov/store.h"
 
-enum store_stmt {
-	ST_EVENT_PUT = 0,
-	ST_EVENT_CASE,
-	ST_CASE_INSERT,
-	ST_CASE_STATE,
-	ST_CASE_FROZEN,
-	ST_CASE_COMPLETED,
-	ST_STEP_INSERT,
-	ST_STEP_UPDATE,
-	ST_ACCOUNT_PUT,
-	ST_TIMELINE_ADD,
-	ST_CASES_OPEN,
-	ST_CASE_GET,
-	ST_STEPS_OF,
-	ST_ACCOUNTS_OF,
-	ST_COUNT,
-	ST_COUNT_STATE,
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_SAVEPOINT,
-	ST_RELEASE,
-	ST_ROLLBACK_TO,
-	ST_KEY_PUT,
-	ST_CANCEL_REQUEST,
-	ST_SYNC_NORMAL,
-	ST_SYNC_FULL,
-	ST_CASE_ERROR_ADD,
-	ST_CASE_REOPEN,
-	ST__MAX
-};
+#include "store-internal.h"
+
 
 static const char *store_sql[ST__MAX] = {
 	[ST_EVENT_PUT] = "INSERT OR IGNORE INTO events(source, id, type, subject,"
@@ -142,12 +113,6 @@ static const char *store_sql[ST__MAX] = {
 	    " WHERE id = ?",
 };
 
-/* store_case_latest_for's statements, prepared once per shape. */
-#define STORE_LATEST_KEYS	16
-#define STORE_LATEST_TYPES	8
-
-/* Deepest transaction nesting (savepoints) store_begin accepts. */
-#define STORE_MAX_DEPTH	32
 #define STORE_CKPT_PAGES	1000	/* SQLite's own auto-checkpoint size */
 /* The helper never catches up while writes go on: then on the loop, whole. */
 #define STORE_CKPT_MAX_PAGES	16000
@@ -201,43 +166,25 @@ static const char *store_schema =
  * its version on, in one transaction; a newer file (written by a later
  * deprovd) is refused rather than misread.
  */
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
-static const char *const store_migrations[STORE_SCHEMA_VERSION + 1] = {
+/* The dashboard's window is a range on created_ms: not a scan of all cases. */
+#define STORE_CREATED_INDEX \
+	"CREATE INDEX IF NOT EXISTS cases_created ON cases(created_ms);"
+
+static const char *const store_migrations[STORE_SCHEMA_VERSION + 1][3] = {
 	/* 1 -> 2: a skipped step records that it found no account. */
-	[2] = "ALTER TABLE steps ADD COLUMN no_account INTEGER NOT NULL"
-	    " DEFAULT 0;",
+	[2] = { "ALTER TABLE steps ADD COLUMN no_account INTEGER NOT NULL"
+	    " DEFAULT 0;", NULL },
+	/*
+	 * 2 -> 3: the audit trail's table and the dashboard's index are the
+	 * store's (audit.c and dashboard.c made them before).
+	 */
+	[3] = { store_audit_schema, STORE_CREATED_INDEX
+	    "DROP INDEX IF EXISTS dashboard_cases_created;", NULL },
 };
 
-struct store {
-	sqlite3		*db;
-	sqlite3_stmt	*st[ST__MAX];
-	int		 depth;		/* transaction nesting */
-	/* failed[d]: a statement failed at nesting level d (1 = outermost) */
-	unsigned char	 failed[STORE_MAX_DEPTH + 1];
-	sqlite3_stmt	*latest[STORE_LATEST_KEYS + 1][STORE_LATEST_TYPES + 1];
 
-	/* Deferred sync (see the top of this file). */
-	char		*path;
-	char		*wal_path;
-	int		 ckpt_want;	/* the helper checkpoints (under mu) */
-	sqlite3		*ckpt_db;	/* the helper's connection */
-	int		 deferred;	/* the open transaction commits without a sync */
-	uint64_t	 gen;		/* generation of the last deferred commit */
-	int		 wal_fd;	/* for fdatasync, -1 until needed */
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	pthread_t	 th;
-	int		 th_running;
-	int		 th_stop;
-	uint64_t	 want;		/* the helper syncs up to this generation */
-	uint64_t	 done;		/* synced up to here (under mu) */
-	int		 pipe[2];	/* the helper wakes the loop */
-	uint64_t	 undos;		/* rollbacks so far, savepoints too */
-	int		 lock_fd;	/* <path>.lock, held for the store's life */
-};
-
-static int	store_exec(struct store *, const char *);
 static int	store_run(struct store *, enum store_stmt);
 static void	store_end_deferred(struct store *);
 static int	store_wal_hook(void *, sqlite3 *, const char *, int);
@@ -334,7 +281,7 @@ fail:
 	return -1;
 }
 
-static int
+int
 store_exec(struct store *s, const char *sql)
 {
 	char *msg = NULL;
@@ -368,7 +315,7 @@ static int
 store_schema_up(struct store *s, char *err, size_t errlen)
 {
 	char	sql[96];
-	int	v, from;
+	int	v, from, i;
 
 	if (store_exec(s, "BEGIN IMMEDIATE") != 0)
 		goto fail;
@@ -382,13 +329,16 @@ store_schema_up(struct store *s, char *err, size_t errlen)
 		return -1;
 	}
 	if (v == 0) {
-		if (store_exec(s, store_schema) != 0)
+		if (store_exec(s, store_schema) != 0 ||
+		    store_exec(s, store_audit_schema) != 0 ||
+		    store_exec(s, STORE_CREATED_INDEX) != 0)
 			goto fail_rollback;
 		v = STORE_SCHEMA_VERSION;
 	}
 	for (; v < STORE_SCHEMA_VERSION; v++)
-		if (store_exec(s, store_migrations[v + 1]) != 0)
-			goto fail_rollback;
+		for (i = 0; store_migrations[v + 1][i] != NULL; i++)
+			if (store_exec(s, store_migrations[v + 1][i]) != 0)
+				goto fail_rollback;
 	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(key, value) "
 	    "VALUES ('schema', '%d')", STORE_SCHEMA_VERSION);
 	if (store_exec(s, sql) != 0 || store_exec(s, "COMMIT") != 0)
@@ -506,6 +456,8 @@ store_close(struct store *s)
 	pthread_mutex_destroy(&s->mu);
 	free(s->wal_path);
 	free(s->path);
+	store_audit_close(s);
+	store_summary_close(s);
 	for (i = 0; i < ST__MAX; i++)
 		sqlite3_finalize(s->st[i]);
 	for (i = 0; i <= STORE_LATEST_KEYS; i++)
@@ -519,10 +471,46 @@ store_close(struct store *s)
 	free(s);
 }
 
-struct sqlite3 *
-store_db(struct store *s)
+struct store *
+store_open_readonly(const char *path, char *err, size_t errlen)
 {
-	return s->db;
+	struct store	*s;
+	int		 v;
+
+	if ((s = calloc(1, sizeof *s)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->wal_fd = s->pipe[0] = s->pipe[1] = s->lock_fd = -1;
+	s->readonly = 1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if ((s->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, s->db != NULL ?
+		    sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if ((v = store_schema_version(s)) == 0) {
+		snprintf(err, errlen, "%s: not a deprov store", path);
+		goto fail;
+	}
+	if (v > STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: the store has schema version %d, newer "
+		    "than this program understands (%d)", path, v,
+		    STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	return s;
+
+fail:
+	store_close(s);
+	return NULL;
 }
 
 const char *
@@ -850,7 +838,7 @@ store_in_transaction(struct store *s)
 }
 
 /* Bind helpers: NULL strings and zero times bind NULL where it matters. */
-static void
+void
 store_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v == NULL)
@@ -860,7 +848,7 @@ store_text(sqlite3_stmt *st, int i, const char *v)
 }
 
 /* v, or NULL when it is not there. */
-static void
+void
 store_int(sqlite3_stmt *st, int i, int64_t v, int there)
 {
 	if (there)
@@ -870,7 +858,7 @@ store_int(sqlite3_stmt *st, int i, int64_t v, int there)
 }
 
 /* Step a write statement to completion and reset it. */
-static int
+int
 store_done(struct store *s, sqlite3_stmt *st)
 {
 	int rc;
@@ -1063,10 +1051,41 @@ store_timeline_add(struct store *s, long long case_id, int64_t now_ms,
 	return store_done(s, st);
 }
 
-static const char *
+const char *
 store_col_text(sqlite3_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(st, i);
+}
+
+/*
+ * The current row of a case query (STORE_CASE_COLS, then, in summaries,
+ * the error holding the case up) into c; strings are the statement's.
+ */
+void
+store_case_read(sqlite3_stmt *st, struct store_case *c)
+{
+	memset(c, 0, sizeof *c);
+	c->id = sqlite3_column_int64(st, 0);
+	c->subject_key = store_col_text(st, 1);
+	c->subject_json = store_col_text(st, 2);
+	c->runbook = store_col_text(st, 3);
+	c->event_type = store_col_text(st, 4);
+	c->state = store_col_text(st, 5);
+	c->urgent = sqlite3_column_int(st, 6);
+	c->created_ms = sqlite3_column_int64(st, 7);
+	c->updated_ms = sqlite3_column_int64(st, 8);
+	c->effective_ms = sqlite3_column_int64(st, 9);
+	c->freeze_deadline_ms = sqlite3_column_int64(st, 10);
+	c->complete_deadline_ms = sqlite3_column_int64(st, 11);
+	c->frozen_ms = sqlite3_column_int64(st, 12);
+	c->completed_ms = sqlite3_column_int64(st, 13);
+	c->error = store_col_text(st, 14);
+	c->reason = store_col_text(st, 15);
+	c->retry_json = store_col_text(st, 16);
+	c->cancel_by = store_col_text(st, 17);
+	c->waits_for = sqlite3_column_int64(st, 18);
+	if (sqlite3_column_count(st) > 19)
+		c->step_error = store_col_text(st, 19);
 }
 
 /* Run a case query and call cb per row. */
@@ -1077,26 +1096,7 @@ store_case_rows(struct store *s, sqlite3_stmt *st, store_case_cb cb, void *arg)
 	int			 rc, r = 0;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&c, 0, sizeof c);
-		c.id = sqlite3_column_int64(st, 0);
-		c.subject_key = store_col_text(st, 1);
-		c.subject_json = store_col_text(st, 2);
-		c.runbook = store_col_text(st, 3);
-		c.event_type = store_col_text(st, 4);
-		c.state = store_col_text(st, 5);
-		c.urgent = sqlite3_column_int(st, 6);
-		c.created_ms = sqlite3_column_int64(st, 7);
-		c.updated_ms = sqlite3_column_int64(st, 8);
-		c.effective_ms = sqlite3_column_int64(st, 9);
-		c.freeze_deadline_ms = sqlite3_column_int64(st, 10);
-		c.complete_deadline_ms = sqlite3_column_int64(st, 11);
-		c.frozen_ms = sqlite3_column_int64(st, 12);
-		c.completed_ms = sqlite3_column_int64(st, 13);
-		c.error = store_col_text(st, 14);
-		c.reason = store_col_text(st, 15);
-		c.retry_json = store_col_text(st, 16);
-		c.cancel_by = store_col_text(st, 17);
-		c.waits_for = sqlite3_column_int64(st, 18);
+		store_case_read(st, &c);
 		if ((r = cb(&c, arg)) != 0)
 			break;
 	}
@@ -1188,6 +1188,29 @@ store_count_cases(struct store *s, const char *state)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return n;
+}
+
+int
+store_count_ended(struct store *s, int (*cb)(const char *, long long, void *),
+    void *arg)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc, r = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT state, count(*) FROM cases WHERE"
+	    " state IN ('completed', 'cancelled', 'escalated') AND completed_ms"
+	    " IS NOT NULL GROUP BY state", -1, &st, NULL) != SQLITE_OK) {
+		log_error("store", "count: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = cb(store_col_text(st, 0), sqlite3_column_int64(st, 1),
+		    arg)) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = -1;
+	sqlite3_finalize(st);
+	return r;
 }
 
 int
@@ -1315,166 +1338,4 @@ store_case_cancel_request(struct store *s, long long id, const char *by)
 	store_text(st, 1, by);
 	sqlite3_bind_int64(st, 2, id);
 	return store_done(s, st);
-}
-
-/*
- * Exposure: targets where a case that must contain its person has not. A
- * case counts while it is under way or escalated without having been
- * contained (a freeze skipped by choice lets it go on to remediation and
- * deactivation uncontained), is not being cancelled, and no later unfreeze,
- * rescind or reinstate for the same person has completed (then the person
- * is meant to have access). A target counts when its freeze neither
- * succeeded nor found no account, and its account has not been deactivated
- * (or deleted) since.
- */
-#define STORE_EXPOSED_FROM \
-	" FROM cases c JOIN steps s ON s.case_id = c.id AND s.step = 'freeze'" \
-	" WHERE c.state IN ('freezing', 'remediating', 'deactivating'," \
-	" 'escalated') AND c.frozen_ms IS NULL" \
-	" AND c.cancel_by IS NULL" \
-	" AND s.state <> 'succeeded'" \
-	" AND NOT (s.state = 'skipped' AND s.no_account = 1)" \
-	" AND NOT EXISTS (SELECT 1 FROM steps d WHERE d.case_id = c.id AND" \
-	" d.target = s.target AND d.step IN ('deactivate', 'delete') AND" \
-	" d.state = 'succeeded')" \
-	" AND NOT EXISTS (SELECT 1 FROM cases l WHERE" \
-	" l.subject_key = c.subject_key AND l.id > c.id AND l.state =" \
-	" 'completed' AND l.event_type IN ('io.deprov.unfreeze'," \
-	" 'io.deprov.leaver.rescinded', 'io.deprov.reinstate'))"
-
-int
-store_exposures(struct store *s, int limit, store_exposure_cb cb, void *arg)
-{
-	sqlite3_stmt		*st = NULL;
-	struct store_exposure	 e;
-	int			 rc, r = 0;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT c.id, c.subject_key, c.runbook,"
-	    " c.state, c.created_ms, c.effective_ms, s.target, s.state,"
-	    " s.attempts, coalesce(s.last_error, s.detail)" STORE_EXPOSED_FROM
-	    " ORDER BY c.id, s.target LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
-		log_error("store", "exposures: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_bind_int(st, 1, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof e);
-		e.case_id = sqlite3_column_int64(st, 0);
-		e.subject_key = store_col_text(st, 1);
-		e.runbook = store_col_text(st, 2);
-		e.case_state = store_col_text(st, 3);
-		e.created_ms = sqlite3_column_int64(st, 4);
-		e.effective_ms = sqlite3_column_int64(st, 5);
-		e.target = store_col_text(st, 6);
-		e.step_state = store_col_text(st, 7);
-		e.attempts = sqlite3_column_int(st, 8);
-		e.error = store_col_text(st, 9);
-		if ((r = cb(&e, arg)) != 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = -1;
-	sqlite3_finalize(st);
-	return r;
-}
-
-int
-store_exposure_counts(struct store *s, long long *subjects,
-    store_exposure_count_cb cb, void *arg)
-{
-	sqlite3_stmt	*st = NULL;
-	int		 rc, r = 0;
-
-	*subjects = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(DISTINCT c.subject_key)"
-	    STORE_EXPOSED_FROM, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*subjects = sqlite3_column_int64(st, 0);
-	else
-		r = -1;
-	sqlite3_finalize(st);
-	if (r != 0 || cb == NULL)
-		return r;
-	if (sqlite3_prepare_v2(s->db, "SELECT s.target, count(DISTINCT"
-	    " c.subject_key)" STORE_EXPOSED_FROM " GROUP BY s.target", -1, &st,
-	    NULL) != SQLITE_OK)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((r = cb(store_col_text(st, 0), sqlite3_column_int64(st, 1),
-		    arg)) != 0)
-			break;
-	if (r == 0 && rc != SQLITE_DONE)
-		r = -1;
-	sqlite3_finalize(st);
-	return r;
-}
-
-/*
- * The dashboard's exposure list: the rows of store_exposures, but the cases
- * with a freeze that failed or was skipped first (a human must act there; a
- * freeze still being tried may yet hold), then oldest case first, a case's
- * targets together.
- */
-int
-store_exposures_failed_first(struct store *s, int limit, store_exposure_cb cb,
-    void *arg)
-{
-	sqlite3_stmt		*st = NULL;
-	struct store_exposure	 e;
-	int			 rc, r = 0;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT c.id, c.subject_key, c.runbook,"
-	    " c.state, c.created_ms, c.effective_ms, s.target, s.state,"
-	    " s.attempts, coalesce(s.last_error, s.detail),"
-	    " max(s.state IN ('failed', 'skipped')) OVER (PARTITION BY c.id)"
-	    " AS worst" STORE_EXPOSED_FROM
-	    " ORDER BY worst DESC, c.id, s.target LIMIT ?", -1, &st,
-	    NULL) != SQLITE_OK) {
-		log_error("store", "exposures: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_bind_int(st, 1, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&e, 0, sizeof e);
-		e.case_id = sqlite3_column_int64(st, 0);
-		e.subject_key = store_col_text(st, 1);
-		e.runbook = store_col_text(st, 2);
-		e.case_state = store_col_text(st, 3);
-		e.created_ms = sqlite3_column_int64(st, 4);
-		e.effective_ms = sqlite3_column_int64(st, 5);
-		e.target = store_col_text(st, 6);
-		e.step_state = store_col_text(st, 7);
-		e.attempts = sqlite3_column_int(st, 8);
-		e.error = store_col_text(st, 9);
-		if ((r = cb(&e, arg)) != 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = -1;
-	sqlite3_finalize(st);
-	return r;
-}
-
-int
-store_exposure_split(struct store *s, long long *subjects, long long *failed)
-{
-	sqlite3_stmt	*st = NULL;
-	int		 r = -1;
-
-	*subjects = *failed = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*), coalesce(sum(f), 0)"
-	    " FROM (SELECT max(s.state IN ('failed', 'skipped')) AS f"
-	    STORE_EXPOSED_FROM " GROUP BY c.subject_key)", -1, &st,
-	    NULL) != SQLITE_OK) {
-		log_error("store", "exposure split: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*subjects = sqlite3_column_int64(st, 0);
-		*failed = sqlite3_column_int64(st, 1);
-		r = 0;
-	}
-	sqlite3_finalize(st);
-	return r;
 }

@@ -1,5 +1,5 @@
 /*
- * api: the admin HTTP API (evhttp) of DESIGN.md section 7: health and
+ * api: the admin HTTP API (evhttp; docs/CONTRACT.md): health and
  * readiness, and the case views. Bearer tokens are configured only as
  * SHA-256 hashes and compared in constant time; roles are viewer <
  * responder < admin (401 without a valid token, 403 below the role).

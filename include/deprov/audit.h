@@ -6,7 +6,7 @@
  * SHA-256 of its own content and of the previous record, so that editing,
  * deleting or reordering a record breaks the chain at that record.
  *
- * Table (created by audit_new when missing):
+ * Table (the store's, created with its schema):
  *
  *   audit(seq INTEGER PRIMARY KEY,     1, 2, 3, ... without gaps
  *         ts_ms INTEGER NOT NULL,      Unix time in milliseconds
@@ -50,7 +50,6 @@
 #include <stdio.h>
 
 struct event_base;
-struct sqlite3;
 struct store;
 struct engine;
 struct audit;
@@ -121,7 +120,7 @@ void		 audit_hash(long long seq, int64_t ts_ms, const char *kind,
  * chain is intact, 1 when a record is bad (result says which and why), -1
  * when it could not be read (no audit table, database error; result.message).
  */
-int		 audit_verify(struct sqlite3 *, struct audit_verify_result *);
+int		 audit_verify(struct store *, struct audit_verify_result *);
 
 /*
  * Write the records with ts_ms >= since_ms as JSON lines, in seq order:
@@ -129,6 +128,6 @@ int		 audit_verify(struct sqlite3 *, struct audit_verify_result *);
  *  "prev_hash","hash"} with detail as a JSON value. Returns the number of
  * records written, or -1.
  */
-long long	 audit_export(struct sqlite3 *, int64_t since_ms, FILE *);
+long long	 audit_export(struct store *, int64_t since_ms, FILE *);
 
 #endif

@@ -1,16 +1,19 @@
 /*
  * crashguard: the crash-loop breaker of Kafka intake. A message that makes
- * the process die (a decoder bug, an abort, a kill) is read again at the
- * next start, because its offset was never stored: without a breaker it
+ * the process crash (a decoder bug, an abort) is read again at the next
+ * start, because its offset was never stored: without a breaker it
  * crashes every start and intake stops for good. So before a message is
  * handed to the decoder, its topic, partition and offset go into a small
  * file beside the store, and once the messages handled together are durable
  * the file is told they are done. A start that finds messages in the file
  * knows the last run died while handling them.
  *
- * Counting: a message being handled when the process died has crashed it
- * once; handled again at the next start and crashing it again, twice. The
- * caller asks crashguard_crashes for every message before handling it: at
+ * Counting: a message being handled when the process crashed (died of a
+ * fatal signal: crashguard_open installs handlers that mark the record) has
+ * crashed it once; one being handled when the process was killed (kill -9,
+ * a power cut) is simply read again: restarts never count against a
+ * message. Handled again at the next start and crashing it again, twice.
+ * The caller asks crashguard_crashes for every message before handling it: at
  * 1 it handles the message on its own (a crash inside a batch says only
  * that one of the batch's messages is to blame, handled alone the next
  * crash names it), at 2 it gives up on it (dead letter) without handing it
@@ -62,5 +65,10 @@ void			 crashguard_passed(struct crashguard *, const char *topic,
  * those messages are no longer suspects.
  */
 void			 crashguard_idle(struct crashguard *);
+/*
+ * Mark the record "crashed" (async-signal-safe): what the fatal-signal
+ * handlers do before the signal ends the process; tests play a crash so.
+ */
+void			 crashguard_note_crash(int sig);
 
 #endif

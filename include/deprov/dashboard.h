@@ -1,5 +1,5 @@
 /*
- * dashboard: the SLA dashboard of DESIGN.md section 7, on the admin API.
+ * dashboard: the SLA dashboard (docs/DASHBOARD.md), on the admin API.
  * GET / serves one self-contained page (src/dashboard.html, compiled into
  * the binary) under a hash-based Content-Security-Policy; the page polls
  * GET /v1/summary (viewer) for who is still exposed (people a case must

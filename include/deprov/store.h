@@ -1,9 +1,12 @@
 /*
- * store: durable state in SQLite (WAL). Events (deduplicated by source+id),
- * cases, their steps with attempt counts and last errors, the accounts
- * resolved at each target, and a timeline. Every transition the engine makes
- * is written here before anything depends on it, so a restart after kill -9
- * resumes from the last persisted step.
+ * store: durable state, today in SQLite (WAL). Events (deduplicated by
+ * source+id), cases, their steps with attempt counts and last errors, the
+ * accounts resolved at each target, a timeline, the audit trail, and the
+ * figures the dashboard shows. Every transition the engine makes is written
+ * here before anything depends on it, so a restart after kill -9 resumes
+ * from the last persisted step. The store owns all SQL: nothing here names
+ * a SQLite type or holds SQL text, so another backend can stand behind the
+ * same functions (src/store*.c, store-internal.h).
  */
 #ifndef DEPROV_STORE_H
 #define DEPROV_STORE_H
@@ -33,6 +36,7 @@ struct store_case {
 	const char	*reason;
 	const char	*retry_json;
 	const char	*cancel_by;		/* cancellation requested by, or NULL */
+	const char	*step_error;		/* summaries: what holds the case up, or NULL */
 	long long	 waits_for;		/* starts only when that case has ended; 0 = none */
 };
 
@@ -64,11 +68,11 @@ struct store	*store_open(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
 const char	*store_errmsg(struct store *);
 /*
- * The SQLite handle, for modules that keep their own tables in the same file
- * (audit, reports). They must not close it or change its pragmas, and their
- * writes join the store's transactions (store_begin/commit).
+ * Open an existing store to read it only (deprovctl's audit tools, while a
+ * deprovd runs): no lock is taken, nothing is created or migrated; a store
+ * from a newer deprovd is refused.
  */
-struct sqlite3	*store_db(struct store *);
+struct store	*store_open_readonly(const char *path, char *err, size_t errlen);
 
 /*
  * Transactions nest; only the outermost commits. An inner level is a
@@ -197,22 +201,87 @@ struct store_exposure {
 typedef int (*store_exposure_cb)(const struct store_exposure *, void *arg);
 typedef int (*store_exposure_count_cb)(const char *target, long long subjects,
 		     void *arg);
-/* Exposed targets, oldest case first, at most limit rows. */
+/*
+ * Exposed targets, at most limit rows: the cases where a freeze failed or
+ * was skipped first, then oldest case first, a case's targets together; cb
+ * returning non-zero stops the walk and is returned.
+ */
 int		 store_exposures(struct store *, int limit, store_exposure_cb, void *arg);
 /* People exposed somewhere, and (cb may be NULL) per target. */
 int		 store_exposure_counts(struct store *, long long *subjects,
 		     store_exposure_count_cb, void *arg);
 
+/*
+ * The audit trail's rows (the chain is audit.c's, see audit.h). case_id 0
+ * is none. A scan flags a row whose columns have the wrong type or hold a
+ * NUL (malformed): it was edited behind deprov's back.
+ */
+struct store_audit_rec {
+	long long	 seq;
+	int64_t		 ts_ms;
+	const char	*kind;
+	long long	 case_id;
+	const char	*actor;
+	const char	*target;
+	const char	*step;
+	const char	*detail;
+	const char	*prev_hash;
+	const char	*hash;
+	const char	*subject_key;	/* scans: the case's subject, or NULL */
+	int		 malformed;
+};
+typedef int (*store_audit_cb)(const struct store_audit_rec *, void *arg);
+/* 0, 1 when seq is taken (the caller's chain head is stale), -1. */
+int		 store_audit_append(struct store *, const struct store_audit_rec *);
+/* The last record's seq (0: none) and hash. */
+int		 store_audit_last(struct store *, long long *seq, char *hash,
+		     size_t hashlen);
+/* Records after seq, at or after since_ms, in seq order, at most limit (<= 0: all). */
+int		 store_audit_scan(struct store *, long long after_seq, int64_t since_ms,
+		     int limit, store_audit_cb, void *arg);
+/* Small named values kept with the store: 1 found, 0 not, -1 error. */
+int		 store_meta_get(struct store *, const char *key, char *buf, size_t len);
+int		 store_meta_set(struct store *, const char *key, const char *value);
+/* Ended cases (completed, cancelled, escalated with nothing left to run) by state. */
+int		 store_count_ended(struct store *,
+		     int (*cb)(const char *state, long long n, void *arg), void *arg);
+
+/*
+ * The dashboard's figures (store-summary.c), over the cases created since
+ * `since` (its window) and as of now. Cases that freeze nothing (unfreeze,
+ * rescind, reinstate) have no time to freeze and no freeze verdict; a
+ * budget a runbook does not set is not judged (case_freeze_breached's
+ * rules, in SQL).
+ */
+struct store_sla_figures {
+	int64_t	cases;
+	int64_t	freeze_met, freeze_breached, freeze_pending;
+	int64_t	complete_met, complete_breached, complete_pending;
+	int64_t	overall_met, overall_breached, overall_pending;
+};
+/* Open cases by state (all of them), then completed and cancelled since. */
+int		 store_summary_counts(struct store *, int64_t since,
+		     int (*cb)(const char *state, long long n, void *arg), void *arg);
+int		 store_summary_sla(struct store *, int64_t since, int64_t now,
+		     struct store_sla_figures *);
+/*
+ * Time to freeze since: counts[i] of cases at most bounds[i] ms (and above
+ * the last in counts[nbounds]), how many, the largest; the k-th smallest
+ * (0-based, -1 if none).
+ */
+int		 store_summary_ttf(struct store *, int64_t since, const int64_t *bounds,
+		     size_t nbounds, int64_t *counts, int64_t *n, int64_t *max);
+int64_t		 store_summary_ttf_at(struct store *, int64_t since, int64_t k);
+/*
+ * Open cases (every state but completed and cancelled) newest first, or
+ * cases closed since, at most limit; rows also carry step_error.
+ */
+int		 store_summary_cases(struct store *, int open, int64_t since, int limit,
+		     store_case_cb, void *arg);
+
 /* Count of cases in a state (NULL = all). */
 long long	 store_count_cases(struct store *, const char *state);
 
-/*
- * For the dashboard: the rows of store_exposures with the cases where a
- * freeze failed or was skipped first (then oldest case first, a case's
- * targets together); cb returning non-zero stops the walk and is returned.
- */
-int		 store_exposures_failed_first(struct store *, int limit,
-		     store_exposure_cb, void *arg);
 /*
  * People exposed (as store_exposure_counts), and how many of them have a
  * freeze that failed or was skipped somewhere; the others are being frozen.

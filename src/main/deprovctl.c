@@ -25,7 +25,6 @@
 #include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 #include <openssl/rand.h>
-#include <sqlite3.h>
 
 #include "deprov/audit.h"
 #include "deprov/config.h"
@@ -33,6 +32,7 @@
 #include "deprov/event.h"
 #include "deprov/http.h"
 #include "deprov/log.h"
+#include "deprov/store.h"
 #include "deprov/runbook.h"
 
 #define CTL_VERSION		"0.1.0"
@@ -1570,24 +1570,21 @@ ctl_db_path(struct ctl *ctl, int *rc)
 	return path;
 }
 
-/* Open the audit database read-only. */
-static sqlite3 *
+/* Open the store read-only (a running deprovd keeps its lock). */
+static struct store *
 ctl_db_open(const char *path, int *rc)
 {
-	sqlite3 *db = NULL;
+	struct store	*db;
+	char		 err[512];
 
 	if (access(path, R_OK) != 0) {
 		*rc = ctl_fail(CTL_FAILED, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
-		*rc = ctl_fail(CTL_FAILED, "%s: %s", path, db != NULL ?
-		    sqlite3_errmsg(db) : "cannot open");
-		sqlite3_close(db);
+	if ((db = store_open_readonly(path, err, sizeof err)) == NULL) {
+		*rc = ctl_fail(CTL_FAILED, "%s", err);
 		return NULL;
 	}
-	sqlite3_busy_timeout(db, 5000);
 	return db;
 }
 
@@ -1608,7 +1605,7 @@ static int
 ctl_cmd_audit_verify(struct ctl *ctl)
 {
 	struct audit_verify_result	 res;
-	sqlite3				*db;
+	struct store			*db;
 	json_object			*o;
 	char				*path;
 	int				 rc = CTL_FAILED, r;
@@ -1658,7 +1655,7 @@ ctl_cmd_audit_verify(struct ctl *ctl)
 	else
 		rc = CTL_OK;
 done:
-	sqlite3_close(db);
+	store_close(db);
 	free(path);
 	return rc;
 }
@@ -1666,7 +1663,7 @@ done:
 static int
 ctl_cmd_audit_export(struct ctl *ctl)
 {
-	sqlite3		*db;
+	struct store	*db;
 	char		*path;
 	long long	 since = 0, n;
 	time_t		 t;
@@ -1691,13 +1688,13 @@ ctl_cmd_audit_export(struct ctl *ctl)
 	n = audit_export(db, since, stdout);
 	if (n < 0)
 		rc = ctl_fail(CTL_FAILED, "audit export: cannot read the audit "
-		    "trail in %s: %s", path, sqlite3_errmsg(db));
+		    "trail in %s: %s", path, store_errmsg(db));
 	else {
 		if (ctl->verbose)
 			fprintf(stderr, "deprovctl: %lld records exported\n", n);
 		rc = CTL_OK;
 	}
-	sqlite3_close(db);
+	store_close(db);
 	free(path);
 	return rc;
 }

@@ -145,3 +145,13 @@ foreach(t ${DEPROV_IT_SECURITY})
             --build ${CMAKE_BINARY_DIR} ${t})
   set_tests_properties(it_security_${t} PROPERTIES LABELS integration TIMEOUT 300)
 endforeach()
+
+# Chaos (tests/integration/it_chaos.py): a layoff while deprovd is killed and
+# stopped at random moments and the sandbox injects 429s, 503s and resets.
+set(DEPROV_IT_CHAOS kill_and_stop_during_layoff)
+foreach(t ${DEPROV_IT_CHAOS})
+  add_test(NAME it_chaos_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_chaos.py
+            --build ${CMAKE_BINARY_DIR} ${t})
+  set_tests_properties(it_chaos_${t} PROPERTIES LABELS integration TIMEOUT 600)
+endforeach()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The SCIM 2.0 and Okta connectors against deprov-sandbox, driven through a
 real deprovd: every step, idempotency (the same leaver again under a new
-event id), the error cases of TARGET-APIS.md (412 and a re-read, 404, Okta's
+event id), the vendors' error cases (412 and a re-read, 404, Okta's
 400 E0000001 avoided by reading the status, 429 storms), no account, delete
 (and its refusal on irreversible targets), and Okta's X-Rate-Limit window
 kept without a single 429. Run one test: it_connectors_scim_okta.py --build

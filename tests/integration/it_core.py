@@ -215,9 +215,11 @@ def test_crash_resume(work):
 def test_freeze_lane_across_cases(work):
     """Events queued before the daemon starts: every freeze before any remediation."""
     n = 12
-    sb = Sandbox(work, seed_people(n), args=["--latency-ms", "20"])
-    # A cluster of its own, so that every event is in Kafka before deprovd
-    # starts: however loaded the machine, they arrive in the first fetch.
+    # Every event is in a cluster of its own before deprovd starts, and each
+    # answer takes 200 ms: all the cases are in the engine before the first
+    # freeze is answered, however the fetches split them and however loaded
+    # the machine is, so the order seen is the lanes' alone.
+    sb = Sandbox(work, seed_people(n), args=["--latency-ms", "200"])
     mock = KafkaMock(work)
     publish(mock.bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
     d2 = Daemon(work, sb, limits={"rate_per_sec": 1000, "burst": 100, "concurrency": 4,

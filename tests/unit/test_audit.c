@@ -49,7 +49,8 @@ setup(void **state)
 	assert_non_null(f->store);
 	f->audit = audit_new(NULL, f->store, NULL, err, sizeof err);
 	assert_non_null(f->audit);
-	f->db = store_db(f->store);
+	/* A second connection of our own: the tamperer's. */
+	assert_int_equal(sqlite3_open(f->path, &f->db), SQLITE_OK);
 	*state = f;
 	return 0;
 }
@@ -62,6 +63,7 @@ teardown(void **state)
 
 	audit_free(f->audit);
 	store_close(f->store);
+	sqlite3_close(f->db);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", f->dir);
@@ -118,11 +120,11 @@ test_chain_intact(void **state)
 	struct audit_verify_result	 r;
 	char				 hash[AUDIT_HASH_HEX + 1];
 
-	assert_int_equal(audit_verify(f->db, &r), 0);
+	assert_int_equal(audit_verify(f->store, &r), 0);
 	assert_int_equal(r.records, 0);
 	append_chain(f->audit, 10);
 	assert_int_equal(audit_last(f->audit, hash), 10);
-	assert_int_equal(audit_verify(f->db, &r), 0);
+	assert_int_equal(audit_verify(f->store, &r), 0);
 	assert_int_equal(r.problem, AUDIT_INTACT);
 	assert_int_equal(r.records, 10);
 	assert_int_equal(r.last_seq, 10);
@@ -144,7 +146,7 @@ test_edit_detected(void **state)
 	append_chain(f->audit, 10);
 	exec_sql(f->db, "UPDATE audit SET detail = '{\"n\":6,\"outcome\":"
 	    "\"failed\"}' WHERE seq = 6");
-	assert_int_equal(audit_verify(f->db, &r), 1);
+	assert_int_equal(audit_verify(f->store, &r), 1);
 	assert_int_equal(r.problem, AUDIT_EDITED);
 	assert_int_equal(r.bad_seq, 6);
 	assert_int_equal(r.records, 5);
@@ -174,7 +176,7 @@ test_edit_rehashed_detected(void **state)
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
-	assert_int_equal(audit_verify(f->db, &r), 1);
+	assert_int_equal(audit_verify(f->store, &r), 1);
 	assert_int_equal(r.problem, AUDIT_BROKEN_LINK);
 	assert_int_equal(r.bad_seq, 5);
 }
@@ -189,11 +191,11 @@ test_nul_byte_detected(void **state)
 	append_chain(f->audit, 5);
 	exec_sql(f->db, "UPDATE audit SET detail = detail || char(0) || 'x' "
 	    "WHERE seq = 3");
-	assert_int_equal(audit_verify(f->db, &r), 1);
+	assert_int_equal(audit_verify(f->store, &r), 1);
 	assert_int_equal(r.bad_seq, 3);
 	exec_sql(f->db, "UPDATE audit SET ts_ms = CAST(ts_ms AS TEXT) "
 	    "|| 'x' WHERE seq = 2");
-	assert_int_equal(audit_verify(f->db, &r), 1);
+	assert_int_equal(audit_verify(f->store, &r), 1);
 	assert_int_equal(r.problem, AUDIT_BAD_ROW);
 	assert_int_equal(r.bad_seq, 2);
 }
@@ -206,7 +208,7 @@ test_delete_detected(void **state)
 
 	append_chain(f->audit, 10);
 	exec_sql(f->db, "DELETE FROM audit WHERE seq = 7");
-	assert_int_equal(audit_verify(f->db, &r), 1);
+	assert_int_equal(audit_verify(f->store, &r), 1);
 	assert_int_equal(r.problem, AUDIT_GAP);
 	assert_int_equal(r.bad_seq, 7);
 	assert_non_null(strstr(r.message, "seq 7 is missing"));
@@ -214,7 +216,7 @@ test_delete_detected(void **state)
 
 	/* Deleting the first record is a gap at 1. */
 	exec_sql(f->db, "DELETE FROM audit WHERE seq = 1");
-	assert_int_equal(audit_verify(f->db, &r), 1);
+	assert_int_equal(audit_verify(f->store, &r), 1);
 	assert_int_equal(r.problem, AUDIT_GAP);
 	assert_int_equal(r.bad_seq, 1);
 
@@ -226,7 +228,7 @@ test_delete_detected(void **state)
 	append_chain(f->audit, 6);
 	exec_sql(f->db, "DELETE FROM audit WHERE seq = 3;"
 	    "UPDATE audit SET seq = seq - 1 WHERE seq > 3");
-	assert_int_equal(audit_verify(f->db, &r), 1);
+	assert_int_equal(audit_verify(f->store, &r), 1);
 	assert_int_equal(r.problem, AUDIT_BROKEN_LINK);
 	assert_int_equal(r.bad_seq, 3);
 }
@@ -241,7 +243,7 @@ test_swap_detected(void **state)
 	exec_sql(f->db, "UPDATE audit SET seq = -4 WHERE seq = 4;"
 	    "UPDATE audit SET seq = 4 WHERE seq = 5;"
 	    "UPDATE audit SET seq = 5 WHERE seq = -4");
-	assert_int_equal(audit_verify(f->db, &r), 1);
+	assert_int_equal(audit_verify(f->store, &r), 1);
 	assert_int_equal(r.problem, AUDIT_BROKEN_LINK);
 	assert_int_equal(r.bad_seq, 4);
 	assert_non_null(strstr(r.message, "reordered"));
@@ -377,7 +379,7 @@ test_rollback_and_reopen(void **state)
 	assert_int_equal(audit_append(f->audit, "case.state", 1, NULL, NULL,
 	    NULL, NULL), 0);
 	assert_int_equal(store_commit(f->store), 0);
-	assert_int_equal(audit_verify(f->db, &r), 0);
+	assert_int_equal(audit_verify(f->store, &r), 0);
 	assert_int_equal(r.records, 5);
 	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit WHERE "
 	    "detail LIKE '%lost%'"), 0);
@@ -389,13 +391,12 @@ test_rollback_and_reopen(void **state)
 	store_close(f->store);
 	f->store = store_open(f->path, err, sizeof err);
 	assert_non_null(f->store);
-	f->db = store_db(f->store);
 	f->audit = audit_new(NULL, f->store, NULL, err, sizeof err);
 	assert_non_null(f->audit);
 	assert_int_equal(audit_last(f->audit, hash), 5);
 	assert_string_equal(hash, r.last_hash);
 	append_chain(f->audit, 2);
-	assert_int_equal(audit_verify(f->db, &r), 0);
+	assert_int_equal(audit_verify(f->store, &r), 0);
 	assert_int_equal(r.records, 7);
 }
 
@@ -452,7 +453,7 @@ test_batched_on_loop(void **state)
 	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"), 9);
 	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit WHERE "
 	    "seq = 9 AND detail = '{\"outer\":2}'"), 1);
-	assert_int_equal(audit_verify(f->db, &r), 0);
+	assert_int_equal(audit_verify(f->store, &r), 0);
 
 	/* Freeing writes what is pending. */
 	append_chain(f->audit, 2);
@@ -462,7 +463,7 @@ test_batched_on_loop(void **state)
 	audit_free(f->audit);
 	f->audit = NULL;
 	assert_int_equal(count_rows(f->db, "SELECT count(*) FROM audit"), 13);
-	assert_int_equal(audit_verify(f->db, &r), 0);
+	assert_int_equal(audit_verify(f->store, &r), 0);
 	assert_int_equal(r.records, 13);
 	event_base_free(base);
 	f->audit = audit_new(NULL, f->store, NULL, err, sizeof err);
@@ -503,7 +504,7 @@ test_redaction_and_detail_forms(void **state)
 	    "seq = 3 AND json_valid(detail) AND length(detail) <= 16384"), 1);
 	assert_int_equal(audit_append(f->audit, "", 0, NULL, NULL, NULL, NULL),
 	    -1);
-	assert_int_equal(audit_verify(f->db, &r), 0);
+	assert_int_equal(audit_verify(f->store, &r), 0);
 	assert_int_equal(r.records, 3);
 }
 
@@ -539,7 +540,7 @@ test_export_since(void **state)
 
 	out = open_memstream(&buf, &len);
 	assert_non_null(out);
-	n = audit_export(f->db, since, out);
+	n = audit_export(f->store, since, out);
 	fclose(out);
 	assert_int_equal(n, 4);
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
@@ -575,29 +576,42 @@ test_export_since(void **state)
 	/* Everything, and nothing. */
 	buf = NULL;
 	out = open_memstream(&buf, &len);
-	assert_int_equal(audit_export(f->db, 0, out), 8);
+	assert_int_equal(audit_export(f->store, 0, out), 8);
 	fclose(out);
 	free(buf);
 	buf = NULL;
 	out = open_memstream(&buf, &len);
-	assert_int_equal(audit_export(f->db, since + 3600 * 1000, out), 0);
+	assert_int_equal(audit_export(f->store, since + 3600 * 1000, out), 0);
 	fclose(out);
 	assert_int_equal(len, 0);
 	free(buf);
 }
 
+/*
+ * A file that is not a store is refused when opened read-only; a store
+ * whose audit table was dropped behind its back cannot be verified (-1,
+ * not "intact").
+ */
 static void
 test_no_table(void **state)
 {
+	struct fixture			*f = *state;
 	struct audit_verify_result	 r;
-	sqlite3				*db;
+	struct store			*ro;
+	char				 err[256], path[160];
+	FILE				*fp;
 
-	(void)state;
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	assert_int_equal(audit_verify(db, &r), -1);
+	snprintf(path, sizeof path, "%s/empty.db", f->dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fclose(fp);
+	assert_null(store_open_readonly(path, err, sizeof err));
+	assert_non_null(strstr(err, "not a deprov store"));
+	exec_sql(f->db, "DROP TABLE audit");
+	assert_non_null(ro = store_open_readonly(f->path, err, sizeof err));
+	assert_int_equal(audit_verify(ro, &r), -1);
 	assert_non_null(strstr(r.message, "audit"));
-	assert_int_equal(audit_export(db, 0, stdout), -1);
-	sqlite3_close(db);
+	assert_int_equal(audit_export(ro, 0, stdout), -1);
+	store_close(ro);
 }
 
 int
@@ -626,7 +640,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_since, setup,
 		    teardown),
-		cmocka_unit_test(test_no_table),
+		cmocka_unit_test_setup_teardown(test_no_table, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_WARN);

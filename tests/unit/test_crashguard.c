@@ -1,7 +1,9 @@
 /*
  * Unit tests for crashguard, the crash-loop breaker's record: a "crash" is
- * freeing the guard without crashguard_idle (the file is what a killed
- * process leaves behind), a "start" is opening it again.
+ * marking the record crashed as the fatal-signal handler does and freeing
+ * the guard without crashguard_idle (the file is what a crashed process
+ * leaves behind), a "kill" is freeing it without the mark, a "start" is
+ * opening it again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,6 +55,14 @@ start(void)
 	return g;
 }
 
+/* The process dies of a fatal signal. */
+static void
+crash(struct crashguard *g)
+{
+	crashguard_note_crash(SIGSEGV);
+	crashguard_free(g);
+}
+
 #define CRASHES(g, off)	crashguard_crashes(g, "hr.leavers", 0, off)
 
 /* Dies on the same message twice in a row: 1, then 2 (set aside). */
@@ -66,7 +77,7 @@ test_twice_in_a_row(void **state)
 	crashguard_handling(g, "hr.leavers", 0, 4);
 	crashguard_idle(g);
 	crashguard_handling(g, "hr.leavers", 0, 5);
-	crashguard_free(g);			/* crash */
+	crash(g);			/* crash */
 	g = start();
 	assert_int_equal(CRASHES(g, 4), 0);	/* handled before, cleanly */
 	assert_int_equal(CRASHES(g, 5), 1);
@@ -74,7 +85,7 @@ test_twice_in_a_row(void **state)
 	assert_int_equal(crashguard_crashes(g, "hr.leavers", 1, 5), 0);
 	assert_int_equal(crashguard_crashes(g, "hr.other", 0, 5), 0);
 	crashguard_handling(g, "hr.leavers", 0, 5);
-	crashguard_free(g);			/* crash again */
+	crash(g);			/* crash again */
 	g = start();
 	assert_int_equal(CRASHES(g, 5), 2);
 	/*
@@ -94,7 +105,7 @@ test_twice_in_a_row(void **state)
 	assert_int_equal(CRASHES(g, 5), 0);
 	crashguard_handling(g, "hr.leavers", 0, 7);
 	crashguard_idle(g);
-	crashguard_free(g);
+	crash(g);
 	g = start();
 	assert_int_equal(CRASHES(g, 5), 0);
 	crashguard_free(g);
@@ -109,7 +120,7 @@ test_clean_handling_resets(void **state)
 	(void)state;
 	g = start();
 	crashguard_handling(g, "hr.leavers", 0, 7);
-	crashguard_free(g);
+	crash(g);
 	g = start();
 	assert_int_equal(CRASHES(g, 7), 1);
 	crashguard_handling(g, "hr.leavers", 0, 7);
@@ -119,7 +130,7 @@ test_clean_handling_resets(void **state)
 	/* A later crash on it is its first again. */
 	g = start();
 	crashguard_handling(g, "hr.leavers", 0, 7);
-	crashguard_free(g);
+	crash(g);
 	g = start();
 	assert_int_equal(CRASHES(g, 7), 1);
 	crashguard_free(g);
@@ -141,7 +152,7 @@ test_batch_then_alone(void **state)
 	crashguard_handling(g, "hr.leavers", 0, 11);
 	crashguard_handling(g, "hr.leavers", 2, 40);
 	crashguard_handling(g, "hr.leavers", 0, 12);
-	crashguard_free(g);		/* died in the batch (or its commit) */
+	crash(g);		/* died in the batch (or its commit) */
 	g = start();
 	assert_int_equal(CRASHES(g, 9), 0);
 	assert_int_equal(CRASHES(g, 10), 1);
@@ -152,7 +163,7 @@ test_batch_then_alone(void **state)
 	crashguard_handling(g, "hr.leavers", 0, 10);
 	crashguard_idle(g);
 	crashguard_handling(g, "hr.leavers", 0, 11);
-	crashguard_free(g);		/* 11 is the one */
+	crash(g);		/* 11 is the one */
 	g = start();
 	assert_int_equal(CRASHES(g, 10), 0);
 	assert_int_equal(CRASHES(g, 11), 2);
@@ -175,18 +186,45 @@ test_crash_elsewhere(void **state)
 	g = start();
 	crashguard_handling(g, "hr.leavers", 0, 3);
 	crashguard_handling(g, "hr.leavers", 0, 4);
-	crashguard_free(g);
+	crash(g);
 	g = start();
-	crashguard_free(g);		/* died before intake got to them */
+	crash(g);		/* died before intake got to them */
 	g = start();
 	assert_int_equal(CRASHES(g, 3), 1);
 	assert_int_equal(CRASHES(g, 4), 1);
 	crashguard_handling(g, "hr.leavers", 0, 3);
 	crashguard_idle(g);
-	crashguard_free(g);		/* died after handling 3, before 4 */
+	crash(g);		/* died after handling 3, before 4 */
 	g = start();
 	assert_int_equal(CRASHES(g, 3), 0);
 	assert_int_equal(CRASHES(g, 4), 1);
+	crashguard_free(g);
+}
+
+/*
+ * Killed (kill -9, a power cut) while handling: the messages are read again
+ * and nothing counts against them, however often it happens; a crash after
+ * that counts once.
+ */
+static void
+test_kill_is_not_a_crash(void **state)
+{
+	struct crashguard	*g;
+	int			 i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		g = start();
+		assert_int_equal(CRASHES(g, 8), 0);
+		crashguard_handling(g, "hr.leavers", 0, 8);
+		crashguard_free(g);	/* killed */
+	}
+	g = start();
+	assert_int_equal(CRASHES(g, 8), 0);
+	crashguard_handling(g, "hr.leavers", 0, 8);
+	crash(g);
+	g = start();
+	assert_int_equal(CRASHES(g, 8), 1);
 	crashguard_free(g);
 }
 
@@ -220,10 +258,13 @@ test_bad_files(void **state)
 			fail_msg("record #%zu was trusted", i);
 		crashguard_free(g);
 	}
-	/* A shorter record over a longer one ends at its "end". */
+	/*
+	 * A record ends at its "end" (what follows is the crash mark, and
+	 * behind it maybe the tail of a longer record of the same run).
+	 */
 	assert_non_null(f = fopen(path, "w"));
 	fputs("deprov-crashguard 1\nhandling 0 0 5 5 hr.leavers\nend\n"
-	    "handling 0 0 9 9 hr.leavers\nend\n", f);
+	    "crashed 11\nhandling 0 0 9 9 hr.leavers\nend\n", f);
 	fclose(f);
 	g = start();
 	assert_int_equal(CRASHES(g, 5), 1);
@@ -247,6 +288,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_then_alone,
 		    guard_setup, guard_teardown),
 		cmocka_unit_test_setup_teardown(test_crash_elsewhere,
+		    guard_setup, guard_teardown),
+		cmocka_unit_test_setup_teardown(test_kill_is_not_a_crash,
 		    guard_setup, guard_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files, guard_setup,
 		    guard_teardown),

@@ -360,9 +360,8 @@ test_exposure(void **state)
 	add_step(s, d, "okta", "freeze", "failed", 0, "HTTP 403");
 	u = new_case(s, "E4", "completed");
 	(void)u;
-	assert_int_equal(sqlite3_exec((sqlite3 *)store_db(s),
-	    "UPDATE cases SET event_type = 'io.deprov.unfreeze' WHERE id = 5",
-	    NULL, NULL, NULL), SQLITE_OK);
+	raw_sql(path, "UPDATE cases SET event_type = 'io.deprov.unfreeze' "
+	    "WHERE id = 5");
 	memset(&x, 0, sizeof x);
 	assert_int_equal(store_exposures(s, 100, exposure_cb, &x), 0);
 	assert_int_equal(x.n, 2);

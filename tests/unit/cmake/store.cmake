@@ -1,2 +1,2 @@
 # store: one process owns a store (the lock beside the database).
-deprov_unit(test_store_lock tests/unit/test_store_lock.c src/store.c src/log.c)
+deprov_unit(test_store_lock tests/unit/test_store_lock.c src/store.c src/store-audit.c src/store-summary.c src/case.c src/event.c src/jsonc.c src/diag.c src/log.c)
