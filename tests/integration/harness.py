@@ -1,7 +1,14 @@
 """Integration test harness: starts a real deprov-sandbox and a real deprovd
 (with the embedded librdkafka mock cluster) in a private temporary directory,
 publishes events with kcat, and asserts on the sandbox's state and request
-log and on the daemon's admin API. Python standard library only."""
+log and on the daemon's admin API. Python standard library only.
+
+Real Kafka: given --kafka-bootstrap-file FILE (the address of a broker started
+by tests/tools/kafka-broker, e.g. the CTest fixture's), the same tests run
+against that broker instead of the mock cluster. Each test then gets its own
+topics and consumer group (the names the test uses, with a per-test suffix:
+kafka_topic()), created before deprovd starts, so that tests can share one
+broker; outage tests get a broker of their own (outage_kafka())."""
 
 import hashlib
 import json
@@ -32,6 +39,53 @@ def build_dir():
 
 
 SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def _arg(name):
+    for i, a in enumerate(sys.argv):
+        if a == name and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+    return None
+
+
+def _real_kafka():
+    """The real broker's address, or None for the mock cluster. A bootstrap
+    file that was asked for but is missing is an error, never a silent
+    fallback to the mock."""
+    f = _arg("--kafka-bootstrap-file") or os.environ.get("DEPROV_KAFKA_BOOTSTRAP_FILE")
+    if not f:
+        return None
+    try:
+        with open(f) as fh:
+            b = fh.read().strip()
+    except OSError as e:
+        raise SystemExit("[it] no real Kafka broker: %s (did the kafka fixture start?)" % e)
+    if not b:
+        raise SystemExit("[it] no real Kafka broker: %s is empty" % f)
+    return b
+
+
+REAL_KAFKA = _real_kafka()
+_kafka_ns = None    # per-test suffix of topic and group names on a real broker
+
+
+def kafka_topic(name):
+    """The topic a test calls `name`: itself on the mock cluster, `name`.<test> on a
+    real broker shared with other tests."""
+    return "%s.%s" % (name, _kafka_ns) if REAL_KAFKA and _kafka_ns else name
+
+
+def kafka_admin(bootstrap, *args):
+    """deprov-kafka-admin (tests/tools/kafka_admin.c): create topics, read commits."""
+    r = subprocess.run([os.path.join(build_dir(), "deprov-kafka-admin"), "-b", bootstrap] +
+                       list(args), capture_output=True, timeout=60)
+    assert r.returncode == 0, "deprov-kafka-admin %s: %s" % (" ".join(args), r.stderr.decode())
+    return r.stdout.decode()
+
+
+def kafka_create_topics(bootstrap, topics):
+    """Create (name, partitions) pairs, names as the test knows them."""
+    kafka_admin(bootstrap, "create", *["%s:%d" % (kafka_topic(t), n) for t, n in topics])
 
 
 def log(*a):
@@ -232,13 +286,40 @@ class Daemon:
         }
         if extra:
             extra(cfg)
+        self.topics = []
+        if REAL_KAFKA:
+            self._real_kafka(cfg)
+            brokers = cfg["kafka"]["brokers"]
         self.config = work.file("deprovd.json", cfg)
         self.brokers = brokers
         self.proc = None
         self.stderr_path = os.path.join(work.path, "deprovd.stderr")
         self.stderr = open(self.stderr_path, "a")
 
+    def _real_kafka(self, cfg):
+        """Point cfg at the real broker, with this test's own topics and group."""
+        k = cfg["kafka"]
+        if k["brokers"] == "embedded":
+            k["brokers"] = REAL_KAFKA
+            k.pop("bootstrap_file", None)
+        parts = k.get("partitions", 4)
+        topics = k["topics"] if isinstance(k["topics"], list) else [k["topics"]]
+        self.topics = [(t, parts) for t in topics]
+        k["topics"] = [kafka_topic(t) for t in topics]
+        k["group_id"] = kafka_topic(k.get("group_id", "deprovd"))
+        if k.get("dlq_topic"):
+            self.topics.append((k["dlq_topic"], 1))
+            k["dlq_topic"] = kafka_topic(k["dlq_topic"])
+        if k.get("audit_topic"):
+            self.topics.append((k["audit_topic"], parts))
+            k["audit_topic"] = kafka_topic(k["audit_topic"])
+        for m in cfg.get("ingest", {}).get("mappings", []):
+            m["topic"] = kafka_topic(m["topic"])
+
     def start(self, wait_ready=True):
+        if self.topics:
+            kafka_create_topics(self.brokers, self.topics)
+            self.topics = []
         self.proc = subprocess.Popen([os.path.join(build_dir(), "deprovd"), "--config", self.config],
                                      stdout=self.stderr, stderr=self.stderr)
         if self.brokers:
@@ -344,6 +425,43 @@ class KafkaMock:
                 self.proc.kill()
 
 
+class KafkaBroker:
+    """A real broker of the test's own (tests/tools/kafka-broker), with outages on
+    command like KafkaMock: "down all" kills it (SIGKILL, an unclean stop), "up
+    all" starts it again with its data on the same port. Stopped and removed by
+    stop(), or by kafka-broker's watchdog if this process dies first."""
+
+    def __init__(self, work, topics=("hr.leavers:4", "deprov.dlq:1")):
+        self.dir = os.path.join(work.path, "kafka")
+        out = self._tool("start", "--dir", self.dir, "--watch-pid", str(os.getpid()))
+        self.bootstrap = dict(line.split("=", 1) for line in out.split())["KAFKA_BOOTSTRAP"]
+        kafka_create_topics(self.bootstrap, [(t.rsplit(":", 1)[0], int(t.rsplit(":", 1)[1]))
+                                             for t in topics])
+
+    def _tool(self, *args):
+        r = subprocess.run([os.path.join(SOURCE_DIR, "tests", "tools", "kafka-broker")] +
+                           list(args), capture_output=True, timeout=180)
+        assert r.returncode == 0, "kafka-broker %s: %s" % (args[0], r.stderr.decode())
+        return r.stdout.decode()
+
+    def command(self, line):
+        if line.startswith("down"):
+            self._tool("stop", "--dir", self.dir, "--kill", "--keep")
+        elif line.startswith("up"):
+            self._tool("restart", "--dir", self.dir, "--watch-pid", str(os.getpid()))
+        else:
+            raise ValueError(line)
+
+    def stop(self):
+        self._tool("stop", "--dir", self.dir)
+
+
+def outage_kafka(work, topics=("hr.leavers:4", "deprov.dlq:1")):
+    """A Kafka cluster a test may take down and bring back: a mock cluster, or a
+    real broker of the test's own when running against real Kafka."""
+    return KafkaBroker(work, topics) if REAL_KAFKA else KafkaMock(work, topics)
+
+
 def publish(bootstrap, messages, topic="hr.leavers", headers=None):
     """Publish (key, value) pairs with kcat, one message per line."""
     lines = []
@@ -354,14 +472,15 @@ def publish(bootstrap, messages, topic="hr.leavers", headers=None):
     hdr = []
     for k, v in (headers or {}).items():
         hdr += ["-H", "%s=%s" % (k, v)]
-    r = subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t"] + hdr,
+    r = subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", kafka_topic(topic), "-K", "\t"] +
+                       hdr,
                        input=("\n".join(lines) + "\n").encode(), capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr.decode()
 
 
 def consume(bootstrap, topic, fmt="%k\t%h\t%s\n", timeout=20):
-    r = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-e", "-o", "beginning",
-                        "-f", fmt], capture_output=True, timeout=timeout)
+    r = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", kafka_topic(topic), "-e", "-o",
+                        "beginning", "-f", fmt], capture_output=True, timeout=timeout)
     return r.stdout.decode(errors="replace")
 
 
@@ -432,8 +551,10 @@ def owner_counts(state, uid):
 
 def run(test):
     """Run a test function with a work dir; keep the dir on failure."""
+    global _kafka_ns
     name = test.__name__
     work = Workdir(name)
+    _kafka_ns = "%s-%s" % (name[5:] if name.startswith("test_") else name, uuid.uuid4().hex[:6])
     ok = False
     try:
         test(work)

@@ -155,3 +155,6 @@ foreach(t ${DEPROV_IT_CHAOS})
             --build ${CMAKE_BINARY_DIR} ${t})
   set_tests_properties(it_chaos_${t} PROPERTIES LABELS integration TIMEOUT 600)
 endforeach()
+
+# Real Apache Kafka and PostgreSQL servers (tests/integration/realservers.cmake).
+include(${CMAKE_CURRENT_LIST_DIR}/realservers.cmake)

@@ -11,8 +11,9 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Daemon, KafkaMock, Sandbox, consume, http, leaver, leaver_for,  # noqa: E402
-                     log, publish, run, seed_people, standard_runbook, user_id, wait_for)
+from harness import (Daemon, Sandbox, consume, http, leaver, leaver_for,  # noqa: E402
+                     log, outage_kafka, publish, run, seed_people, standard_runbook, user_id,
+                     wait_for)
 
 RESCIND_RUNBOOK = {"name": "rescind", "match": {"type": ["io.deprov.leaver.rescinded",
                                                          "io.deprov.unfreeze"]},
@@ -336,7 +337,7 @@ def test_mixed_thousand(work):
 
 
 def test_broker_outage(work):
-    mock = KafkaMock(work)
+    mock = outage_kafka(work)
     sb = Sandbox(work, seed_people(60, owned={"Account": 1}, tokens=1))
     d = Daemon(work, sb, runbooks=ALL_RUNBOOKS, brokers=mock.bootstrap).start()
     try:
@@ -389,7 +390,7 @@ def test_backpressure(work):
 def test_audit_stream_survives_outage(work):
     import sqlite3
     from harness import RESPONDER_TOKEN
-    mock = KafkaMock(work, topics=("hr.leavers:4", "deprov.dlq:1", "deprov.audit:4"))
+    mock = outage_kafka(work, topics=("hr.leavers:4", "deprov.dlq:1", "deprov.audit:4"))
     sb = Sandbox(work, seed_people(3))
 
     def audit_topic(cfg):

@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+"""Kafka behaviour that only a real broker shows: two deprovd in one consumer
+group (partitions shared, kill -9 of one and the other taking over from the
+last committed offset), static membership with the cooperative protocol,
+consumer lag and committed offsets. Needs a broker started by
+tests/tools/kafka-broker (the CTest fixture): it_realkafka.py --build DIR
+--kafka-bootstrap-file FILE NAME.
+
+`failover_bench` is not a test but the measurement behind docs/KAFKA.md: how
+long after an instance stops (kill -9 or SIGTERM) the survivor owns its
+partitions and has processed what was published meanwhile, with eager or
+cooperative rebalancing, with and without static membership."""
+
+import datetime
+import json
+import os
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from harness import (REAL_KAFKA, Daemon, Sandbox, consume, http, kafka_admin,  # noqa: E402
+                     kafka_topic, leaver_for, log, publish, run, seed_people, wait_for)
+
+GROUP = "deprovd"           # the group id tests give deprovd (namespaced per test)
+TOPIC = "hr.leavers"
+SESSION_MS = 6000           # harness.Daemon's session.timeout.ms
+
+
+class Sub:
+    """A directory of its own inside the test's work dir, for a second daemon."""
+
+    def __init__(self, work, name):
+        self.path = os.path.join(work.path, name)
+        os.makedirs(self.path, exist_ok=True)
+
+    def file(self, name, content):
+        p = os.path.join(self.path, name)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content, indent=1))
+        return p
+
+
+def props(**kv):
+    """An extra= for Daemon: librdkafka properties through kafka.properties."""
+    def apply(cfg):
+        cfg["kafka"]["properties"].update({k.replace("_", "."): str(v) for k, v in kv.items()})
+    return apply
+
+
+def log_time(ts):
+    return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def ownership(d, since=0.0):
+    """[(time, partitions owned)] after each rebalance callback of d logged at
+    or after `since`, from its log ("assigned N partitions", "revoked N
+    partitions"; the count starts from 0 at each start of the process)."""
+    out, n = [], 0
+    for line in d.log_text().splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if e.get("mod") != "kafka":
+            continue
+        words = e.get("msg", "").split()
+        if words[:1] == ["consuming"]:
+            n = 0
+        elif len(words) == 3 and words[2] == "partitions" and words[0] in ("assigned",
+                                                                            "revoked"):
+            n += int(words[1]) if words[0] == "assigned" else -int(words[1])
+            t = log_time(e["ts"])
+            if t >= since:
+                out.append((t, n))
+    return out
+
+
+def wait_owned(d, n, since, timeout=30):
+    """The first time at or after `since` that d owned n partitions."""
+    def got():
+        for t, k in ownership(d, since):
+            if k == n:
+                return t
+        return None
+    return wait_for(got, timeout, "%s to own %d partitions" % (d.work.path, n), 0.05)
+
+
+def subjects(d):
+    """{employee id: [case, ...]} in d's store."""
+    out = {}
+    for c in d.cases():
+        out.setdefault(c["subject"].get("employee_id"), []).append(c)
+    return out
+
+
+def positions(bootstrap, topic=TOPIC):
+    """{key: (partition, offset)} of every message of the topic."""
+    out = {}
+    for line in consume(bootstrap, topic, fmt="%k %p %o\n").splitlines():
+        k, p, o = line.split()
+        out[k] = (int(p), int(o))
+    return out
+
+
+def committed(bootstrap, topic=TOPIC, group=GROUP):
+    """{partition: (committed offset, high watermark)} of the group."""
+    out = {}
+    for line in kafka_admin(bootstrap, "committed", kafka_topic(group),
+                            kafka_topic(topic)).splitlines():
+        p, c, h = (int(x) for x in line.split())
+        out[p] = (c, h)
+    return out
+
+
+def all_committed(bootstrap):
+    c = committed(bootstrap)
+    return c if all(co == hi or hi == 0 for co, hi in c.values()) else None
+
+
+def readyz(d):
+    try:
+        return http("GET", d.url("/readyz"), timeout=2)[1] or {}
+    except OSError:
+        return {}      # not listening yet
+
+
+def test_group_two_instances(work):
+    """Two deprovd in one group on a topic of 4 partitions: every message is
+    consumed by exactly one of them; after kill -9 of one, the other takes its
+    partitions over and goes on from its last committed offset, so a leaver
+    has a case in both stores only if the dead one had consumed it without
+    committing; once the dead one is back it finishes the cases it had."""
+    n, wave = 200, 100
+    sb = Sandbox(work, seed_people(n, owned={"Account": 1}, tokens=1))
+    a = Daemon(Sub(work, "a"), sb)
+    b = Daemon(Sub(work, "b"), sb)
+    bootstrap = a.brokers
+    try:
+        t0 = time.time()
+        a.start()
+        b.start()
+        wait_owned(a, 2, t0)
+        wait_owned(b, 2, t0)
+        log("two members, two partitions each, %.1f s after the first start" % (time.time() - t0))
+        publish(bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, wave + 1)])
+
+        def wave_one():
+            sa, sb_ = subjects(a), subjects(b)
+            return (sa, sb_) if len(sa) + len(sb_) >= wave else None
+        sa, sb_ = wait_for(wave_one, 60, "a case for each of the first %d" % wave, 0.2)
+        assert not set(sa) & set(sb_), "consumed by both: %s" % sorted(set(sa) & set(sb_))
+        assert len(sa) + len(sb_) == wave and sa and sb_, (len(sa), len(sb_))
+        pos = positions(bootstrap)
+        parts_a = {pos[s][0] for s in sa}
+        parts_b = {pos[s][0] for s in sb_}
+        assert not parts_a & parts_b and len(parts_a | parts_b) == 4, (parts_a, parts_b)
+        log("first %d: %d in a (partitions %s), %d in b (partitions %s)" %
+            (wave, len(sa), sorted(parts_a), len(sb_), sorted(parts_b)))
+        wait_for(lambda: all_committed(bootstrap), 20, "offsets committed up to the end")
+
+        # The second wave, and a's sudden death while it reads its share.
+        publish(bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(wave + 1, n + 1)])
+        time.sleep(0.3)
+        t_kill = time.time()
+        a.kill9()
+        # b cannot own a's partitions before a's session times out: this is
+        # where a left off.
+        at_kill = committed(bootstrap)
+        t_b4 = wait_owned(b, 4, t_kill, timeout=60)
+        log("b owned all 4 partitions %.2f s after kill -9 of a (session.timeout.ms %d)" %
+            (t_b4 - t_kill, SESSION_MS))
+        assert t_b4 - t_kill < SESSION_MS / 1000 + 10, t_b4 - t_kill
+
+        pos = positions(bootstrap)
+        assert len(pos) == n, len(pos)
+        want_b = {s for s, (p, o) in pos.items()
+                  if p in parts_b or o >= at_kill[p][0]}
+
+        def b_caught_up():
+            got = set(subjects(b))
+            return got if got >= want_b else None
+        got_b = wait_for(b_caught_up, 60, "b to process what a left", 0.3)
+        t_done = time.time()
+        assert got_b == want_b, sorted(got_b ^ want_b)
+        wait_for(lambda: readyz(b).get("kafka_lag") == 0, 20, "b's lag 0")
+        wait_for(lambda: all_committed(bootstrap), 20, "b to commit everything")
+
+        # a comes back and finishes the cases its store holds.
+        a.start()
+        a.wait_ready()
+
+        def settled():
+            ca, cb = subjects(a), subjects(b)
+            open_ = [c for cs in list(ca.values()) + list(cb.values()) for c in cs
+                     if c["state"] not in ("completed",)]
+            return (ca, cb) if not open_ else None
+        ca, cb = wait_for(settled, 120, "every case completed in both stores", 0.5)
+        only_a, only_b = set(ca) - set(cb), set(cb) - set(ca)
+        twice = set(ca) & set(cb)
+        log("after kill -9 at %.2f s: %d subjects only in a, %d only in b, %d in both; "
+            "b had the rest %.1f s after the kill" %
+            (t_kill - t0, len(only_a), len(only_b), len(twice), t_done - t_kill))
+        everyone = {"E%04d" % i for i in range(1, n + 1)}
+        assert set(ca) | set(cb) == everyone, sorted(everyone - set(ca) - set(cb))
+        # In both stores only what a had read past its last commit.
+        uncommitted_a = {s for s, (p, o) in pos.items() if p in parts_a and o >= at_kill[p][0]}
+        assert twice <= uncommitted_a, sorted(twice - uncommitted_a)
+        assert all(len(cs) == 1 for cs in list(ca.values()) + list(cb.values()))
+        log("a had consumed %d messages past its last commit; %d of them it had made durable" %
+            (len(uncommitted_a), len(twice)))
+    finally:
+        a.stop()
+        b.stop()
+        sb.stop()
+
+
+def test_group_static_cooperative(work):
+    """Static membership (group.instance.id) with cooperative-sticky: an
+    instance that stops and is back within session.timeout.ms keeps its
+    partitions and the other instance never gives up its own; one that stays
+    away is replaced after session.timeout.ms, not before."""
+    sb = Sandbox(work, seed_people(40, owned={"Account": 1}, tokens=1))
+    coop = {"partition_assignment_strategy": "cooperative-sticky"}
+    a = Daemon(Sub(work, "a"), sb, extra=props(group_instance_id="deprovd-a", **coop))
+    b = Daemon(Sub(work, "b"), sb, extra=props(group_instance_id="deprovd-b", **coop))
+    bootstrap = a.brokers
+    try:
+        t0 = time.time()
+        a.start()
+        b.start()
+        wait_owned(a, 2, t0)
+        wait_owned(b, 2, t0)
+        t_steady = time.time()
+        # b restarts (SIGTERM, back 2 s later): nobody else gets its partitions.
+        t_stop = time.time()
+        assert b.stop() == 0
+        publish(bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, 21)])
+        time.sleep(2)
+        t_back = time.time()
+        b.start(wait_ready=False)
+        t_b2 = wait_owned(b, 2, t_back, timeout=30)
+        time.sleep(max(0, t_stop + SESSION_MS / 1000 + 2 - time.time()))
+        hist_a = ownership(a, t0)
+        assert all(k == 2 for t, k in hist_a if t > t_stop), hist_a
+        log("b stopped and back after %.1f s, owned its 2 partitions %.2f s after its start; "
+            "a kept its 2 throughout" % (t_back - t_stop, t_b2 - t_back))
+        for i in range(1, 21):
+            wait_for(lambda: subjects(a).get("E%04d" % i) or subjects(b).get("E%04d" % i), 30,
+                     "a case of E%04d" % i, 0.2)
+        # b stops for good: a takes its partitions after the session timeout.
+        t_stop = time.time()
+        b.stop()
+        t_a4 = wait_owned(a, 4, t_stop, timeout=60)
+        log("b stopped for good: a owned 4 partitions %.2f s later (session.timeout.ms %d)" %
+            (t_a4 - t_stop, SESSION_MS))
+        assert t_a4 - t_stop >= SESSION_MS / 1000 - 1, t_a4 - t_stop
+        # Cooperative: a never gave up its own partitions on the way.
+        hist_a = ownership(a, t_steady)
+        assert min(k for _, k in hist_a) >= 2, hist_a
+        publish(bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(21, 41)])
+        for i in range(21, 41):
+            a.wait_case("E%04d" % i, states=("completed",), timeout=30)
+    finally:
+        a.stop()
+        b.stop()
+        sb.stop()
+
+
+def test_lag_and_commits(work):
+    """Readiness and lag on a real broker: a backlog shows as kafka_lag > 0
+    while intake is paused, lag goes to 0 once it is worked off, and the
+    group's committed offsets reach the high watermark (at-least-once: only
+    durable cases are committed)."""
+    n = 120
+
+    def small(cfg):
+        cfg["engine"] = {"max_open_cases": 10, "resume_open_cases": 5}
+    sb = Sandbox(work, seed_people(n, owned={"Account": 1}, tokens=1), args=["--latency-ms", "20"])
+    d = Daemon(work, sb, extra=small)
+    bootstrap = d.brokers
+    try:
+        # The backlog is there before deprovd starts.
+        harness.kafka_create_topics(bootstrap, [(TOPIC, 4), ("deprov.dlq", 1)])
+        publish(bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
+        d.start(wait_ready=False)
+        most, paused, ready_lagging = 0, False, None
+        end = time.time() + 120
+        while time.time() < end:
+            r = readyz(d)
+            lag = r.get("kafka_lag", -1)
+            most = max(most, lag)
+            paused = paused or r.get("intake_paused", False)
+            if lag > 0 and r.get("status") == "ok" and ready_lagging is None:
+                ready_lagging = r     # ready while behind: lag is reported, not fatal
+                # kafka_lag leaves out a partition not read from yet (no
+                # position): it reads low until every partition has begun.
+                log("readyz kafka_lag %d while %d of %d messages were unread" %
+                    (lag, n - len(d.cases()), n))
+            if lag == 0 and len([c for c in d.cases() if c["state"] == "completed"]) == n:
+                break
+            time.sleep(0.1)
+        log("largest lag seen: %d of %d; intake paused: %s; ready with a lag: %s" %
+            (most, n, paused, ready_lagging))
+        assert readyz(d)["kafka_lag"] == 0
+        assert most > 10 and paused and ready_lagging, (most, paused, ready_lagging)
+        c = wait_for(lambda: all_committed(bootstrap), 20, "committed offsets at the end")
+        assert sum(h for _, h in c.values()) == n, c
+        with urllib.request.urlopen(d.url("/metrics"), timeout=10) as resp:
+            metrics = resp.read().decode()
+        assert "\ndeprov_kafka_consumer_lag 0\n" in metrics, metrics
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
+# --- the measurement behind docs/KAFKA.md -----------------------------------
+
+SCENARIOS = [
+    # (name, librdkafka properties for instance i, how the instance goes)
+    ("eager, dynamic, kill -9", lambda i: {}, "kill"),
+    ("eager, static, kill -9", lambda i: {"group.instance.id": "m%d" % i}, "kill"),
+    ("cooperative, dynamic, kill -9",
+     lambda i: {"partition.assignment.strategy": "cooperative-sticky"}, "kill"),
+    ("cooperative, static, kill -9",
+     lambda i: {"partition.assignment.strategy": "cooperative-sticky",
+                "group.instance.id": "m%d" % i}, "kill"),
+    ("eager, dynamic, SIGTERM", lambda i: {}, "term"),
+    ("eager, static, SIGTERM", lambda i: {"group.instance.id": "m%d" % i}, "term"),
+    ("cooperative, dynamic, SIGTERM",
+     lambda i: {"partition.assignment.strategy": "cooperative-sticky"}, "term"),
+    ("cooperative, static, SIGTERM",
+     lambda i: {"partition.assignment.strategy": "cooperative-sticky",
+                "group.instance.id": "m%d" % i}, "term"),
+]
+
+
+def failover_once(work, sb, idx, name, pf, how, probe_base):
+    """One scenario: two members, one goes; when does the other own 4 and
+    process the 20 leavers published right after?"""
+    topic = "bench%d" % idx         # a topic and group of its own: nothing left from before
+
+    def ex(i):
+        def apply(cfg):
+            cfg["kafka"]["group_id"] = topic
+            cfg["kafka"]["topics"] = [topic]
+            cfg["kafka"]["properties"].update(pf(i))
+        return apply
+    a = Daemon(Sub(work, "s%d-a" % idx), sb, extra=ex(0))
+    b = Daemon(Sub(work, "s%d-b" % idx), sb, extra=ex(1))
+    try:
+        t0 = time.time()
+        a.start()
+        b.start()
+        wait_owned(a, 2, t0)
+        wait_owned(b, 2, t0)
+        time.sleep(1)
+        t_stop = time.time()
+        if how == "kill":
+            a.kill9()
+        else:
+            a.stop()
+        t_stopped = time.time()
+        probes = ["E%04d" % i for i in range(probe_base, probe_base + 20)]
+        publish(b.brokers, [(s, leaver_for(int(s[1:]))) for s in probes], topic=topic)
+        t_b4 = wait_owned(b, 4, t_stop, timeout=60)
+        wait_for(lambda: set(probes) <= set(subjects(b)), 60, "the probes in b", 0.05)
+        t_probes = time.time()
+        hist = ownership(b, t_stop)
+        paused = 0.0    # time b owned nothing (eager: between revoke and assign)
+        for (t1, k1), (t2, _) in zip(hist, hist[1:]):
+            if k1 == 0:
+                paused += t2 - t1
+        return {"scenario": name, "stop_s": round(t_stopped - t_stop, 2),
+                "owned_all_s": round(t_b4 - t_stop, 2),
+                "probes_done_s": round(t_probes - t_stop, 2),
+                "survivor_paused_s": round(paused, 3)}
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_failover_bench(work):
+    reps = int(os.environ.get("DEPROV_BENCH_REPS", "3"))
+    sb = Sandbox(work, seed_people(1, owned={}, tokens=0))
+    rows, idx = [], 0
+    try:
+        for name, pf, how in SCENARIOS:
+            for _ in range(reps):
+                idx += 1
+                r = failover_once(work, sb, idx, name, pf, how, 1000 + 20 * idx)
+                log(json.dumps(r))
+                rows.append(r)
+    finally:
+        sb.stop()
+    print("\n| scenario | stop took (s) | survivor owns all 4 (s) | 20 leavers published "
+          "after the stop all have cases (s) | survivor owned nothing for (s) |")
+    print("|---|---|---|---|---|")
+    for name, _, _ in SCENARIOS:
+        rs = [r for r in rows if r["scenario"] == name]
+
+        def span(k):
+            v = sorted(r[k] for r in rs)
+            return "%.2f" % v[0] if v[0] == v[-1] else "%.2f–%.2f" % (v[0], v[-1])
+        print("| %s | %s | %s | %s | %s |" % (name, span("stop_s"), span("owned_all_s"),
+                                             span("probes_done_s"), span("survivor_paused_s")))
+
+
+TESTS = {f.__name__[5:]: f for f in [
+    test_group_two_instances, test_group_static_cooperative, test_lag_and_commits,
+    test_failover_bench]}
+
+if __name__ == "__main__":
+    names = [a for a in sys.argv[1:] if a in TESTS]
+    if not names:
+        print("usage: it_realkafka.py --build DIR --kafka-bootstrap-file FILE NAME...\n  " +
+              "\n  ".join(TESTS))
+        sys.exit(2)
+    if not REAL_KAFKA:
+        print("it_realkafka.py: needs --kafka-bootstrap-file (a broker from "
+              "tests/tools/kafka-broker)")
+        sys.exit(2)
+    rc = 0
+    for n in names:
+        rc |= run(TESTS[n])
+    sys.exit(rc)

@@ -1,0 +1,83 @@
+# Tests against real servers, started once per ctest run as CTest fixtures:
+# an Apache Kafka 4.x broker (tests/tools/kafka-broker, KRaft, jars from Maven
+# Central fetched by deploy/install-deps) shared by every it_realkafka_* test,
+# each with topics and a consumer group of its own; a PostgreSQL server
+# (tests/tools/pg-server). A server that cannot start (no Java, no jars, no
+# PostgreSQL) fails its fixture, and every test that needs it fails with it:
+# never a skip.
+#
+# The Kafka tests run in both builds: against a real group coordinator they
+# take paths of src/kafka.c the mock cluster does not (cooperative incremental
+# assignment, revocation and commit on a real rebalance, another member's
+# death, reconnecting to a restarted broker), and those paths deserve the
+# sanitizers. The PostgreSQL fixture is in the normal build only while no C
+# code of deprov talks to it (its one test is psql's).
+
+# Topic creation and committed offsets through librdkafka's admin API.
+add_executable(deprov-kafka-admin ${CMAKE_SOURCE_DIR}/tests/tools/kafka_admin.c)
+target_link_libraries(deprov-kafka-admin PRIVATE PkgConfig::DEPS)
+
+set(DEPROV_KAFKA_BROKER ${CMAKE_SOURCE_DIR}/tests/tools/kafka-broker)
+set(DEPROV_KAFKA_DIR ${CMAKE_BINARY_DIR}/kafka-broker)
+set(DEPROV_KAFKA_BOOTSTRAP ${CMAKE_BINARY_DIR}/kafka-broker.bootstrap)
+
+# The broker outlives this test; its watchdog stops it should ctest die first.
+add_test(NAME kafka_broker_start
+  COMMAND ${DEPROV_KAFKA_BROKER} start --dir ${DEPROV_KAFKA_DIR}
+          --bootstrap-file ${DEPROV_KAFKA_BOOTSTRAP} --watch-pid parent)
+set_tests_properties(kafka_broker_start PROPERTIES FIXTURES_SETUP kafka
+  LABELS "integration;realkafka" TIMEOUT 120)
+add_test(NAME kafka_broker_stop COMMAND ${DEPROV_KAFKA_BROKER} stop --dir ${DEPROV_KAFKA_DIR})
+set_tests_properties(kafka_broker_stop PROPERTIES FIXTURES_CLEANUP kafka
+  LABELS "integration;realkafka" TIMEOUT 120)
+
+# deprov_realkafka(FILE PREFIX TESTS...): tests of tests/integration/FILE run
+# against the shared broker as it_realkafka_PREFIXNAME.
+function(deprov_realkafka file prefix)
+  foreach(t ${ARGN})
+    add_test(NAME it_realkafka_${prefix}${t}
+      COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/${file}
+              --build ${CMAKE_BINARY_DIR} --kafka-bootstrap-file ${DEPROV_KAFKA_BOOTSTRAP} ${t})
+    set_tests_properties(it_realkafka_${prefix}${t} PROPERTIES FIXTURES_REQUIRED kafka
+      LABELS "integration;realkafka" TIMEOUT 300)
+  endforeach()
+endfunction()
+
+# What only a real broker shows (tests/integration/it_realkafka.py): two
+# deprovd in one group with kill -9 of one, static membership with the
+# cooperative protocol, lag and committed offsets. Its failover_bench is run by
+# hand (docs/KAFKA.md).
+deprov_realkafka(it_realkafka.py "" group_two_instances group_static_cooperative lag_and_commits)
+
+# The Kafka-facing tests of the mock-cluster suite, unchanged, on a real broker:
+# intake, redelivery, dead letters with reasons, kill -9 and SIGTERM (offset
+# commits on a real group coordinator), headers, several topics, mapped topics,
+# 1,000 messages with lag 0, pause/resume, the audit topic; the two outage
+# tests start a broker of their own and kill -9 it.
+deprov_realkafka(it_core.py core_
+  single_leaver duplicate_event malformed_event crash_resume graceful_stop)
+deprov_realkafka(it_ingest.py ingest_
+  effective_date_survives_restart binary_cloudevent okta_hook_http_and_kafka hr_mappings
+  mixed_thousand broker_outage backpressure audit_stream_survives_outage)
+
+# A throwaway PostgreSQL (Debian's server binaries; as root it runs as the
+# user deprov-test), its URL in build/pg-server.url, for the tests of the
+# shared store to come (DESIGN.md section 6). For now a smoke test.
+if(NOT DEPROV_SANITIZE)
+  set(DEPROV_PG_SERVER ${CMAKE_SOURCE_DIR}/tests/tools/pg-server)
+  set(DEPROV_PG_DIR ${CMAKE_BINARY_DIR}/pg-server)
+  set(DEPROV_PG_URL ${CMAKE_BINARY_DIR}/pg-server.url)
+  add_test(NAME pg_server_start
+    COMMAND ${DEPROV_PG_SERVER} start --dir ${DEPROV_PG_DIR} --url-file ${DEPROV_PG_URL}
+            --watch-pid parent)
+  set_tests_properties(pg_server_start PROPERTIES FIXTURES_SETUP pg
+    LABELS "integration;pg" TIMEOUT 120)
+  add_test(NAME pg_server_stop COMMAND ${DEPROV_PG_SERVER} stop --dir ${DEPROV_PG_DIR})
+  set_tests_properties(pg_server_stop PROPERTIES FIXTURES_CLEANUP pg
+    LABELS "integration;pg" TIMEOUT 120)
+  add_test(NAME it_pg_smoke
+    COMMAND sh -c "out=$(psql -X -v ON_ERROR_STOP=1 -tA \"$(cat \"$1\")\" -c 'select 1') && test \"$out\" = 1"
+            sh ${DEPROV_PG_URL})
+  set_tests_properties(it_pg_smoke PROPERTIES FIXTURES_REQUIRED pg
+    LABELS "integration;pg" TIMEOUT 60)
+endif()
