@@ -47,18 +47,19 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 
 #include "deprov/api.h"
 #include "deprov/audit.h"
 #include "deprov/case.h"
+#include "deprov/clock.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
 #include "deprov/jsonc.h"
 #include "deprov/kafka.h"
 #include "deprov/log.h"
+#include "deprov/randid.h"
 #include "deprov/store.h"
 
 #define API_MAX_BODY		(64 * 1024)
@@ -500,7 +501,7 @@ static void
 api_case(struct api *api, struct evhttp_request *req, long long id)
 {
 	json_object	*c = NULL, *steps, *tl, *sla;
-	int64_t		 now = engine_now_ms(), fdl, cdl, frozen, done;
+	int64_t		 now = clock_wall_ms(), fdl, cdl, frozen, done;
 	int		 st;
 
 	if (store_case_get(api->store, id, api_one_cb, &c) != 0 || c == NULL) {
@@ -624,9 +625,7 @@ api_reinstate(struct api *api, struct evhttp_request *req, long long id,
 	struct event		 ev;
 	json_object		*body = NULL, *subj = NULL, *o;
 	char			 err[512], evid[32], source[160];
-	unsigned char		 rnd[12];
 	long long		 case_id = 0;
-	size_t			 i;
 	int			 r;
 
 	memset(&ev, 0, sizeof ev);
@@ -655,12 +654,10 @@ api_reinstate(struct api *api, struct evhttp_request *req, long long id,
 	}
 	if ((subj = json_tokener_parse(as.json)) == NULL ||
 	    subject_from_json(subj, &ev.subject) != 0 ||
-	    RAND_bytes(rnd, sizeof rnd) != 1) {
+	    randid_hex(evid, sizeof evid, 12) != 0) {
 		api_error(req, 500, "internal", "cannot read the case's subject");
 		goto done;
 	}
-	for (i = 0; i < sizeof rnd; i++)
-		snprintf(evid + i * 2, 3, "%02x", rnd[i]);
 	snprintf(source, sizeof source, "/api/%s", who->name);
 	ev.id = strdup(evid);
 	ev.source = strdup(source);
@@ -801,7 +798,6 @@ api_freeze(struct evhttp_request *req, const char *path, const char *rest,
 	json_object	*body, *subj, *targets, *v, *o;
 	struct event	 ev;
 	char		 err[256], id[64], source[160];
-	unsigned char	 rnd[12];
 	long long	 case_id = 0;
 	size_t		 i, n;
 	int		 unfreeze = strcmp(path, "/v1/unfreeze") == 0, r;
@@ -867,10 +863,8 @@ api_freeze(struct evhttp_request *req, const char *path, const char *rest,
 			    strdup(json_object_get_string(v));
 		}
 	}
-	if (RAND_bytes(rnd, sizeof rnd) != 1)
+	if (randid_hex(id, sizeof id, 12) != 0)
 		goto fail;
-	for (i = 0; i < sizeof rnd; i++)
-		snprintf(id + i * 2, 3, "%02x", rnd[i]);
 	snprintf(source, sizeof source, "/api/%s", who->name);
 	ev.id = strdup(id);
 	ev.source = strdup(source);

@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "deprov/audit.h"
+#include "deprov/clock.h"
 #include "deprov/engine.h"
 #include "deprov/log.h"
 #include "deprov/store.h"
@@ -200,15 +201,6 @@ audit_hash(long long seq, int64_t ts_ms, const char *kind, long long case_id,
 		out[i * 2 + 1] = hex[digest[i] & 0xf];
 	}
 	out[i * 2] = '\0';
-}
-
-static int64_t
-audit_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Read the last record into memory. */
@@ -499,7 +491,7 @@ audit_add(struct audit *a, const char *kind, long long case_id,
 	struct audit_rec	*r;
 	struct timeval		 now = { 0, 0 };
 	char			*detail;
-	int64_t			 ts = audit_now_ms();
+	int64_t			 ts = clock_wall_ms();
 	int			 bad = 0, rc;
 
 	if (a == NULL || kind == NULL || *kind == '\0')

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "deprov/audit_stream.h"
+#include "deprov/clock.h"
 #include "deprov/engine.h"
 #include "deprov/kafka.h"
 #include "deprov/log.h"
@@ -47,7 +48,7 @@ struct audit_stream {
 	long long		 sent;		/* highest seq handed to Kafka */
 	char			*done;		/* ack flags for acked+1 .. sent */
 	int			 failed;	/* a record was given up: resend */
-	int64_t			 retry_at;
+	int64_t			 retry_at;	/* no resend before (monotonic ms) */
 	size_t			 inflight;
 	struct audit_stream_msg	*msgs;
 };
@@ -116,7 +117,7 @@ audit_stream_delivered(void *arg, int ok, const char *error)
 				    "delivered (%s); will send again", m->seq,
 				    error);
 			s->failed = 1;
-			s->retry_at = engine_now_ms() + AUDIT_STREAM_RETRY_MS;
+			s->retry_at = clock_mono_ms() + AUDIT_STREAM_RETRY_MS;
 		}
 		audit_stream_advance(s);
 	}
@@ -216,7 +217,7 @@ audit_stream_send_cb(const struct store_audit_rec *r, void *arg)
 		free(value);
 		free(key);
 		s->failed = 1;
-		s->retry_at = engine_now_ms() + AUDIT_STREAM_RETRY_MS;
+		s->retry_at = clock_mono_ms() + AUDIT_STREAM_RETRY_MS;
 		return 1;
 	}
 	free(value);
@@ -236,7 +237,7 @@ audit_stream_pump(struct audit_stream *s)
 
 	if (s->failed) {
 		/* Start again after the mark once nothing is in flight. */
-		if (s->inflight > 0 || engine_now_ms() < s->retry_at)
+		if (s->inflight > 0 || clock_mono_ms() < s->retry_at)
 			return;
 		s->failed = 0;
 		s->sent = s->acked;

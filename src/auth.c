@@ -30,12 +30,13 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "deprov/auth.h"
+#include "deprov/clock.h"
 #include "deprov/http.h"
 #include "deprov/log.h"
+#include "deprov/randid.h"
 
 /*
  * Salesforce's token response has no expires_in: the session lasts as long
@@ -425,10 +426,7 @@ auth_secret_free(char *s)
 static double
 auth_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)clock_mono_ms() / 1000.0;
 }
 
 /* 1 if s is usable in a header: non-empty printable ASCII without spaces. */
@@ -831,11 +829,9 @@ static char *
 auth_claims(const struct auth *a)
 {
 	json_object	*o;
-	unsigned char	 rnd[16];
 	char		 jti[33], *s = NULL;
 	const char	*t;
 	int64_t		 now = (int64_t)time(NULL);
-	size_t		 i;
 	int		 bad = 0;
 
 	o = json_object_new_object();
@@ -851,10 +847,8 @@ auth_claims(const struct auth *a)
 		    json_object_new_string(a->audience));
 		break;
 	case AUTH_CLIENT_CREDENTIALS:
-		if (RAND_bytes(rnd, sizeof rnd) != 1)
+		if (randid_hex(jti, sizeof jti, 16) != 0)
 			goto done;
-		for (i = 0; i < sizeof rnd; i++)
-			snprintf(jti + 2 * i, 3, "%02x", rnd[i]);
 		bad |= json_object_object_add(o, "iss",
 		    json_object_new_string(a->client_id));
 		bad |= json_object_object_add(o, "sub",

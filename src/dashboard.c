@@ -29,6 +29,7 @@
 
 #include "deprov/api.h"
 #include "deprov/case.h"
+#include "deprov/clock.h"
 #include "deprov/dashboard.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
@@ -650,7 +651,7 @@ dashboard_summary_route(struct evhttp_request *req, const char *path,
 	struct dashboard	*db = arg;
 	json_object		*o;
 	const char		*s;
-	int64_t			 now = engine_now_ms();
+	int64_t			 now = clock_wall_ms();
 	char			 err[256], *copy;
 	size_t			 len;
 

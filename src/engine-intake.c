@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "deprov/case.h"
+#include "deprov/clock.h"
 #include "deprov/connector.h"
 #include "deprov/engine.h"
 #include "deprov/log.h"
@@ -867,7 +868,7 @@ engine_submit(struct engine *eng, const struct event *ev, const char *origin,
 	memset(&in, 0, sizeof in);
 	in.eng = eng;
 	in.ev = ev;
-	in.now = engine_now_ms();
+	in.now = clock_wall_ms();
 	/* Inside the turn's transaction: a savepoint of our own. */
 	if (store_begin(engine_txn(eng)) != 0) {
 		snprintf(err, errlen, "store: %s", store_errmsg(eng->store));

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "deprov/case.h"
+#include "deprov/clock.h"
 #include "deprov/connector.h"
 #include "deprov/engine.h"
 #include "deprov/log.h"
@@ -247,8 +248,8 @@ engine_load_case(const struct store_case *row, void *arg)
 		if (o != NULL)
 			json_object_put(o);
 		store_case_state(engine_txn(eng), row->id, "escalated",
-		    engine_now_ms(), "unreadable subject in store");
-		store_case_completed(engine_txn(eng), row->id, engine_now_ms());
+		    clock_wall_ms(), "unreadable subject in store");
+		store_case_completed(engine_txn(eng), row->id, clock_wall_ms());
 		engine_case_free(c);
 		return 0;
 	}

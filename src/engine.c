@@ -33,12 +33,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 #include <json-c/json.h>
 
 #include "deprov/case.h"
+#include "deprov/clock.h"
 #include "deprov/connector.h"
 #include "deprov/engine.h"
 #include "deprov/log.h"
@@ -70,15 +70,6 @@ static void	engine_drain_timeout(evutil_socket_t fd, short what, void *arg);
 static int	engine_state_of_cb(const struct store_case *row, void *arg);
 static void	engine_stored_state(struct engine *eng, long long id,
 	    char state[32]);
-
-int64_t
-engine_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 engine_step_phase(enum step_kind k)
@@ -114,7 +105,7 @@ engine_emit(struct ecase *c, enum engine_event_kind kind, const struct estep *s,
 		return;
 	memset(&ev, 0, sizeof ev);
 	ev.kind = kind;
-	ev.ts_ms = engine_now_ms();
+	ev.ts_ms = clock_wall_ms();
 	ev.case_id = c->id;
 	ev.subject_key = c->subject_key;
 	ev.runbook = c->runbook;
@@ -163,7 +154,7 @@ engine_note(struct ecase *c, const char *kind, const struct estep *s,
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
-	store_timeline_add(engine_txn(c->eng), c->id, engine_now_ms(), kind,
+	store_timeline_add(engine_txn(c->eng), c->id, clock_wall_ms(), kind,
 	    s != NULL ? s->et->name : NULL,
 	    s != NULL ? step_kind_name(s->rs.kind) : NULL, detail);
 }
@@ -173,7 +164,7 @@ int
 engine_set_state(struct ecase *c, enum case_state st, const char *error)
 {
 	struct store	*store;
-	int64_t		 now = engine_now_ms();
+	int64_t		 now = clock_wall_ms();
 	const char	*prev;
 	int		 r = 0, nest;
 
@@ -227,7 +218,7 @@ engine_persist_step(struct estep *s, const char *last_error, const char *detail)
 {
 	store_step_update(engine_txn(s->c->eng), s->c->id, s->et->name, s->seq,
 	    step_state_name(s->state), s->attempts, last_error, detail,
-	    s->no_account, engine_now_ms());
+	    s->no_account, clock_wall_ms());
 }
 
 /* Every step has finished: nothing is left to run. */
@@ -323,7 +314,7 @@ engine_contain_late(struct ecase *c)
 	if (c->frozen_ms != 0 || !engine_case_freezes(c) ||
 	    !engine_contained(c, why, sizeof why, &failed))
 		return;
-	c->frozen_ms = engine_now_ms();
+	c->frozen_ms = clock_wall_ms();
 	store_case_frozen(engine_txn(c->eng), c->id, c->frozen_ms);
 	engine_note(c, "contained", NULL, "locked out at every target (the "
 	    "last by deactivation)");
@@ -455,7 +446,7 @@ static void
 engine_arm(struct ecase *c, int64_t at_ms)
 {
 	struct timeval	 tv;
-	int64_t		 d = at_ms - engine_now_ms();
+	int64_t		 d = at_ms - clock_wall_ms();
 
 	if (d < 0)
 		d = 0;
@@ -568,7 +559,7 @@ engine_advance(struct ecase *c)
 				c->waits_for = 0;
 				c->eng->waiters--;
 			}
-			now = engine_now_ms();
+			now = clock_wall_ms();
 			if (c->effective_ms > now) {
 				engine_set_state(c, CASE_SCHEDULED, NULL);
 				engine_arm(c, c->effective_ms);
@@ -644,7 +635,7 @@ engine_advance(struct ecase *c)
 			    c->running > 0)
 				return;
 			if (c->ended_ms == 0) {
-				c->ended_ms = engine_now_ms();
+				c->ended_ms = clock_wall_ms();
 				store_case_completed(engine_txn(c->eng), c->id,
 				    c->ended_ms);
 			}

@@ -32,6 +32,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "deprov/clock.h"
 #include "deprov/crashguard.h"
 #include "deprov/kafka.h"
 #include "deprov/log.h"
@@ -48,7 +49,7 @@
  * emergency freeze) before the next batch.
  */
 #define KAFKA_BATCH_MAX		256
-#define KAFKA_BATCH_US		15000
+#define KAFKA_BATCH_MS		15
 /* Starts in a row that died handling a message before it is set aside. */
 #define KAFKA_CRASHES_MAX	2
 
@@ -109,7 +110,7 @@ struct kafka {
 	 */
 	rd_kafka_queue_t		*closeq;
 	struct event			*close_timer;
-	int64_t				 close_deadline_us;
+	int64_t				 close_deadline_ms;
 	int				 close_over;	/* closed, or given up */
 	void				(*close_done)(void *);
 	void				*close_arg;
@@ -153,7 +154,6 @@ struct kafka_dead {
 
 static void	kafka_drain_consumer(struct kafka *);
 static void	kafka_close_serve(struct kafka *);
-static int64_t	kafka_now_us(void);
 static void	kafka_block_at(struct kafka *, const char *, int32_t, int64_t);
 
 static void
@@ -722,22 +722,12 @@ kafka_handle(struct kafka *k, rd_kafka_message_t *m, int batch)
 	return 0;
 }
 
-/* Microseconds on the monotonic clock. */
-static int64_t
-kafka_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 kafka_drain_consumer(struct kafka *k)
 {
 	rd_kafka_message_t	*m;
 	int			 batch = 0, more = 0, alone;
-	int64_t			 start = kafka_now_us();
+	int64_t			 start = clock_mono_ms();
 
 	if (k->closed)
 		return;
@@ -769,7 +759,7 @@ kafka_drain_consumer(struct kafka *k)
 		if (k->closed)
 			break;
 		if ((batch && k->npend == KAFKA_BATCH_MAX) || ((batch || alone) &&
-		    kafka_now_us() - start >= KAFKA_BATCH_US)) {
+		    clock_mono_ms() - start >= KAFKA_BATCH_MS)) {
 			more = 1;	/* the rest after a loop turn */
 			break;
 		}
@@ -1120,7 +1110,7 @@ kafka_close_serve(struct kafka *k)
 		log_info("kafka", "consumer closed (stored offsets committed, "
 		    "group left)");
 		kafka_close_finish(k);
-	} else if (kafka_now_us() >= k->close_deadline_us) {
+	} else if (clock_mono_ms() >= k->close_deadline_ms) {
 		log_warn("kafka", "consumer not closed in time (brokers "
 		    "unreachable?): leaving without it; offsets not "
 		    "committed are read again at the next start");
@@ -1153,7 +1143,7 @@ kafka_close_begin(struct kafka *k, long timeout_ms)
 		event_del(k->tick);
 	if (k->more != NULL)
 		event_del(k->more);
-	k->close_deadline_us = kafka_now_us() + (int64_t)timeout_ms * 1000;
+	k->close_deadline_ms = clock_mono_ms() + timeout_ms;
 	if (k->consumer == NULL)
 		return -1;
 	/* Only stored offsets (durable cases) are committed. */
@@ -1217,7 +1207,7 @@ kafka_close(struct kafka *k)
 	/* The same close, waited for here (at most KAFKA_CLOSE_MS). */
 	if (kafka_close_begin(k, KAFKA_CLOSE_MS) == 0) {
 		while (!rd_kafka_consumer_closed(k->consumer) &&
-		    kafka_now_us() < k->close_deadline_us)
+		    clock_mono_ms() < k->close_deadline_ms)
 			if ((m = rd_kafka_consume_queue(k->closeq,
 			    KAFKA_CLOSE_POLL_MS)) != NULL)
 				rd_kafka_message_destroy(m);

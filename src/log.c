@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "deprov/clock.h"
 #include "deprov/log.h"
 
 static enum log_level log_level = LOG_LEVEL_INFO;
@@ -683,7 +683,8 @@ log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 {
 	char		 msg[4096], esc[8192], ts[32];
 	va_list		 ap;
-	struct timeval	 tv;
+	int64_t		 now;
+	time_t		 secs;
 	struct tm	 tm;
 	FILE		*f = log_stream != NULL ? log_stream : stderr;
 
@@ -695,11 +696,12 @@ log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 	log_redact(msg);
 	log_escape(esc, sizeof esc, msg);
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
+	now = clock_wall_ms();
+	secs = (time_t)(now / 1000);
+	gmtime_r(&secs, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(f, "{\"ts\":\"%s.%03dZ\",\"level\":\"%s\",\"mod\":\"%s\","
-	    "\"msg\":\"%s\"}\n", ts, (int)(tv.tv_usec / 1000),
+	    "\"msg\":\"%s\"}\n", ts, (int)(now % 1000),
 	    log_level_names[level], mod, esc);
 	fflush(f);
 }
@@ -722,11 +724,7 @@ log_ratelimit_at(struct log_ratelimit *rl, int64_t now_ms, uint64_t *suppressed)
 int
 log_ratelimit(struct log_ratelimit *rl, uint64_t *suppressed)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return log_ratelimit_at(rl, (int64_t)ts.tv_sec * 1000 +
-	    ts.tv_nsec / 1000000, suppressed);
+	return log_ratelimit_at(rl, clock_mono_ms(), suppressed);
 }
 
 /* Append s to buf at *n (bounded); async-signal-safe. */
@@ -757,14 +755,13 @@ log_emergency(enum log_level level, const char *mod, const char *msg)
 {
 	char		 buf[512];
 	size_t		 n = 0;
-	struct timespec	 ts;
+	int64_t		 now = clock_wall_ms();	/* async-signal-safe */
 	long long	 days, secs, z, era, doe, yoe, doy, mp, y, m, d;
 	ssize_t		 w;
 	size_t		 off;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	days = (long long)ts.tv_sec / 86400;
-	secs = (long long)ts.tv_sec % 86400;
+	days = (long long)(now / 1000) / 86400;
+	secs = (long long)(now / 1000) % 86400;
 	/* Civil date from days since 1970-01-01 (H. Hinnant's algorithm). */
 	z = days + 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
@@ -788,7 +785,7 @@ log_emergency(enum log_level level, const char *mod, const char *msg)
 	log_put(buf, sizeof buf, &n, ":");
 	log_put_num(buf, sizeof buf, &n, secs % 60, 2);
 	log_put(buf, sizeof buf, &n, ".");
-	log_put_num(buf, sizeof buf, &n, ts.tv_nsec / 1000000, 3);
+	log_put_num(buf, sizeof buf, &n, (long long)(now % 1000), 3);
 	log_put(buf, sizeof buf, &n, "Z\",\"level\":\"");
 	log_put(buf, sizeof buf, &n, log_level_names[level]);
 	log_put(buf, sizeof buf, &n, "\",\"mod\":\"");

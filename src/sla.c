@@ -32,6 +32,7 @@
 #include <json-c/json.h>
 
 #include "deprov/backoff.h"
+#include "deprov/clock.h"
 #include "deprov/engine.h"
 #include "deprov/http.h"
 #include "deprov/log.h"
@@ -286,7 +287,7 @@ sla_case_arm(struct sla_case *c)
 			sla_case_remove(c);
 		return;
 	}
-	d = at - engine_now_ms();
+	d = at - clock_wall_ms();
 	if (d < 0)
 		d = 0;
 	tv.tv_sec = (time_t)(d / 1000);
@@ -347,7 +348,7 @@ sla_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sla_case	*c = arg;
 	struct sla	*s = c->sla;
-	int64_t		 now = engine_now_ms();
+	int64_t		 now = clock_wall_ms();
 	int		 fdue, cdue;
 
 	(void)fd;

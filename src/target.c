@@ -41,6 +41,7 @@
 
 #include "deprov/auth.h"
 #include "deprov/backoff.h"
+#include "deprov/clock.h"
 #include "deprov/http.h"
 #include "deprov/laneheap.h"
 #include "deprov/log.h"
@@ -148,7 +149,6 @@ struct target {
 	struct target_stats		 stats;
 };
 
-static uint64_t	target_now_ms(void);
 static void	target_pump(struct target *);
 static void	target_kick_cb(evutil_socket_t, short, void *);
 static void	target_wake_cb(evutil_socket_t, short, void *);
@@ -170,15 +170,6 @@ static void	target_circuit_open(struct target *, uint64_t, int);
 static void	target_circuit_note(struct target *, struct call *,
 		    const struct http_response *);
 static uint64_t	target_gate(struct target *, uint64_t);
-
-static uint64_t
-target_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct target *
 target_new(struct event_base *base, struct http *http,
@@ -206,7 +197,7 @@ target_new(struct event_base *base, struct http *http,
 	    (size_t)cfg->limits.concurrency : TARGET_DEFAULT_CONCURRENCY;
 	t->rate = cfg->limits.rate_per_sec > 0 ? cfg->limits.rate_per_sec : 0;
 	ratelimit_init(&t->rl, t->rate, cfg->limits.burst > 0 ?
-	    cfg->limits.burst : (t->rate > 1 ? t->rate : 1), target_now_ms());
+	    cfg->limits.burst : (t->rate > 1 ? t->rate : 1), clock_mono_ms());
 	t->win_budget = -1;
 	t->sig_wait_ms = -1;
 	t->circuit = TARGET_CIRCUIT_CLOSED;
@@ -494,12 +485,12 @@ target_signal_usage(struct target *t, long used, long limit)
 		if (rate > t->rate)
 			rate = t->rate;
 		t->slowed = 1;
-		ratelimit_set_rate(&t->rl, rate, target_now_ms());
+		ratelimit_set_rate(&t->rl, rate, clock_mono_ms());
 		log_warn("target", "%s: API usage %ld/%ld, slowing to %.2f/s",
 		    t->cfg->name, used, limit, rate);
 	} else if (!over && t->slowed) {
 		t->slowed = 0;
-		ratelimit_set_rate(&t->rl, t->rate, target_now_ms());
+		ratelimit_set_rate(&t->rl, t->rate, clock_mono_ms());
 		log_info("target", "%s: API usage %ld/%ld, rate back to %.2f/s",
 		    t->cfg->name, used, limit, t->rate);
 	}
@@ -521,7 +512,7 @@ target_signal_window(struct target *t, long limit, long remaining,
     long reset_ms, long long window)
 {
 	long		 est;
-	uint64_t	 now = target_now_ms(), reset;
+	uint64_t	 now = clock_mono_ms(), reset;
 
 	if (t == NULL || remaining < 0)
 		return;
@@ -599,7 +590,7 @@ static void
 target_circuit_note(struct target *t, struct call *c,
     const struct http_response *resp)
 {
-	uint64_t	now = target_now_ms();
+	uint64_t	now = clock_mono_ms();
 	int		probe = c == t->cb_probe;
 
 	if (probe)
@@ -689,7 +680,7 @@ target_get_stats(const struct target *t, struct target_stats *st)
 double
 target_rate_tokens(const struct target *t)
 {
-	uint64_t	now = target_now_ms(), start;
+	uint64_t	now = clock_mono_ms(), start;
 	double		tokens;
 
 	if (t == NULL || now < t->rl.blocked_until_ms)
@@ -852,11 +843,11 @@ target_pump(struct target *t)
 		if (c == NULL)
 			break;
 		/* Circuit breaker and request window: calls wait queued. */
-		wait = target_gate(t, target_now_ms());
+		wait = target_gate(t, clock_mono_ms());
 		if (wait == UINT64_MAX)
 			break;
 		if (wait == 0)
-			wait = ratelimit_take(&t->rl, target_now_ms());
+			wait = ratelimit_take(&t->rl, clock_mono_ms());
 		if (wait > 0) {
 			tv.tv_sec = (time_t)(wait / 1000);
 			tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
@@ -1047,7 +1038,7 @@ target_attempt_end(struct call *c, const struct http_response *resp,
 	struct timeval	 tv;
 	char		 desc[512], msg[600];
 	long		 delay, retry_after = -1, long_wait = 0;
-	uint64_t	 now = target_now_ms();
+	uint64_t	 now = clock_mono_ms();
 
 	t->inflight--;
 	if (c == t->cb_probe)

@@ -139,6 +139,4 @@ size_t		 engine_queued_steps(const struct engine *);
 size_t		 engine_target_count(const struct engine *);
 struct target	*engine_target_at(const struct engine *, size_t i);
 
-int64_t		 engine_now_ms(void);
-
 #endif

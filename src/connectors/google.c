@@ -41,6 +41,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "deprov/clock.h"
 #include "deprov/connector.h"
 #include "deprov/event.h"
 #include "deprov/log.h"
@@ -94,7 +95,7 @@ struct google_step {
 	char			 transfer[GOOGLE_ID_MAX + 1];
 	int			 pages;
 	struct event		*timer;
-	struct timespec		 deadline;
+	int64_t			 deadline_ms;	/* when polling gives up (monotonic) */
 	long			 polls;
 };
 
@@ -720,8 +721,7 @@ google_transfer_list_answer(struct google_step *st, const struct target_result *
 		google_transfer_list(st, next);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &st->deadline);
-	st->deadline.tv_sec += st->opt.timeout_s;
+	st->deadline_ms = clock_mono_ms() + (int64_t)st->opt.timeout_s * 1000;
 	if (r == 1) {
 		snprintf(st->transfer, sizeof st->transfer, "%s", t.id);
 		step_ctx_note(st->cs.ctx, "resuming data transfer %s (%s) "
@@ -795,13 +795,10 @@ google_transfer_answer(struct google_step *st, const struct target_result *res)
 static void
 google_poll_later(struct google_step *st)
 {
-	struct timespec	now;
 	struct timeval	tv;
 	long		left_ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	left_ms = (long)(st->deadline.tv_sec - now.tv_sec) * 1000 +
-	    (st->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	left_ms = (long)(st->deadline_ms - clock_mono_ms());
 	if (left_ms <= 0) {
 		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: data transfer %s "
 		    "did not complete within %ld s (transfer_timeout_s; %ld "
@@ -829,12 +826,9 @@ static void
 google_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct google_step	*st = arg;
-	struct timespec		 now;
 	char			*path;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec > st->deadline.tv_sec || (now.tv_sec == st->deadline.tv_sec &&
-	    now.tv_nsec >= st->deadline.tv_nsec)) {
+	if (clock_mono_ms() >= st->deadline_ms) {
 		google_poll_later(st);	/* reports the timeout */
 		return;
 	}

@@ -573,3 +573,31 @@ def run(test):
                     log("---- tail of", f)
                     sys.stdout.write("".join(tail))
     return 0 if ok else 1
+
+
+def main(tests, run_one=run, manual=(), args="--build DIR", check=None):
+    """The command line of every it_*.py: `--build DIR NAME...` runs the named
+    tests (the exit status of the first that did not pass, else 0);
+    `--list` prints the names, one a line: tests/integration/integration.cmake
+    asks each file at configure time and adds one ctest per name. Names in
+    manual run only when asked for by name and are not listed; args is what
+    the usage line shows before the names; check, when given, runs before
+    any test and returns an error message or None."""
+    if "--list" in sys.argv[1:]:
+        for name in tests:
+            if name not in manual:
+                print(name)
+        sys.exit(0)
+    names = [a for a in sys.argv[1:] if a in tests]
+    if not names:
+        print("usage: %s %s NAME... | --list\n  %s" % (
+            os.path.basename(sys.argv[0]), args, "\n  ".join(tests)))
+        sys.exit(2)
+    why = check() if check is not None else None
+    if why:
+        print(why)
+        sys.exit(2)
+    rc = 0
+    for n in names:
+        rc = rc or run_one(tests[n]) or 0
+    sys.exit(rc)

@@ -1,20 +1,59 @@
 # Integration tests: the real deprovd against the embedded Kafka mock cluster
-# and deprov-sandbox, driven by tests/integration/*.py (Python standard library).
+# and deprov-sandbox, driven by tests/integration/it_*.py (Python standard
+# library). Each file names its own tests: `it_X.py --list` prints the keys
+# of its TESTS dict (harness.main), and one ctest PREFIX_NAME is added per
+# name here, at configure time. A new test needs only its function and its
+# TESTS entry: the files are configure dependencies, so the next build
+# re-reads them. A new it_*.py is found on its own (prefix: its name).
 find_program(DEPROV_PYTHON3 python3 REQUIRED)
 
-set(DEPROV_IT_CORE
-  single_leaver reassign_450 faults_503_429 timeouts_and_resets duplicate_event
-  malformed_event crash_resume freeze_lane_across_cases request_limit_exceeded escalation
-  no_account_and_fallback_owner jwt_bearer_and_no_secrets_in_logs bearer_not_logged
-  check check_connector_options api_roles_freeze_unfreeze emergency_ahead_of_backlog
-  graceful_stop)
+set(DEPROV_IT_DIR ${CMAKE_SOURCE_DIR}/tests/integration)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+  ${DEPROV_IT_DIR}/harness.py)
 
-foreach(t ${DEPROV_IT_CORE})
-  add_test(NAME it_core_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_core.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_core_${t} PROPERTIES LABELS integration TIMEOUT 300)
-endforeach()
+# deprov_it_list(FILE VAR): the names tests/integration/FILE.py lists, in
+# VAR; the file becomes a configure dependency and is taken as registered
+# (the glob at the end leaves it alone).
+function(deprov_it_list file var)
+  set(script ${DEPROV_IT_DIR}/${file}.py)
+  execute_process(COMMAND ${DEPROV_PYTHON3} ${script} --list
+    OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${file}.py --list failed (${rc}):\n${err}")
+  endif()
+  string(REGEX MATCHALL "[^\n]+" names "${out}")
+  if(NOT names)
+    message(FATAL_ERROR "${file}.py --list names no tests")
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${script})
+  set_property(GLOBAL APPEND PROPERTY DEPROV_IT_FILES ${file})
+  set(${var} ${names} PARENT_SCOPE)
+endfunction()
+
+# deprov_it(FILE PREFIX [SKIP] [TIMEOUT S]): a ctest PREFIX_NAME for every
+# NAME that tests/integration/FILE.py lists. SKIP: exit status 77 means
+# skipped. TIMEOUT: seconds per test (300 unless given).
+function(deprov_it file prefix)
+  cmake_parse_arguments(IT "SKIP" "TIMEOUT" "" ${ARGN})
+  if(NOT IT_TIMEOUT)
+    set(IT_TIMEOUT 300)
+  endif()
+  set(script ${DEPROV_IT_DIR}/${file}.py)
+  deprov_it_list(${file} names)
+  foreach(t ${names})
+    add_test(NAME ${prefix}_${t}
+      COMMAND ${DEPROV_PYTHON3} ${script} --build ${CMAKE_BINARY_DIR} ${t})
+    set_tests_properties(${prefix}_${t} PROPERTIES LABELS integration
+      TIMEOUT ${IT_TIMEOUT})
+    if(IT_SKIP)
+      set_tests_properties(${prefix}_${t} PROPERTIES SKIP_RETURN_CODE 77)
+    endif()
+  endforeach()
+endfunction()
+
+# The core: leavers end to end, faults, crash and resume, freezes, the API's
+# roles, graceful stop.
+deprov_it(it_core it_core)
 
 # The sandbox on its own: every endpoint, error and fault against the contract.
 add_test(NAME sandbox_smoke
@@ -23,138 +62,59 @@ add_test(NAME sandbox_smoke
 set_tests_properties(sandbox_smoke PROPERTIES LABELS integration TIMEOUT 300)
 
 # The SLA dashboard (/v1/summary, the page in headless Chromium) and TLS on the admin API.
-set(DEPROV_IT_DASH summary exposure browser tls)
+deprov_it(it_dashboard it_dashboard)
 
-foreach(t ${DEPROV_IT_DASH})
-  add_test(NAME it_dashboard_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_dashboard.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_dashboard_${t} PROPERTIES LABELS integration TIMEOUT 300)
-endforeach()
+# Operations: the tamper-evident audit trail and deprovctl.
+deprov_it(it_ops it_ops)
 
-# Operations: the tamper-evident audit trail and deprovctl (tests/integration/it_ops.py).
-set(DEPROV_IT_OPS audit_chain cli_freeze_and_views cli_publish_cancel cli_api_down cli_check)
-
-foreach(t ${DEPROV_IT_OPS})
-  add_test(NAME it_ops_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_ops.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_ops_${t} PROPERTIES LABELS integration TIMEOUT 300)
-endforeach()
-
-# Prometheus /metrics (promtool, values) and SLA breach webhooks (tests/integration/it_metrics.py).
-set(DEPROV_IT_METRICS promtool_and_values sla_breach_webhooks sla_deadline_passed_while_down)
-
-foreach(t ${DEPROV_IT_METRICS})
-  add_test(NAME it_metrics_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_metrics.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_metrics_${t} PROPERTIES LABELS integration TIMEOUT 300
-    SKIP_RETURN_CODE 77)
-endforeach()
+# Prometheus /metrics (promtool, values) and SLA breach webhooks.
+deprov_it(it_metrics it_metrics SKIP)
 
 # Ingestion: effective dates, rescinds, binary CloudEvents, Okta hooks, HR
 # mappings, a mixed stream of 1,000 messages, a broker outage, backpressure.
-set(DEPROV_IT_INGEST
-  effective_date_survives_restart rescind_unfreezes_only_frozen_targets binary_cloudevent
-  okta_hook_http_and_kafka hr_mappings mixed_thousand broker_outage backpressure
-  audit_stream_survives_outage nul_and_bad_utf8_refused crash_loop_breaker)
-foreach(t ${DEPROV_IT_INGEST})
-  add_test(NAME it_ingest_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_ingest.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  # crash_loop_breaker skips (77) when deprovd has no test hooks (Release).
-  set_tests_properties(it_ingest_${t} PROPERTIES LABELS integration TIMEOUT 300
-    SKIP_RETURN_CODE 77)
-endforeach()
+# crash_loop_breaker skips (77) when deprovd has no test hooks (Release).
+deprov_it(it_ingest it_ingest SKIP)
 
 # Microsoft Graph and Google Workspace connectors, and the all-targets runbook
-# (tests/integration/it_connectors_graph_google.py; all_targets skips with 77
-# until the SCIM and Okta connectors exist).
-set(DEPROV_IT_GRAPH_GOOGLE
-  graph_steps graph_resolve_paths graph_idempotent graph_429_storm graph_auth_flows
-  google_steps google_fallback_owner_and_no_account google_idempotent google_rate_limits
-  google_transfer_fails google_transfer_timeout google_resume_transfer google_service_account
-  all_targets)
+# (all_targets skips with 77 until the SCIM and Okta connectors exist).
+deprov_it(it_connectors_graph_google it_graph_google SKIP)
 
-foreach(t ${DEPROV_IT_GRAPH_GOOGLE})
-  add_test(NAME it_graph_google_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_connectors_graph_google.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_graph_google_${t} PROPERTIES LABELS integration TIMEOUT 300
-    SKIP_RETURN_CODE 77)
-endforeach()
+# SCIM 2.0 (Slack, GitHub EMU presets) and Okta connectors against the sandbox.
+deprov_it(it_connectors_scim_okta it_scim_okta)
 
-# SCIM 2.0 (Slack, GitHub EMU presets) and Okta connectors against the sandbox
-# (tests/integration/it_connectors_scim_okta.py).
-set(DEPROV_IT_SCIM_OKTA
-  scim_all_steps scim_idempotent scim_412_reread scim_no_account scim_429_storm scim_delete
-  scim_error_detail okta_all_steps okta_statuses okta_unsuspendable_skip okta_idempotent
-  okta_no_account okta_freeze_unfreeze okta_suspend_race okta_deactivate_race okta_429_storm
-  okta_rate_limit)
-foreach(t ${DEPROV_IT_SCIM_OKTA})
-  add_test(NAME it_scim_okta_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_connectors_scim_okta.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_scim_okta_${t} PROPERTIES LABELS integration TIMEOUT 300)
-endforeach()
+# Containment truth: Salesforce deactivation refusals end escalated with the
+# vendor's words and the user frozen; the reactivate step on every kind of
+# target.
+deprov_it(it_connectors_reinstate it_connectors_reinstate)
 
-# Containment truth (tests/integration/it_connectors_reinstate.py): Salesforce
-# deactivation refusals end escalated with the vendor's words and the user
-# frozen; the reactivate step on every kind of target.
-set(DEPROV_IT_REINSTATE sf_deactivation_blockers sf_reactivate reactivate_all_kinds)
-foreach(t ${DEPROV_IT_REINSTATE})
-  add_test(NAME it_connectors_reinstate_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_connectors_reinstate.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_connectors_reinstate_${t} PROPERTIES LABELS integration TIMEOUT 300)
-endforeach()
+# Containment truth: a refused freeze escalates a case that is not contained;
+# a freeze that succeeds on its third attempt; unfreezes of a deprovisioned
+# person refused (API, Kafka, Okta hook); a new leaver after a case ended;
+# reinstate and its refusals.
+deprov_it(it_containment it_containment)
 
-# Containment truth (tests/integration/it_containment.py): a refused freeze
-# escalates a case that is not contained; a freeze that succeeds on its third
-# attempt; unfreezes of a deprovisioned person refused (API, Kafka, Okta hook);
-# a new leaver after a case ended; reinstate and its refusals.
-set(DEPROV_IT_CONTAINMENT freeze_refused_escalates freeze_third_attempt
-  unfreeze_after_completion_refused okta_unsuspend_hook_refused second_leaver_new_case
-  reinstate reinstate_refused_while_running)
-foreach(t ${DEPROV_IT_CONTAINMENT})
-  add_test(NAME it_containment_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_containment.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_containment_${t} PROPERTIES LABELS integration TIMEOUT 300)
-endforeach()
+# Hardening: the admin API under slow clients and at the descriptor limit,
+# strict case ids, TLS without tickets, bounded shutdown when Kafka is gone,
+# the second signal, the store's lock.
+deprov_it(it_harden it_harden)
 
-# Hardening (tests/integration/it_harden.py): the admin API under slow clients
-# and at the descriptor limit, strict case ids, TLS without tickets, bounded
-# shutdown when Kafka is gone, the second signal, the store's lock.
-set(DEPROV_IT_HARDEN case_ids tls_no_tickets store_lock stop_kafka_gone second_signal
-  slow_clients accept_pause)
-foreach(t ${DEPROV_IT_HARDEN})
-  add_test(NAME it_harden_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_harden.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_harden_${t} PROPERTIES LABELS integration TIMEOUT 300)
-endforeach()
+# Security: credentials echoed back by targets are masked in every record.
+deprov_it(it_security it_security)
 
-# Security: credentials echoed back by targets are masked in every record
-# (tests/integration/it_security.py).
-set(DEPROV_IT_SECURITY secrets_echoed_by_targets)
-foreach(t ${DEPROV_IT_SECURITY})
-  add_test(NAME it_security_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_security.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_security_${t} PROPERTIES LABELS integration TIMEOUT 300)
-endforeach()
-
-# Chaos (tests/integration/it_chaos.py): a layoff while deprovd is killed and
-# stopped at random moments and the sandbox injects 429s, 503s and resets.
-set(DEPROV_IT_CHAOS kill_and_stop_during_layoff)
-foreach(t ${DEPROV_IT_CHAOS})
-  add_test(NAME it_chaos_${t}
-    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_chaos.py
-            --build ${CMAKE_BINARY_DIR} ${t})
-  set_tests_properties(it_chaos_${t} PROPERTIES LABELS integration TIMEOUT 600)
-endforeach()
+# Chaos: a layoff while deprovd is killed and stopped at random moments and
+# the sandbox injects 429s, 503s and resets.
+deprov_it(it_chaos it_chaos TIMEOUT 600)
 
 # Real Apache Kafka and PostgreSQL servers (tests/integration/realservers.cmake).
 include(${CMAKE_CURRENT_LIST_DIR}/realservers.cmake)
+
+# Any other it_*.py, under its own name.
+file(GLOB DEPROV_IT_SCRIPTS CONFIGURE_DEPENDS ${DEPROV_IT_DIR}/it_*.py)
+list(SORT DEPROV_IT_SCRIPTS)
+get_property(DEPROV_IT_DONE GLOBAL PROPERTY DEPROV_IT_FILES)
+foreach(script ${DEPROV_IT_SCRIPTS})
+  get_filename_component(file ${script} NAME_WE)
+  if(NOT file IN_LIST DEPROV_IT_DONE)
+    deprov_it(${file} ${file})
+  endif()
+endforeach()

@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Daemon, KafkaMock, Sandbox, build_dir, leaver_for, log,  # noqa: E402
-                     owner_counts, publish, run, seed_people, user_id, wait_for)
+                     main, owner_counts, publish, run, seed_people, user_id, wait_for)
 
 LIMITS = {"rate_per_sec": 400, "burst": 100, "concurrency": 16, "timeout_ms": 3000,
           "connect_timeout_ms": 2000, "limit_backoff_ms": 500}
@@ -110,11 +110,4 @@ def test_kill_and_stop_during_layoff(work):
 TESTS = {f.__name__[5:]: f for f in [test_kill_and_stop_during_layoff]}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_chaos.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for name in names:
-        rc |= run(TESTS[name]) or 0
-    sys.exit(rc)
+    main(TESTS)

@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (CLIENT_ID, SANDBOX_TOKEN, Daemon, Sandbox, Workdir, gen_rsa,  # noqa: E402
-                     http, leaver, log, publish, run)
+                     http, leaver, log, publish, main, run)
 
 GOOGLE_SA = "deprov@deprov-sandbox.iam.gserviceaccount.com"
 GRAPH_SECRET = "graph-client-secret-0123456789"
@@ -642,12 +642,4 @@ def test_all_targets(work):
 TESTS = {name[5:]: fn for name, fn in list(globals().items()) if name.startswith("test_")}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_connectors_graph_google.py --build DIR NAME...\n  " +
-              "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        rc |= run(TESTS[n])
-    sys.exit(rc)
+    main(TESTS)

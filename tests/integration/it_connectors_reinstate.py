@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN_TOKEN, SANDBOX_TOKEN, Daemon, Sandbox, leaver, leaver_for,  # noqa: E402
-                     publish, run, seed_people, standard_runbook, user_id, wait_for)
+                     publish, main, run, seed_people, standard_runbook, user_id, wait_for)
 
 LIMITS = {"rate_per_sec": 500, "burst": 100, "concurrency": 16, "timeout_ms": 5000,
           "connect_timeout_ms": 2000}
@@ -274,11 +274,4 @@ TESTS = {f.__name__[5:]: f for f in [
     test_sf_deactivation_blockers, test_sf_reactivate, test_reactivate_all_kinds]}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_connectors_reinstate.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        rc |= run(TESTS[n])
-    sys.exit(rc)
+    main(TESTS)

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (SANDBOX_TOKEN, Daemon, Sandbox, build_dir, emergency_runbook,  # noqa: E402
-                     http, leaver, log, publish, run, unfreeze_runbook, wait_for)
+                     http, leaver, log, publish, main, run, unfreeze_runbook, wait_for)
 
 LIMITS = {"rate_per_sec": 500, "burst": 100, "concurrency": 16, "timeout_ms": 5000,
           "connect_timeout_ms": 2000}
@@ -652,11 +652,4 @@ def test_okta_rate_limit(work):
 TESTS = {name[5:]: fn for name, fn in list(globals().items()) if name.startswith("test_")}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_connectors_scim_okta.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        rc |= run(TESTS[n])
-    sys.exit(rc)
+    main(TESTS)

@@ -19,7 +19,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN_TOKEN, RESPONDER_TOKEN, SANDBOX_TOKEN, Daemon, Sandbox,  # noqa: E402
-                     http, leaver, log, publish, run, seed_people, user_id, wait_for)
+                     http, leaver, log, publish, main, run, seed_people, user_id, wait_for)
 from it_metrics import Receiver, alerts_config  # noqa: E402
 
 LIMITS = {"rate_per_sec": 500, "burst": 100, "concurrency": 16, "timeout_ms": 5000,
@@ -405,11 +405,4 @@ TESTS = {f.__name__[5:]: f for f in [
     test_second_leaver_new_case, test_reinstate, test_reinstate_refused_while_running]}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_containment.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        rc |= run(TESTS[n]) or 0
-    sys.exit(rc)
+    main(TESTS)

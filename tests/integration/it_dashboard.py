@@ -27,7 +27,7 @@ import warnings
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN_TOKEN, API_TOKEN, RESPONDER_TOKEN, SANDBOX_TOKEN,  # noqa: E402
                      SOURCE_DIR, Daemon, Sandbox, build_dir, emergency_runbook, leaver_for,
-                     log, publish, run, seed_people, standard_runbook, user_id, wait_for)
+                     log, publish, main, run, seed_people, standard_runbook, user_id, wait_for)
 
 STATES = ("received", "scheduled", "freezing", "contained", "remediating", "deactivating",
           "completed", "cancelled", "escalated")
@@ -749,11 +749,4 @@ def tls_refused_at_start(work, sb, cert, key):
 TESTS = {f.__name__[5:]: f for f in [test_summary, test_exposure, test_browser, test_tls]}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_dashboard.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        rc |= run(TESTS[n])
-    sys.exit(rc)
+    main(TESTS)

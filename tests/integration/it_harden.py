@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (API_TOKEN, Daemon, KafkaMock, Sandbox, build_dir,  # noqa: E402
-                     leaver_for, log, publish, run, seed_people, wait_for)
+                     leaver_for, log, publish, main, run, seed_people, wait_for)
 
 
 def gen_cert(work):
@@ -521,11 +521,4 @@ TESTS = {f.__name__[5:]: f for f in [
     test_second_signal, test_slow_clients, test_accept_pause]}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_harden.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        rc |= run(TESTS[n])
-    sys.exit(rc)
+    main(TESTS)

@@ -11,9 +11,9 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Daemon, Sandbox, consume, http, leaver, leaver_for,  # noqa: E402
-                     log, outage_kafka, publish, run, seed_people, standard_runbook, user_id,
-                     wait_for)
+from harness import (Daemon, KafkaMock, Sandbox, consume, http, leaver,  # noqa: E402
+                     leaver_for, log, main, outage_kafka, publish, run, seed_people,
+                     standard_runbook, user_id, wait_for)
 
 RESCIND_RUNBOOK = {"name": "rescind", "match": {"type": ["io.deprov.leaver.rescinded",
                                                          "io.deprov.unfreeze"]},
@@ -569,11 +569,4 @@ TESTS = {f.__name__[5:]: f for f in [
     test_crash_loop_breaker]}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_ingest.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        rc |= run(TESTS[n])
-    sys.exit(rc)
+    main(TESTS)

@@ -16,7 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Daemon, Sandbox, leaver_for, log, publish, run,  # noqa: E402
+from harness import (Daemon, Sandbox, leaver_for, log, publish, main, run,  # noqa: E402
                      seed_people, wait_for)
 
 SKIP = 77   # ctest SKIP_RETURN_CODE
@@ -363,12 +363,4 @@ def run_one(test):
 
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_metrics.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        r = run_one(TESTS[n])
-        rc = rc or r
-    sys.exit(rc)
+    main(TESTS, run_one)

@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN_TOKEN, API_TOKEN, RESPONDER_TOKEN, SANDBOX_TOKEN,  # noqa: E402
                      Daemon, Sandbox, build_dir, emergency_runbook, free_port, leaver_for, log,
-                     publish, run, seed_people, standard_runbook, unfreeze_runbook, user_id,
+                     publish, main, run, seed_people, standard_runbook, unfreeze_runbook, user_id,
                      wait_for)
 
 ZERO = "0" * 64
@@ -363,11 +363,4 @@ TESTS = {f.__name__[5:]: f for f in [
     test_cli_check]}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_ops.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        rc |= run(TESTS[n])
-    sys.exit(rc)
+    main(TESTS)

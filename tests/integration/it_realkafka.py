@@ -21,7 +21,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import (REAL_KAFKA, Daemon, Sandbox, consume, http, kafka_admin,  # noqa: E402
-                     kafka_topic, leaver_for, log, publish, run, seed_people, wait_for)
+                     kafka_topic, leaver_for, log, main, publish, run, seed_people, wait_for)
 
 GROUP = "deprovd"           # the group id tests give deprovd (namespaced per test)
 TOPIC = "hr.leavers"
@@ -415,16 +415,7 @@ TESTS = {f.__name__[5:]: f for f in [
     test_failover_bench]}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_realkafka.py --build DIR --kafka-bootstrap-file FILE NAME...\n  " +
-              "\n  ".join(TESTS))
-        sys.exit(2)
-    if not REAL_KAFKA:
-        print("it_realkafka.py: needs --kafka-bootstrap-file (a broker from "
-              "tests/tools/kafka-broker)")
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        rc |= run(TESTS[n])
-    sys.exit(rc)
+    main(TESTS, manual=("failover_bench",), args="--build DIR --kafka-bootstrap-file FILE",
+         check=lambda: None if REAL_KAFKA else (
+             "it_realkafka.py: needs --kafka-bootstrap-file (a broker from "
+             "tests/tools/kafka-broker)"))

@@ -15,7 +15,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (CLIENT_ID, INTEGRATION_USER, Daemon, Sandbox, build_dir,  # noqa: E402
-                     gen_rsa, leaver_for, log, publish, run, seed_people)
+                     gen_rsa, leaver_for, log, publish, main, run, seed_people)
 
 # Credentials with characters that change under JSON, URL and base64 encoding.
 SCIM_TOKEN = "scim-token/with+special=chars_0123456789"
@@ -161,11 +161,4 @@ def test_secrets_echoed_by_targets(work):
 TESTS = {f.__name__[5:]: f for f in [test_secrets_echoed_by_targets]}
 
 if __name__ == "__main__":
-    names = [a for a in sys.argv[1:] if a in TESTS]
-    if not names:
-        print("usage: it_security.py --build DIR NAME...\n  " + "\n  ".join(TESTS))
-        sys.exit(2)
-    rc = 0
-    for n in names:
-        rc |= run(TESTS[n])
-    sys.exit(rc)
+    main(TESTS)

@@ -43,11 +43,12 @@ function(deprov_realkafka file prefix)
   endforeach()
 endfunction()
 
-# What only a real broker shows (tests/integration/it_realkafka.py): two
-# deprovd in one group with kill -9 of one, static membership with the
-# cooperative protocol, lag and committed offsets. Its failover_bench is run by
-# hand (docs/KAFKA.md).
-deprov_realkafka(it_realkafka.py "" group_two_instances group_static_cooperative lag_and_commits)
+# What only a real broker shows (tests/integration/it_realkafka.py, every
+# test it lists): two deprovd in one group with kill -9 of one, static
+# membership with the cooperative protocol, lag and committed offsets. Its
+# failover_bench is run by hand (docs/KAFKA.md).
+deprov_it_list(it_realkafka DEPROV_IT_REALKAFKA)
+deprov_realkafka(it_realkafka.py "" ${DEPROV_IT_REALKAFKA})
 
 # The Kafka-facing tests of the mock-cluster suite, unchanged, on a real broker:
 # intake, redelivery, dead letters with reasons, kill -9 and SIGTERM (offset

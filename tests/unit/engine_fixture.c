@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "deprov/clock.h"
 #include "engine_fixture.h"
 
 
@@ -222,9 +223,9 @@ case_state(struct fixture *fx, long long id)
 void
 run_until_idle(struct fixture *fx, int ms)
 {
-	int64_t end = engine_now_ms() + ms;
+	int64_t end = clock_mono_ms() + ms;
 
-	while (engine_now_ms() < end) {
+	while (clock_mono_ms() < end) {
 		event_base_loop(fx->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		if (engine_open_cases(fx->eng) == 0)
 			break;

@@ -20,6 +20,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "deprov/clock.h"
 #include "net_server.h"
 
 #define NET_MAX_SCRIPT	256
@@ -54,15 +55,6 @@ struct net_server {
 	size_t				 max_current;
 	TAILQ_HEAD(, net_pending)	 pending;
 };
-
-uint64_t
-net_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static const char *
 net_method_name(enum evhttp_cmd_type cmd)
@@ -185,7 +177,7 @@ net_request_cb(struct evhttp_request *req, void *arg)
 
 	if (srv->nrec < NET_MAX_RECORDS) {
 		r = &srv->rec[srv->nrec++];
-		r->at = net_now_ms();
+		r->at = clock_mono_ms();
 		r->method = net_strdup(net_method_name(
 		    evhttp_request_get_command(req)));
 		r->uri = net_strdup(evhttp_request_get_uri(req));

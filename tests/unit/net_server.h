@@ -41,7 +41,4 @@ const char		*net_server_auth(const struct net_server *, size_t i);
 size_t			 net_server_max_concurrent(const struct net_server *);
 size_t			 net_server_pending(const struct net_server *);
 
-/* Monotonic milliseconds. */
-uint64_t		 net_now_ms(void);
-
 #endif

@@ -1,0 +1,207 @@
+/*
+ * ctl-api: deprovctl's client of the admin API. One call at a time through
+ * the project's HTTP client (libcurl multi on libevent, the same TLS
+ * settings as the daemon's calls: the system CA store, no way to skip
+ * verification) on a private event loop that runs until the answer is in.
+ * Errors the API returns are printed as "deprovctl: <error>: <detail>
+ * (HTTP <status>)"; the token goes into one header and is wiped after.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "deprov/http.h"
+#include "ctl.h"
+
+#define CTL_API_CONNECT_MS	5000L
+#define CTL_API_MAX_BODY	(16 * 1024 * 1024)
+
+/* One API call on a private event loop. */
+struct ctl_api_reply {
+	struct event_base	*base;
+	int			 done;
+	long			 status;
+	char			 error[256];
+	char			*body;
+	size_t			 len;
+};
+
+static void	ctl_api_done(const struct http_response *, void *);
+static int	ctl_api_error(const struct ctl_api_reply *);
+
+const char *
+ctl_api_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL ||
+	    json_object_is_type(v, json_type_null))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int64_t
+ctl_api_i64(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return 0;
+	return json_object_get_int64(v);
+}
+
+int
+ctl_api_call(struct ctl *ctl, const char *method, const char *path,
+    json_object *body, json_object **out, char **raw)
+{
+	struct ctl_api_reply	 c;
+	struct http		*h = NULL;
+	struct http_request	*req = NULL;
+	char			*url = NULL, *auth = NULL;
+	const char		*text;
+	size_t			 blen;
+	int			 rc = CTL_FAILED;
+
+	memset(&c, 0, sizeof c);
+	*out = NULL;
+	if (raw != NULL)
+		*raw = NULL;
+	blen = strlen(ctl->api);
+	while (blen > 0 && ctl->api[blen - 1] == '/')
+		blen--;
+	if (strncmp(ctl->api, "http://", 7) != 0 &&
+	    strncmp(ctl->api, "https://", 8) != 0)
+		return ctl_fail(CTL_USAGE, "--api must be an http:// or "
+		    "https:// URL");
+	if (asprintf(&url, "%.*s%s", (int)blen, ctl->api, path) < 0) {
+		url = NULL;
+		goto fail;
+	}
+	if ((c.base = event_base_new()) == NULL ||
+	    (h = http_new(c.base)) == NULL) {
+		ctl_fail(CTL_FAILED, "cannot set up the HTTP client");
+		goto done;
+	}
+	http_set_max_body(h, CTL_API_MAX_BODY);
+	if ((req = http_request_new(method, url)) == NULL)
+		goto fail;
+	http_request_timeout(req, ctl->timeout_ms, ctl->timeout_ms <
+	    CTL_API_CONNECT_MS ? ctl->timeout_ms : CTL_API_CONNECT_MS);
+	if (http_request_header(req, "Accept", "application/json") != 0 ||
+	    http_request_header(req, "User-Agent", "deprovctl/" CTL_VERSION) !=
+	    0)
+		goto fail;
+	if (ctl->token != NULL && *ctl->token != '\0') {
+		if (asprintf(&auth, "Bearer %s", ctl->token) < 0) {
+			auth = NULL;
+			goto fail;
+		}
+		if (http_request_header(req, "Authorization", auth) != 0)
+			goto fail;
+	}
+	if (body != NULL) {
+		text = json_object_to_json_string_ext(body,
+		    JSON_C_TO_STRING_PLAIN);
+		if (http_request_header(req, "Content-Type",
+		    "application/json") != 0 ||
+		    http_request_body(req, text, strlen(text)) != 0)
+			goto fail;
+	}
+	c.done = 0;
+	if (http_request_start(h, req, ctl_api_done, &c) != 0) {
+		req = NULL;	/* freed by http_request_start */
+		ctl_fail(CTL_FAILED, "cannot start the request to %s", url);
+		goto done;
+	}
+	req = NULL;		/* owned by the client now */
+	/* Runs until ctl_api_done breaks the loop. */
+	if (event_base_dispatch(c.base) < 0 || !c.done) {
+		ctl_fail(CTL_FAILED, "no reply from %s (event loop ended)", url);
+		goto done;
+	}
+	if (c.status == 0) {
+		rc = ctl_fail(CTL_UNREACHABLE, "cannot reach the API at %.*s: %s",
+		    (int)blen, ctl->api, c.error[0] != '\0' ? c.error :
+		    "no response");
+		goto done;
+	}
+	if (c.status < 200 || c.status > 299) {
+		rc = ctl_api_error(&c);
+		goto done;
+	}
+	if (c.body == NULL || (*out = json_tokener_parse(c.body)) == NULL) {
+		ctl_fail(CTL_FAILED, "the API answered HTTP %ld without a JSON "
+		    "body", c.status);
+		goto done;
+	}
+	if (raw != NULL) {
+		*raw = c.body;
+		c.body = NULL;
+	}
+	rc = CTL_OK;
+	goto done;
+fail:
+	ctl_fail(CTL_FAILED, "out of memory");
+done:
+	if (req != NULL)
+		http_request_free(req);
+	http_free(h);
+	if (c.base != NULL)
+		event_base_free(c.base);
+	if (auth != NULL) {
+		memset(auth, 0, strlen(auth));
+		free(auth);
+	}
+	free(url);
+	free(c.body);
+	return rc;
+}
+
+/* The answer is in: keep it and stop the loop. */
+static void
+ctl_api_done(const struct http_response *resp, void *arg)
+{
+	struct ctl_api_reply *c = arg;
+
+	c->done = 1;
+	c->status = resp->status;
+	snprintf(c->error, sizeof c->error, "%s", resp->error);
+	if (resp->body != NULL && (c->body = malloc(resp->body_len + 1)) !=
+	    NULL) {
+		memcpy(c->body, resp->body, resp->body_len);
+		c->body[resp->body_len] = '\0';
+		c->len = resp->body_len;
+	}
+	event_base_loopexit(c->base, NULL);
+}
+
+/* Print an API error reply as "deprovctl: <error>: <detail>". */
+static int
+ctl_api_error(const struct ctl_api_reply *c)
+{
+	json_object	*o = c->body != NULL ? json_tokener_parse(c->body) : NULL;
+	const char	*e = o != NULL ? ctl_api_str(o, "error") : NULL;
+	const char	*d = o != NULL ? ctl_api_str(o, "detail") : NULL;
+	char		*ce, *cd, buf[200];
+
+	if (e != NULL) {
+		ce = ctl_table_clean(e);
+		cd = ctl_table_clean(d != NULL ? d : "");
+		ctl_fail(CTL_FAILED, "%s: %s (HTTP %ld)", ce != NULL ? ce : "",
+		    cd != NULL ? cd : "", c->status);
+		free(ce);
+		free(cd);
+	} else {
+		cd = ctl_table_clean(ctl_table_short(c->body != NULL ? c->body :
+		    "", 160, buf, sizeof buf));
+		ctl_fail(CTL_FAILED, "HTTP %ld: %s", c->status, cd != NULL ?
+		    cd : "");
+		free(cd);
+	}
+	if (o != NULL)
+		json_object_put(o);
+	return CTL_FAILED;
+}

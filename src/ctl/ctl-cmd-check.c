@@ -1,0 +1,69 @@
+/*
+ * ctl-cmd-check: validate a configuration and every runbook it names, with
+ * the same checks as `deprovd --check`: exit 0, or 2 with one
+ * file:line: message per problem on standard error.
+ */
+#include <stdio.h>
+
+#include "deprov/config.h"
+#include "deprov/diag.h"
+#include "deprov/runbook.h"
+#include "ctl.h"
+
+static int	ctl_cmd_check_exec(struct ctl *, struct ctl_args *);
+
+static const struct ctl_opt ctl_cmd_check_opts[] = {
+	{ .name = "config", .type = CTL_OPT_STR, .flags = CTL_OPT_REQUIRED,
+	  .missing = "--config FILE is required" },
+	{ .name = NULL }
+};
+
+const struct ctl_cmd_entry ctl_cmd_check_entry = {
+	.name = "check",
+	.usage = "check --config FILE",
+	.help =
+	  "Validate a configuration and every runbook it names, like\n"
+	  "`deprovd --check`: exit 0, or 2 with one file:line: message per\n"
+	  "problem on standard error.\n",
+	.opts = ctl_cmd_check_opts,
+	.exec = ctl_cmd_check_exec
+};
+
+static int
+ctl_cmd_check_exec(struct ctl *ctl, struct ctl_args *args)
+{
+	struct diags		*diags;
+	struct config		*cfg = NULL;
+	struct runbook_set	*rbs = NULL;
+	const char		*config = ctl_args_get(args, "config");
+	int			 rc;
+
+	if ((diags = diags_new()) == NULL)
+		return ctl_fail(CTL_FAILED, "out of memory");
+	/* The same checks as deprovd --check. */
+	cfg = config_load(config, diags);
+	if (cfg != NULL) {
+		rbs = runbook_load_dir(cfg->runbooks_dir, cfg, diags);
+		if (rbs != NULL && rbs->n == 0)
+			diags_add(diags, cfg->runbooks_dir, 0,
+			    "no runbooks found");
+	} else if (diags_count(diags) == 0)
+		diags_add(diags, config, 0, "cannot load the configuration");
+	if (diags_count(diags) > 0) {
+		diags_print(diags, stderr);
+		rc = CTL_USAGE;
+	} else {
+		if (ctl->json)
+			printf("{\"ok\":true,\"targets\":%zu,\"runbooks\":%zu}\n",
+			    cfg->ntargets, rbs != NULL ? rbs->n : 0);
+		else
+			printf("%s: ok (%zu targets, %zu runbooks)\n",
+			    config, cfg->ntargets, rbs != NULL ?
+			    rbs->n : 0);
+		rc = CTL_OK;
+	}
+	runbook_set_free(rbs);
+	config_free(cfg);
+	diags_free(diags);
+	return rc;
+}
