@@ -513,6 +513,12 @@ def test_check_connector_options(work):
     assert len(lines) == 2, lines
     assert lines[0].startswith(rb + ":10: warning: targets[3].steps[1]: \"revoke_tokens\""), lines
     assert lines[1] == cfg + ": ok (4 targets, 1 runbooks)", lines
+    # deprovctl check: the same warning, and ok.
+    c = subprocess.run([os.path.join(build_dir(), "deprovctl"), "check", "--config", cfg],
+                       capture_output=True, text=True)
+    assert c.returncode == 0, (c.returncode, c.stderr)
+    assert c.stderr.strip().splitlines() == lines[:1], (c.stderr, lines)
+    assert c.stdout.startswith(cfg + ": ok"), c.stdout
 
 
 def test_api_roles_freeze_unfreeze(work):
