@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "deprov/config.h"
+#include "deprov/connector.h"
 #include "deprov/diag.h"
 #include "deprov/jsonc.h"
 #include "deprov/log.h"
@@ -33,10 +34,6 @@ struct config_ctx {
 	const char		*file;
 	struct diags		*d;
 	struct config		*cfg;
-};
-
-static const char *const config_kinds[] = {
-	"salesforce", "scim", "okta", "graph", "google", NULL
 };
 
 static char	*config_dirname(const char *);
@@ -71,6 +68,10 @@ static void	 config_auth_google(struct config_ctx *, struct config_auth *,
 		    const char *, json_object *, int);
 static void	 config_irreversible(struct config_ctx *, struct config_target *,
 		    const char *, json_object *);
+static void	 config_target_options(struct config_ctx *,
+		    struct config_target *, const char *, json_object *);
+static void	 config_check_report(struct connector_check *, json_object *,
+		    const char *, const char *);
 static void	 config_target_clear(struct config_target *);
 static char	*config_prop_value(json_object *);
 static int	 config_listen_ok(const char *);
@@ -320,18 +321,11 @@ config_secret(json_object *obj, const char *key, const char *file, int line,
 	return config_secret_at(obj, key, NULL, NULL, file, line, d);
 }
 
+/* The kinds are the connector table's (src/connectors/connector.c). */
 int
 config_kind_known(const char *kind)
 {
-	size_t i;
-
-	if (kind == NULL)
-		return 0;
-	for (i = 0; config_kinds[i] != NULL; i++) {
-		if (strcmp(config_kinds[i], kind) == 0)
-			return 1;
-	}
-	return 0;
+	return connector_find(kind) != NULL;
 }
 
 static void
@@ -1328,28 +1322,20 @@ config_irreversible(struct config_ctx *c, struct config_target *t,
     const char *where, json_object *obj)
 {
 	json_object	*v;
-	const char	*preset;
+	const char	*why;
 	int		 line;
 
 	if (!json_object_object_get_ex(obj, "irreversible_delete", &v)) {
 		/*
-		 * SCIM presets whose DELETE cannot be undone (as in
-		 * src/connectors/scim-proto.c); an explicit
+		 * The kind's rule for these options (a SCIM preset whose
+		 * DELETE cannot be undone); an explicit
 		 * "irreversible_delete": false still overrides.
 		 */
-		if (t->kind == NULL || strcmp(t->kind, "scim") != 0 ||
-		    t->options == NULL ||
-		    !json_object_object_get_ex(t->options, "preset", &v) ||
-		    !json_object_is_type(v, json_type_string))
-			return;
-		preset = json_object_get_string(v);
-		if (strcmp(preset, "github") == 0 || strcmp(preset, "zoom") == 0) {
+		why = connector_irreversible(connector_find(t->kind),
+		    t->options);
+		if (why != NULL) {
 			t->irreversible_delete = 1;
-			t->irreversible_why = config_dup(c, t->line,
-			    strcmp(preset, "github") == 0 ? "GitHub EMU: a SCIM "
-			    "DELETE hard-deprovisions the user and cannot be "
-			    "undone" : "Zoom: a SCIM DELETE removes the user "
-			    "(treated as irreversible)");
+			t->irreversible_why = config_dup(c, t->line, why);
 		}
 		return;
 	}
@@ -1387,7 +1373,7 @@ config_target(struct config_ctx *c, struct config_target *t, const char *name,
 {
 	static const char *const keys[] = { "kind", "base_url", "api_version",
 	    "auth", "limits", "options", "irreversible_delete", NULL };
-	char		 where[256];
+	char		 where[256], kinds[256];
 	const char	*s;
 	json_object	*auth = NULL, *limits = NULL, *options = NULL;
 	size_t		 len;
@@ -1402,11 +1388,11 @@ config_target(struct config_ctx *c, struct config_target *t, const char *name,
 	s = NULL;
 	if (jsonc_get_string(c->doc, obj, where, "kind", &s, c->d) == 0)
 		diags_add(c->d, c->file, line, "%s: missing \"kind\"", where);
-	if (s != NULL && !config_kind_known(s))
+	if (s != NULL && !config_kind_known(s)) {
+		connector_kinds(kinds, sizeof kinds);
 		diags_add(c->d, c->file, config_line(c, obj, "kind"),
-		    "%s: unknown kind \"%s\" (salesforce, scim, okta, graph, "
-		    "google)", where, s);
-	else
+		    "%s: unknown kind \"%s\" (%s)", where, s, kinds);
+	} else
 		t->kind = config_dup(c, line, s);
 
 	t->base_url = config_required(c, obj, where, "base_url");
@@ -1431,9 +1417,45 @@ config_target(struct config_ctx *c, struct config_target *t, const char *name,
 	if (jsonc_get_object(c->doc, obj, where, "limits", &limits, c->d) < 0)
 		limits = NULL;
 	config_limits(c, &t->limits, name, limits);
-	if (jsonc_get_object(c->doc, obj, where, "options", &options, c->d) == 1)
+	if (jsonc_get_object(c->doc, obj, where, "options", &options, c->d) == 1) {
 		t->options = json_object_get(options);
+		config_target_options(c, t, where, options);
+	}
 	config_irreversible(c, t, where, obj);
+}
+
+/* A target's options problem, as the kind reported it: file:line. */
+struct config_check {
+	struct connector_check	 chk;		/* first */
+	struct config_ctx	*c;
+	const char		*where;		/* "targets.<name>" */
+};
+
+static void
+config_check_report(struct connector_check *chk, json_object *obj,
+    const char *key, const char *msg)
+{
+	struct config_check	*cc = (struct config_check *)chk;
+
+	diags_add(cc->c->d, cc->c->file, key != NULL ? config_line(cc->c, obj,
+	    key) : jsonc_line(cc->c->doc, obj), "%s.%s", cc->where, msg);
+}
+
+/*
+ * The options of a target, checked by its kind now rather than when a
+ * step first runs: unknown keys, then their values.
+ */
+static void
+config_target_options(struct config_ctx *c, struct config_target *t,
+    const char *where, json_object *options)
+{
+	struct config_check	cc;
+
+	memset(&cc, 0, sizeof cc);
+	cc.chk.report = config_check_report;
+	cc.c = c;
+	cc.where = where;
+	connector_check_options(connector_find(t->kind), options, &cc.chk);
 }
 
 static void

@@ -945,8 +945,7 @@ engine_launch(struct estep *s)
 		    "target is no longer configured");
 		return;
 	}
-	if (s->rs.kind == STEP_DELETE && s->et->rt->cfg->irreversible_delete &&
-	    !s->rs.irreversible_ok) {
+	if (connector_delete_refused(s->et->rt->cfg, &s->rs) != NULL) {
 		/* --check refuses this runbook; the config may have changed since. */
 		step_ctx_done(ctx, STEP_OUT_FAILED, "delete refused: the target "
 		    "is flagged irreversible_delete and the step has no "
@@ -963,7 +962,7 @@ engine_launch(struct estep *s)
 		step_ctx_done(ctx, STEP_OUT_SKIPPED, why);
 		return;
 	}
-	s->et->rt->conn->run(ctx);
+	connector_run(s->et->rt->conn, ctx);
 }
 
 /* Start queued steps, lane by lane, up to engine.max_running_steps. */
@@ -1100,6 +1099,8 @@ engine_new(struct event_base *base, struct http *http, struct store *store,
 		    et->conn != NULL ? et->conn->classify : NULL, err, errlen);
 		if (et->t == NULL)
 			goto fail;
+		if (et->conn != NULL)
+			target_set_signals(et->t, et->conn->signals);
 		eng->ntargets++;
 	}
 	return eng;

@@ -8,10 +8,16 @@
  * it). Every problem is a file:line diagnostic; a file with problems is not
  * loaded. A "delete" step always runs after the target's deactivate, and
  * with a configuration it is refused on targets flagged irreversible_delete
- * unless the step says "irreversible_ok": true. A "reactivate" step (a
- * rehire: the account back to active and not frozen) runs in remediation; it
- * is refused next to freeze, deactivate or delete on the same targets entry,
- * and in a runbook that could run for a leaver or an emergency freeze.
+ * unless the step says "irreversible_ok": true (connector_delete_refused). A
+ * "reactivate" step (a rehire: the account back to active and not frozen)
+ * runs in remediation; it is refused next to freeze, deactivate or delete on
+ * the same targets entry, and in a runbook that could run for a leaver or an
+ * emergency freeze. The kinds an entry can select (by kind; by name or "*"
+ * the configured targets it is the first to select) check its steps: a
+ * step's options the kind cannot use are errors (an sObject Salesforce does
+ * not reassign), a step the kind does not do is a warning (it is skipped
+ * there), and an entry for a kind or a target that does none of its steps
+ * is an error.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "deprov/config.h"
+#include "deprov/connector.h"
 #include "deprov/diag.h"
 #include "deprov/event.h"
 #include "deprov/jsonc.h"
@@ -34,6 +41,21 @@ struct runbook_ctx {
 	const char		*file;
 	struct diags		*d;
 	const struct config	*cfg;
+};
+
+/* A kind's report on a step's options: a file:line diagnostic. */
+struct runbook_check {
+	struct connector_check	 chk;		/* first */
+	struct runbook_ctx	*c;
+	const char		*where;		/* "targets[0].steps[2]" */
+	int			 line;		/* the step's, when obj has none */
+};
+
+/* The targets of one kind a targets entry gets (runbook_check_kinds). */
+struct runbook_sel {
+	const struct connector	*conn;
+	char			 names[256];	/* "\"slack\", \"github\""; "" = the kind only */
+	size_t			 n;		/* targets named */
 };
 
 static const char *const runbook_step_names[STEP_KIND_COUNT] = {
@@ -49,8 +71,15 @@ static void	 runbook_policy_read(struct runbook_ctx *, struct runbook *,
 		    json_object *);
 static int	 runbook_step_read(struct runbook_ctx *, struct runbook_step *,
 		    const char *, json_object *, int);
-static void	 runbook_target_read(struct runbook_ctx *, struct runbook_target *,
-		    const char *, json_object *, int);
+static void	 runbook_target_read(struct runbook_ctx *, const struct runbook *,
+		    struct runbook_target *, const char *, json_object *, int);
+static int	 runbook_selects(const struct runbook_target *, const char *,
+		    const char *);
+static void	 runbook_check_kinds(struct runbook_ctx *, const struct runbook *,
+		    const struct runbook_target *, const char *,
+		    json_object *const *, const size_t *);
+static void	 runbook_check_report(struct connector_check *, json_object *,
+		    const char *, const char *);
 static void	 runbook_target_clear(struct runbook_target *);
 static void	 runbook_check_irreversible(struct runbook_ctx *,
 		    const struct runbook *);
@@ -330,18 +359,22 @@ oom:
 	return -1;
 }
 
+/*
+ * One targets entry. rb holds the entries before it (t is the last): the
+ * kinds' checks need to know which targets those take first.
+ */
 static void
-runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
-    const char *where, json_object *obj, int line)
+runbook_target_read(struct runbook_ctx *c, const struct runbook *rb,
+    struct runbook_target *t, const char *where, json_object *obj, int line)
 {
 	static const char *const keys[] = { "select", "steps",
 	    "require_account", NULL };
 	static const char *const sel_keys[] = { "kind", "name", NULL };
 	struct runbook_step	 del;
-	json_object	*sel = NULL, *steps = NULL, *v;
+	json_object	*sel = NULL, *steps = NULL, *v, **src = NULL, *dsrc;
 	const char	*kind = NULL, *name = NULL;
-	char		 w[128], sw[160];
-	size_t		 n, i, j;
+	char		 w[128], sw[160], kinds[256];
+	size_t		 n, i, j, *pos = NULL, dpos;
 	int		 r, l, seen[STEP_KIND_COUNT];
 
 	t->line = line;
@@ -373,9 +406,10 @@ runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
 			diags_add(c->d, c->file, l, "%s: give either \"kind\" or "
 			    "\"name\", not both", w);
 		if (kind != NULL && !config_kind_known(kind)) {
+			connector_kinds(kinds, sizeof kinds);
 			diags_add(c->d, c->file, jsonc_member_line(c->doc, sel,
-			    "kind"), "%s: unknown kind \"%s\" (salesforce, scim, "
-			    "okta, graph, google)", w, kind);
+			    "kind"), "%s: unknown kind \"%s\" (%s)", w, kind,
+			    kinds);
 			kind = NULL;
 		}
 		if (name != NULL && c->cfg != NULL && strcmp(name, "*") != 0 &&
@@ -401,9 +435,12 @@ runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
 		    "%s.steps: must not be empty", where);
 		return;
 	}
-	if ((t->steps = calloc(n, sizeof *t->steps)) == NULL) {
+	/* Where each step was written, for the kinds' checks. */
+	if ((t->steps = calloc(n, sizeof *t->steps)) == NULL ||
+	    (src = calloc(n, sizeof *src)) == NULL ||
+	    (pos = calloc(n, sizeof *pos)) == NULL) {
 		diags_add(c->d, c->file, line, "out of memory");
-		return;
+		goto done;
 	}
 	memset(seen, 0, sizeof seen);
 	for (i = 0; i < n; i++) {
@@ -423,6 +460,8 @@ runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
 		}
 		seen[j] = 1;
 		t->steps[t->nsteps].require_account = t->require_account;
+		src[t->nsteps] = v;
+		pos[t->nsteps] = i;
 		t->nsteps++;
 	}
 	/*
@@ -447,11 +486,149 @@ runbook_target_read(struct runbook_ctx *c, struct runbook_target *t,
 		if (t->steps[i].kind != STEP_DELETE)
 			continue;
 		del = t->steps[i];
+		dsrc = src[i];
+		dpos = pos[i];
 		memmove(&t->steps[i], &t->steps[i + 1],
 		    (t->nsteps - i - 1) * sizeof *t->steps);
+		memmove(&src[i], &src[i + 1], (t->nsteps - i - 1) * sizeof *src);
+		memmove(&pos[i], &pos[i + 1], (t->nsteps - i - 1) * sizeof *pos);
 		t->steps[t->nsteps - 1] = del;
+		src[t->nsteps - 1] = dsrc;
+		pos[t->nsteps - 1] = dpos;
 		break;
 	}
+	runbook_check_kinds(c, rb, t, where, src, pos);
+done:
+	free(src);
+	free(pos);
+}
+
+/* 1 when targets entry t selects the target called name, of kind kind. */
+static int
+runbook_selects(const struct runbook_target *t, const char *name,
+    const char *kind)
+{
+	if (t->sel_name != NULL && (strcmp(t->sel_name, "*") == 0 ||
+	    (name != NULL && strcmp(t->sel_name, name) == 0)))
+		return 1;
+	return t->sel_kind != NULL && kind != NULL &&
+	    strcmp(t->sel_kind, kind) == 0;
+}
+
+static void
+runbook_check_report(struct connector_check *chk, json_object *obj,
+    const char *key, const char *msg)
+{
+	struct runbook_check	*rc = (struct runbook_check *)chk;
+	int			 line = 0;
+
+	if (obj != NULL)
+		line = key != NULL && json_object_is_type(obj,
+		    json_type_object) ? jsonc_member_line(rc->c->doc, obj, key) :
+		    jsonc_line(rc->c->doc, obj);
+	diags_add(rc->c->d, rc->c->file, line > 0 ? line : rc->line, "%s.%s",
+	    rc->where, msg);
+}
+
+/*
+ * The kinds' say on entry t's steps (see the top of the file). The kinds
+ * are the entry's own (by kind) and those of the configured targets it is
+ * the first entry to select; src and pos say where each step was written.
+ */
+static void
+runbook_check_kinds(struct runbook_ctx *c, const struct runbook *rb,
+    const struct runbook_target *t, const char *where,
+    json_object *const *src, const size_t *pos)
+{
+	const struct config_target	*ct;
+	const struct runbook_step	*st;
+	const struct connector		*conn;
+	struct runbook_sel		*sel = NULL;
+	struct runbook_check		 rc;
+	const char			*why, *at;
+	char				 sw[160], atbuf[300], none[700];
+	size_t				 nsel = 0, ntargets, i, j, k, off, len;
+	int				 explicit, ndone;
+
+	ntargets = c->cfg != NULL ? c->cfg->ntargets : 0;
+	if (t->nsteps == 0 ||
+	    (sel = calloc(ntargets + 1, sizeof *sel)) == NULL)
+		goto done;
+	if (t->sel_kind != NULL &&
+	    (conn = connector_find(t->sel_kind)) != NULL)
+		sel[nsel++].conn = conn;
+	for (i = 0; i < ntargets; i++) {
+		ct = &c->cfg->targets[i];
+		if (ct->name == NULL || ct->kind == NULL ||
+		    !runbook_selects(t, ct->name, ct->kind) ||
+		    (conn = connector_find(ct->kind)) == NULL)
+			continue;
+		/* The first entry that selects a target is the one it gets. */
+		for (j = 0; &rb->targets[j] != t; j++)
+			if (runbook_selects(&rb->targets[j], ct->name, ct->kind))
+				break;
+		if (&rb->targets[j] != t)
+			continue;
+		for (k = 0; k < nsel && sel[k].conn != conn; k++)
+			;
+		if (k == nsel)
+			sel[nsel++].conn = conn;
+		len = strlen(sel[k].names);
+		snprintf(sel[k].names + len, sizeof sel[k].names - len,
+		    "%s\"%s\"", len > 0 ? ", " : "", ct->name);
+		sel[k].n++;
+	}
+	explicit = t->sel_kind != NULL ||
+	    (t->sel_name != NULL && strcmp(t->sel_name, "*") != 0);
+
+	memset(&rc, 0, sizeof rc);
+	rc.chk.report = runbook_check_report;
+	rc.c = c;
+	rc.where = sw;
+	for (k = 0; k < nsel; k++) {
+		conn = sel[k].conn;
+		if (sel[k].n > 0)
+			snprintf(atbuf, sizeof atbuf, "target%s %s (kind %s)",
+			    sel[k].n > 1 ? "s" : "", sel[k].names, conn->kind);
+		else
+			snprintf(atbuf, sizeof atbuf, "kind %s", conn->kind);
+		at = atbuf;
+		ndone = 0;
+		none[0] = '\0';
+		off = 0;
+		for (j = 0; j < t->nsteps; j++) {
+			st = &t->steps[j];
+			snprintf(sw, sizeof sw, "%s.steps[%zu]", where, pos[j]);
+			if ((why = conn->skips[st->kind]) == NULL) {
+				ndone++;
+				if (conn->check_step != NULL) {
+					rc.line = st->line;
+					conn->check_step(&rc.chk, st, src[j]);
+				}
+				continue;
+			}
+			if (off < sizeof none)
+				off += (size_t)snprintf(none + off,
+				    sizeof none - off, "%s\"%s\" is skipped (%s)",
+				    off > 0 ? "; " : "",
+				    step_kind_name(st->kind), why);
+		}
+		if (ndone == 0 && explicit) {
+			diags_add(c->d, c->file, t->line, "%s: no step of it "
+			    "runs at %s: %s", where, at, none);
+			continue;
+		}
+		for (j = 0; j < t->nsteps; j++) {
+			st = &t->steps[j];
+			if ((why = conn->skips[st->kind]) == NULL)
+				continue;
+			diags_warn(c->d, c->file, st->line, "%s.steps[%zu]: "
+			    "\"%s\" is skipped at %s: %s", where, pos[j],
+			    step_kind_name(st->kind), at, why);
+		}
+	}
+done:
+	free(sel);
 }
 
 /*
@@ -464,25 +641,24 @@ runbook_check_irreversible(struct runbook_ctx *c, const struct runbook *rb)
 {
 	const struct config_target	*ct;
 	const struct runbook_target	*t;
+	const char			*why;
 	size_t				 i, j;
 
 	if (c->cfg == NULL)
 		return;
 	for (i = 0; i < c->cfg->ntargets; i++) {
 		ct = &c->cfg->targets[i];
-		if (!ct->irreversible_delete || ct->name == NULL ||
+		if (ct->name == NULL ||
 		    (t = runbook_select(rb, ct->name, ct->kind)) == NULL)
 			continue;
 		for (j = 0; j < t->nsteps; j++) {
-			if (t->steps[j].kind != STEP_DELETE ||
-			    t->steps[j].irreversible_ok)
+			if ((why = connector_delete_refused(ct,
+			    &t->steps[j])) == NULL)
 				continue;
 			diags_add(c->d, c->file, t->steps[j].line, "delete on "
 			    "target \"%s\" is irreversible (%s); add "
 			    "\"irreversible_ok\": true to the step to allow it",
-			    ct->name, ct->irreversible_why != NULL ?
-			    ct->irreversible_why : "the account and its data "
-			    "cannot be restored");
+			    ct->name, why);
 		}
 	}
 }
@@ -599,8 +775,8 @@ runbook_load(const char *path, const struct config *cfg, struct diags *d,
 				    "object", where);
 				continue;
 			}
-			runbook_target_read(&c, &rb->targets[rb->ntargets++],
-			    where, v, line);
+			runbook_target_read(&c, rb,
+			    &rb->targets[rb->ntargets++], where, v, line);
 		}
 	}
 	runbook_check_irreversible(&c, rb);
@@ -821,11 +997,7 @@ runbook_select(const struct runbook *rb, const char *target_name,
 		return NULL;
 	for (i = 0; i < rb->ntargets; i++) {
 		t = &rb->targets[i];
-		if (t->sel_name != NULL && (strcmp(t->sel_name, "*") == 0 ||
-		    (target_name != NULL && strcmp(t->sel_name, target_name) == 0)))
-			return t;
-		if (t->sel_kind != NULL && target_kind != NULL &&
-		    strcmp(t->sel_kind, target_kind) == 0)
+		if (runbook_selects(t, target_name, target_kind))
 			return t;
 	}
 	return NULL;

@@ -14,19 +14,21 @@
  * while it waits for a retry. Every response is classified (the connector
  * first, then the defaults: transport errors, 429 and 5xx retry, 401
  * re-authenticates once) and retried with full-jitter backoff, never sooner
- * than the server's Retry-After (or, on a 429 without one, X-Rate-Limit-
- * Reset). Two gates hold queued calls without spending their attempts: the
- * X-Rate-Limit window (Okta: at Remaining 0, counting calls sent since,
- * nothing goes out until Reset) and the circuit breaker (open after
- * consecutive transport errors, timeouts or 5xx; one half-open probe; closed
- * by any other answer). The final result is handed to the caller
+ * than the server's Retry-After (or, when it has none, the wait the kind's
+ * signals hook read in the answer). The target knows no vendor's headers:
+ * the hook of the target's kind (connector.h) reads them from every answer
+ * and tells the target what they say (target_signal_*: a wait, a quota's
+ * usage, a request window). Two gates hold queued calls without spending
+ * their attempts: the request window (at 0 sends left, counting calls sent
+ * since, nothing goes out until it resets) and the circuit breaker (open
+ * after consecutive transport errors, timeouts or 5xx; one half-open probe;
+ * closed by any other answer). The final result is handed to the caller
  * from its own loop event, so a caller may do anything there (start calls,
- * free the target); on_retry and the classifier run inside the target and
- * must not free it.
+ * free the target); on_retry, the classifier and the signals hook run
+ * inside the target and must not free it.
  */
 #include <sys/queue.h>
 
-#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,7 +51,7 @@
 #define TARGET_DEFAULT_CONCURRENCY	4
 #define TARGET_DEFAULT_LIMIT_BACKOFF_MS	60000L
 /*
- * Waits a peer asks for (Retry-After, X-Rate-Limit-Reset) are clamped to
+ * Waits a peer asks for (Retry-After, a reset time) are clamped to
  * this: a target cannot hold its own calls longer with one answer (an
  * org-wide daily limit is limits.limit_backoff_ms, from the configuration).
  */
@@ -58,11 +60,11 @@
 #define TARGET_DEFAULT_BREAKER_FAILURES	5
 #define TARGET_DEFAULT_BREAKER_OPEN_MS	30000L
 #define TARGET_DEFAULT_BREAKER_MAX_MS	300000L
-/* X-Rate-Limit-Reset: wait this much past it (clocks and rounding). */
-#define TARGET_XRL_MARGIN_MS		1000L
-/* Okta's windows are a minute; assumed when a response has no Reset. */
-#define TARGET_XRL_DEFAULT_WINDOW_MS	60000L
-#define TARGET_XRL_MAX_WAIT_S		(TARGET_MAX_RETRY_AFTER_MS / 1000)
+/* A signalled reset: wait this much past it (clocks and rounding). */
+#define TARGET_WIN_MARGIN_MS		1000L
+/* A request window whose reset was not said is taken to be a minute. */
+#define TARGET_WIN_DEFAULT_MS		60000L
+#define TARGET_WIN_MAX_WAIT_S		(TARGET_MAX_RETRY_AFTER_MS / 1000)
 /* A response's Date stands in for our clock only when this close to it. */
 #define TARGET_DATE_MAX_SKEW_S		86400LL
 
@@ -123,15 +125,17 @@ struct target {
 	size_t				 inflight;
 	size_t				 queued;
 	uint64_t			 seq;
+	target_signals_cb		 signals;	/* the kind's hook, may be NULL */
+	long				 sig_wait_ms;	/* signalled for this answer, -1 = none */
 	long				 api_used;
 	long				 api_limit;
 	size_t				 sending;	/* HTTP requests on the wire */
-	/* X-Rate-Limit-* (Okta): never send past Remaining. */
-	long				 xrl_limit;	/* 0 = unknown */
-	long				 xrl_budget;	/* sends left in the window, -1 = unknown */
-	uint64_t			 xrl_reset_ms;	/* when the window resets */
-	long				 xrl_rmin;	/* lowest Remaining seen in the window */
-	long long			 xrl_epoch;	/* the window's X-Rate-Limit-Reset */
+	/* The request window (target_signal_window): never send past it. */
+	long				 win_limit;	/* 0 = unknown */
+	long				 win_budget;	/* sends left in the window, -1 = unknown */
+	uint64_t			 win_reset_ms;	/* when the window resets */
+	long				 win_rmin;	/* lowest remaining seen in the window */
+	long long			 win_epoch;	/* the window's name (its reset time) */
 	/* Circuit breaker. */
 	enum target_circuit		 circuit;
 	int				 cb_failures;	/* consecutive failed sends */
@@ -158,14 +162,9 @@ static void	target_finish(struct call *, const struct http_response *, int,
 		    const char *);
 static void	target_enqueue(struct call *);
 static void	target_call_free(struct call *);
-static void	target_usage_update(struct target *,
-		    const struct http_response *);
 static long	target_retry_after_ms(const struct http_response *);
 static void	target_describe(char *, size_t, const struct http_response *,
 		    const char *, const char *);
-static long long target_header_num(const struct http_response *, const char *);
-static long	target_xrl_reset_in_ms(const struct http_response *);
-static void	target_xrl_update(struct target *, const struct http_response *);
 static void	target_circuit_text(const struct target *, char *, size_t);
 static void	target_circuit_open(struct target *, uint64_t, int);
 static void	target_circuit_note(struct target *, struct call *,
@@ -199,7 +198,8 @@ target_new(struct event_base *base, struct http *http,
 	t->rate = cfg->limits.rate_per_sec > 0 ? cfg->limits.rate_per_sec : 0;
 	ratelimit_init(&t->rl, t->rate, cfg->limits.burst > 0 ?
 	    cfg->limits.burst : (t->rate > 1 ? t->rate : 1), clock_mono_ms());
-	t->xrl_budget = -1;
+	t->win_budget = -1;
+	t->sig_wait_ms = -1;
 	t->circuit = TARGET_CIRCUIT_CLOSED;
 	t->cb_threshold = cfg->limits.breaker_failures > 0 ?
 	    cfg->limits.breaker_failures : TARGET_DEFAULT_BREAKER_FAILURES;
@@ -329,32 +329,16 @@ void
 target_rate_window(const struct target *t, long *limit, long *remaining)
 {
 	if (limit != NULL)
-		*limit = t != NULL ? t->xrl_limit : 0;
+		*limit = t != NULL ? t->win_limit : 0;
 	if (remaining != NULL)
-		*remaining = t != NULL ? t->xrl_budget : -1;
+		*remaining = t != NULL ? t->win_budget : -1;
 }
 
-/* An unsigned decimal header value; -1 when absent or not a number. */
-static long long
-target_header_num(const struct http_response *resp, const char *name)
+void
+target_set_signals(struct target *t, target_signals_cb signals)
 {
-	const char	*v;
-	char		*end;
-	long long	 n;
-
-	if ((v = http_response_header(resp, name)) == NULL)
-		return -1;
-	while (*v == ' ')
-		v++;
-	if (*v < '0' || *v > '9')
-		return -1;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	while (*end == ' ')
-		end++;
-	if (errno != 0 || *end != '\0')
-		return -1;
-	return n;
+	if (t != NULL)
+		t->signals = signals;
 }
 
 /*
@@ -465,112 +449,108 @@ target_wait_reset_ms(const char *reset, const char *date, int64_t now_s)
 	    (when > now_s ? (uint64_t)when - (uint64_t)now_s :
 	    (uint64_t)now_s - (uint64_t)when) <= (uint64_t)TARGET_DATE_MAX_SKEW_S)
 		now_s = when;
-	return target_span_ms(now_s, (int64_t)epoch, TARGET_XRL_MAX_WAIT_S *
+	return target_span_ms(now_s, (int64_t)epoch, TARGET_WIN_MAX_WAIT_S *
 	    1000L);
 }
 
-int
-target_limit_info_parse(const char *v, long *used, long *limit)
+void
+target_signal_wait(struct target *t, long ms)
 {
-	const char	*p;
-	char		*end;
-	long		 u, l;
+	if (t == NULL)
+		return;
+	if (ms < 0)
+		ms = 0;
+	if (ms > TARGET_MAX_RETRY_AFTER_MS)
+		ms = TARGET_MAX_RETRY_AFTER_MS;
+	t->sig_wait_ms = ms + TARGET_WIN_MARGIN_MS;
+}
 
-	if (v == NULL)
-		return -1;
-	/* Not "per-app-api-usage=". */
-	for (p = v; (p = strstr(p, "api-usage=")) != NULL; p++)
-		if (p == v || p[-1] == ' ' || p[-1] == ',' || p[-1] == ';')
-			break;
-	if (p == NULL || p[10] < '0' || p[10] > '9')
-		return -1;
-	errno = 0;
-	u = strtol(p + 10, &end, 10);
-	if (errno != 0 || *end != '/' || end[1] < '0' || end[1] > '9')
-		return -1;
-	l = strtol(end + 1, &end, 10);
-	if (errno != 0 || l <= 0 || (*end != '\0' && *end != ',' &&
-	    *end != ';' && *end != ' '))
-		return -1;
-	*used = u;
-	*limit = l;
-	return 0;
+/* A quota's usage (a signals hook read it); slow down when high. */
+void
+target_signal_usage(struct target *t, long used, long limit)
+{
+	double		 rate, slowdown;
+	int		 over;
+
+	if (t == NULL || limit <= 0)
+		return;
+	slowdown = t->cfg->limits.usage_slowdown;
+	t->api_used = used;
+	t->api_limit = limit;
+	if (slowdown <= 0 || t->rate <= 0)
+		return;
+	over = (double)used / (double)limit > slowdown;
+	if (over && !t->slowed) {
+		rate = t->rate / 2 < 1 ? 1 : t->rate / 2;
+		if (rate > t->rate)
+			rate = t->rate;
+		t->slowed = 1;
+		ratelimit_set_rate(&t->rl, rate, clock_mono_ms());
+		log_warn("target", "%s: API usage %ld/%ld, slowing to %.2f/s",
+		    t->cfg->name, used, limit, rate);
+	} else if (!over && t->slowed) {
+		t->slowed = 0;
+		ratelimit_set_rate(&t->rl, t->rate, clock_mono_ms());
+		log_info("target", "%s: API usage %ld/%ld, rate back to %.2f/s",
+		    t->cfg->name, used, limit, t->rate);
+	}
 }
 
 /*
- * Milliseconds from now until X-Rate-Limit-Reset (UTC epoch seconds),
- * measured against the response's Date when it has a plausible one (so that
- * our clock's skew does not matter), without the margin, at most
- * TARGET_XRL_MAX_WAIT_S; -1 when there is no usable header. 0 when the
- * reset is already past.
+ * Follow a request window. Responses arrive out of order, so the lowest
+ * remaining seen in a window is the server's latest count; the calls we may
+ * still send are that less every call still on the wire (it may not have
+ * been counted yet). This is worked out again at every response: a call on
+ * the wire when the lowest remaining came back and answered since with a
+ * higher remaining was counted already, and stops being held back
+ * (subtracting it for good wasted up to limits.concurrency calls of every
+ * window). Between responses each send takes one. The window is told by
+ * its name (its reset time): a response of an earlier window says nothing.
  */
-static long
-target_xrl_reset_in_ms(const struct http_response *resp)
+void
+target_signal_window(struct target *t, long limit, long remaining,
+    long reset_ms, long long window)
 {
-	return target_wait_reset_ms(http_response_header(resp,
-	    "X-Rate-Limit-Reset"), http_response_header(resp, "Date"),
-	    (int64_t)time(NULL));
-}
-
-/*
- * Follow X-Rate-Limit-Limit/-Remaining/-Reset (Okta). Responses arrive out
- * of order, so the lowest Remaining seen in a window is the server's latest
- * count; the calls we may still send are that less every call still on the
- * wire (it may not have been counted yet). This is worked out again at every
- * response: a call on the wire when the lowest Remaining came back and
- * answered since with a higher Remaining was counted already, and stops
- * being held back (subtracting it for good wasted up to limits.concurrency
- * calls of every window). Between responses each send takes one. The window
- * is told by its Reset value: a response of an earlier window says nothing.
- */
-static void
-target_xrl_update(struct target *t, const struct http_response *resp)
-{
-	long long	 rem, limit, epoch;
-	long		 in_ms, est;
+	long		 est;
 	uint64_t	 now = clock_mono_ms(), reset;
 
-	if ((rem = target_header_num(resp, "X-Rate-Limit-Remaining")) < 0)
+	if (t == NULL || remaining < 0)
 		return;
-	if ((limit = target_header_num(resp, "X-Rate-Limit-Limit")) > 0)
-		t->xrl_limit = limit > LONG_MAX ? LONG_MAX : (long)limit;
-	in_ms = target_xrl_reset_in_ms(resp);
-	if (in_ms == 0)
+	if (limit > 0)
+		t->win_limit = limit;
+	if (reset_ms == 0)
 		return;		/* a window that is over */
-	if (in_ms < 0)
-		in_ms = TARGET_XRL_DEFAULT_WINDOW_MS;
-	reset = now + (uint64_t)in_ms;
-	epoch = target_header_num(resp, "X-Rate-Limit-Reset");
+	if (reset_ms < 0)
+		reset_ms = TARGET_WIN_DEFAULT_MS;
+	reset = now + (uint64_t)reset_ms;
 	/*
-	 * A Reset further away than the longest wait is not a window id to
+	 * A reset further away than the longest wait is not a window name to
 	 * order answers by (9223372036854775807 would make every later window
 	 * look older): fall back on timing the window.
 	 */
-	if (in_ms >= TARGET_XRL_MAX_WAIT_S * 1000L)
-		epoch = -1;
-	if (rem > LONG_MAX)
-		rem = LONG_MAX;
-	if (epoch >= 0 && epoch < t->xrl_epoch)
+	if (reset_ms >= TARGET_WIN_MAX_WAIT_S * 1000L)
+		window = -1;
+	if (window >= 0 && window < t->win_epoch)
 		return;		/* an earlier window's answer, arriving late */
-	if (t->xrl_budget < 0 || (epoch >= 0 ? epoch > t->xrl_epoch :
-	    now >= t->xrl_reset_ms)) {
+	if (t->win_budget < 0 || (window >= 0 ? window > t->win_epoch :
+	    now >= t->win_reset_ms)) {
 		/* A new window. */
-		t->xrl_rmin = (long)rem;
-		t->xrl_reset_ms = reset;
-		if (epoch >= 0)
-			t->xrl_epoch = epoch;
+		t->win_rmin = remaining;
+		t->win_reset_ms = reset;
+		if (window >= 0)
+			t->win_epoch = window;
 	} else {
-		if ((long)rem < t->xrl_rmin)
-			t->xrl_rmin = (long)rem;
-		if (reset > t->xrl_reset_ms)
-			t->xrl_reset_ms = reset;
+		if (remaining < t->win_rmin)
+			t->win_rmin = remaining;
+		if (reset > t->win_reset_ms)
+			t->win_reset_ms = reset;
 	}
-	est = t->xrl_rmin - (long)t->sending;
-	t->xrl_budget = est < 0 ? 0 : est;
-	if (t->xrl_budget == 0)
-		log_info("target", "%s: X-Rate-Limit-Remaining used up; holding "
-		    "calls for %ld ms until the window resets", t->cfg->name,
-		    (long)(t->xrl_reset_ms - now) + TARGET_XRL_MARGIN_MS);
+	est = t->win_rmin - (long)t->sending;
+	t->win_budget = est < 0 ? 0 : est;
+	if (t->win_budget == 0)
+		log_info("target", "%s: the request window is used up; holding "
+		    "calls for %ld ms until it resets", t->cfg->name,
+		    (long)(t->win_reset_ms - now) + TARGET_WIN_MARGIN_MS);
 }
 
 /* "circuit open after 5 consecutive failures; last: HTTP 503". */
@@ -648,7 +628,7 @@ target_circuit_note(struct target *t, struct call *c,
 
 /*
  * May a call be started now? 0 = yes; otherwise the milliseconds to wait
- * (the circuit is open, or the X-Rate-Limit window is used up), or
+ * (the circuit is open, or the request window is used up), or
  * UINT64_MAX while a half-open probe is out (its end pumps again).
  */
 static uint64_t
@@ -666,22 +646,22 @@ target_gate(struct target *t, uint64_t now)
 	}
 	if (t->circuit == TARGET_CIRCUIT_HALF_OPEN && t->cb_probe != NULL)
 		return UINT64_MAX;
-	if (t->xrl_budget == 0) {
-		until = t->xrl_reset_ms + TARGET_XRL_MARGIN_MS;
+	if (t->win_budget == 0) {
+		until = t->win_reset_ms + TARGET_WIN_MARGIN_MS;
 		if (now < until)
 			return until - now;
 		/* A new window: its full limit, less what is on the wire. */
-		t->xrl_budget = t->xrl_limit > 0 ? t->xrl_limit -
+		t->win_budget = t->win_limit > 0 ? t->win_limit -
 		    (long)t->sending : -1;
-		t->xrl_rmin = t->xrl_limit;
+		t->win_rmin = t->win_limit;
 		/* Answers of the old window that still come in are ignored. */
-		if (t->xrl_epoch > 0)
-			t->xrl_epoch++;
-		if (t->xrl_limit > 0 && t->xrl_budget < 0)
-			t->xrl_budget = 0;
-		if (t->xrl_budget == 0) {
-			t->xrl_reset_ms = now + TARGET_XRL_DEFAULT_WINDOW_MS;
-			return TARGET_XRL_DEFAULT_WINDOW_MS;
+		if (t->win_epoch > 0)
+			t->win_epoch++;
+		if (t->win_limit > 0 && t->win_budget < 0)
+			t->win_budget = 0;
+		if (t->win_budget == 0) {
+			t->win_reset_ms = now + TARGET_WIN_DEFAULT_MS;
+			return TARGET_WIN_DEFAULT_MS;
 		}
 	}
 	return 0;
@@ -862,7 +842,7 @@ target_pump(struct target *t)
 				c = laneheap_entry(it, struct call, li);
 		if (c == NULL)
 			break;
-		/* Circuit breaker and X-Rate-Limit window: calls wait queued. */
+		/* Circuit breaker and request window: calls wait queued. */
 		wait = target_gate(t, clock_mono_ms());
 		if (wait == UINT64_MAX)
 			break;
@@ -879,8 +859,8 @@ target_pump(struct target *t)
 		t->inflight++;
 		if (t->circuit == TARGET_CIRCUIT_HALF_OPEN)
 			t->cb_probe = c;
-		if (t->xrl_budget > 0)
-			t->xrl_budget--;
+		if (t->win_budget > 0)
+			t->win_budget--;
 		if (t->auth == NULL)
 			target_send(c, NULL, NULL);
 		else {
@@ -1033,8 +1013,10 @@ target_http_cb(const struct http_response *resp, void *arg)
 		t->stats.http_error++;
 	if (t->sending > 0)
 		t->sending--;
-	target_usage_update(t, resp);
-	target_xrl_update(t, resp);
+	/* The kind's reading of the vendor's rate-limit headers. */
+	t->sig_wait_ms = -1;
+	if (t->signals != NULL)
+		t->signals(t, resp);
 	target_circuit_note(t, c, resp);
 	if (t->classify != NULL)
 		v = t->classify(resp, err, sizeof err);
@@ -1079,12 +1061,13 @@ target_attempt_end(struct call *c, const struct http_response *resp,
 
 	target_describe(desc, sizeof desc, resp, why, detail);
 	/* Target-wide signals hold whether or not this call retries. */
-	if (resp != NULL)
+	if (resp != NULL) {
 		retry_after = target_retry_after_ms(resp);
-	/* Okta's 429 says when, in X-Rate-Limit-Reset, not Retry-After. */
-	if (resp != NULL && resp->status == 429 && retry_after < 0 &&
-	    (retry_after = target_xrl_reset_in_ms(resp)) >= 0)
-		retry_after += TARGET_XRL_MARGIN_MS;
+		/* No Retry-After: the wait the signals hook found, if any. */
+		if (retry_after < 0)
+			retry_after = t->sig_wait_ms;
+		t->sig_wait_ms = -1;
+	}
 	if (v == CALL_RETRY_LONG) {
 		long_wait = t->cfg->limits.limit_backoff_ms > 0 ?
 		    t->cfg->limits.limit_backoff_ms :
@@ -1200,39 +1183,6 @@ target_call_ev_cb(evutil_socket_t fd, short what, void *arg)
 	res.error = c->error != NULL ? c->error : "out of memory";
 	c->cb(&res, c->arg);
 	target_call_free(c);
-}
-
-/* Track Sforce-Limit-Info "api-usage=USED/LIMIT"; slow down when high. */
-static void
-target_usage_update(struct target *t, const struct http_response *resp)
-{
-	const char	*h;
-	long		 used, limit;
-	double		 rate, slowdown = t->cfg->limits.usage_slowdown;
-	int		 over;
-
-	h = http_response_header(resp, "Sforce-Limit-Info");
-	if (target_limit_info_parse(h, &used, &limit) != 0)
-		return;
-	t->api_used = used;
-	t->api_limit = limit;
-	if (slowdown <= 0 || t->rate <= 0)
-		return;
-	over = (double)used / (double)limit > slowdown;
-	if (over && !t->slowed) {
-		rate = t->rate / 2 < 1 ? 1 : t->rate / 2;
-		if (rate > t->rate)
-			rate = t->rate;
-		t->slowed = 1;
-		ratelimit_set_rate(&t->rl, rate, clock_mono_ms());
-		log_warn("target", "%s: API usage %ld/%ld, slowing to %.2f/s",
-		    t->cfg->name, used, limit, rate);
-	} else if (!over && t->slowed) {
-		t->slowed = 0;
-		ratelimit_set_rate(&t->rl, t->rate, clock_mono_ms());
-		log_info("target", "%s: API usage %ld/%ld, rate back to %.2f/s",
-		    t->cfg->name, used, limit, t->rate);
-	}
 }
 
 /*

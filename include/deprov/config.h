@@ -53,14 +53,16 @@ struct config_limits {
 
 struct config_target {
 	char			*name;
-	char			*kind;		/* salesforce | scim | okta | graph | google */
+	char			*kind;		/* a connector kind (connector_find) */
 	char			*base_url;	/* without trailing slash */
 	char			*api_version;	/* salesforce: "v60.0" */
 	struct config_auth	 auth;
 	struct config_limits	 limits;
-	json_object		*options;	/* kind-specific extras (owned), may be NULL */
+	json_object		*options;	/* kind-specific extras (owned), may be NULL;
+						   checked by the kind at loading */
 	int			 line;
-	int			 irreversible_delete;	/* "delete" steps need "irreversible_ok" */
+	int			 irreversible_delete;	/* "delete" steps need "irreversible_ok"
+						   (given, or by the kind's rule) */
 	char			*irreversible_why;	/* what a delete destroys, or NULL */
 };
 
@@ -144,7 +146,7 @@ struct config {
 struct config		*config_load(const char *path, struct diags *);
 void			 config_free(struct config *);
 const struct config_target *config_target_find(const struct config *, const char *name);
-/* Known connector kinds; 1 if kind is one. */
+/* 1 if kind is a connector kind (the table in src/connectors/connector.c). */
 int			 config_kind_known(const char *kind);
 
 /*

@@ -5,9 +5,11 @@
  * flight, priority lanes (emergency before freeze before remediation), a
  * timeout, and retries with exponential backoff and full jitter for 429,
  * 5xx, timeouts and resets (Retry-After honoured; a long wait for org-wide
- * limits; X-Rate-Limit-Remaining/-Reset followed), and a circuit breaker.
- * A classifier may also return CALL_RETRY for any status (e.g. Google's 403
- * rateLimitExceeded). The caller gets one callback with the final result.
+ * limits), and a circuit breaker. A classifier may also return CALL_RETRY
+ * for any status (e.g. Google's 403 rateLimitExceeded). What a vendor's own
+ * headers say about its rate limits (a quota's usage, a request window, a
+ * wait) is read by its connector's signals hook, which tells the target
+ * with target_signal_*. The caller gets one callback with the final result.
  */
 #ifndef DEPROV_TARGET_H
 #define DEPROV_TARGET_H
@@ -39,6 +41,13 @@ enum call_verdict {
 
 typedef enum call_verdict (*target_classify_cb)(const struct http_response *,
     char *err, size_t errlen);
+/*
+ * Called with every response (a transport error too): reads the vendor's
+ * rate-limit headers and tells the target what they say with the
+ * target_signal_* functions, from inside the call. Must not free the target.
+ */
+typedef void (*target_signals_cb)(struct target *,
+    const struct http_response *);
 
 struct target_req {
 	const char	*method;
@@ -111,36 +120,57 @@ enum target_circuit target_circuit_state(const struct target *);
 /* "closed", "open", "half_open". */
 const char	*target_circuit_name(enum target_circuit);
 /*
- * The X-Rate-Limit-* window (Okta): the last Limit seen (0 = none) and the
- * sends still allowed before Reset (-1 = unknown). At 0 the target holds
- * every call until the window resets.
+ * The request window (target_signal_window): the last limit seen (0 =
+ * none) and the sends still allowed before it resets (-1 = unknown). At 0
+ * the target holds every call until the window resets.
  */
 void		 target_rate_window(const struct target *, long *limit,
 		    long *remaining);
 
+/* The signals hook of the target's kind (connector.h); NULL = none. */
+void		 target_set_signals(struct target *, target_signals_cb);
+/*
+ * What a signals hook tells the target about the response it is given.
+ *
+ * target_signal_wait: the answer asks for ms (clamped to 0..3600000) before
+ * the next send, as a Retry-After it lacks would (a 429 saying when its
+ * window resets): the call retries no sooner and, on a 429, the target
+ * sends nothing until then.
+ * target_signal_usage: used of a quota of limit (> 0) calls is spent; above
+ * limits.usage_slowdown of it the target halves its rate until it is below
+ * again.
+ * target_signal_window: a request window of limit sends (0 = not said) of
+ * which remaining are left; it resets in reset_ms (-1 = not said: a minute
+ * is assumed; 0 = over, the answer is ignored); window names it (its reset
+ * time in epoch seconds, -1 = none) so that late answers of an earlier
+ * window are ignored. The target never sends past remaining, counting calls
+ * still on the wire as sent.
+ */
+void		 target_signal_wait(struct target *, long ms);
+void		 target_signal_usage(struct target *, long used, long limit);
+void		 target_signal_window(struct target *, long limit,
+		    long remaining, long reset_ms, long long window);
+
 /*
  * Waits asked for in a peer's headers, computed without overflow for any
  * value and clamped (docs/SECURITY.md, "Limits"); now_s is our clock in
- * epoch seconds. Exposed for tests; the target applies them itself.
+ * epoch seconds. The target applies Retry-After itself; signals hooks use
+ * target_wait_reset_ms for their vendor's reset header.
  *
  * target_wait_retry_after_ms: Retry-After (delta-seconds or HTTP-date) in
  * ms, 0..3600000; -1 when absent or malformed.
- * target_wait_reset_ms: X-Rate-Limit-Reset (epoch seconds) counted from the
+ * target_wait_reset_ms: a reset time in epoch seconds counted from the
  * response's Date (from now_s when Date is absent, malformed or more than a
  * day from now_s), 0..3600000; -1 when absent or malformed.
- * target_limit_info_parse: Sforce-Limit-Info's "api-usage=USED/LIMIT";
- * 0, or -1 when absent, malformed or out of range.
  */
 long		 target_wait_retry_after_ms(const char *value, int64_t now_s);
 long		 target_wait_reset_ms(const char *reset, const char *date,
 		    int64_t now_s);
-int		 target_limit_info_parse(const char *value, long *used,
-		    long *limit);
 
 /* Observability. */
 size_t		 target_inflight(const struct target *);
 size_t		 target_queued(const struct target *);
-/* Last Sforce-Limit-Info usage seen (used, limit); 0/0 when none. */
+/* Last quota usage signalled (used, limit); 0/0 when none. */
 void		 target_api_usage(const struct target *, long *used, long *limit);
 
 /* Completed sends by HTTP status class; a transport error is http_error. */

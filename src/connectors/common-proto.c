@@ -1,7 +1,8 @@
 /*
  * common-proto: the pure half of what the connectors share (common.h): one
  * JSON value from a response body, string members, bounded clean copies,
- * usable path keys and the text of a failed call. No calls are made here.
+ * usable path keys, the text of a failed call, and problems in options
+ * reported to a struct connector_check. No calls are made here.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
 #include "deprov/http.h"
 #include "deprov/target.h"
 
@@ -173,4 +175,19 @@ conn_call_errorf(const struct target_result *res, char *out, size_t outlen,
 	if (res->attempts > 1)
 		snprintf(out + len, outlen - len, " (after %d attempts)",
 		    res->attempts);
+}
+
+void
+conn_check(struct connector_check *chk, json_object *obj, const char *key,
+    const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	if (chk == NULL || chk->report == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	chk->report(chk, obj, key, msg);
 }

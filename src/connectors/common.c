@@ -137,3 +137,16 @@ conn_event_account(const struct conn_step *cs)
 		return NULL;
 	return json_object_get_string(v);
 }
+
+void
+conn_unsupported(struct conn_step *cs, const struct connector *c)
+{
+	const char	*why = (int)cs->kind >= 0 && cs->kind < STEP_KIND_COUNT ?
+			    c->skips[cs->kind] : NULL;
+
+	if (why != NULL)
+		conn_finish(cs, STEP_OUT_SKIPPED, "%s", why);
+	else
+		conn_finish(cs, STEP_OUT_SKIPPED, "%s is not supported by %s",
+		    cs->name, c->kind);
+}

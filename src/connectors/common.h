@@ -3,7 +3,8 @@
  * each connector it has two halves. The pure half (common-proto.c, linked
  * by the protocol unit tests) reads answers: exactly one JSON value from a
  * body, string members, bounded copies that blank control characters, keys
- * usable in a path, and the text of a failed call. The step half (common.c)
+ * usable in a path, the text of a failed call, and reporting a problem in
+ * options to a struct connector_check. The step half (common.c)
  * runs steps: the state every connector's step starts with (struct
  * conn_step), ending a step with a formatted detail and a debug line, the
  * "doing" text that error details start with, sending one call with the
@@ -59,6 +60,14 @@ void		 conn_call_error(const struct target_result *, char *out,
  */
 void		 conn_call_errorf(const struct target_result *, char *out,
 		    size_t outlen, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+/*
+ * Report a problem found in options: chk->report with the formatted
+ * message (at most 511 bytes). obj and key say where (see connector.h).
+ */
+void		 conn_check(struct connector_check *chk, json_object *obj,
+		    const char *key, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
 
 /* ---- common.c: running steps ------------------------------------------- */
@@ -120,5 +129,10 @@ void		 conn_fail(struct conn_step *, const struct target_result *,
 		    size_t));
 /* The account id the event gave for this target (subject.accounts), or NULL. */
 const char	*conn_event_account(const struct conn_step *);
+/*
+ * End a step run() does not do (the engine skips those before run(): a
+ * safety net) "skipped" with the reason in the kind's table c.
+ */
+void		 conn_unsupported(struct conn_step *, const struct connector *c);
 
 #endif

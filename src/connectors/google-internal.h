@@ -14,7 +14,9 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
 #include "deprov/http.h"
+#include "deprov/runbook.h"
 #include "deprov/target.h"
 
 #define GOOGLE_ID_MAX		64	/* user ids are 21 digits; transfer ids longer */
@@ -54,6 +56,9 @@ struct google_options {
 	size_t	 nlevels;
 };
 
+/* The descriptor (google.c). */
+extern const struct connector connector_google;
+
 /*
  * "/admin/directory/v1/users/{key}{suffix}" with key percent-encoded;
  * suffix may be NULL ("/signOut", "/tokens"). NULL on an unusable key.
@@ -79,12 +84,26 @@ const char	*google_suspend_body(int suspended);
 char		*google_transfer_body(const char *old_owner, const char *new_owner,
 		    const char *app_id, const struct google_options *);
 
+/* The keys the target's "options" may have, NULL-terminated. */
+extern const char *const google_option_keys[];
 /*
  * Read the options object (NULL = defaults). Returns 0, or -1 with the
- * reason in err.
+ * reason in err. Keys it does not know are left alone
+ * (connector_check_options reports them).
  */
 int		 google_options_parse(json_object *, struct google_options *,
 		    char *err, size_t errlen);
+/* The connector's check_options: every bad value, through the check. */
+void		 google_check_options(struct connector_check *,
+		    json_object *options);
+/*
+ * The Data Transfer application a reassign step's object names (any
+ * case): "Drive" is GOOGLE_DRIVE_APP_NAME. NULL when it names none.
+ */
+const char	*google_transfer_app(const char *name);
+/* The connector's check_step: a reassign step's objects are applications. */
+void		 google_check_step(struct connector_check *,
+		    const struct runbook_step *, json_object *json);
 
 /* Read a user resource. 0, or -1 with the reason in err. */
 int		 google_user_parse(const char *body, size_t len,

@@ -1,6 +1,7 @@
 /*
  * google-proto: the pure half of the Google Workspace connector: Admin SDK
- * paths, the transfers.insert body, option parsing, readers for users,
+ * paths, the transfers.insert body, option parsing and checking, the Data
+ * Transfer applications a reassign step may name, readers for users,
  * token lists, application lists, transfers and Google error bodies, and
  * the response classifier. Unit-tested in tests/unit/test_google.c.
  */
@@ -11,7 +12,10 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
+#include "deprov/diag.h"
 #include "deprov/http.h"
+#include "deprov/runbook.h"
 #include "deprov/target.h"
 
 #include "common.h"
@@ -148,27 +152,57 @@ done:
 	return out;
 }
 
-int
-google_options_parse(json_object *o, struct google_options *opt, char *err,
-    size_t errlen)
-{
-	json_object	*v, *e;
-	size_t		 i, n;
-	int64_t		 x;
+const char *const google_option_keys[] = { "drive_application_id",
+	"transfer_poll_ms", "transfer_timeout_s", "privacy_levels", NULL };
 
+/*
+ * The Data Transfer applications a reassign step may name in "objects":
+ * the name a runbook uses (any case) and the application's name at Google.
+ */
+static const struct {
+	const char	*name;
+	const char	*app;
+} google_apps[] = {
+	{ "Drive", GOOGLE_DRIVE_APP_NAME },
+};
+
+static const char *const google_app_names[] = { "Drive", NULL };
+
+const char *
+google_transfer_app(const char *name)
+{
+	size_t	i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < sizeof google_apps / sizeof google_apps[0]; i++)
+		if (strcasecmp(google_apps[i].name, name) == 0)
+			return google_apps[i].app;
+	return NULL;
+}
+
+/* The defaults: look the Drive application up, poll 5 s, give up after an hour. */
+static void
+google_options_default(struct google_options *opt)
+{
 	memset(opt, 0, sizeof *opt);
 	opt->poll_ms = GOOGLE_POLL_MS_DEFAULT;
 	opt->timeout_s = GOOGLE_TIMEOUT_S_DEFAULT;
 	snprintf(opt->levels[0], sizeof opt->levels[0], "PRIVATE");
 	snprintf(opt->levels[1], sizeof opt->levels[1], "SHARED");
 	opt->nlevels = 2;
-	if (o == NULL)
-		return 0;
-	if (!json_object_is_type(o, json_type_object)) {
-		snprintf(err, errlen, "options must be an object");
-		return -1;
-	}
-	if (json_object_object_get_ex(o, "drive_application_id", &v)) {
+}
+
+/* Apply one option: 1 done, 0 not a Google option, -1 with the reason in err. */
+static int
+google_opt_apply(struct google_options *opt, const char *key, json_object *v,
+    char *err, size_t errlen)
+{
+	json_object	*e;
+	size_t		 i, n;
+	int64_t		 x;
+
+	if (strcmp(key, "drive_application_id") == 0) {
 		if (json_object_is_type(v, json_type_int))
 			snprintf(opt->drive_app_id, sizeof opt->drive_app_id, "%lld",
 			    (long long)json_object_get_int64(v));
@@ -178,32 +212,31 @@ google_options_parse(json_object *o, struct google_options *opt, char *err,
 			snprintf(opt->drive_app_id, sizeof opt->drive_app_id, "%s",
 			    json_object_get_string(v));
 		else {
-			snprintf(err, errlen, "drive_application_id must be a string "
-			    "(or number) id");
+			snprintf(err, errlen, "options.drive_application_id: "
+			    "expected a string (or number) id");
 			return -1;
 		}
-	}
-	if (json_object_object_get_ex(o, "transfer_poll_ms", &v)) {
+	} else if (strcmp(key, "transfer_poll_ms") == 0) {
 		if (!json_object_is_type(v, json_type_int) ||
 		    (x = json_object_get_int64(v)) < 10 || x > 3600000) {
-			snprintf(err, errlen, "transfer_poll_ms must be 10..3600000");
+			snprintf(err, errlen, "options.transfer_poll_ms: must be "
+			    "an integer 10..3600000");
 			return -1;
 		}
 		opt->poll_ms = (long)x;
-	}
-	if (json_object_object_get_ex(o, "transfer_timeout_s", &v)) {
+	} else if (strcmp(key, "transfer_timeout_s") == 0) {
 		if (!json_object_is_type(v, json_type_int) ||
 		    (x = json_object_get_int64(v)) < 1 || x > 7 * 86400) {
-			snprintf(err, errlen, "transfer_timeout_s must be 1..604800");
+			snprintf(err, errlen, "options.transfer_timeout_s: must "
+			    "be an integer 1..604800");
 			return -1;
 		}
 		opt->timeout_s = (long)x;
-	}
-	if (json_object_object_get_ex(o, "privacy_levels", &v)) {
+	} else if (strcmp(key, "privacy_levels") == 0) {
 		if (!json_object_is_type(v, json_type_array) ||
 		    (n = json_object_array_length(v)) == 0 || n > GOOGLE_LEVELS_MAX) {
-			snprintf(err, errlen, "privacy_levels must list PRIVATE and/or "
-			    "SHARED");
+			snprintf(err, errlen, "options.privacy_levels: must list "
+			    "PRIVATE and/or SHARED");
 			return -1;
 		}
 		opt->nlevels = 0;
@@ -214,15 +247,80 @@ google_options_parse(json_object *o, struct google_options *opt, char *err,
 			    strcmp(json_object_get_string(e), "SHARED") != 0) ||
 			    (i == 1 && strcmp(json_object_get_string(e),
 			    opt->levels[0]) == 0)) {
-				snprintf(err, errlen, "privacy_levels must list PRIVATE "
-				    "and/or SHARED");
+				snprintf(err, errlen, "options.privacy_levels: "
+				    "must list PRIVATE and/or SHARED");
 				return -1;
 			}
 			snprintf(opt->levels[opt->nlevels++], sizeof opt->levels[0],
 			    "%s", json_object_get_string(e));
 		}
+	} else
+		return 0;
+	return 1;
+}
+
+int
+google_options_parse(json_object *o, struct google_options *opt, char *err,
+    size_t errlen)
+{
+	google_options_default(opt);
+	if (o == NULL)
+		return 0;
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "options must be an object");
+		return -1;
+	}
+	/* Unknown keys are --check's business (connector_check_options). */
+	json_object_object_foreach(o, key, val) {
+		if (google_opt_apply(opt, key, val, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
+}
+
+void
+google_check_options(struct connector_check *chk, json_object *options)
+{
+	struct google_options	 opt;
+	char			 err[256];
+
+	google_options_default(&opt);
+	json_object_object_foreach(options, key, val) {
+		if (google_opt_apply(&opt, key, val, err, sizeof err) < 0)
+			conn_check(chk, options, key, "%s", err);
+	}
+}
+
+void
+google_check_step(struct connector_check *chk, const struct runbook_step *st,
+    json_object *json)
+{
+	json_object	*arr = NULL, *at;
+	const char	*near;
+	size_t		 i;
+
+	if (st->kind != STEP_REASSIGN)
+		return;
+	if (json != NULL && json_object_is_type(json, json_type_object))
+		json_object_object_get_ex(json, "objects", &arr);
+	for (i = 0; i < st->nobjects; i++) {
+		if (google_transfer_app(st->objects[i]) != NULL)
+			continue;
+		at = arr != NULL && json_object_is_type(arr, json_type_array) ?
+		    json_object_array_get_idx(arr, i) : NULL;
+		if ((near = diags_suggest(st->objects[i], google_app_names)) !=
+		    NULL)
+			conn_check(chk, at != NULL ? at : json, NULL,
+			    "objects[%zu]: \"%s\" is not a Data Transfer "
+			    "application google transfers (did you mean "
+			    "\"%s\"?)", i, st->objects[i], near);
+		else
+			conn_check(chk, at != NULL ? at : json, NULL,
+			    "objects[%zu]: \"%s\" is not a Data Transfer "
+			    "application google transfers (only \"Drive\", "
+			    "i.e. \"%s\")", i, st->objects[i],
+			    GOOGLE_DRIVE_APP_NAME);
+	}
 }
 
 int

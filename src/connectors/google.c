@@ -126,7 +126,15 @@ static void	google_poll_later(struct google_step *);
 static void	google_poll_cb(evutil_socket_t, short, void *);
 
 const struct connector connector_google = {
-	"google", google_run, google_classify
+	.kind = "google",
+	.skips = {
+		[STEP_DELETE] = "not supported by the google connector",
+	},
+	.run = google_run,
+	.classify = google_classify,
+	.options = google_option_keys,
+	.check_options = google_check_options,
+	.check_step = google_check_step,
 };
 
 /* Free the step state (the engine calls this after step_ctx_done, or at teardown). */
@@ -188,8 +196,8 @@ google_run(struct step_ctx *ctx)
 	cfg = target_config(st->cs.target);
 	if (google_options_parse(cfg != NULL ? cfg->options : NULL, &st->opt, err,
 	    sizeof err) != 0) {
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: target options: %s",
-		    st->cs.name, err);
+		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: target %s: %s",
+		    st->cs.name, target_name(st->cs.target), err);
 		return;
 	}
 	switch (st->cs.kind) {
@@ -210,7 +218,7 @@ google_run(struct step_ctx *ctx)
 		}
 		/* objects name Data Transfer applications: only Drive here */
 		for (i = 0; step != NULL && i < step->nobjects; i++) {
-			if (strcasecmp(step->objects[i], "Drive") != 0) {
+			if (google_transfer_app(step->objects[i]) == NULL) {
 				conn_finish(&st->cs, STEP_OUT_FAILED,
 				    "%s: unsupported object '%.80s' for google "
 				    "(objects name Data Transfer applications; "
@@ -222,8 +230,7 @@ google_run(struct step_ctx *ctx)
 		}
 		break;
 	default:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by the "
-		    "google connector");
+		conn_unsupported(&st->cs, &connector_google);
 		return;
 	}
 	if ((acct = step_ctx_account(ctx)) == NULL) {
@@ -366,8 +373,7 @@ google_begin(struct google_step *st)
 		google_owner_start(st);
 		break;
 	default:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by "
-		    "google");
+		conn_unsupported(&st->cs, &connector_google);
 		break;
 	}
 }

@@ -11,12 +11,16 @@
 
 #include <stddef.h>
 
+#include "deprov/connector.h"
 #include "deprov/http.h"
 #include "deprov/target.h"
 
 #define GRAPH_ID_MAX		64	/* object ids are GUIDs (36) */
 #define GRAPH_KEY_MAX		320	/* longest user key we send (UPN, id, mail) */
 #define GRAPH_SELECT		"id,accountEnabled,userPrincipalName"
+
+/* The descriptor (graph.c). */
+extern const struct connector connector_graph;
 
 /* One user as read from Graph. */
 struct graph_user {

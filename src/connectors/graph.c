@@ -69,7 +69,15 @@ static void	graph_begin(struct graph_step *);
 static void	graph_patch(struct graph_step *, int);
 
 const struct connector connector_graph = {
-	"graph", graph_run, graph_classify
+	.kind = "graph",
+	.skips = {
+		[STEP_REASSIGN] = "Microsoft Graph's user API has no ownership "
+		    "transfer (OneDrive files, group and app ownership are not "
+		    "reassigned by this connector)",
+		[STEP_DELETE] = "not supported by the graph connector",
+	},
+	.run = graph_run,
+	.classify = graph_classify,
 };
 
 /* Send one call; its answer goes to graph_on_result in the given phase. */
@@ -94,11 +102,6 @@ graph_run(struct step_ctx *ctx)
 	st->user.enabled = -1;
 
 	switch (st->cs.kind) {
-	case STEP_REASSIGN:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "Microsoft Graph's user "
-		    "API has no ownership transfer (OneDrive files, group and "
-		    "app ownership are not reassigned by this connector)");
-		return;
 	case STEP_FREEZE:
 	case STEP_UNFREEZE:
 	case STEP_REVOKE_TOKENS:
@@ -106,8 +109,7 @@ graph_run(struct step_ctx *ctx)
 	case STEP_REACTIVATE:
 		break;
 	default:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by the "
-		    "graph connector");
+		conn_unsupported(&st->cs, &connector_graph);
 		return;
 	}
 	if ((acct = step_ctx_account(ctx)) == NULL) {
@@ -313,8 +315,7 @@ graph_begin(struct graph_step *st)
 		free(path);
 		break;
 	default:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by "
-		    "graph");
+		conn_unsupported(&st->cs, &connector_graph);
 		break;
 	}
 }

@@ -3,7 +3,9 @@
  * /api/v1/users), shared by okta.c and the unit tests: paths, the user
  * object, error bodies, the response classifier, and the decision what a
  * lifecycle step does for a user's status (Okta's lifecycle calls are not
- * idempotent, so every step reads the status first). No calls are made here.
+ * idempotent, so every step reads the status first), the check of the
+ * target's options, and the reading of Okta's X-Rate-Limit-* headers (the
+ * connector's signals hook). No calls are made here.
  */
 #ifndef DEPROV_OKTA_INTERNAL_H
 #define DEPROV_OKTA_INTERNAL_H
@@ -12,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
 #include "deprov/http.h"
 #include "deprov/runbook.h"
 #include "deprov/target.h"
@@ -55,8 +58,28 @@ struct okta_opts {
 	int	 unsuspendable_skip;	/* "unsuspendable": "skip" (default "fail") */
 };
 
+/* The descriptor (okta.c). */
+extern const struct connector connector_okta;
+
+/* The keys the target's "options" may have, NULL-terminated. */
+extern const char *const okta_option_keys[];
+/*
+ * Read options (NULL = defaults). Returns 0, or -1 with the reason in err
+ * (an unknown key or value).
+ */
 int		 okta_opts_parse(json_object *options, struct okta_opts *,
 		    char *err, size_t errlen);
+/* The connector's check_options: every bad value, through the check. */
+void		 okta_check_options(struct connector_check *,
+		    json_object *options);
+/*
+ * The signals hook of Okta targets. X-Rate-Limit-Limit, -Remaining and
+ * -Reset (epoch seconds, counted from the answer's Date) describe the
+ * endpoint's request window: target_signal_window. Okta's 429 (E0000047)
+ * has no Retry-After; it says when in X-Rate-Limit-Reset:
+ * target_signal_wait.
+ */
+void		 okta_signals(struct target *, const struct http_response *);
 
 enum okta_status okta_status_parse(const char *);
 const char	*okta_status_name(enum okta_status);
@@ -105,7 +128,7 @@ void		 okta_call_error(const struct target_result *, char *out,
 int		 okta_not_found(const struct http_response *);
 /*
  * The classifier of Okta targets: 429 (E0000047) retries (the target waits
- * for X-Rate-Limit-Reset), 401 re-authenticates, other 4xx are final, 5xx
+ * for X-Rate-Limit-Reset, see okta_signals), 401 re-authenticates, other 4xx are final, 5xx
  * retry. err gets "E0000001: summary".
  */
 enum call_verdict okta_classify(const struct http_response *, char *err,

@@ -23,12 +23,21 @@
  *                              then fails so that a human decides (option
  *                              "unsuspendable": "skip" makes it a skip, for
  *                              runbooks whose deactivate follows anyway).
+ *
+ * Rate limits (developer.okta.com, rate limits): every answer carries
+ * X-Rate-Limit-Limit, -Remaining and -Reset (UTC epoch seconds) for the
+ * endpoint's window, a minute long; past it Okta answers 429 E0000047
+ * without Retry-After. okta_signals hands both to the target.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -52,11 +61,36 @@ static const char *const okta_status_names[] = {
 	[OKTA_NONE] = "",
 };
 
+const char *const okta_option_keys[] = { "unsuspendable", NULL };
+
+/* Apply one option: 1 done, 0 not an Okta option, -1 with the reason in err. */
+static int
+okta_opt_apply(struct okta_opts *o, const char *key, json_object *val,
+    char *err, size_t errlen)
+{
+	const char	*s;
+
+	if (strcmp(key, "unsuspendable") != 0)
+		return 0;
+	s = json_object_is_type(val, json_type_string) ?
+	    json_object_get_string(val) : "";
+	if (strcmp(s, "fail") == 0)
+		o->unsuspendable_skip = 0;
+	else if (strcmp(s, "skip") == 0)
+		o->unsuspendable_skip = 1;
+	else {
+		snprintf(err, errlen, "options.unsuspendable: expected "
+		    "\"fail\" or \"skip\"");
+		return -1;
+	}
+	return 1;
+}
+
 int
 okta_opts_parse(json_object *options, struct okta_opts *o, char *err,
     size_t errlen)
 {
-	const char	*s;
+	int	r;
 
 	memset(o, 0, sizeof *o);
 	if (options == NULL)
@@ -66,25 +100,71 @@ okta_opts_parse(json_object *options, struct okta_opts *o, char *err,
 		return -1;
 	}
 	json_object_object_foreach(options, key, val) {
-		if (strcmp(key, "unsuspendable") == 0) {
-			s = json_object_is_type(val, json_type_string) ?
-			    json_object_get_string(val) : "";
-			if (strcmp(s, "fail") == 0)
-				o->unsuspendable_skip = 0;
-			else if (strcmp(s, "skip") == 0)
-				o->unsuspendable_skip = 1;
-			else {
-				snprintf(err, errlen, "options.unsuspendable: "
-				    "expected \"fail\" or \"skip\"");
-				return -1;
-			}
-		} else {
+		if ((r = okta_opt_apply(o, key, val, err, errlen)) < 0)
+			return -1;
+		if (r == 0) {
 			snprintf(err, errlen, "options: unknown key '%.40s' "
 			    "(unsuspendable)", key);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+void
+okta_check_options(struct connector_check *chk, json_object *options)
+{
+	struct okta_opts	 o;
+	char			 err[256];
+
+	memset(&o, 0, sizeof o);
+	json_object_object_foreach(options, key, val) {
+		if (okta_opt_apply(&o, key, val, err, sizeof err) < 0)
+			conn_check(chk, options, key, "%s", err);
+	}
+}
+
+/* An unsigned decimal header value; -1 when absent or not a number. */
+static long long
+okta_header_num(const struct http_response *resp, const char *name)
+{
+	const char	*v;
+	char		*end;
+	long long	 n;
+
+	if ((v = http_response_header(resp, name)) == NULL)
+		return -1;
+	while (*v == ' ')
+		v++;
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	while (*end == ' ')
+		end++;
+	if (errno != 0 || *end != '\0')
+		return -1;
+	return n;
+}
+
+void
+okta_signals(struct target *t, const struct http_response *resp)
+{
+	long long	 rem, limit;
+	long		 reset_ms;
+
+	/* Reset is measured against the answer's Date: our skew does not matter. */
+	reset_ms = target_wait_reset_ms(http_response_header(resp,
+	    "X-Rate-Limit-Reset"), http_response_header(resp, "Date"),
+	    (int64_t)time(NULL));
+	if (resp->status == 429 && reset_ms >= 0)
+		target_signal_wait(t, reset_ms);
+	if ((rem = okta_header_num(resp, "X-Rate-Limit-Remaining")) < 0)
+		return;
+	limit = okta_header_num(resp, "X-Rate-Limit-Limit");
+	target_signal_window(t, limit > LONG_MAX ? LONG_MAX : (long)limit,
+	    rem > LONG_MAX ? LONG_MAX : (long)rem, reset_ms,
+	    okta_header_num(resp, "X-Rate-Limit-Reset"));
 }
 
 enum okta_status

@@ -90,7 +90,18 @@ static void	okta_delete_path(struct okta_step *, enum okta_phase,
 		    const char *, const char *);
 
 const struct connector connector_okta = {
-	"okta", okta_run, okta_classify
+	.kind = "okta",
+	.skips = {
+		[STEP_REASSIGN] = "Okta holds no owned records to reassign",
+		[STEP_DELETE] = "delete is not done by the okta connector: "
+		    "deactivate (DEPROVISIONED) is the end state; deleting the "
+		    "user is left to an administrator",
+	},
+	.run = okta_run,
+	.classify = okta_classify,
+	.options = okta_option_keys,
+	.check_options = okta_check_options,
+	.signals = okta_signals,
 };
 
 /* Send a bodiless call answered in okta_on_result in the given phase. */
@@ -154,19 +165,8 @@ okta_run(struct step_ctx *ctx)
 	case STEP_REVOKE_TOKENS:
 	case STEP_REACTIVATE:
 		break;
-	case STEP_REASSIGN:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "Okta holds no owned "
-		    "records to reassign");
-		return;
-	case STEP_DELETE:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "delete is not done by "
-		    "the okta connector: deactivate (DEPROVISIONED) is the end "
-		    "state; deleting the user is left to an administrator");
-		return;
 	default:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "%s is not supported by "
-		    "the okta connector (deactivate is Okta's end state)",
-		    st->cs.name);
+		conn_unsupported(&st->cs, &connector_okta);
 		return;
 	}
 	cfg = target_config(st->cs.target);

@@ -2,8 +2,9 @@
  * salesforce-internal: the pure half of the Salesforce connector, shared by
  * salesforce.c and the unit tests. Everything here only builds request
  * strings and reads response bodies (SOQL literals and queries, URL paths,
- * composite bodies, SaveResults, error bodies, the response classifier); it
- * makes no calls and needs neither the engine nor a target.
+ * composite bodies, SaveResults, error bodies, the response classifier, the
+ * objects a reassign step may name, Sforce-Limit-Info); it makes no calls
+ * and needs neither the engine nor a running target.
  */
 #ifndef DEPROV_SALESFORCE_INTERNAL_H
 #define DEPROV_SALESFORCE_INTERNAL_H
@@ -12,7 +13,9 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
 #include "deprov/http.h"
+#include "deprov/runbook.h"
 #include "deprov/target.h"
 
 #define SF_DEFAULT_API_VERSION	"v60.0"
@@ -46,10 +49,32 @@ struct sf_page {
 	char		*next_url;	/* nextRecordsUrl when !done (owned), else NULL */
 };
 
+/* The descriptor (salesforce.c). */
+extern const struct connector connector_salesforce;
+
 /* 1 when s is a Salesforce id: 15 or 18 letters and digits. */
 int		 sf_id_valid(const char *s);
 /* 1 when s is a usable sObject API name: a letter, then [A-Za-z0-9_], at most 80. */
 int		 sf_object_name_valid(const char *s);
+/*
+ * 1 when a reassign step may name object s: a standard object whose
+ * records have an owner the step can change (OwnerId: Account, Case, Lead,
+ * Opportunity, ...), or a custom object ("Name__c").
+ */
+int		 sf_object_reassignable(const char *s);
+/* The connector's check_step: a reassign step's objects are reassignable. */
+void		 sf_check_step(struct connector_check *,
+		    const struct runbook_step *, json_object *json);
+/*
+ * Sforce-Limit-Info's "api-usage=USED/LIMIT": 0, or -1 when absent,
+ * malformed or out of range.
+ */
+int		 sf_limit_info_parse(const char *value, long *used, long *limit);
+/*
+ * The signals hook of Salesforce targets: the org's daily API usage from
+ * Sforce-Limit-Info (target_signal_usage).
+ */
+void		 sf_signals(struct target *, const struct http_response *);
 /*
  * Normalise an API version ("v60.0" or "60.0"; NULL or "" = the default) to
  * "vNN.N" in out. Returns 0, or -1 when it is not a version.

@@ -3,22 +3,40 @@
  * what goes on the wire (escaped SOQL, URL-encoded query paths, the revoke
  * form, composite/sobjects bodies) and reads what comes back (query pages,
  * SaveResults, error arrays), and classifies responses for the target's
- * retry logic. No calls are made here, so all of it is unit-tested without
- * an engine or a network (tests/unit/test_salesforce.c).
+ * retry logic. It also knows which objects a reassign step may name (the
+ * runbook check) and reads the org's API usage from Sforce-Limit-Info (the
+ * connector's signals hook). No calls are made here, so all of it is
+ * unit-tested without an engine or a network (tests/unit/test_salesforce.c).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
+#include "deprov/diag.h"
 #include "deprov/http.h"
+#include "deprov/runbook.h"
 #include "deprov/target.h"
 
 #include "common.h"
 #include "salesforce-internal.h"
+
+/*
+ * Standard objects whose records a reassign step can give to a new owner:
+ * each has an OwnerId the API may update. Custom objects ("Name__c") are
+ * allowed besides.
+ */
+static const char *const sf_reassignable[] = {
+	"Account", "Asset", "Campaign", "Case", "Contact", "Contract", "Event",
+	"Lead", "Opportunity", "Order", "ServiceContract", "Solution", "Task",
+	"WorkOrder", NULL
+};
 
 enum sf_error_form {
 	SF_ERR_NONE = 0,
@@ -81,6 +99,95 @@ sf_object_name_valid(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+int
+sf_object_reassignable(const char *s)
+{
+	size_t	i, len;
+
+	if (!sf_object_name_valid(s))
+		return 0;
+	len = strlen(s);
+	if (len > 3 && strcmp(s + len - 3, "__c") == 0)
+		return 1;
+	/* SOQL names are not case-sensitive. */
+	for (i = 0; sf_reassignable[i] != NULL; i++)
+		if (strcasecmp(sf_reassignable[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+void
+sf_check_step(struct connector_check *chk, const struct runbook_step *st,
+    json_object *json)
+{
+	json_object	*arr = NULL, *at;
+	const char	*near;
+	size_t		 i;
+
+	if (st->kind != STEP_REASSIGN)
+		return;
+	if (json != NULL && json_object_is_type(json, json_type_object))
+		json_object_object_get_ex(json, "objects", &arr);
+	for (i = 0; i < st->nobjects; i++) {
+		if (sf_object_reassignable(st->objects[i]))
+			continue;
+		at = arr != NULL && json_object_is_type(arr, json_type_array) ?
+		    json_object_array_get_idx(arr, i) : NULL;
+		if ((near = diags_suggest(st->objects[i], sf_reassignable)) !=
+		    NULL)
+			conn_check(chk, at != NULL ? at : json, NULL,
+			    "objects[%zu]: \"%s\" is not an object salesforce "
+			    "reassigns (did you mean \"%s\"?)", i,
+			    st->objects[i], near);
+		else
+			conn_check(chk, at != NULL ? at : json, NULL,
+			    "objects[%zu]: \"%s\" is not an object salesforce "
+			    "reassigns (a standard object with an owner: "
+			    "Account, Asset, Campaign, Case, Contact, Contract, "
+			    "Event, Lead, Opportunity, Order, ServiceContract, "
+			    "Solution, Task, WorkOrder; or a custom object, "
+			    "Name__c)", i, st->objects[i]);
+	}
+}
+
+int
+sf_limit_info_parse(const char *v, long *used, long *limit)
+{
+	const char	*p;
+	char		*end;
+	long		 u, l;
+
+	if (v == NULL)
+		return -1;
+	/* Not "per-app-api-usage=". */
+	for (p = v; (p = strstr(p, "api-usage=")) != NULL; p++)
+		if (p == v || p[-1] == ' ' || p[-1] == ',' || p[-1] == ';')
+			break;
+	if (p == NULL || p[10] < '0' || p[10] > '9')
+		return -1;
+	errno = 0;
+	u = strtol(p + 10, &end, 10);
+	if (errno != 0 || *end != '/' || end[1] < '0' || end[1] > '9')
+		return -1;
+	l = strtol(end + 1, &end, 10);
+	if (errno != 0 || l <= 0 || (*end != '\0' && *end != ',' &&
+	    *end != ';' && *end != ' '))
+		return -1;
+	*used = u;
+	*limit = l;
+	return 0;
+}
+
+void
+sf_signals(struct target *t, const struct http_response *resp)
+{
+	long	used, limit;
+
+	if (sf_limit_info_parse(http_response_header(resp,
+	    "Sforce-Limit-Info"), &used, &limit) == 0)
+		target_signal_usage(t, used, limit);
 }
 
 int

@@ -21,6 +21,7 @@
  *                      active PATCH User/{id} {"IsActive":true} (needs a free
  *                      licence: LICENSE_LIMIT_EXCEEDED fails the step); then
  *                      query UserLogin and PATCH {"IsFrozen":false} if frozen
+ *   delete             skipped: users are never deleted at Salesforce
  *
  * Request building and response parsing live in salesforce-proto.c.
  */
@@ -141,7 +142,14 @@ static void	sf_user_refused(struct sf_step *, const struct target_result *);
 static void	sf_login_query(struct sf_step *);
 
 const struct connector connector_salesforce = {
-	"salesforce", sf_run, sf_classify
+	.kind = "salesforce",
+	.skips = {
+		[STEP_DELETE] = "not supported by salesforce",
+	},
+	.run = sf_run,
+	.classify = sf_classify,
+	.check_step = sf_check_step,
+	.signals = sf_signals,
 };
 
 /* Free the step state (the engine calls this after step_ctx_done). */
@@ -343,8 +351,7 @@ sf_run(struct step_ctx *ctx)
 		}
 		break;
 	default:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by "
-		    "salesforce");
+		conn_unsupported(&st->cs, &connector_salesforce);
 		return;
 	}
 
@@ -415,8 +422,7 @@ sf_begin(struct sf_step *st)
 		    NULL);
 		break;
 	default:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "not supported by "
-		    "salesforce");
+		conn_unsupported(&st->cs, &connector_salesforce);
 		break;
 	}
 }

@@ -5,7 +5,8 @@
  * (filters with quoted and escaped values, URL-encoded paths, PatchOp
  * bodies) and reads what comes back (User resources with their ETag,
  * ListResponses, SCIM error bodies); it also classifies responses for the
- * target's retry logic. No calls are made here.
+ * target's retry logic, checks the target's options for --check and says
+ * which presets make a DELETE irreversible. No calls are made here.
  */
 #ifndef DEPROV_SCIM_INTERNAL_H
 #define DEPROV_SCIM_INTERNAL_H
@@ -14,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
 #include "deprov/http.h"
 #include "deprov/target.h"
 
@@ -66,6 +68,17 @@ enum scim_list_result {
 	SCIM_LIST_MANY,		/* more than one: ambiguous */
 	SCIM_LIST_MISMATCH	/* the one resource does not match the filter */
 };
+
+/* The descriptor (scim.c). */
+extern const struct connector connector_scim;
+
+/* The keys the target's "options" may have, NULL-terminated. */
+extern const char *const scim_option_keys[];
+/* The connector's check_options: every bad value, through the check. */
+void		 scim_check_options(struct connector_check *,
+		    json_object *options);
+/* The connector's irreversible rule: what a DELETE destroys under the preset, or NULL. */
+const char	*scim_irreversible(json_object *options);
 
 /*
  * Read options (NULL = defaults: RFC PatchOp with a path, If-Match on,

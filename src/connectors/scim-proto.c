@@ -32,6 +32,8 @@
 
 #include <json-c/json.h>
 
+#include "deprov/connector.h"
+#include "deprov/diag.h"
 #include "deprov/http.h"
 #include "deprov/target.h"
 
@@ -86,14 +88,27 @@ scim_preset_irreversible(const char *preset)
 	return NULL;
 }
 
-int
-scim_opts_parse(json_object *options, struct scim_opts *o, char *err,
-    size_t errlen)
-{
-	json_object	*v, *e;
-	const char	*s;
-	size_t		 i, j, n;
+const char *const scim_option_keys[] = { "preset", "patch_style", "etag",
+	"delete_deactivates", "resolve_by", NULL };
 
+static const char *const scim_presets[] = { "slack", "github", "zoom", NULL };
+
+const char *
+scim_irreversible(json_object *options)
+{
+	json_object	*v;
+
+	if (options == NULL || !json_object_is_type(options, json_type_object) ||
+	    !json_object_object_get_ex(options, "preset", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return scim_preset_irreversible(json_object_get_string(v));
+}
+
+/* The defaults: RFC PatchOp with a path, If-Match, three lookups. */
+static void
+scim_opts_default(struct scim_opts *o)
+{
 	memset(o, 0, sizeof *o);
 	o->patch_style = SCIM_PATCH_PATH;
 	o->use_etag = 1;
@@ -101,6 +116,115 @@ scim_opts_parse(json_object *options, struct scim_opts *o, char *err,
 	o->lookups[1] = SCIM_BY_EMAIL;
 	o->lookups[2] = SCIM_BY_EXTERNAL_ID;
 	o->nlookups = 3;
+}
+
+/* Apply "preset" (before the other keys, which override it): 0 or -1 with err. */
+static int
+scim_preset_apply(struct scim_opts *o, json_object *v, char *err,
+    size_t errlen)
+{
+	const char	*s, *near;
+
+	s = json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : "";
+	if (strcmp(s, "slack") == 0) {
+		o->preset = "slack";
+		o->delete_deactivates = 1;
+	} else if (strcmp(s, "github") == 0) {
+		o->preset = "github";
+		o->patch_style = SCIM_PATCH_PATHLESS;
+	} else if (strcmp(s, "zoom") == 0)
+		o->preset = "zoom";
+	else if ((near = diags_suggest(s, scim_presets)) != NULL) {
+		snprintf(err, errlen, "options.preset: unknown preset '%.40s' "
+		    "(did you mean '%s'?)", s, near);
+		return -1;
+	} else {
+		snprintf(err, errlen, "options.preset: unknown preset '%.40s' "
+		    "(slack, github, zoom)", s);
+		return -1;
+	}
+	o->irreversible = scim_preset_irreversible(o->preset);
+	return 0;
+}
+
+/*
+ * Apply one option other than the preset: 1 done, 0 not a SCIM option, -1
+ * with the reason in err.
+ */
+static int
+scim_opt_apply(struct scim_opts *o, const char *key, json_object *val,
+    char *err, size_t errlen)
+{
+	json_object	*e;
+	const char	*s;
+	size_t		 i, j, n;
+
+	if (strcmp(key, "patch_style") == 0) {
+		s = json_object_is_type(val, json_type_string) ?
+		    json_object_get_string(val) : "";
+		if (strcmp(s, "path") == 0)
+			o->patch_style = SCIM_PATCH_PATH;
+		else if (strcmp(s, "pathless") == 0)
+			o->patch_style = SCIM_PATCH_PATHLESS;
+		else {
+			snprintf(err, errlen, "options.patch_style: expected "
+			    "\"path\" or \"pathless\"");
+			return -1;
+		}
+	} else if (strcmp(key, "etag") == 0) {
+		if (!json_object_is_type(val, json_type_boolean)) {
+			snprintf(err, errlen, "options.etag: expected true or "
+			    "false");
+			return -1;
+		}
+		o->use_etag = json_object_get_boolean(val);
+	} else if (strcmp(key, "delete_deactivates") == 0) {
+		if (!json_object_is_type(val, json_type_boolean)) {
+			snprintf(err, errlen, "options.delete_deactivates: "
+			    "expected true or false");
+			return -1;
+		}
+		o->delete_deactivates = json_object_get_boolean(val);
+	} else if (strcmp(key, "resolve_by") == 0) {
+		if (!json_object_is_type(val, json_type_array) ||
+		    (n = json_object_array_length(val)) == 0 ||
+		    n > SCIM_BY_COUNT) {
+			snprintf(err, errlen, "options.resolve_by: expected 1 to "
+			    "%d of \"userName\", \"email\", \"emails\", "
+			    "\"externalId\"", SCIM_BY_COUNT);
+			return -1;
+		}
+		o->nlookups = 0;
+		for (i = 0; i < n; i++) {
+			e = json_object_array_get_idx(val, i);
+			if (!json_object_is_type(e, json_type_string) ||
+			    scim_lookup_parse(json_object_get_string(e),
+			    &o->lookups[o->nlookups]) != 0) {
+				snprintf(err, errlen, "options.resolve_by[%zu]: "
+				    "expected \"userName\", \"email\", "
+				    "\"emails\" or \"externalId\"", i);
+				return -1;
+			}
+			for (j = 0; j < o->nlookups; j++)
+				if (o->lookups[j] == o->lookups[o->nlookups])
+					break;
+			if (j == o->nlookups)
+				o->nlookups++;
+		}
+	} else
+		return 0;
+	return 1;
+}
+
+int
+scim_opts_parse(json_object *options, struct scim_opts *o, char *err,
+    size_t errlen)
+{
+	json_object	*v;
+	int		 r;
+
+	scim_opts_default(o);
 	if (options == NULL)
 		return 0;
 	if (!json_object_is_type(options, json_type_object)) {
@@ -108,87 +232,40 @@ scim_opts_parse(json_object *options, struct scim_opts *o, char *err,
 		return -1;
 	}
 	/* The preset first: the other keys override what it sets. */
-	if (json_object_object_get_ex(options, "preset", &v)) {
-		s = json_object_is_type(v, json_type_string) ?
-		    json_object_get_string(v) : "";
-		if (strcmp(s, "slack") == 0) {
-			o->preset = "slack";
-			o->delete_deactivates = 1;
-		} else if (strcmp(s, "github") == 0) {
-			o->preset = "github";
-			o->patch_style = SCIM_PATCH_PATHLESS;
-		} else if (strcmp(s, "zoom") == 0)
-			o->preset = "zoom";
-		else {
-			snprintf(err, errlen, "options.preset: unknown preset "
-			    "'%.40s' (slack, github, zoom)", s);
-			return -1;
-		}
-		o->irreversible = scim_preset_irreversible(o->preset);
-	}
+	if (json_object_object_get_ex(options, "preset", &v) &&
+	    scim_preset_apply(o, v, err, errlen) != 0)
+		return -1;
 	json_object_object_foreach(options, key, val) {
 		if (strcmp(key, "preset") == 0)
 			continue;
-		if (strcmp(key, "patch_style") == 0) {
-			s = json_object_is_type(val, json_type_string) ?
-			    json_object_get_string(val) : "";
-			if (strcmp(s, "path") == 0)
-				o->patch_style = SCIM_PATCH_PATH;
-			else if (strcmp(s, "pathless") == 0)
-				o->patch_style = SCIM_PATCH_PATHLESS;
-			else {
-				snprintf(err, errlen, "options.patch_style: "
-				    "expected \"path\" or \"pathless\"");
-				return -1;
-			}
-		} else if (strcmp(key, "etag") == 0) {
-			if (!json_object_is_type(val, json_type_boolean)) {
-				snprintf(err, errlen, "options.etag: expected "
-				    "true or false");
-				return -1;
-			}
-			o->use_etag = json_object_get_boolean(val);
-		} else if (strcmp(key, "delete_deactivates") == 0) {
-			if (!json_object_is_type(val, json_type_boolean)) {
-				snprintf(err, errlen, "options.delete_deactivates: "
-				    "expected true or false");
-				return -1;
-			}
-			o->delete_deactivates = json_object_get_boolean(val);
-		} else if (strcmp(key, "resolve_by") == 0) {
-			if (!json_object_is_type(val, json_type_array) ||
-			    (n = json_object_array_length(val)) == 0 ||
-			    n > SCIM_BY_COUNT) {
-				snprintf(err, errlen, "options.resolve_by: expected "
-				    "1 to %d of \"userName\", \"email\", "
-				    "\"emails\", \"externalId\"", SCIM_BY_COUNT);
-				return -1;
-			}
-			o->nlookups = 0;
-			for (i = 0; i < n; i++) {
-				e = json_object_array_get_idx(val, i);
-				if (!json_object_is_type(e, json_type_string) ||
-				    scim_lookup_parse(json_object_get_string(e),
-				    &o->lookups[o->nlookups]) != 0) {
-					snprintf(err, errlen, "options.resolve_by[%zu]: "
-					    "expected \"userName\", \"email\", "
-					    "\"emails\" or \"externalId\"", i);
-					return -1;
-				}
-				for (j = 0; j < o->nlookups; j++)
-					if (o->lookups[j] == o->lookups[o->nlookups])
-						break;
-				if (j == o->nlookups)
-					o->nlookups++;
-			}
-		} else {
-			snprintf(err, errlen, "options: unknown key '%.40s' (preset, "
-			    "patch_style, etag, delete_deactivates, resolve_by)",
-			    key);
+		if ((r = scim_opt_apply(o, key, val, err, errlen)) < 0)
+			return -1;
+		if (r == 0) {
+			snprintf(err, errlen, "options: unknown key '%.40s' "
+			    "(preset, patch_style, etag, delete_deactivates, "
+			    "resolve_by)", key);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+void
+scim_check_options(struct connector_check *chk, json_object *options)
+{
+	struct scim_opts	 o;
+	json_object		*v;
+	char			 err[256];
+
+	scim_opts_default(&o);
+	if (json_object_object_get_ex(options, "preset", &v) &&
+	    scim_preset_apply(&o, v, err, sizeof err) != 0)
+		conn_check(chk, options, "preset", "%s", err);
+	json_object_object_foreach(options, key, val) {
+		if (strcmp(key, "preset") != 0 &&
+		    scim_opt_apply(&o, key, val, err, sizeof err) < 0)
+			conn_check(chk, options, key, "%s", err);
+	}
 }
 
 /* Bytes in the UTF-8 sequence starting at s, or -1 when it is not one. */

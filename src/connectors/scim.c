@@ -90,7 +90,17 @@ static void	scim_found(struct scim_step *, const char *);
 static void	scim_gone(struct scim_step *);
 
 const struct connector connector_scim = {
-	"scim", scim_run, scim_classify
+	.kind = "scim",
+	.skips = {
+		[STEP_REVOKE_TOKENS] = "SCIM has no token revocation (RFC 7644 "
+		    "defines no such operation)",
+		[STEP_REASSIGN] = "SCIM has no record ownership to reassign",
+	},
+	.run = scim_run,
+	.classify = scim_classify,
+	.options = scim_option_keys,
+	.check_options = scim_check_options,
+	.irreversible = scim_irreversible,
 };
 
 /* Send one call answered in scim_on_result in the given phase. */
@@ -133,7 +143,6 @@ scim_run(struct step_ctx *ctx)
 {
 	struct scim_step		*st;
 	const struct config_target	*cfg;
-	const struct runbook_step	*step;
 	const char			*acct;
 	char				 err[256];
 
@@ -142,14 +151,6 @@ scim_run(struct step_ctx *ctx)
 	st->user.active = -1;
 
 	switch (st->cs.kind) {
-	case STEP_REVOKE_TOKENS:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "SCIM has no token "
-		    "revocation (RFC 7644 defines no such operation)");
-		return;
-	case STEP_REASSIGN:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "SCIM has no record "
-		    "ownership to reassign");
-		return;
 	case STEP_FREEZE:
 	case STEP_DEACTIVATE:
 		st->want = 0;
@@ -162,8 +163,7 @@ scim_run(struct step_ctx *ctx)
 		st->is_delete = 1;
 		break;
 	default:
-		conn_finish(&st->cs, STEP_OUT_SKIPPED, "%s is not supported by "
-		    "scim", st->cs.name);
+		conn_unsupported(&st->cs, &connector_scim);
 		return;
 	}
 
@@ -174,17 +174,7 @@ scim_run(struct step_ctx *ctx)
 		    st->cs.name, target_name(st->cs.target), err);
 		return;
 	}
-	/* --check refuses this already; a stale store must not get past either. */
-	step = step_ctx_step(ctx);
-	if (st->is_delete && cfg != NULL && cfg->irreversible_delete &&
-	    (step == NULL || !step->irreversible_ok)) {
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: refused: target %s "
-		    "is irreversible (%s) and the step does not say "
-		    "\"irreversible_ok\": true", st->cs.name,
-		    target_name(st->cs.target), cfg->irreversible_why != NULL ?
-		    cfg->irreversible_why : "a delete cannot be undone");
-		return;
-	}
+	/* An irreversible delete never gets here (connector_delete_refused). */
 	if ((acct = step_ctx_account(ctx)) != NULL) {
 		if (!scim_id_valid(acct)) {
 			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account "

@@ -1,7 +1,7 @@
 /*
  * ctl-cmd-check: validate a configuration and every runbook it names, with
- * the same checks as `deprovd --check`: exit 0, or 2 with one
- * file:line: message per problem on standard error.
+ * the same checks as `deprovd --check`: exit 0 (after any warnings), or 2
+ * with one file:line: message per problem on standard error.
  */
 #include <stdio.h>
 
@@ -23,8 +23,9 @@ const struct ctl_cmd_entry ctl_cmd_check_entry = {
 	.usage = "check --config FILE",
 	.help =
 	  "Validate a configuration and every runbook it names, like\n"
-	  "`deprovd --check`: exit 0, or 2 with one file:line: message per\n"
-	  "problem on standard error.\n",
+	  "`deprovd --check`: exit 0 (warnings, such as a step a target's\n"
+	  "kind skips, are printed first), or 2 with one file:line: message\n"
+	  "per problem on standard error.\n",
 	.opts = ctl_cmd_check_opts,
 	.exec = ctl_cmd_check_exec
 };
@@ -53,6 +54,8 @@ ctl_cmd_check_exec(struct ctl *ctl, struct ctl_args *args)
 		diags_print(diags, stderr);
 		rc = CTL_USAGE;
 	} else {
+		/* Warnings: reported, but the configuration is usable. */
+		diags_print(diags, stderr);
 		if (ctl->json)
 			printf("{\"ok\":true,\"targets\":%zu,\"runbooks\":%zu}\n",
 			    cfg->ntargets, rbs != NULL ? rbs->n : 0);

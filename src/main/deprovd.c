@@ -279,6 +279,7 @@ main(int argc, char **argv)
 	const char	*path = NULL;
 	char		 err[512] = "", *guard = NULL;
 	int		 ch, check = 0, verbose = 0, rc = 1, resumed;
+	size_t		 i;
 
 	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -316,13 +317,18 @@ main(int argc, char **argv)
 		deprovd_teardown(&d);
 		return 2;
 	}
-	diags_free(diags);
 	if (check) {
+		/* Warnings: reported, but the configuration is usable. */
+		diags_print(diags, stderr);
+		diags_free(diags);
 		fprintf(stderr, "%s: ok (%zu targets, %zu runbooks)\n", path,
 		    d.cfg->ntargets, d.runbooks->n);
 		deprovd_teardown(&d);
 		return 0;
 	}
+	for (i = 0; i < diags_warnings(diags); i++)
+		log_warn("deprovd", "%s", diags_get_warning(diags, i));
+	diags_free(diags);
 
 	log_set_level(verbose ? LOG_LEVEL_DEBUG :
 	    (enum log_level)d.cfg->log_level);

@@ -420,6 +420,107 @@ def test_check(work):
                for l in r.stderr.splitlines()), r.stderr
 
 
+def test_check_connector_options(work):
+    """deprovd --check asks each target's kind about its options and about
+    the runbook steps it would run: a typo in an option key or a preset, an
+    object a kind cannot reassign and an entry none of whose steps its kind
+    does are errors with file:line; a step a kind skips is a warning, and a
+    configuration with warnings alone is ok."""
+    deprovd = os.path.join(build_dir(), "deprovd")
+    work.file("rbx/10-leaver.json", """{
+  "name": "leaver",
+  "match": { "type": ["io.deprov.leaver"] },
+  "targets": [
+    { "select": { "kind": "salesforce" },
+      "steps": [ "freeze", { "step": "reassign", "objects": ["Account", "Drvie"] } ] },
+    { "select": { "kind": "google" },
+      "steps": [ "freeze", { "step": "reassign", "objects": ["Drvie"] } ] },
+    { "select": { "name": "okta" },
+      "steps": [ { "step": "reassign", "objects": ["Account"] } ] },
+    { "select": { "name": "*" }, "steps": [ "freeze", "revoke_tokens" ] }
+  ]
+}
+""")
+    cfg = work.file("opts.json", """{
+  "store": { "path": "var/x.db" },
+  "runbooks": "rbx",
+  "kafka": { "brokers": "embedded" },
+  "targets": {
+    "sf": { "kind": "salesforce", "base_url": "http://127.0.0.1:1",
+            "auth": { "type": "none" } },
+    "slack": { "kind": "scim", "base_url": "http://127.0.0.1:1",
+               "options": { "preset": "slak", "patch_stlye": "path" } },
+    "ws": { "kind": "google", "base_url": "http://127.0.0.1:1",
+            "options": { "transfer_poll_msec": 100 } },
+    "okta": { "kind": "okta", "base_url": "http://127.0.0.1:1" }
+  }
+}
+""")
+    rb = os.path.join(work.path, "rbx", "10-leaver.json")
+    r = subprocess.run([deprovd, "--config", cfg, "--check"], capture_output=True, text=True)
+    log("check output:\n" + r.stderr)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    want = [
+        (cfg + ":9:", 'targets.slack.options.preset: unknown preset \'slak\' (did you mean \'slack\'?)'),
+        (cfg + ":9:", 'targets.slack.options: unknown key "patch_stlye" (did you mean "patch_style"?)'),
+        (cfg + ":11:", 'targets.ws.options: unknown key "transfer_poll_msec" '
+                       '(did you mean "transfer_poll_ms"?)'),
+        (rb + ":6:", 'targets[0].steps[1].objects[1]: "Drvie" is not an object salesforce reassigns'),
+        (rb + ":8:", 'targets[1].steps[1].objects[0]: "Drvie" is not a Data Transfer application '
+                     'google transfers (did you mean "Drive"?)'),
+        (rb + ":9:", 'targets[2]: no step of it runs at target "okta" (kind okta): "reassign" is '
+                     'skipped (Okta holds no owned records to reassign)'),
+        (rb + ":11:", 'warning: targets[3].steps[1]: "revoke_tokens" is skipped at target "slack" '
+                      '(kind scim): SCIM has no token revocation'),
+    ]
+    for where, text in want:
+        assert any(l.startswith(where) and text in l for l in lines), (where, text, lines)
+
+    # Fixed: the warning stays, the check passes.
+    work.file("rbx/10-leaver.json", """{
+  "name": "leaver",
+  "match": { "type": ["io.deprov.leaver"] },
+  "targets": [
+    { "select": { "kind": "salesforce" },
+      "steps": [ "freeze", { "step": "reassign", "objects": ["Account", "Invoice__c"] } ] },
+    { "select": { "kind": "google" },
+      "steps": [ "freeze", { "step": "reassign", "objects": ["Drive"] } ] },
+    { "select": { "name": "okta" }, "steps": [ "freeze", "deactivate" ] },
+    { "select": { "name": "*" }, "steps": [ "freeze", "revoke_tokens" ] }
+  ]
+}
+""")
+    work.file("opts.json", """{
+  "store": { "path": "var/x.db" },
+  "runbooks": "rbx",
+  "kafka": { "brokers": "embedded" },
+  "targets": {
+    "sf": { "kind": "salesforce", "base_url": "http://127.0.0.1:1",
+            "auth": { "type": "none" } },
+    "slack": { "kind": "scim", "base_url": "http://127.0.0.1:1",
+               "options": { "preset": "slack", "patch_style": "path" } },
+    "ws": { "kind": "google", "base_url": "http://127.0.0.1:1",
+            "options": { "transfer_poll_ms": 100 } },
+    "okta": { "kind": "okta", "base_url": "http://127.0.0.1:1" }
+  }
+}
+""")
+    r = subprocess.run([deprovd, "--config", cfg, "--check"], capture_output=True, text=True)
+    log("check output:\n" + r.stderr)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(rb + ":10: warning: targets[3].steps[1]: \"revoke_tokens\""), lines
+    assert lines[1] == cfg + ": ok (4 targets, 1 runbooks)", lines
+    # deprovctl check: the same warning, and ok.
+    c = subprocess.run([os.path.join(build_dir(), "deprovctl"), "check", "--config", cfg],
+                       capture_output=True, text=True)
+    assert c.returncode == 0, (c.returncode, c.stderr)
+    assert c.stderr.strip().splitlines() == lines[:1], (c.stderr, lines)
+    assert c.stdout.startswith(cfg + ": ok"), c.stdout
+
+
 def test_api_roles_freeze_unfreeze(work):
     sb = Sandbox(work, seed_people(2))
     d = Daemon(work, sb, runbooks=[emergency_runbook(), standard_runbook(),
@@ -525,7 +626,7 @@ TESTS = {f.__name__[5:]: f for f in [
     test_single_leaver, test_reassign_450, test_faults_503_429, test_timeouts_and_resets,
     test_duplicate_event, test_malformed_event, test_crash_resume, test_freeze_lane_across_cases,
     test_request_limit_exceeded, test_escalation, test_no_account_and_fallback_owner, test_jwt_bearer_and_no_secrets_in_logs,
-    test_bearer_not_logged, test_check, test_api_roles_freeze_unfreeze,
+    test_bearer_not_logged, test_check, test_check_connector_options, test_api_roles_freeze_unfreeze,
     test_emergency_ahead_of_backlog, test_graceful_stop]}
 
 if __name__ == "__main__":

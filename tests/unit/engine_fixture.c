@@ -71,7 +71,7 @@ fake_run(struct step_ctx *ctx)
 	event_base_once(fake_base, -1, EV_TIMEOUT, fake_finish, p, &tv);
 }
 
-const struct connector fake_connector = { "fake", fake_run, NULL };
+const struct connector fake_connector = { .kind = "fake", .run = fake_run };
 
 
 static void

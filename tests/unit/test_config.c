@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "deprov/config.h"
+#include "deprov/connector.h"
 #include "deprov/diag.h"
 #include "deprov/jsonc.h"
 #include "deprov/log.h"
@@ -251,12 +252,12 @@ test_full(void **state)
 	    "      \"limits\": { \"rate_per_sec\": 0, \"burst\": 5, "
 	    "\"concurrency\": 2, \"timeout_ms\": 1000,\n"
 	    "        \"connect_timeout_ms\": 500, \"limit_backoff_ms\": 0, "
-	    "\"usage_slowdown\": 0.5 },\n"
-	    "      \"options\": { \"x\": [1, 2] } },\n"
+	    "\"usage_slowdown\": 0.5 } },\n"
 	    "    \"slack\": { \"kind\": \"scim\", \"base_url\": "
 	    "\"http://127.0.0.1:9999/scim/v2\",\n"
 	    "      \"auth\": { \"type\": \"bearer\", \"token_env\": "
-	    "\"DEPROV_TEST_TOKEN\" } },\n"
+	    "\"DEPROV_TEST_TOKEN\" },\n"
+	    "      \"options\": { \"resolve_by\": [\"userName\", \"email\"] } },\n"
 	    "    \"okta.main\": { \"kind\": \"okta\", \"base_url\": "
 	    "\"https://acme.okta.com\",\n"
 	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"okta.token\" } },\n"
@@ -336,11 +337,12 @@ test_full(void **state)
 	assert_int_equal(t->limits.connect_timeout_ms, 500);
 	assert_int_equal(t->limits.limit_backoff_ms, 0);
 	assert_true(t->limits.usage_slowdown == 0.5);
-	assert_non_null(t->options);
-	assert_true(json_object_object_get_ex(t->options, "x", &x));
-	assert_int_equal(json_object_array_length(x), 2);
+	assert_null(t->options);
 
 	t = config_target_find(cfg, "slack");
+	assert_non_null(t->options);
+	assert_true(json_object_object_get_ex(t->options, "resolve_by", &x));
+	assert_int_equal(json_object_array_length(x), 2);
 	assert_string_equal(t->auth.type, "bearer");
 	assert_string_equal(t->auth.token, "env-secret");
 	assert_string_equal(t->base_url, "http://127.0.0.1:9999/scim/v2");
@@ -930,6 +932,204 @@ test_kinds(void **state)
 	assert_false(config_kind_known(NULL));
 }
 
+/*
+ * The connector table: every kind it lists has a descriptor that runs and
+ * classifies; which steps each skips, and why; the irreversible rules (the
+ * kind's for its options, then the target's own setting).
+ */
+static void
+test_connector_table(void **state)
+{
+	static const char *const kinds[] = { "salesforce", "scim", "okta",
+	    "graph", "google", NULL };
+	const struct connector	*c;
+	struct config_target	 t;
+	struct runbook_step	 st;
+	json_object		*o;
+	char			 list[256];
+	size_t			 i;
+
+	(void)state;
+	connector_kinds(list, sizeof list);
+	assert_string_equal(list, "salesforce, scim, okta, graph, google");
+	connector_kinds(list, 12);
+	assert_string_equal(list, "salesforce,");
+	for (i = 0; kinds[i] != NULL; i++) {
+		assert_non_null(c = connector_find(kinds[i]));
+		assert_string_equal(c->kind, kinds[i]);
+		assert_non_null(c->run);
+		assert_non_null(c->classify);
+		assert_null(c->skips[STEP_FREEZE]);
+		assert_null(c->skips[STEP_UNFREEZE]);
+		assert_null(c->skips[STEP_DEACTIVATE]);
+		assert_null(c->skips[STEP_REACTIVATE]);
+	}
+	assert_null(connector_find("nope"));
+	assert_null(connector_find(NULL));
+
+	/* What each kind skips, with the reason the step gets. */
+	assert_string_equal(connector_find("salesforce")->skips[STEP_DELETE],
+	    "not supported by salesforce");
+	assert_null(connector_find("salesforce")->skips[STEP_REASSIGN]);
+	assert_null(connector_find("scim")->skips[STEP_DELETE]);
+	assert_non_null(strstr(connector_find("scim")->skips[STEP_REVOKE_TOKENS],
+	    "RFC 7644"));
+	assert_string_equal(connector_find("okta")->skips[STEP_REASSIGN],
+	    "Okta holds no owned records to reassign");
+	assert_non_null(connector_find("okta")->skips[STEP_DELETE]);
+	assert_null(connector_find("okta")->skips[STEP_REVOKE_TOKENS]);
+	assert_non_null(strstr(connector_find("graph")->skips[STEP_REASSIGN],
+	    "no ownership transfer"));
+	assert_null(connector_find("google")->skips[STEP_REASSIGN]);
+	assert_string_equal(connector_find("google")->skips[STEP_DELETE],
+	    "not supported by the google connector");
+
+	/* A delete is irreversible by the kind's rule for the options... */
+	o = json_tokener_parse("{\"preset\": \"github\"}");
+	assert_non_null(strstr(connector_irreversible(connector_find("scim"),
+	    o), "GitHub EMU"));
+	assert_null(connector_irreversible(connector_find("okta"), o));
+	assert_null(connector_irreversible(NULL, o));
+	json_object_put(o);
+	o = json_tokener_parse("{\"preset\": \"slack\"}");
+	assert_null(connector_irreversible(connector_find("scim"), o));
+	json_object_put(o);
+	assert_null(connector_irreversible(connector_find("scim"), NULL));
+
+	/* ... and then needs "irreversible_ok": one rule for all. */
+	memset(&t, 0, sizeof t);
+	memset(&st, 0, sizeof st);
+	st.kind = STEP_DELETE;
+	assert_null(connector_delete_refused(&t, &st));
+	t.irreversible_delete = 1;
+	assert_string_equal(connector_delete_refused(&t, &st),
+	    "the account and its data cannot be restored");
+	t.irreversible_why = "removes repositories";
+	assert_string_equal(connector_delete_refused(&t, &st),
+	    "removes repositories");
+	st.irreversible_ok = 1;
+	assert_null(connector_delete_refused(&t, &st));
+	st.irreversible_ok = 0;
+	st.kind = STEP_DEACTIVATE;
+	assert_null(connector_delete_refused(&t, &st));
+}
+
+/*
+ * A target's options are checked by its kind when the configuration is
+ * loaded (not when a step first runs): every key must be one the kind
+ * takes, with a "did you mean" for a near miss, and every value usable.
+ */
+static void
+test_target_options(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+	int		 n = 0;
+
+	(void)state;
+	cfg = load("{ \"kafka\": { \"brokers\": \"k\" },\n"			/* 1 */
+	    "  \"targets\": {\n"							/* 2 */
+	    "    \"slack\": { \"kind\": \"scim\", \"base_url\": \"https://s\",\n"	/* 3 */
+	    "      \"options\": { \"preset\": \"slak\",\n"			/* 4 */
+	    "                   \"patch_stlye\": \"path\",\n"			/* 5 */
+	    "                   \"etag\": \"yes\",\n"				/* 6 */
+	    "                   \"resolve_by\": [\"nickName\"] } },\n"		/* 7 */
+	    "    \"zoom\": { \"kind\": \"scim\", \"base_url\": \"https://z\",\n"	/* 8 */
+	    "      \"options\": { \"preset\": \"okta\", \"colour\": 1 } },\n"	/* 9 */
+	    "    \"okta\": { \"kind\": \"okta\", \"base_url\": \"https://o\",\n"	/* 10 */
+	    "      \"options\": { \"unsuspendable\": \"maybe\",\n"		/* 11 */
+	    "                   \"unsuspendible\": \"skip\" } },\n"		/* 12 */
+	    "    \"ws\": { \"kind\": \"google\", \"base_url\": \"https://g\",\n"	/* 13 */
+	    "      \"options\": { \"transfer_poll_msec\": 100,\n"		/* 14 */
+	    "                   \"transfer_timeout_s\": 0,\n"			/* 15 */
+	    "                   \"privacy_levels\": [\"PUBLIC\"] } },\n"	/* 16 */
+	    "    \"sf\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\",\n"	/* 17 */
+	    "      \"options\": { \"api_verison\": \"v60.0\" } },\n"		/* 18 */
+	    "    \"entra\": { \"kind\": \"graph\", \"base_url\": \"https://e\",\n"	/* 19 */
+	    "      \"options\": { } },\n"						/* 20 */
+	    "    \"nokind\": { \"kind\": \"ldap\", \"base_url\": \"https://l\",\n"	/* 21 */
+	    "      \"options\": { \"anything\": 1 } } } }\n", &d);			/* 22 */
+	assert_non_null(cfg);
+	n++; assert_true(has(d, 4, "targets.slack.options.preset: unknown preset 'slak' (did you mean 'slack'?)"));
+	n++; assert_true(has(d, 5, "targets.slack.options: unknown key \"patch_stlye\" (did you mean \"patch_style\"?)"));
+	n++; assert_true(has(d, 6, "targets.slack.options.etag: expected true or false"));
+	n++; assert_true(has(d, 7, "targets.slack.options.resolve_by[0]: expected \"userName\", \"email\", \"emails\" or \"externalId\""));
+	n++; assert_true(has(d, 9, "targets.zoom.options.preset: unknown preset 'okta' (slack, github, zoom)"));
+	n++; assert_true(has(d, 9, "targets.zoom.options: unknown key \"colour\" (kind scim takes preset, patch_style, etag, delete_deactivates, resolve_by)"));
+	n++; assert_true(has(d, 11, "targets.okta.options.unsuspendable: expected \"fail\" or \"skip\""));
+	n++; assert_true(has(d, 12, "targets.okta.options: unknown key \"unsuspendible\" (did you mean \"unsuspendable\"?)"));
+	n++; assert_true(has(d, 14, "targets.ws.options: unknown key \"transfer_poll_msec\" (did you mean \"transfer_poll_ms\"?)"));
+	n++; assert_true(has(d, 15, "targets.ws.options.transfer_timeout_s: must be an integer 1..604800"));
+	n++; assert_true(has(d, 16, "targets.ws.options.privacy_levels: must list PRIVATE and/or SHARED"));
+	n++; assert_true(has(d, 18, "targets.sf.options: unknown key \"api_verison\" (kind salesforce takes no options)"));
+	n++; assert_true(has(d, 21, "targets.nokind: unknown kind \"ldap\" (salesforce, scim, okta, graph, google)"));
+	if ((int)diags_count(d) != n) {
+		diags_print(d, stderr);
+		fail_msg("%zu diagnostics, want %d", diags_count(d), n);
+	}
+	assert_int_equal(diags_warnings(d), 0);
+	config_free(cfg);
+	diags_free(d);
+
+	/* Good options of every kind: no diagnostic. */
+	cfg = load("{ \"kafka\": { \"brokers\": \"k\" },\n"
+	    "  \"targets\": {\n"
+	    "    \"gh\": { \"kind\": \"scim\", \"base_url\": \"https://s\",\n"
+	    "      \"options\": { \"preset\": \"github\", \"patch_style\": \"path\",\n"
+	    "        \"etag\": false, \"delete_deactivates\": false,\n"
+	    "        \"resolve_by\": [\"externalId\", \"emails\"] } },\n"
+	    "    \"okta\": { \"kind\": \"okta\", \"base_url\": \"https://o\",\n"
+	    "      \"options\": { \"unsuspendable\": \"skip\" } },\n"
+	    "    \"ws\": { \"kind\": \"google\", \"base_url\": \"https://g\",\n"
+	    "      \"options\": { \"drive_application_id\": 55656082996,\n"
+	    "        \"transfer_poll_ms\": 100, \"transfer_timeout_s\": 30,\n"
+	    "        \"privacy_levels\": [\"SHARED\"] } },\n"
+	    "    \"sf\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\",\n"
+	    "      \"options\": { } } } }\n", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	config_free(cfg);
+	diags_free(d);
+}
+
+/* A SCIM preset marks its target irreversible unless the target says. */
+static void
+test_irreversible_preset(void **state)
+{
+	struct diags			*d;
+	struct config			*cfg;
+	const struct config_target	*t;
+
+	(void)state;
+	cfg = load("{ \"kafka\": { \"brokers\": \"k\" },\n"
+	    "  \"targets\": {\n"
+	    "    \"gh\": { \"kind\": \"scim\", \"base_url\": \"https://g\",\n"
+	    "      \"options\": { \"preset\": \"github\" } },\n"
+	    "    \"gh2\": { \"kind\": \"scim\", \"base_url\": \"https://g\",\n"
+	    "      \"options\": { \"preset\": \"github\" }, \"irreversible_delete\": false },\n"
+	    "    \"zoom\": { \"kind\": \"scim\", \"base_url\": \"https://z\",\n"
+	    "      \"options\": { \"preset\": \"zoom\" } },\n"
+	    "    \"slack\": { \"kind\": \"scim\", \"base_url\": \"https://s\",\n"
+	    "      \"options\": { \"preset\": \"slack\" } } } }\n", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	t = config_target_find(cfg, "gh");
+	assert_true(t->irreversible_delete);
+	assert_string_equal(t->irreversible_why, "GitHub EMU: a SCIM DELETE "
+	    "hard-deprovisions the user and cannot be undone");
+	t = config_target_find(cfg, "gh2");
+	assert_false(t->irreversible_delete);
+	assert_null(t->irreversible_why);
+	t = config_target_find(cfg, "zoom");
+	assert_true(t->irreversible_delete);
+	assert_string_equal(t->irreversible_why, "Zoom: a SCIM DELETE removes "
+	    "the user (treated as irreversible)");
+	t = config_target_find(cfg, "slack");
+	assert_false(t->irreversible_delete);
+	config_free(cfg);
+	diags_free(d);
+}
+
 /* "alerts": defaults when the section is absent. */
 static void
 test_alerts_defaults(void **state)
@@ -1150,6 +1350,9 @@ main(void)
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_connector_table),
+		cmocka_unit_test(test_irreversible_preset),
+		cmocka_unit_test(test_target_options),
 		cmocka_unit_test(test_auth_types),
 		cmocka_unit_test(test_auth_type_diagnostics),
 		cmocka_unit_test(test_alerts_defaults),

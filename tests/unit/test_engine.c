@@ -135,7 +135,9 @@ skip_run(struct step_ctx *ctx)
 	step_ctx_done(ctx, STEP_OUT_SKIPPED, "status LOCKED_OUT: not suspended");
 }
 
-static const struct connector skip_connector = { "fake", skip_run, NULL };
+static const struct connector skip_connector = {
+	.kind = "fake", .run = skip_run
+};
 
 /*
  * A freeze skipped by choice leaves the person exposed: the case goes on,
@@ -407,7 +409,9 @@ noacct_run(struct step_ctx *ctx)
 	step_ctx_done(ctx, STEP_OUT_NO_ACCOUNT, "no account (by email)");
 }
 
-static const struct connector noacct_connector = { "fake", noacct_run, NULL };
+static const struct connector noacct_connector = {
+	.kind = "fake", .run = noacct_run
+};
 
 /* Replace the runbooks with one leaver runbook and start a new engine. */
 static void

@@ -122,6 +122,13 @@ test_options(void **state)
 	j = json_tokener_parse("{\"something_else\":true}");
 	assert_int_equal(google_options_parse(j, &o, err, sizeof err), 0);
 	json_object_put(j);
+
+	/* The applications a reassign step may name. */
+	assert_string_equal(google_transfer_app("Drive"), GOOGLE_DRIVE_APP_NAME);
+	assert_string_equal(google_transfer_app("drive"), GOOGLE_DRIVE_APP_NAME);
+	assert_null(google_transfer_app("Drvie"));
+	assert_null(google_transfer_app("Calendar"));
+	assert_null(google_transfer_app(NULL));
 }
 
 static void

@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "deprov/http.h"
@@ -382,6 +384,83 @@ test_opts(void **state)
 	json_object_put(j);
 }
 
+/*
+ * The signals hook: X-Rate-Limit-* become the target's request window, and
+ * a 429's X-Rate-Limit-Reset a wait (checked end to end in test_target).
+ */
+static void
+test_signals(void **state)
+{
+	struct event_base	*base;
+	struct http		*http;
+	struct target		*t;
+	struct config_target	 cfg;
+	struct http_header	 h[3];
+	struct http_response	 r;
+	char			 reset[32], err[256];
+	long			 limit, remaining;
+
+	(void)state;
+	assert_non_null(base = event_base_new());
+	assert_non_null(http = http_new(base));
+	memset(&cfg, 0, sizeof cfg);
+	cfg.name = "okta";
+	cfg.kind = "okta";
+	cfg.base_url = "http://127.0.0.1:1";
+	cfg.auth.type = "none";
+	t = target_new(base, http, &cfg, okta_classify, err, sizeof err);
+	assert_non_null(t);
+
+	snprintf(reset, sizeof reset, "%lld", (long long)time(NULL) + 30);
+	h[0].name = "X-Rate-Limit-Limit";
+	h[0].value = "600";
+	h[1].name = "X-Rate-Limit-Remaining";
+	h[1].value = "17";
+	h[2].name = "X-Rate-Limit-Reset";
+	h[2].value = reset;
+	memset(&r, 0, sizeof r);
+	r.status = 200;
+	r.headers = h;
+	r.nheaders = 3;
+	target_rate_window(t, &limit, &remaining);
+	assert_int_equal(limit, 0);
+	assert_int_equal(remaining, -1);
+	okta_signals(t, &r);
+	target_rate_window(t, &limit, &remaining);
+	assert_int_equal(limit, 600);
+	assert_int_equal(remaining, 17);
+
+	/* Lower in the same window: the lowest counts. Higher: still 5. */
+	h[1].value = "5";
+	okta_signals(t, &r);
+	h[1].value = "9";
+	okta_signals(t, &r);
+	target_rate_window(t, &limit, &remaining);
+	assert_int_equal(remaining, 5);
+
+	/* No Remaining, or not a number: nothing is said. */
+	h[1].name = "X-Other";
+	okta_signals(t, &r);
+	h[1].name = "X-Rate-Limit-Remaining";
+	h[1].value = "-1";
+	okta_signals(t, &r);
+	h[1].value = "lots";
+	okta_signals(t, &r);
+	target_rate_window(t, &limit, &remaining);
+	assert_int_equal(limit, 600);
+	assert_int_equal(remaining, 5);
+
+	/* Another vendor's headers mean nothing to Okta's hook. */
+	r.nheaders = 0;
+	okta_signals(t, &r);
+	target_rate_window(t, &limit, &remaining);
+	assert_int_equal(remaining, 5);
+
+	target_free(t);
+	http_free(http);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -397,6 +476,7 @@ main(void)
 		cmocka_unit_test(test_not_found_and_call_error),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_opts),
+		cmocka_unit_test(test_signals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,11 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "google-internal.h"
+#include "graph-internal.h"
+#include "okta-internal.h"
+#include "scim-internal.h"
+
 #define FAKE_MAX_CALLS	8
 
 struct target {
@@ -214,6 +219,27 @@ target_call(struct target *t, const struct target_req *req,
 	c->arg = arg;
 	ncalls_total++;
 	return 0;
+}
+
+/* The descriptors' signals hooks reach the target; the steps never do. */
+void
+target_signal_wait(struct target *t, long ms)
+{
+	fail_msg("target_signal_wait called by a step");
+}
+
+void
+target_signal_window(struct target *t, long limit, long remaining,
+    long reset_ms, long long window)
+{
+	fail_msg("target_signal_window called by a step");
+}
+
+long
+target_wait_reset_ms(const char *reset, const char *date, int64_t now_s)
+{
+	fail_msg("target_wait_reset_ms called by a step");
+	return -1;
 }
 
 /* --- helpers ------------------------------------------------------------- */

@@ -1,8 +1,10 @@
 /*
  * test_runbook: the runbook loader (every diagnostic with its line,
  * duplicate names across files, directory handling), runbook_match order,
- * runbook_select order, the step JSON round trip, and the shipped runbooks
- * in DEPROV_SOURCE_DIR/runbooks, which must load without a diagnostic.
+ * runbook_select order, the step JSON round trip, the kinds' checks of the
+ * steps at the targets an entry selects (objects, skipped steps), and the
+ * shipped runbooks in DEPROV_SOURCE_DIR/runbooks, which must load without
+ * an error.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -71,6 +73,28 @@ has(const struct diags *d, const char *file, int line, const char *fmt, ...)
 			return 1;
 	}
 	fprintf(stderr, "missing diagnostic: %s\nhave:\n", want);
+	diags_print(d, stderr);
+	return 0;
+}
+
+/* 1 when d holds exactly the warning "file:line: warning: msg". */
+static int
+has_warning(const struct diags *d, const char *file, int line,
+    const char *fmt, ...)
+{
+	char	 msg[1024], want[PATH_MAX + 1200];
+	va_list	 ap;
+	size_t	 i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(want, sizeof want, "%s:%d: warning: %s", file, line, msg);
+	for (i = 0; i < diags_warnings(d); i++) {
+		if (strcmp(diags_get_warning(d, i), want) == 0)
+			return 1;
+	}
+	fprintf(stderr, "missing warning: %s\nhave:\n", want);
 	diags_print(d, stderr);
 	return 0;
 }
@@ -854,6 +878,191 @@ test_reactivate(void **state)
 	config_free(cfg);
 }
 
+/* --- the kinds check the steps (connector descriptors) ------------------- */
+
+/* One target of every kind, two of scim. */
+static struct config *
+make_kinds_config(void)
+{
+	char		 path[PATH_MAX + 64];
+	struct diags	*d = diags_new();
+	struct config	*cfg;
+
+	put("cfg/kinds.json", "{ \"kafka\": { \"brokers\": \"embedded\" },\n"
+	    "  \"targets\": {\n"
+	    "    \"sf\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\" },\n"
+	    "    \"slack\": { \"kind\": \"scim\", \"base_url\": \"https://y\" },\n"
+	    "    \"zoom\": { \"kind\": \"scim\", \"base_url\": \"https://z\" },\n"
+	    "    \"okta\": { \"kind\": \"okta\", \"base_url\": \"https://o\" },\n"
+	    "    \"entra\": { \"kind\": \"graph\", \"base_url\": \"https://e\" },\n"
+	    "    \"ws\": { \"kind\": \"google\", \"base_url\": \"https://g\" } } }\n",
+	    path, sizeof path);
+	cfg = config_load(path, d);
+	assert_non_null(cfg);
+	no_diags(d);
+	diags_free(d);
+	return cfg;
+}
+
+/*
+ * A reassign step's objects must be ones the selected kind reassigns: a
+ * Salesforce object with an owner (or a custom one), a Google Data Transfer
+ * application; "did you mean" for a near miss.
+ */
+static void
+test_kind_objects(void **state)
+{
+	struct diags	*d = diags_new();
+	struct config	*cfg = make_kinds_config();
+	struct runbook	*rb;
+	char		 p[PATH_MAX + 64];
+	int		 n = 0;
+
+	(void)state;
+	put("kinds/objects.json",
+	    "{ \"name\": \"objects\", \"targets\": [\n"			/* 1 */
+	    "  { \"select\": { \"kind\": \"salesforce\" }, \"steps\": [\n"	/* 2 */
+	    "      { \"step\": \"reassign\", \"objects\": [\n"		/* 3 */
+	    "          \"Account\", \"case\", \"Invoice__c\",\n"	/* 4 */
+	    "          \"Acount\",\n"					/* 5 */
+	    "          \"Drvie\" ] } ] },\n"				/* 6 */
+	    "  { \"select\": { \"name\": \"ws\" }, \"steps\": [ \"freeze\",\n"	/* 7 */
+	    "      { \"step\": \"reassign\", \"objects\": [\"Drvie\", \"drive\", \"Mail\"] } ] },\n"	/* 8 */
+	    "  { \"select\": { \"name\": \"*\" }, \"steps\": [ \"freeze\",\n"	/* 9 */
+	    "      { \"step\": \"reassign\", \"objects\": [\"Lead\"] } ] } ] }\n",	/* 10 */
+	    p, sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	n++; assert_true(has(d, p, 5, "targets[0].steps[0].objects[3]: \"Acount\" is not an object salesforce reassigns (did you mean \"Account\"?)"));
+	n++; assert_true(has(d, p, 6, "targets[0].steps[0].objects[4]: \"Drvie\" is not an object salesforce reassigns (a standard object with an owner: Account, Asset, Campaign, Case, Contact, Contract, Event, Lead, Opportunity, Order, ServiceContract, Solution, Task, WorkOrder; or a custom object, Name__c)"));
+	n++; assert_true(has(d, p, 8, "targets[1].steps[1].objects[0]: \"Drvie\" is not a Data Transfer application google transfers (did you mean \"Drive\"?)"));
+	n++; assert_true(has(d, p, 8, "targets[1].steps[1].objects[2]: \"Mail\" is not a Data Transfer application google transfers (only \"Drive\", i.e. \"Drive and Docs\")"));
+	if ((int)diags_count(d) != n) {
+		diags_print(d, stderr);
+		fail_msg("%zu diagnostics, want %d", diags_count(d), n);
+	}
+	/* The last entry gets slack, zoom, okta and entra: they skip reassign. */
+	assert_true(has_warning(d, p, 10, "targets[2].steps[1]: \"reassign\" is skipped at targets \"slack\", \"zoom\" (kind scim): SCIM has no record ownership to reassign"));
+	assert_true(has_warning(d, p, 10, "targets[2].steps[1]: \"reassign\" is skipped at target \"okta\" (kind okta): Okta holds no owned records to reassign"));
+	assert_true(has_warning(d, p, 10, "targets[2].steps[1]: \"reassign\" is skipped at target \"entra\" (kind graph): Microsoft Graph's user API has no ownership transfer (OneDrive files, group and app ownership are not reassigned by this connector)"));
+	assert_int_equal(diags_warnings(d), 3);
+	diags_free(d);
+
+	/* Selected by kind: checked by that kind, configured or not. */
+	d = diags_new();
+	put("kinds/bykind.json",
+	    "{ \"name\": \"bykind\", \"targets\": [\n"
+	    "  { \"select\": { \"kind\": \"google\" }, \"steps\": [\n"
+	    "      { \"step\": \"reassign\", \"objects\": [\"Drvie\"] } ] } ] }\n",
+	    p, sizeof p);
+	assert_null(runbook_load_file(p, NULL, d));
+	assert_true(has(d, p, 3, "targets[0].steps[0].objects[0]: \"Drvie\" is not a Data Transfer application google transfers (did you mean \"Drive\"?)"));
+	assert_int_equal(diags_count(d), 1);
+	diags_free(d);
+
+	/* Good objects everywhere: the runbook loads. */
+	d = diags_new();
+	put("kinds/good.json",
+	    "{ \"name\": \"good\", \"targets\": [\n"
+	    "  { \"select\": { \"kind\": \"salesforce\" }, \"steps\": [\n"
+	    "      { \"step\": \"reassign\", \"objects\": [\"Opportunity\", \"Task\", \"Widget__c\"] } ] },\n"
+	    "  { \"select\": { \"kind\": \"google\" }, \"steps\": [\n"
+	    "      { \"step\": \"reassign\", \"objects\": [\"Drive\"] } ] } ] }\n",
+	    p, sizeof p);
+	rb = runbook_load_file(p, cfg, d);
+	assert_non_null(rb);
+	no_diags(d);
+	assert_int_equal(diags_warnings(d), 0);
+	runbook_free(rb);
+	diags_free(d);
+	config_free(cfg);
+}
+
+/*
+ * A step the selected kind does not do is skipped there: a warning, and the
+ * runbook loads. An entry for a kind or a target none of whose steps it
+ * does is meaningless: an error. Only the first entry that selects a target
+ * is checked against it.
+ */
+static void
+test_kind_skips(void **state)
+{
+	struct diags			*d = diags_new();
+	struct config			*cfg = make_kinds_config();
+	struct runbook			*rb;
+	const struct runbook_target	*t;
+	char				 p[PATH_MAX + 64];
+
+	(void)state;
+	put("kinds/skips.json",
+	    "{ \"name\": \"skips\", \"targets\": [\n"				/* 1 */
+	    "  { \"select\": { \"kind\": \"salesforce\" },\n"		/* 2 */
+	    "    \"steps\": [ \"freeze\", \"revoke_tokens\", \"delete\" ] },\n"	/* 3 */
+	    "  { \"select\": { \"name\": \"*\" },\n"				/* 4 */
+	    "    \"steps\": [ \"freeze\",\n"					/* 5 */
+	    "               \"revoke_tokens\" ] } ] }\n",			/* 6 */
+	    p, sizeof p);
+	rb = runbook_load_file(p, cfg, d);
+	assert_non_null(rb);
+	no_diags(d);
+	assert_true(has_warning(d, p, 3, "targets[0].steps[2]: \"delete\" is skipped at target \"sf\" (kind salesforce): not supported by salesforce"));
+	assert_true(has_warning(d, p, 6, "targets[1].steps[1]: \"revoke_tokens\" is skipped at targets \"slack\", \"zoom\" (kind scim): SCIM has no token revocation (RFC 7644 defines no such operation)"));
+	/* sf takes the first entry: the second says nothing about it. */
+	assert_int_equal(diags_warnings(d), 2);
+	t = runbook_select(rb, "sf", "salesforce");
+	assert_int_equal(t->nsteps, 3);
+	runbook_free(rb);
+	diags_free(d);
+
+	/* Nothing of an entry runs at what it names: an error. */
+	d = diags_new();
+	put("kinds/none.json",
+	    "{ \"name\": \"none\", \"targets\": [\n"			/* 1 */
+	    "  { \"select\": { \"name\": \"okta\" },\n"			/* 2 */
+	    "    \"steps\": [ { \"step\": \"reassign\", \"objects\": [\"Account\"] }, \"delete\" ] },\n"	/* 3 */
+	    "  { \"select\": { \"kind\": \"scim\" }, \"steps\": [ \"revoke_tokens\" ] },\n"	/* 4 */
+	    "  { \"select\": { \"name\": \"*\" }, \"steps\": [ \"reassign\" ] } ] }\n",	/* 5 */
+	    p, sizeof p);
+	assert_null(runbook_load_file(p, cfg, d));
+	assert_true(has(d, p, 2, "targets[0]: no step of it runs at target \"okta\" (kind okta): \"reassign\" is skipped (Okta holds no owned records to reassign); \"delete\" is skipped (delete is not done by the okta connector: deactivate (DEPROVISIONED) is the end state; deleting the user is left to an administrator)"));
+	assert_true(has(d, p, 4, "targets[1]: no step of it runs at targets \"slack\", \"zoom\" (kind scim): \"revoke_tokens\" is skipped (SCIM has no token revocation (RFC 7644 defines no such operation))"));
+	/* "reassign" without objects is refused before any kind looks at it. */
+	assert_true(has(d, p, 5, "targets[2].steps[0]: step \"reassign\" needs \"objects\" (write it as {\"step\": \"reassign\", \"objects\": [...]})"));
+	assert_int_equal(diags_count(d), 3);
+	assert_int_equal(diags_warnings(d), 0);
+	diags_free(d);
+
+	/* "*" with a step some targets skip and others do: warnings only. */
+	d = diags_new();
+	put("kinds/star.json",
+	    "{ \"name\": \"star\", \"targets\": [\n"
+	    "  { \"select\": { \"name\": \"*\" }, \"steps\": [ \"delete\" ] } ] }\n",
+	    p, sizeof p);
+	rb = runbook_load_file(p, cfg, d);
+	assert_non_null(rb);
+	no_diags(d);
+	/* salesforce, okta, graph and google skip delete; scim does it. */
+	assert_int_equal(diags_warnings(d), 4);
+	runbook_free(rb);
+	diags_free(d);
+
+	/* Without a configuration only what is selected by kind is known. */
+	d = diags_new();
+	put("kinds/nocfg.json",
+	    "{ \"name\": \"nocfg\", \"targets\": [\n"			/* 1 */
+	    "  { \"select\": { \"kind\": \"graph\" }, \"steps\": [ \"freeze\",\n"	/* 2 */
+	    "      { \"step\": \"reassign\", \"objects\": [\"Drive\"] } ] },\n"	/* 3 */
+	    "  { \"select\": { \"name\": \"slack\" }, \"steps\": [ \"revoke_tokens\" ] } ] }\n",	/* 4 */
+	    p, sizeof p);
+	rb = runbook_load_file(p, NULL, d);
+	assert_non_null(rb);
+	no_diags(d);
+	assert_true(has_warning(d, p, 3, "targets[0].steps[1]: \"reassign\" is skipped at kind graph: Microsoft Graph's user API has no ownership transfer (OneDrive files, group and app ownership are not reassigned by this connector)"));
+	assert_int_equal(diags_warnings(d), 1);
+	runbook_free(rb);
+	diags_free(d);
+	config_free(cfg);
+}
+
 static int
 setup(void **state)
 {
@@ -886,6 +1095,8 @@ main(void)
 		cmocka_unit_test(test_delete_irreversible),
 		cmocka_unit_test(test_step_json_options),
 		cmocka_unit_test(test_reactivate),
+		cmocka_unit_test(test_kind_objects),
+		cmocka_unit_test(test_kind_skips),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "deprov/http.h"
@@ -216,6 +217,18 @@ test_names_and_ids(void **state)
 	long80[80] = 'a';
 	long80[81] = '\0';
 	assert_false(sf_object_name_valid(long80));
+
+	/* What a reassign step may name: objects with an owner, custom ones. */
+	assert_true(sf_object_reassignable("Account"));
+	assert_true(sf_object_reassignable("opportunity"));
+	assert_true(sf_object_reassignable("WorkOrder"));
+	assert_true(sf_object_reassignable("Invoice__c"));
+	assert_true(sf_object_reassignable("ns__Thing2__c"));
+	assert_false(sf_object_reassignable("Drvie"));
+	assert_false(sf_object_reassignable("User"));
+	assert_false(sf_object_reassignable("__c"));
+	assert_false(sf_object_reassignable("Bad Name__c"));
+	assert_false(sf_object_reassignable(NULL));
 
 	assert_true(sf_id_valid("005000000000001AAA"));
 	assert_true(sf_id_valid("005000000000001"));
@@ -707,6 +720,56 @@ test_reassign_summary(void **state)
 	assert_int_equal(strlen(out), 19);
 }
 
+/* The signals hook: Sforce-Limit-Info becomes the target's usage. */
+static void
+test_signals(void **state)
+{
+	struct event_base	*base;
+	struct http		*http;
+	struct target		*t;
+	struct config_target	 cfg;
+	struct http_header	 h;
+	struct http_response	 r;
+	char			 err[256];
+	long			 used, limit;
+
+	(void)state;
+	assert_non_null(base = event_base_new());
+	assert_non_null(http = http_new(base));
+	memset(&cfg, 0, sizeof cfg);
+	cfg.name = "sf";
+	cfg.kind = "salesforce";
+	cfg.base_url = "http://127.0.0.1:1";
+	cfg.auth.type = "none";
+	cfg.limits.rate_per_sec = 10;
+	cfg.limits.usage_slowdown = 0.9;
+	t = target_new(base, http, &cfg, sf_classify, err, sizeof err);
+	assert_non_null(t);
+	h.name = "Sforce-Limit-Info";
+	h.value = "api-usage=95/100";
+	memset(&r, 0, sizeof r);
+	r.status = 200;
+	r.headers = &h;
+	r.nheaders = 1;
+	target_api_usage(t, &used, &limit);
+	assert_int_equal(used, 0);
+	assert_int_equal(limit, 0);
+	sf_signals(t, &r);
+	target_api_usage(t, &used, &limit);
+	assert_int_equal(used, 95);
+	assert_int_equal(limit, 100);
+	/* Malformed or absent: the last usage stands. */
+	h.value = "api-usage=1/0";
+	sf_signals(t, &r);
+	r.nheaders = 0;
+	sf_signals(t, &r);
+	target_api_usage(t, &used, &limit);
+	assert_int_equal(used, 95);
+	target_free(t);
+	http_free(http);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -730,6 +793,7 @@ main(void)
 		cmocka_unit_test(test_call_error),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_reassign_summary),
+		cmocka_unit_test(test_signals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

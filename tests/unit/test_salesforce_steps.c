@@ -24,6 +24,8 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "salesforce-internal.h"
+
 #define FAKE_MAX_CALLS	16
 
 struct target {
@@ -202,6 +204,13 @@ target_call(struct target *t, const struct target_req *req,
 	if (npending > max_pending)
 		max_pending = npending;
 	return 0;
+}
+
+/* The descriptor's signals hook reaches the target; the steps never do. */
+void
+target_signal_usage(struct target *t, long used, long limit)
+{
+	fail_msg("target_signal_usage called by a step");
 }
 
 /* --- test helpers ------------------------------------------------------ */
@@ -1076,14 +1085,21 @@ test_reactivate_refused_and_missing(void **state)
 	ctx_free(ctx);
 }
 
+/* The descriptor: what the core asks of the kind. */
 static void
-test_connector_find(void **state)
+test_descriptor(void **state)
 {
 	(void)state;
-	assert_ptr_equal(connector_find("salesforce"), &connector_salesforce);
-	assert_null(connector_find("nope"));
-	assert_null(connector_find(NULL));
+	assert_string_equal(connector_salesforce.kind, "salesforce");
+	assert_non_null(connector_salesforce.run);
 	assert_non_null(connector_salesforce.classify);
+	assert_ptr_equal(connector_salesforce.check_step, sf_check_step);
+	assert_ptr_equal(connector_salesforce.signals, sf_signals);
+	assert_null(connector_salesforce.options);
+	assert_string_equal(connector_salesforce.skips[STEP_DELETE],
+	    "not supported by salesforce");
+	assert_null(connector_salesforce.skips[STEP_REASSIGN]);
+	assert_null(connector_salesforce.skips[STEP_REACTIVATE]);
 }
 
 int
@@ -1108,7 +1124,7 @@ main(void)
 		cmocka_unit_test(test_reactivate_inactive_and_frozen),
 		cmocka_unit_test(test_reactivate_already),
 		cmocka_unit_test(test_reactivate_refused_and_missing),
-		cmocka_unit_test(test_connector_find),
+		cmocka_unit_test(test_descriptor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

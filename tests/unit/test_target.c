@@ -3,10 +3,11 @@
  * server on the same loop: retries (5xx, 429 + Retry-After, transport
  * errors, timeouts), exhausted attempts, the concurrency cap, lanes, the
  * token bucket, one fresh-token retry on 401, connector verdicts, the
- * Sforce-Limit-Info slow-down, the JWT instance URL and auth failures,
- * target_free with calls in every state, the circuit breaker (open after N,
- * half-open probe, close, re-open doubled), X-Rate-Limit-Remaining/-Reset
- * holds and a connector-driven retry of 403.
+ * usage slow-down (Sforce-Limit-Info through Salesforce's signals hook),
+ * the JWT instance URL and auth failures, target_free with calls in every
+ * state, the circuit breaker (open after N, half-open probe, close, re-open
+ * doubled), request-window holds (X-Rate-Limit-Remaining/-Reset through
+ * Okta's signals hook) and a connector-driven retry of 403.
  */
 #include <sys/socket.h>
 
@@ -34,6 +35,9 @@
 #include "deprov/log.h"
 #include "deprov/target.h"
 #include "net_server.h"
+
+#include "okta-internal.h"
+#include "salesforce-internal.h"
 
 struct fixture {
 	struct event_base	*base;
@@ -756,6 +760,7 @@ test_api_usage_slowdown(void **state)
 	f->cfg.limits.rate_per_sec = 10;
 	f->cfg.limits.burst = 1;
 	make_target(f, NULL);
+	target_set_signals(f->t, sf_signals);
 	target_api_usage(f->t, &used, &limit);
 	assert_int_equal(used, 0);
 	assert_int_equal(limit, 0);
@@ -1185,6 +1190,7 @@ test_xrl_remaining_zero_holds(void **state)
 	steps[0].body = "last one";
 	net_server_script(f->srv, steps, 1);
 	make_target(f, NULL);
+	target_set_signals(f->t, okta_signals);
 	target_rate_window(f->t, &limit, &remaining);
 	assert_int_equal(limit, 0);
 	assert_int_equal(remaining, -1);
@@ -1232,6 +1238,7 @@ test_xrl_counts_in_flight(void **state)
 	steps[1].delay_ms = 300;
 	net_server_script(f->srv, steps, 2);
 	make_target(f, NULL);
+	target_set_signals(f->t, okta_signals);
 	call(f, "GET", "/a", &a, LANE_FREEZE, 1);
 	call(f, "GET", "/b", &b, LANE_FREEZE, 1);
 	while (a.called + b.called == 0)
@@ -1267,6 +1274,7 @@ test_429_xrl_reset(void **state)
 	steps[1].body = "ok";
 	net_server_script(f->srv, steps, 2);
 	make_target(f, NULL);
+	target_set_signals(f->t, okta_signals);
 	call(f, "POST", "/api/v1/users/x/lifecycle/suspend", &s, LANE_FREEZE, 5);
 	run_until(f->base, &s.called, 1, 6000);
 	assert_true(s.ok);

@@ -4,7 +4,9 @@
  * extremes: INT64_MAX, past it, negative numbers, signs, garbage, dates
  * before 1970 and in year 9999. Each answer is within its documented bound
  * (0..3600000 ms) or -1 (ignored); none overflows (this test also runs
- * under UBSan). Sforce-Limit-Info's usage parser gets the same treatment.
+ * under UBSan). Sforce-Limit-Info's usage parser (the Salesforce
+ * connector's, which its signals hook gives the target) gets the same
+ * treatment.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -16,6 +18,8 @@
 #include <cmocka.h>
 
 #include "deprov/target.h"
+
+#include "salesforce-internal.h"
 
 #define MAX_WAIT_MS	3600000L
 /* 2026-01-01T00:00:00Z, and its HTTP-date. */
@@ -148,28 +152,28 @@ test_limit_info(void **state)
 {
 	long u = -7, l = -7;
 
-	assert_int_equal(target_limit_info_parse("api-usage=25/15000", &u, &l),
+	assert_int_equal(sf_limit_info_parse("api-usage=25/15000", &u, &l),
 	    0);
 	assert_int_equal(u, 25);
 	assert_int_equal(l, 15000);
-	assert_int_equal(target_limit_info_parse(
+	assert_int_equal(sf_limit_info_parse(
 	    "per-app-api-usage=1/10(appName=x), api-usage=30/100", &u, &l), 0);
 	assert_int_equal(u, 30);
 	assert_int_equal(l, 100);
 	u = l = -7;
-	assert_int_equal(target_limit_info_parse(
+	assert_int_equal(sf_limit_info_parse(
 	    "api-usage=9223372036854775808/100", &u, &l), -1);
-	assert_int_equal(target_limit_info_parse(
+	assert_int_equal(sf_limit_info_parse(
 	    "api-usage=1/99999999999999999999999", &u, &l), -1);
-	assert_int_equal(target_limit_info_parse("api-usage=-1/100", &u, &l),
+	assert_int_equal(sf_limit_info_parse("api-usage=-1/100", &u, &l),
 	    -1);
-	assert_int_equal(target_limit_info_parse("api-usage=1/0", &u, &l), -1);
-	assert_int_equal(target_limit_info_parse("api-usage=1/-5", &u, &l), -1);
-	assert_int_equal(target_limit_info_parse("api-usage=1", &u, &l), -1);
-	assert_int_equal(target_limit_info_parse("api-usage=1/2x", &u, &l), -1);
-	assert_int_equal(target_limit_info_parse("per-app-api-usage=1/10", &u,
+	assert_int_equal(sf_limit_info_parse("api-usage=1/0", &u, &l), -1);
+	assert_int_equal(sf_limit_info_parse("api-usage=1/-5", &u, &l), -1);
+	assert_int_equal(sf_limit_info_parse("api-usage=1", &u, &l), -1);
+	assert_int_equal(sf_limit_info_parse("api-usage=1/2x", &u, &l), -1);
+	assert_int_equal(sf_limit_info_parse("per-app-api-usage=1/10", &u,
 	    &l), -1);
-	assert_int_equal(target_limit_info_parse(NULL, &u, &l), -1);
+	assert_int_equal(sf_limit_info_parse(NULL, &u, &l), -1);
 	assert_int_equal(u, -7);
 	assert_int_equal(l, -7);
 }

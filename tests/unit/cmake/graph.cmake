@@ -4,6 +4,6 @@ deprov_unit(test_graph tests/unit/test_graph.c src/connectors/graph-proto.c
   src/connectors/common-proto.c src/http.c src/log.c)
 target_include_directories(test_graph PRIVATE src/connectors)
 deprov_unit(test_google tests/unit/test_google.c src/connectors/google-proto.c
-  src/connectors/common-proto.c src/http.c src/log.c)
+  src/connectors/common-proto.c src/http.c src/log.c src/diag.c)
 target_include_directories(test_google PRIVATE src/connectors)
 target_link_libraries(test_google PRIVATE PkgConfig::DEPS)

@@ -12,14 +12,14 @@ deprov_unit(test_http
   ${CMAKE_SOURCE_DIR}/tests/unit/net_server.c
   ${CMAKE_SOURCE_DIR}/src/http.c
   ${CMAKE_SOURCE_DIR}/src/log.c)
+# test_target uses the Okta and Salesforce signals hooks for the request
+# window and the usage slow-down.
 deprov_unit(test_target
   ${CMAKE_SOURCE_DIR}/tests/unit/test_target.c
   ${CMAKE_SOURCE_DIR}/tests/unit/net_server.c
-  ${CMAKE_SOURCE_DIR}/src/target.c
-  ${CMAKE_SOURCE_DIR}/src/laneheap.c
-  ${CMAKE_SOURCE_DIR}/src/http.c
-  ${CMAKE_SOURCE_DIR}/src/auth.c
-  ${CMAKE_SOURCE_DIR}/src/ratelimit.c
-  ${CMAKE_SOURCE_DIR}/src/backoff.c
-  ${CMAKE_SOURCE_DIR}/src/log.c
-  ${CMAKE_SOURCE_DIR}/src/diag.c)
+  ${CMAKE_SOURCE_DIR}/src/connectors/okta-proto.c
+  ${CMAKE_SOURCE_DIR}/src/connectors/salesforce-proto.c
+  ${CMAKE_SOURCE_DIR}/src/connectors/common-proto.c
+  ${DEPROV_TARGET_RUNTIME})
+target_include_directories(test_target PRIVATE
+  ${CMAKE_SOURCE_DIR}/src/connectors)
