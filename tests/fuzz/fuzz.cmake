@@ -53,26 +53,41 @@ function(deprov_fuzz name)
   set_tests_properties(${name} PROPERTIES LABELS fuzz TIMEOUT 120)
 endfunction()
 
+# The whole core, instrumented like the harnesses, for those whose code
+# reaches most of it: a configuration checks each target's options through
+# its connector's descriptor (src/connectors/connector.c), which brings in
+# every connector and what they run on.
+add_library(deprov_fuzz_core STATIC EXCLUDE_FROM_ALL ${DEPROV_CORE_SOURCES})
+target_include_directories(deprov_fuzz_core PUBLIC include)
+target_compile_options(deprov_fuzz_core PRIVATE
+  -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+  -fno-omit-frame-pointer -g)
+target_link_libraries(deprov_fuzz_core PUBLIC deprov_base PkgConfig::DEPS m)
+
+# A target's runtime (as DEPROV_TARGET_RUNTIME in tests/unit/units.cmake).
+set(DEPROV_FUZZ_TARGET_RUNTIME src/target.c src/laneheap.c src/http.c
+  src/auth.c src/ratelimit.c src/backoff.c src/log.c src/diag.c)
+
 # Events and times from outside.
 deprov_fuzz(fuzz_event src/event.c src/jsonc.c src/diag.c)
 deprov_fuzz(fuzz_time src/event.c src/jsonc.c src/diag.c)
 # Kafka messages and Okta hooks through ingest, with a stub engine.
 deprov_fuzz(fuzz_ingest tests/fuzz/ingest_stubs.c tests/fuzz/fuzz_quiet.c
-  src/ingest.c src/event.c src/config.c src/jsonc.c src/diag.c src/log.c)
+  src/ingest.c src/event.c src/jsonc.c src/diag.c src/log.c)
 # Configuration (with the ingest section) and runbooks, from files.
-deprov_fuzz(fuzz_config tests/fuzz/ingest_stubs.c tests/fuzz/fuzz_quiet.c
-  src/config.c src/ingest.c src/event.c src/jsonc.c src/diag.c src/log.c)
-deprov_fuzz(fuzz_runbook tests/fuzz/fuzz_quiet.c src/runbook.c src/config.c
-  src/event.c src/jsonc.c src/diag.c src/log.c)
+deprov_fuzz(fuzz_config tests/fuzz/fuzz_quiet.c)
+target_link_libraries(fuzz_config PRIVATE deprov_fuzz_core)
+deprov_fuzz(fuzz_runbook tests/fuzz/fuzz_quiet.c)
+target_link_libraries(fuzz_runbook PRIVATE deprov_fuzz_core)
 # The comment-tolerant JSON parser and the checks for JSON from outside.
 deprov_fuzz(fuzz_jsonc src/jsonc.c src/diag.c)
 # The waits taken from a peer's response headers (target.h).
-deprov_fuzz(fuzz_waits src/target.c src/laneheap.c src/http.c src/auth.c
-  src/ratelimit.c src/backoff.c src/log.c src/diag.c)
+deprov_fuzz(fuzz_waits ${DEPROV_FUZZ_TARGET_RUNTIME})
 # The connectors' pure halves: quoting, paths, answer readers, classifiers.
+# Those with signals hooks (rate-limit headers) link a target's runtime.
 deprov_fuzz(fuzz_salesforce tests/fuzz/fuzz_conn.c tests/fuzz/fuzz_quiet.c
-  src/connectors/salesforce-proto.c src/connectors/common-proto.c src/http.c
-  src/log.c)
+  src/connectors/salesforce-proto.c src/connectors/common-proto.c
+  ${DEPROV_FUZZ_TARGET_RUNTIME})
 deprov_fuzz(fuzz_scim tests/fuzz/fuzz_conn.c tests/fuzz/fuzz_quiet.c
   src/connectors/scim-proto.c src/connectors/common-proto.c src/http.c
   src/jsonc.c src/diag.c src/log.c)
@@ -80,8 +95,8 @@ deprov_fuzz(fuzz_graph tests/fuzz/fuzz_conn.c tests/fuzz/fuzz_quiet.c
   src/connectors/graph-proto.c src/connectors/common-proto.c src/http.c
   src/log.c)
 deprov_fuzz(fuzz_okta tests/fuzz/fuzz_conn.c tests/fuzz/fuzz_quiet.c
-  src/connectors/okta-proto.c src/connectors/common-proto.c src/http.c
-  src/log.c)
+  src/connectors/okta-proto.c src/connectors/common-proto.c
+  ${DEPROV_FUZZ_TARGET_RUNTIME})
 deprov_fuzz(fuzz_google tests/fuzz/fuzz_conn.c tests/fuzz/fuzz_quiet.c
   src/connectors/google-proto.c src/connectors/common-proto.c src/http.c
-  src/log.c)
+  src/log.c src/diag.c)

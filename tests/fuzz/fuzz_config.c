@@ -1,7 +1,8 @@
 /*
- * fuzz_config: config_load on a file holding the input, then the ingest
- * module's own section of it (ingest_new, with the stub engine of
- * ingest_stubs.c), as `deprovd --check` reads a configuration. Every
+ * fuzz_config: config_load on a file holding the input (each target's
+ * options checked by its connector), then the ingest module's own section
+ * of it (ingest_new without an engine), as `deprovd --check` reads a
+ * configuration. It links the whole core (deprov_fuzz_core). Every
  * diagnostic must name the file and, when it names a line, one of its
  * lines; a configuration without diagnostics must be usable (every target
  * with a known kind, an http(s) base URL without a trailing slash, found

@@ -14,6 +14,8 @@
  *   e  VERSION: sf_api_version.
  *   f  OBJECT \n OWNER \n ID... : sf_composite_body (JSON with one record
  *      per id) and sf_reassign_summary within its buffer.
+ *   g  SFORCE-LIMIT-INFO: sf_limit_info_parse (used >= 0, limit > 0, or
+ *      nothing written).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -247,6 +249,21 @@ fuzz_sf_composite(struct fuzz_in *in)
 	free(owner);
 }
 
+static void
+fuzz_sf_limit_info(struct fuzz_in *in)
+{
+	char	*v = fuzz_rest(in);
+	long	 used = -7, limit = -7;
+
+	if (sf_limit_info_parse(v, &used, &limit) == 0)
+		FUZZ_CHECK(used >= 0 && limit > 0 && strstr(v, "api-usage=") !=
+		    NULL, "Sforce-Limit-Info \"%s\": %ld/%ld", v, used, limit);
+	else
+		FUZZ_CHECK(used == -7 && limit == -7, "Sforce-Limit-Info \"%s\" "
+		    "refused but written", v);
+	free(v);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -259,7 +276,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in	in = { data, size };
 
-	switch (fuzz_op(&in, 6)) {
+	switch (fuzz_op(&in, 7)) {
 	case 0:
 		fuzz_sf_quote(&in);
 		break;
@@ -277,6 +294,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 5:
 		fuzz_sf_composite(&in);
+		break;
+	case 6:
+		fuzz_sf_limit_info(&in);
 		break;
 	}
 	return 0;

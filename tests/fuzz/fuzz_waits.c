@@ -1,19 +1,18 @@
 /*
  * fuzz_waits: the waits a target takes from a peer's response headers
  * (include/deprov/target.h): target_wait_retry_after_ms (Retry-After,
- * delta-seconds or HTTP-date), target_wait_reset_ms (Okta's
- * X-Rate-Limit-Reset against the response's Date) and
- * target_limit_info_parse (Salesforce's Sforce-Limit-Info). The first byte
- * chooses; then one line per argument:
+ * delta-seconds or HTTP-date) and target_wait_reset_ms (a reset time such
+ * as Okta's X-Rate-Limit-Reset, against the response's Date). The first
+ * byte chooses; then one line per argument:
  *
  *   a  NOW \n RETRY-AFTER
  *   b  NOW \n X-RATE-LIMIT-RESET \n DATE ("-" = no Date header)
- *   c  SFORCE-LIMIT-INFO
  *
  * NOW is our clock in epoch seconds (any int64; empty = 2026-01-01). Every
  * wait is -1 (ignored) or within 0..3600000 ms, and UBSan watches the
  * arithmetic; a plain delta-seconds Retry-After is exactly that many
- * seconds (clamped); a parsed usage has used >= 0 and limit > 0.
+ * seconds (clamped). (Sforce-Limit-Info is read by the Salesforce
+ * connector now: fuzz_salesforce.)
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,10 +55,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in	 in = { data, size };
 	char		*now = NULL, *a = NULL, *b = NULL;
-	long		 w, used = -7, limit = -7;
+	long		 w;
 	long long	 secs;
 
-	switch (fuzz_op(&in, 3)) {
+	switch (fuzz_op(&in, 2)) {
 	case 0:
 		now = fuzz_line(&in, NULL);
 		a = fuzz_line(&in, NULL);
@@ -81,16 +80,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    fuzz_waits_now(now));
 		FUZZ_CHECK(w == -1 || (w >= 0 && w <= FUZZ_MAX_WAIT_MS),
 		    "X-Rate-Limit-Reset \"%s\", Date \"%s\": %ld ms", a, b, w);
-		break;
-	case 2:
-		a = fuzz_rest(&in);
-		if (target_limit_info_parse(a, &used, &limit) == 0)
-			FUZZ_CHECK(used >= 0 && limit > 0 &&
-			    strstr(a, "api-usage=") != NULL,
-			    "Sforce-Limit-Info \"%s\": %ld/%ld", a, used, limit);
-		else
-			FUZZ_CHECK(used == -7 && limit == -7, "Sforce-Limit-Info "
-			    "\"%s\" refused but written", a);
 		break;
 	}
 	free(now);

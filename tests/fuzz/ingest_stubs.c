@@ -6,15 +6,20 @@
  * the case by subject key) and fails loudly when one is broken; an event
  * whose id starts with "retry" plays a store failure. Kafka headers are a
  * plain list (struct fuzz_headers) instead of librdkafka's; the admin API
- * keeps the one handler ingest registers and drops the answers.
+ * keeps the one handler ingest registers and drops the answers. The two
+ * configuration lookups ingest makes are here too (config.c would bring in
+ * every connector through their descriptors): a target by name, and a
+ * secret given inline, which is all fuzz_ingest's configuration uses.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/http.h>
 #include <json-c/json.h>
 
 #include "deprov/api.h"
+#include "deprov/config.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
 #include "deprov/jsonc.h"
@@ -120,4 +125,30 @@ api_error(struct evhttp_request *req, int code, const char *error,
 	fuzz_hook_code = code;
 	FUZZ_CHECK(error != NULL && detail != NULL && *detail != '\0',
 	    "an error answer without a detail");
+}
+
+const struct config_target *
+config_target_find(const struct config *cfg, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; cfg != NULL && name != NULL && i < cfg->ntargets; i++)
+		if (strcmp(cfg->targets[i].name, name) == 0)
+			return &cfg->targets[i];
+	return NULL;
+}
+
+char *
+config_secret(json_object *obj, const char *key, const char *file, int line,
+    struct diags *d)
+{
+	json_object	*v;
+	char		*s;
+
+	if (!json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	if ((s = strdup(json_object_get_string(v))) == NULL)
+		abort();
+	return s;
 }
