@@ -4,6 +4,7 @@
  * usable path keys, the text of a failed call, and problems in options
  * reported to a struct connector_check. No calls are made here.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +25,40 @@
  */
 static struct json_tokener	*conn_tok;
 
+static int	conn_has_nul(const char *, size_t);
+
+/*
+ * 1 when an answer holds a NUL byte or a \u0000 escape: json-c keeps such a
+ * string whole but every reader takes it as a C string, so "00u1\u0000x"
+ * would name user 00u1. The rule of jsonc_text_check (src/jsonc.c), here so
+ * that the connectors' pure half links without jsonc.
+ */
+static int
+conn_has_nul(const char *body, size_t len)
+{
+	const char	*bs;
+	size_t		 i = 0;
+
+	if (memchr(body, '\0', len) != NULL)
+		return 1;
+	/* Every backslash starts an escape of two bytes or more. */
+	while (i < len && (bs = memchr(body + i, '\\', len - i)) != NULL) {
+		i = (size_t)(bs - body);
+		if (len - i >= 6 && memcmp(body + i + 1, "u0000", 5) == 0)
+			return 1;
+		i += 2;
+	}
+	return 0;
+}
+
 json_object *
 conn_json_parse(const char *body, size_t len)
 {
 	json_object	*obj;
+	size_t		 i;
 
-	if (body == NULL || len == 0 || len > (size_t)0x7fffffff)
+	if (body == NULL || len == 0 || len > (size_t)0x7fffffff ||
+	    conn_has_nul(body, len))
 		return NULL;
 	if (conn_tok == NULL && (conn_tok = json_tokener_new()) == NULL)
 		return NULL;
@@ -37,7 +66,14 @@ conn_json_parse(const char *body, size_t len)
 	obj = json_tokener_parse_ex(conn_tok, body, (int)len);
 	if (json_tokener_get_error(conn_tok) != json_tokener_success) {
 		json_object_put(obj);
-		obj = NULL;
+		return NULL;
+	}
+	/* One value only: json-c stops after the first and says success. */
+	for (i = json_tokener_get_parse_end(conn_tok); i < len; i++) {
+		if (!isspace((unsigned char)body[i])) {
+			json_object_put(obj);
+			return NULL;
+		}
 	}
 	return obj;
 }

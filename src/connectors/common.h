@@ -28,7 +28,11 @@
 
 /* ---- common-proto.c: reading answers ---------------------------------- */
 
-/* Exactly one JSON value from body[0..len), or NULL when it is not JSON. */
+/*
+ * Exactly one JSON value from body[0..len), or NULL when it is not JSON or
+ * holds a NUL (a byte, or \u0000 in a string: readers take strings as C
+ * strings, which a NUL would cut short).
+ */
 json_object	*conn_json_parse(const char *body, size_t len);
 /* A string member of o (which may be NULL), or NULL. */
 const char	*conn_str(json_object *o, const char *key);

@@ -140,6 +140,21 @@ test_user_parse(void **state)
 	assert_int_equal(u.enabled, -1);
 	assert_int_equal(graph_user_parse("{}", 2, &u, err, sizeof err), -1);
 	assert_int_equal(graph_user_parse("nope", 4, &u, err, sizeof err), -1);
+	/* One JSON value, white space around it; nothing after it (fuzz_graph). */
+	assert_int_equal(graph_user_parse(" {\"id\":\"g\"}\r\n", 13, &u, err,
+	    sizeof err), 0);
+	assert_int_equal(graph_user_parse("{\"id\":\"g\"}{\"id\":\"h\"}", 20, &u,
+	    err, sizeof err), -1);
+	assert_int_equal(graph_user_parse("{\"id\":\"g\"} x", 12, &u, err,
+	    sizeof err), -1);
+	/* A NUL would cut the id short: "g\0h" is not user "g" (fuzz_graph). */
+	assert_int_equal(graph_user_parse("{\"id\":\"g\\u0000h\"}", 17, &u, err,
+	    sizeof err), -1);
+	assert_int_equal(graph_user_parse("{\"id\":\"\\u0000e\"}", 16, &u, err,
+	    sizeof err), -1);
+	assert_int_equal(graph_user_parse("{\"id\":\"g\\\\u0000h\"}", 18, &u,
+	    err, sizeof err), 0);
+	assert_string_equal(u.id, "g\\u0000h");
 
 	assert_int_equal(graph_list_parse("{\"value\":[]}", 12, &n, &u, err,
 	    sizeof err), 0);
