@@ -85,6 +85,36 @@ struct ingest {
 #endif
 };
 
+/*
+ * A condition's literal: exactly one JSON value, nothing after it but
+ * white space (so that "true || /X == 1" is refused, not read as "true").
+ * *out is NULL for the null literal. 0, or -1 when it is not one value.
+ */
+static int
+ingest_literal(const char *lit, json_object **out)
+{
+	json_tokener	*tok;
+	const char	*rest;
+	int		 r = -1;
+
+	*out = NULL;
+	if ((tok = json_tokener_new()) == NULL)
+		return -1;
+	*out = json_tokener_parse_ex(tok, lit, -1);
+	if (json_tokener_get_error(tok) == json_tokener_success) {
+		for (rest = lit + json_tokener_get_parse_end(tok);
+		    isspace((unsigned char)*rest); rest++)
+			;
+		r = *rest == '\0' ? 0 : -1;
+	}
+	json_tokener_free(tok);
+	if (r != 0 && *out != NULL) {
+		json_object_put(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
 /* Conditions: "POINTER OP LITERAL [&& ...]", OP is == or !=. */
 static int
 ingest_clause(const char *s, size_t len, json_object *doc, char *err,
@@ -119,10 +149,9 @@ ingest_clause(const char *s, size_t len, json_object *doc, char *err,
 		    "pointer (it must start with /)", ptr);
 		goto done;
 	}
-	if ((want = json_tokener_parse(lit)) == NULL &&
-	    strncmp(lit, "null", 4) != 0) {
-		snprintf(err, errlen, "condition: \"%.80s\" is not a JSON value",
-		    lit);
+	if (ingest_literal(lit, &want) != 0) {
+		snprintf(err, errlen, "condition: \"%.80s\" is not one JSON value "
+		    "(conditions are POINTER == VALUE or !=, joined by &&)", lit);
 		goto done;
 	}
 	if (doc == NULL) {

@@ -242,10 +242,42 @@ test_nul_and_utf8(void **state)
 	assert_int_equal(ingest_stats(t->in)->cases, 1);
 }
 
+/*
+ * A mapping's condition is POINTER == VALUE (or !=) joined by &&: a literal
+ * with anything after its value is refused, not read up to the value.
+ */
+static void
+test_conditions(void **state)
+{
+	json_object	*doc = json_tokener_parse("{\"Terminated\":true,"
+			    "\"X\":null,\"N\":12}");
+	char		 err[256];
+
+	(void)state;
+	assert_non_null(doc);
+	assert_int_equal(ingest_condition("/Terminated == true", doc, err,
+	    sizeof err), 1);
+	assert_int_equal(ingest_condition("/Terminated == true && /N != 12",
+	    doc, err, sizeof err), 0);
+	assert_int_equal(ingest_condition(" /X == null ", doc, err, sizeof err),
+	    1);
+	assert_int_equal(ingest_condition("/N == 12 ", doc, err, sizeof err), 1);
+	assert_int_equal(ingest_condition("/Terminated == true || /X == 1", doc,
+	    err, sizeof err), -1);
+	assert_non_null(strstr(err, "not one JSON value"));
+	assert_int_equal(ingest_condition("/X == nullx", doc, err, sizeof err),
+	    -1);
+	assert_int_equal(ingest_condition("/X == ", doc, err, sizeof err), -1);
+	assert_int_equal(ingest_condition("/N == 12 13", NULL, err, sizeof err),
+	    -1);
+	json_object_put(doc);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_conditions),
 		cmocka_unit_test_setup_teardown(test_okta_nulls, ingest_setup,
 		    ingest_teardown),
 		cmocka_unit_test_setup_teardown(test_cloudevent_nulls,
