@@ -101,6 +101,9 @@ const char	*store_col_text(sqlite3_stmt *, int i);
 	" complete_deadline_ms, frozen_ms, completed_ms, error, reason, retry," \
 	" cancel_by, waits_for"
 void		 store_case_read(sqlite3_stmt *, struct store_case *);
+/* Rows of (name, count) from sql, one cb each; cb's non-zero stops and is returned. */
+int		 store_name_counts(struct store *, const char *sql,
+		     int (*cb)(const char *, long long, void *), void *arg);
 int		 store_exec(struct store *, const char *);
 /* The store-audit.c schema, run by the migrations; its statements freed. */
 extern const char store_audit_schema[];

@@ -427,7 +427,7 @@ store_exposure_counts(struct store *s, long long *subjects,
     store_exposure_count_cb cb, void *arg)
 {
 	sqlite3_stmt	*st = NULL;
-	int		 rc, r = 0;
+	int		 r = 0;
 
 	*subjects = 0;
 	if (sqlite3_prepare_v2(s->db, "SELECT count(DISTINCT c.subject_key)"
@@ -440,18 +440,8 @@ store_exposure_counts(struct store *s, long long *subjects,
 	sqlite3_finalize(st);
 	if (r != 0 || cb == NULL)
 		return r;
-	if (sqlite3_prepare_v2(s->db, "SELECT s.target, count(DISTINCT"
-	    " c.subject_key)" STORE_EXPOSED_FROM " GROUP BY s.target", -1, &st,
-	    NULL) != SQLITE_OK)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((r = cb(store_col_text(st, 0), sqlite3_column_int64(st, 1),
-		    arg)) != 0)
-			break;
-	if (r == 0 && rc != SQLITE_DONE)
-		r = -1;
-	sqlite3_finalize(st);
-	return r;
+	return store_name_counts(s, "SELECT s.target, count(DISTINCT"
+	    " c.subject_key)" STORE_EXPOSED_FROM " GROUP BY s.target", cb, arg);
 }
 
 /*

@@ -773,6 +773,11 @@ store_sync_main(void *arg)
 			/* Not synced: nothing waiting on it goes ahead; try again. */
 			log_error("store", "%s: sync: %s", s->wal_path,
 			    strerror(e));
+			/*
+			 * This is the sync helper thread, not the loop: the
+			 * pause only spaces its own retries of a failing
+			 * fdatasync so that it does not spin.
+			 */
 			usleep(100000);
 		}
 		if (write(s->pipe[1], "s", 1) < 0 && errno != EAGAIN)
@@ -1194,12 +1199,19 @@ int
 store_count_ended(struct store *s, int (*cb)(const char *, long long, void *),
     void *arg)
 {
+	return store_name_counts(s, "SELECT state, count(*) FROM cases WHERE"
+	    " state IN ('completed', 'cancelled', 'escalated') AND completed_ms"
+	    " IS NOT NULL GROUP BY state", cb, arg);
+}
+
+int
+store_name_counts(struct store *s, const char *sql,
+    int (*cb)(const char *, long long, void *), void *arg)
+{
 	sqlite3_stmt	*st = NULL;
 	int		 rc, r = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT state, count(*) FROM cases WHERE"
-	    " state IN ('completed', 'cancelled', 'escalated') AND completed_ms"
-	    " IS NOT NULL GROUP BY state", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		log_error("store", "count: %s", sqlite3_errmsg(s->db));
 		return -1;
 	}

@@ -63,7 +63,7 @@ deprov_realkafka(it_ingest.py ingest_
 
 # A throwaway PostgreSQL (Debian's server binaries; as root it runs as the
 # user deprov-test), its URL in build/pg-server.url, for the tests of the
-# shared store to come (DESIGN.md section 6). For now a smoke test.
+# shared store that several instances will use. For now a smoke test.
 if(NOT DEPROV_SANITIZE)
   set(DEPROV_PG_SERVER ${CMAKE_SOURCE_DIR}/tests/tools/pg-server)
   set(DEPROV_PG_DIR ${CMAKE_BINARY_DIR}/pg-server)
