@@ -95,14 +95,23 @@ ingest_literal(const char *lit, json_object **out)
 {
 	json_tokener	*tok;
 	const char	*rest;
+	size_t		 len = strlen(lit), end;
 	int		 r = -1;
 
 	*out = NULL;
 	if ((tok = json_tokener_new()) == NULL)
 		return -1;
+	/*
+	 * Strict: no comments. A lenient tokener reads "\"x\"//" as a value
+	 * followed by a comment that runs through the terminating NUL, and
+	 * its parse end then lies past the string; the clamp keeps any other
+	 * such reading inside it too.
+	 */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	*out = json_tokener_parse_ex(tok, lit, -1);
 	if (json_tokener_get_error(tok) == json_tokener_success) {
-		for (rest = lit + json_tokener_get_parse_end(tok);
+		end = json_tokener_get_parse_end(tok);
+		for (rest = lit + (end < len ? end : len);
 		    isspace((unsigned char)*rest); rest++)
 			;
 		r = *rest == '\0' ? 0 : -1;

@@ -270,6 +270,13 @@ test_conditions(void **state)
 	assert_int_equal(ingest_condition("/X == ", doc, err, sizeof err), -1);
 	assert_int_equal(ingest_condition("/N == 12 13", NULL, err, sizeof err),
 	    -1);
+	/* a comment after the value ran the tokener past the string's end */
+	assert_int_equal(ingest_condition("/X != \"yes\"//", NULL, err,
+	    sizeof err), -1);
+	assert_int_equal(ingest_condition("/X != \"yes\" /* c */", NULL, err,
+	    sizeof err), -1);
+	assert_int_equal(ingest_condition("/X == \"yes\"\t", doc, err,
+	    sizeof err), 0);
 	json_object_put(doc);
 }
 
