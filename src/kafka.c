@@ -161,7 +161,6 @@ kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	enum log_level l;
 
-	(void)rk;
 	if (level <= 3)
 		l = LOG_LEVEL_ERROR;
 	else if (level == 4)
@@ -170,7 +169,8 @@ kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 		l = LOG_LEVEL_INFO;
 	else
 		l = LOG_LEVEL_DEBUG;
-	log_msg(l, "kafka", "%s: %s", fac, buf);
+	/* The client's name (rdkafka#consumer-2) says which one speaks. */
+	log_msg(l, "kafka", "%s %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
 static void
@@ -859,25 +859,92 @@ kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value,
 	return 0;
 }
 
-/* Common settings: bootstrap, pass-through properties, logging. */
+/*
+ * Which client a librdkafka property is for, from librdkafka's own table
+ * (rd_kafka_conf_properties_show, the C/P column of its CONFIGURATION.md):
+ * 'C' consumer, 'P' producer, '*' both, 0 when the table does not name it
+ * (then it goes to both, and librdkafka refuses it if it is unknown).
+ */
+static int
+kafka_prop_scope(const char *table, const char *key)
+{
+	const char	*line, *bar;
+	size_t		 n = strlen(key);
+
+	for (line = table; line != NULL && *line != '\0'; line = strchr(line,
+	    '\n')) {
+		if (*line == '\n')
+			line++;
+		if (strncmp(line, key, n) != 0 || line[n] != ' ')
+			continue;
+		if ((bar = strchr(line + n, '|')) == NULL ||
+		    memchr(line + n, '\n', (size_t)(bar - line - n)) != NULL)
+			continue;
+		bar++;
+		while (*bar == ' ')
+			bar++;
+		if (*bar == 'C' || *bar == 'P' || *bar == '*')
+			return *bar;
+	}
+	return 0;
+}
+
+/* librdkafka's property table as text (start-up only), or NULL. */
+static char *
+kafka_prop_table(void)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return NULL;
+	rd_kafka_conf_properties_show(f);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * Common settings: bootstrap, the pass-through properties that apply to
+ * this type of client (a consumer property given to a producer is ignored
+ * by librdkafka with a CONFWARN, and the other way round), logging.
+ */
 static rd_kafka_conf_t *
-kafka_conf(struct kafka *k, char *err, size_t errlen)
+kafka_conf(struct kafka *k, rd_kafka_type_t type, char *err, size_t errlen)
 {
 	rd_kafka_conf_t	*conf = rd_kafka_conf_new();
+	char		*table = NULL;
 	size_t		 i;
+	int		 scope;
 
 	if (kafka_set(conf, "bootstrap.servers", k->bootstrap, err,
 	    errlen) != 0)
 		goto fail;
-	for (i = 0; i < k->cfg->nprops; i++)
+	if (k->cfg->nprops > 0 && (table = kafka_prop_table()) == NULL) {
+		snprintf(err, errlen, "kafka: cannot read librdkafka's "
+		    "property table");
+		goto fail;
+	}
+	for (i = 0; i < k->cfg->nprops; i++) {
+		scope = kafka_prop_scope(table, k->cfg->prop_keys[i]);
+		if ((scope == 'C' && type != RD_KAFKA_CONSUMER) ||
+		    (scope == 'P' && type != RD_KAFKA_PRODUCER))
+			continue;
 		if (kafka_set(conf, k->cfg->prop_keys[i], k->cfg->prop_vals[i],
 		    err, errlen) != 0)
 			goto fail;
+	}
+	free(table);
+	table = NULL;
 	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
 	rd_kafka_conf_set_opaque(conf, k);
 	return conf;
 fail:
+	free(table);
 	rd_kafka_conf_destroy(conf);
 	return NULL;
 }
@@ -988,7 +1055,7 @@ kafka_new(struct event_base *base, const struct config_kafka *cfg,
 		goto fail;
 
 	/* Dead-letter producer: idempotent, waits for all replicas. */
-	if ((conf = kafka_conf(k, err, errlen)) == NULL)
+	if ((conf = kafka_conf(k, RD_KAFKA_PRODUCER, err, errlen)) == NULL)
 		goto fail;
 	if (kafka_set(conf, "enable.idempotence", "true", err, errlen) != 0)
 		goto fail;
@@ -1007,7 +1074,7 @@ kafka_new(struct event_base *base, const struct config_kafka *cfg,
 	}
 
 	/* Consumer: offsets stored by hand after each message is durable. */
-	if ((conf = kafka_conf(k, err, errlen)) == NULL)
+	if ((conf = kafka_conf(k, RD_KAFKA_CONSUMER, err, errlen)) == NULL)
 		goto fail;
 	if (kafka_set(conf, "group.id", cfg->group_id, err, errlen) != 0 ||
 	    kafka_set(conf, "enable.auto.offset.store", "false", err,

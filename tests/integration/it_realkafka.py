@@ -318,6 +318,77 @@ def test_lag_and_commits(work):
         sb.stop()
 
 
+def kafka_clients(d):
+    """{client name: (its configuration as librdkafka dumped it with debug=conf,
+    every other line it logged)} from d's log; the name is what deprovd puts
+    first in each librdkafka line (client.id#consumer-N, client.id#producer-N)."""
+    out = {}
+    for line in d.log_text().splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if e.get("mod") != "kafka" or "#" not in e.get("msg", "").split(" ", 1)[0]:
+            continue
+        name, rest = e["msg"].split(" ", 1)
+        conf, other = out.setdefault(name, (set(), []))
+        if rest.startswith("CONF: ") and " = " in rest:
+            conf.add(rest.split("]:", 1)[1].strip())
+        else:
+            other.append(rest)
+    return out
+
+
+def test_properties_routed(work):
+    """kafka.properties reach the client each property is for: a consumer
+    property (session.timeout.ms, heartbeat.interval.ms, auto.offset.reset)
+    only the consumer, a producer property (linger.ms, message.timeout.ms)
+    only the producer of dead letters and audit records, a property of both
+    (client.id) both; librdkafka warns about none (CONFWARN "... is a
+    consumer property and will be ignored by this producer instance"). The
+    producer still works: a malformed message reaches the dead-letter topic."""
+    sb = Sandbox(work, seed_people(1, owned={}, tokens=0))
+    d = Daemon(work, sb, extra=props(debug="conf", linger_ms=7, message_timeout_ms=60000,
+                                     client_id="deprovd-routing", auto_offset_reset="earliest"))
+    try:
+        d.start()
+        warned = [l for l in d.log_text().splitlines()
+                  if "CONFWARN" in l and "will be ignored by this" in l]
+        assert not warned, warned
+        clients = wait_for(lambda: (lambda c: c if len(c) == 2 and all(
+            conf for conf, _ in c.values()) else None)(kafka_clients(d)), 30,
+            "the configuration of deprovd's two librdkafka clients")
+        cons = [n for n in clients if "#consumer-" in n]
+        prod = [n for n in clients if "#producer-" in n]
+        assert len(cons) == 1 and len(prod) == 1, sorted(clients)
+        cconf, cother = clients[cons[0]]
+        pconf, pother = clients[prod[0]]
+        log("consumer %s: %d settings; producer %s: %d settings" %
+            (cons[0], len(cconf), prod[0], len(pconf)))
+        warned = [m for m in cother + pother if "CONFWARN" in m]
+        assert not warned, warned
+        assert cons[0].startswith("deprovd-routing#") and prod[0].startswith("deprovd-routing#")
+        for want in ("session.timeout.ms = 6000", "heartbeat.interval.ms = 500",
+                     "client.id = deprovd-routing", "auto.offset.reset = smallest"):
+            assert want in cconf, (want, sorted(cconf))
+        for want in ("queue.buffering.max.ms = 7", "client.id = deprovd-routing",
+                     "message.timeout.ms = 60000", "enable.idempotence = true"):
+            assert want in pconf, (want, sorted(pconf))
+        for key in ("session.timeout.ms", "heartbeat.interval.ms", "auto.offset.reset",
+                    "group.id"):
+            assert not any(c.startswith(key + " ") for c in pconf), (key, sorted(pconf))
+        for key in ("queue.buffering.max.ms", "message.timeout.ms", "enable.idempotence"):
+            assert not any(c.startswith(key + " ") for c in cconf), (key, sorted(cconf))
+        publish(d.bootstrap, [("X", "this is not json")])
+        dlq = wait_for(lambda: [l for l in consume(d.bootstrap, "deprov.dlq").splitlines()
+                                if "deprov-reason=" in l], 30, "the dead letter", 0.5)
+        assert len(dlq) == 1, dlq
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
 # --- the measurement behind docs/KAFKA.md -----------------------------------
 
 SCENARIOS = [
@@ -412,6 +483,7 @@ def test_failover_bench(work):
 
 TESTS = {f.__name__[5:]: f for f in [
     test_group_two_instances, test_group_static_cooperative, test_lag_and_commits,
+    test_properties_routed,
     test_failover_bench]}
 
 if __name__ == "__main__":
