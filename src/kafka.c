@@ -100,6 +100,12 @@ struct kafka {
 	size_t				 low;
 	int				 brokers_up;	/* from the statistics */
 	int				 assigned;
+	/*
+	 * In the group: an assignment (possibly empty) is in effect; 0
+	 * before the first one, between an eager revoke and the next
+	 * assignment, and after the assignment was lost.
+	 */
+	int				 member;
 	rd_kafka_topic_partition_list_t	*owned;		/* the assignment, for kafka_lag */
 	int				 closed;
 	/*
@@ -155,6 +161,7 @@ struct kafka_dead {
 static void	kafka_drain_consumer(struct kafka *);
 static void	kafka_close_serve(struct kafka *);
 static void	kafka_block_at(struct kafka *, const char *, int32_t, int64_t);
+static void	kafka_brokers_set(struct kafka *, int);
 
 static void
 kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -176,9 +183,12 @@ kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 static void
 kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-	(void)rk;
-	(void)opaque;
+	struct kafka *k = opaque;
+
 	log_warn("kafka", "%s: %s", rd_kafka_err2name(err), reason);
+	/* Readiness says so now, not at the next statistics. */
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && rk == k->consumer)
+		kafka_brokers_set(k, 0);
 }
 
 static struct kafka_part *
@@ -327,6 +337,17 @@ kafka_owned_update(struct kafka *k, const rd_kafka_topic_partition_list_t *parts
 	}
 }
 
+/* Whether a broker of the cluster is up, logged when it changes. */
+static void
+kafka_brokers_set(struct kafka *k, int up)
+{
+	if (up != k->brokers_up)
+		log_msg(up ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "kafka",
+		    up ? "brokers reachable" : "no broker reachable: intake "
+		    "waits, nothing is lost");
+	k->brokers_up = up;
+}
+
 /*
  * Statistics (every second): is any broker of the cluster up? Readiness
  * reports a broker outage; librdkafka reconnects on its own.
@@ -355,11 +376,7 @@ kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 		}
 	}
 	json_object_put(o);
-	if (up != k->brokers_up)
-		log_msg(up ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "kafka",
-		    up ? "brokers reachable" : "no broker reachable: intake "
-		    "waits, nothing is lost");
-	k->brokers_up = up;
+	kafka_brokers_set(k, up);
 	return 0;	/* librdkafka frees json */
 }
 
@@ -381,9 +398,22 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_assign(rk, parts);
 		k->assigned += parts->cnt;
 		kafka_owned_update(k, parts, 1, coop);
+		/*
+		 * The group coordinator answered: a broker is up, whatever
+		 * the first statistics (a second after the start) will say.
+		 * And this instance is a member, with partitions or none.
+		 */
+		k->member = 1;
+		kafka_brokers_set(k, 1);
 		break;
 	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
 		log_info("kafka", "revoked %d partitions", parts->cnt);
+		if (rd_kafka_assignment_lost(rk))
+			log_warn("kafka", "the assignment was lost (out of the "
+			    "group): rejoining");
+		/* Eager: no assignment until the next; lost: out of the group. */
+		if (!coop || rd_kafka_assignment_lost(rk))
+			k->member = 0;
 		/* Their offsets are no longer ours to store. */
 		kafka_parts_free(k);
 		/* Only stored offsets (durable cases) are committed. */
@@ -404,6 +434,7 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		log_error("kafka", "rebalance: %s", rd_kafka_err2str(err));
 		rd_kafka_assign(rk, NULL);
 		k->assigned = 0;
+		k->member = 0;
 		kafka_owned_update(k, NULL, 0, 0);
 		break;
 	}
@@ -1389,10 +1420,33 @@ kafka_consumed(const struct kafka *k)
 	return k->consumed;
 }
 
+int
+kafka_member(const struct kafka *k)
+{
+	return k->member && !k->closed;
+}
+
+void
+kafka_owned(const struct kafka *k, void (*fn)(void *, const char *, int32_t),
+    void *arg)
+{
+	rd_kafka_topic_partition_list_t	*l;
+	int				 i;
+
+	if (k->owned == NULL || k->owned->cnt == 0 ||
+	    (l = rd_kafka_topic_partition_list_copy(k->owned)) == NULL)
+		return;
+	rd_kafka_topic_partition_list_sort(l, NULL, NULL);
+	for (i = 0; i < l->cnt; i++)
+		fn(arg, l->elems[i].topic, l->elems[i].partition);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
 /*
  * Sum over the assigned partitions of high watermark - position, from
  * librdkafka's cached values (no broker round trip). A partition without a
- * known position or watermark yet is left out; -1 when none is known.
+ * known position or watermark yet is left out; 0 for a member of the group
+ * without partitions; -1 when none is known.
  */
 int64_t
 kafka_lag(const struct kafka *k)
@@ -1402,9 +1456,10 @@ kafka_lag(const struct kafka *k)
 	int64_t				 lo, hi, sum = 0;
 	int				 i, known = 0;
 
-	if (k == NULL || k->consumer == NULL || k->closed || k->owned == NULL ||
-	    k->owned->cnt == 0)
+	if (k == NULL || k->consumer == NULL || k->closed)
 		return -1;
+	if (k->owned == NULL || k->owned->cnt == 0)
+		return k->member ? 0 : -1;
 	if ((l = rd_kafka_topic_partition_list_copy(k->owned)) == NULL)
 		return -1;
 	if (rd_kafka_position(k->consumer, l) != RD_KAFKA_RESP_ERR_NO_ERROR)

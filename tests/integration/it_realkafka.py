@@ -318,6 +318,137 @@ def test_lag_and_commits(work):
         sb.stop()
 
 
+def metric(d, name):
+    """An unlabelled sample of d's /metrics, or None when absent."""
+    with urllib.request.urlopen(d.url("/metrics"), timeout=10) as resp:
+        text = resp.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def test_ready_when_assigned(work):
+    """Ready as soon as partitions are assigned: the assignment proves the
+    group coordinator (a broker) answered, so /readyz does not wait for the
+    first statistics a second after the start. Every /readyz sample from the
+    start on that shows partitions assigned is 200."""
+    sb = Sandbox(work, seed_people(1, owned={}, tokens=0))
+    d = Daemon(work, sb)
+    try:
+        d.start(wait_ready=False)
+        samples = []
+
+        def sample():
+            try:
+                st, body = http("GET", d.url("/readyz"), timeout=2)
+            except OSError:
+                return None
+            samples.append((time.time(), st, body))
+            return st == 200 and body.get("kafka_assigned") and body
+        r = wait_for(sample, 30, "ready with partitions assigned", 0.02)
+        late = [(st, b) for _, st, b in samples if isinstance(b, dict) and
+                b.get("kafka_assigned") and st != 200]
+        log("%d /readyz samples before ready; %d with partitions assigned but 503" %
+            (len(samples), len(late)))
+        assert not late, late[:3]
+        assert r["kafka_member"] and r["kafka_brokers_up"] and r["status"] == "ok", r
+        assert r["kafka_partitions"] == {kafka_topic(TOPIC): [0, 1, 2, 3]}, r
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def idle_member(work, strategy):
+    """Three deprovd in one group on a topic of 2 partitions: the one without
+    a partition is ready too (200, kafka_member true, kafka_assigned false,
+    kafka_partitions {}), serves the API, and takes over a partition when
+    its owner dies; /readyz of the others says which partition each owns."""
+    n = 20
+
+    def two(cfg):
+        cfg["kafka"]["partitions"] = 2
+        cfg["kafka"]["properties"]["partition.assignment.strategy"] = strategy
+    sb = Sandbox(work, seed_people(n, owned={"Account": 1}, tokens=1))
+    ds = [Daemon(Sub(work, name), sb, extra=two) for name in ("a", "b", "c")]
+    bootstrap = ds[0].brokers
+    topic = kafka_topic(TOPIC)
+    try:
+        for d in ds:
+            d.start(wait_ready=False)
+
+        def settled():
+            rs = [readyz(d) for d in ds]
+            owned = [r.get("kafka_partitions", {}).get(topic, []) for r in rs]
+            if sorted(p for o in owned for p in o) != [0, 1]:
+                return None
+            if not all(r.get("status") == "ok" for r in rs):
+                return None
+            return rs, owned
+        rs, owned = wait_for(settled, 60, "3 members ready, partitions 0 and 1 owned", 0.1)
+        idle = [i for i, o in enumerate(owned) if not o]
+        assert len(idle) == 1, owned
+        i = idle[0]
+        log("owned: %s; idle member %s" % (owned, "abc"[i]))
+        r = rs[i]
+        assert r["kafka_member"] and not r["kafka_assigned"], r
+        assert r["kafka_partitions"] == {} and r["kafka_lag"] == 0, r
+        st, body = ds[i].call("GET", "/v1/cases", token=harness.API_TOKEN)
+        assert st == 200 and body["cases"] == [], (st, body)
+        assert metric(ds[i], "deprov_kafka_group_member") == 1
+        assert metric(ds[i], "deprov_kafka_assigned") == 0
+        assert metric(ds[i], "deprov_kafka_consumer_lag") == 0
+        for j, o in enumerate(owned):
+            if j != i:
+                assert rs[j]["kafka_partitions"] == {topic: o} and len(o) == 1, rs[j]
+                assert rs[j]["kafka_assigned"] and rs[j]["kafka_member"], rs[j]
+        # The idle one stays ready (checked twice more, a second apart).
+        for _ in range(2):
+            time.sleep(1)
+            st, body = http("GET", ds[i].url("/readyz"), timeout=2)
+            assert st == 200 and body["kafka_partitions"] == {}, (st, body)
+
+        # One owner dies: the idle member takes a partition over.
+        victim = next(j for j in range(3) if j != i)
+        lost = owned[victim][0]
+        ds[victim].kill9()
+        survivors = [j for j in range(3) if j != victim]
+
+        def taken_over():
+            rs = {j: readyz(ds[j]) for j in survivors}
+            got = sorted(p for r in rs.values() for p in r.get("kafka_partitions", {}).get(topic, []))
+            ok = got == [0, 1] and all(r.get("status") == "ok" for r in rs.values())
+            return rs if ok and rs[i].get("kafka_partitions") else None
+        rs = wait_for(taken_over, 60, "partition %d owned again" % lost, 0.2)
+        log("after kill -9 of %s: %s" % ("abc"[victim], {"abc"[j]: r["kafka_partitions"]
+                                                        for j, r in rs.items()}))
+        publish(bootstrap, [("E%04d" % k, leaver_for(k)) for k in range(1, n + 1)])
+
+        def all_cases():
+            got = set()
+            for j in survivors:
+                got |= set(subjects(ds[j]))
+            return got if len(got) == n else None
+        wait_for(all_cases, 60, "a case for each of the %d leavers" % n, 0.3)
+        assert subjects(ds[i]), "the member that was idle took no leaver"
+    finally:
+        for d in ds:
+            d.stop()
+        sb.stop()
+
+
+def test_group_idle_member(work):
+    """An idle member (3 instances, 2 partitions) is ready; eager protocol."""
+    idle_member(work, "range,roundrobin")
+
+
+def test_group_idle_member_cooperative(work):
+    """The same with cooperative-sticky: the idle member's assignment is an
+    empty incremental one."""
+    idle_member(work, "cooperative-sticky")
+
+
 def kafka_clients(d):
     """{client name: (its configuration as librdkafka dumped it with debug=conf,
     every other line it logged)} from d's log; the name is what deprovd puts
@@ -483,7 +614,8 @@ def test_failover_bench(work):
 
 TESTS = {f.__name__[5:]: f for f in [
     test_group_two_instances, test_group_static_cooperative, test_lag_and_commits,
-    test_properties_routed,
+    test_properties_routed, test_ready_when_assigned,
+    test_group_idle_member, test_group_idle_member_cooperative,
     test_failover_bench]}
 
 if __name__ == "__main__":
