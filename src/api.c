@@ -940,7 +940,9 @@ api_health(struct evhttp_request *req, const char *path, const char *rest,
 		int member = api->kafka != NULL && kafka_member(api->kafka);
 		int store_ok = store_count_cases(api->store, NULL) >= 0;
 		int brokers = api->kafka != NULL && kafka_brokers_up(api->kafka);
-		int64_t lag = api->kafka != NULL ? kafka_lag(api->kafka) : -1;
+		int unknown = 0;
+		int64_t lag = api->kafka != NULL ?
+		    kafka_lag(api->kafka, &unknown) : -1;
 		json_object *parts = json_object_new_object();
 
 		if (api->kafka != NULL)
@@ -957,6 +959,8 @@ api_health(struct evhttp_request *req, const char *path, const char *rest,
 		    json_object_new_boolean(brokers));
 		json_object_object_add(o, "kafka_lag",
 		    json_object_new_int64(lag));
+		json_object_object_add(o, "kafka_lag_unknown",
+		    json_object_new_int(unknown));
 		json_object_object_add(o, "intake_paused",
 		    json_object_new_boolean(api->kafka != NULL &&
 		    kafka_paused(api->kafka)));

@@ -107,6 +107,15 @@ struct kafka {
 	 */
 	int				 member;
 	rd_kafka_topic_partition_list_t	*owned;		/* the assignment, for kafka_lag */
+	/*
+	 * From the last statistics, for each partition whose starting offset
+	 * librdkafka has settled (fetch state "active"): its committed offset
+	 * (RD_KAFKA_OFFSET_INVALID when the group has none). kafka_lag starts
+	 * a partition not read from yet there.
+	 */
+	rd_kafka_topic_partition_list_t	*committed;
+	int				 reset_latest;	/* auto.offset.reset latest */
+	int				 reset_error;	/* auto.offset.reset error */
 	int				 closed;
 	/*
 	 * Closing the consumer on the loop: rd_kafka_consumer_close_queue
@@ -349,20 +358,64 @@ kafka_brokers_set(struct kafka *k, int up)
 }
 
 /*
+ * The statistics' partitions: for each one whose fetch state is "active"
+ * (its starting offset settled), its committed offset, into a new list.
+ */
+static rd_kafka_topic_partition_list_t *
+kafka_stats_committed(json_object *o)
+{
+	rd_kafka_topic_partition_list_t	*l;
+	json_object			*topics, *parts, *v;
+	long long			 part;
+	char				*end;
+
+	if ((l = rd_kafka_topic_partition_list_new(8)) == NULL)
+		return NULL;
+	if (!json_object_object_get_ex(o, "topics", &topics) ||
+	    !json_object_is_type(topics, json_type_object))
+		return l;
+	json_object_object_foreach(topics, topic, t) {
+		if (!json_object_object_get_ex(t, "partitions", &parts) ||
+		    !json_object_is_type(parts, json_type_object))
+			continue;
+		json_object_object_foreach(parts, id, p) {
+			part = strtoll(id, &end, 10);
+			if (*end != '\0' || part < 0 || part > INT32_MAX)
+				continue;	/* "-1": the unassigned one */
+			if (!json_object_object_get_ex(p, "fetch_state", &v) ||
+			    !json_object_is_type(v, json_type_string) ||
+			    strcmp(json_object_get_string(v), "active") != 0 ||
+			    !json_object_object_get_ex(p, "committed_offset", &v))
+				continue;
+			rd_kafka_topic_partition_list_add(l, topic,
+			    (int32_t)part)->offset = json_object_get_int64(v);
+		}
+	}
+	return l;
+}
+
+/*
  * Statistics (every second): is any broker of the cluster up? Readiness
- * reports a broker outage; librdkafka reconnects on its own.
+ * reports a broker outage; librdkafka reconnects on its own. And the
+ * committed offsets kafka_lag needs for partitions not read from yet.
  */
 static int
 kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
-	struct kafka	*k = opaque;
-	json_object	*o, *brokers, *st, *id;
-	int		 up = 0;
+	struct kafka			*k = opaque;
+	json_object			*o, *brokers, *st, *id;
+	rd_kafka_topic_partition_list_t	*committed;
+	int				 up = 0;
 
 	(void)rk;
 	(void)len;
 	if ((o = json_tokener_parse(json)) == NULL)
 		return 0;
+	if ((committed = kafka_stats_committed(o)) != NULL) {
+		if (k->committed != NULL)
+			rd_kafka_topic_partition_list_destroy(k->committed);
+		k->committed = committed;
+	}
 	if (json_object_object_get_ex(o, "brokers", &brokers)) {
 		json_object_object_foreach(brokers, name, b) {
 			(void)name;
@@ -1116,10 +1169,17 @@ kafka_new(struct event_base *base, const struct config_kafka *cfg,
 	if (rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e,
 	    sizeof e) != RD_KAFKA_CONF_OK)
 		goto fail;
-	for (i = 0; i < cfg->nprops; i++)
-		if (strcmp(cfg->prop_keys[i], "auto.offset.reset") == 0)
-			kafka_set(conf, "auto.offset.reset", cfg->prop_vals[i],
-			    err, errlen);
+	for (i = 0; i < cfg->nprops; i++) {
+		if (strcmp(cfg->prop_keys[i], "auto.offset.reset") != 0)
+			continue;
+		kafka_set(conf, "auto.offset.reset", cfg->prop_vals[i], err,
+		    errlen);
+		/* Where a partition without a committed offset starts (kafka_lag). */
+		k->reset_latest = strcmp(cfg->prop_vals[i], "latest") == 0 ||
+		    strcmp(cfg->prop_vals[i], "largest") == 0 ||
+		    strcmp(cfg->prop_vals[i], "end") == 0;
+		k->reset_error = strcmp(cfg->prop_vals[i], "error") == 0;
+	}
 	rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
 	rd_kafka_conf_set_stats_cb(conf, kafka_stats_cb);
 	if (kafka_set(conf, "statistics.interval.ms", "1000", err, errlen) != 0)
@@ -1328,6 +1388,8 @@ kafka_free(struct kafka *k)
 	kafka_parts_free(k);
 	if (k->owned != NULL)
 		rd_kafka_topic_partition_list_destroy(k->owned);
+	if (k->committed != NULL)
+		rd_kafka_topic_partition_list_destroy(k->committed);
 	if (k->tick != NULL)
 		event_free(k->tick);
 	if (k->more != NULL)
@@ -1443,40 +1505,70 @@ kafka_owned(const struct kafka *k, void (*fn)(void *, const char *, int32_t),
 }
 
 /*
- * Sum over the assigned partitions of high watermark - position, from
- * librdkafka's cached values (no broker round trip). A partition without a
- * known position or watermark yet is left out; 0 for a member of the group
- * without partitions; -1 when none is known.
+ * Where the consumer is in partition p, for the lag: its position once a
+ * message of p was handed to deprovd in this assignment; before that, where
+ * it starts: the group's committed offset, or without one the end that
+ * auto.offset.reset names (lo or hi). -1 when not known yet.
+ */
+static int64_t
+kafka_lag_from(const struct kafka *k, const rd_kafka_topic_partition_t *p,
+    int64_t lo, int64_t hi)
+{
+	const rd_kafka_topic_partition_t *c;
+
+	if (p->err == RD_KAFKA_RESP_ERR_NO_ERROR && p->offset >= 0)
+		return p->offset;
+	if (k->committed == NULL || (c = rd_kafka_topic_partition_list_find(
+	    k->committed, p->topic, p->partition)) == NULL)
+		return -1;	/* its starting offset is not settled yet */
+	if (c->offset >= 0)
+		return c->offset;
+	if (k->reset_error)
+		return -1;
+	return k->reset_latest ? hi : lo;
+}
+
+/*
+ * Sum over the assigned partitions of high watermark - where the consumer
+ * is (kafka_lag_from), from librdkafka's cached values and the last
+ * statistics (no broker round trip). A partition whose watermark or
+ * starting offset is not known yet is left out and counted in *unknown.
+ * 0 for a member of the group without partitions; -1 when not in the
+ * group or when no partition is known.
  */
 int64_t
-kafka_lag(const struct kafka *k)
+kafka_lag(const struct kafka *k, int *unknown)
 {
 	rd_kafka_topic_partition_list_t	*l;
 	rd_kafka_topic_partition_t	*p;
-	int64_t				 lo, hi, sum = 0;
-	int				 i, known = 0;
+	int64_t				 lo, hi, from, sum = 0;
+	int				 i, known = 0, missing = 0;
 
+	if (unknown != NULL)
+		*unknown = 0;
 	if (k == NULL || k->consumer == NULL || k->closed)
 		return -1;
 	if (k->owned == NULL || k->owned->cnt == 0)
 		return k->member ? 0 : -1;
 	if ((l = rd_kafka_topic_partition_list_copy(k->owned)) == NULL)
 		return -1;
+	missing = l->cnt;
 	if (rd_kafka_position(k->consumer, l) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		goto done;
 	for (i = 0; i < l->cnt; i++) {
 		p = &l->elems[i];
-		if (p->err != RD_KAFKA_RESP_ERR_NO_ERROR || p->offset < 0)
-			continue;
 		if (rd_kafka_get_watermark_offsets(k->consumer, p->topic,
 		    p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-		    hi < 0)
+		    hi < 0 || (from = kafka_lag_from(k, p, lo, hi)) < 0)
 			continue;
-		sum += hi > p->offset ? hi - p->offset : 0;
+		sum += hi > from ? hi - from : 0;
 		known++;
 	}
+	missing = l->cnt - known;
 done:
 	rd_kafka_topic_partition_list_destroy(l);
+	if (unknown != NULL)
+		*unknown = missing;
 	return known > 0 ? sum : -1;
 }
 

@@ -884,8 +884,9 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    "partitions or none.", NULL, NULL, 0);
 	m->lag = metrics_family_new(r, METRICS_GAUGE,
 	    "deprov_kafka_consumer_lag", "Messages behind the high watermark, "
-	    "summed over assigned partitions with a known position (absent when "
-	    "unknown).", NULL, NULL, 0);
+	    "summed over assigned partitions (one not read from yet counts "
+	    "from its committed offset); 0 in the group without partitions, "
+	    "absent when unknown.", NULL, NULL, 0);
 	m->running = metrics_family_new(r, METRICS_GAUGE,
 	    "deprov_engine_running_steps", "Steps running now.", NULL, NULL, 0);
 	m->queued_steps = metrics_family_new(r, METRICS_GAUGE,
@@ -1017,7 +1018,7 @@ metrics_collect(struct metrics *m)
 	    kafka_assigned(m->kafka) ? 1 : 0);
 	metrics_gauge_set(m->member, NULL, m->kafka != NULL &&
 	    kafka_member(m->kafka) ? 1 : 0);
-	lag = m->kafka != NULL ? kafka_lag(m->kafka) : -1;
+	lag = m->kafka != NULL ? kafka_lag(m->kafka, NULL) : -1;
 	if (lag >= 0)
 		metrics_gauge_set(m->lag, NULL, (double)lag);
 	else

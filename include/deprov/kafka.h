@@ -109,10 +109,14 @@ uint64_t	 kafka_dead_letters(const struct kafka *);
 uint64_t	 kafka_consumed(const struct kafka *);
 /*
  * Consumer lag: the sum over assigned partitions of high watermark minus
- * position, from librdkafka's cached values (never blocks); 0 for a member
- * of the group without partitions; -1 when unknown.
+ * position, from librdkafka's cached values (never blocks). A partition not
+ * read from yet counts from where it starts: its committed offset, or the
+ * end auto.offset.reset names. A partition whose watermark or start is not
+ * known yet (its first fetch has not answered) is left out and counted in
+ * *unknown (may be NULL). 0 for a member without partitions; -1 when not in
+ * the group or nothing is known.
  */
-int64_t		 kafka_lag(const struct kafka *);
+int64_t		 kafka_lag(const struct kafka *, int *unknown);
 
 /*
  * Backpressure: pause every assigned partition when open_fn() reaches high,

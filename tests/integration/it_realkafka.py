@@ -296,8 +296,6 @@ def test_lag_and_commits(work):
             paused = paused or r.get("intake_paused", False)
             if lag > 0 and r.get("status") == "ok" and ready_lagging is None:
                 ready_lagging = r     # ready while behind: lag is reported, not fatal
-                # kafka_lag leaves out a partition not read from yet (no
-                # position): it reads low until every partition has begun.
                 log("readyz kafka_lag %d while %d of %d messages were unread" %
                     (lag, n - len(d.cases()), n))
             if lag == 0 and len([c for c in d.cases() if c["state"] == "completed"]) == n:
@@ -326,6 +324,60 @@ def metric(d, name):
         if line.startswith(name + " "):
             return float(line.split()[-1])
     return None
+
+
+def test_lag_counts_unread_partitions(work):
+    """kafka_lag counts the backlog of a partition not read from yet: with n
+    messages waiting on 4 partitions and intake paused after the first cases
+    (max_open_cases 2, a slow target), lag is n minus what was consumed,
+    though most partitions have had nothing handed to deprovd; the same in
+    deprov_kafka_consumer_lag. Before, such a partition was left out and the
+    lag read low."""
+    n = 80
+
+    def small(cfg):
+        cfg["engine"] = {"max_open_cases": 2, "resume_open_cases": 0}
+    sb = Sandbox(work, seed_people(n, owned={"Account": 1}, tokens=1),
+                 args=["--latency-ms", "4000"])
+    d = Daemon(work, sb, extra=small)
+    bootstrap = d.brokers
+    try:
+        harness.kafka_create_topics(bootstrap, [(TOPIC, 4), ("deprov.dlq", 1)])
+        publish(bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
+        d.start(wait_ready=False)
+        pos = positions(bootstrap)
+        assert len(pos) == n, len(pos)
+        seen = []
+
+        def settled():
+            # Paused by backpressure, and every partition's lag known.
+            r = readyz(d)
+            consumed = metric(d, "deprov_events_consumed_total")
+            seen.append((r.get("kafka_lag"), r.get("kafka_lag_unknown"),
+                         r.get("intake_paused"), consumed))
+            if not r.get("intake_paused") or r.get("kafka_lag_unknown") != 0:
+                return None
+            if r.get("kafka_lag") != n - consumed:
+                return None
+            return r, consumed
+        try:
+            r, consumed = wait_for(settled, 60, "paused with the lag of every partition known",
+                                   0.1)
+        except AssertionError as e:
+            raise AssertionError("%s; last (kafka_lag, unknown, paused, consumed): %s" %
+                                 (e, seen[-3:]))
+        read = {pos[c["subject"]["employee_id"]][0] for c in d.cases()}
+        log("paused after %d of %d consumed (cases from partitions %s): kafka_lag %d" %
+            (consumed, n, sorted(read), r["kafka_lag"]))
+        # What the test is about: partitions nothing was handed from yet.
+        assert len(read) < 4 and consumed < n / 2, (read, consumed)
+        assert sum(1 for p, _ in pos.values() if p not in read) > 0
+        assert r["kafka_lag"] == n - consumed, (r, consumed, seen[-5:])
+        assert metric(d, "deprov_kafka_consumer_lag") == n - consumed
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
 
 
 def test_ready_when_assigned(work):
@@ -614,7 +666,7 @@ def test_failover_bench(work):
 
 TESTS = {f.__name__[5:]: f for f in [
     test_group_two_instances, test_group_static_cooperative, test_lag_and_commits,
-    test_properties_routed, test_ready_when_assigned,
+    test_properties_routed, test_lag_counts_unread_partitions, test_ready_when_assigned,
     test_group_idle_member, test_group_idle_member_cooperative,
     test_failover_bench]}
 
