@@ -388,6 +388,7 @@ def test_ready_when_assigned(work):
     sb = Sandbox(work, seed_people(1, owned={}, tokens=0))
     d = Daemon(work, sb)
     try:
+        t0 = time.time()
         d.start(wait_ready=False)
         samples = []
 
@@ -401,8 +402,10 @@ def test_ready_when_assigned(work):
         r = wait_for(sample, 30, "ready with partitions assigned", 0.02)
         late = [(st, b) for _, st, b in samples if isinstance(b, dict) and
                 b.get("kafka_assigned") and st != 200]
-        log("%d /readyz samples before ready; %d with partitions assigned but 503" %
-            (len(samples), len(late)))
+        t_assigned = wait_owned(d, 4, t0)
+        log("ready %.2f s after the start, partitions assigned %.2f s after it; %d /readyz "
+            "samples before ready, %d with partitions assigned but 503" %
+            (samples[-1][0] - t0, t_assigned - t0, len(samples), len(late)))
         assert not late, late[:3]
         assert r["kafka_member"] and r["kafka_brokers_up"] and r["status"] == "ok", r
         assert r["kafka_partitions"] == {kafka_topic(TOPIC): [0, 1, 2, 3]}, r
@@ -438,11 +441,13 @@ def idle_member(work, strategy):
             if not all(r.get("status") == "ok" for r in rs):
                 return None
             return rs, owned
+        t0 = time.time()
         rs, owned = wait_for(settled, 60, "3 members ready, partitions 0 and 1 owned", 0.1)
         idle = [i for i, o in enumerate(owned) if not o]
         assert len(idle) == 1, owned
         i = idle[0]
-        log("owned: %s; idle member %s" % (owned, "abc"[i]))
+        log("all 3 ready %.2f s after the last start; owned: %s; idle member %s" %
+            (time.time() - t0, owned, "abc"[i]))
         r = rs[i]
         assert r["kafka_member"] and not r["kafka_assigned"], r
         assert r["kafka_partitions"] == {} and r["kafka_lag"] == 0, r
@@ -464,6 +469,7 @@ def idle_member(work, strategy):
         # One owner dies: the idle member takes a partition over.
         victim = next(j for j in range(3) if j != i)
         lost = owned[victim][0]
+        t_kill = time.time()
         ds[victim].kill9()
         survivors = [j for j in range(3) if j != victim]
 
@@ -473,8 +479,9 @@ def idle_member(work, strategy):
             ok = got == [0, 1] and all(r.get("status") == "ok" for r in rs.values())
             return rs if ok and rs[i].get("kafka_partitions") else None
         rs = wait_for(taken_over, 60, "partition %d owned again" % lost, 0.2)
-        log("after kill -9 of %s: %s" % ("abc"[victim], {"abc"[j]: r["kafka_partitions"]
-                                                        for j, r in rs.items()}))
+        log("%.2f s after kill -9 of %s: %s" % (time.time() - t_kill, "abc"[victim],
+                                                {"abc"[j]: r["kafka_partitions"]
+                                                 for j, r in rs.items()}))
         publish(bootstrap, [("E%04d" % k, leaver_for(k)) for k in range(1, n + 1)])
 
         def all_cases():
