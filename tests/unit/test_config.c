@@ -502,7 +502,7 @@ test_more_diagnostics(void **state)
 	assert_true(has(d, 13, "targets.j.auth.token_url: expected an http:// or https:// URL"));
 	assert_true(has(d, 13, "targets.j.auth.audience: expected a string"));
 	assert_true(has(d, 15, "unknown key \"token\" in targets.n.auth"));
-	assert_true(has(d, 17, "unknown key \"targets2\""));
+	assert_true(has(d, 17, "unknown key \"targets2\" (did you mean \"targets\"?)"));
 	assert_int_equal(diags_count(d), 14);
 	/* Only the good token is kept. */
 	assert_int_equal(cfg->api.ntokens, 1);
