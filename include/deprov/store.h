@@ -289,4 +289,8 @@ long long	 store_count_cases(struct store *, const char *state);
 int		 store_exposure_split(struct store *, long long *subjects,
 		     long long *failed);
 
+/* The "store" section's settings (src/store-config.c), read by config_load. */
+struct config_section;
+extern const struct config_section store_settings;
+
 #endif
