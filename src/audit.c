@@ -731,11 +731,20 @@ audit_store_errmsg(void *src)
 	return store_errmsg(src);
 }
 
+void
+audit_source_store(struct store *store, struct audit_source *src)
+{
+	src->scan = audit_store_scan;
+	src->errmsg = audit_store_errmsg;
+	src->src = store;
+}
+
 int
 audit_verify(struct store *store, struct audit_verify_result *res)
 {
-	struct audit_source src = { audit_store_scan, audit_store_errmsg, store };
+	struct audit_source src;
 
+	audit_source_store(store, &src);
 	return audit_verify_source(&src, res);
 }
 
@@ -823,8 +832,9 @@ audit_export_cb(const struct store_audit_rec *r, void *arg)
 long long
 audit_export(struct store *store, int64_t since_ms, FILE *out)
 {
-	struct audit_source src = { audit_store_scan, audit_store_errmsg, store };
+	struct audit_source src;
 
+	audit_source_store(store, &src);
 	return audit_export_source(&src, since_ms, out);
 }
 

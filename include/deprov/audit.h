@@ -135,6 +135,8 @@ struct audit_source {
 	const char	*(*errmsg)(void *src);
 	void		*src;
 };
+/* A store as a source (what audit_verify and audit_export read). */
+void		 audit_source_store(struct store *, struct audit_source *);
 int		 audit_verify_source(const struct audit_source *,
 		    struct audit_verify_result *);
 /*

@@ -118,19 +118,6 @@ ctl_audit_db_path(struct ctl *ctl, const struct ctl_args *args, int *rc)
 	return path;
 }
 
-static int
-ctl_trail_scan(void *src, long long after_seq, int64_t since_ms, int limit,
-    store_audit_cb cb, void *arg)
-{
-	return store_audit_scan(src, after_seq, since_ms, limit, cb, arg);
-}
-
-static const char *
-ctl_trail_errmsg(void *src)
-{
-	return store_errmsg(src);
-}
-
 /*
  * Open the trail --db, --store or --config names: a SQLite file read-only
  * (a running deprovd keeps its lock), or a PostgreSQL store. CTL_OK, or the
@@ -174,9 +161,7 @@ ctl_trail_open(struct ctl *ctl, const struct ctl_args *args,
 		return ctl_fail(CTL_FAILED, "%s: %s", t->where, strerror(errno));
 	if ((t->db = store_open_readonly(t->where, err, sizeof err)) == NULL)
 		return ctl_fail(CTL_FAILED, "%s", err);
-	t->src.scan = ctl_trail_scan;
-	t->src.errmsg = ctl_trail_errmsg;
-	t->src.src = t->db;
+	audit_source_store(t->db, &t->src);
 	return CTL_OK;
 }
 

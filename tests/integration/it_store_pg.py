@@ -97,6 +97,19 @@ def busy_store(work):
     return sb, d, reason
 
 
+def finished_store(work):
+    """A store with one leaver completed, its daemon stopped."""
+    sb = Sandbox(work, seed_people(2))
+    d = Daemon(work, sb).start()
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001", timeout=90)
+    finally:
+        d.stop()
+        sb.stop()
+    return d
+
+
 def db_path(d):
     with open(d.config) as f:
         return json.load(f)["store"]["path"]
@@ -175,14 +188,7 @@ def test_migrate_refusals(work):
     foreign tables of the same names, a newer schema, a bad --to or --from,
     and an unreachable server are refused with a clear message; a password
     given in the URL never appears in what deprovctl prints."""
-    sb = Sandbox(work, seed_people(2))
-    d = Daemon(work, sb).start()
-    try:
-        publish(d.bootstrap, [("E0001", leaver_for(1))])
-        d.wait_case("E0001", timeout=90)
-    finally:
-        d.stop()
-        sb.stop()
+    d = finished_store(work)
     path = db_path(d)
     con = sqlite3.connect(path)
     con.execute("UPDATE audit SET detail = '{\"edited\":true}' WHERE seq = 3")
@@ -227,14 +233,7 @@ def test_migrate_refusals(work):
 def test_audit_verify_edit_in_pg(work):
     """An edit made in PostgreSQL after the copy is found by audit verify
     --store, naming the record, as for SQLite."""
-    sb = Sandbox(work, seed_people(2))
-    d = Daemon(work, sb).start()
-    try:
-        publish(d.bootstrap, [("E0001", leaver_for(1))])
-        d.wait_case("E0001", timeout=90)
-    finally:
-        d.stop()
-        sb.stop()
+    d = finished_store(work)
     url = new_database()
     r = ctl("store", "migrate", "--from", "sqlite:" + db_path(d), "--to", url)
     assert r.returncode == 0, r.stderr
