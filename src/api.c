@@ -259,6 +259,17 @@ api_body_json(struct evhttp_request *req, char *err, size_t errlen)
 	return o;
 }
 
+static const char *
+api_role_name(int role)
+{
+	switch (role) {
+	case API_ROLE_VIEWER: return "viewer";
+	case API_ROLE_RESPONDER: return "responder";
+	case API_ROLE_ADMIN: return "admin";
+	}
+	return "none";
+}
+
 static int
 api_role_parse(const char *s)
 {
@@ -330,7 +341,13 @@ api_auth(struct api *api, struct evhttp_request *req, int need,
 	caller->name = api->cfg->api.tokens[i].name;
 	caller->role = api_role_parse(api->cfg->api.tokens[i].role);
 	if (caller->role < need) {
-		api_error(req, 403, "forbidden", "this token's role is too low");
+		char	why[160];
+
+		/* Say what to ask for: the role needed and the one held. */
+		snprintf(why, sizeof why, "this needs the %s role; token \"%s\" "
+		    "has %s", api_role_name(need), caller->name,
+		    api_role_name(caller->role));
+		api_error(req, 403, "forbidden", why);
 		return -1;
 	}
 	return 0;
@@ -458,6 +475,21 @@ api_cases(struct evhttp_request *req, const char *path, const char *rest,
 	}
 	if (state != NULL && *state == '\0')
 		state = NULL;
+	if (state != NULL && case_state_parse(state) < 0) {
+		char	why[256];
+		size_t	n;
+		int	k;
+
+		n = (size_t)snprintf(why, sizeof why, "state: not a case state "
+		    "(one of");
+		for (k = 0; k < CASE_STATE_COUNT && n < sizeof why; k++)
+			n += (size_t)snprintf(why + n, sizeof why - n, "%s %s",
+			    k ? "," : "", case_state_name((enum case_state)k));
+		if (n < sizeof why)
+			snprintf(why + n, sizeof why - n, ")");
+		api_error(req, 400, "bad_request", why);
+		goto done;
+	}
 	if (subject != NULL && *subject == '\0')
 		subject = NULL;
 	arr = json_object_new_array();
@@ -1635,3 +1667,97 @@ api_free(struct api *api)
 	}
 	free(api);
 }
+
+/*
+ * The "api" section's settings (docs/CONTRACT.md, docs/SECURITY.md), read
+ * by config_load. Absent, there is no API; a limit left out (0) is derived
+ * when the API starts.
+ */
+
+/* "host:port" with a non-empty host and a port 1..65535. */
+static int
+api_config_listen_ok(const char *s)
+{
+	const char	*colon = strrchr(s, ':');
+	char		*end;
+	long		 port;
+
+	if (colon == NULL || colon == s || colon[1] == '\0')
+		return 0;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return errno == 0 && *end == '\0' && port >= 1 && port <= 65535 &&
+	    colon[1] >= '0' && colon[1] <= '9';
+}
+
+/* 64 lowercase hex digits. */
+static int
+api_config_sha256_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return i == 64;
+}
+
+static const char *const api_config_roles[] = { "viewer", "responder",
+    "admin", NULL };
+
+static const struct config_setting api_tls_rows[] = {
+	{ .key = "cert_file", .type = CONFIG_PATH,
+	    .flags = CONFIG_REQUIRED | CONFIG_READABLE,
+	    CONFIG_FIELD(struct config_api, tls_cert_file) },
+	{ .key = "key_file", .type = CONFIG_PATH,
+	    .flags = CONFIG_REQUIRED | CONFIG_READABLE,
+	    CONFIG_FIELD(struct config_api, tls_key_file) },
+	{ .key = NULL }
+};
+
+static const struct config_section api_tls_settings = { api_tls_rows, NULL };
+
+/* A token is known by the SHA-256 of it only; the token is never stored. */
+static const struct config_setting api_token_rows[] = {
+	{ .key = "name", .type = CONFIG_STRING,
+	    .flags = CONFIG_REQUIRED | CONFIG_UNIQUE, .what = "token name",
+	    CONFIG_FIELD(struct config_api_token, name) },
+	{ .key = "role", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED,
+	    CONFIG_FIELD(struct config_api_token, role),
+	    .names = api_config_roles, .what = "role" },
+	{ .key = "sha256", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED,
+	    CONFIG_FIELD(struct config_api_token, sha256),
+	    .valid = api_config_sha256_ok,
+	    .expect = "64 lowercase hex digits (the SHA-256 of the token)" },
+	{ .key = NULL }
+};
+
+static const struct config_section api_token_settings = { api_token_rows,
+    NULL };
+
+static const struct config_setting api_rows[] = {
+	{ .key = "listen", .type = CONFIG_STRING,
+	    CONFIG_FIELD(struct config_api, listen),
+	    .valid = api_config_listen_ok, .expect = "\"host:port\"" },
+	/* The two files' fields are the api's own: the object is at offset 0. */
+	{ .key = "tls", .type = CONFIG_OBJECT, .off = 0,
+	    .sub = &api_tls_settings },
+	{ .key = "tokens", .type = CONFIG_LIST,
+	    .off = offsetof(struct config_api, tokens),
+	    .size = sizeof(struct config_api_token),
+	    .count = offsetof(struct config_api, ntokens),
+	    .sub = &api_token_settings },
+	{ .key = "max_connections", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config_api, max_connections),
+	    .min = 1, .max = 1000000 },
+	{ .key = "max_connections_per_address", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config_api, max_connections_per_address),
+	    .min = 1, .max = 1000000 },
+	{ .key = "request_timeout_ms", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config_api, request_timeout_ms),
+	    .min = 100, .max = 600000 },
+	{ .key = NULL }
+};
+
+const struct config_section api_settings = { api_rows, NULL };

@@ -29,6 +29,7 @@
 #include <sys/queue.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@
 #include "deprov/clock.h"
 #include "deprov/connector.h"
 #include "deprov/engine.h"
+#include "deprov/jsonc.h"
 #include "deprov/log.h"
 #include "deprov/target.h"
 
@@ -1376,3 +1378,48 @@ engine_case_cancel(struct engine *eng, long long id, const char *who,
 	}
 	return 0;
 }
+
+/*
+ * The "engine" section's settings (docs/CONTRACT.md), read by
+ * config_load. resume_open_cases is read by the check: its default and its
+ * bound depend on max_open_cases.
+ */
+static int
+engine_config_check(struct config_reader *r, const char *where,
+    json_object *obj, void *conf)
+{
+	struct config_engine	*e = conf;
+	long long		 ll;
+
+	e->resume_open_cases = e->max_open_cases * 4 / 5;
+	if (jsonc_get_int(config_doc(r), obj, where, "resume_open_cases", 0,
+	    100000000, &ll, config_diags(r)) != 1)
+		return 0;
+	if ((size_t)ll >= e->max_open_cases) {
+		config_error(r, config_line(r, obj, "resume_open_cases"),
+		    "%s.resume_open_cases: must be below max_open_cases (%zu)",
+		    where, e->max_open_cases);
+		return -1;
+	}
+	e->resume_open_cases = (size_t)ll;
+	return 0;
+}
+
+static const struct config_setting engine_rows[] = {
+	{ .key = "max_running_steps", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config_engine, max_running_steps),
+	    .min = 1, .max = INT_MAX, .idflt = 512 },
+	{ .key = "tick_ms", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config_engine, tick_ms),
+	    .min = 1, .max = 3600000, .idflt = 250 },
+	{ .key = "max_open_cases", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config_engine, max_open_cases),
+	    .min = 1, .max = 100000000, .idflt = 50000 },
+	{ .key = "resume_open_cases", .type = CONFIG_INT,
+	    .flags = CONFIG_BYCHECK,
+	    CONFIG_FIELD(struct config_engine, resume_open_cases) },
+	{ .key = NULL }
+};
+
+const struct config_section engine_settings = { engine_rows,
+    engine_config_check };

@@ -1059,7 +1059,8 @@ int
 jsonc_check_keys(const struct jsonc_doc *doc, json_object *obj,
     const char *where, const char *const *allowed, struct diags *d)
 {
-	const char	*const *a;
+	const char	*const *a, *near;
+	char		 hint[128];
 	int		 n = 0;
 
 	if (obj == NULL || !json_object_is_type(obj, json_type_object))
@@ -1072,12 +1073,17 @@ jsonc_check_keys(const struct jsonc_doc *doc, json_object *obj,
 		}
 		if (*a != NULL)
 			continue;
+		/* A typo is the usual reason: name the key meant. */
+		hint[0] = '\0';
+		if ((near = diags_suggest(key, allowed)) != NULL)
+			snprintf(hint, sizeof hint, " (did you mean \"%s\"?)",
+			    near);
 		if (where == NULL || *where == '\0')
 			diags_add(d, jsonc_name(doc), jsonc_key_line(doc, obj, key),
-			    "unknown key \"%s\"", key);
+			    "unknown key \"%s\"%s", key, hint);
 		else
 			diags_add(d, jsonc_name(doc), jsonc_key_line(doc, obj, key),
-			    "unknown key \"%s\" in %s", key, where);
+			    "unknown key \"%s\" in %s%s", key, where, hint);
 		n++;
 	}
 	return n;

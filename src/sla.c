@@ -854,3 +854,106 @@ sla_pending_deliveries(const struct sla *s)
 {
 	return s->ndeliveries;
 }
+
+/*
+ * The "alerts" section's settings (docs/CONTRACT.md), read by
+ * config_load: the webhooks told about SLA breaches and how deliveries are
+ * retried. A webhook's URL (Slack's carries its secret) and Authorization
+ * header are secrets: inline, *_env or *_file, and never shown.
+ */
+static int
+sla_config_check(struct config_reader *r, const char *where, json_object *obj,
+    void *conf)
+{
+	struct config_alerts *a = conf;
+
+	if (a->max_backoff_ms >= a->initial_backoff_ms)
+		return 0;
+	config_error(r, config_line(r, obj, obj != NULL &&
+	    json_object_object_get_ex(obj, "max_backoff_ms", NULL) ?
+	    "max_backoff_ms" : "initial_backoff_ms"),
+	    "%s.max_backoff_ms: must not be less than initial_backoff_ms "
+	    "(%ld < %ld)", where, a->max_backoff_ms, a->initial_backoff_ms);
+	return -1;
+}
+
+/* What the rows cannot say of one webhook; -1 drops it. */
+static int
+sla_config_webhook(struct config_reader *r, const char *where,
+    json_object *obj, void *conf)
+{
+	static const char *const url_keys[] = { "url", "url_env", "url_file",
+	    NULL };
+	struct config_webhook	*w = conf;
+	const char		*ukey = NULL;
+	size_t			 i;
+	int			 rc = 0;
+
+	w->line = config_line(r, obj, NULL);
+	if (w->name != NULL && !config_name_ok(w->name)) {
+		config_error(r, config_line(r, obj, "name"), "%s.name: invalid "
+		    "name \"%s\" (use letters, digits, '_', '.', '-')", where,
+		    w->name);
+		free(w->name);
+		w->name = NULL;
+		rc = -1;
+	}
+	for (i = 0; url_keys[i] != NULL && ukey == NULL; i++)
+		if (json_object_object_get_ex(obj, url_keys[i], NULL))
+			ukey = url_keys[i];
+	if (w->url != NULL && (!config_url_ok(w->url) ||
+	    strpbrk(w->url, " \t\r\n") != NULL)) {
+		/* The URL may hold a secret: not shown. */
+		config_error(r, config_line(r, obj, ukey), "%s.%s: expected an "
+		    "http:// or https:// URL", where, ukey);
+		rc = -1;
+	}
+	if (w->auth_header != NULL && strpbrk(w->auth_header, "\r\n") != NULL) {
+		config_error(r, w->line, "%s.auth_header: must be one line",
+		    where);
+		rc = -1;
+	}
+	return rc;
+}
+
+static const char *const sla_config_formats[] = { "generic", "slack", NULL };
+
+static const struct config_setting sla_webhook_rows[] = {
+	{ .key = "name", .type = CONFIG_STRING,
+	    .flags = CONFIG_REQUIRED | CONFIG_UNIQUE, .what = "webhook name",
+	    CONFIG_FIELD(struct config_webhook, name) },
+	{ .key = "url", .type = CONFIG_SECRET, .flags = CONFIG_REQUIRED,
+	    CONFIG_FIELD(struct config_webhook, url) },
+	{ .key = "format", .type = CONFIG_STRING,
+	    CONFIG_FIELD(struct config_webhook, format),
+	    .names = sla_config_formats, .what = "format", .sdflt = "generic" },
+	{ .key = "auth_header", .type = CONFIG_SECRET,
+	    CONFIG_FIELD(struct config_webhook, auth_header) },
+	{ .key = NULL }
+};
+
+static const struct config_section sla_webhook_settings = { sla_webhook_rows,
+    sla_config_webhook };
+
+static const struct config_setting sla_rows[] = {
+	{ .key = "webhooks", .type = CONFIG_LIST,
+	    .off = offsetof(struct config_alerts, webhooks),
+	    .size = sizeof(struct config_webhook),
+	    .count = offsetof(struct config_alerts, nwebhooks),
+	    .sub = &sla_webhook_settings },
+	{ .key = "max_attempts", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config_alerts, max_attempts),
+	    .min = 1, .max = 100, .idflt = 8 },
+	{ .key = "initial_backoff_ms", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config_alerts, initial_backoff_ms),
+	    .min = 1, .max = 86400000, .idflt = 1000 },
+	{ .key = "max_backoff_ms", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config_alerts, max_backoff_ms),
+	    .min = 1, .max = 86400000, .idflt = 60000 },
+	{ .key = "timeout_ms", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config_alerts, timeout_ms),
+	    .min = 1, .max = 600000, .idflt = 5000 },
+	{ .key = NULL }
+};
+
+const struct config_section sla_settings = { sla_rows, sla_config_check };

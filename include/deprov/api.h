@@ -76,4 +76,7 @@ void		 api_free(struct api *);
 /* Role of a presented token, or -1 (exposed for tests). */
 int		 api_token_role(const struct config_api *, const char *token);
 
+/* The "api" section's settings, read by config_load. */
+extern const struct config_section api_settings;
+
 #endif

@@ -76,4 +76,12 @@ char		*auth_b64url_encode(const void *data, size_t len);
  */
 unsigned char	*auth_b64url_decode(const char *s, size_t *outlen);
 
+/*
+ * A target's "auth" object (src/auth-config.c): the row of the target's
+ * settings that reads it (one table per type) and frees it.
+ */
+int		 auth_config_read(struct config_reader *, const char *where,
+		    json_object *obj, const struct config_setting *, void *conf);
+void		 auth_config_clear(const struct config_setting *, void *conf);
+
 #endif

@@ -13,6 +13,8 @@
 
 #include "deprov/diag.h"
 
+struct jsonc_doc;
+
 struct config_auth {
 	char	*type;			/* "none", "bearer", "ssws", "jwt_bearer",
 					   "client_credentials", "google_service_account" */
@@ -137,6 +139,124 @@ struct config {
 	size_t			 ntargets;
 	struct config_alerts	 alerts;
 };
+
+/*
+ * Settings tables. Each module declares the settings of its section as a
+ * table (in the manner of nginx's command tables) and config_read walks a
+ * JSON object against it: unknown keys (with a "did you mean" for a near
+ * miss), types, bounds, defaults, required keys, each problem a file:line
+ * diagnostic. A row names its key, its type, where its value goes (an
+ * offset into the section's struct) and what bounds and default it has;
+ * the odd ones bring a setter. A section's check runs after its rows, for
+ * defaults that depend on other settings and checks across them.
+ */
+struct config_reader;
+struct config_setting;
+
+enum config_type {
+	CONFIG_STRING,		/* non-empty string (char *); names: one of them */
+	CONFIG_INT,		/* integer in [min, max]; field: int, long or size_t */
+	CONFIG_NUMBER,		/* number in [fmin, fmax] (double) */
+	CONFIG_ENUM,		/* one of names; int field = min + its index */
+	CONFIG_SECRET,		/* key, key_env or key_file (char *, wiped when freed) */
+	CONFIG_PATH,		/* string resolved against the file's directory */
+	CONFIG_STRINGS,		/* array of strings (char **, size_t count at count) */
+	CONFIG_OBJECT,		/* object read with sub (its struct at off) */
+	CONFIG_LIST,		/* array of objects read with sub (pointer at off,
+				   element size, size_t count at count) */
+	CONFIG_CUSTOM,		/* set (and clear) do it all */
+	CONFIG_OTHER		/* accepted here, read by someone else */
+};
+
+#define CONFIG_REQUIRED	0x01	/* "where: missing \"key\"" when absent */
+#define CONFIG_NULLABLE	0x02	/* null is allowed and means none */
+#define CONFIG_NOTEMPTY	0x04	/* STRINGS, LIST: at least one */
+#define CONFIG_READABLE	0x08	/* PATH: must be readable now */
+#define CONFIG_UNIQUE	0x10	/* STRING in a LIST's element: unique among them */
+#define CONFIG_BYCHECK	0x20	/* accepted and freed by type; the section's
+				   check reads it (it depends on others) */
+#define CONFIG_FORMS	0x40	/* CUSTOM: also accepted as key_env and
+				   key_file, as a SECRET is */
+
+typedef int	(*config_set_fn)(struct config_reader *, const char *where,
+		    json_object *obj, const struct config_setting *, void *conf);
+typedef void	(*config_clear_fn)(const struct config_setting *, void *conf);
+typedef int	(*config_check_fn)(struct config_reader *, const char *where,
+		    json_object *obj, void *conf);
+
+struct config_section {
+	const struct config_setting	*settings;	/* ended by a NULL key */
+	/*
+	 * After the rows, also when the object is absent (obj NULL). For a
+	 * LIST's element, -1 drops the element.
+	 */
+	config_check_fn			 check;
+};
+
+struct config_setting {
+	const char			*key;
+	enum config_type		 type;
+	int				 flags;		/* CONFIG_* above */
+	size_t				 off;		/* of the field in conf */
+	size_t				 size;		/* INT: of the field; LIST: of an element */
+	size_t				 count;		/* STRINGS, LIST: offset of the size_t count */
+	long long			 min, max;	/* INT bounds; ENUM: min is the first value */
+	double				 fmin, fmax;	/* NUMBER bounds */
+	long long			 idflt;		/* INT, ENUM default */
+	double				 fdflt;		/* NUMBER default */
+	const char			*sdflt;		/* STRING, PATH, STRINGS (one) default */
+	const char *const		*names;		/* STRING, ENUM: the allowed values */
+	const char			*what;		/* names: "unknown <what>";
+							   UNIQUE: "duplicate <what>" */
+	int				(*valid)(const char *);	/* STRING: else "expected <expect>" */
+	const char			*expect;
+	const char			*missing;	/* REQUIRED: what "missing" says instead
+							   of "\"key\"" */
+	const struct config_section	*sub;		/* OBJECT, LIST */
+	config_set_fn			 set;		/* CUSTOM: called whether or not key is
+							   there; 0 or -1 */
+	config_clear_fn			 clear;		/* CUSTOM: frees what set kept */
+};
+
+/* The offset and size of a field, for a row: CONFIG_FIELD(struct config_api, listen). */
+#define CONFIG_FIELD(type, field) \
+	.off = offsetof(type, field), .size = sizeof(((type *)0)->field)
+
+/*
+ * Read obj (may be NULL: defaults only) against sec into conf; where is
+ * obj's dotted path for messages (NULL or "" at the top level). Returns 0,
+ * or -1 when it added a problem (or the section's check said so).
+ */
+int			 config_read(struct config_reader *, const char *where,
+			    json_object *obj, const struct config_section *sec,
+			    void *conf);
+/* Free what config_read stored in conf (secrets wiped). */
+void			 config_clear(const struct config_section *, void *conf);
+
+/* For setters and checks: the line of member key of obj (key NULL: of obj). */
+int			 config_line(struct config_reader *, json_object *obj,
+			    const char *key);
+void			 config_error(struct config_reader *, int line,
+			    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Problems so far (a LIST drops an element that added one). */
+size_t			 config_errors(const struct config_reader *);
+const struct jsonc_doc	*config_doc(const struct config_reader *);
+struct diags		*config_diags(const struct config_reader *);
+/* The configuration read so far (sections are read in the top table's order). */
+const struct config	*config_current(const struct config_reader *);
+/* strdup that reports running out of memory at line. */
+char			*config_dup(struct config_reader *, int line, const char *);
+/* config_secret with where in messages and the line of each member. */
+char			*config_secret_member(struct config_reader *, json_object *obj,
+			    const char *where, const char *key);
+/* 1 when obj holds key, key_env or key_file. */
+int			 config_has_secret(json_object *obj, const char *key);
+/* Wipe and free a string that may hold a secret. */
+void			 config_free_secret(char *);
+/* "http://x..." or "https://x...". */
+int			 config_url_ok(const char *);
+/* Letters, digits, '_', '.', '-'; not empty. */
+int			 config_name_ok(const char *);
 
 /*
  * Load a configuration. Problems are added to diags; the return value is NULL

@@ -139,4 +139,7 @@ size_t		 engine_queued_steps(const struct engine *);
 size_t		 engine_target_count(const struct engine *);
 struct target	*engine_target_at(const struct engine *, size_t i);
 
+/* The "engine" section's settings, read by config_load. */
+extern const struct config_section engine_settings;
+
 #endif

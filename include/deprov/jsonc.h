@@ -44,7 +44,8 @@ int			 jsonc_member_line(const struct jsonc_doc *,
  * "targets.sf.limits", NULL or "" at the top level).
  *
  * jsonc_check_keys reports every member of obj whose key is not in the
- * NULL-terminated list allowed (`unknown key "k" in where`) and returns how
+ * NULL-terminated list allowed (`unknown key "k" in where`, with `(did you
+ * mean "key"?)` when one of allowed is near, diags_suggest) and returns how
  * many it found.
  *
  * The getters look up key in obj and return 0 when it is absent (leaving

@@ -139,4 +139,7 @@ int		 kafka_produce(struct kafka *, const char *topic, const char *key,
 /* 1 when the statistics show a broker of the cluster up. */
 int		 kafka_brokers_up(const struct kafka *);
 
+/* The "kafka" section's settings (src/kafka-config.c), read by config_load. */
+extern const struct config_section kafka_settings;
+
 #endif

@@ -65,4 +65,7 @@ size_t		 sla_pending_deliveries(const struct sla *);
  */
 char		*sla_payload(const char *format, const struct sla_alert *);
 
+/* The "alerts" section's settings, read by config_load. */
+extern const struct config_section sla_settings;
+
 #endif

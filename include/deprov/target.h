@@ -185,4 +185,12 @@ void		 target_get_stats(const struct target *, struct target_stats *);
 /* Tokens in the rate-limit bucket now: 0 while blocked, -1 when unlimited. */
 double		 target_rate_tokens(const struct target *);
 
+/*
+ * The "targets" section (src/target-config.c): the row of the top-level
+ * settings that reads every target, and frees them.
+ */
+int		 target_config_read(struct config_reader *, const char *where,
+		    json_object *obj, const struct config_setting *, void *conf);
+void		 target_config_clear(const struct config_setting *, void *conf);
+
 #endif

@@ -502,7 +502,7 @@ test_more_diagnostics(void **state)
 	assert_true(has(d, 13, "targets.j.auth.token_url: expected an http:// or https:// URL"));
 	assert_true(has(d, 13, "targets.j.auth.audience: expected a string"));
 	assert_true(has(d, 15, "unknown key \"token\" in targets.n.auth"));
-	assert_true(has(d, 17, "unknown key \"targets2\""));
+	assert_true(has(d, 17, "unknown key \"targets2\" (did you mean \"targets\"?)"));
 	assert_int_equal(diags_count(d), 14);
 	/* Only the good token is kept. */
 	assert_int_equal(cfg->api.ntokens, 1);
@@ -1337,6 +1337,71 @@ teardown(void **state)
 	return rm_tree(tmpdir);
 }
 
+/*
+ * The settings tables: a near miss of a key in any section names the key
+ * meant (secrets' _env and _file forms included), and a value out of its
+ * bounds or of the wrong type is reported at its line, whichever module's
+ * table it belongs to.
+ */
+static void
+test_settings_tables(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+	int		 n = 0;
+
+	(void)state;
+	cfg = load(
+	    "{\n"							/* 1 */
+	    "  \"kafka\": { \"brokers\": \"k:9092\", \"dlq_topik\": \"d\" },\n"	/* 2 */
+	    "  \"api\": { \"listne\": \"127.0.0.1:8080\",\n"		/* 3 */
+	    "    \"request_timeout_ms\": 50 },\n"			/* 4 */
+	    "  \"engine\": { \"tick_ms\": \"fast\" },\n"		/* 5 */
+	    "  \"alerts\": { \"max_atempts\": 3, \"timeout_ms\": 600001,\n"	/* 6 */
+	    "    \"webhooks\": [ { \"name\": \"h\", \"url\": \"https://h\", \"formt\": \"slack\" } ] },\n"	/* 7 */
+	    "  \"targets\": {\n"					/* 8 */
+	    "    \"sf\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\",\n"	/* 9 */
+	    "      \"auth\": { \"type\": \"jwt_bearer\", \"client_idd\": \"c\",\n"	/* 10 */
+	    "        \"username\": \"u\", \"token_url\": \"https://t\",\n"	/* 11 */
+	    "        \"private_key_evn\": \"K\", \"token_ttl_s\": 0 },\n"	/* 12 */
+	    "      \"limits\": { \"burts\": 5, \"concurrency\": 1.5 } },\n"	/* 13 */
+	    "    \"ok\": { \"kind\": \"okta\", \"base_url\": \"https://o\",\n"	/* 14 */
+	    "      \"auth\": { \"type\": \"ssws\", \"tokn\": \"t\" } }\n"	/* 15 */
+	    "  },\n"							/* 16 */
+	    "  \"log_levle\": \"info\"\n"				/* 17 */
+	    "}\n", &d);
+	assert_non_null(cfg);
+	n++; assert_true(has(d, 2, "unknown key \"dlq_topik\" in kafka (did you mean \"dlq_topic\"?)"));
+	n++; assert_true(has(d, 3, "unknown key \"listne\" in api (did you mean \"listen\"?)"));
+	n++; assert_true(has(d, 4, "api.request_timeout_ms: must be between 100 and 600000"));
+	n++; assert_true(has(d, 5, "engine.tick_ms: expected an integer"));
+	n++; assert_true(has(d, 6, "unknown key \"max_atempts\" in alerts (did you mean \"max_attempts\"?)"));
+	n++; assert_true(has(d, 6, "alerts.timeout_ms: must be between 1 and 600000"));
+	n++; assert_true(has(d, 7, "unknown key \"formt\" in alerts.webhooks[0] (did you mean \"format\"?)"));
+	n++; assert_true(has(d, 10, "unknown key \"client_idd\" in targets.sf.auth (did you mean \"client_id\"?)"));
+	n++; assert_true(has(d, 10, "targets.sf.auth: missing \"client_id\""));
+	n++; assert_true(has(d, 10, "targets.sf.auth: missing \"private_key\" (or \"private_key_env\", \"private_key_file\")"));
+	n++; assert_true(has(d, 12, "unknown key \"private_key_evn\" in targets.sf.auth (did you mean \"private_key_env\"?)"));
+	n++; assert_true(has(d, 12, "targets.sf.auth.token_ttl_s: must be between 1 and 180"));
+	n++; assert_true(has(d, 13, "unknown key \"burts\" in targets.sf.limits (did you mean \"burst\"?)"));
+	n++; assert_true(has(d, 13, "targets.sf.limits.concurrency: expected an integer"));
+	n++; assert_true(has(d, 15, "unknown key \"tokn\" in targets.ok.auth (did you mean \"token\"?)"));
+	n++; assert_true(has(d, 15, "targets.ok.auth: missing \"token\" (or \"token_env\", \"token_file\")"));
+	n++; assert_true(has(d, 17, "unknown key \"log_levle\" (did you mean \"log_level\"?)"));
+	if ((int)diags_count(d) != n) {
+		diags_print(d, stderr);
+		fail_msg("%zu diagnostics, want %d", diags_count(d), n);
+	}
+	/* What was good is kept; what was not keeps its default. */
+	assert_string_equal(cfg->kafka.dlq_topic, "deprov.dlq");
+	assert_int_equal(cfg->engine.tick_ms, 250);
+	assert_int_equal(cfg->alerts.timeout_ms, 5000);
+	assert_int_equal(cfg->targets[0].limits.concurrency, 8);
+	assert_null(cfg->api.listen);
+	config_free(cfg);
+	diags_free(d);
+}
+
 int
 main(void)
 {
@@ -1358,6 +1423,7 @@ main(void)
 		cmocka_unit_test(test_alerts_defaults),
 		cmocka_unit_test(test_alerts_full),
 		cmocka_unit_test(test_alerts_diagnostics),
+		cmocka_unit_test(test_settings_tables),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

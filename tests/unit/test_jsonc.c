@@ -482,7 +482,7 @@ test_helpers(void **state)
 	assert_true(has(d, "t.json:11: unknown key \"bogus\""));
 	assert_int_equal(jsonc_check_keys(doc, json_object_object_get(root, "o"),
 	    "top.o", allowed, d), 1);
-	assert_true(has(d, "t.json:5: unknown key \"u\" in top.o"));
+	assert_true(has(d, "t.json:5: unknown key \"u\" in top.o (did you mean \"s\"?)"));
 
 	/* Absent: 0, and the default stays. */
 	assert_int_equal(jsonc_get_string(doc, root, NULL, "nope", &s, d), 0);

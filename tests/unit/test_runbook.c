@@ -291,7 +291,7 @@ test_diagnostics(void **state)
 	n++; assert_true(has(d, p, 10, "targets[0].steps[1]: step \"freeze\" takes no options (\"fast\" given)"));
 	n++; assert_true(has(d, p, 11, "targets[0].steps[2]: step \"reassign\" needs \"objects\" (write it as {\"step\": \"reassign\", \"objects\": [...]})"));
 	n++; assert_true(has(d, p, 12, "targets[0].steps[3]: step \"reassign\" needs \"objects\""));
-	n++; assert_true(has(d, p, 13, "unknown key \"too\" in targets[0].steps[4]"));
+	n++; assert_true(has(d, p, 13, "unknown key \"too\" in targets[0].steps[4] (did you mean \"to\"?)"));
 	n++; assert_true(has(d, p, 13, "targets[0].steps[4].objects[1]: \"Bad Name\" is not an object name (letters, digits, '_')"));
 	n++; assert_true(has(d, p, 14, "targets[0].steps[6]: step \"deactivate\" is listed twice"));
 	n++; assert_true(has(d, p, 14, "targets[0].steps[7]: expected a step name or an object with \"step\""));
