@@ -75,7 +75,7 @@ struct config_kafka {
 	size_t	  ntopics;
 	char	 *dlq_topic;		/* may be NULL */
 	char	 *audit_topic;		/* may be NULL */
-	char	**prop_keys;		/* passed to librdkafka as is */
+	char	**prop_keys;		/* librdkafka's, each to its clients (kafka.c) */
 	char	**prop_vals;
 	size_t	  nprops;
 	char	 *bootstrap_file;	/* embedded: where to write the bootstrap address */
