@@ -2,7 +2,10 @@
 """Kafka behaviour that only a real broker shows: two deprovd in one consumer
 group (partitions shared, kill -9 of one and the other taking over from the
 last committed offset), static membership with the cooperative protocol,
-consumer lag and committed offsets. Needs a broker started by
+consumer lag (partitions not read from yet included) and committed offsets,
+readiness (at the assignment; a member without partitions), the partitions
+/readyz lists, kafka.properties reaching the right client. Needs a broker
+started by
 tests/tools/kafka-broker (the CTest fixture): it_realkafka.py --build DIR
 --kafka-bootstrap-file FILE NAME.
 
