@@ -6,6 +6,7 @@ deprov_unit(test_reactivate_steps tests/unit/test_reactivate_steps.c
   src/connectors/okta.c src/connectors/okta-proto.c
   src/connectors/graph.c src/connectors/graph-proto.c
   src/connectors/google.c src/connectors/google-proto.c
-  src/connectors/common.c src/connectors/common-proto.c src/http.c src/log.c
+  src/connectors/common.c src/connectors/lookup.c
+  src/connectors/common-proto.c src/http.c src/log.c
   src/diag.c)
 target_include_directories(test_reactivate_steps PRIVATE src/connectors)

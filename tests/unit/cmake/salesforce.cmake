@@ -9,6 +9,7 @@ target_include_directories(test_salesforce PRIVATE src/connectors)
 # a fake target defined in the test itself (no engine.c/target.c linked).
 deprov_unit(test_salesforce_steps tests/unit/test_salesforce_steps.c
   src/connectors/salesforce.c src/connectors/salesforce-proto.c
-  src/connectors/common.c src/connectors/common-proto.c src/http.c src/log.c
+  src/connectors/common.c src/connectors/lookup.c
+  src/connectors/common-proto.c src/http.c src/log.c
   src/diag.c)
 target_include_directories(test_salesforce_steps PRIVATE src/connectors)
