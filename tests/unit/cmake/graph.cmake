@@ -1,9 +1,11 @@
 # Microsoft Graph and Google Workspace connectors: the pure protocol halves
 # (paths, OData quoting, bodies, parsers, options, classifiers).
-deprov_unit(test_graph tests/unit/test_graph.c src/connectors/graph-proto.c
+deprov_unit(test_graph tests/unit/test_graph.c tests/unit/connector_resp.c
+  src/connectors/graph-proto.c
   src/connectors/common-proto.c src/http.c src/log.c)
 target_include_directories(test_graph PRIVATE src/connectors)
-deprov_unit(test_google tests/unit/test_google.c src/connectors/google-proto.c
+deprov_unit(test_google tests/unit/test_google.c tests/unit/connector_resp.c
+  src/connectors/google-proto.c
   src/connectors/common-proto.c src/http.c src/log.c src/diag.c)
 target_include_directories(test_google PRIVATE src/connectors)
 target_link_libraries(test_google PRIVATE PkgConfig::DEPS)
