@@ -259,6 +259,17 @@ api_body_json(struct evhttp_request *req, char *err, size_t errlen)
 	return o;
 }
 
+static const char *
+api_role_name(int role)
+{
+	switch (role) {
+	case API_ROLE_VIEWER: return "viewer";
+	case API_ROLE_RESPONDER: return "responder";
+	case API_ROLE_ADMIN: return "admin";
+	}
+	return "none";
+}
+
 static int
 api_role_parse(const char *s)
 {
@@ -330,7 +341,13 @@ api_auth(struct api *api, struct evhttp_request *req, int need,
 	caller->name = api->cfg->api.tokens[i].name;
 	caller->role = api_role_parse(api->cfg->api.tokens[i].role);
 	if (caller->role < need) {
-		api_error(req, 403, "forbidden", "this token's role is too low");
+		char	why[160];
+
+		/* Say what to ask for: the role needed and the one held. */
+		snprintf(why, sizeof why, "this needs the %s role; token \"%s\" "
+		    "has %s", api_role_name(need), caller->name,
+		    api_role_name(caller->role));
+		api_error(req, 403, "forbidden", why);
 		return -1;
 	}
 	return 0;
@@ -458,6 +475,21 @@ api_cases(struct evhttp_request *req, const char *path, const char *rest,
 	}
 	if (state != NULL && *state == '\0')
 		state = NULL;
+	if (state != NULL && case_state_parse(state) < 0) {
+		char	why[256];
+		size_t	n;
+		int	k;
+
+		n = (size_t)snprintf(why, sizeof why, "state: not a case state "
+		    "(one of");
+		for (k = 0; k < CASE_STATE_COUNT && n < sizeof why; k++)
+			n += (size_t)snprintf(why + n, sizeof why - n, "%s %s",
+			    k ? "," : "", case_state_name((enum case_state)k));
+		if (n < sizeof why)
+			snprintf(why + n, sizeof why - n, ")");
+		api_error(req, 400, "bad_request", why);
+		goto done;
+	}
 	if (subject != NULL && *subject == '\0')
 		subject = NULL;
 	arr = json_object_new_array();

@@ -717,8 +717,40 @@ audit_verify_cb(const struct store_audit_rec *r, void *arg)
 	return 0;
 }
 
+/* A store as a source of records. */
+static int
+audit_store_scan(void *src, long long after_seq, int64_t since_ms, int limit,
+    store_audit_cb cb, void *arg)
+{
+	return store_audit_scan(src, after_seq, since_ms, limit, cb, arg);
+}
+
+static const char *
+audit_store_errmsg(void *src)
+{
+	return store_errmsg(src);
+}
+
+void
+audit_source_store(struct store *store, struct audit_source *src)
+{
+	src->scan = audit_store_scan;
+	src->errmsg = audit_store_errmsg;
+	src->src = store;
+}
+
 int
 audit_verify(struct store *store, struct audit_verify_result *res)
+{
+	struct audit_source src;
+
+	audit_source_store(store, &src);
+	return audit_verify_source(&src, res);
+}
+
+int
+audit_verify_source(const struct audit_source *src,
+    struct audit_verify_result *res)
 {
 	struct audit_verify_ctx	v;
 	int			r;
@@ -729,10 +761,10 @@ audit_verify(struct store *store, struct audit_verify_result *res)
 	v.expect = 1;
 	memcpy(v.prev, AUDIT_ZERO_HASH, sizeof v.prev);
 	/* Every record from the first: a gap at the start shows as seq 1 missing. */
-	r = store_audit_scan(store, -1, INT64_MIN, 0, audit_verify_cb, &v);
+	r = src->scan(src->src, -1, INT64_MIN, 0, audit_verify_cb, &v);
 	if (r < 0) {
 		snprintf(res->message, sizeof res->message, "%s",
-		    store_errmsg(store));
+		    src->errmsg(src->src));
 		return -1;
 	}
 	if (r > 0)
@@ -800,10 +832,20 @@ audit_export_cb(const struct store_audit_rec *r, void *arg)
 long long
 audit_export(struct store *store, int64_t since_ms, FILE *out)
 {
+	struct audit_source src;
+
+	audit_source_store(store, &src);
+	return audit_export_source(&src, since_ms, out);
+}
+
+long long
+audit_export_source(const struct audit_source *src, int64_t since_ms,
+    FILE *out)
+{
 	struct audit_export_ctx x = { out, 0 };
 
-	if (store_audit_scan(store, -1, since_ms, 0, audit_export_cb, &x) != 0) {
-		log_error("audit", "export: %s", store_errmsg(store));
+	if (src->scan(src->src, -1, since_ms, 0, audit_export_cb, &x) != 0) {
+		log_error("audit", "export: %s", src->errmsg(src->src));
 		return -1;
 	}
 	if (fflush(out) != 0 || ferror(out))

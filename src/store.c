@@ -41,6 +41,7 @@
 #include "deprov/store.h"
 
 #include "store-internal.h"
+#include "store-tables.h"
 
 
 static const char *store_sql[ST__MAX] = {
@@ -166,7 +167,7 @@ static const char *store_schema =
  * its version on, in one transaction; a newer file (written by a later
  * deprovd) is refused rather than misread.
  */
-#define STORE_SCHEMA_VERSION	3
+/* STORE_SCHEMA_VERSION: store-tables.h, shared with the other backend. */
 
 /* The dashboard's window is a range on created_ms: not a scan of all cases. */
 #define STORE_CREATED_INDEX \

@@ -49,6 +49,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "deprov/store.h"
+
 struct event_base;
 struct store;
 struct engine;
@@ -123,11 +125,28 @@ void		 audit_hash(long long seq, int64_t ts_ms, const char *kind,
 int		 audit_verify(struct store *, struct audit_verify_result *);
 
 /*
+ * Where records are read from, for a trail kept outside a struct store
+ * (deprovctl reads PostgreSQL's, pgstore.h): scan has store_audit_scan's
+ * contract; errmsg says why it failed.
+ */
+struct audit_source {
+	int		(*scan)(void *src, long long after_seq, int64_t since_ms,
+			    int limit, store_audit_cb, void *arg);
+	const char	*(*errmsg)(void *src);
+	void		*src;
+};
+/* A store as a source (what audit_verify and audit_export read). */
+void		 audit_source_store(struct store *, struct audit_source *);
+int		 audit_verify_source(const struct audit_source *,
+		    struct audit_verify_result *);
+/*
  * Write the records with ts_ms >= since_ms as JSON lines, in seq order:
  * {"seq","ts_ms","time","kind","case_id","actor","target","step","detail",
  *  "prev_hash","hash"} with detail as a JSON value. Returns the number of
  * records written, or -1.
  */
 long long	 audit_export(struct store *, int64_t since_ms, FILE *);
+long long	 audit_export_source(const struct audit_source *, int64_t since_ms,
+		    FILE *);
 
 #endif

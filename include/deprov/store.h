@@ -283,6 +283,31 @@ int		 store_summary_cases(struct store *, int open, int64_t since, int limit,
 long long	 store_count_cases(struct store *, const char *state);
 
 /*
+ * Copying a store whole (deprovctl store migrate, store-copy.c): every row
+ * of every table in one read snapshot, the tables in the order a copy
+ * inserts them, each table's rows in primary-key order (text bytewise), so
+ * that two stores holding the same rows give the same sequence whatever
+ * their backend. The schema version (meta's "schema") is each store's own
+ * and not part of it. A value of a kind the schema does not allow (a real,
+ * a blob: written behind deprov's back) stops the walk with an error.
+ */
+enum store_vtype {
+	STORE_V_NULL,
+	STORE_V_INT,
+	STORE_V_TEXT
+};
+struct store_value {
+	enum store_vtype	 type;
+	int64_t			 i;
+	const char		*s;	/* STORE_V_TEXT: len bytes, NUL-terminated */
+	size_t			 len;
+};
+/* One row; non-zero stops the walk and is returned. */
+typedef int (*store_row_cb)(const char *table, const struct store_value *,
+		     size_t n, void *arg);
+int		 store_export(struct store *, store_row_cb, void *arg);
+
+/*
  * People exposed (as store_exposure_counts), and how many of them have a
  * freeze that failed or was skipped somewhere; the others are being frozen.
  */

@@ -1,6 +1,7 @@
 /*
- * ctl-cmd-audit: the audit trail, read from the store's file opened
- * read-only (store_open_readonly; the daemon may keep running). "audit
+ * ctl-cmd-audit: the audit trail, read from the store directly: a SQLite
+ * file opened read-only (store_open_readonly; the daemon may keep running)
+ * or a PostgreSQL store (pgstore.h). "audit
  * verify" recomputes the hash chain and names the first bad record; "audit
  * export" writes the records as JSON lines for a SIEM. Both go through
  * audit.h.
@@ -18,23 +19,25 @@
 #include "deprov/config.h"
 #include "deprov/diag.h"
 #include "deprov/event.h"
+#include "deprov/pgstore.h"
 #include "deprov/store.h"
 #include "ctl.h"
 
 static int	ctl_cmd_audit_verify_exec(struct ctl *, struct ctl_args *);
 static int	ctl_cmd_audit_export_exec(struct ctl *, struct ctl_args *);
 static char	*ctl_audit_db_path(struct ctl *, const struct ctl_args *, int *);
-static struct store *ctl_audit_db_open(const char *, int *);
 static const char *ctl_audit_problem_name(enum audit_problem);
 
 static const struct ctl_opt ctl_cmd_audit_verify_opts[] = {
 	{ .name = "db", .type = CTL_OPT_STR },
+	{ .name = "store", .type = CTL_OPT_STR },
 	{ .name = "config", .type = CTL_OPT_STR },
 	{ .name = NULL }
 };
 
 static const struct ctl_opt ctl_cmd_audit_export_opts[] = {
 	{ .name = "db", .type = CTL_OPT_STR },
+	{ .name = "store", .type = CTL_OPT_STR },
 	{ .name = "config", .type = CTL_OPT_STR },
 	{ .name = "since", .type = CTL_OPT_STR },
 	{ .name = "since-ms", .type = CTL_OPT_INT, .min = 0,
@@ -44,14 +47,17 @@ static const struct ctl_opt ctl_cmd_audit_export_opts[] = {
 
 const struct ctl_cmd_entry ctl_cmd_audit_verify_entry = {
 	.name = "audit verify",
-	.usage = "audit verify (--db PATH | --config FILE)",
+	.usage = "audit verify (--db PATH | --store WHERE | --config FILE)",
 	.help =
 	  "Recompute the audit trail's hash chain and report the first edited,\n"
-	  "deleted or reordered record. Reads the SQLite file directly\n"
-	  "(read-only; the daemon may keep running). Exit 0 when intact, 1 when\n"
-	  "a record is bad or the trail cannot be read.\n"
+	  "deleted or reordered record. Reads the store directly (read-only;\n"
+	  "the daemon may keep running). Exit 0 when intact, 1 when a record is\n"
+	  "bad or the trail cannot be read.\n"
 	  "\n"
-	  "  --db PATH       the store's database file\n"
+	  "  --db PATH       the store's SQLite file\n"
+	  "  --store WHERE   sqlite:PATH, or postgres:URL for a PostgreSQL store\n"
+	  "                  (a libpq URL; the password from PGPASSWORD or\n"
+	  "                  ~/.pgpass)\n"
 	  "  --config FILE   take store.path from deprovd's configuration\n",
 	.opts = ctl_cmd_audit_verify_opts,
 	.exec = ctl_cmd_audit_verify_exec
@@ -60,19 +66,27 @@ const struct ctl_cmd_entry ctl_cmd_audit_verify_entry = {
 const struct ctl_cmd_entry ctl_cmd_audit_export_entry = {
 	.name = "audit export",
 	.usage = "audit export [--since RFC3339 | --since-ms N] (--db PATH | "
-	    "--config FILE)",
+	    "--store WHERE | --config FILE)",
 	.help =
 	  "Write audit records as JSON lines (one object per record, in seq\n"
 	  "order) to standard output, for a SIEM.\n"
 	  "\n"
 	  "  --since RFC3339   records at or after this time (default: all)\n"
 	  "  --since-ms N      the same as Unix milliseconds\n"
-	  "  --db PATH, --config FILE   as for audit verify\n",
+	  "  --db PATH, --store WHERE, --config FILE   as for audit verify\n",
 	.opts = ctl_cmd_audit_export_opts,
 	.exec = ctl_cmd_audit_export_exec
 };
 
-/* The database path: --db, or store.path of --config. NULL after a message. */
+/* The trail being read: a SQLite store or a PostgreSQL one. */
+struct ctl_trail {
+	struct store		*db;
+	struct pgstore		*pg;
+	struct audit_source	 src;
+	char			*where;		/* for messages */
+};
+
+/* The SQLite path: --db, or store.path of --config. NULL after a message. */
 static char *
 ctl_audit_db_path(struct ctl *ctl, const struct ctl_args *args, int *rc)
 {
@@ -82,10 +96,6 @@ ctl_audit_db_path(struct ctl *ctl, const struct ctl_args *args, int *rc)
 	struct config	*cfg;
 	char		*path = NULL;
 
-	if ((db == NULL) == (config == NULL)) {
-		*rc = ctl_usage_error(ctl, "give either --db or --config");
-		return NULL;
-	}
 	if (db != NULL) {
 		if ((path = strdup(db)) == NULL)
 			*rc = ctl_fail(CTL_FAILED, "out of memory");
@@ -108,22 +118,59 @@ ctl_audit_db_path(struct ctl *ctl, const struct ctl_args *args, int *rc)
 	return path;
 }
 
-/* Open the store read-only (a running deprovd keeps its lock). */
-static struct store *
-ctl_audit_db_open(const char *path, int *rc)
+/*
+ * Open the trail --db, --store or --config names: a SQLite file read-only
+ * (a running deprovd keeps its lock), or a PostgreSQL store. CTL_OK, or the
+ * exit status after a message.
+ */
+static int
+ctl_trail_open(struct ctl *ctl, const struct ctl_args *args,
+    struct ctl_trail *t)
 {
-	struct store	*db;
-	char		 err[512];
+	const char	*store = ctl_args_get(args, "store"), *where;
+	char		 err[1024];
+	int		 rc = CTL_FAILED, given;
 
-	if (access(path, R_OK) != 0) {
-		*rc = ctl_fail(CTL_FAILED, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((db = store_open_readonly(path, err, sizeof err)) == NULL) {
-		*rc = ctl_fail(CTL_FAILED, "%s", err);
-		return NULL;
-	}
-	return db;
+	memset(t, 0, sizeof *t);
+	given = (ctl_args_get(args, "db") != NULL) + (store != NULL) +
+	    (ctl_args_get(args, "config") != NULL);
+	if (given != 1)
+		return ctl_usage_error(ctl, "give one of --db, --store and "
+		    "--config");
+	if (store != NULL) {
+		switch (ctl_store_parse(store, &where)) {
+		case CTL_STORE_POSTGRES:
+			if ((t->pg = pgstore_open(where, 0, err, sizeof err)) ==
+			    NULL)
+				return ctl_fail(CTL_FAILED, "%s", err);
+			ctl_store_pg_source(t->pg, &t->src);
+			if ((t->where = strdup(pgstore_name(t->pg))) == NULL)
+				return ctl_fail(CTL_FAILED, "out of memory");
+			return CTL_OK;
+		case CTL_STORE_SQLITE:
+			if ((t->where = strdup(where)) == NULL)
+				return ctl_fail(CTL_FAILED, "out of memory");
+			break;
+		case CTL_STORE_BAD:
+			return ctl_usage_error(ctl, "--store: expected "
+			    "sqlite:PATH or postgres:URL");
+		}
+	} else if ((t->where = ctl_audit_db_path(ctl, args, &rc)) == NULL)
+		return rc;
+	if (access(t->where, R_OK) != 0)
+		return ctl_fail(CTL_FAILED, "%s: %s", t->where, strerror(errno));
+	if ((t->db = store_open_readonly(t->where, err, sizeof err)) == NULL)
+		return ctl_fail(CTL_FAILED, "%s", err);
+	audit_source_store(t->db, &t->src);
+	return CTL_OK;
+}
+
+static void
+ctl_trail_close(struct ctl_trail *t)
+{
+	pgstore_close(t->pg);
+	store_close(t->db);
+	free(t->where);
 }
 
 static const char *
@@ -143,21 +190,18 @@ static int
 ctl_cmd_audit_verify_exec(struct ctl *ctl, struct ctl_args *args)
 {
 	struct audit_verify_result	 res;
-	struct store			*db;
+	struct ctl_trail		 t;
 	json_object			*o;
-	char				*path;
-	int				 rc = CTL_FAILED, r;
+	int				 rc, r;
 
-	if ((path = ctl_audit_db_path(ctl, args, &rc)) == NULL)
-		return rc;
-	if ((db = ctl_audit_db_open(path, &rc)) == NULL) {
-		free(path);
+	if ((rc = ctl_trail_open(ctl, args, &t)) != CTL_OK) {
+		ctl_trail_close(&t);
 		return rc;
 	}
-	r = audit_verify(db, &res);
+	r = audit_verify_source(&t.src, &res);
 	if (r < 0) {
 		rc = ctl_fail(CTL_FAILED, "audit verify: cannot read the audit "
-		    "trail in %s: %s", path, res.message);
+		    "trail in %s: %s", t.where, res.message);
 		goto done;
 	}
 	if (ctl->json) {
@@ -188,23 +232,21 @@ ctl_cmd_audit_verify_exec(struct ctl *ctl, struct ctl_args *args)
 	else
 		printf("TAMPERED: %s\n", res.message);
 	if (r != 0)
-		rc = ctl_fail(CTL_FAILED, "audit verify: %s: seq %lld: %s", path,
+		rc = ctl_fail(CTL_FAILED, "audit verify: %s: seq %lld: %s", t.where,
 		    res.bad_seq, ctl_audit_problem_name(res.problem));
 	else
 		rc = CTL_OK;
 done:
-	store_close(db);
-	free(path);
+	ctl_trail_close(&t);
 	return rc;
 }
 
 static int
 ctl_cmd_audit_export_exec(struct ctl *ctl, struct ctl_args *args)
 {
-	struct store	*db;
-	char		*path;
+	struct ctl_trail t;
 	long long	 since = 0, n;
-	time_t		 t;
+	time_t		 when;
 	int		 rc = CTL_FAILED;
 
 	const char	*since_text = ctl_args_get(args, "since");
@@ -214,28 +256,25 @@ ctl_cmd_audit_export_exec(struct ctl *ctl, struct ctl_args *args)
 		return ctl_usage_error(ctl, "give --since or --since-ms, not "
 		    "both");
 	if (since_text != NULL) {
-		if ((t = event_parse_time(since_text)) == (time_t)-1)
+		if ((when = event_parse_time(since_text)) == (time_t)-1)
 			return ctl_usage_error(ctl, "--since: expected an RFC "
 			    "3339 time such as 2026-11-23T18:00:00Z");
-		since = (long long)t * 1000;
+		since = (long long)when * 1000;
 	} else if (have_since_ms)
 		since = ctl_args_int(args, "since-ms", 0);
-	if ((path = ctl_audit_db_path(ctl, args, &rc)) == NULL)
-		return rc;
-	if ((db = ctl_audit_db_open(path, &rc)) == NULL) {
-		free(path);
+	if ((rc = ctl_trail_open(ctl, args, &t)) != CTL_OK) {
+		ctl_trail_close(&t);
 		return rc;
 	}
-	n = audit_export(db, since, stdout);
+	n = audit_export_source(&t.src, since, stdout);
 	if (n < 0)
 		rc = ctl_fail(CTL_FAILED, "audit export: cannot read the audit "
-		    "trail in %s: %s", path, store_errmsg(db));
+		    "trail in %s: %s", t.where, t.src.errmsg(t.src.src));
 	else {
 		if (ctl->verbose)
 			fprintf(stderr, "deprovctl: %lld records exported\n", n);
 		rc = CTL_OK;
 	}
-	store_close(db);
-	free(path);
+	ctl_trail_close(&t);
 	return rc;
 }

@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "deprov/case.h"
 #include "deprov/http.h"
 #include "ctl.h"
 
@@ -80,6 +81,10 @@ ctl_cmd_cases_exec(struct ctl *ctl, struct ctl_args *args)
 	const char		*subject = ctl_args_get(args, "subject");
 	int			 rc;
 
+	/* Checked here too: a typo must not read as "no cases". */
+	if (state != NULL && case_state_parse(state) < 0)
+		return ctl_usage_error(ctl, "--state: \"%s\" is not a case "
+		    "state (see deprovctl cases --help)", state);
 	snprintf(path, sizeof path, "/v1/cases?limit=%lld",
 	    ctl_args_int(args, "limit", 50));
 	if (state != NULL) {

@@ -235,5 +235,21 @@ extern const struct ctl_cmd_entry ctl_cmd_publish_entry;
 extern const struct ctl_cmd_entry ctl_cmd_audit_verify_entry;
 extern const struct ctl_cmd_entry ctl_cmd_audit_export_entry;
 extern const struct ctl_cmd_entry ctl_cmd_check_entry;
+extern const struct ctl_cmd_entry ctl_cmd_store_migrate_entry;
+
+/* ctl-cmd-store.c ------------------------------------------------------- */
+
+struct audit_source;
+struct pgstore;
+
+enum ctl_store_kind {
+	CTL_STORE_BAD = 0,
+	CTL_STORE_SQLITE,	/* "sqlite:PATH", or a bare PATH */
+	CTL_STORE_POSTGRES	/* "postgres:URL", or a postgresql:// URL */
+};
+/* Where a store is: its kind, *where the path or the URL. */
+enum ctl_store_kind ctl_store_parse(const char *spec, const char **where);
+/* Read a PostgreSQL store's audit trail through audit.h. */
+void		 ctl_store_pg_source(struct pgstore *, struct audit_source *);
 
 #endif

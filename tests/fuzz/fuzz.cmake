@@ -62,7 +62,7 @@ target_include_directories(deprov_fuzz_core PUBLIC include)
 target_compile_options(deprov_fuzz_core PRIVATE
   -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
   -fno-omit-frame-pointer -g)
-target_link_libraries(deprov_fuzz_core PUBLIC deprov_base PkgConfig::DEPS m)
+target_link_libraries(deprov_fuzz_core PUBLIC deprov_base PkgConfig::DEPS PkgConfig::PQ m)
 
 # A target's runtime (as DEPROV_TARGET_RUNTIME in tests/unit/units.cmake).
 set(DEPROV_FUZZ_TARGET_RUNTIME src/target.c src/laneheap.c src/http.c

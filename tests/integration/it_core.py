@@ -530,7 +530,15 @@ def test_api_roles_freeze_unfreeze(work):
         # 401 without or with an unknown token, 403 below the role.
         assert d.call("GET", "/v1/cases")[0] == 401
         assert d.call("GET", "/v1/cases", token="nope")[0] == 401
-        assert d.call("POST", "/v1/freeze", body, token=API_TOKEN)[0] == 403
+        st, err = d.call("POST", "/v1/freeze", body, token=API_TOKEN)
+        assert st == 403 and err["error"] == "forbidden", (st, err)
+        # The answer says which role is needed and which the token has.
+        assert "needs the responder role" in err["detail"] and "has viewer" in err["detail"], err
+        # A state filter that is no state is refused, not answered with nothing.
+        st, err = d.call("GET", "/v1/cases?state=bogus", token=API_TOKEN)
+        assert st == 400 and "not a case state" in err["detail"], (st, err)
+        assert "escalated" in err["detail"], err
+        assert d.call("GET", "/v1/cases?state=completed", token=API_TOKEN)[0] == 200
         st, err = d.call("POST", "/v1/cases/1/retry", token=RESPONDER_TOKEN)
         assert st == 403 and err["error"] == "forbidden", (st, err)
         # Bad bodies get a JSON 4xx and the daemon keeps serving.

@@ -188,6 +188,9 @@ def test_cli_freeze_and_views(work):
         assert [x["id"] for x in cases] == [cid], cases
         r = ctl("cases", "--subject", "nobody@acme.example", api=api, token=API_TOKEN)
         assert r.returncode == 0 and r.stdout.strip() == "no cases", r.stdout
+        # A state that is no state is a usage error, not "no cases".
+        r = ctl("cases", "--state", "complete", api=api, token=API_TOKEN)
+        assert r.returncode == 2 and "not a case state" in r.stderr, (r.stdout, r.stderr)
 
         # case ID: details, steps and timeline; --json is the API's object.
         r = ctl("case", cid, api=api, token=API_TOKEN)

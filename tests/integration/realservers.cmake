@@ -10,8 +10,7 @@
 # take paths of src/kafka.c the mock cluster does not (cooperative incremental
 # assignment, revocation and commit on a real rebalance, another member's
 # death, reconnecting to a restarted broker), and those paths deserve the
-# sanitizers. The PostgreSQL fixture is in the normal build only while no C
-# code of deprov talks to it (its one test is psql's).
+# sanitizers.
 
 # Topic creation and committed offsets through librdkafka's admin API.
 add_executable(deprov-kafka-admin ${CMAKE_SOURCE_DIR}/tests/tools/kafka_admin.c)
@@ -63,22 +62,32 @@ deprov_realkafka(it_ingest.py ingest_
 
 # A throwaway PostgreSQL (Debian's server binaries; as root it runs as the
 # user deprov-test), its URL in build/pg-server.url, for the tests of the
-# shared store that several instances will use. For now a smoke test.
-if(NOT DEPROV_SANITIZE)
-  set(DEPROV_PG_SERVER ${CMAKE_SOURCE_DIR}/tests/tools/pg-server)
-  set(DEPROV_PG_DIR ${CMAKE_BINARY_DIR}/pg-server)
-  set(DEPROV_PG_URL ${CMAKE_BINARY_DIR}/pg-server.url)
-  add_test(NAME pg_server_start
-    COMMAND ${DEPROV_PG_SERVER} start --dir ${DEPROV_PG_DIR} --url-file ${DEPROV_PG_URL}
-            --watch-pid parent)
-  set_tests_properties(pg_server_start PROPERTIES FIXTURES_SETUP pg
-    LABELS "integration;pg" TIMEOUT 120)
-  add_test(NAME pg_server_stop COMMAND ${DEPROV_PG_SERVER} stop --dir ${DEPROV_PG_DIR})
-  set_tests_properties(pg_server_stop PROPERTIES FIXTURES_CLEANUP pg
-    LABELS "integration;pg" TIMEOUT 120)
-  add_test(NAME it_pg_smoke
-    COMMAND sh -c "out=$(psql -X -v ON_ERROR_STOP=1 -tA \"$(cat \"$1\")\" -c 'select 1') && test \"$out\" = 1"
-            sh ${DEPROV_PG_URL})
-  set_tests_properties(it_pg_smoke PROPERTIES FIXTURES_REQUIRED pg
-    LABELS "integration;pg" TIMEOUT 60)
-endif()
+# PostgreSQL store (src/store-pg.c), in both builds: each test makes a
+# database of its own on it.
+set(DEPROV_PG_SERVER ${CMAKE_SOURCE_DIR}/tests/tools/pg-server)
+set(DEPROV_PG_DIR ${CMAKE_BINARY_DIR}/pg-server)
+set(DEPROV_PG_URL ${CMAKE_BINARY_DIR}/pg-server.url)
+add_test(NAME pg_server_start
+  COMMAND ${DEPROV_PG_SERVER} start --dir ${DEPROV_PG_DIR} --url-file ${DEPROV_PG_URL}
+          --watch-pid parent)
+set_tests_properties(pg_server_start PROPERTIES FIXTURES_SETUP pg
+  LABELS "integration;pg" TIMEOUT 120)
+add_test(NAME pg_server_stop COMMAND ${DEPROV_PG_SERVER} stop --dir ${DEPROV_PG_DIR})
+set_tests_properties(pg_server_stop PROPERTIES FIXTURES_CLEANUP pg
+  LABELS "integration;pg" TIMEOUT 120)
+add_test(NAME it_pg_smoke
+  COMMAND sh -c "out=$(psql -X -v ON_ERROR_STOP=1 -tA \"$(cat \"$1\")\" -c 'select 1') && test \"$out\" = 1"
+          sh ${DEPROV_PG_URL})
+set_tests_properties(it_pg_smoke PROPERTIES FIXTURES_REQUIRED pg
+  LABELS "integration;pg" TIMEOUT 60)
+
+# Copying a store into PostgreSQL and reading its audit trail there
+# (tests/integration/it_store_pg.py).
+deprov_it_list(it_store_pg DEPROV_IT_STORE_PG)
+foreach(t ${DEPROV_IT_STORE_PG})
+  add_test(NAME it_store_pg_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_store_pg.py
+            --build ${CMAKE_BINARY_DIR} --pg-url-file ${DEPROV_PG_URL} ${t})
+  set_tests_properties(it_store_pg_${t} PROPERTIES FIXTURES_REQUIRED pg
+    LABELS "integration;pg" TIMEOUT 300)
+endforeach()

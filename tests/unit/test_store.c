@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "deprov/store.h"
+#include "store-tables.h"
 
 struct seen {
 	int		 n;
@@ -505,6 +506,130 @@ test_undo_count(void **state)
 	free(path);
 }
 
+/* What store_export gave: per table, the rows, in the order they came. */
+struct export_seen {
+	size_t	 table;		/* index into store_tables of the current one */
+	int	 rows[16];
+	int	 out_of_order;
+	char	 text[4][128];	/* the cases' reason texts, in order */
+	int	 ntext;
+	long long last_case;
+};
+
+static int
+export_cb(const char *table, const struct store_value *v, size_t n, void *arg)
+{
+	struct export_seen	*x = arg;
+
+	while (x->table < store_ntables &&
+	    strcmp(store_tables[x->table].name, table) != 0)
+		x->table++;
+	assert_true(x->table < store_ntables);	/* known, and in table order */
+	assert_int_equal(n, store_tables[x->table].ncols);
+	x->rows[x->table]++;
+	if (strcmp(table, "meta") == 0)
+		assert_string_not_equal(v[0].s, "schema");
+	if (strcmp(table, "cases") == 0) {
+		assert_int_equal(v[0].type, STORE_V_INT);
+		if (v[0].i <= x->last_case)
+			x->out_of_order = 1;
+		x->last_case = v[0].i;
+		/* column 15 is reason */
+		if (v[15].type == STORE_V_TEXT && x->ntext < 4) {
+			assert_int_equal(strlen(v[15].s), v[15].len);
+			snprintf(x->text[x->ntext++], sizeof x->text[0], "%s",
+			    v[15].s);
+		}
+	}
+	return 0;
+}
+
+static int
+export_stop_cb(const char *table, const struct store_value *v, size_t n,
+    void *arg)
+{
+	(void)table;
+	(void)v;
+	(void)n;
+	++*(int *)arg;
+	return 7;
+}
+
+/*
+ * store_export: every table of store-tables.c exists in a new store with
+ * exactly those columns in that order (so the PostgreSQL copy takes the
+ * same rows), tables come in the listed order, rows in key order, the
+ * schema version is not among them, and a callback's non-zero stops it.
+ */
+static void
+test_export(void **state)
+{
+	char			 err[256], sql[256], *path = tmp_db();
+	struct store		*s;
+	struct store_case	 c;
+	struct export_seen	 x;
+	sqlite3			*db;
+	sqlite3_stmt		*st;
+	size_t			 i;
+	int			 k;
+	long long		 a;
+
+	(void)state;
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	a = new_case(s, "E1", "completed");
+	memset(&c, 0, sizeof c);
+	c.subject_key = "E2";
+	c.subject_json = "{}";
+	c.runbook = "emergency";
+	c.event_type = "io.deprov.freeze";
+	c.state = "freezing";
+	c.reason = "tab\there";
+	c.retry_json = "{}";
+	assert_true(store_case_insert(s, &c) > a);
+	assert_int_equal(store_timeline_add(s, a, 5, "note", NULL, NULL, "x"), 0);
+	assert_int_equal(store_meta_set(s, "k", "v"), 0);
+
+	/* The descriptors against the file's own schema. */
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < store_ntables; i++) {
+		snprintf(sql, sizeof sql, "PRAGMA table_info(%s)",
+		    store_tables[i].name);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+		    SQLITE_OK);
+		for (k = 0; sqlite3_step(st) == SQLITE_ROW; k++) {
+			assert_true((size_t)k < store_tables[i].ncols);
+			assert_string_equal((const char *)sqlite3_column_text(st,
+			    1), store_tables[i].cols[(size_t)k].name);
+			assert_string_equal((const char *)sqlite3_column_text(st,
+			    2), store_tables[i].cols[(size_t)k].type == STORE_COL_INT ?
+			    "INTEGER" : "TEXT");
+		}
+		assert_int_equal((size_t)k, store_tables[i].ncols);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+
+	memset(&x, 0, sizeof x);
+	assert_int_equal(store_export(s, export_cb, &x), 0);
+	assert_int_equal(x.rows[0], 1);		/* meta: k, not schema */
+	assert_int_equal(x.rows[1], 2);		/* cases */
+	assert_false(x.out_of_order);
+	assert_int_equal(x.ntext, 1);
+	assert_string_equal(x.text[0], "tab\there");
+	for (i = 0; i < store_ntables; i++)
+		if (strcmp(store_tables[i].name, "timeline") == 0)
+			assert_int_equal(x.rows[i], 1);
+	k = 0;
+	assert_int_equal(store_export(s, export_stop_cb, &k), 7);
+	assert_int_equal(k, 1);
+	/* The snapshot's read transaction is over: writes go on. */
+	assert_int_equal(store_meta_set(s, "k", "w"), 0);
+	store_close(s);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -517,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_undo_count),
 		cmocka_unit_test(test_schema_versions),
 		cmocka_unit_test(test_exposure),
+		cmocka_unit_test(test_export),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

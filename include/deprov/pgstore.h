@@ -1,0 +1,69 @@
+/*
+ * pgstore: the store's tables in PostgreSQL (src/store-pg.c), the shared
+ * store a cluster of deprovd instances will use (docs/CLUSTER.md). It
+ * holds the same tables as the SQLite store (store-tables.h) with the same
+ * schema version and versioned migrations. What it does today: create or
+ * migrate the schema, take a copy of a SQLite store in (deprovctl store
+ * migrate), give every row back for comparison, and read the audit trail
+ * (deprovctl audit verify / export --store postgres:URL).
+ *
+ * These calls wait on the server: they are for tools, never for deprovd's
+ * loop. Errors are kept for pgstore_errmsg; no call prints or logs the
+ * connection's password.
+ */
+#ifndef DEPROV_PGSTORE_H
+#define DEPROV_PGSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deprov/store.h"
+
+struct pgstore;
+
+/*
+ * Connect to url (a libpq connection URI or key=value string; a password
+ * is best given by PGPASSWORD or a ~/.pgpass file, not in the URL). With
+ * create, make the schema when the database has none and migrate an older
+ * one (under an advisory lock: several starting at once are safe); without,
+ * the schema must be there. A schema newer than this program, or tables of
+ * the same names that are not deprov's, are refused. NULL with err set.
+ * Unless the URL says otherwise, connecting gives up after 10 s.
+ */
+struct pgstore	*pgstore_open(const char *url, int create, char *err,
+		    size_t errlen);
+void		 pgstore_close(struct pgstore *);
+/* "postgresql://user@host:port/db", never with a password. */
+const char	*pgstore_name(const struct pgstore *);
+const char	*pgstore_errmsg(const struct pgstore *);
+/* The schema version found before pgstore_open migrated it (0: new). */
+int		 pgstore_schema_from(const struct pgstore *);
+
+/* How much the store holds: cases, events, audit records. */
+int		 pgstore_counts(struct pgstore *, long long *cases,
+		    long long *events, long long *audit);
+
+/* One transaction around a copy: 0 or -1. */
+int		 pgstore_begin(struct pgstore *);
+int		 pgstore_commit(struct pgstore *);
+void		 pgstore_rollback(struct pgstore *);
+
+/*
+ * Taking a copy in: rows as store_export gives them (pgstore_copy_row is
+ * a store_row_cb whose arg is the pgstore), streamed with COPY, a table
+ * at a time; pgstore_copy_end finishes the last table and sets the id
+ * sequences past the copied ids. Inside pgstore_begin/commit. A text
+ * holding a NUL byte (which PostgreSQL cannot store) is refused.
+ */
+int		 pgstore_copy_row(const char *table, const struct store_value *,
+		    size_t n, void *pgstore);
+int		 pgstore_copy_end(struct pgstore *);
+
+/* Every row, as store_export gives them for a SQLite store. */
+int		 pgstore_export(struct pgstore *, store_row_cb, void *arg);
+
+/* store_audit_scan's contract, on PostgreSQL. */
+int		 pgstore_audit_scan(struct pgstore *, long long after_seq,
+		    int64_t since_ms, int limit, store_audit_cb, void *arg);
+
+#endif
