@@ -9,6 +9,9 @@
  * conn_step), ending a step with a formatted detail and a debug line, the
  * "doing" text that error details start with, sending one call with the
  * step's call options, and the account id the event gave for the target.
+ * lookup.c starts every step (struct conn_kind: which steps the kind does,
+ * its own set-up, the account known or looked up) and walks the kind's
+ * table of lookup ways (struct conn_way) until one finds the account.
  * Vendor error bodies differ and stay in each connector.
  */
 #ifndef DEPROV_CONNECTORS_COMMON_H
@@ -25,6 +28,7 @@
 
 #define CONN_DETAIL_MAX		1024	/* a step's closing detail */
 #define CONN_DOING_MAX		200	/* what the call in flight does */
+#define CONN_KEY_MAX		512	/* the identifier a lookup asks for */
 
 /* ---- common-proto.c: reading answers ---------------------------------- */
 
@@ -72,6 +76,9 @@ void		 conn_check(struct connector_check *chk, json_object *obj,
 
 /* ---- common.c: running steps ------------------------------------------- */
 
+struct conn_kind;
+struct conn_way;
+
 /*
  * The state every connector's step starts with: a connector's struct
  * <kind>_step has this as its first member.
@@ -85,6 +92,14 @@ struct conn_step {
 	char			 doing[CONN_DOING_MAX];	/* the call in flight */
 	/* Called just before the step is done (may be NULL). */
 	void			(*on_finish)(struct conn_step *);
+
+	/* The account lookup (lookup.c). */
+	const struct conn_kind	*ck;
+	const struct conn_way	*ways;		/* the kind's table, or the step's */
+	size_t			 nways;
+	size_t			 next;		/* the next way to try */
+	const struct conn_way	*way;		/* the way in flight */
+	char			 key[CONN_KEY_MAX + 1];	/* what it asks for */
 };
 
 /*
@@ -134,5 +149,97 @@ const char	*conn_event_account(const struct conn_step *);
  * safety net) "skipped" with the reason in the kind's table c.
  */
 void		 conn_unsupported(struct conn_step *, const struct connector *c);
+
+/* ---- lookup.c: starting a step, finding the account -------------------- */
+
+/* The subject's value a lookup way asks for. */
+enum conn_field {
+	CONN_FIELD_NONE = 0,
+	CONN_FIELD_ACCOUNT,		/* the account id the event gave */
+	CONN_FIELD_USERNAME,
+	CONN_FIELD_EMAIL,
+	CONN_FIELD_EMPLOYEE_ID
+};
+
+/* What a way's hook says. */
+enum conn_verdict {
+	CONN_ASK = 0,		/* request: send the GET it built */
+	CONN_FOUND,		/* answer: the account (see struct conn_found) */
+	CONN_ABSENT,		/* answer: nobody has this value: the next way */
+	CONN_NEXT,		/* passed over (the hook noted why): the next way */
+	CONN_DONE		/* the hook finished the step (ambiguous, error) */
+};
+
+#define CONN_WAY_ADDRESS	0x1	/* only a value with an '@' */
+#define CONN_WAY_EMPTY		0x2	/* an empty value goes to request too */
+
+/* The account an answer found: pointers into the connector's step state. */
+struct conn_found {
+	const char	*id;		/* kept with step_ctx_set_account */
+	const char	*name;		/* shown after the id, or NULL */
+	const char	*status;	/* ", status <status>" in the note, or NULL */
+};
+
+/*
+ * One way of finding the account: one row of a connector's table. The
+ * common code takes the subject's value of field (passing the way over when
+ * there is none), builds the request with request, sends it as a GET and
+ * reads the answer with answer.
+ */
+struct conn_way {
+	enum conn_field	 field;
+	/*
+	 * Passed over when the value is that of this field too (ignoring
+	 * case) and an earlier way of the table asked by that field.
+	 */
+	enum conn_field	 unless;
+	int		 flags;		/* CONN_WAY_* */
+	const char	*by;		/* "found by <by>" */
+	const char	*arg;		/* the connector's own: attribute, field */
+	/*
+	 * Set the doing text and the GET's path (malloc'd) for key: CONN_ASK;
+	 * or CONN_NEXT (key unusable here, noted) or CONN_DONE (finished).
+	 */
+	enum conn_verdict (*request)(struct conn_step *, const struct conn_way *,
+			    const char *key, char **path);
+	/*
+	 * Read the answer: CONN_FOUND with found filled in, CONN_ABSENT,
+	 * CONN_NEXT or CONN_DONE. The key asked for is cs->key.
+	 */
+	enum conn_verdict (*answer)(struct conn_step *, const struct conn_way *,
+			    const struct target_result *, struct conn_found *found);
+};
+
+/* How a connector's steps start: one per kind, used by conn_run. */
+struct conn_kind {
+	const struct connector	*connector;	/* skips[]: steps it does not do */
+	const char		*module;	/* log module */
+	size_t			 size;		/* of its struct <kind>_step */
+	void			(*free_fn)(void *);
+	/*
+	 * Per-step set-up (options, step options; may set cs->ways and
+	 * cs->nways): 0, or -1 when it finished the step. May be NULL.
+	 */
+	int			(*prepare)(struct conn_step *);
+	/* The account is known: check and keep it; 0, or -1 when finished. */
+	int			(*known)(struct conn_step *, const char *account);
+	/* The account is known or found: do the step. */
+	void			(*begin)(struct conn_step *);
+	const struct conn_way	*ways;		/* the lookup table */
+	size_t			 nways;
+	const char		*header;	/* extra header of lookups, or NULL */
+	/* Nothing found: 0 for "no account", 1 when it finished the step. */
+	int			(*none)(struct conn_step *);
+};
+
+/*
+ * The run of a connector: a step state of ck->size bytes; a step the kind
+ * does not do ends "skipped"; prepare; then begin with the account already
+ * known, or once the table's ways have found it ("skipped: no account" when
+ * none does).
+ */
+void		 conn_run(struct step_ctx *, const struct conn_kind *ck);
+/* The value of field in the subject (or the event's account id), or NULL. */
+const char	*conn_field_value(const struct conn_step *, enum conn_field);
 
 #endif

@@ -56,11 +56,7 @@
 				"suspension; the user stays suspended"
 
 enum google_phase {
-	GOOGLE_RESOLVE_ID = 0,
-	GOOGLE_RESOLVE_EMAIL,
-	GOOGLE_RESOLVE_USERNAME,
-	GOOGLE_RESOLVE_END,
-	GOOGLE_READ,			/* deactivate, reactivate: is it suspended? */
+	GOOGLE_READ = 0,		/* deactivate, reactivate: is it suspended? */
 	GOOGLE_PUT,			/* freeze, unfreeze, deactivate, reactivate */
 	GOOGLE_SIGNOUT,			/* revoke_tokens */
 	GOOGLE_TOKENS,
@@ -76,7 +72,6 @@ enum google_phase {
 struct google_step {
 	struct conn_step	 cs;		/* first: see common.h */
 	enum google_phase	 phase;
-	char			 key[GOOGLE_KEY_MAX + 1];
 	struct google_user	 user;		/* the leaver */
 	int			 resolved;	/* user.suspended is fresh */
 	struct google_options	 opt;
@@ -105,9 +100,14 @@ static void	google_stop_timer(struct conn_step *);
 static void	google_send(struct google_step *, enum google_phase, const char *,
 		    const char *, const char *);
 static void	google_on_result(const struct target_result *, void *);
-static void	google_resolve_from(struct google_step *, enum google_phase);
-static void	google_resolve_answer(struct google_step *, const struct target_result *);
-static void	google_begin(struct google_step *);
+static int	google_prepare(struct conn_step *);
+static int	google_known(struct conn_step *, const char *);
+static enum conn_verdict google_ask(struct conn_step *, const struct conn_way *,
+		    const char *, char **);
+static enum conn_verdict google_answer(struct conn_step *,
+		    const struct conn_way *, const struct target_result *,
+		    struct conn_found *);
+static void	google_begin(struct conn_step *);
 static void	google_put(struct google_step *, int);
 static void	google_patch_unsuspend(struct google_step *);
 static void	google_tokens_answer(struct google_step *, const struct target_result *);
@@ -135,6 +135,32 @@ const struct connector connector_google = {
 	.options = google_option_keys,
 	.check_options = google_check_options,
 	.check_step = google_check_step,
+};
+
+/*
+ * The lookup: GET users/{userKey} with the event's id, the email, then the
+ * username when it is another address.
+ */
+static const struct conn_way google_ways[] = {
+	{ .field = CONN_FIELD_ACCOUNT, .by = "account id",
+	    .request = google_ask, .answer = google_answer },
+	{ .field = CONN_FIELD_EMAIL, .by = "email",
+	    .request = google_ask, .answer = google_answer },
+	{ .field = CONN_FIELD_USERNAME, .unless = CONN_FIELD_EMAIL,
+	    .flags = CONN_WAY_ADDRESS, .by = "username",
+	    .request = google_ask, .answer = google_answer },
+};
+
+static const struct conn_kind google_kind = {
+	.connector = &connector_google,
+	.module = "google",
+	.size = sizeof(struct google_step),
+	.free_fn = google_free,
+	.prepare = google_prepare,
+	.known = google_known,
+	.begin = google_begin,
+	.ways = google_ways,
+	.nways = sizeof google_ways / sizeof google_ways[0],
 };
 
 /* Free the step state (the engine calls this after step_ctx_done, or at teardown). */
@@ -180,153 +206,111 @@ google_send(struct google_step *st, enum google_phase phase, const char *method,
 static void
 google_run(struct step_ctx *ctx)
 {
-	struct google_step		*st;
+	conn_run(ctx, &google_kind);
+}
+
+/* The options; a reassign's "to" and objects. */
+static int
+google_prepare(struct conn_step *cs)
+{
+	struct google_step		*st = (struct google_step *)cs;
 	const struct config_target	*cfg;
 	const struct runbook_step	*step;
-	const char			*acct;
 	char				 err[256];
 	size_t				 i;
 
-	st = conn_step_new(ctx, sizeof *st, google_free, "google");
-	if (st == NULL)
-		return;
 	st->cs.on_finish = google_stop_timer;
 	st->user.suspended = -1;
 
-	cfg = target_config(st->cs.target);
+	cfg = target_config(cs->target);
 	if (google_options_parse(cfg != NULL ? cfg->options : NULL, &st->opt, err,
 	    sizeof err) != 0) {
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: target %s: %s",
-		    st->cs.name, target_name(st->cs.target), err);
-		return;
+		conn_finish(cs, STEP_OUT_FAILED, "%s: target %s: %s", cs->name,
+		    target_name(cs->target), err);
+		return -1;
 	}
-	switch (st->cs.kind) {
-	case STEP_FREEZE:
-	case STEP_UNFREEZE:
-	case STEP_REVOKE_TOKENS:
-	case STEP_DEACTIVATE:
-	case STEP_REACTIVATE:
-		break;
-	case STEP_REASSIGN:
-		step = step_ctx_step(ctx);
-		if (step != NULL && step->to != NULL &&
-		    strcmp(step->to, "manager") != 0) {
-			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: unsupported "
-			    "\"to\" '%.60s' (only \"manager\", with "
-			    "fallback_owner)", st->cs.name, step->to);
-			return;
+	if (cs->kind != STEP_REASSIGN)
+		return 0;
+	step = step_ctx_step(cs->ctx);
+	if (step != NULL && step->to != NULL && strcmp(step->to, "manager") != 0) {
+		conn_finish(cs, STEP_OUT_FAILED, "%s: unsupported \"to\" "
+		    "'%.60s' (only \"manager\", with fallback_owner)", cs->name,
+		    step->to);
+		return -1;
+	}
+	/* objects name Data Transfer applications: only Drive here */
+	for (i = 0; step != NULL && i < step->nobjects; i++) {
+		if (google_transfer_app(step->objects[i]) == NULL) {
+			conn_finish(cs, STEP_OUT_FAILED, "%s: unsupported object "
+			    "'%.80s' for google (objects name Data Transfer "
+			    "applications; only \"Drive\", i.e. \"%s\", is "
+			    "transferred)", cs->name, step->objects[i],
+			    GOOGLE_DRIVE_APP_NAME);
+			return -1;
 		}
-		/* objects name Data Transfer applications: only Drive here */
-		for (i = 0; step != NULL && i < step->nobjects; i++) {
-			if (google_transfer_app(step->objects[i]) == NULL) {
-				conn_finish(&st->cs, STEP_OUT_FAILED,
-				    "%s: unsupported object '%.80s' for google "
-				    "(objects name Data Transfer applications; "
-				    "only \"Drive\", i.e. \"%s\", is "
-				    "transferred)", st->cs.name,
-				    step->objects[i], GOOGLE_DRIVE_APP_NAME);
-				return;
-			}
-		}
-		break;
-	default:
-		conn_unsupported(&st->cs, &connector_google);
-		return;
 	}
-	if ((acct = step_ctx_account(ctx)) == NULL) {
-		google_resolve_from(st, GOOGLE_RESOLVE_ID);
-		return;
-	}
+	return 0;
+}
+
+static int
+google_known(struct conn_step *cs, const char *acct)
+{
+	struct google_step	*st = (struct google_step *)cs;
+
 	snprintf(st->user.id, sizeof st->user.id, "%s", acct);
-	google_begin(st);
+	return 0;
 }
 
-/* Resolve the account from phase `from` on; identifiers not given are passed over. */
-static void
-google_resolve_from(struct google_step *st, enum google_phase from)
+/* GET users/{userKey}. */
+static enum conn_verdict
+google_ask(struct conn_step *cs, const struct conn_way *w, const char *key,
+    char **path)
 {
-	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
-	const char		*key;
-	char			*path;
-	enum google_phase	 p;
-
-	for (p = from; p < GOOGLE_RESOLVE_END; p++) {
-		key = NULL;
-		switch (p) {
-		case GOOGLE_RESOLVE_ID:
-			key = conn_event_account(&st->cs);
-			break;
-		case GOOGLE_RESOLVE_EMAIL:
-			if (sub != NULL)
-				key = sub->email;
-			break;
-		case GOOGLE_RESOLVE_USERNAME:
-			if (sub != NULL && sub->username != NULL &&
-			    strchr(sub->username, '@') != NULL &&
-			    (sub->email == NULL ||
-			    strcasecmp(sub->username, sub->email) != 0))
-				key = sub->username;
-			break;
-		default:
-			break;
-		}
-		if (key == NULL || key[0] == '\0')
-			continue;
-		if ((path = google_user_path(key, NULL)) == NULL) {
-			step_ctx_note(st->cs.ctx, "resolve: identifier '%.60s' "
-			    "cannot be used as a userKey; skipped", key);
-			continue;
-		}
-		snprintf(st->key, sizeof st->key, "%s", key);
-		conn_doing(&st->cs, "resolve: GET user %.120s", key);
-		google_send(st, p, "GET", path, NULL);
-		free(path);
-		return;
+	if ((*path = google_user_path(key, NULL)) == NULL) {
+		step_ctx_note(cs->ctx, "resolve: identifier '%.60s' cannot be "
+		    "used as a userKey; skipped", key);
+		return CONN_NEXT;
 	}
-	conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account");
+	conn_doing(cs, "resolve: GET user %.120s", key);
+	return CONN_ASK;
 }
 
-static void
-google_resolve_answer(struct google_step *st, const struct target_result *res)
+static enum conn_verdict
+google_answer(struct conn_step *cs, const struct conn_way *w,
+    const struct target_result *res, struct conn_found *found)
 {
-	static const char	*by[] = { "account id", "email", "username" };
+	struct google_step	*st = (struct google_step *)cs;
 	struct google_user	 u;
 	char			 err[256];
 
 	if (!res->ok) {
 		/* 404: not this key; 400: not a usable key at Google either */
 		if (res->resp != NULL && (res->resp->status == 404 ||
-		    (res->resp->status == 400 && st->phase != GOOGLE_RESOLVE_ID))) {
-			if (st->phase == GOOGLE_RESOLVE_ID)
-				step_ctx_note(st->cs.ctx, "account %.60s from "
-				    "the event not found; looking the user up",
-				    st->key);
-			google_resolve_from(st, st->phase + 1);
-			return;
-		}
-		conn_fail(&st->cs, res, google_call_error);
-		return;
+		    (res->resp->status == 400 && w->field != CONN_FIELD_ACCOUNT)))
+			return CONN_ABSENT;
+		conn_fail(cs, res, google_call_error);
+		return CONN_DONE;
 	}
 	if (res->resp == NULL || res->resp->body_truncated ||
 	    google_user_parse(res->resp->body, res->resp->body_len, &u, err,
 	    sizeof err) != 0) {
-		conn_fail_doing(&st->cs, "%s", res->resp == NULL ? "no answer" :
+		conn_fail_doing(cs, "%s", res->resp == NULL ? "no answer" :
 		    res->resp->body_truncated ? "truncated answer" : err);
-		return;
+		return CONN_DONE;
 	}
 	st->user = u;
 	st->resolved = 1;
-	step_ctx_set_account(st->cs.ctx, st->user.id);
-	step_ctx_note(st->cs.ctx, "account %s %s (found by %s)", st->user.id,
-	    st->user.email, by[st->phase]);
-	google_begin(st);
+	found->id = st->user.id;
+	found->name = st->user.email;
+	return CONN_FOUND;
 }
 
 /* The account is known: do the step itself. */
 static void
-google_begin(struct google_step *st)
+google_begin(struct conn_step *cs)
 {
-	char	*path;
+	struct google_step	*st = (struct google_step *)cs;
+	char			*path;
 
 	switch (st->cs.kind) {
 	case STEP_FREEZE:
@@ -410,10 +394,6 @@ google_on_result(const struct target_result *res, void *arg)
 	struct google_user	 u;
 	char			 err[256], *path;
 
-	if (st->phase < GOOGLE_RESOLVE_END) {
-		google_resolve_answer(st, res);
-		return;
-	}
 	switch (st->phase) {
 	case GOOGLE_READ:
 	case GOOGLE_PUT:
@@ -452,7 +432,7 @@ google_on_result(const struct target_result *res, void *arg)
 		}
 		st->user.suspended = u.suspended;
 		st->resolved = 1;
-		google_begin(st);
+		google_begin(&st->cs);
 		break;
 	case GOOGLE_PUT:
 		if (st->cs.kind == STEP_UNFREEZE)

@@ -40,13 +40,7 @@
 #include "graph-internal.h"
 
 enum graph_phase {
-	GRAPH_RESOLVE_ID = 0,		/* the account id the event gave */
-	GRAPH_RESOLVE_USERNAME,		/* username as userPrincipalName */
-	GRAPH_RESOLVE_EMAIL,		/* email as userPrincipalName */
-	GRAPH_RESOLVE_MAIL,		/* $filter=mail eq '...' */
-	GRAPH_RESOLVE_EMPLOYEE,		/* $filter=employeeId eq '...' */
-	GRAPH_RESOLVE_END,
-	GRAPH_READ,			/* deactivate: the current state */
+	GRAPH_READ = 0,			/* deactivate: the current state */
 	GRAPH_PATCH,			/* freeze, unfreeze, deactivate */
 	GRAPH_REVOKE			/* revoke_tokens */
 };
@@ -54,7 +48,6 @@ enum graph_phase {
 struct graph_step {
 	struct conn_step	 cs;		/* first: see common.h */
 	enum graph_phase	 phase;
-	char			 key[GRAPH_KEY_MAX + 1];	/* what the resolve tried */
 	struct graph_user	 user;		/* the leaver's account */
 	int			 resolved;	/* user.enabled is fresh */
 };
@@ -63,9 +56,21 @@ static void	graph_run(struct step_ctx *);
 static void	graph_send(struct graph_step *, enum graph_phase, const char *,
 		    const char *, const char *);
 static void	graph_on_result(const struct target_result *, void *);
-static void	graph_resolve_from(struct graph_step *, enum graph_phase);
-static void	graph_resolve_answer(struct graph_step *, const struct target_result *);
-static void	graph_begin(struct graph_step *);
+static int	graph_prepare(struct conn_step *);
+static int	graph_known(struct conn_step *, const char *);
+static enum conn_verdict graph_ask_user(struct conn_step *,
+		    const struct conn_way *, const char *, char **);
+static enum conn_verdict graph_ask_filter(struct conn_step *,
+		    const struct conn_way *, const char *, char **);
+static enum conn_verdict graph_user_answer(struct conn_step *,
+		    const struct conn_way *, const struct target_result *,
+		    struct conn_found *);
+static enum conn_verdict graph_list_answer(struct conn_step *,
+		    const struct conn_way *, const struct target_result *,
+		    struct conn_found *);
+static enum conn_verdict graph_found(struct graph_step *,
+		    const struct graph_user *, struct conn_found *);
+static void	graph_begin(struct conn_step *);
 static void	graph_patch(struct graph_step *, int);
 
 const struct connector connector_graph = {
@@ -78,6 +83,39 @@ const struct connector connector_graph = {
 	},
 	.run = graph_run,
 	.classify = graph_classify,
+};
+
+/*
+ * The lookup: the event's account id, then GET /v1.0/users/{key} with the
+ * username and the email as userPrincipalName (a UPN is an address), then
+ * $filter on mail and on employeeId (arg: the property).
+ */
+static const struct conn_way graph_ways[] = {
+	{ .field = CONN_FIELD_ACCOUNT, .by = "account id",
+	    .request = graph_ask_user, .answer = graph_user_answer },
+	{ .field = CONN_FIELD_USERNAME, .flags = CONN_WAY_ADDRESS,
+	    .by = "username",
+	    .request = graph_ask_user, .answer = graph_user_answer },
+	{ .field = CONN_FIELD_EMAIL, .unless = CONN_FIELD_USERNAME,
+	    .by = "email as UPN",
+	    .request = graph_ask_user, .answer = graph_user_answer },
+	{ .field = CONN_FIELD_EMAIL, .by = "mail", .arg = "mail",
+	    .request = graph_ask_filter, .answer = graph_list_answer },
+	{ .field = CONN_FIELD_EMPLOYEE_ID, .by = "employeeId",
+	    .arg = "employeeId",
+	    .request = graph_ask_filter, .answer = graph_list_answer },
+};
+
+static const struct conn_kind graph_kind = {
+	.connector = &connector_graph,
+	.module = "graph",
+	.size = sizeof(struct graph_step),
+	.free_fn = free,
+	.prepare = graph_prepare,
+	.known = graph_known,
+	.begin = graph_begin,
+	.ways = graph_ways,
+	.nways = sizeof graph_ways / sizeof graph_ways[0],
 };
 
 /* Send one call; its answer goes to graph_on_result in the given phase. */
@@ -94,171 +132,147 @@ graph_send(struct graph_step *st, enum graph_phase phase, const char *method,
 static void
 graph_run(struct step_ctx *ctx)
 {
-	struct graph_step	*st;
-	const char		*acct;
+	conn_run(ctx, &graph_kind);
+}
 
-	if ((st = conn_step_new(ctx, sizeof *st, free, "graph")) == NULL)
-		return;
+static int
+graph_prepare(struct conn_step *cs)
+{
+	struct graph_step	*st = (struct graph_step *)cs;
+
 	st->user.enabled = -1;
+	return 0;
+}
 
-	switch (st->cs.kind) {
-	case STEP_FREEZE:
-	case STEP_UNFREEZE:
-	case STEP_REVOKE_TOKENS:
-	case STEP_DEACTIVATE:
-	case STEP_REACTIVATE:
-		break;
-	default:
-		conn_unsupported(&st->cs, &connector_graph);
-		return;
-	}
-	if ((acct = step_ctx_account(ctx)) == NULL) {
-		graph_resolve_from(st, GRAPH_RESOLVE_ID);
-		return;
-	}
+static int
+graph_known(struct conn_step *cs, const char *acct)
+{
+	struct graph_step	*st = (struct graph_step *)cs;
+
 	if (strlen(acct) > GRAPH_ID_MAX) {
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account '%.40s...' "
-		    "is not a Graph object id", st->cs.name, acct);
-		return;
+		conn_finish(cs, STEP_OUT_FAILED, "%s: account '%.40s...' "
+		    "is not a Graph object id", cs->name, acct);
+		return -1;
 	}
 	snprintf(st->user.id, sizeof st->user.id, "%s", acct);
-	graph_begin(st);
+	return 0;
 }
 
-/*
- * Resolve the account, trying from phase `from` on. Identifiers the subject
- * has no value for (or that repeat the previous one) are passed over.
- */
-static void
-graph_resolve_from(struct graph_step *st, enum graph_phase from)
+/* GET /v1.0/users/{key}: the event's id, or a UPN. */
+static enum conn_verdict
+graph_ask_user(struct conn_step *cs, const struct conn_way *w,
+    const char *key, char **path)
 {
-	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
-	const char		*key = NULL;
-	char			*path = NULL;
-	enum graph_phase	 p;
-
-	for (p = from; p < GRAPH_RESOLVE_END; p++) {
-		key = NULL;
-		switch (p) {
-		case GRAPH_RESOLVE_ID:
-			key = conn_event_account(&st->cs);
-			break;
-		case GRAPH_RESOLVE_USERNAME:
-			if (sub != NULL && sub->username != NULL &&
-			    strchr(sub->username, '@') != NULL)
-				key = sub->username;
-			break;
-		case GRAPH_RESOLVE_EMAIL:
-			if (sub != NULL && sub->email != NULL &&
-			    (sub->username == NULL ||
-			    strcasecmp(sub->email, sub->username) != 0))
-				key = sub->email;
-			break;
-		case GRAPH_RESOLVE_MAIL:
-			if (sub != NULL && sub->email != NULL)
-				key = sub->email;
-			break;
-		case GRAPH_RESOLVE_EMPLOYEE:
-			if (sub != NULL && sub->employee_id != NULL)
-				key = sub->employee_id;
-			break;
-		default:
-			break;
-		}
-		if (key == NULL || key[0] == '\0')
-			continue;
-		if (p == GRAPH_RESOLVE_MAIL || p == GRAPH_RESOLVE_EMPLOYEE)
-			path = graph_filter_path(p == GRAPH_RESOLVE_MAIL ? "mail" :
-			    "employeeId", key, GRAPH_SELECT);
-		else
-			path = graph_user_path(key, NULL, GRAPH_SELECT);
-		if (path == NULL) {
-			step_ctx_note(st->cs.ctx, "resolve: identifier '%.60s' "
-			    "cannot be used in a Graph request; skipped", key);
-			continue;
-		}
-		snprintf(st->key, sizeof st->key, "%s", key);
-		conn_doing(&st->cs, "resolve: %s %.100s",
-		    p == GRAPH_RESOLVE_MAIL ? "filter mail eq" :
-		    p == GRAPH_RESOLVE_EMPLOYEE ? "filter employeeId eq" :
-		    p == GRAPH_RESOLVE_ID ? "GET user id" : "GET user", key);
-		graph_send(st, p, "GET", path, NULL);
-		free(path);
-		return;
+	if ((*path = graph_user_path(key, NULL, GRAPH_SELECT)) == NULL) {
+		step_ctx_note(cs->ctx, "resolve: identifier '%.60s' cannot be "
+		    "used in a Graph request; skipped", key);
+		return CONN_NEXT;
 	}
-	conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account");
+	conn_doing(cs, "resolve: %s %.100s", w->field == CONN_FIELD_ACCOUNT ?
+	    "GET user id" : "GET user", key);
+	return CONN_ASK;
 }
 
-static void
-graph_resolve_answer(struct graph_step *st, const struct target_result *res)
+/* GET /v1.0/users?$filter=<arg> eq '<key>' */
+static enum conn_verdict
+graph_ask_filter(struct conn_step *cs, const struct conn_way *w,
+    const char *key, char **path)
 {
-	static const char	*by[] = { "account id", "username", "email as UPN",
-				    "mail", "employeeId" };
+	if ((*path = graph_filter_path(w->arg, key, GRAPH_SELECT)) == NULL) {
+		step_ctx_note(cs->ctx, "resolve: identifier '%.60s' cannot be "
+		    "used in a Graph request; skipped", key);
+		return CONN_NEXT;
+	}
+	conn_doing(cs, "resolve: filter %s eq %.100s", w->arg, key);
+	return CONN_ASK;
+}
+
+static enum conn_verdict
+graph_user_answer(struct conn_step *cs, const struct conn_way *w,
+    const struct target_result *res, struct conn_found *found)
+{
+	const struct http_response *resp = res->resp;
+	struct graph_user	 u;
+	char			 err[256];
+
+	if (!res->ok) {
+		if (graph_not_found(resp))
+			return CONN_ABSENT;
+		/* a key Graph refuses as an identifier is not this user either */
+		if (resp != NULL && resp->status == 400) {
+			graph_call_error(res, err, sizeof err);
+			step_ctx_note(cs->ctx, "resolve: %.100s: %s; next "
+			    "identifier", cs->key, err);
+			return CONN_NEXT;
+		}
+		conn_fail(cs, res, graph_call_error);
+		return CONN_DONE;
+	}
+	if (resp == NULL || resp->body_truncated) {
+		conn_fail_doing(cs, "truncated answer");
+		return CONN_DONE;
+	}
+	if (graph_user_parse(resp->body, resp->body_len, &u, err,
+	    sizeof err) != 0) {
+		conn_fail_doing(cs, "%s", err);
+		return CONN_DONE;
+	}
+	return graph_found((struct graph_step *)cs, &u, found);
+}
+
+/* A $filter answer: none = the next way, several = ambiguous. */
+static enum conn_verdict
+graph_list_answer(struct conn_step *cs, const struct conn_way *w,
+    const struct target_result *res, struct conn_found *found)
+{
 	const struct http_response *resp = res->resp;
 	struct graph_user	 u;
 	size_t			 count = 0;
 	char			 err[256];
 
 	if (!res->ok) {
-		if (graph_not_found(resp)) {
-			if (st->phase == GRAPH_RESOLVE_ID)
-				step_ctx_note(st->cs.ctx, "account %.60s from "
-				    "the event not found; looking the user up",
-				    st->key);
-			graph_resolve_from(st, st->phase + 1);
-			return;
-		}
-		/* a key Graph refuses as an identifier is not this user either */
-		if (resp != NULL && resp->status == 400 &&
-		    st->phase != GRAPH_RESOLVE_MAIL &&
-		    st->phase != GRAPH_RESOLVE_EMPLOYEE) {
-			graph_call_error(res, err, sizeof err);
-			step_ctx_note(st->cs.ctx, "resolve: %.100s: %s; next "
-			    "identifier", st->key, err);
-			graph_resolve_from(st, st->phase + 1);
-			return;
-		}
-		conn_fail(&st->cs, res, graph_call_error);
-		return;
+		if (graph_not_found(resp))
+			return CONN_ABSENT;
+		conn_fail(cs, res, graph_call_error);
+		return CONN_DONE;
 	}
 	if (resp == NULL || resp->body_truncated) {
-		conn_fail_doing(&st->cs, "truncated answer");
-		return;
+		conn_fail_doing(cs, "truncated answer");
+		return CONN_DONE;
 	}
-	if (st->phase == GRAPH_RESOLVE_MAIL || st->phase == GRAPH_RESOLVE_EMPLOYEE) {
-		if (graph_list_parse(resp->body, resp->body_len, &count, &u, err,
-		    sizeof err) != 0) {
-			conn_fail_doing(&st->cs, "%s", err);
-			return;
-		}
-		if (count == 0) {
-			graph_resolve_from(st, st->phase + 1);
-			return;
-		}
-		if (count > 1) {
-			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: ambiguous: "
-			    "%zu users with %s %.200s", st->cs.name, count,
-			    by[st->phase], st->key);
-			return;
-		}
-	} else if (graph_user_parse(resp->body, resp->body_len, &u, err,
+	if (graph_list_parse(resp->body, resp->body_len, &count, &u, err,
 	    sizeof err) != 0) {
-		conn_fail_doing(&st->cs, "%s", err);
-		return;
+		conn_fail_doing(cs, "%s", err);
+		return CONN_DONE;
 	}
-	st->user = u;
+	if (count == 0)
+		return CONN_ABSENT;
+	if (count > 1) {
+		conn_finish(cs, STEP_OUT_FAILED, "%s: ambiguous: %zu users with "
+		    "%s %.200s", cs->name, count, w->by, cs->key);
+		return CONN_DONE;
+	}
+	return graph_found((struct graph_step *)cs, &u, found);
+}
+
+/* The account is u: its accountEnabled is fresh. */
+static enum conn_verdict
+graph_found(struct graph_step *st, const struct graph_user *u,
+    struct conn_found *found)
+{
+	st->user = *u;
 	st->resolved = 1;
-	step_ctx_set_account(st->cs.ctx, st->user.id);
-	step_ctx_note(st->cs.ctx, "account %s%s%s (found by %s)", st->user.id,
-	    st->user.upn[0] != '\0' ? " " : "", st->user.upn, by[st->phase]);
-	graph_begin(st);
+	found->id = st->user.id;
+	found->name = st->user.upn[0] != '\0' ? st->user.upn : NULL;
+	return CONN_FOUND;
 }
 
 /* The account is known: do the step itself. */
 static void
-graph_begin(struct graph_step *st)
+graph_begin(struct conn_step *cs)
 {
-	char	*path;
+	struct graph_step	*st = (struct graph_step *)cs;
+	char			*path;
 
 	switch (st->cs.kind) {
 	case STEP_FREEZE:
@@ -345,10 +359,6 @@ graph_on_result(const struct target_result *res, void *arg)
 	struct graph_user	 u;
 	char			 err[512];
 
-	if (st->phase < GRAPH_RESOLVE_END) {
-		graph_resolve_answer(st, res);
-		return;
-	}
 	if (!res->ok) {
 		if (graph_not_found(res->resp) &&
 		    st->cs.kind == STEP_REACTIVATE) {
@@ -378,7 +388,7 @@ graph_on_result(const struct target_result *res, void *arg)
 		}
 		st->user.enabled = u.enabled;
 		st->resolved = 1;
-		graph_begin(st);
+		graph_begin(&st->cs);
 		break;
 	case GRAPH_PATCH:
 		if (st->cs.kind == STEP_UNFREEZE)

@@ -44,11 +44,7 @@
 #include "okta-internal.h"
 
 enum okta_phase {
-	OKTA_RESOLVE_ID = 0,	/* the account id the event gave */
-	OKTA_RESOLVE_LOGIN,	/* the username as login */
-	OKTA_RESOLVE_EMAIL,	/* the email as login */
-	OKTA_RESOLVE_END,
-	OKTA_READ,		/* status before a lifecycle call */
+	OKTA_READ = 0,		/* status before a lifecycle call */
 	OKTA_LIFECYCLE,
 	OKTA_SESSIONS,		/* revoke_tokens */
 	OKTA_GRANTS,
@@ -59,7 +55,6 @@ struct okta_step {
 	struct conn_step	 cs;		/* first: see common.h */
 	struct okta_opts	 opts;
 	enum okta_phase		 phase;
-	char			 key[OKTA_LOGIN_MAX + 1];	/* resolve: what was asked */
 	struct okta_user	 user;
 	int			 fresh;		/* user.status just read */
 	int			 rereads;
@@ -71,13 +66,17 @@ static void	okta_run(struct step_ctx *);
 static void	okta_call(struct okta_step *, enum okta_phase, const char *,
 		    const char *);
 static void	okta_on_result(const struct target_result *, void *);
-static void	okta_begin(struct okta_step *);
+static int	okta_prepare(struct conn_step *);
+static int	okta_known(struct conn_step *, const char *);
+static void	okta_begin(struct conn_step *);
 static void	okta_read(struct okta_step *);
 static void	okta_decide_now(struct okta_step *);
 static void	okta_lifecycle(struct okta_step *);
-static void	okta_resolve_from(struct okta_step *, enum okta_phase);
-static void	okta_resolve_answer(struct okta_step *,
-		    const struct target_result *);
+static enum conn_verdict okta_ask(struct conn_step *, const struct conn_way *,
+		    const char *, char **);
+static enum conn_verdict okta_answer(struct conn_step *,
+		    const struct conn_way *, const struct target_result *,
+		    struct conn_found *);
 static void	okta_read_answer(struct okta_step *, const struct target_result *);
 static void	okta_lifecycle_answer(struct okta_step *,
 		    const struct target_result *);
@@ -104,6 +103,29 @@ const struct connector connector_okta = {
 	.signals = okta_signals,
 };
 
+/* The lookup: GET /api/v1/users/{key}, the event's id, then each as a login. */
+static const struct conn_way okta_ways[] = {
+	{ .field = CONN_FIELD_ACCOUNT, .by = "the event's account id",
+	    .request = okta_ask, .answer = okta_answer },
+	{ .field = CONN_FIELD_USERNAME, .by = "login = username",
+	    .request = okta_ask, .answer = okta_answer },
+	{ .field = CONN_FIELD_EMAIL, .unless = CONN_FIELD_USERNAME,
+	    .by = "login = email", .request = okta_ask, .answer = okta_answer },
+};
+
+static const struct conn_kind okta_kind = {
+	.connector = &connector_okta,
+	.module = "okta",
+	.size = sizeof(struct okta_step),
+	.free_fn = free,
+	.prepare = okta_prepare,
+	.known = okta_known,
+	.begin = okta_begin,
+	.ways = okta_ways,
+	.nways = sizeof okta_ways / sizeof okta_ways[0],
+	.header = "Accept: application/json",
+};
+
 /* Send a bodiless call answered in okta_on_result in the given phase. */
 static void
 okta_call(struct okta_step *st, enum okta_phase phase, const char *method,
@@ -122,11 +144,6 @@ okta_on_result(const struct target_result *res, void *arg)
 	struct okta_step	*st = arg;
 
 	switch (st->phase) {
-	case OKTA_RESOLVE_ID:
-	case OKTA_RESOLVE_LOGIN:
-	case OKTA_RESOLVE_EMAIL:
-		okta_resolve_answer(st, res);
-		break;
 	case OKTA_READ:
 		okta_read_answer(st, res);
 		break;
@@ -150,50 +167,46 @@ okta_on_result(const struct target_result *res, void *arg)
 static void
 okta_run(struct step_ctx *ctx)
 {
-	struct okta_step		*st;
+	conn_run(ctx, &okta_kind);
+}
+
+static int
+okta_prepare(struct conn_step *cs)
+{
+	struct okta_step		*st = (struct okta_step *)cs;
 	const struct config_target	*cfg;
-	const char			*acct;
 	char				 err[256];
 
-	if ((st = conn_step_new(ctx, sizeof *st, free, "okta")) == NULL)
-		return;
-
-	switch (st->cs.kind) {
-	case STEP_FREEZE:
-	case STEP_DEACTIVATE:
-	case STEP_UNFREEZE:
-	case STEP_REVOKE_TOKENS:
-	case STEP_REACTIVATE:
-		break;
-	default:
-		conn_unsupported(&st->cs, &connector_okta);
-		return;
-	}
-	cfg = target_config(st->cs.target);
+	cfg = target_config(cs->target);
 	if (okta_opts_parse(cfg != NULL ? cfg->options : NULL, &st->opts, err,
 	    sizeof err) != 0) {
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: target %s: %s",
-		    st->cs.name, target_name(st->cs.target), err);
-		return;
+		conn_finish(cs, STEP_OUT_FAILED, "%s: target %s: %s", cs->name,
+		    target_name(cs->target), err);
+		return -1;
 	}
-	if ((acct = step_ctx_account(ctx)) != NULL) {
-		if (!okta_key_valid(acct) || strlen(acct) > OKTA_ID_MAX) {
-			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account "
-			    "'%.60s' is not a usable Okta user id", st->cs.name,
-			    acct);
-			return;
-		}
-		memcpy(st->user.id, acct, strlen(acct) + 1);
-		okta_begin(st);
-		return;
+	return 0;
+}
+
+static int
+okta_known(struct conn_step *cs, const char *acct)
+{
+	struct okta_step	*st = (struct okta_step *)cs;
+
+	if (!okta_key_valid(acct) || strlen(acct) > OKTA_ID_MAX) {
+		conn_finish(cs, STEP_OUT_FAILED, "%s: account '%.60s' is not a "
+		    "usable Okta user id", cs->name, acct);
+		return -1;
 	}
-	okta_resolve_from(st, OKTA_RESOLVE_ID);
+	memcpy(st->user.id, acct, strlen(acct) + 1);
+	return 0;
 }
 
 /* The user id is known: do the step. */
 static void
-okta_begin(struct okta_step *st)
+okta_begin(struct conn_step *cs)
 {
+	struct okta_step	*st = (struct okta_step *)cs;
+
 	if (st->cs.kind == STEP_REVOKE_TOKENS) {
 		conn_doing(&st->cs, "DELETE sessions of %s", st->user.id);
 		okta_delete_path(st, OKTA_SESSIONS, "/sessions?oauthTokens=true",
@@ -311,86 +324,44 @@ okta_gone(struct okta_step *st)
 	conn_finish(&st->cs, STEP_OUT_OK, "user no longer exists");
 }
 
-/*
- * Resolve from phase `from` on: the event's account id, the username, the
- * email (each as a login; lookups the subject has no value for are passed
- * over).
- */
-static void
-okta_resolve_from(struct okta_step *st, enum okta_phase from)
+/* GET /api/v1/users/{key}: the event's id, or a login. */
+static enum conn_verdict
+okta_ask(struct conn_step *cs, const struct conn_way *w, const char *key,
+    char **path)
 {
-	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
-	const char		*key, *what;
-	char			*path;
-	enum okta_phase		 p;
-
-	for (p = from; p < OKTA_RESOLVE_END; p++) {
-		key = NULL;
-		what = "";
-		switch (p) {
-		case OKTA_RESOLVE_ID:
-			key = conn_event_account(&st->cs);
-			what = "the event's account id";
-			break;
-		case OKTA_RESOLVE_LOGIN:
-			key = sub != NULL ? sub->username : NULL;
-			what = "login = username";
-			break;
-		case OKTA_RESOLVE_EMAIL:
-			key = sub != NULL ? sub->email : NULL;
-			if (key != NULL && sub->username != NULL &&
-			    strcasecmp(key, sub->username) == 0)
-				key = NULL;	/* asked already */
-			what = "login = email";
-			break;
-		default:
-			break;
-		}
-		if (key == NULL || key[0] == '\0')
-			continue;
-		if ((path = okta_user_path(key, NULL)) == NULL) {
-			step_ctx_note(st->cs.ctx, "%s '%.60s' cannot name an "
-			    "Okta user; lookup passed over", what, key);
-			continue;
-		}
-		snprintf(st->key, sizeof st->key, "%s", key);
-		conn_doing(&st->cs, "resolve: GET user %.200s (%s)", key, what);
-		okta_call(st, p, "GET", path);
-		free(path);
-		return;
+	if ((*path = okta_user_path(key, NULL)) == NULL) {
+		step_ctx_note(cs->ctx, "%s '%.60s' cannot name an Okta user; "
+		    "lookup passed over", w->by, key);
+		return CONN_NEXT;
 	}
-	conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account");
+	conn_doing(cs, "resolve: GET user %.200s (%s)", key, w->by);
+	return CONN_ASK;
 }
 
-static void
-okta_resolve_answer(struct okta_step *st, const struct target_result *res)
+/* A user: its status is fresh. 404 E0000007: nobody by this key. */
+static enum conn_verdict
+okta_answer(struct conn_step *cs, const struct conn_way *w,
+    const struct target_result *res, struct conn_found *found)
 {
-	static const char	*by[] = { "the event's account id",
-				    "login = username", "login = email" };
+	struct okta_step	*st = (struct okta_step *)cs;
 	char			 err[256];
 
-	if (!res->ok && okta_not_found(res->resp)) {
-		if (st->phase == OKTA_RESOLVE_ID)
-			step_ctx_note(st->cs.ctx, "account %.60s from the "
-			    "event not found; looking the user up", st->key);
-		okta_resolve_from(st, st->phase + 1);
-		return;
-	}
+	if (!res->ok && okta_not_found(res->resp))
+		return CONN_ABSENT;
 	if (!res->ok) {
-		conn_fail(&st->cs, res, okta_call_error);
-		return;
+		conn_fail(cs, res, okta_call_error);
+		return CONN_DONE;
 	}
 	if (res->resp->body_truncated || okta_user_parse(res->resp->body,
 	    res->resp->body_len, &st->user, err, sizeof err) != 0) {
-		conn_fail_doing(&st->cs, "unexpected answer: %s",
+		conn_fail_doing(cs, "unexpected answer: %s",
 		    res->resp->body_truncated ? "truncated" : err);
-		return;
+		return CONN_DONE;
 	}
 	st->fresh = 1;
-	step_ctx_set_account(st->cs.ctx, st->user.id);
-	step_ctx_note(st->cs.ctx, "account %s (found by %s), status %s",
-	    st->user.id, by[st->phase - OKTA_RESOLVE_ID], st->user.status_name);
-	okta_begin(st);
+	found->id = st->user.id;
+	found->status = st->user.status_name;
+	return CONN_FOUND;
 }
 
 static void

@@ -46,12 +46,7 @@
 #define SF_MAX_TOKENS		100000	/* OauthToken rows one step will hold */
 
 enum sf_phase {
-	SF_RESOLVE_ID = 0,		/* the account id the event gave */
-	SF_RESOLVE_USERNAME,
-	SF_RESOLVE_EMAIL,
-	SF_RESOLVE_FEDID,
-	SF_RESOLVE_END,
-	SF_LOGIN_QUERY,			/* freeze, unfreeze */
+	SF_LOGIN_QUERY = 0,		/* freeze, unfreeze */
 	SF_LOGIN_PATCH,
 	SF_TOKEN_QUERY,			/* revoke_tokens */
 	SF_TOKEN_REVOKE,
@@ -80,7 +75,6 @@ struct sf_step {
 	char			 version[16];	/* "v60.0" */
 	enum sf_phase		 phase;
 
-	char			 given[SF_ID_MAX + 1];	/* account id from the event */
 	char			 user[SF_ID_MAX + 1];	/* the leaver's User id */
 	int			 user_active;		/* 0/1, -1 unknown */
 	int			 activated;	/* reactivate: IsActive was set true */
@@ -115,14 +109,20 @@ static void	sf_run(struct step_ctx *);
 static void	sf_free(void *);
 static void	sf_call(struct sf_step *, enum sf_phase, const char *,
 		    const char *, const char *, const char *);
+static char	*sf_query_path_of(struct sf_step *, const char *,
+		    const char *, const char *, const char *, const char *);
 static void	sf_query(struct sf_step *, enum sf_phase, const char *,
 		    const char *, const char *, const char *, const char *);
 static int	sf_page(struct sf_step *, const struct target_result *,
 		    struct sf_page *);
 static void	sf_on_result(const struct target_result *, void *);
-static void	sf_begin(struct sf_step *);
-static void	sf_resolve_from(struct sf_step *, enum sf_phase);
-static void	sf_resolve_answer(struct sf_step *, const struct target_result *);
+static int	sf_prepare(struct conn_step *);
+static int	sf_known(struct conn_step *, const char *);
+static void	sf_begin(struct conn_step *);
+static enum conn_verdict sf_ask(struct conn_step *, const struct conn_way *,
+		    const char *, char **);
+static enum conn_verdict sf_answer(struct conn_step *, const struct conn_way *,
+		    const struct target_result *, struct conn_found *);
 static void	sf_login_answer(struct sf_step *, const struct target_result *);
 static void	sf_token_answer(struct sf_step *, const struct target_result *);
 static void	sf_token_pump(struct sf_step *);
@@ -150,6 +150,34 @@ const struct connector connector_salesforce = {
 	.classify = sf_classify,
 	.check_step = sf_check_step,
 	.signals = sf_signals,
+};
+
+/*
+ * The lookup: query User by the event's id (verified), then by Username,
+ * Email and FederationIdentifier = employee id (arg: the field).
+ */
+static const struct conn_way sf_ways[] = {
+	{ .field = CONN_FIELD_ACCOUNT, .flags = CONN_WAY_EMPTY, .by = "Id",
+	    .arg = "Id", .request = sf_ask, .answer = sf_answer },
+	{ .field = CONN_FIELD_USERNAME, .by = "Username", .arg = "Username",
+	    .request = sf_ask, .answer = sf_answer },
+	{ .field = CONN_FIELD_EMAIL, .by = "Email", .arg = "Email",
+	    .request = sf_ask, .answer = sf_answer },
+	{ .field = CONN_FIELD_EMPLOYEE_ID, .by = "FederationIdentifier",
+	    .arg = "FederationIdentifier", .request = sf_ask,
+	    .answer = sf_answer },
+};
+
+static const struct conn_kind sf_kind = {
+	.connector = &connector_salesforce,
+	.module = "salesforce",
+	.size = sizeof(struct sf_step),
+	.free_fn = sf_free,
+	.prepare = sf_prepare,
+	.known = sf_known,
+	.begin = sf_begin,
+	.ways = sf_ways,
+	.nways = sizeof sf_ways / sizeof sf_ways[0],
 };
 
 /* Free the step state (the engine calls this after step_ctx_done). */
@@ -191,11 +219,13 @@ sf_call(struct sf_step *st, enum sf_phase phase, const char *method,
 	    st);
 }
 
-/* Query "SELECT fields FROM object WHERE field='value'[ AND extra]". */
-static void
-sf_query(struct sf_step *st, enum sf_phase phase, const char *fields,
-    const char *object, const char *field, const char *value,
-    const char *extra)
+/*
+ * The path of "SELECT fields FROM object WHERE field='value'[ AND extra]",
+ * malloc'd; NULL when the step was failed (a value SOQL cannot hold).
+ */
+static char *
+sf_query_path_of(struct sf_step *st, const char *fields, const char *object,
+    const char *field, const char *value, const char *extra)
 {
 	char	 soql[SF_SOQL_MAX], err[256];
 	char	*path;
@@ -203,12 +233,26 @@ sf_query(struct sf_step *st, enum sf_phase phase, const char *fields,
 	if (sf_soql_where(soql, sizeof soql, fields, object, field, value,
 	    extra, err, sizeof err) != 0) {
 		conn_fail_doing(&st->cs, "%s", err);
-		return;
+		return NULL;
 	}
 	if ((path = sf_query_path(st->version, soql)) == NULL) {
 		conn_fail_doing(&st->cs, "out of memory");
-		return;
+		return NULL;
 	}
+	return path;
+}
+
+/* Query "SELECT fields FROM object WHERE field='value'[ AND extra]". */
+static void
+sf_query(struct sf_step *st, enum sf_phase phase, const char *fields,
+    const char *object, const char *field, const char *value,
+    const char *extra)
+{
+	char	*path;
+
+	if ((path = sf_query_path_of(st, fields, object, field, value,
+	    extra)) == NULL)
+		return;
 	sf_call(st, phase, "GET", path, NULL, NULL);
 	free(path);
 }
@@ -249,12 +293,6 @@ sf_on_result(const struct target_result *res, void *arg)
 		return;
 	}
 	switch (st->phase) {
-	case SF_RESOLVE_ID:
-	case SF_RESOLVE_USERNAME:
-	case SF_RESOLVE_EMAIL:
-	case SF_RESOLVE_FEDID:
-		sf_resolve_answer(st, res);
-		break;
 	case SF_LOGIN_QUERY:
 		sf_login_answer(st, res);
 		break;
@@ -304,84 +342,76 @@ sf_on_result(const struct target_result *res, void *arg)
 static void
 sf_run(struct step_ctx *ctx)
 {
-	struct sf_step			*st;
+	conn_run(ctx, &sf_kind);
+}
+
+/* A reassign's options, then the API version. */
+static int
+sf_prepare(struct conn_step *cs)
+{
+	struct sf_step			*st = (struct sf_step *)cs;
 	const struct config_target	*cfg;
 	const struct runbook_step	*step;
-	const char			*acct;
 	size_t				 i;
 
-	st = conn_step_new(ctx, sizeof *st, sf_free, "salesforce");
-	if (st == NULL)
-		return;
 	st->user_active = -1;
-
-	switch (st->cs.kind) {
-	case STEP_FREEZE:
-	case STEP_UNFREEZE:
-	case STEP_REVOKE_TOKENS:
-	case STEP_DEACTIVATE:
-	case STEP_REACTIVATE:
-		break;
-	case STEP_REASSIGN:
-		step = step_ctx_step(ctx);
+	if (cs->kind == STEP_REASSIGN) {
+		step = step_ctx_step(cs->ctx);
 		if (step == NULL || step->nobjects == 0) {
-			conn_finish(&st->cs, STEP_OUT_SKIPPED, "no objects "
-			    "configured");
-			return;
+			conn_finish(cs, STEP_OUT_SKIPPED, "no objects configured");
+			return -1;
 		}
 		if (step->to != NULL && strcmp(step->to, "manager") != 0) {
-			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: unsupported "
+			conn_finish(cs, STEP_OUT_FAILED, "%s: unsupported "
 			    "\"to\" '%.60s' (only \"manager\", with "
-			    "fallback_owner)", st->cs.name, step->to);
-			return;
+			    "fallback_owner)", cs->name, step->to);
+			return -1;
 		}
 		for (i = 0; i < step->nobjects; i++) {
 			if (!sf_object_name_valid(step->objects[i])) {
-				conn_finish(&st->cs, STEP_OUT_FAILED,
-				    "%s: invalid object name '%.80s'",
-				    st->cs.name, step->objects[i]);
-				return;
+				conn_finish(cs, STEP_OUT_FAILED, "%s: invalid "
+				    "object name '%.80s'", cs->name,
+				    step->objects[i]);
+				return -1;
 			}
 		}
 		st->obj_ok = calloc(step->nobjects, sizeof *st->obj_ok);
 		st->obj_failed = calloc(step->nobjects, sizeof *st->obj_failed);
 		if (st->obj_ok == NULL || st->obj_failed == NULL) {
-			conn_finish(&st->cs, STEP_OUT_FAILED, "out of memory");
-			return;
+			conn_finish(cs, STEP_OUT_FAILED, "out of memory");
+			return -1;
 		}
-		break;
-	default:
-		conn_unsupported(&st->cs, &connector_salesforce);
-		return;
 	}
-
-	cfg = target_config(st->cs.target);
+	cfg = target_config(cs->target);
 	if (sf_api_version(cfg != NULL ? cfg->api_version : NULL, st->version,
 	    sizeof st->version) != 0) {
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: invalid api_version "
-		    "'%.20s'", st->cs.name, cfg != NULL ? cfg->api_version :
-		    "");
-		return;
+		conn_finish(cs, STEP_OUT_FAILED, "%s: invalid api_version "
+		    "'%.20s'", cs->name, cfg != NULL ? cfg->api_version : "");
+		return -1;
 	}
+	return 0;
+}
 
-	if ((acct = step_ctx_account(ctx)) == NULL) {
-		sf_resolve_from(st, SF_RESOLVE_ID);
-		return;
-	}
+static int
+sf_known(struct conn_step *cs, const char *acct)
+{
+	struct sf_step	*st = (struct sf_step *)cs;
+
 	if (!sf_id_valid(acct)) {
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account '%.40s' is "
-		    "not a Salesforce id", st->cs.name, acct);
-		return;
+		conn_finish(cs, STEP_OUT_FAILED, "%s: account '%.40s' is not a "
+		    "Salesforce id", cs->name, acct);
+		return -1;
 	}
 	strcpy(st->user, acct);
-	sf_begin(st);
+	return 0;
 }
 
 /* The account is known: do the step itself. */
 static void
-sf_begin(struct sf_step *st)
+sf_begin(struct conn_step *cs)
 {
-	char	 path[256];
+	struct sf_step	*st = (struct sf_step *)cs;
+	char		 path[256];
 
 	switch (st->cs.kind) {
 	case STEP_FREEZE:
@@ -428,88 +458,51 @@ sf_begin(struct sf_step *st)
 }
 
 /*
- * Resolve the account, trying from phase `from` on: the event's account id
- * (verified), Username, Email, FederationIdentifier = employee id. Lookups
- * the subject has no value for are passed over.
+ * Query User by the way's field. The event's id must look like a Salesforce
+ * id; Email also reads Username, which picks one of several users sharing
+ * the address.
  */
-static void
-sf_resolve_from(struct sf_step *st, enum sf_phase from)
+static enum conn_verdict
+sf_ask(struct conn_step *cs, const struct conn_way *w, const char *key,
+    char **path)
 {
-	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
-	const char		*id;
-	enum sf_phase		 p;
+	struct sf_step	*st = (struct sf_step *)cs;
 
-	for (p = from; p < SF_RESOLVE_END; p++) {
-		switch (p) {
-		case SF_RESOLVE_ID:
-			if ((id = conn_event_account(&st->cs)) == NULL)
-				break;
-			if (!sf_id_valid(id)) {
-				step_ctx_note(st->cs.ctx, "account '%.40s' "
-				    "from the event is not a Salesforce id; "
-				    "looking the user up", id);
-				break;
-			}
-			strcpy(st->given, id);
-			conn_doing(&st->cs, "resolve: query User by Id");
-			sf_query(st, p, "Id,IsActive", "User", "Id", id, NULL);
-			return;
-		case SF_RESOLVE_USERNAME:
-			if (sub == NULL || sub->username == NULL ||
-			    sub->username[0] == '\0')
-				break;
-			conn_doing(&st->cs, "resolve: query User by Username");
-			sf_query(st, p, "Id,IsActive", "User", "Username",
-			    sub->username, NULL);
-			return;
-		case SF_RESOLVE_EMAIL:
-			if (sub == NULL || sub->email == NULL ||
-			    sub->email[0] == '\0')
-				break;
-			conn_doing(&st->cs, "resolve: query User by Email");
-			sf_query(st, p, "Id,IsActive,Username", "User", "Email",
-			    sub->email, NULL);
-			return;
-		case SF_RESOLVE_FEDID:
-			if (sub == NULL || sub->employee_id == NULL ||
-			    sub->employee_id[0] == '\0')
-				break;
-			conn_doing(&st->cs, "resolve: query User by "
-			    "FederationIdentifier");
-			sf_query(st, p, "Id,IsActive", "User",
-			    "FederationIdentifier", sub->employee_id, NULL);
-			return;
-		default:
-			break;
-		}
+	if (w->field == CONN_FIELD_ACCOUNT && !sf_id_valid(key)) {
+		step_ctx_note(cs->ctx, "account '%.40s' from the event is not a "
+		    "Salesforce id; looking the user up", key);
+		return CONN_NEXT;
 	}
-	conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account");
+	conn_doing(cs, "resolve: query User by %s", w->arg);
+	*path = sf_query_path_of(st, w->field == CONN_FIELD_EMAIL ?
+	    "Id,IsActive,Username" : "Id,IsActive", "User", w->arg, key, NULL);
+	return *path != NULL ? CONN_ASK : CONN_DONE;
 }
 
-static void
-sf_resolve_answer(struct sf_step *st, const struct target_result *res)
+static enum conn_verdict
+sf_answer(struct conn_step *cs, const struct conn_way *w,
+    const struct target_result *res, struct conn_found *found)
 {
-	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
-	static const char	*by[] = { "Id", "Username", "Email",
-				    "FederationIdentifier" };
+	struct sf_step		*st = (struct sf_step *)cs;
+	const struct subject	*sub = step_ctx_subject(cs->ctx);
 	struct sf_page		 page;
 	json_object		*rec = NULL, *r;
 	const char		*id, *uname;
 	size_t			 i, matches = 0;
 
+	if (!res->ok) {
+		conn_fail(cs, res, sf_call_error);
+		return CONN_DONE;
+	}
 	if (sf_page(st, res, &page) != 0)
-		return;
+		return CONN_DONE;
 	if (page.nrecords == 0) {
 		sf_page_clear(&page);
-		if (st->phase == SF_RESOLVE_ID)
-			step_ctx_note(st->cs.ctx, "account %s from the event "
-			    "not found; looking the user up", st->given);
-		sf_resolve_from(st, st->phase + 1);
-		return;
+		return CONN_ABSENT;
 	}
 	if (page.nrecords == 1 && page.total_size <= 1)
 		rec = json_object_array_get_idx(page.records, 0);
-	else if (st->phase == SF_RESOLVE_EMAIL && sub->username != NULL &&
+	else if (w->field == CONN_FIELD_EMAIL && sub->username != NULL &&
 	    sub->username[0] != '\0') {
 		/* Several users share the address: the username decides. */
 		for (i = 0; i < page.nrecords; i++) {
@@ -524,33 +517,23 @@ sf_resolve_answer(struct sf_step *st, const struct target_result *res)
 			rec = NULL;
 	}
 	if (rec == NULL) {
-		if (st->phase == SF_RESOLVE_EMAIL)
-			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: ambiguous: "
-			    "%lld users with email %.200s", st->cs.name,
-			    page.total_size, sub->email);
-		else
-			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: ambiguous: "
-			    "%lld users with %s %.200s", st->cs.name,
-			    page.total_size, by[st->phase - SF_RESOLVE_ID],
-			    st->phase == SF_RESOLVE_ID ? st->given :
-			    st->phase == SF_RESOLVE_USERNAME ? sub->username :
-			    sub->employee_id);
+		conn_finish(cs, STEP_OUT_FAILED, "%s: ambiguous: %lld users with "
+		    "%s %.200s", cs->name, page.total_size,
+		    w->field == CONN_FIELD_EMAIL ? "email" : w->by, cs->key);
 		sf_page_clear(&page);
-		return;
+		return CONN_DONE;
 	}
 	id = sf_record_str(rec, "Id");
 	if (!sf_id_valid(id)) {
 		sf_page_clear(&page);
-		conn_fail_doing(&st->cs, "user record without a valid Id");
-		return;
+		conn_fail_doing(cs, "user record without a valid Id");
+		return CONN_DONE;
 	}
 	strcpy(st->user, id);
 	st->user_active = sf_record_bool(rec, "IsActive");
 	sf_page_clear(&page);
-	step_ctx_set_account(st->cs.ctx, st->user);
-	step_ctx_note(st->cs.ctx, "account %s (found by %s)", st->user,
-	    by[st->phase - SF_RESOLVE_ID]);
-	sf_begin(st);
+	found->id = st->user;
+	return CONN_FOUND;
 }
 
 /* freeze, unfreeze, reactivate: read the UserLogin row. */

@@ -44,9 +44,7 @@
 #define SCIM_ACCEPT		"Accept: " SCIM_CONTENT_TYPE
 
 enum scim_phase {
-	SCIM_RESOLVE_ID = 0,	/* GET /Users/{id the event gave} */
-	SCIM_RESOLVE_LOOKUP,	/* GET /Users?filter=... */
-	SCIM_READ,		/* GET /Users/{id} before a PATCH */
+	SCIM_READ = 0,		/* GET /Users/{id} before a PATCH */
 	SCIM_PATCH,
 	SCIM_DELETE
 };
@@ -58,10 +56,8 @@ struct scim_step {
 	struct scim_opts	 opts;
 	enum scim_phase		 phase;
 
-	size_t			 lookup;	/* next index into opts.lookups */
-	enum scim_lookup	 by;		/* the lookup in flight */
-	char			 attr[16];
-	char			 value[SCIM_VALUE_MAX + 1];
+	/* the event's id, then opts.lookups in their order */
+	struct conn_way		 ways[1 + SCIM_BY_COUNT];
 	char			 refused[160];	/* lookups the target refused */
 
 	struct scim_user	 user;		/* the account */
@@ -73,20 +69,26 @@ static void	scim_run(struct step_ctx *);
 static void	scim_call(struct scim_step *, enum scim_phase, const char *,
 		    const char *, const char *, const char *);
 static void	scim_on_result(const struct target_result *, void *);
-static void	scim_begin(struct scim_step *);
+static int	scim_prepare(struct conn_step *);
+static int	scim_known(struct conn_step *, const char *);
+static int	scim_none(struct conn_step *);
+static void	scim_begin(struct conn_step *);
 static void	scim_read(struct scim_step *);
 static void	scim_decide(struct scim_step *);
-static void	scim_resolve_id(struct scim_step *);
-static void	scim_resolve_next(struct scim_step *);
-static void	scim_resolve_id_answer(struct scim_step *,
-		    const struct target_result *);
-static void	scim_lookup_answer(struct scim_step *,
-		    const struct target_result *);
+static enum conn_verdict scim_ask_id(struct conn_step *,
+		    const struct conn_way *, const char *, char **);
+static enum conn_verdict scim_id_answer(struct conn_step *,
+		    const struct conn_way *, const struct target_result *,
+		    struct conn_found *);
+static enum conn_verdict scim_ask_filter(struct conn_step *,
+		    const struct conn_way *, const char *, char **);
+static enum conn_verdict scim_list_answer(struct conn_step *,
+		    const struct conn_way *, const struct target_result *,
+		    struct conn_found *);
 static void	scim_read_answer(struct scim_step *, const struct target_result *);
 static void	scim_patch_answer(struct scim_step *, const struct target_result *);
 static void	scim_delete_answer(struct scim_step *,
 		    const struct target_result *);
-static void	scim_found(struct scim_step *, const char *);
 static void	scim_gone(struct scim_step *);
 
 const struct connector connector_scim = {
@@ -101,6 +103,45 @@ const struct connector connector_scim = {
 	.options = scim_option_keys,
 	.check_options = scim_check_options,
 	.irreversible = scim_irreversible,
+};
+
+/*
+ * The lookup: GET /Users/{the event's id} (an empty one is noted as
+ * unusable), then the target's lookups (opts.lookups, in their order) as
+ * GET /Users?filter=<arg> eq "<value>".
+ */
+static const struct conn_way scim_way_id = {
+	.field = CONN_FIELD_ACCOUNT, .flags = CONN_WAY_EMPTY,
+	.by = "the event's account id",
+	.request = scim_ask_id, .answer = scim_id_answer,
+};
+
+static const struct conn_way scim_lookup_ways[SCIM_BY_COUNT] = {
+	[SCIM_BY_USERNAME] = { .field = CONN_FIELD_USERNAME,
+	    .by = "userName", .arg = "userName",
+	    .request = scim_ask_filter, .answer = scim_list_answer },
+	/* the username may be the address: then it was asked already */
+	[SCIM_BY_EMAIL] = { .field = CONN_FIELD_EMAIL,
+	    .unless = CONN_FIELD_USERNAME, .by = "userName", .arg = "userName",
+	    .request = scim_ask_filter, .answer = scim_list_answer },
+	[SCIM_BY_EMAILS] = { .field = CONN_FIELD_EMAIL,
+	    .by = "emails.value", .arg = "emails.value",
+	    .request = scim_ask_filter, .answer = scim_list_answer },
+	[SCIM_BY_EXTERNAL_ID] = { .field = CONN_FIELD_EMPLOYEE_ID,
+	    .by = "externalId", .arg = "externalId",
+	    .request = scim_ask_filter, .answer = scim_list_answer },
+};
+
+static const struct conn_kind scim_kind = {
+	.connector = &connector_scim,
+	.module = "scim",
+	.size = sizeof(struct scim_step),
+	.free_fn = free,
+	.prepare = scim_prepare,
+	.known = scim_known,
+	.begin = scim_begin,
+	.header = SCIM_ACCEPT,
+	.none = scim_none,
 };
 
 /* Send one call answered in scim_on_result in the given phase. */
@@ -120,12 +161,6 @@ scim_on_result(const struct target_result *res, void *arg)
 	struct scim_step	*st = arg;
 
 	switch (st->phase) {
-	case SCIM_RESOLVE_ID:
-		scim_resolve_id_answer(st, res);
-		break;
-	case SCIM_RESOLVE_LOOKUP:
-		scim_lookup_answer(st, res);
-		break;
 	case SCIM_READ:
 		scim_read_answer(st, res);
 		break;
@@ -141,59 +176,58 @@ scim_on_result(const struct target_result *res, void *arg)
 static void
 scim_run(struct step_ctx *ctx)
 {
-	struct scim_step		*st;
+	conn_run(ctx, &scim_kind);
+}
+
+/* The value to set, the options, and the lookup table they make. */
+static int
+scim_prepare(struct conn_step *cs)
+{
+	struct scim_step		*st = (struct scim_step *)cs;
 	const struct config_target	*cfg;
-	const char			*acct;
 	char				 err[256];
+	size_t				 i;
 
-	if ((st = conn_step_new(ctx, sizeof *st, free, "scim")) == NULL)
-		return;
 	st->user.active = -1;
+	st->want = cs->kind == STEP_UNFREEZE || cs->kind == STEP_REACTIVATE;
+	st->is_delete = cs->kind == STEP_DELETE;
 
-	switch (st->cs.kind) {
-	case STEP_FREEZE:
-	case STEP_DEACTIVATE:
-		st->want = 0;
-		break;
-	case STEP_UNFREEZE:
-	case STEP_REACTIVATE:
-		st->want = 1;
-		break;
-	case STEP_DELETE:
-		st->is_delete = 1;
-		break;
-	default:
-		conn_unsupported(&st->cs, &connector_scim);
-		return;
-	}
-
-	cfg = target_config(st->cs.target);
+	cfg = target_config(cs->target);
 	if (scim_opts_parse(cfg != NULL ? cfg->options : NULL, &st->opts, err,
 	    sizeof err) != 0) {
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: target %s: %s",
-		    st->cs.name, target_name(st->cs.target), err);
-		return;
+		conn_finish(cs, STEP_OUT_FAILED, "%s: target %s: %s", cs->name,
+		    target_name(cs->target), err);
+		return -1;
 	}
-	/* An irreversible delete never gets here (connector_delete_refused). */
-	if ((acct = step_ctx_account(ctx)) != NULL) {
-		if (!scim_id_valid(acct)) {
-			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: account "
-			    "'%.60s' is not a usable SCIM id", st->cs.name,
-			    acct);
-			return;
-		}
-		memcpy(st->user.id, acct, strlen(acct) + 1);
-		scim_begin(st);
-		return;
+	st->ways[0] = scim_way_id;
+	for (i = 0; i < st->opts.nlookups; i++)
+		st->ways[1 + i] = scim_lookup_ways[st->opts.lookups[i]];
+	cs->ways = st->ways;
+	cs->nways = 1 + st->opts.nlookups;
+	return 0;
+}
+
+/* An irreversible delete never gets here (connector_delete_refused). */
+static int
+scim_known(struct conn_step *cs, const char *acct)
+{
+	struct scim_step	*st = (struct scim_step *)cs;
+
+	if (!scim_id_valid(acct)) {
+		conn_finish(cs, STEP_OUT_FAILED, "%s: account '%.60s' is not a "
+		    "usable SCIM id", cs->name, acct);
+		return -1;
 	}
-	scim_resolve_id(st);
+	memcpy(st->user.id, acct, strlen(acct) + 1);
+	return 0;
 }
 
 /* The account is known: do the step. */
 static void
-scim_begin(struct scim_step *st)
+scim_begin(struct conn_step *cs)
 {
-	char	*path;
+	struct scim_step	*st = (struct scim_step *)cs;
+	char			*path;
 
 	if (!st->is_delete) {
 		if (st->fresh)
@@ -281,32 +315,28 @@ scim_gone(struct scim_step *st)
 	    "account no longer exists");
 }
 
-/* Resolve: first the account id the event gave, verified by a GET. */
-static void
-scim_resolve_id(struct scim_step *st)
+/* The account id the event gave, verified by a GET. */
+static enum conn_verdict
+scim_ask_id(struct conn_step *cs, const struct conn_way *w, const char *id,
+    char **path)
 {
-	const char	*id;
-	char		*path;
+	struct scim_step	*st = (struct scim_step *)cs;
 
-	if ((id = conn_event_account(&st->cs)) == NULL) {
-		scim_resolve_next(st);
-		return;
-	}
-	if ((path = scim_user_path(id)) == NULL) {
-		step_ctx_note(st->cs.ctx, "account '%.60s' from the event is "
-		    "not a usable SCIM id; looking the user up", id);
-		scim_resolve_next(st);
-		return;
+	if ((*path = scim_user_path(id)) == NULL) {
+		step_ctx_note(cs->ctx, "account '%.60s' from the event is not a "
+		    "usable SCIM id; looking the user up", id);
+		return CONN_NEXT;
 	}
 	memcpy(st->user.id, id, strlen(id) + 1);
-	conn_doing(&st->cs, "resolve: GET User %.80s", id);
-	scim_call(st, SCIM_RESOLVE_ID, "GET", path, NULL, NULL);
-	free(path);
+	conn_doing(cs, "resolve: GET User %.80s", id);
+	return CONN_ASK;
 }
 
-static void
-scim_resolve_id_answer(struct scim_step *st, const struct target_result *res)
+static enum conn_verdict
+scim_id_answer(struct conn_step *cs, const struct conn_way *w,
+    const struct target_result *res, struct conn_found *found)
 {
+	struct scim_step	*st = (struct scim_step *)cs;
 	struct scim_user	 u;
 	char			 err[256];
 	const char		*etag;
@@ -314,171 +344,122 @@ scim_resolve_id_answer(struct scim_step *st, const struct target_result *res)
 	/* 404, or 400 for an id of the wrong shape: only a hint, look up. */
 	if (!res->ok && res->resp != NULL && (res->resp->status == 404 ||
 	    res->resp->status == 400)) {
-		step_ctx_note(st->cs.ctx, "account %.80s from the event not "
+		step_ctx_note(cs->ctx, "account %.80s from the event not "
 		    "found (HTTP %ld); looking the user up", st->user.id,
 		    res->resp->status);
 		st->user.id[0] = '\0';
-		scim_resolve_next(st);
-		return;
+		return CONN_NEXT;
 	}
 	if (!res->ok) {
-		conn_fail(&st->cs, res, scim_call_error);
-		return;
+		conn_fail(cs, res, scim_call_error);
+		return CONN_DONE;
 	}
 	etag = http_response_header(res->resp, "ETag");
 	if (res->resp->body_truncated || scim_user_parse(res->resp->body,
 	    res->resp->body_len, etag, &u, err, sizeof err) != 0) {
-		conn_fail_doing(&st->cs, "unexpected answer: %s",
+		conn_fail_doing(cs, "unexpected answer: %s",
 		    res->resp->body_truncated ? "truncated" : err);
-		return;
+		return CONN_DONE;
 	}
 	if (strcmp(u.id, st->user.id) != 0) {
-		step_ctx_note(st->cs.ctx, "GET of account %.80s from the event "
+		step_ctx_note(cs->ctx, "GET of account %.80s from the event "
 		    "answered user %.80s; looking the user up", st->user.id, u.id);
 		st->user.id[0] = '\0';
-		scim_resolve_next(st);
-		return;
+		return CONN_NEXT;
 	}
 	st->user = u;
-	scim_found(st, "the event's account id");
-}
-
-/* The account is st->user (just read): remember it and carry on. */
-static void
-scim_found(struct scim_step *st, const char *how)
-{
 	st->fresh = 1;
-	step_ctx_set_account(st->cs.ctx, st->user.id);
-	step_ctx_note(st->cs.ctx, "account %.80s (found by %s)", st->user.id,
-	    how);
-	scim_begin(st);
+	found->id = st->user.id;
+	return CONN_FOUND;
 }
 
-/* Try the lookups from st->lookup on; none left = no account. */
-static void
-scim_resolve_next(struct scim_step *st)
+/* GET /Users?filter=<arg> eq "<value>" */
+static enum conn_verdict
+scim_ask_filter(struct conn_step *cs, const struct conn_way *w,
+    const char *value, char **path)
 {
-	const struct subject	*sub = step_ctx_subject(st->cs.ctx);
-	const char		*value, *attr;
-	char			 filter[SCIM_FILTER_MAX + 64], *path;
-	size_t			 i;
-	int			 dup;
+	char	filter[SCIM_FILTER_MAX + 64];
 
-	while (st->lookup < st->opts.nlookups) {
-		st->by = st->opts.lookups[st->lookup++];
-		value = NULL;
-		attr = "userName";
-		switch (st->by) {
-		case SCIM_BY_USERNAME:
-			value = sub != NULL ? sub->username : NULL;
-			break;
-		case SCIM_BY_EMAIL:
-			value = sub != NULL ? sub->email : NULL;
-			/* Already asked when the username is the address. */
-			dup = 0;
-			for (i = 0; i + 1 < st->lookup; i++)
-				if (st->opts.lookups[i] == SCIM_BY_USERNAME)
-					dup = 1;
-			if (dup && value != NULL && sub->username != NULL &&
-			    strcasecmp(value, sub->username) == 0)
-				value = NULL;
-			break;
-		case SCIM_BY_EMAILS:
-			value = sub != NULL ? sub->email : NULL;
-			attr = "emails.value";
-			break;
-		case SCIM_BY_EXTERNAL_ID:
-			value = sub != NULL ? sub->employee_id : NULL;
-			attr = "externalId";
-			break;
-		default:
-			break;
-		}
-		if (value == NULL || value[0] == '\0')
-			continue;
-		if (scim_filter_eq(filter, sizeof filter, attr, value) != 0) {
-			step_ctx_note(st->cs.ctx, "%s '%.60s' cannot be used "
-			    "in a SCIM filter (control character, not UTF-8 or "
-			    "too long); lookup passed over", attr, value);
-			continue;
-		}
-		if ((path = scim_list_path(filter)) == NULL) {
-			conn_finish(&st->cs, STEP_OUT_FAILED, "%s: out of "
-			    "memory", st->cs.name);
-			return;
-		}
-		snprintf(st->attr, sizeof st->attr, "%s", attr);
-		snprintf(st->value, sizeof st->value, "%s", value);
-		conn_doing(&st->cs, "resolve: GET Users?filter=%s eq "
-		    "\"%.120s\"", attr, value);
-		scim_call(st, SCIM_RESOLVE_LOOKUP, "GET", path, NULL, NULL);
-		free(path);
-		return;
+	if (scim_filter_eq(filter, sizeof filter, w->arg, value) != 0) {
+		step_ctx_note(cs->ctx, "%s '%.60s' cannot be used in a SCIM "
+		    "filter (control character, not UTF-8 or too long); lookup "
+		    "passed over", w->arg, value);
+		return CONN_NEXT;
 	}
-	if (st->refused[0] != '\0') {
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: no account found, "
-		    "and the target refused the filter on %s", st->cs.name,
-		    st->refused);
-		return;
+	if ((*path = scim_list_path(filter)) == NULL) {
+		conn_finish(cs, STEP_OUT_FAILED, "%s: out of memory", cs->name);
+		return CONN_DONE;
 	}
-	conn_finish(&st->cs, STEP_OUT_NO_ACCOUNT, "no account");
+	conn_doing(cs, "resolve: GET Users?filter=%s eq \"%.120s\"", w->arg,
+	    value);
+	return CONN_ASK;
 }
 
-static void
-scim_lookup_answer(struct scim_step *st, const struct target_result *res)
+/* Every lookup refused (invalidFilter) is not the same as nobody found. */
+static int
+scim_none(struct conn_step *cs)
 {
+	struct scim_step	*st = (struct scim_step *)cs;
+
+	if (st->refused[0] == '\0')
+		return 0;
+	conn_finish(cs, STEP_OUT_FAILED, "%s: no account found, and the "
+	    "target refused the filter on %s", cs->name, st->refused);
+	return 1;
+}
+
+static enum conn_verdict
+scim_list_answer(struct conn_step *cs, const struct conn_way *w,
+    const struct target_result *res, struct conn_found *found)
+{
+	struct scim_step	*st = (struct scim_step *)cs;
 	struct scim_user	 u;
 	long long		 total = 0;
-	char			 err[256], stat[16], type[64], detail[256], how[64];
+	char			 err[256], stat[16], type[64], detail[256];
 	size_t			 len;
-	int			 r;
 
 	if (!res->ok && res->resp != NULL && res->resp->status == 400 &&
 	    scim_error_parse(res->resp->body, res->resp->body_len, stat,
 	    sizeof stat, type, sizeof type, detail, sizeof detail) == 0 &&
 	    strcmp(type, "invalidFilter") == 0) {
 		/* This target cannot filter on the attribute: try the next. */
-		step_ctx_note(st->cs.ctx, "the target refused the filter on %s "
-		    "(invalidFilter%s%.120s)", st->attr, detail[0] != '\0' ?
+		step_ctx_note(cs->ctx, "the target refused the filter on %s "
+		    "(invalidFilter%s%.120s)", w->arg, detail[0] != '\0' ?
 		    ": " : "", detail);
 		len = strlen(st->refused);
 		snprintf(st->refused + len, sizeof st->refused - len, "%s%s",
-		    len > 0 ? ", " : "", st->attr);
-		scim_resolve_next(st);
-		return;
+		    len > 0 ? ", " : "", w->arg);
+		return CONN_NEXT;
 	}
 	if (!res->ok) {
-		conn_fail(&st->cs, res, scim_call_error);
-		return;
+		conn_fail(cs, res, scim_call_error);
+		return CONN_DONE;
 	}
 	if (res->resp->body_truncated) {
-		conn_fail_doing(&st->cs, "answer too large (truncated)");
-		return;
+		conn_fail_doing(cs, "answer too large (truncated)");
+		return CONN_DONE;
 	}
-	r = scim_list_parse(res->resp->body, res->resp->body_len, st->attr,
-	    st->value, &u, &total, err, sizeof err);
-	switch (r) {
+	switch (scim_list_parse(res->resp->body, res->resp->body_len, w->arg,
+	    cs->key, &u, &total, err, sizeof err)) {
 	case SCIM_LIST_NONE:
-		scim_resolve_next(st);
-		return;
+		return CONN_ABSENT;
 	case SCIM_LIST_ONE:
 		st->user = u;
-		snprintf(how, sizeof how, "%s", st->attr);
-		scim_found(st, how);
-		return;
+		st->fresh = 1;
+		found->id = st->user.id;
+		return CONN_FOUND;
 	case SCIM_LIST_MANY:
-		conn_finish(&st->cs, STEP_OUT_FAILED, "%s: ambiguous: %lld "
-		    "users with %s \"%.200s\"", st->cs.name, total, st->attr,
-		    st->value);
-		return;
+		conn_finish(cs, STEP_OUT_FAILED, "%s: ambiguous: %lld users with "
+		    "%s \"%.200s\"", cs->name, total, w->arg, cs->key);
+		return CONN_DONE;
 	case SCIM_LIST_MISMATCH:
-		conn_fail_doing(&st->cs, "the target answered user %.80s, "
-		    "which does not have %s \"%.200s\" (is the filter "
-		    "ignored?)", u.id, st->attr, st->value);
-		return;
+		conn_fail_doing(cs, "the target answered user %.80s, which does "
+		    "not have %s \"%.200s\" (is the filter ignored?)", u.id,
+		    w->arg, cs->key);
+		return CONN_DONE;
 	default:
-		conn_fail_doing(&st->cs, "unexpected answer: %s", err);
-		return;
+		conn_fail_doing(cs, "unexpected answer: %s", err);
+		return CONN_DONE;
 	}
 }
 

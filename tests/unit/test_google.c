@@ -19,19 +19,8 @@
 #include "deprov/http.h"
 #include "deprov/target.h"
 
+#include "connector_resp.h"
 #include "google-internal.h"
-
-static struct http_response
-resp_make(long status, const char *body)
-{
-	struct http_response	r;
-
-	memset(&r, 0, sizeof r);
-	r.status = status;
-	r.body = (char *)(uintptr_t)body;
-	r.body_len = strlen(body);
-	return r;
-}
 
 static void
 path_is(char *got, const char *want)

@@ -22,19 +22,8 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "connector_resp.h"
 #include "okta-internal.h"
-
-static struct http_response
-resp_make(long status, const char *body)
-{
-	struct http_response	r;
-
-	memset(&r, 0, sizeof r);
-	r.status = status;
-	r.body = (char *)(uintptr_t)body;
-	r.body_len = strlen(body);
-	return r;
-}
 
 static void
 test_status_names(void **state)

@@ -19,21 +19,10 @@
 #include "deprov/http.h"
 #include "deprov/target.h"
 
+#include "connector_resp.h"
 #include "salesforce-internal.h"
 
 /* A response as the target would hand it to the classifier. */
-static struct http_response
-resp_make(long status, const char *body)
-{
-	struct http_response	r;
-
-	memset(&r, 0, sizeof r);
-	r.status = status;
-	r.body = (char *)(uintptr_t)body;
-	r.body_len = strlen(body);
-	return r;
-}
-
 static void
 escape_is(const char *in, const char *want)
 {

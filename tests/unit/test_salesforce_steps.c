@@ -1,10 +1,11 @@
 /*
  * test_salesforce_steps: the Salesforce connector's step state machines
- * (salesforce.c) driven through a fake engine and a fake target. The fake
- * target queues every target_call; each test answers the queued calls one
- * by one as Salesforce would and checks the next request, the account the
- * step remembered, its notes, and that step_ctx_done comes exactly once,
- * with no call of the step still in flight.
+ * (salesforce.c) driven through the fake engine and target of
+ * connector_fixture.c, which queue every target_call; each test answers
+ * the queued calls one by one as Salesforce would and checks the next
+ * request, the account the step remembered, its notes, and that
+ * step_ctx_done comes exactly once, with no call of the step still in
+ * flight.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,231 +25,18 @@
 #include "deprov/runbook.h"
 #include "deprov/target.h"
 
+#include "connector_fixture.h"
 #include "salesforce-internal.h"
 
-#define FAKE_MAX_CALLS	16
-
-struct target {
-	const char		*name;
-	struct config_target	 cfg;
-};
-
-struct step_ctx {
-	enum step_kind		 kind;
-	struct runbook_step	 step;
-	struct subject		 subject;
-	struct target		*target;
-	char			 account[64];
-	int			 has_account;
-	struct call_opts	 opts;
-	void			*data;
-	void			(*free_fn)(void *);
-	int			 ndone;
-	enum step_outcome	 outcome;
-	char			 detail[2048];
-	char			 notes[8192];
-};
-
-struct fake_call {
-	char		 method[16];
-	char		 path[4096];
-	char		*body;
-	char		 ctype[64];
-	target_cb	 cb;
-	void		*arg;
-};
-
-static struct fake_call	pending[FAKE_MAX_CALLS];
-static size_t		npending;
-static size_t		max_pending;
-static size_t		ncalls_total;
-static struct step_ctx	*cur;
-
-/* --- the fake engine ------------------------------------------------- */
-
-long long
-step_ctx_case_id(const struct step_ctx *ctx)
-{
-	return 42;
-}
-
-enum step_kind
-step_ctx_kind(const struct step_ctx *ctx)
-{
-	return ctx->kind;
-}
-
-const struct runbook_step *
-step_ctx_step(const struct step_ctx *ctx)
-{
-	return &ctx->step;
-}
-
-const struct subject *
-step_ctx_subject(const struct step_ctx *ctx)
-{
-	return &ctx->subject;
-}
-
-struct target *
-step_ctx_target(const struct step_ctx *ctx)
-{
-	return ctx->target;
-}
-
-const char *
-step_ctx_account(const struct step_ctx *ctx)
-{
-	return ctx->has_account ? ctx->account : NULL;
-}
-
-void
-step_ctx_set_account(struct step_ctx *ctx, const char *id)
-{
-	assert_int_equal(ctx->ndone, 0);
-	snprintf(ctx->account, sizeof ctx->account, "%s", id);
-	ctx->has_account = 1;
-}
-
-const struct call_opts *
-step_ctx_call_opts(const struct step_ctx *ctx)
-{
-	return &ctx->opts;
-}
-
-void
-step_ctx_note(struct step_ctx *ctx, const char *fmt, ...)
-{
-	size_t	len = strlen(ctx->notes);
-	va_list	ap;
-
-	assert_int_equal(ctx->ndone, 0);
-	va_start(ap, fmt);
-	vsnprintf(ctx->notes + len, sizeof ctx->notes - len, fmt, ap);
-	va_end(ap);
-	len = strlen(ctx->notes);
-	snprintf(ctx->notes + len, sizeof ctx->notes - len, "\n");
-}
-
-void
-step_ctx_set_data(struct step_ctx *ctx, void *data, void (*free_fn)(void *))
-{
-	ctx->data = data;
-	ctx->free_fn = free_fn;
-}
-
-void *
-step_ctx_data(const struct step_ctx *ctx)
-{
-	return ctx->data;
-}
-
-void
-step_ctx_done(struct step_ctx *ctx, enum step_outcome out, const char *detail)
-{
-	assert_int_equal(ctx->ndone, 0);
-	/* Never done while one of the step's calls is still out. */
-	assert_int_equal(npending, 0);
-	ctx->ndone++;
-	ctx->outcome = out;
-	snprintf(ctx->detail, sizeof ctx->detail, "%s", detail ? detail : "");
-	if (ctx->free_fn != NULL)
-		ctx->free_fn(ctx->data);
-	ctx->data = NULL;
-}
-
-const char *
-step_kind_name(enum step_kind kind)
-{
-	static const char *names[] = { "freeze", "revoke_tokens", "reassign",
-	    "deactivate", "unfreeze", "delete", "reactivate" };
-
-	return (unsigned)kind < STEP_KIND_COUNT ? names[kind] : NULL;
-}
-
-const char *
-target_name(const struct target *t)
-{
-	return t->name;
-}
-
-const struct config_target *
-target_config(const struct target *t)
-{
-	return &t->cfg;
-}
-
-int
-target_call(struct target *t, const struct target_req *req,
-    const struct call_opts *opts, target_cb cb, void *arg)
-{
-	struct fake_call	*c;
-
-	assert_non_null(opts);
-	assert_ptr_equal(opts, &cur->opts);
-	assert_true(npending < FAKE_MAX_CALLS);
-	c = &pending[npending++];
-	memset(c, 0, sizeof *c);
-	snprintf(c->method, sizeof c->method, "%s", req->method);
-	assert_true(strlen(req->path) < sizeof c->path);
-	snprintf(c->path, sizeof c->path, "%s", req->path);
-	if (req->body != NULL) {
-		assert_int_equal(strlen(req->body), req->body_len);
-		c->body = strdup(req->body);
-	}
-	snprintf(c->ctype, sizeof c->ctype, "%s",
-	    req->content_type ? req->content_type : "");
-	c->cb = cb;
-	c->arg = arg;
-	ncalls_total++;
-	if (npending > max_pending)
-		max_pending = npending;
-	return 0;
-}
-
-/* The descriptor's signals hook reaches the target; the steps never do. */
-void
-target_signal_usage(struct target *t, long used, long limit)
-{
-	fail_msg("target_signal_usage called by a step");
-}
-
-/* --- test helpers ------------------------------------------------------ */
-
-static struct target the_target;
-
+/* A step at the Salesforce target "salesforce-prod" (API v60.0). */
 static struct step_ctx *
-ctx_new(enum step_kind kind)
+sf_new(enum step_kind kind)
 {
-	struct step_ctx	*ctx;
+	struct step_ctx	*ctx = ctx_new(kind, "salesforce-prod", "salesforce",
+			    NULL);
 
-	memset(&the_target, 0, sizeof the_target);
-	the_target.name = "salesforce-prod";
 	the_target.cfg.api_version = "v60.0";
-	ctx = calloc(1, sizeof *ctx);
-	assert_non_null(ctx);
-	ctx->kind = kind;
-	ctx->target = &the_target;
-	ctx->opts.max_attempts = 3;
-	ctx->subject.employee_id = "E12345";
-	ctx->subject.email = "jane.doe@acme.example";
-	ctx->subject.username = "jane.doe@acme.example";
-	ctx->subject.manager_email = "boss@acme.example";
-	npending = 0;
-	max_pending = 0;
-	ncalls_total = 0;
-	cur = ctx;
 	return ctx;
-}
-
-static void
-ctx_free(struct step_ctx *ctx)
-{
-	assert_int_equal(ctx->ndone, 1);
-	assert_int_equal(npending, 0);
-	json_object_put(ctx->subject.accounts);
-	free(ctx);
-	cur = NULL;
 }
 
 /* Decode %XX in s (in place). */
@@ -286,34 +74,6 @@ soql(size_t i)
 	return q;
 }
 
-/* Answer pending call i with status and body. */
-static void
-answer(size_t i, long status, const char *body)
-{
-	struct fake_call	 c;
-	struct http_response	 resp;
-	struct target_result	 res;
-	char			 err[64];
-
-	assert_true(i < npending);
-	c = pending[i];
-	memmove(&pending[i], &pending[i + 1],
-	    (npending - i - 1) * sizeof pending[0]);
-	npending--;
-	memset(&resp, 0, sizeof resp);
-	resp.status = status;
-	resp.body = (char *)(uintptr_t)body;
-	resp.body_len = strlen(body);
-	memset(&res, 0, sizeof res);
-	res.resp = &resp;
-	res.ok = status >= 200 && status < 300;
-	res.attempts = 1;
-	snprintf(err, sizeof err, "HTTP %ld", status);
-	res.error = res.ok ? "" : err;
-	free(c.body);
-	c.cb(&res, c.arg);
-}
-
 /* A done query page of users/rows given as JSON record text. */
 static char *
 page(const char *records_json, int n)
@@ -346,7 +106,7 @@ answer_page(size_t i, const char *records_json, int n)
 static void
 test_freeze_resolve_by_username(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_FREEZE);
+	struct step_ctx	*ctx = sf_new(STEP_FREEZE);
 
 	(void)state;
 	connector_salesforce.run(ctx);
@@ -373,7 +133,7 @@ test_freeze_resolve_by_username(void **state)
 static void
 test_resolve_event_id_then_chain(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_FREEZE);
+	struct step_ctx	*ctx = sf_new(STEP_FREEZE);
 
 	(void)state;
 	ctx->subject.accounts = json_tokener_parse(
@@ -401,7 +161,7 @@ test_resolve_event_id_then_chain(void **state)
 static void
 test_resolve_event_id_found(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_DEACTIVATE);
+	struct step_ctx	*ctx = sf_new(STEP_DEACTIVATE);
 
 	(void)state;
 	ctx->subject.accounts = json_tokener_parse(
@@ -419,7 +179,7 @@ test_resolve_event_id_found(void **state)
 static void
 test_resolve_email_ambiguous(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_REVOKE_TOKENS);
+	struct step_ctx	*ctx = sf_new(STEP_REVOKE_TOKENS);
 
 	(void)state;
 	ctx->subject.username = NULL;
@@ -437,7 +197,7 @@ test_resolve_email_ambiguous(void **state)
 static void
 test_resolve_email_username_decides(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_UNFREEZE);
+	struct step_ctx	*ctx = sf_new(STEP_UNFREEZE);
 
 	(void)state;
 	connector_salesforce.run(ctx);
@@ -455,7 +215,7 @@ test_resolve_email_username_decides(void **state)
 static void
 test_resolve_injection_escaped(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_FREEZE);
+	struct step_ctx	*ctx = sf_new(STEP_FREEZE);
 
 	(void)state;
 	ctx->subject.username = "x' OR Name!='";
@@ -469,7 +229,7 @@ test_resolve_injection_escaped(void **state)
 	ctx_free(ctx);
 
 	/* A newline cannot be put in a literal: the step fails, no call. */
-	ctx = ctx_new(STEP_FREEZE);
+	ctx = sf_new(STEP_FREEZE);
 	ctx->subject.username = "jane\nx";
 	connector_salesforce.run(ctx);
 	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
@@ -483,7 +243,7 @@ test_resolve_injection_escaped(void **state)
 static void
 test_freeze_known_account_already_frozen(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_FREEZE);
+	struct step_ctx	*ctx = sf_new(STEP_FREEZE);
 
 	(void)state;
 	step_ctx_set_account(ctx, JANE);
@@ -498,7 +258,7 @@ test_freeze_known_account_already_frozen(void **state)
 static void
 test_freeze_errors(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_FREEZE);
+	struct step_ctx	*ctx = sf_new(STEP_FREEZE);
 
 	(void)state;
 	step_ctx_set_account(ctx, JANE);
@@ -508,7 +268,7 @@ test_freeze_errors(void **state)
 	assert_string_equal(ctx->detail, "freeze: no UserLogin row for user " JANE);
 	ctx_free(ctx);
 
-	ctx = ctx_new(STEP_FREEZE);
+	ctx = sf_new(STEP_FREEZE);
 	step_ctx_set_account(ctx, JANE);
 	connector_salesforce.run(ctx);
 	answer_page(0, "{\"Id\":\"" LOGIN "\",\"IsFrozen\":false}", 1);
@@ -519,14 +279,14 @@ test_freeze_errors(void **state)
 	    "NOT_FOUND: The requested resource does not exist");
 	ctx_free(ctx);
 
-	ctx = ctx_new(STEP_FREEZE);
+	ctx = sf_new(STEP_FREEZE);
 	connector_salesforce.run(ctx);
 	answer(0, 400, "[{\"message\":\"bad\",\"errorCode\":\"MALFORMED_QUERY\"}]");
 	assert_string_equal(ctx->detail, "freeze: resolve: query User by "
 	    "Username: HTTP 400 MALFORMED_QUERY: bad");
 	ctx_free(ctx);
 
-	ctx = ctx_new(STEP_FREEZE);
+	ctx = sf_new(STEP_FREEZE);
 	step_ctx_set_account(ctx, JANE);
 	connector_salesforce.run(ctx);
 	answer(0, 200, "<html>proxy</html>");
@@ -535,7 +295,7 @@ test_freeze_errors(void **state)
 	    "unexpected answer"));
 	ctx_free(ctx);
 
-	ctx = ctx_new(STEP_FREEZE);
+	ctx = sf_new(STEP_FREEZE);
 	step_ctx_set_account(ctx, "../../x");
 	connector_salesforce.run(ctx);
 	assert_int_equal(ctx->outcome, STEP_OUT_FAILED);
@@ -562,7 +322,7 @@ token_rows(char *buf, size_t len, int from, int n)
 static void
 test_revoke_pages_parallel(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_REVOKE_TOKENS);
+	struct step_ctx	*ctx = sf_new(STEP_REVOKE_TOKENS);
 	char		 rows[4096], body[8192];
 	int		 i;
 
@@ -614,7 +374,7 @@ test_revoke_pages_parallel(void **state)
 static void
 test_revoke_none_and_failures(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_REVOKE_TOKENS);
+	struct step_ctx	*ctx = sf_new(STEP_REVOKE_TOKENS);
 	char		 rows[4096];
 
 	(void)state;
@@ -626,7 +386,7 @@ test_revoke_none_and_failures(void **state)
 	ctx_free(ctx);
 
 	/* A per-token 400 does not stop the others; the step fails at the end. */
-	ctx = ctx_new(STEP_REVOKE_TOKENS);
+	ctx = sf_new(STEP_REVOKE_TOKENS);
 	step_ctx_set_account(ctx, JANE);
 	connector_salesforce.run(ctx);
 	token_rows(rows, sizeof rows, 1, 5);
@@ -644,7 +404,7 @@ test_revoke_none_and_failures(void **state)
 	ctx_free(ctx);
 
 	/* A 503 after retries stops sending; in-flight ones are awaited. */
-	ctx = ctx_new(STEP_REVOKE_TOKENS);
+	ctx = sf_new(STEP_REVOKE_TOKENS);
 	step_ctx_set_account(ctx, JANE);
 	connector_salesforce.run(ctx);
 	token_rows(rows, sizeof rows, 1, 8);
@@ -741,7 +501,7 @@ answer_composite(size_t i, const char *type, const char *fail_id,
 static void
 test_reassign_manager_pages_batches(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_REASSIGN);
+	struct step_ctx	*ctx = sf_new(STEP_REASSIGN);
 	char		*p;
 
 	(void)state;
@@ -793,7 +553,7 @@ test_reassign_manager_pages_batches(void **state)
 static void
 test_reassign_ok_and_owner_fallbacks(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_REASSIGN);
+	struct step_ctx	*ctx = sf_new(STEP_REASSIGN);
 	char		*p;
 
 	(void)state;
@@ -821,7 +581,7 @@ test_reassign_ok_and_owner_fallbacks(void **state)
 	ctx_free(ctx);
 
 	/* Manager unknown, no fallback owner. */
-	ctx = ctx_new(STEP_REASSIGN);
+	ctx = sf_new(STEP_REASSIGN);
 	ctx->step.objects = objects3;
 	ctx->step.nobjects = 3;
 	step_ctx_set_account(ctx, JANE);
@@ -834,7 +594,7 @@ test_reassign_ok_and_owner_fallbacks(void **state)
 	ctx_free(ctx);
 
 	/* Fallback owner inactive. */
-	ctx = ctx_new(STEP_REASSIGN);
+	ctx = sf_new(STEP_REASSIGN);
 	ctx->step.objects = objects3;
 	ctx->step.nobjects = 3;
 	ctx->step.fallback_owner = "records-admin@acme.example";
@@ -852,7 +612,7 @@ static void
 test_reassign_bad_options(void **state)
 {
 	static char	*bad[] = { "Account", "Case WHERE Id!=''" };
-	struct step_ctx	*ctx = ctx_new(STEP_REASSIGN);
+	struct step_ctx	*ctx = sf_new(STEP_REASSIGN);
 
 	(void)state;
 	ctx->step.objects = bad;
@@ -863,13 +623,13 @@ test_reassign_bad_options(void **state)
 	assert_int_equal(ncalls_total, 0);
 	ctx_free(ctx);
 
-	ctx = ctx_new(STEP_REASSIGN);
+	ctx = sf_new(STEP_REASSIGN);
 	connector_salesforce.run(ctx);
 	assert_int_equal(ctx->outcome, STEP_OUT_SKIPPED);
 	ctx_free(ctx);
 
 	/* No account at the target: skipped before any owner lookup. */
-	ctx = ctx_new(STEP_REASSIGN);
+	ctx = sf_new(STEP_REASSIGN);
 	ctx->step.objects = objects3;
 	ctx->step.nobjects = 3;
 	ctx->subject.username = NULL;
@@ -886,7 +646,7 @@ test_reassign_bad_options(void **state)
 static void
 test_deactivate(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_DEACTIVATE);
+	struct step_ctx	*ctx = sf_new(STEP_DEACTIVATE);
 
 	(void)state;
 	step_ctx_set_account(ctx, JANE);
@@ -950,7 +710,7 @@ test_deactivate_refused(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		ctx = ctx_new(STEP_DEACTIVATE);
+		ctx = sf_new(STEP_DEACTIVATE);
 		step_ctx_set_account(ctx, JANE);
 		connector_salesforce.run(ctx);
 		assert_string_equal(pending[0].body, "{\"IsActive\":false}");
@@ -967,7 +727,7 @@ test_deactivate_refused(void **state)
 static void
 test_reactivate_inactive_and_frozen(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_REACTIVATE);
+	struct step_ctx	*ctx = sf_new(STEP_REACTIVATE);
 
 	(void)state;
 	step_ctx_set_account(ctx, JANE);
@@ -1001,7 +761,7 @@ test_reactivate_inactive_and_frozen(void **state)
 static void
 test_reactivate_already(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_REACTIVATE);
+	struct step_ctx	*ctx = sf_new(STEP_REACTIVATE);
 
 	(void)state;
 	/* Resolved active: only the UserLogin is read. */
@@ -1016,7 +776,7 @@ test_reactivate_already(void **state)
 	ctx_free(ctx);
 
 	/* Resolved inactive: no extra read before the PATCH. */
-	ctx = ctx_new(STEP_REACTIVATE);
+	ctx = sf_new(STEP_REACTIVATE);
 	connector_salesforce.run(ctx);
 	answer_page(0, USER_REC(JANE, "false"), 1);
 	assert_string_equal(pending[0].body, "{\"IsActive\":true}");
@@ -1028,7 +788,7 @@ test_reactivate_already(void **state)
 	ctx_free(ctx);
 
 	/* Active but still frozen (an earlier run stopped half-way). */
-	ctx = ctx_new(STEP_REACTIVATE);
+	ctx = sf_new(STEP_REACTIVATE);
 	step_ctx_set_account(ctx, JANE);
 	connector_salesforce.run(ctx);
 	answer_page(0, USER_REC(JANE, "true"), 1);
@@ -1043,7 +803,7 @@ test_reactivate_already(void **state)
 static void
 test_reactivate_refused_and_missing(void **state)
 {
-	struct step_ctx	*ctx = ctx_new(STEP_REACTIVATE);
+	struct step_ctx	*ctx = sf_new(STEP_REACTIVATE);
 
 	(void)state;
 	step_ctx_set_account(ctx, JANE);
@@ -1061,7 +821,7 @@ test_reactivate_refused_and_missing(void **state)
 	assert_int_equal(ncalls_total, 2);
 	ctx_free(ctx);
 
-	ctx = ctx_new(STEP_REACTIVATE);
+	ctx = sf_new(STEP_REACTIVATE);
 	step_ctx_set_account(ctx, JANE);
 	connector_salesforce.run(ctx);
 	answer_page(0, "", 0);
@@ -1072,7 +832,7 @@ test_reactivate_refused_and_missing(void **state)
 	ctx_free(ctx);
 
 	/* Any other error is the call's. */
-	ctx = ctx_new(STEP_REACTIVATE);
+	ctx = sf_new(STEP_REACTIVATE);
 	step_ctx_set_account(ctx, JANE);
 	connector_salesforce.run(ctx);
 	answer_page(0, USER_REC(JANE, "true"), 1);

@@ -20,19 +20,8 @@
 #include "deprov/http.h"
 #include "deprov/target.h"
 
+#include "connector_resp.h"
 #include "scim-internal.h"
-
-static struct http_response
-resp_make(long status, const char *body)
-{
-	struct http_response	r;
-
-	memset(&r, 0, sizeof r);
-	r.status = status;
-	r.body = (char *)(uintptr_t)body;
-	r.body_len = strlen(body);
-	return r;
-}
 
 static void
 filter_is(const char *attr, const char *value, const char *want)
