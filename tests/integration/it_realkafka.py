@@ -5,9 +5,8 @@ last committed offset), static membership with the cooperative protocol,
 consumer lag (partitions not read from yet included) and committed offsets,
 readiness (at the assignment; a member without partitions), the partitions
 /readyz lists, kafka.properties reaching the right client. Needs a broker
-started by
-tests/tools/kafka-broker (the CTest fixture): it_realkafka.py --build DIR
---kafka-bootstrap-file FILE NAME.
+started by tests/tools/kafka-broker (the CTest fixture): it_realkafka.py
+--build DIR --kafka-bootstrap-file FILE NAME.
 
 `failover_bench` is not a test but the measurement behind docs/KAFKA.md: how
 long after an instance stops (kill -9 or SIGTERM) the survivor owns its
