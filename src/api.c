@@ -997,6 +997,29 @@ api_health(struct evhttp_request *req, const char *path, const char *rest,
 		    json_object_new_boolean(api->kafka != NULL &&
 		    kafka_paused(api->kafka)));
 		ok = member && store_ok && !api->stopped && brokers;
+		{
+			/* With the postgres backend: PostgreSQL takes changes. */
+			char		 why[512];
+			long long	 backlog;
+			int		 up = store_replica_status(api->store, why,
+					    sizeof why, &backlog);
+			json_object	*pg;
+
+			if (up >= 0) {
+				pg = json_object_new_object();
+				json_object_object_add(pg, "up",
+				    json_object_new_boolean(up));
+				json_object_object_add(pg, "backlog",
+				    json_object_new_int64(backlog));
+				if (!up) {
+					log_redact(why);
+					json_object_object_add(pg, "error",
+					    json_object_new_string(why));
+				}
+				json_object_object_add(o, "postgres", pg);
+				ok = ok && up;
+			}
+		}
 	}
 	json_object_object_add(o, "status", json_object_new_string(ok ? "ok" :
 	    "unavailable"));

@@ -130,6 +130,8 @@ struct config {
 	char			*path;		/* the file loaded */
 	char			*dir;		/* its directory: relative paths start here */
 	char			*store_path;
+	int			 store_backend;	/* STORE_BACKEND_* (store.h) */
+	char			*store_url;	/* postgres: libpq URL (a secret) */
 	char			*runbooks_dir;
 	int			 log_level;	/* LOG_LEVEL_* */
 	struct config_kafka	 kafka;
