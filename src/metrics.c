@@ -112,6 +112,8 @@ struct metrics {
 	struct metrics_family	*circuit;
 	struct metrics_family	*exposed;
 	struct metrics_family	*exposed_at;
+	struct metrics_family	*pg_up;		/* postgres backend only */
+	struct metrics_family	*pg_backlog;
 	struct metrics_family	*refused;
 };
 
@@ -929,6 +931,14 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    "deprov_events_refused_total", "Events refused by the intake rules "
 	    "(an unfreeze of a leaver, a reinstate with nothing to reinstate), "
 	    "by event type.", l_type, NULL, 0);
+	m->pg_up = metrics_family_new(r, METRICS_GAUGE,
+	    "deprov_store_postgres_up", "With store.backend postgres: 1 while "
+	    "PostgreSQL takes the store's changes, 0 while it does not (steps "
+	    "wait). Absent with SQLite alone.", NULL, NULL, 0);
+	m->pg_backlog = metrics_family_new(r, METRICS_GAUGE,
+	    "deprov_store_postgres_backlog", "With store.backend postgres: "
+	    "changes recorded locally and not yet in PostgreSQL.", NULL, NULL,
+	    0);
 	if (m->freeze_s == NULL || m->complete_s == NULL || m->steps == NULL ||
 	    m->retries == NULL || m->cases == NULL || m->opened == NULL ||
 	    m->breaches == NULL || m->alerts == NULL || m->dead == NULL ||
@@ -936,7 +946,8 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    m->running == NULL || m->queued_steps == NULL || m->http == NULL ||
 	    m->inflight == NULL || m->queued == NULL || m->usage == NULL ||
 	    m->tokens == NULL || m->window == NULL || m->circuit == NULL ||
-	    m->exposed == NULL || m->exposed_at == NULL || m->refused == NULL) {
+	    m->exposed == NULL || m->exposed_at == NULL || m->refused == NULL ||
+	    m->pg_up == NULL || m->pg_backlog == NULL) {
 		snprintf(err, errlen, "metrics: cannot create the families");
 		goto fail;
 	}
@@ -1007,8 +1018,10 @@ metrics_collect(struct metrics *m)
 	long			 used, limit, remaining;
 	double			 tokens;
 	int64_t			 lag;
-	long long		 exposed = 0;
+	long long		 exposed = 0, backlog;
+	char			 why[256];
 	size_t			 i, j, n;
+	int			 up;
 
 	metrics_counter_set(m->dead, NULL, m->kafka != NULL ?
 	    (double)kafka_dead_letters(m->kafka) : 0);
@@ -1027,6 +1040,11 @@ metrics_collect(struct metrics *m)
 	if (m->store != NULL && store_exposure_counts(m->store, &exposed,
 	    metrics_exposed_cb, m) == 0)
 		metrics_gauge_set(m->exposed, NULL, (double)exposed);
+	if (m->store != NULL && (up = store_replica_status(m->store, why,
+	    sizeof why, &backlog)) >= 0) {
+		metrics_gauge_set(m->pg_up, NULL, up);
+		metrics_gauge_set(m->pg_backlog, NULL, (double)backlog);
+	}
 	if (m->engine == NULL)
 		return;
 	metrics_gauge_set(m->running, NULL,

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -296,6 +297,10 @@ def test_backend_postgres(work):
             d.wait_case("E%04d" % i, timeout=90)
         st, ready = d.call("GET", "/readyz")
         assert st == 200 and ready["postgres"]["up"] is True, ready
+        with urllib.request.urlopen(d.url("/metrics"), timeout=10) as f:
+            text = f.read().decode()
+        assert "\ndeprov_store_postgres_up 1\n" in text, text[-2000:]
+        assert "\ndeprov_store_postgres_backlog " in text
         wait_for(lambda: d.call("GET", "/readyz")[1]["postgres"]["backlog"] == 0, 30,
                  "PostgreSQL caught up")
     finally:
