@@ -28,7 +28,8 @@ store_copy_sql(const struct store_table *t, char *buf, size_t len)
 		    t->cols[i].name);
 	if (n < len)
 		n += (size_t)snprintf(buf + n, len - n, " FROM %s%s", t->name,
-		    strcmp(t->name, "meta") == 0 ? " WHERE key <> 'schema'" : "");
+		    strcmp(t->name, "meta") == 0 ?
+		    " WHERE key NOT IN " STORE_META_OWN : "");
 	for (i = 0; i < t->nkey && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " :
 		    " ORDER BY ", t->cols[i].name);

@@ -36,6 +36,8 @@ struct pgstore {
 	size_t		 linelen, linecap;
 	int		 prepared;	/* the upserts are prepared */
 	int		 put_failed;
+	int		 fenced;	/* a put found another writer's epoch */
+	long long	 epoch;		/* this writer's, or 0: not fenced */
 };
 
 /* The baseline schema: version 3, the SQLite store's as of that version. */
@@ -81,6 +83,22 @@ static const char pgstore_schema[] =
     "  case_id BIGINT, actor TEXT NOT NULL, target TEXT, step TEXT,"
     "  detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
     "CREATE INDEX audit_ts ON audit(ts_ms);";
+
+/*
+ * The writer's fence (store-replica.c): a transaction of a deprovd whose
+ * epoch is no longer the store's fails with SQLSTATE DP001, before it has
+ * written anything. FOR SHARE: a new writer's taking of the epoch waits
+ * for the writes in flight, and every later one of the old writer fails.
+ * A function, not a table: made again at every open, no schema version.
+ */
+static const char pgstore_fence_fn[] =
+    "CREATE OR REPLACE FUNCTION deprov_fence(epoch bigint) RETURNS void"
+    " LANGUAGE plpgsql AS $fn$ BEGIN"
+    " IF (SELECT value FROM meta WHERE key = 'writer_epoch' FOR SHARE)"
+    "  IS DISTINCT FROM epoch::text THEN"
+    "  RAISE EXCEPTION USING ERRCODE = 'DP001', MESSAGE = 'fenced: another"
+    " deprovd has taken this store over';"
+    " END IF; END $fn$";
 
 /* The first schema version PostgreSQL stores were made at. */
 #define PGSTORE_FIRST_VERSION	3
@@ -273,7 +291,8 @@ pgstore_open(const char *url, int create, char *err, size_t errlen)
 	/* Notices (NOTICE: relation exists...) are not ours to print. */
 	PQsetNoticeProcessor(p->conn, NULL, NULL);
 	if (pgstore_exec(p, "SET client_min_messages = warning") != 0 ||
-	    pgstore_schema_up(p, create) != 0)
+	    pgstore_schema_up(p, create) != 0 ||
+	    (create && pgstore_exec(p, pgstore_fence_fn) != 0))
 		goto fail;
 	return p;
 fail:
@@ -607,7 +626,7 @@ pgstore_export(struct pgstore *p, store_row_cb cb, void *arg)
 		if (n < sizeof sql)
 			n += (size_t)snprintf(sql + n, sizeof sql - n,
 			    " FROM %s%s", t->name, strcmp(t->name, "meta") == 0 ?
-			    " WHERE key <> 'schema'" : "");
+			    " WHERE key NOT IN " STORE_META_OWN : "");
 		for (k = 0; k < t->nkey && n < sizeof sql; k++)
 			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s%s",
 			    k ? ", " : " ORDER BY ", t->cols[k].name,
@@ -779,7 +798,55 @@ pgstore_put_begin(struct pgstore *p)
 		PQexitPipelineMode(p->conn);
 		return pgstore_fail(p, "begin");
 	}
+	if (p->epoch > 0) {
+		char		 e[24];
+		const char	*params[1] = { e };
+
+		snprintf(e, sizeof e, "%lld", p->epoch);
+		if (!PQsendQueryParams(p->conn, "SELECT deprov_fence($1)", 1,
+		    NULL, params, NULL, NULL, 0)) {
+			PQexitPipelineMode(p->conn);
+			return pgstore_fail(p, "fence");
+		}
+	}
 	return 0;
+}
+
+long long
+pgstore_take_epoch(struct pgstore *p)
+{
+	PGresult	*res;
+	long long	 e = -1;
+
+	res = PQexec(p->conn, "INSERT INTO meta(key, value) VALUES"
+	    " ('writer_epoch', '1') ON CONFLICT (key) DO UPDATE SET value ="
+	    " (meta.value::bigint + 1)::text RETURNING value");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		e = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else
+		pgstore_fail(p, "taking the writer epoch");
+	PQclear(res);
+	if (e > 0)
+		p->epoch = e;
+	return e;
+}
+
+int
+pgstore_fenced(const struct pgstore *p)
+{
+	return p->fenced;
+}
+
+long long
+pgstore_epoch(const struct pgstore *p)
+{
+	return p->epoch;
+}
+
+void
+pgstore_set_epoch(struct pgstore *p, long long epoch)
+{
+	p->epoch = epoch;
 }
 
 int
@@ -850,7 +917,12 @@ pgstore_put_end(struct pgstore *p)
 		}
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
 		    !p->put_failed) {
+			const char *code = PQresultErrorField(res,
+			    PG_DIAG_SQLSTATE);
+
 			p->put_failed = 1;
+			if (code != NULL && strcmp(code, "DP001") == 0)
+				p->fenced = 1;
 			if (st == PGRES_PIPELINE_ABORTED)
 				snprintf(p->err, sizeof p->err, "put: aborted");
 			else

@@ -25,6 +25,13 @@
  * mark, and the engine starts a step only once its generation is there.
  * Acknowledged outbox rows are deleted in the next deferred transaction.
  *
+ * Fencing: at start this deprovd takes the store's next writer epoch
+ * (meta "writer_epoch" in PostgreSQL), and every batch first checks it is
+ * still the store's (deprov_fence, store-pg.c). A deprovd that was paused
+ * while another took the store over (a zombie) has every batch refused: it
+ * never acknowledges again, so it starts no step, and it reports itself
+ * fenced.
+ *
  * At start (store_replica_start, before the loop runs), the two copies are
  * matched by the store's id (meta "store_id"): an empty PostgreSQL gets the
  * whole local store; a new local store gets the whole PostgreSQL store (a
@@ -75,6 +82,8 @@ struct store_replica {
 	int64_t		 acked;		/* outbox ids up to here are in PostgreSQL */
 	int64_t		 maxid;		/* the highest outbox id marked so far */
 	int		 up;		/* the last attempt worked */
+	int		 fenced;	/* another deprovd took the store over */
+	long long	 epoch;		/* this writer's (pgstore_take_epoch) */
 	char		 why[512];	/* why not, when not */
 	int		 stop;
 	/* The loop's. */
@@ -136,7 +145,8 @@ replica_triggers(struct store *s)
 			    "INSERT INTO pg_outbox(tbl%s) VALUES (%zu%s); END",
 			    t->name, ops[o][0], ops[o], t->name,
 			    strcmp(t->name, "meta") == 0 ?
-			    " WHEN NEW.key <> 'schema'" : "", keys, i, vals);
+			    " WHEN NEW.key NOT IN " STORE_META_OWN : "", keys,
+			    i, vals);
 			if (store_exec(s, sql) != 0)
 				return -1;
 		}
@@ -257,6 +267,15 @@ replica_match(struct store *s, struct pgstore *pg, char *err, size_t errlen)
 	}
 	if (r == 0)
 		pid[0] = '\0';
+	/*
+	 * This deprovd is the store's writer from now on: any other that
+	 * still writes (one paused and resumed, a zombie) is fenced off
+	 * before anything is copied either way.
+	 */
+	if (pgstore_take_epoch(pg) < 0) {
+		snprintf(err, errlen, "%s", pgstore_errmsg(pg));
+		return -1;
+	}
 	if (pc == 0 && pe == 0 && pa == 0 && (pid[0] == '\0' ||
 	    strcmp(pid, lid) == 0)) {
 		/* An empty PostgreSQL: it gets the local store, id first. */
@@ -376,6 +395,7 @@ store_replica_start(struct store *s, const char *url, char *err,
 	}
 	r->pg = pg;
 	r->up = 1;
+	r->epoch = pgstore_epoch(pg);
 	s->replica = r;
 	if (replica_triggers(s) != 0 ||
 	    sqlite3_prepare_v3(s->db, "SELECT coalesce(max(id), 0) FROM "
@@ -712,9 +732,14 @@ replica_main(void *arg)
 		acked = r->acked;
 		pthread_mutex_unlock(&s->mu);
 
+		/* A new connection writes under this writer's epoch too. */
 		if (r->pg == NULL && (r->pg = pgstore_open(r->url, 0, err,
-		    sizeof err)) == NULL)
+		    sizeof err)) != NULL)
+			pgstore_set_epoch(r->pg, r->epoch);
+		if (r->pg == NULL)
 			sent = -1;
+		else if (r->fenced)
+			sent = -1;	/* for good: see below */
 		else if (upto > acked)
 			sent = replica_batch(r, acked, upto);
 		else
@@ -732,6 +757,25 @@ replica_main(void *arg)
 			r->up = 1;
 			pause = 0;
 			logged = 0;
+		} else if (r->fenced || (r->pg != NULL &&
+		    pgstore_fenced(r->pg))) {
+			/*
+			 * Another deprovd took the store over (this one was
+			 * paused, or partitioned away): nothing this one does
+			 * may reach PostgreSQL or a target again. Its steps
+			 * wait for good; it reports not ready until stopped.
+			 */
+			if (!r->fenced)
+				log_error("store", "fenced: another deprovd has "
+				    "taken the store in PostgreSQL over (writer "
+				    "epoch %lld is no longer the store's): this one "
+				    "starts no step and writes nothing; stop it",
+				    r->epoch);
+			r->fenced = 1;
+			r->up = 0;
+			snprintf(r->why, sizeof r->why, "fenced: another deprovd "
+			    "has taken this store over");
+			pause = REPLICA_PAUSE_MAX_MS;
 		} else {
 			r->up = 0;
 			snprintf(r->why, sizeof r->why, "%s", err);

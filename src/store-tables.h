@@ -17,6 +17,13 @@
  */
 #define STORE_SCHEMA_VERSION	3
 
+/*
+ * meta keys that are each store's own and never copied or replicated: the
+ * schema version, the local mark of replication, PostgreSQL's writer epoch
+ * (store-replica.c). As SQL, for "key NOT IN" clauses.
+ */
+#define STORE_META_OWN	"('schema', 'replicated_to', 'writer_epoch')"
+
 enum store_coltype {
 	STORE_COL_INT,
 	STORE_COL_TEXT

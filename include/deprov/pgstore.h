@@ -74,6 +74,17 @@ int		 pgstore_put_begin(struct pgstore *);
 int		 pgstore_put_row(const char *table, const struct store_value *,
 		    size_t n, void *pgstore);
 int		 pgstore_put_end(struct pgstore *);
+/*
+ * Fencing (one writer per store): take the store's next writer epoch (0 or
+ * more: the new one, -1 on error); from then on every pgstore_put_begin
+ * transaction first checks that the epoch is still the store's, and fails
+ * (pgstore_fenced then 1) when another writer has taken a later one.
+ * pgstore_set_epoch carries an epoch over to a new connection.
+ */
+long long	 pgstore_take_epoch(struct pgstore *);
+void		 pgstore_set_epoch(struct pgstore *, long long);
+long long	 pgstore_epoch(const struct pgstore *);
+int		 pgstore_fenced(const struct pgstore *);
 /* 1 while the connection is good. */
 int		 pgstore_ok(const struct pgstore *);
 /* meta's value for key: 1 found (in buf), 0 not, -1 error. */

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from harness import (  # noqa: E402
 
 TABLES = ("meta", "cases", "events", "case_keys", "steps", "accounts",
           "timeline", "audit")
+# meta keys each store keeps for itself (STORE_META_OWN in src/store-tables.h)
+META_OWN = "('schema', 'replicated_to', 'writer_epoch')"
 KEYS = {"meta": "key", "cases": "id", "events": "source, id",
         "case_keys": "key, case_id", "steps": "case_id, target, seq",
         "accounts": "case_id, target", "timeline": "id", "audit": "seq"}
@@ -67,7 +70,7 @@ def ctl(*args):
 def sqlite_rows(path, table):
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
     try:
-        where = " WHERE key <> 'schema'" if table == "meta" else ""
+        where = " WHERE key NOT IN %s" % META_OWN if table == "meta" else ""
         return con.execute("SELECT * FROM %s%s ORDER BY %s" % (table, where, KEYS[table])).fetchall()
     finally:
         con.close()
@@ -75,7 +78,7 @@ def sqlite_rows(path, table):
 
 def pg_count(url, table):
     """Rows of a table; meta without the store's own schema version."""
-    where = " WHERE key <> 'schema'" if table == "meta" else ""
+    where = " WHERE key NOT IN %s" % META_OWN if table == "meta" else ""
     return int(psql(url, "SELECT count(*) FROM %s%s" % (table, where)).stdout.strip())
 
 
@@ -262,7 +265,7 @@ def pg_backend(url):
 def assert_same(path, url):
     """Every replicated row of the local SQLite store is in PostgreSQL, equal,
     and PostgreSQL has no other (meta: the store's own keys aside)."""
-    local_only = ("schema", "replicated_to")
+    local_only = ("schema", "replicated_to", "writer_epoch")
     pg_order = {"meta": 'key COLLATE "C"', "cases": "id",
                 "events": 'source COLLATE "C", id COLLATE "C"',
                 "case_keys": 'key COLLATE "C", case_id',
@@ -273,7 +276,7 @@ def assert_same(path, url):
         if t == "meta":
             src = [r for r in src if r[0] not in local_only]
         got = psql(url, "COPY (SELECT * FROM %s%s ORDER BY %s) TO STDOUT WITH (FORMAT csv)"
-                   % (t, " WHERE key NOT IN ('schema', 'replicated_to')" if t == "meta" else "",
+                   % (t, " WHERE key NOT IN %s" % META_OWN if t == "meta" else "",
                       pg_order[t]))
         rows = list(csv.reader(io.StringIO(got.stdout)))
         assert len(rows) == len(src), (t, len(rows), len(src))
@@ -385,12 +388,75 @@ def test_backend_postgres_outage(work):
     # the backlog; the copies themselves are compared in test_backend_postgres)
 
 
+def test_backend_postgres_zombie(work):
+    """A deprovd paused (SIGSTOP) while a new host takes its store over from
+    PostgreSQL, then continued: the new host runs leavers; the old one,
+    fenced by the writer epoch, writes nothing more to PostgreSQL, starts no
+    step (no call about a leaver it receives reaches the target), reports
+    not ready with the reason and says so in its log."""
+    url = new_database()
+    sb = Sandbox(work, seed_people(6))
+    a = Daemon(work, sb, extra=pg_backend(url)).start()
+    b = None
+    try:
+        publish(a.bootstrap, [("E0001", leaver_for(1))])
+        a.wait_case("E0001", timeout=90)
+        wait_for(lambda: a.call("GET", "/readyz")[1]["postgres"]["backlog"] == 0, 30,
+                 "PostgreSQL caught up")
+        os.kill(a.proc.pid, signal.SIGSTOP)
+
+        # The new host: its own directory, the same PostgreSQL.
+        os.makedirs(os.path.join(work.path, "b"), exist_ok=True)
+
+        class WorkB:
+            path = os.path.join(work.path, "b")
+
+            def file(self, name, content):
+                return work.file(os.path.join("b", name), content)
+
+        b = Daemon(WorkB(), sb, extra=pg_backend(url)).start()
+        assert "loaded the store from" in b.log_text()
+        publish(b.bootstrap, [("E0002", leaver_for(2))])
+        b.wait_case("E0002", timeout=90)
+        assert psql(url, "SELECT value FROM meta WHERE key = 'writer_epoch'").stdout.strip() == "2"
+
+        # The zombie comes back and gets a leaver of its own.
+        os.kill(a.proc.pid, signal.SIGCONT)
+        publish(a.bootstrap, [("E0003", leaver_for(3))])
+        wait_for(lambda: any(c["subject_key"] == "E0003" for c in a.cases()), 30,
+                 "the zombie opened a case")
+        wait_for(lambda: "fenced" in json.dumps(a.call("GET", "/readyz")[1]), 30,
+                 "the zombie reports it is fenced")
+        st, ready = a.call("GET", "/readyz")
+        assert st == 503 and ready["postgres"]["up"] is False, ready
+        time.sleep(3)
+        calls = [json.dumps(e) for e in sb.log()]
+        seen = [e for e in calls if "E0003" in e or user_id(3) in e or "emp0003@" in e]
+        assert not seen, seen[:3]
+        assert "fenced: another deprovd has taken the store" in a.log_text()
+        # Nothing of the zombie's reached PostgreSQL.
+        assert psql(url, "SELECT count(*) FROM cases WHERE subject_key = 'E0003'"
+                    ).stdout.strip() == "0"
+        # The new host is unaffected.
+        assert b.call("GET", "/readyz")[0] == 200
+    finally:
+        try:
+            os.kill(a.proc.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        a.stop()
+        if b is not None:
+            b.stop()
+        sb.stop()
+
+
 TESTS = {
     "migrate_live": test_migrate_live,
     "migrate_refusals": test_migrate_refusals,
     "audit_verify_edit_in_pg": test_audit_verify_edit_in_pg,
     "backend_postgres": test_backend_postgres,
     "backend_postgres_outage": test_backend_postgres_outage,
+    "backend_postgres_zombie": test_backend_postgres_zombie,
 }
 
 if __name__ == "__main__":
