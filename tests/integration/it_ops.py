@@ -219,7 +219,7 @@ def test_cli_freeze_and_views(work):
         # completed case is a conflict.
         r = ctl("retry", cid, api=api, token=RESPONDER_TOKEN)
         assert r.returncode == 1 and "forbidden" in r.stderr, r.stderr
-        r = ctl("cancel", cid, api=api, token=ADMIN_TOKEN)
+        r = ctl("cancel", cid, "--reason", "INC-1 done", api=api, token=ADMIN_TOKEN)
         assert r.returncode == 1 and "deprovctl: conflict:" in r.stderr, r.stderr
 
         # Unfreeze the false positive, with --api instead of the environment.
@@ -261,7 +261,7 @@ def test_cli_publish_cancel(work):
         assert sent["event"]["id"] == "fixed-event-id-2" and sent["key"] == "E0002", sent
         assert sent["event"]["specversion"] == "1.0" and sent["event"]["subject"] == "E0002"
         c2 = d.wait_case("E0002", states=("scheduled",), timeout=60)
-        r = ctl("cancel", c2["id"], api=api, token=ADMIN_TOKEN)
+        r = ctl("cancel", c2["id"], "--reason", "HR-2 rescinded", api=api, token=ADMIN_TOKEN)
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == "cancel accepted for case %d" % c2["id"], r.stdout
         d.wait_case("E0002", states=("cancelled",), timeout=30)
@@ -285,6 +285,80 @@ def test_cli_publish_cancel(work):
         assert r.returncode == 0 and r.stdout.startswith("ok: %d records" % len(rows)), r.stdout
         r = ctl("cases", api=api, token=API_TOKEN)
         assert r.returncode == 3, (r.returncode, r.stderr)
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_cli_retry_cancel_reasons(work):
+    """retry and cancel carry the operator's reason into the audit record and
+    the case's timeline; cancel refuses to go without one (CLI: exit 2; API:
+    400), and the bodies are as strict as the other routes'."""
+    sb = Sandbox(work, seed_people(2))
+    sb.fault({"path": "/services/data/v60.0/sobjects/UserLogin/", "mode": "status",
+              "status": 503})
+    d = Daemon(work, sb, runbooks=[standard_runbook(max_attempts=2, initial_ms=10,
+                                                    max_ms=50)]).start()
+    api = d.url("")
+    try:
+        # A failing freeze escalates case 1; case 2 waits for its effective date.
+        publish(d.bootstrap, [("E0001", leaver_for(1)),
+                              ("E0002", leaver_for(2, effective="2099-01-01T00:00:00Z"))])
+        esc = d.wait_case("E0001", states=("escalated",), timeout=60)
+        sched = d.wait_case("E0002", states=("scheduled",), timeout=60)
+        cancel = "/v1/cases/%d/cancel" % sched["id"]
+        retry = "/v1/cases/%d/retry" % esc["id"]
+
+        # The API: a cancel without a reason, or any body but {"reason": text}, is 400.
+        for bad in (None, b"{}", b'{"reason": null}', b'{"reason": ""}', b'{"reason": 7}',
+                    b'{"reason": "x", "by": "me"}', b'{"reason": "a\\u0000b"}',
+                    b'{"reason": "' + b"x" * 600 + b'"}', b"[]", b"reason=x"):
+            st, err = d.call("POST", cancel, bad, token=ADMIN_TOKEN)
+            assert st == 400 and err["error"] == "bad_request" and err["detail"], (bad, st, err)
+        st, err = d.call("POST", cancel, token=ADMIN_TOKEN)
+        assert "reason is required" in err["detail"], err
+        st, err = d.call("POST", cancel, b'{"reason": "x", "by": "me"}', token=ADMIN_TOKEN)
+        assert 'unknown member "by"' in err["detail"], err
+        for bad in (b'{"reason": "x", "by": "me"}', b'{"reason": ""}', b"{\"reason\": \"a\x00\"}",
+                    b"nope"):
+            st, err = d.call("POST", retry, bad, token=ADMIN_TOKEN)
+            assert st == 400 and err["error"] == "bad_request", (bad, st, err)
+        assert d.case(sched["id"])["state"] == "scheduled"
+        assert d.case(esc["id"])["state"] == "escalated"
+
+        # The CLI: cancel needs --reason (a usage error, nothing sent).
+        r = ctl("cancel", sched["id"], api=api, token=ADMIN_TOKEN)
+        assert r.returncode == 2 and "--reason is required" in r.stderr, (r.returncode, r.stderr)
+        r = ctl("cancel", sched["id"], "--reason", "", api=api, token=ADMIN_TOKEN)
+        assert r.returncode == 2, (r.returncode, r.stderr)
+        r = ctl("cancel", sched["id"], "--reason", "HR-9 \"rescinded\" by phone", api=api,
+                token=ADMIN_TOKEN)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert r.stdout.strip() == "cancel accepted for case %d" % sched["id"], r.stdout
+        d.wait_case("E0002", states=("cancelled",), timeout=30)
+        full = d.case(sched["id"])
+        assert full["error"] == 'cancelled by ops: HR-9 "rescinded" by phone', full["error"]
+        notes = [t["detail"] for t in full["timeline"] if t["kind"] == "operator"]
+        assert notes == ['cancelled by ops: HR-9 "rescinded" by phone'], full["timeline"]
+
+        # retry: the reason is optional; given, it is audited and in the timeline.
+        sb.clear_faults()
+        r = ctl("retry", esc["id"], "--reason", "INC-5 Salesforce back", api=api,
+                token=ADMIN_TOKEN)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        d.wait_case("E0001", states=("completed",), timeout=60)
+        notes = [t["detail"] for t in d.case(esc["id"])["timeline"] if t["kind"] == "operator"]
+        assert len(notes) == 1 and notes[0].startswith("retry by ops (") and \
+            notes[0].endswith("): INC-5 Salesforce back"), notes
+        # Without one: the body may be left out, as before.
+        st, err = d.call("POST", retry, token=ADMIN_TOKEN)
+        assert st == 409 and err["error"] == "conflict", (st, err)
+
+        ops = {x[2]: json.loads(x[7]) for x in audit_rows(d) if x[2].startswith("operator.")}
+        assert ops == {"operator.cancel": {"via": "api", "reason": 'HR-9 "rescinded" by phone'},
+                       "operator.retry": {"via": "api", "reason": "INC-5 Salesforce back"}}, ops
+        check_chain(audit_rows(d))
+        assert d.stop() == 0
     finally:
         d.stop()
         sb.stop()
@@ -362,8 +436,8 @@ def test_cli_check(work):
 
 
 TESTS = {f.__name__[5:]: f for f in [
-    test_audit_chain, test_cli_freeze_and_views, test_cli_publish_cancel, test_cli_api_down,
-    test_cli_check]}
+    test_audit_chain, test_cli_freeze_and_views, test_cli_publish_cancel,
+    test_cli_retry_cancel_reasons, test_cli_api_down, test_cli_check]}
 
 if __name__ == "__main__":
     main(TESTS)
