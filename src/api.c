@@ -1749,6 +1749,42 @@ api_config_sha256_ok(const char *s)
 	return i == 64;
 }
 
+/*
+ * The dashboard's address as people reach it (behind a proxy, a path
+ * prefix included): an absolute http(s) URL that links are made from by
+ * appending "/#case=N", so no query or fragment, and none of the characters
+ * that would need escaping in a link or end a Slack link ("<url|text>").
+ */
+static int
+api_config_public_url_ok(const char *s)
+{
+	const unsigned char *p;
+
+	if (!config_url_ok(s))
+		return 0;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("\"<>\\^`{|}#?&", *p) !=
+		    NULL)
+			return 0;
+	return 1;
+}
+
+/* public_url without its trailing slashes: links append "/#case=N". */
+static int
+api_config_check(struct config_reader *r, const char *where, json_object *obj,
+    void *conf)
+{
+	struct config_api	*a = conf;
+	size_t			 n;
+
+	if (a->public_url == NULL)
+		return 0;
+	n = strlen(a->public_url);
+	while (n > 0 && a->public_url[n - 1] == '/')
+		a->public_url[--n] = '\0';
+	return 0;
+}
+
 static const char *const api_config_roles[] = { "viewer", "responder",
     "admin", NULL };
 
@@ -1803,7 +1839,12 @@ static const struct config_setting api_rows[] = {
 	{ .key = "request_timeout_ms", .type = CONFIG_INT,
 	    CONFIG_FIELD(struct config_api, request_timeout_ms),
 	    .min = 100, .max = 600000 },
+	{ .key = "public_url", .type = CONFIG_STRING,
+	    CONFIG_FIELD(struct config_api, public_url),
+	    .valid = api_config_public_url_ok,
+	    .expect = "an absolute http:// or https:// URL without query or "
+	    "fragment (https://deprov.acme.example)" },
 	{ .key = NULL }
 };
 
-const struct config_section api_settings = { api_rows, NULL };
+const struct config_section api_settings = { api_rows, api_config_check };
