@@ -13,9 +13,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN_TOKEN, API_TOKEN, RESPONDER_TOKEN, SANDBOX_TOKEN,  # noqa: E402
-                     Daemon, Sandbox, build_dir, emergency_runbook, free_port, leaver_for, log,
-                     publish, main, run, seed_people, standard_runbook, unfreeze_runbook, user_id,
-                     wait_for)
+                     Daemon, Sandbox, build_dir, emergency_runbook, free_port, gen_cert,
+                     leaver_for, log, publish, main, run, seed_people, standard_runbook,
+                     tls_config, unfreeze_runbook, user_id, wait_for)
 
 ZERO = "0" * 64
 SECRETS = (SANDBOX_TOKEN, API_TOKEN, RESPONDER_TOKEN, ADMIN_TOKEN)
@@ -364,6 +364,67 @@ def test_cli_retry_cancel_reasons(work):
         sb.stop()
 
 
+def test_cli_private_ca(work):
+    """An API behind a private CA: without the CA deprovctl says the
+    certificate is not trusted (exit 1, not the exit 3 of an API that is
+    down); --cacert or SSL_CERT_FILE gives the CA, --cacert wins."""
+    cert, key = gen_cert(work)
+    other, _ = gen_cert(work, "other")
+    sb = Sandbox(work, seed_people(1))
+    d = Daemon(work, sb, extra=tls_config(cert, key)).start(wait_ready=False)
+    api = "https://127.0.0.1:%d" % d.api_port
+    untrusted = "certificate not trusted (give the CA with --cacert or SSL_CERT_FILE)"
+    try:
+        def up():
+            assert d.proc.poll() is None, "deprovd exited: see %s" % d.stderr_path
+            return ctl("cases", "--cacert", cert, api=api, token=API_TOKEN).returncode == 0
+        wait_for(up, 30, "the https API")
+
+        # No CA given: the system's store does not know it.
+        r = ctl("cases", api=api, token=API_TOKEN, env={"SSL_CERT_FILE": ""})
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        assert untrusted in r.stderr and "cannot reach" not in r.stderr, r.stderr
+        assert r.stderr.startswith("deprovctl: the API at %s: " % api), r.stderr
+
+        # The CA by flag, by environment; the flag wins over the environment.
+        r = ctl("--cacert", cert, "cases", api=api, token=API_TOKEN)
+        assert r.returncode == 0 and r.stdout.strip() == "no cases", (r.stdout, r.stderr)
+        r = ctl("cases", api=api, token=API_TOKEN, env={"SSL_CERT_FILE": cert})
+        assert r.returncode == 0, r.stderr
+        r = ctl("cases", "--cacert", cert, api=api, token=API_TOKEN,
+                env={"SSL_CERT_FILE": other})
+        assert r.returncode == 0, r.stderr
+
+        # The wrong CA: not trusted, naming the file that was tried.
+        r = ctl("cases", api=api, token=API_TOKEN, env={"SSL_CERT_FILE": other})
+        assert r.returncode == 1 and untrusted[:-1] in r.stderr, r.stderr
+        assert "SSL_CERT_FILE %s does not hold it" % other in r.stderr, r.stderr
+        # A name the certificate is not for.
+        r = ctl("cases", "--cacert", cert, api="https://localhost:%d" % d.api_port,
+                token=API_TOKEN)
+        assert r.returncode == 1 and "another host name" in r.stderr, r.stderr
+
+        # A CA file that is missing or is no CA file: a usage error.
+        r = ctl("cases", "--cacert", os.path.join(work.path, "missing.pem"), api=api,
+                token=API_TOKEN)
+        assert r.returncode == 2 and "--cacert" in r.stderr and "cannot read" in r.stderr, \
+            r.stderr
+        junk = work.file("junk.pem", "not a certificate\n")
+        r = ctl("cases", "--cacert", junk, api=api, token=API_TOKEN)
+        assert r.returncode == 2 and "no usable CA certificate" in r.stderr, \
+            (r.returncode, r.stderr)
+        r = ctl("cases", "--cacert", work.path, api=api, token=API_TOKEN)
+        assert r.returncode == 2 and "not a file" in r.stderr, r.stderr
+
+        # Down is still down: exit 3.
+        assert d.stop() == 0
+        r = ctl("cases", "--cacert", cert, api=api, token=API_TOKEN)
+        assert r.returncode == 3 and "cannot reach the API" in r.stderr, r.stderr
+    finally:
+        d.stop()
+        sb.stop()
+
+
 def test_cli_api_down(work):
     """No API listening: exit 3 with a clear message; unknown commands and
     options are usage errors (2); --help works everywhere."""
@@ -437,7 +498,7 @@ def test_cli_check(work):
 
 TESTS = {f.__name__[5:]: f for f in [
     test_audit_chain, test_cli_freeze_and_views, test_cli_publish_cancel,
-    test_cli_retry_cancel_reasons, test_cli_api_down, test_cli_check]}
+    test_cli_retry_cancel_reasons, test_cli_private_ca, test_cli_api_down, test_cli_check]}
 
 if __name__ == "__main__":
     main(TESTS)
