@@ -6,6 +6,7 @@ Run one test: it_ops.py --build DIR NAME."""
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -425,6 +426,55 @@ def test_cli_private_ca(work):
         sb.stop()
 
 
+def duration_ms(text):
+    """deprovctl's short durations ("850ms", "4.2s") in milliseconds."""
+    m = re.match(r"^(\d+)ms$", text)
+    if m:
+        return int(m.group(1))
+    m = re.match(r"^(\d+(?:\.\d+)?)s$", text)
+    assert m, "not a duration under a minute: %r" % text
+    return float(m.group(1)) * 1000
+
+
+def test_cli_scheduled_frozen_after(work):
+    """A scheduled leaver's "frozen after" counts from its effective time, as
+    its freeze deadline does and as the dashboard shows it, not from when the
+    event arrived."""
+    sb = Sandbox(work, seed_people(1))
+    d = Daemon(work, sb).start()
+    api = d.url("")
+    try:
+        wait_s = 6
+        effective = int(time.time()) + wait_s + 1
+        publish(d.bootstrap, [("E0001", leaver_for(1, effective=time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(effective))))])
+        c = d.wait_case("E0001", timeout=60)
+        assert c["effective_ms"] == effective * 1000, c
+        assert c["effective_ms"] - c["created_ms"] >= (wait_s - 1) * 1000, c
+        assert c["frozen_ms"] >= c["effective_ms"], c
+        assert c["freeze_deadline_ms"] - c["effective_ms"] == 60 * 1000, c
+        want = c["frozen_ms"] - c["effective_ms"]
+        summary = d.api("/v1/summary")
+        assert summary["recent"][0]["time_to_freeze_ms"] == want, summary["recent"]
+
+        r = ctl("cases", api=api, token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        head, row = r.stdout.splitlines()[:2]
+        cell = row[head.index("FROZEN AFTER"):head.index("REASON")].strip()
+        assert abs(duration_ms(cell) - want) < 100, (cell, want, r.stdout)
+        assert duration_ms(cell) < (wait_s - 2) * 1000, (cell, r.stdout)
+
+        r = ctl("case", c["id"], api=api, token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        frozen = [l for l in r.stdout.splitlines() if l.startswith("frozen ")]
+        m = re.search(r"\((\S+) after effective\)$", frozen[0]) if frozen else None
+        assert m and abs(duration_ms(m.group(1)) - want) < 100, (frozen, want)
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
 def test_cli_api_down(work):
     """No API listening: exit 3 with a clear message; unknown commands and
     options are usage errors (2); --help works everywhere."""
@@ -498,7 +548,8 @@ def test_cli_check(work):
 
 TESTS = {f.__name__[5:]: f for f in [
     test_audit_chain, test_cli_freeze_and_views, test_cli_publish_cancel,
-    test_cli_retry_cancel_reasons, test_cli_private_ca, test_cli_api_down, test_cli_check]}
+    test_cli_retry_cancel_reasons, test_cli_private_ca, test_cli_scheduled_frozen_after,
+    test_cli_api_down, test_cli_check]}
 
 if __name__ == "__main__":
     main(TESTS)
