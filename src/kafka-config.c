@@ -76,8 +76,9 @@ kafka_config_prop_value(json_object *v)
 }
 
 /*
- * "properties": passed to librdkafka as they are, but for those deprov
- * sets itself. A value may be a password (sasl.password): wiped when freed.
+ * "properties": librdkafka properties, but for those deprov sets itself;
+ * kafka.c gives each to the clients it is for (consumer, producer, both).
+ * A value may be a password (sasl.password): wiped when freed.
  */
 static int
 kafka_config_props(struct config_reader *r, const char *where,

@@ -100,7 +100,22 @@ struct kafka {
 	size_t				 low;
 	int				 brokers_up;	/* from the statistics */
 	int				 assigned;
+	/*
+	 * In the group: an assignment (possibly empty) is in effect; 0
+	 * before the first one, between an eager revoke and the next
+	 * assignment, and after the assignment was lost.
+	 */
+	int				 member;
 	rd_kafka_topic_partition_list_t	*owned;		/* the assignment, for kafka_lag */
+	/*
+	 * From the last statistics, for each partition whose starting offset
+	 * librdkafka has settled (fetch state "active"): its committed offset
+	 * (RD_KAFKA_OFFSET_INVALID when the group has none). kafka_lag starts
+	 * a partition not read from yet there.
+	 */
+	rd_kafka_topic_partition_list_t	*committed;
+	int				 reset_latest;	/* auto.offset.reset latest */
+	int				 reset_error;	/* auto.offset.reset error */
 	int				 closed;
 	/*
 	 * Closing the consumer on the loop: rd_kafka_consumer_close_queue
@@ -155,13 +170,13 @@ struct kafka_dead {
 static void	kafka_drain_consumer(struct kafka *);
 static void	kafka_close_serve(struct kafka *);
 static void	kafka_block_at(struct kafka *, const char *, int32_t, int64_t);
+static void	kafka_brokers_set(struct kafka *, int);
 
 static void
 kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	enum log_level l;
 
-	(void)rk;
 	if (level <= 3)
 		l = LOG_LEVEL_ERROR;
 	else if (level == 4)
@@ -170,15 +185,19 @@ kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 		l = LOG_LEVEL_INFO;
 	else
 		l = LOG_LEVEL_DEBUG;
-	log_msg(l, "kafka", "%s: %s", fac, buf);
+	/* The client's name (rdkafka#consumer-2) says which one speaks. */
+	log_msg(l, "kafka", "%s %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
 static void
 kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-	(void)rk;
-	(void)opaque;
+	struct kafka *k = opaque;
+
 	log_warn("kafka", "%s: %s", rd_kafka_err2name(err), reason);
+	/* Readiness says so now, not at the next statistics. */
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && rk == k->consumer)
+		kafka_brokers_set(k, 0);
 }
 
 static struct kafka_part *
@@ -327,21 +346,76 @@ kafka_owned_update(struct kafka *k, const rd_kafka_topic_partition_list_t *parts
 	}
 }
 
+/* Whether a broker of the cluster is up, logged when it changes. */
+static void
+kafka_brokers_set(struct kafka *k, int up)
+{
+	if (up != k->brokers_up)
+		log_msg(up ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "kafka",
+		    up ? "brokers reachable" : "no broker reachable: intake "
+		    "waits, nothing is lost");
+	k->brokers_up = up;
+}
+
+/*
+ * The statistics' partitions: for each one whose fetch state is "active"
+ * (its starting offset settled), its committed offset, into a new list.
+ */
+static rd_kafka_topic_partition_list_t *
+kafka_stats_committed(json_object *o)
+{
+	rd_kafka_topic_partition_list_t	*l;
+	json_object			*topics, *parts, *v;
+	long long			 part;
+	char				*end;
+
+	if ((l = rd_kafka_topic_partition_list_new(8)) == NULL)
+		return NULL;
+	if (!json_object_object_get_ex(o, "topics", &topics) ||
+	    !json_object_is_type(topics, json_type_object))
+		return l;
+	json_object_object_foreach(topics, topic, t) {
+		if (!json_object_object_get_ex(t, "partitions", &parts) ||
+		    !json_object_is_type(parts, json_type_object))
+			continue;
+		json_object_object_foreach(parts, id, p) {
+			part = strtoll(id, &end, 10);
+			if (*end != '\0' || part < 0 || part > INT32_MAX)
+				continue;	/* "-1": the unassigned one */
+			if (!json_object_object_get_ex(p, "fetch_state", &v) ||
+			    !json_object_is_type(v, json_type_string) ||
+			    strcmp(json_object_get_string(v), "active") != 0 ||
+			    !json_object_object_get_ex(p, "committed_offset", &v))
+				continue;
+			rd_kafka_topic_partition_list_add(l, topic,
+			    (int32_t)part)->offset = json_object_get_int64(v);
+		}
+	}
+	return l;
+}
+
 /*
  * Statistics (every second): is any broker of the cluster up? Readiness
- * reports a broker outage; librdkafka reconnects on its own.
+ * reports a broker outage; librdkafka reconnects on its own. And the
+ * committed offsets kafka_lag needs for partitions not read from yet.
  */
 static int
 kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
-	struct kafka	*k = opaque;
-	json_object	*o, *brokers, *st, *id;
-	int		 up = 0;
+	struct kafka			*k = opaque;
+	json_object			*o, *brokers, *st, *id;
+	rd_kafka_topic_partition_list_t	*committed;
+	int				 up = 0;
 
 	(void)rk;
 	(void)len;
 	if ((o = json_tokener_parse(json)) == NULL)
 		return 0;
+	if ((committed = kafka_stats_committed(o)) != NULL) {
+		if (k->committed != NULL)
+			rd_kafka_topic_partition_list_destroy(k->committed);
+		k->committed = committed;
+	}
 	if (json_object_object_get_ex(o, "brokers", &brokers)) {
 		json_object_object_foreach(brokers, name, b) {
 			(void)name;
@@ -355,11 +429,7 @@ kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 		}
 	}
 	json_object_put(o);
-	if (up != k->brokers_up)
-		log_msg(up ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "kafka",
-		    up ? "brokers reachable" : "no broker reachable: intake "
-		    "waits, nothing is lost");
-	k->brokers_up = up;
+	kafka_brokers_set(k, up);
 	return 0;	/* librdkafka frees json */
 }
 
@@ -381,9 +451,22 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_assign(rk, parts);
 		k->assigned += parts->cnt;
 		kafka_owned_update(k, parts, 1, coop);
+		/*
+		 * The group coordinator answered: a broker is up, whatever
+		 * the first statistics (a second after the start) will say.
+		 * And this instance is a member, with partitions or none.
+		 */
+		k->member = 1;
+		kafka_brokers_set(k, 1);
 		break;
 	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
 		log_info("kafka", "revoked %d partitions", parts->cnt);
+		if (rd_kafka_assignment_lost(rk))
+			log_warn("kafka", "the assignment was lost (out of the "
+			    "group): rejoining");
+		/* Eager: no assignment until the next; lost: out of the group. */
+		if (!coop || rd_kafka_assignment_lost(rk))
+			k->member = 0;
 		/* Their offsets are no longer ours to store. */
 		kafka_parts_free(k);
 		/* Only stored offsets (durable cases) are committed. */
@@ -404,6 +487,7 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		log_error("kafka", "rebalance: %s", rd_kafka_err2str(err));
 		rd_kafka_assign(rk, NULL);
 		k->assigned = 0;
+		k->member = 0;
 		kafka_owned_update(k, NULL, 0, 0);
 		break;
 	}
@@ -859,25 +943,92 @@ kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value,
 	return 0;
 }
 
-/* Common settings: bootstrap, pass-through properties, logging. */
+/*
+ * Which client a librdkafka property is for, from librdkafka's own table
+ * (rd_kafka_conf_properties_show, the C/P column of its CONFIGURATION.md):
+ * 'C' consumer, 'P' producer, '*' both, 0 when the table does not name it
+ * (then it goes to both, and librdkafka refuses it if it is unknown).
+ */
+static int
+kafka_prop_scope(const char *table, const char *key)
+{
+	const char	*line, *bar;
+	size_t		 n = strlen(key);
+
+	for (line = table; line != NULL && *line != '\0'; line = strchr(line,
+	    '\n')) {
+		if (*line == '\n')
+			line++;
+		if (strncmp(line, key, n) != 0 || line[n] != ' ')
+			continue;
+		if ((bar = strchr(line + n, '|')) == NULL ||
+		    memchr(line + n, '\n', (size_t)(bar - line - n)) != NULL)
+			continue;
+		bar++;
+		while (*bar == ' ')
+			bar++;
+		if (*bar == 'C' || *bar == 'P' || *bar == '*')
+			return *bar;
+	}
+	return 0;
+}
+
+/* librdkafka's property table as text (start-up only), or NULL. */
+static char *
+kafka_prop_table(void)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return NULL;
+	rd_kafka_conf_properties_show(f);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * Common settings: bootstrap, the pass-through properties that apply to
+ * this type of client (a consumer property given to a producer is ignored
+ * by librdkafka with a CONFWARN, and the other way round), logging.
+ */
 static rd_kafka_conf_t *
-kafka_conf(struct kafka *k, char *err, size_t errlen)
+kafka_conf(struct kafka *k, rd_kafka_type_t type, char *err, size_t errlen)
 {
 	rd_kafka_conf_t	*conf = rd_kafka_conf_new();
+	char		*table = NULL;
 	size_t		 i;
+	int		 scope;
 
 	if (kafka_set(conf, "bootstrap.servers", k->bootstrap, err,
 	    errlen) != 0)
 		goto fail;
-	for (i = 0; i < k->cfg->nprops; i++)
+	if (k->cfg->nprops > 0 && (table = kafka_prop_table()) == NULL) {
+		snprintf(err, errlen, "kafka: cannot read librdkafka's "
+		    "property table");
+		goto fail;
+	}
+	for (i = 0; i < k->cfg->nprops; i++) {
+		scope = kafka_prop_scope(table, k->cfg->prop_keys[i]);
+		if ((scope == 'C' && type != RD_KAFKA_CONSUMER) ||
+		    (scope == 'P' && type != RD_KAFKA_PRODUCER))
+			continue;
 		if (kafka_set(conf, k->cfg->prop_keys[i], k->cfg->prop_vals[i],
 		    err, errlen) != 0)
 			goto fail;
+	}
+	free(table);
+	table = NULL;
 	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
 	rd_kafka_conf_set_opaque(conf, k);
 	return conf;
 fail:
+	free(table);
 	rd_kafka_conf_destroy(conf);
 	return NULL;
 }
@@ -988,7 +1139,7 @@ kafka_new(struct event_base *base, const struct config_kafka *cfg,
 		goto fail;
 
 	/* Dead-letter producer: idempotent, waits for all replicas. */
-	if ((conf = kafka_conf(k, err, errlen)) == NULL)
+	if ((conf = kafka_conf(k, RD_KAFKA_PRODUCER, err, errlen)) == NULL)
 		goto fail;
 	if (kafka_set(conf, "enable.idempotence", "true", err, errlen) != 0)
 		goto fail;
@@ -1007,7 +1158,7 @@ kafka_new(struct event_base *base, const struct config_kafka *cfg,
 	}
 
 	/* Consumer: offsets stored by hand after each message is durable. */
-	if ((conf = kafka_conf(k, err, errlen)) == NULL)
+	if ((conf = kafka_conf(k, RD_KAFKA_CONSUMER, err, errlen)) == NULL)
 		goto fail;
 	if (kafka_set(conf, "group.id", cfg->group_id, err, errlen) != 0 ||
 	    kafka_set(conf, "enable.auto.offset.store", "false", err,
@@ -1018,10 +1169,17 @@ kafka_new(struct event_base *base, const struct config_kafka *cfg,
 	if (rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e,
 	    sizeof e) != RD_KAFKA_CONF_OK)
 		goto fail;
-	for (i = 0; i < cfg->nprops; i++)
-		if (strcmp(cfg->prop_keys[i], "auto.offset.reset") == 0)
-			kafka_set(conf, "auto.offset.reset", cfg->prop_vals[i],
-			    err, errlen);
+	for (i = 0; i < cfg->nprops; i++) {
+		if (strcmp(cfg->prop_keys[i], "auto.offset.reset") != 0)
+			continue;
+		kafka_set(conf, "auto.offset.reset", cfg->prop_vals[i], err,
+		    errlen);
+		/* Where a partition without a committed offset starts (kafka_lag). */
+		k->reset_latest = strcmp(cfg->prop_vals[i], "latest") == 0 ||
+		    strcmp(cfg->prop_vals[i], "largest") == 0 ||
+		    strcmp(cfg->prop_vals[i], "end") == 0;
+		k->reset_error = strcmp(cfg->prop_vals[i], "error") == 0;
+	}
 	rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
 	rd_kafka_conf_set_stats_cb(conf, kafka_stats_cb);
 	if (kafka_set(conf, "statistics.interval.ms", "1000", err, errlen) != 0)
@@ -1230,6 +1388,8 @@ kafka_free(struct kafka *k)
 	kafka_parts_free(k);
 	if (k->owned != NULL)
 		rd_kafka_topic_partition_list_destroy(k->owned);
+	if (k->committed != NULL)
+		rd_kafka_topic_partition_list_destroy(k->committed);
 	if (k->tick != NULL)
 		event_free(k->tick);
 	if (k->more != NULL)
@@ -1322,39 +1482,93 @@ kafka_consumed(const struct kafka *k)
 	return k->consumed;
 }
 
+int
+kafka_member(const struct kafka *k)
+{
+	return k->member && !k->closed;
+}
+
+void
+kafka_owned(const struct kafka *k, void (*fn)(void *, const char *, int32_t),
+    void *arg)
+{
+	rd_kafka_topic_partition_list_t	*l;
+	int				 i;
+
+	if (k->owned == NULL || k->owned->cnt == 0 ||
+	    (l = rd_kafka_topic_partition_list_copy(k->owned)) == NULL)
+		return;
+	rd_kafka_topic_partition_list_sort(l, NULL, NULL);
+	for (i = 0; i < l->cnt; i++)
+		fn(arg, l->elems[i].topic, l->elems[i].partition);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
 /*
- * Sum over the assigned partitions of high watermark - position, from
- * librdkafka's cached values (no broker round trip). A partition without a
- * known position or watermark yet is left out; -1 when none is known.
+ * Where the consumer is in partition p, for the lag: its position once a
+ * message of p was handed to deprovd in this assignment; before that, where
+ * it starts: the group's committed offset, or without one the end that
+ * auto.offset.reset names (lo or hi). -1 when not known yet.
+ */
+static int64_t
+kafka_lag_from(const struct kafka *k, const rd_kafka_topic_partition_t *p,
+    int64_t lo, int64_t hi)
+{
+	const rd_kafka_topic_partition_t *c;
+
+	if (p->err == RD_KAFKA_RESP_ERR_NO_ERROR && p->offset >= 0)
+		return p->offset;
+	if (k->committed == NULL || (c = rd_kafka_topic_partition_list_find(
+	    k->committed, p->topic, p->partition)) == NULL)
+		return -1;	/* its starting offset is not settled yet */
+	if (c->offset >= 0)
+		return c->offset;
+	if (k->reset_error)
+		return -1;
+	return k->reset_latest ? hi : lo;
+}
+
+/*
+ * Sum over the assigned partitions of high watermark - where the consumer
+ * is (kafka_lag_from), from librdkafka's cached values and the last
+ * statistics (no broker round trip). A partition whose watermark or
+ * starting offset is not known yet is left out and counted in *unknown.
+ * 0 for a member of the group without partitions; -1 when not in the
+ * group or when no partition is known.
  */
 int64_t
-kafka_lag(const struct kafka *k)
+kafka_lag(const struct kafka *k, int *unknown)
 {
 	rd_kafka_topic_partition_list_t	*l;
 	rd_kafka_topic_partition_t	*p;
-	int64_t				 lo, hi, sum = 0;
-	int				 i, known = 0;
+	int64_t				 lo, hi, from, sum = 0;
+	int				 i, known = 0, missing = 0;
 
-	if (k == NULL || k->consumer == NULL || k->closed || k->owned == NULL ||
-	    k->owned->cnt == 0)
+	if (unknown != NULL)
+		*unknown = 0;
+	if (k == NULL || k->consumer == NULL || k->closed)
 		return -1;
+	if (k->owned == NULL || k->owned->cnt == 0)
+		return k->member ? 0 : -1;
 	if ((l = rd_kafka_topic_partition_list_copy(k->owned)) == NULL)
 		return -1;
+	missing = l->cnt;
 	if (rd_kafka_position(k->consumer, l) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		goto done;
 	for (i = 0; i < l->cnt; i++) {
 		p = &l->elems[i];
-		if (p->err != RD_KAFKA_RESP_ERR_NO_ERROR || p->offset < 0)
-			continue;
 		if (rd_kafka_get_watermark_offsets(k->consumer, p->topic,
 		    p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-		    hi < 0)
+		    hi < 0 || (from = kafka_lag_from(k, p, lo, hi)) < 0)
 			continue;
-		sum += hi > p->offset ? hi - p->offset : 0;
+		sum += hi > from ? hi - from : 0;
 		known++;
 	}
+	missing = l->cnt - known;
 done:
 	rd_kafka_topic_partition_list_destroy(l);
+	if (unknown != NULL)
+		*unknown = missing;
 	return known > 0 ? sum : -1;
 }
 

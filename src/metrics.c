@@ -99,6 +99,7 @@ struct metrics {
 	struct metrics_family	*dead;
 	struct metrics_family	*consumed;
 	struct metrics_family	*assigned;
+	struct metrics_family	*member;
 	struct metrics_family	*lag;
 	struct metrics_family	*running;
 	struct metrics_family	*queued_steps;
@@ -878,10 +879,14 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    NULL, 0);
 	m->assigned = metrics_family_new(r, METRICS_GAUGE, "deprov_kafka_assigned",
 	    "1 when the consumer has partitions assigned.", NULL, NULL, 0);
+	m->member = metrics_family_new(r, METRICS_GAUGE, "deprov_kafka_group_member",
+	    "1 when the consumer is in its group with its assignment in effect, "
+	    "partitions or none.", NULL, NULL, 0);
 	m->lag = metrics_family_new(r, METRICS_GAUGE,
 	    "deprov_kafka_consumer_lag", "Messages behind the high watermark, "
-	    "summed over assigned partitions with a known position (absent when "
-	    "unknown).", NULL, NULL, 0);
+	    "summed over assigned partitions (one not read from yet counts "
+	    "from its committed offset); 0 in the group without partitions, "
+	    "absent when unknown.", NULL, NULL, 0);
 	m->running = metrics_family_new(r, METRICS_GAUGE,
 	    "deprov_engine_running_steps", "Steps running now.", NULL, NULL, 0);
 	m->queued_steps = metrics_family_new(r, METRICS_GAUGE,
@@ -927,7 +932,7 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	if (m->freeze_s == NULL || m->complete_s == NULL || m->steps == NULL ||
 	    m->retries == NULL || m->cases == NULL || m->opened == NULL ||
 	    m->breaches == NULL || m->alerts == NULL || m->dead == NULL ||
-	    m->consumed == NULL || m->assigned == NULL || m->lag == NULL ||
+	    m->consumed == NULL || m->assigned == NULL || m->member == NULL || m->lag == NULL ||
 	    m->running == NULL || m->queued_steps == NULL || m->http == NULL ||
 	    m->inflight == NULL || m->queued == NULL || m->usage == NULL ||
 	    m->tokens == NULL || m->window == NULL || m->circuit == NULL ||
@@ -1011,7 +1016,9 @@ metrics_collect(struct metrics *m)
 	    (double)kafka_consumed(m->kafka) : 0);
 	metrics_gauge_set(m->assigned, NULL, m->kafka != NULL &&
 	    kafka_assigned(m->kafka) ? 1 : 0);
-	lag = m->kafka != NULL ? kafka_lag(m->kafka) : -1;
+	metrics_gauge_set(m->member, NULL, m->kafka != NULL &&
+	    kafka_member(m->kafka) ? 1 : 0);
+	lag = m->kafka != NULL ? kafka_lag(m->kafka, NULL) : -1;
 	if (lag >= 0)
 		metrics_gauge_set(m->lag, NULL, (double)lag);
 	else

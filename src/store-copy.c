@@ -35,6 +35,84 @@ store_copy_sql(const struct store_table *t, char *buf, size_t len)
 	return n < len ? 0 : -1;
 }
 
+int
+store_row_values(sqlite3_stmt *st, const struct store_table *t,
+    struct store_value *v)
+{
+	size_t	i;
+
+	for (i = 0; i < t->ncols; i++) {
+		memset(&v[i], 0, sizeof v[i]);
+		switch (sqlite3_column_type(st, (int)i)) {
+		case SQLITE_NULL:
+			v[i].type = STORE_V_NULL;
+			break;
+		case SQLITE_INTEGER:
+			v[i].type = STORE_V_INT;
+			v[i].i = sqlite3_column_int64(st, (int)i);
+			break;
+		case SQLITE_TEXT:
+			v[i].type = STORE_V_TEXT;
+			v[i].s = (const char *)sqlite3_column_text(st, (int)i);
+			v[i].len = (size_t)sqlite3_column_bytes(st, (int)i);
+			break;
+		default:
+			log_error("store", "%s.%s holds a value of a kind deprov "
+			    "never writes (a real or a blob): the store was "
+			    "edited", t->name, t->cols[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+store_import_row(const char *table, const struct store_value *v, size_t n,
+    void *arg)
+{
+	struct store			*s = arg;
+	const struct store_table	*t = NULL;
+	sqlite3_stmt			*st = NULL;
+	char				 sql[STORE_COPY_SQL];
+	size_t				 i, len;
+	int				 r = -1;
+
+	for (i = 0; i < store_ntables; i++)
+		if (strcmp(store_tables[i].name, table) == 0)
+			t = &store_tables[i];
+	if (t == NULL || n != t->ncols)
+		return -1;
+	/* OR REPLACE: a new store's own meta rows give way to the copy's. */
+	len = (size_t)snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO %s (",
+	    t->name);
+	for (i = 0; i < n && len < sizeof sql; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s",
+		    i ? ", " : "", t->cols[i].name);
+	for (i = 0; i < n && len < sizeof sql; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s?",
+		    i ? ", " : ") VALUES (");
+	if (len + 2 > sizeof sql)
+		return -1;
+	strcat(sql, ")");
+	/* Prepared per row: a copy in happens once, at start. */
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	for (i = 0; i < n; i++) {
+		if (v[i].type == STORE_V_INT)
+			sqlite3_bind_int64(st, (int)i + 1, v[i].i);
+		else if (v[i].type == STORE_V_TEXT)
+			sqlite3_bind_text(st, (int)i + 1, v[i].s, (int)v[i].len,
+			    SQLITE_TRANSIENT);
+	}
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+done:
+	if (r != 0)
+		log_error("store", "copy into %s: %s", t->name,
+		    sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int
 store_copy_table(struct store *s, const struct store_table *t,
     store_row_cb cb, void *arg)
@@ -42,7 +120,6 @@ store_copy_table(struct store *s, const struct store_table *t,
 	struct store_value	 v[32];
 	sqlite3_stmt		*st = NULL;
 	char			 sql[STORE_COPY_SQL];
-	size_t			 i;
 	int			 rc, r = 0;
 
 	if (t->ncols > sizeof v / sizeof v[0] ||
@@ -54,32 +131,7 @@ store_copy_table(struct store *s, const struct store_table *t,
 		return -1;
 	}
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (i = 0; i < t->ncols; i++) {
-			memset(&v[i], 0, sizeof v[i]);
-			switch (sqlite3_column_type(st, (int)i)) {
-			case SQLITE_NULL:
-				v[i].type = STORE_V_NULL;
-				break;
-			case SQLITE_INTEGER:
-				v[i].type = STORE_V_INT;
-				v[i].i = sqlite3_column_int64(st, (int)i);
-				break;
-			case SQLITE_TEXT:
-				v[i].type = STORE_V_TEXT;
-				v[i].s = (const char *)sqlite3_column_text(st,
-				    (int)i);
-				v[i].len = (size_t)sqlite3_column_bytes(st,
-				    (int)i);
-				break;
-			default:
-				log_error("store", "export: %s.%s holds a value "
-				    "of a kind deprov never writes (a real or a "
-				    "blob): the store was edited", t->name,
-				    t->cols[i].name);
-				r = -1;
-			}
-		}
-		if (r == 0)
+		if ((r = store_row_values(st, t, v)) == 0)
 			r = cb(t->name, v, t->ncols, arg);
 	}
 	if (r == 0 && rc != SQLITE_DONE) {

@@ -85,6 +85,7 @@ struct store {
 	int		 readonly;	/* store_open_readonly: no writes, no lock */
 	sqlite3_stmt	*audit_st[STORE_AUDIT_STMTS];	/* store-audit.c's, made on first use */
 	sqlite3_stmt	*summary_st[STORE_SUMMARY_STMTS];	/* store-summary.c's, likewise */
+	struct store_replica *replica;	/* store-replica.c, or NULL */
 };
 
 /* Bind a string, NULL binding SQL NULL. */
@@ -105,6 +106,19 @@ void		 store_case_read(sqlite3_stmt *, struct store_case *);
 int		 store_name_counts(struct store *, const char *sql,
 		     int (*cb)(const char *, long long, void *), void *arg);
 int		 store_exec(struct store *, const char *);
+struct store_table;
+/* The current row of st, every column of t, as values (store-copy.c). */
+int		 store_row_values(sqlite3_stmt *, const struct store_table *,
+		     struct store_value *);
+/* A store_row_cb whose arg is the store: INSERT the row (a copy in). */
+int		 store_import_row(const char *table, const struct store_value *,
+		     size_t n, void *store);
+/* store-replica.c, for store.c */
+struct store_replica;
+void		 store_replica_committed(struct store *);
+uint64_t	 store_replica_synced(struct store *, uint64_t fsynced);
+void		 store_replica_trim(struct store *);
+void		 store_replica_stop(struct store *);
 /* The store-audit.c schema, run by the migrations; its statements freed. */
 extern const char store_audit_schema[];
 void		 store_audit_close(struct store *);

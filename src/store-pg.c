@@ -34,6 +34,8 @@ struct pgstore {
 	const struct store_table *copying;
 	char		*line;		/* a COPY line being built */
 	size_t		 linelen, linecap;
+	int		 prepared;	/* the upserts are prepared */
+	int		 put_failed;
 };
 
 /* The baseline schema: version 3, the SQLite store's as of that version. */
@@ -249,9 +251,13 @@ pgstore_open(const char *url, int create, char *err, size_t errlen)
 		free(p);
 		return NULL;
 	}
-	/* Named by what was connected to, so never with the password. */
+	/*
+	 * Named by what was connected to, so never with the password; and not
+	 * as a URL, which could read exactly as the configured one (a secret,
+	 * masked in every log line).
+	 */
 	host = PQhost(p->conn);
-	snprintf(p->name, sizeof p->name, "postgresql://%s@%s:%s/%s",
+	snprintf(p->name, sizeof p->name, "PostgreSQL %s@%s:%s/%s",
 	    PQuser(p->conn) != NULL ? PQuser(p->conn) : "",
 	    host != NULL ? host : "", PQport(p->conn) != NULL ?
 	    PQport(p->conn) : "", PQdb(p->conn) != NULL ? PQdb(p->conn) : "");
@@ -669,4 +675,193 @@ pgstore_audit_scan(struct pgstore *p, long long after_seq, int64_t since_ms,
 	    " c.subject_key FROM audit a LEFT JOIN cases c ON c.id = a.case_id"
 	    " WHERE a.seq > $1 AND a.ts_ms >= $2 ORDER BY a.seq"
 	    " LIMIT NULLIF($3::bigint, 0)", 3, params, pgstore_audit_row, &x);
+}
+
+int
+pgstore_ok(const struct pgstore *p)
+{
+	return p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK;
+}
+
+int
+pgstore_meta_get(struct pgstore *p, const char *key, char *buf, size_t len)
+{
+	const char	*params[1] = { key };
+	PGresult	*res;
+	int		 r;
+
+	res = PQexecParams(p->conn, "SELECT value FROM meta WHERE key = $1", 1,
+	    NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgstore_fail(p, "meta %s", key);
+		PQclear(res);
+		return -1;
+	}
+	r = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0);
+	if (r)
+		snprintf(buf, len, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return r;
+}
+
+int
+pgstore_meta_set(struct pgstore *p, const char *key, const char *value)
+{
+	const char	*params[2] = { key, value };
+	PGresult	*res;
+	int		 ok;
+
+	res = PQexecParams(p->conn, "INSERT INTO meta(key, value) VALUES ($1,"
+	    " $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", 2,
+	    NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		pgstore_fail(p, "meta %s", key);
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Prepare "put_<table>": INSERT every column, and on a key already there
+ * set every other column to the new row's values.
+ */
+static int
+pgstore_prepare_puts(struct pgstore *p)
+{
+	const struct store_table	*t;
+	PGresult			*res;
+	char				 sql[2048], name[64];
+	size_t				 i, k, n;
+	int				 ok;
+
+	for (i = 0; i < store_ntables; i++) {
+		t = &store_tables[i];
+		n = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s (", t->name);
+		for (k = 0; k < t->ncols && n < sizeof sql; k++)
+			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s",
+			    k ? ", " : "", t->cols[k].name);
+		for (k = 0; k < t->ncols && n < sizeof sql; k++)
+			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s$%zu",
+			    k ? ", " : ") VALUES (", k + 1);
+		for (k = 0; k < t->nkey && n < sizeof sql; k++)
+			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s",
+			    k ? ", " : ") ON CONFLICT (", t->cols[k].name);
+		if (t->nkey == t->ncols && n < sizeof sql)
+			n += (size_t)snprintf(sql + n, sizeof sql - n,
+			    ") DO NOTHING");
+		for (k = t->nkey; k < t->ncols && n < sizeof sql; k++)
+			n += (size_t)snprintf(sql + n, sizeof sql - n,
+			    "%s%s = excluded.%s", k > t->nkey ? ", " :
+			    ") DO UPDATE SET ", t->cols[k].name, t->cols[k].name);
+		if (n >= sizeof sql)
+			return pgstore_fail(p, "put %s: statement too long",
+			    t->name);
+		snprintf(name, sizeof name, "put_%s", t->name);
+		res = PQprepare(p->conn, name, sql, (int)t->ncols, NULL);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		if (!ok)
+			return pgstore_fail(p, "prepare put %s", t->name);
+	}
+	p->prepared = 1;
+	return 0;
+}
+
+int
+pgstore_put_begin(struct pgstore *p)
+{
+	p->put_failed = 0;
+	if (!p->prepared && pgstore_prepare_puts(p) != 0)
+		return -1;
+	if (!PQenterPipelineMode(p->conn))
+		return pgstore_fail(p, "pipeline");
+	if (!PQsendQueryParams(p->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) {
+		PQexitPipelineMode(p->conn);
+		return pgstore_fail(p, "begin");
+	}
+	return 0;
+}
+
+int
+pgstore_put_row(const char *table, const struct store_value *v, size_t n,
+    void *arg)
+{
+	struct pgstore			*p = arg;
+	const struct store_table	*t;
+	const char			*params[32];
+	char				 nums[32][24], name[64];
+	size_t				 i;
+
+	if ((t = pgstore_table(table)) == NULL || n != t->ncols || n > 32)
+		return pgstore_fail(p, "put: no table %s of %zu columns", table,
+		    n);
+	for (i = 0; i < n; i++) {
+		switch (v[i].type) {
+		case STORE_V_NULL:
+			params[i] = NULL;
+			break;
+		case STORE_V_INT:
+			snprintf(nums[i], sizeof nums[i], "%" PRId64, v[i].i);
+			params[i] = nums[i];
+			break;
+		case STORE_V_TEXT:
+			if (memchr(v[i].s, '\0', v[i].len) != NULL)
+				return pgstore_fail(p, "put %s: column %s holds "
+				    "a NUL byte", table, t->cols[i].name);
+			params[i] = v[i].s;
+			break;
+		}
+	}
+	snprintf(name, sizeof name, "put_%s", t->name);
+	if (!PQsendQueryPrepared(p->conn, name, (int)n, params, NULL, NULL, 0))
+		return pgstore_fail(p, "put %s", table);
+	return 0;
+}
+
+int
+pgstore_put_end(struct pgstore *p)
+{
+	PGresult	*res;
+	int		 st, bad = 0;
+
+	if (!PQsendQueryParams(p->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQpipelineSync(p->conn)) {
+		pgstore_fail(p, "commit");
+		bad = 1;
+	}
+	/*
+	 * Read every result up to the sync: after a failed statement the
+	 * server skips the rest (PGRES_PIPELINE_ABORTED) and the transaction
+	 * is rolled back at the sync.
+	 */
+	while (!bad) {
+		/* Each query's results end with a NULL; the sync ends them all. */
+		if ((res = PQgetResult(p->conn)) == NULL) {
+			if (PQstatus(p->conn) != CONNECTION_OK) {
+				pgstore_fail(p, "put");
+				bad = 1;
+			}
+			continue;
+		}
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+		    !p->put_failed) {
+			p->put_failed = 1;
+			if (st == PGRES_PIPELINE_ABORTED)
+				snprintf(p->err, sizeof p->err, "put: aborted");
+			else
+				pgstore_fail(p, "put: %s",
+				    PQresultErrorMessage(res));
+		}
+		PQclear(res);
+	}
+	if (!PQexitPipelineMode(p->conn) && !bad) {
+		pgstore_fail(p, "pipeline end");
+		bad = 1;
+	}
+	return bad || p->put_failed ? -1 : 0;
 }

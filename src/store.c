@@ -437,10 +437,11 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	store_replica_stop(s);
 	if (s->th_running) {
 		pthread_mutex_lock(&s->mu);
 		s->th_stop = 1;
-		pthread_cond_signal(&s->cv);
+		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->th, NULL);
 	}
@@ -563,6 +564,8 @@ store_begin_deferred(struct store *s)
 		return -1;
 	}
 	s->deferred = 1;
+	/* Rows PostgreSQL has leave the outbox here: no sync of their own. */
+	store_replica_trim(s);
 	return 0;
 }
 
@@ -613,6 +616,7 @@ store_commit(struct store *s)
 		s->gen++;	/* written, to be synced */
 		store_end_deferred(s);
 	}
+	store_replica_committed(s);
 	return 0;
 }
 
@@ -670,8 +674,10 @@ store_sync(struct store *s)
 		return -1;
 	}
 	pthread_mutex_lock(&s->mu);
-	if (s->done < gen)
+	if (s->done < gen) {
 		s->done = gen;
+		pthread_cond_broadcast(&s->cv);
+	}
 	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
@@ -734,7 +740,7 @@ store_wal_hook(void *arg, sqlite3 *db, const char *name, int nframes)
 	pthread_mutex_lock(&s->mu);
 	if (!s->ckpt_want) {
 		s->ckpt_want = 1;
-		pthread_cond_signal(&s->cv);
+		pthread_cond_broadcast(&s->cv);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return SQLITE_OK;
@@ -767,8 +773,11 @@ store_sync_main(void *arg)
 		r = fdatasync(s->wal_fd);
 		e = errno;
 		pthread_mutex_lock(&s->mu);
-		if (r == 0 && s->done < want)
+		if (r == 0 && s->done < want) {
 			s->done = want;
+			/* Synced changes may go to PostgreSQL now. */
+			pthread_cond_broadcast(&s->cv);
+		}
 		pthread_mutex_unlock(&s->mu);
 		if (r != 0) {
 			/* Not synced: nothing waiting on it goes ahead; try again. */
@@ -816,7 +825,8 @@ store_sync_async(struct store *s)
 	pthread_mutex_lock(&s->mu);
 	if (s->want < s->gen) {
 		s->want = s->gen;
-		pthread_cond_signal(&s->cv);
+		/* Broadcast: the replication thread waits on cv too. */
+		pthread_cond_broadcast(&s->cv);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return 0;
@@ -834,7 +844,7 @@ store_synced(struct store *s)
 	pthread_mutex_lock(&s->mu);
 	done = s->done;
 	pthread_mutex_unlock(&s->mu);
-	return done;
+	return store_replica_synced(s, done);
 }
 
 int

@@ -75,7 +75,7 @@ struct config_kafka {
 	size_t	  ntopics;
 	char	 *dlq_topic;		/* may be NULL */
 	char	 *audit_topic;		/* may be NULL */
-	char	**prop_keys;		/* passed to librdkafka as is */
+	char	**prop_keys;		/* librdkafka's, each to its clients (kafka.c) */
 	char	**prop_vals;
 	size_t	  nprops;
 	char	 *bootstrap_file;	/* embedded: where to write the bootstrap address */
@@ -132,6 +132,8 @@ struct config {
 	char			*path;		/* the file loaded */
 	char			*dir;		/* its directory: relative paths start here */
 	char			*store_path;
+	int			 store_backend;	/* STORE_BACKEND_* (store.h) */
+	char			*store_url;	/* postgres: libpq URL (a secret) */
 	char			*runbooks_dir;
 	int			 log_level;	/* LOG_LEVEL_* */
 	struct config_kafka	 kafka;

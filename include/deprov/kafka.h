@@ -89,17 +89,34 @@ int		 kafka_flush(struct kafka *, long timeout_ms);
 void		 kafka_close(struct kafka *);
 void		 kafka_free(struct kafka *);
 
-/* 1 when partitions are assigned (readiness). */
+/* 1 when partitions are assigned. */
 int		 kafka_assigned(const struct kafka *);
+/*
+ * 1 when the consumer is a member of its group with its assignment in
+ * effect, partitions or none (readiness): an instance of a group with more
+ * members than partitions is a member without partitions, ready to take
+ * some over at the next rebalance. 0 before the first assignment, during
+ * an eager rebalance, after the assignment was lost and once closing.
+ */
+int		 kafka_member(const struct kafka *);
+/* fn(arg, topic, partition) for each partition owned, in order. */
+void		 kafka_owned(const struct kafka *,
+		    void (*fn)(void *arg, const char *topic, int32_t partition),
+		    void *arg);
 /* The bootstrap servers in use (the mock cluster's in embedded mode). */
 const char	*kafka_bootstrap(const struct kafka *);
 uint64_t	 kafka_dead_letters(const struct kafka *);
 uint64_t	 kafka_consumed(const struct kafka *);
 /*
  * Consumer lag: the sum over assigned partitions of high watermark minus
- * position, from librdkafka's cached values (never blocks); -1 when unknown.
+ * position, from librdkafka's cached values (never blocks). A partition not
+ * read from yet counts from where it starts: its committed offset, or the
+ * end auto.offset.reset names. A partition whose watermark or start is not
+ * known yet (its first fetch has not answered) is left out and counted in
+ * *unknown (may be NULL). 0 for a member without partitions; -1 when not in
+ * the group or nothing is known.
  */
-int64_t		 kafka_lag(const struct kafka *);
+int64_t		 kafka_lag(const struct kafka *, int *unknown);
 
 /*
  * Backpressure: pause every assigned partition when open_fn() reaches high,

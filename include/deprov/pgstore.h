@@ -33,7 +33,7 @@ struct pgstore;
 struct pgstore	*pgstore_open(const char *url, int create, char *err,
 		    size_t errlen);
 void		 pgstore_close(struct pgstore *);
-/* "postgresql://user@host:port/db", never with a password. */
+/* "PostgreSQL user@host:port/db", never with a password. */
 const char	*pgstore_name(const struct pgstore *);
 const char	*pgstore_errmsg(const struct pgstore *);
 /* The schema version found before pgstore_open migrated it (0: new). */
@@ -61,6 +61,26 @@ int		 pgstore_copy_end(struct pgstore *);
 
 /* Every row, as store_export gives them for a SQLite store. */
 int		 pgstore_export(struct pgstore *, store_row_cb, void *arg);
+
+/*
+ * Keeping a copy current (store-replica.c): rows written as they are, a
+ * row with the key of one already there replacing it. pgstore_put_begin
+ * opens a transaction and a pipeline (no round trip per row); _put_row
+ * queues one row (store_row_cb's shape); _put_end commits, 0 or -1 (the
+ * transaction rolled back, the connection usable or not: see
+ * pgstore_ok).
+ */
+int		 pgstore_put_begin(struct pgstore *);
+int		 pgstore_put_row(const char *table, const struct store_value *,
+		    size_t n, void *pgstore);
+int		 pgstore_put_end(struct pgstore *);
+/* 1 while the connection is good. */
+int		 pgstore_ok(const struct pgstore *);
+/* meta's value for key: 1 found (in buf), 0 not, -1 error. */
+int		 pgstore_meta_get(struct pgstore *, const char *key, char *buf,
+		    size_t len);
+int		 pgstore_meta_set(struct pgstore *, const char *key,
+		    const char *value);
 
 /* store_audit_scan's contract, on PostgreSQL. */
 int		 pgstore_audit_scan(struct pgstore *, long long after_seq,

@@ -16,6 +16,12 @@
 
 struct store;
 
+/* store.backend (config.h) */
+enum store_backend {
+	STORE_BACKEND_SQLITE = 0,
+	STORE_BACKEND_POSTGRES
+};
+
 /* A case row. Strings are owned by whoever filled the struct. */
 struct store_case {
 	long long	 id;
@@ -67,6 +73,27 @@ typedef int (*store_account_cb)(const char *target, const char *account, void *a
 struct store	*store_open(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
 const char	*store_errmsg(struct store *);
+/*
+ * The postgres backend (store-replica.c, docs/CLUSTER.md): from now on
+ * every commit is also written to PostgreSQL at url by a helper thread,
+ * and store_synced counts a generation only once PostgreSQL has it too. At
+ * start (before the loop runs: it waits on the server) the local store and
+ * PostgreSQL's are matched: an empty PostgreSQL gets the local store, a new
+ * local store gets PostgreSQL's, different stores are refused. 0, or -1
+ * with err.
+ */
+int		 store_replica_start(struct store *, const char *url, char *err,
+		     size_t errlen);
+/* Running without it (backend sqlite): the next start sends all again. */
+int		 store_replica_off(struct store *);
+/*
+ * 1 while PostgreSQL takes the changes, 0 while it does not (why says
+ * what failed), -1 when not replicating; backlog: changes not yet in
+ * PostgreSQL.
+ */
+int		 store_replica_status(struct store *, char *why, size_t len,
+		     long long *backlog);
+
 /*
  * Open an existing store to read it only (deprovctl's audit tools, while a
  * deprovd runs): no lock is taken, nothing is created or migrated; a store

@@ -351,6 +351,22 @@ main(int argc, char **argv)
 			log_error("deprovd", "store: %s", err);
 		goto done;
 	}
+	/*
+	 * The postgres backend: matched with PostgreSQL's store and then
+	 * kept current by a helper thread (docs/CLUSTER.md). This start waits
+	 * on the server (at most its connect timeout); the loop never does.
+	 */
+	if (d.cfg->store_backend == STORE_BACKEND_POSTGRES) {
+		if (store_replica_start(d.store, d.cfg->store_url, err,
+		    sizeof err) != 0) {
+			log_error("deprovd", "store: postgres: %s", err);
+			goto done;
+		}
+	} else if (store_replica_off(d.store) != 0) {
+		log_error("deprovd", "store: cannot record that it is not "
+		    "replicated");
+		goto done;
+	}
 	if ((d.http = http_new(d.base)) == NULL) {
 		log_error("deprovd", "http client setup failed");
 		goto done;

@@ -2,9 +2,11 @@
 """Kafka behaviour that only a real broker shows: two deprovd in one consumer
 group (partitions shared, kill -9 of one and the other taking over from the
 last committed offset), static membership with the cooperative protocol,
-consumer lag and committed offsets. Needs a broker started by
-tests/tools/kafka-broker (the CTest fixture): it_realkafka.py --build DIR
---kafka-bootstrap-file FILE NAME.
+consumer lag (partitions not read from yet included) and committed offsets,
+readiness (at the assignment; a member without partitions), the partitions
+/readyz lists, kafka.properties reaching the right client. Needs a broker
+started by tests/tools/kafka-broker (the CTest fixture): it_realkafka.py
+--build DIR --kafka-bootstrap-file FILE NAME.
 
 `failover_bench` is not a test but the measurement behind docs/KAFKA.md: how
 long after an instance stops (kill -9 or SIGTERM) the survivor owns its
@@ -296,8 +298,6 @@ def test_lag_and_commits(work):
             paused = paused or r.get("intake_paused", False)
             if lag > 0 and r.get("status") == "ok" and ready_lagging is None:
                 ready_lagging = r     # ready while behind: lag is reported, not fatal
-                # kafka_lag leaves out a partition not read from yet (no
-                # position): it reads low until every partition has begun.
                 log("readyz kafka_lag %d while %d of %d messages were unread" %
                     (lag, n - len(d.cases()), n))
             if lag == 0 and len([c for c in d.cases() if c["state"] == "completed"]) == n:
@@ -312,6 +312,269 @@ def test_lag_and_commits(work):
         with urllib.request.urlopen(d.url("/metrics"), timeout=10) as resp:
             metrics = resp.read().decode()
         assert "\ndeprov_kafka_consumer_lag 0\n" in metrics, metrics
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def metric(d, name):
+    """An unlabelled sample of d's /metrics, or None when absent."""
+    with urllib.request.urlopen(d.url("/metrics"), timeout=10) as resp:
+        text = resp.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def test_lag_counts_unread_partitions(work):
+    """kafka_lag counts the backlog of a partition not read from yet: with n
+    messages waiting on 4 partitions and intake paused after the first cases
+    (max_open_cases 2, a slow target), lag is n minus what was consumed,
+    though most partitions have had nothing handed to deprovd; the same in
+    deprov_kafka_consumer_lag. Before, such a partition was left out and the
+    lag read low."""
+    n = 80
+
+    def small(cfg):
+        cfg["engine"] = {"max_open_cases": 2, "resume_open_cases": 0}
+    sb = Sandbox(work, seed_people(n, owned={"Account": 1}, tokens=1),
+                 args=["--latency-ms", "4000"])
+    d = Daemon(work, sb, extra=small)
+    bootstrap = d.brokers
+    try:
+        harness.kafka_create_topics(bootstrap, [(TOPIC, 4), ("deprov.dlq", 1)])
+        publish(bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
+        d.start(wait_ready=False)
+        pos = positions(bootstrap)
+        assert len(pos) == n, len(pos)
+        seen = []
+
+        def settled():
+            # Paused by backpressure, and every partition's lag known.
+            r = readyz(d)
+            consumed = metric(d, "deprov_events_consumed_total")
+            seen.append((r.get("kafka_lag"), r.get("kafka_lag_unknown"),
+                         r.get("intake_paused"), consumed))
+            if not r.get("intake_paused") or r.get("kafka_lag_unknown") != 0:
+                return None
+            if r.get("kafka_lag") != n - consumed:
+                return None
+            return r, consumed
+        try:
+            r, consumed = wait_for(settled, 60, "paused with the lag of every partition known",
+                                   0.1)
+        except AssertionError as e:
+            raise AssertionError("%s; last (kafka_lag, unknown, paused, consumed): %s" %
+                                 (e, seen[-3:]))
+        read = {pos[c["subject"]["employee_id"]][0] for c in d.cases()}
+        log("paused after %d of %d consumed (cases from partitions %s): kafka_lag %d" %
+            (consumed, n, sorted(read), r["kafka_lag"]))
+        # What the test is about: partitions nothing was handed from yet.
+        assert len(read) < 4 and consumed < n / 2, (read, consumed)
+        assert sum(1 for p, _ in pos.values() if p not in read) > 0
+        assert r["kafka_lag"] == n - consumed, (r, consumed, seen[-5:])
+        assert metric(d, "deprov_kafka_consumer_lag") == n - consumed
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_ready_when_assigned(work):
+    """Ready as soon as partitions are assigned: the assignment proves the
+    group coordinator (a broker) answered, so /readyz does not wait for the
+    first statistics a second after the start. Every /readyz sample from the
+    start on that shows partitions assigned is 200."""
+    sb = Sandbox(work, seed_people(1, owned={}, tokens=0))
+    d = Daemon(work, sb)
+    try:
+        t0 = time.time()
+        d.start(wait_ready=False)
+        samples = []
+
+        def sample():
+            try:
+                st, body = http("GET", d.url("/readyz"), timeout=2)
+            except OSError:
+                return None
+            samples.append((time.time(), st, body))
+            return st == 200 and body.get("kafka_assigned") and body
+        r = wait_for(sample, 30, "ready with partitions assigned", 0.02)
+        late = [(st, b) for _, st, b in samples if isinstance(b, dict) and
+                b.get("kafka_assigned") and st != 200]
+        t_assigned = wait_owned(d, 4, t0)
+        log("ready %.2f s after the start, partitions assigned %.2f s after it; %d /readyz "
+            "samples before ready, %d with partitions assigned but 503" %
+            (samples[-1][0] - t0, t_assigned - t0, len(samples), len(late)))
+        assert not late, late[:3]
+        assert r["kafka_member"] and r["kafka_brokers_up"] and r["status"] == "ok", r
+        assert r["kafka_partitions"] == {kafka_topic(TOPIC): [0, 1, 2, 3]}, r
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def idle_member(work, strategy):
+    """Three deprovd in one group on a topic of 2 partitions: the one without
+    a partition is ready too (200, kafka_member true, kafka_assigned false,
+    kafka_partitions {}), serves the API, and takes over a partition when
+    its owner dies; /readyz of the others says which partition each owns."""
+    n = 20
+
+    def two(cfg):
+        cfg["kafka"]["partitions"] = 2
+        cfg["kafka"]["properties"]["partition.assignment.strategy"] = strategy
+    sb = Sandbox(work, seed_people(n, owned={"Account": 1}, tokens=1))
+    ds = [Daemon(Sub(work, name), sb, extra=two) for name in ("a", "b", "c")]
+    bootstrap = ds[0].brokers
+    topic = kafka_topic(TOPIC)
+    try:
+        for d in ds:
+            d.start(wait_ready=False)
+
+        def settled():
+            rs = [readyz(d) for d in ds]
+            owned = [r.get("kafka_partitions", {}).get(topic, []) for r in rs]
+            if sorted(p for o in owned for p in o) != [0, 1]:
+                return None
+            if not all(r.get("status") == "ok" for r in rs):
+                return None
+            return rs, owned
+        t0 = time.time()
+        rs, owned = wait_for(settled, 60, "3 members ready, partitions 0 and 1 owned", 0.1)
+        idle = [i for i, o in enumerate(owned) if not o]
+        assert len(idle) == 1, owned
+        i = idle[0]
+        log("all 3 ready %.2f s after the last start; owned: %s; idle member %s" %
+            (time.time() - t0, owned, "abc"[i]))
+        r = rs[i]
+        assert r["kafka_member"] and not r["kafka_assigned"], r
+        assert r["kafka_partitions"] == {} and r["kafka_lag"] == 0, r
+        st, body = ds[i].call("GET", "/v1/cases", token=harness.API_TOKEN)
+        assert st == 200 and body["cases"] == [], (st, body)
+        assert metric(ds[i], "deprov_kafka_group_member") == 1
+        assert metric(ds[i], "deprov_kafka_assigned") == 0
+        assert metric(ds[i], "deprov_kafka_consumer_lag") == 0
+        for j, o in enumerate(owned):
+            if j != i:
+                assert rs[j]["kafka_partitions"] == {topic: o} and len(o) == 1, rs[j]
+                assert rs[j]["kafka_assigned"] and rs[j]["kafka_member"], rs[j]
+        # The idle one stays ready (checked twice more, a second apart).
+        for _ in range(2):
+            time.sleep(1)
+            st, body = http("GET", ds[i].url("/readyz"), timeout=2)
+            assert st == 200 and body["kafka_partitions"] == {}, (st, body)
+
+        # One owner dies: the idle member takes a partition over.
+        victim = next(j for j in range(3) if j != i)
+        lost = owned[victim][0]
+        t_kill = time.time()
+        ds[victim].kill9()
+        survivors = [j for j in range(3) if j != victim]
+
+        def taken_over():
+            rs = {j: readyz(ds[j]) for j in survivors}
+            got = sorted(p for r in rs.values() for p in r.get("kafka_partitions", {}).get(topic, []))
+            ok = got == [0, 1] and all(r.get("status") == "ok" for r in rs.values())
+            return rs if ok and rs[i].get("kafka_partitions") else None
+        rs = wait_for(taken_over, 60, "partition %d owned again" % lost, 0.2)
+        log("%.2f s after kill -9 of %s: %s" % (time.time() - t_kill, "abc"[victim],
+                                                {"abc"[j]: r["kafka_partitions"]
+                                                 for j, r in rs.items()}))
+        publish(bootstrap, [("E%04d" % k, leaver_for(k)) for k in range(1, n + 1)])
+
+        def all_cases():
+            got = set()
+            for j in survivors:
+                got |= set(subjects(ds[j]))
+            return got if len(got) == n else None
+        wait_for(all_cases, 60, "a case for each of the %d leavers" % n, 0.3)
+        assert subjects(ds[i]), "the member that was idle took no leaver"
+    finally:
+        for d in ds:
+            d.stop()
+        sb.stop()
+
+
+def test_group_idle_member(work):
+    """An idle member (3 instances, 2 partitions) is ready; eager protocol."""
+    idle_member(work, "range,roundrobin")
+
+
+def test_group_idle_member_cooperative(work):
+    """The same with cooperative-sticky: the idle member's assignment is an
+    empty incremental one."""
+    idle_member(work, "cooperative-sticky")
+
+
+def kafka_clients(d):
+    """{client name: (its configuration as librdkafka dumped it with debug=conf,
+    every other line it logged)} from d's log; the name is what deprovd puts
+    first in each librdkafka line (client.id#consumer-N, client.id#producer-N)."""
+    out = {}
+    for line in d.log_text().splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if e.get("mod") != "kafka" or "#" not in e.get("msg", "").split(" ", 1)[0]:
+            continue
+        name, rest = e["msg"].split(" ", 1)
+        conf, other = out.setdefault(name, (set(), []))
+        if rest.startswith("CONF: ") and " = " in rest:
+            conf.add(rest.split("]:", 1)[1].strip())
+        else:
+            other.append(rest)
+    return out
+
+
+def test_properties_routed(work):
+    """kafka.properties reach the client each property is for: a consumer
+    property (session.timeout.ms, heartbeat.interval.ms, auto.offset.reset)
+    only the consumer, a producer property (linger.ms, message.timeout.ms)
+    only the producer of dead letters and audit records, a property of both
+    (client.id) both; librdkafka warns about none (CONFWARN "... is a
+    consumer property and will be ignored by this producer instance"). The
+    producer still works: a malformed message reaches the dead-letter topic."""
+    sb = Sandbox(work, seed_people(1, owned={}, tokens=0))
+    d = Daemon(work, sb, extra=props(debug="conf", linger_ms=7, message_timeout_ms=60000,
+                                     client_id="deprovd-routing", auto_offset_reset="earliest"))
+    try:
+        d.start()
+        warned = [l for l in d.log_text().splitlines()
+                  if "CONFWARN" in l and "will be ignored by this" in l]
+        assert not warned, warned
+        clients = wait_for(lambda: (lambda c: c if len(c) == 2 and all(
+            conf for conf, _ in c.values()) else None)(kafka_clients(d)), 30,
+            "the configuration of deprovd's two librdkafka clients")
+        cons = [n for n in clients if "#consumer-" in n]
+        prod = [n for n in clients if "#producer-" in n]
+        assert len(cons) == 1 and len(prod) == 1, sorted(clients)
+        cconf, cother = clients[cons[0]]
+        pconf, pother = clients[prod[0]]
+        log("consumer %s: %d settings; producer %s: %d settings" %
+            (cons[0], len(cconf), prod[0], len(pconf)))
+        warned = [m for m in cother + pother if "CONFWARN" in m]
+        assert not warned, warned
+        assert cons[0].startswith("deprovd-routing#") and prod[0].startswith("deprovd-routing#")
+        for want in ("session.timeout.ms = 6000", "heartbeat.interval.ms = 500",
+                     "client.id = deprovd-routing", "auto.offset.reset = smallest"):
+            assert want in cconf, (want, sorted(cconf))
+        for want in ("queue.buffering.max.ms = 7", "client.id = deprovd-routing",
+                     "message.timeout.ms = 60000", "enable.idempotence = true"):
+            assert want in pconf, (want, sorted(pconf))
+        for key in ("session.timeout.ms", "heartbeat.interval.ms", "auto.offset.reset",
+                    "group.id"):
+            assert not any(c.startswith(key + " ") for c in pconf), (key, sorted(pconf))
+        for key in ("queue.buffering.max.ms", "message.timeout.ms", "enable.idempotence"):
+            assert not any(c.startswith(key + " ") for c in cconf), (key, sorted(cconf))
+        publish(d.bootstrap, [("X", "this is not json")])
+        dlq = wait_for(lambda: [l for l in consume(d.bootstrap, "deprov.dlq").splitlines()
+                                if "deprov-reason=" in l], 30, "the dead letter", 0.5)
+        assert len(dlq) == 1, dlq
         assert d.stop() == 0
     finally:
         d.stop()
@@ -412,6 +675,8 @@ def test_failover_bench(work):
 
 TESTS = {f.__name__[5:]: f for f in [
     test_group_two_instances, test_group_static_cooperative, test_lag_and_commits,
+    test_properties_routed, test_lag_counts_unread_partitions, test_ready_when_assigned,
+    test_group_idle_member, test_group_idle_member_cooperative,
     test_failover_bench]}
 
 if __name__ == "__main__":

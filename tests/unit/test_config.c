@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "deprov/config.h"
+#include "deprov/store.h"
 #include "deprov/connector.h"
 #include "deprov/diag.h"
 #include "deprov/jsonc.h"
@@ -1467,6 +1468,47 @@ test_api_public_url(void **state)
 	}
 }
 
+/* store.backend and store.url go together; the URL is a secret. */
+static void
+test_store_backend(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+
+	(void)state;
+	cfg = load("{ \"kafka\": { \"brokers\": \"k:9092\" },\n"
+	    "  \"store\": { \"backend\": \"postgres\",\n"
+	    "    \"url\": \"postgresql://u:pw-123@db/deprov\" } }\n", &d);
+	assert_non_null(cfg);
+	assert_int_equal(diags_count(d), 0);
+	assert_int_equal(cfg->store_backend, STORE_BACKEND_POSTGRES);
+	assert_string_equal(cfg->store_url, "postgresql://u:pw-123@db/deprov");
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k:9092\" },\n"
+	    "  \"store\": { \"backend\": \"postgres\" } }\n", &d);
+	assert_true(has(d, 2, "store: the postgres backend needs \"url\" (or "
+	    "url_env, url_file)"));
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k:9092\" },\n"
+	    "  \"store\": { \"url\": \"postgresql://db/x\" },\n"
+	    "  \"runbooks\": \"r\" }\n", &d);
+	assert_true(has(d, 2, "store: \"url\" is for the postgres backend"));
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k:9092\" },\n"
+	    "  \"store\": { \"backend\": \"postgre\" } }\n", &d);
+	assert_true(diags_count(d) >= 1);
+	assert_non_null(strstr(diags_get(d, 0), ":2: "));
+	assert_non_null(strstr(diags_get(d, 0), "postgre"));
+	config_free(cfg);
+	diags_free(d);
+}
+
 int
 main(void)
 {
@@ -1490,6 +1532,7 @@ main(void)
 		cmocka_unit_test(test_alerts_diagnostics),
 		cmocka_unit_test(test_settings_tables),
 		cmocka_unit_test(test_api_public_url),
+		cmocka_unit_test(test_store_backend),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,757 @@
+/*
+ * store-replica.c: the postgres backend (store.backend "postgres",
+ * docs/CLUSTER.md). The engine keeps its SQLite store as its working copy;
+ * PostgreSQL holds the durable copy, and nothing is acted on before
+ * PostgreSQL has it.
+ *
+ * Capture: TEMP triggers on this connection's store tables add a row
+ * (table, key) to the pg_outbox table for every insert and update, in the
+ * writer's own transaction, so the outbox is exactly as durable as the
+ * change. pg_outbox is local (it is no table of store-tables.c and is never
+ * copied).
+ *
+ * Shipping: a helper thread reads the outbox past what PostgreSQL has
+ * acknowledged, takes the current row for each key (once per batch, with
+ * its own read-only connection), and writes the rows to PostgreSQL in one
+ * transaction through a pipeline (pgstore_put_*). A row sent twice is
+ * harmless: a put replaces the row of the same key. It ships only what the
+ * local WAL has synced, so PostgreSQL is never ahead of the local copy
+ * after a power cut. On a failure it reconnects, with a growing pause, and
+ * sends again from the last acknowledged outbox row.
+ *
+ * Acknowledgement: every commit through the store leaves a mark (its
+ * generation, the outbox's highest id after it). store_synced reports the
+ * generation up to which both the WAL is synced and PostgreSQL has every
+ * mark, and the engine starts a step only once its generation is there.
+ * Acknowledged outbox rows are deleted in the next deferred transaction.
+ *
+ * At start (store_replica_start, before the loop runs), the two copies are
+ * matched by the store's id (meta "store_id"): an empty PostgreSQL gets the
+ * whole local store; a new local store gets the whole PostgreSQL store (a
+ * new host for the same deprov); one that ran without replication since
+ * is sent whole again; two different stores are refused.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "deprov/log.h"
+#include "deprov/pgstore.h"
+#include "deprov/randid.h"
+#include "deprov/store.h"
+#include "store-internal.h"
+#include "store-tables.h"
+
+#define REPLICA_BATCH		1000	/* outbox rows per PostgreSQL transaction */
+#define REPLICA_PAUSE_MIN_MS	200	/* after a failure, doubling ... */
+#define REPLICA_PAUSE_MAX_MS	5000	/* ... up to this */
+#define REPLICA_MAX_TABLES	16
+#define REPLICA_META_ID		"store_id"
+#define REPLICA_META_OF		"replicated_to"
+
+struct replica_mark {
+	uint64_t	 gen;
+	int64_t		 maxid;
+};
+
+struct replica_entry {
+	int64_t		 id;
+	int		 tbl;
+	sqlite3_value	*k[3];
+};
+
+struct store_replica {
+	char		*url;
+	/* Under the store's mu. */
+	struct replica_mark *marks;	/* a FIFO: [head, head + n) */
+	size_t		 head, n, cap;
+	int64_t		 acked;		/* outbox ids up to here are in PostgreSQL */
+	int64_t		 maxid;		/* the highest outbox id marked so far */
+	int		 up;		/* the last attempt worked */
+	char		 why[512];	/* why not, when not */
+	int		 stop;
+	/* The loop's. */
+	int64_t		 trimmed;	/* outbox rows deleted up to here */
+	uint64_t	 pg_gen;
+	sqlite3_stmt	*maxid_st;
+	sqlite3_stmt	*trim_st;
+	pthread_t	 th;
+	int		 th_running;
+	/* The helper thread's. */
+	sqlite3		*db;
+	sqlite3_stmt	*outbox_st;
+	sqlite3_stmt	*row_st[REPLICA_MAX_TABLES];
+	struct pgstore	*pg;
+	struct replica_entry *ents;
+};
+
+static void	*replica_main(void *);
+
+/* The outbox and the triggers that fill it (this connection only). */
+static int
+replica_triggers(struct store *s)
+{
+	const struct store_table	*t;
+	char				 sql[1024], keys[256], vals[256];
+	const char			*ops[2] = { "INSERT", "UPDATE" };
+	size_t				 i, k, o, n, m;
+
+	/*
+	 * AUTOINCREMENT: ids must never be used twice, and acknowledged rows
+	 * are deleted, so a plain rowid would start again below them.
+	 */
+	if (store_exec(s, "CREATE TABLE IF NOT EXISTS pg_outbox ("
+	    " id INTEGER PRIMARY KEY AUTOINCREMENT, tbl INTEGER NOT NULL,"
+	    " k1, k2, k3)") != 0)
+		return -1;
+	for (i = 0; i < store_ntables; i++) {
+		t = &store_tables[i];
+		n = m = 0;
+		keys[0] = vals[0] = '\0';
+		for (k = 0; k < 3; k++) {
+			n += (size_t)snprintf(keys + n, sizeof keys - n, ", k%zu",
+			    k + 1);
+			if (k < t->nkey)
+				m += (size_t)snprintf(vals + m, sizeof vals - m,
+				    ", NEW.%s", t->cols[k].name);
+			else
+				m += (size_t)snprintf(vals + m, sizeof vals - m,
+				    ", NULL");
+		}
+		for (o = 0; o < 2; o++) {
+			/*
+			 * The schema version is each store's own. An
+			 * unqualified table in a TEMP trigger's body is
+			 * looked up as anywhere else: pg_outbox is main's.
+			 */
+			snprintf(sql, sizeof sql, "CREATE TEMP TRIGGER IF NOT "
+			    "EXISTS pg_outbox_%s_%c AFTER %s ON main.%s%s BEGIN "
+			    "INSERT INTO pg_outbox(tbl%s) VALUES (%zu%s); END",
+			    t->name, ops[o][0], ops[o], t->name,
+			    strcmp(t->name, "meta") == 0 ?
+			    " WHEN NEW.key <> 'schema'" : "", keys, i, vals);
+			if (store_exec(s, sql) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* A small count through the store's connection. */
+static int64_t
+replica_scalar(struct store *s, const char *sql)
+{
+	sqlite3_stmt	*st = NULL;
+	int64_t		 v = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+struct replica_push {
+	struct pgstore	*pg;
+	size_t		 rows;
+	int		 open;
+};
+
+/* store_export into PostgreSQL, a transaction every REPLICA_BATCH rows. */
+static int
+replica_push_row(const char *table, const struct store_value *v, size_t n,
+    void *arg)
+{
+	struct replica_push	*x = arg;
+
+	if (!x->open) {
+		if (pgstore_put_begin(x->pg) != 0)
+			return -1;
+		x->open = 1;
+	}
+	if (pgstore_put_row(table, v, n, x->pg) != 0)
+		return -1;
+	if (++x->rows % REPLICA_BATCH == 0) {
+		x->open = 0;
+		if (pgstore_put_end(x->pg) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+replica_push_all(struct store *s, struct pgstore *pg, char *err,
+    size_t errlen)
+{
+	struct replica_push	x = { pg, 0, 0 };
+
+	if (store_export(s, replica_push_row, &x) != 0 ||
+	    (x.open && pgstore_put_end(pg) != 0)) {
+		snprintf(err, errlen, "copying the store into %s: %s",
+		    pgstore_name(pg), *pgstore_errmsg(pg) != '\0' ?
+		    pgstore_errmsg(pg) : "cannot read the local store");
+		return -1;
+	}
+	log_info("store", "copied the local store into %s (%zu rows)",
+	    pgstore_name(pg), x.rows);
+	return 0;
+}
+
+static int
+replica_pull_all(struct store *s, struct pgstore *pg, char *err,
+    size_t errlen)
+{
+	if (store_begin(s) != 0)
+		goto fail;
+	if (pgstore_export(pg, store_import_row, s) != 0) {
+		store_rollback(s);
+		goto fail;
+	}
+	if (store_commit(s) != 0)
+		goto fail;
+	log_info("store", "loaded the store from %s into the new local copy",
+	    pgstore_name(pg));
+	return 0;
+fail:
+	snprintf(err, errlen, "loading the store from %s: %s", pgstore_name(pg),
+	    *pgstore_errmsg(pg) != '\0' ? pgstore_errmsg(pg) :
+	    sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/*
+ * Match the local store with PostgreSQL's (see the top of the file): 0
+ * when they are the same store and PostgreSQL has everything but what the
+ * outbox holds; -1 with err.
+ */
+static int
+replica_match(struct store *s, struct pgstore *pg, char *err, size_t errlen)
+{
+	char		 lid[80], pid[80], of[80];
+	long long	 pc, pe, pa;
+	int		 local_new, r;
+
+	if (store_meta_get(s, REPLICA_META_ID, lid, sizeof lid) != 1) {
+		if (randid_hex(lid, sizeof lid, 16) != 0 ||
+		    store_meta_set(s, REPLICA_META_ID, lid) != 0) {
+			snprintf(err, errlen, "cannot give the store an id");
+			return -1;
+		}
+	}
+	if (store_meta_get(s, REPLICA_META_OF, of, sizeof of) != 1)
+		of[0] = '\0';
+	local_new = store_count_cases(s, NULL) == 0 &&
+	    replica_scalar(s, "SELECT count(*) FROM audit") == 0 &&
+	    replica_scalar(s, "SELECT count(*) FROM events") == 0;
+	if (pgstore_counts(pg, &pc, &pe, &pa) != 0 ||
+	    (r = pgstore_meta_get(pg, REPLICA_META_ID, pid, sizeof pid)) < 0) {
+		snprintf(err, errlen, "%s", pgstore_errmsg(pg));
+		return -1;
+	}
+	if (r == 0)
+		pid[0] = '\0';
+	if (pc == 0 && pe == 0 && pa == 0 && (pid[0] == '\0' ||
+	    strcmp(pid, lid) == 0)) {
+		/* An empty PostgreSQL: it gets the local store, id first. */
+		if (pgstore_meta_set(pg, REPLICA_META_ID, lid) != 0) {
+			snprintf(err, errlen, "%s", pgstore_errmsg(pg));
+			return -1;
+		}
+		if (replica_push_all(s, pg, err, errlen) != 0)
+			return -1;
+	} else if (strcmp(pid, lid) == 0) {
+		/* The same store: resent whole if it ran unreplicated. */
+		if (strcmp(of, lid) != 0 &&
+		    replica_push_all(s, pg, err, errlen) != 0)
+			return -1;
+	} else if (local_new) {
+		/* A new host for PostgreSQL's store. */
+		if (replica_pull_all(s, pg, err, errlen) != 0)
+			return -1;
+		if (pid[0] == '\0' && pgstore_meta_set(pg, REPLICA_META_ID,
+		    lid) != 0) {
+			snprintf(err, errlen, "%s", pgstore_errmsg(pg));
+			return -1;
+		}
+		if (pid[0] != '\0')
+			snprintf(lid, sizeof lid, "%s", pid);
+		if (store_meta_set(s, REPLICA_META_ID, lid) != 0) {
+			snprintf(err, errlen, "cannot record the store's id");
+			return -1;
+		}
+	} else {
+		snprintf(err, errlen, "%s holds another deprov store (%lld "
+		    "cases, %s) than the local copy (id %s): point store.url "
+		    "at that store's database, or move the local file away to "
+		    "load PostgreSQL's store here", pgstore_name(pg), pc,
+		    pid[0] != '\0' ? "its own id" :
+		    "no id: copied by an earlier store migrate", lid);
+		return -1;
+	}
+	if (store_meta_set(s, REPLICA_META_OF, lid) != 0) {
+		snprintf(err, errlen, "cannot record the replication");
+		return -1;
+	}
+	return 0;
+}
+
+/* Where the thread reads: its own read-only connection and statements. */
+static int
+replica_thread_db(struct store *s, struct store_replica *r)
+{
+	const struct store_table	*t;
+	char				 sql[1024];
+	size_t				 i, k, n;
+
+	if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_busy_timeout(r->db, 5000);
+	if (sqlite3_prepare_v3(r->db, "SELECT id, tbl, k1, k2, k3 FROM pg_outbox"
+	    " WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3",
+	    -1, SQLITE_PREPARE_PERSISTENT, &r->outbox_st, NULL) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < store_ntables && i < REPLICA_MAX_TABLES; i++) {
+		t = &store_tables[i];
+		n = (size_t)snprintf(sql, sizeof sql, "SELECT ");
+		for (k = 0; k < t->ncols && n < sizeof sql; k++)
+			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s",
+			    k ? ", " : "", t->cols[k].name);
+		n += (size_t)snprintf(sql + n, sizeof sql - n, " FROM %s",
+		    t->name);
+		for (k = 0; k < t->nkey && n < sizeof sql; k++)
+			n += (size_t)snprintf(sql + n, sizeof sql - n,
+			    "%s%s = ?%zu", k ? " AND " : " WHERE ",
+			    t->cols[k].name, k + 1);
+		if (n >= sizeof sql || sqlite3_prepare_v3(r->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &r->row_st[i], NULL) != SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
+
+int
+store_replica_start(struct store *s, const char *url, char *err,
+    size_t errlen)
+{
+	struct store_replica	*r;
+	struct pgstore		*pg;
+
+	if (s->replica != NULL || s->readonly) {
+		snprintf(err, errlen, "replication: already on, or read-only");
+		return -1;
+	}
+	if (store_ntables > REPLICA_MAX_TABLES) {
+		snprintf(err, errlen, "replication: too many tables");
+		return -1;
+	}
+	if ((pg = pgstore_open(url, 1, err, errlen)) == NULL)
+		return -1;
+	if (pgstore_schema_from(pg) != 0 && pgstore_schema_from(pg) <
+	    STORE_SCHEMA_VERSION)
+		log_info("store", "%s: migrated the schema from version %d to "
+		    "%d", pgstore_name(pg), pgstore_schema_from(pg),
+		    STORE_SCHEMA_VERSION);
+	if (replica_match(s, pg, err, errlen) != 0) {
+		pgstore_close(pg);
+		return -1;
+	}
+	if ((r = calloc(1, sizeof *r)) == NULL || (r->url = strdup(url)) ==
+	    NULL || (r->ents = calloc(REPLICA_BATCH, sizeof *r->ents)) ==
+	    NULL) {
+		if (r != NULL) {
+			free(r->url);
+			free(r);
+		}
+		pgstore_close(pg);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->pg = pg;
+	r->up = 1;
+	s->replica = r;
+	if (replica_triggers(s) != 0 ||
+	    sqlite3_prepare_v3(s->db, "SELECT coalesce(max(id), 0) FROM "
+	    "pg_outbox", -1, SQLITE_PREPARE_PERSISTENT, &r->maxid_st, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "DELETE FROM pg_outbox WHERE id <= ?",
+	    -1, SQLITE_PREPARE_PERSISTENT, &r->trim_st, NULL) != SQLITE_OK ||
+	    replica_thread_db(s, r) != 0) {
+		snprintf(err, errlen, "replication: %s", sqlite3_errmsg(s->db));
+		store_replica_stop(s);
+		return -1;
+	}
+	/* What an earlier run left unsent goes first; what was sent is gone. */
+	store_replica_committed(s);
+	if (pthread_create(&r->th, NULL, replica_main, s) != 0) {
+		snprintf(err, errlen, "replication: cannot start its thread");
+		store_replica_stop(s);
+		return -1;
+	}
+	r->th_running = 1;
+	log_info("store", "replicating to %s", pgstore_name(pg));
+	return 0;
+}
+
+void
+store_replica_stop(struct store *s)
+{
+	struct store_replica	*r = s->replica;
+	size_t			 i;
+
+	if (r == NULL)
+		return;
+	if (r->th_running) {
+		pthread_mutex_lock(&s->mu);
+		r->stop = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(r->th, NULL);
+	}
+	sqlite3_finalize(r->maxid_st);
+	sqlite3_finalize(r->trim_st);
+	sqlite3_finalize(r->outbox_st);
+	for (i = 0; i < REPLICA_MAX_TABLES; i++)
+		sqlite3_finalize(r->row_st[i]);
+	if (r->db != NULL)
+		sqlite3_close(r->db);
+	pgstore_close(r->pg);
+	free(r->marks);
+	free(r->ents);
+	free(r->url);
+	free(r);
+	s->replica = NULL;
+}
+
+/* After a commit through the store: mark what PostgreSQL must have. */
+void
+store_replica_committed(struct store *s)
+{
+	struct store_replica	*r = s->replica;
+	struct replica_mark	*m;
+	int64_t			 maxid = 0;
+
+	if (r == NULL)
+		return;
+	if (sqlite3_step(r->maxid_st) == SQLITE_ROW)
+		maxid = sqlite3_column_int64(r->maxid_st, 0);
+	sqlite3_reset(r->maxid_st);
+	pthread_mutex_lock(&s->mu);
+	if (maxid > r->maxid) {
+		if (r->head + r->n == r->cap) {
+			if (r->head > 0) {
+				memmove(r->marks, r->marks + r->head,
+				    r->n * sizeof *r->marks);
+				r->head = 0;
+			} else {
+				size_t	cap = r->cap ? r->cap * 2 : 64;
+
+				if ((m = realloc(r->marks, cap * sizeof *m)) ==
+				    NULL) {
+					/*
+					 * Without the mark the commit waits
+					 * for the next one's: later, never
+					 * wrong.
+					 */
+					pthread_mutex_unlock(&s->mu);
+					return;
+				}
+				r->marks = m;
+				r->cap = cap;
+			}
+		}
+		r->marks[r->head + r->n].gen = s->gen;
+		r->marks[r->head + r->n].maxid = maxid;
+		r->n++;
+		r->maxid = maxid;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Up to which generation PostgreSQL has every commit, capped by fsynced. */
+uint64_t
+store_replica_synced(struct store *s, uint64_t fsynced)
+{
+	struct store_replica	*r = s->replica;
+	uint64_t		 pg;
+
+	if (r == NULL)
+		return fsynced;
+	pthread_mutex_lock(&s->mu);
+	while (r->n > 0 && r->marks[r->head].maxid <= r->acked) {
+		r->head++;
+		r->n--;
+	}
+	if (r->n == 0)
+		r->head = 0;
+	pg = r->n == 0 ? s->gen : r->marks[r->head].gen - 1;
+	pthread_mutex_unlock(&s->mu);
+	return pg < fsynced ? pg : fsynced;
+}
+
+/* In a deferred transaction: delete the outbox rows PostgreSQL has. */
+void
+store_replica_trim(struct store *s)
+{
+	struct store_replica	*r = s->replica;
+	int64_t			 acked;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	acked = r->acked;
+	pthread_mutex_unlock(&s->mu);
+	if (acked <= r->trimmed)
+		return;
+	sqlite3_bind_int64(r->trim_st, 1, acked);
+	if (sqlite3_step(r->trim_st) == SQLITE_DONE)
+		r->trimmed = acked;
+	sqlite3_reset(r->trim_st);
+}
+
+int
+store_replica_off(struct store *s)
+{
+	char	of[80];
+
+	/* A later start with PostgreSQL must send the store whole again. */
+	if (store_meta_get(s, REPLICA_META_OF, of, sizeof of) == 1 &&
+	    of[0] != '\0')
+		return store_meta_set(s, REPLICA_META_OF, "");
+	return 0;
+}
+
+int
+store_replica_status(struct store *s, char *why, size_t len,
+    long long *backlog)
+{
+	struct store_replica	*r = s->replica;
+	int			 up;
+
+	if (r == NULL) {
+		snprintf(why, len, "not replicating");
+		*backlog = 0;
+		return -1;
+	}
+	pthread_mutex_lock(&s->mu);
+	up = r->up;
+	snprintf(why, len, "%s", up ? "" : r->why);
+	*backlog = r->maxid - r->acked;
+	pthread_mutex_unlock(&s->mu);
+	return up;
+}
+
+/* --- the helper thread ------------------------------------------------ */
+
+/* Order by table, then key: tables in store_tables order. */
+static int
+replica_key_cmp(const struct replica_entry *x, const struct replica_entry *y)
+{
+	int	i, tx, ty, c;
+
+	if (x->tbl != y->tbl)
+		return x->tbl < y->tbl ? -1 : 1;
+	for (i = 0; i < 3; i++) {
+		tx = x->k[i] ? sqlite3_value_type(x->k[i]) : SQLITE_NULL;
+		ty = y->k[i] ? sqlite3_value_type(y->k[i]) : SQLITE_NULL;
+		if (tx != ty)
+			return tx < ty ? -1 : 1;
+		if (tx == SQLITE_INTEGER && sqlite3_value_int64(x->k[i]) !=
+		    sqlite3_value_int64(y->k[i]))
+			return sqlite3_value_int64(x->k[i]) <
+			    sqlite3_value_int64(y->k[i]) ? -1 : 1;
+		if (tx == SQLITE_TEXT && (c = strcmp((const char *)
+		    sqlite3_value_text(x->k[i]), (const char *)
+		    sqlite3_value_text(y->k[i]))) != 0)
+			return c;
+	}
+	return 0;
+}
+
+static int
+replica_entry_cmp(const void *a, const void *b)
+{
+	const struct replica_entry	*x = a, *y = b;
+	int				 c;
+
+	if ((c = replica_key_cmp(x, y)) != 0)
+		return c;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void
+replica_entries_free(struct store_replica *r, size_t n)
+{
+	size_t	i;
+	int	k;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < 3; k++) {
+			sqlite3_value_free(r->ents[i].k[k]);
+			r->ents[i].k[k] = NULL;
+		}
+}
+
+/*
+ * One batch: outbox rows after acked up to upto, their current rows to
+ * PostgreSQL. The highest outbox id sent (acked when nothing was), or -1.
+ */
+static int64_t
+replica_batch(struct store_replica *r, int64_t acked, int64_t upto)
+{
+	const struct store_table	*t;
+	struct store_value		 v[32];
+	sqlite3_stmt			*st;
+	size_t				 n = 0, i;
+	int64_t				 last = acked;
+	int				 k, ok = 0;
+
+	if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(r->outbox_st, 1, acked);
+	sqlite3_bind_int64(r->outbox_st, 2, upto);
+	sqlite3_bind_int(r->outbox_st, 3, REPLICA_BATCH);
+	while (n < REPLICA_BATCH && sqlite3_step(r->outbox_st) == SQLITE_ROW) {
+		r->ents[n].id = sqlite3_column_int64(r->outbox_st, 0);
+		r->ents[n].tbl = sqlite3_column_int(r->outbox_st, 1);
+		for (k = 0; k < 3; k++)
+			r->ents[n].k[k] = sqlite3_value_dup(sqlite3_column_value(
+			    r->outbox_st, 2 + k));
+		last = r->ents[n].id;
+		n++;
+	}
+	sqlite3_reset(r->outbox_st);
+	if (n == 0) {
+		sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+		return acked;
+	}
+	/* In table order (rows after those they refer to), each key once. */
+	qsort(r->ents, n, sizeof *r->ents, replica_entry_cmp);
+	if (pgstore_put_begin(r->pg) != 0)
+		goto done;
+	for (i = 0; i < n; i++) {
+		/* A key touched several times: its current row, once. */
+		if (i + 1 < n && replica_key_cmp(&r->ents[i], &r->ents[i + 1]) ==
+		    0)
+			continue;
+		if (r->ents[i].tbl < 0 || (size_t)r->ents[i].tbl >=
+		    store_ntables)
+			continue;
+		t = &store_tables[r->ents[i].tbl];
+		st = r->row_st[r->ents[i].tbl];
+		for (k = 0; (size_t)k < t->nkey && k < 3; k++)
+			sqlite3_bind_value(st, k + 1, r->ents[i].k[k]);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    store_row_values(st, t, v) == 0 &&
+		    pgstore_put_row(t->name, v, t->ncols, r->pg) != 0) {
+			sqlite3_reset(st);
+			pgstore_put_end(r->pg);
+			goto done;
+		}
+		sqlite3_reset(st);
+	}
+	ok = pgstore_put_end(r->pg) == 0;
+done:
+	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+	replica_entries_free(r, n);
+	return ok ? last : -1;
+}
+
+/* Wait on the store's cv for at most ms (the mutex held). */
+static void
+replica_wait(struct store *s, int ms)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+}
+
+static void *
+replica_main(void *arg)
+{
+	struct store		*s = arg;
+	struct store_replica	*r = s->replica;
+	char			 err[512];
+	int64_t			 acked, upto, sent;
+	size_t			 i;
+	int			 pause = 0, logged = 0;
+
+	pthread_mutex_lock(&s->mu);
+	while (!r->stop) {
+		/* What the local WAL has synced is what may be sent. */
+		upto = r->acked;
+		for (i = 0; i < r->n; i++) {
+			if (r->marks[r->head + i].gen > s->done)
+				break;
+			upto = r->marks[r->head + i].maxid;
+		}
+		if (upto <= r->acked && r->pg != NULL) {
+			replica_wait(s, 1000);
+			continue;
+		}
+		if (pause > 0) {
+			replica_wait(s, pause);
+			if (r->stop)
+				break;
+		}
+		acked = r->acked;
+		pthread_mutex_unlock(&s->mu);
+
+		if (r->pg == NULL && (r->pg = pgstore_open(r->url, 0, err,
+		    sizeof err)) == NULL)
+			sent = -1;
+		else if (upto > acked)
+			sent = replica_batch(r, acked, upto);
+		else
+			sent = acked;
+		if (sent < 0 && r->pg != NULL)
+			snprintf(err, sizeof err, "%s", pgstore_errmsg(r->pg));
+
+		pthread_mutex_lock(&s->mu);
+		if (sent >= 0) {
+			if (sent > r->acked)
+				r->acked = sent;
+			if (!r->up)
+				log_info("store", "PostgreSQL answers again: "
+				    "replicating");
+			r->up = 1;
+			pause = 0;
+			logged = 0;
+		} else {
+			r->up = 0;
+			snprintf(r->why, sizeof r->why, "%s", err);
+			if (!logged++)
+				log_error("store", "replication stopped: %s "
+				    "(retrying; steps wait)", err);
+			if (r->pg != NULL && !pgstore_ok(r->pg)) {
+				pgstore_close(r->pg);
+				r->pg = NULL;
+			}
+			pause = pause == 0 ? REPLICA_PAUSE_MIN_MS :
+			    pause * 2 > REPLICA_PAUSE_MAX_MS ?
+			    REPLICA_PAUSE_MAX_MS : pause * 2;
+		}
+		/* The loop learns of the progress through the sync pipe. */
+		if (sent > acked && s->pipe[1] >= 0 &&
+		    write(s->pipe[1], "r", 1) < 0 && errno != EAGAIN)
+			log_error("store", "replication wake-up: %s",
+			    strerror(errno));
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
