@@ -69,6 +69,9 @@
 
 #define API_MAX_ROUTES		32
 
+#define API_CANCEL_REASON	"reason is required: {\"reason\": \"...\"}, why " \
+				"the case is cancelled (a ticket or incident)"
+
 /* Connection limits' defaults (docs/SECURITY.md "Limits"). */
 #define API_REQUEST_TIMEOUT_MS	10000
 #define API_IDLE_TIMEOUT_S	30	/* evhttp: no byte read or written */
@@ -143,6 +146,8 @@ static struct api *api_all;
 
 static void	api_case_containment(json_object *, json_object *);
 static int	api_member_str(json_object *, const char *, char **);
+static void	api_action(struct api *, struct evhttp_request *, long long,
+		    const struct api_caller *, int);
 
 static const char *
 api_reason(int code)
@@ -741,10 +746,7 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
 	struct api		*api = arg;
 	const char		*after;
 	long long		 id;
-	char			 err[256];
 	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
-	json_object		*o;
-	int			 r;
 
 	if ((id = api_case_id(rest, &after)) < 0) {
 		api_error(req, 400, "bad_request", "case id must be a positive "
@@ -777,27 +779,102 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
 		api_reinstate(api, req, id, who);
 		return;
 	}
-	if (after[1] == 'r')
-		r = engine_case_retry(api->engine, id, who->name, err,
+	api_action(api, req, id, who, after[1] == 'r');
+}
+
+/*
+ * The body of a retry or cancel: {"reason": "..."}, nothing else. A retry
+ * may have no body at all (as before reasons existed); a cancel must give
+ * a reason, since it stops a deprovisioning that someone asked for.
+ * 0 with *reason (NULL when none), or -1 with err.
+ */
+static int
+api_action_reason(struct evhttp_request *req, int required, char **reason,
+    char *err, size_t errlen)
+{
+	json_object	*body;
+	int		 r = -1;
+
+	*reason = NULL;
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) == 0) {
+		if (!required)
+			return 0;
+		snprintf(err, errlen, "%s", API_CANCEL_REASON);
+		return -1;
+	}
+	if ((body = api_body_json(req, err, errlen)) == NULL)
+		return -1;
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if (strcmp(key, "reason") != 0) {
+			snprintf(err, errlen, "unknown member \"%.64s\"", key);
+			goto done;
+		}
+	}
+	if (api_member_str(body, "reason", reason) != 0) {
+		snprintf(err, errlen, "reason must be a non-empty string (at "
+		    "most 512 bytes)");
+		goto done;
+	}
+	if (*reason == NULL && required) {
+		snprintf(err, errlen, "%s", API_CANCEL_REASON);
+		goto done;
+	}
+	r = 0;
+done:
+	json_object_put(body);
+	return r;
+}
+
+/*
+ * POST /v1/cases/{id}/retry and /cancel (admin), with the operator's
+ * reason: into the engine (the case's timeline) and the audit record.
+ */
+static void
+api_action(struct api *api, struct evhttp_request *req, long long id,
+    const struct api_caller *who, int retry)
+{
+	json_object	*o, *detail;
+	char		 err[256], *reason = NULL;
+	int		 r;
+
+	if (api_action_reason(req, !retry, &reason, err, sizeof err) != 0) {
+		api_error(req, 400, "bad_request", err);
+		return;
+	}
+	if (retry)
+		r = engine_case_retry(api->engine, id, who->name, reason, err,
 		    sizeof err);
 	else
-		r = engine_case_cancel(api->engine, id, who->name, err,
+		r = engine_case_cancel(api->engine, id, who->name, reason, err,
 		    sizeof err);
 	if (r != 0) {
 		api_error(req, strcmp(err, "no such case") == 0 ? 404 : 409,
 		    strcmp(err, "no such case") == 0 ? "not_found" : "conflict",
 		    err);
-		return;
+		goto done;
 	}
-	if (api->audit != NULL)
-		audit_append(api->audit, after[1] == 'r' ? "operator.retry" :
+	if (api->audit != NULL) {
+		/* json-c escapes the reason; the audit passes it through redaction. */
+		detail = json_object_new_object();
+		json_object_object_add(detail, "via",
+		    json_object_new_string("api"));
+		if (reason != NULL)
+			json_object_object_add(detail, "reason",
+			    json_object_new_string(reason));
+		audit_append(api->audit, retry ? "operator.retry" :
 		    "operator.cancel", id, who->name, NULL, NULL,
-		    "{\"via\":\"api\"}");
+		    json_object_to_json_string_ext(detail,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(detail);
+	}
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_int64(id));
-	json_object_object_add(o, "accepted", json_object_new_string(
-	    after + 1));
+	json_object_object_add(o, "accepted", json_object_new_string(retry ?
+	    "retry" : "cancel"));
 	api_reply_json(req, 202, o);
+done:
+	free(reason);
 }
 
 /* A string member, or NULL; -1 when present but not a non-empty string. */
@@ -1726,6 +1803,42 @@ api_config_sha256_ok(const char *s)
 	return i == 64;
 }
 
+/*
+ * The dashboard's address as people reach it (behind a proxy, a path
+ * prefix included): an absolute http(s) URL that links are made from by
+ * appending "/#case=N", so no query or fragment, and none of the characters
+ * that would need escaping in a link or end a Slack link ("<url|text>").
+ */
+static int
+api_config_public_url_ok(const char *s)
+{
+	const unsigned char *p;
+
+	if (!config_url_ok(s))
+		return 0;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("\"<>\\^`{|}#?&", *p) !=
+		    NULL)
+			return 0;
+	return 1;
+}
+
+/* public_url without its trailing slashes: links append "/#case=N". */
+static int
+api_config_check(struct config_reader *r, const char *where, json_object *obj,
+    void *conf)
+{
+	struct config_api	*a = conf;
+	size_t			 n;
+
+	if (a->public_url == NULL)
+		return 0;
+	n = strlen(a->public_url);
+	while (n > 0 && a->public_url[n - 1] == '/')
+		a->public_url[--n] = '\0';
+	return 0;
+}
+
 static const char *const api_config_roles[] = { "viewer", "responder",
     "admin", NULL };
 
@@ -1780,7 +1893,12 @@ static const struct config_setting api_rows[] = {
 	{ .key = "request_timeout_ms", .type = CONFIG_INT,
 	    CONFIG_FIELD(struct config_api, request_timeout_ms),
 	    .min = 100, .max = 600000 },
+	{ .key = "public_url", .type = CONFIG_STRING,
+	    CONFIG_FIELD(struct config_api, public_url),
+	    .valid = api_config_public_url_ok,
+	    .expect = "an absolute http:// or https:// URL without query or "
+	    "fragment (https://deprov.acme.example)" },
 	{ .key = NULL }
 };
 
-const struct config_section api_settings = { api_rows, NULL };
+const struct config_section api_settings = { api_rows, api_config_check };

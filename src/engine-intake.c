@@ -947,7 +947,7 @@ engine_submit(struct engine *eng, const struct event *ev, const char *origin,
 	    !old->cancelled) {
 		snprintf(by, sizeof by, "%s (%s from %s)", ev->type, ev->id,
 		    ev->source);
-		engine_case_cancel(eng, in.cancel, by, err, errlen);
+		engine_case_cancel(eng, in.cancel, by, NULL, err, errlen);
 	}
 	if (c != NULL && in.act == INTAKE_ESCALATE)
 		engine_escalated(eng, c, ev, in.reason);

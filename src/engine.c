@@ -1269,7 +1269,7 @@ engine_stored_state(struct engine *eng, long long id, char state[32])
 
 int
 engine_case_retry(struct engine *eng, long long id, const char *who,
-    char *err, size_t errlen)
+    const char *reason, char *err, size_t errlen)
 {
 	struct ecase		*c;
 	struct estep		*s;
@@ -1319,12 +1319,15 @@ engine_case_retry(struct engine *eng, long long id, const char *who,
 	}
 	c->ended_ms = 0;
 	store_case_reopen(eng->store, c->id);
-	engine_note(c, "operator", NULL, "retry by %s (%d steps)", who, reset);
+	/* The operator's reason goes with the act into the case's timeline. */
+	engine_note(c, "operator", NULL, "retry by %s (%d steps)%s%s", who,
+	    reset, reason != NULL ? ": " : "", reason != NULL ? reason : "");
 	if (store_commit(eng->store) != 0) {
 		snprintf(err, errlen, "store: %s", store_errmsg(eng->store));
 		return -1;
 	}
-	log_info("engine", "case %lld: retry by %s (%d steps)", id, who, reset);
+	log_info("engine", "case %lld: retry by %s (%d steps)%s%s", id, who,
+	    reset, reason != NULL ? ": " : "", reason != NULL ? reason : "");
 	engine_set_state(c, CASE_FREEZING, NULL);
 	engine_advance(c);
 	engine_pump_soon(eng);
@@ -1338,7 +1341,7 @@ engine_case_retry(struct engine *eng, long long id, const char *who,
 
 int
 engine_case_cancel(struct engine *eng, long long id, const char *who,
-    char *err, size_t errlen)
+    const char *reason, char *err, size_t errlen)
 {
 	struct ecase	*c;
 	char		 state[32], *by = NULL;
@@ -1361,7 +1364,12 @@ engine_case_cancel(struct engine *eng, long long id, const char *who,
 	}
 	if (c->cancelled)
 		return 0;
-	if (asprintf(&by, "cancelled by %s", who) < 0) {
+	/*
+	 * "cancelled by NAME: REASON" is the request stored with the case, the
+	 * case's error once it ends, and its timeline note.
+	 */
+	if (asprintf(&by, "cancelled by %s%s%s", who, reason != NULL ? ": " :
+	    "", reason != NULL ? reason : "") < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

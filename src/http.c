@@ -53,6 +53,7 @@ struct http_request {
 	int			 has_body;
 	long			 timeout_ms;
 	long			 connect_ms;
+	char			*cainfo;	/* CA certificates to trust, or NULL */
 	http_cb			 cb;
 	void			*arg;
 	int			 finishing;	/* its callback is running */
@@ -254,6 +255,7 @@ http_request_free(struct http_request *req)
 	curl_slist_free_all(req->req_headers);
 	free(req->method);
 	free(req->url);
+	free(req->cainfo);
 	free(req->req_body);
 	free(req->body);
 	for (i = 0; i < req->nheaders; i++) {
@@ -315,6 +317,18 @@ http_request_timeout(struct http_request *req, long total_ms, long connect_ms)
 	req->connect_ms = connect_ms;
 }
 
+int
+http_request_cainfo(struct http_request *req, const char *file)
+{
+	char *copy = NULL;
+
+	if (file != NULL && (copy = strdup(file)) == NULL)
+		return -1;
+	free(req->cainfo);
+	req->cainfo = copy;
+	return 0;
+}
+
 /* Set up the easy handle for req: a pooled one, reset, or a new one. */
 static int
 http_request_setup(struct http *h, struct http_request *req)
@@ -363,6 +377,10 @@ http_request_setup(struct http *h, struct http_request *req)
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_header_cb) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, req) != CURLE_OK;
+	/* Verification stays on: this only says whom to trust. */
+	if (req->cainfo != NULL)
+		bad |= curl_easy_setopt(e, CURLOPT_CAINFO, req->cainfo) !=
+		    CURLE_OK;
 
 	if (strcmp(req->method, "GET") == 0 && !req->has_body)
 		bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
@@ -695,6 +713,8 @@ http_finish(struct http *h, struct http_request *req, CURLcode result)
 	if (result != CURLE_OK) {
 		resp.status = 0;
 		resp.timed_out = result == CURLE_OPERATION_TIMEDOUT;
+		resp.tls_untrusted = result == CURLE_PEER_FAILED_VERIFICATION;
+		resp.tls_cafile = result == CURLE_SSL_CACERT_BADFILE;
 		snprintf(resp.error, sizeof resp.error, "%s",
 		    req->errbuf[0] != '\0' ? req->errbuf :
 		    curl_easy_strerror(result));

@@ -18,7 +18,9 @@
  * multi client, retried with full-jitter backoff (Retry-After honoured, up
  * to max_backoff_ms) on transport errors, 429 and 5xx, given up after
  * max_attempts with an error log. Logs name the webhook, never its URL or
- * header (both secrets).
+ * header (both secrets). Alerts link to the case on the dashboard only with
+ * api.public_url (an absolute link); without it they say there is no link
+ * rather than carry a relative one that leads nowhere where it lands.
  */
 #include <sys/queue.h>
 
@@ -82,6 +84,7 @@ struct sla {
 	struct store			*store;
 	struct http			*http;
 	const struct config_alerts	*cfg;
+	const char			*public_url;	/* NULL: links left out */
 	struct metrics			*metrics;
 	sla_alert_hook			 hook;
 	void				*hook_arg;
@@ -430,7 +433,8 @@ sla_payload_generic(const struct sla_alert *a)
 
 	sla_rfc3339(a->deadline_ms, deadline, sizeof deadline);
 	sla_rfc3339(a->breached_at_ms, at, sizeof at);
-	snprintf(path, sizeof path, "/#case/%lld", a->case_id);
+	/* The fragment the dashboard page opens a case from. */
+	snprintf(path, sizeof path, "/#case=%lld", a->case_id);
 	json_object_object_add(o, "type",
 	    json_object_new_string("deprov.sla.breach"));
 	json_object_object_add(o, "case_id", json_object_new_int64(a->case_id));
@@ -446,6 +450,9 @@ sla_payload_generic(const struct sla_alert *a)
 	    json_object_new_int64(a->breached_at_ms));
 	json_object_object_add(o, "state", json_object_new_string(a->state));
 	json_object_object_add(o, "dashboard_path", json_object_new_string(path));
+	/* Absolute, or null: a relative link would be broken where it lands. */
+	json_object_object_add(o, "dashboard_url", a->dashboard_url != NULL ?
+	    json_object_new_string(a->dashboard_url) : NULL);
 	return o;
 }
 
@@ -492,7 +499,15 @@ sla_payload_slack(const struct sla_alert *a)
 		text = NULL;
 		goto done;
 	}
-	if (asprintf(&link, "deprov dashboard: `/#case/%lld`", a->case_id) < 0) {
+	/*
+	 * A Slack link must be absolute; without api.public_url say so rather
+	 * than send one that leads nowhere. The URL was checked to hold
+	 * nothing that needs escaping here ('<', '>', '|', '&').
+	 */
+	if ((a->dashboard_url != NULL ? asprintf(&link, "<%s|Open case %lld on "
+	    "the deprov dashboard>", a->dashboard_url, a->case_id) :
+	    asprintf(&link, "Case %lld on the deprov dashboard (no link: "
+	    "api.public_url is not set)", a->case_id)) < 0) {
 		link = NULL;
 		goto done;
 	}
@@ -568,6 +583,7 @@ sla_breach(struct sla_case *c, const char *kind, int64_t deadline_ms,
 	struct sla		*s = c->sla;
 	struct sla_alert	 a;
 	char			 deadline[SLA_TIME_LEN], detail[320], *generic, *body;
+	char			*url = NULL;
 	size_t			 i;
 
 	if (strcmp(kind, "freeze") == 0)
@@ -594,6 +610,11 @@ sla_breach(struct sla_case *c, const char *kind, int64_t deadline_ms,
 	a.state = c->state;
 	a.deadline_ms = deadline_ms;
 	a.breached_at_ms = now;
+	/* Out of memory, the alerts go without the link rather than not at all. */
+	if (s->public_url != NULL && asprintf(&url, "%s/#case=%lld",
+	    s->public_url, c->id) < 0)
+		url = NULL;
+	a.dashboard_url = url;
 	generic = sla_payload("generic", &a);
 	a.detail_json = generic != NULL ? generic : "{}";
 	if (s->hook != NULL)
@@ -612,6 +633,7 @@ sla_breach(struct sla_case *c, const char *kind, int64_t deadline_ms,
 		sla_deliver(s, w, body, c->id, kind);
 	}
 	free(generic);
+	free(url);
 }
 
 /* Start a delivery of body (ownership passes here) to one webhook. */
@@ -782,7 +804,8 @@ sla_http_cb(const struct http_response *resp, void *arg)
 struct sla *
 sla_new(struct event_base *base, struct engine *engine, struct store *store,
     struct http *http, const struct config_alerts *cfg,
-    struct metrics *metrics, char *err, size_t errlen)
+    const char *public_url, struct metrics *metrics, char *err,
+    size_t errlen)
 {
 	struct sla *s;
 
@@ -804,6 +827,7 @@ sla_new(struct event_base *base, struct engine *engine, struct store *store,
 	s->store = store;
 	s->http = http;
 	s->cfg = cfg;
+	s->public_url = public_url;
 	s->metrics = metrics;
 	TAILQ_INIT(&s->deliveries);
 	if (engine_observe(engine, sla_on_event, s) != 0) {

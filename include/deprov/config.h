@@ -99,6 +99,8 @@ struct config_api {
 	long			 max_connections;
 	long			 max_connections_per_address;
 	long			 request_timeout_ms;	/* each request: sent and answered within */
+	char			*public_url;	/* the dashboard as people reach it
+						   (no trailing '/'), or NULL */
 };
 
 struct config_engine {

@@ -125,12 +125,14 @@ int		 engine_observe(struct engine *, engine_observer_cb, void *arg);
  * Operator actions. Retry: a case that is escalated (or stuck) gets its
  * failed and skipped-after-failure steps reset to pending and runs again.
  * Cancel: an open case stops starting steps and ends "cancelled".
+ * reason (NULL = none) is the operator's, kept in the case's timeline
+ * note (and for a cancel in the case's error, "cancelled by WHO: REASON").
  * Return 0, or -1 with err ("no such case", "case is completed", ...).
  */
 int		 engine_case_retry(struct engine *, long long id, const char *who,
-		    char *err, size_t errlen);
+		    const char *reason, char *err, size_t errlen);
 int		 engine_case_cancel(struct engine *, long long id, const char *who,
-		    char *err, size_t errlen);
+		    const char *reason, char *err, size_t errlen);
 
 size_t		 engine_open_cases(const struct engine *);
 size_t		 engine_running_steps(const struct engine *);

@@ -21,6 +21,10 @@ struct http_header {
 struct http_response {
 	long			 status;	/* 0 when the transport failed */
 	int			 curl_code;	/* CURLcode, 0 = ok */
+	int			 tls_untrusted;	/* the peer's certificate failed
+						   verification (CURLE_PEER_FAILED_VERIFICATION) */
+	int			 tls_cafile;	/* the CA file could not be used
+						   (CURLE_SSL_CACERT_BADFILE) */
 	int			 timed_out;	/* 1 when curl_code was a timeout */
 	char			 error[256];	/* transport error text, "" when none */
 	char			*body;		/* NUL-terminated, may be "" */
@@ -51,6 +55,12 @@ int		 http_request_header(struct http_request *, const char *name,
 /* Copies the body. */
 int		 http_request_body(struct http_request *, const char *body, size_t len);
 void		 http_request_timeout(struct http_request *, long total_ms, long connect_ms);
+/*
+ * Trust the CA certificates in file (PEM) for an https:// request, as
+ * curl's --cacert: in place of the built-in bundle. NULL: the default.
+ * Verification is never turned off. 0, or -1 when out of memory.
+ */
+int		 http_request_cainfo(struct http_request *, const char *file);
 /*
  * Start the request; takes ownership of req (freed after the callback).
  * Returns 0, or -1 (req freed, callback not called) if curl refused it.

@@ -38,6 +38,8 @@ struct sla_alert {
 	const char	*state;		/* the case's state at the breach */
 	int64_t		 deadline_ms;
 	int64_t		 breached_at_ms;
+	/* The case on the dashboard (api.public_url + "/#case=N"), or NULL. */
+	const char	*dashboard_url;
 	const char	*detail_json;	/* a JSON object describing it, no secrets */
 };
 
@@ -46,10 +48,13 @@ typedef void (*sla_alert_hook)(const struct sla_alert *, void *arg);
 /*
  * Observe the engine (call after engine_new, before engine_resume). metrics
  * may be NULL. alerts is kept by pointer and must outlive the sla.
+ * public_url (api.public_url, kept by pointer too; NULL when not set) makes
+ * the alerts' links to the dashboard absolute; without it they carry none.
  */
 struct sla	*sla_new(struct event_base *, struct engine *, struct store *,
-		    struct http *, const struct config_alerts *, struct metrics *,
-		    char *err, size_t errlen);
+		    struct http *, const struct config_alerts *,
+		    const char *public_url, struct metrics *, char *err,
+		    size_t errlen);
 /* Cancels timers and deliveries in flight (their alerts are dropped). */
 void		 sla_free(struct sla *);
 /* Called once per breach, after it is recorded (e.g. audit_append). */
@@ -61,7 +66,9 @@ size_t		 sla_pending_deliveries(const struct sla *);
 
 /*
  * The webhook bodies for a breach (exposed for tests), malloc'd JSON text.
- * format is "generic" or "slack".
+ * format is "generic" or "slack". Generic: "dashboard_url" is the absolute
+ * link, null without one ("dashboard_path" is only the fragment's path);
+ * Slack: the link, or a line saying there is none and why.
  */
 char		*sla_payload(const char *format, const struct sla_alert *);
 

@@ -1,14 +1,21 @@
 /*
  * ctl-api: deprovctl's client of the admin API. One call at a time through
  * the project's HTTP client (libcurl multi on libevent, the same TLS
- * settings as the daemon's calls: the system CA store, no way to skip
- * verification) on a private event loop that runs until the answer is in.
+ * settings as the daemon's calls: no way to skip verification) on a private
+ * event loop that runs until the answer is in. An https API is checked
+ * against --cacert, else $SSL_CERT_FILE, else the system CA store; a
+ * certificate that fails the check is told apart from an API that cannot
+ * be reached, since the cure differs (a CA to give, not a daemon to start).
  * Errors the API returns are printed as "deprovctl: <error>: <detail>
  * (HTTP <status>)"; the token goes into one header and is wiped after.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <json-c/json.h>
@@ -24,6 +31,8 @@ struct ctl_api_reply {
 	struct event_base	*base;
 	int			 done;
 	long			 status;
+	int			 tls_untrusted;	/* see struct http_response */
+	int			 tls_cafile;
 	char			 error[256];
 	char			*body;
 	size_t			 len;
@@ -31,6 +40,8 @@ struct ctl_api_reply {
 
 static void	ctl_api_done(const struct http_response *, void *);
 static int	ctl_api_error(const struct ctl_api_reply *);
+static int	ctl_api_tls_error(const struct ctl *, const struct ctl_api_reply *,
+		    int);
 
 const char *
 ctl_api_str(json_object *o, const char *key)
@@ -61,9 +72,10 @@ ctl_api_call(struct ctl *ctl, const char *method, const char *path,
 	struct http		*h = NULL;
 	struct http_request	*req = NULL;
 	char			*url = NULL, *auth = NULL;
-	const char		*text;
+	const char		*text, *why = NULL;
+	struct stat		 sb;
 	size_t			 blen;
-	int			 rc = CTL_FAILED;
+	int			 rc = CTL_FAILED, https;
 
 	memset(&c, 0, sizeof c);
 	*out = NULL;
@@ -80,6 +92,19 @@ ctl_api_call(struct ctl *ctl, const char *method, const char *path,
 		url = NULL;
 		goto fail;
 	}
+	https = strncmp(ctl->api, "https://", 8) == 0;
+	/* A CA file that is not there is a mistake in the command, said first. */
+	if (https && ctl->cacert != NULL) {
+		if (stat(ctl->cacert, &sb) != 0 || access(ctl->cacert, R_OK) != 0)
+			why = strerror(errno);
+		else if (!S_ISREG(sb.st_mode))
+			why = "not a file";
+		if (why != NULL) {
+			rc = ctl_fail(CTL_USAGE, "%s %s: cannot read: %s",
+			    ctl->cacert_from, ctl->cacert, why);
+			goto done;
+		}
+	}
 	if ((c.base = event_base_new()) == NULL ||
 	    (h = http_new(c.base)) == NULL) {
 		ctl_fail(CTL_FAILED, "cannot set up the HTTP client");
@@ -90,6 +115,9 @@ ctl_api_call(struct ctl *ctl, const char *method, const char *path,
 		goto fail;
 	http_request_timeout(req, ctl->timeout_ms, ctl->timeout_ms <
 	    CTL_API_CONNECT_MS ? ctl->timeout_ms : CTL_API_CONNECT_MS);
+	if (https && ctl->cacert != NULL &&
+	    http_request_cainfo(req, ctl->cacert) != 0)
+		goto fail;
 	if (http_request_header(req, "Accept", "application/json") != 0 ||
 	    http_request_header(req, "User-Agent", "deprovctl/" CTL_VERSION) !=
 	    0)
@@ -120,6 +148,10 @@ ctl_api_call(struct ctl *ctl, const char *method, const char *path,
 	/* Runs until ctl_api_done breaks the loop. */
 	if (event_base_dispatch(c.base) < 0 || !c.done) {
 		ctl_fail(CTL_FAILED, "no reply from %s (event loop ended)", url);
+		goto done;
+	}
+	if (c.status == 0 && (c.tls_untrusted || c.tls_cafile)) {
+		rc = ctl_api_tls_error(ctl, &c, (int)blen);
 		goto done;
 	}
 	if (c.status == 0) {
@@ -168,6 +200,8 @@ ctl_api_done(const struct http_response *resp, void *arg)
 
 	c->done = 1;
 	c->status = resp->status;
+	c->tls_untrusted = resp->tls_untrusted;
+	c->tls_cafile = resp->tls_cafile;
 	snprintf(c->error, sizeof c->error, "%s", resp->error);
 	if (resp->body != NULL && (c->body = malloc(resp->body_len + 1)) !=
 	    NULL) {
@@ -204,4 +238,31 @@ ctl_api_error(const struct ctl_api_reply *c)
 	if (o != NULL)
 		json_object_put(o);
 	return CTL_FAILED;
+}
+
+/*
+ * The API answered, but its certificate did not pass: not trusted (the CA
+ * is missing: exit 1, with what to do), issued for another name, or the CA
+ * file given is no CA file (a usage error, exit 2).
+ */
+static int
+ctl_api_tls_error(const struct ctl *ctl, const struct ctl_api_reply *c,
+    int blen)
+{
+	if (c->tls_cafile)
+		return ctl_fail(CTL_USAGE, "%s %s: no usable CA certificate in "
+		    "it: %s", ctl->cacert_from, ctl->cacert, c->error);
+	/* curl reports a name mismatch with the same code: tell it apart. */
+	if (strstr(c->error, "host name") != NULL)
+		return ctl_fail(CTL_FAILED, "the API at %.*s: its certificate "
+		    "is for another host name (use that name in --api): %s",
+		    blen, ctl->api, c->error);
+	if (ctl->cacert != NULL)
+		return ctl_fail(CTL_FAILED, "the API at %.*s: certificate not "
+		    "trusted (give the CA with --cacert or SSL_CERT_FILE; %s %s "
+		    "does not hold it): %s", blen, ctl->api, ctl->cacert_from,
+		    ctl->cacert, c->error);
+	return ctl_fail(CTL_FAILED, "the API at %.*s: certificate not trusted "
+	    "(give the CA with --cacert or SSL_CERT_FILE): %s", blen, ctl->api,
+	    c->error);
 }

@@ -1,9 +1,10 @@
 /*
- * ctl-cmd-action: what an admin does to one case. "retry ID" runs an
- * escalated case's failed steps again, "cancel ID" stops an open case, and
- * "reinstate ID --reason TEXT" re-activates exactly the accounts leaver
- * case ID disabled, as a new case (POST /v1/cases/ID/retry, /cancel,
- * /reinstate; admin role).
+ * ctl-cmd-action: what an admin does to one case. "retry ID [--reason
+ * TEXT]" runs an escalated case's failed steps again, "cancel ID --reason
+ * TEXT" stops an open case, and "reinstate ID --reason TEXT" re-activates
+ * exactly the accounts leaver case ID disabled, as a new case (POST
+ * /v1/cases/ID/retry, /cancel, /reinstate; admin role). The reason goes
+ * into the audit record and the case's timeline.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -17,6 +18,19 @@
 static int	ctl_cmd_action_exec(struct ctl *, struct ctl_args *);
 static int	ctl_cmd_reinstate_exec(struct ctl *, struct ctl_args *);
 
+static const struct ctl_opt ctl_cmd_retry_opts[] = {
+	{ .name = "reason", .type = CTL_OPT_STR },
+	{ .name = NULL }
+};
+
+/* Stopping a deprovisioning someone asked for needs a why. */
+static const struct ctl_opt ctl_cmd_cancel_opts[] = {
+	{ .name = "reason", .type = CTL_OPT_STR, .flags = CTL_OPT_REQUIRED,
+	  .missing = "--reason is required (why the case is cancelled: a "
+	  "ticket or incident reference)" },
+	{ .name = NULL }
+};
+
 static const struct ctl_opt ctl_cmd_reinstate_opts[] = {
 	{ .name = "reason", .type = CTL_OPT_STR, .flags = CTL_OPT_REQUIRED },
 	{ .name = NULL }
@@ -24,10 +38,14 @@ static const struct ctl_opt ctl_cmd_reinstate_opts[] = {
 
 const struct ctl_cmd_entry ctl_cmd_retry_entry = {
 	.name = "retry",
-	.usage = "retry ID",
+	.usage = "retry ID [--reason TEXT]",
 	.help =
 	  "Run an escalated case's failed steps again (POST /v1/cases/ID/retry;\n"
-	  "admin role).\n",
+	  "admin role).\n"
+	  "\n"
+	  "  --reason TEXT   why (a ticket or incident reference; audited and\n"
+	  "                  kept in the case's timeline)\n",
+	.opts = ctl_cmd_retry_opts,
 	.nargs = 1,
 	.flags = CTL_CMD_CASE_ID,
 	.exec = ctl_cmd_action_exec
@@ -35,10 +53,15 @@ const struct ctl_cmd_entry ctl_cmd_retry_entry = {
 
 const struct ctl_cmd_entry ctl_cmd_cancel_entry = {
 	.name = "cancel",
-	.usage = "cancel ID",
+	.usage = "cancel ID --reason TEXT",
 	.help =
 	  "Cancel an open case: no further steps start\n"
-	  "(POST /v1/cases/ID/cancel; admin role).\n",
+	  "(POST /v1/cases/ID/cancel; admin role).\n"
+	  "\n"
+	  "  --reason TEXT   why (required; audited, kept in the case's timeline\n"
+	  "                  and shown as the case's error: \"cancelled by NAME:\n"
+	  "                  TEXT\")\n",
+	.opts = ctl_cmd_cancel_opts,
 	.nargs = 1,
 	.flags = CTL_CMD_CASE_ID,
 	.exec = ctl_cmd_action_exec
@@ -64,13 +87,24 @@ const struct ctl_cmd_entry ctl_cmd_reinstate_entry = {
 static int
 ctl_cmd_action_exec(struct ctl *ctl, struct ctl_args *args)
 {
-	json_object	*o = NULL;
+	json_object	*body = NULL, *o = NULL;
 	char		 path[96], *raw = NULL;
+	const char	*reason = ctl_args_get(args, "reason");
 	long long	 id = ctl_case_id(args);
 	int		 rc;
 
+	if (reason != NULL && *reason == '\0')
+		return ctl_usage_error(ctl, "--reason must not be empty");
+	/* Without a reason a retry sends no body, as the API allows. */
+	if (reason != NULL) {
+		body = json_object_new_object();
+		json_object_object_add(body, "reason",
+		    json_object_new_string(reason));
+	}
 	snprintf(path, sizeof path, "/v1/cases/%lld/%s", id, ctl->cmd->name);
-	if ((rc = ctl_api_call(ctl, "POST", path, NULL, &o, &raw)) != CTL_OK)
+	rc = ctl_api_call(ctl, "POST", path, body, &o, &raw);
+	json_object_put(body);
+	if (rc != CTL_OK)
 		return rc;
 	if (ctl->json)
 		ctl_print_raw(raw);

@@ -21,6 +21,8 @@ static int	ctl_cmd_case_exec(struct ctl *, struct ctl_args *);
 static const char *ctl_short_type(const char *);
 static void	ctl_deadline(const char *, int64_t, int64_t, int);
 static void	ctl_containment(json_object *);
+static int64_t	ctl_case_due(json_object *);
+static int64_t	ctl_since_due(int64_t, int64_t);
 
 static const struct ctl_opt ctl_cmd_cases_opts[] = {
 	{ .name = "state", .type = CTL_OPT_STR },
@@ -56,6 +58,28 @@ const struct ctl_cmd_entry ctl_cmd_case_entry = {
 	.flags = CTL_CMD_CASE_ID,
 	.exec = ctl_cmd_case_exec
 };
+
+/*
+ * When the case was due: its creation, or its effective time when later (a
+ * scheduled leaver). The SLA budgets count from here (the deadlines are
+ * set so), and so must "frozen after", or a case frozen on time would
+ * seem days late.
+ */
+static int64_t
+ctl_case_due(json_object *c)
+{
+	int64_t created = ctl_api_i64(c, "created_ms");
+	int64_t effective = ctl_api_i64(c, "effective_ms");
+
+	return effective > created ? effective : created;
+}
+
+/* Milliseconds from due to at, never below 0 (as the dashboard shows it). */
+static int64_t
+ctl_since_due(int64_t at, int64_t due)
+{
+	return at > due ? at - due : 0;
+}
 
 /* "io.deprov.leaver" -> "leaver". */
 static const char *
@@ -140,8 +164,8 @@ ctl_cmd_cases_exec(struct ctl *ctl, struct ctl_args *args)
 		cells[4] = evt;
 		cells[5] = ctl_table_time(ctl_api_i64(c, "created_ms"), created,
 		    sizeof created);
-		cells[6] = fz > 0 ? ctl_table_duration(fz - ctl_api_i64(c,
-		    "created_ms"), ttf, sizeof ttf) : NULL;
+		cells[6] = fz > 0 ? ctl_table_duration(ctl_since_due(fz,
+		    ctl_case_due(c)), ttf, sizeof ttf) : NULL;
 		cells[7] = ctl_table_short(n, CTL_TABLE_NOTE_WIDTH, note,
 		    sizeof note);
 		ctl_table_row(&t, cells);
@@ -227,9 +251,9 @@ ctl_cmd_case_exec(struct ctl *ctl, struct ctl_args *args)
 	struct ctl_table	 t;
 	char			 path[64], buf[512], w1[40], w2[40], att[16];
 	char			*raw = NULL, note[256];
-	const char		*cells[6], *err;
+	const char		*cells[6], *err, *since;
 	long long		 id;
-	int64_t			 created, frozen, completed;
+	int64_t			 created, frozen, completed, due;
 	size_t			 i;
 	int			 rc;
 
@@ -268,17 +292,22 @@ ctl_cmd_case_exec(struct ctl *ctl, struct ctl_args *args)
 	if (ctl_api_i64(o, "effective_ms") > 0)
 		ctl_table_kv("effective", ctl_table_time(ctl_api_i64(o,
 		    "effective_ms"), w1, sizeof w1));
+	/* Counted from when it was due, as its deadlines are. */
+	due = ctl_case_due(o);
+	since = due > created ? "effective" : "created";
 	if (frozen > 0) {
-		snprintf(buf, sizeof buf, "%s  (%s after created)",
+		snprintf(buf, sizeof buf, "%s  (%s after %s)",
 		    ctl_table_time(frozen, w1, sizeof w1),
-		    ctl_table_duration(frozen - created, w2, sizeof w2));
+		    ctl_table_duration(ctl_since_due(frozen, due), w2,
+		    sizeof w2), since);
 		ctl_table_kv("frozen", buf);
 	} else
 		ctl_table_kv("frozen", "-");
 	if (completed > 0) {
-		snprintf(buf, sizeof buf, "%s  (%s after created)",
+		snprintf(buf, sizeof buf, "%s  (%s after %s)",
 		    ctl_table_time(completed, w1, sizeof w1),
-		    ctl_table_duration(completed - created, w2, sizeof w2));
+		    ctl_table_duration(ctl_since_due(completed, due), w2,
+		    sizeof w2), since);
 		ctl_table_kv("ended", buf);
 	} else
 		ctl_table_kv("ended", "-");

@@ -36,6 +36,7 @@ const struct ctl_cmd_entry *const ctl_cmd_table[] = {
 static const struct ctl_opt ctl_global_opts[] = {
 	{ .name = "api", .type = CTL_OPT_STR },
 	{ .name = "token", .type = CTL_OPT_STR },
+	{ .name = "cacert", .type = CTL_OPT_STR },
 	{ .name = "json", .type = CTL_OPT_FLAG },
 	{ .name = "help", .letter = 'h', .type = CTL_OPT_FLAG },
 	{ .name = "timeout", .type = CTL_OPT_INT, .min = 1, .max = 3600000,
@@ -79,6 +80,11 @@ ctl_main(const struct ctl_cmd_entry *const *table, int argc, char **argv)
 	if (ctl.api == NULL || *ctl.api == '\0')
 		ctl.api = CTL_DEFAULT_API;
 	ctl.token = getenv("DEPROV_TOKEN");
+	/* As curl and OpenSSL tools do: the CA bundle an https API is checked with. */
+	ctl.cacert = getenv("SSL_CERT_FILE");
+	if (ctl.cacert != NULL && *ctl.cacert == '\0')
+		ctl.cacert = NULL;
+	ctl.cacert_from = "SSL_CERT_FILE";
 	if ((args = ctl_args_new()) == NULL)
 		return ctl_fail(CTL_FAILED, "out of memory");
 
@@ -200,6 +206,10 @@ ctl_globals(struct ctl *ctl, const struct ctl_args *args)
 		ctl->api = ctl_args_get(args, "api");
 	if (ctl_args_has(args, "token"))
 		ctl->token = ctl_args_get(args, "token");
+	if (ctl_args_has(args, "cacert")) {
+		ctl->cacert = ctl_args_get(args, "cacert");
+		ctl->cacert_from = "--cacert";
+	}
 	ctl->timeout_ms = (long)ctl_args_int(args, "timeout", ctl->timeout_ms);
 	ctl->json = ctl_args_has(args, "json");
 	ctl->verbose = ctl_args_has(args, "verbose");
@@ -376,8 +386,8 @@ static void
 ctl_cmd_usage(const struct ctl_cmd_entry *c, FILE *f)
 {
 	fprintf(f, "usage: deprovctl %s\n\n%s", c->usage, c->help);
-	fprintf(f, "\nglobal options: --api URL, --token T, --json, --timeout MS "
-	    "(see deprovctl --help)\n");
+	fprintf(f, "\nglobal options: --api URL, --token T, --cacert FILE, --json, "
+	    "--timeout MS (see deprovctl --help)\n");
 }
 
 static void
@@ -396,6 +406,9 @@ ctl_usage(const struct ctl_cmd_entry *const *table, FILE *f)
 	    "global options (before or after the command):\n"
 	    "  --api URL       admin API (default $DEPROV_API or %s)\n"
 	    "  --token T       bearer token (default $DEPROV_TOKEN)\n"
+	    "  --cacert FILE   CA certificates (PEM) an https API's certificate\n"
+	    "                  is checked against (default $SSL_CERT_FILE, else\n"
+	    "                  the system's)\n"
 	    "  --json          print the raw JSON instead of tables\n"
 	    "  --timeout MS    give up on the API or Kafka after MS ms "
 	    "(default %ld)\n"
@@ -405,7 +418,8 @@ ctl_usage(const struct ctl_cmd_entry *const *table, FILE *f)
 	    "command\n"
 	    "\n"
 	    "exit status: 0 ok, 1 the operation failed (API error, tampering "
-	    "found),\n"
+	    "found,\n"
+	    "             the API's certificate not trusted),\n"
 	    "             2 usage error, 3 cannot reach the API (or Kafka)\n",
 	    CTL_DEFAULT_API, CTL_TIMEOUT_MS);
 }

@@ -154,6 +154,8 @@ struct ctl_cmd_entry {
 struct ctl {
 	const char			*api;		/* base URL */
 	const char			*token;		/* bearer token, or NULL */
+	const char			*cacert;	/* CA file for https, or NULL */
+	const char			*cacert_from;	/* "--cacert", "SSL_CERT_FILE" */
 	int				 json;		/* --json */
 	int				 verbose;	/* --verbose */
 	long				 timeout_ms;	/* --timeout */

@@ -386,7 +386,8 @@ main(int argc, char **argv)
 	/* Observers see the resumed cases: set up before engine_resume. */
 	if ((d.metrics = metrics_new(d.engine, d.store, err, sizeof err)) ==
 	    NULL || (d.sla = sla_new(d.base, d.engine, d.store, d.http,
-	    &d.cfg->alerts, d.metrics, err, sizeof err)) == NULL) {
+	    &d.cfg->alerts, d.cfg->api.public_url, d.metrics, err,
+	    sizeof err)) == NULL) {
 		log_error("deprovd", "%s", err);
 		goto done;
 	}

@@ -484,6 +484,23 @@ def consume(bootstrap, topic, fmt="%k\t%h\t%s\n", timeout=20):
     return r.stdout.decode(errors="replace")
 
 
+def gen_cert(work, name="api"):
+    """A self-signed certificate for 127.0.0.1 and its key, in the work directory."""
+    cert = os.path.join(work.path, name + "-cert.pem")
+    key = os.path.join(work.path, name + "-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+def tls_config(cert, key):
+    """A Daemon extra= that serves the API over TLS with cert and key."""
+    def edit(cfg):
+        cfg["api"]["tls"] = {"cert_file": cert, "key_file": key}
+    return edit
+
+
 def leaver(emp, email, manager_email=None, accounts=None, etype="io.deprov.leaver",
            kind=None, eid=None, effective=None):
     data = {"employee_id": emp, "email": email, "username": email}

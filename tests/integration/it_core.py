@@ -567,7 +567,8 @@ def test_api_roles_freeze_unfreeze(work):
         wait_for(lambda: d.case(r2["case_id"])["state"] == "completed", 30, "unfreeze")
         assert sb.user(user_id(1))["IsFrozen"] is False
         # Admin actions: cancel a completed case is a conflict; unknown case 404.
-        st, err = d.call("POST", "/v1/cases/%d/cancel" % c["id"], token=ADMIN_TOKEN)
+        st, err = d.call("POST", "/v1/cases/%d/cancel" % c["id"], {"reason": "INC-123"},
+                         token=ADMIN_TOKEN)
         assert st == 409, (st, err)
         assert d.call("POST", "/v1/cases/9999/retry", token=ADMIN_TOKEN)[0] == 404
         assert d.call("GET", "/healthz")[0] == 200

@@ -26,8 +26,9 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN_TOKEN, API_TOKEN, RESPONDER_TOKEN, SANDBOX_TOKEN,  # noqa: E402
-                     SOURCE_DIR, Daemon, Sandbox, build_dir, emergency_runbook, leaver_for,
-                     log, publish, main, run, seed_people, standard_runbook, user_id, wait_for)
+                     SOURCE_DIR, Daemon, Sandbox, build_dir, emergency_runbook, gen_cert,
+                     leaver_for, log, publish, main, run, seed_people, standard_runbook,
+                     tls_config, user_id, wait_for)
 
 STATES = ("received", "scheduled", "freezing", "contained", "remediating", "deactivating",
           "completed", "cancelled", "escalated")
@@ -595,21 +596,6 @@ def test_exposure(work):
     finally:
         d.stop()
         sb.stop()
-
-
-def gen_cert(work, name="api"):
-    cert = os.path.join(work.path, name + "-cert.pem")
-    key = os.path.join(work.path, name + "-key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    return cert, key
-
-
-def tls_config(cert, key):
-    def edit(cfg):
-        cfg["api"]["tls"] = {"cert_file": cert, "key_file": key}
-    return edit
 
 
 def start_fails(work, d, timeout=30):

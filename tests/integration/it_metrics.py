@@ -204,7 +204,7 @@ def test_promtool_and_values(work):
         sb.stop()
 
 
-def check_generic(body, case_id, kind="freeze"):
+def check_generic(body, case_id, kind="freeze", public_url=None):
     p = json.loads(body)
     assert p["type"] == "deprov.sla.breach", p
     assert p["case_id"] == case_id, p
@@ -214,8 +214,22 @@ def check_generic(body, case_id, kind="freeze"):
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", p["deadline"]), p
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", p["breached_at"]), p
     assert p["state"] in ("received", "freezing"), p
-    assert p["dashboard_path"] == "/#case/%d" % case_id, p
+    # The fragment the dashboard opens a case from; the link only when
+    # api.public_url says where the dashboard is.
+    assert p["dashboard_path"] == "/#case=%d" % case_id, p
+    want = public_url + "/#case=%d" % case_id if public_url else None
+    assert p["dashboard_url"] == want, (p, want)
     return p
+
+
+PUBLIC_URL = "https://deprov.acme.example/ops"
+
+
+def alerts_and_public_url(hooks):
+    def extra(cfg):
+        alerts_config(hooks)(cfg)
+        cfg["api"]["public_url"] = PUBLIC_URL + "/"
+    return extra
 
 
 def audit_rows(work, kind):
@@ -240,7 +254,7 @@ def test_sla_breach_webhooks(work):
     hooks = [{"name": "soc", "url": gen.url, "format": "generic", "auth_header": HOOK_SECRET},
              {"name": "slack", "url": slack.url, "format": "slack"},
              {"name": "flaky", "url": flaky.url}]
-    d = Daemon(work, sb, runbooks=[tight_runbook()], extra=alerts_config(hooks)).start()
+    d = Daemon(work, sb, runbooks=[tight_runbook()], extra=alerts_and_public_url(hooks)).start()
     receivers = (gen, slack, flaky)
     try:
         publish(d.bootstrap, [("E0001", leaver_for(1))])
@@ -256,18 +270,21 @@ def test_sla_breach_webhooks(work):
         g = gen.got()[0]
         assert g["headers"].get("Authorization") == HOOK_SECRET, g["headers"]
         assert g["headers"].get("Content-Type") == "application/json", g["headers"]
-        p = check_generic(g["body"], case["id"])
+        p = check_generic(g["body"], case["id"], public_url=PUBLIC_URL)
         assert abs(p["deadline_ms"] - full["freeze_deadline_ms"]) == 0, p
         sp = json.loads(slack.got()[0]["body"])
         assert "Authorization" not in slack.got()[0]["headers"]
         assert "SLA breach" in sp["text"] and "case %d" % case["id"] in sp["text"], sp
         assert isinstance(sp["blocks"], list) and sp["blocks"][0]["type"] == "header", sp
+        link = sp["blocks"][-1]["elements"][0]["text"]
+        assert link == "<%s/#case=%d|Open case %d on the deprov dashboard>" % (
+            PUBLIC_URL, case["id"], case["id"]), link
 
         # 503, 503, then 200: delivered on the third attempt.
         wait_for(lambda: flaky.delivered(), 15, "the flaky webhook to get it")
         assert [r["status"] for r in flaky.got()] == [503, 503, 200], flaky.got()
         assert all(r["body"] == flaky.got()[0]["body"] for r in flaky.got())
-        check_generic(flaky.got()[-1]["body"], case["id"])
+        check_generic(flaky.got()[-1]["body"], case["id"], public_url=PUBLIC_URL)
 
         text, _ = scrape(d)
         s, _ = parse_metrics(text)
@@ -331,6 +348,7 @@ def test_sla_deadline_passed_while_down(work):
         d.start()
         wait_for(lambda: gen.got(), 30, "the alert after resume")
         log("alert %.2f s after restart" % (gen.got()[0]["t"] - t0))
+        # No api.public_url here: no link, rather than a relative one.
         p = check_generic(gen.got()[0]["body"], case["id"])
         assert p["breached_at"] > p["deadline"], p
         # Once: not again after another restart.

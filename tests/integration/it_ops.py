@@ -6,6 +6,7 @@ Run one test: it_ops.py --build DIR NAME."""
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -13,9 +14,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN_TOKEN, API_TOKEN, RESPONDER_TOKEN, SANDBOX_TOKEN,  # noqa: E402
-                     Daemon, Sandbox, build_dir, emergency_runbook, free_port, leaver_for, log,
-                     publish, main, run, seed_people, standard_runbook, unfreeze_runbook, user_id,
-                     wait_for)
+                     Daemon, Sandbox, build_dir, emergency_runbook, free_port, gen_cert,
+                     leaver_for, log, publish, main, run, seed_people, standard_runbook,
+                     tls_config, unfreeze_runbook, user_id, wait_for)
 
 ZERO = "0" * 64
 SECRETS = (SANDBOX_TOKEN, API_TOKEN, RESPONDER_TOKEN, ADMIN_TOKEN)
@@ -219,7 +220,7 @@ def test_cli_freeze_and_views(work):
         # completed case is a conflict.
         r = ctl("retry", cid, api=api, token=RESPONDER_TOKEN)
         assert r.returncode == 1 and "forbidden" in r.stderr, r.stderr
-        r = ctl("cancel", cid, api=api, token=ADMIN_TOKEN)
+        r = ctl("cancel", cid, "--reason", "INC-1 done", api=api, token=ADMIN_TOKEN)
         assert r.returncode == 1 and "deprovctl: conflict:" in r.stderr, r.stderr
 
         # Unfreeze the false positive, with --api instead of the environment.
@@ -261,7 +262,7 @@ def test_cli_publish_cancel(work):
         assert sent["event"]["id"] == "fixed-event-id-2" and sent["key"] == "E0002", sent
         assert sent["event"]["specversion"] == "1.0" and sent["event"]["subject"] == "E0002"
         c2 = d.wait_case("E0002", states=("scheduled",), timeout=60)
-        r = ctl("cancel", c2["id"], api=api, token=ADMIN_TOKEN)
+        r = ctl("cancel", c2["id"], "--reason", "HR-2 rescinded", api=api, token=ADMIN_TOKEN)
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == "cancel accepted for case %d" % c2["id"], r.stdout
         d.wait_case("E0002", states=("cancelled",), timeout=30)
@@ -285,6 +286,190 @@ def test_cli_publish_cancel(work):
         assert r.returncode == 0 and r.stdout.startswith("ok: %d records" % len(rows)), r.stdout
         r = ctl("cases", api=api, token=API_TOKEN)
         assert r.returncode == 3, (r.returncode, r.stderr)
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_cli_retry_cancel_reasons(work):
+    """retry and cancel carry the operator's reason into the audit record and
+    the case's timeline; cancel refuses to go without one (CLI: exit 2; API:
+    400), and the bodies are as strict as the other routes'."""
+    sb = Sandbox(work, seed_people(2))
+    sb.fault({"path": "/services/data/v60.0/sobjects/UserLogin/", "mode": "status",
+              "status": 503})
+    d = Daemon(work, sb, runbooks=[standard_runbook(max_attempts=2, initial_ms=10,
+                                                    max_ms=50)]).start()
+    api = d.url("")
+    try:
+        # A failing freeze escalates case 1; case 2 waits for its effective date.
+        publish(d.bootstrap, [("E0001", leaver_for(1)),
+                              ("E0002", leaver_for(2, effective="2099-01-01T00:00:00Z"))])
+        esc = d.wait_case("E0001", states=("escalated",), timeout=60)
+        sched = d.wait_case("E0002", states=("scheduled",), timeout=60)
+        cancel = "/v1/cases/%d/cancel" % sched["id"]
+        retry = "/v1/cases/%d/retry" % esc["id"]
+
+        # The API: a cancel without a reason, or any body but {"reason": text}, is 400.
+        for bad in (None, b"{}", b'{"reason": null}', b'{"reason": ""}', b'{"reason": 7}',
+                    b'{"reason": "x", "by": "me"}', b'{"reason": "a\\u0000b"}',
+                    b'{"reason": "' + b"x" * 600 + b'"}', b"[]", b"reason=x"):
+            st, err = d.call("POST", cancel, bad, token=ADMIN_TOKEN)
+            assert st == 400 and err["error"] == "bad_request" and err["detail"], (bad, st, err)
+        st, err = d.call("POST", cancel, token=ADMIN_TOKEN)
+        assert "reason is required" in err["detail"], err
+        st, err = d.call("POST", cancel, b'{"reason": "x", "by": "me"}', token=ADMIN_TOKEN)
+        assert 'unknown member "by"' in err["detail"], err
+        for bad in (b'{"reason": "x", "by": "me"}', b'{"reason": ""}', b"{\"reason\": \"a\x00\"}",
+                    b"nope"):
+            st, err = d.call("POST", retry, bad, token=ADMIN_TOKEN)
+            assert st == 400 and err["error"] == "bad_request", (bad, st, err)
+        assert d.case(sched["id"])["state"] == "scheduled"
+        assert d.case(esc["id"])["state"] == "escalated"
+
+        # The CLI: cancel needs --reason (a usage error, nothing sent).
+        r = ctl("cancel", sched["id"], api=api, token=ADMIN_TOKEN)
+        assert r.returncode == 2 and "--reason is required" in r.stderr, (r.returncode, r.stderr)
+        r = ctl("cancel", sched["id"], "--reason", "", api=api, token=ADMIN_TOKEN)
+        assert r.returncode == 2, (r.returncode, r.stderr)
+        r = ctl("cancel", sched["id"], "--reason", "HR-9 \"rescinded\" by phone", api=api,
+                token=ADMIN_TOKEN)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert r.stdout.strip() == "cancel accepted for case %d" % sched["id"], r.stdout
+        d.wait_case("E0002", states=("cancelled",), timeout=30)
+        full = d.case(sched["id"])
+        assert full["error"] == 'cancelled by ops: HR-9 "rescinded" by phone', full["error"]
+        notes = [t["detail"] for t in full["timeline"] if t["kind"] == "operator"]
+        assert notes == ['cancelled by ops: HR-9 "rescinded" by phone'], full["timeline"]
+
+        # retry: the reason is optional; given, it is audited and in the timeline.
+        sb.clear_faults()
+        r = ctl("retry", esc["id"], "--reason", "INC-5 Salesforce back", api=api,
+                token=ADMIN_TOKEN)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        d.wait_case("E0001", states=("completed",), timeout=60)
+        notes = [t["detail"] for t in d.case(esc["id"])["timeline"] if t["kind"] == "operator"]
+        assert len(notes) == 1 and notes[0].startswith("retry by ops (") and \
+            notes[0].endswith("): INC-5 Salesforce back"), notes
+        # Without one: the body may be left out, as before.
+        st, err = d.call("POST", retry, token=ADMIN_TOKEN)
+        assert st == 409 and err["error"] == "conflict", (st, err)
+
+        ops = {x[2]: json.loads(x[7]) for x in audit_rows(d) if x[2].startswith("operator.")}
+        assert ops == {"operator.cancel": {"via": "api", "reason": 'HR-9 "rescinded" by phone'},
+                       "operator.retry": {"via": "api", "reason": "INC-5 Salesforce back"}}, ops
+        check_chain(audit_rows(d))
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def test_cli_private_ca(work):
+    """An API behind a private CA: without the CA deprovctl says the
+    certificate is not trusted (exit 1, not the exit 3 of an API that is
+    down); --cacert or SSL_CERT_FILE gives the CA, --cacert wins."""
+    cert, key = gen_cert(work)
+    other, _ = gen_cert(work, "other")
+    sb = Sandbox(work, seed_people(1))
+    d = Daemon(work, sb, extra=tls_config(cert, key)).start(wait_ready=False)
+    api = "https://127.0.0.1:%d" % d.api_port
+    untrusted = "certificate not trusted (give the CA with --cacert or SSL_CERT_FILE)"
+    try:
+        def up():
+            assert d.proc.poll() is None, "deprovd exited: see %s" % d.stderr_path
+            return ctl("cases", "--cacert", cert, api=api, token=API_TOKEN).returncode == 0
+        wait_for(up, 30, "the https API")
+
+        # No CA given: the system's store does not know it.
+        r = ctl("cases", api=api, token=API_TOKEN, env={"SSL_CERT_FILE": ""})
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        assert untrusted in r.stderr and "cannot reach" not in r.stderr, r.stderr
+        assert r.stderr.startswith("deprovctl: the API at %s: " % api), r.stderr
+
+        # The CA by flag, by environment; the flag wins over the environment.
+        r = ctl("--cacert", cert, "cases", api=api, token=API_TOKEN)
+        assert r.returncode == 0 and r.stdout.strip() == "no cases", (r.stdout, r.stderr)
+        r = ctl("cases", api=api, token=API_TOKEN, env={"SSL_CERT_FILE": cert})
+        assert r.returncode == 0, r.stderr
+        r = ctl("cases", "--cacert", cert, api=api, token=API_TOKEN,
+                env={"SSL_CERT_FILE": other})
+        assert r.returncode == 0, r.stderr
+
+        # The wrong CA: not trusted, naming the file that was tried.
+        r = ctl("cases", api=api, token=API_TOKEN, env={"SSL_CERT_FILE": other})
+        assert r.returncode == 1 and untrusted[:-1] in r.stderr, r.stderr
+        assert "SSL_CERT_FILE %s does not hold it" % other in r.stderr, r.stderr
+        # A name the certificate is not for.
+        r = ctl("cases", "--cacert", cert, api="https://localhost:%d" % d.api_port,
+                token=API_TOKEN)
+        assert r.returncode == 1 and "another host name" in r.stderr, r.stderr
+
+        # A CA file that is missing or is no CA file: a usage error.
+        r = ctl("cases", "--cacert", os.path.join(work.path, "missing.pem"), api=api,
+                token=API_TOKEN)
+        assert r.returncode == 2 and "--cacert" in r.stderr and "cannot read" in r.stderr, \
+            r.stderr
+        junk = work.file("junk.pem", "not a certificate\n")
+        r = ctl("cases", "--cacert", junk, api=api, token=API_TOKEN)
+        assert r.returncode == 2 and "no usable CA certificate" in r.stderr, \
+            (r.returncode, r.stderr)
+        r = ctl("cases", "--cacert", work.path, api=api, token=API_TOKEN)
+        assert r.returncode == 2 and "not a file" in r.stderr, r.stderr
+
+        # Down is still down: exit 3.
+        assert d.stop() == 0
+        r = ctl("cases", "--cacert", cert, api=api, token=API_TOKEN)
+        assert r.returncode == 3 and "cannot reach the API" in r.stderr, r.stderr
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def duration_ms(text):
+    """deprovctl's short durations ("850ms", "4.2s") in milliseconds."""
+    m = re.match(r"^(\d+)ms$", text)
+    if m:
+        return int(m.group(1))
+    m = re.match(r"^(\d+(?:\.\d+)?)s$", text)
+    assert m, "not a duration under a minute: %r" % text
+    return float(m.group(1)) * 1000
+
+
+def test_cli_scheduled_frozen_after(work):
+    """A scheduled leaver's "frozen after" counts from its effective time, as
+    its freeze deadline does and as the dashboard shows it, not from when the
+    event arrived."""
+    sb = Sandbox(work, seed_people(1))
+    d = Daemon(work, sb).start()
+    api = d.url("")
+    try:
+        wait_s = 6
+        effective = int(time.time()) + wait_s + 1
+        publish(d.bootstrap, [("E0001", leaver_for(1, effective=time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(effective))))])
+        c = d.wait_case("E0001", timeout=60)
+        assert c["effective_ms"] == effective * 1000, c
+        assert c["effective_ms"] - c["created_ms"] >= (wait_s - 1) * 1000, c
+        assert c["frozen_ms"] >= c["effective_ms"], c
+        assert c["freeze_deadline_ms"] - c["effective_ms"] == 60 * 1000, c
+        want = c["frozen_ms"] - c["effective_ms"]
+        summary = d.api("/v1/summary")
+        assert summary["recent"][0]["time_to_freeze_ms"] == want, summary["recent"]
+
+        r = ctl("cases", api=api, token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        head, row = r.stdout.splitlines()[:2]
+        cell = row[head.index("FROZEN AFTER"):head.index("REASON")].strip()
+        assert abs(duration_ms(cell) - want) < 100, (cell, want, r.stdout)
+        assert duration_ms(cell) < (wait_s - 2) * 1000, (cell, r.stdout)
+
+        r = ctl("case", c["id"], api=api, token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        frozen = [l for l in r.stdout.splitlines() if l.startswith("frozen ")]
+        m = re.search(r"\((\S+) after effective\)$", frozen[0]) if frozen else None
+        assert m and abs(duration_ms(m.group(1)) - want) < 100, (frozen, want)
+        assert d.stop() == 0
     finally:
         d.stop()
         sb.stop()
@@ -362,8 +547,9 @@ def test_cli_check(work):
 
 
 TESTS = {f.__name__[5:]: f for f in [
-    test_audit_chain, test_cli_freeze_and_views, test_cli_publish_cancel, test_cli_api_down,
-    test_cli_check]}
+    test_audit_chain, test_cli_freeze_and_views, test_cli_publish_cancel,
+    test_cli_retry_cancel_reasons, test_cli_private_ca, test_cli_scheduled_frozen_after,
+    test_cli_api_down, test_cli_check]}
 
 if __name__ == "__main__":
     main(TESTS)

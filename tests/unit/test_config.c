@@ -1403,6 +1403,71 @@ test_settings_tables(void **state)
 	diags_free(d);
 }
 
+/*
+ * api.public_url: the dashboard's address for the links alerts carry.
+ * Absolute http(s), without query or fragment or anything a link would have
+ * to escape; trailing slashes go (links append "/#case=N"); absent, none.
+ */
+static void
+test_api_public_url(void **state)
+{
+	static const char *const bad[] = { "/dashboard", "deprov.acme.example",
+	    "https://", "https:///x", "ftp://deprov.acme.example",
+	    "https://deprov.acme.example/?t=1", "https://deprov.acme.example/#x",
+	    "https://deprov.acme.example/a b", "https://deprov.acme.example/<x>",
+	    "https://deprov.acme.example/a|b", "https://deprov.acme.example/a&b",
+	    "https://deprov.acme.example/\t", "" };
+	struct diags	*d;
+	struct config	*cfg;
+	char		 text[512];
+	size_t		 i;
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k\" }, \"api\": { \"listen\": "
+	    "\"127.0.0.1:8080\" } }", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_null(cfg->api.public_url);
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k\" }, \"api\": { "
+	    "\"public_url\": \"https://deprov.acme.example/ops//\" } }", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_string_equal(cfg->api.public_url,
+	    "https://deprov.acme.example/ops");
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k\" }, \"api\": { "
+	    "\"public_url\": \"http://10.0.0.5:8080\" } }", &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_string_equal(cfg->api.public_url, "http://10.0.0.5:8080");
+	config_free(cfg);
+	diags_free(d);
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		json_object *js = json_object_new_string(bad[i]);
+
+		snprintf(text, sizeof text, "{ \"kafka\": { \"brokers\": \"k\" },"
+		    "\n  \"api\": { \"public_url\": %s } }",
+		    json_object_to_json_string(js));
+		json_object_put(js);
+		cfg = load(text, &d);
+		if (diags_count(d) != 1 || !(has(d, 2, "api.public_url: "
+		    "expected an absolute http:// or https:// URL without "
+		    "query or fragment (https://deprov.acme.example)") ||
+		    (bad[i][0] == '\0' && diags_count(d) == 1))) {
+			diags_print(d, stderr);
+			fail_msg("public_url \"%s\": not refused as it should be",
+			    bad[i]);
+		}
+		config_free(cfg);
+		diags_free(d);
+	}
+}
+
 /* store.backend and store.url go together; the URL is a secret. */
 static void
 test_store_backend(void **state)
@@ -1466,6 +1531,7 @@ main(void)
 		cmocka_unit_test(test_alerts_full),
 		cmocka_unit_test(test_alerts_diagnostics),
 		cmocka_unit_test(test_settings_tables),
+		cmocka_unit_test(test_api_public_url),
 		cmocka_unit_test(test_store_backend),
 	};
 

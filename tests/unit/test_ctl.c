@@ -21,8 +21,8 @@
 
 #include "ctl.h"
 
-static const char *const test_globals[] = { "api", "token", "json", "help",
-    "timeout", "verbose", "version", NULL };
+static const char *const test_globals[] = { "api", "token", "cacert", "json",
+    "help", "timeout", "verbose", "version", NULL };
 
 /* Whether text mentions --name as a whole option name. */
 static int
@@ -109,6 +109,8 @@ static struct {
 	const char	*cmd;
 	const char	*api;
 	const char	*token;
+	const char	*cacert;
+	const char	*cacert_from;
 	int		 json;
 	long		 timeout_ms;
 	long long	 id;
@@ -125,6 +127,8 @@ test_exec(struct ctl *ctl, struct ctl_args *args)
 	seen.cmd = ctl->cmd->name;
 	seen.api = ctl->api;
 	seen.token = ctl->token;
+	seen.cacert = ctl->cacert;
+	seen.cacert_from = ctl->cacert_from;
 	seen.json = ctl->json;
 	seen.timeout_ms = ctl->timeout_ms;
 	if (ctl->cmd->flags & CTL_CMD_CASE_ID)
@@ -239,6 +243,26 @@ test_dispatch(void **state)
 	assert_int_equal(RUN("grp", "b", "--other", "o"), 42);
 	assert_string_equal(seen.cmd, "grp b");
 	unsetenv("DEPROV_TOKEN");
+
+	/* The CA file: SSL_CERT_FILE (empty: none), and --cacert over it. */
+	unsetenv("SSL_CERT_FILE");
+	assert_int_equal(RUN("grp", "a"), 42);
+	assert_null(seen.cacert);
+	setenv("SSL_CERT_FILE", "", 1);
+	assert_int_equal(RUN("grp", "a"), 42);
+	assert_null(seen.cacert);
+	setenv("SSL_CERT_FILE", "/etc/env-ca.pem", 1);
+	assert_int_equal(RUN("grp", "a"), 42);
+	assert_string_equal(seen.cacert, "/etc/env-ca.pem");
+	assert_string_equal(seen.cacert_from, "SSL_CERT_FILE");
+	assert_int_equal(RUN("--cacert", "/a.pem", "grp", "b", "--cacert=/b.pem"),
+	    42);
+	assert_string_equal(seen.cacert, "/b.pem");
+	assert_string_equal(seen.cacert_from, "--cacert");
+	unsetenv("SSL_CERT_FILE");
+	assert_int_equal(RUN("grp", "a", "--cacert"), CTL_USAGE);
+	assert_string_equal(test_err, "deprovctl grp a: --cacert needs a value\n"
+	    "try: deprovctl grp a --help\n");
 }
 
 static void
@@ -307,8 +331,8 @@ static void
 test_dispatch_help(void **state)
 {
 	const char *one = "usage: deprovctl one ID --x X [--n N]...\n\nOne.\n"
-	    "\nglobal options: --api URL, --token T, --json, --timeout MS "
-	    "(see deprovctl --help)\n";
+	    "\nglobal options: --api URL, --token T, --cacert FILE, --json, "
+	    "--timeout MS (see deprovctl --help)\n";
 
 	assert_int_equal(RUN("one", "--help"), CTL_OK);
 	assert_string_equal(test_out, one);

@@ -338,6 +338,34 @@ test_resume_after_crash(void **state)
 		assert_null(strstr(calls[i], ":freeze"));
 }
 
+struct timeline_want {
+	const char	*kind;
+	const char	*detail;
+	int		 found;
+};
+
+static int
+timeline_cb(const struct store_timeline *t, void *arg)
+{
+	struct timeline_want *w = arg;
+
+	if (strcmp(t->kind, w->kind) == 0 && t->detail != NULL &&
+	    strcmp(t->detail, w->detail) == 0)
+		w->found++;
+	return 0;
+}
+
+/* How many timeline entries of the case have this kind and detail. */
+static int
+timeline_has(struct fixture *fx, long long id, const char *kind,
+    const char *detail)
+{
+	struct timeline_want w = { kind, detail, 0 };
+
+	assert_int_equal(store_timeline_of(fx->store, id, timeline_cb, &w), 0);
+	return w.found;
+}
+
 static void
 test_retry_escalated(void **state)
 {
@@ -351,12 +379,12 @@ test_retry_escalated(void **state)
 	id = submit(fx, "e1", EVENT_TYPE_LEAVER, "E1", 0);
 	run_until_idle(fx, 3000);
 	assert_string_equal(case_state(fx, id).state, "escalated");
-	assert_int_equal(engine_case_retry(fx->eng, 999, "ops", err,
+	assert_int_equal(engine_case_retry(fx->eng, 999, "ops", NULL, err,
 	    sizeof err), -1);
 	assert_string_equal(err, "no such case");
 	fail_step[0] = '\0';
-	assert_int_equal(engine_case_retry(fx->eng, id, "ops", err,
-	    sizeof err), 0);
+	assert_int_equal(engine_case_retry(fx->eng, id, "ops", "INC-7 beta "
+	    "fixed", err, sizeof err), 0);
 	run_until_idle(fx, 3000);
 	assert_string_equal(case_state(fx, id).state, "completed");
 	snprintf(k, sizeof k, "%lld:beta:revoke_tokens", id);
@@ -365,8 +393,11 @@ test_retry_escalated(void **state)
 	assert_int_equal(revokes, 2);
 	snprintf(k, sizeof k, "%lld:beta:deactivate", id);
 	assert_true(call_index(k) >= 0);
+	/* The operator's reason is in the timeline with the act. */
+	assert_int_equal(timeline_has(fx, id, "operator",
+	    "retry by ops (2 steps): INC-7 beta fixed"), 1);
 	/* A completed case cannot be retried. */
-	assert_int_equal(engine_case_retry(fx->eng, id, "ops", err,
+	assert_int_equal(engine_case_retry(fx->eng, id, "ops", NULL, err,
 	    sizeof err), -1);
 }
 
@@ -380,13 +411,18 @@ test_cancel(void **state)
 	id = submit(fx, "e1", EVENT_TYPE_LEAVER, "E1", time(NULL) + 60);
 	run_until_idle(fx, 100);
 	assert_string_equal(case_state(fx, id).state, "scheduled");
-	assert_int_equal(engine_case_cancel(fx->eng, id, "ops", err,
-	    sizeof err), 0);
+	assert_int_equal(engine_case_cancel(fx->eng, id, "ops", "HR-12 "
+	    "rescinded by phone", err, sizeof err), 0);
 	run_until_idle(fx, 500);
 	assert_string_equal(case_state(fx, id).state, "cancelled");
+	/* Who and why: the case's error and its timeline. */
+	assert_string_equal(case_state(fx, id).error, "cancelled by ops: "
+	    "HR-12 rescinded by phone");
+	assert_int_equal(timeline_has(fx, id, "operator", "cancelled by ops: "
+	    "HR-12 rescinded by phone"), 1);
 	assert_int_equal(ncalls, 0);
 	assert_int_equal(engine_open_cases(fx->eng), 0);
-	assert_int_equal(engine_case_cancel(fx->eng, id, "ops", err,
+	assert_int_equal(engine_case_cancel(fx->eng, id, "ops", NULL, err,
 	    sizeof err), -1);
 }
 

@@ -380,6 +380,22 @@ test_cases_from_store(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The text of a Slack message's context block (its last). */
+static const char *
+slack_context(json_object *blocks)
+{
+	json_object *ctx, *els;
+
+	ctx = json_object_array_get_idx(blocks,
+	    json_object_array_length(blocks) - 1);
+	assert_string_equal(json_object_get_string(json_object_object_get(ctx,
+	    "type")), "context");
+	els = json_object_object_get(ctx, "elements");
+	assert_int_equal(json_object_array_length(els), 1);
+	return json_object_get_string(json_object_object_get(
+	    json_object_array_get_idx(els, 0), "text"));
+}
+
 static void
 test_payloads(void **state)
 {
@@ -418,8 +434,11 @@ test_payloads(void **state)
 	    "2025-11-25T14:15:49.500Z");
 	assert_true(json_object_object_get_ex(o, "state", &v));
 	assert_string_equal(json_object_get_string(v), "freezing");
+	/* The fragment the dashboard opens; no link without api.public_url. */
 	assert_true(json_object_object_get_ex(o, "dashboard_path", &v));
-	assert_string_equal(json_object_get_string(v), "/#case/42");
+	assert_string_equal(json_object_get_string(v), "/#case=42");
+	assert_true(json_object_object_get_ex(o, "dashboard_url", &v));
+	assert_null(v);
 	json_object_put(o);
 	free(s);
 
@@ -438,6 +457,30 @@ test_payloads(void **state)
 	v = json_object_object_get(json_object_array_get_idx(blocks, 1),
 	    "fields");
 	assert_int_equal(json_object_array_length(v), 6);
+	assert_string_equal(slack_context(blocks), "Case 42 on the deprov "
+	    "dashboard (no link: api.public_url is not set)");
+	assert_null(strstr(s, "#case"));
+	json_object_put(o);
+	free(s);
+
+	/* With api.public_url: absolute links, in both formats. */
+	a.dashboard_url = "https://deprov.acme.example/ops/#case=42";
+	s = sla_payload("generic", &a);
+	assert_non_null(s);
+	o = json_tokener_parse(s);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "dashboard_url", &v));
+	assert_string_equal(json_object_get_string(v),
+	    "https://deprov.acme.example/ops/#case=42");
+	json_object_put(o);
+	free(s);
+	s = sla_payload("slack", &a);
+	assert_non_null(s);
+	o = json_tokener_parse(s);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "blocks", &blocks));
+	assert_string_equal(slack_context(blocks), "<https://deprov.acme."
+	    "example/ops/#case=42|Open case 42 on the deprov dashboard>");
 	json_object_put(o);
 	free(s);
 }
