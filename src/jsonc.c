@@ -1205,19 +1205,21 @@ jsonc_get_double(const struct jsonc_doc *doc, json_object *obj,
 	return -1;
 }
 
-int
-jsonc_get_object(const struct jsonc_doc *doc, json_object *obj,
-    const char *where, const char *key, json_object **out, struct diags *d)
+/* A member of one JSON type: 1 and *out, 0 when absent, -1 reported. */
+static int
+jsonc_get_typed(const struct jsonc_doc *doc, json_object *obj,
+    const char *where, const char *key, json_type type, const char *what,
+    json_object **out, struct diags *d)
 {
 	json_object	*val;
 	char		 path[256];
 
 	if (!jsonc_member(obj, key, &val))
 		return 0;
-	if (!json_object_is_type(val, json_type_object)) {
+	if (!json_object_is_type(val, type)) {
 		jsonc_path(path, sizeof path, where, key);
 		diags_add(d, jsonc_name(doc), jsonc_member_line(doc, obj, key),
-		    "%s: expected an object", path);
+		    "%s: expected %s", path, what);
 		return -1;
 	}
 	*out = val;
@@ -1225,22 +1227,19 @@ jsonc_get_object(const struct jsonc_doc *doc, json_object *obj,
 }
 
 int
+jsonc_get_object(const struct jsonc_doc *doc, json_object *obj,
+    const char *where, const char *key, json_object **out, struct diags *d)
+{
+	return jsonc_get_typed(doc, obj, where, key, json_type_object,
+	    "an object", out, d);
+}
+
+int
 jsonc_get_array(const struct jsonc_doc *doc, json_object *obj,
     const char *where, const char *key, json_object **out, struct diags *d)
 {
-	json_object	*val;
-	char		 path[256];
-
-	if (!jsonc_member(obj, key, &val))
-		return 0;
-	if (!json_object_is_type(val, json_type_array)) {
-		jsonc_path(path, sizeof path, where, key);
-		diags_add(d, jsonc_name(doc), jsonc_member_line(doc, obj, key),
-		    "%s: expected an array", path);
-		return -1;
-	}
-	*out = val;
-	return 1;
+	return jsonc_get_typed(doc, obj, where, key, json_type_array,
+	    "an array", out, d);
 }
 
 int
