@@ -244,9 +244,11 @@ fail:
 static int
 replica_match(struct store *s, struct pgstore *pg, char *err, size_t errlen)
 {
-	char		 lid[80], pid[80], of[80];
-	long long	 pc, pe, pa;
-	int		 local_new, r;
+	enum { PUSH, PULL, NONE }	 act;
+	char				 lid[80], pid[80], of[160], ep[32];
+	char				 of_id[80] = "";
+	long long			 pc, pe, pa, e_pg = 0, of_e = 0, e;
+	int				 local_new, r, re, dirty = 0, n = 0;
 
 	if (store_meta_get(s, REPLICA_META_ID, lid, sizeof lid) != 1) {
 		if (randid_hex(lid, sizeof lid, 16) != 0 ||
@@ -255,43 +257,74 @@ replica_match(struct store *s, struct pgstore *pg, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (store_meta_get(s, REPLICA_META_OF, of, sizeof of) != 1)
-		of[0] = '\0';
+	/* "<store id> <writer epoch>[ unreplicated]": what we last wrote as. */
+	if (store_meta_get(s, REPLICA_META_OF, of, sizeof of) == 1 &&
+	    sscanf(of, "%79s %lld%n", of_id, &of_e, &n) == 2)
+		dirty = strstr(of + n, "unreplicated") != NULL;
 	local_new = store_count_cases(s, NULL) == 0 &&
 	    replica_scalar(s, "SELECT count(*) FROM audit") == 0 &&
 	    replica_scalar(s, "SELECT count(*) FROM events") == 0;
 	if (pgstore_counts(pg, &pc, &pe, &pa) != 0 ||
-	    (r = pgstore_meta_get(pg, REPLICA_META_ID, pid, sizeof pid)) < 0) {
+	    (r = pgstore_meta_get(pg, REPLICA_META_ID, pid, sizeof pid)) < 0 ||
+	    (re = pgstore_meta_get(pg, "writer_epoch", ep, sizeof ep)) < 0) {
 		snprintf(err, errlen, "%s", pgstore_errmsg(pg));
 		return -1;
 	}
 	if (r == 0)
 		pid[0] = '\0';
+	if (re == 1)
+		e_pg = strtoll(ep, NULL, 10);
+	if (pc == 0 && pe == 0 && pa == 0 && (pid[0] == '\0' ||
+	    strcmp(pid, lid) == 0))
+		act = PUSH;		/* an empty PostgreSQL gets the local store */
+	else if (strcmp(pid, lid) == 0) {
+		/*
+		 * The same store. If another deprovd has written it since this
+		 * copy last did, this copy is behind: sending it would undo
+		 * that one's work.
+		 */
+		if (e_pg != 0 && (strcmp(of_id, lid) != 0 || of_e != e_pg)) {
+			snprintf(err, errlen, "%s: the store there has been "
+			    "written by another deprovd since this local copy "
+			    "last wrote to it (writer %lld, this copy's %lld): "
+			    "the copy is behind; move %s away to load the store "
+			    "from PostgreSQL", pgstore_name(pg), e_pg, of_e,
+			    s->path);
+			return -1;
+		}
+		/* Sent whole again if it ran unreplicated since. */
+		act = dirty || strcmp(of_id, lid) != 0 ? PUSH : NONE;
+	} else if (local_new)
+		act = PULL;		/* a new host for PostgreSQL's store */
+	else {
+		snprintf(err, errlen, "%s holds another deprov store (%lld "
+		    "cases, %s) than the local copy (id %s): point store.url "
+		    "at that store's database, or move the local file away to "
+		    "load PostgreSQL's store here", pgstore_name(pg), pc,
+		    pid[0] != '\0' ? "its own id" :
+		    "no id: copied by an earlier store migrate", lid);
+		return -1;
+	}
 	/*
 	 * This deprovd is the store's writer from now on: any other that
 	 * still writes (one paused and resumed, a zombie) is fenced off
 	 * before anything is copied either way.
 	 */
-	if (pgstore_take_epoch(pg) < 0) {
+	if ((e = pgstore_take_epoch(pg)) < 0) {
 		snprintf(err, errlen, "%s", pgstore_errmsg(pg));
 		return -1;
 	}
-	if (pc == 0 && pe == 0 && pa == 0 && (pid[0] == '\0' ||
-	    strcmp(pid, lid) == 0)) {
-		/* An empty PostgreSQL: it gets the local store, id first. */
-		if (pgstore_meta_set(pg, REPLICA_META_ID, lid) != 0) {
+	switch (act) {
+	case PUSH:
+		if (pid[0] == '\0' && pgstore_meta_set(pg, REPLICA_META_ID,
+		    lid) != 0) {
 			snprintf(err, errlen, "%s", pgstore_errmsg(pg));
 			return -1;
 		}
 		if (replica_push_all(s, pg, err, errlen) != 0)
 			return -1;
-	} else if (strcmp(pid, lid) == 0) {
-		/* The same store: resent whole if it ran unreplicated. */
-		if (strcmp(of, lid) != 0 &&
-		    replica_push_all(s, pg, err, errlen) != 0)
-			return -1;
-	} else if (local_new) {
-		/* A new host for PostgreSQL's store. */
+		break;
+	case PULL:
 		if (replica_pull_all(s, pg, err, errlen) != 0)
 			return -1;
 		if (pid[0] == '\0' && pgstore_meta_set(pg, REPLICA_META_ID,
@@ -305,16 +338,12 @@ replica_match(struct store *s, struct pgstore *pg, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot record the store's id");
 			return -1;
 		}
-	} else {
-		snprintf(err, errlen, "%s holds another deprov store (%lld "
-		    "cases, %s) than the local copy (id %s): point store.url "
-		    "at that store's database, or move the local file away to "
-		    "load PostgreSQL's store here", pgstore_name(pg), pc,
-		    pid[0] != '\0' ? "its own id" :
-		    "no id: copied by an earlier store migrate", lid);
-		return -1;
+		break;
+	case NONE:
+		break;
 	}
-	if (store_meta_set(s, REPLICA_META_OF, lid) != 0) {
+	snprintf(of, sizeof of, "%s %lld", lid, e);
+	if (store_meta_set(s, REPLICA_META_OF, of) != 0) {
 		snprintf(err, errlen, "cannot record the replication");
 		return -1;
 	}
@@ -540,13 +569,18 @@ store_replica_trim(struct store *s)
 int
 store_replica_off(struct store *s)
 {
-	char	of[80];
+	char	of[160], more[192];
 
-	/* A later start with PostgreSQL must send the store whole again. */
-	if (store_meta_get(s, REPLICA_META_OF, of, sizeof of) == 1 &&
-	    of[0] != '\0')
-		return store_meta_set(s, REPLICA_META_OF, "");
-	return 0;
+	/*
+	 * What this copy writes now PostgreSQL will not see: a later start
+	 * with PostgreSQL sends the store whole again (or refuses, when
+	 * another deprovd has written PostgreSQL's since).
+	 */
+	if (store_meta_get(s, REPLICA_META_OF, of, sizeof of) != 1 ||
+	    of[0] == '\0' || strstr(of, "unreplicated") != NULL)
+		return 0;
+	snprintf(more, sizeof more, "%s unreplicated", of);
+	return store_meta_set(s, REPLICA_META_OF, more);
 }
 
 int

@@ -38,6 +38,7 @@
 #include <sqlite3.h>
 
 #include "deprov/log.h"
+#include "deprov/randid.h"
 #include "deprov/store.h"
 
 #include "store-internal.h"
@@ -191,6 +192,7 @@ static void	store_end_deferred(struct store *);
 static int	store_wal_hook(void *, sqlite3 *, const char *, int);
 static int	store_mkdirs(const char *path);
 static int	store_schema_up(struct store *, char *, size_t);
+static int	store_id_ensure(struct store *, char *, size_t);
 static int	store_lock(struct store *, char *err, size_t errlen);
 
 /* Create the directories leading to path. */
@@ -311,6 +313,26 @@ store_schema_version(struct store *s)
 	return v;
 }
 
+/*
+ * Every store has an id (meta "store_id"), made at its first open: a copy
+ * in PostgreSQL (store migrate, store-replica.c) is known for the same
+ * store by it.
+ */
+static int
+store_id_ensure(struct store *s, char *err, size_t errlen)
+{
+	char	id[40];
+
+	if (store_meta_get(s, "store_id", id, sizeof id) == 1)
+		return 0;
+	if (randid_hex(id, sizeof id, 16) != 0 ||
+	    store_meta_set(s, "store_id", id) != 0) {
+		snprintf(err, errlen, "%s: cannot give the store an id", s->path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Create or migrate the schema (see STORE_SCHEMA_VERSION). */
 static int
 store_schema_up(struct store *s, char *err, size_t errlen)
@@ -410,7 +432,8 @@ store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
-	if (store_schema_up(s, err, errlen) != 0)
+	if (store_schema_up(s, err, errlen) != 0 || store_id_ensure(s, err,
+	    errlen) != 0)
 		goto fail;
 	sqlite3_wal_hook(s->db, store_wal_hook, s);
 	for (i = 0; i < ST__MAX; i++) {

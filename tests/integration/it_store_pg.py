@@ -184,6 +184,22 @@ def test_migrate_live(work):
         # The daemon kept going.
         assert d.proc.poll() is None
         assert d.call("GET", "/readyz")[0] == 200
+        # Stopped, copied again into a fresh database for the final cut-over,
+        # and started on PostgreSQL: the same store (its id came along), so
+        # it goes on where the file stopped.
+        d.stop()
+        final = new_database()
+        r = ctl("store", "migrate", "--from", "sqlite:" + path, "--to", final)
+        assert r.returncode == 0, r.stderr
+        os.unlink(d.bootstrap_file)
+        d = Daemon(work, sb, runbooks=[emergency_runbook(), standard_runbook(),
+                                       unfreeze_runbook()], extra=pg_backend(final)).start()
+        publish(d.bootstrap, [("E0006", leaver_for(6))])
+        d.wait_case("E0006", timeout=90)
+        wait_for(lambda: d.call("GET", "/readyz")[1]["postgres"]["backlog"] == 0, 30,
+                 "PostgreSQL caught up")
+        d.stop()
+        assert_same(path, final)
     finally:
         d.stop()
         sb.stop()
@@ -439,6 +455,20 @@ def test_backend_postgres_zombie(work):
                     ).stdout.strip() == "0"
         # The new host is unaffected.
         assert b.call("GET", "/readyz")[0] == 200
+        a.stop()
+        b.stop()
+        # The old host restarted on its own (now stale) copy is refused,
+        # rather than sending it over what the new host wrote.
+        a2 = subprocess.run([os.path.join(build_dir(), "deprovd"), "--config", a.config],
+                            capture_output=True, text=True, timeout=60)
+        assert a2.returncode != 0 and "written by another deprovd since" in a2.stderr, \
+            a2.stderr[-2000:]
+        assert psql(url, "SELECT value FROM meta WHERE key = 'writer_epoch'").stdout.strip() == "2"
+        # The new host, restarted, goes on where it was.
+        os.unlink(b.bootstrap_file)
+        b.start()
+        assert b.call("GET", "/readyz")[0] == 200
+        assert psql(url, "SELECT value FROM meta WHERE key = 'writer_epoch'").stdout.strip() == "3"
     finally:
         try:
             os.kill(a.proc.pid, signal.SIGCONT)

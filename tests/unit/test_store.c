@@ -613,7 +613,7 @@ test_export(void **state)
 
 	memset(&x, 0, sizeof x);
 	assert_int_equal(store_export(s, export_cb, &x), 0);
-	assert_int_equal(x.rows[0], 1);		/* meta: k, not schema */
+	assert_int_equal(x.rows[0], 2);		/* meta: k and store_id, not schema */
 	assert_int_equal(x.rows[1], 2);		/* cases */
 	assert_false(x.out_of_order);
 	assert_int_equal(x.ntext, 1);
