@@ -455,6 +455,7 @@ api_cases(struct evhttp_request *req, const char *path, const char *rest,
 {
 	struct api		*api = arg;
 	struct evkeyvalq	 q;
+	struct store_case_filter f;
 	const char		*state, *subject, *lim;
 	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
 	json_object		*arr, *o;
@@ -498,8 +499,11 @@ api_cases(struct evhttp_request *req, const char *path, const char *rest,
 	if (subject != NULL && *subject == '\0')
 		subject = NULL;
 	arr = json_object_new_array();
-	if (store_cases_list(api->store, state, subject, (int)limit,
-	    api_list_cb, arr) != 0) {
+	memset(&f, 0, sizeof f);
+	f.state = state;
+	f.subject = subject;
+	f.limit = (int)limit;
+	if (store_cases_list(api->store, &f, api_list_cb, arr) != 0) {
 		json_object_put(arr);
 		api_error(req, 500, "store", "cannot read cases");
 		goto done;

@@ -110,6 +110,8 @@ static const char pgstore_fence_fn[] =
  */
 static const char *const pgstore_migrations[STORE_SCHEMA_VERSION + 1] = {
 	[PGSTORE_FIRST_VERSION] = NULL,
+	/* 3 -> 4: SQLite's steps_failed index; nothing lists from here. */
+	[4] = NULL,
 };
 
 static int	pgstore_fail(struct pgstore *, const char *, ...)

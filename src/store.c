@@ -119,6 +119,15 @@ static const char *store_sql[ST__MAX] = {
 /* The helper never catches up while writes go on: then on the loop, whole. */
 #define STORE_CKPT_MAX_PAGES	16000
 
+/*
+ * GET /v1/cases?failed_at=T walks the failed steps at T from the newest
+ * case down instead of probing every case's steps: only failed rows are
+ * indexed, a small index that steps becoming failed keep up to date.
+ */
+#define STORE_FAILED_INDEX \
+	"CREATE INDEX IF NOT EXISTS steps_failed ON steps(target, case_id)" \
+	" WHERE state = 'failed';"
+
 static const char *store_schema =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE IF NOT EXISTS events ("
@@ -160,7 +169,8 @@ static const char *store_schema =
     "  id INTEGER PRIMARY KEY,"
     "  case_id INTEGER NOT NULL REFERENCES cases(id), ts_ms INTEGER NOT NULL,"
     "  kind TEXT NOT NULL, target TEXT, step TEXT, detail TEXT);"
-    "CREATE INDEX IF NOT EXISTS timeline_case ON timeline(case_id, id);";
+    "CREATE INDEX IF NOT EXISTS timeline_case ON timeline(case_id, id);"
+    STORE_FAILED_INDEX;
 
 /*
  * Schema versions. A new file gets the latest schema above and is stamped
@@ -184,6 +194,8 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION + 1][3] = {
 	 */
 	[3] = { store_audit_schema, STORE_CREATED_INDEX
 	    "DROP INDEX IF EXISTS dashboard_cases_created;", NULL },
+	/* 3 -> 4: failed steps by target, for listing cases by failure. */
+	[4] = { STORE_FAILED_INDEX, NULL },
 };
 
 
@@ -1259,29 +1271,71 @@ store_name_counts(struct store *s, const char *sql,
 	return r;
 }
 
+/*
+ * The filter's conditions are appended only when given, so SQLite plans
+ * the plain query for what was asked, always in id order so that a page
+ * stops once it is full (measured on 10,000 cases, 20 steps each, a page
+ * of 50: docs/OPERATIONS.md "Listing cases"). state and subject_key walk
+ * their indexes, which hold the id. The creation bounds are written
+ * +created_ms so that the created_ms index is not used for them: it would
+ * collect the whole range and sort it by id on every page (7 ms for a
+ * range of 10,000) where walking the ids stops at the 50th match. With
+ * failed_at, the failed steps at that target lead (steps_failed, in case
+ * id order), so a failure that is rare costs its own rows, not a probe
+ * into every case's steps (27 ms when none matched); the GROUP BY drops a
+ * case's second failed step there.
+ */
 int
-store_cases_list(struct store *s, const char *state, const char *subject,
-    int limit, store_case_cb cb, void *arg)
+store_cases_list(struct store *s, const struct store_case_filter *f,
+    store_case_cb cb, void *arg)
 {
 	sqlite3_stmt	*st = NULL;
+	const char	*from, *id;
 	int		 r, i = 1;
-	char		 sql[640];
+	char		 sql[1024];
 
-	snprintf(sql, sizeof sql, "SELECT id, subject_key, subject, runbook,"
-	    " event_type, state, urgent, created_ms, updated_ms, effective_ms,"
-	    " freeze_deadline_ms, complete_deadline_ms, frozen_ms, completed_ms,"
-	    " error, reason, retry, cancel_by, waits_for FROM cases"
-	    " WHERE 1 = 1%s%s"
-	    " ORDER BY id DESC LIMIT ?",
-	    state != NULL ? " AND state = ?" : "",
-	    subject != NULL ? " AND subject_key = ?" : "");
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (f->failed_at != NULL) {
+		from = " FROM steps s CROSS JOIN cases c ON c.id = s.case_id"
+		    " WHERE s.target = ? AND s.state = 'failed'";
+		id = "s.case_id";
+	} else {
+		from = " FROM cases c WHERE 1 = 1";
+		id = "c.id";
+	}
+	snprintf(sql, sizeof sql, "SELECT c.id, c.subject_key, c.subject,"
+	    " c.runbook, c.event_type, c.state, c.urgent, c.created_ms,"
+	    " c.updated_ms, c.effective_ms, c.freeze_deadline_ms,"
+	    " c.complete_deadline_ms, c.frozen_ms, c.completed_ms, c.error,"
+	    " c.reason, c.retry, c.cancel_by, c.waits_for"
+	    "%s%s%s%s%s%s%s%s%s%s ORDER BY %s DESC LIMIT ?",
+	    from,
+	    f->below_id > 0 ? " AND " : "", f->below_id > 0 ? id : "",
+	    f->below_id > 0 ? " < ?" : "",
+	    f->state != NULL ? " AND c.state = ?" : "",
+	    f->subject != NULL ? " AND c.subject_key = ?" : "",
+	    f->runbook != NULL ? " AND c.runbook = ?" : "",
+	    f->has_from ? " AND +c.created_ms >= ?" : "",
+	    f->has_before ? " AND +c.created_ms < ?" : "",
+	    f->failed_at != NULL ? " GROUP BY s.case_id" : "", id);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_error("store", "list cases: %s", sqlite3_errmsg(s->db));
 		return -1;
-	if (state != NULL)
-		store_text(st, i++, state);
-	if (subject != NULL)
-		store_text(st, i++, subject);
-	sqlite3_bind_int(st, i, limit);
+	}
+	if (f->failed_at != NULL)
+		store_text(st, i++, f->failed_at);
+	if (f->below_id > 0)
+		sqlite3_bind_int64(st, i++, f->below_id);
+	if (f->state != NULL)
+		store_text(st, i++, f->state);
+	if (f->subject != NULL)
+		store_text(st, i++, f->subject);
+	if (f->runbook != NULL)
+		store_text(st, i++, f->runbook);
+	if (f->has_from)
+		sqlite3_bind_int64(st, i++, f->created_from_ms);
+	if (f->has_before)
+		sqlite3_bind_int64(st, i++, f->created_before_ms);
+	sqlite3_bind_int(st, i, f->limit);
 	r = store_case_rows(s, st, cb, arg);
 	sqlite3_finalize(st);
 	return r;

@@ -179,9 +179,29 @@ int		 store_case_get(struct store *, long long id, store_case_cb, void *arg);
 int		 store_steps_of(struct store *, long long case_id, store_step_cb, void *arg);
 int		 store_accounts_of(struct store *, long long case_id, store_account_cb,
 		     void *arg);
-/* Cases newest first, filtered by state and/or subject key (NULL = any). */
-int		 store_cases_list(struct store *, const char *state, const char *subject,
-		     int limit, store_case_cb, void *arg);
+/*
+ * What store_cases_list selects. A NULL string and an unset bound select
+ * every case; the members given must all hold.
+ */
+struct store_case_filter {
+	const char	*state;
+	const char	*subject;		/* subject key */
+	const char	*runbook;		/* runbook name */
+	const char	*failed_at;		/* a step failed at this target */
+	int		 has_from;
+	int64_t		 created_from_ms;	/* created_ms >= this, with has_from */
+	int		 has_before;
+	int64_t		 created_before_ms;	/* created_ms < this, with has_before */
+	long long	 below_id;		/* id < this; 0 = from the newest */
+	int		 limit;			/* at most this many rows */
+};
+
+/*
+ * Cases newest first (by id, which only grows: a page that starts below
+ * the last id seen never repeats a case nor shows one inserted since).
+ */
+int		 store_cases_list(struct store *, const struct store_case_filter *,
+		     store_case_cb, void *arg);
 
 struct store_timeline {
 	long long	 id;

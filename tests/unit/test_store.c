@@ -120,6 +120,7 @@ test_cases_steps_reopen(void **state)
 	struct store	*s;
 	struct store_step p;
 	struct seen	 seen;
+	struct store_case_filter f;
 	long long	 a, b;
 
 	(void)state;
@@ -183,15 +184,173 @@ test_cases_steps_reopen(void **state)
 	assert_int_equal(seen.n, 1);
 	assert_string_equal(seen.states[0], "state:freezing");
 	memset(&seen, 0, sizeof seen);
-	assert_int_equal(store_cases_list(s, NULL, NULL, 10, case_cb, &seen), 0);
+	memset(&f, 0, sizeof f);
+	f.limit = 10;
+	assert_int_equal(store_cases_list(s, &f, case_cb, &seen), 0);
 	assert_int_equal(seen.n, 2);
 	assert_int_equal(seen.ids[0], b);		/* newest first */
 	memset(&seen, 0, sizeof seen);
-	assert_int_equal(store_cases_list(s, "completed", "E2", 10, case_cb,
-	    &seen), 0);
+	f.state = "completed";
+	f.subject = "E2";
+	assert_int_equal(store_cases_list(s, &f, case_cb, &seen), 0);
 	assert_int_equal(seen.n, 1);
 	assert_int_equal(store_count_cases(s, NULL), 2);
 	assert_int_equal(store_count_cases(s, "completed"), 1);
+	store_close(s);
+	free(path);
+}
+
+/* A case of runbook rb created at ms, with a step at target in st. */
+static long long
+list_case(struct store *s, const char *subject, const char *rb, int64_t ms,
+    const char *target, const char *st)
+{
+	struct store_case	 c;
+	struct store_step	 p;
+	long long		 id;
+
+	memset(&c, 0, sizeof c);
+	c.subject_key = subject;
+	c.subject_json = "{}";
+	c.runbook = rb;
+	c.event_type = "io.deprov.leaver";
+	c.state = "completed";
+	c.created_ms = c.updated_ms = ms;
+	c.retry_json = "{}";
+	id = store_case_insert(s, &c);
+	assert_true(id > 0);
+	memset(&p, 0, sizeof p);
+	p.target = target;
+	p.step = "freeze";
+	p.state = "pending";
+	assert_int_equal(store_step_insert(s, id, &p), 0);
+	/* A second step there, failed too: the case is listed once. */
+	p.seq = 1;
+	p.step = "deactivate";
+	assert_int_equal(store_step_insert(s, id, &p), 0);
+	assert_int_equal(store_step_update(s, id, target, 0, st, 1, NULL, NULL,
+	    0, ms), 0);
+	assert_int_equal(store_step_update(s, id, target, 1, st, 1, NULL, NULL,
+	    0, ms), 0);
+	return id;
+}
+
+/* The ids store_cases_list gives for f, into ids; how many. */
+static int
+list_ids(struct store *s, struct store_case_filter *f, long long *ids)
+{
+	struct seen	seen;
+
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_cases_list(s, f, case_cb, &seen), 0);
+	memcpy(ids, seen.ids, sizeof seen.ids);
+	return seen.n;
+}
+
+/*
+ * The filters of store_cases_list, each alone and together, and paging
+ * below an id: pages never overlap, cases inserted meanwhile never show
+ * on a later page, and a case with two failed steps is listed once.
+ */
+static void
+test_cases_list_filter(void **state)
+{
+	char			 err[256], *path = tmp_db();
+	struct store		*s;
+	struct store_case_filter f;
+	long long		 id[10], got[16], seen[16];
+	int			 i, n, k, total;
+
+	(void)state;
+	s = store_open(path, err, sizeof err);
+	assert_non_null(s);
+	/* id[i] created at 1000 * (i + 1); odd ones "contractor". */
+	for (i = 0; i < 10; i++)
+		id[i] = list_case(s, i < 5 ? "E1" : "E2", i % 2 ? "contractor" :
+		    "standard", 1000 * (i + 1), i % 3 == 0 ? "okta" : "sf",
+		    i % 4 == 0 ? "failed" : "succeeded");
+
+	memset(&f, 0, sizeof f);
+	f.limit = 100;
+	assert_int_equal(list_ids(s, &f, got), 10);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(got[i], id[9 - i]);
+
+	f.runbook = "contractor";
+	assert_int_equal(list_ids(s, &f, got), 5);
+	assert_int_equal(got[0], id[9]);
+	assert_int_equal(got[4], id[1]);
+	f.runbook = "nope";
+	assert_int_equal(list_ids(s, &f, got), 0);
+	f.runbook = NULL;
+
+	/* [3000, 6000): ids 2, 3, 4; the bounds are at or after, before. */
+	f.has_from = 1;
+	f.created_from_ms = 3000;
+	f.has_before = 1;
+	f.created_before_ms = 6000;
+	assert_int_equal(list_ids(s, &f, got), 3);
+	assert_int_equal(got[0], id[4]);
+	assert_int_equal(got[2], id[2]);
+	f.has_before = 0;
+	assert_int_equal(list_ids(s, &f, got), 8);
+	f.has_from = 0;
+	f.has_before = 1;
+	assert_int_equal(list_ids(s, &f, got), 5);
+	assert_int_equal(got[0], id[4]);
+	f.has_before = 0;
+
+	/* Failed at okta: i % 3 == 0 and i % 4 == 0: 0; at sf: 4, 8. */
+	f.failed_at = "okta";
+	assert_int_equal(list_ids(s, &f, got), 1);
+	assert_int_equal(got[0], id[0]);
+	f.failed_at = "sf";
+	assert_int_equal(list_ids(s, &f, got), 2);
+	assert_int_equal(got[0], id[8]);
+	assert_int_equal(got[1], id[4]);
+	f.below_id = id[8];
+	assert_int_equal(list_ids(s, &f, got), 1);
+	assert_int_equal(got[0], id[4]);
+	f.below_id = 0;
+	f.failed_at = "graph";
+	assert_int_equal(list_ids(s, &f, got), 0);
+
+	/* Together: sf, failed, E2, standard, created from 8000. */
+	f.failed_at = "sf";
+	f.subject = "E2";
+	f.runbook = "standard";
+	f.has_from = 1;
+	f.created_from_ms = 8000;
+	assert_int_equal(list_ids(s, &f, got), 1);
+	assert_int_equal(got[0], id[8]);
+	f.created_from_ms = 9001;
+	assert_int_equal(list_ids(s, &f, got), 0);
+	f.state = "completed";
+	f.created_from_ms = 0;
+	assert_int_equal(list_ids(s, &f, got), 1);
+	f.state = "escalated";
+	assert_int_equal(list_ids(s, &f, got), 0);
+
+	/* Pages of 3 below the last id seen; a case inserted between. */
+	memset(&f, 0, sizeof f);
+	f.limit = 3;
+	total = 0;
+	for (k = 0; k < 10; k++) {
+		n = list_ids(s, &f, got);
+		if (n == 0)
+			break;
+		assert_true(n <= 3);
+		for (i = 0; i < n; i++) {
+			assert_true(total < 10);
+			seen[total++] = got[i];
+		}
+		f.below_id = got[n - 1];
+		assert_true(list_case(s, "E3", "standard", 20000, "sf",
+		    "succeeded") > id[9]);
+	}
+	assert_int_equal(total, 10);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(seen[i], id[9 - i]);
 	store_close(s);
 	free(path);
 }
@@ -238,7 +397,7 @@ raw_sql(const char *path, const char *sql)
 
 /*
  * A version 1 file (steps without no_account) is migrated on open and its
- * rows kept; a file from a newer deprovd is refused with a clear message.
+ * rows kept, up to the index of failed steps; a file from a newer deprovd is refused with a clear message.
  */
 static void
 test_schema_versions(void **state)
@@ -291,6 +450,8 @@ test_schema_versions(void **state)
 	assert_int_equal(store_step_update(s, 7, "sf", 0, "skipped", 1, NULL,
 	    "no account", 1, 5), 0);
 	store_close(s);
+	/* 3 -> 4 made the index of failed steps (DROP fails without it). */
+	raw_sql(path, "DROP INDEX steps_failed");
 
 	raw_sql(path, "UPDATE meta SET value = '99' WHERE key = 'schema'");
 	err[0] = '\0';
@@ -640,6 +801,7 @@ main(void)
 		cmocka_unit_test(test_open_error),
 		cmocka_unit_test(test_checkpoints),
 		cmocka_unit_test(test_undo_count),
+		cmocka_unit_test(test_cases_list_filter),
 		cmocka_unit_test(test_schema_versions),
 		cmocka_unit_test(test_exposure),
 		cmocka_unit_test(test_export),
