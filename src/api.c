@@ -66,6 +66,9 @@
 #define API_MAX_HEADERS		(16 * 1024)
 #define API_DEFAULT_LIMIT	50
 #define API_MAX_LIMIT		1000
+/* A GET /v1/cases cursor: 8 bytes of id, API_CURSOR_CHECK of check, in hex. */
+#define API_CURSOR_CHECK	8
+#define API_CURSOR_LEN		(2 * (8 + API_CURSOR_CHECK))
 
 #define API_MAX_ROUTES		32
 
@@ -402,13 +405,6 @@ api_case_json(const struct store_case *c)
 }
 
 static int
-api_list_cb(const struct store_case *c, void *arg)
-{
-	json_object_array_add(arg, api_case_json(c));
-	return 0;
-}
-
-static int
 api_one_cb(const struct store_case *c, void *arg)
 {
 	*(json_object **)arg = api_case_json(c);
@@ -449,6 +445,202 @@ api_timeline_cb(const struct store_timeline *t, void *arg)
 	return 0;
 }
 
+/* The query parameters GET /v1/cases knows, as its 400 lists them. */
+static const char *const api_cases_params[] = {
+	"state", "subject", "runbook", "created_after", "created_before",
+	"failed_at", "limit", "cursor", NULL
+};
+
+/* One page of GET /v1/cases being built: limit rows, and one to spare. */
+struct api_page {
+	json_object	*arr;
+	int		 limit;
+	int		 n;
+	long long	 last_id;	/* the last case shown */
+	int		 more;		/* a row beyond the limit exists */
+};
+
+static int
+api_page_cb(const struct store_case *c, void *arg)
+{
+	struct api_page	*pg = arg;
+
+	/* The store stops after it: the one row asked beyond the page. */
+	if (pg->n == pg->limit) {
+		pg->more = 1;
+		return 0;
+	}
+	json_object_array_add(pg->arr, api_case_json(c));
+	pg->last_id = c->id;
+	pg->n++;
+	return 0;
+}
+
+/*
+ * The check of a cursor: SHA-256 over the last id shown and the filters,
+ * each with its presence, so that no two filters hash alike. It is no
+ * secret (any viewer may list every case, and a cursor only says where
+ * to go on): it turns a cursor cut short, edited, or carried over to a
+ * query with other filters into a 400 instead of a page of something
+ * else than what was asked.
+ */
+static int
+api_cursor_check(long long id, const struct store_case_filter *f,
+    unsigned char *out, size_t outlen)
+{
+	const char	*str[] = { f->state, f->subject, f->runbook,
+			    f->failed_at };
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	char		 nums[96];
+	EVP_MD_CTX	*ctx;
+	size_t		 k;
+	int		 ok;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	snprintf(nums, sizeof nums, "deprov cases 1 %lld %d %lld %d %lld", id,
+	    f->has_from, (long long)f->created_from_ms, f->has_before,
+	    (long long)f->created_before_ms);
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, nums, strlen(nums) + 1) == 1;
+	for (k = 0; ok && k < sizeof str / sizeof str[0]; k++)
+		ok = EVP_DigestUpdate(ctx, str[k] != NULL ? "+" : "-", 1) == 1 &&
+		    (str[k] == NULL || EVP_DigestUpdate(ctx, str[k],
+		    strlen(str[k]) + 1) == 1);
+	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= outlen;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return -1;
+	memcpy(out, md, outlen);
+	return 0;
+}
+
+/*
+ * The cursor after a page whose last case is id: 16 hex digits of the id
+ * and 16 of the check, 32 in all. Clients treat it as opaque.
+ */
+static int
+api_cursor_make(long long id, const struct store_case_filter *f, char *buf,
+    size_t len)
+{
+	unsigned char	 chk[API_CURSOR_CHECK];
+	size_t		 k, n;
+
+	if (len < API_CURSOR_LEN + 1 ||
+	    api_cursor_check(id, f, chk, sizeof chk) != 0)
+		return -1;
+	n = (size_t)snprintf(buf, len, "%016llx", (unsigned long long)id);
+	for (k = 0; k < sizeof chk; k++)
+		n += (size_t)snprintf(buf + n, len - n, "%02x", chk[k]);
+	return 0;
+}
+
+/* The id a cursor continues below, or -1 for one this route did not make. */
+static long long
+api_cursor_parse(const char *s, const struct store_case_filter *f)
+{
+	unsigned char	 got[API_CURSOR_CHECK], want[API_CURSOR_CHECK];
+	unsigned long long id = 0;
+	size_t		 k;
+	int		 d;
+
+	if (strlen(s) != API_CURSOR_LEN)
+		return -1;
+	for (k = 0; k < API_CURSOR_LEN; k++) {
+		if (s[k] >= '0' && s[k] <= '9')
+			d = s[k] - '0';
+		else if (s[k] >= 'a' && s[k] <= 'f')
+			d = s[k] - 'a' + 10;
+		else
+			return -1;
+		if (k < 16)
+			id = id << 4 | (unsigned)d;
+		else if (k % 2 == 0)
+			got[(k - 16) / 2] = (unsigned char)(d << 4);
+		else
+			got[(k - 16) / 2] |= (unsigned char)d;
+	}
+	if (id == 0 || id > LLONG_MAX ||
+	    api_cursor_check((long long)id, f, want, sizeof want) != 0 ||
+	    CRYPTO_memcmp(got, want, sizeof got) != 0)
+		return -1;
+	return (long long)id;
+}
+
+/*
+ * Every parameter must be one the route knows, and given once: a typo or
+ * a repeated filter would otherwise list more than the caller thinks.
+ * 0, or -1 with why.
+ */
+static int
+api_cases_query_check(struct evkeyvalq *q, char *why, size_t len)
+{
+	struct evkeyval	*kv, *o;
+	size_t		 n = 0, k;
+	int		 bad = 0;
+
+	TAILQ_FOREACH(kv, q, next) {
+		for (k = 0; api_cases_params[k] != NULL; k++)
+			if (strcmp(kv->key, api_cases_params[k]) == 0)
+				break;
+		if (api_cases_params[k] != NULL) {
+			for (o = TAILQ_FIRST(q); o != kv; o = TAILQ_NEXT(o, next))
+				if (strcmp(o->key, kv->key) == 0) {
+					snprintf(why, len, "parameter \"%.64s\" "
+					    "given more than once", kv->key);
+					return -1;
+				}
+			continue;
+		}
+		if (n < len)
+			n += (size_t)snprintf(why + n, len - n, "%s\"%.64s\"",
+			    bad++ ? ", " : "unknown parameter ", kv->key);
+	}
+	if (bad == 0)
+		return 0;
+	for (k = 0; api_cases_params[k] != NULL && n < len; k++)
+		n += (size_t)snprintf(why + n, len - n, "%s%s",
+		    k ? ", " : " (known: ", api_cases_params[k]);
+	if (n < len)
+		snprintf(why + n, len - n, ")");
+	return -1;
+}
+
+/* A creation bound: RFC 3339 into ms; 0, or -1 with why. */
+static int
+api_cases_time(const char *name, const char *v, int *has, int64_t *ms,
+    char *why, size_t len)
+{
+	time_t	t;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if ((t = event_parse_time(v)) == (time_t)-1) {
+		snprintf(why, len, "%s: not an RFC 3339 time "
+		    "(2026-03-01T09:00:00Z, 2026-03-01)", name);
+		return -1;
+	}
+	*has = 1;
+	*ms = (int64_t)t * 1000;
+	return 0;
+}
+
+/* An empty value filters nothing, as the parameter left out. */
+static const char *
+api_cases_param(struct evkeyvalq *q, const char *name)
+{
+	const char *v = evhttp_find_header(q, name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/*
+ * GET /v1/cases: a page of cases, newest first, and the cursor of the
+ * next page. Paging is by id, which only grows: the next page lists the
+ * cases below the last one shown, so a case inserted meanwhile shows up
+ * only on a new first page, and none is skipped or repeated.
+ */
 static void
 api_cases(struct evhttp_request *req, const char *path, const char *rest,
     const struct api_caller *who, void *arg)
@@ -456,20 +648,25 @@ api_cases(struct evhttp_request *req, const char *path, const char *rest,
 	struct api		*api = arg;
 	struct evkeyvalq	 q;
 	struct store_case_filter f;
-	const char		*state, *subject, *lim;
+	struct api_page		 pg;
+	const char		*lim, *cursor;
 	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
-	json_object		*arr, *o;
+	json_object		*o;
 	long			 limit = API_DEFAULT_LIMIT;
-	char			*end;
+	char			*end, why[512], next[API_CURSOR_LEN + 1];
 
 	TAILQ_INIT(&q);
+	memset(&f, 0, sizeof f);
+	memset(&pg, 0, sizeof pg);
 	if (evhttp_uri_get_query(u) != NULL &&
 	    evhttp_parse_query_str(evhttp_uri_get_query(u), &q) != 0) {
 		api_error(req, 400, "bad_request", "malformed query string");
 		return;
 	}
-	state = evhttp_find_header(&q, "state");
-	subject = evhttp_find_header(&q, "subject");
+	if (api_cases_query_check(&q, why, sizeof why) != 0) {
+		api_error(req, 400, "bad_request", why);
+		goto done;
+	}
 	if ((lim = evhttp_find_header(&q, "limit")) != NULL) {
 		limit = strtol(lim, &end, 10);
 		if (*lim == '\0' || *end != '\0' || limit < 1 ||
@@ -479,10 +676,8 @@ api_cases(struct evhttp_request *req, const char *path, const char *rest,
 			goto done;
 		}
 	}
-	if (state != NULL && *state == '\0')
-		state = NULL;
-	if (state != NULL && case_state_parse(state) < 0) {
-		char	why[256];
+	f.state = api_cases_param(&q, "state");
+	if (f.state != NULL && case_state_parse(f.state) < 0) {
 		size_t	n;
 		int	k;
 
@@ -496,20 +691,44 @@ api_cases(struct evhttp_request *req, const char *path, const char *rest,
 		api_error(req, 400, "bad_request", why);
 		goto done;
 	}
-	if (subject != NULL && *subject == '\0')
-		subject = NULL;
-	arr = json_object_new_array();
-	memset(&f, 0, sizeof f);
-	f.state = state;
-	f.subject = subject;
-	f.limit = (int)limit;
-	if (store_cases_list(api->store, &f, api_list_cb, arr) != 0) {
-		json_object_put(arr);
+	f.subject = api_cases_param(&q, "subject");
+	f.runbook = api_cases_param(&q, "runbook");
+	f.failed_at = api_cases_param(&q, "failed_at");
+	if (api_cases_time("created_after", evhttp_find_header(&q,
+	    "created_after"), &f.has_from, &f.created_from_ms, why,
+	    sizeof why) != 0 ||
+	    api_cases_time("created_before", evhttp_find_header(&q,
+	    "created_before"), &f.has_before, &f.created_before_ms, why,
+	    sizeof why) != 0) {
+		api_error(req, 400, "bad_request", why);
+		goto done;
+	}
+	/* Checked against the filters: a cursor goes on with its own query. */
+	if ((cursor = api_cases_param(&q, "cursor")) != NULL &&
+	    (f.below_id = api_cursor_parse(cursor, &f)) < 0) {
+		api_error(req, 400, "bad_request", "cursor: not one this query's "
+		    "pages gave (start again without it)");
+		goto done;
+	}
+	/* One row more than the page tells whether a next page exists. */
+	f.limit = (int)limit + 1;
+	pg.limit = (int)limit;
+	pg.arr = json_object_new_array();
+	if (store_cases_list(api->store, &f, api_page_cb, &pg) != 0) {
+		json_object_put(pg.arr);
 		api_error(req, 500, "store", "cannot read cases");
 		goto done;
 	}
+	if (pg.more && api_cursor_make(pg.last_id, &f, next,
+	    sizeof next) != 0) {
+		json_object_put(pg.arr);
+		api_error(req, 500, "internal", "cannot make the cursor");
+		goto done;
+	}
 	o = json_object_new_object();
-	json_object_object_add(o, "cases", arr);
+	json_object_object_add(o, "cases", pg.arr);
+	json_object_object_add(o, "next", pg.more ?
+	    json_object_new_string(next) : NULL);
 	api_reply_json(req, 200, o);
 done:
 	evhttp_clear_headers(&q);
