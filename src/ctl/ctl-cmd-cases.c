@@ -1,8 +1,10 @@
 /*
  * ctl-cmd-cases: the read-only views of the admin API. "cases" lists cases,
- * newest first, as a table; "case ID" shows one case: its subject, state and
- * SLA deadlines, whether it is contained (per target), its steps and its
- * timeline. --json prints the API's reply as received.
+ * newest first, as a table, one page or (--all) every page, following the
+ * API's cursors; "case ID" shows one case: its subject, state and SLA
+ * deadlines, whether it is contained (per target), its steps and its
+ * timeline. --json prints the API's reply as received (with --all, the
+ * pages' cases as one reply).
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -13,10 +15,15 @@
 #include <json-c/json.h>
 
 #include "deprov/case.h"
+#include "deprov/event.h"
 #include "deprov/http.h"
 #include "ctl.h"
 
 static int	ctl_cmd_cases_exec(struct ctl *, struct ctl_args *);
+static int	ctl_cases_query(struct ctl *, struct ctl_args *, char *, size_t);
+static int	ctl_cases_page(struct ctl *, const char *, const char *,
+		    json_object *, const char **, json_object **, char **);
+static void	ctl_cases_table(json_object *);
 static int	ctl_cmd_case_exec(struct ctl *, struct ctl_args *);
 static const char *ctl_short_type(const char *);
 static void	ctl_deadline(const char *, int64_t, int64_t, int);
@@ -27,23 +34,50 @@ static int64_t	ctl_since_due(int64_t, int64_t);
 static const struct ctl_opt ctl_cmd_cases_opts[] = {
 	{ .name = "state", .type = CTL_OPT_STR },
 	{ .name = "subject", .type = CTL_OPT_STR },
+	{ .name = "runbook", .type = CTL_OPT_STR },
+	{ .name = "created-after", .type = CTL_OPT_STR },
+	{ .name = "created-before", .type = CTL_OPT_STR },
+	{ .name = "failed-at", .type = CTL_OPT_STR },
 	{ .name = "limit", .type = CTL_OPT_INT, .min = 1, .max = 1000,
 	  .bad = "expected a number from 1 to 1000" },
+	{ .name = "all", .type = CTL_OPT_FLAG },
 	{ .name = NULL }
+};
+
+/* The query parameters --NAME gives, in the API's names. */
+static const struct {
+	const char	*opt;
+	const char	*param;
+} ctl_cases_params[] = {
+	{ "state", "state" },
+	{ "subject", "subject" },
+	{ "runbook", "runbook" },
+	{ "created-after", "created_after" },
+	{ "created-before", "created_before" },
+	{ "failed-at", "failed_at" },
 };
 
 const struct ctl_cmd_entry ctl_cmd_cases_entry = {
 	.name = "cases",
-	.usage = "cases [--state S] [--subject K] [--limit N]",
+	.usage = "cases [--state S] [--subject K] [--runbook R] "
+	    "[--failed-at TARGET] [--created-after T] [--created-before T] "
+	    "[--limit N] [--all]",
 	.help =
 	  "List cases, newest first (GET /v1/cases; viewer role).\n"
 	  "\n"
-	  "  --state S     only cases in state S (received, scheduled, freezing,\n"
-	  "                contained, remediating, deactivating, completed,\n"
-	  "                cancelled, escalated)\n"
-	  "  --subject K   only cases of subject key K (employee id, or the\n"
-	  "                email/username a freeze was issued for)\n"
-	  "  --limit N     at most N cases (1-1000, default 50)\n",
+	  "  --state S            only cases in state S (received, scheduled,\n"
+	  "                       freezing, contained, remediating, deactivating,\n"
+	  "                       completed, cancelled, escalated)\n"
+	  "  --subject K          only cases of subject key K (employee id, or the\n"
+	  "                       email/username a freeze was issued for)\n"
+	  "  --runbook R          only cases of runbook R\n"
+	  "  --failed-at TARGET   only cases with a failed step at TARGET\n"
+	  "  --created-after T    only cases created at T or later (RFC 3339:\n"
+	  "                       2026-03-01T09:00:00Z, or a date: its midnight UTC)\n"
+	  "  --created-before T   only cases created before T\n"
+	  "  --limit N            at most N cases (1-1000, default 50); with --all,\n"
+	  "                       the size of each page (default 1000)\n"
+	  "  --all                every case, page after page, as one table\n",
 	.opts = ctl_cmd_cases_opts,
 	.exec = ctl_cmd_cases_exec
 };
@@ -90,57 +124,164 @@ ctl_short_type(const char *t)
 	return t;
 }
 
+/*
+ * The query of the first page into path: the filters, checked here too (a
+ * typo must not read as "no cases"), and the page size.
+ */
+static int
+ctl_cases_query(struct ctl *ctl, struct ctl_args *args, char *path,
+    size_t size)
+{
+	const char	*v;
+	char		*enc;
+	size_t		 k, len;
+	long long	 dflt = ctl_args_has(args, "all") ? 1000 : 50;
+
+	if ((v = ctl_args_get(args, "state")) != NULL &&
+	    case_state_parse(v) < 0)
+		return ctl_usage_error(ctl, "--state: \"%s\" is not a case "
+		    "state (see deprovctl cases --help)", v);
+	if ((v = ctl_args_get(args, "created-after")) != NULL &&
+	    event_parse_time(v) == (time_t)-1)
+		return ctl_usage_error(ctl, "--created-after: \"%s\" is not an "
+		    "RFC 3339 time (2026-03-01T09:00:00Z, 2026-03-01)", v);
+	if ((v = ctl_args_get(args, "created-before")) != NULL &&
+	    event_parse_time(v) == (time_t)-1)
+		return ctl_usage_error(ctl, "--created-before: \"%s\" is not an "
+		    "RFC 3339 time (2026-03-01T09:00:00Z, 2026-03-01)", v);
+	snprintf(path, size, "/v1/cases?limit=%lld", ctl_args_int(args,
+	    "limit", dflt));
+	for (k = 0; k < sizeof ctl_cases_params / sizeof ctl_cases_params[0];
+	    k++) {
+		if ((v = ctl_args_get(args, ctl_cases_params[k].opt)) == NULL)
+			continue;
+		if ((enc = http_urlencode(v)) == NULL)
+			return ctl_fail(CTL_FAILED, "out of memory");
+		len = strlen(path);
+		if ((size_t)snprintf(path + len, size - len, "&%s=%s",
+		    ctl_cases_params[k].param, enc) >= size - len) {
+			free(enc);
+			return ctl_usage_error(ctl, "--%s: too long",
+			    ctl_cases_params[k].opt);
+		}
+		free(enc);
+	}
+	return CTL_OK;
+}
+
+/*
+ * One page: the query, and the cursor when there is one. Its cases are
+ * added to all; *next is the next page's cursor (in *o) or NULL at the
+ * end. *raw is the body as received.
+ */
+static int
+ctl_cases_page(struct ctl *ctl, const char *query, const char *cursor,
+    json_object *all, const char **next, json_object **o, char **raw)
+{
+	json_object	*arr, *nx;
+	char		 path[2048];
+	size_t		 i;
+	int		 rc;
+
+	*next = NULL;
+	if (cursor != NULL)
+		snprintf(path, sizeof path, "%s&cursor=%s", query, cursor);
+	else
+		snprintf(path, sizeof path, "%s", query);
+	if ((rc = ctl_api_call(ctl, "GET", path, NULL, o, raw)) != CTL_OK)
+		return rc;
+	if (!json_object_object_get_ex(*o, "cases", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return ctl_fail(CTL_FAILED, "unexpected reply: no cases array");
+	if (json_object_object_get_ex(*o, "next", &nx) && nx != NULL) {
+		/* The cursor goes back into a URL as it is: only hex digits. */
+		if (!json_object_is_type(nx, json_type_string) ||
+		    json_object_get_string_len(nx) == 0 ||
+		    strspn(json_object_get_string(nx), "0123456789abcdef") !=
+		    (size_t)json_object_get_string_len(nx))
+			return ctl_fail(CTL_FAILED, "unexpected reply: a next "
+			    "cursor that is not a cursor");
+		*next = json_object_get_string(nx);
+	}
+	for (i = 0; i < json_object_array_length(arr); i++)
+		json_object_array_add(all, json_object_get(
+		    json_object_array_get_idx(arr, i)));
+	return CTL_OK;
+}
+
 static int
 ctl_cmd_cases_exec(struct ctl *ctl, struct ctl_args *args)
 {
-	json_object		*o = NULL, *arr, *c;
-	struct ctl_table	 t;
-	char			 path[1024], *q1 = NULL, *q2 = NULL, *raw = NULL;
-	char			 created[40], ttf[32], note[256], id[32];
-	char			 evt[96];
-	const char		*cells[8], *n;
-	size_t			 i, len;
-	int64_t			 fz;
-	const char		*state = ctl_args_get(args, "state");
-	const char		*subject = ctl_args_get(args, "subject");
-	int			 rc;
+	json_object	*o = NULL, *all = NULL, *out;
+	const char	*next;
+	char		 query[1536], cursor[128] = "", *raw = NULL;
+	int		 rc, every = ctl_args_has(args, "all");
 
-	/* Checked here too: a typo must not read as "no cases". */
-	if (state != NULL && case_state_parse(state) < 0)
-		return ctl_usage_error(ctl, "--state: \"%s\" is not a case "
-		    "state (see deprovctl cases --help)", state);
-	snprintf(path, sizeof path, "/v1/cases?limit=%lld",
-	    ctl_args_int(args, "limit", 50));
-	if (state != NULL) {
-		if ((q1 = http_urlencode(state)) == NULL)
-			return ctl_fail(CTL_FAILED, "out of memory");
-		len = strlen(path);
-		snprintf(path + len, sizeof path - len, "&state=%s", q1);
-	}
-	if (subject != NULL) {
-		if ((q2 = http_urlencode(subject)) == NULL) {
-			free(q1);
-			return ctl_fail(CTL_FAILED, "out of memory");
-		}
-		len = strlen(path);
-		snprintf(path + len, sizeof path - len, "&subject=%s", q2);
-	}
-	free(q1);
-	free(q2);
-	if ((rc = ctl_api_call(ctl, "GET", path, NULL, &o, &raw)) != CTL_OK)
+	if ((rc = ctl_cases_query(ctl, args, query, sizeof query)) != CTL_OK)
 		return rc;
-	if (ctl->json) {
+	if ((all = json_object_new_array()) == NULL)
+		return ctl_fail(CTL_FAILED, "out of memory");
+	if ((rc = ctl_cases_page(ctl, query, NULL, all, &next, &o,
+	    &raw)) != CTL_OK)
+		goto done;
+	/* One page: --json prints it as received, "next" included. */
+	if (!every && ctl->json) {
 		ctl_print_raw(raw);
 		goto done;
 	}
-	if (!json_object_object_get_ex(o, "cases", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		rc = ctl_fail(CTL_FAILED, "unexpected reply: no cases array");
+	while (every && next != NULL) {
+		/* The same cursor again would ask for the same page forever. */
+		if (strlen(next) >= sizeof cursor || strcmp(next, cursor) == 0) {
+			rc = ctl_fail(CTL_FAILED, "unexpected reply: a next "
+			    "cursor that is not a cursor");
+			goto done;
+		}
+		/* next is o's: keep it while o goes for the next page. */
+		snprintf(cursor, sizeof cursor, "%s", next);
+		json_object_put(o);
+		o = NULL;
+		free(raw);
+		raw = NULL;
+		if ((rc = ctl_cases_page(ctl, query, cursor, all, &next, &o,
+		    &raw)) != CTL_OK)
+			goto done;
+	}
+	if (ctl->json) {
+		/* The API's shape, as if one page had held every case. */
+		out = json_object_new_object();
+		json_object_object_add(out, "cases", json_object_get(all));
+		json_object_object_add(out, "next", NULL);
+		printf("%s\n", json_object_to_json_string_ext(out,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(out);
 		goto done;
 	}
+	ctl_cases_table(all);
+	if (next != NULL)
+		fprintf(stderr, "deprovctl: more cases than shown: --all lists "
+		    "every page\n");
+done:
+	free(raw);
+	json_object_put(o);
+	json_object_put(all);
+	return rc;
+}
+
+/* The cases as an aligned table, or "no cases". */
+static void
+ctl_cases_table(json_object *arr)
+{
+	json_object		*c;
+	struct ctl_table	 t;
+	char			 created[40], ttf[32], note[256], id[32];
+	char			 evt[96];
+	const char		*cells[8], *n;
+	size_t			 i;
+	int64_t			 fz;
+
 	if (json_object_array_length(arr) == 0) {
 		printf("no cases\n");
-		goto done;
+		return;
 	}
 	ctl_table_init(&t, 8);
 	cells[0] = "ID"; cells[1] = "STATE"; cells[2] = "SUBJECT";
@@ -172,10 +313,6 @@ ctl_cmd_cases_exec(struct ctl *ctl, struct ctl_args *args)
 	}
 	ctl_table_print(&t, stdout);
 	ctl_table_free(&t);
-done:
-	free(raw);
-	json_object_put(o);
-	return rc;
 }
 
 /* One deadline line: "2026-...  met" / "BREACHED" / "open". */
