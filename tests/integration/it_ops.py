@@ -546,10 +546,187 @@ def test_cli_check(work):
     assert ctl("check").returncode == 2
 
 
+JAN1_MS = 1767225600000         # 2026-01-01T00:00:00Z
+
+
+def seed_cases(d, n):
+    """n ended cases written into the stopped daemon's store: case i created
+    at 2026-01-01 + i hours, runbook contractor-leaver when i % 3 == 0, a
+    failed deactivate at salesforce-prod when i % 10 == 0 (escalated), and a
+    failed revoke_tokens there too when i % 20 == 0 (still one case).
+    Returns their ids in the order of i."""
+    con = sqlite3.connect(db_path(d), timeout=10)
+    ids = []
+    try:
+        with con:
+            for i in range(n):
+                failed = i % 10 == 0
+                at = JAN1_MS + i * 3600000
+                cur = con.execute(
+                    "INSERT INTO cases (subject_key, subject, runbook, event_type, state,"
+                    " urgent, created_ms, updated_ms, effective_ms, completed_ms, error, retry)"
+                    " VALUES (?, '{}', ?, 'io.deprov.leaver', ?, 0, ?, ?, ?, ?, ?, '{}')",
+                    ("P%03d" % i, "contractor-leaver" if i % 3 == 0 else "standard-leaver",
+                     "escalated" if failed else "completed", at, at + 1000, at, at + 1000,
+                     "HTTP 500" if failed else None))
+                ids.append(cur.lastrowid)
+                steps = [(0, "freeze", "succeeded"),
+                         (1, "deactivate", "failed" if failed else "succeeded")]
+                if i % 20 == 0:
+                    steps.append((2, "revoke_tokens", "failed"))
+                for seq, step, state in steps:
+                    con.execute("INSERT INTO steps (case_id, target, seq, step, state, attempts)"
+                                " VALUES (?, 'salesforce-prod', ?, ?, ?, 1)",
+                                (ids[-1], seq, step, state))
+    finally:
+        con.close()
+    return ids
+
+
+def test_cases_pages(work):
+    """GET /v1/cases over 120 cases in pages of 50 while new cases arrive
+    between pages: every case exactly once, newest first, the new ones only
+    on a fresh first page; the runbook, created_after/created_before and
+    failed_at filters, alone, together and paged; a bad, edited or borrowed
+    cursor, an unknown or repeated parameter, a bad time: 400; deprovctl
+    cases --all and its filter options."""
+    sb = Sandbox(work, seed_people(4))
+    d = Daemon(work, sb, runbooks=[emergency_runbook(), standard_runbook()]).start()
+    api = d.url("")
+    try:
+        assert d.stop() == 0
+        ids = seed_cases(d, 120)
+        d.start()
+
+        def get(query, status=200):
+            st, body = d.call("GET", "/v1/cases?" + query, token=API_TOKEN)
+            assert st == status, (query, st, body)
+            return body
+
+        def pages(query):
+            """Every page of query: the pages' ids, and their sizes."""
+            got, sizes, cur = [], [], None
+            while True:
+                b = get(query + ("&cursor=" + cur if cur else ""))
+                got += [c["id"] for c in b["cases"]]
+                sizes.append(len(b["cases"]))
+                cur = b["next"]
+                if cur is None:
+                    return got, sizes
+                assert len(sizes) < 50, "pages without end"
+
+        # Three pages of 50, a new case (a freeze) arriving before each
+        # page after the first and after the last.
+        new, got, sizes, cur = [], [], [], None
+        for k in range(4):
+            b = get("limit=50" + ("&cursor=" + cur if cur else ""))
+            got += [c["id"] for c in b["cases"]]
+            sizes.append(len(b["cases"]))
+            st, r = d.call("POST", "/v1/freeze", {"subject": {"email": "emp%04d@acme.example" % (k + 1)},
+                                                 "reason": "INC-P%d" % k}, token=RESPONDER_TOKEN)
+            assert st == 202, (st, r)
+            new.append(r["case_id"])
+            cur = b["next"]
+            if cur is None:
+                break
+            assert isinstance(cur, str) and cur, b["next"]
+        assert sizes == [50, 50, 20], sizes
+        assert got == ids[::-1], "a case skipped, repeated or out of order"
+        assert not set(new) & set(got), "a case inserted since showed on a later page"
+        first = get("limit=50")
+        assert [c["id"] for c in first["cases"][:3]] == new[::-1], first["cases"][:3]
+        assert first["next"] is not None
+        assert get("limit=1000")["next"] is None
+
+        # runbook: alone, and paged.
+        contractors = [ids[i] for i in range(120) if i % 3 == 0][::-1]
+        assert [c["id"] for c in get("runbook=contractor-leaver&limit=1000")["cases"]] == contractors
+        assert pages("runbook=contractor-leaver&limit=15") == (contractors, [15, 15, 10])
+        assert get("runbook=nope")["cases"] == []
+        # A day of creation: at or after 2026-01-02, before 2026-01-03.
+        day = [c["id"] for c in get("created_after=2026-01-02T00:00:00Z&created_before=2026-01-03"
+                                    "&limit=1000")["cases"]]
+        assert day == ids[24:48][::-1], day
+        assert [c["id"] for c in get("created_after=2026-01-05T23:00:00%2B00:00"
+                                     "&created_before=2026-01-06")["cases"]] == [ids[119]]
+        # The new cases were created now, after every seeded one.
+        late = [c["id"] for c in get("created_after=2026-01-06&limit=1000")["cases"]]
+        assert sorted(late) == sorted(new), late
+        # failed_at: each case with a failure once (half of them have two
+        # failed steps there), paged; with runbook; at a target without.
+        failed = [ids[i] for i in range(120) if i % 10 == 0][::-1]
+        assert pages("failed_at=salesforce-prod&limit=5") == (failed, [5, 5, 2])
+        both = get("failed_at=salesforce-prod&runbook=contractor-leaver&created_before=2026-01-06")
+        assert [c["id"] for c in both["cases"]] == [ids[90], ids[60], ids[30], ids[0]], both
+        assert all(c["state"] == "escalated" for c in both["cases"])
+        assert get("failed_at=okta-prod") == {"cases": [], "next": None}
+        assert [c["id"] for c in get("state=escalated&limit=1000")["cases"]] == failed
+
+        # Cursors: garbage, edited (in the id, in the check), cut short,
+        # or carried over to another query: 400, never some other page.
+        cur = get("runbook=contractor-leaver&limit=15")["next"]
+        assert get("runbook=contractor-leaver&limit=15&cursor=" + cur)["cases"][0]["id"] == contractors[15]
+        flip = {"0": "1"}
+        edited = ["garbage", cur[:-1], cur + "0", cur[:15] + flip.get(cur[15], "0") + cur[16:],
+                  cur[:-1] + ("1" if cur[-1] == "0" else "0")]
+        if cur.upper() != cur:
+            edited.append(cur.upper())
+        for bad in edited:
+            b = get("runbook=contractor-leaver&limit=15&cursor=" + bad, 400)
+            assert b["error"] == "bad_request" and "cursor" in b["detail"], (bad, b)
+        b = get("failed_at=salesforce-prod&limit=15&cursor=" + cur, 400)
+        assert "cursor" in b["detail"], b
+        # A different page size goes on from the same cursor.
+        assert get("runbook=contractor-leaver&limit=2&cursor=" + cur)["cases"][0]["id"] == contractors[15]
+
+        # Parameters: unknown ones named, repeated ones refused, bad times.
+        b = get("limit=5&frob=1&runbok=x", 400)
+        assert '"frob"' in b["detail"] and '"runbok"' in b["detail"], b
+        assert "failed_at" in b["detail"] and "cursor" in b["detail"], b
+        b = get("state=completed&state=escalated", 400)
+        assert '"state"' in b["detail"] and "more than once" in b["detail"], b
+        for q in ("created_after=2026-13-01", "created_before=yesterday",
+                  "created_after=2026-01-02T00:00:00"):
+            b = get(q, 400)
+            assert q.split("=")[0] in b["detail"] and "RFC 3339" in b["detail"], b
+        assert get("limit=0", 400)["error"] == "bad_request"
+
+        # deprovctl cases --all: one table, one JSON reply, every case once.
+        r = ctl("--json", "cases", "--all", "--limit", "50", api=api, token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["next"] is None and [c["id"] for c in out["cases"]] == new[::-1] + ids[::-1], out
+        r = ctl("cases", "--all", "--limit", "50", api=api, token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[0].split()[:3] == ["ID", "STATE", "SUBJECT"], lines[0]
+        assert [int(l.split()[0]) for l in lines[1:]] == new[::-1] + ids[::-1]
+        assert r.stderr == "", r.stderr
+        # One page: the table of 50, and a word that there are more.
+        r = ctl("cases", "--limit", "50", api=api, token=API_TOKEN)
+        assert r.returncode == 0 and len(r.stdout.splitlines()) == 51, r.stdout
+        assert "--all" in r.stderr, r.stderr
+        r = ctl("--json", "cases", "--all", "--failed-at", "salesforce-prod", "--runbook",
+                "contractor-leaver", "--created-before", "2026-01-06", "--limit", "3",
+                api=api, token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        assert [c["id"] for c in json.loads(r.stdout)["cases"]] == [ids[90], ids[60], ids[30], ids[0]]
+        r = ctl("--json", "cases", "--all", "--created-after", "2026-01-02",
+                "--created-before", "2026-01-03T00:00:00Z", api=api, token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        assert [c["id"] for c in json.loads(r.stdout)["cases"]] == ids[24:48][::-1]
+        r = ctl("cases", "--created-after", "yesterday", api=api, token=API_TOKEN)
+        assert r.returncode == 2 and "RFC 3339" in r.stderr, (r.stdout, r.stderr)
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sb.stop()
+
+
 TESTS = {f.__name__[5:]: f for f in [
     test_audit_chain, test_cli_freeze_and_views, test_cli_publish_cancel,
     test_cli_retry_cancel_reasons, test_cli_private_ca, test_cli_scheduled_frozen_after,
-    test_cli_api_down, test_cli_check]}
+    test_cli_api_down, test_cli_check, test_cases_pages]}
 
 if __name__ == "__main__":
     main(TESTS)
