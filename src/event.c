@@ -234,35 +234,12 @@ int
 event_decode(const char *buf, size_t len, struct event *ev, char *err,
     size_t errlen)
 {
-	json_tokener		*tok = NULL;
 	json_object		*root = NULL, *data = NULL, *v;
-	enum json_tokener_error	 jerr;
 	char			*s = NULL, *eff = NULL;
-	size_t			 i;
 
 	memset(ev, 0, sizeof *ev);
-	if (jsonc_text_check(buf, len, err, errlen) != 0)
+	if ((root = jsonc_parse_whole(buf, len, err, errlen)) == NULL)
 		goto fail;
-	if ((tok = json_tokener_new_ex(32)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	root = json_tokener_parse_ex(tok, buf, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (root == NULL || jerr != json_tokener_success) {
-		snprintf(err, errlen, "not JSON: %s",
-		    jerr == json_tokener_continue ? "unexpected end of input" :
-		    json_tokener_error_desc(jerr));
-		goto fail;
-	}
-	if (json_tokener_get_parse_end(tok) < len) {
-		for (i = json_tokener_get_parse_end(tok); i < len; i++) {
-			if (!isspace((unsigned char)buf[i])) {
-				snprintf(err, errlen, "not JSON: trailing data");
-				goto fail;
-			}
-		}
-	}
 	if (!json_object_is_type(root, json_type_object)) {
 		snprintf(err, errlen, "not a CloudEvent: not a JSON object");
 		goto fail;
@@ -364,7 +341,6 @@ event_decode(const char *buf, size_t len, struct event *ev, char *err,
 	free(s);
 	free(eff);
 	json_object_put(root);
-	json_tokener_free(tok);
 	return 0;
 
 fail:
@@ -372,8 +348,6 @@ fail:
 	free(eff);
 	if (root != NULL)
 		json_object_put(root);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	event_clear(ev);
 	return -1;
 }

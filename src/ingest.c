@@ -555,39 +555,7 @@ ingest_is_okta(json_object *doc)
 static json_object *
 ingest_parse(const void *buf, size_t len, char *reason, size_t reasonlen)
 {
-	json_tokener		*tok;
-	json_object		*o;
-	enum json_tokener_error	 e;
-
-	/* A NUL would cut a string (or a key) short: refused outright. */
-	if (jsonc_text_check(buf, len, reason, reasonlen) != 0)
-		return NULL;
-	if ((tok = json_tokener_new_ex(32)) == NULL)
-		return NULL;
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	e = json_tokener_get_error(tok);
-	if (o == NULL || e != json_tokener_success) {
-		snprintf(reason, reasonlen, "not JSON: %s",
-		    e == json_tokener_continue ? "unexpected end of input" :
-		    json_tokener_error_desc(e));
-		if (o != NULL)
-			json_object_put(o);
-		o = NULL;
-	} else {
-		size_t i;
-
-		for (i = json_tokener_get_parse_end(tok); i < len; i++) {
-			if (!isspace(((const unsigned char *)buf)[i])) {
-				snprintf(reason, reasonlen, "not JSON: trailing "
-				    "data");
-				json_object_put(o);
-				o = NULL;
-				break;
-			}
-		}
-	}
-	json_tokener_free(tok);
-	return o;
+	return jsonc_parse_whole(buf, len, reason, reasonlen);
 }
 
 /* Binary-mode CloudEvent: rebuild the structured form from ce_* headers. */

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1397,4 +1398,53 @@ jsonc_get_text(json_object *obj, const char *key, const char *name, int flags,
 		return 0;
 	return jsonc_text(v, name != NULL ? name : key, flags, out, err,
 	    errlen);
+}
+
+json_object *
+jsonc_parse_whole(const void *buf, size_t len, char *err, size_t errlen)
+{
+	const unsigned char	*b = buf;
+	json_tokener		*tok;
+	json_object		*o;
+	enum json_tokener_error	 e;
+	size_t			 end, i;
+
+	if (len > INT32_MAX) {
+		snprintf(err, errlen, "not JSON: too long");
+		return NULL;
+	}
+	if (jsonc_text_check(buf, len, err, errlen) != 0)
+		return NULL;
+	if ((tok = json_tokener_new_ex(32)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	e = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (o == NULL || e != json_tokener_success) {
+		if (e == json_tokener_continue || end >= len)
+			snprintf(err, errlen, "not JSON: it ends at byte %zu "
+			    "before the value does", len);
+		else if (isprint(b[end]))
+			snprintf(err, errlen, "not JSON at byte %zu ('%c'): %s",
+			    end, b[end], json_tokener_error_desc(e));
+		else
+			snprintf(err, errlen, "not JSON at byte %zu (0x%02x): %s",
+			    end, b[end], json_tokener_error_desc(e));
+		if (o != NULL)
+			json_object_put(o);
+		o = NULL;
+	} else {
+		for (i = end; i < len; i++)
+			if (!isspace(b[i])) {
+				snprintf(err, errlen, "not JSON: more after the "
+				    "value, at byte %zu", i);
+				json_object_put(o);
+				o = NULL;
+				break;
+			}
+	}
+	json_tokener_free(tok);
+	return o;
 }

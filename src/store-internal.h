@@ -86,6 +86,8 @@ struct store {
 	sqlite3_stmt	*audit_st[STORE_AUDIT_STMTS];	/* store-audit.c's, made on first use */
 	sqlite3_stmt	*summary_st[STORE_SUMMARY_STMTS];	/* store-summary.c's, likewise */
 	struct store_replica *replica;	/* store-replica.c, or NULL */
+	int		 replica_left;	/* its thread was left running at close:
+					   what it shares is not torn down */
 };
 
 /* Bind a string, NULL binding SQL NULL. */

@@ -60,6 +60,7 @@
 #define REPLICA_PAUSE_MIN_MS	200	/* after a failure, doubling ... */
 #define REPLICA_PAUSE_MAX_MS	5000	/* ... up to this */
 #define REPLICA_MAX_TABLES	16
+#define REPLICA_STOP_WAIT_S	2	/* how long a stop waits for the thread */
 #define REPLICA_META_ID		"store_id"
 #define REPLICA_META_OF		"replicated_to"
 
@@ -458,11 +459,28 @@ store_replica_stop(struct store *s)
 	if (r == NULL)
 		return;
 	if (r->th_running) {
+		struct timespec	ts;
+
 		pthread_mutex_lock(&s->mu);
 		r->stop = 1;
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
-		pthread_join(r->th, NULL);
+		/*
+		 * A stop is bounded: the thread may be inside a call to a
+		 * server that stopped answering (its connection breaks within
+		 * about 20 s). Past the wait, it is left to the exiting
+		 * process: what it had not sent is still in the outbox.
+		 */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += REPLICA_STOP_WAIT_S;
+		if (pthread_timedjoin_np(r->th, NULL, &ts) != 0) {
+			log_warn("store", "replication thread busy with "
+			    "PostgreSQL after %d s: not waiting for it",
+			    REPLICA_STOP_WAIT_S);
+			s->replica = NULL;
+			s->replica_left = 1;
+			return;
+		}
 	}
 	sqlite3_finalize(r->maxid_st);
 	sqlite3_finalize(r->trim_st);

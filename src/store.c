@@ -485,12 +485,15 @@ store_close(struct store *s)
 		store_sync(s);
 	if (s->wal_fd >= 0)
 		close(s->wal_fd);
-	if (s->pipe[0] >= 0)
+	/* A replication thread left running still uses these. */
+	if (s->pipe[0] >= 0 && !s->replica_left)
 		close(s->pipe[0]);
-	if (s->pipe[1] >= 0)
+	if (s->pipe[1] >= 0 && !s->replica_left)
 		close(s->pipe[1]);
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
+	if (!s->replica_left) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+	}
 	free(s->wal_path);
 	free(s->path);
 	store_audit_close(s);
@@ -505,7 +508,8 @@ store_close(struct store *s)
 	/* Last: the next owner starts only once our connection is closed. */
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
-	free(s);
+	if (!s->replica_left)
+		free(s);	/* else the left thread still reads it: the exit frees */
 }
 
 struct store *

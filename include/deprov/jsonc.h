@@ -100,6 +100,15 @@ void			 jsonc_strings_free(char **, size_t);
 
 int			 jsonc_text_check(const void *buf, size_t len, char *err,
 			    size_t errlen);
+/*
+ * The one JSON value that is the whole of buf (white space around it
+ * allowed), after jsonc_text_check: the value, or NULL with err "not JSON
+ * at byte N ('c'): <what json-c expected>", "not JSON: it ends at byte N
+ * before the value does" or "not JSON: more after the value, at byte N" so
+ * that whoever reads a dead letter finds the place.
+ */
+json_object		*jsonc_parse_whole(const void *buf, size_t len, char *err,
+			    size_t errlen);
 int			 jsonc_get_text(json_object *obj, const char *key,
 			    const char *name, int flags, const char **out,
 			    char *err, size_t errlen);

@@ -404,6 +404,62 @@ def test_backend_postgres_outage(work):
     # the backlog; the copies themselves are compared in test_backend_postgres)
 
 
+def pg_processes(pgdir):
+    """The pids of a pg-server cluster's postmaster and its children."""
+    st = dict(l.split("=", 1) for l in open(os.path.join(pgdir, "pg.state")).read().split()
+              if "=" in l)
+    with open(os.path.join(st["cluster"], "data", "postmaster.pid")) as f:
+        pm = int(f.readline())
+    kids = subprocess.run(["pgrep", "-P", str(pm)], capture_output=True, text=True).stdout.split()
+    return [pm] + [int(k) for k in kids]
+
+
+def test_backend_postgres_hung_stop(work):
+    """PostgreSQL hangs (every server process stopped, its connections open)
+    while changes wait to be sent: deprovd still stops on SIGTERM within its
+    bound, and the next start, PostgreSQL back, sends what was left."""
+    tool = os.path.join(SOURCE_DIR, "tests", "tools", "pg-server")
+    pgdir = os.path.join(work.path, "pg")
+    r = subprocess.run([tool, "start", "--dir", pgdir, "--watch-pid", str(os.getpid())],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    url = [l.split("=", 1)[1] for l in r.stdout.splitlines() if l.startswith("PG_URL=")][0]
+    sb = Sandbox(work, seed_people(10))
+    d = Daemon(work, sb, extra=pg_backend(url)).start()
+    hung = []
+    try:
+        publish(d.bootstrap, [("E0001", leaver_for(1))])
+        d.wait_case("E0001", timeout=90)
+        hung = pg_processes(pgdir)
+        for pid in hung:
+            os.kill(pid, signal.SIGSTOP)
+        publish(d.bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(2, 6)])
+        wait_for(lambda: len(d.cases()) >= 5, 30, "cases opened while PostgreSQL hangs")
+        time.sleep(1)
+        t0 = time.time()
+        rc = d.stop(timeout=60)     # raises if it does not stop
+        log("stopped %.1f s after SIGTERM with PostgreSQL hung (exit %s)" % (time.time() - t0, rc))
+    finally:
+        for pid in hung:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    try:
+        os.unlink(d.bootstrap_file)
+        d.start()
+        for i in range(1, 6):
+            d.wait_case("E%04d" % i, timeout=120)
+        wait_for(lambda: d.call("GET", "/readyz")[1]["postgres"]["backlog"] == 0, 60,
+                 "PostgreSQL caught up")
+        d.stop()
+        assert_same(db_path(d), url)
+    finally:
+        d.stop()
+        sb.stop()
+        subprocess.run([tool, "stop", "--dir", pgdir], timeout=120)
+
+
 def test_backend_postgres_zombie(work):
     """A deprovd paused (SIGSTOP) while a new host takes its store over from
     PostgreSQL, then continued: the new host runs leavers; the old one,
@@ -487,6 +543,7 @@ TESTS = {
     "backend_postgres": test_backend_postgres,
     "backend_postgres_outage": test_backend_postgres_outage,
     "backend_postgres_zombie": test_backend_postgres_zombie,
+    "backend_postgres_hung_stop": test_backend_postgres_hung_stop,
 }
 
 if __name__ == "__main__":

@@ -88,9 +88,12 @@ static void
 test_errors(void **state)
 {
 	(void)state;
-	expect_reason("not json", "not JSON");
-	expect_reason("{\"specversion\":\"1.0\"", "not JSON");
-	expect_reason("{} trailing", "not JSON: trailing data");
+	expect_reason("not json", "not JSON at byte 1 ('o'): null expected");
+	expect_reason("garbage", "not JSON at byte 0 ('g')");
+	expect_reason("{\"a\":tru}", "not JSON at byte 8 ('}')");
+	expect_reason("{\"specversion\":\"1.0\"", "not JSON: it ends at byte "
+	    "20 before the value does");
+	expect_reason("{} trailing", "not JSON: more after the value, at byte 3");
 	expect_reason("[1,2]", "not a JSON object");
 	expect_reason("{\"id\":\"1\"}", "missing specversion");
 	expect_reason("{\"specversion\":\"0.3\",\"id\":\"1\"}",
