@@ -708,6 +708,12 @@ pgstore_audit_scan(struct pgstore *p, long long after_seq, int64_t since_ms,
 }
 
 int
+pgstore_ping(struct pgstore *p)
+{
+	return pgstore_exec(p, "SELECT 1") == 0;
+}
+
+int
 pgstore_ok(const struct pgstore *p)
 {
 	return p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK;

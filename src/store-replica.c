@@ -49,6 +49,7 @@
 
 #include <sqlite3.h>
 
+#include "deprov/clock.h"
 #include "deprov/log.h"
 #include "deprov/pgstore.h"
 #include "deprov/randid.h"
@@ -61,6 +62,7 @@
 #define REPLICA_PAUSE_MAX_MS	5000	/* ... up to this */
 #define REPLICA_MAX_TABLES	16
 #define REPLICA_STOP_WAIT_S	2	/* how long a stop waits for the thread */
+#define REPLICA_PROBE_MS	2000	/* idle: ask PostgreSQL this often */
 #define REPLICA_META_ID		"store_id"
 #define REPLICA_META_OF		"replicated_to"
 
@@ -761,6 +763,7 @@ replica_main(void *arg)
 	char			 err[512];
 	int64_t			 acked, upto, sent;
 	size_t			 i;
+	int64_t			 last_ok = clock_mono_ms();
 	int			 pause = 0, logged = 0;
 
 	pthread_mutex_lock(&s->mu);
@@ -773,7 +776,38 @@ replica_main(void *arg)
 			upto = r->marks[r->head + i].maxid;
 		}
 		if (upto <= r->acked && r->pg != NULL) {
-			replica_wait(s, 1000);
+			replica_wait(s, REPLICA_PROBE_MS / 2);
+			/*
+			 * Idle: ask the server now and then, so that readiness
+			 * says PostgreSQL is gone before the next change finds
+			 * out (and the connection is back before it is needed).
+			 */
+			if (!r->stop && r->pg != NULL && !r->fenced &&
+			    clock_mono_ms() - last_ok >= REPLICA_PROBE_MS) {
+				struct pgstore	*pg = r->pg;
+				int		 ok;
+
+				pthread_mutex_unlock(&s->mu);
+				ok = pgstore_ping(pg);
+				if (!ok)
+					snprintf(err, sizeof err, "%s",
+					    pgstore_errmsg(pg));
+				pthread_mutex_lock(&s->mu);
+				if (ok) {
+					last_ok = clock_mono_ms();
+					continue;
+				}
+				r->up = 0;
+				snprintf(r->why, sizeof r->why, "%s", err);
+				if (!logged++)
+					log_error("store", "PostgreSQL does not "
+					    "answer: %s (retrying)", err);
+				r->pg = NULL;
+				pthread_mutex_unlock(&s->mu);
+				pgstore_close(pg);
+				pthread_mutex_lock(&s->mu);
+				pause = REPLICA_PAUSE_MIN_MS;
+			}
 			continue;
 		}
 		if (pause > 0) {
@@ -801,6 +835,7 @@ replica_main(void *arg)
 
 		pthread_mutex_lock(&s->mu);
 		if (sent >= 0) {
+			last_ok = clock_mono_ms();
 			if (sent > r->acked)
 				r->acked = sent;
 			if (!r->up)

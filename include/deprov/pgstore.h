@@ -85,6 +85,8 @@ long long	 pgstore_take_epoch(struct pgstore *);
 void		 pgstore_set_epoch(struct pgstore *, long long);
 long long	 pgstore_epoch(const struct pgstore *);
 int		 pgstore_fenced(const struct pgstore *);
+/* A round trip to the server: 1 when it answered (else pgstore_errmsg). */
+int		 pgstore_ping(struct pgstore *);
 /* 1 while the connection is good. */
 int		 pgstore_ok(const struct pgstore *);
 /* meta's value for key: 1 found (in buf), 0 not, -1 error. */
