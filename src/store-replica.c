@@ -372,11 +372,10 @@ replica_thread_db(struct store *s, struct store_replica *r)
 	for (i = 0; i < store_ntables && i < REPLICA_MAX_TABLES; i++) {
 		t = &store_tables[i];
 		n = (size_t)snprintf(sql, sizeof sql, "SELECT ");
-		for (k = 0; k < t->ncols && n < sizeof sql; k++)
-			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s",
-			    k ? ", " : "", t->cols[k].name);
-		n += (size_t)snprintf(sql + n, sizeof sql - n, " FROM %s",
-		    t->name);
+		n += store_table_cols(t, sql + n, sizeof sql - n);
+		if (n < sizeof sql)
+			n += (size_t)snprintf(sql + n, sizeof sql - n,
+			    " FROM %s", t->name);
 		for (k = 0; k < t->nkey && n < sizeof sql; k++)
 			n += (size_t)snprintf(sql + n, sizeof sql - n,
 			    "%s%s = ?%zu", k ? " AND " : " WHERE ",
@@ -764,7 +763,7 @@ replica_main(void *arg)
 	int64_t			 acked, upto, sent;
 	size_t			 i;
 	int64_t			 last_ok = clock_mono_ms();
-	int			 pause = 0, logged = 0;
+	int			 pause = 0, logged = 0, probe;
 
 	pthread_mutex_lock(&s->mu);
 	while (!r->stop) {
@@ -775,40 +774,19 @@ replica_main(void *arg)
 				break;
 			upto = r->marks[r->head + i].maxid;
 		}
+		/*
+		 * Idle: ask the server now and then, so that readiness says
+		 * PostgreSQL is gone before the next change finds out (and
+		 * the connection is back before it is needed).
+		 */
+		probe = 0;
 		if (upto <= r->acked && r->pg != NULL) {
-			replica_wait(s, REPLICA_PROBE_MS / 2);
-			/*
-			 * Idle: ask the server now and then, so that readiness
-			 * says PostgreSQL is gone before the next change finds
-			 * out (and the connection is back before it is needed).
-			 */
-			if (!r->stop && r->pg != NULL && !r->fenced &&
-			    clock_mono_ms() - last_ok >= REPLICA_PROBE_MS) {
-				struct pgstore	*pg = r->pg;
-				int		 ok;
-
-				pthread_mutex_unlock(&s->mu);
-				ok = pgstore_ping(pg);
-				if (!ok)
-					snprintf(err, sizeof err, "%s",
-					    pgstore_errmsg(pg));
-				pthread_mutex_lock(&s->mu);
-				if (ok) {
-					last_ok = clock_mono_ms();
-					continue;
-				}
-				r->up = 0;
-				snprintf(r->why, sizeof r->why, "%s", err);
-				if (!logged++)
-					log_error("store", "PostgreSQL does not "
-					    "answer: %s (retrying)", err);
-				r->pg = NULL;
-				pthread_mutex_unlock(&s->mu);
-				pgstore_close(pg);
-				pthread_mutex_lock(&s->mu);
-				pause = REPLICA_PAUSE_MIN_MS;
+			if (r->fenced ||
+			    clock_mono_ms() - last_ok < REPLICA_PROBE_MS) {
+				replica_wait(s, REPLICA_PROBE_MS / 2);
+				continue;
 			}
-			continue;
+			probe = 1;
 		}
 		if (pause > 0) {
 			replica_wait(s, pause);
@@ -826,6 +804,8 @@ replica_main(void *arg)
 			sent = -1;
 		else if (r->fenced)
 			sent = -1;	/* for good: see below */
+		else if (probe)
+			sent = pgstore_ping(r->pg) ? acked : -1;
 		else if (upto > acked)
 			sent = replica_batch(r, acked, upto);
 		else
