@@ -23,9 +23,8 @@ store_copy_sql(const struct store_table *t, char *buf, size_t len)
 	size_t	i, n;
 
 	n = (size_t)snprintf(buf, len, "SELECT ");
-	for (i = 0; i < t->ncols && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "",
-		    t->cols[i].name);
+	if (n < len)
+		n += store_table_cols(t, buf + n, len - n);
 	if (n < len)
 		n += (size_t)snprintf(buf + n, len - n, " FROM %s%s", t->name,
 		    strcmp(t->name, "meta") == 0 ?
@@ -86,9 +85,8 @@ store_import_row(const char *table, const struct store_value *v, size_t n,
 	/* OR REPLACE: a new store's own meta rows give way to the copy's. */
 	len = (size_t)snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO %s (",
 	    t->name);
-	for (i = 0; i < n && len < sizeof sql; i++)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s",
-		    i ? ", " : "", t->cols[i].name);
+	if (len < sizeof sql)
+		len += store_table_cols(t, sql + len, sizeof sql - len);
 	for (i = 0; i < n && len < sizeof sql; i++)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s?",
 		    i ? ", " : ") VALUES (");

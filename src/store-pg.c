@@ -374,10 +374,11 @@ pgstore_rollback(struct pgstore *p)
 	char	saved[sizeof p->err];
 
 	if (p->copying != NULL) {
+		PGresult	*res;
+
 		PQputCopyEnd(p->conn, "deprov: copy abandoned");
-		PQclear(PQgetResult(p->conn));
-		while (PQgetResult(p->conn) != NULL)
-			;
+		while ((res = PQgetResult(p->conn)) != NULL)
+			PQclear(res);
 		p->copying = NULL;
 	}
 	if (!p->in_tx)
@@ -450,13 +451,12 @@ pgstore_copy_start(struct pgstore *p, const struct store_table *t)
 {
 	PGresult	*res;
 	char		 sql[1024];
-	size_t		 i, n;
+	size_t		 n;
 	int		 ok;
 
 	n = (size_t)snprintf(sql, sizeof sql, "COPY %s (", t->name);
-	for (i = 0; i < t->ncols && n < sizeof sql; i++)
-		n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s",
-		    i ? ", " : "", t->cols[i].name);
+	if (n < sizeof sql)
+		n += store_table_cols(t, sql + n, sizeof sql - n);
 	if (n < sizeof sql)
 		n += (size_t)snprintf(sql + n, sizeof sql - n, ") FROM STDIN");
 	if (n >= sizeof sql)
@@ -631,9 +631,8 @@ pgstore_export(struct pgstore *p, store_row_cb cb, void *arg)
 			return pgstore_fail(p, "export %s: too many columns",
 			    t->name);
 		n = (size_t)snprintf(sql, sizeof sql, "SELECT ");
-		for (k = 0; k < t->ncols && n < sizeof sql; k++)
-			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s",
-			    k ? ", " : "", t->cols[k].name);
+		if (n < sizeof sql)
+			n += store_table_cols(t, sql + n, sizeof sql - n);
 		if (n < sizeof sql)
 			n += (size_t)snprintf(sql + n, sizeof sql - n,
 			    " FROM %s%s", t->name, strcmp(t->name, "meta") == 0 ?
@@ -773,9 +772,8 @@ pgstore_prepare_puts(struct pgstore *p)
 	for (i = 0; i < store_ntables; i++) {
 		t = &store_tables[i];
 		n = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s (", t->name);
-		for (k = 0; k < t->ncols && n < sizeof sql; k++)
-			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s",
-			    k ? ", " : "", t->cols[k].name);
+		if (n < sizeof sql)
+			n += store_table_cols(t, sql + n, sizeof sql - n);
 		for (k = 0; k < t->ncols && n < sizeof sql; k++)
 			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s$%zu",
 			    k ? ", " : ") VALUES (", k + 1);

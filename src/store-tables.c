@@ -1,6 +1,8 @@
 /*
  * store-tables.c: the store's tables as data (see store-tables.h).
  */
+#include <stdio.h>
+
 #include "store-tables.h"
 
 #define N(a)	(sizeof (a) / sizeof (a)[0])
@@ -48,3 +50,16 @@ const struct store_table store_tables[] = {
 	{ "audit", audit_cols, N(audit_cols), 1 },
 };
 const size_t store_ntables = N(store_tables);
+
+size_t
+store_table_cols(const struct store_table *t, char *buf, size_t len)
+{
+	size_t	i, n = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (i = 0; i < t->ncols; i++)
+		n += (size_t)snprintf(n < len ? buf + n : NULL, n < len ?
+		    len - n : 0, "%s%s", i ? ", " : "", t->cols[i].name);
+	return n;
+}

@@ -43,6 +43,14 @@ struct store_table {
 };
 
 /*
+ * t's columns as "a, b, c" into buf (cut at len, NUL-terminated when len >
+ * 0): what every statement that names them all starts from. Returns the
+ * length the whole list takes, as snprintf does.
+ */
+size_t		store_table_cols(const struct store_table *, char *buf,
+		    size_t len);
+
+/*
  * Every table, in the order a copy inserts them (a table after those its
  * rows refer to).
  */
