@@ -139,7 +139,7 @@ ctl_store_digest(const char *table, const struct store_value *v, size_t n,
 	struct ctl_store_tee	*tee = arg;
 	struct ctl_store_side	*s = tee->side;
 	EVP_MD_CTX		*md;
-	char			 buf[48];
+	char			 buf[48], num[24];
 	size_t			 i, at;
 	int			 k;
 
@@ -153,13 +153,11 @@ ctl_store_digest(const char *table, const struct store_value *v, size_t n,
 			EVP_DigestUpdate(md, "~,", 2);
 			break;
 		case STORE_V_INT:
-			k = snprintf(buf, sizeof buf, "%lld",
-			    (long long)v[i].i);
-			snprintf(buf + 24, sizeof buf - 24, "%d:", k);
-			EVP_DigestUpdate(md, buf + 24,
-			    strlen(buf + 24));
+			/* The decimal text as a netstring: "4:1234,". */
+			snprintf(num, sizeof num, "%lld", (long long)v[i].i);
+			k = snprintf(buf, sizeof buf, "%zu:%s,", strlen(num),
+			    num);
 			EVP_DigestUpdate(md, buf, (size_t)k);
-			EVP_DigestUpdate(md, ",", 1);
 			break;
 		case STORE_V_TEXT:
 			k = snprintf(buf, sizeof buf, "%zu:", v[i].len);
