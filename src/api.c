@@ -267,26 +267,33 @@ api_body_json(struct evhttp_request *req, char *err, size_t errlen)
 	return o;
 }
 
+/*
+ * The roles' names, by API_ROLE_* from viewer on: one list for messages,
+ * for reading a token's role and (NULL-ended) for the settings table.
+ */
+static const char *const api_role_names[] = {
+	[API_ROLE_VIEWER] = "viewer",
+	[API_ROLE_RESPONDER] = "responder",
+	[API_ROLE_ADMIN] = "admin",
+	[API_ROLE_ADMIN + 1] = NULL
+};
+#define API_NROLES	(sizeof api_role_names / sizeof api_role_names[0] - 1)
+
 static const char *
 api_role_name(int role)
 {
-	switch (role) {
-	case API_ROLE_VIEWER: return "viewer";
-	case API_ROLE_RESPONDER: return "responder";
-	case API_ROLE_ADMIN: return "admin";
-	}
-	return "none";
+	return role >= 0 && (size_t)role < API_NROLES ? api_role_names[role] :
+	    "none";
 }
 
 static int
 api_role_parse(const char *s)
 {
-	if (strcmp(s, "viewer") == 0)
-		return API_ROLE_VIEWER;
-	if (strcmp(s, "responder") == 0)
-		return API_ROLE_RESPONDER;
-	if (strcmp(s, "admin") == 0)
-		return API_ROLE_ADMIN;
+	size_t	i;
+
+	for (i = 0; i < API_NROLES; i++)
+		if (strcmp(s, api_role_names[i]) == 0)
+			return (int)i;
 	return API_ROLE_NONE;
 }
 
@@ -2062,9 +2069,6 @@ api_config_check(struct config_reader *r, const char *where, json_object *obj,
 	return 0;
 }
 
-static const char *const api_config_roles[] = { "viewer", "responder",
-    "admin", NULL };
-
 static const struct config_setting api_tls_rows[] = {
 	{ .key = "cert_file", .type = CONFIG_PATH,
 	    .flags = CONFIG_REQUIRED | CONFIG_READABLE,
@@ -2084,7 +2088,7 @@ static const struct config_setting api_token_rows[] = {
 	    CONFIG_FIELD(struct config_api_token, name) },
 	{ .key = "role", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED,
 	    CONFIG_FIELD(struct config_api_token, role),
-	    .names = api_config_roles, .what = "role" },
+	    .names = api_role_names, .what = "role" },
 	{ .key = "sha256", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED,
 	    CONFIG_FIELD(struct config_api_token, sha256),
 	    .valid = api_config_sha256_ok,
