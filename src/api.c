@@ -1313,11 +1313,25 @@ api_health(struct evhttp_request *req, const char *path, const char *rest,
 			json_object	*pg;
 
 			if (up >= 0) {
+				char		 inst[256];
+				long long	 epoch = 0;
+
+				/* The lease ran out unrenewed: not the writer. */
+				if (up && !store_replica_writable(api->store, why,
+				    sizeof why))
+					up = 0;
 				pg = json_object_new_object();
 				json_object_object_add(pg, "up",
 				    json_object_new_boolean(up));
 				json_object_object_add(pg, "backlog",
 				    json_object_new_int64(backlog));
+				if (store_replica_writer(api->store, inst,
+				    sizeof inst, &epoch) == 0) {
+					json_object_object_add(pg, "instance",
+					    json_object_new_string(inst));
+					json_object_object_add(pg, "writer_epoch",
+					    json_object_new_int64(epoch));
+				}
 				if (!up) {
 					log_redact(why);
 					json_object_object_add(pg, "error",

@@ -102,6 +102,9 @@ int		 store_replica_start(struct store *,
  * resumes after another took over must not).
  */
 int		 store_replica_writable(struct store *, char *why, size_t len);
+/* This instance's name and writer epoch; -1 when not replicating. */
+int		 store_replica_writer(struct store *, char *instance, size_t len,
+		     long long *epoch);
 /* 1 once another deprovd has taken the store over: this one must stop. */
 int		 store_replica_fenced(struct store *);
 /* Running without it (backend sqlite): the next start sends all again. */
