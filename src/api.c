@@ -89,7 +89,21 @@ struct api_conn {
 	struct evhttp_connection	*evcon;		/* NULL until adopted */
 	char				 addr[INET6_ADDRSTRLEN + 8]; /* the share's key */
 	struct event			*deadline;	/* from accept, or the previous response */
+	struct api_stream		*stream;	/* a response in parts, or NULL */
 	TAILQ_ENTRY(api_conn)		 entry;
+};
+
+/*
+ * A response sent in parts (api.h). It outlives its connection: when the
+ * connection closes, conn is NULLed and, if evhttp frees the request with
+ * it, req too; the owner learns it from its next callback.
+ */
+struct api_stream {
+	struct api_conn		*conn;		/* NULL once closed */
+	struct evhttp_request	*req;		/* NULL once freed by evhttp */
+	struct event		*ev;		/* calls more on a later loop turn */
+	api_stream_cb		 more;
+	void			*arg;
 };
 TAILQ_HEAD(api_conns, api_conn);
 
@@ -1620,8 +1634,20 @@ api_conn_arm(struct api_conn *c)
 static void
 api_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
-	struct api_conn *c = arg;
+	struct api_conn		*c = arg;
+	struct api_stream	*s = c->stream;
 
+	if (s != NULL) {
+		/*
+		 * A request evhttp has let go of (the client hung up) is the
+		 * stream's to free, by api_stream_end; one still on the
+		 * connection is freed with it right after this callback.
+		 */
+		if (evhttp_request_get_connection(s->req) == evcon)
+			s->req = NULL;
+		s->conn = NULL;
+		event_active(s->ev, EV_TIMEOUT, 0);
+	}
 	TAILQ_REMOVE(&c->api->conns, c, entry);
 	c->api->nconns--;
 	event_free(c->deadline);
@@ -1667,6 +1693,90 @@ api_conn_request(struct api *api, struct evhttp_request *req)
 			    api_conn_answered, c);
 			return;
 		}
+}
+
+/* The owner's turn: on a later loop turn, never inside evhttp. */
+static void
+api_stream_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_stream *s = arg;
+
+	s->more(s, s->arg);
+}
+
+/* A part has gone out: the connection has its time again, the owner sends on. */
+static void
+api_stream_sent(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_stream *s = arg;
+
+	if (s->conn != NULL)
+		api_conn_arm(s->conn);
+	event_active(s->ev, EV_TIMEOUT, 0);
+}
+
+struct api_stream *
+api_stream_start(struct api *api, struct evhttp_request *req,
+    const char *content_type, api_stream_cb more, void *arg)
+{
+	struct evhttp_connection	*evcon = evhttp_request_get_connection(req);
+	struct evkeyvalq		*h = evhttp_request_get_output_headers(req);
+	struct api_stream		*s;
+	struct api_conn			*c;
+
+	TAILQ_FOREACH(c, &api->conns, entry)
+		if (c->evcon == evcon)
+			break;
+	if (c == NULL || c->stream != NULL || (s = calloc(1, sizeof *s)) ==
+	    NULL)
+		return NULL;
+	if ((s->ev = event_new(api->base, -1, 0, api_stream_fire, s)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->conn = c;
+	s->req = req;
+	s->more = more;
+	s->arg = arg;
+	c->stream = s;
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply_start(req, 200, api_reason(200));
+	event_active(s->ev, EV_TIMEOUT, 0);
+	return s;
+}
+
+int
+api_stream_gone(const struct api_stream *s)
+{
+	return s->conn == NULL;
+}
+
+void
+api_stream_send(struct api_stream *s, struct evbuffer *part)
+{
+	/* evhttp sends nothing for an empty part, and would never call back. */
+	if (s->conn == NULL || evbuffer_get_length(part) == 0) {
+		evbuffer_drain(part, evbuffer_get_length(part));
+		event_active(s->ev, EV_TIMEOUT, 0);
+		return;
+	}
+	evhttp_send_reply_chunk_with_cb(s->req, part, api_stream_sent, s);
+}
+
+void
+api_stream_end(struct api_stream *s)
+{
+	if (s == NULL)
+		return;
+	/* Ends the response, or frees a request whose client has gone. */
+	if (s->req != NULL)
+		evhttp_send_reply_end(s->req);
+	if (s->conn != NULL)
+		s->conn->stream = NULL;
+	event_free(s->ev);
+	free(s);
 }
 
 /* Over a limit: close the oldest connection (of this address when key is set). */

@@ -22,6 +22,7 @@
 #include "deprov/audit_stream.h"
 #include "deprov/config.h"
 #include "deprov/dashboard.h"
+#include "deprov/evidence.h"
 #include "deprov/diag.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
@@ -69,6 +70,7 @@ struct deprovd {
 	struct kafka		*kafka;
 	struct api		*api;
 	struct dashboard	*dashboard;
+	struct evidence		*evidence;
 	struct event		*sigterm;
 	struct event		*sigint;
 	int			 stopping;
@@ -225,6 +227,7 @@ deprovd_teardown(struct deprovd *d)
 		event_free(d->sigint);
 	api_free(d->api);
 	dashboard_free(d->dashboard);	/* after the api, before the store */
+	evidence_free(d->evidence);	/* after the api, before the audit */
 	kafka_free(d->kafka);
 	audit_stream_free(d->audit_stream);	/* after the producer's last callbacks */
 	ingest_free(d->ingest);
@@ -445,6 +448,12 @@ main(int argc, char **argv)
 		d.dashboard = dashboard_new(d.api, d.store, err, sizeof err);
 		if (d.dashboard == NULL) {
 			log_error("deprovd", "dashboard: %s", err);
+			goto done;
+		}
+		d.evidence = evidence_new(d.api, d.store, d.audit, err,
+		    sizeof err);
+		if (d.evidence == NULL) {
+			log_error("deprovd", "%s", err);
 			goto done;
 		}
 	}
