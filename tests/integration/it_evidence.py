@@ -113,8 +113,12 @@ def check_against_audit(rows, head_seq, head_hash, recs, verified):
             if row[col][:1].isdigit():      # a time: the step succeeded, and says so
                 assert step in done, (row, col, sorted(done))
                 assert first <= done[step]["seq"] <= last, (row, done[step])
-                assert done[step]["detail"].get("outcome", "succeeded") in (
-                    "succeeded", "success", "ok") or True
+                assert done[step]["detail"]["outcome"] == "succeeded", done[step]
+                at = datetime.datetime.fromisoformat(row[col].replace("Z", "+00:00"))
+                lag = done[step]["ts_ms"] - at.timestamp() * 1000
+                assert 0 <= lag < 1000, (row, col, done[step])
+            else:                           # a status: the record's outcome says it
+                assert row[col] in ("no_account", "skipped", "failed", "pending", "none"), row
 
 
 def test_export(work):
