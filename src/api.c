@@ -591,21 +591,22 @@ api_cursor_parse(const char *s, const struct store_case_filter *f)
 
 /*
  * Every parameter must be one the route knows, and given once: a typo or
- * a repeated filter would otherwise list more than the caller thinks.
+ * a repeated filter would otherwise select more than the caller thinks.
  * 0, or -1 with why.
  */
 static int
-api_cases_query_check(struct evkeyvalq *q, char *why, size_t len)
+api_query_check(struct evkeyvalq *q, const char *const *known, char *why,
+    size_t len)
 {
 	struct evkeyval	*kv, *o;
 	size_t		 n = 0, k;
 	int		 bad = 0;
 
 	TAILQ_FOREACH(kv, q, next) {
-		for (k = 0; api_cases_params[k] != NULL; k++)
-			if (strcmp(kv->key, api_cases_params[k]) == 0)
+		for (k = 0; known[k] != NULL; k++)
+			if (strcmp(kv->key, known[k]) == 0)
 				break;
-		if (api_cases_params[k] != NULL) {
+		if (known[k] != NULL) {
 			for (o = TAILQ_FIRST(q); o != kv; o = TAILQ_NEXT(o, next))
 				if (strcmp(o->key, kv->key) == 0) {
 					snprintf(why, len, "parameter \"%.64s\" "
@@ -620,12 +621,33 @@ api_cases_query_check(struct evkeyvalq *q, char *why, size_t len)
 	}
 	if (bad == 0)
 		return 0;
-	for (k = 0; api_cases_params[k] != NULL && n < len; k++)
+	for (k = 0; known[k] != NULL && n < len; k++)
 		n += (size_t)snprintf(why + n, len - n, "%s%s",
-		    k ? ", " : " (known: ", api_cases_params[k]);
+		    k ? ", " : " (known: ", known[k]);
 	if (n < len)
 		snprintf(why + n, len - n, ")");
 	return -1;
+}
+
+int
+api_query(struct evhttp_request *req, struct evkeyvalq *q,
+    const char *const *known)
+{
+	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
+	char			 why[512];
+
+	TAILQ_INIT(q);
+	if (evhttp_uri_get_query(u) != NULL &&
+	    evhttp_parse_query_str(evhttp_uri_get_query(u), q) != 0) {
+		api_error(req, 400, "bad_request", "malformed query string");
+		return -1;
+	}
+	if (api_query_check(q, known, why, sizeof why) != 0) {
+		api_error(req, 400, "bad_request", why);
+		evhttp_clear_headers(q);
+		return -1;
+	}
+	return 0;
 }
 
 /* A creation bound: RFC 3339 into ms; 0, or -1 with why. */
@@ -671,23 +693,14 @@ api_cases(struct evhttp_request *req, const char *path, const char *rest,
 	struct store_case_filter f;
 	struct api_page		 pg;
 	const char		*lim, *cursor;
-	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
 	json_object		*o;
 	long			 limit = API_DEFAULT_LIMIT;
 	char			*end, why[512], next[API_CURSOR_LEN + 1];
 
-	TAILQ_INIT(&q);
 	memset(&f, 0, sizeof f);
 	memset(&pg, 0, sizeof pg);
-	if (evhttp_uri_get_query(u) != NULL &&
-	    evhttp_parse_query_str(evhttp_uri_get_query(u), &q) != 0) {
-		api_error(req, 400, "bad_request", "malformed query string");
+	if (api_query(req, &q, api_cases_params) != 0)
 		return;
-	}
-	if (api_cases_query_check(&q, why, sizeof why) != 0) {
-		api_error(req, 400, "bad_request", why);
-		goto done;
-	}
 	if ((lim = evhttp_find_header(&q, "limit")) != NULL) {
 		limit = strtol(lim, &end, 10);
 		if (*lim == '\0' || *end != '\0' || limit < 1 ||

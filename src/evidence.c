@@ -10,8 +10,6 @@
  * before the digest line; the export is then recorded in the audit trail
  * with that digest, which anchors the file in the hash chain.
  */
-#include <sys/queue.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -740,42 +738,12 @@ evidence_more(struct api_stream *s, void *arg)
 	evbuffer_free(out);
 }
 
-/*
- * Every parameter must be one the route knows, given once: a typo in
- * "from" must not export another range than the one meant.
- */
-static int
-evidence_query_check(struct evkeyvalq *q, char *why, size_t len)
-{
-	struct evkeyval	*kv, *o;
-	size_t		 k;
-
-	TAILQ_FOREACH(kv, q, next) {
-		for (k = 0; evidence_params[k] != NULL; k++)
-			if (strcmp(kv->key, evidence_params[k]) == 0)
-				break;
-		if (evidence_params[k] == NULL) {
-			snprintf(why, len, "unknown parameter \"%.64s\" (known: "
-			    "from, to, format)", kv->key);
-			return -1;
-		}
-		for (o = TAILQ_FIRST(q); o != kv; o = TAILQ_NEXT(o, next))
-			if (strcmp(o->key, kv->key) == 0) {
-				snprintf(why, len, "parameter \"%.64s\" given "
-				    "more than once", kv->key);
-				return -1;
-			}
-	}
-	return 0;
-}
-
 /* GET /v1/evidence?from=&to=&format=csv|json */
 static void
 evidence_route(struct evhttp_request *req, const char *path, const char *rest,
     const struct api_caller *who, void *arg)
 {
 	struct evidence			*ev = arg;
-	const struct evhttp_uri		*u = evhttp_request_get_evhttp_uri(req);
 	struct evidence_job		*job = NULL;
 	enum evidence_format		 fmt = EVIDENCE_CSV;
 	struct evkeyvalq		 q;
@@ -783,16 +751,9 @@ evidence_route(struct evhttp_request *req, const char *path, const char *rest,
 	int64_t				 from_ms, to_ms;
 	char				 why[256];
 
-	TAILQ_INIT(&q);
-	if (evhttp_uri_get_query(u) != NULL &&
-	    evhttp_parse_query_str(evhttp_uri_get_query(u), &q) != 0) {
-		api_error(req, 400, "bad_request", "malformed query string");
+	/* A typo in "from" must not export another range than the one meant. */
+	if (api_query(req, &q, evidence_params) != 0)
 		return;
-	}
-	if (evidence_query_check(&q, why, sizeof why) != 0) {
-		api_error(req, 400, "bad_request", why);
-		goto done;
-	}
 	from = evhttp_find_header(&q, "from");
 	to = evhttp_find_header(&q, "to");
 	if (evidence_range(from, to, &from_ms, &to_ms, why, sizeof why) != 0) {

@@ -84,6 +84,15 @@ void		 api_stream_send(struct api_stream *, struct evbuffer *part);
 /* End the response (or let go of it when the client is gone); frees it. */
 void		 api_stream_end(struct api_stream *);
 
+/*
+ * The request's query parameters into q (evhttp_clear_headers after),
+ * each one of known (NULL-ended) and given once. -1 after a 400 answer
+ * (q then empty).
+ */
+struct evkeyvalq;
+int		 api_query(struct evhttp_request *, struct evkeyvalq *q,
+		    const char *const *known);
+
 /* Parse a JSON object request body; NULL with err when absent or malformed. */
 json_object	*api_body_json(struct evhttp_request *, char *err, size_t errlen);
 
