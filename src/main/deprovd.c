@@ -295,11 +295,19 @@ deprovd_take_store(struct deprovd *d)
 	int		 r, wait_ms = 0, rc = -1;
 
 	while ((r = store_replica_start(d->store, &conf, &wait_ms, err,
-	    sizeof err)) == STORE_REPLICA_HELD) {
-		/* Said when the holder changes, not at every try. */
-		if (strncmp(err, last, strcspn(err, "(")) != 0)
-			log_info("deprovd", "standby (instance %s): %s; taking "
-			    "over when that lease runs out", conf.instance, err);
+	    sizeof err)) == STORE_REPLICA_HELD || r == STORE_REPLICA_DOWN) {
+		/* Said when the holder or the trouble changes, not at every try. */
+		if (strncmp(err, last, strcspn(err, "(")) != 0) {
+			if (r == STORE_REPLICA_HELD)
+				log_info("deprovd", "standby (instance %s): %s; "
+				    "taking over when that lease runs out",
+				    conf.instance, err);
+			else
+				log_error("deprovd", "store: %s; trying again "
+				    "every second", err);
+		}
+		if (r == STORE_REPLICA_DOWN)
+			wait_ms = DEPROVD_STANDBY_MAX_MS;
 		snprintf(last, sizeof last, "%s", err);
 		if (st == NULL && ((st = evsignal_new(d->base, SIGTERM,
 		    deprovd_standby_signal, d)) == NULL || (si = evsignal_new(
