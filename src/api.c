@@ -93,6 +93,18 @@ struct api_conn {
 };
 TAILQ_HEAD(api_conns, api_conn);
 
+/*
+ * A route below a prefix route, which dispatches them itself: the suffix
+ * after the prefix's parameter ("" for the parameter alone), its method
+ * and the least role it needs. The same rows answer the requests and make
+ * the route table (api_routes_print), so the two cannot disagree.
+ */
+struct api_sub {
+	const char	*suffix;
+	const char	*method;
+	int		 role;
+};
+
 struct api_route {
 	char		*method;	/* NULL = any */
 	char		*path;
@@ -100,6 +112,9 @@ struct api_route {
 	int		 role;
 	api_handler	 handler;
 	void		*arg;
+	const char	*param;		/* prefix routes: "{id}" */
+	const struct api_sub *subs;	/* what follows param; NULL = unknown */
+	size_t		 nsubs;
 };
 
 struct api {
@@ -151,6 +166,7 @@ static void	api_case_containment(json_object *, json_object *);
 static int	api_member_str(json_object *, const char *, char **);
 static void	api_action(struct api *, struct evhttp_request *, long long,
 		    const struct api_caller *, int);
+static int	api_method_is(struct evhttp_request *, const char *);
 
 static const char *
 api_reason(int code)
@@ -284,6 +300,13 @@ api_role_name(int role)
 {
 	return role >= 0 && (size_t)role < API_NROLES ? api_role_names[role] :
 	    "none";
+}
+
+/* A route's role as the route table and docs/openapi.yaml name it. */
+static const char *
+api_role_or_public(int role)
+{
+	return role == API_ROLE_PUBLIC ? "public" : api_role_name(role);
 }
 
 static int
@@ -965,6 +988,15 @@ done:
 	json_object_put(body);
 }
 
+/* The routes under /v1/cases/{id}; the prefix route itself needs a viewer. */
+static const struct api_sub api_case_subs[] = {
+	{ "", "GET", API_ROLE_VIEWER },
+	{ "/retry", "POST", API_ROLE_ADMIN },
+	{ "/cancel", "POST", API_ROLE_ADMIN },
+	{ "/reinstate", "POST", API_ROLE_ADMIN },
+};
+#define API_NCASE_SUBS	(sizeof api_case_subs / sizeof api_case_subs[0])
+
 /*
  * /v1/cases/{id}, /v1/cases/{id}/retry, /v1/cases/{id}/cancel,
  * /v1/cases/{id}/reinstate
@@ -974,42 +1006,39 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
     const struct api_caller *who, void *arg)
 {
 	struct api		*api = arg;
+	const struct api_sub	*sub = NULL;
 	const char		*after;
 	long long		 id;
-	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	size_t			 i;
 
 	if ((id = api_case_id(rest, &after)) < 0) {
 		api_error(req, 400, "bad_request", "case id must be a positive "
 		    "decimal integer (at most 9223372036854775807)");
 		return;
 	}
-	if (*after == '\0') {
-		if (m != EVHTTP_REQ_GET) {
-			api_error(req, 405, "method_not_allowed", "use GET");
-			return;
-		}
-		api_case(api, req, id);
-		return;
-	}
-	if (strcmp(after, "/retry") != 0 && strcmp(after, "/cancel") != 0 &&
-	    strcmp(after, "/reinstate") != 0) {
+	for (i = 0; i < API_NCASE_SUBS && sub == NULL; i++)
+		if (strcmp(after, api_case_subs[i].suffix) == 0)
+			sub = &api_case_subs[i];
+	if (sub == NULL) {
 		api_error(req, 404, "not_found", "no such route");
 		return;
 	}
-	if (m != EVHTTP_REQ_POST) {
-		api_error(req, 405, "method_not_allowed", "use POST");
+	if (!api_method_is(req, sub->method)) {
+		api_error(req, 405, "method_not_allowed", *after == '\0' ?
+		    "use GET" : "use POST");
 		return;
 	}
-	if (who->role < API_ROLE_ADMIN) {
+	if (who->role < sub->role) {
 		api_error(req, 403, "forbidden", "retry, cancel and reinstate "
 		    "need the admin role");
 		return;
 	}
-	if (strcmp(after, "/reinstate") == 0) {
+	if (*after == '\0')
+		api_case(api, req, id);
+	else if (strcmp(after, "/reinstate") == 0)
 		api_reinstate(api, req, id, who);
-		return;
-	}
-	api_action(api, req, id, who, after[1] == 'r');
+	else
+		api_action(api, req, id, who, after[1] == 'r');
 }
 
 /*
@@ -1854,6 +1883,48 @@ api_route(struct api *api, const char *method, const char *path, int prefix,
 	return 0;
 }
 
+/*
+ * A prefix route whose handler dispatches the routes below it itself, with
+ * those routes' rows for the route table: path, then param, then a suffix.
+ */
+static int
+api_route_below(struct api *api, const char *path, const char *param,
+    const struct api_sub *subs, size_t nsubs, int role, api_handler handler,
+    void *arg)
+{
+	struct api_route *r;
+
+	if (api_route(api, NULL, path, 1, role, handler, arg) != 0)
+		return -1;
+	r = &api->routes[api->nroutes - 1];
+	r->param = param;
+	r->subs = subs;
+	r->nsubs = nsubs;
+	return 0;
+}
+
+int
+api_routes_print(const struct api *api, FILE *f)
+{
+	const struct api_route	*r;
+	size_t			 i, k;
+
+	for (i = 0; i < api->nroutes; i++) {
+		r = &api->routes[i];
+		if (!r->prefix)
+			fprintf(f, "%s %s %s\n", r->method != NULL ? r->method :
+			    "*", r->path, api_role_or_public(r->role));
+		else if (r->subs == NULL)
+			fprintf(f, "%s %s* %s\n", r->method != NULL ?
+			    r->method : "*", r->path, api_role_or_public(r->role));
+		for (k = 0; r->prefix && k < r->nsubs; k++)
+			fprintf(f, "%s %s%s%s %s\n", r->subs[k].method, r->path,
+			    r->param, r->subs[k].suffix,
+			    api_role_or_public(r->subs[k].role));
+	}
+	return ferror(f) ? -1 : 0;
+}
+
 struct api *
 api_new(struct event_base *base, const struct config *cfg, struct store *store,
     struct engine *engine, struct kafka *kafka, char *err, size_t errlen)
@@ -1910,8 +1981,8 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	    api) != 0 ||
 	    api_route(api, "GET", "/v1/cases", 0, API_ROLE_VIEWER, api_cases,
 	    api) != 0 ||
-	    api_route(api, NULL, "/v1/cases/", 1, API_ROLE_VIEWER,
-	    api_case_route, api) != 0 ||
+	    api_route_below(api, "/v1/cases/", "{id}", api_case_subs,
+	    API_NCASE_SUBS, API_ROLE_VIEWER, api_case_route, api) != 0 ||
 	    api_route(api, "POST", "/v1/freeze", 0, API_ROLE_RESPONDER,
 	    api_freeze, api) != 0 ||
 	    api_route(api, "POST", "/v1/unfreeze", 0, API_ROLE_RESPONDER,
