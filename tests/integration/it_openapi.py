@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""The admin API's description (docs/openapi.yaml, served at /openapi.json)
+against the daemon that serves it.
+
+routes_match_spec: deprovd's own route table (the DEPROV_TEST_ROUTES_FILE test
+hook writes it once every module has added its routes) and the operations of
+the description it serves are the same set of (method, path), with the same
+least role (x-deprov-role). A route added without its description, or an
+operation described that no route serves, fails here. Skips (77) on a build
+without test hooks (Release).
+
+schemathesis: Schemathesis (property-based, from PyPI; deploy/install-deps
+puts it in a venv) sends every operation generated valid and invalid requests
+with a viewer's, a responder's and an admin's token: no answer may be a 5xx,
+every status must be one the description lists, and every body and header
+must match it; the daemon must stay up. Bounded: few examples per operation,
+a fixed seed (DEPROV_SCHEMATHESIS_SEED to change it), no stateful phase."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (ADMIN_TOKEN, API_TOKEN, RESPONDER_TOKEN, Daemon, Sandbox,  # noqa: E402
+                     build_dir, emergency_runbook, http, log, main, seed_people,
+                     standard_runbook, unfreeze_runbook)
+
+SKIP = 77
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# The Okta hook's secret is the admin's whole Authorization header, so the
+# admin's run exercises the hook's accepted answers and the others its 401,
+# with the one header Schemathesis sends.
+OKTA_SECRET = "Bearer " + ADMIN_TOKEN
+ROLES = (("viewer", API_TOKEN), ("responder", RESPONDER_TOKEN), ("admin", ADMIN_TOKEN))
+
+
+def reinstate_runbook():
+    return {"name": "reinstate", "match": {"type": ["io.deprov.reinstate"]},
+            "targets": [{"select": {"name": "*"}, "steps": ["reactivate"]}]}
+
+
+def with_okta(cfg):
+    cfg["ingest"] = {"okta": {"source": "/idp/okta", "hook_authorization": OKTA_SECRET}}
+
+
+def start(work, env=None):
+    """A sandbox and a deprovd with every optional route (the Okta hook) and
+    a runbook for every kind of case the API opens."""
+    sb = Sandbox(work, seed=seed_people(3))
+    d = Daemon(work, sb, runbooks=[standard_runbook(), emergency_runbook(), unfreeze_runbook(),
+                                   reinstate_runbook()], extra=with_okta)
+    old = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        d.start()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return sb, d
+
+
+def spec_of(d):
+    """The description the daemon serves, checked to be the build's."""
+    st, spec = http("GET", d.url("/openapi.json"))
+    assert st == 200, (st, spec)
+    with open(os.path.join(build_dir(), "openapi.json")) as f:
+        assert json.load(f) == spec, "/openapi.json is not the build's openapi.json"
+    return spec
+
+
+def test_routes_match_spec(work):
+    routes_file = os.path.join(work.path, "routes.txt")
+    sb, d = start(work, {"DEPROV_TEST_ROUTES_FILE": routes_file})
+    try:
+        if not os.path.exists(routes_file):
+            log("deprovd was built without DEPROV_TEST_HOOKS: skipped")
+            raise SystemExit(SKIP)
+        served = {}
+        with open(routes_file) as f:
+            for line in f:
+                method, path, role = line.split()
+                served[(method, path)] = role
+        assert served, "the route table is empty"
+        described = {}
+        for path, item in spec_of(d)["paths"].items():
+            for method, op in item.items():
+                if method in METHODS:
+                    described[(method.upper(), path)] = op.get("x-deprov-role")
+        missing = sorted(set(served) - set(described))
+        stale = sorted(set(described) - set(served))
+        assert not missing, "served but not in docs/openapi.yaml: %s" % (
+            ", ".join("%s %s" % r for r in missing))
+        assert not stale, "in docs/openapi.yaml but not served: %s" % (
+            ", ".join("%s %s" % r for r in stale))
+        wrong = ["%s %s: served %s, described %s" % (m, p, served[(m, p)], described[(m, p)])
+                 for m, p in sorted(served) if served[(m, p)] != described[(m, p)]]
+        assert not wrong, "x-deprov-role differs from the route table: " + "; ".join(wrong)
+        log("%d routes, each described with its role" % len(served))
+    finally:
+        d.stop()
+        sb.stop()
+
+
+def schemathesis_bin():
+    exe = os.environ.get("DEPROV_SCHEMATHESIS")
+    if exe:
+        return exe
+    home = os.environ.get("HOME") or os.path.expanduser("~")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    version = open(os.path.join(os.path.dirname(__file__), "..", "..", "deploy",
+                                "schemathesis.version")).read().strip()
+    return os.path.join(cache, "deprov", "schemathesis-" + version, "bin", "schemathesis")
+
+
+def test_schemathesis(work):
+    exe = schemathesis_bin()
+    assert os.access(exe, os.X_OK), "%s: not installed (run deploy/install-deps)" % exe
+    sb, d = start(work)
+    try:
+        # Cases to find: ids 1 and up exist, so generated ids reach real
+        # cases, retries and cancels as well as 404s.
+        for i in range(1, 4):
+            st, body = d.call("POST", "/v1/freeze", {"subject": {"employee_id": "E%04d" % i},
+                                                     "reason": "INC-%d" % i},
+                              token=RESPONDER_TOKEN)
+            assert st == 202, (st, body)
+        spec = os.path.join(work.path, "openapi.json")
+        with open(spec, "w") as f:
+            json.dump(spec_of(d), f)
+        seed = os.environ.get("DEPROV_SCHEMATHESIS_SEED", "20240601")
+        examples = os.environ.get("DEPROV_SCHEMATHESIS_EXAMPLES", "12")
+        failed = []
+        for role, token in ROLES:
+            t0 = time.time()
+            report = os.path.join(work.path, "report-" + role)
+            cmd = [exe, "run", spec, "--url", d.url(""), "--checks", "all",
+                   "--phases", "examples,coverage,fuzzing", "--max-examples", examples,
+                   "--seed", seed, "--workers", "2", "--request-timeout", "10",
+                   "--suppress-health-check", "all", "--no-color",
+                   "--report", "junit", "--report-dir", report,
+                   "-H", "Authorization: Bearer " + token]
+            r = subprocess.run(cmd, capture_output=True, timeout=240,
+                               env=dict(os.environ, SCHEMATHESIS_HOOKS=""))
+            out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+            log("schemathesis as %s: exit %d in %.1f s" % (role, r.returncode, time.time() - t0))
+            if r.returncode != 0:
+                sys.stdout.write(out[-20000:])
+                failed.append(role)
+            assert d.proc.poll() is None, "deprovd exited under Schemathesis (%s)" % role
+        assert not failed, "Schemathesis found failures as: " + ", ".join(failed)
+        st, _ = http("GET", d.url("/healthz"))
+        assert st == 200
+    finally:
+        rc = d.stop()
+        sb.stop()
+    assert rc == 0, "deprovd exited %s after the run" % rc
+
+
+TESTS = {
+    "routes_match_spec": test_routes_match_spec,
+    "schemathesis": test_schemathesis,
+}
+
+if __name__ == "__main__":
+    main(TESTS)
