@@ -167,6 +167,7 @@ static int	api_member_str(json_object *, const char *, char **);
 static void	api_action(struct api *, struct evhttp_request *, long long,
 		    const struct api_caller *, int);
 static int	api_method_is(struct evhttp_request *, const char *);
+static void	api_allow(struct evhttp_request *, const char *);
 
 static const char *
 api_reason(int code)
@@ -1024,6 +1025,7 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
 		return;
 	}
 	if (!api_method_is(req, sub->method)) {
+		api_allow(req, sub->method);
 		api_error(req, 405, "method_not_allowed", *after == '\0' ?
 		    "use GET" : "use POST");
 		return;
@@ -1387,6 +1389,47 @@ api_method_is(struct evhttp_request *req, const char *method)
 	return 0;
 }
 
+/*
+ * The Allow header of a 405 (RFC 9110 requires it): the methods, a GET
+ * with its HEAD, from a NULL-ended list.
+ */
+static void
+api_allow_list(struct evhttp_request *req, const char *const *methods)
+{
+	char	buf[128] = "";
+	size_t	i, n = 0;
+
+	for (i = 0; methods[i] != NULL && n < sizeof buf; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s%s",
+		    n > 0 ? ", " : "", methods[i],
+		    strcmp(methods[i], "GET") == 0 ? ", HEAD" : "");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", buf);
+}
+
+/* Allow for a route below a prefix route: its one method. */
+static void
+api_allow(struct evhttp_request *req, const char *method)
+{
+	const char *methods[] = { method, NULL };
+
+	api_allow_list(req, methods);
+}
+
+/* Allow for a path: the methods of every exact route of it. */
+static void
+api_allow_path(struct api *api, struct evhttp_request *req, const char *path)
+{
+	const char	*methods[API_MAX_ROUTES + 1];
+	size_t		 i, n = 0;
+
+	for (i = 0; i < api->nroutes; i++)
+		if (!api->routes[i].prefix && api->routes[i].method != NULL &&
+		    strcmp(api->routes[i].path, path) == 0)
+			methods[n++] = api->routes[i].method;
+	methods[n] = NULL;
+	api_allow_list(req, methods);
+}
+
 static void	api_conn_request(struct api *, struct evhttp_request *);
 
 static void
@@ -1426,9 +1469,11 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		r->handler(req, path, rest, &who, r->arg);
 		return;
 	}
-	if (path_matched)
+	if (path_matched) {
+		api_allow_path(api, req, path);
 		api_error(req, 405, "method_not_allowed",
 		    "this route does not take that method");
+	}
 	else
 		api_error(req, 404, "not_found", "no such route");
 }
@@ -1964,9 +2009,14 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	evhttp_set_max_body_size(api->http, API_MAX_BODY);
 	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS);
 	evhttp_set_timeout(api->http, API_IDLE_TIMEOUT_S);
+	/*
+	 * Every method HTTP defines for a resource reaches the dispatcher, so
+	 * a route answers one it does not take with 405 and Allow; evhttp
+	 * itself would answer OPTIONS and TRACE with 501 (a server error).
+	 */
 	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_PATCH);
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE);
 	evhttp_set_default_content_type(api->http, "application/json");
 	evhttp_set_gencb(api->http, api_dispatch, api);
 	if (cfg->api.tls_cert_file != NULL || cfg->api.tls_key_file != NULL) {

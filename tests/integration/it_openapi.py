@@ -18,6 +18,7 @@ a fixed seed (DEPROV_SCHEMATHESIS_SEED to change it), no stateful phase."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -135,7 +136,9 @@ def test_schemathesis(work):
         for role, token in ROLES:
             t0 = time.time()
             report = os.path.join(work.path, "report-" + role)
-            cmd = [exe, "run", spec, "--url", d.url(""), "--checks", "all",
+            cmd = [exe, "--config-file", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                      "schemathesis.toml"),
+                   "run", spec, "--url", d.url(""), "--checks", "all",
                    "--phases", "examples,coverage,fuzzing", "--max-examples", examples,
                    "--seed", seed, "--workers", "2", "--request-timeout", "10",
                    "--suppress-health-check", "all", "--no-color",
@@ -158,9 +161,53 @@ def test_schemathesis(work):
     assert rc == 0, "deprovd exited %s after the run" % rc
 
 
+def raw(port, data, wait=0.3):
+    """Send bytes on one connection; the status lines and headers read back,
+    and whether the daemon closed the connection."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(data)
+    time.sleep(wait)
+    s.settimeout(1)
+    got, closed = b"", False
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                closed = True
+                break
+            got += chunk
+    except socket.timeout:
+        pass
+    s.close()
+    return got.decode(errors="replace"), closed
+
+
+def test_method_not_allowed(work):
+    """A route asked with a method it does not take: 405 with Allow (RFC
+    9110), OPTIONS and TRACE too (evhttp answered those 501 itself)."""
+    sb, d = start(work)
+    try:
+        for method, path, allow in (("TRACE", "/v1/cases", "GET, HEAD"),
+                                    ("OPTIONS", "/healthz", "GET, HEAD"),
+                                    ("PUT", "/v1/freeze", "POST"),
+                                    ("DELETE", "/v1/hooks/okta", "GET, HEAD, POST"),
+                                    ("OPTIONS", "/v1/cases/1", "GET, HEAD"),
+                                    ("PUT", "/v1/cases/1/cancel", "POST")):
+            got, _ = raw(d.api_port, ("%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                                      "Content-Length: 0\r\nConnection: close\r\n\r\n" % (method, path, ADMIN_TOKEN)
+                                      ).encode())
+            assert got.startswith("HTTP/1.1 405 "), (method, path, got)
+            assert "\r\nAllow: %s\r\n" % allow in got, (method, path, got)
+            assert '"error":"method_not_allowed"' in got, (method, path, got)
+    finally:
+        d.stop()
+        sb.stop()
+
+
 TESTS = {
     "routes_match_spec": test_routes_match_spec,
     "schemathesis": test_schemathesis,
+    "method_not_allowed": test_method_not_allowed,
 }
 
 if __name__ == "__main__":
