@@ -1430,6 +1430,25 @@ api_allow_path(struct api *api, struct evhttp_request *req, const char *path)
 	api_allow_list(req, methods);
 }
 
+/*
+ * evhttp 2.1 reads no body of a HEAD or TRACE request: one sent anyway is
+ * left on the connection and read as its next request, a request smuggled
+ * past a proxy that forwarded the first as one. Such a request is refused
+ * and its connection closed.
+ */
+static int
+api_body_unread(struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
+	const char		*cl = evhttp_find_header(h, "Content-Length");
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+
+	if (m != EVHTTP_REQ_HEAD && m != EVHTTP_REQ_TRACE)
+		return 0;
+	return evhttp_find_header(h, "Transfer-Encoding") != NULL ||
+	    (cl != NULL && strcmp(cl, "0") != 0);
+}
+
 static void	api_conn_request(struct api *, struct evhttp_request *);
 
 static void
@@ -1447,6 +1466,14 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	path = u != NULL ? evhttp_uri_get_path(u) : NULL;
 	if (path == NULL || *path != '/') {
 		api_error(req, 400, "bad_request", "no path");
+		return;
+	}
+	if (api_body_unread(req)) {
+		/* Closed after this answer: the body's bytes go with it. */
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		api_error(req, 400, "bad_request", "a HEAD or TRACE request "
+		    "cannot carry a body");
 		return;
 	}
 	if (api->stopped && strcmp(path, "/healthz") != 0) {

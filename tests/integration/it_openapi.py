@@ -204,10 +204,36 @@ def test_method_not_allowed(work):
         sb.stop()
 
 
+def test_head_trace_body_refused(work):
+    """evhttp reads no body of a HEAD or TRACE request, so one sent anyway was
+    read as the connection's next request (a request smuggled inside another
+    past a proxy). Such a request is 400 and its connection closed; the
+    request inside is never answered."""
+    sb, d = start(work)
+    try:
+        inner = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        for method in ("HEAD", "TRACE"):
+            for framing in (b"Content-Length: %d\r\n\r\n" % len(inner) + inner,
+                            b"Transfer-Encoding: chunked\r\n\r\n%x\r\n" % len(inner) +
+                            inner + b"\r\n0\r\n\r\n"):
+                got, closed = raw(d.api_port, method.encode() + b" /healthz HTTP/1.1\r\n"
+                                  b"Host: x\r\n" + framing)
+                assert got.startswith("HTTP/1.1 400 "), (method, got)
+                assert got.count("HTTP/1.1 ") == 1, (method, got)
+                assert closed, (method, "connection left open")
+        # Without a body both are answered as before, on a connection that stays.
+        got, closed = raw(d.api_port, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2)
+        assert got.count("HTTP/1.1 200 ") == 2 and not closed, got
+    finally:
+        d.stop()
+        sb.stop()
+
+
 TESTS = {
     "routes_match_spec": test_routes_match_spec,
     "schemathesis": test_schemathesis,
     "method_not_allowed": test_method_not_allowed,
+    "head_trace_body_refused": test_head_trace_body_refused,
 }
 
 if __name__ == "__main__":
