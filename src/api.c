@@ -1433,8 +1433,8 @@ api_allow_path(struct api *api, struct evhttp_request *req, const char *path)
 /*
  * evhttp 2.1 reads no body of a HEAD or TRACE request: one sent anyway is
  * left on the connection and read as its next request, a request smuggled
- * past a proxy that forwarded the first as one. Such a request is refused
- * and its connection closed.
+ * past a proxy that forwarded the first as one. Such a request is answered
+ * as any other, and its connection closed.
  */
 static int
 api_body_unread(struct evhttp_request *req)
@@ -1468,14 +1468,10 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		api_error(req, 400, "bad_request", "no path");
 		return;
 	}
-	if (api_body_unread(req)) {
-		/* Closed after this answer: the body's bytes go with it. */
+	/* Closed after this answer: the body's bytes go with it. */
+	if (api_body_unread(req))
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
-		api_error(req, 400, "bad_request", "a HEAD or TRACE request "
-		    "cannot carry a body");
-		return;
-	}
 	if (api->stopped && strcmp(path, "/healthz") != 0) {
 		api_error(req, 503, "unavailable", "shutting down");
 		return;

