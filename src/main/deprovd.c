@@ -31,6 +31,7 @@
 #include "deprov/kafka.h"
 #include "deprov/log.h"
 #include "deprov/metrics.h"
+#include "deprov/openapi.h"
 #include "deprov/runbook.h"
 #include "deprov/sla.h"
 #include "deprov/store.h"
@@ -104,6 +105,35 @@ usage(FILE *f)
 	    "by another process, 4 forced (second signal, or the stop overran),\n"
 	    "5 fenced (another deprovd took the PostgreSQL store over).\n");
 }
+
+#ifdef DEPROV_TEST_HOOKS
+/*
+ * DEPROV_TEST_ROUTES_FILE: write the route table there once every module
+ * has added its routes, for the test that holds docs/openapi.yaml to what
+ * the daemon serves (tests/integration/it_openapi.py). 0, or -1 logged.
+ */
+static int
+deprovd_routes_hook(struct deprovd *d)
+{
+	const char	*path = getenv("DEPROV_TEST_ROUTES_FILE");
+	FILE		*f;
+	int		 r;
+
+	if (path == NULL || d->api == NULL)
+		return 0;
+	log_warn("deprovd", "test hook: writing the route table to %s", path);
+	if ((f = fopen(path, "w")) == NULL) {
+		log_error("deprovd", "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = api_routes_print(d->api, f);
+	if (fclose(f) != 0 || r != 0) {
+		log_error("deprovd", "%s: cannot write the route table", path);
+		return -1;
+	}
+	return 0;
+}
+#endif
 
 static size_t
 deprovd_open_cases(void *arg)
@@ -614,7 +644,15 @@ main(int argc, char **argv)
 			log_error("deprovd", "%s", err);
 			goto done;
 		}
+		if (openapi_route(d.api) != 0) {
+			log_error("deprovd", "api: cannot add /openapi.json");
+			goto done;
+		}
 	}
+#ifdef DEPROV_TEST_HOOKS
+	if (deprovd_routes_hook(&d) != 0)
+		goto done;
+#endif
 	d.sigterm = evsignal_new(d.base, SIGTERM, deprovd_signal, &d);
 	d.sigint = evsignal_new(d.base, SIGINT, deprovd_signal, &d);
 	if (d.sigterm == NULL || d.sigint == NULL ||
