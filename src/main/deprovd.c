@@ -31,6 +31,7 @@
 #include "deprov/log.h"
 #include "deprov/metrics.h"
 #include "deprov/runbook.h"
+#include "deprov/sdnotify.h"
 #include "deprov/sla.h"
 #include "deprov/store.h"
 
@@ -69,6 +70,7 @@ struct deprovd {
 	struct kafka		*kafka;
 	struct api		*api;
 	struct dashboard	*dashboard;
+	struct sdnotify		*sdnotify;	/* the service manager (systemd) */
 	struct event		*sigterm;
 	struct event		*sigint;
 	int			 stopping;
@@ -107,6 +109,15 @@ deprovd_on_case(const struct engine_event *ev, void *arg)
 
 	if (ev->kind == ENGINE_EV_CASE_RETIRED && d->kafka != NULL)
 		kafka_backpressure_check(d->kafka);
+}
+
+/* Ready for the service manager: what /readyz answers "ok" to. */
+static int
+deprovd_ready(void *arg)
+{
+	struct deprovd *d = arg;
+
+	return !d->stopping && api_readiness(d->store, d->kafka, NULL);
 }
 
 /* An SLA breach goes into the audit trail (sla knows nothing of audit). */
@@ -193,6 +204,7 @@ deprovd_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("deprovd", "signal %d: stopping intake (at most %d s; a "
 	    "second signal exits at once)", (int)sig, DEPROVD_STOP_S);
 	deprovd_arm_hard_stop(d);
+	sdnotify_stopping(d->sdnotify);
 	if (d->api != NULL)
 		api_stop(d->api);
 	d->stop_waits = 2;
@@ -223,6 +235,7 @@ deprovd_teardown(struct deprovd *d)
 		event_free(d->sigterm);
 	if (d->sigint != NULL)
 		event_free(d->sigint);
+	sdnotify_free(d->sdnotify);
 	api_free(d->api);
 	dashboard_free(d->dashboard);	/* after the api, before the store */
 	kafka_free(d->kafka);
@@ -454,6 +467,11 @@ main(int argc, char **argv)
 	    evsignal_add(d.sigterm, NULL) != 0 ||
 	    evsignal_add(d.sigint, NULL) != 0) {
 		log_error("deprovd", "cannot install signal handlers");
+		goto done;
+	}
+	if ((d.sdnotify = sdnotify_new(d.base, deprovd_ready, &d, err,
+	    sizeof err)) == NULL) {
+		log_error("deprovd", "%s", err);
 		goto done;
 	}
 	log_info("deprovd", "started (version %s, %zu targets, %zu runbooks, "
