@@ -90,6 +90,8 @@ struct http {
 	size_t			 nspare;
 	CURL			*pool[HTTP_POOL_MAX];
 	size_t			 npool;
+	http_gate_fn		 gate;		/* may a request start? */
+	void			*gate_arg;
 };
 
 static int	http_socket_cb(CURL *, curl_socket_t, int, void *, void *);
@@ -411,6 +413,8 @@ http_request_start(struct http *h, struct http_request *req, http_cb cb,
 		return -1;
 	if (h == NULL || h->dying || cb == NULL || req->h != NULL)
 		goto fail;
+	if (h->gate != NULL && !h->gate(h->gate_arg))
+		goto fail;
 	if (http_request_setup(h, req) == -1)
 		goto fail;
 	req->h = h;
@@ -429,6 +433,13 @@ http_request_start(struct http *h, struct http_request *req, http_cb cb,
 fail:
 	http_request_free(req);
 	return -1;
+}
+
+void
+http_set_gate(struct http *h, http_gate_fn gate, void *arg)
+{
+	h->gate = gate;
+	h->gate_arg = arg;
 }
 
 void

@@ -875,11 +875,18 @@ uint64_t
 store_synced(struct store *s)
 {
 	char		 buf[64];
-	uint64_t	 done;
 
 	if (s->pipe[0] >= 0)
 		while (read(s->pipe[0], buf, sizeof buf) > 0)
 			;
+	return store_durable(s);
+}
+
+uint64_t
+store_durable(struct store *s)
+{
+	uint64_t	 done;
+
 	pthread_mutex_lock(&s->mu);
 	done = s->done;
 	pthread_mutex_unlock(&s->mu);

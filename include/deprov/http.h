@@ -46,6 +46,13 @@ void		 http_free(struct http *);
 size_t		 http_inflight(const struct http *);
 /* Response bodies larger than this are truncated (default 8 MiB). */
 void		 http_set_max_body(struct http *, size_t bytes);
+/*
+ * Asked before every request: 0 and the request fails to start (as
+ * http_request_start's -1). deprovd closes it once another has taken the
+ * store over (docs/CLUSTER.md): a fenced deprovd calls no target.
+ */
+typedef int	(*http_gate_fn)(void *arg);
+void		 http_set_gate(struct http *, http_gate_fn, void *arg);
 
 struct http_request *http_request_new(const char *method, const char *url);
 void		 http_request_free(struct http_request *);

@@ -79,11 +79,31 @@ const char	*store_errmsg(struct store *);
  * and store_synced counts a generation only once PostgreSQL has it too. At
  * start (before the loop runs: it waits on the server) the local store and
  * PostgreSQL's are matched: an empty PostgreSQL gets the local store, a new
- * local store gets PostgreSQL's, different stores are refused. 0, or -1
- * with err.
+ * local store (or one behind PostgreSQL's) gets PostgreSQL's, different
+ * stores are refused; and this instance takes the store: its writer epoch
+ * and a lease of lease_ms, renewed while it runs. 0 when started;
+ * STORE_REPLICA_HELD when another instance holds an unexpired lease (err
+ * says which; try again within *wait_ms: this one is a standby); -1 with
+ * err.
  */
-int		 store_replica_start(struct store *, const char *url, char *err,
-		     size_t errlen);
+struct store_replica_conf {
+	const char	*url;
+	const char	*instance;	/* unique among the store's deprovd */
+	int		 lease_ms;
+};
+#define STORE_REPLICA_HELD	1
+int		 store_replica_start(struct store *,
+		     const struct store_replica_conf *, int *wait_ms,
+		     char *err, size_t errlen);
+/*
+ * 1 while this deprovd may act for the store: not replicating, or its
+ * lease is unexpired by its own clock and it is not fenced; else 0 and
+ * why. Nothing may call a target without it (a paused deprovd that
+ * resumes after another took over must not).
+ */
+int		 store_replica_writable(struct store *, char *why, size_t len);
+/* 1 once another deprovd has taken the store over: this one must stop. */
+int		 store_replica_fenced(struct store *);
 /* Running without it (backend sqlite): the next start sends all again. */
 int		 store_replica_off(struct store *);
 /*
@@ -130,6 +150,8 @@ int		 store_sync(struct store *);
 int		 store_sync_async(struct store *);
 int		 store_sync_fd(struct store *);
 uint64_t	 store_synced(struct store *);
+/* store_synced without draining the wake-up: for others than the engine. */
+uint64_t	 store_durable(struct store *);
 
 /*
  * Record an event. Returns 0 when new, 1 when source+id was seen before
