@@ -54,6 +54,8 @@ struct http_request {
 	long			 timeout_ms;
 	long			 connect_ms;
 	char			*cainfo;	/* CA certificates to trust, or NULL */
+	http_sink		 sink;		/* a 2xx body goes here, or NULL */
+	void			*sink_arg;
 	http_cb			 cb;
 	void			*arg;
 	int			 finishing;	/* its callback is running */
@@ -450,14 +452,26 @@ http_request_cancel(struct http *h, struct http_request *req)
 	http_request_drop(h, req);
 }
 
-/* Growable, capped body buffer. */
+void
+http_request_sink(struct http_request *req, http_sink sink, void *arg)
+{
+	req->sink = sink;
+	req->sink_arg = arg;
+}
+
+/* Growable, capped body buffer (or the caller's sink). */
 static size_t
 http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct http_request	*req = userdata;
 	size_t			 n = size * nmemb, room, take, cap;
 	char			*nb;
+	long			 code = 0;
 
+	if (req->sink != NULL && curl_easy_getinfo(req->easy,
+	    CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200 &&
+	    code <= 299)
+		return req->sink(ptr, n, req->sink_arg) == 0 ? n : 0;
 	if (req->body_len >= req->h->max_body) {
 		/* Keep reading (the connection stays reusable), keep nothing. */
 		if (n > 0)

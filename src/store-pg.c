@@ -152,6 +152,8 @@ static const char *const pgstore_migrations[STORE_SCHEMA_VERSION + 1] = {
 	[PGSTORE_FIRST_VERSION] = NULL,
 	/* 3 -> 4: SQLite's steps_failed index; nothing lists from here. */
 	[4] = NULL,
+	/* 4 -> 5: SQLite's audit_case index; the export reads SQLite's. */
+	[5] = NULL,
 };
 
 static int	pgstore_fail(struct pgstore *, const char *, ...)

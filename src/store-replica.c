@@ -91,6 +91,7 @@ struct replica_entry {
 
 struct store_replica {
 	char		*url;
+	char		*instance;
 	/* Under the store's mu. */
 	struct replica_mark *marks;	/* a FIFO: [head, head + n) */
 	size_t		 head, n, cap;
@@ -508,10 +509,11 @@ store_replica_start(struct store *s, const struct store_replica_conf *conf,
 		return m;
 	}
 	if ((r = calloc(1, sizeof *r)) == NULL || (r->url = strdup(conf->url))
-	    == NULL || (r->ents = calloc(REPLICA_BATCH, sizeof *r->ents)) ==
-	    NULL) {
+	    == NULL || (r->instance = strdup(conf->instance)) == NULL ||
+	    (r->ents = calloc(REPLICA_BATCH, sizeof *r->ents)) == NULL) {
 		if (r != NULL) {
 			free(r->url);
+			free(r->instance);
 			free(r);
 		}
 		pgstore_close(pg);
@@ -599,6 +601,7 @@ store_replica_stop(struct store *s)
 	free(r->marks);
 	free(r->ents);
 	free(r->url);
+	free(r->instance);
 	free(r);
 	s->replica = NULL;
 }
@@ -745,6 +748,19 @@ store_replica_writable(struct store *s, char *why, size_t len)
 		    "reached)", (long long)(now - r->lease_until));
 	pthread_mutex_unlock(&s->mu);
 	return ok;
+}
+
+int
+store_replica_writer(struct store *s, char *instance, size_t len,
+    long long *epoch)
+{
+	struct store_replica	*r = s->replica;
+
+	if (r == NULL)
+		return -1;
+	snprintf(instance, len, "%s", r->instance);
+	*epoch = r->epoch;	/* set before the thread runs; never changes */
+	return 0;
 }
 
 int

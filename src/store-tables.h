@@ -15,7 +15,7 @@
  * The schema's version, the same for every backend: a change to the
  * tables bumps it and adds a migration to each (store.c, store-pg.c).
  */
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 /*
  * meta keys that are each store's own and never copied or replicated: the

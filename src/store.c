@@ -196,6 +196,8 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION + 1][3] = {
 	    "DROP INDEX IF EXISTS dashboard_cases_created;", NULL },
 	/* 3 -> 4: failed steps by target, for listing cases by failure. */
 	[4] = { STORE_FAILED_INDEX, NULL },
+	/* 4 -> 5: the audit records of a case, for the evidence export. */
+	[5] = { store_audit_schema, NULL },
 };
 
 

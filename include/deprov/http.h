@@ -69,6 +69,14 @@ void		 http_request_timeout(struct http_request *, long total_ms, long connect_m
  */
 int		 http_request_cainfo(struct http_request *, const char *file);
 /*
+ * Hand a 2xx response's body to sink as it arrives, instead of keeping it
+ * (the response's body is then ""): for bodies too large to hold. Any
+ * other status's body is kept as usual, to be read as an error. sink
+ * returns 0, or -1 to abort the transfer (a write error).
+ */
+typedef int (*http_sink)(const char *data, size_t len, void *arg);
+void		 http_request_sink(struct http_request *, http_sink, void *arg);
+/*
  * Start the request; takes ownership of req (freed after the callback).
  * Returns 0, or -1 (req freed, callback not called) if curl refused it.
  */

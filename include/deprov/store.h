@@ -102,6 +102,9 @@ int		 store_replica_start(struct store *,
  * resumes after another took over must not).
  */
 int		 store_replica_writable(struct store *, char *why, size_t len);
+/* This instance's name and writer epoch; -1 when not replicating. */
+int		 store_replica_writer(struct store *, char *instance, size_t len,
+		     long long *epoch);
 /* 1 once another deprovd has taken the store over: this one must stop. */
 int		 store_replica_fenced(struct store *);
 /* Running without it (backend sqlite): the next start sends all again. */
@@ -347,6 +350,29 @@ int64_t		 store_summary_ttf_at(struct store *, int64_t since, int64_t k);
  */
 int		 store_summary_cases(struct store *, int open, int64_t since, int limit,
 		     store_case_cb, void *arg);
+
+/*
+ * The evidence export (store-evidence.c, evidence.h): leaver cases whose
+ * termination time (the event's effective time, or the case's creation
+ * when it gave none) is in [from_ms, to_ms), with the first and last seq
+ * of the audit records about each (0 when there are none).
+ */
+struct store_evidence_case {
+	struct store_case	 c;
+	long long		 audit_first;
+	long long		 audit_last;
+};
+typedef int (*store_evidence_cb)(const struct store_evidence_case *, void *arg);
+/* The largest case id so far (0: no case). */
+int		 store_evidence_last_id(struct store *, long long *id);
+/*
+ * The cases with after_id < id <= upto_id, in id order: the caller keeps
+ * the window small (each id costs a lookup, matching or not). cb's
+ * non-zero stops the walk and is returned.
+ */
+int		 store_evidence_cases(struct store *, long long after_id,
+		     long long upto_id, int64_t from_ms, int64_t to_ms,
+		     store_evidence_cb, void *arg);
 
 /* Count of cases in a state (NULL = all). */
 long long	 store_count_cases(struct store *, const char *state);

@@ -22,6 +22,7 @@
 #include "deprov/audit_stream.h"
 #include "deprov/config.h"
 #include "deprov/dashboard.h"
+#include "deprov/evidence.h"
 #include "deprov/diag.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
@@ -77,6 +78,7 @@ struct deprovd {
 	struct api		*api;
 	struct dashboard	*dashboard;
 	struct sdnotify		*sdnotify;	/* the service manager (systemd) */
+	struct evidence		*evidence;
 	struct event		*sigterm;
 	struct event		*sigint;
 	struct event		*fence_ev;	/* postgres: fenced yet? */
@@ -374,6 +376,7 @@ deprovd_teardown(struct deprovd *d)
 		event_free(d->fence_ev);
 	api_free(d->api);
 	dashboard_free(d->dashboard);	/* after the api, before the store */
+	evidence_free(d->evidence);	/* after the api, before the audit */
 	kafka_free(d->kafka);
 	audit_stream_free(d->audit_stream);	/* after the producer's last callbacks */
 	ingest_free(d->ingest);
@@ -608,6 +611,12 @@ main(int argc, char **argv)
 		d.dashboard = dashboard_new(d.api, d.store, err, sizeof err);
 		if (d.dashboard == NULL) {
 			log_error("deprovd", "dashboard: %s", err);
+			goto done;
+		}
+		d.evidence = evidence_new(d.api, d.store, d.audit, err,
+		    sizeof err);
+		if (d.evidence == NULL) {
+			log_error("deprovd", "%s", err);
 			goto done;
 		}
 	}

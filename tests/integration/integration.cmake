@@ -101,6 +101,10 @@ deprov_it(it_harden it_harden)
 # Security: credentials echoed back by targets are masked in every record.
 deprov_it(it_security it_security)
 
+# The evidence export: leavers exported as CSV and JSON through deprovctl
+# and the API, each row checked against the audit trail; bad dates refused.
+deprov_it(it_evidence it_evidence)
+
 # Chaos: a layoff while deprovd is killed and stopped at random moments and
 # the sandbox injects 429s, 503s and resets.
 deprov_it(it_chaos it_chaos TIMEOUT 600)
