@@ -33,6 +33,7 @@
 #include "deprov/metrics.h"
 #include "deprov/openapi.h"
 #include "deprov/runbook.h"
+#include "deprov/sdnotify.h"
 #include "deprov/sla.h"
 #include "deprov/store.h"
 
@@ -77,6 +78,7 @@ struct deprovd {
 	struct kafka		*kafka;
 	struct api		*api;
 	struct dashboard	*dashboard;
+	struct sdnotify		*sdnotify;	/* the service manager (systemd) */
 	struct evidence		*evidence;
 	struct event		*sigterm;
 	struct event		*sigint;
@@ -163,6 +165,15 @@ deprovd_on_case(const struct engine_event *ev, void *arg)
 		kafka_backpressure_check(d->kafka);
 }
 
+/* Ready for the service manager: what /readyz answers "ok" to. */
+static int
+deprovd_ready(void *arg)
+{
+	struct deprovd *d = arg;
+
+	return !d->stopping && api_readiness(d->store, d->kafka, NULL);
+}
+
 /* An SLA breach goes into the audit trail (sla knows nothing of audit). */
 static void
 deprovd_sla_alert(const struct sla_alert *a, void *arg)
@@ -242,6 +253,7 @@ deprovd_stop(struct deprovd *d)
 		return;
 	d->stopping = 1;
 	deprovd_arm_hard_stop(d);
+	sdnotify_stopping(d->sdnotify);
 	if (d->api != NULL)
 		api_stop(d->api);
 	d->stop_waits = 2;
@@ -397,6 +409,7 @@ deprovd_teardown(struct deprovd *d)
 		event_free(d->sigterm);
 	if (d->sigint != NULL)
 		event_free(d->sigint);
+	sdnotify_free(d->sdnotify);
 	if (d->fence_ev != NULL)
 		event_free(d->fence_ev);
 	api_free(d->api);
@@ -659,6 +672,11 @@ main(int argc, char **argv)
 	    evsignal_add(d.sigterm, NULL) != 0 ||
 	    evsignal_add(d.sigint, NULL) != 0) {
 		log_error("deprovd", "cannot install signal handlers");
+		goto done;
+	}
+	if ((d.sdnotify = sdnotify_new(d.base, deprovd_ready, &d, err,
+	    sizeof err)) == NULL) {
+		log_error("deprovd", "%s", err);
 		goto done;
 	}
 	log_info("deprovd", "started (version %s, %zu targets, %zu runbooks, "
