@@ -333,8 +333,13 @@ deprovd_take_store(struct deprovd *d)
 	    d->cfg->store_instance, d->cfg->store_lease_ms };
 	struct event	*st = NULL, *si = NULL;
 	struct timeval	 tv;
-	char		 err[512], last[512] = "";
-	int		 r, wait_ms = 0, rc = -1;
+	const char	*nsock = getenv("NOTIFY_SOCKET");
+	char		 err[512], last[512] = "", status[600];
+	int		 r, wait_ms = 0, rc = -1, dog;
+
+	/* Under systemd's watchdog a standby pings too: it may wait for good. */
+	dog = nsock != NULL && sdnotify_watchdog_interval(getenv("WATCHDOG_USEC"),
+	    getenv("WATCHDOG_PID"), (long)getpid()) > 0;
 
 	while ((r = store_replica_start(d->store, &conf, &wait_ms, err,
 	    sizeof err)) == STORE_REPLICA_HELD || r == STORE_REPLICA_DOWN) {
@@ -347,7 +352,17 @@ deprovd_take_store(struct deprovd *d)
 			else
 				log_error("deprovd", "store: %s; trying again "
 				    "every second", err);
+			/*
+			 * A standby has started as it should: the service
+			 * manager hears so (Type=notify), and what it waits for.
+			 */
+			snprintf(status, sizeof status, "READY=1\nSTATUS=%s: %s",
+			    r == STORE_REPLICA_HELD ? "standby" : "waiting", err);
+			if (nsock != NULL)
+				(void)sdnotify_send(nsock, status);
 		}
+		if (dog)
+			(void)sdnotify_send(nsock, "WATCHDOG=1");
 		if (r == STORE_REPLICA_DOWN)
 			wait_ms = DEPROVD_STANDBY_MAX_MS;
 		snprintf(last, sizeof last, "%s", err);
