@@ -1319,6 +1319,33 @@ api_owned_cb(void *arg, const char *topic, int32_t partition)
 }
 
 /*
+ * "standbys": [{"instance", "seen_ms_ago"}], the instances that asked for
+ * the store in the last seconds (absent until the writer has read them).
+ */
+static void
+api_readiness_standbys(struct store *store, json_object *pg)
+{
+	char		 buf[1024], *line, *tab, *save = NULL;
+	json_object	*a, *e;
+
+	if (store_replica_standbys(store, buf, sizeof buf) < 0)
+		return;
+	a = json_object_new_array();
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((tab = strchr(line, '\t')) == NULL)
+			continue;
+		*tab = '\0';
+		e = json_object_new_object();
+		json_object_object_add(e, "instance", json_object_new_string(line));
+		json_object_object_add(e, "seen_ms_ago",
+		    json_object_new_int64(strtoll(tab + 1, NULL, 10)));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(pg, "standbys", a);
+}
+
+/*
  * What /readyz decides on, but for the stop (the caller knows of that):
  * the store answers, a broker is up and the consumer is in its group with
  * its assignment, which may hold no partition (more instances than
@@ -1375,6 +1402,7 @@ api_readiness(struct store *store, struct kafka *kafka, json_object *o)
 			json_object_object_add(pg, "writer_epoch",
 			    json_object_new_int64(epoch));
 		}
+		api_readiness_standbys(store, pg);
 		if (!up) {
 			log_redact(why);
 			json_object_object_add(pg, "error",

@@ -115,6 +115,7 @@ struct metrics {
 	struct metrics_family	*pg_up;		/* postgres backend only */
 	struct metrics_family	*pg_backlog;
 	struct metrics_family	*pg_writer;
+	struct metrics_family	*pg_standbys;
 	struct metrics_family	*refused;
 };
 
@@ -946,6 +947,10 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    "writer epoch this instance took the store with, labelled with "
 	    "its store.instance (a later epoch elsewhere fences it).",
 	    l_instance, NULL, 0);
+	m->pg_standbys = metrics_family_new(r, METRICS_GAUGE,
+	    "deprov_store_standbys", "With store.backend postgres: the "
+	    "standbys that asked for the store in the last 5 s (0: nobody "
+	    "would take over if this writer failed).", NULL, NULL, 0);
 	if (m->freeze_s == NULL || m->complete_s == NULL || m->steps == NULL ||
 	    m->retries == NULL || m->cases == NULL || m->opened == NULL ||
 	    m->breaches == NULL || m->alerts == NULL || m->dead == NULL ||
@@ -954,7 +959,8 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    m->inflight == NULL || m->queued == NULL || m->usage == NULL ||
 	    m->tokens == NULL || m->window == NULL || m->circuit == NULL ||
 	    m->exposed == NULL || m->exposed_at == NULL || m->refused == NULL ||
-	    m->pg_up == NULL || m->pg_backlog == NULL || m->pg_writer == NULL) {
+	    m->pg_up == NULL || m->pg_backlog == NULL || m->pg_writer == NULL ||
+	    m->pg_standbys == NULL) {
 		snprintf(err, errlen, "metrics: cannot create the families");
 		goto fail;
 	}
@@ -1026,9 +1032,9 @@ metrics_collect(struct metrics *m)
 	double			 tokens;
 	int64_t			 lag;
 	long long		 exposed = 0, backlog, epoch;
-	char			 why[256], inst[256];
+	char			 why[256], inst[1024];
 	size_t			 i, j, n;
-	int			 up;
+	int			 up, nsb;
 
 	metrics_counter_set(m->dead, NULL, m->kafka != NULL ?
 	    (double)kafka_dead_letters(m->kafka) : 0);
@@ -1057,6 +1063,9 @@ metrics_collect(struct metrics *m)
 
 			metrics_gauge_set(m->pg_writer, v, (double)epoch);
 		}
+		if ((nsb = store_replica_standbys(m->store, inst,
+		    sizeof inst)) >= 0)
+			metrics_gauge_set(m->pg_standbys, NULL, (double)nsb);
 	}
 	if (m->engine == NULL)
 		return;

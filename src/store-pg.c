@@ -132,14 +132,26 @@ static const char pgstore_take_fn[] =
     " SELECT value INTO holder FROM meta WHERE key = 'writer_instance';"
     " SELECT value::bigint INTO u FROM meta WHERE key = 'writer_lease_until';"
     " IF holder IS NOT NULL AND holder <> inst AND u > now_ms THEN"
-    "  taken := 0; left_ms := u - now_ms; RETURN;"
+    "  taken := 0; left_ms := u - now_ms;"
+    "  INSERT INTO deprov_standbys VALUES (inst, now_ms)"
+    "   ON CONFLICT (instance) DO UPDATE SET seen_ms = excluded.seen_ms;"
+    "  RETURN;"
     " END IF;"
+    " DELETE FROM deprov_standbys WHERE instance = inst;"
     " taken := e + 1; holder := inst; left_ms := lease_ms;"
     " UPDATE meta SET value = taken::text WHERE key = 'writer_epoch';"
     " INSERT INTO meta(key, value) VALUES ('writer_instance', inst),"
     "  ('writer_lease_until', (now_ms + lease_ms)::text)"
     "  ON CONFLICT (key) DO UPDATE SET value = excluded.value;"
     " END $fn$";
+
+/*
+ * The standbys, as they last asked for the store (deprov_take): what the
+ * writer reports of them. Not a store table: never copied, no version.
+ */
+static const char pgstore_standbys_table[] =
+    "CREATE TABLE IF NOT EXISTS deprov_standbys ("
+    " instance TEXT PRIMARY KEY, seen_ms BIGINT NOT NULL)";
 
 /* Puts sent before their results are read (pgstore_put_sync). */
 #define PGSTORE_PUT_CHUNK	500
@@ -266,6 +278,7 @@ pgstore_schema_up(struct pgstore *p, int create)
 	 * fail with "tuple concurrently updated".
 	 */
 	if (create && (pgstore_exec(p, pgstore_fence_fn) != 0 ||
+	    pgstore_exec(p, pgstore_standbys_table) != 0 ||
 	    pgstore_exec(p, pgstore_take_fn) != 0))
 		goto fail;
 	if (v == STORE_SCHEMA_VERSION)
@@ -932,6 +945,37 @@ pgstore_release(struct pgstore *p)
 		pgstore_fail(p, "releasing the lease");
 	PQclear(res);
 	return ok ? 0 : -1;
+}
+
+int
+pgstore_standbys(struct pgstore *p, int within_ms, char *buf, size_t len,
+    int *count)
+{
+	char		 w[24];
+	const char	*params[1] = { w };
+	PGresult	*res;
+	size_t		 n = 0;
+	int		 i, rows;
+
+	snprintf(w, sizeof w, "%d", within_ms);
+	res = PQexecParams(p->conn, "SELECT instance, ((extract(epoch FROM "
+	    "clock_timestamp()) * 1000)::bigint - seen_ms) FROM deprov_standbys"
+	    " WHERE seen_ms > (extract(epoch FROM clock_timestamp()) * 1000)"
+	    "::bigint - $1 ORDER BY instance", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgstore_fail(p, "reading the standbys");
+		PQclear(res);
+		return -1;
+	}
+	rows = PQntuples(res);
+	if (len > 0)
+		buf[0] = '\0';
+	for (i = 0; i < rows && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s\t%s", i ? "\n" :
+		    "", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+	*count = rows;
+	PQclear(res);
+	return 0;
 }
 
 int

@@ -82,6 +82,8 @@
  * cover loading the store from PostgreSQL before the thread first renews.
  */
 #define REPLICA_TAKE_EXTRA_MS	30000
+#define REPLICA_STANDBYS_MS	2000	/* the standbys read this often ... */
+#define REPLICA_STANDBY_SEEN_MS	5000	/* ... those that asked within this */
 #define REPLICA_META_ID		"store_id"
 #define REPLICA_META_OF		"replicated_to"
 
@@ -111,6 +113,8 @@ struct store_replica {
 	int64_t		 lease_until;	/* monotonic: by our clock, no later
 					   than the server's lease ends */
 	char		 why[512];	/* why not, when not */
+	char		 standbys[1024]; /* pgstore_standbys' lines */
+	int		 nstandbys;	/* -1: not read yet */
 	int		 stop;
 	/* The loop's. */
 	int64_t		 trimmed;	/* outbox rows deleted up to here */
@@ -528,6 +532,7 @@ store_replica_start(struct store *s, const struct store_replica_conf *conf,
 		return -1;
 	}
 	r->pg = pg;
+	r->nstandbys = -1;
 	r->nents = REPLICA_BATCH;
 	r->up = 1;
 	r->epoch = pgstore_epoch(pg);
@@ -772,6 +777,21 @@ store_replica_writer(struct store *s, char *instance, size_t len,
 }
 
 int
+store_replica_standbys(struct store *s, char *buf, size_t len)
+{
+	struct store_replica	*r = s->replica;
+	int			 n;
+
+	if (r == NULL)
+		return -1;
+	pthread_mutex_lock(&s->mu);
+	n = r->nstandbys;
+	snprintf(buf, len, "%s", n > 0 ? r->standbys : "");
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+int
 store_replica_fenced(struct store *s)
 {
 	struct store_replica	*r = s->replica;
@@ -940,7 +960,9 @@ replica_main(void *arg)
 	int64_t			 acked, upto, sent, t0;
 	size_t			 i;
 	int64_t			 last_ok = 0;	/* renew at once: see start */
-	int			 pause = 0, logged = 0, probe, every;
+	int64_t			 last_sb = 0;
+	int			 pause = 0, logged = 0, probe, every, nsb = -1;
+	char			 sb[sizeof r->standbys];
 
 	/* The lease is renewed well before it runs out, even when idle. */
 	every = r->lease_ms / REPLICA_PROBE_SHARE < REPLICA_PROBE_MS ?
@@ -999,8 +1021,20 @@ replica_main(void *arg)
 			sent = acked;
 		if (sent < 0 && r->pg != NULL)
 			snprintf(err, sizeof err, "%s", pgstore_errmsg(r->pg));
+		/* Who stands by, for /readyz and the metrics (not fatal). */
+		nsb = -1;
+		if (sent >= 0 && clock_mono_ms() - last_sb >= REPLICA_STANDBYS_MS) {
+			last_sb = clock_mono_ms();
+			if (pgstore_standbys(r->pg, REPLICA_STANDBY_SEEN_MS, sb,
+			    sizeof sb, &nsb) != 0)
+				nsb = -1;
+		}
 
 		pthread_mutex_lock(&s->mu);
+		if (nsb >= 0) {
+			memcpy(r->standbys, sb, sizeof sb);
+			r->nstandbys = nsb;
+		}
 		if (sent >= 0) {
 			last_ok = clock_mono_ms();
 			if (t0 + r->lease_ms > r->lease_until)

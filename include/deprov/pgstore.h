@@ -92,6 +92,13 @@ long long	 pgstore_take(struct pgstore *, const char *instance,
 		    int lease_ms, char *holder, size_t holderlen,
 		    long long *left_ms);
 int		 pgstore_renew(struct pgstore *);
+/*
+ * The standbys that asked for the store within the last within_ms: one
+ * line "instance<TAB>ms since it asked" each in buf (cut at len), their
+ * number in *count. 0, or -1 (pgstore_errmsg).
+ */
+int		 pgstore_standbys(struct pgstore *, int within_ms, char *buf,
+		    size_t len, int *count);
 /* A clean stop: the lease ends now, so a standby need not wait it out. */
 int		 pgstore_release(struct pgstore *);
 void		 pgstore_set_epoch(struct pgstore *, long long, int lease_ms);

@@ -566,6 +566,33 @@ def owner_counts(state, uid):
     return out
 
 
+def check_layoff(d, sb, n, timeout=600):
+    """A layoff of leavers 1..n is done: each has exactly one case, all
+    completed, and at the sandbox each is frozen and deactivated, tokens
+    revoked, nothing left owned. The cases."""
+    def all_done():
+        try:
+            cs = d.cases()
+        except OSError:
+            return None
+        return cs if len(cs) >= n and all(c["state"] == "completed" for c in cs) else None
+    cases = wait_for(all_done, timeout, "every leaver's case to complete", 1.0)
+    per = {}
+    for c in cases:
+        per.setdefault(c["subject_key"], []).append(c)
+    assert len(per) == n, (len(per), n)
+    dup = {k: v for k, v in per.items() if len(v) != 1}
+    assert not dup, ("more than one case", dup)
+    st = sb.state()
+    for i in range(1, n + 1):
+        u = sb.user(user_id(i))
+        assert u["IsFrozen"] is True and u["IsActive"] is False, u
+        assert u["tokens"] == 0, u
+        left = owner_counts(st, user_id(i))
+        assert sum(left.values()) == 0, (i, left)
+    return cases
+
+
 def run(test):
     """Run a test function with a work dir; keep the dir on failure."""
     global _kafka_ns

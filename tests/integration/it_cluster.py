@@ -21,10 +21,11 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (SOURCE_DIR, Daemon, Sandbox, build_dir, http, leaver_for,  # noqa: E402
-                     log, main, owner_counts, publish, seed_people, user_id, wait_for)
+from harness import (SOURCE_DIR, Daemon, Sandbox, build_dir, check_layoff, http,  # noqa: E402
+                     leaver_for, log, main, publish, seed_people, wait_for)
 from it_store_pg import LEASE_MS, new_database, psql  # noqa: E402
 
 LIMITS = {"rate_per_sec": 400, "burst": 100, "concurrency": 16, "timeout_ms": 3000,
@@ -78,28 +79,9 @@ def start(d):
 
 
 def check_outcome(d, sb, url, n):
-    """Every leaver: one case, completed, frozen, deactivated, nothing left
-    owned, tokens revoked; at most one SLA breach record per case."""
-    def all_done():
-        try:
-            cs = d.cases()
-        except OSError:
-            return None
-        return cs if len(cs) >= n and all(x["state"] == "completed" for x in cs) else None
-    cases = wait_for(all_done, 300, "every leaver's case to complete", 1.0)
-    per = {}
-    for x in cases:
-        per.setdefault(x["subject_key"], []).append(x)
-    assert len(per) == n, (len(per), n)
-    dup = {k: v for k, v in per.items() if len(v) != 1}
-    assert not dup, ("more than one case", dup)
-    st = sb.state()
-    for i in range(1, n + 1):
-        u = sb.user(user_id(i))
-        assert u["IsFrozen"] is True and u["IsActive"] is False, u
-        assert u["tokens"] == 0, u
-        left = owner_counts(st, user_id(i))
-        assert sum(left.values()) == 0, (i, left)
+    """The layoff is done (harness.check_layoff), and at most one SLA breach
+    record per case and kind."""
+    check_layoff(d, sb, n, timeout=300)
     alerts = [x for x in psql(url, "SELECT case_id, detail FROM audit WHERE kind = "
                               "'sla.breach'").stdout.split("\n") if x]
     assert len(alerts) == len(set(alerts)), alerts[:5]
@@ -128,6 +110,16 @@ def test_failover_three(work):
         for d in (b, c):
             wait_for(lambda: "standby (instance" in d.log_text(), 30, "a standby")
             assert not ready(d)
+        # The writer names its standbys (/readyz, metrics).
+        def standbys(d):
+            try:
+                pg = http("GET", d.url("/readyz"), timeout=2)[1].get("postgres", {})
+            except OSError:
+                return None
+            return sorted(x["instance"] for x in pg.get("standbys", []))
+        wait_for(lambda: standbys(a) == ["b", "c"], 20, "a to list b and c as standbys")
+        with urllib.request.urlopen(a.url("/metrics"), timeout=10) as f:
+            assert "\ndeprov_store_standbys 2\n" in f.read().decode()
         log("a is the writer; b and c are standbys")
         publish(a.brokers, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
 
@@ -140,6 +132,9 @@ def test_failover_three(work):
         log("%s took the store over %.2f s after kill -9 of the writer (lease %d ms)"
             % (first.work.path[-1], time.time() - t_kill, LEASE_MS))
         last = c if first is b else b
+        # The dead writer is no standby: the new writer lists only the last.
+        wait_for(lambda: standbys(first) == [last.work.path[-1]], 20,
+                 "the new writer to list the last standby only")
 
         # The new writer is paused past its lease and the session timeout.
         wait_for(lambda: len([x for x in first.cases() if x["state"] == "completed"])
