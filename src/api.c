@@ -2106,7 +2106,8 @@ static const struct config_setting api_rows[] = {
 	/* The two files' fields are the api's own: the object is at offset 0. */
 	{ .key = "tls", .type = CONFIG_OBJECT, .off = 0,
 	    .sub = &api_tls_settings },
-	{ .key = "tokens", .type = CONFIG_LIST,
+	/* Checked at every request: a reload applies new ones at once. */
+	{ .key = "tokens", .type = CONFIG_LIST, .flags = CONFIG_LIVE,
 	    .off = offsetof(struct config_api, tokens),
 	    .size = sizeof(struct config_api_token),
 	    .count = offsetof(struct config_api, ntokens),
