@@ -406,17 +406,20 @@ target_config_diff(struct config_differ *df, const char *where,
 	(void)where;
 	for (i = 0; i < ca->ntargets; i++) {
 		ta = &ca->targets[i];
+		if ((tb = config_target_find(cb, ta->name)) == NULL) {
+			snprintf(tw, sizeof tw, "%s.%s removed", s->key,
+			    ta->name);
+			config_differ_report(df, tw, NULL, 0);
+			continue;
+		}
 		snprintf(tw, sizeof tw, "%s.%s", s->key, ta->name);
-		if ((tb = config_target_find(cb, ta->name)) == NULL)
-			config_differ_report(df, tw, "removed", 0);
-		else
-			config_diff_section(df, tw, &target_settings, ta, tb,
-			    live);
+		config_diff_section(df, tw, &target_settings, ta, tb, live);
 	}
 	for (i = 0; i < cb->ntargets; i++) {
 		tb = &cb->targets[i];
-		snprintf(tw, sizeof tw, "%s.%s", s->key, tb->name);
-		if (config_target_find(ca, tb->name) == NULL)
-			config_differ_report(df, tw, "added", 0);
+		if (config_target_find(ca, tb->name) != NULL)
+			continue;
+		snprintf(tw, sizeof tw, "%s.%s added", s->key, tb->name);
+		config_differ_report(df, tw, NULL, 0);
 	}
 }
