@@ -965,7 +965,7 @@ const struct config *
 config_ref(const struct config *cfg)
 {
 	/* The count is the holders', not the configuration's value. */
-	if (cfg != NULL)
+	if (cfg != NULL && cfg->refs > 0)
 		((struct config *)(uintptr_t)cfg)->refs++;
 	return cfg;
 }
@@ -975,7 +975,8 @@ config_free(const struct config *ccfg)
 {
 	struct config *cfg = (struct config *)(uintptr_t)ccfg;
 
-	if (cfg == NULL || --cfg->refs > 0)
+	/* refs 0: made by hand, not by config_load; its maker frees it. */
+	if (cfg == NULL || cfg->refs == 0 || --cfg->refs > 0)
 		return;
 	config_clear(&config_top, cfg);
 	free(cfg->path);

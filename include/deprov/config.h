@@ -306,7 +306,9 @@ struct config		*config_load(const char *path, struct diags *);
 /*
  * A configuration has one holder when loaded; every other holder (a reload
  * keeps the old one for the steps that started under it) takes a reference,
- * and config_free drops one: the last frees it.
+ * and config_free drops one: the last frees it. A configuration made by
+ * hand rather than by config_load (refs 0: tests) is not counted; its maker
+ * frees what it holds.
  */
 const struct config	*config_ref(const struct config *);
 void			 config_free(const struct config *);
