@@ -89,7 +89,21 @@ struct api_conn {
 	struct evhttp_connection	*evcon;		/* NULL until adopted */
 	char				 addr[INET6_ADDRSTRLEN + 8]; /* the share's key */
 	struct event			*deadline;	/* from accept, or the previous response */
+	struct api_stream		*stream;	/* a response in parts, or NULL */
 	TAILQ_ENTRY(api_conn)		 entry;
+};
+
+/*
+ * A response sent in parts (api.h). It outlives its connection: when the
+ * connection closes, conn is NULLed and, if evhttp frees the request with
+ * it, req too; the owner learns it from its next callback.
+ */
+struct api_stream {
+	struct api_conn		*conn;		/* NULL once closed */
+	struct evhttp_request	*req;		/* NULL once freed by evhttp */
+	struct event		*ev;		/* calls more on a later loop turn */
+	api_stream_cb		 more;
+	void			*arg;
 };
 TAILQ_HEAD(api_conns, api_conn);
 
@@ -582,21 +596,22 @@ api_cursor_parse(const char *s, const struct store_case_filter *f)
 
 /*
  * Every parameter must be one the route knows, and given once: a typo or
- * a repeated filter would otherwise list more than the caller thinks.
+ * a repeated filter would otherwise select more than the caller thinks.
  * 0, or -1 with why.
  */
 static int
-api_cases_query_check(struct evkeyvalq *q, char *why, size_t len)
+api_query_check(struct evkeyvalq *q, const char *const *known, char *why,
+    size_t len)
 {
 	struct evkeyval	*kv, *o;
 	size_t		 n = 0, k;
 	int		 bad = 0;
 
 	TAILQ_FOREACH(kv, q, next) {
-		for (k = 0; api_cases_params[k] != NULL; k++)
-			if (strcmp(kv->key, api_cases_params[k]) == 0)
+		for (k = 0; known[k] != NULL; k++)
+			if (strcmp(kv->key, known[k]) == 0)
 				break;
-		if (api_cases_params[k] != NULL) {
+		if (known[k] != NULL) {
 			for (o = TAILQ_FIRST(q); o != kv; o = TAILQ_NEXT(o, next))
 				if (strcmp(o->key, kv->key) == 0) {
 					snprintf(why, len, "parameter \"%.64s\" "
@@ -611,12 +626,33 @@ api_cases_query_check(struct evkeyvalq *q, char *why, size_t len)
 	}
 	if (bad == 0)
 		return 0;
-	for (k = 0; api_cases_params[k] != NULL && n < len; k++)
+	for (k = 0; known[k] != NULL && n < len; k++)
 		n += (size_t)snprintf(why + n, len - n, "%s%s",
-		    k ? ", " : " (known: ", api_cases_params[k]);
+		    k ? ", " : " (known: ", known[k]);
 	if (n < len)
 		snprintf(why + n, len - n, ")");
 	return -1;
+}
+
+int
+api_query(struct evhttp_request *req, struct evkeyvalq *q,
+    const char *const *known)
+{
+	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
+	char			 why[512];
+
+	TAILQ_INIT(q);
+	if (evhttp_uri_get_query(u) != NULL &&
+	    evhttp_parse_query_str(evhttp_uri_get_query(u), q) != 0) {
+		api_error(req, 400, "bad_request", "malformed query string");
+		return -1;
+	}
+	if (api_query_check(q, known, why, sizeof why) != 0) {
+		api_error(req, 400, "bad_request", why);
+		evhttp_clear_headers(q);
+		return -1;
+	}
+	return 0;
 }
 
 /* A creation bound: RFC 3339 into ms; 0, or -1 with why. */
@@ -662,23 +698,14 @@ api_cases(struct evhttp_request *req, const char *path, const char *rest,
 	struct store_case_filter f;
 	struct api_page		 pg;
 	const char		*lim, *cursor;
-	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
 	json_object		*o;
 	long			 limit = API_DEFAULT_LIMIT;
 	char			*end, why[512], next[API_CURSOR_LEN + 1];
 
-	TAILQ_INIT(&q);
 	memset(&f, 0, sizeof f);
 	memset(&pg, 0, sizeof pg);
-	if (evhttp_uri_get_query(u) != NULL &&
-	    evhttp_parse_query_str(evhttp_uri_get_query(u), &q) != 0) {
-		api_error(req, 400, "bad_request", "malformed query string");
+	if (api_query(req, &q, api_cases_params) != 0)
 		return;
-	}
-	if (api_cases_query_check(&q, why, sizeof why) != 0) {
-		api_error(req, 400, "bad_request", why);
-		goto done;
-	}
 	if ((lim = evhttp_find_header(&q, "limit")) != NULL) {
 		limit = strtol(lim, &end, 10);
 		if (*lim == '\0' || *end != '\0' || limit < 1 ||
@@ -1318,11 +1345,25 @@ api_health(struct evhttp_request *req, const char *path, const char *rest,
 			json_object	*pg;
 
 			if (up >= 0) {
+				char		 inst[256];
+				long long	 epoch = 0;
+
+				/* The lease ran out unrenewed: not the writer. */
+				if (up && !store_replica_writable(api->store, why,
+				    sizeof why))
+					up = 0;
 				pg = json_object_new_object();
 				json_object_object_add(pg, "up",
 				    json_object_new_boolean(up));
 				json_object_object_add(pg, "backlog",
 				    json_object_new_int64(backlog));
+				if (store_replica_writer(api->store, inst,
+				    sizeof inst, &epoch) == 0) {
+					json_object_object_add(pg, "instance",
+					    json_object_new_string(inst));
+					json_object_object_add(pg, "writer_epoch",
+					    json_object_new_int64(epoch));
+				}
 				if (!up) {
 					log_redact(why);
 					json_object_object_add(pg, "error",
@@ -1629,8 +1670,20 @@ api_conn_arm(struct api_conn *c)
 static void
 api_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
-	struct api_conn *c = arg;
+	struct api_conn		*c = arg;
+	struct api_stream	*s = c->stream;
 
+	if (s != NULL) {
+		/*
+		 * A request evhttp has let go of (the client hung up) is the
+		 * stream's to free, by api_stream_end; one still on the
+		 * connection is freed with it right after this callback.
+		 */
+		if (evhttp_request_get_connection(s->req) == evcon)
+			s->req = NULL;
+		s->conn = NULL;
+		event_active(s->ev, EV_TIMEOUT, 0);
+	}
 	TAILQ_REMOVE(&c->api->conns, c, entry);
 	c->api->nconns--;
 	event_free(c->deadline);
@@ -1676,6 +1729,90 @@ api_conn_request(struct api *api, struct evhttp_request *req)
 			    api_conn_answered, c);
 			return;
 		}
+}
+
+/* The owner's turn: on a later loop turn, never inside evhttp. */
+static void
+api_stream_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_stream *s = arg;
+
+	s->more(s, s->arg);
+}
+
+/* A part has gone out: the connection has its time again, the owner sends on. */
+static void
+api_stream_sent(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_stream *s = arg;
+
+	if (s->conn != NULL)
+		api_conn_arm(s->conn);
+	event_active(s->ev, EV_TIMEOUT, 0);
+}
+
+struct api_stream *
+api_stream_start(struct api *api, struct evhttp_request *req,
+    const char *content_type, api_stream_cb more, void *arg)
+{
+	struct evhttp_connection	*evcon = evhttp_request_get_connection(req);
+	struct evkeyvalq		*h = evhttp_request_get_output_headers(req);
+	struct api_stream		*s;
+	struct api_conn			*c;
+
+	TAILQ_FOREACH(c, &api->conns, entry)
+		if (c->evcon == evcon)
+			break;
+	if (c == NULL || c->stream != NULL || (s = calloc(1, sizeof *s)) ==
+	    NULL)
+		return NULL;
+	if ((s->ev = event_new(api->base, -1, 0, api_stream_fire, s)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->conn = c;
+	s->req = req;
+	s->more = more;
+	s->arg = arg;
+	c->stream = s;
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply_start(req, 200, api_reason(200));
+	event_active(s->ev, EV_TIMEOUT, 0);
+	return s;
+}
+
+int
+api_stream_gone(const struct api_stream *s)
+{
+	return s->conn == NULL;
+}
+
+void
+api_stream_send(struct api_stream *s, struct evbuffer *part)
+{
+	/* evhttp sends nothing for an empty part, and would never call back. */
+	if (s->conn == NULL || evbuffer_get_length(part) == 0) {
+		evbuffer_drain(part, evbuffer_get_length(part));
+		event_active(s->ev, EV_TIMEOUT, 0);
+		return;
+	}
+	evhttp_send_reply_chunk_with_cb(s->req, part, api_stream_sent, s);
+}
+
+void
+api_stream_end(struct api_stream *s)
+{
+	if (s == NULL)
+		return;
+	/* Ends the response, or frees a request whose client has gone. */
+	if (s->req != NULL)
+		evhttp_send_reply_end(s->req);
+	if (s->conn != NULL)
+		s->conn->stream = NULL;
+	event_free(s->ev);
+	free(s);
 }
 
 /* Over a limit: close the oldest connection (of this address when key is set). */

@@ -178,15 +178,32 @@ engine_commit(struct engine *eng, int sync)
 	return 0;
 }
 
+/*
+ * How often held launches look again whether this deprovd may act for the
+ * store (the lease renewed, or fenced for good).
+ */
+#define ENGINE_GATE_MS	250
+
 /* Run the steps whose "running" row is on disk, in the order they were marked. */
 static void
 engine_launch_ready(struct engine *eng)
 {
 	struct estep	*s;
 	uint64_t	 synced;
+	struct timeval	 tv = { 0, ENGINE_GATE_MS * 1000 };
 
 	if (TAILQ_EMPTY(&eng->launch))
 		return;
+	/*
+	 * With the postgres backend a step starts only while this deprovd's
+	 * lease on the store runs (store_replica_writable): one that was
+	 * paused past it, and another took over, starts nothing more.
+	 */
+	if (!store_replica_writable(eng->store, NULL, 0)) {
+		if (!evtimer_pending(eng->gate_ev, NULL))
+			evtimer_add(eng->gate_ev, &tv);
+		return;
+	}
 	synced = store_synced(eng->store);
 	while ((s = TAILQ_FIRST(&eng->launch)) != NULL && s->gen != 0 &&
 	    s->gen <= synced + 1) {
@@ -206,6 +223,15 @@ engine_synced_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)store_synced(eng->store);		/* drains the wake-up */
 	engine_launch_ready(eng);
+}
+
+/* Launches were held: look again. */
+void
+engine_gate_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	engine_launch_ready(arg);
 }
 
 /* End of the turn: commit, then run the steps the commit made durable. */

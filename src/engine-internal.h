@@ -151,6 +151,7 @@ struct engine {
 	struct event			*flush_ev;
 	struct event			*hold_ev;	/* pump paused after a failed commit */
 	struct event			*sync_ev;	/* the store's sync helper is done */
+	struct event			*gate_ev;	/* launches held: not the writer */
 	int				 txn;		/* the turn's transaction is open */
 	int				 flushing;
 	int				 batch;		/* inside engine_batch_begin/end */
@@ -205,6 +206,7 @@ void	engine_hold_cb(evutil_socket_t fd, short what, void *arg);
 /* Commit what was written; sync: on disk before returning. 0 or -1. */
 int	engine_commit(struct engine *eng, int sync);
 void	engine_synced_cb(evutil_socket_t fd, short what, void *arg);
+void	engine_gate_cb(evutil_socket_t fd, short what, void *arg);
 void	engine_flush_cb(evutil_socket_t fd, short what, void *arg);
 
 /* engine-intake.c: the person behind an event, and what an unfreeze may do. */

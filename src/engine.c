@@ -1078,6 +1078,7 @@ engine_new(struct event_base *base, struct http *http, struct store *store,
 	if ((eng->pump_ev = event_new(base, -1, 0, engine_pump_cb, eng)) ==
 	    NULL || (eng->flush_ev = event_new(base, -1, 0, engine_flush_cb,
 	    eng)) == NULL || (eng->hold_ev = evtimer_new(base, engine_hold_cb,
+	    eng)) == NULL || (eng->gate_ev = evtimer_new(base, engine_gate_cb,
 	    eng)) == NULL) {
 		snprintf(err, errlen, "cannot create pump event");
 		goto fail;
@@ -1160,6 +1161,8 @@ engine_free(struct engine *eng)
 		event_free(eng->hold_ev);
 	if (eng->sync_ev != NULL)
 		event_free(eng->sync_ev);
+	if (eng->gate_ev != NULL)
+		event_free(eng->gate_ev);
 	if (eng->drain_timer != NULL)
 		event_free(eng->drain_timer);
 	free(eng);

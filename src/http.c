@@ -54,6 +54,8 @@ struct http_request {
 	long			 timeout_ms;
 	long			 connect_ms;
 	char			*cainfo;	/* CA certificates to trust, or NULL */
+	http_sink		 sink;		/* a 2xx body goes here, or NULL */
+	void			*sink_arg;
 	http_cb			 cb;
 	void			*arg;
 	int			 finishing;	/* its callback is running */
@@ -90,6 +92,8 @@ struct http {
 	size_t			 nspare;
 	CURL			*pool[HTTP_POOL_MAX];
 	size_t			 npool;
+	http_gate_fn		 gate;		/* may a request start? */
+	void			*gate_arg;
 };
 
 static int	http_socket_cb(CURL *, curl_socket_t, int, void *, void *);
@@ -411,6 +415,8 @@ http_request_start(struct http *h, struct http_request *req, http_cb cb,
 		return -1;
 	if (h == NULL || h->dying || cb == NULL || req->h != NULL)
 		goto fail;
+	if (h->gate != NULL && !h->gate(h->gate_arg))
+		goto fail;
 	if (http_request_setup(h, req) == -1)
 		goto fail;
 	req->h = h;
@@ -432,6 +438,13 @@ fail:
 }
 
 void
+http_set_gate(struct http *h, http_gate_fn gate, void *arg)
+{
+	h->gate = gate;
+	h->gate_arg = arg;
+}
+
+void
 http_request_cancel(struct http *h, struct http_request *req)
 {
 	if (h == NULL || req == NULL || req->h != h || req->finishing)
@@ -439,14 +452,26 @@ http_request_cancel(struct http *h, struct http_request *req)
 	http_request_drop(h, req);
 }
 
-/* Growable, capped body buffer. */
+void
+http_request_sink(struct http_request *req, http_sink sink, void *arg)
+{
+	req->sink = sink;
+	req->sink_arg = arg;
+}
+
+/* Growable, capped body buffer (or the caller's sink). */
 static size_t
 http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct http_request	*req = userdata;
 	size_t			 n = size * nmemb, room, take, cap;
 	char			*nb;
+	long			 code = 0;
 
+	if (req->sink != NULL && curl_easy_getinfo(req->easy,
+	    CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200 &&
+	    code <= 299)
+		return req->sink(ptr, n, req->sink_arg) == 0 ? n : 0;
 	if (req->body_len >= req->h->max_body) {
 		/* Keep reading (the connection stays reusable), keep nothing. */
 		if (n > 0)

@@ -70,6 +70,12 @@ struct kafka_block {
 	struct kafka_block *next;
 };
 
+struct kafka_held {
+	uint64_t			 gen;
+	rd_kafka_topic_partition_list_t	*l;
+	struct kafka_held		*next;
+};
+
 struct kafka {
 	struct event_base		*base;
 	const struct config_kafka	*cfg;
@@ -79,6 +85,16 @@ struct kafka {
 	rd_kafka_t			*mock_host;	/* embedded: owns the mock cluster */
 	rd_kafka_mock_cluster_t		*mock;
 	char				*bootstrap;
+
+	/*
+	 * Offsets wait here until the commit that made their messages durable
+	 * is durable everywhere it must be (with the postgres backend: in
+	 * PostgreSQL too), in order; see kafka_set_durable.
+	 */
+	struct kafka_held		*held, **held_tail;
+	uint64_t			(*gen_fn)(void *);
+	uint64_t			(*durable_fn)(void *);
+	void				*durable_arg;
 
 	rd_kafka_t			*consumer;
 	rd_kafka_queue_t		*cq;
@@ -246,6 +262,75 @@ kafka_parts_free(struct kafka *k)
 	}
 }
 
+/* rd_kafka_offsets_store; l is destroyed. */
+static void
+kafka_offsets_store(struct kafka *k, rd_kafka_topic_partition_list_t *l)
+{
+	rd_kafka_resp_err_t	err;
+
+	if (l->cnt > 0 && !k->closed && (err = rd_kafka_offsets_store(
+	    k->consumer, l)) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		log_warn("kafka", "offset store: %s", rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Store the offsets whose commit is durable now, in order. */
+static void
+kafka_held_release(struct kafka *k)
+{
+	struct kafka_held	*h;
+	uint64_t		 durable;
+
+	if (k->held == NULL)
+		return;
+	durable = k->durable_fn(k->durable_arg);
+	while ((h = k->held) != NULL && h->gen <= durable) {
+		k->held = h->next;
+		if (k->held == NULL)
+			k->held_tail = &k->held;
+		kafka_offsets_store(k, h->l);
+		free(h);
+	}
+}
+
+/*
+ * Offsets to commit (l is taken): stored once everything committed so far
+ * is durable. Not before: a new owner of the partition (another deprovd
+ * after a failover) starts from the committed offsets and reads only the
+ * store, so a message whose case had not reached it would be lost.
+ */
+static void
+kafka_offsets_commit(struct kafka *k, rd_kafka_topic_partition_list_t *l)
+{
+	struct kafka_held	*h;
+
+	if (k->durable_fn == NULL) {
+		kafka_offsets_store(k, l);
+		return;
+	}
+	if ((h = calloc(1, sizeof *h)) == NULL) {
+		/* Not stored: read again after a restart, never lost. */
+		rd_kafka_topic_partition_list_destroy(l);
+		return;
+	}
+	h->gen = k->gen_fn(k->durable_arg);
+	h->l = l;
+	if (k->held_tail == NULL)
+		k->held_tail = &k->held;
+	*k->held_tail = h;
+	k->held_tail = &h->next;
+	kafka_held_release(k);
+}
+
+void
+kafka_set_durable(struct kafka *k, uint64_t (*gen)(void *),
+    uint64_t (*durable)(void *), void *arg)
+{
+	k->gen_fn = gen;
+	k->durable_fn = durable;
+	k->durable_arg = arg;
+}
+
 /* Store next as the partition's offset to commit. */
 static void
 kafka_store_offset(struct kafka *k, const char *topic, int32_t partition,
@@ -253,7 +338,6 @@ kafka_store_offset(struct kafka *k, const char *topic, int32_t partition,
 {
 	rd_kafka_topic_partition_list_t	*l;
 	rd_kafka_topic_partition_t	*tp;
-	rd_kafka_resp_err_t		 err;
 
 	/* Everything before next is durable or dead-lettered: no suspects. */
 	crashguard_passed(k->guard, topic, partition, next);
@@ -269,11 +353,7 @@ kafka_store_offset(struct kafka *k, const char *topic, int32_t partition,
 	}
 	l = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next;
-	err = rd_kafka_offsets_store(k->consumer, l);
-	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-		log_warn("kafka", "offset store %s[%" PRId32 "]@%" PRId64 ": %s",
-		    topic, partition, next, rd_kafka_err2str(err));
-	rd_kafka_topic_partition_list_destroy(l);
+	kafka_offsets_commit(k, l);
 }
 
 /* A message is durable: store its offset unless a dead letter before it is pending. */
@@ -695,7 +775,6 @@ static void
 kafka_batch_finish(struct kafka *k)
 {
 	struct kafka_pend	*p;
-	rd_kafka_resp_err_t	 err;
 	size_t			 i;
 	int			 ok;
 
@@ -724,12 +803,7 @@ kafka_batch_finish(struct kafka *k)
 		rd_kafka_topic_partition_list_t *l = k->collect;
 
 		k->collect = NULL;
-		if (l->cnt > 0 && !k->closed &&
-		    (err = rd_kafka_offsets_store(k->consumer, l)) !=
-		    RD_KAFKA_RESP_ERR_NO_ERROR)
-			log_warn("kafka", "offset store: %s",
-			    rd_kafka_err2str(err));
-		rd_kafka_topic_partition_list_destroy(l);
+		kafka_offsets_commit(k, l);
 	}
 }
 
@@ -926,6 +1000,7 @@ kafka_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	kafka_drain_consumer(k);
+	kafka_held_release(k);
 	kafka_backpressure_check(k);
 	if (k->producer != NULL)
 		rd_kafka_poll(k->producer, 0);
@@ -1398,6 +1473,13 @@ kafka_free(struct kafka *k)
 	if (k == NULL)
 		return;
 	kafka_close(k);
+	while (k->held != NULL) {
+		struct kafka_held *h = k->held;
+
+		k->held = h->next;
+		rd_kafka_topic_partition_list_destroy(h->l);
+		free(h);
+	}
 	while (k->blocks != NULL)
 		kafka_block_free(k, k->blocks);
 	kafka_parts_free(k);

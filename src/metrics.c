@@ -117,6 +117,7 @@ struct metrics {
 	struct metrics_family	*exposed_at;
 	struct metrics_family	*pg_up;		/* postgres backend only */
 	struct metrics_family	*pg_backlog;
+	struct metrics_family	*pg_writer;
 	struct metrics_family	*refused;
 };
 
@@ -835,6 +836,7 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	static const char *const l_breach[] = { "runbook", "kind", NULL };
 	static const char *const l_alert[] = { "webhook", "outcome", NULL };
 	static const char *const l_target[] = { "target", NULL };
+	static const char *const l_instance[] = { "instance", NULL };
 	static const char *const l_http[] = { "target", "class", NULL };
 	static const char *const l_result[] = { "result", NULL };
 	static const char *const results[] = { "ok", "failed" };
@@ -952,6 +954,11 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    "deprov_store_postgres_backlog", "With store.backend postgres: "
 	    "changes recorded locally and not yet in PostgreSQL.", NULL, NULL,
 	    0);
+	m->pg_writer = metrics_family_new(r, METRICS_GAUGE,
+	    "deprov_store_writer_epoch", "With store.backend postgres: the "
+	    "writer epoch this instance took the store with, labelled with "
+	    "its store.instance (a later epoch elsewhere fences it).",
+	    l_instance, NULL, 0);
 	if (m->freeze_s == NULL || m->complete_s == NULL || m->steps == NULL ||
 	    m->retries == NULL || m->cases == NULL || m->opened == NULL ||
 	    m->breaches == NULL || m->alerts == NULL || m->dead == NULL ||
@@ -960,8 +967,8 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    m->inflight == NULL || m->queued == NULL || m->usage == NULL ||
 	    m->tokens == NULL || m->window == NULL || m->circuit == NULL ||
 	    m->exposed == NULL || m->exposed_at == NULL || m->refused == NULL ||
-	    m->pg_up == NULL || m->pg_backlog == NULL || m->reloads == NULL ||
-	    m->reloaded_at == NULL) {
+	    m->pg_up == NULL || m->pg_backlog == NULL || m->pg_writer == NULL ||
+	    m->reloads == NULL || m->reloaded_at == NULL) {
 		snprintf(err, errlen, "metrics: cannot create the families");
 		goto fail;
 	}
@@ -1040,8 +1047,8 @@ metrics_collect(struct metrics *m)
 	long			 used, limit, remaining;
 	double			 tokens;
 	int64_t			 lag;
-	long long		 exposed = 0, backlog;
-	char			 why[256];
+	long long		 exposed = 0, backlog, epoch;
+	char			 why[256], inst[256];
 	size_t			 i, j, n;
 	int			 up;
 
@@ -1066,6 +1073,12 @@ metrics_collect(struct metrics *m)
 	    sizeof why, &backlog)) >= 0) {
 		metrics_gauge_set(m->pg_up, NULL, up);
 		metrics_gauge_set(m->pg_backlog, NULL, (double)backlog);
+		if (store_replica_writer(m->store, inst, sizeof inst, &epoch) ==
+		    0) {
+			const char *v[1] = { inst };
+
+			metrics_gauge_set(m->pg_writer, v, (double)epoch);
+		}
 	}
 	if (m->engine == NULL)
 		return;

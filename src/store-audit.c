@@ -28,7 +28,9 @@ const char store_audit_schema[] =
     "  seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
     "  case_id INTEGER, actor TEXT NOT NULL, target TEXT, step TEXT,"
     "  detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);";
+    "CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts_ms);"
+    /* A case's records, first and last (the evidence export's proof). */
+    "CREATE INDEX IF NOT EXISTS audit_case ON audit(case_id, seq);";
 
 static const char *const store_audit_sql[STORE_AUDIT_STMTS] = {
 	[SA_INSERT] = "INSERT INTO audit(seq, ts_ms, kind, case_id, actor,"

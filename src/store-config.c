@@ -4,7 +4,11 @@
  * store.c so that what opens the database needs nothing of the
  * configuration reader.
  */
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -30,6 +34,16 @@ static const struct config_setting store_rows[] = {
 	/* A libpq URL may hold a password: a secret, also url_env, url_file. */
 	{ .key = "url", .type = CONFIG_SECRET, .flags = CONFIG_BYCHECK,
 	    CONFIG_FIELD(struct config, store_url) },
+	/*
+	 * Automatic failover (docs/CLUSTER.md): the writer holds the store
+	 * by a lease it renews; a standby takes over once it runs out. The
+	 * instance names the holder; by default host and local copy.
+	 */
+	{ .key = "instance", .type = CONFIG_STRING,
+	    CONFIG_FIELD(struct config, store_instance) },
+	{ .key = "lease_ms", .type = CONFIG_INT,
+	    CONFIG_FIELD(struct config, store_lease_ms), .min = 1000,
+	    .max = 600000, .idflt = 10000 },
 	{ .key = NULL }
 };
 
@@ -41,7 +55,10 @@ static int
 store_config_check(struct config_reader *r, const char *where,
     json_object *obj, void *conf)
 {
+	static const char *const pg_only[] = { "instance", "lease_ms" };
 	struct config	*cfg = conf;
+	char		 host[HOST_NAME_MAX + 1];
+	size_t		 i;
 	int		 has = obj != NULL && config_has_secret(obj, "url");
 
 	if (cfg->store_backend == STORE_BACKEND_POSTGRES) {
@@ -51,6 +68,18 @@ store_config_check(struct config_reader *r, const char *where,
 			    "url_file)", where);
 			return -1;
 		}
+		/* Unique among the store's deprovd: the host and local copy. */
+		if (cfg->store_instance == NULL) {
+			if (gethostname(host, sizeof host) != 0)
+				snprintf(host, sizeof host, "localhost");
+			host[sizeof host - 1] = '\0';
+			if (asprintf(&cfg->store_instance, "%s:%s", host,
+			    cfg->store_path) < 0) {
+				cfg->store_instance = NULL;
+				config_error(r, 0, "%s: out of memory", where);
+				return -1;
+			}
+		}
 		cfg->store_url = config_secret_member(r, obj, where, "url");
 		return cfg->store_url != NULL ? 0 : -1;
 	}
@@ -59,5 +88,13 @@ store_config_check(struct config_reader *r, const char *where,
 		    "for the postgres backend", where);
 		return -1;
 	}
+	for (i = 0; i < sizeof pg_only / sizeof pg_only[0]; i++)
+		if (obj != NULL && json_object_object_get_ex(obj, pg_only[i],
+		    NULL)) {
+			config_error(r, config_line(r, obj, pg_only[i]), "%s: "
+			    "\"%s\" is for the postgres backend", where,
+			    pg_only[i]);
+			return -1;
+		}
 	return 0;
 }

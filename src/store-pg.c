@@ -38,6 +38,7 @@ struct pgstore {
 	int		 put_failed;
 	int		 fenced;	/* a put found another writer's epoch */
 	long long	 epoch;		/* this writer's, or 0: not fenced */
+	int		 lease_ms;	/* renewed by each fence, or 0 */
 };
 
 /* The baseline schema: version 3, the SQLite store's as of that version. */
@@ -89,16 +90,55 @@ static const char pgstore_schema[] =
  * epoch is no longer the store's fails with SQLSTATE DP001, before it has
  * written anything. FOR SHARE: a new writer's taking of the epoch waits
  * for the writes in flight, and every later one of the old writer fails.
- * A function, not a table: made again at every open, no schema version.
+ * A fence that passes also renews the writer's lease (lease_ms > 0): the
+ * writer holds the store for that long from the server's clock now.
+ * Functions, not tables: made again at every open, no schema version.
  */
 static const char pgstore_fence_fn[] =
-    "CREATE OR REPLACE FUNCTION deprov_fence(epoch bigint) RETURNS void"
-    " LANGUAGE plpgsql AS $fn$ BEGIN"
+    "CREATE OR REPLACE FUNCTION deprov_fence(e bigint, lease_ms bigint)"
+    " RETURNS void LANGUAGE plpgsql AS $fn$ BEGIN"
     " IF (SELECT value FROM meta WHERE key = 'writer_epoch' FOR SHARE)"
-    "  IS DISTINCT FROM epoch::text THEN"
+    "  IS DISTINCT FROM e::text THEN"
     "  RAISE EXCEPTION USING ERRCODE = 'DP001', MESSAGE = 'fenced: another"
     " deprovd has taken this store over';"
+    " END IF;"
+    " IF lease_ms > 0 THEN"
+    "  INSERT INTO meta(key, value) VALUES ('writer_lease_until',"
+    "   ((extract(epoch FROM clock_timestamp()) * 1000)::bigint + lease_ms)"
+    "   ::text) ON CONFLICT (key) DO UPDATE SET value = excluded.value;"
     " END IF; END $fn$";
+
+/*
+ * Taking the store (docs/CLUSTER.md, "Automatic failover"): the next
+ * writer epoch and a lease of lease_ms, unless another instance holds a
+ * lease that has not run out (then 0, who, and for how much longer).
+ * The instance that holds it may take it again at once: a restart. The
+ * epoch row is locked first, as the fence does, so a take waits for the
+ * holder's transaction in flight and sees the lease that one renewed.
+ */
+static const char pgstore_take_fn[] =
+    "CREATE OR REPLACE FUNCTION deprov_take(inst text, lease_ms bigint,"
+    " OUT taken bigint, OUT holder text, OUT left_ms bigint)"
+    " LANGUAGE plpgsql AS $fn$ DECLARE"
+    "  now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)"
+    "   ::bigint;"
+    "  e bigint; u bigint;"
+    " BEGIN"
+    " INSERT INTO meta(key, value) VALUES ('writer_epoch', '0')"
+    "  ON CONFLICT (key) DO NOTHING;"
+    " SELECT value::bigint INTO e FROM meta WHERE key = 'writer_epoch'"
+    "  FOR UPDATE;"
+    " SELECT value INTO holder FROM meta WHERE key = 'writer_instance';"
+    " SELECT value::bigint INTO u FROM meta WHERE key = 'writer_lease_until';"
+    " IF holder IS NOT NULL AND holder <> inst AND u > now_ms THEN"
+    "  taken := 0; left_ms := u - now_ms; RETURN;"
+    " END IF;"
+    " taken := e + 1; holder := inst; left_ms := lease_ms;"
+    " UPDATE meta SET value = taken::text WHERE key = 'writer_epoch';"
+    " INSERT INTO meta(key, value) VALUES ('writer_instance', inst),"
+    "  ('writer_lease_until', (now_ms + lease_ms)::text)"
+    "  ON CONFLICT (key) DO UPDATE SET value = excluded.value;"
+    " END $fn$";
 
 /* The first schema version PostgreSQL stores were made at. */
 #define PGSTORE_FIRST_VERSION	3
@@ -112,6 +152,8 @@ static const char *const pgstore_migrations[STORE_SCHEMA_VERSION + 1] = {
 	[PGSTORE_FIRST_VERSION] = NULL,
 	/* 3 -> 4: SQLite's steps_failed index; nothing lists from here. */
 	[4] = NULL,
+	/* 4 -> 5: SQLite's audit_case index; the export reads SQLite's. */
+	[5] = NULL,
 };
 
 static int	pgstore_fail(struct pgstore *, const char *, ...)
@@ -213,6 +255,14 @@ pgstore_schema_up(struct pgstore *p, int create)
 		    STORE_SCHEMA_VERSION);
 		goto fail;
 	}
+	/*
+	 * The functions are made again by every deprovd that opens the store
+	 * (they carry no version), under the lock: two made at once would
+	 * fail with "tuple concurrently updated".
+	 */
+	if (create && (pgstore_exec(p, pgstore_fence_fn) != 0 ||
+	    pgstore_exec(p, pgstore_take_fn) != 0))
+		goto fail;
 	if (v == STORE_SCHEMA_VERSION)
 		return pgstore_exec(p, "COMMIT");
 	if (!create) {
@@ -302,8 +352,7 @@ pgstore_open(const char *url, int create, char *err, size_t errlen)
 	/* Notices (NOTICE: relation exists...) are not ours to print. */
 	PQsetNoticeProcessor(p->conn, NULL, NULL);
 	if (pgstore_exec(p, "SET client_min_messages = warning") != 0 ||
-	    pgstore_schema_up(p, create) != 0 ||
-	    (create && pgstore_exec(p, pgstore_fence_fn) != 0))
+	    pgstore_schema_up(p, create) != 0)
 		goto fail;
 	return p;
 fail:
@@ -814,11 +863,12 @@ pgstore_put_begin(struct pgstore *p)
 		return pgstore_fail(p, "begin");
 	}
 	if (p->epoch > 0) {
-		char		 e[24];
-		const char	*params[1] = { e };
+		char		 e[24], l[24];
+		const char	*params[2] = { e, l };
 
 		snprintf(e, sizeof e, "%lld", p->epoch);
-		if (!PQsendQueryParams(p->conn, "SELECT deprov_fence($1)", 1,
+		snprintf(l, sizeof l, "%d", p->lease_ms);
+		if (!PQsendQueryParams(p->conn, "SELECT deprov_fence($1, $2)", 2,
 		    NULL, params, NULL, NULL, 0)) {
 			PQexitPipelineMode(p->conn);
 			return pgstore_fail(p, "fence");
@@ -828,22 +878,77 @@ pgstore_put_begin(struct pgstore *p)
 }
 
 long long
-pgstore_take_epoch(struct pgstore *p)
+pgstore_take(struct pgstore *p, const char *instance, int lease_ms,
+    char *holder, size_t holderlen, long long *left_ms)
 {
+	char		 l[24];
+	const char	*params[2] = { instance, l };
 	PGresult	*res;
 	long long	 e = -1;
 
-	res = PQexec(p->conn, "INSERT INTO meta(key, value) VALUES"
-	    " ('writer_epoch', '1') ON CONFLICT (key) DO UPDATE SET value ="
-	    " (meta.value::bigint + 1)::text RETURNING value");
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+	snprintf(l, sizeof l, "%d", lease_ms);
+	res = PQexecParams(p->conn, "SELECT taken, holder, left_ms FROM "
+	    "deprov_take($1, $2)", 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		e = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	else
-		pgstore_fail(p, "taking the writer epoch");
+		snprintf(holder, holderlen, "%s", PQgetvalue(res, 0, 1));
+		*left_ms = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	} else
+		pgstore_fail(p, "taking the store");
 	PQclear(res);
-	if (e > 0)
+	if (e > 0) {
 		p->epoch = e;
+		p->lease_ms = lease_ms;
+	}
 	return e;
+}
+
+int
+pgstore_release(struct pgstore *p)
+{
+	char		 e[24];
+	const char	*params[1] = { e };
+	PGresult	*res;
+	int		 ok;
+
+	if (p->epoch <= 0)
+		return 0;
+	/* Only while still the writer: a fenced one's release is nothing. */
+	snprintf(e, sizeof e, "%lld", p->epoch);
+	res = PQexecParams(p->conn, "UPDATE meta SET value = '0' WHERE key ="
+	    " 'writer_lease_until' AND (SELECT value FROM meta WHERE key ="
+	    " 'writer_epoch') = $1", 1, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		pgstore_fail(p, "releasing the lease");
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+int
+pgstore_renew(struct pgstore *p)
+{
+	char		 e[24], l[24];
+	const char	*params[2] = { e, l };
+	PGresult	*res;
+	int		 ok;
+
+	if (p->epoch <= 0)
+		return pgstore_ping(p);
+	snprintf(e, sizeof e, "%lld", p->epoch);
+	snprintf(l, sizeof l, "%d", p->lease_ms);
+	res = PQexecParams(p->conn, "SELECT deprov_fence($1, $2)", 2, NULL,
+	    params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok) {
+		const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		if (code != NULL && strcmp(code, "DP001") == 0)
+			p->fenced = 1;
+		pgstore_fail(p, "renewing the lease");
+	}
+	PQclear(res);
+	return ok;
 }
 
 int
@@ -859,9 +964,10 @@ pgstore_epoch(const struct pgstore *p)
 }
 
 void
-pgstore_set_epoch(struct pgstore *p, long long epoch)
+pgstore_set_epoch(struct pgstore *p, long long epoch, int lease_ms)
 {
 	p->epoch = epoch;
+	p->lease_ms = lease_ms;
 }
 
 int

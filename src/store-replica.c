@@ -25,12 +25,17 @@
  * mark, and the engine starts a step only once its generation is there.
  * Acknowledged outbox rows are deleted in the next deferred transaction.
  *
- * Fencing: at start this deprovd takes the store's next writer epoch
- * (meta "writer_epoch" in PostgreSQL), and every batch first checks it is
- * still the store's (deprov_fence, store-pg.c). A deprovd that was paused
- * while another took the store over (a zombie) has every batch refused: it
- * never acknowledges again, so it starts no step, and it reports itself
- * fenced.
+ * Fencing and the lease: at start this deprovd takes the store: its next
+ * writer epoch (meta "writer_epoch" in PostgreSQL) and a lease, unless
+ * another instance holds an unexpired lease (then it is a standby: the
+ * start says so and is tried again). Every batch first checks the epoch
+ * is still the store's and renews the lease (deprov_fence, store-pg.c);
+ * when idle, the probe does the same. A deprovd that was paused while
+ * another took the store over (a zombie) has every batch refused: it never
+ * acknowledges again, so it starts no step, and it reports itself fenced.
+ * It also knows, by its own clock, when its lease has run out unrenewed:
+ * from then on store_replica_writable says no, and nothing of it may call
+ * a target, even before PostgreSQL answers it.
  *
  * At start (store_replica_start, before the loop runs), the two copies are
  * matched by the store's id (meta "store_id"): an empty PostgreSQL gets the
@@ -40,6 +45,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +68,13 @@
 #define REPLICA_PAUSE_MAX_MS	5000	/* ... up to this */
 #define REPLICA_MAX_TABLES	16
 #define REPLICA_STOP_WAIT_S	2	/* how long a stop waits for the thread */
-#define REPLICA_PROBE_MS	2000	/* idle: ask PostgreSQL this often */
+#define REPLICA_PROBE_MS	2000	/* idle: ask PostgreSQL this often ... */
+#define REPLICA_PROBE_SHARE	3	/* ... or a lease's third, if less */
+/*
+ * Taking the store over, the lease is this much longer than the usual, to
+ * cover loading the store from PostgreSQL before the thread first renews.
+ */
+#define REPLICA_TAKE_EXTRA_MS	30000
 #define REPLICA_META_ID		"store_id"
 #define REPLICA_META_OF		"replicated_to"
 
@@ -79,6 +91,7 @@ struct replica_entry {
 
 struct store_replica {
 	char		*url;
+	char		*instance;
 	/* Under the store's mu. */
 	struct replica_mark *marks;	/* a FIFO: [head, head + n) */
 	size_t		 head, n, cap;
@@ -86,7 +99,10 @@ struct store_replica {
 	int64_t		 maxid;		/* the highest outbox id marked so far */
 	int		 up;		/* the last attempt worked */
 	int		 fenced;	/* another deprovd took the store over */
-	long long	 epoch;		/* this writer's (pgstore_take_epoch) */
+	long long	 epoch;		/* this writer's (pgstore_take) */
+	int		 lease_ms;
+	int64_t		 lease_until;	/* monotonic: by our clock, no later
+					   than the server's lease ends */
 	char		 why[512];	/* why not, when not */
 	int		 stop;
 	/* The loop's. */
@@ -217,20 +233,45 @@ replica_push_all(struct store *s, struct pgstore *pg, char *err,
 	return 0;
 }
 
+/*
+ * Load PostgreSQL's store into the local copy. clear: the local copy is
+ * behind (another deprovd has written PostgreSQL's since): its rows go
+ * first, in the same transaction, and so does its outbox (what it never
+ * sent was never acted on: no step starts before PostgreSQL has it).
+ */
 static int
-replica_pull_all(struct store *s, struct pgstore *pg, char *err,
+replica_pull_all(struct store *s, struct pgstore *pg, int clear, char *err,
     size_t errlen)
 {
+	char	sql[160];
+	size_t	i;
+
 	if (store_begin(s) != 0)
 		goto fail;
+	/* Rows before the rows they refer to: the reverse of table order. */
+	for (i = store_ntables; clear && i-- > 0;) {
+		snprintf(sql, sizeof sql, "DELETE FROM %s%s", store_tables[i].name,
+		    strcmp(store_tables[i].name, "meta") == 0 ?
+		    " WHERE key NOT IN " STORE_META_OWN : "");
+		if (store_exec(s, sql) != 0) {
+			store_rollback(s);
+			goto fail;
+		}
+	}
+	if (clear && replica_scalar(s, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'pg_outbox'") > 0 &&
+	    store_exec(s, "DELETE FROM pg_outbox") != 0) {
+		store_rollback(s);
+		goto fail;
+	}
 	if (pgstore_export(pg, store_import_row, s) != 0) {
 		store_rollback(s);
 		goto fail;
 	}
 	if (store_commit(s) != 0)
 		goto fail;
-	log_info("store", "loaded the store from %s into the new local copy",
-	    pgstore_name(pg));
+	log_info("store", "loaded the store from %s into the %s local copy",
+	    pgstore_name(pg), clear ? "emptied" : "new");
 	return 0;
 fail:
 	snprintf(err, errlen, "loading the store from %s: %s", pgstore_name(pg),
@@ -240,17 +281,55 @@ fail:
 }
 
 /*
- * Match the local store with PostgreSQL's (see the top of the file): 0
- * when they are the same store and PostgreSQL has everything but what the
- * outbox holds; -1 with err.
+ * A local copy behind PostgreSQL's is kept once as PATH.behind before it is
+ * emptied: what it holds that PostgreSQL lacks was never acted on, but an
+ * operator may want to see it.
  */
 static int
-replica_match(struct store *s, struct pgstore *pg, char *err, size_t errlen)
+replica_set_aside(struct store *s, char *err, size_t errlen)
 {
-	enum { PUSH, PULL, NONE }	 act;
+	char	*aside = NULL, *sql = NULL;
+	int	 rc = -1;
+
+	if (asprintf(&aside, "%s.behind", s->path) < 0) {
+		aside = NULL;
+		goto done;
+	}
+	if (unlink(aside) != 0 && errno != ENOENT)
+		goto done;
+	if ((sql = sqlite3_mprintf("VACUUM INTO %Q", aside)) == NULL ||
+	    store_exec(s, sql) != 0)
+		goto done;
+	log_warn("store", "the local copy is behind the store in PostgreSQL "
+	    "(another deprovd has written it since): kept as %s, loading "
+	    "PostgreSQL's", aside);
+	rc = 0;
+done:
+	if (rc != 0)
+		snprintf(err, errlen, "cannot keep the local copy aside as "
+		    "%s.behind: %s", s->path, errno != 0 ? strerror(errno) :
+		    sqlite3_errmsg(s->db));
+	sqlite3_free(sql);
+	free(aside);
+	return rc;
+}
+
+/*
+ * Match the local store with PostgreSQL's (see the top of the file) and
+ * take the store: 0 when this deprovd is the writer and PostgreSQL has
+ * everything but what the outbox holds; STORE_REPLICA_HELD when another
+ * instance holds the lease (err says who, *wait_ms how long at most);
+ * -1 with err.
+ */
+static int
+replica_match(struct store *s, struct pgstore *pg,
+    const struct store_replica_conf *conf, int *wait_ms, char *err,
+    size_t errlen)
+{
+	enum { PUSH, PULL, CLEAR_PULL, NONE }	 act;
 	char				 lid[80], pid[80], of[160], ep[32];
-	char				 of_id[80] = "";
-	long long			 pc, pe, pa, e_pg = 0, of_e = 0, e;
+	char				 of_id[80] = "", holder[256];
+	long long			 pc, pe, pa, e_pg = 0, of_e = 0, e, left;
 	int				 local_new, r, re, dirty = 0, n = 0;
 
 	if (store_meta_get(s, REPLICA_META_ID, lid, sizeof lid) != 1) {
@@ -280,26 +359,12 @@ replica_match(struct store *s, struct pgstore *pg, char *err, size_t errlen)
 	if (pc == 0 && pe == 0 && pa == 0 && (pid[0] == '\0' ||
 	    strcmp(pid, lid) == 0))
 		act = PUSH;		/* an empty PostgreSQL gets the local store */
-	else if (strcmp(pid, lid) == 0) {
-		/*
-		 * The same store. If another deprovd has written it since this
-		 * copy last did, this copy is behind: sending it would undo
-		 * that one's work.
-		 */
-		if (e_pg != 0 && (strcmp(of_id, lid) != 0 || of_e != e_pg)) {
-			snprintf(err, errlen, "%s: the store there has been "
-			    "written by another deprovd since this local copy "
-			    "last wrote to it (writer %lld, this copy's %lld): "
-			    "the copy is behind; move %s away to load the store "
-			    "from PostgreSQL", pgstore_name(pg), e_pg, of_e,
-			    s->path);
-			return -1;
-		}
-		/* Sent whole again if it ran unreplicated since. */
-		act = dirty || strcmp(of_id, lid) != 0 ? PUSH : NONE;
-	} else if (local_new)
+	else if (strcmp(pid, lid) == 0)
+		act = NONE;		/* decided once the store is taken */
+	else if (local_new)
 		act = PULL;		/* a new host for PostgreSQL's store */
 	else {
+		/* Refused before the take: another store's writer goes on. */
 		snprintf(err, errlen, "%s holds another deprov store (%lld "
 		    "cases, %s) than the local copy (id %s): point store.url "
 		    "at that store's database, or move the local file away to "
@@ -309,13 +374,36 @@ replica_match(struct store *s, struct pgstore *pg, char *err, size_t errlen)
 		return -1;
 	}
 	/*
-	 * This deprovd is the store's writer from now on: any other that
-	 * still writes (one paused and resumed, a zombie) is fenced off
-	 * before anything is copied either way.
+	 * This deprovd is the store's writer from now on, unless another
+	 * instance's lease still runs: any other that still writes (one
+	 * paused and resumed, a zombie) is fenced off before anything is
+	 * copied either way.
 	 */
-	if ((e = pgstore_take_epoch(pg)) < 0) {
+	e = pgstore_take(pg, conf->instance, conf->lease_ms +
+	    REPLICA_TAKE_EXTRA_MS, holder, sizeof holder, &left);
+	if (e < 0) {
 		snprintf(err, errlen, "%s", pgstore_errmsg(pg));
 		return -1;
+	}
+	if (e == 0) {
+		snprintf(err, errlen, "the store in %s is held by instance %s "
+		    "(its lease runs %lld ms more)", pgstore_name(pg), holder,
+		    left);
+		*wait_ms = left > INT_MAX ? INT_MAX : (int)left;
+		return STORE_REPLICA_HELD;
+	}
+	pgstore_set_epoch(pg, e, conf->lease_ms);
+	if (act == NONE) {
+		/*
+		 * The same store. If another deprovd has written it since this
+		 * copy last did (or took it between our reading and our take),
+		 * this copy is behind: sending it would undo that one's work.
+		 */
+		if (e - 1 > 0 && (strcmp(of_id, lid) != 0 || of_e != e - 1 ||
+		    e_pg != e - 1))
+			act = CLEAR_PULL;
+		else if (dirty || strcmp(of_id, lid) != 0)
+			act = PUSH;	/* it ran unreplicated since: all again */
 	}
 	switch (act) {
 	case PUSH:
@@ -327,8 +415,13 @@ replica_match(struct store *s, struct pgstore *pg, char *err, size_t errlen)
 		if (replica_push_all(s, pg, err, errlen) != 0)
 			return -1;
 		break;
+	case CLEAR_PULL:
+		if (replica_set_aside(s, err, errlen) != 0 ||
+		    replica_pull_all(s, pg, 1, err, errlen) != 0)
+			return -1;
+		break;
 	case PULL:
-		if (replica_pull_all(s, pg, err, errlen) != 0)
+		if (replica_pull_all(s, pg, 0, err, errlen) != 0)
 			return -1;
 		if (pid[0] == '\0' && pgstore_meta_set(pg, REPLICA_META_ID,
 		    lid) != 0) {
@@ -388,11 +481,13 @@ replica_thread_db(struct store *s, struct store_replica *r)
 }
 
 int
-store_replica_start(struct store *s, const char *url, char *err,
-    size_t errlen)
+store_replica_start(struct store *s, const struct store_replica_conf *conf,
+    int *wait_ms, char *err, size_t errlen)
 {
 	struct store_replica	*r;
 	struct pgstore		*pg;
+	int64_t			 t0 = clock_mono_ms();
+	int			 m;
 
 	if (s->replica != NULL || s->readonly) {
 		snprintf(err, errlen, "replication: already on, or read-only");
@@ -402,22 +497,23 @@ store_replica_start(struct store *s, const char *url, char *err,
 		snprintf(err, errlen, "replication: too many tables");
 		return -1;
 	}
-	if ((pg = pgstore_open(url, 1, err, errlen)) == NULL)
+	if ((pg = pgstore_open(conf->url, 1, err, errlen)) == NULL)
 		return -1;
 	if (pgstore_schema_from(pg) != 0 && pgstore_schema_from(pg) <
 	    STORE_SCHEMA_VERSION)
 		log_info("store", "%s: migrated the schema from version %d to "
 		    "%d", pgstore_name(pg), pgstore_schema_from(pg),
 		    STORE_SCHEMA_VERSION);
-	if (replica_match(s, pg, err, errlen) != 0) {
+	if ((m = replica_match(s, pg, conf, wait_ms, err, errlen)) != 0) {
 		pgstore_close(pg);
-		return -1;
+		return m;
 	}
-	if ((r = calloc(1, sizeof *r)) == NULL || (r->url = strdup(url)) ==
-	    NULL || (r->ents = calloc(REPLICA_BATCH, sizeof *r->ents)) ==
-	    NULL) {
+	if ((r = calloc(1, sizeof *r)) == NULL || (r->url = strdup(conf->url))
+	    == NULL || (r->instance = strdup(conf->instance)) == NULL ||
+	    (r->ents = calloc(REPLICA_BATCH, sizeof *r->ents)) == NULL) {
 		if (r != NULL) {
 			free(r->url);
+			free(r->instance);
 			free(r);
 		}
 		pgstore_close(pg);
@@ -427,6 +523,9 @@ store_replica_start(struct store *s, const char *url, char *err,
 	r->pg = pg;
 	r->up = 1;
 	r->epoch = pgstore_epoch(pg);
+	r->lease_ms = conf->lease_ms;
+	/* Counted from before the take: never later than the server's. */
+	r->lease_until = t0 + conf->lease_ms;
 	s->replica = r;
 	if (replica_triggers(s) != 0 ||
 	    sqlite3_prepare_v3(s->db, "SELECT coalesce(max(id), 0) FROM "
@@ -483,6 +582,14 @@ store_replica_stop(struct store *s)
 			return;
 		}
 	}
+	/*
+	 * Everything was sent that could be: a standby may take the store
+	 * at once instead of waiting the lease out. Not after a failure: the
+	 * server may not answer (the call would wait on it).
+	 */
+	if (r->pg != NULL && r->up && !r->fenced && pgstore_ok(r->pg) &&
+	    pgstore_release(r->pg) == 0)
+		log_info("store", "released the store's lease");
 	sqlite3_finalize(r->maxid_st);
 	sqlite3_finalize(r->trim_st);
 	sqlite3_finalize(r->outbox_st);
@@ -494,6 +601,7 @@ store_replica_stop(struct store *s)
 	free(r->marks);
 	free(r->ents);
 	free(r->url);
+	free(r->instance);
 	free(r);
 	s->replica = NULL;
 }
@@ -622,6 +730,53 @@ store_replica_status(struct store *s, char *why, size_t len,
 	return up;
 }
 
+int
+store_replica_writable(struct store *s, char *why, size_t len)
+{
+	struct store_replica	*r = s->replica;
+	int64_t			 now = clock_mono_ms();
+	int			 ok;
+
+	if (r == NULL)
+		return 1;
+	pthread_mutex_lock(&s->mu);
+	ok = !r->fenced && now < r->lease_until;
+	if (!ok && why != NULL)
+		snprintf(why, len, r->fenced ? "fenced: another deprovd has "
+		    "taken this store over" : "this deprovd's lease on the "
+		    "store ran out %lld ms ago unrenewed (PostgreSQL not "
+		    "reached)", (long long)(now - r->lease_until));
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+int
+store_replica_writer(struct store *s, char *instance, size_t len,
+    long long *epoch)
+{
+	struct store_replica	*r = s->replica;
+
+	if (r == NULL)
+		return -1;
+	snprintf(instance, len, "%s", r->instance);
+	*epoch = r->epoch;	/* set before the thread runs; never changes */
+	return 0;
+}
+
+int
+store_replica_fenced(struct store *s)
+{
+	struct store_replica	*r = s->replica;
+	int			 f;
+
+	if (r == NULL)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	f = r->fenced;
+	pthread_mutex_unlock(&s->mu);
+	return f;
+}
+
 /* --- the helper thread ------------------------------------------------ */
 
 /* Order by table, then key: tables in store_tables order. */
@@ -703,8 +858,9 @@ replica_batch(struct store_replica *r, int64_t acked, int64_t upto)
 	}
 	sqlite3_reset(r->outbox_st);
 	if (n == 0) {
+		/* Nothing left to send: the lease is renewed all the same. */
 		sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
-		return acked;
+		return pgstore_renew(r->pg) ? acked : -1;
 	}
 	/* In table order (rows after those they refer to), each key once. */
 	qsort(r->ents, n, sizeof *r->ents, replica_entry_cmp);
@@ -760,10 +916,14 @@ replica_main(void *arg)
 	struct store		*s = arg;
 	struct store_replica	*r = s->replica;
 	char			 err[512];
-	int64_t			 acked, upto, sent;
+	int64_t			 acked, upto, sent, t0;
 	size_t			 i;
-	int64_t			 last_ok = clock_mono_ms();
-	int			 pause = 0, logged = 0, probe;
+	int64_t			 last_ok = 0;	/* renew at once: see start */
+	int			 pause = 0, logged = 0, probe, every;
+
+	/* The lease is renewed well before it runs out, even when idle. */
+	every = r->lease_ms / REPLICA_PROBE_SHARE < REPLICA_PROBE_MS ?
+	    r->lease_ms / REPLICA_PROBE_SHARE : REPLICA_PROBE_MS;
 
 	pthread_mutex_lock(&s->mu);
 	while (!r->stop) {
@@ -781,9 +941,8 @@ replica_main(void *arg)
 		 */
 		probe = 0;
 		if (upto <= r->acked && r->pg != NULL) {
-			if (r->fenced ||
-			    clock_mono_ms() - last_ok < REPLICA_PROBE_MS) {
-				replica_wait(s, REPLICA_PROBE_MS / 2);
+			if (r->fenced || clock_mono_ms() - last_ok < every) {
+				replica_wait(s, every / 2);
 				continue;
 			}
 			probe = 1;
@@ -799,13 +958,15 @@ replica_main(void *arg)
 		/* A new connection writes under this writer's epoch too. */
 		if (r->pg == NULL && (r->pg = pgstore_open(r->url, 0, err,
 		    sizeof err)) != NULL)
-			pgstore_set_epoch(r->pg, r->epoch);
+			pgstore_set_epoch(r->pg, r->epoch, r->lease_ms);
+		/* A transaction that commits renewed the lease as it began. */
+		t0 = clock_mono_ms();
 		if (r->pg == NULL)
 			sent = -1;
 		else if (r->fenced)
 			sent = -1;	/* for good: see below */
 		else if (probe)
-			sent = pgstore_ping(r->pg) ? acked : -1;
+			sent = pgstore_renew(r->pg) ? acked : -1;
 		else if (upto > acked)
 			sent = replica_batch(r, acked, upto);
 		else
@@ -816,6 +977,8 @@ replica_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		if (sent >= 0) {
 			last_ok = clock_mono_ms();
+			if (t0 + r->lease_ms > r->lease_until)
+				r->lease_until = t0 + r->lease_ms;
 			if (sent > r->acked)
 				r->acked = sent;
 			if (!r->up)

@@ -15,14 +15,15 @@
  * The schema's version, the same for every backend: a change to the
  * tables bumps it and adds a migration to each (store.c, store-pg.c).
  */
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 /*
  * meta keys that are each store's own and never copied or replicated: the
  * schema version, the local mark of replication, PostgreSQL's writer epoch
- * (store-replica.c). As SQL, for "key NOT IN" clauses.
+ * and lease (store-replica.c). As SQL, for "key NOT IN" clauses.
  */
-#define STORE_META_OWN	"('schema', 'replicated_to', 'writer_epoch')"
+#define STORE_META_OWN	"('schema', 'replicated_to', 'writer_epoch', " \
+			"'writer_instance', 'writer_lease_until')"
 
 enum store_coltype {
 	STORE_COL_INT,

@@ -196,6 +196,8 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION + 1][3] = {
 	    "DROP INDEX IF EXISTS dashboard_cases_created;", NULL },
 	/* 3 -> 4: failed steps by target, for listing cases by failure. */
 	[4] = { STORE_FAILED_INDEX, NULL },
+	/* 4 -> 5: the audit records of a case, for the evidence export. */
+	[5] = { store_audit_schema, NULL },
 };
 
 
@@ -875,11 +877,18 @@ uint64_t
 store_synced(struct store *s)
 {
 	char		 buf[64];
-	uint64_t	 done;
 
 	if (s->pipe[0] >= 0)
 		while (read(s->pipe[0], buf, sizeof buf) > 0)
 			;
+	return store_durable(s);
+}
+
+uint64_t
+store_durable(struct store *s)
+{
+	uint64_t	 done;
+
 	pthread_mutex_lock(&s->mu);
 	done = s->done;
 	pthread_mutex_unlock(&s->mu);

@@ -60,6 +60,39 @@ void		 api_reply(struct evhttp_request *, int code, const char *content_type,
 		    const void *data, size_t len);
 void		 api_error(struct evhttp_request *, int code, const char *error,
 		    const char *detail);
+/*
+ * A 200 response sent in parts, for an answer too large to build at once
+ * (GET /v1/evidence): HTTP/1.1 chunked, the next part made only once the
+ * previous one has gone out, so memory stays bounded by a part and a slow
+ * client slows the producer instead of filling buffers. Each part sent
+ * gives the connection request_timeout_ms again: a client that stops
+ * reading is closed like any other. more is called on a later loop turn,
+ * first after the start and then after each part has been sent, or once
+ * the client has gone (api_stream_gone); it sends one part, or ends the
+ * stream. Whatever happens, the owner calls api_stream_end once. NULL
+ * when nothing was sent (answer with api_error).
+ */
+struct api_stream;
+struct evbuffer;
+typedef void (*api_stream_cb)(struct api_stream *, void *arg);
+struct api_stream *api_stream_start(struct api *, struct evhttp_request *,
+		    const char *content_type, api_stream_cb more, void *arg);
+/* The client went away: nothing more can be sent. */
+int		 api_stream_gone(const struct api_stream *);
+/* Send part (drained into the response). */
+void		 api_stream_send(struct api_stream *, struct evbuffer *part);
+/* End the response (or let go of it when the client is gone); frees it. */
+void		 api_stream_end(struct api_stream *);
+
+/*
+ * The request's query parameters into q (evhttp_clear_headers after),
+ * each one of known (NULL-ended) and given once. -1 after a 400 answer
+ * (q then empty).
+ */
+struct evkeyvalq;
+int		 api_query(struct evhttp_request *, struct evkeyvalq *q,
+		    const char *const *known);
+
 /* Parse a JSON object request body; NULL with err when absent or malformed. */
 json_object	*api_body_json(struct evhttp_request *, char *err, size_t errlen);
 

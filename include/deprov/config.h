@@ -134,6 +134,8 @@ struct config {
 	char			*store_path;
 	int			 store_backend;	/* STORE_BACKEND_* (store.h) */
 	char			*store_url;	/* postgres: libpq URL (a secret) */
+	char			*store_instance; /* postgres: this deprovd's name */
+	int			 store_lease_ms; /* postgres: the writer's lease */
 	char			*runbooks_dir;
 	int			 log_level;	/* LOG_LEVEL_* */
 	struct config_kafka	 kafka;

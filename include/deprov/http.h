@@ -46,6 +46,13 @@ void		 http_free(struct http *);
 size_t		 http_inflight(const struct http *);
 /* Response bodies larger than this are truncated (default 8 MiB). */
 void		 http_set_max_body(struct http *, size_t bytes);
+/*
+ * Asked before every request: 0 and the request fails to start (as
+ * http_request_start's -1). deprovd closes it once another has taken the
+ * store over (docs/CLUSTER.md): a fenced deprovd calls no target.
+ */
+typedef int	(*http_gate_fn)(void *arg);
+void		 http_set_gate(struct http *, http_gate_fn, void *arg);
 
 struct http_request *http_request_new(const char *method, const char *url);
 void		 http_request_free(struct http_request *);
@@ -61,6 +68,14 @@ void		 http_request_timeout(struct http_request *, long total_ms, long connect_m
  * Verification is never turned off. 0, or -1 when out of memory.
  */
 int		 http_request_cainfo(struct http_request *, const char *file);
+/*
+ * Hand a 2xx response's body to sink as it arrives, instead of keeping it
+ * (the response's body is then ""): for bodies too large to hold. Any
+ * other status's body is kept as usual, to be read as an error. sink
+ * returns 0, or -1 to abort the transfer (a write error).
+ */
+typedef int (*http_sink)(const char *data, size_t len, void *arg);
+void		 http_request_sink(struct http_request *, http_sink, void *arg);
 /*
  * Start the request; takes ownership of req (freed after the callback).
  * Returns 0, or -1 (req freed, callback not called) if curl refused it.

@@ -55,6 +55,15 @@ struct kafka	*kafka_new(struct event_base *, const struct config_kafka *,
 void		 kafka_set_batch(struct kafka *, int (*begin)(void *),
 		    int (*end)(void *), void *arg);
 /*
+ * Where durability is more than end()'s: gen() names the commit that made
+ * what was handed over durable, durable() up to which commit everything
+ * is durable (the postgres backend: in PostgreSQL). Offsets are stored
+ * only then; until then they wait, in order, and a restart or another
+ * instance reads those messages again.
+ */
+void		 kafka_set_durable(struct kafka *, uint64_t (*gen)(void *),
+		    uint64_t (*durable)(void *), void *arg);
+/*
  * The crash-loop breaker (crashguard.h): what is being handled is recorded
  * in the file at path (beside the store). A message that was being handled
  * when the last run died is handled alone; one that was being handled at

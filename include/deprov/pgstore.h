@@ -75,14 +75,24 @@ int		 pgstore_put_row(const char *table, const struct store_value *,
 		    size_t n, void *pgstore);
 int		 pgstore_put_end(struct pgstore *);
 /*
- * Fencing (one writer per store): take the store's next writer epoch (0 or
- * more: the new one, -1 on error); from then on every pgstore_put_begin
- * transaction first checks that the epoch is still the store's, and fails
- * (pgstore_fenced then 1) when another writer has taken a later one.
- * pgstore_set_epoch carries an epoch over to a new connection.
+ * Fencing (one writer per store) and the writer's lease (docs/CLUSTER.md):
+ * pgstore_take takes the store for instance: its next writer epoch (> 0)
+ * and a lease of lease_ms from the server's clock, unless another instance
+ * holds an unexpired lease: then 0, with holder and *left_ms its lease's
+ * rest; -1 on error. From then on every pgstore_put_begin transaction
+ * first checks that the epoch is still the store's, and fails
+ * (pgstore_fenced then 1) when another writer has taken a later one; a
+ * transaction that passes renews the lease. pgstore_renew does only that
+ * (1 renewed; 0 not: fenced, or the server did not answer).
+ * pgstore_set_epoch carries an epoch and lease over to a new connection.
  */
-long long	 pgstore_take_epoch(struct pgstore *);
-void		 pgstore_set_epoch(struct pgstore *, long long);
+long long	 pgstore_take(struct pgstore *, const char *instance,
+		    int lease_ms, char *holder, size_t holderlen,
+		    long long *left_ms);
+int		 pgstore_renew(struct pgstore *);
+/* A clean stop: the lease ends now, so a standby need not wait it out. */
+int		 pgstore_release(struct pgstore *);
+void		 pgstore_set_epoch(struct pgstore *, long long, int lease_ms);
 long long	 pgstore_epoch(const struct pgstore *);
 int		 pgstore_fenced(const struct pgstore *);
 /* A round trip to the server: 1 when it answered (else pgstore_errmsg). */

@@ -79,11 +79,34 @@ const char	*store_errmsg(struct store *);
  * and store_synced counts a generation only once PostgreSQL has it too. At
  * start (before the loop runs: it waits on the server) the local store and
  * PostgreSQL's are matched: an empty PostgreSQL gets the local store, a new
- * local store gets PostgreSQL's, different stores are refused. 0, or -1
- * with err.
+ * local store (or one behind PostgreSQL's) gets PostgreSQL's, different
+ * stores are refused; and this instance takes the store: its writer epoch
+ * and a lease of lease_ms, renewed while it runs. 0 when started;
+ * STORE_REPLICA_HELD when another instance holds an unexpired lease (err
+ * says which; try again within *wait_ms: this one is a standby); -1 with
+ * err.
  */
-int		 store_replica_start(struct store *, const char *url, char *err,
-		     size_t errlen);
+struct store_replica_conf {
+	const char	*url;
+	const char	*instance;	/* unique among the store's deprovd */
+	int		 lease_ms;
+};
+#define STORE_REPLICA_HELD	1
+int		 store_replica_start(struct store *,
+		     const struct store_replica_conf *, int *wait_ms,
+		     char *err, size_t errlen);
+/*
+ * 1 while this deprovd may act for the store: not replicating, or its
+ * lease is unexpired by its own clock and it is not fenced; else 0 and
+ * why. Nothing may call a target without it (a paused deprovd that
+ * resumes after another took over must not).
+ */
+int		 store_replica_writable(struct store *, char *why, size_t len);
+/* This instance's name and writer epoch; -1 when not replicating. */
+int		 store_replica_writer(struct store *, char *instance, size_t len,
+		     long long *epoch);
+/* 1 once another deprovd has taken the store over: this one must stop. */
+int		 store_replica_fenced(struct store *);
 /* Running without it (backend sqlite): the next start sends all again. */
 int		 store_replica_off(struct store *);
 /*
@@ -130,6 +153,8 @@ int		 store_sync(struct store *);
 int		 store_sync_async(struct store *);
 int		 store_sync_fd(struct store *);
 uint64_t	 store_synced(struct store *);
+/* store_synced without draining the wake-up: for others than the engine. */
+uint64_t	 store_durable(struct store *);
 
 /*
  * Record an event. Returns 0 when new, 1 when source+id was seen before
@@ -325,6 +350,29 @@ int64_t		 store_summary_ttf_at(struct store *, int64_t since, int64_t k);
  */
 int		 store_summary_cases(struct store *, int open, int64_t since, int limit,
 		     store_case_cb, void *arg);
+
+/*
+ * The evidence export (store-evidence.c, evidence.h): leaver cases whose
+ * termination time (the event's effective time, or the case's creation
+ * when it gave none) is in [from_ms, to_ms), with the first and last seq
+ * of the audit records about each (0 when there are none).
+ */
+struct store_evidence_case {
+	struct store_case	 c;
+	long long		 audit_first;
+	long long		 audit_last;
+};
+typedef int (*store_evidence_cb)(const struct store_evidence_case *, void *arg);
+/* The largest case id so far (0: no case). */
+int		 store_evidence_last_id(struct store *, long long *id);
+/*
+ * The cases with after_id < id <= upto_id, in id order: the caller keeps
+ * the window small (each id costs a lookup, matching or not). cb's
+ * non-zero stops the walk and is returned.
+ */
+int		 store_evidence_cases(struct store *, long long after_id,
+		     long long upto_id, int64_t from_ms, int64_t to_ms,
+		     store_evidence_cb, void *arg);
 
 /* Count of cases in a state (NULL = all). */
 long long	 store_count_cases(struct store *, const char *state);

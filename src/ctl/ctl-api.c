@@ -64,11 +64,16 @@ ctl_api_i64(json_object *o, const char *key)
 	return json_object_get_int64(v);
 }
 
-int
-ctl_api_call(struct ctl *ctl, const char *method, const char *path,
-    json_object *body, json_object **out, char **raw)
+/*
+ * Send one request and wait for its answer; a 2xx body goes to sink when
+ * one is given, else into c->body. CTL_OK for a 2xx answer; otherwise the
+ * error has been printed and the exit status is returned.
+ */
+static int
+ctl_api_request(struct ctl *ctl, const char *method, const char *path,
+    json_object *body, const char *accept, http_sink sink, void *sink_arg,
+    struct ctl_api_reply *reply)
 {
-	struct ctl_api_reply	 c;
 	struct http		*h = NULL;
 	struct http_request	*req = NULL;
 	char			*url = NULL, *auth = NULL;
@@ -77,10 +82,7 @@ ctl_api_call(struct ctl *ctl, const char *method, const char *path,
 	size_t			 blen;
 	int			 rc = CTL_FAILED, https;
 
-	memset(&c, 0, sizeof c);
-	*out = NULL;
-	if (raw != NULL)
-		*raw = NULL;
+	memset(reply, 0, sizeof *reply);
 	blen = strlen(ctl->api);
 	while (blen > 0 && ctl->api[blen - 1] == '/')
 		blen--;
@@ -105,8 +107,8 @@ ctl_api_call(struct ctl *ctl, const char *method, const char *path,
 			goto done;
 		}
 	}
-	if ((c.base = event_base_new()) == NULL ||
-	    (h = http_new(c.base)) == NULL) {
+	if ((reply->base = event_base_new()) == NULL ||
+	    (h = http_new(reply->base)) == NULL) {
 		ctl_fail(CTL_FAILED, "cannot set up the HTTP client");
 		goto done;
 	}
@@ -118,7 +120,9 @@ ctl_api_call(struct ctl *ctl, const char *method, const char *path,
 	if (https && ctl->cacert != NULL &&
 	    http_request_cainfo(req, ctl->cacert) != 0)
 		goto fail;
-	if (http_request_header(req, "Accept", "application/json") != 0 ||
+	if (sink != NULL)
+		http_request_sink(req, sink, sink_arg);
+	if (http_request_header(req, "Accept", accept) != 0 ||
 	    http_request_header(req, "User-Agent", "deprovctl/" CTL_VERSION) !=
 	    0)
 		goto fail;
@@ -138,40 +142,31 @@ ctl_api_call(struct ctl *ctl, const char *method, const char *path,
 		    http_request_body(req, text, strlen(text)) != 0)
 			goto fail;
 	}
-	c.done = 0;
-	if (http_request_start(h, req, ctl_api_done, &c) != 0) {
+	reply->done = 0;
+	if (http_request_start(h, req, ctl_api_done, reply) != 0) {
 		req = NULL;	/* freed by http_request_start */
 		ctl_fail(CTL_FAILED, "cannot start the request to %s", url);
 		goto done;
 	}
 	req = NULL;		/* owned by the client now */
 	/* Runs until ctl_api_done breaks the loop. */
-	if (event_base_dispatch(c.base) < 0 || !c.done) {
+	if (event_base_dispatch(reply->base) < 0 || !reply->done) {
 		ctl_fail(CTL_FAILED, "no reply from %s (event loop ended)", url);
 		goto done;
 	}
-	if (c.status == 0 && (c.tls_untrusted || c.tls_cafile)) {
-		rc = ctl_api_tls_error(ctl, &c, (int)blen);
+	if (reply->status == 0 && (reply->tls_untrusted || reply->tls_cafile)) {
+		rc = ctl_api_tls_error(ctl, reply, (int)blen);
 		goto done;
 	}
-	if (c.status == 0) {
+	if (reply->status == 0) {
 		rc = ctl_fail(CTL_UNREACHABLE, "cannot reach the API at %.*s: %s",
-		    (int)blen, ctl->api, c.error[0] != '\0' ? c.error :
+		    (int)blen, ctl->api, reply->error[0] != '\0' ? reply->error :
 		    "no response");
 		goto done;
 	}
-	if (c.status < 200 || c.status > 299) {
-		rc = ctl_api_error(&c);
+	if (reply->status < 200 || reply->status > 299) {
+		rc = ctl_api_error(reply);
 		goto done;
-	}
-	if (c.body == NULL || (*out = json_tokener_parse(c.body)) == NULL) {
-		ctl_fail(CTL_FAILED, "the API answered HTTP %ld without a JSON "
-		    "body", c.status);
-		goto done;
-	}
-	if (raw != NULL) {
-		*raw = c.body;
-		c.body = NULL;
 	}
 	rc = CTL_OK;
 	goto done;
@@ -181,13 +176,49 @@ done:
 	if (req != NULL)
 		http_request_free(req);
 	http_free(h);
-	if (c.base != NULL)
-		event_base_free(c.base);
+	if (reply->base != NULL)
+		event_base_free(reply->base);
+	reply->base = NULL;
 	if (auth != NULL) {
 		memset(auth, 0, strlen(auth));
 		free(auth);
 	}
 	free(url);
+	return rc;
+}
+
+int
+ctl_api_call(struct ctl *ctl, const char *method, const char *path,
+    json_object *body, json_object **out, char **raw)
+{
+	struct ctl_api_reply	c;
+	int			rc;
+
+	*out = NULL;
+	if (raw != NULL)
+		*raw = NULL;
+	rc = ctl_api_request(ctl, method, path, body, "application/json", NULL,
+	    NULL, &c);
+	if (rc == CTL_OK && (c.body == NULL ||
+	    (*out = json_tokener_parse(c.body)) == NULL))
+		rc = ctl_fail(CTL_FAILED, "the API answered HTTP %ld without a "
+		    "JSON body", c.status);
+	if (rc == CTL_OK && raw != NULL) {
+		*raw = c.body;
+		c.body = NULL;
+	}
+	free(c.body);
+	return rc;
+}
+
+int
+ctl_api_stream(struct ctl *ctl, const char *path, const char *accept,
+    http_sink sink, void *arg)
+{
+	struct ctl_api_reply	c;
+	int			rc;
+
+	rc = ctl_api_request(ctl, "GET", path, NULL, accept, sink, arg, &c);
 	free(c.body);
 	return rc;
 }

@@ -12,7 +12,7 @@
  *			struct ctl_cmd_entry per command: cases and case;
  *			freeze and unfreeze; retry, cancel and reinstate;
  *			publish; audit verify and audit export; check;
- *			reload
+ *			evidence; reload
  *
  * A command is a table row: its name, usage line, help text, option spec
  * and the function that runs it. The core parses the global options and the
@@ -27,6 +27,8 @@
 #include <stdio.h>
 
 #include <json-c/json.h>
+
+#include "deprov/http.h"
 
 #define CTL_VERSION		"0.1.0"
 
@@ -192,6 +194,12 @@ void		 ctl_print_raw(const char *raw);
  */
 int		 ctl_api_call(struct ctl *, const char *method, const char *path,
 		    json_object *body, json_object **out, char **raw);
+/*
+ * GET path, its 2xx body handed to sink as it arrives (a body too large to
+ * hold); accept is the media type asked for. As ctl_api_call otherwise.
+ */
+int		 ctl_api_stream(struct ctl *, const char *path, const char *accept,
+		    http_sink sink, void *arg);
 /* A string member of a reply, NULL when absent or null. */
 const char	*ctl_api_str(json_object *, const char *key);
 /* An integer member of a reply, 0 when absent. */
@@ -238,6 +246,7 @@ extern const struct ctl_cmd_entry ctl_cmd_publish_entry;
 extern const struct ctl_cmd_entry ctl_cmd_audit_verify_entry;
 extern const struct ctl_cmd_entry ctl_cmd_audit_export_entry;
 extern const struct ctl_cmd_entry ctl_cmd_check_entry;
+extern const struct ctl_cmd_entry ctl_cmd_evidence_entry;
 extern const struct ctl_cmd_entry ctl_cmd_store_migrate_entry;
 extern const struct ctl_cmd_entry ctl_cmd_reload_entry;
 

@@ -22,6 +22,7 @@
 #include "deprov/audit_stream.h"
 #include "deprov/config.h"
 #include "deprov/dashboard.h"
+#include "deprov/evidence.h"
 #include "deprov/diag.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
@@ -54,6 +55,12 @@
 #define DEPROVD_EXIT_CONFIG	2	/* --check or start-up: configuration problems */
 #define DEPROVD_EXIT_STORE_BUSY	3	/* another process owns the store */
 #define DEPROVD_EXIT_FORCED	4	/* a second signal, or the stop took too long */
+#define DEPROVD_EXIT_FENCED	5	/* another deprovd took the store over */
+
+/* postgres: how often a standby asks for the store, and a writer whether
+   it was fenced (docs/CLUSTER.md). */
+#define DEPROVD_STANDBY_MAX_MS	1000
+#define DEPROVD_FENCE_CHECK_MS	250
 
 struct deprovd {
 	struct reload_conf	 conf;		/* as started; restart-only settings */
@@ -71,9 +78,13 @@ struct deprovd {
 	struct kafka		*kafka;
 	struct api		*api;
 	struct dashboard	*dashboard;
+	struct evidence		*evidence;
 	struct event		*sigterm;
 	struct event		*sigint;
 	struct event		*sighup;
+	struct event		*fence_ev;	/* postgres: fenced yet? */
+	int			 exit_code;	/* when the loop ends */
+	int			 standby_stop;	/* a signal while a standby */
 	int			 stopping;
 	int			 stop_waits;	/* drain and Kafka close still running */
 };
@@ -94,13 +105,26 @@ usage(FILE *f)
 	    "SIGTERM/SIGINT stop within 15 s; a second one exits at once.\n"
 	    "SIGHUP reloads the configuration (docs/OPERATIONS.md, \"Reload\").\n"
 	    "Exit: 0 stopped, 1 failed, 2 configuration problems, 3 store in use\n"
-	    "by another process, 4 forced (second signal, or the stop overran).\n");
+	    "by another process, 4 forced (second signal, or the stop overran),\n"
+	    "5 fenced (another deprovd took the PostgreSQL store over).\n");
 }
 
 static size_t
 deprovd_open_cases(void *arg)
 {
 	return engine_open_cases(arg);
+}
+
+static uint64_t
+deprovd_commit_gen(void *arg)
+{
+	return store_commit_gen(arg);
+}
+
+static uint64_t
+deprovd_durable(void *arg)
+{
+	return store_durable(arg);
 }
 
 /* A case ended: intake paused for backpressure may resume. */
@@ -184,7 +208,23 @@ deprovd_stop_step(void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
-/* SIGTERM/SIGINT: stop intake, let running steps finish or persist, exit. */
+/* Stop intake, let running steps finish or persist, exit. */
+static void
+deprovd_stop(struct deprovd *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	deprovd_arm_hard_stop(d);
+	if (d->api != NULL)
+		api_stop(d->api);
+	d->stop_waits = 2;
+	kafka_close_start(d->kafka, DEPROVD_KAFKA_CLOSE_MS, deprovd_stop_step,
+	    d);
+	engine_drain(d->engine, DEPROVD_DRAIN_MS, deprovd_stop_step, d);
+}
+
+/* SIGTERM/SIGINT. */
 static void
 deprovd_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -193,16 +233,112 @@ deprovd_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (d->stopping)
 		return;
-	d->stopping = 1;
 	log_info("deprovd", "signal %d: stopping intake (at most %d s; a "
 	    "second signal exits at once)", (int)sig, DEPROVD_STOP_S);
-	deprovd_arm_hard_stop(d);
-	if (d->api != NULL)
-		api_stop(d->api);
-	d->stop_waits = 2;
-	kafka_close_start(d->kafka, DEPROVD_KAFKA_CLOSE_MS, deprovd_stop_step,
-	    d);
-	engine_drain(d->engine, DEPROVD_DRAIN_MS, deprovd_stop_step, d);
+	deprovd_stop(d);
+}
+
+/*
+ * postgres: another deprovd has taken the store over (this one was paused
+ * or cut off past its lease). Nothing it does reaches PostgreSQL or a
+ * target any more (the store and the HTTP gate see to that): it stops, and
+ * its supervisor starts it again as a standby.
+ */
+static void
+deprovd_fence_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct deprovd *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (d->stopping || !store_replica_fenced(d->store))
+		return;
+	log_error("deprovd", "fenced: another deprovd has taken the store "
+	    "over; stopping (exit %d) to start again as a standby",
+	    DEPROVD_EXIT_FENCED);
+	d->exit_code = DEPROVD_EXIT_FENCED;
+	deprovd_stop(d);
+}
+
+/* The HTTP gate: a fenced deprovd calls no target and sends no alert. */
+static int
+deprovd_http_gate(void *arg)
+{
+	struct deprovd *d = arg;
+
+	return !store_replica_fenced(d->store);
+}
+
+/* A signal while a standby: stop waiting, exit. */
+static void
+deprovd_standby_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct deprovd *d = arg;
+
+	(void)what;
+	log_info("deprovd", "signal %d: standby stopping", (int)sig);
+	d->standby_stop = 1;
+	event_base_loopbreak(d->base);
+}
+
+/*
+ * The postgres backend: take the store, or wait as a standby until the
+ * writer's lease runs out (docs/CLUSTER.md, "Automatic failover"). The
+ * wait runs the loop with only the signals in it, so a stop is prompt; a
+ * try waits on the server at most its connect timeout. 0 when taken, 1
+ * stopped by a signal, -1 failed.
+ */
+static int
+deprovd_take_store(struct deprovd *d)
+{
+	struct store_replica_conf conf = { d->cfg->store_url,
+	    d->cfg->store_instance, d->cfg->store_lease_ms };
+	struct event	*st = NULL, *si = NULL;
+	struct timeval	 tv;
+	char		 err[512], last[512] = "";
+	int		 r, wait_ms = 0, rc = -1;
+
+	while ((r = store_replica_start(d->store, &conf, &wait_ms, err,
+	    sizeof err)) == STORE_REPLICA_HELD) {
+		/* Said when the holder changes, not at every try. */
+		if (strncmp(err, last, strcspn(err, "(")) != 0)
+			log_info("deprovd", "standby (instance %s): %s; taking "
+			    "over when that lease runs out", conf.instance, err);
+		snprintf(last, sizeof last, "%s", err);
+		if (st == NULL && ((st = evsignal_new(d->base, SIGTERM,
+		    deprovd_standby_signal, d)) == NULL || (si = evsignal_new(
+		    d->base, SIGINT, deprovd_standby_signal, d)) == NULL ||
+		    evsignal_add(st, NULL) != 0 || evsignal_add(si, NULL) != 0)) {
+			log_error("deprovd", "cannot install signal handlers");
+			goto done;
+		}
+		if (wait_ms < 50)
+			wait_ms = 50;
+		if (wait_ms > DEPROVD_STANDBY_MAX_MS)
+			wait_ms = DEPROVD_STANDBY_MAX_MS;
+		tv.tv_sec = wait_ms / 1000;
+		tv.tv_usec = (wait_ms % 1000) * 1000;
+		event_base_loopexit(d->base, &tv);
+		event_base_dispatch(d->base);
+		if (d->standby_stop) {
+			rc = 1;
+			goto done;
+		}
+	}
+	if (r != 0) {
+		log_error("deprovd", "store: postgres: %s", err);
+		goto done;
+	}
+	if (last[0] != '\0')
+		log_info("deprovd", "instance %s took the store over",
+		    conf.instance);
+	rc = 0;
+done:
+	if (st != NULL)
+		event_free(st);
+	if (si != NULL)
+		event_free(si);
+	return rc;
 }
 
 /* SIGHUP: reload the configuration (reload.c); the answer goes to the log. */
@@ -231,8 +367,11 @@ deprovd_teardown(struct deprovd *d)
 		event_free(d->sigint);
 	if (d->sighup != NULL)
 		event_free(d->sighup);
+	if (d->fence_ev != NULL)
+		event_free(d->fence_ev);
 	api_free(d->api);
 	dashboard_free(d->dashboard);	/* after the api, before the store */
+	evidence_free(d->evidence);	/* after the api, before the audit */
 	kafka_free(d->kafka);
 	audit_stream_free(d->audit_stream);	/* after the producer's last callbacks */
 	ingest_free(d->conf.ingest);
@@ -289,7 +428,7 @@ main(int argc, char **argv)
 	struct diags	*diags;
 	const char	*path = NULL;
 	char		 err[512] = "", *guard = NULL;
-	int		 ch, check = 0, verbose = 0, rc = 1, resumed;
+	int		 ch, check = 0, verbose = 0, rc = 1, resumed, took;
 	size_t		 i;
 
 	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
@@ -371,9 +510,8 @@ main(int argc, char **argv)
 	 * on the server (at most its connect timeout); the loop never does.
 	 */
 	if (d.cfg->store_backend == STORE_BACKEND_POSTGRES) {
-		if (store_replica_start(d.store, d.cfg->store_url, err,
-		    sizeof err) != 0) {
-			log_error("deprovd", "store: postgres: %s", err);
+		if ((took = deprovd_take_store(&d)) != 0) {
+			rc = took == 1 ? DEPROVD_EXIT_OK : DEPROVD_EXIT_FAILED;
 			goto done;
 		}
 	} else if (store_replica_off(d.store) != 0) {
@@ -385,7 +523,18 @@ main(int argc, char **argv)
 		log_error("deprovd", "http client setup failed");
 		goto done;
 	}
-	d.engine = engine_new(d.base, d.http, d.store, d.cfg, d.conf.runbooks,
+	if (d.cfg->store_backend == STORE_BACKEND_POSTGRES) {
+		struct timeval tv = { 0, DEPROVD_FENCE_CHECK_MS * 1000 };
+
+		http_set_gate(d.http, deprovd_http_gate, &d);
+		if ((d.fence_ev = event_new(d.base, -1, EV_PERSIST,
+		    deprovd_fence_cb, &d)) == NULL ||
+		    event_add(d.fence_ev, &tv) != 0) {
+			log_error("deprovd", "cannot watch the store's fence");
+			goto done;
+		}
+	}
+		d.engine = engine_new(d.base, d.http, d.store, d.cfg, d.conf.runbooks,
 	    err, sizeof err);
 	if (d.engine == NULL) {
 		log_error("deprovd", "engine: %s", err);
@@ -430,6 +579,10 @@ main(int argc, char **argv)
 	}
 	/* Intake in batches: one commit makes a batch's cases durable. */
 	kafka_set_batch(d.kafka, engine_batch_begin, engine_batch_end, d.engine);
+	/* postgres: offsets only once PostgreSQL has the cases (failover). */
+	if (d.cfg->store_backend == STORE_BACKEND_POSTGRES)
+		kafka_set_durable(d.kafka, deprovd_commit_gen, deprovd_durable,
+		    d.store);
 	metrics_set_kafka(d.metrics, d.kafka);
 	if (d.cfg->kafka.audit_topic != NULL &&
 	    (d.audit_stream = audit_stream_new(d.base, d.store, d.engine,
@@ -461,6 +614,12 @@ main(int argc, char **argv)
 			log_error("deprovd", "dashboard: %s", err);
 			goto done;
 		}
+		d.evidence = evidence_new(d.api, d.store, d.audit, err,
+		    sizeof err);
+		if (d.evidence == NULL) {
+			log_error("deprovd", "%s", err);
+			goto done;
+		}
 	}
 	deps.engine = d.engine;
 	deps.api = d.api;
@@ -490,7 +649,7 @@ main(int argc, char **argv)
 		log_error("deprovd", "event loop failed");
 		goto done;
 	}
-	rc = 0;
+	rc = d.exit_code;
 done:
 	deprovd_teardown(&d);
 	curl_global_cleanup();

@@ -101,6 +101,10 @@ deprov_it(it_harden it_harden)
 # Security: credentials echoed back by targets are masked in every record.
 deprov_it(it_security it_security)
 
+# The evidence export: leavers exported as CSV and JSON through deprovctl
+# and the API, each row checked against the audit trail; bad dates refused.
+deprov_it(it_evidence it_evidence)
+
 # Reload without a restart: SIGHUP and deprovctl reload; a good change, a
 # bad one (file:line, old configuration kept), restart-only settings
 # reported, and reloads while steps are in flight.

@@ -91,3 +91,15 @@ foreach(t ${DEPROV_IT_STORE_PG})
   set_tests_properties(it_store_pg_${t} PROPERTIES FIXTURES_REQUIRED pg
     LABELS "integration;pg" TIMEOUT 300)
 endforeach()
+
+# Automatic failover of three deprovd on one PostgreSQL store and one
+# consumer group (tests/integration/it_cluster.py): both servers.
+deprov_it_list(it_cluster DEPROV_IT_CLUSTER)
+foreach(t ${DEPROV_IT_CLUSTER})
+  add_test(NAME it_cluster_${t}
+    COMMAND ${DEPROV_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/integration/it_cluster.py
+            --build ${CMAKE_BINARY_DIR} --kafka-bootstrap-file ${DEPROV_KAFKA_BOOTSTRAP}
+            --pg-url-file ${DEPROV_PG_URL} ${t})
+  set_tests_properties(it_cluster_${t} PROPERTIES FIXTURES_REQUIRED "pg;kafka"
+    LABELS "integration;pg;realkafka" TIMEOUT 300)
+endforeach()

@@ -1483,6 +1483,37 @@ test_store_backend(void **state)
 	assert_int_equal(diags_count(d), 0);
 	assert_int_equal(cfg->store_backend, STORE_BACKEND_POSTGRES);
 	assert_string_equal(cfg->store_url, "postgresql://u:pw-123@db/deprov");
+	/* The failover settings' defaults: the host and local copy name it. */
+	assert_int_equal(cfg->store_lease_ms, 10000);
+	assert_non_null(cfg->store_instance);
+	assert_non_null(strstr(cfg->store_instance, ":"));
+	assert_non_null(strstr(cfg->store_instance, "deprov.db"));
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k:9092\" },\n"
+	    "  \"store\": { \"backend\": \"postgres\", \"url\": \"postgresql://db/x\",\n"
+	    "    \"instance\": \"deprov-a\", \"lease_ms\": 3000 } }\n", &d);
+	assert_non_null(cfg);
+	assert_int_equal(diags_count(d), 0);
+	assert_string_equal(cfg->store_instance, "deprov-a");
+	assert_int_equal(cfg->store_lease_ms, 3000);
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k:9092\" },\n"
+	    "  \"store\": { \"backend\": \"postgres\", \"url\": \"postgresql://db/x\",\n"
+	    "    \"lease_ms\": 500 } }\n", &d);
+	assert_true(diags_count(d) >= 1);
+	assert_non_null(strstr(diags_get(d, 0), ":3: "));
+	assert_non_null(strstr(diags_get(d, 0), "lease_ms"));
+	config_free(cfg);
+	diags_free(d);
+
+	cfg = load("{ \"kafka\": { \"brokers\": \"k:9092\" },\n"
+	    "  \"store\": { \"lease_ms\": 3000 },\n"
+	    "  \"runbooks\": \"r\" }\n", &d);
+	assert_true(has(d, 2, "store: \"lease_ms\" is for the postgres backend"));
 	config_free(cfg);
 	diags_free(d);
 

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Automatic failover: three deprovd on one PostgreSQL store and one Kafka
+consumer group, against a real Apache Kafka broker and a real PostgreSQL
+(the ctest fixtures; --kafka-bootstrap-file and --pg-url-file). One is the
+writer, the others standbys. During a layoff the writer is killed with
+kill -9; a standby takes the store over; that one is then paused (SIGSTOP)
+past its lease and the Kafka session timeout and continued: the last
+standby has taken over, and the paused one, fenced, calls no target and
+exits with status 5. Every leaver ends with exactly one case, completed,
+frozen and deactivated, nothing left owned, tokens revoked, no duplicate
+SLA alert, and `deprovctl audit verify --store postgres:` passes.
+
+Sizes from the environment, so that a longer run can be made by hand:
+DEPROV_CLUSTER_PEOPLE (default 300). Run one test:
+it_cluster.py --build DIR --kafka-bootstrap-file F --pg-url-file F NAME."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Daemon, Sandbox, build_dir, http, leaver_for, log,  # noqa: E402
+                     main, owner_counts, publish, seed_people, user_id, wait_for)
+from it_store_pg import LEASE_MS, new_database, psql  # noqa: E402
+
+LIMITS = {"rate_per_sec": 400, "burst": 100, "concurrency": 16, "timeout_ms": 3000,
+          "connect_timeout_ms": 2000, "limit_backoff_ms": 500}
+
+
+class Sub:
+    """A directory of its own for one instance (its host)."""
+
+    def __init__(self, work, name):
+        self.path = os.path.join(work.path, name)
+        os.makedirs(self.path, exist_ok=True)
+        self._work, self._name = work, name
+
+    def file(self, name, content):
+        return self._work.file(os.path.join(self._name, name), content)
+
+
+def runbook():
+    return {"name": "standard-leaver", "match": {"type": ["io.deprov.leaver"]},
+            "sla": {"freeze_within_s": 600, "complete_within_s": 3600},
+            "retry": {"max_attempts": 30, "initial_backoff_ms": 50, "max_backoff_ms": 500},
+            "targets": [{"select": {"kind": "salesforce"},
+                         "steps": ["freeze", "revoke_tokens",
+                                   {"step": "reassign", "to": "manager",
+                                    "fallback_owner": "records-admin@acme.example",
+                                    "objects": ["Account"]},
+                                   "deactivate"]}]}
+
+
+def instance(url, name):
+    def extra(cfg):
+        cfg["store"].update({"backend": "postgres", "url": url, "lease_ms": LEASE_MS,
+                             "instance": name})
+    return extra
+
+
+def ready(d):
+    if d.proc is None or d.proc.poll() is not None:
+        return False
+    try:
+        return http("GET", d.url("/readyz"), timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+def start(d):
+    """Start d; a standby does not answer until it is the writer."""
+    d.start(wait_ready=False)
+    return d
+
+
+def test_failover_three(work):
+    n = int(os.environ.get("DEPROV_CLUSTER_PEOPLE", "300"))
+    url = new_database()
+    sb = Sandbox(work, seed_people(n, owned={"Account": 1}, tokens=1))
+    ds = {name: Daemon(Sub(work, name), sb, runbooks=[runbook()], limits=LIMITS,
+                       extra=instance(url, name)) for name in ("a", "b", "c")}
+    a, b, c = ds["a"], ds["b"], ds["c"]
+    try:
+        a.start()
+        start(b)
+        start(c)
+        for d in (b, c):
+            wait_for(lambda: "standby (instance" in d.log_text(), 30, "a standby")
+            assert not ready(d)
+        log("a is the writer; b and c are standbys")
+        publish(a.brokers, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
+
+        # kill -9 of the writer while it works through the layoff.
+        wait_for(lambda: len(a.cases()) >= n // 4, 60, "a opened a quarter of the cases")
+        t_kill = time.time()
+        a.kill9()
+        first = wait_for(lambda: next((d for d in (b, c) if ready(d)), None), 60,
+                         "a standby to take over", 0.05)
+        log("%s took the store over %.2f s after kill -9 of the writer (lease %d ms)"
+            % (first.work.path[-1], time.time() - t_kill, LEASE_MS))
+        last = c if first is b else b
+
+        # The new writer is paused past its lease and the session timeout.
+        wait_for(lambda: len([x for x in first.cases() if x["state"] == "completed"])
+                 > n // 3, 120, "the new writer completing cases")
+        os.kill(first.proc.pid, signal.SIGSTOP)
+        t_stop = time.time()
+        try:
+            wait_for(lambda: ready(last), 60, "the last standby to take over", 0.05)
+            log("%s took the store over %.2f s after the writer was paused"
+                % (last.work.path[-1], time.time() - t_stop))
+            time.sleep(max(0.0, 8.0 - (time.time() - t_stop)))   # past session.timeout.ms
+        finally:
+            os.kill(first.proc.pid, signal.SIGCONT)
+        assert first.proc.wait(30) == 5, "the fenced writer exits with status 5"
+        assert "fenced: another deprovd has taken the store" in first.log_text()
+        log("the paused writer, continued, was fenced and exited (status 5)")
+
+        def all_done():
+            try:
+                cs = last.cases()
+            except OSError:
+                return None
+            return cs if len(cs) >= n and all(x["state"] == "completed" for x in cs) else None
+        cases = wait_for(all_done, 300, "every leaver's case to complete", 1.0)
+        per = {}
+        for x in cases:
+            per.setdefault(x["subject_key"], []).append(x)
+        assert len(per) == n, (len(per), n)
+        dup = {k: v for k, v in per.items() if len(v) != 1}
+        assert not dup, ("more than one case", dup)
+        st = sb.state()
+        for i in range(1, n + 1):
+            u = sb.user(user_id(i))
+            assert u["IsFrozen"] is True and u["IsActive"] is False, u
+            assert u["tokens"] == 0, u
+            left = owner_counts(st, user_id(i))
+            assert sum(left.values()) == 0, (i, left)
+        # No SLA alert twice: at most one breach record per case and kind.
+        alerts = psql(url, "SELECT case_id, detail FROM audit WHERE kind = 'sla.breach'"
+                      ).stdout.split("\n")
+        alerts = [x for x in alerts if x]
+        assert len(alerts) == len(set(alerts)), alerts[:5]
+        assert psql(url, "SELECT value FROM meta WHERE key = 'writer_epoch'"
+                    ).stdout.strip() == "3"
+        log("%d leavers, one case each, all completed, frozen and deactivated" % n)
+        assert last.stop() == 0
+        r = subprocess.run([os.path.join(build_dir(), "deprovctl"), "audit", "verify",
+                            "--store", "postgres:" + url], capture_output=True, text=True,
+                           timeout=120)
+        log("audit verify:", r.stdout.strip())
+        assert r.returncode == 0 and "intact" in r.stdout, (r.stdout, r.stderr)
+    finally:
+        for d in ds.values():
+            if d.proc is not None and d.proc.poll() is None:
+                try:
+                    os.kill(d.proc.pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            d.stop()
+        sb.stop()
+
+
+TESTS = {"failover_three": test_failover_three}
+
+if __name__ == "__main__":
+    main(TESTS, args="--build DIR --kafka-bootstrap-file FILE --pg-url-file FILE")
