@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN_TOKEN, API_TOKEN, RESPONDER_TOKEN, SANDBOX_TOKEN,  # noqa: E402
@@ -54,19 +53,9 @@ def line_of(path, needle):
     raise AssertionError("%s not in %s" % (needle, path))
 
 
-def metric(d, name, **labels):
-    text = urllib.request.urlopen(d.url("/metrics"), timeout=5).read().decode()
-    want = name + ("{" + ",".join('%s="%s"' % kv for kv in sorted(labels.items())) + "}"
-                   if labels else "")
-    for line in text.splitlines():
-        if line.startswith(want + " "):
-            return float(line.split()[-1])
-    return None
-
-
 def reloads(d):
-    return (metric(d, "deprov_config_reloads_total", result="ok"),
-            metric(d, "deprov_config_reloads_total", result="failed"))
+    return (d.metric("deprov_config_reloads_total", result="ok"),
+            d.metric("deprov_config_reloads_total", result="failed"))
 
 
 def audit_reloads(d):
@@ -117,8 +106,8 @@ def test_sighup_applies(work):
         assert reloads(d) == (0, 0)
         st, _ = d.call("GET", "/v1/cases", token=NEW_TOKEN)
         assert st == 401
-        assert metric(d, "deprov_target_rate_limit_remaining", target="salesforce-prod") >= 0
-        started = metric(d, "deprov_config_last_reload_success_timestamp_seconds")
+        assert d.metric("deprov_target_rate_limit_remaining", target="salesforce-prod") >= 0
+        started = d.metric("deprov_config_last_reload_success_timestamp_seconds")
 
         cfg = read_cfg(d)
         cfg["api"]["tokens"].append(token_entry("ops2", "admin", NEW_TOKEN))
@@ -130,10 +119,10 @@ def test_sighup_applies(work):
         sighup(d, 0)
 
         assert reloads(d) == (1, 0)
-        assert metric(d, "deprov_config_last_reload_success_timestamp_seconds") >= started
+        assert d.metric("deprov_config_last_reload_success_timestamp_seconds") >= started
         st, _ = d.call("GET", "/v1/cases", token=NEW_TOKEN)
         assert st == 200, "the new token is not taken"
-        assert metric(d, "deprov_target_rate_limit_remaining",
+        assert d.metric("deprov_target_rate_limit_remaining",
                       target="salesforce-prod") == float("inf"), "the rate limit stays"
         publish(d.bootstrap, [("E0001", leaver_for(1))])
         assert step_names(d, "E0001") == ["deactivate", "freeze"], "the new runbook is not used"
@@ -291,11 +280,11 @@ def test_reload_inflight(work):
         d.start()
         publish(d.bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
         wait_for(lambda: len(d.cases()) == n, 60, "a case for every leaver")
-        wait_for(lambda: (metric(d, "deprov_engine_running_steps") or 0) > 0, 30,
+        wait_for(lambda: (d.metric("deprov_engine_running_steps") or 0) > 0, 30,
                  "steps in flight")
         in_flight = []
         for k in range(6):
-            in_flight.append(metric(d, "deprov_engine_running_steps"))
+            in_flight.append(d.metric("deprov_engine_running_steps"))
             cfg = read_cfg(d)
             t = cfg["targets"]["salesforce-prod"]
             t["auth"]["token"] = ROTATED if k % 2 == 0 else SANDBOX_TOKEN

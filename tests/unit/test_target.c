@@ -924,6 +924,18 @@ make_key_pem(void)
 	return pem;
 }
 
+/* A target whose tokens come from token_url (a JWT bearer flow). */
+static void
+make_jwt_target(struct fixture *f, char *token_url)
+{
+	f->cfg.auth.type = "jwt_bearer";
+	f->cfg.auth.client_id = "cid";
+	f->cfg.auth.username = "deprov@example.com";
+	f->cfg.auth.token_url = token_url;
+	f->cfg.auth.private_key_pem = make_key_pem();
+	make_target(f, NULL);
+}
+
 /* The JWT token's instance_url is the base for relative paths. */
 static void
 test_jwt_instance_url(void **state)
@@ -946,12 +958,7 @@ test_jwt_instance_url(void **state)
 	steps[1].body = "api";
 	net_server_script(f->srv, steps, 2);
 	f->cfg.base_url = "http://127.0.0.1:1";	/* unusable: instance_url wins */
-	f->cfg.auth.type = "jwt_bearer";
-	f->cfg.auth.client_id = "cid";
-	f->cfg.auth.username = "deprov@example.com";
-	f->cfg.auth.token_url = token_url;
-	f->cfg.auth.private_key_pem = make_key_pem();
-	make_target(f, NULL);
+	make_jwt_target(f, token_url);
 	call(f, "GET", "services/data/v60.0/limits", &s, LANE_FREEZE, 2);
 	run_until(f->base, &s.called, 1, 5000);
 	assert_true(s.ok);
@@ -976,12 +983,7 @@ test_auth_failure(void **state)
 	snprintf(token_url, sizeof token_url, "%s/services/oauth2/token",
 	    f->base_url);
 	net_server_default(f->srv, &bad);
-	f->cfg.auth.type = "jwt_bearer";
-	f->cfg.auth.client_id = "cid";
-	f->cfg.auth.username = "deprov@example.com";
-	f->cfg.auth.token_url = token_url;
-	f->cfg.auth.private_key_pem = make_key_pem();
-	make_target(f, NULL);
+	make_jwt_target(f, token_url);
 	call(f, "GET", "/x", &s, LANE_FREEZE, 3);
 	run_until(f->base, &s.called, 1, 5000);
 	assert_false(s.ok);
@@ -1007,12 +1009,7 @@ test_free_during_auth(void **state)
 	snprintf(token_url, sizeof token_url, "%s/services/oauth2/token",
 	    f->base_url);
 	net_server_default(f->srv, &slow);
-	f->cfg.auth.type = "jwt_bearer";
-	f->cfg.auth.client_id = "cid";
-	f->cfg.auth.username = "deprov@example.com";
-	f->cfg.auth.token_url = token_url;
-	f->cfg.auth.private_key_pem = make_key_pem();
-	make_target(f, NULL);
+	make_jwt_target(f, token_url);
 	memset(&o, 0, sizeof o);
 	o.lane = LANE_FREEZE;
 	o.max_attempts = 3;
@@ -1340,7 +1337,7 @@ test_reconfigure(void **state)
 	struct fixture		*f = *state;
 	struct config_target	 next, other;
 	struct res		 s[6], t = { 0 };
-	struct net_step		 slow = { 200, NULL, "ok", 200 };
+	struct net_step		 slow = { 200, NULL, "ok", 500 };
 	char			 err[256] = "";
 	int			 i, done;
 
@@ -1364,7 +1361,8 @@ test_reconfigure(void **state)
 	assert_non_null(strstr(err, "kind"));
 	assert_int_equal(target_reconfigure(f->t, &next, err, sizeof err), 0);
 	assert_ptr_equal(target_config(f->t), &next);
-	wait_hits(f, 4);
+	/* Two more slots: two queued calls go while the first is on the wire. */
+	wait_hits(f, 3);
 	assert_int_equal(target_inflight(f->t), 3);
 	for (done = 0; done < 4; ) {
 		run_until(f->base, &s[0].called, 2, 5);
@@ -1373,6 +1371,7 @@ test_reconfigure(void **state)
 	}
 	for (i = 0; i < 4; i++)
 		assert_true(s[i].ok);
+	assert_int_equal(net_server_max_concurrent(f->srv), 3);
 	assert_string_equal(net_server_auth(f->srv, 0), "Bearer tok-old-123");
 	for (i = 1; i < 4; i++)
 		assert_string_equal(net_server_auth(f->srv, (size_t)i),
@@ -1412,12 +1411,7 @@ test_reconfigure_during_auth(void **state)
 		steps[i].body = "api";
 	}
 	net_server_script(f->srv, steps, 4);
-	f->cfg.auth.type = "jwt_bearer";
-	f->cfg.auth.client_id = "cid";
-	f->cfg.auth.username = "deprov@example.com";
-	f->cfg.auth.token_url = token_url;
-	f->cfg.auth.private_key_pem = make_key_pem();
-	make_target(f, NULL);
+	make_jwt_target(f, token_url);
 	for (i = 0; i < 3; i++)
 		call(f, "GET", "/x", &s[i], LANE_FREEZE, 2);
 	wait_hits(f, 1);
