@@ -171,6 +171,7 @@ static void	target_circuit_note(struct target *, struct call *,
 		    const struct http_response *);
 static uint64_t	target_gate(struct target *, uint64_t);
 static void	target_limits(struct target *, const struct config_limits *);
+static double	target_slow_rate(const struct target *);
 static int	target_auth_new(struct target *, const struct config_target *,
 		    struct auth **, char *, size_t);
 
@@ -228,8 +229,10 @@ target_limits(struct target *t, const struct config_limits *l)
 	    TARGET_DEFAULT_CONCURRENCY;
 	t->rate = l->rate_per_sec > 0 ? l->rate_per_sec : 0;
 	/* Slowed for a quota's usage: it stays so, at half the new rate. */
-	ratelimit_set_rate(&t->rl, t->slowed && t->rate / 2 >= 1 ?
-	    t->rate / 2 : t->rate, now);
+	if (t->rate <= 0)
+		t->slowed = 0;
+	ratelimit_set_rate(&t->rl, t->slowed ? target_slow_rate(t) : t->rate,
+	    now);
 	ratelimit_set_burst(&t->rl, l->burst > 0 ? l->burst :
 	    (t->rate > 1 ? t->rate : 1), now);
 	t->cb_threshold = l->breaker_failures > 0 ? l->breaker_failures :
@@ -240,6 +243,15 @@ target_limits(struct target *t, const struct config_limits *l)
 	    l->breaker_max_open_ms : TARGET_DEFAULT_BREAKER_MAX_MS;
 	if (t->cb_open_max_ms < t->cb_open_base_ms)
 		t->cb_open_max_ms = t->cb_open_base_ms;
+}
+
+/* The rate while slowed for a quota's usage: half, at least 1/s, at most the rate. */
+static double
+target_slow_rate(const struct target *t)
+{
+	double rate = t->rate / 2 < 1 ? 1 : t->rate / 2;
+
+	return rate > t->rate ? t->rate : rate;
 }
 
 /* The credentials of cfg (NULL: no Authorization); 0 or -1 with err. */
@@ -553,9 +565,7 @@ target_signal_usage(struct target *t, long used, long limit)
 		return;
 	over = (double)used / (double)limit > slowdown;
 	if (over && !t->slowed) {
-		rate = t->rate / 2 < 1 ? 1 : t->rate / 2;
-		if (rate > t->rate)
-			rate = t->rate;
+		rate = target_slow_rate(t);
 		t->slowed = 1;
 		ratelimit_set_rate(&t->rl, rate, clock_mono_ms());
 		log_warn("target", "%s: API usage %ld/%ld, slowing to %.2f/s",
