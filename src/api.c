@@ -107,6 +107,18 @@ struct api_stream {
 };
 TAILQ_HEAD(api_conns, api_conn);
 
+/*
+ * A route below a prefix route, which dispatches them itself: the suffix
+ * after the prefix's parameter ("" for the parameter alone), its method
+ * and the least role it needs. The same rows answer the requests and make
+ * the route table (api_routes_print), so the two cannot disagree.
+ */
+struct api_sub {
+	const char	*suffix;
+	const char	*method;
+	int		 role;
+};
+
 struct api_route {
 	char		*method;	/* NULL = any */
 	char		*path;
@@ -114,6 +126,9 @@ struct api_route {
 	int		 role;
 	api_handler	 handler;
 	void		*arg;
+	const char	*param;		/* prefix routes: "{id}" */
+	const struct api_sub *subs;	/* what follows param; NULL = unknown */
+	size_t		 nsubs;
 };
 
 struct api {
@@ -170,6 +185,8 @@ static void	api_case_containment(json_object *, json_object *);
 static int	api_member_str(json_object *, const char *, char **);
 static void	api_action(struct api *, struct evhttp_request *, long long,
 		    const struct api_caller *, int);
+static int	api_method_is(struct evhttp_request *, const char *);
+static void	api_allow(struct evhttp_request *, const char *);
 
 static const char *
 api_reason(int code)
@@ -303,6 +320,13 @@ api_role_name(int role)
 {
 	return role >= 0 && (size_t)role < API_NROLES ? api_role_names[role] :
 	    "none";
+}
+
+/* A route's role as the route table and docs/openapi.yaml name it. */
+static const char *
+api_role_or_public(int role)
+{
+	return role == API_ROLE_PUBLIC ? "public" : api_role_name(role);
 }
 
 static int
@@ -997,6 +1021,15 @@ done:
 	json_object_put(body);
 }
 
+/* The routes under /v1/cases/{id}; the prefix route itself needs a viewer. */
+static const struct api_sub api_case_subs[] = {
+	{ "", "GET", API_ROLE_VIEWER },
+	{ "/retry", "POST", API_ROLE_ADMIN },
+	{ "/cancel", "POST", API_ROLE_ADMIN },
+	{ "/reinstate", "POST", API_ROLE_ADMIN },
+};
+#define API_NCASE_SUBS	(sizeof api_case_subs / sizeof api_case_subs[0])
+
 /*
  * /v1/cases/{id}, /v1/cases/{id}/retry, /v1/cases/{id}/cancel,
  * /v1/cases/{id}/reinstate
@@ -1006,42 +1039,40 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
     const struct api_caller *who, void *arg)
 {
 	struct api		*api = arg;
+	const struct api_sub	*sub = NULL;
 	const char		*after;
 	long long		 id;
-	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	size_t			 i;
 
 	if ((id = api_case_id(rest, &after)) < 0) {
 		api_error(req, 400, "bad_request", "case id must be a positive "
 		    "decimal integer (at most 9223372036854775807)");
 		return;
 	}
-	if (*after == '\0') {
-		if (m != EVHTTP_REQ_GET) {
-			api_error(req, 405, "method_not_allowed", "use GET");
-			return;
-		}
-		api_case(api, req, id);
-		return;
-	}
-	if (strcmp(after, "/retry") != 0 && strcmp(after, "/cancel") != 0 &&
-	    strcmp(after, "/reinstate") != 0) {
+	for (i = 0; i < API_NCASE_SUBS && sub == NULL; i++)
+		if (strcmp(after, api_case_subs[i].suffix) == 0)
+			sub = &api_case_subs[i];
+	if (sub == NULL) {
 		api_error(req, 404, "not_found", "no such route");
 		return;
 	}
-	if (m != EVHTTP_REQ_POST) {
-		api_error(req, 405, "method_not_allowed", "use POST");
+	if (!api_method_is(req, sub->method)) {
+		api_allow(req, sub->method);
+		api_error(req, 405, "method_not_allowed", *after == '\0' ?
+		    "use GET" : "use POST");
 		return;
 	}
-	if (who->role < API_ROLE_ADMIN) {
+	if (who->role < sub->role) {
 		api_error(req, 403, "forbidden", "retry, cancel and reinstate "
 		    "need the admin role");
 		return;
 	}
-	if (strcmp(after, "/reinstate") == 0) {
+	if (*after == '\0')
+		api_case(api, req, id);
+	else if (strcmp(after, "/reinstate") == 0)
 		api_reinstate(api, req, id, who);
-		return;
-	}
-	api_action(api, req, id, who, after[1] == 'r');
+	else
+		api_action(api, req, id, who, after[1] == 'r');
 }
 
 /*
@@ -1404,6 +1435,66 @@ api_method_is(struct evhttp_request *req, const char *method)
 	return 0;
 }
 
+/*
+ * The Allow header of a 405 (RFC 9110 requires it): the methods, a GET
+ * with its HEAD, from a NULL-ended list.
+ */
+static void
+api_allow_list(struct evhttp_request *req, const char *const *methods)
+{
+	char	buf[128] = "";
+	size_t	i, n = 0;
+
+	for (i = 0; methods[i] != NULL && n < sizeof buf; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s%s",
+		    n > 0 ? ", " : "", methods[i],
+		    strcmp(methods[i], "GET") == 0 ? ", HEAD" : "");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", buf);
+}
+
+/* Allow for a route below a prefix route: its one method. */
+static void
+api_allow(struct evhttp_request *req, const char *method)
+{
+	const char *methods[] = { method, NULL };
+
+	api_allow_list(req, methods);
+}
+
+/* Allow for a path: the methods of every exact route of it. */
+static void
+api_allow_path(struct api *api, struct evhttp_request *req, const char *path)
+{
+	const char	*methods[API_MAX_ROUTES + 1];
+	size_t		 i, n = 0;
+
+	for (i = 0; i < api->nroutes; i++)
+		if (!api->routes[i].prefix && api->routes[i].method != NULL &&
+		    strcmp(api->routes[i].path, path) == 0)
+			methods[n++] = api->routes[i].method;
+	methods[n] = NULL;
+	api_allow_list(req, methods);
+}
+
+/*
+ * evhttp 2.1 reads no body of a HEAD or TRACE request: one sent anyway is
+ * left on the connection and read as its next request, a request smuggled
+ * past a proxy that forwarded the first as one. Such a request is answered
+ * as any other, and its connection closed.
+ */
+static int
+api_body_unread(struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
+	const char		*cl = evhttp_find_header(h, "Content-Length");
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+
+	if (m != EVHTTP_REQ_HEAD && m != EVHTTP_REQ_TRACE)
+		return 0;
+	return evhttp_find_header(h, "Transfer-Encoding") != NULL ||
+	    (cl != NULL && strcmp(cl, "0") != 0);
+}
+
 static void	api_conn_request(struct api *, struct evhttp_request *);
 
 static void
@@ -1424,6 +1515,10 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		api_error(req, 400, "bad_request", "no path");
 		return;
 	}
+	/* Closed after this answer: the body's bytes go with it. */
+	if (api_body_unread(req))
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
 	if (api->stopped && strcmp(path, "/healthz") != 0) {
 		api_error(req, 503, "unavailable", "shutting down");
 		return;
@@ -1447,9 +1542,11 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		config_free(tokens);
 		return;
 	}
-	if (path_matched)
+	if (path_matched) {
+		api_allow_path(api, req, path);
 		api_error(req, 405, "method_not_allowed",
 		    "this route does not take that method");
+	}
 	else
 		api_error(req, 404, "not_found", "no such route");
 }
@@ -2000,6 +2097,48 @@ api_route(struct api *api, const char *method, const char *path, int prefix,
 	return 0;
 }
 
+/*
+ * A prefix route whose handler dispatches the routes below it itself, with
+ * those routes' rows for the route table: path, then param, then a suffix.
+ */
+static int
+api_route_below(struct api *api, const char *path, const char *param,
+    const struct api_sub *subs, size_t nsubs, int role, api_handler handler,
+    void *arg)
+{
+	struct api_route *r;
+
+	if (api_route(api, NULL, path, 1, role, handler, arg) != 0)
+		return -1;
+	r = &api->routes[api->nroutes - 1];
+	r->param = param;
+	r->subs = subs;
+	r->nsubs = nsubs;
+	return 0;
+}
+
+int
+api_routes_print(const struct api *api, FILE *f)
+{
+	const struct api_route	*r;
+	size_t			 i, k;
+
+	for (i = 0; i < api->nroutes; i++) {
+		r = &api->routes[i];
+		if (!r->prefix)
+			fprintf(f, "%s %s %s\n", r->method != NULL ? r->method :
+			    "*", r->path, api_role_or_public(r->role));
+		else if (r->subs == NULL)
+			fprintf(f, "%s %s* %s\n", r->method != NULL ?
+			    r->method : "*", r->path, api_role_or_public(r->role));
+		for (k = 0; r->prefix && k < r->nsubs; k++)
+			fprintf(f, "%s %s%s%s %s\n", r->subs[k].method, r->path,
+			    r->param, r->subs[k].suffix,
+			    api_role_or_public(r->subs[k].role));
+	}
+	return ferror(f) ? -1 : 0;
+}
+
 struct api *
 api_new(struct event_base *base, const struct config *cfg, struct store *store,
     struct engine *engine, struct kafka *kafka, char *err, size_t errlen)
@@ -2040,9 +2179,14 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	evhttp_set_max_body_size(api->http, API_MAX_BODY);
 	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS);
 	evhttp_set_timeout(api->http, API_IDLE_TIMEOUT_S);
+	/*
+	 * Every method HTTP defines for a resource reaches the dispatcher, so
+	 * a route answers one it does not take with 405 and Allow; evhttp
+	 * itself would answer OPTIONS and TRACE with 501 (a server error).
+	 */
 	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_PATCH);
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE);
 	evhttp_set_default_content_type(api->http, "application/json");
 	evhttp_set_gencb(api->http, api_dispatch, api);
 	if (cfg->api.tls_cert_file != NULL || cfg->api.tls_key_file != NULL) {
@@ -2057,8 +2201,8 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	    api) != 0 ||
 	    api_route(api, "GET", "/v1/cases", 0, API_ROLE_VIEWER, api_cases,
 	    api) != 0 ||
-	    api_route(api, NULL, "/v1/cases/", 1, API_ROLE_VIEWER,
-	    api_case_route, api) != 0 ||
+	    api_route_below(api, "/v1/cases/", "{id}", api_case_subs,
+	    API_NCASE_SUBS, API_ROLE_VIEWER, api_case_route, api) != 0 ||
 	    api_route(api, "POST", "/v1/freeze", 0, API_ROLE_RESPONDER,
 	    api_freeze, api) != 0 ||
 	    api_route(api, "POST", "/v1/unfreeze", 0, API_ROLE_RESPONDER,

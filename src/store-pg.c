@@ -319,6 +319,7 @@ pgstore_open(const char *url, int create, char *err, size_t errlen)
 	    url, "UTF8", NULL };
 	struct pgstore	*p;
 	const char	*host;
+	int		 unreached = 0;
 
 	if ((p = calloc(1, sizeof *p)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -342,6 +343,7 @@ pgstore_open(const char *url, int create, char *err, size_t errlen)
 	    PQport(p->conn) : "", PQdb(p->conn) != NULL ? PQdb(p->conn) : "");
 	if (PQstatus(p->conn) != CONNECTION_OK) {
 		pgstore_fail(p, "postgres: cannot connect to %s", p->name);
+		unreached = 1;
 		goto fail;
 	}
 	if (PQserverVersion(p->conn) < PGSTORE_MIN_SERVER) {
@@ -358,6 +360,7 @@ pgstore_open(const char *url, int create, char *err, size_t errlen)
 fail:
 	snprintf(err, errlen, "%s", p->err);
 	pgstore_close(p);
+	errno = unreached ? ENOTCONN : EINVAL;
 	return NULL;
 }
 

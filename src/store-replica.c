@@ -498,7 +498,7 @@ store_replica_start(struct store *s, const struct store_replica_conf *conf,
 		return -1;
 	}
 	if ((pg = pgstore_open(conf->url, 1, err, errlen)) == NULL)
-		return -1;
+		return errno == ENOTCONN ? STORE_REPLICA_DOWN : -1;
 	if (pgstore_schema_from(pg) != 0 && pgstore_schema_from(pg) <
 	    STORE_SCHEMA_VERSION)
 		log_info("store", "%s: migrated the schema from version %d to "

@@ -9,6 +9,7 @@
 #define DEPROV_API_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <json-c/json.h>
 
@@ -53,6 +54,14 @@ struct api	*api_new(struct event_base *, const struct config *, struct store *,
  */
 int		 api_route(struct api *, const char *method, const char *path, int prefix,
 		    int role, api_handler, void *arg);
+
+/*
+ * Write the route table, one "METHOD PATH ROLE" a line (role: public,
+ * viewer, responder or admin; the routes under a prefix route each on
+ * their own line, "/v1/cases/{id}/retry"), in the order they were added:
+ * what docs/openapi.yaml must describe. 0 or -1.
+ */
+int		 api_routes_print(const struct api *, FILE *);
 
 /* Answers. api_reply_json consumes body. */
 void		 api_reply_json(struct evhttp_request *, int code, json_object *body);

@@ -27,8 +27,10 @@ struct pgstore;
  * create, make the schema when the database has none and migrate an older
  * one (under an advisory lock: several starting at once are safe); without,
  * the schema must be there. A schema newer than this program, or tables of
- * the same names that are not deprov's, are refused. NULL with err set.
- * Unless the URL says otherwise, connecting gives up after 10 s.
+ * the same names that are not deprov's, are refused. NULL with err set,
+ * and errno ENOTCONN when the server was not reached (worth trying again)
+ * or EINVAL when it answered with a refusal. Unless the URL says
+ * otherwise, connecting gives up after 10 s.
  */
 struct pgstore	*pgstore_open(const char *url, int create, char *err,
 		    size_t errlen);

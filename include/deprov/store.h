@@ -83,8 +83,9 @@ const char	*store_errmsg(struct store *);
  * stores are refused; and this instance takes the store: its writer epoch
  * and a lease of lease_ms, renewed while it runs. 0 when started;
  * STORE_REPLICA_HELD when another instance holds an unexpired lease (err
- * says which; try again within *wait_ms: this one is a standby); -1 with
- * err.
+ * says which; try again within *wait_ms: this one is a standby);
+ * STORE_REPLICA_DOWN when PostgreSQL was not reached (err says why; try
+ * again); -1 with err (refused: trying again will not help).
  */
 struct store_replica_conf {
 	const char	*url;
@@ -92,6 +93,7 @@ struct store_replica_conf {
 	int		 lease_ms;
 };
 #define STORE_REPLICA_HELD	1
+#define STORE_REPLICA_DOWN	2
 int		 store_replica_start(struct store *,
 		     const struct store_replica_conf *, int *wait_ms,
 		     char *err, size_t errlen);

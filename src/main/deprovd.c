@@ -31,6 +31,7 @@
 #include "deprov/kafka.h"
 #include "deprov/log.h"
 #include "deprov/metrics.h"
+#include "deprov/openapi.h"
 #include "deprov/reload.h"
 #include "deprov/runbook.h"
 #include "deprov/sla.h"
@@ -108,6 +109,35 @@ usage(FILE *f)
 	    "by another process, 4 forced (second signal, or the stop overran),\n"
 	    "5 fenced (another deprovd took the PostgreSQL store over).\n");
 }
+
+#ifdef DEPROV_TEST_HOOKS
+/*
+ * DEPROV_TEST_ROUTES_FILE: write the route table there once every module
+ * has added its routes, for the test that holds docs/openapi.yaml to what
+ * the daemon serves (tests/integration/it_openapi.py). 0, or -1 logged.
+ */
+static int
+deprovd_routes_hook(struct deprovd *d)
+{
+	const char	*path = getenv("DEPROV_TEST_ROUTES_FILE");
+	FILE		*f;
+	int		 r;
+
+	if (path == NULL || d->api == NULL)
+		return 0;
+	log_warn("deprovd", "test hook: writing the route table to %s", path);
+	if ((f = fopen(path, "w")) == NULL) {
+		log_error("deprovd", "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = api_routes_print(d->api, f);
+	if (fclose(f) != 0 || r != 0) {
+		log_error("deprovd", "%s: cannot write the route table", path);
+		return -1;
+	}
+	return 0;
+}
+#endif
 
 static size_t
 deprovd_open_cases(void *arg)
@@ -299,11 +329,19 @@ deprovd_take_store(struct deprovd *d)
 	int		 r, wait_ms = 0, rc = -1;
 
 	while ((r = store_replica_start(d->store, &conf, &wait_ms, err,
-	    sizeof err)) == STORE_REPLICA_HELD) {
-		/* Said when the holder changes, not at every try. */
-		if (strncmp(err, last, strcspn(err, "(")) != 0)
-			log_info("deprovd", "standby (instance %s): %s; taking "
-			    "over when that lease runs out", conf.instance, err);
+	    sizeof err)) == STORE_REPLICA_HELD || r == STORE_REPLICA_DOWN) {
+		/* Said when the holder or the trouble changes, not at every try. */
+		if (strncmp(err, last, strcspn(err, "(")) != 0) {
+			if (r == STORE_REPLICA_HELD)
+				log_info("deprovd", "standby (instance %s): %s; "
+				    "taking over when that lease runs out",
+				    conf.instance, err);
+			else
+				log_error("deprovd", "store: %s; trying again "
+				    "every second", err);
+		}
+		if (r == STORE_REPLICA_DOWN)
+			wait_ms = DEPROVD_STANDBY_MAX_MS;
 		snprintf(last, sizeof last, "%s", err);
 		if (st == NULL && ((st = evsignal_new(d->base, SIGTERM,
 		    deprovd_standby_signal, d)) == NULL || (si = evsignal_new(
@@ -620,6 +658,10 @@ main(int argc, char **argv)
 			log_error("deprovd", "%s", err);
 			goto done;
 		}
+		if (openapi_route(d.api) != 0) {
+			log_error("deprovd", "api: cannot add /openapi.json");
+			goto done;
+		}
 	}
 	deps.engine = d.engine;
 	deps.api = d.api;
@@ -632,6 +674,10 @@ main(int argc, char **argv)
 		log_error("deprovd", "cannot set up reloads");
 		goto done;
 	}
+#ifdef DEPROV_TEST_HOOKS
+	if (deprovd_routes_hook(&d) != 0)
+		goto done;
+#endif
 	d.sigterm = evsignal_new(d.base, SIGTERM, deprovd_signal, &d);
 	d.sigint = evsignal_new(d.base, SIGINT, deprovd_signal, &d);
 	d.sighup = evsignal_new(d.base, SIGHUP, deprovd_hup, &d);
