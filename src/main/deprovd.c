@@ -104,7 +104,7 @@ usage(FILE *f)
 	    "  -h, --help         this text\n"
 	    "\n"
 	    "SIGTERM/SIGINT stop within 15 s; a second one exits at once.\n"
-	    "SIGHUP reloads the configuration (docs/OPERATIONS.md, \"Reload\").\n"
+	    "SIGHUP reloads the configuration (docs/OPERATIONS.md, \"Reloading\").\n"
 	    "Exit: 0 stopped, 1 failed, 2 configuration problems, 3 store in use\n"
 	    "by another process, 4 forced (second signal, or the stop overran),\n"
 	    "5 fenced (another deprovd took the PostgreSQL store over).\n");
