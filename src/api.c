@@ -1323,88 +1323,85 @@ api_owned_cb(void *arg, const char *topic, int32_t partition)
 	json_object_array_add(list, json_object_new_int(partition));
 }
 
+/*
+ * What /readyz decides on, but for the stop (the caller knows of that):
+ * the store answers, a broker is up and the consumer is in its group with
+ * its assignment, which may hold no partition (more instances than
+ * partitions: this one serves the API and takes partitions over at the
+ * next rebalance); with the postgres backend, PostgreSQL takes changes.
+ * The details go into o when it is not NULL. deprovd's READY=1 to the
+ * service manager asks the same (src/main/deprovd.c).
+ */
+int
+api_readiness(struct store *store, struct kafka *kafka, json_object *o)
+{
+	json_object	*scratch = NULL, *parts, *pg;
+	char		 why[512], inst[256];
+	long long	 backlog, epoch = 0;
+	int64_t		 lag;
+	int		 member, store_ok, brokers, unknown = 0, up, ok;
+
+	if (o == NULL && (o = scratch = json_object_new_object()) == NULL)
+		return 0;
+	member = kafka != NULL && kafka_member(kafka);
+	store_ok = store_count_cases(store, NULL) >= 0;
+	brokers = kafka != NULL && kafka_brokers_up(kafka);
+	lag = kafka != NULL ? kafka_lag(kafka, &unknown) : -1;
+	parts = json_object_new_object();
+	if (kafka != NULL)
+		kafka_owned(kafka, api_owned_cb, parts);
+	json_object_object_add(o, "store", json_object_new_boolean(store_ok));
+	json_object_object_add(o, "kafka_member",
+	    json_object_new_boolean(member));
+	json_object_object_add(o, "kafka_assigned", json_object_new_boolean(
+	    kafka != NULL && kafka_assigned(kafka)));
+	json_object_object_add(o, "kafka_partitions", parts);
+	json_object_object_add(o, "kafka_brokers_up",
+	    json_object_new_boolean(brokers));
+	json_object_object_add(o, "kafka_lag", json_object_new_int64(lag));
+	json_object_object_add(o, "kafka_lag_unknown",
+	    json_object_new_int(unknown));
+	json_object_object_add(o, "intake_paused", json_object_new_boolean(
+	    kafka != NULL && kafka_paused(kafka)));
+	ok = member && store_ok && brokers;
+	if ((up = store_replica_status(store, why, sizeof why, &backlog)) >=
+	    0) {
+		/* The lease ran out unrenewed: not the writer. */
+		if (up && !store_replica_writable(store, why, sizeof why))
+			up = 0;
+		pg = json_object_new_object();
+		json_object_object_add(pg, "up", json_object_new_boolean(up));
+		json_object_object_add(pg, "backlog",
+		    json_object_new_int64(backlog));
+		if (store_replica_writer(store, inst, sizeof inst, &epoch) ==
+		    0) {
+			json_object_object_add(pg, "instance",
+			    json_object_new_string(inst));
+			json_object_object_add(pg, "writer_epoch",
+			    json_object_new_int64(epoch));
+		}
+		if (!up) {
+			log_redact(why);
+			json_object_object_add(pg, "error",
+			    json_object_new_string(why));
+		}
+		json_object_object_add(o, "postgres", pg);
+		ok = ok && up;
+	}
+	json_object_put(scratch);
+	return ok;
+}
+
 static void
 api_health(struct evhttp_request *req, const char *path, const char *rest,
     const struct api_caller *who, void *arg)
 {
 	struct api	*api = arg;
 	json_object	*o = json_object_new_object();
-	int		 ok = 1, ready = strcmp(path, "/readyz") == 0;
+	int		 ok = 1;
 
-	if (ready) {
-		/*
-		 * Ready: the store answers, deprovd is not stopping, a broker
-		 * is up and the consumer is in its group with its assignment,
-		 * which may hold no partition (more instances than
-		 * partitions: this one serves the API and takes partitions
-		 * over at the next rebalance).
-		 */
-		int member = api->kafka != NULL && kafka_member(api->kafka);
-		int store_ok = store_count_cases(api->store, NULL) >= 0;
-		int brokers = api->kafka != NULL && kafka_brokers_up(api->kafka);
-		int unknown = 0;
-		int64_t lag = api->kafka != NULL ?
-		    kafka_lag(api->kafka, &unknown) : -1;
-		json_object *parts = json_object_new_object();
-
-		if (api->kafka != NULL)
-			kafka_owned(api->kafka, api_owned_cb, parts);
-		json_object_object_add(o, "store", json_object_new_boolean(
-		    store_ok));
-		json_object_object_add(o, "kafka_member",
-		    json_object_new_boolean(member));
-		json_object_object_add(o, "kafka_assigned",
-		    json_object_new_boolean(api->kafka != NULL &&
-		    kafka_assigned(api->kafka)));
-		json_object_object_add(o, "kafka_partitions", parts);
-		json_object_object_add(o, "kafka_brokers_up",
-		    json_object_new_boolean(brokers));
-		json_object_object_add(o, "kafka_lag",
-		    json_object_new_int64(lag));
-		json_object_object_add(o, "kafka_lag_unknown",
-		    json_object_new_int(unknown));
-		json_object_object_add(o, "intake_paused",
-		    json_object_new_boolean(api->kafka != NULL &&
-		    kafka_paused(api->kafka)));
-		ok = member && store_ok && !api->stopped && brokers;
-		{
-			/* With the postgres backend: PostgreSQL takes changes. */
-			char		 why[512];
-			long long	 backlog;
-			int		 up = store_replica_status(api->store, why,
-					    sizeof why, &backlog);
-			json_object	*pg;
-
-			if (up >= 0) {
-				char		 inst[256];
-				long long	 epoch = 0;
-
-				/* The lease ran out unrenewed: not the writer. */
-				if (up && !store_replica_writable(api->store, why,
-				    sizeof why))
-					up = 0;
-				pg = json_object_new_object();
-				json_object_object_add(pg, "up",
-				    json_object_new_boolean(up));
-				json_object_object_add(pg, "backlog",
-				    json_object_new_int64(backlog));
-				if (store_replica_writer(api->store, inst,
-				    sizeof inst, &epoch) == 0) {
-					json_object_object_add(pg, "instance",
-					    json_object_new_string(inst));
-					json_object_object_add(pg, "writer_epoch",
-					    json_object_new_int64(epoch));
-				}
-				if (!up) {
-					log_redact(why);
-					json_object_object_add(pg, "error",
-					    json_object_new_string(why));
-				}
-				json_object_object_add(o, "postgres", pg);
-				ok = ok && up;
-			}
-		}
-	}
+	if (strcmp(path, "/readyz") == 0)
+		ok = api_readiness(api->store, api->kafka, o) && !api->stopped;
 	json_object_object_add(o, "status", json_object_new_string(ok ? "ok" :
 	    "unavailable"));
 	json_object_object_add(o, "open_cases", json_object_new_int64(

@@ -49,6 +49,7 @@ struct config_reader {
 
 static char	*config_dirname(const char *);
 static char	*config_join(const char *, const char *);
+static char	*config_expand(const char *, const char *, char *, size_t);
 static char	*config_read_secret(const char *, char *, size_t);
 static char	*config_secret_at(json_object *, const char *, const char *,
 		    const struct jsonc_doc *, const char *, int, struct diags *);
@@ -109,6 +110,68 @@ config_join(const char *dir, const char *path)
 		return strdup(path);
 	if (asprintf(&s, "%s/%s", dir, path) < 0)
 		return NULL;
+	return s;
+}
+
+/*
+ * The variables a file's path may begin with, as "${NAME}/file": a
+ * directory a service manager hands the process at start. systemd's
+ * LoadCredential= copies secrets readable only by root into a private
+ * directory of the service and names it in CREDENTIALS_DIRECTORY, whose
+ * path differs between systemd versions and instances: a configuration
+ * says "${CREDENTIALS_DIRECTORY}/sf.pem" and works under any of them.
+ * Nothing else is expanded: a "$" anywhere else is part of the name.
+ */
+static const struct config_pathvar {
+	const char	*name;
+	const char	*unset;		/* what to do when it is not set */
+} config_pathvars[] = {
+	{ "CREDENTIALS_DIRECTORY", "systemd sets it for a unit with "
+	    "LoadCredential=; outside the service, set it to a directory "
+	    "holding the same files" },
+	{ NULL, NULL },
+};
+
+/*
+ * A file path as written in the configuration: "${NAME}/rest" with NAME
+ * from config_pathvars, else as config_join. NULL with why when the
+ * variable is unknown, unset or empty, or when out of memory.
+ */
+static char *
+config_expand(const char *dir, const char *path, char *why, size_t whylen)
+{
+	const struct config_pathvar	*v;
+	const char			*end, *val;
+	char				*s = NULL;
+	size_t				 n;
+
+	if (strncmp(path, "${", 2) != 0) {
+		if ((s = config_join(dir, path)) == NULL)
+			snprintf(why, whylen, "out of memory");
+		return s;
+	}
+	if ((end = strchr(path, '}')) == NULL) {
+		snprintf(why, whylen, "\"${\" without \"}\"");
+		return NULL;
+	}
+	n = (size_t)(end - path - 2);
+	for (v = config_pathvars; v->name != NULL; v++) {
+		if (strlen(v->name) == n && strncmp(v->name, path + 2, n) == 0)
+			break;
+	}
+	if (v->name == NULL) {
+		snprintf(why, whylen, "only ${CREDENTIALS_DIRECTORY} may begin "
+		    "a path, not ${%.*s}", (int)n, path + 2);
+		return NULL;
+	}
+	if ((val = getenv(v->name)) == NULL || *val == '\0') {
+		snprintf(why, whylen, "%s is not set (%s)", v->name, v->unset);
+		return NULL;
+	}
+	if (asprintf(&s, "%s%s", val, end + 1) < 0) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
 	return s;
 }
 
@@ -373,9 +436,13 @@ config_secret_resolve(json_object *obj, const char *key, const char *where,
 		diags_add(d, file, l, "%s%s: expected a path", pre, kfile);
 		return NULL;
 	}
-	if ((dir = config_dirname(file)) == NULL ||
-	    (path = config_join(dir, json_object_get_string(vfile))) == NULL) {
+	if ((dir = config_dirname(file)) == NULL) {
 		diags_add(d, file, l, "out of memory");
+		goto done;
+	}
+	if ((path = config_expand(dir, json_object_get_string(vfile), why,
+	    sizeof why)) == NULL) {
+		diags_add(d, file, l, "%s%s: %s", pre, kfile, why);
 		goto done;
 	}
 	if ((s = config_read_secret(path, why, sizeof why)) == NULL)
@@ -599,14 +666,15 @@ static void
 config_path(struct config_reader *r, const char *where, json_object *obj,
     const struct config_setting *s, void *conf)
 {
-	char		 path[CONFIG_PATH_MAX], why[128], *p;
+	char		 path[CONFIG_PATH_MAX], why[256], *p;
 	const char	*v = NULL;
 	int		 line = config_line(r, obj, s->key);
 
 	if (jsonc_get_string(r->doc, obj, where, s->key, &v, r->d) != 1)
 		return;
-	if ((p = config_join(r->cfg->dir, v)) == NULL) {
-		diags_add(r->d, r->file, line, "out of memory");
+	if ((p = config_expand(r->cfg->dir, v, why, sizeof why)) == NULL) {
+		config_where(path, sizeof path, where, s->key);
+		diags_add(r->d, r->file, line, "%s: %s", path, why);
 		return;
 	}
 	if ((s->flags & CONFIG_READABLE) && access(p, R_OK) != 0) {

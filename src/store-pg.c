@@ -39,6 +39,7 @@ struct pgstore {
 	int		 fenced;	/* a put found another writer's epoch */
 	long long	 epoch;		/* this writer's, or 0: not fenced */
 	int		 lease_ms;	/* renewed by each fence, or 0 */
+	size_t		 queued;	/* puts sent in this transaction */
 };
 
 /* The baseline schema: version 3, the SQLite store's as of that version. */
@@ -140,6 +141,9 @@ static const char pgstore_take_fn[] =
     "  ON CONFLICT (key) DO UPDATE SET value = excluded.value;"
     " END $fn$";
 
+/* Puts sent before their results are read (pgstore_put_sync). */
+#define PGSTORE_PUT_CHUNK	500
+
 /* The first schema version PostgreSQL stores were made at. */
 #define PGSTORE_FIRST_VERSION	3
 
@@ -160,6 +164,7 @@ static int	pgstore_fail(struct pgstore *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	pgstore_exec(struct pgstore *, const char *);
 static int	pgstore_schema_up(struct pgstore *, int);
+static int	pgstore_put_sync(struct pgstore *);
 static const struct store_table *pgstore_table(const char *);
 
 /* Keep err "what: PostgreSQL's message" (its last line break dropped). */
@@ -857,6 +862,7 @@ int
 pgstore_put_begin(struct pgstore *p)
 {
 	p->put_failed = 0;
+	p->queued = 0;
 	if (!p->prepared && pgstore_prepare_puts(p) != 0)
 		return -1;
 	if (!PQenterPipelineMode(p->conn))
@@ -1006,38 +1012,45 @@ pgstore_put_row(const char *table, const struct store_value *v, size_t n,
 	snprintf(name, sizeof name, "put_%s", t->name);
 	if (!PQsendQueryPrepared(p->conn, name, (int)n, params, NULL, NULL, 0))
 		return pgstore_fail(p, "put %s", table);
+	/* A transaction may be any size: read the results as it goes. */
+	if (++p->queued % PGSTORE_PUT_CHUNK == 0 && pgstore_put_sync(p) != 0)
+		return -1;
 	return 0;
 }
 
-int
-pgstore_put_end(struct pgstore *p)
+/*
+ * Send a sync and read every result up to it. Inside the transaction
+ * (BEGIN ... COMMIT) a sync commits nothing; it bounds what is queued
+ * either way, so that neither side fills its socket waiting on the other
+ * (results are read only here). After a failed statement the server
+ * skips the rest up to the sync (PGRES_PIPELINE_ABORTED), and the
+ * transaction stays aborted: the first error is the one kept.
+ */
+static int
+pgstore_put_sync(struct pgstore *p)
 {
 	PGresult	*res;
-	int		 st, bad = 0;
+	int		 st;
 
-	if (!PQsendQueryParams(p->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQpipelineSync(p->conn)) {
-		pgstore_fail(p, "commit");
-		bad = 1;
-	}
-	/*
-	 * Read every result up to the sync: after a failed statement the
-	 * server skips the rest (PGRES_PIPELINE_ABORTED) and the transaction
-	 * is rolled back at the sync.
-	 */
-	while (!bad) {
+	if (!PQpipelineSync(p->conn))
+		return pgstore_fail(p, "put: sync");
+	for (;;) {
 		/* Each query's results end with a NULL; the sync ends them all. */
 		if ((res = PQgetResult(p->conn)) == NULL) {
-			if (PQstatus(p->conn) != CONNECTION_OK) {
-				pgstore_fail(p, "put");
-				bad = 1;
-			}
+			if (PQstatus(p->conn) != CONNECTION_OK)
+				return pgstore_fail(p, "put");
 			continue;
 		}
 		st = PQresultStatus(res);
 		if (st == PGRES_PIPELINE_SYNC) {
 			PQclear(res);
-			break;
+			return 0;
+		}
+		if (st == PGRES_FATAL_ERROR && PQstatus(p->conn) !=
+		    CONNECTION_OK) {
+			pgstore_fail(p, "put: %s", PQresultErrorMessage(res));
+			PQclear(res);
+			return -1;
 		}
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
 		    !p->put_failed) {
@@ -1055,6 +1068,18 @@ pgstore_put_end(struct pgstore *p)
 		}
 		PQclear(res);
 	}
+}
+
+int
+pgstore_put_end(struct pgstore *p)
+{
+	int	bad = 0;
+
+	if (!PQsendQueryParams(p->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) {
+		pgstore_fail(p, "commit");
+		bad = 1;
+	} else if (pgstore_put_sync(p) != 0)
+		bad = 1;
 	if (!PQexitPipelineMode(p->conn) && !bad) {
 		pgstore_fail(p, "pipeline end");
 		bad = 1;

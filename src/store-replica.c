@@ -63,7 +63,14 @@
 #include "store-internal.h"
 #include "store-tables.h"
 
-#define REPLICA_BATCH		1000	/* outbox rows per PostgreSQL transaction */
+/*
+ * Outbox rows per PostgreSQL transaction, about: a transaction ends where
+ * a local commit ended (a mark), never inside one, so that PostgreSQL
+ * never holds half of what the engine made durable at once (a case without
+ * its later steps would look finished to the writer that loads it). One
+ * commit bigger than this is sent whole.
+ */
+#define REPLICA_BATCH		1000
 #define REPLICA_PAUSE_MIN_MS	200	/* after a failure, doubling ... */
 #define REPLICA_PAUSE_MAX_MS	5000	/* ... up to this */
 #define REPLICA_MAX_TABLES	16
@@ -118,6 +125,7 @@ struct store_replica {
 	sqlite3_stmt	*row_st[REPLICA_MAX_TABLES];
 	struct pgstore	*pg;
 	struct replica_entry *ents;
+	size_t		 nents;		/* allocated */
 };
 
 static void	*replica_main(void *);
@@ -193,7 +201,10 @@ struct replica_push {
 	int		 open;
 };
 
-/* store_export into PostgreSQL, a transaction every REPLICA_BATCH rows. */
+/*
+ * store_export into PostgreSQL, in one transaction: a standby that takes
+ * the store over while this runs must find all of it or none.
+ */
 static int
 replica_push_row(const char *table, const struct store_value *v, size_t n,
     void *arg)
@@ -207,11 +218,7 @@ replica_push_row(const char *table, const struct store_value *v, size_t n,
 	}
 	if (pgstore_put_row(table, v, n, x->pg) != 0)
 		return -1;
-	if (++x->rows % REPLICA_BATCH == 0) {
-		x->open = 0;
-		if (pgstore_put_end(x->pg) != 0)
-			return -1;
-	}
+	x->rows++;
 	return 0;
 }
 
@@ -459,7 +466,7 @@ replica_thread_db(struct store *s, struct store_replica *r)
 		return -1;
 	sqlite3_busy_timeout(r->db, 5000);
 	if (sqlite3_prepare_v3(r->db, "SELECT id, tbl, k1, k2, k3 FROM pg_outbox"
-	    " WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3",
+	    " WHERE id > ?1 AND id <= ?2 ORDER BY id",
 	    -1, SQLITE_PREPARE_PERSISTENT, &r->outbox_st, NULL) != SQLITE_OK)
 		return -1;
 	for (i = 0; i < store_ntables && i < REPLICA_MAX_TABLES; i++) {
@@ -521,6 +528,7 @@ store_replica_start(struct store *s, const struct store_replica_conf *conf,
 		return -1;
 	}
 	r->pg = pg;
+	r->nents = REPLICA_BATCH;
 	r->up = 1;
 	r->epoch = pgstore_epoch(pg);
 	r->lease_ms = conf->lease_ms;
@@ -846,8 +854,21 @@ replica_batch(struct store_replica *r, int64_t acked, int64_t upto)
 		return -1;
 	sqlite3_bind_int64(r->outbox_st, 1, acked);
 	sqlite3_bind_int64(r->outbox_st, 2, upto);
-	sqlite3_bind_int(r->outbox_st, 3, REPLICA_BATCH);
-	while (n < REPLICA_BATCH && sqlite3_step(r->outbox_st) == SQLITE_ROW) {
+	while (sqlite3_step(r->outbox_st) == SQLITE_ROW) {
+		if (n == r->nents) {
+			struct replica_entry	*e;
+
+			if ((e = reallocarray(r->ents, r->nents * 2,
+			    sizeof *e)) == NULL) {
+				sqlite3_reset(r->outbox_st);
+				sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+				replica_entries_free(r, n);
+				return -1;
+			}
+			memset(e + r->nents, 0, r->nents * sizeof *e);
+			r->ents = e;
+			r->nents *= 2;
+		}
 		r->ents[n].id = sqlite3_column_int64(r->outbox_st, 0);
 		r->ents[n].tbl = sqlite3_column_int(r->outbox_st, 1);
 		for (k = 0; k < 3; k++)
@@ -927,10 +948,15 @@ replica_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	while (!r->stop) {
-		/* What the local WAL has synced is what may be sent. */
+		/*
+		 * What the local WAL has synced is what may be sent, whole
+		 * local commits at a time, about REPLICA_BATCH rows.
+		 */
 		upto = r->acked;
 		for (i = 0; i < r->n; i++) {
-			if (r->marks[r->head + i].gen > s->done)
+			if (r->marks[r->head + i].gen > s->done ||
+			    (upto > r->acked && r->marks[r->head + i].maxid -
+			    r->acked > REPLICA_BATCH))
 				break;
 			upto = r->marks[r->head + i].maxid;
 		}
@@ -1012,7 +1038,13 @@ replica_main(void *arg)
 			if (!logged++)
 				log_error("store", "replication stopped: %s "
 				    "(retrying; steps wait)", err);
-			if (r->pg != NULL && !pgstore_ok(r->pg)) {
+			/*
+			 * A new connection for the next try, whatever libpq
+			 * says of this one: a pipeline cut off mid-way by a
+			 * server that died can leave a connection that reads
+			 * as good and never works again.
+			 */
+			if (r->pg != NULL) {
 				pgstore_close(r->pg);
 				r->pg = NULL;
 			}

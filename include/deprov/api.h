@@ -118,6 +118,11 @@ void		 api_set_tokens(struct api *, const struct config *cfg);
 
 /* Stop accepting requests (shutdown). */
 void		 api_stop(struct api *);
+/*
+ * 1 when /readyz would answer "ok" (the stop aside): store, Kafka group
+ * and brokers, PostgreSQL with that backend. Details into o unless NULL.
+ */
+int		 api_readiness(struct store *, struct kafka *, json_object *o);
 void		 api_free(struct api *);
 
 /* Role of a presented token, or -1 (exposed for tests). */

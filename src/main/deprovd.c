@@ -34,6 +34,7 @@
 #include "deprov/openapi.h"
 #include "deprov/reload.h"
 #include "deprov/runbook.h"
+#include "deprov/sdnotify.h"
 #include "deprov/sla.h"
 #include "deprov/store.h"
 
@@ -79,6 +80,7 @@ struct deprovd {
 	struct kafka		*kafka;
 	struct api		*api;
 	struct dashboard	*dashboard;
+	struct sdnotify		*sdnotify;	/* the service manager (systemd) */
 	struct evidence		*evidence;
 	struct event		*sigterm;
 	struct event		*sigint;
@@ -167,6 +169,15 @@ deprovd_on_case(const struct engine_event *ev, void *arg)
 		kafka_backpressure_check(d->kafka);
 }
 
+/* Ready for the service manager: what /readyz answers "ok" to. */
+static int
+deprovd_ready(void *arg)
+{
+	struct deprovd *d = arg;
+
+	return !d->stopping && api_readiness(d->store, d->kafka, NULL);
+}
+
 /* An SLA breach goes into the audit trail (sla knows nothing of audit). */
 static void
 deprovd_sla_alert(const struct sla_alert *a, void *arg)
@@ -246,6 +257,7 @@ deprovd_stop(struct deprovd *d)
 		return;
 	d->stopping = 1;
 	deprovd_arm_hard_stop(d);
+	sdnotify_stopping(d->sdnotify);
 	if (d->api != NULL)
 		api_stop(d->api);
 	d->stop_waits = 2;
@@ -325,8 +337,13 @@ deprovd_take_store(struct deprovd *d)
 	    d->cfg->store_instance, d->cfg->store_lease_ms };
 	struct event	*st = NULL, *si = NULL;
 	struct timeval	 tv;
-	char		 err[512], last[512] = "";
-	int		 r, wait_ms = 0, rc = -1;
+	const char	*nsock = getenv("NOTIFY_SOCKET");
+	char		 err[512], last[512] = "", status[600];
+	int		 r, wait_ms = 0, rc = -1, dog;
+
+	/* Under systemd's watchdog a standby pings too: it may wait for good. */
+	dog = nsock != NULL && sdnotify_watchdog_interval(getenv("WATCHDOG_USEC"),
+	    getenv("WATCHDOG_PID"), (long)getpid()) > 0;
 
 	while ((r = store_replica_start(d->store, &conf, &wait_ms, err,
 	    sizeof err)) == STORE_REPLICA_HELD || r == STORE_REPLICA_DOWN) {
@@ -339,7 +356,17 @@ deprovd_take_store(struct deprovd *d)
 			else
 				log_error("deprovd", "store: %s; trying again "
 				    "every second", err);
+			/*
+			 * A standby has started as it should: the service
+			 * manager hears so (Type=notify), and what it waits for.
+			 */
+			snprintf(status, sizeof status, "READY=1\nSTATUS=%s: %s",
+			    r == STORE_REPLICA_HELD ? "standby" : "waiting", err);
+			if (nsock != NULL)
+				(void)sdnotify_send(nsock, status);
 		}
+		if (dog)
+			(void)sdnotify_send(nsock, "WATCHDOG=1");
 		if (r == STORE_REPLICA_DOWN)
 			wait_ms = DEPROVD_STANDBY_MAX_MS;
 		snprintf(last, sizeof last, "%s", err);
@@ -405,6 +432,7 @@ deprovd_teardown(struct deprovd *d)
 		event_free(d->sigint);
 	if (d->sighup != NULL)
 		event_free(d->sighup);
+	sdnotify_free(d->sdnotify);
 	if (d->fence_ev != NULL)
 		event_free(d->fence_ev);
 	api_free(d->api);
@@ -686,6 +714,11 @@ main(int argc, char **argv)
 	    evsignal_add(d.sigint, NULL) != 0 ||
 	    evsignal_add(d.sighup, NULL) != 0) {
 		log_error("deprovd", "cannot install signal handlers");
+		goto done;
+	}
+	if ((d.sdnotify = sdnotify_new(d.base, deprovd_ready, &d, err,
+	    sizeof err)) == NULL) {
+		log_error("deprovd", "%s", err);
 		goto done;
 	}
 	log_info("deprovd", "started (version %s, %zu targets, %zu runbooks, "
