@@ -136,6 +136,11 @@ struct api {
 	size_t			 nroutes;
 	struct event_base	*base;
 	const struct config	*cfg;
+	/*
+	 * Where the tokens are checked (a reference): the configuration of the
+	 * last reload, cfg until one. A request holds it while it is handled.
+	 */
+	const struct config	*tokens;
 	struct store		*store;
 	struct engine		*engine;
 	struct kafka		*kafka;
@@ -387,12 +392,12 @@ api_auth(struct api *api, struct evhttp_request *req, int need,
 		api_error(req, 401, "unauthorized", "a bearer token is required");
 		return -1;
 	}
-	if ((i = api_token_find(&api->cfg->api, h + 7)) < 0) {
+	if ((i = api_token_find(&api->tokens->api, h + 7)) < 0) {
 		api_error(req, 401, "unauthorized", "unknown token");
 		return -1;
 	}
-	caller->name = api->cfg->api.tokens[i].name;
-	caller->role = api_role_parse(api->cfg->api.tokens[i].role);
+	caller->name = api->tokens->api.tokens[i].name;
+	caller->role = api_role_parse(api->tokens->api.tokens[i].role);
 	if (caller->role < need) {
 		char	why[160];
 
@@ -1525,6 +1530,7 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
 	struct api_route	*r;
 	struct api_caller	 who;
+	const struct config	*tokens;
 	size_t			 i, len;
 	int			 path_matched = 0;
 
@@ -1552,10 +1558,13 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		path_matched = 1;
 		if (!api_method_is(req, r->method))
 			continue;
-		if (api_auth(api, req, r->role, &who) != 0)
-			return;
-		rest = r->prefix ? path + len : "";
-		r->handler(req, path, rest, &who, r->arg);
+		/* who points into it: kept even if the handler reloads. */
+		tokens = config_ref(api->tokens);
+		if (api_auth(api, req, r->role, &who) == 0) {
+			rest = r->prefix ? path + len : "";
+			r->handler(req, path, rest, &who, r->arg);
+		}
+		config_free(tokens);
 		return;
 	}
 	if (path_matched) {
@@ -2170,6 +2179,7 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	}
 	api->base = base;
 	api->cfg = cfg;
+	api->tokens = config_ref(cfg);
 	api->store = store;
 	api->engine = engine;
 	api->kafka = kafka;
@@ -2301,6 +2311,7 @@ api_free(struct api *api)
 		free(api->routes[i].method);
 		free(api->routes[i].path);
 	}
+	config_free(api->tokens);
 	free(api);
 }
 
@@ -2412,7 +2423,8 @@ static const struct config_setting api_rows[] = {
 	/* The two files' fields are the api's own: the object is at offset 0. */
 	{ .key = "tls", .type = CONFIG_OBJECT, .off = 0,
 	    .sub = &api_tls_settings },
-	{ .key = "tokens", .type = CONFIG_LIST,
+	/* Checked at every request: a reload applies new ones at once. */
+	{ .key = "tokens", .type = CONFIG_LIST, .flags = CONFIG_LIVE,
 	    .off = offsetof(struct config_api, tokens),
 	    .size = sizeof(struct config_api_token),
 	    .count = offsetof(struct config_api, ntokens),
@@ -2435,3 +2447,12 @@ static const struct config_setting api_rows[] = {
 };
 
 const struct config_section api_settings = { api_rows, api_config_check };
+
+void
+api_set_tokens(struct api *api, const struct config *cfg)
+{
+	const struct config *old = api->tokens;
+
+	api->tokens = config_ref(cfg);
+	config_free(old);
+}

@@ -24,6 +24,7 @@
 
 
 #include "deprov/api.h"
+#include "deprov/clock.h"
 #include "deprov/engine.h"
 #include "deprov/kafka.h"
 #include "deprov/log.h"
@@ -96,6 +97,8 @@ struct metrics {
 	struct metrics_family	*opened;
 	struct metrics_family	*breaches;
 	struct metrics_family	*alerts;
+	struct metrics_family	*reloads;
+	struct metrics_family	*reloaded_at;
 	struct metrics_family	*dead;
 	struct metrics_family	*consumed;
 	struct metrics_family	*assigned;
@@ -836,6 +839,8 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	static const char *const l_target[] = { "target", NULL };
 	static const char *const l_instance[] = { "instance", NULL };
 	static const char *const l_http[] = { "target", "class", NULL };
+	static const char *const l_result[] = { "result", NULL };
+	static const char *const results[] = { "ok", "failed" };
 	struct metrics_registry	*r;
 	struct metrics		*m;
 	size_t			 i;
@@ -876,6 +881,14 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	m->alerts = metrics_family_new(r, METRICS_COUNTER,
 	    "deprov_sla_alerts_total", "SLA alert deliveries by webhook and "
 	    "outcome (delivered, failed after retries).", l_alert, NULL, 0);
+	m->reloads = metrics_family_new(r, METRICS_COUNTER,
+	    "deprov_config_reloads_total", "Configuration reloads (SIGHUP, POST "
+	    "/v1/reload) by result: ok (applied) or failed (the configuration "
+	    "before stays).", l_result, NULL, 0);
+	m->reloaded_at = metrics_family_new(r, METRICS_GAUGE,
+	    "deprov_config_last_reload_success_timestamp_seconds", "When the "
+	    "configuration was last loaded with success (start or reload), in "
+	    "Unix seconds.", NULL, NULL, 0);
 	m->dead = metrics_family_new(r, METRICS_COUNTER,
 	    "deprov_dead_letters_total", "Kafka messages sent to the dead-letter "
 	    "topic.", NULL, NULL, 0);
@@ -960,10 +973,19 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    m->tokens == NULL || m->window == NULL || m->circuit == NULL ||
 	    m->exposed == NULL || m->exposed_at == NULL || m->refused == NULL ||
 	    m->pg_up == NULL || m->pg_backlog == NULL || m->pg_writer == NULL ||
-	    m->pg_standbys == NULL) {
+	    m->pg_standbys == NULL || m->reloads == NULL ||
+	    m->reloaded_at == NULL) {
 		snprintf(err, errlen, "metrics: cannot create the families");
 		goto fail;
 	}
+	/* Both results from the start, so that rate() sees the first failure. */
+	for (i = 0; i < 2; i++)
+		if (metrics_counter_add(m->reloads, &results[i], 0) != 0) {
+			snprintf(err, errlen, "metrics: out of memory");
+			goto fail;
+		}
+	/* The configuration of the start is a success too. */
+	metrics_gauge_set(m->reloaded_at, NULL, (double)clock_wall_ms() / 1000);
 	for (i = 0; i < CASE_STATE_COUNT; i++) {
 		name = case_state_name((enum case_state)i);
 		if (metrics_gauge_set(m->cases, &name, 0) != 0) {
@@ -1163,4 +1185,17 @@ metrics_alert(struct metrics *m, const char *webhook, const char *outcome)
 
 	if (m != NULL)
 		metrics_counter_add(m->alerts, lv, 1);
+}
+
+void
+metrics_reload(struct metrics *m, int ok)
+{
+	const char *lv = ok ? "ok" : "failed";
+
+	if (m == NULL)
+		return;
+	metrics_counter_add(m->reloads, &lv, 1);
+	if (ok)
+		metrics_gauge_set(m->reloaded_at, NULL,
+		    (double)clock_wall_ms() / 1000);
 }

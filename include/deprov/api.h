@@ -110,6 +110,11 @@ json_object	*api_body_json(struct evhttp_request *, char *err, size_t errlen);
  * The audit must outlive the api.
  */
 void		 api_set_audit(struct api *, struct audit *);
+/*
+ * A reload: tokens are checked against cfg's from the next request on (the
+ * api holds a reference; the rest of the "api" section stays as started).
+ */
+void		 api_set_tokens(struct api *, const struct config *cfg);
 
 /* Stop accepting requests (shutdown). */
 void		 api_stop(struct api *);

@@ -393,6 +393,16 @@ class Daemon:
             self.proc.wait()
             raise AssertionError("deprovd did not stop within %ss of SIGTERM" % timeout)
 
+    def metric(self, name, **labels):
+        """A sample of GET /metrics (labels sorted by name), or None when absent."""
+        text = urllib.request.urlopen(self.url("/metrics"), timeout=5).read().decode()
+        want = name + ("{" + ",".join('%s="%s"' % kv for kv in sorted(labels.items())) + "}"
+                       if labels else "")
+        for line in text.splitlines():
+            if line.startswith(want + " "):
+                return float(line.split()[-1])
+        return None
+
     def log_text(self):
         self.stderr.flush()
         with open(self.stderr_path) as f:

@@ -1630,6 +1630,88 @@ test_store_backend(void **state)
 	diags_free(d);
 }
 
+/* What config_diff reports, as "what:live" lines joined by '\n'. */
+static void
+diff_cb(const char *what, int live, void *arg)
+{
+	char	*buf = arg;
+	size_t	 len = strlen(buf);
+
+	snprintf(buf + len, 2048 - len, "%s:%d\n", what, live);
+}
+
+/*
+ * config_diff: nothing between a file and itself; each kind of change at
+ * its dotted path, live or needing a restart as its row says; secrets
+ * compared by value (a token from a file whose content changed), never
+ * shown; targets added, removed or of another kind need a restart.
+ */
+static void
+test_diff(void **state)
+{
+	static const char base[] =
+	    "{ \"kafka\": { \"brokers\": \"k:9092\", \"group_id\": \"g\" },\n"
+	    "  \"api\": { \"listen\": \"127.0.0.1:1\", \"tokens\": [\n"
+	    "    { \"name\": \"ops\", \"role\": \"admin\", \"sha256\": \"" HEX64 "\" } ] },\n"
+	    "  \"alerts\": { \"max_attempts\": 3 },\n"
+	    "  \"targets\": {\n"
+	    "    \"sf\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\",\n"
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"tok\" },\n"
+	    "      \"limits\": { \"rate_per_sec\": 5 } },\n"
+	    "    \"ok\": { \"kind\": \"okta\", \"base_url\": \"https://y\" } } }\n";
+	static const char next[] =
+	    "{ \"kafka\": { \"brokers\": \"k:9092\", \"group_id\": \"h\" },\n"
+	    "  \"log_level\": \"debug\",\n"
+	    "  \"api\": { \"listen\": \"127.0.0.1:2\", \"tokens\": [\n"
+	    "    { \"name\": \"ops2\", \"role\": \"admin\", \"sha256\": \"" HEX64 "\" } ] },\n"
+	    "  \"alerts\": { \"max_attempts\": 4 },\n"
+	    "  \"targets\": {\n"
+	    "    \"sf\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\",\n"
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"tok\" },\n"
+	    "      \"limits\": { \"rate_per_sec\": 6 } },\n"
+	    "    \"new\": { \"kind\": \"okta\", \"base_url\": \"https://y\" } } }\n";
+	struct config	*a, *b;
+	struct diags	*d;
+	char		 got[2048];
+
+	(void)state;
+	put("tok", "secret-token-one-0123456789");
+	a = load(base, &d);
+	no_diags(d);
+	diags_free(d);
+	b = load(base, &d);
+	no_diags(d);
+	diags_free(d);
+	got[0] = '\0';
+	assert_int_equal(config_diff(a, b, diff_cb, got), 0);
+	config_free(b);
+
+	put("tok", "secret-token-two-0123456789");
+	b = load(next, &d);
+	no_diags(d);
+	diags_free(d);
+	got[0] = '\0';
+	assert_int_equal(config_diff(a, b, diff_cb, got), 9);
+	assert_string_equal(got,
+	    "log_level:1\n"
+	    "kafka.group_id:0\n"
+	    "api.listen:0\n"
+	    "api.tokens:1\n"
+	    "alerts.max_attempts:1\n"
+	    "targets.sf.auth:1\n"
+	    "targets.sf.limits.rate_per_sec:1\n"
+	    "targets.ok removed:0\n"
+	    "targets.new added:0\n");
+	assert_null(strstr(got, "secret-token"));
+
+	/* A reference keeps it alive past the loader's config_free. */
+	assert_ptr_equal(config_ref(b), b);
+	config_free(b);
+	assert_string_equal(b->kafka.group_id, "h");
+	config_free(b);
+	config_free(a);
+}
+
 int
 main(void)
 {
@@ -1655,6 +1737,7 @@ main(void)
 		cmocka_unit_test(test_settings_tables),
 		cmocka_unit_test(test_api_public_url),
 		cmocka_unit_test(test_store_backend),
+		cmocka_unit_test(test_diff),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
