@@ -492,7 +492,7 @@ replica_thread_db(struct store *s, struct store_replica *r)
 }
 
 int
-store_replica_start(struct store *s, const struct store_replica_conf *conf,
+store_replica_start(struct store *s, struct store_replica_conf *conf,
     int *wait_ms, char *err, size_t errlen)
 {
 	struct store_replica	*r;
@@ -508,15 +508,33 @@ store_replica_start(struct store *s, const struct store_replica_conf *conf,
 		snprintf(err, errlen, "replication: too many tables");
 		return -1;
 	}
-	if ((pg = pgstore_open(conf->url, 1, err, errlen)) == NULL)
-		return errno == ENOTCONN ? STORE_REPLICA_DOWN : -1;
-	if (pgstore_schema_from(pg) != 0 && pgstore_schema_from(pg) <
-	    STORE_SCHEMA_VERSION)
-		log_info("store", "%s: migrated the schema from version %d to "
-		    "%d", pgstore_name(pg), pgstore_schema_from(pg),
-		    STORE_SCHEMA_VERSION);
-	if ((m = replica_match(s, pg, conf, wait_ms, err, errlen)) != 0) {
+	/*
+	 * A standby asks again on the connection it kept: opening one makes
+	 * the schema's functions again, which is catalog churn every second.
+	 */
+	pg = conf->pg;
+	conf->pg = NULL;
+	if (pg != NULL && !pgstore_ok(pg)) {
 		pgstore_close(pg);
+		pg = NULL;
+	}
+	if (pg == NULL) {
+		if ((pg = pgstore_open(conf->url, 1, err, errlen)) == NULL)
+			return errno == ENOTCONN ? STORE_REPLICA_DOWN : -1;
+		if (pgstore_schema_from(pg) != 0 && pgstore_schema_from(pg) <
+		    STORE_SCHEMA_VERSION)
+			log_info("store", "%s: migrated the schema from version "
+			    "%d to %d", pgstore_name(pg), pgstore_schema_from(pg),
+			    STORE_SCHEMA_VERSION);
+	}
+	if ((m = replica_match(s, pg, conf, wait_ms, err, errlen)) != 0) {
+		/* The server went away meanwhile: worth trying again. */
+		if (m < 0 && !pgstore_ok(pg))
+			m = STORE_REPLICA_DOWN;
+		if (m == STORE_REPLICA_HELD)
+			conf->pg = pg;		/* kept for the next ask */
+		else
+			pgstore_close(pg);
 		return m;
 	}
 	if ((r = calloc(1, sizeof *r)) == NULL || (r->url = strdup(conf->url))
@@ -561,6 +579,13 @@ store_replica_start(struct store *s, const struct store_replica_conf *conf,
 	r->th_running = 1;
 	log_info("store", "replicating to %s", pgstore_name(pg));
 	return 0;
+}
+
+void
+store_replica_conf_clear(struct store_replica_conf *conf)
+{
+	pgstore_close(conf->pg);
+	conf->pg = NULL;
 }
 
 void

@@ -91,12 +91,15 @@ struct store_replica_conf {
 	const char	*url;
 	const char	*instance;	/* unique among the store's deprovd */
 	int		 lease_ms;
+	/* Kept between a standby's asks; store_replica_conf_clear ends it. */
+	struct pgstore	*pg;
 };
 #define STORE_REPLICA_HELD	1
 #define STORE_REPLICA_DOWN	2
 int		 store_replica_start(struct store *,
-		     const struct store_replica_conf *, int *wait_ms,
+		     struct store_replica_conf *, int *wait_ms,
 		     char *err, size_t errlen);
+void		 store_replica_conf_clear(struct store_replica_conf *);
 /*
  * 1 while this deprovd may act for the store: not replicating, or its
  * lease is unexpired by its own clock and it is not fenced; else 0 and

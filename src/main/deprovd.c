@@ -334,7 +334,7 @@ static int
 deprovd_take_store(struct deprovd *d)
 {
 	struct store_replica_conf conf = { d->cfg->store_url,
-	    d->cfg->store_instance, d->cfg->store_lease_ms };
+	    d->cfg->store_instance, d->cfg->store_lease_ms, NULL };
 	struct event	*st = NULL, *si = NULL;
 	struct timeval	 tv;
 	const char	*nsock = getenv("NOTIFY_SOCKET");
@@ -399,6 +399,7 @@ deprovd_take_store(struct deprovd *d)
 		    conf.instance);
 	rc = 0;
 done:
+	store_replica_conf_clear(&conf);
 	if (st != NULL)
 		event_free(st);
 	if (si != NULL)
