@@ -107,6 +107,18 @@ struct api_stream {
 };
 TAILQ_HEAD(api_conns, api_conn);
 
+/*
+ * A route below a prefix route, which dispatches them itself: the suffix
+ * after the prefix's parameter ("" for the parameter alone), its method
+ * and the least role it needs. The same rows answer the requests and make
+ * the route table (api_routes_print), so the two cannot disagree.
+ */
+struct api_sub {
+	const char	*suffix;
+	const char	*method;
+	int		 role;
+};
+
 struct api_route {
 	char		*method;	/* NULL = any */
 	char		*path;
@@ -114,6 +126,9 @@ struct api_route {
 	int		 role;
 	api_handler	 handler;
 	void		*arg;
+	const char	*param;		/* prefix routes: "{id}" */
+	const struct api_sub *subs;	/* what follows param; NULL = unknown */
+	size_t		 nsubs;
 };
 
 struct api {
@@ -121,6 +136,11 @@ struct api {
 	size_t			 nroutes;
 	struct event_base	*base;
 	const struct config	*cfg;
+	/*
+	 * Where the tokens are checked (a reference): the configuration of the
+	 * last reload, cfg until one. A request holds it while it is handled.
+	 */
+	const struct config	*tokens;
 	struct store		*store;
 	struct engine		*engine;
 	struct kafka		*kafka;
@@ -165,6 +185,8 @@ static void	api_case_containment(json_object *, json_object *);
 static int	api_member_str(json_object *, const char *, char **);
 static void	api_action(struct api *, struct evhttp_request *, long long,
 		    const struct api_caller *, int);
+static int	api_method_is(struct evhttp_request *, const char *);
+static void	api_allow(struct evhttp_request *, const char *);
 
 static const char *
 api_reason(int code)
@@ -300,6 +322,13 @@ api_role_name(int role)
 	    "none";
 }
 
+/* A route's role as the route table and docs/openapi.yaml name it. */
+static const char *
+api_role_or_public(int role)
+{
+	return role == API_ROLE_PUBLIC ? "public" : api_role_name(role);
+}
+
 static int
 api_role_parse(const char *s)
 {
@@ -363,12 +392,12 @@ api_auth(struct api *api, struct evhttp_request *req, int need,
 		api_error(req, 401, "unauthorized", "a bearer token is required");
 		return -1;
 	}
-	if ((i = api_token_find(&api->cfg->api, h + 7)) < 0) {
+	if ((i = api_token_find(&api->tokens->api, h + 7)) < 0) {
 		api_error(req, 401, "unauthorized", "unknown token");
 		return -1;
 	}
-	caller->name = api->cfg->api.tokens[i].name;
-	caller->role = api_role_parse(api->cfg->api.tokens[i].role);
+	caller->name = api->tokens->api.tokens[i].name;
+	caller->role = api_role_parse(api->tokens->api.tokens[i].role);
 	if (caller->role < need) {
 		char	why[160];
 
@@ -992,6 +1021,15 @@ done:
 	json_object_put(body);
 }
 
+/* The routes under /v1/cases/{id}; the prefix route itself needs a viewer. */
+static const struct api_sub api_case_subs[] = {
+	{ "", "GET", API_ROLE_VIEWER },
+	{ "/retry", "POST", API_ROLE_ADMIN },
+	{ "/cancel", "POST", API_ROLE_ADMIN },
+	{ "/reinstate", "POST", API_ROLE_ADMIN },
+};
+#define API_NCASE_SUBS	(sizeof api_case_subs / sizeof api_case_subs[0])
+
 /*
  * /v1/cases/{id}, /v1/cases/{id}/retry, /v1/cases/{id}/cancel,
  * /v1/cases/{id}/reinstate
@@ -1001,42 +1039,40 @@ api_case_route(struct evhttp_request *req, const char *path, const char *rest,
     const struct api_caller *who, void *arg)
 {
 	struct api		*api = arg;
+	const struct api_sub	*sub = NULL;
 	const char		*after;
 	long long		 id;
-	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	size_t			 i;
 
 	if ((id = api_case_id(rest, &after)) < 0) {
 		api_error(req, 400, "bad_request", "case id must be a positive "
 		    "decimal integer (at most 9223372036854775807)");
 		return;
 	}
-	if (*after == '\0') {
-		if (m != EVHTTP_REQ_GET) {
-			api_error(req, 405, "method_not_allowed", "use GET");
-			return;
-		}
-		api_case(api, req, id);
-		return;
-	}
-	if (strcmp(after, "/retry") != 0 && strcmp(after, "/cancel") != 0 &&
-	    strcmp(after, "/reinstate") != 0) {
+	for (i = 0; i < API_NCASE_SUBS && sub == NULL; i++)
+		if (strcmp(after, api_case_subs[i].suffix) == 0)
+			sub = &api_case_subs[i];
+	if (sub == NULL) {
 		api_error(req, 404, "not_found", "no such route");
 		return;
 	}
-	if (m != EVHTTP_REQ_POST) {
-		api_error(req, 405, "method_not_allowed", "use POST");
+	if (!api_method_is(req, sub->method)) {
+		api_allow(req, sub->method);
+		api_error(req, 405, "method_not_allowed", *after == '\0' ?
+		    "use GET" : "use POST");
 		return;
 	}
-	if (who->role < API_ROLE_ADMIN) {
+	if (who->role < sub->role) {
 		api_error(req, 403, "forbidden", "retry, cancel and reinstate "
 		    "need the admin role");
 		return;
 	}
-	if (strcmp(after, "/reinstate") == 0) {
+	if (*after == '\0')
+		api_case(api, req, id);
+	else if (strcmp(after, "/reinstate") == 0)
 		api_reinstate(api, req, id, who);
-		return;
-	}
-	api_action(api, req, id, who, after[1] == 'r');
+	else
+		api_action(api, req, id, who, after[1] == 'r');
 }
 
 /*
@@ -1287,88 +1323,113 @@ api_owned_cb(void *arg, const char *topic, int32_t partition)
 	json_object_array_add(list, json_object_new_int(partition));
 }
 
+/*
+ * "standbys": [{"instance", "seen_ms_ago"}], the instances that asked for
+ * the store in the last seconds (absent until the writer has read them).
+ */
+static void
+api_readiness_standbys(struct store *store, json_object *pg)
+{
+	char		 buf[1024], *line, *tab, *save = NULL;
+	json_object	*a, *e;
+
+	if (store_replica_standbys(store, buf, sizeof buf) < 0)
+		return;
+	a = json_object_new_array();
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((tab = strchr(line, '\t')) == NULL)
+			continue;
+		*tab = '\0';
+		e = json_object_new_object();
+		json_object_object_add(e, "instance", json_object_new_string(line));
+		json_object_object_add(e, "seen_ms_ago",
+		    json_object_new_int64(strtoll(tab + 1, NULL, 10)));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(pg, "standbys", a);
+}
+
+/*
+ * What /readyz decides on, but for the stop (the caller knows of that):
+ * the store answers, a broker is up and the consumer is in its group with
+ * its assignment, which may hold no partition (more instances than
+ * partitions: this one serves the API and takes partitions over at the
+ * next rebalance); with the postgres backend, PostgreSQL takes changes.
+ * The details go into o when it is not NULL. deprovd's READY=1 to the
+ * service manager asks the same (src/main/deprovd.c).
+ */
+int
+api_readiness(struct store *store, struct kafka *kafka, json_object *o)
+{
+	json_object	*scratch = NULL, *parts, *pg;
+	char		 why[512], inst[256];
+	long long	 backlog, epoch = 0;
+	int64_t		 lag;
+	int		 member, store_ok, brokers, unknown = 0, up, ok;
+
+	if (o == NULL && (o = scratch = json_object_new_object()) == NULL)
+		return 0;
+	member = kafka != NULL && kafka_member(kafka);
+	store_ok = store_count_cases(store, NULL) >= 0;
+	brokers = kafka != NULL && kafka_brokers_up(kafka);
+	lag = kafka != NULL ? kafka_lag(kafka, &unknown) : -1;
+	parts = json_object_new_object();
+	if (kafka != NULL)
+		kafka_owned(kafka, api_owned_cb, parts);
+	json_object_object_add(o, "store", json_object_new_boolean(store_ok));
+	json_object_object_add(o, "kafka_member",
+	    json_object_new_boolean(member));
+	json_object_object_add(o, "kafka_assigned", json_object_new_boolean(
+	    kafka != NULL && kafka_assigned(kafka)));
+	json_object_object_add(o, "kafka_partitions", parts);
+	json_object_object_add(o, "kafka_brokers_up",
+	    json_object_new_boolean(brokers));
+	json_object_object_add(o, "kafka_lag", json_object_new_int64(lag));
+	json_object_object_add(o, "kafka_lag_unknown",
+	    json_object_new_int(unknown));
+	json_object_object_add(o, "intake_paused", json_object_new_boolean(
+	    kafka != NULL && kafka_paused(kafka)));
+	ok = member && store_ok && brokers;
+	if ((up = store_replica_status(store, why, sizeof why, &backlog)) >=
+	    0) {
+		/* The lease ran out unrenewed: not the writer. */
+		if (up && !store_replica_writable(store, why, sizeof why))
+			up = 0;
+		pg = json_object_new_object();
+		json_object_object_add(pg, "up", json_object_new_boolean(up));
+		json_object_object_add(pg, "backlog",
+		    json_object_new_int64(backlog));
+		if (store_replica_writer(store, inst, sizeof inst, &epoch) ==
+		    0) {
+			json_object_object_add(pg, "instance",
+			    json_object_new_string(inst));
+			json_object_object_add(pg, "writer_epoch",
+			    json_object_new_int64(epoch));
+		}
+		api_readiness_standbys(store, pg);
+		if (!up) {
+			log_redact(why);
+			json_object_object_add(pg, "error",
+			    json_object_new_string(why));
+		}
+		json_object_object_add(o, "postgres", pg);
+		ok = ok && up;
+	}
+	json_object_put(scratch);
+	return ok;
+}
+
 static void
 api_health(struct evhttp_request *req, const char *path, const char *rest,
     const struct api_caller *who, void *arg)
 {
 	struct api	*api = arg;
 	json_object	*o = json_object_new_object();
-	int		 ok = 1, ready = strcmp(path, "/readyz") == 0;
+	int		 ok = 1;
 
-	if (ready) {
-		/*
-		 * Ready: the store answers, deprovd is not stopping, a broker
-		 * is up and the consumer is in its group with its assignment,
-		 * which may hold no partition (more instances than
-		 * partitions: this one serves the API and takes partitions
-		 * over at the next rebalance).
-		 */
-		int member = api->kafka != NULL && kafka_member(api->kafka);
-		int store_ok = store_count_cases(api->store, NULL) >= 0;
-		int brokers = api->kafka != NULL && kafka_brokers_up(api->kafka);
-		int unknown = 0;
-		int64_t lag = api->kafka != NULL ?
-		    kafka_lag(api->kafka, &unknown) : -1;
-		json_object *parts = json_object_new_object();
-
-		if (api->kafka != NULL)
-			kafka_owned(api->kafka, api_owned_cb, parts);
-		json_object_object_add(o, "store", json_object_new_boolean(
-		    store_ok));
-		json_object_object_add(o, "kafka_member",
-		    json_object_new_boolean(member));
-		json_object_object_add(o, "kafka_assigned",
-		    json_object_new_boolean(api->kafka != NULL &&
-		    kafka_assigned(api->kafka)));
-		json_object_object_add(o, "kafka_partitions", parts);
-		json_object_object_add(o, "kafka_brokers_up",
-		    json_object_new_boolean(brokers));
-		json_object_object_add(o, "kafka_lag",
-		    json_object_new_int64(lag));
-		json_object_object_add(o, "kafka_lag_unknown",
-		    json_object_new_int(unknown));
-		json_object_object_add(o, "intake_paused",
-		    json_object_new_boolean(api->kafka != NULL &&
-		    kafka_paused(api->kafka)));
-		ok = member && store_ok && !api->stopped && brokers;
-		{
-			/* With the postgres backend: PostgreSQL takes changes. */
-			char		 why[512];
-			long long	 backlog;
-			int		 up = store_replica_status(api->store, why,
-					    sizeof why, &backlog);
-			json_object	*pg;
-
-			if (up >= 0) {
-				char		 inst[256];
-				long long	 epoch = 0;
-
-				/* The lease ran out unrenewed: not the writer. */
-				if (up && !store_replica_writable(api->store, why,
-				    sizeof why))
-					up = 0;
-				pg = json_object_new_object();
-				json_object_object_add(pg, "up",
-				    json_object_new_boolean(up));
-				json_object_object_add(pg, "backlog",
-				    json_object_new_int64(backlog));
-				if (store_replica_writer(api->store, inst,
-				    sizeof inst, &epoch) == 0) {
-					json_object_object_add(pg, "instance",
-					    json_object_new_string(inst));
-					json_object_object_add(pg, "writer_epoch",
-					    json_object_new_int64(epoch));
-				}
-				if (!up) {
-					log_redact(why);
-					json_object_object_add(pg, "error",
-					    json_object_new_string(why));
-				}
-				json_object_object_add(o, "postgres", pg);
-				ok = ok && up;
-			}
-		}
-	}
+	if (strcmp(path, "/readyz") == 0)
+		ok = api_readiness(api->store, api->kafka, o) && !api->stopped;
 	json_object_object_add(o, "status", json_object_new_string(ok ? "ok" :
 	    "unavailable"));
 	json_object_object_add(o, "open_cases", json_object_new_int64(
@@ -1399,6 +1460,66 @@ api_method_is(struct evhttp_request *req, const char *method)
 	return 0;
 }
 
+/*
+ * The Allow header of a 405 (RFC 9110 requires it): the methods, a GET
+ * with its HEAD, from a NULL-ended list.
+ */
+static void
+api_allow_list(struct evhttp_request *req, const char *const *methods)
+{
+	char	buf[128] = "";
+	size_t	i, n = 0;
+
+	for (i = 0; methods[i] != NULL && n < sizeof buf; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s%s",
+		    n > 0 ? ", " : "", methods[i],
+		    strcmp(methods[i], "GET") == 0 ? ", HEAD" : "");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", buf);
+}
+
+/* Allow for a route below a prefix route: its one method. */
+static void
+api_allow(struct evhttp_request *req, const char *method)
+{
+	const char *methods[] = { method, NULL };
+
+	api_allow_list(req, methods);
+}
+
+/* Allow for a path: the methods of every exact route of it. */
+static void
+api_allow_path(struct api *api, struct evhttp_request *req, const char *path)
+{
+	const char	*methods[API_MAX_ROUTES + 1];
+	size_t		 i, n = 0;
+
+	for (i = 0; i < api->nroutes; i++)
+		if (!api->routes[i].prefix && api->routes[i].method != NULL &&
+		    strcmp(api->routes[i].path, path) == 0)
+			methods[n++] = api->routes[i].method;
+	methods[n] = NULL;
+	api_allow_list(req, methods);
+}
+
+/*
+ * evhttp 2.1 reads no body of a HEAD or TRACE request: one sent anyway is
+ * left on the connection and read as its next request, a request smuggled
+ * past a proxy that forwarded the first as one. Such a request is answered
+ * as any other, and its connection closed.
+ */
+static int
+api_body_unread(struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
+	const char		*cl = evhttp_find_header(h, "Content-Length");
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+
+	if (m != EVHTTP_REQ_HEAD && m != EVHTTP_REQ_TRACE)
+		return 0;
+	return evhttp_find_header(h, "Transfer-Encoding") != NULL ||
+	    (cl != NULL && strcmp(cl, "0") != 0);
+}
+
 static void	api_conn_request(struct api *, struct evhttp_request *);
 
 static void
@@ -1409,6 +1530,7 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
 	struct api_route	*r;
 	struct api_caller	 who;
+	const struct config	*tokens;
 	size_t			 i, len;
 	int			 path_matched = 0;
 
@@ -1418,6 +1540,10 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		api_error(req, 400, "bad_request", "no path");
 		return;
 	}
+	/* Closed after this answer: the body's bytes go with it. */
+	if (api_body_unread(req))
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
 	if (api->stopped && strcmp(path, "/healthz") != 0) {
 		api_error(req, 503, "unavailable", "shutting down");
 		return;
@@ -1432,15 +1558,20 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		path_matched = 1;
 		if (!api_method_is(req, r->method))
 			continue;
-		if (api_auth(api, req, r->role, &who) != 0)
-			return;
-		rest = r->prefix ? path + len : "";
-		r->handler(req, path, rest, &who, r->arg);
+		/* who points into it: kept even if the handler reloads. */
+		tokens = config_ref(api->tokens);
+		if (api_auth(api, req, r->role, &who) == 0) {
+			rest = r->prefix ? path + len : "";
+			r->handler(req, path, rest, &who, r->arg);
+		}
+		config_free(tokens);
 		return;
 	}
-	if (path_matched)
+	if (path_matched) {
+		api_allow_path(api, req, path);
 		api_error(req, 405, "method_not_allowed",
 		    "this route does not take that method");
+	}
 	else
 		api_error(req, 404, "not_found", "no such route");
 }
@@ -1991,6 +2122,48 @@ api_route(struct api *api, const char *method, const char *path, int prefix,
 	return 0;
 }
 
+/*
+ * A prefix route whose handler dispatches the routes below it itself, with
+ * those routes' rows for the route table: path, then param, then a suffix.
+ */
+static int
+api_route_below(struct api *api, const char *path, const char *param,
+    const struct api_sub *subs, size_t nsubs, int role, api_handler handler,
+    void *arg)
+{
+	struct api_route *r;
+
+	if (api_route(api, NULL, path, 1, role, handler, arg) != 0)
+		return -1;
+	r = &api->routes[api->nroutes - 1];
+	r->param = param;
+	r->subs = subs;
+	r->nsubs = nsubs;
+	return 0;
+}
+
+int
+api_routes_print(const struct api *api, FILE *f)
+{
+	const struct api_route	*r;
+	size_t			 i, k;
+
+	for (i = 0; i < api->nroutes; i++) {
+		r = &api->routes[i];
+		if (!r->prefix)
+			fprintf(f, "%s %s %s\n", r->method != NULL ? r->method :
+			    "*", r->path, api_role_or_public(r->role));
+		else if (r->subs == NULL)
+			fprintf(f, "%s %s* %s\n", r->method != NULL ?
+			    r->method : "*", r->path, api_role_or_public(r->role));
+		for (k = 0; r->prefix && k < r->nsubs; k++)
+			fprintf(f, "%s %s%s%s %s\n", r->subs[k].method, r->path,
+			    r->param, r->subs[k].suffix,
+			    api_role_or_public(r->subs[k].role));
+	}
+	return ferror(f) ? -1 : 0;
+}
+
 struct api *
 api_new(struct event_base *base, const struct config *cfg, struct store *store,
     struct engine *engine, struct kafka *kafka, char *err, size_t errlen)
@@ -2006,6 +2179,7 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	}
 	api->base = base;
 	api->cfg = cfg;
+	api->tokens = config_ref(cfg);
 	api->store = store;
 	api->engine = engine;
 	api->kafka = kafka;
@@ -2030,9 +2204,14 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	evhttp_set_max_body_size(api->http, API_MAX_BODY);
 	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS);
 	evhttp_set_timeout(api->http, API_IDLE_TIMEOUT_S);
+	/*
+	 * Every method HTTP defines for a resource reaches the dispatcher, so
+	 * a route answers one it does not take with 405 and Allow; evhttp
+	 * itself would answer OPTIONS and TRACE with 501 (a server error).
+	 */
 	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_PATCH);
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE);
 	evhttp_set_default_content_type(api->http, "application/json");
 	evhttp_set_gencb(api->http, api_dispatch, api);
 	if (cfg->api.tls_cert_file != NULL || cfg->api.tls_key_file != NULL) {
@@ -2047,8 +2226,8 @@ api_new(struct event_base *base, const struct config *cfg, struct store *store,
 	    api) != 0 ||
 	    api_route(api, "GET", "/v1/cases", 0, API_ROLE_VIEWER, api_cases,
 	    api) != 0 ||
-	    api_route(api, NULL, "/v1/cases/", 1, API_ROLE_VIEWER,
-	    api_case_route, api) != 0 ||
+	    api_route_below(api, "/v1/cases/", "{id}", api_case_subs,
+	    API_NCASE_SUBS, API_ROLE_VIEWER, api_case_route, api) != 0 ||
 	    api_route(api, "POST", "/v1/freeze", 0, API_ROLE_RESPONDER,
 	    api_freeze, api) != 0 ||
 	    api_route(api, "POST", "/v1/unfreeze", 0, API_ROLE_RESPONDER,
@@ -2132,6 +2311,7 @@ api_free(struct api *api)
 		free(api->routes[i].method);
 		free(api->routes[i].path);
 	}
+	config_free(api->tokens);
 	free(api);
 }
 
@@ -2243,7 +2423,8 @@ static const struct config_setting api_rows[] = {
 	/* The two files' fields are the api's own: the object is at offset 0. */
 	{ .key = "tls", .type = CONFIG_OBJECT, .off = 0,
 	    .sub = &api_tls_settings },
-	{ .key = "tokens", .type = CONFIG_LIST,
+	/* Checked at every request: a reload applies new ones at once. */
+	{ .key = "tokens", .type = CONFIG_LIST, .flags = CONFIG_LIVE,
 	    .off = offsetof(struct config_api, tokens),
 	    .size = sizeof(struct config_api_token),
 	    .count = offsetof(struct config_api, ntokens),
@@ -2266,3 +2447,12 @@ static const struct config_setting api_rows[] = {
 };
 
 const struct config_section api_settings = { api_rows, api_config_check };
+
+void
+api_set_tokens(struct api *api, const struct config *cfg)
+{
+	const struct config *old = api->tokens;
+
+	api->tokens = config_ref(cfg);
+	config_free(old);
+}

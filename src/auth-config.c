@@ -439,3 +439,12 @@ auth_config_clear(const struct config_setting *s, void *conf)
 	free(a->subject);
 	memset(a, 0, sizeof *a);
 }
+
+void
+auth_config_diff(struct config_differ *df, const char *where,
+    const struct config_setting *s, const void *a, const void *b, int live)
+{
+	if (!auth_config_same((const void *)((const char *)a + s->off),
+	    (const void *)((const char *)b + s->off)))
+		config_differ_report(df, where, s->key, live);
+}

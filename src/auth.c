@@ -18,6 +18,7 @@
  */
 #include <stdarg.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1354,4 +1355,44 @@ auth_cancel(struct auth *a, auth_cb cb, void *arg)
 				p = &w->next;
 		}
 	}
+}
+
+/* 1 when equal (either may be NULL). */
+static int
+auth_str_same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The strings of a struct config_auth, for auth_config_same. */
+static const size_t auth_config_strs[] = {
+	offsetof(struct config_auth, type),
+	offsetof(struct config_auth, token),
+	offsetof(struct config_auth, client_id),
+	offsetof(struct config_auth, username),
+	offsetof(struct config_auth, audience),
+	offsetof(struct config_auth, token_url),
+	offsetof(struct config_auth, private_key_pem),
+	offsetof(struct config_auth, client_secret),
+	offsetof(struct config_auth, scope),
+	offsetof(struct config_auth, key_id),
+	offsetof(struct config_auth, x5t),
+	offsetof(struct config_auth, certificate_pem),
+	offsetof(struct config_auth, client_email),
+	offsetof(struct config_auth, subject),
+};
+
+int
+auth_config_same(const struct config_auth *a, const struct config_auth *b)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof auth_config_strs / sizeof auth_config_strs[0];
+	    i++)
+		if (!auth_str_same(*(char *const *)(const void *)
+		    ((const char *)a + auth_config_strs[i]),
+		    *(char *const *)(const void *)
+		    ((const char *)b + auth_config_strs[i])))
+			return 0;
+	return a->token_ttl_s == b->token_ttl_s && a->x5t_s256 == b->x5t_s256;
 }

@@ -15,6 +15,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ struct config_reader {
 
 static char	*config_dirname(const char *);
 static char	*config_join(const char *, const char *);
+static char	*config_expand(const char *, const char *, char *, size_t);
 static char	*config_read_secret(const char *, char *, size_t);
 static char	*config_secret_at(json_object *, const char *, const char *,
 		    const struct jsonc_doc *, const char *, int, struct diags *);
@@ -75,6 +77,12 @@ static void	 config_list(struct config_reader *, const char *,
 static int	 config_unique(struct config_reader *, const char *,
 		    json_object *, const struct config_section *, const char *,
 		    size_t, size_t);
+static void	 config_other(struct config_reader *, json_object *,
+		    const struct config_setting *, void *);
+static int	 config_value_same(const struct config_setting *, const void *,
+		    const void *);
+static int	 config_section_same(const struct config_section *,
+		    const void *, const void *);
 
 /* The directory of path, made absolute when possible. */
 static char *
@@ -102,6 +110,68 @@ config_join(const char *dir, const char *path)
 		return strdup(path);
 	if (asprintf(&s, "%s/%s", dir, path) < 0)
 		return NULL;
+	return s;
+}
+
+/*
+ * The variables a file's path may begin with, as "${NAME}/file": a
+ * directory a service manager hands the process at start. systemd's
+ * LoadCredential= copies secrets readable only by root into a private
+ * directory of the service and names it in CREDENTIALS_DIRECTORY, whose
+ * path differs between systemd versions and instances: a configuration
+ * says "${CREDENTIALS_DIRECTORY}/sf.pem" and works under any of them.
+ * Nothing else is expanded: a "$" anywhere else is part of the name.
+ */
+static const struct config_pathvar {
+	const char	*name;
+	const char	*unset;		/* what to do when it is not set */
+} config_pathvars[] = {
+	{ "CREDENTIALS_DIRECTORY", "systemd sets it for a unit with "
+	    "LoadCredential=; outside the service, set it to a directory "
+	    "holding the same files" },
+	{ NULL, NULL },
+};
+
+/*
+ * A file path as written in the configuration: "${NAME}/rest" with NAME
+ * from config_pathvars, else as config_join. NULL with why when the
+ * variable is unknown, unset or empty, or when out of memory.
+ */
+static char *
+config_expand(const char *dir, const char *path, char *why, size_t whylen)
+{
+	const struct config_pathvar	*v;
+	const char			*end, *val;
+	char				*s = NULL;
+	size_t				 n;
+
+	if (strncmp(path, "${", 2) != 0) {
+		if ((s = config_join(dir, path)) == NULL)
+			snprintf(why, whylen, "out of memory");
+		return s;
+	}
+	if ((end = strchr(path, '}')) == NULL) {
+		snprintf(why, whylen, "\"${\" without \"}\"");
+		return NULL;
+	}
+	n = (size_t)(end - path - 2);
+	for (v = config_pathvars; v->name != NULL; v++) {
+		if (strlen(v->name) == n && strncmp(v->name, path + 2, n) == 0)
+			break;
+	}
+	if (v->name == NULL) {
+		snprintf(why, whylen, "only ${CREDENTIALS_DIRECTORY} may begin "
+		    "a path, not ${%.*s}", (int)n, path + 2);
+		return NULL;
+	}
+	if ((val = getenv(v->name)) == NULL || *val == '\0') {
+		snprintf(why, whylen, "%s is not set (%s)", v->name, v->unset);
+		return NULL;
+	}
+	if (asprintf(&s, "%s%s", val, end + 1) < 0) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
 	return s;
 }
 
@@ -366,9 +436,13 @@ config_secret_resolve(json_object *obj, const char *key, const char *where,
 		diags_add(d, file, l, "%s%s: expected a path", pre, kfile);
 		return NULL;
 	}
-	if ((dir = config_dirname(file)) == NULL ||
-	    (path = config_join(dir, json_object_get_string(vfile))) == NULL) {
+	if ((dir = config_dirname(file)) == NULL) {
 		diags_add(d, file, l, "out of memory");
+		goto done;
+	}
+	if ((path = config_expand(dir, json_object_get_string(vfile), why,
+	    sizeof why)) == NULL) {
+		diags_add(d, file, l, "%s%s: %s", pre, kfile, why);
 		goto done;
 	}
 	if ((s = config_read_secret(path, why, sizeof why)) == NULL)
@@ -592,14 +666,15 @@ static void
 config_path(struct config_reader *r, const char *where, json_object *obj,
     const struct config_setting *s, void *conf)
 {
-	char		 path[CONFIG_PATH_MAX], why[128], *p;
+	char		 path[CONFIG_PATH_MAX], why[256], *p;
 	const char	*v = NULL;
 	int		 line = config_line(r, obj, s->key);
 
 	if (jsonc_get_string(r->doc, obj, where, s->key, &v, r->d) != 1)
 		return;
-	if ((p = config_join(r->cfg->dir, v)) == NULL) {
-		diags_add(r->d, r->file, line, "out of memory");
+	if ((p = config_expand(r->cfg->dir, v, why, sizeof why)) == NULL) {
+		config_where(path, sizeof path, where, s->key);
+		diags_add(r->d, r->file, line, "%s: %s", path, why);
 		return;
 	}
 	if ((s->flags & CONFIG_READABLE) && access(p, R_OK) != 0) {
@@ -696,6 +771,21 @@ config_list(struct config_reader *r, const char *where, json_object *obj,
 	}
 }
 
+/* An OTHER row with a field: the member's JSON text, or NULL when absent. */
+static void
+config_other(struct config_reader *r, json_object *obj,
+    const struct config_setting *s, void *conf)
+{
+	json_object	*val = NULL;
+
+	if (s->size == 0 || obj == NULL ||
+	    !json_object_object_get_ex(obj, s->key, &val))
+		return;
+	*(char **)(void *)((char *)conf + s->off) = config_dup(r,
+	    config_line(r, obj, s->key), json_object_to_json_string_ext(val,
+	    JSON_C_TO_STRING_PLAIN));
+}
+
 /* One row whose key is present in obj. */
 static void
 config_setting(struct config_reader *r, const char *where, json_object *obj,
@@ -783,7 +873,11 @@ config_read(struct config_reader *r, const char *where, json_object *obj,
 				rc = -1;
 			continue;
 		}
-		if (s->type == CONFIG_OTHER || (s->flags & CONFIG_BYCHECK))
+		if (s->type == CONFIG_OTHER) {
+			config_other(r, obj, s, conf);
+			continue;
+		}
+		if (s->flags & CONFIG_BYCHECK)
 			continue;
 		config_default(r, s, conf, 0);
 		if (obj == NULL)
@@ -823,6 +917,10 @@ config_clear(const struct config_section *sec, void *conf)
 	for (s = sec->settings; s->key != NULL; s++) {
 		f = (char *)conf + s->off;
 		switch (s->type) {
+		case CONFIG_OTHER:
+			if (s->size == 0)
+				break;
+			/* FALLTHROUGH */
 		case CONFIG_STRING:
 		case CONFIG_PATH:
 			free(*(char **)(void *)f);
@@ -867,9 +965,9 @@ static const char *const config_levels[] = { "error", "warn", "info",
 static const struct config_setting config_top_settings[] = {
 	{ .key = "store", .type = CONFIG_OBJECT, .off = 0,
 	    .sub = &store_settings },
-	{ .key = "runbooks", .type = CONFIG_PATH,
+	{ .key = "runbooks", .type = CONFIG_PATH, .flags = CONFIG_LIVE,
 	    CONFIG_FIELD(struct config, runbooks_dir), .sdflt = "runbooks" },
-	{ .key = "log_level", .type = CONFIG_ENUM,
+	{ .key = "log_level", .type = CONFIG_ENUM, .flags = CONFIG_LIVE,
 	    CONFIG_FIELD(struct config, log_level), .names = config_levels,
 	    .what = "level", .min = LOG_LEVEL_ERROR, .idflt = LOG_LEVEL_INFO },
 	{ .key = "kafka", .type = CONFIG_OBJECT, .flags = CONFIG_REQUIRED,
@@ -878,11 +976,14 @@ static const struct config_setting config_top_settings[] = {
 	    CONFIG_FIELD(struct config, api), .sub = &api_settings },
 	{ .key = "engine", .type = CONFIG_OBJECT,
 	    CONFIG_FIELD(struct config, engine), .sub = &engine_settings },
-	{ .key = "alerts", .type = CONFIG_OBJECT,
+	{ .key = "alerts", .type = CONFIG_OBJECT, .flags = CONFIG_LIVE,
 	    CONFIG_FIELD(struct config, alerts), .sub = &sla_settings },
-	{ .key = "targets", .type = CONFIG_CUSTOM, .set = target_config_read,
-	    .clear = target_config_clear },
-	{ .key = "ingest", .type = CONFIG_OTHER },	/* src/ingest.c reads it */
+	{ .key = "targets", .type = CONFIG_CUSTOM, .flags = CONFIG_LIVE,
+	    .set = target_config_read, .clear = target_config_clear,
+	    .diff = target_config_diff },
+	/* src/ingest.c reads it; its text tells a reload that it changed. */
+	{ .key = "ingest", .type = CONFIG_OTHER,
+	    CONFIG_FIELD(struct config, ingest_json) },
 	{ .key = NULL }
 };
 
@@ -906,6 +1007,7 @@ config_load(const char *path, struct diags *d)
 		diags_add(d, path, 0, "out of memory");
 		goto fail;
 	}
+	cfg->refs = 1;
 	if ((doc = jsonc_parse_file_diag(path, d)) == NULL)
 		goto fail;
 	root = jsonc_root(doc);
@@ -927,10 +1029,22 @@ fail:
 	return NULL;
 }
 
-void
-config_free(struct config *cfg)
+const struct config *
+config_ref(const struct config *cfg)
 {
-	if (cfg == NULL)
+	/* The count is the holders', not the configuration's value. */
+	if (cfg != NULL && cfg->refs > 0)
+		((struct config *)(uintptr_t)cfg)->refs++;
+	return cfg;
+}
+
+void
+config_free(const struct config *ccfg)
+{
+	struct config *cfg = (struct config *)(uintptr_t)ccfg;
+
+	/* refs 0: made by hand, not by config_load; its maker frees it. */
+	if (cfg == NULL || cfg->refs == 0 || --cfg->refs > 0)
 		return;
 	config_clear(&config_top, cfg);
 	free(cfg->path);
@@ -951,4 +1065,146 @@ config_target_find(const struct config *cfg, const char *name)
 			return &cfg->targets[i];
 	}
 	return NULL;
+}
+
+/*
+ * What a reload would change (config_diff): the same tables walked over two
+ * configurations. A LIST is reported as a whole ("api.tokens"); an OBJECT
+ * row by row under it; a CUSTOM row by its diff hook.
+ */
+struct config_differ {
+	config_change_cb	 cb;
+	void			*arg;
+	size_t			 n;
+};
+
+int
+config_str_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* 1 when row s holds the same value in the sections a and b. */
+static int
+config_value_same(const struct config_setting *s, const void *a,
+    const void *b)
+{
+	const char	*fa = (const char *)a + s->off, *fb = (const char *)b + s->off;
+	const char	*ba, *bb;
+	char *const	*va, *const *vb;
+	size_t		 na, nb, i;
+
+	switch (s->type) {
+	case CONFIG_STRING:
+	case CONFIG_PATH:
+	case CONFIG_SECRET:
+		return config_str_same(*(char *const *)(const void *)fa,
+		    *(char *const *)(const void *)fb);
+	case CONFIG_OTHER:
+		return s->size == 0 || config_str_same(
+		    *(char *const *)(const void *)fa,
+		    *(char *const *)(const void *)fb);
+	case CONFIG_INT:
+	case CONFIG_ENUM:
+		return memcmp(fa, fb, s->size) == 0;
+	case CONFIG_NUMBER:
+		return *(const double *)(const void *)fa ==
+		    *(const double *)(const void *)fb;
+	case CONFIG_STRINGS:
+	case CONFIG_LIST:
+		na = *(const size_t *)(const void *)((const char *)a + s->count);
+		nb = *(const size_t *)(const void *)((const char *)b + s->count);
+		if (na != nb)
+			return 0;
+		if (s->type == CONFIG_STRINGS) {
+			va = *(char **const *)(const void *)fa;
+			vb = *(char **const *)(const void *)fb;
+			for (i = 0; i < na; i++)
+				if (!config_str_same(va[i], vb[i]))
+					return 0;
+			return 1;
+		}
+		ba = *(const char *const *)(const void *)fa;
+		bb = *(const char *const *)(const void *)fb;
+		for (i = 0; i < na; i++)
+			if (!config_section_same(s->sub, ba + i * s->size,
+			    bb + i * s->size))
+				return 0;
+		return 1;
+	case CONFIG_OBJECT:
+		return config_section_same(s->sub, fa, fb);
+	case CONFIG_CUSTOM:
+		break;
+	}
+	return 1;
+}
+
+/* Counts what a diff hook reports, to tell whether a CUSTOM row differs. */
+static void
+config_count_cb(const char *what, int live, void *arg)
+{
+	(void)what;
+	(void)live;
+	(*(size_t *)arg)++;
+}
+
+static int
+config_section_same(const struct config_section *sec, const void *a,
+    const void *b)
+{
+	struct config_differ	 df = { config_count_cb, NULL, 0 };
+	size_t			 n = 0;
+
+	df.arg = &n;
+	config_diff_section(&df, "", sec, a, b, 0);
+	return n == 0;
+}
+
+void
+config_differ_report(struct config_differ *df, const char *where,
+    const char *key, int live)
+{
+	char path[CONFIG_PATH_MAX];
+
+	if (key == NULL)
+		snprintf(path, sizeof path, "%s", where != NULL ? where : "");
+	else
+		config_where(path, sizeof path, where, key);
+	df->n++;
+	df->cb(path, live, df->arg);
+}
+
+void
+config_diff_section(struct config_differ *df, const char *where,
+    const struct config_section *sec, const void *a, const void *b, int live)
+{
+	const struct config_setting	*s;
+	char				 path[CONFIG_PATH_MAX];
+	int				 l;
+
+	for (s = sec->settings; s->key != NULL; s++) {
+		l = live || (s->flags & CONFIG_LIVE);
+		if (s->type == CONFIG_CUSTOM) {
+			if (s->diff != NULL)
+				s->diff(df, where, s, a, b, l);
+		} else if (s->type == CONFIG_OBJECT) {
+			config_where(path, sizeof path, where, s->key);
+			config_diff_section(df, path, s->sub,
+			    (const char *)a + s->off, (const char *)b + s->off,
+			    l);
+		} else if (!config_value_same(s, a, b))
+			config_differ_report(df, where, s->key, l);
+	}
+}
+
+size_t
+config_diff(const struct config *a, const struct config *b,
+    config_change_cb cb, void *arg)
+{
+	struct config_differ df = { cb, arg, 0 };
+
+	config_diff_section(&df, NULL, &config_top, a, b, 0);
+	return df.n;
 }

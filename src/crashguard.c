@@ -320,8 +320,13 @@ crashguard_note_crash(int sig)
 	for (i = k - 1; i >= 0; i--)
 		line[n++] = digits[i];
 	line[n++] = '\n';
-	if (fd >= 0)
-		(void)pwrite(fd, line, n, (off_t)crashguard_sig_off);
+	/*
+	 * A failed write cannot be reported from here. (A cast to void does
+	 * not silence warn_unused_result, which _FORTIFY_SOURCE builds such
+	 * as the Debian package's turn on.)
+	 */
+	if (fd >= 0 && pwrite(fd, line, n, (off_t)crashguard_sig_off) < 0)
+		return;
 }
 
 /* A fatal signal: say so after the record, then let the signal end us. */

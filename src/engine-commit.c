@@ -109,7 +109,7 @@ engine_commit_failed(struct engine *eng)
 			continue;	/* committed earlier, waiting for its sync */
 		TAILQ_REMOVE(&eng->launch, s, q);
 		s->launching = 0;
-		free(s->ctx);
+		engine_ctx_free(s->ctx);
 		s->ctx = NULL;
 		s->state = STEP_PENDING;
 		s->attempts--;

@@ -241,6 +241,8 @@ engine_case_insert(struct engine *eng, struct ecase *c, const struct event *ev,
 			    JSON_C_TO_STRING_PLAIN) : NULL;
 			sr.state = step_state_name(STEP_PENDING);
 			r = store_step_insert(eng->store, c->id, &sr);
+			/* It points into the runbooks, which a reload replaces. */
+			s->src = NULL;
 			if (opts != NULL)
 				json_object_put(opts);
 			if (r != 0)

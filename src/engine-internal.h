@@ -54,6 +54,7 @@ struct engine_target {
 	const struct config_target	*cfg;
 	struct target			*t;
 	const struct connector		*conn;	/* NULL: no connector for this kind yet */
+	const struct config		*gen;	/* holds cfg (a reference) */
 };
 
 struct etarget {
@@ -98,6 +99,11 @@ TAILQ_HEAD(ecase_list, ecase);
 
 struct step_ctx {
 	struct engine		*eng;
+	/*
+	 * The configuration the step started under (a reference): a reload
+	 * leaves it alive until the step's context is freed.
+	 */
+	const struct config	*gen;
 	struct ecase		*c;
 	struct estep		*s;
 	struct call_opts	 opts;
@@ -190,6 +196,8 @@ void	engine_pump(struct engine *eng);
 void	engine_pump_soon(struct engine *eng);
 void	engine_case_free(struct ecase *c);
 struct ecase *engine_case_find(struct engine *eng, long long id);
+/* Free a step's context: its connector data and its configuration reference. */
+void	engine_ctx_free(struct step_ctx *ctx);
 
 /* engine-commit.c: group commit and sync. */
 /* The store, with the turn's transaction open for the caller's writes. */

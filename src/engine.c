@@ -61,6 +61,7 @@ static void	engine_arm(struct ecase *c, int64_t at_ms);
 static void	engine_case_free_cb(evutil_socket_t fd, short what, void *arg);
 static void	engine_cancel_pending(struct ecase *c);
 static void	engine_ctx_free_cb(evutil_socket_t fd, short what, void *arg);
+static void	engine_stepjson_clear(struct engine *eng);
 static void	engine_drain_check(struct engine *eng);
 static void	engine_on_retry(void *arg, int attempt, const char *error,
 	    long delay_ms);
@@ -750,8 +751,17 @@ engine_ctx_free_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	engine_ctx_free(ctx);
+}
+
+void
+engine_ctx_free(struct step_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
 	if (ctx->free_fn != NULL && ctx->data != NULL)
 		ctx->free_fn(ctx->data);
+	config_free(ctx->gen);
 	free(ctx);
 }
 
@@ -883,6 +893,7 @@ engine_start_step(struct engine *eng, struct estep *s)
 	ctx->eng = eng;
 	ctx->c = c;
 	ctx->s = s;
+	ctx->gen = s->et->rt != NULL ? config_ref(s->et->rt->gen) : NULL;
 	ctx->opts.lane = c->urgent ? LANE_URGENT :
 	    (s->phase == PHASE_FREEZE ? LANE_FREEZE : LANE_REMEDIATE);
 	/*
@@ -1027,12 +1038,8 @@ engine_case_free(struct ecase *c)
 				TAILQ_REMOVE(&c->eng->launch, s, q);
 				s->launching = 0;
 			}
-			if (s->ctx != NULL) {
-				/* Engine teardown: the target has dropped the calls. */
-				if (s->ctx->free_fn != NULL && s->ctx->data != NULL)
-					s->ctx->free_fn(s->ctx->data);
-				free(s->ctx);
-			}
+			/* Engine teardown: the target has dropped the calls. */
+			engine_ctx_free(s->ctx);
 			runbook_step_clear(&s->rs);
 		}
 		free(c->targets[i].steps);
@@ -1104,6 +1111,7 @@ engine_new(struct event_base *base, struct http *http, struct store *store,
 			goto fail;
 		if (et->conn != NULL)
 			target_set_signals(et->t, et->conn->signals);
+		et->gen = config_ref(cfg);
 		eng->ntargets++;
 	}
 	return eng;
@@ -1139,12 +1147,12 @@ engine_free(struct engine *eng)
 		eng->txn = 0;
 		store_commit(eng->store);
 	}
+	for (i = 0; i < eng->ntargets; i++)
+		config_free(eng->targets[i].gen);
 	free(eng->targets);
 	for (i = 0; i < LANE_COUNT; i++)
 		laneheap_free(&eng->lanes[i]);
-	for (i = 0; i < eng->nstepjson; i++)
-		json_object_put(eng->stepjson[i].obj);
-	free(eng->stepjson);
+	engine_stepjson_clear(eng);
 	if (eng->pump_ev != NULL)
 		event_free(eng->pump_ev);
 	if (eng->flush_ev != NULL)
@@ -1434,3 +1442,71 @@ static const struct config_setting engine_rows[] = {
 
 const struct config_section engine_settings = { engine_rows,
     engine_config_check };
+
+/* The runbook steps' JSON made so far (it points into the runbooks). */
+static void
+engine_stepjson_clear(struct engine *eng)
+{
+	size_t i;
+
+	for (i = 0; i < eng->nstepjson; i++)
+		json_object_put(eng->stepjson[i].obj);
+	free(eng->stepjson);
+	eng->stepjson = NULL;
+	eng->nstepjson = 0;
+}
+
+int
+engine_reload(struct engine *eng, const struct config *cfg,
+    const struct runbook_set *runbooks, char *err, size_t errlen)
+{
+	const struct config_target	**next;
+	struct engine_target		 *et;
+	size_t				  i, j;
+	int				  rc = -1;
+
+	if (eng->ntargets > 0 &&
+	    (next = calloc(eng->ntargets, sizeof *next)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	} else if (eng->ntargets == 0)
+		next = NULL;
+	/*
+	 * Every target that is still configured, of the same kind, takes its
+	 * new settings; when one cannot, those done go back to their old ones
+	 * (still alive: each holds its configuration), so that a failed reload
+	 * changes nothing. One gone or of another kind keeps its old settings
+	 * until a restart (config_diff says so).
+	 */
+	for (i = 0; i < eng->ntargets; i++) {
+		et = &eng->targets[i];
+		next[i] = config_target_find(cfg, et->cfg->name);
+		if (next[i] != NULL && strcmp(next[i]->kind, et->cfg->kind) != 0)
+			next[i] = NULL;
+		if (next[i] == NULL ||
+		    target_reconfigure(et->t, next[i], err, errlen) == 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (next[j] != NULL && target_reconfigure(
+			    eng->targets[j].t, eng->targets[j].cfg, NULL, 0) != 0)
+				log_error("engine", "target %s: cannot go back "
+				    "to its settings before the reload",
+				    eng->targets[j].cfg->name);
+		goto done;
+	}
+	for (i = 0; i < eng->ntargets; i++) {
+		if (next[i] == NULL)
+			continue;
+		et = &eng->targets[i];
+		et->cfg = next[i];
+		config_free(et->gen);
+		et->gen = config_ref(cfg);
+	}
+	/* New cases match the new runbooks; open ones keep their own steps. */
+	engine_stepjson_clear(eng);
+	eng->runbooks = runbooks;
+	rc = 0;
+done:
+	free(next);
+	return rc;
+}

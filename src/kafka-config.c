@@ -19,6 +19,9 @@
 static int	 kafka_config_props(struct config_reader *, const char *,
 		    json_object *, const struct config_setting *, void *);
 static void	 kafka_config_props_clear(const struct config_setting *, void *);
+static void	 kafka_config_props_diff(struct config_differ *, const char *,
+		    const struct config_setting *, const void *, const void *,
+		    int);
 static char	*kafka_config_prop_value(json_object *);
 static int	 kafka_config_check(struct config_reader *, const char *,
 		    json_object *, void *);
@@ -39,7 +42,8 @@ static const struct config_setting kafka_rows[] = {
 	{ .key = "audit_topic", .type = CONFIG_STRING, .flags = CONFIG_NULLABLE,
 	    KAFKA_FIELD(audit_topic) },
 	{ .key = "properties", .type = CONFIG_CUSTOM,
-	    .set = kafka_config_props, .clear = kafka_config_props_clear },
+	    .set = kafka_config_props, .clear = kafka_config_props_clear,
+	    .diff = kafka_config_props_diff },
 	{ .key = "bootstrap_file", .type = CONFIG_PATH,
 	    KAFKA_FIELD(bootstrap_file) },
 	{ .key = "partitions", .type = CONFIG_INT, KAFKA_FIELD(partitions),
@@ -182,4 +186,19 @@ kafka_config_check(struct config_reader *r, const char *where,
 	}
 	free(copy);
 	return 0;
+}
+
+static void
+kafka_config_props_diff(struct config_differ *df, const char *where,
+    const struct config_setting *s, const void *a, const void *b, int live)
+{
+	const struct config_kafka	*ka = a, *kb = b;
+	size_t				 i;
+
+	for (i = 0; i < ka->nprops && ka->nprops == kb->nprops; i++)
+		if (!config_str_same(ka->prop_keys[i], kb->prop_keys[i]) ||
+		    !config_str_same(ka->prop_vals[i], kb->prop_vals[i]))
+			break;
+	if (ka->nprops != kb->nprops || i < ka->nprops)
+		config_differ_report(df, where, s->key, live);
 }

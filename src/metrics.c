@@ -24,6 +24,7 @@
 
 
 #include "deprov/api.h"
+#include "deprov/clock.h"
 #include "deprov/engine.h"
 #include "deprov/kafka.h"
 #include "deprov/log.h"
@@ -96,6 +97,8 @@ struct metrics {
 	struct metrics_family	*opened;
 	struct metrics_family	*breaches;
 	struct metrics_family	*alerts;
+	struct metrics_family	*reloads;
+	struct metrics_family	*reloaded_at;
 	struct metrics_family	*dead;
 	struct metrics_family	*consumed;
 	struct metrics_family	*assigned;
@@ -115,6 +118,7 @@ struct metrics {
 	struct metrics_family	*pg_up;		/* postgres backend only */
 	struct metrics_family	*pg_backlog;
 	struct metrics_family	*pg_writer;
+	struct metrics_family	*pg_standbys;
 	struct metrics_family	*refused;
 };
 
@@ -835,6 +839,8 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	static const char *const l_target[] = { "target", NULL };
 	static const char *const l_instance[] = { "instance", NULL };
 	static const char *const l_http[] = { "target", "class", NULL };
+	static const char *const l_result[] = { "result", NULL };
+	static const char *const results[] = { "ok", "failed" };
 	struct metrics_registry	*r;
 	struct metrics		*m;
 	size_t			 i;
@@ -875,6 +881,14 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	m->alerts = metrics_family_new(r, METRICS_COUNTER,
 	    "deprov_sla_alerts_total", "SLA alert deliveries by webhook and "
 	    "outcome (delivered, failed after retries).", l_alert, NULL, 0);
+	m->reloads = metrics_family_new(r, METRICS_COUNTER,
+	    "deprov_config_reloads_total", "Configuration reloads (SIGHUP, POST "
+	    "/v1/reload) by result: ok (applied) or failed (the configuration "
+	    "before stays).", l_result, NULL, 0);
+	m->reloaded_at = metrics_family_new(r, METRICS_GAUGE,
+	    "deprov_config_last_reload_success_timestamp_seconds", "When the "
+	    "configuration was last loaded with success (start or reload), in "
+	    "Unix seconds.", NULL, NULL, 0);
 	m->dead = metrics_family_new(r, METRICS_COUNTER,
 	    "deprov_dead_letters_total", "Kafka messages sent to the dead-letter "
 	    "topic.", NULL, NULL, 0);
@@ -946,6 +960,10 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    "writer epoch this instance took the store with, labelled with "
 	    "its store.instance (a later epoch elsewhere fences it).",
 	    l_instance, NULL, 0);
+	m->pg_standbys = metrics_family_new(r, METRICS_GAUGE,
+	    "deprov_store_standbys", "With store.backend postgres: the "
+	    "standbys that asked for the store in the last 5 s (0: nobody "
+	    "would take over if this writer failed).", NULL, NULL, 0);
 	if (m->freeze_s == NULL || m->complete_s == NULL || m->steps == NULL ||
 	    m->retries == NULL || m->cases == NULL || m->opened == NULL ||
 	    m->breaches == NULL || m->alerts == NULL || m->dead == NULL ||
@@ -954,10 +972,20 @@ metrics_new(struct engine *engine, struct store *store, char *err,
 	    m->inflight == NULL || m->queued == NULL || m->usage == NULL ||
 	    m->tokens == NULL || m->window == NULL || m->circuit == NULL ||
 	    m->exposed == NULL || m->exposed_at == NULL || m->refused == NULL ||
-	    m->pg_up == NULL || m->pg_backlog == NULL || m->pg_writer == NULL) {
+	    m->pg_up == NULL || m->pg_backlog == NULL || m->pg_writer == NULL ||
+	    m->pg_standbys == NULL || m->reloads == NULL ||
+	    m->reloaded_at == NULL) {
 		snprintf(err, errlen, "metrics: cannot create the families");
 		goto fail;
 	}
+	/* Both results from the start, so that rate() sees the first failure. */
+	for (i = 0; i < 2; i++)
+		if (metrics_counter_add(m->reloads, &results[i], 0) != 0) {
+			snprintf(err, errlen, "metrics: out of memory");
+			goto fail;
+		}
+	/* The configuration of the start is a success too. */
+	metrics_gauge_set(m->reloaded_at, NULL, (double)clock_wall_ms() / 1000);
 	for (i = 0; i < CASE_STATE_COUNT; i++) {
 		name = case_state_name((enum case_state)i);
 		if (metrics_gauge_set(m->cases, &name, 0) != 0) {
@@ -1026,9 +1054,9 @@ metrics_collect(struct metrics *m)
 	double			 tokens;
 	int64_t			 lag;
 	long long		 exposed = 0, backlog, epoch;
-	char			 why[256], inst[256];
+	char			 why[256], inst[1024];
 	size_t			 i, j, n;
-	int			 up;
+	int			 up, nsb;
 
 	metrics_counter_set(m->dead, NULL, m->kafka != NULL ?
 	    (double)kafka_dead_letters(m->kafka) : 0);
@@ -1057,6 +1085,9 @@ metrics_collect(struct metrics *m)
 
 			metrics_gauge_set(m->pg_writer, v, (double)epoch);
 		}
+		if ((nsb = store_replica_standbys(m->store, inst,
+		    sizeof inst)) >= 0)
+			metrics_gauge_set(m->pg_standbys, NULL, (double)nsb);
 	}
 	if (m->engine == NULL)
 		return;
@@ -1154,4 +1185,17 @@ metrics_alert(struct metrics *m, const char *webhook, const char *outcome)
 
 	if (m != NULL)
 		metrics_counter_add(m->alerts, lv, 1);
+}
+
+void
+metrics_reload(struct metrics *m, int ok)
+{
+	const char *lv = ok ? "ok" : "failed";
+
+	if (m == NULL)
+		return;
+	metrics_counter_add(m->reloads, &lv, 1);
+	if (ok)
+		metrics_gauge_set(m->reloaded_at, NULL,
+		    (double)clock_wall_ms() / 1000);
 }

@@ -91,3 +91,12 @@ ratelimit_set_rate(struct ratelimit *rl, double rate, uint64_t now_ms)
 	if (rl->last_ms < now_ms)
 		rl->last_ms = now_ms;
 }
+
+void
+ratelimit_set_burst(struct ratelimit *rl, double burst, uint64_t now_ms)
+{
+	ratelimit_refill(rl, now_ms);
+	rl->burst = burst >= 1 ? burst : 1;	/* also catches NaN */
+	if (rl->tokens > rl->burst)
+		rl->tokens = rl->burst;
+}

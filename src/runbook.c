@@ -1115,3 +1115,90 @@ fail:
 	runbook_step_clear(st);
 	return -1;
 }
+
+/* 1 when the string lists are equal. */
+static int
+runbook_strs_same(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (!config_str_same(a[i], b[i]))
+			return 0;
+	return 1;
+}
+
+/* 1 when two steps do the same (their stored JSON is the same). */
+static int
+runbook_step_same(const struct runbook_step *a, const struct runbook_step *b)
+{
+	json_object	*ja = runbook_step_to_json(a), *jb = runbook_step_to_json(b);
+	int		 same;
+
+	same = ja != NULL && jb != NULL && json_object_equal(ja, jb);
+	json_object_put(ja);
+	json_object_put(jb);
+	return same;
+}
+
+/* 1 when a and b would run cases alike (where they were written aside). */
+static int
+runbook_same(const struct runbook *a, const struct runbook *b)
+{
+	const struct runbook_target	*ta, *tb;
+	size_t				 i, j;
+
+	if (!runbook_strs_same(a->match_types, a->nmatch_types, b->match_types,
+	    b->nmatch_types) || !runbook_strs_same(a->match_kinds,
+	    a->nmatch_kinds, b->match_kinds, b->nmatch_kinds) ||
+	    a->freeze_within_s != b->freeze_within_s ||
+	    a->complete_within_s != b->complete_within_s ||
+	    a->retry.max_attempts != b->retry.max_attempts ||
+	    a->retry.initial_backoff_ms != b->retry.initial_backoff_ms ||
+	    a->retry.max_backoff_ms != b->retry.max_backoff_ms ||
+	    a->ntargets != b->ntargets)
+		return 0;
+	for (i = 0; i < a->ntargets; i++) {
+		ta = &a->targets[i];
+		tb = &b->targets[i];
+		if (!config_str_same(ta->sel_kind, tb->sel_kind) ||
+		    !config_str_same(ta->sel_name, tb->sel_name) ||
+		    ta->require_account != tb->require_account ||
+		    ta->nsteps != tb->nsteps)
+			return 0;
+		for (j = 0; j < ta->nsteps; j++)
+			if (!runbook_step_same(&ta->steps[j], &tb->steps[j]))
+				return 0;
+	}
+	return 1;
+}
+
+size_t
+runbook_set_diff(const struct runbook_set *a, const struct runbook_set *b,
+    config_change_cb cb, void *arg)
+{
+	const struct runbook	*ra, *rb;
+	char			 what[256];
+	size_t			 i, n = 0;
+
+	for (i = 0; i < a->n; i++) {
+		ra = a->v[i];
+		rb = runbook_find(b, ra->name);
+		if (rb != NULL && runbook_same(ra, rb))
+			continue;
+		snprintf(what, sizeof what, "runbooks.%s %s", ra->name,
+		    rb == NULL ? "removed" : "changed");
+		cb(what, 1, arg);
+		n++;
+	}
+	for (i = 0; i < b->n; i++) {
+		if (runbook_find(a, b->v[i]->name) != NULL)
+			continue;
+		snprintf(what, sizeof what, "runbooks.%s added", b->v[i]->name);
+		cb(what, 1, arg);
+		n++;
+	}
+	return n;
+}

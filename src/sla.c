@@ -68,6 +68,7 @@ struct sla_case {
 struct sla_delivery {
 	struct sla			*sla;
 	const struct config_webhook	*hook;
+	const struct config		*gen;	/* holds hook after a reload, or NULL */
 	char				*body;
 	long long			 case_id;
 	char				 kind[16];
@@ -84,6 +85,8 @@ struct sla {
 	struct store			*store;
 	struct http			*http;
 	const struct config_alerts	*cfg;
+	const struct config		*gen;	/* holds cfg after a reload (a
+						   reference), or NULL: sla_new's */
 	const char			*public_url;	/* NULL: links left out */
 	struct metrics			*metrics;
 	sla_alert_hook			 hook;
@@ -654,6 +657,7 @@ sla_deliver(struct sla *s, const struct config_webhook *w, char *body,
 	}
 	d->sla = s;
 	d->hook = w;
+	d->gen = config_ref(s->gen);
 	d->body = body;
 	d->case_id = case_id;
 	snprintf(d->kind, sizeof d->kind, "%s", kind);
@@ -673,6 +677,7 @@ sla_delivery_free(struct sla_delivery *d)
 		http_request_cancel(s->http, d->req);
 	event_free(d->timer);
 	free(d->body);
+	config_free(d->gen);
 	free(d);
 }
 
@@ -857,7 +862,18 @@ sla_free(struct sla *s)
 			sla_case_remove(c);
 	}
 	free(s->buckets);
+	config_free(s->gen);
 	free(s);
+}
+
+void
+sla_set_alerts(struct sla *s, const struct config *cfg)
+{
+	const struct config *old = s->gen;
+
+	s->gen = config_ref(cfg);
+	s->cfg = &cfg->alerts;
+	config_free(old);
 }
 
 void

@@ -39,6 +39,7 @@ struct pgstore {
 	int		 fenced;	/* a put found another writer's epoch */
 	long long	 epoch;		/* this writer's, or 0: not fenced */
 	int		 lease_ms;	/* renewed by each fence, or 0 */
+	size_t		 queued;	/* puts sent in this transaction */
 };
 
 /* The baseline schema: version 3, the SQLite store's as of that version. */
@@ -131,14 +132,29 @@ static const char pgstore_take_fn[] =
     " SELECT value INTO holder FROM meta WHERE key = 'writer_instance';"
     " SELECT value::bigint INTO u FROM meta WHERE key = 'writer_lease_until';"
     " IF holder IS NOT NULL AND holder <> inst AND u > now_ms THEN"
-    "  taken := 0; left_ms := u - now_ms; RETURN;"
+    "  taken := 0; left_ms := u - now_ms;"
+    "  INSERT INTO deprov_standbys VALUES (inst, now_ms)"
+    "   ON CONFLICT (instance) DO UPDATE SET seen_ms = excluded.seen_ms;"
+    "  RETURN;"
     " END IF;"
+    " DELETE FROM deprov_standbys WHERE instance = inst;"
     " taken := e + 1; holder := inst; left_ms := lease_ms;"
     " UPDATE meta SET value = taken::text WHERE key = 'writer_epoch';"
     " INSERT INTO meta(key, value) VALUES ('writer_instance', inst),"
     "  ('writer_lease_until', (now_ms + lease_ms)::text)"
     "  ON CONFLICT (key) DO UPDATE SET value = excluded.value;"
     " END $fn$";
+
+/*
+ * The standbys, as they last asked for the store (deprov_take): what the
+ * writer reports of them. Not a store table: never copied, no version.
+ */
+static const char pgstore_standbys_table[] =
+    "CREATE TABLE IF NOT EXISTS deprov_standbys ("
+    " instance TEXT PRIMARY KEY, seen_ms BIGINT NOT NULL)";
+
+/* Puts sent before their results are read (pgstore_put_sync). */
+#define PGSTORE_PUT_CHUNK	500
 
 /* The first schema version PostgreSQL stores were made at. */
 #define PGSTORE_FIRST_VERSION	3
@@ -160,6 +176,7 @@ static int	pgstore_fail(struct pgstore *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	pgstore_exec(struct pgstore *, const char *);
 static int	pgstore_schema_up(struct pgstore *, int);
+static int	pgstore_put_sync(struct pgstore *);
 static const struct store_table *pgstore_table(const char *);
 
 /* Keep err "what: PostgreSQL's message" (its last line break dropped). */
@@ -261,6 +278,7 @@ pgstore_schema_up(struct pgstore *p, int create)
 	 * fail with "tuple concurrently updated".
 	 */
 	if (create && (pgstore_exec(p, pgstore_fence_fn) != 0 ||
+	    pgstore_exec(p, pgstore_standbys_table) != 0 ||
 	    pgstore_exec(p, pgstore_take_fn) != 0))
 		goto fail;
 	if (v == STORE_SCHEMA_VERSION)
@@ -319,6 +337,7 @@ pgstore_open(const char *url, int create, char *err, size_t errlen)
 	    url, "UTF8", NULL };
 	struct pgstore	*p;
 	const char	*host;
+	int		 unreached = 0;
 
 	if ((p = calloc(1, sizeof *p)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -342,6 +361,7 @@ pgstore_open(const char *url, int create, char *err, size_t errlen)
 	    PQport(p->conn) : "", PQdb(p->conn) != NULL ? PQdb(p->conn) : "");
 	if (PQstatus(p->conn) != CONNECTION_OK) {
 		pgstore_fail(p, "postgres: cannot connect to %s", p->name);
+		unreached = 1;
 		goto fail;
 	}
 	if (PQserverVersion(p->conn) < PGSTORE_MIN_SERVER) {
@@ -358,6 +378,7 @@ pgstore_open(const char *url, int create, char *err, size_t errlen)
 fail:
 	snprintf(err, errlen, "%s", p->err);
 	pgstore_close(p);
+	errno = unreached ? ENOTCONN : EINVAL;
 	return NULL;
 }
 
@@ -854,6 +875,7 @@ int
 pgstore_put_begin(struct pgstore *p)
 {
 	p->put_failed = 0;
+	p->queued = 0;
 	if (!p->prepared && pgstore_prepare_puts(p) != 0)
 		return -1;
 	if (!PQenterPipelineMode(p->conn))
@@ -923,6 +945,37 @@ pgstore_release(struct pgstore *p)
 		pgstore_fail(p, "releasing the lease");
 	PQclear(res);
 	return ok ? 0 : -1;
+}
+
+int
+pgstore_standbys(struct pgstore *p, int within_ms, char *buf, size_t len,
+    int *count)
+{
+	char		 w[24];
+	const char	*params[1] = { w };
+	PGresult	*res;
+	size_t		 n = 0;
+	int		 i, rows;
+
+	snprintf(w, sizeof w, "%d", within_ms);
+	res = PQexecParams(p->conn, "SELECT instance, ((extract(epoch FROM "
+	    "clock_timestamp()) * 1000)::bigint - seen_ms) FROM deprov_standbys"
+	    " WHERE seen_ms > (extract(epoch FROM clock_timestamp()) * 1000)"
+	    "::bigint - $1 ORDER BY instance", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgstore_fail(p, "reading the standbys");
+		PQclear(res);
+		return -1;
+	}
+	rows = PQntuples(res);
+	if (len > 0)
+		buf[0] = '\0';
+	for (i = 0; i < rows && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s\t%s", i ? "\n" :
+		    "", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+	*count = rows;
+	PQclear(res);
+	return 0;
 }
 
 int
@@ -1003,38 +1056,45 @@ pgstore_put_row(const char *table, const struct store_value *v, size_t n,
 	snprintf(name, sizeof name, "put_%s", t->name);
 	if (!PQsendQueryPrepared(p->conn, name, (int)n, params, NULL, NULL, 0))
 		return pgstore_fail(p, "put %s", table);
+	/* A transaction may be any size: read the results as it goes. */
+	if (++p->queued % PGSTORE_PUT_CHUNK == 0 && pgstore_put_sync(p) != 0)
+		return -1;
 	return 0;
 }
 
-int
-pgstore_put_end(struct pgstore *p)
+/*
+ * Send a sync and read every result up to it. Inside the transaction
+ * (BEGIN ... COMMIT) a sync commits nothing; it bounds what is queued
+ * either way, so that neither side fills its socket waiting on the other
+ * (results are read only here). After a failed statement the server
+ * skips the rest up to the sync (PGRES_PIPELINE_ABORTED), and the
+ * transaction stays aborted: the first error is the one kept.
+ */
+static int
+pgstore_put_sync(struct pgstore *p)
 {
 	PGresult	*res;
-	int		 st, bad = 0;
+	int		 st;
 
-	if (!PQsendQueryParams(p->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQpipelineSync(p->conn)) {
-		pgstore_fail(p, "commit");
-		bad = 1;
-	}
-	/*
-	 * Read every result up to the sync: after a failed statement the
-	 * server skips the rest (PGRES_PIPELINE_ABORTED) and the transaction
-	 * is rolled back at the sync.
-	 */
-	while (!bad) {
+	if (!PQpipelineSync(p->conn))
+		return pgstore_fail(p, "put: sync");
+	for (;;) {
 		/* Each query's results end with a NULL; the sync ends them all. */
 		if ((res = PQgetResult(p->conn)) == NULL) {
-			if (PQstatus(p->conn) != CONNECTION_OK) {
-				pgstore_fail(p, "put");
-				bad = 1;
-			}
+			if (PQstatus(p->conn) != CONNECTION_OK)
+				return pgstore_fail(p, "put");
 			continue;
 		}
 		st = PQresultStatus(res);
 		if (st == PGRES_PIPELINE_SYNC) {
 			PQclear(res);
-			break;
+			return 0;
+		}
+		if (st == PGRES_FATAL_ERROR && PQstatus(p->conn) !=
+		    CONNECTION_OK) {
+			pgstore_fail(p, "put: %s", PQresultErrorMessage(res));
+			PQclear(res);
+			return -1;
 		}
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
 		    !p->put_failed) {
@@ -1052,6 +1112,18 @@ pgstore_put_end(struct pgstore *p)
 		}
 		PQclear(res);
 	}
+}
+
+int
+pgstore_put_end(struct pgstore *p)
+{
+	int	bad = 0;
+
+	if (!PQsendQueryParams(p->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) {
+		pgstore_fail(p, "commit");
+		bad = 1;
+	} else if (pgstore_put_sync(p) != 0)
+		bad = 1;
 	if (!PQexitPipelineMode(p->conn) && !bad) {
 		pgstore_fail(p, "pipeline end");
 		bad = 1;

@@ -63,7 +63,14 @@
 #include "store-internal.h"
 #include "store-tables.h"
 
-#define REPLICA_BATCH		1000	/* outbox rows per PostgreSQL transaction */
+/*
+ * Outbox rows per PostgreSQL transaction, about: a transaction ends where
+ * a local commit ended (a mark), never inside one, so that PostgreSQL
+ * never holds half of what the engine made durable at once (a case without
+ * its later steps would look finished to the writer that loads it). One
+ * commit bigger than this is sent whole.
+ */
+#define REPLICA_BATCH		1000
 #define REPLICA_PAUSE_MIN_MS	200	/* after a failure, doubling ... */
 #define REPLICA_PAUSE_MAX_MS	5000	/* ... up to this */
 #define REPLICA_MAX_TABLES	16
@@ -75,6 +82,8 @@
  * cover loading the store from PostgreSQL before the thread first renews.
  */
 #define REPLICA_TAKE_EXTRA_MS	30000
+#define REPLICA_STANDBYS_MS	2000	/* the standbys read this often ... */
+#define REPLICA_STANDBY_SEEN_MS	5000	/* ... those that asked within this */
 #define REPLICA_META_ID		"store_id"
 #define REPLICA_META_OF		"replicated_to"
 
@@ -104,6 +113,8 @@ struct store_replica {
 	int64_t		 lease_until;	/* monotonic: by our clock, no later
 					   than the server's lease ends */
 	char		 why[512];	/* why not, when not */
+	char		 standbys[1024]; /* pgstore_standbys' lines */
+	int		 nstandbys;	/* -1: not read yet */
 	int		 stop;
 	/* The loop's. */
 	int64_t		 trimmed;	/* outbox rows deleted up to here */
@@ -118,6 +129,7 @@ struct store_replica {
 	sqlite3_stmt	*row_st[REPLICA_MAX_TABLES];
 	struct pgstore	*pg;
 	struct replica_entry *ents;
+	size_t		 nents;		/* allocated */
 };
 
 static void	*replica_main(void *);
@@ -193,7 +205,10 @@ struct replica_push {
 	int		 open;
 };
 
-/* store_export into PostgreSQL, a transaction every REPLICA_BATCH rows. */
+/*
+ * store_export into PostgreSQL, in one transaction: a standby that takes
+ * the store over while this runs must find all of it or none.
+ */
 static int
 replica_push_row(const char *table, const struct store_value *v, size_t n,
     void *arg)
@@ -207,11 +222,7 @@ replica_push_row(const char *table, const struct store_value *v, size_t n,
 	}
 	if (pgstore_put_row(table, v, n, x->pg) != 0)
 		return -1;
-	if (++x->rows % REPLICA_BATCH == 0) {
-		x->open = 0;
-		if (pgstore_put_end(x->pg) != 0)
-			return -1;
-	}
+	x->rows++;
 	return 0;
 }
 
@@ -459,7 +470,7 @@ replica_thread_db(struct store *s, struct store_replica *r)
 		return -1;
 	sqlite3_busy_timeout(r->db, 5000);
 	if (sqlite3_prepare_v3(r->db, "SELECT id, tbl, k1, k2, k3 FROM pg_outbox"
-	    " WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3",
+	    " WHERE id > ?1 AND id <= ?2 ORDER BY id",
 	    -1, SQLITE_PREPARE_PERSISTENT, &r->outbox_st, NULL) != SQLITE_OK)
 		return -1;
 	for (i = 0; i < store_ntables && i < REPLICA_MAX_TABLES; i++) {
@@ -481,7 +492,7 @@ replica_thread_db(struct store *s, struct store_replica *r)
 }
 
 int
-store_replica_start(struct store *s, const struct store_replica_conf *conf,
+store_replica_start(struct store *s, struct store_replica_conf *conf,
     int *wait_ms, char *err, size_t errlen)
 {
 	struct store_replica	*r;
@@ -497,15 +508,33 @@ store_replica_start(struct store *s, const struct store_replica_conf *conf,
 		snprintf(err, errlen, "replication: too many tables");
 		return -1;
 	}
-	if ((pg = pgstore_open(conf->url, 1, err, errlen)) == NULL)
-		return -1;
-	if (pgstore_schema_from(pg) != 0 && pgstore_schema_from(pg) <
-	    STORE_SCHEMA_VERSION)
-		log_info("store", "%s: migrated the schema from version %d to "
-		    "%d", pgstore_name(pg), pgstore_schema_from(pg),
-		    STORE_SCHEMA_VERSION);
-	if ((m = replica_match(s, pg, conf, wait_ms, err, errlen)) != 0) {
+	/*
+	 * A standby asks again on the connection it kept: opening one makes
+	 * the schema's functions again, which is catalog churn every second.
+	 */
+	pg = conf->pg;
+	conf->pg = NULL;
+	if (pg != NULL && !pgstore_ok(pg)) {
 		pgstore_close(pg);
+		pg = NULL;
+	}
+	if (pg == NULL) {
+		if ((pg = pgstore_open(conf->url, 1, err, errlen)) == NULL)
+			return errno == ENOTCONN ? STORE_REPLICA_DOWN : -1;
+		if (pgstore_schema_from(pg) != 0 && pgstore_schema_from(pg) <
+		    STORE_SCHEMA_VERSION)
+			log_info("store", "%s: migrated the schema from version "
+			    "%d to %d", pgstore_name(pg), pgstore_schema_from(pg),
+			    STORE_SCHEMA_VERSION);
+	}
+	if ((m = replica_match(s, pg, conf, wait_ms, err, errlen)) != 0) {
+		/* The server went away meanwhile: worth trying again. */
+		if (m < 0 && !pgstore_ok(pg))
+			m = STORE_REPLICA_DOWN;
+		if (m == STORE_REPLICA_HELD)
+			conf->pg = pg;		/* kept for the next ask */
+		else
+			pgstore_close(pg);
 		return m;
 	}
 	if ((r = calloc(1, sizeof *r)) == NULL || (r->url = strdup(conf->url))
@@ -521,6 +550,8 @@ store_replica_start(struct store *s, const struct store_replica_conf *conf,
 		return -1;
 	}
 	r->pg = pg;
+	r->nstandbys = -1;
+	r->nents = REPLICA_BATCH;
 	r->up = 1;
 	r->epoch = pgstore_epoch(pg);
 	r->lease_ms = conf->lease_ms;
@@ -548,6 +579,13 @@ store_replica_start(struct store *s, const struct store_replica_conf *conf,
 	r->th_running = 1;
 	log_info("store", "replicating to %s", pgstore_name(pg));
 	return 0;
+}
+
+void
+store_replica_conf_clear(struct store_replica_conf *conf)
+{
+	pgstore_close(conf->pg);
+	conf->pg = NULL;
 }
 
 void
@@ -764,6 +802,21 @@ store_replica_writer(struct store *s, char *instance, size_t len,
 }
 
 int
+store_replica_standbys(struct store *s, char *buf, size_t len)
+{
+	struct store_replica	*r = s->replica;
+	int			 n;
+
+	if (r == NULL)
+		return -1;
+	pthread_mutex_lock(&s->mu);
+	n = r->nstandbys;
+	snprintf(buf, len, "%s", n > 0 ? r->standbys : "");
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+int
 store_replica_fenced(struct store *s)
 {
 	struct store_replica	*r = s->replica;
@@ -846,8 +899,21 @@ replica_batch(struct store_replica *r, int64_t acked, int64_t upto)
 		return -1;
 	sqlite3_bind_int64(r->outbox_st, 1, acked);
 	sqlite3_bind_int64(r->outbox_st, 2, upto);
-	sqlite3_bind_int(r->outbox_st, 3, REPLICA_BATCH);
-	while (n < REPLICA_BATCH && sqlite3_step(r->outbox_st) == SQLITE_ROW) {
+	while (sqlite3_step(r->outbox_st) == SQLITE_ROW) {
+		if (n == r->nents) {
+			struct replica_entry	*e;
+
+			if ((e = reallocarray(r->ents, r->nents * 2,
+			    sizeof *e)) == NULL) {
+				sqlite3_reset(r->outbox_st);
+				sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+				replica_entries_free(r, n);
+				return -1;
+			}
+			memset(e + r->nents, 0, r->nents * sizeof *e);
+			r->ents = e;
+			r->nents *= 2;
+		}
 		r->ents[n].id = sqlite3_column_int64(r->outbox_st, 0);
 		r->ents[n].tbl = sqlite3_column_int(r->outbox_st, 1);
 		for (k = 0; k < 3; k++)
@@ -919,7 +985,9 @@ replica_main(void *arg)
 	int64_t			 acked, upto, sent, t0;
 	size_t			 i;
 	int64_t			 last_ok = 0;	/* renew at once: see start */
-	int			 pause = 0, logged = 0, probe, every;
+	int64_t			 last_sb = 0;
+	int			 pause = 0, logged = 0, probe, every, nsb = -1;
+	char			 sb[sizeof r->standbys];
 
 	/* The lease is renewed well before it runs out, even when idle. */
 	every = r->lease_ms / REPLICA_PROBE_SHARE < REPLICA_PROBE_MS ?
@@ -927,10 +995,15 @@ replica_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	while (!r->stop) {
-		/* What the local WAL has synced is what may be sent. */
+		/*
+		 * What the local WAL has synced is what may be sent, whole
+		 * local commits at a time, about REPLICA_BATCH rows.
+		 */
 		upto = r->acked;
 		for (i = 0; i < r->n; i++) {
-			if (r->marks[r->head + i].gen > s->done)
+			if (r->marks[r->head + i].gen > s->done ||
+			    (upto > r->acked && r->marks[r->head + i].maxid -
+			    r->acked > REPLICA_BATCH))
 				break;
 			upto = r->marks[r->head + i].maxid;
 		}
@@ -973,8 +1046,20 @@ replica_main(void *arg)
 			sent = acked;
 		if (sent < 0 && r->pg != NULL)
 			snprintf(err, sizeof err, "%s", pgstore_errmsg(r->pg));
+		/* Who stands by, for /readyz and the metrics (not fatal). */
+		nsb = -1;
+		if (sent >= 0 && clock_mono_ms() - last_sb >= REPLICA_STANDBYS_MS) {
+			last_sb = clock_mono_ms();
+			if (pgstore_standbys(r->pg, REPLICA_STANDBY_SEEN_MS, sb,
+			    sizeof sb, &nsb) != 0)
+				nsb = -1;
+		}
 
 		pthread_mutex_lock(&s->mu);
+		if (nsb >= 0) {
+			memcpy(r->standbys, sb, sizeof sb);
+			r->nstandbys = nsb;
+		}
 		if (sent >= 0) {
 			last_ok = clock_mono_ms();
 			if (t0 + r->lease_ms > r->lease_until)
@@ -1012,7 +1097,13 @@ replica_main(void *arg)
 			if (!logged++)
 				log_error("store", "replication stopped: %s "
 				    "(retrying; steps wait)", err);
-			if (r->pg != NULL && !pgstore_ok(r->pg)) {
+			/*
+			 * A new connection for the next try, whatever libpq
+			 * says of this one: a pipeline cut off mid-way by a
+			 * server that died can leave a connection that reads
+			 * as good and never works again.
+			 */
+			if (r->pg != NULL) {
 				pgstore_close(r->pg);
 				r->pg = NULL;
 			}

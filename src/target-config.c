@@ -47,6 +47,15 @@ static int	 target_config_check(struct config_reader *, const char *,
 		    json_object *, void *);
 static int	 target_config_limits(struct config_reader *, const char *,
 		    json_object *, void *);
+static void	 target_config_kind_diff(struct config_differ *, const char *,
+		    const struct config_setting *, const void *, const void *,
+		    int);
+static void	 target_config_options_diff(struct config_differ *,
+		    const char *, const struct config_setting *, const void *,
+		    const void *, int);
+static void	 target_config_irreversible_diff(struct config_differ *,
+		    const char *, const struct config_setting *, const void *,
+		    const void *, int);
 
 #define LIMITS_FIELD(f)	CONFIG_FIELD(struct config_limits, f)
 
@@ -86,24 +95,28 @@ static const struct config_section target_limits_settings = {
 #define TARGET_FIELD(f)	CONFIG_FIELD(struct config_target, f)
 
 static const struct config_setting target_rows[] = {
+	/* A target's runtime is of one kind: another needs a restart. */
 	{ .key = "kind", .type = CONFIG_CUSTOM, .set = target_config_kind,
-	    .clear = target_config_kind_clear },
+	    .clear = target_config_kind_clear, .diff = target_config_kind_diff },
 	{ .key = "base_url", .type = CONFIG_STRING, .flags = CONFIG_REQUIRED,
 	    TARGET_FIELD(base_url), .valid = config_url_ok,
 	    .expect = "an http:// or https:// URL" },
 	{ .key = "api_version", .type = CONFIG_STRING, TARGET_FIELD(api_version),
 	    .sdflt = "v60.0" },
 	{ .key = "auth", .type = CONFIG_CUSTOM, TARGET_FIELD(auth),
-	    .set = auth_config_read, .clear = auth_config_clear },
+	    .set = auth_config_read, .clear = auth_config_clear,
+	    .diff = auth_config_diff },
 	{ .key = "limits", .type = CONFIG_OBJECT, TARGET_FIELD(limits),
 	    .sub = &target_limits_settings },
 	/* After kind: the kind checks them. */
 	{ .key = "options", .type = CONFIG_CUSTOM, .set = target_config_options,
-	    .clear = target_config_options_clear },
+	    .clear = target_config_options_clear,
+	    .diff = target_config_options_diff },
 	/* After options: absent, the kind's rule for them decides. */
 	{ .key = "irreversible_delete", .type = CONFIG_CUSTOM,
 	    .set = target_config_irreversible,
-	    .clear = target_config_irreversible_clear },
+	    .clear = target_config_irreversible_clear,
+	    .diff = target_config_irreversible_diff },
 	{ .key = NULL }
 };
 
@@ -341,4 +354,72 @@ target_config_clear(const struct config_setting *s, void *conf)
 	free(cfg->targets);
 	cfg->targets = NULL;
 	cfg->ntargets = 0;
+}
+
+static void
+target_config_kind_diff(struct config_differ *df, const char *where,
+    const struct config_setting *s, const void *a, const void *b, int live)
+{
+	const struct config_target *ta = a, *tb = b;
+
+	(void)live;
+	if (!config_str_same(ta->kind, tb->kind))
+		config_differ_report(df, where, s->key, 0);
+}
+
+static void
+target_config_options_diff(struct config_differ *df, const char *where,
+    const struct config_setting *s, const void *a, const void *b, int live)
+{
+	const struct config_target *ta = a, *tb = b;
+
+	/* json_object_equal takes non-const objects; it only reads them. */
+	if (!json_object_equal(ta->options, tb->options))
+		config_differ_report(df, where, s->key, live);
+}
+
+static void
+target_config_irreversible_diff(struct config_differ *df, const char *where,
+    const struct config_setting *s, const void *a, const void *b, int live)
+{
+	const struct config_target *ta = a, *tb = b;
+
+	if (ta->irreversible_delete != tb->irreversible_delete ||
+	    !config_str_same(ta->irreversible_why, tb->irreversible_why))
+		config_differ_report(df, where, s->key, live);
+}
+
+/*
+ * Targets are matched by name: one in a only or in b only needs a restart
+ * (the engine's runtimes are made at start); one in both is compared row
+ * by row.
+ */
+void
+target_config_diff(struct config_differ *df, const char *where,
+    const struct config_setting *s, const void *a, const void *b, int live)
+{
+	const struct config	*ca = a, *cb = b;
+	const struct config_target *ta, *tb;
+	char			 tw[256];
+	size_t			 i;
+
+	(void)where;
+	for (i = 0; i < ca->ntargets; i++) {
+		ta = &ca->targets[i];
+		if ((tb = config_target_find(cb, ta->name)) == NULL) {
+			snprintf(tw, sizeof tw, "%s.%s removed", s->key,
+			    ta->name);
+			config_differ_report(df, tw, NULL, 0);
+			continue;
+		}
+		snprintf(tw, sizeof tw, "%s.%s", s->key, ta->name);
+		config_diff_section(df, tw, &target_settings, ta, tb, live);
+	}
+	for (i = 0; i < cb->ntargets; i++) {
+		tb = &cb->targets[i];
+		if (config_target_find(ca, tb->name) != NULL)
+			continue;
+		snprintf(tw, sizeof tw, "%s.%s added", s->key, tb->name);
+		config_differ_report(df, tw, NULL, 0);
+	}
 }

@@ -170,6 +170,10 @@ static void	target_circuit_open(struct target *, uint64_t, int);
 static void	target_circuit_note(struct target *, struct call *,
 		    const struct http_response *);
 static uint64_t	target_gate(struct target *, uint64_t);
+static void	target_limits(struct target *, const struct config_limits *);
+static double	target_slow_rate(const struct target *);
+static int	target_auth_new(struct target *, const struct config_target *,
+		    struct auth **, char *, size_t);
 
 struct target *
 target_new(struct event_base *base, struct http *http,
@@ -193,22 +197,12 @@ target_new(struct event_base *base, struct http *http,
 	t->cfg = cfg;
 	t->classify = classify;
 	TAILQ_INIT(&t->calls);
-	t->concurrency = cfg->limits.concurrency > 0 ?
-	    (size_t)cfg->limits.concurrency : TARGET_DEFAULT_CONCURRENCY;
-	t->rate = cfg->limits.rate_per_sec > 0 ? cfg->limits.rate_per_sec : 0;
-	ratelimit_init(&t->rl, t->rate, cfg->limits.burst > 0 ?
-	    cfg->limits.burst : (t->rate > 1 ? t->rate : 1), clock_mono_ms());
+	target_limits(t, &cfg->limits);
+	/* A full bucket to begin with. */
+	ratelimit_init(&t->rl, t->rate, t->rl.burst, clock_mono_ms());
 	t->win_budget = -1;
 	t->sig_wait_ms = -1;
 	t->circuit = TARGET_CIRCUIT_CLOSED;
-	t->cb_threshold = cfg->limits.breaker_failures > 0 ?
-	    cfg->limits.breaker_failures : TARGET_DEFAULT_BREAKER_FAILURES;
-	t->cb_open_base_ms = cfg->limits.breaker_open_ms > 0 ?
-	    cfg->limits.breaker_open_ms : TARGET_DEFAULT_BREAKER_OPEN_MS;
-	t->cb_open_max_ms = cfg->limits.breaker_max_open_ms > 0 ?
-	    cfg->limits.breaker_max_open_ms : TARGET_DEFAULT_BREAKER_MAX_MS;
-	if (t->cb_open_max_ms < t->cb_open_base_ms)
-		t->cb_open_max_ms = t->cb_open_base_ms;
 	t->cb_open_ms = t->cb_open_base_ms;
 
 	t->wake = evtimer_new(base, target_wake_cb, t);
@@ -217,15 +211,105 @@ target_new(struct event_base *base, struct http *http,
 		snprintf(err, errlen, "%s: cannot create events", cfg->name);
 		goto fail;
 	}
-	if (cfg->auth.type != NULL && strcmp(cfg->auth.type, "none") != 0) {
-		t->auth = auth_new(http, &cfg->auth, err, errlen);
-		if (t->auth == NULL)
-			goto fail;
-	}
+	if (target_auth_new(t, cfg, &t->auth, err, errlen) != 0)
+		goto fail;
 	return t;
 fail:
 	target_free(t);
 	return NULL;
+}
+
+/* The limits' settings into t (at start, and again at a reload). */
+static void
+target_limits(struct target *t, const struct config_limits *l)
+{
+	uint64_t now = clock_mono_ms();
+
+	t->concurrency = l->concurrency > 0 ? (size_t)l->concurrency :
+	    TARGET_DEFAULT_CONCURRENCY;
+	t->rate = l->rate_per_sec > 0 ? l->rate_per_sec : 0;
+	/* Slowed for a quota's usage: it stays so, at half the new rate. */
+	if (t->rate <= 0)
+		t->slowed = 0;
+	ratelimit_set_rate(&t->rl, t->slowed ? target_slow_rate(t) : t->rate,
+	    now);
+	ratelimit_set_burst(&t->rl, l->burst > 0 ? l->burst :
+	    (t->rate > 1 ? t->rate : 1), now);
+	t->cb_threshold = l->breaker_failures > 0 ? l->breaker_failures :
+	    TARGET_DEFAULT_BREAKER_FAILURES;
+	t->cb_open_base_ms = l->breaker_open_ms > 0 ? l->breaker_open_ms :
+	    TARGET_DEFAULT_BREAKER_OPEN_MS;
+	t->cb_open_max_ms = l->breaker_max_open_ms > 0 ?
+	    l->breaker_max_open_ms : TARGET_DEFAULT_BREAKER_MAX_MS;
+	if (t->cb_open_max_ms < t->cb_open_base_ms)
+		t->cb_open_max_ms = t->cb_open_base_ms;
+}
+
+/* The rate while slowed for a quota's usage: half, at least 1/s, at most the rate. */
+static double
+target_slow_rate(const struct target *t)
+{
+	double rate = t->rate / 2 < 1 ? 1 : t->rate / 2;
+
+	return rate > t->rate ? t->rate : rate;
+}
+
+/* The credentials of cfg (NULL: no Authorization); 0 or -1 with err. */
+static int
+target_auth_new(struct target *t, const struct config_target *cfg,
+    struct auth **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (cfg->auth.type == NULL || strcmp(cfg->auth.type, "none") == 0)
+		return 0;
+	*out = auth_new(t->http, &cfg->auth, err, errlen);
+	return *out == NULL ? -1 : 0;
+}
+
+int
+target_reconfigure(struct target *t, const struct config_target *cfg,
+    char *err, size_t errlen)
+{
+	struct auth	*auth = NULL;
+	struct call	*c;
+	int		 requeued = 0;
+
+	if (strcmp(cfg->name, t->cfg->name) != 0 ||
+	    strcmp(cfg->kind, t->cfg->kind) != 0) {
+		snprintf(err, errlen, "%s: a target's name and kind stay until "
+		    "a restart", t->cfg->name);
+		return -1;
+	}
+	if (!auth_config_same(&cfg->auth, &t->cfg->auth)) {
+		if (target_auth_new(t, cfg, &auth, err, errlen) != 0)
+			return -1;
+		/*
+		 * Calls waiting for a token of the old credentials go back to
+		 * their lanes (slot given back) and take one of the new; calls
+		 * on the wire finish with what they were sent with, and a 401
+		 * of theirs fetches a new token as usual.
+		 */
+		TAILQ_FOREACH(c, &t->calls, all_entry) {
+			if (c->state != CALL_AUTH)
+				continue;
+			auth_cancel(t->auth, target_auth_cb, c);
+			if (c == t->cb_probe)
+				t->cb_probe = NULL;
+			t->inflight--;
+			target_enqueue(c);
+			requeued++;
+		}
+		if (t->auth != NULL)
+			auth_free(t->auth);
+		t->auth = auth;	/* ownership: the target's */
+		auth = NULL;
+	}
+	t->cfg = cfg;
+	target_limits(t, &cfg->limits);
+	/* More room or new credentials: queued calls may go now. */
+	if (requeued > 0 || t->queued > 0)
+		event_active(t->kick, EV_TIMEOUT, 1);
+	return 0;
 }
 
 void
@@ -481,9 +565,7 @@ target_signal_usage(struct target *t, long used, long limit)
 		return;
 	over = (double)used / (double)limit > slowdown;
 	if (over && !t->slowed) {
-		rate = t->rate / 2 < 1 ? 1 : t->rate / 2;
-		if (rate > t->rate)
-			rate = t->rate;
+		rate = target_slow_rate(t);
 		t->slowed = 1;
 		ratelimit_set_rate(&t->rl, rate, clock_mono_ms());
 		log_warn("target", "%s: API usage %ld/%ld, slowing to %.2f/s",

@@ -9,6 +9,7 @@
 #define DEPROV_API_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <json-c/json.h>
 
@@ -53,6 +54,14 @@ struct api	*api_new(struct event_base *, const struct config *, struct store *,
  */
 int		 api_route(struct api *, const char *method, const char *path, int prefix,
 		    int role, api_handler, void *arg);
+
+/*
+ * Write the route table, one "METHOD PATH ROLE" a line (role: public,
+ * viewer, responder or admin; the routes under a prefix route each on
+ * their own line, "/v1/cases/{id}/retry"), in the order they were added:
+ * what docs/openapi.yaml must describe. 0 or -1.
+ */
+int		 api_routes_print(const struct api *, FILE *);
 
 /* Answers. api_reply_json consumes body. */
 void		 api_reply_json(struct evhttp_request *, int code, json_object *body);
@@ -101,9 +110,19 @@ json_object	*api_body_json(struct evhttp_request *, char *err, size_t errlen);
  * The audit must outlive the api.
  */
 void		 api_set_audit(struct api *, struct audit *);
+/*
+ * A reload: tokens are checked against cfg's from the next request on (the
+ * api holds a reference; the rest of the "api" section stays as started).
+ */
+void		 api_set_tokens(struct api *, const struct config *cfg);
 
 /* Stop accepting requests (shutdown). */
 void		 api_stop(struct api *);
+/*
+ * 1 when /readyz would answer "ok" (the stop aside): store, Kafka group
+ * and brokers, PostgreSQL with that backend. Details into o unless NULL.
+ */
+int		 api_readiness(struct store *, struct kafka *, json_object *o);
 void		 api_free(struct api *);
 
 /* Role of a presented token, or -1 (exposed for tests). */

@@ -83,5 +83,12 @@ unsigned char	*auth_b64url_decode(const char *s, size_t *outlen);
 int		 auth_config_read(struct config_reader *, const char *where,
 		    json_object *obj, const struct config_setting *, void *conf);
 void		 auth_config_clear(const struct config_setting *, void *conf);
+/* 1 when a and b authenticate alike (every field, secrets included). */
+int		 auth_config_same(const struct config_auth *,
+		    const struct config_auth *);
+/* The diff hook of the "auth" row: where.auth when the two differ. */
+void		 auth_config_diff(struct config_differ *, const char *where,
+		    const struct config_setting *, const void *a, const void *b,
+		    int live);
 
 #endif

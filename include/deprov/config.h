@@ -144,6 +144,10 @@ struct config {
 	struct config_target	*targets;
 	size_t			 ntargets;
 	struct config_alerts	 alerts;
+	char			*ingest_json;	/* the "ingest" section as read, to
+						   tell a reload's change (ingest.c
+						   reads it) */
+	int			 refs;		/* holders: config_ref, config_free */
 };
 
 /*
@@ -171,7 +175,8 @@ enum config_type {
 	CONFIG_LIST,		/* array of objects read with sub (pointer at off,
 				   element size, size_t count at count) */
 	CONFIG_CUSTOM,		/* set (and clear) do it all */
-	CONFIG_OTHER		/* accepted here, read by someone else */
+	CONFIG_OTHER		/* accepted here, read by someone else; with a
+				   field (size), its JSON text is kept there */
 };
 
 #define CONFIG_REQUIRED	0x01	/* "where: missing \"key\"" when absent */
@@ -183,12 +188,22 @@ enum config_type {
 				   check reads it (it depends on others) */
 #define CONFIG_FORMS	0x40	/* CUSTOM: also accepted as key_env and
 				   key_file, as a SECRET is */
+#define CONFIG_LIVE	0x80	/* a reload applies it (and what is under it)
+				   without a restart */
 
 typedef int	(*config_set_fn)(struct config_reader *, const char *where,
 		    json_object *obj, const struct config_setting *, void *conf);
 typedef void	(*config_clear_fn)(const struct config_setting *, void *conf);
 typedef int	(*config_check_fn)(struct config_reader *, const char *where,
 		    json_object *obj, void *conf);
+struct config_differ;
+/*
+ * CUSTOM: tell what differs between the sections a and b hold for the row
+ * (config_differ_report under where), live as the row is.
+ */
+typedef void	(*config_diff_fn)(struct config_differ *, const char *where,
+		    const struct config_setting *, const void *a, const void *b,
+		    int live);
 
 struct config_section {
 	const struct config_setting	*settings;	/* ended by a NULL key */
@@ -222,6 +237,7 @@ struct config_setting {
 	config_set_fn			 set;		/* CUSTOM: called whether or not key is
 							   there; 0 or -1 */
 	config_clear_fn			 clear;		/* CUSTOM: frees what set kept */
+	config_diff_fn			 diff;		/* CUSTOM: what changed (a reload) */
 };
 
 /* The offset and size of a field, for a row: CONFIG_FIELD(struct config_api, listen). */
@@ -265,12 +281,39 @@ int			 config_url_ok(const char *);
 int			 config_name_ok(const char *);
 
 /*
+ * What a reload would change: every setting whose value differs between a
+ * and b (secrets compared, never shown), walked with the same tables,
+ * reported to cb as its dotted path ("kafka.brokers", "targets.okta.auth")
+ * and whether it is CONFIG_LIVE (else it needs a restart). Returns how many.
+ */
+typedef void		(*config_change_cb)(const char *what, int live, void *arg);
+size_t			 config_diff(const struct config *a, const struct config *b,
+			    config_change_cb, void *arg);
+/* For diff hooks: compare sec's rows of a and b under where. */
+void			 config_diff_section(struct config_differ *, const char *where,
+			    const struct config_section *, const void *a,
+			    const void *b, int live);
+/* For diff hooks: one change, at where.key (key NULL: at where). */
+void			 config_differ_report(struct config_differ *, const char *where,
+			    const char *key, int live);
+/* 1 when the strings are equal (either may be NULL). */
+int			 config_str_same(const char *, const char *);
+
+/*
  * Load a configuration. Problems are added to diags; the return value is NULL
  * when the file could not be used at all, otherwise a config (check
  * diags_count for problems before running).
  */
 struct config		*config_load(const char *path, struct diags *);
-void			 config_free(struct config *);
+/*
+ * A configuration has one holder when loaded; every other holder (a reload
+ * keeps the old one for the steps that started under it) takes a reference,
+ * and config_free drops one: the last frees it. A configuration made by
+ * hand rather than by config_load (refs 0: tests) is not counted; its maker
+ * frees what it holds.
+ */
+const struct config	*config_ref(const struct config *);
+void			 config_free(const struct config *);
 const struct config_target *config_target_find(const struct config *, const char *name);
 /* 1 if kind is a connector kind (the table in src/connectors/connector.c). */
 int			 config_kind_known(const char *kind);

@@ -89,6 +89,16 @@ struct engine	*engine_new(struct event_base *, struct http *, struct store *,
 		    char *err, size_t errlen);
 /* Frees targets (dropping calls in flight) and every case in memory. */
 void		 engine_free(struct engine *);
+/*
+ * A reload, between loop turns: every configured target still in cfg with
+ * the same kind takes its settings there (target_reconfigure), and new
+ * cases match runbooks. The engine holds a reference to cfg for as long as
+ * a target uses it, and each running step one to the configuration it
+ * started under; runbooks must outlive the engine's use (until the next
+ * reload or engine_free). 0, or -1 with err and nothing changed.
+ */
+int		 engine_reload(struct engine *, const struct config *cfg,
+		    const struct runbook_set *runbooks, char *err, size_t errlen);
 
 /* Load and restart every unfinished case; returns how many, or -1. */
 int		 engine_resume(struct engine *);

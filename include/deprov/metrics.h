@@ -104,5 +104,7 @@ void		 metrics_sla_breach(struct metrics *, const char *runbook,
 /* For the sla module: one alert delivery ended ("delivered" or "failed"). */
 void		 metrics_alert(struct metrics *, const char *webhook,
 		    const char *outcome);
+/* A configuration reload ended: ok (applied) or not (the old one stays). */
+void		 metrics_reload(struct metrics *, int ok);
 
 #endif

@@ -27,8 +27,10 @@ struct pgstore;
  * create, make the schema when the database has none and migrate an older
  * one (under an advisory lock: several starting at once are safe); without,
  * the schema must be there. A schema newer than this program, or tables of
- * the same names that are not deprov's, are refused. NULL with err set.
- * Unless the URL says otherwise, connecting gives up after 10 s.
+ * the same names that are not deprov's, are refused. NULL with err set,
+ * and errno ENOTCONN when the server was not reached (worth trying again)
+ * or EINVAL when it answered with a refusal. Unless the URL says
+ * otherwise, connecting gives up after 10 s.
  */
 struct pgstore	*pgstore_open(const char *url, int create, char *err,
 		    size_t errlen);
@@ -90,6 +92,13 @@ long long	 pgstore_take(struct pgstore *, const char *instance,
 		    int lease_ms, char *holder, size_t holderlen,
 		    long long *left_ms);
 int		 pgstore_renew(struct pgstore *);
+/*
+ * The standbys that asked for the store within the last within_ms: one
+ * line "instance<TAB>ms since it asked" each in buf (cut at len), their
+ * number in *count. 0, or -1 (pgstore_errmsg).
+ */
+int		 pgstore_standbys(struct pgstore *, int within_ms, char *buf,
+		    size_t len, int *count);
 /* A clean stop: the lease ends now, so a standby need not wait it out. */
 int		 pgstore_release(struct pgstore *);
 void		 pgstore_set_epoch(struct pgstore *, long long, int lease_ms);

@@ -25,5 +25,7 @@ uint64_t ratelimit_take(struct ratelimit *, uint64_t now_ms);
 void	 ratelimit_block(struct ratelimit *, uint64_t now_ms, uint64_t ms);
 /* Change rate (adaptive slow-down); keeps the bucket's content. */
 void	 ratelimit_set_rate(struct ratelimit *, double rate, uint64_t now_ms);
+/* A new bucket size; the tokens in it are kept, up to the new size. */
+void	 ratelimit_set_burst(struct ratelimit *, double burst, uint64_t now_ms);
 
 #endif

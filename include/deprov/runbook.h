@@ -81,6 +81,12 @@ struct runbook		*runbook_load_file(const char *path, const struct config *cfg,
 			    struct diags *);
 void			 runbook_free(struct runbook *);
 void			 runbook_set_free(struct runbook_set *);
+/*
+ * What a reload changes in the runbooks: "runbooks.NAME added", "removed"
+ * or "changed" to cb (always live). Returns how many.
+ */
+size_t			 runbook_set_diff(const struct runbook_set *a,
+			    const struct runbook_set *b, config_change_cb, void *arg);
 
 /* First runbook whose match accepts the event; NULL when none. */
 const struct runbook	*runbook_match(const struct runbook_set *, const char *type,

@@ -59,6 +59,12 @@ struct sla	*sla_new(struct event_base *, struct engine *, struct store *,
 void		 sla_free(struct sla *);
 /* Called once per breach, after it is recorded (e.g. audit_append). */
 void		 sla_set_alert_hook(struct sla *, sla_alert_hook, void *arg);
+/*
+ * A reload: breaches from now on alert cfg's webhooks with its retry
+ * settings (the sla holds a reference); deliveries under way finish with
+ * the webhook they started with.
+ */
+void		 sla_set_alerts(struct sla *, const struct config *cfg);
 
 /* Cases with a deadline timer armed; deliveries not finished. */
 size_t		 sla_armed(const struct sla *);

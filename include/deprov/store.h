@@ -83,18 +83,23 @@ const char	*store_errmsg(struct store *);
  * stores are refused; and this instance takes the store: its writer epoch
  * and a lease of lease_ms, renewed while it runs. 0 when started;
  * STORE_REPLICA_HELD when another instance holds an unexpired lease (err
- * says which; try again within *wait_ms: this one is a standby); -1 with
- * err.
+ * says which; try again within *wait_ms: this one is a standby);
+ * STORE_REPLICA_DOWN when PostgreSQL was not reached (err says why; try
+ * again); -1 with err (refused: trying again will not help).
  */
 struct store_replica_conf {
 	const char	*url;
 	const char	*instance;	/* unique among the store's deprovd */
 	int		 lease_ms;
+	/* Kept between a standby's asks; store_replica_conf_clear ends it. */
+	struct pgstore	*pg;
 };
 #define STORE_REPLICA_HELD	1
+#define STORE_REPLICA_DOWN	2
 int		 store_replica_start(struct store *,
-		     const struct store_replica_conf *, int *wait_ms,
+		     struct store_replica_conf *, int *wait_ms,
 		     char *err, size_t errlen);
+void		 store_replica_conf_clear(struct store_replica_conf *);
 /*
  * 1 while this deprovd may act for the store: not replicating, or its
  * lease is unexpired by its own clock and it is not fenced; else 0 and
@@ -105,6 +110,12 @@ int		 store_replica_writable(struct store *, char *why, size_t len);
 /* This instance's name and writer epoch; -1 when not replicating. */
 int		 store_replica_writer(struct store *, char *instance, size_t len,
 		     long long *epoch);
+/*
+ * The standbys that asked for the store in the last few seconds, as the
+ * writer last read them (every 2 s): one line "instance<TAB>ms since" each
+ * in buf; their number, or -1 when not replicating or not read yet.
+ */
+int		 store_replica_standbys(struct store *, char *buf, size_t len);
 /* 1 once another deprovd has taken the store over: this one must stop. */
 int		 store_replica_fenced(struct store *);
 /* Running without it (backend sqlite): the next start sends all again. */

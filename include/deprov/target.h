@@ -88,6 +88,15 @@ struct target	*target_new(struct event_base *, struct http *,
 		    char *err, size_t errlen);
 /* Drops queued and in-flight calls without calling their callbacks. */
 void		 target_free(struct target *);
+/*
+ * A reload: cfg (same name and kind; the caller keeps it alive while the
+ * target uses it) replaces the configuration. Limits apply to the next
+ * send; new credentials to the next token (calls waiting for one of the old
+ * credentials wait for one of the new instead). Queues, the circuit and
+ * statistics stay. 0, or -1 with err (nothing changed).
+ */
+int		 target_reconfigure(struct target *, const struct config_target *cfg,
+		    char *err, size_t errlen);
 
 const char	*target_name(const struct target *);
 const char	*target_kind(const struct target *);
@@ -192,5 +201,9 @@ double		 target_rate_tokens(const struct target *);
 int		 target_config_read(struct config_reader *, const char *where,
 		    json_object *obj, const struct config_setting *, void *conf);
 void		 target_config_clear(const struct config_setting *, void *conf);
+/* Its diff hook: targets matched by name (added or removed: a restart). */
+void		 target_config_diff(struct config_differ *, const char *where,
+		    const struct config_setting *, const void *a, const void *b,
+		    int live);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "deprov/config.h"
 #include "deprov/diag.h"
+#include "deprov/reload.h"
 #include "deprov/runbook.h"
 #include "ctl.h"
 
@@ -34,39 +35,28 @@ static int
 ctl_cmd_check_exec(struct ctl *ctl, struct ctl_args *args)
 {
 	struct diags		*diags;
-	struct config		*cfg = NULL;
-	struct runbook_set	*rbs = NULL;
+	struct reload_conf	 rc;
 	const char		*config = ctl_args_get(args, "config");
-	int			 rc;
+	int			 code;
 
 	if ((diags = diags_new()) == NULL)
 		return ctl_fail(CTL_FAILED, "out of memory");
-	/* The same checks as deprovd --check. */
-	cfg = config_load(config, diags);
-	if (cfg != NULL) {
-		rbs = runbook_load_dir(cfg->runbooks_dir, cfg, diags);
-		if (rbs != NULL && rbs->n == 0)
-			diags_add(diags, cfg->runbooks_dir, 0,
-			    "no runbooks found");
-	} else if (diags_count(diags) == 0)
-		diags_add(diags, config, 0, "cannot load the configuration");
-	if (diags_count(diags) > 0) {
+	/* The same reading and checks as deprovd --check and a reload. */
+	if (reload_read(&rc, config, diags) > 0) {
 		diags_print(diags, stderr);
-		rc = CTL_USAGE;
+		code = CTL_USAGE;
 	} else {
 		/* Warnings: reported, but the configuration is usable. */
 		diags_print(diags, stderr);
 		if (ctl->json)
 			printf("{\"ok\":true,\"targets\":%zu,\"runbooks\":%zu}\n",
-			    cfg->ntargets, rbs != NULL ? rbs->n : 0);
+			    rc.cfg->ntargets, rc.runbooks->n);
 		else
 			printf("%s: ok (%zu targets, %zu runbooks)\n",
-			    config, cfg->ntargets, rbs != NULL ?
-			    rbs->n : 0);
-		rc = CTL_OK;
+			    config, rc.cfg->ntargets, rc.runbooks->n);
+		code = CTL_OK;
 	}
-	runbook_set_free(rbs);
-	config_free(cfg);
+	reload_conf_clear(&rc);
 	diags_free(diags);
-	return rc;
+	return code;
 }

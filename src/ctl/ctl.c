@@ -29,6 +29,7 @@ const struct ctl_cmd_entry *const ctl_cmd_table[] = {
 	&ctl_cmd_audit_export_entry,
 	&ctl_cmd_evidence_entry,
 	&ctl_cmd_check_entry,
+	&ctl_cmd_reload_entry,
 	&ctl_cmd_store_migrate_entry,
 	NULL
 };

@@ -12,7 +12,7 @@
  *			struct ctl_cmd_entry per command: cases and case;
  *			freeze and unfreeze; retry, cancel and reinstate;
  *			publish; audit verify and audit export; check;
- *			evidence
+ *			evidence; reload
  *
  * A command is a table row: its name, usage line, help text, option spec
  * and the function that runs it. The core parses the global options and the
@@ -248,6 +248,7 @@ extern const struct ctl_cmd_entry ctl_cmd_audit_export_entry;
 extern const struct ctl_cmd_entry ctl_cmd_check_entry;
 extern const struct ctl_cmd_entry ctl_cmd_evidence_entry;
 extern const struct ctl_cmd_entry ctl_cmd_store_migrate_entry;
+extern const struct ctl_cmd_entry ctl_cmd_reload_entry;
 
 /* ctl-cmd-store.c ------------------------------------------------------- */
 

@@ -31,7 +31,10 @@
 #include "deprov/kafka.h"
 #include "deprov/log.h"
 #include "deprov/metrics.h"
+#include "deprov/openapi.h"
+#include "deprov/reload.h"
 #include "deprov/runbook.h"
+#include "deprov/sdnotify.h"
 #include "deprov/sla.h"
 #include "deprov/store.h"
 
@@ -62,8 +65,9 @@
 #define DEPROVD_FENCE_CHECK_MS	250
 
 struct deprovd {
-	struct config		*cfg;
-	struct runbook_set	*runbooks;
+	struct reload_conf	 conf;		/* as started; restart-only settings */
+	struct config		*cfg;		/* conf.cfg */
+	struct reload		*reload;
 	struct event_base	*base;
 	struct store		*store;
 	struct http		*http;
@@ -76,9 +80,11 @@ struct deprovd {
 	struct kafka		*kafka;
 	struct api		*api;
 	struct dashboard	*dashboard;
+	struct sdnotify		*sdnotify;	/* the service manager (systemd) */
 	struct evidence		*evidence;
 	struct event		*sigterm;
 	struct event		*sigint;
+	struct event		*sighup;
 	struct event		*fence_ev;	/* postgres: fenced yet? */
 	int			 exit_code;	/* when the loop ends */
 	int			 standby_stop;	/* a signal while a standby */
@@ -100,10 +106,40 @@ usage(FILE *f)
 	    "  -h, --help         this text\n"
 	    "\n"
 	    "SIGTERM/SIGINT stop within 15 s; a second one exits at once.\n"
+	    "SIGHUP reloads the configuration (docs/OPERATIONS.md, \"Reloading\").\n"
 	    "Exit: 0 stopped, 1 failed, 2 configuration problems, 3 store in use\n"
 	    "by another process, 4 forced (second signal, or the stop overran),\n"
 	    "5 fenced (another deprovd took the PostgreSQL store over).\n");
 }
+
+#ifdef DEPROV_TEST_HOOKS
+/*
+ * DEPROV_TEST_ROUTES_FILE: write the route table there once every module
+ * has added its routes, for the test that holds docs/openapi.yaml to what
+ * the daemon serves (tests/integration/it_openapi.py). 0, or -1 logged.
+ */
+static int
+deprovd_routes_hook(struct deprovd *d)
+{
+	const char	*path = getenv("DEPROV_TEST_ROUTES_FILE");
+	FILE		*f;
+	int		 r;
+
+	if (path == NULL || d->api == NULL)
+		return 0;
+	log_warn("deprovd", "test hook: writing the route table to %s", path);
+	if ((f = fopen(path, "w")) == NULL) {
+		log_error("deprovd", "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = api_routes_print(d->api, f);
+	if (fclose(f) != 0 || r != 0) {
+		log_error("deprovd", "%s: cannot write the route table", path);
+		return -1;
+	}
+	return 0;
+}
+#endif
 
 static size_t
 deprovd_open_cases(void *arg)
@@ -131,6 +167,15 @@ deprovd_on_case(const struct engine_event *ev, void *arg)
 
 	if (ev->kind == ENGINE_EV_CASE_RETIRED && d->kafka != NULL)
 		kafka_backpressure_check(d->kafka);
+}
+
+/* Ready for the service manager: what /readyz answers "ok" to. */
+static int
+deprovd_ready(void *arg)
+{
+	struct deprovd *d = arg;
+
+	return !d->stopping && api_readiness(d->store, d->kafka, NULL);
 }
 
 /* An SLA breach goes into the audit trail (sla knows nothing of audit). */
@@ -212,6 +257,7 @@ deprovd_stop(struct deprovd *d)
 		return;
 	d->stopping = 1;
 	deprovd_arm_hard_stop(d);
+	sdnotify_stopping(d->sdnotify);
 	if (d->api != NULL)
 		api_stop(d->api);
 	d->stop_waits = 2;
@@ -288,18 +334,41 @@ static int
 deprovd_take_store(struct deprovd *d)
 {
 	struct store_replica_conf conf = { d->cfg->store_url,
-	    d->cfg->store_instance, d->cfg->store_lease_ms };
+	    d->cfg->store_instance, d->cfg->store_lease_ms, NULL };
 	struct event	*st = NULL, *si = NULL;
 	struct timeval	 tv;
-	char		 err[512], last[512] = "";
-	int		 r, wait_ms = 0, rc = -1;
+	const char	*nsock = getenv("NOTIFY_SOCKET");
+	char		 err[512], last[512] = "", status[600];
+	int		 r, wait_ms = 0, rc = -1, dog;
+
+	/* Under systemd's watchdog a standby pings too: it may wait for good. */
+	dog = nsock != NULL && sdnotify_watchdog_interval(getenv("WATCHDOG_USEC"),
+	    getenv("WATCHDOG_PID"), (long)getpid()) > 0;
 
 	while ((r = store_replica_start(d->store, &conf, &wait_ms, err,
-	    sizeof err)) == STORE_REPLICA_HELD) {
-		/* Said when the holder changes, not at every try. */
-		if (strncmp(err, last, strcspn(err, "(")) != 0)
-			log_info("deprovd", "standby (instance %s): %s; taking "
-			    "over when that lease runs out", conf.instance, err);
+	    sizeof err)) == STORE_REPLICA_HELD || r == STORE_REPLICA_DOWN) {
+		/* Said when the holder or the trouble changes, not at every try. */
+		if (strncmp(err, last, strcspn(err, "(")) != 0) {
+			if (r == STORE_REPLICA_HELD)
+				log_info("deprovd", "standby (instance %s): %s; "
+				    "taking over when that lease runs out",
+				    conf.instance, err);
+			else
+				log_error("deprovd", "store: %s; trying again "
+				    "every second", err);
+			/*
+			 * A standby has started as it should: the service
+			 * manager hears so (Type=notify), and what it waits for.
+			 */
+			snprintf(status, sizeof status, "READY=1\nSTATUS=%s: %s",
+			    r == STORE_REPLICA_HELD ? "standby" : "waiting", err);
+			if (nsock != NULL)
+				(void)sdnotify_send(nsock, status);
+		}
+		if (dog)
+			(void)sdnotify_send(nsock, "WATCHDOG=1");
+		if (r == STORE_REPLICA_DOWN)
+			wait_ms = DEPROVD_STANDBY_MAX_MS;
 		snprintf(last, sizeof last, "%s", err);
 		if (st == NULL && ((st = evsignal_new(d->base, SIGTERM,
 		    deprovd_standby_signal, d)) == NULL || (si = evsignal_new(
@@ -330,6 +399,7 @@ deprovd_take_store(struct deprovd *d)
 		    conf.instance);
 	rc = 0;
 done:
+	store_replica_conf_clear(&conf);
 	if (st != NULL)
 		event_free(st);
 	if (si != NULL)
@@ -337,19 +407,21 @@ done:
 	return rc;
 }
 
-/* Load configuration and runbooks; returns the number of problems. */
-static size_t
-deprovd_load(struct deprovd *d, const char *path, struct diags *diags)
+/* SIGHUP: reload the configuration (reload.c); the answer goes to the log. */
+static void
+deprovd_hup(evutil_socket_t sig, short what, void *arg)
 {
-	d->cfg = config_load(path, diags);
-	if (d->cfg == NULL)
-		return diags_count(diags) > 0 ? diags_count(diags) : 1;
-	d->runbooks = runbook_load_dir(d->cfg->runbooks_dir, d->cfg, diags);
-	if (d->runbooks != NULL && d->runbooks->n == 0)
-		diags_add(diags, d->cfg->runbooks_dir, 0, "no runbooks found");
-	/* The ingest section; the engine is attached once it exists. */
-	d->ingest = ingest_new(d->cfg, NULL, diags);
-	return diags_count(diags);
+	struct deprovd	*d = arg;
+	json_object	*answer = NULL;
+
+	(void)sig;
+	(void)what;
+	if (d->stopping) {
+		log_info("deprovd", "SIGHUP while stopping: not reloading");
+		return;
+	}
+	reload_run(d->reload, "SIGHUP", &answer);
+	json_object_put(answer);
 }
 
 static void
@@ -359,6 +431,9 @@ deprovd_teardown(struct deprovd *d)
 		event_free(d->sigterm);
 	if (d->sigint != NULL)
 		event_free(d->sigint);
+	if (d->sighup != NULL)
+		event_free(d->sighup);
+	sdnotify_free(d->sdnotify);
 	if (d->fence_ev != NULL)
 		event_free(d->fence_ev);
 	api_free(d->api);
@@ -366,17 +441,19 @@ deprovd_teardown(struct deprovd *d)
 	evidence_free(d->evidence);	/* after the api, before the audit */
 	kafka_free(d->kafka);
 	audit_stream_free(d->audit_stream);	/* after the producer's last callbacks */
-	ingest_free(d->ingest);
+	ingest_free(d->conf.ingest);
+	d->conf.ingest = NULL;
 	sla_free(d->sla);		/* engine observers: before the engine */
 	metrics_free(d->metrics);
 	engine_free(d->engine);
+	/* After its users, which hold their own references. */
+	reload_free(d->reload);
 	audit_free(d->audit);		/* engine observer: before the store */
 	http_free(d->http);
 	store_close(d->store);
 	if (d->base != NULL)
 		event_base_free(d->base);
-	runbook_set_free(d->runbooks);
-	config_free(d->cfg);
+	reload_conf_clear(&d->conf);	/* the ingest with it */
 }
 
 /*
@@ -414,6 +491,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct deprovd	 d;
+	struct reload_deps deps;
 	struct diags	*diags;
 	const char	*path = NULL;
 	char		 err[512] = "", *guard = NULL;
@@ -450,18 +528,19 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof d);
 	if ((diags = diags_new()) == NULL)
 		return 1;
-	if (deprovd_load(&d, path, diags) > 0) {
+	if (reload_read(&d.conf, path, diags) > 0) {
 		diags_print(diags, stderr);
 		diags_free(diags);
 		deprovd_teardown(&d);
 		return 2;
 	}
+	d.cfg = d.conf.cfg;
 	if (check) {
 		/* Warnings: reported, but the configuration is usable. */
 		diags_print(diags, stderr);
 		diags_free(diags);
 		fprintf(stderr, "%s: ok (%zu targets, %zu runbooks)\n", path,
-		    d.cfg->ntargets, d.runbooks->n);
+		    d.cfg->ntargets, d.conf.runbooks->n);
 		deprovd_teardown(&d);
 		return 0;
 	}
@@ -473,6 +552,8 @@ main(int argc, char **argv)
 	    (enum log_level)d.cfg->log_level);
 	log_hook_libevent();
 	signal(SIGPIPE, SIG_IGN);
+	/* Until the loop takes SIGHUP (a reload), one during start-up is ignored. */
+	signal(SIGHUP, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("deprovd", "curl_global_init failed");
 		goto done;
@@ -520,8 +601,8 @@ main(int argc, char **argv)
 			goto done;
 		}
 	}
-	d.engine = engine_new(d.base, d.http, d.store, d.cfg, d.runbooks, err,
-	    sizeof err);
+		d.engine = engine_new(d.base, d.http, d.store, d.cfg, d.conf.runbooks,
+	    err, sizeof err);
 	if (d.engine == NULL) {
 		log_error("deprovd", "engine: %s", err);
 		goto done;
@@ -546,9 +627,9 @@ main(int argc, char **argv)
 		    store_errmsg(d.store));
 		goto done;
 	}
-	ingest_set_engine(d.ingest, d.engine);
-	d.kafka = kafka_new(d.base, &d.cfg->kafka, ingest_kafka, d.ingest, err,
-	    sizeof err);
+	ingest_set_engine(d.conf.ingest, d.engine);
+	d.kafka = kafka_new(d.base, &d.cfg->kafka, ingest_kafka, d.conf.ingest,
+	    err, sizeof err);
 	if (d.kafka == NULL) {
 		log_error("deprovd", "%s", err);
 		goto done;
@@ -586,7 +667,7 @@ main(int argc, char **argv)
 			log_error("deprovd", "api: %s", err);
 			goto done;
 		}
-		if (ingest_routes(d.ingest, d.api) != 0) {
+		if (ingest_routes(d.conf.ingest, d.api) != 0) {
 			log_error("deprovd", "api: cannot add the Okta hook");
 			goto done;
 		}
@@ -606,18 +687,44 @@ main(int argc, char **argv)
 			log_error("deprovd", "%s", err);
 			goto done;
 		}
+		if (openapi_route(d.api) != 0) {
+			log_error("deprovd", "api: cannot add /openapi.json");
+			goto done;
+		}
 	}
+	deps.engine = d.engine;
+	deps.api = d.api;
+	deps.sla = d.sla;
+	deps.audit = d.audit;
+	deps.metrics = d.metrics;
+	deps.verbose = verbose;
+	if ((d.reload = reload_new(path, &d.conf, &deps)) == NULL ||
+	    (d.api != NULL && reload_route(d.reload, d.api) != 0)) {
+		log_error("deprovd", "cannot set up reloads");
+		goto done;
+	}
+#ifdef DEPROV_TEST_HOOKS
+	if (deprovd_routes_hook(&d) != 0)
+		goto done;
+#endif
 	d.sigterm = evsignal_new(d.base, SIGTERM, deprovd_signal, &d);
 	d.sigint = evsignal_new(d.base, SIGINT, deprovd_signal, &d);
-	if (d.sigterm == NULL || d.sigint == NULL ||
+	d.sighup = evsignal_new(d.base, SIGHUP, deprovd_hup, &d);
+	if (d.sigterm == NULL || d.sigint == NULL || d.sighup == NULL ||
 	    evsignal_add(d.sigterm, NULL) != 0 ||
-	    evsignal_add(d.sigint, NULL) != 0) {
+	    evsignal_add(d.sigint, NULL) != 0 ||
+	    evsignal_add(d.sighup, NULL) != 0) {
 		log_error("deprovd", "cannot install signal handlers");
+		goto done;
+	}
+	if ((d.sdnotify = sdnotify_new(d.base, deprovd_ready, &d, err,
+	    sizeof err)) == NULL) {
+		log_error("deprovd", "%s", err);
 		goto done;
 	}
 	log_info("deprovd", "started (version %s, %zu targets, %zu runbooks, "
 	    "%d cases resumed)", DEPROVD_VERSION, d.cfg->ntargets,
-	    d.runbooks->n, resumed);
+	    d.conf.runbooks->n, resumed);
 	if (event_base_dispatch(d.base) < 0) {
 		log_error("deprovd", "event loop failed");
 		goto done;

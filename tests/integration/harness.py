@@ -393,6 +393,16 @@ class Daemon:
             self.proc.wait()
             raise AssertionError("deprovd did not stop within %ss of SIGTERM" % timeout)
 
+    def metric(self, name, **labels):
+        """A sample of GET /metrics (labels sorted by name), or None when absent."""
+        text = urllib.request.urlopen(self.url("/metrics"), timeout=5).read().decode()
+        want = name + ("{" + ",".join('%s="%s"' % kv for kv in sorted(labels.items())) + "}"
+                       if labels else "")
+        for line in text.splitlines():
+            if line.startswith(want + " "):
+                return float(line.split()[-1])
+        return None
+
     def log_text(self):
         self.stderr.flush()
         with open(self.stderr_path) as f:
@@ -564,6 +574,33 @@ def owner_counts(state, uid):
     for t, v in state["records"].items():
         out[t] = v["by_owner"].get(uid, 0)
     return out
+
+
+def check_layoff(d, sb, n, timeout=600):
+    """A layoff of leavers 1..n is done: each has exactly one case, all
+    completed, and at the sandbox each is frozen and deactivated, tokens
+    revoked, nothing left owned. The cases."""
+    def all_done():
+        try:
+            cs = d.cases()
+        except OSError:
+            return None
+        return cs if len(cs) >= n and all(c["state"] == "completed" for c in cs) else None
+    cases = wait_for(all_done, timeout, "every leaver's case to complete", 1.0)
+    per = {}
+    for c in cases:
+        per.setdefault(c["subject_key"], []).append(c)
+    assert len(per) == n, (len(per), n)
+    dup = {k: v for k, v in per.items() if len(v) != 1}
+    assert not dup, ("more than one case", dup)
+    st = sb.state()
+    for i in range(1, n + 1):
+        u = sb.user(user_id(i))
+        assert u["IsFrozen"] is True and u["IsActive"] is False, u
+        assert u["tokens"] == 0, u
+        left = owner_counts(st, user_id(i))
+        assert sum(left.values()) == 0, (i, left)
+    return cases
 
 
 def run(test):

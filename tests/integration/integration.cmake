@@ -105,6 +105,11 @@ deprov_it(it_security it_security)
 # and the API, each row checked against the audit trail; bad dates refused.
 deprov_it(it_evidence it_evidence)
 
+# Reload without a restart: SIGHUP and deprovctl reload; a good change, a
+# bad one (file:line, old configuration kept), restart-only settings
+# reported, and reloads while steps are in flight.
+deprov_it(it_reload it_reload)
+
 # Chaos: a layoff while deprovd is killed and stopped at random moments and
 # the sandbox injects 429s, 503s and resets.
 deprov_it(it_chaos it_chaos TIMEOUT 600)

@@ -18,8 +18,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Daemon, KafkaMock, Sandbox, build_dir, leaver_for, log,  # noqa: E402
-                     main, owner_counts, publish, run, seed_people, user_id, wait_for)
+from harness import (Daemon, KafkaMock, Sandbox, build_dir, check_layoff,  # noqa: E402
+                     leaver_for, log, main, publish, seed_people)
 
 LIMITS = {"rate_per_sec": 400, "burst": 100, "concurrency": 16, "timeout_ms": 3000,
           "connect_timeout_ms": 2000, "limit_backoff_ms": 500}
@@ -72,26 +72,7 @@ def test_kill_and_stop_during_layoff(work):
         sb.clear_faults()
         d.start(wait_ready=False)
 
-        def all_done():
-            try:
-                cs = d.cases()
-            except OSError:
-                return None
-            return cs if len(cs) >= n and all(c["state"] == "completed" for c in cs) else None
-        cases = wait_for(all_done, 600, "every leaver's case to complete", 1.0)
-        per = {}
-        for c in cases:
-            per.setdefault(c["subject_key"], []).append(c)
-        assert len(per) == n, (len(per), n)
-        dup = {k: v for k, v in per.items() if len(v) != 1}
-        assert not dup, ("more than one case", dup)
-        st = sb.state()
-        for i in range(1, n + 1):
-            u = sb.user(user_id(i))
-            assert u["IsFrozen"] is True and u["IsActive"] is False, u
-            assert u["tokens"] == 0, u
-            left = owner_counts(st, user_id(i))
-            assert sum(left.values()) == 0, (i, left)
+        cases = check_layoff(d, sb, n)
         dl = [c for c in cases if c.get("error")]
         log("cases: %d, all completed; with an error kept: %d" % (len(cases), len(dl)))
         d.stop()

@@ -14,7 +14,6 @@ import os
 import sqlite3
 import sys
 import time
-import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -122,16 +121,6 @@ def steps(full, target):
     return {s["step"]: s for s in full["steps"] if s["target"] == target}
 
 
-def metric(d, name, **labels):
-    text = urllib.request.urlopen(d.url("/metrics"), timeout=5).read().decode()
-    want = name + ("{" + ",".join('%s="%s"' % kv for kv in sorted(labels.items())) + "}"
-                   if labels else "")
-    for line in text.splitlines():
-        if line.startswith(want + " "):
-            return float(line.split()[-1])
-    return None
-
-
 def audit_kinds(d, case_id=None):
     db = sqlite3.connect(os.path.join(d.work.path, "var", "deprov.db"))
     try:
@@ -180,8 +169,8 @@ def test_freeze_refused_escalates(work):
         assert sb.user(user_id(1))["IsActive"] is False
         assert slack_user(sb)["active"] is False
         # Exposed, and the freeze SLA breaches with an alert.
-        assert metric(d, "deprov_exposed_subjects") == 1
-        assert metric(d, "deprov_exposed_subjects_by_target", target="okta") == 1
+        assert d.metric("deprov_exposed_subjects") == 1
+        assert d.metric("deprov_exposed_subjects_by_target", target="okta") == 1
         wait_for(lambda: hook.got(), 30, "the freeze breach alert")
         alert = json.loads(hook.got()[0]["body"])
         assert alert["kind"] == "freeze" and alert["case_id"] == c["id"], alert
@@ -195,7 +184,7 @@ def test_freeze_refused_escalates(work):
         assert full["contained"] is True and full["frozen_ms"], full
         assert full["error"] is None and full["errors"] == [], full
         assert okta_user(sb)["status"] == "DEPROVISIONED"
-        assert metric(d, "deprov_exposed_subjects") == 0
+        assert d.metric("deprov_exposed_subjects") == 0
         assert len(hook.got()) == 1, "one breach, one alert"
     finally:
         d.stop()
@@ -254,7 +243,7 @@ def test_unfreeze_after_completion_refused(work):
         assert body["error"] == "refused" and body["case_id"] == c["id"], body
         assert "leaver case %d" % c["id"] in body["detail"], body
         publish(d.bootstrap, [("E0001", leaver1(etype="io.deprov.unfreeze"))])
-        wait_for(lambda: metric(d, "deprov_events_refused_total",
+        wait_for(lambda: d.metric("deprov_events_refused_total",
                                 type="io.deprov.unfreeze") == 2, 20, "two refusals")
         time.sleep(1)
         acts = [e for e in sb.log()[seen:] if e["method"] != "GET"]
@@ -296,7 +285,7 @@ def test_okta_unsuspend_hook_refused(work):
         assert not [e for e in sb.log()[seen:] if e["method"] != "GET"]
         assert okta_user(sb)["status"] == "DEPROVISIONED"
         assert slack_user(sb)["active"] is False
-        assert metric(d, "deprov_events_refused_total", type="io.deprov.unfreeze") == 1
+        assert d.metric("deprov_events_refused_total", type="io.deprov.unfreeze") == 1
         assert "intake.refused" in [k for k, _ in audit_kinds(d, c["id"])]
     finally:
         d.stop()

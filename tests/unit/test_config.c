@@ -566,6 +566,96 @@ test_unusable(void **state)
 	diags_free(d);
 }
 
+/*
+ * "${CREDENTIALS_DIRECTORY}/name" in a secret's _file and in a path
+ * setting: the directory systemd's LoadCredential= fills. Unset, unknown
+ * or unterminated: one diagnostic each, naming the key.
+ */
+static void
+test_credentials_directory(void **state)
+{
+	struct diags	*d;
+	struct config	*cfg;
+	char		 creds[PATH_MAX + 16], want[PATH_MAX + 64], *home;
+	const char	*text =
+	    "{ \"kafka\": { \"brokers\": \"k\" },\n"			/* 1 */
+	    "  \"api\": { \"listen\": \"127.0.0.1:8080\",\n"		/* 2 */
+	    "    \"tls\": { \"cert_file\": \"${CREDENTIALS_DIRECTORY}/tls.crt\",\n"	/* 3 */
+	    "             \"key_file\": \"${CREDENTIALS_DIRECTORY}/tls.key\" } },\n"	/* 4 */
+	    "  \"targets\": {\n"						/* 5 */
+	    "    \"a\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 6 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"${CREDENTIALS_DIRECTORY}/a.token\" } }\n"	/* 7 */
+	    "  }\n"
+	    "}\n";
+
+	put("creds/a.token", "credential-secret-value\n");
+	put("creds/tls.crt", "x");
+	put("creds/tls.key", "x");
+	snprintf(creds, sizeof creds, "%s/creds", tmpdir);
+	setenv("CREDENTIALS_DIRECTORY", creds, 1);
+	cfg = load(text, &d);
+	assert_non_null(cfg);
+	no_diags(d);
+	assert_string_equal(config_target_find(cfg, "a")->auth.token,
+	    "credential-secret-value");
+	snprintf(want, sizeof want, "%s/tls.key", creds);
+	assert_string_equal(cfg->api.tls_key_file, want);
+	config_free(cfg);
+	diags_free(d);
+
+	/* Outside the service: said plainly, once per key. */
+	unsetenv("CREDENTIALS_DIRECTORY");
+	cfg = load(text, &d);
+	assert_true(has(d, 3, "api.tls.cert_file: CREDENTIALS_DIRECTORY is not "
+	    "set (systemd sets it for a unit with LoadCredential=; outside the "
+	    "service, set it to a directory holding the same files)"));
+	assert_true(has(d, 7, "targets.a.auth.token_file: CREDENTIALS_DIRECTORY "
+	    "is not set (systemd sets it for a unit with LoadCredential=; "
+	    "outside the service, set it to a directory holding the same "
+	    "files)"));
+	assert_int_equal(diags_count(d), 3);
+	config_free(cfg);
+	diags_free(d);
+
+	/* Only that variable, only at the start; empty is unset. */
+	setenv("CREDENTIALS_DIRECTORY", "", 1);
+	home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+	setenv("HOME", creds, 1);
+	cfg = load(
+	    "{ \"kafka\": { \"brokers\": \"k\" },\n"			/* 1 */
+	    "  \"targets\": {\n"						/* 2 */
+	    "    \"a\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 3 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"${HOME}/a.token\" } },\n"	/* 4 */
+	    "    \"b\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 5 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"${CREDENTIALS_DIRECTORY/a.token\" } },\n"	/* 6 */
+	    "    \"c\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 7 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"${CREDENTIALS_DIRECTORY}/a.token\" } },\n"	/* 8 */
+	    "    \"d\": { \"kind\": \"scim\", \"base_url\": \"https://x\",\n"	/* 9 */
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"creds/${HOME}\" } }\n"	/* 10 */
+	    "  }\n"
+	    "}\n", &d);
+	assert_true(has(d, 4, "targets.a.auth.token_file: only "
+	    "${CREDENTIALS_DIRECTORY} may begin a path, not ${HOME}"));
+	assert_true(has(d, 6, "targets.b.auth.token_file: \"${\" without \"}\""));
+	assert_true(has(d, 8, "targets.c.auth.token_file: CREDENTIALS_DIRECTORY "
+	    "is not set (systemd sets it for a unit with LoadCredential=; "
+	    "outside the service, set it to a directory holding the same "
+	    "files)"));
+	snprintf(want, sizeof want, "%s/creds/${HOME}", tmpdir);
+	assert_true(has(d, 10, "targets.d.auth.token_file: cannot read \"%s\": "
+	    "No such file or directory", want));
+	assert_int_equal(diags_count(d), 4);
+	never_shows(d, "credential-secret-value");
+	config_free(cfg);
+	diags_free(d);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	if (home != NULL)
+		setenv("HOME", home, 1);
+	else
+		unsetenv("HOME");
+	free(home);
+}
+
 static void
 test_secrets(void **state)
 {
@@ -1540,6 +1630,88 @@ test_store_backend(void **state)
 	diags_free(d);
 }
 
+/* What config_diff reports, as "what:live" lines joined by '\n'. */
+static void
+diff_cb(const char *what, int live, void *arg)
+{
+	char	*buf = arg;
+	size_t	 len = strlen(buf);
+
+	snprintf(buf + len, 2048 - len, "%s:%d\n", what, live);
+}
+
+/*
+ * config_diff: nothing between a file and itself; each kind of change at
+ * its dotted path, live or needing a restart as its row says; secrets
+ * compared by value (a token from a file whose content changed), never
+ * shown; targets added, removed or of another kind need a restart.
+ */
+static void
+test_diff(void **state)
+{
+	static const char base[] =
+	    "{ \"kafka\": { \"brokers\": \"k:9092\", \"group_id\": \"g\" },\n"
+	    "  \"api\": { \"listen\": \"127.0.0.1:1\", \"tokens\": [\n"
+	    "    { \"name\": \"ops\", \"role\": \"admin\", \"sha256\": \"" HEX64 "\" } ] },\n"
+	    "  \"alerts\": { \"max_attempts\": 3 },\n"
+	    "  \"targets\": {\n"
+	    "    \"sf\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\",\n"
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"tok\" },\n"
+	    "      \"limits\": { \"rate_per_sec\": 5 } },\n"
+	    "    \"ok\": { \"kind\": \"okta\", \"base_url\": \"https://y\" } } }\n";
+	static const char next[] =
+	    "{ \"kafka\": { \"brokers\": \"k:9092\", \"group_id\": \"h\" },\n"
+	    "  \"log_level\": \"debug\",\n"
+	    "  \"api\": { \"listen\": \"127.0.0.1:2\", \"tokens\": [\n"
+	    "    { \"name\": \"ops2\", \"role\": \"admin\", \"sha256\": \"" HEX64 "\" } ] },\n"
+	    "  \"alerts\": { \"max_attempts\": 4 },\n"
+	    "  \"targets\": {\n"
+	    "    \"sf\": { \"kind\": \"salesforce\", \"base_url\": \"https://x\",\n"
+	    "      \"auth\": { \"type\": \"bearer\", \"token_file\": \"tok\" },\n"
+	    "      \"limits\": { \"rate_per_sec\": 6 } },\n"
+	    "    \"new\": { \"kind\": \"okta\", \"base_url\": \"https://y\" } } }\n";
+	struct config	*a, *b;
+	struct diags	*d;
+	char		 got[2048];
+
+	(void)state;
+	put("tok", "secret-token-one-0123456789");
+	a = load(base, &d);
+	no_diags(d);
+	diags_free(d);
+	b = load(base, &d);
+	no_diags(d);
+	diags_free(d);
+	got[0] = '\0';
+	assert_int_equal(config_diff(a, b, diff_cb, got), 0);
+	config_free(b);
+
+	put("tok", "secret-token-two-0123456789");
+	b = load(next, &d);
+	no_diags(d);
+	diags_free(d);
+	got[0] = '\0';
+	assert_int_equal(config_diff(a, b, diff_cb, got), 9);
+	assert_string_equal(got,
+	    "log_level:1\n"
+	    "kafka.group_id:0\n"
+	    "api.listen:0\n"
+	    "api.tokens:1\n"
+	    "alerts.max_attempts:1\n"
+	    "targets.sf.auth:1\n"
+	    "targets.sf.limits.rate_per_sec:1\n"
+	    "targets.ok removed:0\n"
+	    "targets.new added:0\n");
+	assert_null(strstr(got, "secret-token"));
+
+	/* A reference keeps it alive past the loader's config_free. */
+	assert_ptr_equal(config_ref(b), b);
+	config_free(b);
+	assert_string_equal(b->kafka.group_id, "h");
+	config_free(b);
+	config_free(a);
+}
+
 int
 main(void)
 {
@@ -1551,6 +1723,7 @@ main(void)
 		cmocka_unit_test(test_more_diagnostics),
 		cmocka_unit_test(test_unusable),
 		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_credentials_directory),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_connector_table),
@@ -1564,6 +1737,7 @@ main(void)
 		cmocka_unit_test(test_settings_tables),
 		cmocka_unit_test(test_api_public_url),
 		cmocka_unit_test(test_store_backend),
+		cmocka_unit_test(test_diff),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

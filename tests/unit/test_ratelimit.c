@@ -142,6 +142,32 @@ test_set_rate(void **state)
 	assert_int_equal(ratelimit_take(&rl, 200), 0);
 }
 
+/* A smaller bucket keeps what fits; a larger one fills at the rate. */
+static void
+test_set_burst(void **state)
+{
+	struct ratelimit rl;
+
+	(void)state;
+	ratelimit_init(&rl, 10, 8, 0);
+	ratelimit_set_burst(&rl, 2, 0);
+	assert_int_equal(ratelimit_take(&rl, 0), 0);
+	assert_int_equal(ratelimit_take(&rl, 0), 0);
+	assert_int_equal(ratelimit_take(&rl, 0), 100);
+	ratelimit_set_burst(&rl, 5, 0);
+	assert_int_equal(ratelimit_take(&rl, 0), 100);
+	/* 500 ms at 10/s: five tokens, the new size. */
+	assert_int_equal(ratelimit_take(&rl, 500), 0);
+	assert_int_equal(ratelimit_take(&rl, 500), 0);
+	assert_int_equal(ratelimit_take(&rl, 500), 0);
+	assert_int_equal(ratelimit_take(&rl, 500), 0);
+	assert_int_equal(ratelimit_take(&rl, 500), 0);
+	assert_int_equal(ratelimit_take(&rl, 500), 100);
+	/* Below 1 (or NaN) is 1. */
+	ratelimit_set_burst(&rl, 0.2, 500);
+	assert_true(rl.burst == 1);
+}
+
 static void
 test_clock_backwards(void **state)
 {
@@ -165,6 +191,7 @@ main(void)
 		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_unlimited),
 		cmocka_unit_test(test_set_rate),
+		cmocka_unit_test(test_set_burst),
 		cmocka_unit_test(test_clock_backwards),
 	};
 

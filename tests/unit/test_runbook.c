@@ -197,6 +197,16 @@ test_shipped(void **state)
 	assert_string_equal(st->objects[2], "Case");
 	assert_string_equal(st->objects[3], "Lead");
 	assert_int_equal(t->steps[3].kind, STEP_DEACTIVATE);
+	/* Google: Drive files to the manager before the suspension. */
+	t = runbook_select(rb, "workspace", "google");
+	assert_non_null(t);
+	assert_int_equal(t->nsteps, 4);
+	st = &t->steps[2];
+	assert_int_equal(st->kind, STEP_REASSIGN);
+	assert_string_equal(st->to, "manager");
+	assert_int_equal(st->nobjects, 1);
+	assert_string_equal(st->objects[0], "Drive");
+	assert_int_equal(t->steps[3].kind, STEP_DEACTIVATE);
 	t = runbook_select(rb, "slack", "scim");
 	assert_int_equal(t->nsteps, 2);
 	assert_int_equal(t->steps[0].kind, STEP_FREEZE);

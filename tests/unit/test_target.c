@@ -924,6 +924,18 @@ make_key_pem(void)
 	return pem;
 }
 
+/* A target whose tokens come from token_url (a JWT bearer flow). */
+static void
+make_jwt_target(struct fixture *f, char *token_url)
+{
+	f->cfg.auth.type = "jwt_bearer";
+	f->cfg.auth.client_id = "cid";
+	f->cfg.auth.username = "deprov@example.com";
+	f->cfg.auth.token_url = token_url;
+	f->cfg.auth.private_key_pem = make_key_pem();
+	make_target(f, NULL);
+}
+
 /* The JWT token's instance_url is the base for relative paths. */
 static void
 test_jwt_instance_url(void **state)
@@ -946,12 +958,7 @@ test_jwt_instance_url(void **state)
 	steps[1].body = "api";
 	net_server_script(f->srv, steps, 2);
 	f->cfg.base_url = "http://127.0.0.1:1";	/* unusable: instance_url wins */
-	f->cfg.auth.type = "jwt_bearer";
-	f->cfg.auth.client_id = "cid";
-	f->cfg.auth.username = "deprov@example.com";
-	f->cfg.auth.token_url = token_url;
-	f->cfg.auth.private_key_pem = make_key_pem();
-	make_target(f, NULL);
+	make_jwt_target(f, token_url);
 	call(f, "GET", "services/data/v60.0/limits", &s, LANE_FREEZE, 2);
 	run_until(f->base, &s.called, 1, 5000);
 	assert_true(s.ok);
@@ -976,12 +983,7 @@ test_auth_failure(void **state)
 	snprintf(token_url, sizeof token_url, "%s/services/oauth2/token",
 	    f->base_url);
 	net_server_default(f->srv, &bad);
-	f->cfg.auth.type = "jwt_bearer";
-	f->cfg.auth.client_id = "cid";
-	f->cfg.auth.username = "deprov@example.com";
-	f->cfg.auth.token_url = token_url;
-	f->cfg.auth.private_key_pem = make_key_pem();
-	make_target(f, NULL);
+	make_jwt_target(f, token_url);
 	call(f, "GET", "/x", &s, LANE_FREEZE, 3);
 	run_until(f->base, &s.called, 1, 5000);
 	assert_false(s.ok);
@@ -1007,12 +1009,7 @@ test_free_during_auth(void **state)
 	snprintf(token_url, sizeof token_url, "%s/services/oauth2/token",
 	    f->base_url);
 	net_server_default(f->srv, &slow);
-	f->cfg.auth.type = "jwt_bearer";
-	f->cfg.auth.client_id = "cid";
-	f->cfg.auth.username = "deprov@example.com";
-	f->cfg.auth.token_url = token_url;
-	f->cfg.auth.private_key_pem = make_key_pem();
-	make_target(f, NULL);
+	make_jwt_target(f, token_url);
 	memset(&o, 0, sizeof o);
 	o.lane = LANE_FREEZE;
 	o.max_attempts = 3;
@@ -1329,6 +1326,114 @@ test_403_retry(void **state)
 	assert_int_equal(t.status, 403);
 }
 
+/*
+ * target_reconfigure: one slot, then three (the queued calls go at once);
+ * a call on the wire keeps the token it was sent with, the next one takes
+ * the new; another kind is refused and changes nothing.
+ */
+static void
+test_reconfigure(void **state)
+{
+	struct fixture		*f = *state;
+	struct config_target	 next, other;
+	struct res		 s[6], t = { 0 };
+	struct net_step		 slow = { 200, NULL, "ok", 500 };
+	char			 err[256] = "";
+	int			 i, done;
+
+	memset(s, 0, sizeof s);
+	net_server_default(f->srv, &slow);
+	f->cfg.limits.concurrency = 1;
+	f->cfg.auth.type = "bearer";
+	f->cfg.auth.token = "tok-old-123";
+	make_target(f, NULL);
+	for (i = 0; i < 4; i++)
+		call(f, "GET", "/c", &s[i], LANE_REMEDIATE, 1);
+	wait_hits(f, 1);
+	assert_int_equal(target_inflight(f->t), 1);
+
+	next = f->cfg;
+	next.limits.concurrency = 3;
+	next.auth.token = "tok-new-456";
+	other = next;
+	other.kind = "okta";
+	assert_int_equal(target_reconfigure(f->t, &other, err, sizeof err), -1);
+	assert_non_null(strstr(err, "kind"));
+	assert_int_equal(target_reconfigure(f->t, &next, err, sizeof err), 0);
+	assert_ptr_equal(target_config(f->t), &next);
+	/* Two more slots: two queued calls go while the first is on the wire. */
+	wait_hits(f, 3);
+	assert_int_equal(target_inflight(f->t), 3);
+	for (done = 0; done < 4; ) {
+		run_until(f->base, &s[0].called, 2, 5);
+		for (done = 0, i = 0; i < 4; i++)
+			done += s[i].called;
+	}
+	for (i = 0; i < 4; i++)
+		assert_true(s[i].ok);
+	assert_int_equal(net_server_max_concurrent(f->srv), 3);
+	assert_string_equal(net_server_auth(f->srv, 0), "Bearer tok-old-123");
+	for (i = 1; i < 4; i++)
+		assert_string_equal(net_server_auth(f->srv, (size_t)i),
+		    "Bearer tok-new-456");
+	call(f, "GET", "/c", &t, LANE_REMEDIATE, 1);
+	run_until(f->base, &t.called, 1, 5000);
+	assert_true(t.ok);
+	assert_string_equal(net_server_auth(f->srv, 4), "Bearer tok-new-456");
+	/* The fixture frees f->t with its own configuration in place. */
+	assert_int_equal(target_reconfigure(f->t, &f->cfg, err, sizeof err), 0);
+}
+
+/*
+ * target_reconfigure while calls wait for a token of the old credentials:
+ * the fetch is dropped, the calls go back to their lanes and are sent with
+ * the new credentials (nothing freed under them: run under ASan).
+ */
+static void
+test_reconfigure_during_auth(void **state)
+{
+	struct fixture		*f = *state;
+	struct config_target	 next;
+	struct res		 s[3];
+	struct net_step		 steps[4];
+	char			 token_url[256], err[256] = "";
+	int			 i;
+
+	memset(s, 0, sizeof s);
+	memset(steps, 0, sizeof steps);
+	snprintf(token_url, sizeof token_url, "%s/services/oauth2/token",
+	    f->base_url);
+	steps[0].status = 200;
+	steps[0].body = "{\"access_token\":\"AT-old\",\"token_type\":\"Bearer\"}";
+	steps[0].delay_ms = 2000;
+	for (i = 1; i < 4; i++) {
+		steps[i].status = 200;
+		steps[i].body = "api";
+	}
+	net_server_script(f->srv, steps, 4);
+	make_jwt_target(f, token_url);
+	for (i = 0; i < 3; i++)
+		call(f, "GET", "/x", &s[i], LANE_FREEZE, 2);
+	wait_hits(f, 1);
+	assert_int_equal(target_inflight(f->t), 3);	/* all waiting for it */
+
+	next = f->cfg;
+	memset(&next.auth, 0, sizeof next.auth);
+	next.auth.type = "bearer";
+	next.auth.token = "tok-new-456";
+	assert_int_equal(target_reconfigure(f->t, &next, err, sizeof err), 0);
+	for (i = 0; i < 3; i++)
+		run_until(f->base, &s[i].called, 1, 5000);
+	for (i = 0; i < 3; i++) {
+		assert_true(s[i].ok);
+		assert_int_equal(s[i].attempts, 1);
+		assert_string_equal(net_server_auth(f->srv, (size_t)i + 1),
+		    "Bearer tok-new-456");
+	}
+	assert_int_equal(net_server_hits(f->srv), 4);
+	assert_int_equal(target_reconfigure(f->t, &f->cfg, err, sizeof err), 0);
+}
+
 int
 main(void)
 {
@@ -1343,6 +1448,8 @@ main(void)
 		T(test_timeout_exhausted),
 		T(test_refused_and_dropped),
 		T(test_concurrency_cap),
+		T(test_reconfigure),
+		T(test_reconfigure_during_auth),
 		T(test_lanes),
 		T(test_retry_goes_first),
 		T(test_lane_order),
