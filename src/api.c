@@ -209,6 +209,28 @@ api_reason(int code)
 	}
 }
 
+/*
+ * Send the answer. To HEAD, the headers GET would get, its Content-Length
+ * included, and no body (RFC 9110, 9.3.2): evhttp would send the body
+ * after them, unframed, and the connection's next answer would be read as
+ * part of it.
+ */
+static void
+api_send(struct evhttp_request *req, int code, struct evbuffer *buf)
+{
+	char	len[32];
+
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof len, "%zu", buf != NULL ?
+		    evbuffer_get_length(buf) : 0);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Length", len);
+		evhttp_send_reply(req, code, api_reason(code), NULL);
+		return;
+	}
+	evhttp_send_reply(req, code, api_reason(code), buf);
+}
+
 void
 api_reply(struct evhttp_request *req, int code, const char *content_type,
     const void *data, size_t len)
@@ -221,7 +243,7 @@ api_reply(struct evhttp_request *req, int code, const char *content_type,
 	    "X-Content-Type-Options", "nosniff");
 	if (buf != NULL && len > 0)
 		evbuffer_add(buf, data, len);
-	evhttp_send_reply(req, code, api_reason(code), buf);
+	api_send(req, code, buf);
 	if (buf != NULL)
 		evbuffer_free(buf);
 }
@@ -238,7 +260,7 @@ api_reply_json(struct evhttp_request *req, int code, json_object *body)
 	if (buf != NULL)
 		evbuffer_add_printf(buf, "%s\n", json_object_to_json_string_ext(
 		    body, JSON_C_TO_STRING_PLAIN));
-	evhttp_send_reply(req, code, api_reason(code), buf);
+	api_send(req, code, buf);
 	if (buf != NULL)
 		evbuffer_free(buf);
 	json_object_put(body);

@@ -8,6 +8,11 @@
  * be reached, since the cure differs (a CA to give, not a daemon to start).
  * Errors the API returns are printed as "deprovctl: <error>: <detail>
  * (HTTP <status>)"; the token goes into one header and is wiped after.
+ *
+ * --api may list several instances, comma-separated (a writer and its
+ * standbys, docs/CLUSTER.md): they are tried in order, and the next is
+ * tried only when a connection to one could not be made at all (a standby
+ * does not listen), so that a request is never sent twice.
  */
 #include <sys/stat.h>
 
@@ -17,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 
@@ -33,15 +39,22 @@ struct ctl_api_reply {
 	long			 status;
 	int			 tls_untrusted;	/* see struct http_response */
 	int			 tls_cafile;
+	int			 not_connected;	/* nothing was sent */
 	char			 error[256];
 	char			*body;
 	size_t			 len;
 };
 
+/* A request that may go to the next instance of the list. */
+#define CTL_API_NEXT	(-1)
+
 static void	ctl_api_done(const struct http_response *, void *);
 static int	ctl_api_error(const struct ctl_api_reply *);
-static int	ctl_api_tls_error(const struct ctl *, const struct ctl_api_reply *,
-		    int);
+static int	ctl_api_tls_error(const struct ctl *, const char *,
+		    const struct ctl_api_reply *, int);
+static int	ctl_api_request_one(struct ctl *, const char *, size_t, int,
+		    const char *, const char *, json_object *, const char *,
+		    http_sink, void *, struct ctl_api_reply *);
 
 const char *
 ctl_api_str(json_object *o, const char *key)
@@ -74,6 +87,32 @@ ctl_api_request(struct ctl *ctl, const char *method, const char *path,
     json_object *body, const char *accept, http_sink sink, void *sink_arg,
     struct ctl_api_reply *reply)
 {
+	const char	*api = ctl->api, *comma;
+	int		 rc;
+
+	/* Each instance of the list in turn, while none could be reached. */
+	for (;;) {
+		comma = strchr(api, ',');
+		rc = ctl_api_request_one(ctl, api, comma != NULL ?
+		    (size_t)(comma - api) : strlen(api), comma != NULL, method,
+		    path, body, accept, sink, sink_arg, reply);
+		if (rc != CTL_API_NEXT)
+			return rc;
+		free(reply->body);
+		api = comma + 1;
+	}
+}
+
+/*
+ * One instance: the base URL api[0, len). more: another follows, so a
+ * connection that cannot be made returns CTL_API_NEXT, unprinted.
+ */
+static int
+ctl_api_request_one(struct ctl *ctl, const char *api, size_t len, int more,
+    const char *method, const char *path, json_object *body,
+    const char *accept, http_sink sink, void *sink_arg,
+    struct ctl_api_reply *reply)
+{
 	struct http		*h = NULL;
 	struct http_request	*req = NULL;
 	char			*url = NULL, *auth = NULL;
@@ -83,18 +122,22 @@ ctl_api_request(struct ctl *ctl, const char *method, const char *path,
 	int			 rc = CTL_FAILED, https;
 
 	memset(reply, 0, sizeof *reply);
-	blen = strlen(ctl->api);
-	while (blen > 0 && ctl->api[blen - 1] == '/')
-		blen--;
-	if (strncmp(ctl->api, "http://", 7) != 0 &&
-	    strncmp(ctl->api, "https://", 8) != 0)
+	while (len > 0 && (api[len - 1] == '/' || api[len - 1] == ' '))
+		len--;
+	while (len > 0 && *api == ' ') {
+		api++;
+		len--;
+	}
+	blen = len;
+	if (strncmp(api, "http://", 7) != 0 &&
+	    strncmp(api, "https://", 8) != 0)
 		return ctl_fail(CTL_USAGE, "--api must be an http:// or "
-		    "https:// URL");
-	if (asprintf(&url, "%.*s%s", (int)blen, ctl->api, path) < 0) {
+		    "https:// URL (or several, comma-separated)");
+	if (asprintf(&url, "%.*s%s", (int)blen, api, path) < 0) {
 		url = NULL;
 		goto fail;
 	}
-	https = strncmp(ctl->api, "https://", 8) == 0;
+	https = strncmp(api, "https://", 8) == 0;
 	/* A CA file that is not there is a mistake in the command, said first. */
 	if (https && ctl->cacert != NULL) {
 		if (stat(ctl->cacert, &sb) != 0 || access(ctl->cacert, R_OK) != 0)
@@ -155,12 +198,16 @@ ctl_api_request(struct ctl *ctl, const char *method, const char *path,
 		goto done;
 	}
 	if (reply->status == 0 && (reply->tls_untrusted || reply->tls_cafile)) {
-		rc = ctl_api_tls_error(ctl, reply, (int)blen);
+		rc = ctl_api_tls_error(ctl, api, reply, (int)blen);
+		goto done;
+	}
+	if (reply->status == 0 && reply->not_connected && more) {
+		rc = CTL_API_NEXT;
 		goto done;
 	}
 	if (reply->status == 0) {
 		rc = ctl_fail(CTL_UNREACHABLE, "cannot reach the API at %.*s: %s",
-		    (int)blen, ctl->api, reply->error[0] != '\0' ? reply->error :
+		    (int)blen, api, reply->error[0] != '\0' ? reply->error :
 		    "no response");
 		goto done;
 	}
@@ -233,6 +280,9 @@ ctl_api_done(const struct http_response *resp, void *arg)
 	c->status = resp->status;
 	c->tls_untrusted = resp->tls_untrusted;
 	c->tls_cafile = resp->tls_cafile;
+	/* The request never left: safe to send to the next instance. */
+	c->not_connected = resp->curl_code == CURLE_COULDNT_CONNECT ||
+	    resp->curl_code == CURLE_COULDNT_RESOLVE_HOST;
 	snprintf(c->error, sizeof c->error, "%s", resp->error);
 	if (resp->body != NULL && (c->body = malloc(resp->body_len + 1)) !=
 	    NULL) {
@@ -277,8 +327,8 @@ ctl_api_error(const struct ctl_api_reply *c)
  * file given is no CA file (a usage error, exit 2).
  */
 static int
-ctl_api_tls_error(const struct ctl *ctl, const struct ctl_api_reply *c,
-    int blen)
+ctl_api_tls_error(const struct ctl *ctl, const char *api,
+    const struct ctl_api_reply *c, int blen)
 {
 	if (c->tls_cafile)
 		return ctl_fail(CTL_USAGE, "%s %s: no usable CA certificate in "
@@ -287,13 +337,13 @@ ctl_api_tls_error(const struct ctl *ctl, const struct ctl_api_reply *c,
 	if (strstr(c->error, "host name") != NULL)
 		return ctl_fail(CTL_FAILED, "the API at %.*s: its certificate "
 		    "is for another host name (use that name in --api): %s",
-		    blen, ctl->api, c->error);
+		    blen, api, c->error);
 	if (ctl->cacert != NULL)
 		return ctl_fail(CTL_FAILED, "the API at %.*s: certificate not "
 		    "trusted (give the CA with --cacert or SSL_CERT_FILE; %s %s "
-		    "does not hold it): %s", blen, ctl->api, ctl->cacert_from,
+		    "does not hold it): %s", blen, api, ctl->cacert_from,
 		    ctl->cacert, c->error);
 	return ctl_fail(CTL_FAILED, "the API at %.*s: certificate not trusted "
-	    "(give the CA with --cacert or SSL_CERT_FILE): %s", blen, ctl->api,
+	    "(give the CA with --cacert or SSL_CERT_FILE): %s", blen, api,
 	    c->error);
 }

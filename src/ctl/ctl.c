@@ -406,7 +406,9 @@ ctl_usage(const struct ctl_cmd_entry *const *table, FILE *f)
 	fprintf(f,
 	    "\n"
 	    "global options (before or after the command):\n"
-	    "  --api URL       admin API (default $DEPROV_API or %s)\n"
+	    "  --api URL       admin API (default $DEPROV_API or %s); several,\n"
+	    "                  comma-separated, are tried in order while one\n"
+	    "                  cannot be connected to (a writer and its standbys)\n"
 	    "  --token T       bearer token (default $DEPROV_TOKEN)\n"
 	    "  --cacert FILE   CA certificates (PEM) an https API's certificate\n"
 	    "                  is checked against (default $SSL_CERT_FILE, else\n"

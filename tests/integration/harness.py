@@ -365,6 +365,16 @@ class Daemon:
             q.append("state=" + state)
         return self.api("/v1/cases?" + "&".join(q))["cases"]
 
+    def all_cases(self):
+        """Every case, following the pages (cases() gives at most 1,000)."""
+        out, cur = [], None
+        while True:
+            b = self.api("/v1/cases?limit=1000" + ("&cursor=" + cur if cur else ""))
+            out += b["cases"]
+            cur = b.get("next")
+            if cur is None:
+                return out
+
     def case(self, cid):
         return self.api("/v1/cases/%d" % cid)
 
@@ -582,7 +592,7 @@ def check_layoff(d, sb, n, timeout=600):
     revoked, nothing left owned. The cases."""
     def all_done():
         try:
-            cs = d.cases()
+            cs = d.all_cases()
         except OSError:
             return None
         return cs if len(cs) >= n and all(c["state"] == "completed" for c in cs) else None

@@ -16,6 +16,7 @@ Sizes from the environment, so that a longer run can be made by hand:
 DEPROV_CLUSTER_PEOPLE (default 300). Run one test:
 it_cluster.py --build DIR --kafka-bootstrap-file F --pg-url-file F NAME."""
 
+import json
 import os
 import signal
 import subprocess
@@ -24,8 +25,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (SOURCE_DIR, Daemon, Sandbox, build_dir, check_layoff, http,  # noqa: E402
-                     leaver_for, log, main, publish, seed_people, wait_for)
+from harness import (RESPONDER_TOKEN, SOURCE_DIR, Daemon, Sandbox, build_dir,  # noqa: E402
+                     check_layoff, http, leaver_for, log, main, publish, seed_people,
+                     wait_for)
 from it_store_pg import LEASE_MS, new_database, psql  # noqa: E402
 
 LIMITS = {"rate_per_sec": 400, "burst": 100, "concurrency": 16, "timeout_ms": 3000,
@@ -132,6 +134,21 @@ def test_failover_three(work):
         log("%s took the store over %.2f s after kill -9 of the writer (lease %d ms)"
             % (first.work.path[-1], time.time() - t_kill, LEASE_MS))
         last = c if first is b else b
+        # deprovctl given every instance reaches the writer: the dead one
+        # and the standby do not listen, and are passed over.
+        urls = ",".join(d.url("") for d in (a, last, first))
+        env = dict(os.environ, DEPROV_API=urls, DEPROV_TOKEN=RESPONDER_TOKEN)
+        r = subprocess.run([os.path.join(build_dir(), "deprovctl"), "--json", "cases",
+                            "--limit", "5"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert len(json.loads(r.stdout)["cases"]) == 5, r.stdout
+        # None listening: the last one's failure is the one told.
+        r = subprocess.run([os.path.join(build_dir(), "deprovctl"), "--api",
+                            ",".join(d.url("") for d in (a, last)), "cases"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        want = "cannot reach the API at http://127.0.0.1:%d" % last.api_port
+        assert r.returncode == 3 and want in r.stderr, (r.returncode, r.stderr)
         # The dead writer is no standby: the new writer lists only the last.
         wait_for(lambda: standbys(first) == [last.work.path[-1]], 20,
                  "the new writer to list the last standby only")

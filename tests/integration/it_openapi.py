@@ -255,6 +255,18 @@ def test_head_trace_body_closes(work):
         # Without a body both are answered as before, on a connection that stays.
         got, closed = raw(d.api_port, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2)
         assert got.count("HTTP/1.1 200 ") == 2 and not closed, got
+        # A HEAD answer is headers only, with GET's Content-Length (RFC 9110
+        # 9.3.2): a body after them would be read as the next answer.
+        body = raw(d.api_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")[0]
+        body = body.split("\r\n\r\n", 1)[1]
+        for path, status in (("/healthz", 200), ("/v1/cases", 401), ("/nowhere", 404)):
+            got, _ = raw(d.api_port, ("HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+            head, rest = got.split("\r\n\r\n", 1)
+            assert head.startswith("HTTP/1.1 %d " % status), got
+            assert rest == "", (path, got)
+            assert "\r\nContent-Length: " in head, (path, got)
+            if path == "/healthz":
+                assert "\r\nContent-Length: %d\r\n" % len(body) in head + "\r\n", (got, body)
     finally:
         d.stop()
         sb.stop()

@@ -723,10 +723,44 @@ def test_cases_pages(work):
         sb.stop()
 
 
+def test_cases_pages_ten_thousand(work):
+    """After a 10,000-person layoff every case can be listed: GET /v1/cases
+    in pages of the most it gives (1,000) follows `next` through all 10,000,
+    each once, newest first; so does `deprovctl cases --all`."""
+    n = 10000
+    sb = Sandbox(work, seed_people(2))
+    d = Daemon(work, sb).start()
+    try:
+        assert d.stop() == 0
+        ids = seed_cases(d, n)
+        d.start()
+        got, cur, pages = [], None, 0
+        while True:
+            st, b = d.call("GET", "/v1/cases?limit=1000" + ("&cursor=" + cur if cur else ""),
+                           token=API_TOKEN)
+            assert st == 200, (st, b)
+            assert len(b["cases"]) <= 1000
+            got += [c["id"] for c in b["cases"]]
+            pages += 1
+            cur = b["next"]
+            if cur is None:
+                break
+            assert pages <= 11, "pages without end"
+        assert got == ids[::-1], (len(got), got[:3])
+        assert pages == 10, pages
+        r = ctl("--json", "cases", "--all", api=d.url(""), token=API_TOKEN)
+        assert r.returncode == 0, r.stderr
+        assert [c["id"] for c in json.loads(r.stdout)["cases"]] == ids[::-1]
+        log("10,000 cases listed in %d pages, and by deprovctl cases --all" % pages)
+    finally:
+        d.stop()
+        sb.stop()
+
+
 TESTS = {f.__name__[5:]: f for f in [
     test_audit_chain, test_cli_freeze_and_views, test_cli_publish_cancel,
     test_cli_retry_cancel_reasons, test_cli_private_ca, test_cli_scheduled_frozen_after,
-    test_cli_api_down, test_cli_check, test_cases_pages]}
+    test_cli_api_down, test_cli_check, test_cases_pages, test_cases_pages_ten_thousand]}
 
 if __name__ == "__main__":
     main(TESTS)
