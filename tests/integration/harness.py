@@ -586,6 +586,20 @@ def owner_counts(state, uid):
     return out
 
 
+def layoff_runbook():
+    """The standard leaver of the layoff tests (chaos, cluster): freeze,
+    revoke, Accounts to the manager, deactivate; patient retries."""
+    return {"name": "standard-leaver", "match": {"type": ["io.deprov.leaver"]},
+            "sla": {"freeze_within_s": 600, "complete_within_s": 3600},
+            "retry": {"max_attempts": 30, "initial_backoff_ms": 50, "max_backoff_ms": 500},
+            "targets": [{"select": {"kind": "salesforce"},
+                         "steps": ["freeze", "revoke_tokens",
+                                   {"step": "reassign", "to": "manager",
+                                    "fallback_owner": "records-admin@acme.example",
+                                    "objects": ["Account"]},
+                                   "deactivate"]}]}
+
+
 def check_layoff(d, sb, n, timeout=600):
     """A layoff of leavers 1..n is done: each has exactly one case, all
     completed, and at the sandbox each is frozen and deactivated, tokens

@@ -19,22 +19,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Daemon, KafkaMock, Sandbox, build_dir, check_layoff,  # noqa: E402
-                     leaver_for, log, main, publish, seed_people)
+                     layoff_runbook, leaver_for, log, main, publish, seed_people)
 
 LIMITS = {"rate_per_sec": 400, "burst": 100, "concurrency": 16, "timeout_ms": 3000,
           "connect_timeout_ms": 2000, "limit_backoff_ms": 500}
-
-
-def runbook():
-    return {"name": "standard-leaver", "match": {"type": ["io.deprov.leaver"]},
-            "sla": {"freeze_within_s": 600, "complete_within_s": 3600},
-            "retry": {"max_attempts": 30, "initial_backoff_ms": 50, "max_backoff_ms": 500},
-            "targets": [{"select": {"kind": "salesforce"},
-                         "steps": ["freeze", "revoke_tokens",
-                                   {"step": "reassign", "to": "manager",
-                                    "fallback_owner": "records-admin@acme.example",
-                                    "objects": ["Account"]},
-                                   "deactivate"]}]}
 
 
 def test_kill_and_stop_during_layoff(work):
@@ -52,7 +40,7 @@ def test_kill_and_stop_during_layoff(work):
         sb.fault(rule)
     mock = KafkaMock(work)
     publish(mock.bootstrap, [("E%04d" % i, leaver_for(i)) for i in range(1, n + 1)])
-    d = Daemon(work, sb, runbooks=[runbook()], limits=LIMITS, brokers=mock.bootstrap)
+    d = Daemon(work, sb, runbooks=[layoff_runbook()], limits=LIMITS, brokers=mock.bootstrap)
     acts = ["kill"] * kills + ["term"] * terms
     rnd.shuffle(acts)
     added = []

@@ -26,8 +26,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (RESPONDER_TOKEN, SOURCE_DIR, Daemon, Sandbox, build_dir,  # noqa: E402
-                     check_layoff, http, leaver_for, log, main, publish, seed_people,
-                     wait_for)
+                     check_layoff, http, layoff_runbook, leaver_for, log, main, publish,
+                     seed_people, wait_for)
 from it_store_pg import LEASE_MS, new_database, psql  # noqa: E402
 
 LIMITS = {"rate_per_sec": 400, "burst": 100, "concurrency": 16, "timeout_ms": 3000,
@@ -44,18 +44,6 @@ class Sub:
 
     def file(self, name, content):
         return self._work.file(os.path.join(self._name, name), content)
-
-
-def runbook():
-    return {"name": "standard-leaver", "match": {"type": ["io.deprov.leaver"]},
-            "sla": {"freeze_within_s": 600, "complete_within_s": 3600},
-            "retry": {"max_attempts": 30, "initial_backoff_ms": 50, "max_backoff_ms": 500},
-            "targets": [{"select": {"kind": "salesforce"},
-                         "steps": ["freeze", "revoke_tokens",
-                                   {"step": "reassign", "to": "manager",
-                                    "fallback_owner": "records-admin@acme.example",
-                                    "objects": ["Account"]},
-                                   "deactivate"]}]}
 
 
 def instance(url, name):
@@ -102,7 +90,7 @@ def test_failover_three(work):
     n = int(os.environ.get("DEPROV_CLUSTER_PEOPLE", "300"))
     url = new_database()
     sb = Sandbox(work, seed_people(n, owned={"Account": 1}, tokens=1))
-    ds = {name: Daemon(Sub(work, name), sb, runbooks=[runbook()], limits=LIMITS,
+    ds = {name: Daemon(Sub(work, name), sb, runbooks=[layoff_runbook()], limits=LIMITS,
                        extra=instance(url, name)) for name in ("a", "b", "c")}
     a, b, c = ds["a"], ds["b"], ds["c"]
     try:
@@ -202,7 +190,7 @@ def test_pg_restart(work):
     assert r.returncode == 0, r.stderr
     url = [x.split("=", 1)[1] for x in r.stdout.splitlines() if x.startswith("PG_URL=")][0]
     sb = Sandbox(work, seed_people(n, owned={"Account": 1}, tokens=1))
-    ds = {name: Daemon(Sub(work, name), sb, runbooks=[runbook()], limits=LIMITS,
+    ds = {name: Daemon(Sub(work, name), sb, runbooks=[layoff_runbook()], limits=LIMITS,
                        extra=instance(url, name)) for name in ("a", "b")}
     a, b = ds["a"], ds["b"]
     try:
