@@ -14,7 +14,7 @@
 #include "store-internal.h"
 #include "store-tables.h"
 
-#define STORE_COPY_SQL	1024
+#define STORE_COPY_SQL	2048
 
 /* SELECT every column of t in primary-key order (BINARY: bytewise). */
 static int
@@ -82,18 +82,16 @@ store_import_row(const char *table, const struct store_value *v, size_t n,
 			t = &store_tables[i];
 	if (t == NULL || n != t->ncols)
 		return -1;
-	/* OR REPLACE: a new store's own meta rows give way to the copy's. */
-	len = (size_t)snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO %s (",
-	    t->name);
-	if (len < sizeof sql)
-		len += store_table_cols(t, sql + len, sizeof sql - len);
-	for (i = 0; i < n && len < sizeof sql; i++)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s?",
-		    i ? ", " : ") VALUES (");
-	if (len + 2 > sizeof sql)
+	/*
+	 * An upsert: a new store's own meta rows give way to the copy's, and a
+	 * standby's copy takes the rows PostgreSQL changed since (a row's
+	 * later version replaces its earlier one in place; REPLACE would
+	 * delete it first, under the rows that refer to it).
+	 */
+	len = store_table_upsert(t, sql, sizeof sql);
+	if (len >= sizeof sql)
 		return -1;
-	strcat(sql, ")");
-	/* Prepared per row: a copy in happens once, at start. */
+	/* Prepared per row: a copy in happens at start, a standby's by the second. */
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto done;
 	for (i = 0; i < n; i++) {

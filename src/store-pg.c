@@ -159,6 +159,14 @@ static const char pgstore_standbys_table[] =
 /* The first schema version PostgreSQL stores were made at. */
 #define PGSTORE_FIRST_VERSION	3
 
+/* A table's revision column, its trigger and index (migration 6). */
+#define PGSTORE_REV(t) \
+	"ALTER TABLE " t " ADD COLUMN rev BIGINT NOT NULL" \
+	" DEFAULT nextval('deprov_rev');" \
+	"CREATE TRIGGER " t "_rev BEFORE INSERT OR UPDATE ON " t \
+	" FOR EACH ROW EXECUTE PROCEDURE deprov_rev_set();" \
+	"CREATE INDEX " t "_rev ON " t "(rev);"
+
 /*
  * Migrations from version v-1 to v, from the baseline on; each in the
  * transaction that stamps the new version. A SQLite migration that changes
@@ -170,6 +178,20 @@ static const char *const pgstore_migrations[STORE_SCHEMA_VERSION + 1] = {
 	[4] = NULL,
 	/* 4 -> 5: SQLite's audit_case index; the export reads SQLite's. */
 	[5] = NULL,
+	/*
+	 * 5 -> 6: every row's revision, from one sequence, set at each insert
+	 * and update: what a standby reads to keep its copy current
+	 * (pgstore_changes). One writer at a time writes one transaction at
+	 * a time, so revisions become visible in order.
+	 */
+	[6] = "CREATE SEQUENCE deprov_rev;"
+	    "CREATE FUNCTION deprov_rev_set() RETURNS trigger LANGUAGE plpgsql"
+	    " AS $fn$ BEGIN NEW.rev := nextval('deprov_rev'); RETURN NEW; END"
+	    " $fn$;"
+	    PGSTORE_REV("meta") PGSTORE_REV("cases") PGSTORE_REV("events")
+	    PGSTORE_REV("case_keys") PGSTORE_REV("steps")
+	    PGSTORE_REV("accounts") PGSTORE_REV("timeline")
+	    PGSTORE_REV("audit"),
 };
 
 static int	pgstore_fail(struct pgstore *, const char *, ...)
@@ -657,13 +679,16 @@ struct pgstore_export_ctx {
 	store_row_cb			 cb;
 	void				*arg;
 	struct pgstore			*p;
+	long long			 max_rev;
 };
 
+/* A row: the table's columns, then its revision. */
 static int
 pgstore_export_row(PGresult *res, void *arg)
 {
 	struct pgstore_export_ctx	*x = arg;
 	struct store_value		 v[32];
+	long long			 rev;
 	size_t				 i;
 
 	for (i = 0; i < x->t->ncols; i++) {
@@ -679,19 +704,36 @@ pgstore_export_row(PGresult *res, void *arg)
 			v[i].len = (size_t)PQgetlength(res, 0, (int)i);
 		}
 	}
+	rev = strtoll(PQgetvalue(res, 0, (int)x->t->ncols), NULL, 10);
+	if (rev > x->max_rev)
+		x->max_rev = rev;
 	return x->cb(x->t->name, v, x->t->ncols, x->arg);
 }
 
 int
 pgstore_export(struct pgstore *p, store_row_cb cb, void *arg)
 {
+	return pgstore_changes(p, 0, cb, arg, NULL);
+}
+
+int
+pgstore_changes(struct pgstore *p, long long after, store_row_cb cb,
+    void *arg, long long *max_rev)
+{
 	struct pgstore_export_ctx	 x;
 	const struct store_table	*t;
-	char				 sql[1024];
+	char				 sql[1024], a[24];
+	const char			*params[1] = { a };
 	size_t				 i, k, n;
 	int				 r = 0;
 
-	/* One snapshot for every table, as store_export reads SQLite. */
+	snprintf(a, sizeof a, "%lld", after);
+	memset(&x, 0, sizeof x);
+	x.max_rev = after;
+	/*
+	 * One snapshot for every table, as store_export reads SQLite; tables
+	 * in store_tables order, so that a row comes after those it refers to.
+	 */
 	if (!p->in_tx && pgstore_exec(p, "BEGIN ISOLATION LEVEL REPEATABLE "
 	    "READ READ ONLY") != 0)
 		return -1;
@@ -705,8 +747,9 @@ pgstore_export(struct pgstore *p, store_row_cb cb, void *arg)
 			n += store_table_cols(t, sql + n, sizeof sql - n);
 		if (n < sizeof sql)
 			n += (size_t)snprintf(sql + n, sizeof sql - n,
-			    " FROM %s%s", t->name, strcmp(t->name, "meta") == 0 ?
-			    " WHERE key NOT IN " STORE_META_OWN : "");
+			    ", rev FROM %s WHERE rev > $1%s", t->name,
+			    strcmp(t->name, "meta") == 0 ?
+			    " AND key NOT IN " STORE_META_OWN : "");
 		for (k = 0; k < t->nkey && n < sizeof sql; k++)
 			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s%s",
 			    k ? ", " : " ORDER BY ", t->cols[k].name,
@@ -721,10 +764,12 @@ pgstore_export(struct pgstore *p, store_row_cb cb, void *arg)
 		x.cb = cb;
 		x.arg = arg;
 		x.p = p;
-		r = pgstore_rows(p, sql, 0, NULL, pgstore_export_row, &x);
+		r = pgstore_rows(p, sql, 1, params, pgstore_export_row, &x);
 	}
 	if (!p->in_tx)
 		PQclear(PQexec(p->conn, "COMMIT"));
+	if (r == 0 && max_rev != NULL)
+		*max_rev = x.max_rev;
 	return r;
 }
 
@@ -836,27 +881,12 @@ pgstore_prepare_puts(struct pgstore *p)
 	const struct store_table	*t;
 	PGresult			*res;
 	char				 sql[2048], name[64];
-	size_t				 i, k, n;
+	size_t				 i, n;
 	int				 ok;
 
 	for (i = 0; i < store_ntables; i++) {
 		t = &store_tables[i];
-		n = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s (", t->name);
-		if (n < sizeof sql)
-			n += store_table_cols(t, sql + n, sizeof sql - n);
-		for (k = 0; k < t->ncols && n < sizeof sql; k++)
-			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s$%zu",
-			    k ? ", " : ") VALUES (", k + 1);
-		for (k = 0; k < t->nkey && n < sizeof sql; k++)
-			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s",
-			    k ? ", " : ") ON CONFLICT (", t->cols[k].name);
-		if (t->nkey == t->ncols && n < sizeof sql)
-			n += (size_t)snprintf(sql + n, sizeof sql - n,
-			    ") DO NOTHING");
-		for (k = t->nkey; k < t->ncols && n < sizeof sql; k++)
-			n += (size_t)snprintf(sql + n, sizeof sql - n,
-			    "%s%s = excluded.%s", k > t->nkey ? ", " :
-			    ") DO UPDATE SET ", t->cols[k].name, t->cols[k].name);
+		n = store_table_upsert(t, sql, sizeof sql);
 		if (n >= sizeof sql)
 			return pgstore_fail(p, "put %s: statement too long",
 			    t->name);

@@ -133,6 +133,7 @@ struct store_replica {
 };
 
 static void	*replica_main(void *);
+static int	 replica_set_aside(struct store *, char *, size_t);
 
 /* The outbox and the triggers that fill it (this connection only). */
 static int
@@ -292,6 +293,110 @@ fail:
 }
 
 /*
+ * A warm standby's copy: the rows PostgreSQL changed since revision *rev,
+ * in one local transaction; *rev moves to the highest one taken. clear:
+ * the local rows go first (a new standby copy).
+ */
+static int
+replica_pull_since(struct store *s, struct pgstore *pg, long long *rev,
+    int clear, char *err, size_t errlen)
+{
+	char	sql[160];
+	size_t	i;
+
+	if (store_begin(s) != 0)
+		goto fail;
+	for (i = store_ntables; clear && i-- > 0;) {
+		snprintf(sql, sizeof sql, "DELETE FROM %s%s", store_tables[i].name,
+		    strcmp(store_tables[i].name, "meta") == 0 ?
+		    " WHERE key NOT IN " STORE_META_OWN : "");
+		if (store_exec(s, sql) != 0) {
+			store_rollback(s);
+			goto fail;
+		}
+	}
+	if (clear && replica_scalar(s, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'pg_outbox'") > 0 &&
+	    store_exec(s, "DELETE FROM pg_outbox") != 0) {
+		store_rollback(s);
+		goto fail;
+	}
+	if (pgstore_changes(pg, *rev, store_import_row, s, rev) != 0) {
+		store_rollback(s);
+		goto fail;
+	}
+	if (store_commit(s) != 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "bringing the local copy up to date from %s: %s",
+	    pgstore_name(pg), *pgstore_errmsg(pg) != '\0' ?
+	    pgstore_errmsg(pg) : sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/* "<store id> 0 standby <revision>": a warm standby's copy; its revision. */
+static long long
+replica_standby_rev(const char *of, const char *id)
+{
+	char		of_id[80];
+	long long	e, rev;
+
+	if (sscanf(of, "%79s %lld standby %lld", of_id, &e, &rev) != 3 ||
+	    strcmp(of_id, id) != 0 || rev < 0)
+		return -1;
+	return rev;
+}
+
+/*
+ * A standby keeps its local copy current (docs/CLUSTER.md, "Automatic
+ * failover"), so that taking over costs only what changed since its last
+ * ask, not a copy of the whole store. A copy of this store made as a
+ * writer is set aside first: it is behind, another writes now. A local
+ * copy of another store (not new) is never touched: the start refuses it
+ * when this one takes over.
+ */
+static int
+replica_standby_sync(struct store *s, struct pgstore *pg, char *err,
+    size_t errlen)
+{
+	char		 lid[80] = "", pid[80], of[160] = "";
+	long long	 rev, from;
+	int		 clear = 0, local_new;
+
+	if (pgstore_meta_get(pg, REPLICA_META_ID, pid, sizeof pid) != 1)
+		return 0;		/* nothing written yet: nothing to copy */
+	(void)store_meta_get(s, REPLICA_META_ID, lid, sizeof lid);
+	(void)store_meta_get(s, REPLICA_META_OF, of, sizeof of);
+	if ((rev = replica_standby_rev(of, pid)) < 0) {
+		local_new = store_count_cases(s, NULL) == 0 &&
+		    replica_scalar(s, "SELECT count(*) FROM audit") == 0 &&
+		    replica_scalar(s, "SELECT count(*) FROM events") == 0;
+		if (!local_new && strcmp(lid, pid) != 0)
+			return 0;
+		if (!local_new && replica_set_aside(s, err, errlen) != 0)
+			return -1;
+		clear = 1;
+		rev = 0;
+	}
+	from = rev;
+	if (replica_pull_since(s, pg, &rev, clear, err, errlen) != 0)
+		return -1;
+	if (!clear && rev == from)
+		return 0;		/* nothing changed since the last ask */
+	if (clear)
+		log_info("store", "standby: copied the store from %s (to "
+		    "revision %lld); keeping it current", pgstore_name(pg), rev);
+	snprintf(of, sizeof of, "%s 0 standby %lld", pid, rev);
+	if (store_meta_set(s, REPLICA_META_ID, pid) != 0 ||
+	    store_meta_set(s, REPLICA_META_OF, of) != 0) {
+		snprintf(err, errlen, "cannot record the standby's copy");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * A local copy behind PostgreSQL's is kept once as PATH.behind before it is
  * emptied: what it holds that PostgreSQL lacks was never acted on, but an
  * operator may want to see it.
@@ -337,10 +442,11 @@ replica_match(struct store *s, struct pgstore *pg,
     const struct store_replica_conf *conf, int *wait_ms, char *err,
     size_t errlen)
 {
-	enum { PUSH, PULL, CLEAR_PULL, NONE }	 act;
+	enum { PUSH, PULL, CLEAR_PULL, CATCH_UP, NONE }	 act;
 	char				 lid[80], pid[80], of[160], ep[32];
 	char				 of_id[80] = "", holder[256];
 	long long			 pc, pe, pa, e_pg = 0, of_e = 0, e, left;
+	long long			 rev = -1;
 	int				 local_new, r, re, dirty = 0, n = 0;
 
 	if (store_meta_get(s, REPLICA_META_ID, lid, sizeof lid) != 1) {
@@ -406,12 +512,17 @@ replica_match(struct store *s, struct pgstore *pg,
 	pgstore_set_epoch(pg, e, conf->lease_ms);
 	if (act == NONE) {
 		/*
-		 * The same store. If another deprovd has written it since this
-		 * copy last did (or took it between our reading and our take),
-		 * this copy is behind: sending it would undo that one's work.
+		 * The same store. A warm standby's copy takes what changed
+		 * since its last ask (the old writer is fenced now: nothing
+		 * more changes). Else, if another deprovd has written it since
+		 * this copy last did (or took it between our reading and our
+		 * take), this copy is behind: sending it would undo that one's
+		 * work.
 		 */
-		if (e - 1 > 0 && (strcmp(of_id, lid) != 0 || of_e != e - 1 ||
-		    e_pg != e - 1))
+		if ((rev = replica_standby_rev(of, lid)) >= 0)
+			act = CATCH_UP;
+		else if (e - 1 > 0 && (strcmp(of_id, lid) != 0 ||
+		    of_e != e - 1 || e_pg != e - 1))
 			act = CLEAR_PULL;
 		else if (dirty || strcmp(of_id, lid) != 0)
 			act = PUSH;	/* it ran unreplicated since: all again */
@@ -430,6 +541,17 @@ replica_match(struct store *s, struct pgstore *pg,
 		if (replica_set_aside(s, err, errlen) != 0 ||
 		    replica_pull_all(s, pg, 1, err, errlen) != 0)
 			return -1;
+		break;
+	case CATCH_UP:
+		{
+			long long from = rev;
+
+			if (replica_pull_since(s, pg, &rev, 0, err, errlen) != 0)
+				return -1;
+			log_info("store", "brought the standby's copy up to date "
+			    "from %s (revisions %lld to %lld)", pgstore_name(pg),
+			    from, rev);
+		}
 		break;
 	case PULL:
 		if (replica_pull_all(s, pg, 0, err, errlen) != 0)
@@ -527,7 +649,20 @@ store_replica_start(struct store *s, struct store_replica_conf *conf,
 			    "%d to %d", pgstore_name(pg), pgstore_schema_from(pg),
 			    STORE_SCHEMA_VERSION);
 	}
-	if ((m = replica_match(s, pg, conf, wait_ms, err, errlen)) != 0) {
+	if ((m = replica_match(s, pg, conf, wait_ms, err, errlen)) ==
+	    STORE_REPLICA_HELD) {
+		char	why[512];
+
+		/* A standby: its copy current for when it takes over. */
+		if (replica_standby_sync(s, pg, why, sizeof why) != 0) {
+			log_error("store", "standby: %s", why);
+			if (!pgstore_ok(pg)) {
+				pgstore_close(pg);
+				return STORE_REPLICA_HELD;
+			}
+		}
+	}
+	if (m != 0) {
 		/* The server went away meanwhile: worth trying again. */
 		if (m < 0 && !pgstore_ok(pg))
 			m = STORE_REPLICA_DOWN;

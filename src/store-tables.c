@@ -63,3 +63,27 @@ store_table_cols(const struct store_table *t, char *buf, size_t len)
 		    len - n : 0, "%s%s", i ? ", " : "", t->cols[i].name);
 	return n;
 }
+
+size_t
+store_table_upsert(const struct store_table *t, char *buf, size_t len)
+{
+	size_t	k, n;
+
+	/* $n placeholders: PostgreSQL's, and SQLite takes them too. */
+	n = (size_t)snprintf(buf, len, "INSERT INTO %s (", t->name);
+	if (n < len)
+		n += store_table_cols(t, buf + n, len - n);
+	for (k = 0; k < t->ncols && n < len; k++)
+		n += (size_t)snprintf(buf + n, len - n, "%s$%zu",
+		    k ? ", " : ") VALUES (", k + 1);
+	for (k = 0; k < t->nkey && n < len; k++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s",
+		    k ? ", " : ") ON CONFLICT (", t->cols[k].name);
+	if (t->nkey == t->ncols && n < len)
+		n += (size_t)snprintf(buf + n, len - n, ") DO NOTHING");
+	for (k = t->nkey; k < t->ncols && n < len; k++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s = excluded.%s",
+		    k > t->nkey ? ", " : ") DO UPDATE SET ", t->cols[k].name,
+		    t->cols[k].name);
+	return n;
+}

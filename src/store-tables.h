@@ -15,7 +15,7 @@
  * The schema's version, the same for every backend: a change to the
  * tables bumps it and adds a migration to each (store.c, store-pg.c).
  */
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
 
 /*
  * meta keys that are each store's own and never copied or replicated: the
@@ -49,6 +49,14 @@ struct store_table {
  * length the whole list takes, as snprintf does.
  */
 size_t		store_table_cols(const struct store_table *, char *buf,
+		    size_t len);
+/*
+ * "INSERT INTO t (cols) VALUES ($1, ...) ON CONFLICT (key) DO UPDATE SET
+ * every other column" (DO NOTHING when the key is every column): a row
+ * written as it is, replacing in place the row of its key. Both backends
+ * take it. Returns the length, as snprintf does.
+ */
+size_t		store_table_upsert(const struct store_table *, char *buf,
 		    size_t len);
 
 /*

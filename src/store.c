@@ -198,6 +198,8 @@ static const char *const store_migrations[STORE_SCHEMA_VERSION + 1][3] = {
 	[4] = { STORE_FAILED_INDEX, NULL },
 	/* 4 -> 5: the audit records of a case, for the evidence export. */
 	[5] = { store_audit_schema, NULL },
+	/* 5 -> 6: PostgreSQL's row revisions (store-pg.c); nothing here. */
+	[6] = { NULL },
 };
 
 

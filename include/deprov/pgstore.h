@@ -63,6 +63,13 @@ int		 pgstore_copy_end(struct pgstore *);
 
 /* Every row, as store_export gives them for a SQLite store. */
 int		 pgstore_export(struct pgstore *, store_row_cb, void *arg);
+/*
+ * The rows written since revision after (0: all), in one snapshot, table
+ * by table in store_tables order; *max_rev (may be NULL) the highest
+ * revision given, or after. What a standby reads to keep its copy current.
+ */
+int		 pgstore_changes(struct pgstore *, long long after,
+		    store_row_cb, void *arg, long long *max_rev);
 
 /*
  * Keeping a copy current (store-replica.c): rows written as they are, a

@@ -122,6 +122,9 @@ def test_failover_three(work):
         log("%s took the store over %.2f s after kill -9 of the writer (lease %d ms)"
             % (first.work.path[-1], time.time() - t_kill, LEASE_MS))
         last = c if first is b else b
+        # Warm: the standby kept its copy current, and caught up at the take.
+        assert "brought the standby's copy up to date" in first.log_text()
+        assert "loaded the store from" not in first.log_text()
         # deprovctl given every instance reaches the writer: the dead one
         # and the standby do not listen, and are passed over.
         urls = ",".join(d.url("") for d in (a, last, first))
