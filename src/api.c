@@ -142,8 +142,9 @@ struct api {
 	 */
 	const struct config	*tokens;
 	struct store		*store;
-	struct engine		*engine;
+	struct engine		*engine;	/* NULL: a standby's API */
 	struct kafka		*kafka;
+	char			 standby[512];	/* who the writer is, then */
 	struct audit		*audit;		/* operator actions; may be NULL */
 	struct evhttp		*http;
 	SSL_CTX			*ssl_ctx;	/* NULL = plain HTTP */
@@ -1450,6 +1451,16 @@ api_health(struct evhttp_request *req, const char *path, const char *rest,
 	json_object	*o = json_object_new_object();
 	int		 ok = 1;
 
+	if (api->engine == NULL) {
+		/* Alive, not the writer: a load balancer sends it nothing. */
+		json_object_object_add(o, "status", json_object_new_string(
+		    strcmp(path, "/readyz") == 0 ? "standby" : "ok"));
+		json_object_object_add(o, "standby",
+		    json_object_new_string(api->standby));
+		api_reply_json(req, strcmp(path, "/readyz") == 0 ? 503 : 200,
+		    o);
+		return;
+	}
 	if (strcmp(path, "/readyz") == 0)
 		ok = api_readiness(api->store, api->kafka, o) && !api->stopped;
 	json_object_object_add(o, "status", json_object_new_string(ok ? "ok" :
@@ -1568,6 +1579,16 @@ api_dispatch(struct evhttp_request *req, void *arg)
 		    "Connection", "close");
 	if (api->stopped && strcmp(path, "/healthz") != 0) {
 		api_error(req, 503, "unavailable", "shutting down");
+		return;
+	}
+	/*
+	 * A standby reads its copy and changes nothing: a request that would
+	 * is for the writer (deprovctl tries the next instance on this).
+	 */
+	if (api->engine == NULL &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+		api_error(req, 503, "standby", api->standby);
 		return;
 	}
 	/* Later routes take precedence. */
@@ -2292,6 +2313,13 @@ void
 api_set_audit(struct api *api, struct audit *audit)
 {
 	api->audit = audit;
+}
+
+void
+api_set_standby(struct api *api, const char *why)
+{
+	snprintf(api->standby, sizeof api->standby, "this instance is a "
+	    "standby: %s", why);
 }
 
 void

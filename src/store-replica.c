@@ -439,7 +439,7 @@ done:
  */
 static int
 replica_match(struct store *s, struct pgstore *pg,
-    const struct store_replica_conf *conf, int *wait_ms, char *err,
+    struct store_replica_conf *conf, int *wait_ms, char *err,
     size_t errlen)
 {
 	enum { PUSH, PULL, CLEAR_PULL, CATCH_UP, NONE }	 act;
@@ -506,6 +506,7 @@ replica_match(struct store *s, struct pgstore *pg,
 		snprintf(err, errlen, "the store in %s is held by instance %s "
 		    "(its lease runs %lld ms more)", pgstore_name(pg), holder,
 		    left);
+		snprintf(conf->holder, sizeof conf->holder, "%s", holder);
 		*wait_ms = left > INT_MAX ? INT_MAX : (int)left;
 		return STORE_REPLICA_HELD;
 	}

@@ -48,6 +48,14 @@ typedef void (*api_handler)(struct evhttp_request *req, const char *path,
 struct api	*api_new(struct event_base *, const struct config *, struct store *,
 		    struct engine *, struct kafka *, char *err, size_t errlen);
 /*
+ * A standby's API (engine NULL; docs/CLUSTER.md): it answers what reads
+ * the store, from the standby's copy (at most a second behind the
+ * writer's), /healthz 200, /readyz 503 {"status": "standby", "standby":
+ * why}; anything else (every POST) 503 {"error": "standby"}: nothing was
+ * done, the request is for the writer. api_set_standby says who that is.
+ */
+void		 api_set_standby(struct api *, const char *why);
+/*
  * Add a route: method "GET", "POST", ... (NULL = any), an exact path, or a
  * prefix when prefix is 1, and the least role it needs (API_ROLE_PUBLIC for
  * none). Routes added later take precedence. 0 or -1.

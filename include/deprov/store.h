@@ -93,6 +93,8 @@ struct store_replica_conf {
 	int		 lease_ms;
 	/* Kept between a standby's asks; store_replica_conf_clear ends it. */
 	struct pgstore	*pg;
+	/* STORE_REPLICA_HELD: the instance that holds the store. */
+	char		 holder[256];
 };
 #define STORE_REPLICA_HELD	1
 #define STORE_REPLICA_DOWN	2

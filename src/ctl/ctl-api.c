@@ -11,8 +11,9 @@
  *
  * --api may list several instances, comma-separated (a writer and its
  * standbys, docs/CLUSTER.md): they are tried in order, and the next is
- * tried only when a connection to one could not be made at all (a standby
- * does not listen), so that a request is never sent twice.
+ * tried only when a connection to one could not be made at all (a host
+ * down) or a standby answered that it does nothing (503 "standby"), so
+ * that a request is never carried out twice.
  */
 #include <sys/stat.h>
 
@@ -52,6 +53,7 @@ static void	ctl_api_done(const struct http_response *, void *);
 static int	ctl_api_error(const struct ctl_api_reply *);
 static int	ctl_api_tls_error(const struct ctl *, const char *,
 		    const struct ctl_api_reply *, int);
+static int	ctl_api_is_standby(const struct ctl_api_reply *);
 static int	ctl_api_request_one(struct ctl *, const char *, size_t, int,
 		    const char *, const char *, json_object *, const char *,
 		    http_sink, void *, struct ctl_api_reply *);
@@ -201,7 +203,8 @@ ctl_api_request_one(struct ctl *ctl, const char *api, size_t len, int more,
 		rc = ctl_api_tls_error(ctl, api, reply, (int)blen);
 		goto done;
 	}
-	if (reply->status == 0 && reply->not_connected && more) {
+	if (more && ((reply->status == 0 && reply->not_connected) ||
+	    (reply->status == 503 && ctl_api_is_standby(reply)))) {
 		rc = CTL_API_NEXT;
 		goto done;
 	}
@@ -268,6 +271,21 @@ ctl_api_stream(struct ctl *ctl, const char *path, const char *accept,
 	rc = ctl_api_request(ctl, "GET", path, NULL, accept, sink, arg, &c);
 	free(c.body);
 	return rc;
+}
+
+/* A standby's refusal: nothing was done, the writer is elsewhere. */
+static int
+ctl_api_is_standby(const struct ctl_api_reply *c)
+{
+	json_object	*o;
+	const char	*e;
+	int		 yes;
+
+	if (c->body == NULL || (o = json_tokener_parse(c->body)) == NULL)
+		return 0;
+	yes = (e = ctl_api_str(o, "error")) != NULL && strcmp(e, "standby") == 0;
+	json_object_put(o);
+	return yes;
 }
 
 /* The answer is in: keep it and stop the loop. */

@@ -141,6 +141,8 @@ deprovd_routes_hook(struct deprovd *d)
 }
 #endif
 
+static void	deprovd_standby_api_close(struct deprovd *);
+
 static size_t
 deprovd_open_cases(void *arg)
 {
@@ -324,6 +326,42 @@ deprovd_standby_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
+ * A standby's API (api_set_standby): reads from the standby's copy, health
+ * and readiness, nothing that changes anything; closed before the writer's
+ * opens on the same address.
+ */
+static void
+deprovd_standby_api(struct deprovd *d, const char *holder)
+{
+	char	err[256], why[320];
+
+	if (d->cfg->api.listen == NULL)
+		return;
+	if (d->api == NULL) {
+		if ((d->api = api_new(d->base, d->cfg, d->store, NULL, NULL, err,
+		    sizeof err)) == NULL ||
+		    (d->dashboard = dashboard_new(d->api, d->store, err,
+		    sizeof err)) == NULL || openapi_route(d->api) != 0) {
+			log_warn("deprovd", "standby: no API: %s", err);
+			deprovd_standby_api_close(d);
+			return;
+		}
+	}
+	snprintf(why, sizeof why, "instance %s holds the store (the writer)",
+	    holder);
+	api_set_standby(d->api, why);
+}
+
+static void
+deprovd_standby_api_close(struct deprovd *d)
+{
+	api_free(d->api);
+	dashboard_free(d->dashboard);	/* after the api */
+	d->api = NULL;
+	d->dashboard = NULL;
+}
+
+/*
  * The postgres backend: take the store, or wait as a standby until the
  * writer's lease runs out (docs/CLUSTER.md, "Automatic failover"). The
  * wait runs the loop with only the signals in it, so a stop is prompt; a
@@ -333,8 +371,9 @@ deprovd_standby_signal(evutil_socket_t sig, short what, void *arg)
 static int
 deprovd_take_store(struct deprovd *d)
 {
-	struct store_replica_conf conf = { d->cfg->store_url,
-	    d->cfg->store_instance, d->cfg->store_lease_ms, NULL };
+	struct store_replica_conf conf = { .url = d->cfg->store_url,
+	    .instance = d->cfg->store_instance,
+	    .lease_ms = d->cfg->store_lease_ms };
 	struct event	*st = NULL, *si = NULL;
 	struct timeval	 tv;
 	const char	*nsock = getenv("NOTIFY_SOCKET");
@@ -367,6 +406,8 @@ deprovd_take_store(struct deprovd *d)
 		}
 		if (dog)
 			(void)sdnotify_send(nsock, "WATCHDOG=1");
+		if (r == STORE_REPLICA_HELD)
+			deprovd_standby_api(d, conf.holder);
 		if (r == STORE_REPLICA_DOWN)
 			wait_ms = DEPROVD_STANDBY_MAX_MS;
 		snprintf(last, sizeof last, "%s", err);
@@ -399,6 +440,7 @@ deprovd_take_store(struct deprovd *d)
 		    conf.instance);
 	rc = 0;
 done:
+	deprovd_standby_api_close(d);
 	store_replica_conf_clear(&conf);
 	if (st != NULL)
 		event_free(st);

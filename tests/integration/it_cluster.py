@@ -134,12 +134,29 @@ def test_failover_three(work):
                            timeout=60)
         assert r.returncode == 0, (r.stdout, r.stderr)
         assert len(json.loads(r.stdout)["cases"]) == 5, r.stdout
-        # None listening: the last one's failure is the one told.
-        r = subprocess.run([os.path.join(build_dir(), "deprovctl"), "--api",
-                            ",".join(d.url("") for d in (a, last)), "cases"], env=env,
+        # A standby serves reads from its copy, and refuses what would
+        # change anything: nothing done, the writer named.
+        st, body = http("GET", last.url("/readyz"), timeout=5)
+        assert st == 503 and body["status"] == "standby", (st, body)
+        assert first.work.path[-1] in body["standby"], body
+        wait_for(lambda: len(last.cases()) >= n // 4, 20, "the standby's copy of the cases")
+        st, body = last.call("POST", "/v1/freeze", {"subject": {"employee_id": "E0001"},
+                                                    "reason": "INC-7"},
+                             token=RESPONDER_TOKEN)
+        assert st == 503 and body["error"] == "standby", (st, body)
+        # A freeze through the list: the dead writer and the standby passed
+        # over, the writer answers (its runbooks here have no freeze: that
+        # refusal is the writer's own).
+        r = subprocess.run([os.path.join(build_dir(), "deprovctl"), "freeze",
+                            "--employee-id", "X9999", "--reason", "INC-7"], env=env,
                            capture_output=True, text=True, timeout=60)
-        want = "cannot reach the API at http://127.0.0.1:%d" % last.api_port
-        assert r.returncode == 3 and want in r.stderr, (r.returncode, r.stderr)
+        assert r.returncode == 1 and "no_runbook" in r.stderr, (r.stdout, r.stderr)
+        # Only a standby left in the list: its refusal is the one told.
+        r = subprocess.run([os.path.join(build_dir(), "deprovctl"), "--api",
+                            ",".join(d.url("") for d in (a, last)), "freeze",
+                            "--employee-id", "X9999", "--reason", "INC-7"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "standby" in r.stderr, (r.returncode, r.stderr)
         # The dead writer is no standby: the new writer lists only the last.
         wait_for(lambda: standbys(first) == [last.work.path[-1]], 20,
                  "the new writer to list the last standby only")
