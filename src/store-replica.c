@@ -246,56 +246,11 @@ replica_push_all(struct store *s, struct pgstore *pg, char *err,
 }
 
 /*
- * Load PostgreSQL's store into the local copy. clear: the local copy is
- * behind (another deprovd has written PostgreSQL's since): its rows go
- * first, in the same transaction, and so does its outbox (what it never
- * sent was never acted on: no step starts before PostgreSQL has it).
- */
-static int
-replica_pull_all(struct store *s, struct pgstore *pg, int clear, char *err,
-    size_t errlen)
-{
-	char	sql[160];
-	size_t	i;
-
-	if (store_begin(s) != 0)
-		goto fail;
-	/* Rows before the rows they refer to: the reverse of table order. */
-	for (i = store_ntables; clear && i-- > 0;) {
-		snprintf(sql, sizeof sql, "DELETE FROM %s%s", store_tables[i].name,
-		    strcmp(store_tables[i].name, "meta") == 0 ?
-		    " WHERE key NOT IN " STORE_META_OWN : "");
-		if (store_exec(s, sql) != 0) {
-			store_rollback(s);
-			goto fail;
-		}
-	}
-	if (clear && replica_scalar(s, "SELECT count(*) FROM sqlite_master "
-	    "WHERE name = 'pg_outbox'") > 0 &&
-	    store_exec(s, "DELETE FROM pg_outbox") != 0) {
-		store_rollback(s);
-		goto fail;
-	}
-	if (pgstore_export(pg, store_import_row, s) != 0) {
-		store_rollback(s);
-		goto fail;
-	}
-	if (store_commit(s) != 0)
-		goto fail;
-	log_info("store", "loaded the store from %s into the %s local copy",
-	    pgstore_name(pg), clear ? "emptied" : "new");
-	return 0;
-fail:
-	snprintf(err, errlen, "loading the store from %s: %s", pgstore_name(pg),
-	    *pgstore_errmsg(pg) != '\0' ? pgstore_errmsg(pg) :
-	    sqlite3_errmsg(s->db));
-	return -1;
-}
-
-/*
- * A warm standby's copy: the rows PostgreSQL changed since revision *rev,
- * in one local transaction; *rev moves to the highest one taken. clear:
- * the local rows go first (a new standby copy).
+ * The rows PostgreSQL changed since revision *rev into the local copy, in
+ * one local transaction; *rev moves to the highest one taken (0: the whole
+ * store). clear: the local rows go first, the rows before those they refer
+ * to, and the outbox with them (a copy that is new to this store, or
+ * behind it: what it never sent was never acted on).
  */
 static int
 replica_pull_since(struct store *s, struct pgstore *pg, long long *rev,
@@ -306,6 +261,7 @@ replica_pull_since(struct store *s, struct pgstore *pg, long long *rev,
 
 	if (store_begin(s) != 0)
 		goto fail;
+	/* The reverse of table order: rows before those they refer to. */
 	for (i = store_ntables; clear && i-- > 0;) {
 		snprintf(sql, sizeof sql, "DELETE FROM %s%s", store_tables[i].name,
 		    strcmp(store_tables[i].name, "meta") == 0 ?
@@ -334,6 +290,24 @@ fail:
 	    pgstore_errmsg(pg) : sqlite3_errmsg(s->db));
 	return -1;
 }
+
+/*
+ * Load PostgreSQL's store whole into the local copy; clear: the copy is
+ * behind (another deprovd has written PostgreSQL's since).
+ */
+static int
+replica_pull_all(struct store *s, struct pgstore *pg, int clear, char *err,
+    size_t errlen)
+{
+	long long	rev = 0;
+
+	if (replica_pull_since(s, pg, &rev, clear, err, errlen) != 0)
+		return -1;
+	log_info("store", "loaded the store from %s into the %s local copy",
+	    pgstore_name(pg), clear ? "emptied" : "new");
+	return 0;
+}
+
 
 /* "<store id> 0 standby <revision>": a warm standby's copy; its revision. */
 static long long
