@@ -115,6 +115,12 @@ int		 store_row_values(sqlite3_stmt *, const struct store_table *,
 /* A store_row_cb whose arg is the store: INSERT the row (a copy in). */
 int		 store_import_row(const char *table, const struct store_value *,
 		     size_t n, void *store);
+/*
+ * Wait on the store's cv for at most ms, the mutex held (a helper thread's
+ * pause that a broadcast, a stop among them, cuts short).
+ */
+void		 store_wait_ms(struct store *, int ms);
+
 /* store-replica.c, for store.c */
 struct store_replica;
 void		 store_replica_committed(struct store *);

@@ -1070,22 +1070,6 @@ done:
 	return ok ? last : -1;
 }
 
-/* Wait on the store's cv for at most ms (the mutex held). */
-static void
-replica_wait(struct store *s, int ms)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-}
-
 static void *
 replica_main(void *arg)
 {
@@ -1125,13 +1109,13 @@ replica_main(void *arg)
 		probe = 0;
 		if (upto <= r->acked && r->pg != NULL) {
 			if (r->fenced || clock_mono_ms() - last_ok < every) {
-				replica_wait(s, every / 2);
+				store_wait_ms(s, every / 2);
 				continue;
 			}
 			probe = 1;
 		}
 		if (pause > 0) {
-			replica_wait(s, pause);
+			store_wait_ms(s, pause);
 			if (r->stop)
 				break;
 		}

@@ -118,6 +118,7 @@ static const char *store_sql[ST__MAX] = {
 #define STORE_CKPT_PAGES	1000	/* SQLite's own auto-checkpoint size */
 /* The helper never catches up while writes go on: then on the loop, whole. */
 #define STORE_CKPT_MAX_PAGES	16000
+#define STORE_SYNC_RETRY_MS	100	/* a failing fdatasync is tried again after */
 
 /*
  * GET /v1/cases?failed_at=T walks the failed steps at T from the newest
@@ -789,6 +790,21 @@ store_wal_hook(void *arg, sqlite3 *db, const char *name, int nframes)
 	return SQLITE_OK;
 }
 
+void
+store_wait_ms(struct store *s, int ms)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+}
+
 /* The helper thread: sync the WAL whenever a later generation is wanted. */
 static void *
 store_sync_main(void *arg)
@@ -822,20 +838,19 @@ store_sync_main(void *arg)
 			pthread_cond_broadcast(&s->cv);
 		}
 		pthread_mutex_unlock(&s->mu);
-		if (r != 0) {
+		if (r != 0)
 			/* Not synced: nothing waiting on it goes ahead; try again. */
 			log_error("store", "%s: sync: %s", s->wal_path,
 			    strerror(e));
-			/*
-			 * This is the sync helper thread, not the loop: the
-			 * pause only spaces its own retries of a failing
-			 * fdatasync so that it does not spin.
-			 */
-			usleep(100000);
-		}
 		if (write(s->pipe[1], "s", 1) < 0 && errno != EAGAIN)
 			log_error("store", "sync wake-up: %s", strerror(errno));
 		pthread_mutex_lock(&s->mu);
+		/*
+		 * A failing fdatasync is tried again after a pause, not in a
+		 * spin; a stop (th_stop, broadcast) cuts the pause short.
+		 */
+		if (r != 0 && !s->th_stop)
+			store_wait_ms(s, STORE_SYNC_RETRY_MS);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
