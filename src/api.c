@@ -434,46 +434,33 @@ api_auth(struct api *api, struct evhttp_request *req, int need,
 	return 0;
 }
 
-static void
-api_put_str(json_object *o, const char *key, const char *v)
-{
-	json_object_object_add(o, key, v != NULL ? json_object_new_string(v) :
-	    NULL);
-}
-
-static void
-api_put_ms(json_object *o, const char *key, int64_t ms)
-{
-	json_object_object_add(o, key, ms > 0 ? json_object_new_int64(ms) : NULL);
-}
-
 static json_object *
 api_case_json(const struct store_case *c)
 {
 	json_object *o = json_object_new_object(), *subj;
 
 	json_object_object_add(o, "id", json_object_new_int64(c->id));
-	api_put_str(o, "subject_key", c->subject_key);
+	jsonc_put_str(o, "subject_key", c->subject_key);
 	subj = c->subject_json != NULL ? json_tokener_parse(c->subject_json) :
 	    NULL;
 	json_object_object_add(o, "subject", subj);
-	api_put_str(o, "runbook", c->runbook);
-	api_put_str(o, "event_type", c->event_type);
+	jsonc_put_str(o, "runbook", c->runbook);
+	jsonc_put_str(o, "event_type", c->event_type);
 	/* What kind of case it is, for people: leaver, freeze, unfreeze ... */
-	api_put_str(o, "kind", c->event_type != NULL &&
+	jsonc_put_str(o, "kind", c->event_type != NULL &&
 	    strncmp(c->event_type, "io.deprov.", 10) == 0 ? c->event_type + 10 :
 	    c->event_type);
-	api_put_str(o, "state", c->state);
+	jsonc_put_str(o, "state", c->state);
 	json_object_object_add(o, "urgent", json_object_new_boolean(c->urgent));
-	api_put_ms(o, "created_ms", c->created_ms);
-	api_put_ms(o, "updated_ms", c->updated_ms);
-	api_put_ms(o, "effective_ms", c->effective_ms);
-	api_put_ms(o, "freeze_deadline_ms", c->freeze_deadline_ms);
-	api_put_ms(o, "complete_deadline_ms", c->complete_deadline_ms);
-	api_put_ms(o, "frozen_ms", c->frozen_ms);
-	api_put_ms(o, "completed_ms", c->completed_ms);
-	api_put_str(o, "error", c->error);
-	api_put_str(o, "reason", c->reason);
+	jsonc_put_ms(o, "created_ms", c->created_ms);
+	jsonc_put_ms(o, "updated_ms", c->updated_ms);
+	jsonc_put_ms(o, "effective_ms", c->effective_ms);
+	jsonc_put_ms(o, "freeze_deadline_ms", c->freeze_deadline_ms);
+	jsonc_put_ms(o, "complete_deadline_ms", c->complete_deadline_ms);
+	jsonc_put_ms(o, "frozen_ms", c->frozen_ms);
+	jsonc_put_ms(o, "completed_ms", c->completed_ms);
+	jsonc_put_str(o, "error", c->error);
+	jsonc_put_str(o, "reason", c->reason);
 	return o;
 }
 
@@ -489,15 +476,15 @@ api_step_cb(const struct store_step *p, void *arg)
 {
 	json_object *o = json_object_new_object();
 
-	api_put_str(o, "target", p->target);
+	jsonc_put_str(o, "target", p->target);
 	json_object_object_add(o, "seq", json_object_new_int(p->seq));
-	api_put_str(o, "step", p->step);
-	api_put_str(o, "state", p->state);
+	jsonc_put_str(o, "step", p->step);
+	jsonc_put_str(o, "state", p->state);
 	json_object_object_add(o, "attempts", json_object_new_int(p->attempts));
-	api_put_str(o, "last_error", p->last_error);
-	api_put_str(o, "detail", p->detail);
-	api_put_ms(o, "started_ms", p->started_ms);
-	api_put_ms(o, "finished_ms", p->finished_ms);
+	jsonc_put_str(o, "last_error", p->last_error);
+	jsonc_put_str(o, "detail", p->detail);
+	jsonc_put_ms(o, "started_ms", p->started_ms);
+	jsonc_put_ms(o, "finished_ms", p->finished_ms);
 	json_object_object_add(o, "no_account",
 	    json_object_new_boolean(p->no_account));
 	json_object_array_add(arg, o);
@@ -510,10 +497,10 @@ api_timeline_cb(const struct store_timeline *t, void *arg)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "ts_ms", json_object_new_int64(t->ts_ms));
-	api_put_str(o, "kind", t->kind);
-	api_put_str(o, "target", t->target);
-	api_put_str(o, "step", t->step);
-	api_put_str(o, "detail", t->detail);
+	jsonc_put_str(o, "kind", t->kind);
+	jsonc_put_str(o, "target", t->target);
+	jsonc_put_str(o, "step", t->step);
+	jsonc_put_str(o, "detail", t->detail);
 	json_object_array_add(arg, o);
 	return 0;
 }

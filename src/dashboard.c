@@ -33,6 +33,7 @@
 #include "deprov/dashboard.h"
 #include "deprov/engine.h"
 #include "deprov/event.h"
+#include "deprov/jsonc.h"
 #include "deprov/log.h"
 #include "deprov/store.h"
 
@@ -166,20 +167,6 @@ dashboard_page(struct evhttp_request *req, const char *path, const char *rest,
 	    dashboard_html_len - 1);
 }
 
-static void
-dashboard_put_ms(json_object *o, const char *key, int64_t ms)
-{
-	json_object_object_add(o, key, ms > 0 ? json_object_new_int64(ms) :
-	    NULL);
-}
-
-static void
-dashboard_put_str(json_object *o, const char *key, const char *v)
-{
-	json_object_object_add(o, key, v != NULL ? json_object_new_string(v) :
-	    NULL);
-}
-
 /* What kind of case it is, as the case view names it: leaver, unfreeze ... */
 static const char *
 dashboard_kind(const char *type)
@@ -224,15 +211,15 @@ dashboard_step_cb(const struct store_step *p, void *arg)
 {
 	json_object *o = json_object_new_object();
 
-	dashboard_put_str(o, "target", p->target);
-	dashboard_put_str(o, "step", p->step);
-	dashboard_put_str(o, "state", p->state);
+	jsonc_put_str(o, "target", p->target);
+	jsonc_put_str(o, "step", p->step);
+	jsonc_put_str(o, "state", p->state);
 	json_object_object_add(o, "no_account", json_object_new_boolean(
 	    p->no_account));
-	dashboard_put_str(o, "last_error", p->last_error);
-	dashboard_put_str(o, "detail", p->detail);
+	jsonc_put_str(o, "last_error", p->last_error);
+	jsonc_put_str(o, "detail", p->detail);
 	json_object_object_add(o, "attempts", json_object_new_int(p->attempts));
-	dashboard_put_ms(o, "finished_ms", p->finished_ms);
+	jsonc_put_ms(o, "finished_ms", p->finished_ms);
 	json_object_array_add(arg, o);
 	return 0;
 }
@@ -406,27 +393,27 @@ dashboard_case_row(struct dashboard *db, const struct store_case *c,
 	if (!freezes)
 		frozen = fdl = 0;
 	json_object_object_add(o, "id", json_object_new_int64(c->id));
-	dashboard_put_str(o, "subject_key", c->subject_key);
+	jsonc_put_str(o, "subject_key", c->subject_key);
 	dashboard_put_subject(o, c->subject_json);
-	dashboard_put_str(o, "runbook", c->runbook);
-	dashboard_put_str(o, "event_type", type);
-	dashboard_put_str(o, "kind", dashboard_kind(type));
-	dashboard_put_str(o, "state", c->state);
+	jsonc_put_str(o, "runbook", c->runbook);
+	jsonc_put_str(o, "event_type", type);
+	jsonc_put_str(o, "kind", dashboard_kind(type));
+	jsonc_put_str(o, "state", c->state);
 	json_object_object_add(o, "urgent", json_object_new_boolean(
 	    c->urgent != 0));
 	json_object_object_add(o, "cancelling", json_object_new_boolean(
 	    c->cancel_by != NULL && state != CASE_CANCELLED));
-	dashboard_put_ms(o, "created_ms", created);
-	dashboard_put_ms(o, "effective_ms", effective);
+	jsonc_put_ms(o, "created_ms", created);
+	jsonc_put_ms(o, "effective_ms", effective);
 	/* When the case was due to start: the budgets count from here. */
-	dashboard_put_ms(o, "due_ms", due);
-	dashboard_put_ms(o, "freeze_deadline_ms", fdl);
-	dashboard_put_ms(o, "complete_deadline_ms", cdl);
-	dashboard_put_ms(o, "frozen_ms", frozen);
-	dashboard_put_ms(o, "completed_ms", done);
-	dashboard_put_str(o, "reason", c->reason);
-	dashboard_put_str(o, "error", c->error);
-	dashboard_put_str(o, "step_error", c->step_error);
+	jsonc_put_ms(o, "due_ms", due);
+	jsonc_put_ms(o, "freeze_deadline_ms", fdl);
+	jsonc_put_ms(o, "complete_deadline_ms", cdl);
+	jsonc_put_ms(o, "frozen_ms", frozen);
+	jsonc_put_ms(o, "completed_ms", done);
+	jsonc_put_str(o, "reason", c->reason);
+	jsonc_put_str(o, "error", c->error);
+	jsonc_put_str(o, "step_error", c->step_error);
 	json_object_object_add(o, "time_to_freeze_ms", frozen > 0 ?
 	    json_object_new_int64(frozen > due ? frozen - due : 0) : NULL);
 	/* Same verdicts as the SLA figures. */
@@ -506,11 +493,11 @@ dashboard_exposed_cb(const struct store_exposure *e, void *arg)
 		x->cur_id = e->case_id;
 		json_object_object_add(x->cur, "case_id",
 		    json_object_new_int64(e->case_id));
-		dashboard_put_str(x->cur, "subject_key", e->subject_key);
-		dashboard_put_str(x->cur, "runbook", e->runbook);
-		dashboard_put_str(x->cur, "state", e->case_state);
+		jsonc_put_str(x->cur, "subject_key", e->subject_key);
+		jsonc_put_str(x->cur, "runbook", e->runbook);
+		jsonc_put_str(x->cur, "state", e->case_state);
 		/* Exposed since the case was due: from then on it should hold. */
-		dashboard_put_ms(x->cur, "since_ms", e->effective_ms >
+		jsonc_put_ms(x->cur, "since_ms", e->effective_ms >
 		    e->created_ms ? e->effective_ms : e->created_ms);
 		json_object_object_add(x->cur, "failed",
 		    json_object_new_boolean(0));
@@ -522,13 +509,13 @@ dashboard_exposed_cb(const struct store_exposure *e, void *arg)
 	ct = containment_of_step(state < 0 ? STEP_PENDING :
 	    (enum step_state)state, 0);
 	t = json_object_new_object();
-	dashboard_put_str(t, "target", e->target);
-	dashboard_put_str(t, "status", containment_name(ct));
-	dashboard_put_str(t, "step_state", e->step_state);
+	jsonc_put_str(t, "target", e->target);
+	jsonc_put_str(t, "status", containment_name(ct));
+	jsonc_put_str(t, "step_state", e->step_state);
 	json_object_object_add(t, "attempts", json_object_new_int(e->attempts));
 	/* A failed or retrying freeze's error; why a freeze was skipped. */
-	dashboard_put_str(t, "error", ct == CONTAIN_SKIPPED ? NULL : e->error);
-	dashboard_put_str(t, "reason", ct == CONTAIN_SKIPPED ? e->error : NULL);
+	jsonc_put_str(t, "error", ct == CONTAIN_SKIPPED ? NULL : e->error);
+	jsonc_put_str(t, "reason", ct == CONTAIN_SKIPPED ? e->error : NULL);
 	if (json_object_object_get_ex(x->cur, "targets", &targets))
 		json_object_array_add(targets, t);
 	else
@@ -546,11 +533,11 @@ dashboard_exposed_case_cb(const struct store_case *c, void *arg)
 	json_object *o = arg;
 
 	dashboard_put_subject(o, c->subject_json);
-	dashboard_put_str(o, "kind", dashboard_kind(c->event_type));
-	dashboard_put_str(o, "reason", c->reason);
+	jsonc_put_str(o, "kind", dashboard_kind(c->event_type));
+	jsonc_put_str(o, "reason", c->reason);
 	json_object_object_add(o, "urgent", json_object_new_boolean(
 	    c->urgent));
-	dashboard_put_ms(o, "freeze_deadline_ms", c->freeze_deadline_ms);
+	jsonc_put_ms(o, "freeze_deadline_ms", c->freeze_deadline_ms);
 	return 0;
 }
 

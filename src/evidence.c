@@ -27,6 +27,7 @@
 #include "deprov/clock.h"
 #include "deprov/event.h"
 #include "deprov/evidence.h"
+#include "deprov/jsonc.h"
 #include "deprov/log.h"
 #include "deprov/store.h"
 
@@ -333,13 +334,6 @@ evidence_json_time(json_object *o, const char *key, int64_t ms)
 	    evidence_time(ms, buf, sizeof buf)) : NULL);
 }
 
-static void
-evidence_json_str(json_object *o, const char *key, const char *v)
-{
-	json_object_object_add(o, key, v != NULL ? json_object_new_string(v) :
-	    NULL);
-}
-
 int
 evidence_json_row(struct evbuffer *b, const struct evidence_row *w)
 {
@@ -348,21 +342,21 @@ evidence_json_row(struct evbuffer *b, const struct evidence_row *w)
 
 	if (o == NULL)
 		return -1;
-	evidence_json_str(o, "subject", w->subject);
+	jsonc_put_str(o, "subject", w->subject);
 	json_object_object_add(o, "case_id", json_object_new_int64(w->case_id));
-	evidence_json_str(o, "runbook", w->runbook);
-	evidence_json_str(o, "case_state", w->case_state);
-	evidence_json_str(o, "target", w->target);
+	jsonc_put_str(o, "runbook", w->runbook);
+	jsonc_put_str(o, "case_state", w->case_state);
+	jsonc_put_str(o, "target", w->target);
 	evidence_json_time(o, "terminated_at", w->terminated_ms);
 	evidence_json_time(o, "event_received_at", w->received_ms);
-	evidence_json_str(o, "freeze", w->freeze.status);
+	jsonc_put_str(o, "freeze", w->freeze.status);
 	evidence_json_time(o, "frozen_at", w->freeze.at_ms);
-	evidence_json_str(o, "revoke_tokens", w->revoke.status);
+	jsonc_put_str(o, "revoke_tokens", w->revoke.status);
 	evidence_json_time(o, "tokens_revoked_at", w->revoke.at_ms);
-	evidence_json_str(o, "deactivate", w->deactivate.status);
+	jsonc_put_str(o, "deactivate", w->deactivate.status);
 	evidence_json_time(o, "deactivated_at", w->deactivate.at_ms);
-	evidence_json_str(o, "freeze_sla", w->freeze_sla);
-	evidence_json_str(o, "complete_sla", w->complete_sla);
+	jsonc_put_str(o, "freeze_sla", w->freeze_sla);
+	jsonc_put_str(o, "complete_sla", w->complete_sla);
 	seq = json_object_new_object();
 	json_object_object_add(seq, "first", json_object_new_int64(
 	    w->audit_first));

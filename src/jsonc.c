@@ -1448,3 +1448,16 @@ jsonc_parse_whole(const void *buf, size_t len, char *err, size_t errlen)
 	json_tokener_free(tok);
 	return o;
 }
+
+void
+jsonc_put_str(json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, v != NULL ? json_object_new_string(v) :
+	    NULL);
+}
+
+void
+jsonc_put_ms(json_object *o, const char *key, int64_t ms)
+{
+	json_object_object_add(o, key, ms > 0 ? json_object_new_int64(ms) : NULL);
+}

@@ -10,6 +10,7 @@
 #define DEPROV_JSONC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -116,5 +117,13 @@ int			 jsonc_text(json_object *v, const char *name, int flags,
 			    const char **out, char *err, size_t errlen);
 /* 1 when s[0..len) is valid UTF-8 (RFC 3629: shortest form, no surrogates). */
 int			 jsonc_utf8_valid(const char *s, size_t len);
+
+/*
+ * Answers' members: key = v, or null when v is NULL (a string) or not
+ * after the epoch (a time in milliseconds).
+ */
+void			 jsonc_put_str(json_object *o, const char *key,
+			    const char *v);
+void			 jsonc_put_ms(json_object *o, const char *key, int64_t ms);
 
 #endif
