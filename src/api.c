@@ -1340,21 +1340,19 @@ api_owned_cb(void *arg, const char *topic, int32_t partition)
 static void
 api_readiness_standbys(struct store *store, json_object *pg)
 {
-	char		 buf[1024], *line, *tab, *save = NULL;
-	json_object	*a, *e;
+	struct store_standby	 v[16];
+	json_object		*a, *e;
+	int			 i, n;
 
-	if (store_replica_standbys(store, buf, sizeof buf) < 0)
+	if ((n = store_replica_standbys(store, v, 16)) < 0)
 		return;
 	a = json_object_new_array();
-	for (line = strtok_r(buf, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if ((tab = strchr(line, '\t')) == NULL)
-			continue;
-		*tab = '\0';
+	for (i = 0; i < n && i < 16; i++) {
 		e = json_object_new_object();
-		json_object_object_add(e, "instance", json_object_new_string(line));
+		json_object_object_add(e, "instance",
+		    json_object_new_string(v[i].instance));
 		json_object_object_add(e, "seen_ms_ago",
-		    json_object_new_int64(strtoll(tab + 1, NULL, 10)));
+		    json_object_new_int64(v[i].seen_ms_ago));
 		json_object_array_add(a, e);
 	}
 	json_object_object_add(pg, "standbys", a);

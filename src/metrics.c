@@ -1054,7 +1054,7 @@ metrics_collect(struct metrics *m)
 	double			 tokens;
 	int64_t			 lag;
 	long long		 exposed = 0, backlog, epoch;
-	char			 why[256], inst[1024];
+	char			 why[256], inst[256];
 	size_t			 i, j, n;
 	int			 up, nsb;
 
@@ -1085,8 +1085,7 @@ metrics_collect(struct metrics *m)
 
 			metrics_gauge_set(m->pg_writer, v, (double)epoch);
 		}
-		if ((nsb = store_replica_standbys(m->store, inst,
-		    sizeof inst)) >= 0)
+		if ((nsb = store_replica_standbys(m->store, NULL, 0)) >= 0)
 			metrics_gauge_set(m->pg_standbys, NULL, (double)nsb);
 	}
 	if (m->engine == NULL)

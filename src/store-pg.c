@@ -978,13 +978,12 @@ pgstore_release(struct pgstore *p)
 }
 
 int
-pgstore_standbys(struct pgstore *p, int within_ms, char *buf, size_t len,
-    int *count)
+pgstore_standbys(struct pgstore *p, int within_ms, struct store_standby *v,
+    size_t max, int *count)
 {
 	char		 w[24];
 	const char	*params[1] = { w };
 	PGresult	*res;
-	size_t		 n = 0;
 	int		 i, rows;
 
 	snprintf(w, sizeof w, "%d", within_ms);
@@ -998,11 +997,11 @@ pgstore_standbys(struct pgstore *p, int within_ms, char *buf, size_t len,
 		return -1;
 	}
 	rows = PQntuples(res);
-	if (len > 0)
-		buf[0] = '\0';
-	for (i = 0; i < rows && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%s\t%s", i ? "\n" :
-		    "", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+	for (i = 0; i < rows && (size_t)i < max; i++) {
+		snprintf(v[i].instance, sizeof v[i].instance, "%s",
+		    PQgetvalue(res, i, 0));
+		v[i].seen_ms_ago = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	}
 	*count = rows;
 	PQclear(res);
 	return 0;

@@ -84,6 +84,7 @@
 #define REPLICA_TAKE_EXTRA_MS	30000
 #define REPLICA_STANDBYS_MS	2000	/* the standbys read this often ... */
 #define REPLICA_STANDBY_SEEN_MS	5000	/* ... those that asked within this */
+#define REPLICA_MAX_STANDBYS	16	/* named; more are counted */
 #define REPLICA_META_ID		"store_id"
 #define REPLICA_META_OF		"replicated_to"
 
@@ -113,7 +114,7 @@ struct store_replica {
 	int64_t		 lease_until;	/* monotonic: by our clock, no later
 					   than the server's lease ends */
 	char		 why[512];	/* why not, when not */
-	char		 standbys[1024]; /* pgstore_standbys' lines */
+	struct store_standby standbys[REPLICA_MAX_STANDBYS];
 	int		 nstandbys;	/* -1: not read yet */
 	int		 stop;
 	/* The loop's. */
@@ -912,16 +913,19 @@ store_replica_writer(struct store *s, char *instance, size_t len,
 }
 
 int
-store_replica_standbys(struct store *s, char *buf, size_t len)
+store_replica_standbys(struct store *s, struct store_standby *v, size_t max)
 {
 	struct store_replica	*r = s->replica;
+	size_t			 i;
 	int			 n;
 
 	if (r == NULL)
 		return -1;
 	pthread_mutex_lock(&s->mu);
 	n = r->nstandbys;
-	snprintf(buf, len, "%s", n > 0 ? r->standbys : "");
+	for (i = 0; n > 0 && i < max && i < (size_t)n &&
+	    i < REPLICA_MAX_STANDBYS; i++)
+		v[i] = r->standbys[i];
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }
@@ -1081,7 +1085,7 @@ replica_main(void *arg)
 	int64_t			 last_ok = 0;	/* renew at once: see start */
 	int64_t			 last_sb = 0;
 	int			 pause = 0, logged = 0, probe, every, nsb = -1;
-	char			 sb[sizeof r->standbys];
+	struct store_standby	 sb[REPLICA_MAX_STANDBYS];
 
 	/* The lease is renewed well before it runs out, even when idle. */
 	every = r->lease_ms / REPLICA_PROBE_SHARE < REPLICA_PROBE_MS ?
@@ -1145,7 +1149,7 @@ replica_main(void *arg)
 		if (sent >= 0 && clock_mono_ms() - last_sb >= REPLICA_STANDBYS_MS) {
 			last_sb = clock_mono_ms();
 			if (pgstore_standbys(r->pg, REPLICA_STANDBY_SEEN_MS, sb,
-			    sizeof sb, &nsb) != 0)
+			    REPLICA_MAX_STANDBYS, &nsb) != 0)
 				nsb = -1;
 		}
 

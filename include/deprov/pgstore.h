@@ -100,12 +100,11 @@ long long	 pgstore_take(struct pgstore *, const char *instance,
 		    long long *left_ms);
 int		 pgstore_renew(struct pgstore *);
 /*
- * The standbys that asked for the store within the last within_ms: one
- * line "instance<TAB>ms since it asked" each in buf (cut at len), their
- * number in *count. 0, or -1 (pgstore_errmsg).
+ * The standbys that asked for the store within the last within_ms: the
+ * first max into v, their number in *count. 0, or -1 (pgstore_errmsg).
  */
-int		 pgstore_standbys(struct pgstore *, int within_ms, char *buf,
-		    size_t len, int *count);
+int		 pgstore_standbys(struct pgstore *, int within_ms,
+		    struct store_standby *v, size_t max, int *count);
 /* A clean stop: the lease ends now, so a standby need not wait it out. */
 int		 pgstore_release(struct pgstore *);
 void		 pgstore_set_epoch(struct pgstore *, long long, int lease_ms);

@@ -114,10 +114,15 @@ int		 store_replica_writer(struct store *, char *instance, size_t len,
 		     long long *epoch);
 /*
  * The standbys that asked for the store in the last few seconds, as the
- * writer last read them (every 2 s): one line "instance<TAB>ms since" each
- * in buf; their number, or -1 when not replicating or not read yet.
+ * writer last read them (every 2 s): the first max into v (v may be NULL
+ * with max 0); their number, or -1 when not replicating or not read yet.
  */
-int		 store_replica_standbys(struct store *, char *buf, size_t len);
+struct store_standby {
+	char		 instance[128];
+	long long	 seen_ms_ago;
+};
+int		 store_replica_standbys(struct store *, struct store_standby *v,
+		     size_t max);
 /* 1 once another deprovd has taken the store over: this one must stop. */
 int		 store_replica_fenced(struct store *);
 /* Running without it (backend sqlite): the next start sends all again. */
